@@ -1,0 +1,135 @@
+"""Every ``WINDLASS_*`` setting, one line each, with its default and meaning.
+
+Settings are read from the environment each time they are asked for, so a process (or a
+test) can change them at run time. The embedded default needs none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from windlass.exceptions import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``WINDLASS_*`` environment setting."""
+
+    name: str
+    default: str | None
+    parse: Callable[[str], Any]
+    doc: str
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a positive number")
+    return number
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return number
+
+
+def _text(value: str) -> str:
+    return value
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("WINDLASS_HOME", "~/.windlass", _path,
+                "Folder of the embedded default: `windlass.db` (SQLite) and `artifacts/`."),
+        Setting("WINDLASS_TRACKING_URI", None, _text,
+                "Where the SDK writes: unset = embedded default; `sqlite:///path`, "
+                "`postgresql://...` = a store used directly; `http(s)://host:port` = a server."),
+        Setting("WINDLASS_ARTIFACT_URI", None, _text,
+                "Artifact root for a store used directly (`/path`, `file:///path`, "
+                "`s3://bucket/prefix`); default `$WINDLASS_HOME/artifacts`."),
+        Setting("WINDLASS_S3_ENDPOINT_URL", None, _text,
+                "Endpoint URL for S3-compatible object storage (MinIO, moto, Ceph)."),
+        Setting("WINDLASS_PROJECT", "default", _text,
+                "Project used when the code does not call `set_project`."),
+        Setting("WINDLASS_METRIC_BUFFER_SIZE", "200000", _positive_int,
+                "Points the in-process metric buffer holds before `log_metric` waits for a flush."),
+        Setting("WINDLASS_METRIC_BATCH_SIZE", "10000", _positive_int,
+                "Most points sent to the store in one batch."),
+        Setting("WINDLASS_FLUSH_INTERVAL_SECONDS", "0.5", _positive_float,
+                "How often the background flusher sends buffered points."),
+        Setting("WINDLASS_FLUSH_RETRY_SECONDS", "120", _positive_float,
+                "How long the flusher retries an unreachable store (with backoff) before it "
+                "reports the points as lost."),
+        Setting("WINDLASS_HTTP_TIMEOUT_SECONDS", "60", _positive_float,
+                "Timeout of one HTTP request from the SDK to a server."),
+        Setting("WINDLASS_HTTP_RETRIES", "5", _positive_int,
+                "Attempts the REST client makes for a request that failed to connect or got a 503."),
+        Setting("WINDLASS_MAX_REQUEST_BYTES", str(32 * 1024 * 1024), _positive_int,
+                "Largest JSON request body the server accepts (artifact uploads stream and "
+                "are not limited); larger bodies get 413 PAYLOAD_TOO_LARGE."),
+        Setting("WINDLASS_HEARTBEAT_SECONDS", "30", _positive_float,
+                "How often a running run's process tells the store it is alive."),
+        Setting("WINDLASS_STALE_RUN_SECONDS", "900", _positive_float,
+                "A running run without a heartbeat for this long is marked failed."),
+        Setting("WINDLASS_SQLITE_BUSY_TIMEOUT_MS", "30000", _positive_int,
+                "How long a SQLite writer waits for the lock before failing."),
+        Setting("WINDLASS_SERVER_STORE", None, _text,
+                "Metadata store URI of `windlass server` (set by `--store`)."),
+        Setting("WINDLASS_SERVER_ARTIFACTS", None, _text,
+                "Artifact root URI of `windlass server` (set by `--artifacts`)."),
+        Setting("WINDLASS_LOG_LEVEL", "WARNING", _text,
+                "Level of windlass's own log messages (DEBUG, INFO, WARNING, ERROR)."),
+    ]
+}
+
+
+def get(name: str) -> Any:
+    """Return the parsed value of setting ``name`` (its default when unset)."""
+    try:
+        setting = SETTINGS[name]
+    except KeyError:
+        raise ConfigError(f"unknown setting {name!r}") from None
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        raw = setting.default
+    if raw is None:
+        return None
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is invalid: {exc}", setting=name) from None
+
+
+def home() -> Path:
+    """Return ``WINDLASS_HOME``, the folder of the embedded default."""
+    path: Path = get("WINDLASS_HOME")
+    return path
+
+
+def default_store_uri() -> str:
+    """Return the embedded default metadata store URI (SQLite under ``WINDLASS_HOME``)."""
+    return f"sqlite:///{home() / 'windlass.db'}"
+
+
+def default_artifact_uri() -> str:
+    """Return the artifact root used with a direct store: ``WINDLASS_ARTIFACT_URI`` or the home."""
+    configured: str | None = get("WINDLASS_ARTIFACT_URI")
+    return configured or str(home() / "artifacts")

@@ -1,0 +1,257 @@
+"""Plain data objects shared by every layer: projects, runs, metrics, artifacts, pages."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RunStatus(StrEnum):
+    """Where a run is in its life: running, or ended one of three ways."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    KILLED = "killed"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Tell whether the run has ended."""
+        return self is not RunStatus.RUNNING
+
+
+class ViewType(StrEnum):
+    """Which runs a listing includes: active (default), deleted, or all."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+    ALL = "all"
+
+
+def iso(ms: int | None) -> str | None:
+    """Return integer UTC milliseconds as an ISO 8601 string (None stays None)."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A named container for runs, models, datasets, prompts and traces."""
+
+    id: str
+    name: str
+    created_at: int
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"id": self.id, "name": self.name, "created_at": self.created_at,
+                "description": self.description}
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """Where a run's code came from: git commit, dirty flag, command line, system info."""
+
+    user: str = ""
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    command: str = ""
+    system: dict[str, Any] = field(default_factory=dict)
+    host: str = ""
+    pid: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"user": self.user, "git_commit": self.git_commit, "git_dirty": self.git_dirty,
+                "command": self.command, "system": self.system, "host": self.host,
+                "pid": self.pid}
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """The latest value of one metric of a run (largest step, then latest timestamp)."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """One tracked execution: identity, status, times, source, params, tags, latest metrics."""
+
+    id: str
+    project_id: str
+    name: str
+    status: RunStatus
+    start_time: int
+    end_time: int | None
+    parent_run_id: str | None
+    deleted: bool
+    source: RunSource
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, MetricValue] = field(default_factory=dict)
+    heartbeat_at: int | None = None
+
+    @property
+    def user(self) -> str:
+        """Return the user that started the run."""
+        return self.source.user
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (non-finite metric values as strings)."""
+        return {
+            "id": self.id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "status": self.status.value,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "parent_run_id": self.parent_run_id,
+            "deleted": self.deleted,
+            "heartbeat_at": self.heartbeat_at,
+            "source": self.source.to_dict(),
+            "params": dict(self.params),
+            "tags": dict(self.tags),
+            "metrics": {
+                k: {"value": encode_float(m.value), "step": m.step, "timestamp": m.timestamp}
+                for k, m in self.metrics.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        """Rebuild a run from :meth:`to_dict` output."""
+        src = data.get("source") or {}
+        return cls(
+            id=data["id"],
+            project_id=data["project_id"],
+            name=data["name"],
+            status=RunStatus(data["status"]),
+            start_time=int(data["start_time"]),
+            end_time=data.get("end_time"),
+            parent_run_id=data.get("parent_run_id"),
+            deleted=bool(data.get("deleted", False)),
+            heartbeat_at=data.get("heartbeat_at"),
+            source=RunSource(
+                user=src.get("user", ""),
+                git_commit=src.get("git_commit"),
+                git_dirty=src.get("git_dirty"),
+                command=src.get("command", ""),
+                system=src.get("system") or {},
+                host=src.get("host", ""),
+                pid=src.get("pid"),
+            ),
+            params=dict(data.get("params") or {}),
+            tags=dict(data.get("tags") or {}),
+            metrics={
+                k: MetricValue(k, decode_float(m["value"]), int(m["step"]), int(m["timestamp"]))
+                for k, m in (data.get("metrics") or {}).items()
+            },
+        )
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One point of a metric's time series."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    """One file of a run's artifacts: its path, content digest (BLAKE3 hex) and size."""
+
+    path: str
+    digest: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"path": self.path, "digest": self.digest, "size": self.size}
+
+
+@dataclass(frozen=True)
+class ArtifactListing:
+    """One entry of an artifact folder listing: a file (with digest) or a sub-folder."""
+
+    path: str
+    is_dir: bool
+    size: int | None = None
+    digest: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"path": self.path, "is_dir": self.is_dir, "size": self.size,
+                "digest": self.digest}
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next_page_token`` is None on the last page."""
+
+    items: list[T]
+    next_page_token: str | None = None
+
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def encode_float(value: float) -> float | str:
+    """Return ``value`` for JSON: finite floats as is, NaN and ±inf as strings."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def decode_float(value: float | int | str) -> float:
+    """Invert :func:`encode_float`."""
+    if isinstance(value, str):
+        try:
+            return _NON_FINITE[value]
+        except KeyError:
+            return float(value)
+    return float(value)
+
+
+@dataclass
+class MetricBatch:
+    """Metric points for one or more runs, in columns; ``id`` makes a retried batch a no-op."""
+
+    id: str
+    run_ids: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    timestamps: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def append(self, run_id: str, key: str, value: float, step: int, timestamp: int) -> None:
+        """Add one point."""
+        self.run_ids.append(run_id)
+        self.keys.append(key)
+        self.values.append(value)
+        self.steps.append(step)
+        self.timestamps.append(timestamp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (non-finite values as strings)."""
+        return {"id": self.id, "run_ids": self.run_ids, "keys": self.keys,
+                "values": [encode_float(v) for v in self.values],
+                "steps": self.steps, "timestamps": self.timestamps}

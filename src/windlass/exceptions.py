@@ -1,0 +1,176 @@
+"""The one error tree of windlass.
+
+Every error windlass raises on purpose derives from :class:`WindlassError` and carries a
+stable ``error_code`` (for scripts and the REST API) and an ``http_status`` (used by the
+server's single error handler). The REST client maps an ``error_code`` it receives back
+to the same class, so embedded and server mode raise the same errors.
+
+::
+
+    WindlassError                      INTERNAL_ERROR        500
+    ├── InvalidInput                   INVALID_INPUT         400
+    │   ├── InvalidFilter              INVALID_FILTER        400
+    │   ├── InvalidUri                 INVALID_URI           400
+    │   ├── UnsafePath                 UNSAFE_PATH           400
+    │   └── ConfigError                CONFIG_ERROR          400
+    ├── NotFound                       NOT_FOUND             404
+    │   ├── ProjectNotFound            PROJECT_NOT_FOUND     404
+    │   ├── RunNotFound                RUN_NOT_FOUND         404
+    │   └── ArtifactNotFound           ARTIFACT_NOT_FOUND    404
+    ├── Conflict                       CONFLICT              409
+    │   ├── AlreadyExists              ALREADY_EXISTS        409
+    │   ├── ParamConflict              PARAM_CONFLICT        409
+    │   └── InvalidState               INVALID_STATE         409
+    ├── IntegrityFailure               INTEGRITY_FAILURE     422
+    ├── PayloadTooLarge                PAYLOAD_TOO_LARGE     413
+    └── BackendUnavailable             BACKEND_UNAVAILABLE   503
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class WindlassError(Exception):
+    """Base of every error windlass raises on purpose."""
+
+    error_code: ClassVar[str] = "INTERNAL_ERROR"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the REST error body: ``error_code``, ``message`` and ``details``."""
+        return {"error_code": self.error_code, "message": self.message, "details": self.details}
+
+
+class InvalidInput(WindlassError):
+    """The caller passed a value windlass cannot accept."""
+
+    error_code = "INVALID_INPUT"
+    http_status = 400
+
+
+class InvalidFilter(InvalidInput):
+    """A search filter or order-by clause does not parse; ``details['position']`` says where."""
+
+    error_code = "INVALID_FILTER"
+
+
+class InvalidUri(InvalidInput):
+    """A URI (store, artifact or object URI) is malformed or of an unknown scheme."""
+
+    error_code = "INVALID_URI"
+
+
+class UnsafePath(InvalidInput):
+    """An artifact path tries to leave its root (``..``, absolute path, escaping symlink)."""
+
+    error_code = "UNSAFE_PATH"
+
+
+class ConfigError(InvalidInput):
+    """A ``WINDLASS_*`` setting has a value windlass cannot use."""
+
+    error_code = "CONFIG_ERROR"
+
+
+class NotFound(WindlassError):
+    """The named object does not exist."""
+
+    error_code = "NOT_FOUND"
+    http_status = 404
+
+
+class ProjectNotFound(NotFound):
+    """No project has this name or id."""
+
+    error_code = "PROJECT_NOT_FOUND"
+
+
+class RunNotFound(NotFound):
+    """No run has this id."""
+
+    error_code = "RUN_NOT_FOUND"
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact (or blob) exists at this path or digest."""
+
+    error_code = "ARTIFACT_NOT_FOUND"
+
+
+class Conflict(WindlassError):
+    """The request conflicts with the current state of the store."""
+
+    error_code = "CONFLICT"
+    http_status = 409
+
+
+class AlreadyExists(Conflict):
+    """An object with this name already exists."""
+
+    error_code = "ALREADY_EXISTS"
+
+
+class ParamConflict(Conflict):
+    """A parameter was logged again with a different value; parameters are immutable."""
+
+    error_code = "PARAM_CONFLICT"
+
+
+class InvalidState(Conflict):
+    """The object is in a state that does not allow this operation."""
+
+    error_code = "INVALID_STATE"
+
+
+class IntegrityFailure(WindlassError):
+    """Stored or uploaded bytes do not match their recorded content hash."""
+
+    error_code = "INTEGRITY_FAILURE"
+    http_status = 422
+
+
+class PayloadTooLarge(WindlassError):
+    """A request body exceeds the documented limit (``WINDLASS_MAX_REQUEST_BYTES``)."""
+
+    error_code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+
+
+class BackendUnavailable(WindlassError):
+    """A store or server could not be reached (after retries)."""
+
+    error_code = "BACKEND_UNAVAILABLE"
+    http_status = 503
+
+
+def _all_error_classes() -> list[type[WindlassError]]:
+    found: list[type[WindlassError]] = []
+    pending: list[type[WindlassError]] = [WindlassError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_from_dict(body: dict[str, Any], status: int) -> WindlassError:
+    """Rebuild the error a server reported from its REST error body."""
+    code = str(body.get("error_code", ""))
+    message = str(body.get("message", f"server answered HTTP {status}"))
+    details = body.get("details") or {}
+    for cls in _all_error_classes():
+        if cls.error_code == code:
+            return cls(message, **details)
+    if status == 404:
+        return NotFound(message, **details)
+    if status == 413:
+        return PayloadTooLarge(message, **details)
+    if 400 <= status < 500:
+        return InvalidInput(message, **details)
+    return WindlassError(message, **details)

@@ -1,0 +1,69 @@
+"""The plugin mechanism: pluggy hook specifications and the one plugin manager.
+
+Built-in features register through the same hooks as third-party plugins. A plugin is a
+module (or object) with ``@hookimpl`` functions; third-party plugins are found through the
+``windlass`` entry-point group. Each hook receives a ``register`` callback::
+
+    from windlass.plugins import hookimpl
+
+    @hookimpl
+    def register_artifact_backends(register):
+        register("memory", lambda uri, options: MyStorage(uri, options))
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("windlass")
+hookimpl = pluggy.HookimplMarker("windlass")
+
+# Built-in plugin modules, registered exactly like entry-point plugins.
+_BUILTINS = ("windlass.artifacts.plugin",)
+
+
+class WindlassHooks:
+    """Hook specifications. Each hook gets a ``register`` callback."""
+
+    @hookspec
+    def register_artifact_backends(self, register: Callable[[str, Callable[..., Any]], None]) -> None:
+        """Register byte-storage backends: ``register(scheme, factory(uri, options))``."""
+
+    @hookspec
+    def register_commands(self, register: Callable[[Any], None]) -> None:
+        """Register CLI command groups: ``register(typer_app_or_command)``."""
+
+
+_lock = threading.Lock()
+_manager: pluggy.PluginManager | None = None
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """Return the process-wide plugin manager, loading built-ins and entry points once."""
+    global _manager
+    with _lock:
+        if _manager is None:
+            import importlib
+
+            manager = pluggy.PluginManager("windlass")
+            manager.add_hookspecs(WindlassHooks)
+            for name in _BUILTINS:
+                manager.register(importlib.import_module(name), name=name)
+            manager.load_setuptools_entrypoints("windlass")
+            _manager = manager
+        return _manager
+
+
+def collect(hook_name: str) -> list[tuple[Any, ...]]:
+    """Call hook ``hook_name`` and return every ``register(...)`` call's arguments, in order."""
+    registered: list[tuple[Any, ...]] = []
+
+    def register(*args: Any) -> None:
+        registered.append(args)
+
+    getattr(plugin_manager().hook, hook_name)(register=register)
+    return registered

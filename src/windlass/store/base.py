@@ -1,0 +1,121 @@
+"""The metadata store interface. SQL stores and the REST client implement it alike.
+
+The SDK cannot tell embedded mode from server mode: it only ever talks to a
+:class:`MetadataStore`. Validation of names and values lives above this interface, in the
+tracking domain; implementations store what they are given and raise the errors of
+:mod:`windlass.exceptions` (never a driver's own exception).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from windlass.entities import (
+    ArtifactEntry,
+    ArtifactListing,
+    MetricBatch,
+    MetricPoint,
+    Page,
+    Project,
+    Run,
+    RunSource,
+    RunStatus,
+    ViewType,
+)
+
+
+class MetadataStore(ABC):
+    """Projects, runs, params, tags, metrics and the artifact index."""
+
+    # -- projects ------------------------------------------------------------------------
+    @abstractmethod
+    def get_or_create_project(self, name: str, project_id: str, created_at: int) -> Project:
+        """Return the project named ``name``, creating it (with this id) if it does not exist."""
+
+    @abstractmethod
+    def get_project(self, name_or_id: str) -> Project:
+        """Return a project by name or id, or raise ProjectNotFound."""
+
+    @abstractmethod
+    def list_projects(self, max_results: int = 100, page_token: str | None = None
+                      ) -> Page[Project]:
+        """Return projects ordered by name, one page at a time."""
+
+    # -- runs ----------------------------------------------------------------------------
+    @abstractmethod
+    def create_run(self, *, run_id: str, project_id: str, name: str, start_time: int,
+                   parent_run_id: str | None, source: RunSource,
+                   tags: dict[str, str]) -> Run:
+        """Create a running run; creating the same id again returns the existing run."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """Return a run with its params, tags and latest metrics, or raise RunNotFound."""
+
+    @abstractmethod
+    def update_run(self, run_id: str, *, status: RunStatus | None = None,
+                   end_time: int | None = None, name: str | None = None) -> Run:
+        """Change a run's status, end time or name and return it."""
+
+    @abstractmethod
+    def heartbeat(self, run_id: str, at: int) -> None:
+        """Record that the process running ``run_id`` is alive at time ``at``."""
+
+    @abstractmethod
+    def fail_stale_runs(self, heartbeat_before: int) -> list[str]:
+        """Mark running runs whose last heartbeat is older than ``heartbeat_before`` failed."""
+
+    @abstractmethod
+    def set_run_deleted(self, run_id: str, deleted: bool, at: int) -> Run:
+        """Soft-delete (``deleted=True``) or restore a run."""
+
+    @abstractmethod
+    def log_params(self, run_id: str, params: dict[str, str]) -> None:
+        """Store params; the same value again is a no-op, a different one is ParamConflict."""
+
+    @abstractmethod
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        """Set (or overwrite) tags."""
+
+    @abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag (a missing tag is not an error)."""
+
+    @abstractmethod
+    def log_metrics(self, batch: MetricBatch) -> int:
+        """Store a batch of points for one or more runs; return the number of points stored.
+
+        A batch whose id was already stored stores nothing and returns 0.
+        """
+
+    @abstractmethod
+    def get_metric_history(self, run_id: str, key: str, max_results: int = 100_000,
+                           page_token: str | None = None) -> Page[MetricPoint]:
+        """Return a metric's points in (step, timestamp) order, one page at a time."""
+
+    @abstractmethod
+    def search_runs(self, project_ids: list[str] | None, filter: str | None = None,
+                    order_by: list[str] | None = None, max_results: int = 1000,
+                    page_token: str | None = None,
+                    view: ViewType = ViewType.ACTIVE) -> Page[Run]:
+        """Return runs matching a filter (see :mod:`windlass.store.filters`), keyset-paged."""
+
+    # -- artifact index ------------------------------------------------------------------
+    @abstractmethod
+    def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:
+        """Record (or replace) files of a run's artifacts by path."""
+
+    @abstractmethod
+    def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactListing]:
+        """List the files and folders directly under ``path`` of a run's artifacts."""
+
+    @abstractmethod
+    def get_artifact(self, run_id: str, path: str) -> ArtifactEntry:
+        """Return one artifact file's entry, or raise ArtifactNotFound."""
+
+    @abstractmethod
+    def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
+        """Return every file under ``path`` (recursively), ordered by path."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Release connections."""

@@ -1,0 +1,382 @@
+"""The run search language: a small parser from filter text to an expression tree.
+
+Grammar (keywords are case-insensitive)::
+
+    filter     := or_expr
+    or_expr    := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | "(" or_expr ")" | predicate
+    predicate  := field ( op value
+                        | ["not"] ("like" | "ilike") string
+                        | ["not"] "in" "(" value ("," value)* ")"
+                        | "is" ["not"] "null" )
+    field      := scope "." key          scope: metrics, params, tags, attributes
+    key        := name | `quoted` | "quoted"
+    op         := "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">="
+    value      := 'string' | "string" | number
+
+The tree is compiled into parameterized queries by each store; nothing here builds SQL.
+Every error is an :class:`~windlass.exceptions.InvalidFilter` naming the position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from windlass.exceptions import InvalidFilter
+
+Scope = Literal["metrics", "params", "tags", "attributes"]
+
+_SCOPES: dict[str, Scope] = {
+    "metrics": "metrics", "metric": "metrics",
+    "params": "params", "param": "params",
+    "tags": "tags", "tag": "tags",
+    "attributes": "attributes", "attribute": "attributes", "attr": "attributes",
+    "run": "attributes",
+}
+
+#: Run attributes a filter or order-by may name, with their type, and their aliases.
+ATTRIBUTES: dict[str, Literal["text", "number"]] = {
+    "id": "text", "name": "text", "status": "text", "user": "text", "start_time": "number",
+    "end_time": "number", "parent_run_id": "text", "git_commit": "text", "host": "text",
+}
+_ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name"}
+
+Value = str | float
+
+
+@dataclass(frozen=True)
+class Field:
+    """A searchable field: ``metrics.loss``, ``params.depth``, ``attributes.status`` ..."""
+
+    scope: Scope
+    key: str
+    position: int = 0
+
+    @property
+    def is_numeric(self) -> bool:
+        """Tell whether the field holds numbers (metrics, numeric attributes)."""
+        return self.scope == "metrics" or (
+            self.scope == "attributes" and ATTRIBUTES[self.key] == "number"
+        )
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``field op value``; ``op`` is one of = != < <= > >= like ilike."""
+
+    field: Field
+    op: str
+    value: Value
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class In:
+    """``field [not] in (v1, v2, ...)``."""
+
+    field: Field
+    values: tuple[Value, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class IsNull:
+    """``field is [not] null``: the run has (not) got this metric, param, tag or attribute."""
+
+    field: Field
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class And:
+    """All parts hold."""
+
+    parts: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    """At least one part holds."""
+
+    parts: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """The part does not hold."""
+
+    part: Expr
+
+
+Expr = Compare | In | IsNull | And | Or | Not
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One ``order_by`` clause: a field and a direction."""
+
+    field: Field
+    ascending: bool = True
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<number>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?))(?![A-Za-z_])
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<dquoted>"(?:[^"]|"")*")
+  | (?P<bquoted>`[^`]*`)
+  | (?P<op><=|>=|!=|<>|==|=|<|>)
+  | (?P<punct>[(),.])
+  | (?P<name>[A-Za-z_][A-Za-z0-9_\-/:]*)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    position: int
+
+    @property
+    def word(self) -> str:
+        return self.text.lower() if self.kind == "name" else ""
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            if text[pos] in "'\"`":
+                raise _error(text, pos, f"unterminated quote {text[pos]}")
+            raise _error(text, pos, f"unexpected character {text[pos]!r}")
+        kind = match.lastgroup or ""
+        if kind != "ws":
+            tokens.append(_Token(kind, match.group(), pos))
+        pos = match.end()
+    tokens.append(_Token("end", "", len(text)))
+    return tokens
+
+
+def _error(text: str, position: int, problem: str) -> InvalidFilter:
+    pointer = f"\n  {text}\n  {' ' * position}^"
+    return InvalidFilter(
+        f"invalid filter at position {position}: {problem}{pointer}",
+        position=position,
+        filter=text,
+    )
+
+
+def _unquote(token: _Token) -> str:
+    body = token.text[1:-1]
+    quote = token.text[0]
+    return body.replace(quote * 2, quote) if quote != "`" else body
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+
+    @property
+    def current(self) -> _Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def fail(self, expected: str, token: _Token | None = None) -> InvalidFilter:
+        token = token or self.current
+        found = "end of filter" if token.kind == "end" else repr(token.text)
+        return _error(self.text, token.position, f"expected {expected}, found {found}")
+
+    def expect_word(self, word: str) -> None:
+        if self.current.word != word:
+            raise self.fail(f"'{word}'")
+        self.advance()
+
+    def expect_punct(self, char: str) -> None:
+        if self.current.kind != "punct" or self.current.text != char:
+            raise self.fail(f"'{char}'")
+        self.advance()
+
+    def parse(self) -> Expr:
+        expr = self.or_expr()
+        if self.current.kind != "end":
+            raise self.fail("'and', 'or' or end of filter")
+        return expr
+
+    def or_expr(self) -> Expr:
+        parts = [self.and_expr()]
+        while self.current.word == "or":
+            self.advance()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def and_expr(self) -> Expr:
+        parts = [self.not_expr()]
+        while self.current.word == "and":
+            self.advance()
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def not_expr(self) -> Expr:
+        if self.current.word == "not":
+            self.advance()
+            return Not(self.not_expr())
+        if self.current.kind == "punct" and self.current.text == "(":
+            self.advance()
+            expr = self.or_expr()
+            self.expect_punct(")")
+            return expr
+        return self.predicate()
+
+    def field(self) -> Field:
+        token = self.current
+        if token.kind != "name":
+            raise self.fail("a field such as metrics.loss, params.lr, tags.team or "
+                            "attributes.status")
+        return parse_field_tokens(self)
+
+    def predicate(self) -> Expr:
+        field = self.field()
+        token = self.current
+        if token.kind == "op":
+            self.advance()
+            op = {"==": "=", "<>": "!="}.get(token.text, token.text)
+            value = self.value(field, op)
+            return Compare(field, op, value)
+        negated = False
+        if token.word == "not":
+            negated = True
+            self.advance()
+            token = self.current
+        if token.word in ("like", "ilike"):
+            self.advance()
+            if field.is_numeric:
+                raise _error(self.text, token.position,
+                             f"'{token.word}' needs a text field; {field.scope}.{field.key} "
+                             "holds numbers")
+            pattern = self.current
+            if pattern.kind not in ("string", "dquoted"):
+                raise self.fail(f"a quoted pattern after '{token.word}'")
+            self.advance()
+            return Compare(field, token.word, _unquote(pattern), negated=negated)
+        if token.word == "in":
+            self.advance()
+            self.expect_punct("(")
+            values = [self.value(field, "in")]
+            while self.current.kind == "punct" and self.current.text == ",":
+                self.advance()
+                values.append(self.value(field, "in"))
+            self.expect_punct(")")
+            return In(field, tuple(values), negated=negated)
+        if negated:
+            raise self.fail("'like', 'ilike' or 'in' after 'not'")
+        if token.word == "is":
+            self.advance()
+            is_not = False
+            if self.current.word == "not":
+                is_not = True
+                self.advance()
+            self.expect_word("null")
+            return IsNull(field, negated=is_not)
+        raise self.fail("a comparison (=, !=, <, <=, >, >=, like, ilike, in, is null)")
+
+    def value(self, field: Field, op: str) -> Value:
+        token = self.current
+        if token.kind == "number":
+            self.advance()
+            if field.is_numeric:
+                return float(token.text)
+            if op in ("<", "<=", ">", ">="):
+                raise _error(self.text, token.position,
+                             f"{field.scope}.{field.key} holds text; compare it with a quoted "
+                             f"value ('{token.text}')")
+            return token.text
+        if token.kind in ("string", "dquoted"):
+            self.advance()
+            text = _unquote(token)
+            if field.is_numeric:
+                try:
+                    return float(text)
+                except ValueError:
+                    raise _error(self.text, token.position,
+                                 f"{field.scope}.{field.key} holds numbers, not {token.text}"
+                                 ) from None
+            return text
+        raise self.fail("a value (a number or a quoted string)")
+
+
+def parse_field_tokens(parser: _Parser) -> Field:
+    """Parse ``scope.key`` at the parser's position (shared by filters and order-by)."""
+    token = parser.advance()
+    scope = _SCOPES.get(token.text.lower())
+    if scope is None:
+        # A bare attribute name (`status = 'failed'`, `start_time DESC`) is allowed.
+        name = _ATTRIBUTE_ALIASES.get(token.text.lower(), token.text.lower())
+        if name in ATTRIBUTES:
+            return Field("attributes", name, token.position)
+        raise _error(parser.text, token.position,
+                     f"unknown field {token.text!r}: start with metrics., params., tags. "
+                     "or attributes.")
+    if parser.current.kind != "punct" or parser.current.text != ".":
+        raise parser.fail(f"'.' after '{token.text}'")
+    parser.advance()
+    key_token = parser.current
+    if key_token.kind in ("dquoted", "bquoted"):
+        parser.advance()
+        key = _unquote(key_token)
+    elif key_token.kind in ("name", "number"):
+        parser.advance()
+        key = key_token.text
+        # Unquoted keys may contain dots: metrics.val.acc is the metric "val.acc".
+        while (parser.current.kind == "punct" and parser.current.text == "."
+               and parser.tokens[parser.index + 1].kind in ("name", "number")):
+            parser.advance()
+            key += "." + parser.advance().text
+    else:
+        raise parser.fail(f"a key after '{token.text}.'")
+    if not key:
+        raise _error(parser.text, key_token.position, "empty key")
+    if scope == "attributes":
+        name = _ATTRIBUTE_ALIASES.get(key.lower(), key.lower())
+        if name not in ATTRIBUTES:
+            raise _error(parser.text, key_token.position,
+                         f"unknown attribute {key!r}; known: {', '.join(sorted(ATTRIBUTES))}")
+        key = name
+    return Field(scope, key, token.position)
+
+
+def parse_filter(text: str | None) -> Expr | None:
+    """Parse filter text into an expression tree; empty or None means no filter."""
+    if text is None or not text.strip():
+        return None
+    return _Parser(text).parse()
+
+
+def parse_order_by(clauses: list[str] | None) -> list[OrderKey]:
+    """Parse ``["metrics.loss ASC", "attributes.start_time DESC"]`` into order keys."""
+    keys: list[OrderKey] = []
+    for clause in clauses or []:
+        parser = _Parser(clause)
+        field = parser.field() if parser.current.kind == "name" else None
+        if field is None:
+            raise parser.fail("a field to order by")
+        ascending = True
+        if parser.current.word in ("asc", "desc"):
+            ascending = parser.advance().word == "asc"
+        if parser.current.kind != "end":
+            raise parser.fail("ASC, DESC or end of clause")
+        keys.append(OrderKey(field, ascending))
+    return keys
