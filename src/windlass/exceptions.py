@@ -23,7 +23,8 @@ to the same class, so embedded and server mode raise the same errors.
     │   └── InvalidState               INVALID_STATE         409
     ├── IntegrityFailure               INTEGRITY_FAILURE     422
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE     413
-    └── BackendUnavailable             BACKEND_UNAVAILABLE   503
+    ├── BackendUnavailable             BACKEND_UNAVAILABLE   503
+    └── DeliveryFailed                 DELIVERY_FAILED       500
 """
 
 from __future__ import annotations
@@ -147,6 +148,13 @@ class BackendUnavailable(WindlassError):
 
     error_code = "BACKEND_UNAVAILABLE"
     http_status = 503
+
+
+class DeliveryFailed(WindlassError):
+    """Buffered data (metric points) could not be delivered and was lost; the message says why."""
+
+    error_code = "DELIVERY_FAILED"
+    http_status = 500
 
 
 def _all_error_classes() -> list[type[WindlassError]]:

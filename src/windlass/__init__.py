@@ -1,0 +1,127 @@
+"""windlass: self-hosted MLOps and LLMOps in one package.
+
+The SDK::
+
+    import windlass
+    windlass.set_project("churn")
+    with windlass.start_run(name="lr-0.1"):
+        windlass.log_params({"lr": 0.1})
+        windlass.log_metric("loss", 0.3, step=1)
+
+``import windlass`` stays light: stores, servers, pandas and ML frameworks load on first use.
+"""
+
+from windlass.entities import (
+    ArtifactEntry,
+    ArtifactListing,
+    MetricPoint,
+    MetricValue,
+    Project,
+    Run,
+    RunSource,
+    RunStatus,
+    ViewType,
+)
+from windlass.exceptions import (
+    AlreadyExists,
+    ArtifactNotFound,
+    BackendUnavailable,
+    ConfigError,
+    Conflict,
+    DeliveryFailed,
+    IntegrityFailure,
+    InvalidFilter,
+    InvalidInput,
+    InvalidState,
+    InvalidUri,
+    NotFound,
+    ParamConflict,
+    PayloadTooLarge,
+    ProjectNotFound,
+    RunNotFound,
+    UnsafePath,
+    WindlassError,
+)
+from windlass.tracking.fluent import (
+    ActiveRun,
+    active_run,
+    current_project,
+    delete_run,
+    download_artifacts,
+    end_run,
+    flush,
+    get_metric_history,
+    get_run,
+    get_tracking_uri,
+    list_artifacts,
+    list_projects,
+    log_artifact,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    restore_run,
+    search_runs,
+    set_project,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "ArtifactEntry",
+    "ArtifactListing",
+    "ArtifactNotFound",
+    "BackendUnavailable",
+    "ConfigError",
+    "Conflict",
+    "DeliveryFailed",
+    "IntegrityFailure",
+    "InvalidFilter",
+    "InvalidInput",
+    "InvalidState",
+    "InvalidUri",
+    "MetricPoint",
+    "MetricValue",
+    "NotFound",
+    "ParamConflict",
+    "PayloadTooLarge",
+    "Project",
+    "ProjectNotFound",
+    "Run",
+    "RunNotFound",
+    "RunSource",
+    "RunStatus",
+    "UnsafePath",
+    "ViewType",
+    "WindlassError",
+    "__version__",
+    "active_run",
+    "current_project",
+    "delete_run",
+    "download_artifacts",
+    "end_run",
+    "flush",
+    "get_metric_history",
+    "get_run",
+    "get_tracking_uri",
+    "list_artifacts",
+    "list_projects",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "restore_run",
+    "search_runs",
+    "set_project",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

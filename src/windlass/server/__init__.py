@@ -1,0 +1,1 @@
+"""The REST server: FastAPI app, error mapping, request limits and routes."""

@@ -1,0 +1,77 @@
+"""The FastAPI application of ``windlass server``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from windlass import __version__, config
+from windlass.exceptions import ConfigError
+from windlass.server.errors import install_error_handlers
+from windlass.server.limits import BodySizeLimit
+from windlass.server.routes import artifacts, projects, runs
+from windlass.tracking.service import Tracking
+
+logger = logging.getLogger("windlass.server")
+
+
+async def _sweep_stale_runs(service: Tracking) -> None:
+    stale: float = config.get("WINDLASS_STALE_RUN_SECONDS")
+    while True:
+        try:
+            failed = await anyio.to_thread.run_sync(service.fail_stale_runs, stale)
+            if failed:
+                logger.warning("marked %d stale run(s) failed: %s", len(failed), failed)
+        except Exception:  # noqa: BLE001 - the sweeper must outlive a passing store error
+            logger.exception("stale-run sweep failed")
+        await asyncio.sleep(min(stale / 4, 60.0))
+
+
+def create_app(service: Tracking) -> FastAPI:
+    """Return the REST API over a tracking service."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_sweep_stale_runs(service))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            service.close()
+
+    app = FastAPI(title="windlass", version=__version__, lifespan=lifespan,
+                  description="Tracking, artifacts and registry REST API of windlass.")
+    app.state.tracking = service
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness: the server answers."""
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(projects.router)
+    app.include_router(runs.router)
+    app.include_router(artifacts.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Build the app from ``WINDLASS_SERVER_STORE`` / ``WINDLASS_SERVER_ARTIFACTS``.
+
+    This is the factory uvicorn worker processes call.
+    """
+    from windlass.tracking.backend import open_tracking
+    from windlass.uris import StoreKind, store_kind
+
+    store_uri = config.get("WINDLASS_SERVER_STORE") or config.default_store_uri()
+    if store_kind(store_uri) is not StoreKind.SQL:
+        raise ConfigError(f"the server needs a SQL store, not {store_uri!r}")
+    artifacts_uri = config.get("WINDLASS_SERVER_ARTIFACTS") or config.default_artifact_uri()
+    return create_app(open_tracking(store_uri, artifacts_uri))

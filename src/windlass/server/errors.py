@@ -1,0 +1,82 @@
+"""The server's one error mapping: every failure becomes ``{error_code, message, details}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from windlass.exceptions import InvalidInput, WindlassError
+
+logger = logging.getLogger("windlass.server")
+
+#: The error body every documented error response has (used in the OpenAPI spec).
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error_code", "message"],
+    "properties": {
+        "error_code": {"type": "string"},
+        "message": {"type": "string"},
+        "details": {"type": "object"},
+    },
+}
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+    for status, text in [
+        (400, "Invalid input"), (404, "Not found"), (409, "Conflict"),
+        (413, "Payload too large"), (422, "Integrity failure"), (500, "Server error"),
+        (503, "Backend unavailable"),
+    ]
+}
+
+
+def error_response(error: WindlassError) -> JSONResponse:
+    """Return the JSON response for a windlass error."""
+    return JSONResponse(error.to_dict(), status_code=error.http_status)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map windlass errors, validation errors and HTTP errors to the one error body."""
+
+    @app.exception_handler(WindlassError)
+    async def _windlass(_request: Request, exc: WindlassError) -> JSONResponse:
+        if exc.http_status >= 500:
+            logger.error("%s: %s", exc.error_code, exc.message)
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        message = "invalid request: " + "; ".join(problems[:5])
+        return error_response(InvalidInput(message, errors=_json_safe(problems[:50])))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        return JSONResponse({"error_code": code, "message": str(exc.detail), "details": {}},
+                            status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected server error")
+        return JSONResponse({"error_code": "INTERNAL_ERROR",
+                             "message": f"unexpected server error: {type(exc).__name__}",
+                             "details": {}}, status_code=500)

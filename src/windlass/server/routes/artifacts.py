@@ -1,0 +1,118 @@
+"""Blobs (``/api/v1/blobs/{digest}``) and run artifact indexes (``/api/v1/runs/{id}/artifacts``).
+
+Blob bodies stream in both directions: an upload is hashed while it is written to
+storage (never held in memory) and refused if its bytes do not match the digest in the
+URL; a download streams from storage in 1 MiB chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+
+from windlass.artifacts.hashing import CHUNK_SIZE, check_digest
+from windlass.entities import ArtifactEntry
+from windlass.server.deps import tracking
+from windlass.server.errors import ERROR_RESPONSES
+from windlass.server.schemas import ArtifactEntries
+from windlass.tracking.service import Tracking
+
+router = APIRouter(prefix="/api/v1", tags=["artifacts"], responses=ERROR_RESPONSES)
+TrackingDep = Annotated[Tracking, Depends(tracking)]
+
+
+class _BodyReader:
+    """A blocking ``read(n)`` over an ASGI request stream, for use in a worker thread."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = bytearray()
+        self._done = False
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def read(self, size: int = -1, /) -> bytes:
+        want = CHUNK_SIZE if size is None or size < 0 else size
+        while len(self._buffer) < want and not self._done:
+            chunk = anyio.from_thread.run(self._next)
+            if chunk is None:
+                self._done = True
+            else:
+                self._buffer += chunk
+        out = bytes(self._buffer[:want])
+        del self._buffer[:want]
+        return out
+
+
+@router.head("/blobs/{digest}")
+def head_blob(digest: str, service: TrackingDep) -> Response:
+    """200 with the blob's size in Content-Length, or 404."""
+    size = service.blobs.size(check_digest(digest))
+    return Response(status_code=200, headers={"content-length": str(size)})
+
+
+@router.put("/blobs/{digest}", status_code=201,
+            responses={200: {"description": "Already stored"}})
+async def put_blob(digest: str, request: Request, service: TrackingDep) -> Response:
+    """Store the request body as blob ``digest`` (verified; stored once)."""
+    check_digest(digest)
+    if await anyio.to_thread.run_sync(service.blobs.has, digest):
+        async for _chunk in request.stream():
+            pass  # drain the body so the connection stays usable
+        return Response(status_code=200)
+    reader = _BodyReader(request.stream().__aiter__())
+    await anyio.to_thread.run_sync(service.blobs.put_stream, reader, digest)
+    return Response(status_code=201)
+
+
+@router.get("/blobs/{digest}", response_class=StreamingResponse,
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def get_blob(digest: str, service: TrackingDep) -> StreamingResponse:
+    """Stream blob ``digest``."""
+    size = service.blobs.size(check_digest(digest))
+    stream = service.blobs.open_stream(digest)
+
+    def chunks() -> Iterator[bytes]:
+        with stream:
+            while chunk := stream.read(CHUNK_SIZE):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type="application/octet-stream",
+                             headers={"content-length": str(size)})
+
+
+@router.post("/runs/{run_id}/artifacts")
+def record_artifacts(run_id: str, body: ArtifactEntries, service: TrackingDep
+                     ) -> dict[str, Any]:
+    """Record uploaded blobs as files of a run."""
+    service.record_artifacts(run_id, [ArtifactEntry(e.path, e.digest, e.size)
+                                      for e in body.entries])
+    return {}
+
+
+@router.get("/runs/{run_id}/artifacts")
+def list_artifacts(run_id: str, service: TrackingDep, path: str = "") -> dict[str, Any]:
+    """List one folder level of a run's artifacts."""
+    return {"files": [f.to_dict() for f in service.list_artifacts(run_id, path)]}
+
+
+@router.get("/runs/{run_id}/artifacts/walk")
+def walk_artifacts(run_id: str, service: TrackingDep, path: str = "") -> dict[str, Any]:
+    """Return every file under ``path``."""
+    return {"entries": [e.to_dict() for e in service.walk_artifacts(run_id, path)]}
+
+
+@router.get("/runs/{run_id}/artifacts/entry")
+def artifact_entry(run_id: str, path: str, service: TrackingDep) -> dict[str, Any]:
+    """Return one file's entry (path, digest, size)."""
+    return service.get_artifact(run_id, path).to_dict()

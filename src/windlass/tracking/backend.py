@@ -1,0 +1,27 @@
+"""Open a :class:`Tracking` for a URI: a SQL store used directly, or a windlass server."""
+
+from __future__ import annotations
+
+from windlass import config
+from windlass.artifacts import open_blob_store
+from windlass.tracking.service import Tracking
+from windlass.uris import StoreKind, store_kind
+
+
+def open_tracking(uri: str | None = None, artifact_uri: str | None = None) -> Tracking:
+    """Return tracking over ``uri`` (default: ``WINDLASS_TRACKING_URI``, else embedded).
+
+    ``sqlite:///…`` and ``postgresql://…`` use the store directly with artifacts under
+    ``artifact_uri`` (default ``WINDLASS_ARTIFACT_URI`` or ``$WINDLASS_HOME/artifacts``);
+    ``http(s)://…`` talks to a windlass server, which owns both.
+    """
+    uri = uri or config.get("WINDLASS_TRACKING_URI") or config.default_store_uri()
+    if store_kind(uri) is StoreKind.REST:
+        from windlass.artifacts.http import RestBlobStore
+        from windlass.store.rest import RestStore
+
+        rest = RestStore(uri)
+        return Tracking(rest, RestBlobStore(uri, rest.client))
+    from windlass.store.sql.store import SqlStore
+
+    return Tracking(SqlStore(uri), open_blob_store(artifact_uri or config.default_artifact_uri()))

@@ -1,0 +1,257 @@
+"""The tracking domain: every tracking operation, over any metadata store and blob store.
+
+Both faces (the SDK and the REST server) call this class; it validates input, fills in
+ids, times and run sources, and is the one place that writes tracking data.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from windlass.artifacts.cas import BlobStore
+from windlass.artifacts.hashing import hash_file
+from windlass.artifacts.paths import clean_artifact_path, confined_destination, walk_local
+from windlass.entities import (
+    ArtifactEntry,
+    ArtifactListing,
+    MetricBatch,
+    MetricPoint,
+    Page,
+    Project,
+    Run,
+    RunSource,
+    RunStatus,
+    ViewType,
+)
+from windlass.exceptions import InvalidInput, InvalidState
+from windlass.ids import is_id, new_id, now_ms
+from windlass.store.base import MetadataStore
+from windlass.tracking import validation as v
+from windlass.tracking.source import process_alive
+
+
+class Tracking:
+    """Tracking operations over one metadata store and one blob store."""
+
+    def __init__(self, store: MetadataStore, blobs: BlobStore) -> None:
+        self.store = store
+        self.blobs = blobs
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+    # -- projects ------------------------------------------------------------------------
+    def project(self, name: str) -> Project:
+        """Return the project named ``name``, creating it on first use."""
+        return self.store.get_or_create_project(v.project_name(name), new_id(), now_ms())
+
+    def get_project(self, name_or_id: str) -> Project:
+        """Return an existing project by name or id."""
+        return self.store.get_project(name_or_id)
+
+    def list_projects(self, max_results: int = 100, page_token: str | None = None
+                      ) -> Page[Project]:
+        """Return one page of projects, by name."""
+        return self.store.list_projects(max_results, page_token)
+
+    # -- runs ----------------------------------------------------------------------------
+    def create_run(self, project_id: str, *, name: str | None = None,
+                   parent_run_id: str | None = None, source: RunSource | None = None,
+                   tags: Mapping[str, Any] | None = None, run_id: str | None = None,
+                   start_time: int | None = None) -> Run:
+        """Start a run in the project with id ``project_id``; returns it running."""
+        run_id = run_id or new_id()
+        if not is_id(run_id):
+            raise InvalidInput(f"run id {run_id!r} is not 32 hex characters")
+        if parent_run_id is not None and not is_id(parent_run_id):
+            raise InvalidInput(f"parent run id {parent_run_id!r} is not 32 hex characters")
+        clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
+        return self.store.create_run(
+            run_id=run_id, project_id=project_id, name=v.run_name(name or f"run-{run_id[-8:]}"),
+            start_time=start_time or now_ms(), parent_run_id=parent_run_id,
+            source=source or RunSource(), tags=clean_tags)
+
+    def get_run(self, run_id: str) -> Run:
+        """Return a run with params, tags and latest metrics."""
+        return self.store.get_run(run_id)
+
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED,
+                end_time: int | None = None) -> Run:
+        """End a run with a terminal status."""
+        status = RunStatus(status)
+        if not status.is_terminal:
+            raise InvalidInput(f"end_run needs a terminal status, got {status.value!r}")
+        return self.store.update_run(run_id, status=status, end_time=end_time or now_ms())
+
+    def update_run(self, run_id: str, *, status: RunStatus | None = None,
+                   end_time: int | None = None, name: str | None = None) -> Run:
+        """Change a run's status, end time or name."""
+        return self.store.update_run(
+            run_id, status=None if status is None else RunStatus(status), end_time=end_time,
+            name=None if name is None else v.run_name(name))
+
+    def heartbeat(self, run_id: str, at: int | None = None) -> None:
+        """Record that the process running ``run_id`` is alive (now, unless ``at`` is given)."""
+        self.store.heartbeat(run_id, at or now_ms())
+
+    def delete_run(self, run_id: str) -> Run:
+        """Soft-delete a run (it can be restored)."""
+        return self.store.set_run_deleted(run_id, True, now_ms())
+
+    def restore_run(self, run_id: str) -> Run:
+        """Restore a deleted run."""
+        run = self.store.get_run(run_id)
+        if not run.deleted:
+            raise InvalidState(f"run {run_id} is not deleted", run_id=run_id)
+        return self.store.set_run_deleted(run_id, False, now_ms())
+
+    def fail_stale_runs(self, stale_seconds: float) -> list[str]:
+        """Mark running runs without a heartbeat for ``stale_seconds`` failed."""
+        return self.fail_runs_silent_since(now_ms() - int(stale_seconds * 1000))
+
+    def fail_runs_silent_since(self, heartbeat_before: int) -> list[str]:
+        """Mark failed the running runs whose last heartbeat is before ``heartbeat_before``."""
+        return self.store.fail_stale_runs(heartbeat_before)
+
+    def fail_dead_local_runs(self, host: str) -> list[str]:
+        """Mark failed the running runs started on ``host`` whose process no longer exists."""
+        dead: list[str] = []
+        page_token: str | None = None
+        while True:
+            page = self.store.search_runs(
+                None, f"status = 'running' and host = '{host.replace(chr(39), chr(39) * 2)}'",
+                max_results=1000, page_token=page_token)
+            for run in page.items:
+                if run.source.pid is not None and not process_alive(run.source.pid):
+                    self.store.update_run(run.id, status=RunStatus.FAILED,
+                                          end_time=run.heartbeat_at or now_ms())
+                    dead.append(run.id)
+            if page.next_page_token is None:
+                return dead
+            page_token = page.next_page_token
+
+    # -- params, tags, metrics -----------------------------------------------------------
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log immutable params (values stored as text)."""
+        self.store.log_params(
+            run_id, {v.key("param", k): v.param_value(k, val) for k, val in params.items()})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags (values stored as text)."""
+        self.store.set_tags(
+            run_id, {v.key("tag", k): v.tag_value(k, val) for k, val in tags.items()})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag."""
+        self.store.delete_tag(run_id, v.key("tag", key))
+
+    def log_metrics(self, batch: MetricBatch) -> int:
+        """Validate and store a batch of metric points; returns how many were stored."""
+        if not is_id(batch.id):
+            raise InvalidInput(f"metric batch id {batch.id!r} is not 32 hex characters")
+        if len({len(batch.run_ids), len(batch.keys), len(batch.values), len(batch.steps),
+                len(batch.timestamps)}) != 1:
+            raise InvalidInput("metric batch columns run_ids, keys, values, steps and "
+                               "timestamps must have the same length")
+        seen: set[str] = set()
+        for index, key in enumerate(batch.keys):
+            if key not in seen:
+                v.key("metric", key)
+                seen.add(key)
+            value = batch.values[index]
+            if type(value) is not float:
+                batch.values[index] = v.metric_value(key, value)
+            if type(batch.steps[index]) is not int:
+                batch.steps[index] = v.step(key, batch.steps[index])
+            if type(batch.timestamps[index]) is not int:
+                batch.timestamps[index] = v.timestamp(key, batch.timestamps[index])
+        return self.store.log_metrics(batch)
+
+    def metric_history_page(self, run_id: str, key: str, max_results: int = 100_000,
+                            page_token: str | None = None) -> Page[MetricPoint]:
+        """Return one page of a metric's points in step order."""
+        return self.store.get_metric_history(run_id, key, max_results, page_token)
+
+    def get_metric_history(self, run_id: str, key: str) -> Iterator[MetricPoint]:
+        """Yield every point of a metric in step order, page by page."""
+        token: str | None = None
+        while True:
+            page = self.store.get_metric_history(run_id, key, page_token=token)
+            yield from page.items
+            if page.next_page_token is None:
+                return
+            token = page.next_page_token
+
+    # -- search --------------------------------------------------------------------------
+    def search_runs(self, projects: list[str] | None = None, filter: str | None = None,
+                    order_by: list[str] | None = None, max_results: int = 1000,
+                    page_token: str | None = None,
+                    view: ViewType = ViewType.ACTIVE) -> Page[Run]:
+        """Return one page of runs matching ``filter`` (projects by name or id)."""
+        project_ids = None if projects is None else [self.get_project(p).id for p in projects]
+        return self.store.search_runs(project_ids, filter, order_by, max_results, page_token,
+                                      ViewType(view))
+
+    # -- artifacts -----------------------------------------------------------------------
+    def log_artifact(self, run_id: str, local_path: str | Path,
+                     artifact_path: str | None = None) -> list[ArtifactEntry]:
+        """Upload a file, or a folder (as ``<artifact_path>/<folder name>/...``), to a run."""
+        local = Path(local_path)
+        if not local.exists():
+            raise InvalidInput(f"no such file or folder: {local}", path=str(local))
+        prefix = clean_artifact_path(artifact_path) if artifact_path else ""
+        base = local.name if local.is_dir() else ""
+        entries: list[ArtifactEntry] = []
+        for file, rel in walk_local(local):
+            rel_path = posixpath.join(base, rel) if base else rel
+            dest = clean_artifact_path(posixpath.join(prefix, rel_path) if prefix else rel_path)
+            digest, size = hash_file(file)
+            if not self.blobs.has(digest):
+                digest, size = self.blobs.put_file(file)
+            entries.append(ArtifactEntry(dest, digest, size))
+        self.store.record_artifacts(run_id, entries)
+        return entries
+
+    def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:
+        """Record already-uploaded blobs as files of a run (each blob must exist)."""
+        clean = []
+        for entry in entries:
+            if not self.blobs.has(entry.digest):
+                raise InvalidInput(f"blob {entry.digest} of {entry.path!r} was not uploaded",
+                                   digest=entry.digest)
+            if entry.size < 0:
+                raise InvalidInput(f"artifact {entry.path!r} has a negative size")
+            clean.append(ArtifactEntry(clean_artifact_path(entry.path), entry.digest,
+                                       entry.size))
+        self.store.record_artifacts(run_id, clean)
+
+    def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactListing]:
+        """List one folder level of a run's artifacts."""
+        return self.store.list_artifacts(run_id, clean_artifact_path(path) if path else "")
+
+    def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
+        """Return every file under ``path`` of a run's artifacts."""
+        return self.store.walk_artifacts(run_id, clean_artifact_path(path) if path else "")
+
+    def get_artifact(self, run_id: str, path: str) -> ArtifactEntry:
+        """Return one artifact file's entry."""
+        return self.store.get_artifact(run_id, clean_artifact_path(path))
+
+    def download_artifacts(self, run_id: str, path: str, dest: str | Path) -> Path:
+        """Download a file or folder of a run's artifacts under ``dest``; return its path."""
+        clean = clean_artifact_path(path) if path else ""
+        entries = self.walk_artifacts(run_id, clean)
+        if not entries:
+            raise InvalidInput(f"run {run_id} has no artifacts under {path!r}")
+        root = Path(dest)
+        root.mkdir(parents=True, exist_ok=True)
+        for entry in entries:
+            target = confined_destination(root, entry.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.blobs.download_to(entry.digest, target)
+        return confined_destination(root, clean) if clean else root
+
