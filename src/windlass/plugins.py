@@ -23,7 +23,7 @@ hookspec = pluggy.HookspecMarker("windlass")
 hookimpl = pluggy.HookimplMarker("windlass")
 
 # Built-in plugin modules, registered exactly like entry-point plugins.
-_BUILTINS = ("windlass.artifacts.plugin",)
+_BUILTINS = ("windlass.artifacts.plugin", "windlass.cli.plugin")
 
 
 class WindlassHooks:
@@ -34,8 +34,8 @@ class WindlassHooks:
         """Register byte-storage backends: ``register(scheme, factory(uri, options))``."""
 
     @hookspec
-    def register_commands(self, register: Callable[[Any], None]) -> None:
-        """Register CLI command groups: ``register(typer_app_or_command)``."""
+    def register_commands(self, register: Callable[[str, Any], None]) -> None:
+        """Register CLI commands: ``register(name, typer_app_or_function)``."""
 
 
 _lock = threading.Lock()

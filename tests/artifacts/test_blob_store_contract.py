@@ -149,7 +149,7 @@ def test_uppercase_digest_is_accepted(backend: BlobBackend) -> None:
 def test_large_file_streams_with_bounded_memory(backend: BlobBackend, work_dir: Path) -> None:
     source = work_dir / "big.bin"
     with source.open("wb") as out:
-        for _ in range(72):
+        for _ in range(96):
             out.write(os.urandom(MIB))
     dest = work_dir / "big-copy.bin"
     tracemalloc.start()
@@ -161,9 +161,10 @@ def test_large_file_streams_with_bounded_memory(backend: BlobBackend, work_dir: 
         _, download_peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert size == 72 * MIB
-    # Chunked transfer holds a few chunks (S3: one 16 MiB part) at a time, never the file.
-    limit = 40 * MIB if backend.name == "s3" else 16 * MIB
+    assert size == 96 * MIB
+    # Chunked transfer holds a few chunks at a time, never the file; s3fs and botocore
+    # keep about four copies of one 8 MiB part.
+    limit = 48 * MIB if backend.name == "s3" else 16 * MIB
     assert upload_peak < limit, f"upload peak {upload_peak / MIB:.1f} MiB"
     assert download_peak < limit, f"download peak {download_peak / MIB:.1f} MiB"
     hasher = blake3()

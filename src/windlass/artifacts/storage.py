@@ -26,8 +26,9 @@ from windlass.artifacts.paths import clean_artifact_path
 from windlass.exceptions import ArtifactNotFound, BackendUnavailable, ConfigError, UnsafePath
 
 # Object stores: bytes buffered per multipart part on write, and per ranged GET on read.
-# S3 needs parts of at least 5 MiB; 16 MiB keeps request counts low and memory bounded.
-OBJECT_BLOCK_SIZE = 16 * 1024 * 1024
+# S3 needs parts of at least 5 MiB. s3fs and botocore hold about four copies of a block
+# at once, so 8 MiB keeps a transfer near 40 MiB of memory with few requests.
+OBJECT_BLOCK_SIZE = 8 * 1024 * 1024
 _LOCAL_PROTOCOLS = ("file", "local")
 
 

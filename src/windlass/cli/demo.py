@@ -1,0 +1,84 @@
+"""``windlass demo``: a server on the embedded store, tracked training runs, the best runs."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import typer
+
+from windlass.cli.context import handle_errors
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _start_server(host: str, port: int) -> tuple[object, threading.Thread]:
+    import uvicorn
+
+    from windlass.server.app import create_app
+    from windlass.server.net import http_protocol
+    from windlass.tracking.backend import open_tracking
+
+    config = uvicorn.Config(create_app(open_tracking()), host=host, port=port,
+                            log_level="warning", http=http_protocol())
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="windlass-demo-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise typer.Exit(1)
+        time.sleep(0.05)
+    return server, thread
+
+
+@handle_errors
+def demo(
+    serve: bool = typer.Option(True, "--serve/--no-serve",
+                               help="Keep serving after the walkthrough (until Ctrl-C)."),
+    host: str = typer.Option("127.0.0.1", help="Interface for the demo server."),
+    port: int = typer.Option(5000, help="Port (a free one is picked if it is taken)."),
+) -> None:
+    """Walk through windlass: serve, train and track models, show the best runs."""
+    import windlass
+    from windlass import config
+    from windlass.cli.render import console, runs_table
+    from windlass.demo.walkthrough import PROJECT, train_models
+
+    if not _port_free(host, port):
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+    url = f"http://{host}:{port}"
+    console.print(f"[bold]windlass demo[/bold] — embedded store in {config.home()}")
+    server, thread = _start_server(host, port)
+    console.print(f"server running at {url} (API docs at {url}/docs)")
+    windlass.set_tracking_uri(url)
+    console.print(f"training churn models, tracked in project [bold]{PROJECT}[/bold]:")
+    parent = train_models(log=lambda line: console.print(line, markup=False))
+    best = windlass.search_runs(project=PROJECT, filter=f"parent_run_id = '{parent}'",
+                                order_by=["metrics.roc_auc DESC"], max_results=5,
+                                output_format="list")
+    assert isinstance(best, list)
+    runs_table(best, title="best runs by roc_auc")
+    console.print(f"try: windlass runs ls --uri {url} -p {PROJECT} "
+                  "-f \"metrics.roc_auc > 0.7\" -o \"metrics.roc_auc DESC\"", markup=False,
+                  highlight=False)
+    windlass.set_tracking_uri(None)
+    if serve:
+        console.print(f"serving at {url} — press Ctrl-C to stop")
+        try:
+            while thread.is_alive():
+                thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+    server.should_exit = True  # type: ignore[attr-defined]
+    thread.join(10)

@@ -1,0 +1,24 @@
+"""The ``windlass`` command: built-in and plugin commands, registered through pluggy."""
+
+from __future__ import annotations
+
+import typer
+
+from windlass.plugins import collect
+
+
+def build_app() -> typer.Typer:
+    """Return the CLI with every registered command group and command."""
+    app = typer.Typer(help="windlass: MLOps and LLMOps in one package.", no_args_is_help=True,
+                      pretty_exceptions_enable=False)
+    for name, command in collect("register_commands"):
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=name)
+        else:
+            app.command(name)(command)
+    return app
+
+
+def main() -> None:
+    """Run the CLI."""
+    build_app()()

@@ -1,0 +1,21 @@
+"""Built-in CLI commands, registered through the same hook as third-party commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from windlass.plugins import hookimpl
+
+
+@hookimpl
+def register_commands(register: Callable[..., None]) -> None:
+    """Register the built-in command groups and commands."""
+    from windlass.cli import artifacts, demo, projects, runs, server
+
+    register("server", server.server)
+    register("demo", demo.demo)
+    register("projects", projects.app)
+    register("runs", runs.app)
+    register("artifacts", artifacts.app)
+
+

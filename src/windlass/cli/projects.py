@@ -1,0 +1,31 @@
+"""``windlass projects``."""
+
+from __future__ import annotations
+
+import typer
+
+from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors, open_service
+from windlass.cli.render import print_json, table
+from windlass.entities import iso
+
+app = typer.Typer(help="Projects: the containers of runs, models, datasets and traces.",
+                  no_args_is_help=True)
+
+
+@app.command("ls")
+@handle_errors
+def list_projects(uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """List projects."""
+    service = open_service(uri)
+    projects = []
+    token = None
+    while True:
+        page = service.list_projects(1000, token)
+        projects.extend(page.items)
+        if not (token := page.next_page_token):
+            break
+    if as_json:
+        print_json([p.to_dict() for p in projects])
+        return
+    table("projects", ["name", "id", "created"],
+          [[p.name, p.id, iso(p.created_at)] for p in projects])

@@ -1,0 +1,99 @@
+"""``windlass runs``: ls, show, compare, delete, restore."""
+
+from __future__ import annotations
+
+import typer
+
+from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors, open_service
+from windlass.cli.render import print_json, runs_table, table
+from windlass.entities import Run, ViewType, iso
+
+app = typer.Typer(help="Runs: list, inspect, compare, delete and restore.", no_args_is_help=True)
+
+
+@app.command("ls")
+@handle_errors
+def list_runs(
+    project: str = typer.Option(None, "--project", "-p", help="Project name (default: "
+                                "WINDLASS_PROJECT)."),
+    filter: str = typer.Option(None, "--filter", "-f", help="Search filter, e.g. "
+                               "\"metrics.loss < 0.1 and params.depth = '6'\"."),
+    order_by: list[str] = typer.Option(None, "--order-by", "-o",
+                                       help="e.g. 'metrics.loss ASC' (repeatable)."),
+    max_results: int = typer.Option(50, "--max-results", "-n", min=1, max=50_000),
+    view: ViewType = typer.Option(ViewType.ACTIVE, "--view", help="active, deleted or all."),
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List runs of a project, filtered and ordered."""
+    from windlass import config
+
+    service = open_service(uri)
+    page = service.search_runs([project or config.get("WINDLASS_PROJECT")], filter,
+                               order_by or None, max_results, None, view)
+    if as_json:
+        print_json({"runs": [r.to_dict() for r in page.items],
+                    "next_page_token": page.next_page_token})
+        return
+    runs_table(page.items, title=f"runs of {project or config.get('WINDLASS_PROJECT')}")
+
+
+def _show(run: Run) -> None:
+    table(f"run {run.id}", ["field", "value"], [
+        ["name", run.name], ["status", run.status.value], ["project id", run.project_id],
+        ["started", iso(run.start_time)], ["ended", iso(run.end_time)], ["user", run.user],
+        ["parent run", run.parent_run_id], ["deleted", run.deleted],
+        ["git commit", run.source.git_commit], ["git dirty", run.source.git_dirty],
+        ["command", run.source.command], ["host", run.source.host],
+    ])
+    table("params", ["key", "value"], sorted(run.params.items()))
+    table("metrics (latest)", ["key", "value", "step"],
+          [[k, m.value, m.step] for k, m in sorted(run.metrics.items())])
+    table("tags", ["key", "value"], sorted(run.tags.items()))
+
+
+@app.command("show")
+@handle_errors
+def show_run(run_id: str, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Show one run: status, source, params, latest metrics and tags."""
+    run = open_service(uri).get_run(run_id)
+    if as_json:
+        print_json(run.to_dict())
+    else:
+        _show(run)
+
+
+@app.command("compare")
+@handle_errors
+def compare_runs(run_ids: list[str] = typer.Argument(..., help="Two or more run ids."),
+                 uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Compare runs side by side: every param and latest metric as a row."""
+    service = open_service(uri)
+    runs = [service.get_run(r) for r in run_ids]
+    if as_json:
+        print_json([r.to_dict() for r in runs])
+        return
+    rows: list[list[object]] = [["name", *(r.name for r in runs)],
+                                ["status", *(r.status.value for r in runs)]]
+    for key in sorted({k for r in runs for k in r.params}):
+        rows.append([f"params.{key}", *(r.params.get(key) for r in runs)])
+    for key in sorted({k for r in runs for k in r.metrics}):
+        rows.append([f"metrics.{key}",
+                     *(r.metrics[key].value if key in r.metrics else None for r in runs)])
+    table("comparison", ["", *(r.id[-8:] for r in runs)], rows)
+
+
+@app.command("delete")
+@handle_errors
+def delete_run(run_id: str, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Soft-delete a run (restore it with `windlass runs restore`)."""
+    run = open_service(uri).delete_run(run_id)
+    print_json(run.to_dict()) if as_json else typer.echo(f"deleted run {run.id}")
+
+
+@app.command("restore")
+@handle_errors
+def restore_run(run_id: str, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Restore a deleted run."""
+    run = open_service(uri).restore_run(run_id)
+    print_json(run.to_dict()) if as_json else typer.echo(f"restored run {run.id}")

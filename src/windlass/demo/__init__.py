@@ -1,0 +1,1 @@
+"""The ``windlass demo`` walkthrough: a server, tracked training runs and the best runs."""

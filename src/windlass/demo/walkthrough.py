@@ -1,0 +1,76 @@
+"""The demo's training runs: a small hyper-parameter sweep tracked with the SDK."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import windlass
+
+PROJECT = "demo-churn"
+
+
+def _candidates() -> list[tuple[str, dict[str, Any], Callable[..., Any]]]:
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def logistic(c: float) -> Any:
+        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
+
+    return [
+        *((f"logreg-C{c}", {"model": "logistic_regression", "C": c}, lambda c=c: logistic(c))
+          for c in (0.01, 0.1, 1.0)),
+        *((f"forest-depth{d}", {"model": "random_forest", "max_depth": d, "n_estimators": 200},
+           lambda d=d: RandomForestClassifier(n_estimators=200, max_depth=d, random_state=0,
+                                              n_jobs=1))
+          for d in (4, 8)),
+        ("gboost-lr0.1", {"model": "gradient_boosting", "learning_rate": 0.1,
+                          "n_estimators": 150},
+         lambda: GradientBoostingClassifier(learning_rate=0.1, n_estimators=150,
+                                            random_state=0)),
+    ]
+
+
+def train_models(log: Callable[[str], None] = print) -> str:
+    """Train and track a sweep of churn models; return the parent run id."""
+    from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from windlass.demo.data import churn_frame
+
+    windlass.set_project(PROJECT)
+    frame = churn_frame()
+    features, label = frame.drop(columns="churned"), frame["churned"]
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, label, test_size=0.25, random_state=0, stratify=label)
+    with windlass.start_run(name="churn-sweep") as parent, tempfile.TemporaryDirectory() as tmp:
+        data_path = Path(tmp) / "churn.csv"
+        frame.to_csv(data_path, index=False)
+        windlass.log_artifact(data_path, artifact_path="data")
+        windlass.log_params({"rows": len(frame), "test_size": 0.25})
+        for name, params, build in _candidates():
+            with windlass.start_run(name=name, nested=True):
+                windlass.log_params(params)
+                model = build().fit(x_train, y_train)
+                if hasattr(model, "staged_predict_proba"):
+                    for step, proba in enumerate(model.staged_predict_proba(x_test)):
+                        windlass.log_metric("test_log_loss", log_loss(y_test, proba), step=step)
+                proba = model.predict_proba(x_test)[:, 1]
+                predicted = (proba >= 0.5).astype(int)
+                metrics = {
+                    "roc_auc": roc_auc_score(y_test, proba),
+                    "accuracy": accuracy_score(y_test, predicted),
+                    "f1": f1_score(y_test, predicted),
+                    "log_loss": log_loss(y_test, proba),
+                }
+                windlass.log_metrics(metrics)
+                report = Path(tmp) / f"{name}.txt"
+                report.write_text("\n".join(f"{k}: {v:.4f}" for k, v in metrics.items()) + "\n")
+                windlass.log_artifact(report, artifact_path="reports")
+                windlass.set_tags({"family": params["model"]})
+                log(f"  trained {name:<16} roc_auc={metrics['roc_auc']:.4f}")
+        return parent.id

@@ -1,0 +1,128 @@
+"""Shared fixtures: a private WINDLASS_HOME, PostgreSQL databases, real server processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+POSTGRES_URL = os.environ.get("WINDLASS_TEST_POSTGRES_URL")
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own WINDLASS_HOME and no inherited tracking URI."""
+    home = tmp_path / "windlass-home"
+    monkeypatch.setenv("WINDLASS_HOME", str(home))
+    monkeypatch.delenv("WINDLASS_TRACKING_URI", raising=False)
+    monkeypatch.delenv("WINDLASS_ARTIFACT_URI", raising=False)
+    return home
+
+
+def _admin_url() -> str:
+    assert POSTGRES_URL is not None
+    return POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (dropped afterwards)."""
+    if POSTGRES_URL is None:
+        pytest.skip("WINDLASS_TEST_POSTGRES_URL is not set (CI sets it; .ci/run requires it)")
+    from sqlalchemy import create_engine, text
+
+    name = f"windlass_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base, _, _db = POSTGRES_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+class ServerProcess:
+    """A real ``windlass server`` subprocess on a loopback port."""
+
+    def __init__(self, store: str, artifacts: str, workers: int = 1,
+                 env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = Path(artifacts).parent / f"server-{self.port}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "windlass", "server", "--host", "127.0.0.1",
+             "--port", str(self.port), "--store", store, "--artifacts", artifacts,
+             "--workers", str(workers)],
+            stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server not healthy in {timeout}s: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log_handle.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server process on SQLite shared by the session's REST tests."""
+    root = tmp_path_factory.mktemp("server")
+    proc = ServerProcess(f"sqlite:///{root / 'server.db'}", str(root / "artifacts"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
+    """Start extra servers (stopped at the end of the test)."""
+    started: list[ServerProcess] = []
+
+    class Factory(ServerProcess):
+        def __init__(self, store: str | None = None, artifacts: str | None = None,
+                     workers: int = 1, env: dict[str, str] | None = None) -> None:
+            super().__init__(store or f"sqlite:///{tmp_path / 'srv.db'}",
+                             artifacts or str(tmp_path / "srv-artifacts"), workers, env)
+            started.append(self)
+
+    yield Factory
+    for proc in started:
+        proc.stop()
