@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 from blake3 import blake3
 
-from windlass.artifacts.cas import TEMP_FOLDER, blob_key
+from windlass.artifacts.cas import blob_key
 from windlass.exceptions import ArtifactNotFound, IntegrityFailure, InvalidInput, UnsafePath
 
 if TYPE_CHECKING:
@@ -112,9 +112,10 @@ def test_tampered_blob_fails_download_and_keeps_destination(
 def test_tampered_blob_fails_stream_at_end(backend: BlobBackend) -> None:
     digest, _ = backend.store.put_stream(io.BytesIO(os.urandom(10_000)))
     backend.tamper(digest)
-    with backend.store.open_stream(digest) as stream, pytest.raises(IntegrityFailure):
-        while stream.read(4096):
-            pass
+    with backend.store.open_stream(digest) as stream:
+        assert len(stream.read(4096)) == 4096
+        with pytest.raises(IntegrityFailure):
+            stream.read()
 
 
 def test_missing_blob(backend: BlobBackend, work_dir: Path) -> None:

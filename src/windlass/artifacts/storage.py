@@ -75,6 +75,27 @@ class ByteStorage(abc.ABC):
         """Yield, sorted, the keys of every object at or under folder ``prefix`` ("" = all)."""
 
 
+class _SourceFailed(Exception):
+    """Carries an error of the caller's stream past the storage's error mapping."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _GuardedSource:
+    """Wraps the stream being stored so its own failures are not blamed on the storage."""
+
+    def __init__(self, source: ReadableStream) -> None:
+        self._source = source
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._source.read(size)
+        except Exception as exc:
+            raise _SourceFailed(exc) from exc
+
+
 def _s3_defaults() -> dict[str, Any]:
     # New instance per storage: the s3fs instance cache would hand a later store (or a
     # later test session) a client bound to an old endpoint. Listings are not cached, so
@@ -157,6 +178,8 @@ class FsspecStorage(ByteStorage):
     def _errors(self, key: str) -> Iterator[None]:
         try:
             yield
+        except _SourceFailed as failed:
+            raise failed.error from None
         except FileNotFoundError:
             raise ArtifactNotFound(
                 f"no object {key!r} in {self.root_uri!r}", key=key, root=self.root_uri
@@ -212,11 +235,12 @@ class FsspecStorage(ByteStorage):
     def write_from(self, key: str, fileobj: ReadableStream) -> None:
         """Store everything ``fileobj`` yields under ``key``, atomically, in chunks."""
         path = self._path(key)
+        source = _GuardedSource(fileobj)
         with self._errors(key):
             if self._local:
-                write_atomically(Path(path), fileobj)
+                write_atomically(Path(path), source)
                 return
-            self._write_object(path, fileobj)
+            self._write_object(path, source)
 
     def _write_object(self, path: str, fileobj: ReadableStream) -> None:
         out = self._fs.open(path, "wb", block_size=OBJECT_BLOCK_SIZE)

@@ -169,9 +169,9 @@ class SqlStore(MetadataStore):
                     user=source.user, git_commit=source.git_commit, git_dirty=source.git_dirty,
                     command=source.command, system=json.dumps(source.system),
                     host=source.host, pid=source.pid, heartbeat_at=start_time,
-                ).on_conflict_do_nothing(index_elements=["id"])
-            ).rowcount
-            if created and tags:
+                ).on_conflict_do_nothing(index_elements=["id"]).returning(s.runs.c.id)
+            ).first()
+            if created is not None and tags:
                 conn.execute(self._insert(s.tags),
                              [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
         return self.get_run(run_id)
@@ -273,7 +273,7 @@ class SqlStore(MetadataStore):
             stored = dict(conn.execute(
                 select(s.params.c.key, s.params.c.value).where(
                     s.params.c.run_id == run_id, s.params.c.key.in_(list(params)))
-            ).tuples().all())
+            ).all())
             for key, value in params.items():
                 if stored.get(key) != value:
                     conn.rollback()
@@ -324,9 +324,9 @@ class SqlStore(MetadataStore):
         with self._write() as conn:
             fresh = conn.execute(
                 self._insert(s.metric_batches).values(id=batch.id, received_at=now_ms())
-                .on_conflict_do_nothing(index_elements=["id"])
-            ).rowcount
-            if not fresh:
+                .on_conflict_do_nothing(index_elements=["id"]).returning(s.metric_batches.c.id)
+            ).first()
+            if fresh is None:
                 return 0
             for run_id in {r for r, _k in latest}:
                 self._require_run(conn, run_id, writable=True)

@@ -1,0 +1,44 @@
+# windlass — every target installs what it needs first (fresh machine: `make demo`, `make test`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: install demo test lint format bench clean system-deps
+
+# System packages: only python3-venv is needed so far (apt-get when it is missing).
+system-deps:
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+		echo "installing python3-venv with apt-get"; \
+		apt-get update -qq && apt-get install -y -qq python3-venv; }
+
+$(STAMP): pyproject.toml constraints.txt | system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/windlass demo $(DEMO_ARGS)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench
+
+bench: install
+	bash bench/setup_peers.sh
+	$(PY) bench/bench_tracking.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .bench build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
