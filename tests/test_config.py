@@ -39,3 +39,13 @@ def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         config.get("WINDLASS_METRIC_BATCH_SIZE")
     with pytest.raises(ConfigError):
         config.get("WINDLASS_NOT_A_SETTING")
+
+
+def test_every_declared_setting_is_used() -> None:
+    sources = "\n".join(p.read_text() for p in (ROOT / "src" / "windlass").rglob("*.py")
+                        if p.name != "config.py")
+    unused = [name for name in config.SETTINGS if name not in sources
+              and name not in ("WINDLASS_HOME", "WINDLASS_ARTIFACT_URI")]
+    # WINDLASS_HOME and WINDLASS_ARTIFACT_URI are read through config.home() and
+    # config.default_artifact_uri().
+    assert not unused, f"settings nobody reads: {unused}"

@@ -95,8 +95,6 @@ SETTINGS: dict[str, Setting] = {
                 "Metadata store URI of `windlass server` (set by `--store`)."),
         Setting("WINDLASS_SERVER_ARTIFACTS", None, _text,
                 "Artifact root URI of `windlass server` (set by `--artifacts`)."),
-        Setting("WINDLASS_LOG_LEVEL", "WARNING", _text,
-                "Level of windlass's own log messages (DEBUG, INFO, WARNING, ERROR)."),
     ]
 }
 

@@ -45,7 +45,7 @@ def demo(
     serve: bool = typer.Option(True, "--serve/--no-serve",
                                help="Keep serving after the walkthrough (until Ctrl-C)."),
     host: str = typer.Option("127.0.0.1", help="Interface for the demo server."),
-    port: int = typer.Option(5000, help="Port (a free one is picked if it is taken)."),
+    port: int = typer.Option(5000, help="Port (0, or a taken port: a free one is picked)."),
 ) -> None:
     """Walk through windlass: serve, train and track models, show the best runs."""
     import windlass
@@ -53,7 +53,7 @@ def demo(
     from windlass.cli.render import console, runs_table
     from windlass.demo.walkthrough import PROJECT, train_models
 
-    if not _port_free(host, port):
+    if port == 0 or not _port_free(host, port):
         with socket.socket() as sock:
             sock.bind((host, 0))
             port = sock.getsockname()[1]

@@ -1,0 +1,104 @@
+"""The CLI: tables, --json, exit codes, and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import windlass
+from windlass.cli.main import build_app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tracked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Two runs with params, metrics and an artifact in a direct SQLite store."""
+    uri = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("WINDLASS_ARTIFACT_URI", str(tmp_path / "cli-artifacts"))
+    windlass.set_tracking_uri(uri)
+    windlass.set_project("cli")
+    (tmp_path / "notes.txt").write_text("hello")
+    ids = {}
+    for name, loss in (("a", 0.3), ("b", 0.1)):
+        with windlass.start_run(name=name) as run:
+            windlass.log_params({"depth": 3})
+            windlass.log_metric("loss", loss)
+            windlass.log_artifact(tmp_path / "notes.txt", artifact_path="docs")
+        ids[name] = run.id
+    windlass.set_tracking_uri(None)
+    return {"uri": uri, **ids}
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(build_app(), list(args))
+    return result.exit_code, result.output
+
+
+def test_projects_and_runs(tracked: dict[str, str]) -> None:
+    uri = tracked["uri"]
+    code, out = invoke("projects", "ls", "--uri", uri, "--json")
+    assert code == 0 and [p["name"] for p in json.loads(out)] == ["cli"]
+    code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-o", "metrics.loss ASC",
+                       "--json")
+    assert code == 0
+    assert [r["name"] for r in json.loads(out)["runs"]] == ["b", "a"]
+    code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-f", "metrics.loss < 0.2")
+    assert code == 0 and tracked["b"][-8:] in out and tracked["a"][-8:] not in out
+    code, out = invoke("runs", "show", tracked["a"], "--uri", uri)
+    assert code == 0 and "depth" in out and "finished" in out
+    code, out = invoke("runs", "compare", tracked["a"], tracked["b"], "--uri", uri)
+    assert code == 0 and "metrics.loss" in out
+
+
+def test_delete_restore(tracked: dict[str, str]) -> None:
+    uri = tracked["uri"]
+    assert invoke("runs", "delete", tracked["a"], "--uri", uri)[0] == 0
+    code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "--json")
+    assert [r["name"] for r in json.loads(out)["runs"]] == ["b"]
+    assert invoke("runs", "restore", tracked["a"], "--uri", uri)[0] == 0
+    code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "--json")
+    assert len(json.loads(out)["runs"]) == 2
+
+
+def test_artifacts(tracked: dict[str, str], tmp_path: Path) -> None:
+    uri = tracked["uri"]
+    code, out = invoke("artifacts", "ls", tracked["a"], "docs", "--uri", uri, "--json")
+    assert code == 0 and [f["path"] for f in json.loads(out)] == ["docs/notes.txt"]
+    code, out = invoke("artifacts", "get", f"runs:/{tracked['a']}/docs", "--uri", uri,
+                       "--dest", str(tmp_path / "got"))
+    assert code == 0 and (tmp_path / "got" / "docs" / "notes.txt").read_text() == "hello"
+
+
+def test_errors_have_messages_and_exit_codes(tracked: dict[str, str]) -> None:
+    uri = tracked["uri"]
+    code, out = invoke("runs", "show", "0" * 32, "--uri", uri)
+    assert code == 3 and "RUN_NOT_FOUND" in out and "Traceback" not in out
+    code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-f", "metrics.loss <")
+    assert code == 2 and "position 14" in out
+    code, out = invoke("runs", "ls", "--uri", "ftp://nowhere")
+    assert code == 2 and "INVALID_URI" in out
+    code, out = invoke("runs", "ls", "--uri", "http://127.0.0.1:9", "-p", "cli")
+    assert code == 4 and "BACKEND_UNAVAILABLE" in out
+
+
+def test_demo_walkthrough(tmp_path: Path) -> None:
+    env = {**os.environ, "WINDLASS_HOME": str(tmp_path / "demo-home")}
+    done = subprocess.run([sys.executable, "-m", "windlass", "demo", "--no-serve", "--port",
+                           "0"], capture_output=True, text=True, timeout=300, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "best runs by roc_auc" in done.stdout and "server running at" in done.stdout
+    windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'demo-home' / 'windlass.db'}")
+    try:
+        runs = windlass.search_runs(project="demo-churn", filter="metrics.roc_auc > 0.5",
+                                    output_format="list")
+        assert len(runs) == 6
+    finally:
+        windlass.set_tracking_uri(None)
