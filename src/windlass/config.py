@@ -81,7 +81,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("WINDLASS_HTTP_TIMEOUT_SECONDS", "60", _positive_float,
                 "Timeout of one HTTP request from the SDK to a server."),
         Setting("WINDLASS_HTTP_RETRIES", "5", _positive_int,
-                "Attempts the REST client makes for a request that failed to connect or got a 503."),
+                "Attempts the REST client makes for a request that failed to connect or got "
+                "a 502/503/504."),
         Setting("WINDLASS_MAX_REQUEST_BYTES", str(32 * 1024 * 1024), _positive_int,
                 "Largest JSON request body the server accepts (artifact uploads stream and "
                 "are not limited); larger bodies get 413 PAYLOAD_TOO_LARGE."),

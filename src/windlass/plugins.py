@@ -30,7 +30,9 @@ class WindlassHooks:
     """Hook specifications. Each hook gets a ``register`` callback."""
 
     @hookspec
-    def register_artifact_backends(self, register: Callable[[str, Callable[..., Any]], None]) -> None:
+    def register_artifact_backends(
+        self, register: Callable[[str, Callable[..., Any]], None]
+    ) -> None:
         """Register byte-storage backends: ``register(scheme, factory(uri, options))``."""
 
     @hookspec

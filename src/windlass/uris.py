@@ -34,7 +34,7 @@ def store_kind(uri: str) -> StoreKind:
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 _OBJECT = re.compile(
-    rf"^(?P<kind>runs|models|datasets|prompts|deployments):/(?P<rest>.+)$"
+    r"^(?P<kind>runs|models|datasets|prompts|deployments):/(?P<rest>.+)$"
 )
 _VERSIONED = re.compile(rf"^(?P<name>{_NAME})(?:/(?P<version>\d+)|@(?P<alias>{_NAME}))?$")
 _RUN = re.compile(r"^(?P<run_id>[0-9a-f]{32})(?:/(?P<path>.*))?$")

@@ -61,10 +61,10 @@ def test_delete_restore(tracked: dict[str, str]) -> None:
     uri = tracked["uri"]
     assert invoke("runs", "delete", tracked["a"], "--uri", uri)[0] == 0
     code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "--json")
-    assert [r["name"] for r in json.loads(out)["runs"]] == ["b"]
+    assert code == 0 and [r["name"] for r in json.loads(out)["runs"]] == ["b"]
     assert invoke("runs", "restore", tracked["a"], "--uri", uri)[0] == 0
     code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "--json")
-    assert len(json.loads(out)["runs"]) == 2
+    assert code == 0 and len(json.loads(out)["runs"]) == 2
 
 
 def test_artifacts(tracked: dict[str, str], tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from windlass.artifacts.hashing import hash_file
 from windlass.artifacts.http import RestBlobStore
-
 from windlass.entities import ArtifactEntry, MetricBatch, RunSource, RunStatus, ViewType
 from windlass.exceptions import (
     ArtifactNotFound,

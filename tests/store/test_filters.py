@@ -51,11 +51,11 @@ def parsed(text: str) -> Expr:
     return strip(expr)
 
 
-def F(scope: str, key: str) -> Field:  # noqa: N802 - reads like the node it builds
+def F(scope: str, key: str) -> Field:
     return Field(scope, key)  # type: ignore[arg-type]
 
 
-def C(scope: str, key: str, op: str, value: Any, negated: bool = False) -> Compare:  # noqa: N802
+def C(scope: str, key: str, op: str, value: Any, negated: bool = False) -> Compare:
     return Compare(F(scope, key), op, value, negated)
 
 
@@ -301,7 +301,7 @@ BAD_FILTERS = [
     ("'x' = params.y", 0, "a field"),
     ("metrics.x = 1and params.y = 'a'", 12, "unexpected character '1'"),
     ("metrics.x = 1 and not", 21, "a field"),
-    ("metrics.x == == 1", 15, "expected a value"),
+    ("metrics.x == == 1", 13, "expected a value"),
 ]
 
 

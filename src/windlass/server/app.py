@@ -28,7 +28,7 @@ async def _sweep_stale_runs(service: Tracking) -> None:
             failed = await anyio.to_thread.run_sync(service.fail_stale_runs, stale)
             if failed:
                 logger.warning("marked %d stale run(s) failed: %s", len(failed), failed)
-        except Exception:  # noqa: BLE001 - the sweeper must outlive a passing store error
+        except Exception:
             logger.exception("stale-run sweep failed")
         await asyncio.sleep(min(stale / 4, 60.0))
 

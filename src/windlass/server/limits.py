@@ -38,6 +38,7 @@ class BodySizeLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 413 if its body is over the limit."""
         if scope["type"] != "http" or scope["path"].startswith(_EXEMPT_PREFIX):
             await self.app(scope, receive, send)
             return

@@ -144,7 +144,7 @@ class MetricBuffer:
             except WindlassError as exc:
                 self._report_lost(batch, str(exc))
                 return
-            except Exception as exc:  # noqa: BLE001 - the flusher must never die silently
+            except Exception as exc:
                 self._report_lost(batch, f"{type(exc).__name__}: {exc}")
                 return
 

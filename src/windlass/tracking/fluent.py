@@ -360,7 +360,7 @@ def _shutdown(end_runs: bool = True) -> None:
             for run in reversed(_state.runs):
                 try:
                     _state.tracking.end_run(run.id, status)
-                except Exception as exc:  # noqa: BLE001 - exiting: report, don't raise
+                except Exception as exc:
                     print(f"windlass: could not end run {run.id}: {exc}", file=sys.stderr)
             _state.runs.clear()
         if _state.heartbeat is not None:

@@ -11,8 +11,11 @@ if TYPE_CHECKING:
 
 
 def runs_to_frame(runs: list[Run]) -> pd.DataFrame:
-    """Return ``runs`` as a DataFrame: run_id, name, status, times, user, then ``metrics.*``,
-    ``params.*`` and ``tags.*`` columns."""
+    """Return ``runs`` as a DataFrame, one row per run.
+
+    Columns: run_id, name, status, times, user, parent, then ``metrics.*``, ``params.*``
+    and ``tags.*``.
+    """
     import pandas as pd
 
     rows: list[dict[str, Any]] = []

@@ -44,5 +44,5 @@ class Heartbeat:
             for run_id in runs:
                 try:
                     self._beat(run_id)
-                except Exception as exc:  # noqa: BLE001 - a missed beat is not fatal
+                except Exception as exc:
                     logger.info("windlass: heartbeat for run %s failed: %s", run_id, exc)

@@ -68,7 +68,7 @@ def tag_value(name: str, value: Any) -> str:
 
 def metric_value(name: str, value: Any) -> float:
     """Return a metric value as float (NaN and ±inf allowed) or raise InvalidInput."""
-    if isinstance(value, bool) or isinstance(value, (str, bytes)):
+    if isinstance(value, (bool, str, bytes)):
         raise InvalidInput(f"metric {name!r} value must be a number, got {value!r}", key=name)
     try:
         return float(value)

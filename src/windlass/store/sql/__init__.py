@@ -1,0 +1,1 @@
+"""The SQL metadata store (SQLite and PostgreSQL) and its schema migrations."""

@@ -59,20 +59,22 @@ def compile_filter(expr: f.Expr | None) -> ColumnElement[bool]:
         column = _ATTRIBUTE_COLUMNS[field.key]
         if isinstance(expr, f.IsNull):
             return column.is_not(None) if expr.negated else column.is_(None)
+        clause: ColumnElement[bool]
         if isinstance(expr, f.In):
             clause = column.in_(list(expr.values))
-            return not_(clause) if expr.negated else clause
-        clause = _compare(column, expr.op, expr.value)
+        else:
+            clause = _compare(column, expr.op, expr.value)
         return not_(clause) if expr.negated else clause
     table = _KEYED[field.scope]
     if isinstance(expr, f.IsNull):
         has = _keyed_runs(field, None)
         return has if expr.negated else not_(has)
+    value_clause: ColumnElement[bool]
     if isinstance(expr, f.In):
-        clause = table.c.value.in_(list(expr.values))
-        return _keyed_runs(field, not_(clause) if expr.negated else clause)
-    clause = _compare(table.c.value, expr.op, expr.value)
-    return _keyed_runs(field, not_(clause) if expr.negated else clause)
+        value_clause = table.c.value.in_(list(expr.values))
+    else:
+        value_clause = _compare(table.c.value, expr.op, expr.value)
+    return _keyed_runs(field, not_(value_clause) if expr.negated else value_clause)
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,9 @@ class SqlStore(MetadataStore):
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
-            with self.engine.connect().execution_options(windlass_write=True) as conn:
-                with conn.begin():
-                    yield conn
+            with self.engine.connect().execution_options(windlass_write=True) as conn, \
+                    conn.begin():
+                yield conn
         except OperationalError as exc:
             raise BackendUnavailable(f"metadata store write failed: {exc.orig}") from exc
 
@@ -140,7 +140,8 @@ class SqlStore(MetadataStore):
             raise ProjectNotFound(f"project id {project_id!r} does not exist",
                                   project=project_id)
 
-    def _require_run(self, conn: Connection, run_id: str, *, writable: bool = False) -> Row[Any]:
+    def _require_run(self, conn: Connection, run_id: str, *, writable: bool = False
+                     ) -> Row[Any, Any]:
         if not is_id(run_id):
             raise RunNotFound(f"run {run_id!r} does not exist (not a run id)", run_id=run_id)
         row = conn.execute(
