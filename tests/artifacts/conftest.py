@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,84 +25,6 @@ from windlass.artifacts.hashing import CHUNK_SIZE, check_digest
 from windlass.artifacts.http import RestBlobStore
 from windlass.artifacts.storage import ByteStorage, FsspecStorage
 from windlass.exceptions import WindlassError
-from windlass.ids import new_id
-
-S3_BUCKET = "windlass-artifact-tests"
-S3_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _moto_command(port: int) -> list[str]:
-    script = Path(sys.executable).with_name("moto_server")
-    if script.exists():
-        return [str(script), "-H", "127.0.0.1", "-p", str(port)]
-    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """Run a real moto S3 server on a free local port for the session; yield its URL."""
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **S3_CREDENTIALS}
-    process = subprocess.Popen(
-        _moto_command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"moto_server exited with code {process.returncode}")
-            try:
-                httpx.get(endpoint, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    pytest.fail("moto_server did not start within 30 s")
-                time.sleep(0.1)
-        import boto3
-
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=S3_CREDENTIALS["AWS_DEFAULT_REGION"],
-        )
-        client.create_bucket(Bucket=S3_BUCKET)
-        client.close()
-        yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def s3_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Point the standard AWS variables and WINDLASS_S3_ENDPOINT_URL at moto for one test."""
-    for name, value in S3_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("WINDLASS_S3_ENDPOINT_URL", moto_endpoint)
-    return moto_endpoint
-
-
-@pytest.fixture
-def s3_root(s3_env: str) -> str:
-    """Return a fresh ``s3://`` root (a new prefix in the test bucket)."""
-    return f"s3://{S3_BUCKET}/{new_id()}"
 
 
 class BlobServer:
