@@ -1,11 +1,9 @@
-"""Shared fixtures: a private WINDLASS_HOME, PostgreSQL databases, real server processes."""
+"""Shared fixtures: a private WINDLASS_HOME, PostgreSQL databases, moto S3, real servers."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,15 +13,9 @@ import httpx
 import pytest
 
 from windlass.ids import new_id
+from windlass_testing import S3_BUCKET, S3_CREDENTIALS, ServerProcess, free_port, moto_command
 
 POSTGRES_URL = os.environ.get("WINDLASS_TEST_POSTGRES_URL")
-
-
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)
@@ -64,21 +56,6 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-S3_BUCKET = "windlass-artifact-tests"
-S3_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-def _moto_command(port: int) -> list[str]:
-    script = Path(sys.executable).with_name("moto_server")
-    if script.exists():
-        return [str(script), "-H", "127.0.0.1", "-p", str(port)]
-    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """Run a real moto S3 server on a free local port for the session; yield its URL."""
@@ -86,7 +63,7 @@ def moto_endpoint() -> Iterator[str]:
     endpoint = f"http://127.0.0.1:{port}"
     env = {**os.environ, **S3_CREDENTIALS}
     process = subprocess.Popen(
-        _moto_command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        moto_command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
@@ -134,46 +111,6 @@ def s3_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def s3_root(s3_env: str) -> str:
     """Return a fresh ``s3://`` root (a new prefix in the test bucket)."""
     return f"s3://{S3_BUCKET}/{new_id()}"
-
-
-class ServerProcess:
-    """A real ``windlass server`` subprocess on a loopback port."""
-
-    def __init__(self, store: str, artifacts: str, workers: int = 1,
-                 env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(artifacts).parent / f"server-{self.port}.log"
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "windlass", "server", "--host", "127.0.0.1",
-             "--port", str(self.port), "--store", store, "--artifacts", artifacts,
-             "--workers", str(workers)],
-            stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-        self.wait_healthy()
-
-    def wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"server not healthy in {timeout}s: {self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log_handle.close()
 
 
 @pytest.fixture(scope="session")

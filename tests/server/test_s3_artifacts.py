@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import S3_BUCKET, ServerProcess
+from windlass_testing import S3_BUCKET, ServerProcess
 
 import windlass
 from windlass.ids import new_id

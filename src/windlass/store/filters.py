@@ -46,6 +46,9 @@ _ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name"}
 
 Value = str | float
 
+#: Deepest nesting of parentheses and ``not`` a filter may have.
+MAX_DEPTH = 64
+
 
 @dataclass(frozen=True)
 class Field:
@@ -185,6 +188,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> _Token:
@@ -231,13 +235,19 @@ class _Parser:
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def not_expr(self) -> Expr:
-        if self.current.word == "not":
+        token = self.current
+        if token.word == "not" or (token.kind == "punct" and token.text == "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _error(self.text, token.position,
+                             f"nested more than {MAX_DEPTH} levels deep")
             self.advance()
-            return Not(self.not_expr())
-        if self.current.kind == "punct" and self.current.text == "(":
-            self.advance()
-            expr = self.or_expr()
-            self.expect_punct(")")
+            if token.word == "not":
+                expr: Expr = Not(self.not_expr())
+            else:
+                expr = self.or_expr()
+                self.expect_punct(")")
+            self.depth -= 1
             return expr
         return self.predicate()
 
@@ -330,21 +340,40 @@ def parse_field_tokens(parser: _Parser) -> Field:
         raise _error(parser.text, token.position,
                      f"unknown field {token.text!r}: start with metrics., params., tags. "
                      "or attributes.")
-    if parser.current.kind != "punct" or parser.current.text != ".":
-        raise parser.fail(f"'.' after '{token.text}'")
-    parser.advance()
     key_token = parser.current
+    if key_token.kind == "number" and key_token.text.startswith("."):
+        # "metrics.0" arrives as "metrics" and the number ".0": the key is "0".
+        parser.advance()
+        key_token = _Token("name", key_token.text[1:], key_token.position + 1)
+        parser.tokens.insert(parser.index, key_token)
+    else:
+        if key_token.kind != "punct" or key_token.text != ".":
+            raise parser.fail(f"'.' after '{token.text}'")
+        parser.advance()
+        key_token = parser.current
     if key_token.kind in ("dquoted", "bquoted"):
         parser.advance()
         key = _unquote(key_token)
     elif key_token.kind in ("name", "number"):
         parser.advance()
         key = key_token.text
-        # Unquoted keys may contain dots: metrics.val.acc is the metric "val.acc".
-        while (parser.current.kind == "punct" and parser.current.text == "."
-               and parser.tokens[parser.index + 1].kind in ("name", "number")):
-            parser.advance()
-            key += "." + parser.advance().text
+        end = key_token.position + len(key_token.text)
+        # Unquoted keys may contain dots: metrics.val.acc is the metric "val.acc", and
+        # metrics.layer.0 is "layer.0" (".0" arrives as a number token).
+        while parser.current.position == end:
+            current = parser.current
+            if current.kind == "punct" and current.text == ".":
+                after = parser.tokens[parser.index + 1]
+                if after.kind not in ("name", "number") or after.position != end + 1:
+                    break
+                parser.advance()
+                key += "." + parser.advance().text
+                end = after.position + len(after.text)
+            elif current.kind == "number" and current.text.startswith("."):
+                key += parser.advance().text
+                end = current.position + len(current.text)
+            else:
+                break
     else:
         raise parser.fail(f"a key after '{token.text}.'")
     if not key:
