@@ -15,30 +15,32 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
+from fastapi import FastAPI
 
 from windlass.artifacts.cas import BlobStore, ContentAddressedStore, blob_key
-from windlass.artifacts.hashing import CHUNK_SIZE, check_digest
 from windlass.artifacts.http import RestBlobStore
 from windlass.artifacts.storage import ByteStorage, FsspecStorage
-from windlass.exceptions import WindlassError
+from windlass.server.app import create_app
+from windlass.store.sql.store import SqlStore
+from windlass.tracking.service import Tracking
 
 
 class BlobServer:
-    """A tiny FastAPI app serving the three blob routes from a swappable store, under uvicorn."""
+    """The real windlass REST app, with a swappable blob store, under uvicorn in a thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: Path) -> None:
         self.storage: ByteStorage | None = None
         self.url = ""
+        self._database = database
+        self._app: FastAPI | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     def use(self, storage: ByteStorage) -> None:
         """Serve blobs from ``storage`` from now on."""
         self.storage = storage
+        assert self._app is not None
+        self._app.state.tracking.blobs = ContentAddressedStore(storage)
 
     @property
     def cas(self) -> ContentAddressedStore:
@@ -47,52 +49,10 @@ class BlobServer:
         return ContentAddressedStore(self.storage)
 
     def build_app(self) -> FastAPI:
-        """Return the FastAPI app wiring HEAD/PUT/GET /api/v1/blobs/{digest} to the store."""
-        app = FastAPI()
-
-        @app.exception_handler(WindlassError)
-        async def windlass_error(request: Request, exc: WindlassError) -> JSONResponse:
-            return JSONResponse(exc.to_dict(), status_code=exc.http_status)
-
-        @app.head("/api/v1/blobs/{digest}")
-        def head_blob(digest: str) -> Response:
-            size = self.cas.size(digest)
-            return Response(headers={"Content-Length": str(size)})
-
-        @app.put("/api/v1/blobs/{digest}")
-        async def put_blob(digest: str, request: Request) -> Response:
-            digest = check_digest(digest)
-            cas = self.cas
-            had = await run_in_threadpool(cas.has, digest)
-            with tempfile.TemporaryFile() as spool:
-                try:
-                    async for chunk in request.stream():
-                        spool.write(chunk)
-                except ClientDisconnect:
-                    return Response(status_code=400)
-                spool.seek(0)
-                await run_in_threadpool(cas.put_stream, spool, digest)
-            return Response(status_code=200 if had else 201)
-
-        @app.get("/api/v1/blobs/{digest}")
-        def get_blob(digest: str) -> StreamingResponse:
-            cas = self.cas
-            size = cas.size(digest)
-            # Raw stored bytes: the client is the one that must catch corruption.
-            source = cas.storage.open_read(blob_key(digest))
-
-            def chunks() -> Iterator[bytes]:
-                with source:
-                    while chunk := source.read(CHUNK_SIZE):
-                        yield chunk
-
-            return StreamingResponse(
-                chunks(),
-                media_type="application/octet-stream",
-                headers={"Content-Length": str(size)},
-            )
-
-        return app
+        """Return windlass's own app (its blob routes are the ones under test)."""
+        placeholder = ContentAddressedStore(FsspecStorage(str(self._database.parent / "b")))
+        self._app = create_app(Tracking(SqlStore(f"sqlite:///{self._database}"), placeholder))
+        return self._app
 
     def start(self) -> None:
         """Start uvicorn on a free 127.0.0.1 port in a daemon thread."""
@@ -124,9 +84,9 @@ class BlobServer:
 
 
 @pytest.fixture(scope="session")
-def blob_server() -> Iterator[BlobServer]:
+def blob_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlobServer]:
     """Run the blob HTTP app for the whole session."""
-    server = BlobServer()
+    server = BlobServer(tmp_path_factory.mktemp("blob-server") / "index.db")
     server.start()
     try:
         yield server

@@ -16,6 +16,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ def sdk() -> Iterator[None]:
 
 # -- (a) many writers through one server ----------------------------------------------------
 @pytest.mark.usefixtures("sdk")
-def test_eight_processes_into_their_own_runs_lose_nothing(server_factory) -> None:  # noqa: ANN001
+def test_eight_processes_into_their_own_runs_lose_nothing(server_factory: Any) -> None:
     srv = server_factory()
     env = {"WINDLASS_TRACKING_URI": srv.url}
     procs = [start_script(LOG_POINTS, str(w), str(POINTS), "", env=env) for w in range(WORKERS)]
@@ -128,7 +129,7 @@ def test_eight_processes_into_their_own_runs_lose_nothing(server_factory) -> Non
 
 
 @pytest.mark.usefixtures("sdk")
-def test_eight_processes_into_one_shared_run_lose_nothing(server_factory) -> None:  # noqa: ANN001
+def test_eight_processes_into_one_shared_run_lose_nothing(server_factory: Any) -> None:
     srv = server_factory()
     windlass.set_tracking_uri(srv.url)
     windlass.set_project("concurrency")
@@ -192,7 +193,7 @@ def test_first_users_of_a_fresh_sqlite_store_race_safely(tmp_path: Path) -> None
 # -- (c) the metric buffer's promises -------------------------------------------------------
 @pytest.mark.usefixtures("sdk")
 def test_flush_raises_delivery_failed_naming_the_lost_points(
-        server_factory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: ANN001
+        server_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'lost.db'}"
     srv = server_factory(store=store)
     monkeypatch.setenv("WINDLASS_TRACKING_URI", srv.url)
@@ -224,7 +225,7 @@ def test_flush_raises_delivery_failed_naming_the_lost_points(
 @pytest.mark.usefixtures("sdk")
 @pytest.mark.parametrize("target", ["server", "sqlite"])
 def test_interpreter_exit_without_flush_loses_nothing(
-        target: str, server_factory, tmp_path: Path) -> None:  # noqa: ANN001
+        target: str, server_factory: Any, tmp_path: Path) -> None:
     uri = server_factory().url if target == "server" else f"sqlite:///{tmp_path / 'exit.db'}"
     points = 20_000
     proc = start_script(EXIT_WITHOUT_FLUSH, str(points), env={"WINDLASS_TRACKING_URI": uri})

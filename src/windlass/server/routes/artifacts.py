@@ -15,6 +15,7 @@ import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from windlass.artifacts.hashing import CHUNK_SIZE, check_digest
 from windlass.entities import ArtifactEntry
@@ -71,7 +72,11 @@ async def put_blob(digest: str, request: Request, service: TrackingDep) -> Respo
             pass  # drain the body so the connection stays usable
         return Response(status_code=200)
     reader = _BodyReader(request.stream().__aiter__())
-    await anyio.to_thread.run_sync(service.blobs.put_stream, reader, digest)
+    try:
+        await anyio.to_thread.run_sync(service.blobs.put_stream, reader, digest)
+    except ClientDisconnect:
+        # The client gave up mid-upload; the blob store kept nothing of it.
+        return Response(status_code=400)
     return Response(status_code=201)
 
 
