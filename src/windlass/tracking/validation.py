@@ -48,22 +48,22 @@ def key(kind: str, value: Any) -> str:
     return value
 
 
+def _text(kind: str, name: str, value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise InvalidInput(f"{kind} {name!r} value has {len(text)} characters; the limit is "
+                           f"{limit}", key=name)
+    return text
+
+
 def param_value(name: str, value: Any) -> str:
     """Return a param's value as text (at most 6000 characters) or raise InvalidInput."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > MAX_PARAM_VALUE_LENGTH:
-        raise InvalidInput(f"param {name!r} value has {len(text)} characters; the limit is "
-                           f"{MAX_PARAM_VALUE_LENGTH}", key=name)
-    return text
+    return _text("param", name, value, MAX_PARAM_VALUE_LENGTH)
 
 
 def tag_value(name: str, value: Any) -> str:
     """Return a tag's value as text (at most 8000 characters) or raise InvalidInput."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > MAX_TAG_VALUE_LENGTH:
-        raise InvalidInput(f"tag {name!r} value has {len(text)} characters; the limit is "
-                           f"{MAX_TAG_VALUE_LENGTH}", key=name)
-    return text
+    return _text("tag", name, value, MAX_TAG_VALUE_LENGTH)
 
 
 def metric_value(name: str, value: Any) -> float:
