@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from windlass_testing import S3_BUCKET, ServerProcess
 
 import windlass
 from windlass.ids import new_id
+from windlass_testing import S3_BUCKET, ServerProcess
 
 
 def _log_and_fetch(tmp_path: Path) -> None:

@@ -243,3 +243,28 @@ def test_interpreter_exit_without_flush_loses_nothing(
     assert run.status is windlass.RunStatus.FINISHED
     assert run.end_time is not None
     assert run.metrics["loss"].step == points - 1
+
+
+@pytest.mark.usefixtures("sdk")
+@pytest.mark.parametrize(("step", "timestamp"), [
+    pytest.param(2**63, None, id="step-2^63"),
+    pytest.param(-(2**63) - 1, None, id="step-below-int64"),
+    pytest.param(2**70, None, id="step-2^70"),
+    pytest.param(1, 2**63, id="timestamp-2^63"),
+    pytest.param(1, -1, id="timestamp-negative"),
+])
+def test_a_bad_point_is_refused_at_once_and_costs_no_other_point(
+        step: int, timestamp: int | None, tmp_path: Path) -> None:
+    # log_metric does no I/O, so a point the store cannot hold must be refused when it is
+    # logged: once buffered it would sink the whole batch of good points sent with it.
+    windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'bad-point.db'}")
+    run = windlass.start_run(name="one-bad-point")
+    for i in range(100):
+        windlass.log_metric("loss", float(i), step=i)
+    with pytest.raises(windlass.InvalidInput):
+        windlass.log_metric("loss", 1.0, step=step, timestamp=timestamp)
+    for i in range(100, 200):
+        windlass.log_metric("loss", float(i), step=i)
+    windlass.flush()
+    assert [p.step for p in windlass.get_metric_history(run.id, "loss")] == list(range(200))
+    windlass.end_run()

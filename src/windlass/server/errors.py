@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from windlass.exceptions import InvalidInput, WindlassError
 
@@ -50,6 +51,20 @@ def _json_safe(value: Any) -> Any:
     return repr(value)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Return every method some route of the app accepts at the request's path.
+
+    Starlette answers 405 from the first route whose path matched, so its ``Allow`` header
+    names only that route's methods; a resource served by several routes needs them all.
+    """
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "__none__"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map windlass errors, validation errors and HTTP errors to the one error body."""
 
@@ -69,10 +84,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(InvalidInput(message, errors=_json_safe(problems[:50])))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONResponse({"error_code": code, "message": str(exc.detail), "details": {}},
-                            status_code=exc.status_code)
+                            status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

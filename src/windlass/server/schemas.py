@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Float = float | Literal["NaN", "Infinity", "-Infinity"]
+#: A signed 64-bit integer (metric steps).
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+#: A non-negative 64-bit integer (sizes, and UTC milliseconds since the epoch).
+NonNegative64 = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Millis = NonNegative64
+Id = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
+Digest = Annotated[str, Field(pattern="^[0-9a-fA-F]{64}$")]
+Key = Annotated[str, Field(pattern="^[A-Za-z0-9_\\-./ :]{1,250}$")]
+ProjectName = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$")]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ProjectCreate(_Body):
     """Get-or-create a project by name."""
 
-    name: str = Field(max_length=256)
-    id: str | None = Field(default=None, min_length=32, max_length=32)
-    created_at: int | None = None
+    name: ProjectName
+    id: Id | None = None
+    created_at: Millis | None = None
 
 
 class SourceBody(_Body):
@@ -30,62 +39,62 @@ class SourceBody(_Body):
     command: str = Field(default="", max_length=100_000)
     system: dict[str, Any] = Field(default_factory=dict)
     host: str = Field(default="", max_length=256)
-    pid: int | None = None
+    pid: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
 
 
 class RunCreate(_Body):
     """Create a run (idempotent per ``run_id``)."""
 
-    run_id: str | None = Field(default=None, min_length=32, max_length=32)
-    project_id: str = Field(min_length=1, max_length=256)
-    name: str | None = None
-    start_time: int | None = Field(default=None, ge=0)
-    parent_run_id: str | None = None
+    run_id: Id | None = None
+    project_id: Id
+    name: str | None = Field(default=None, max_length=256)
+    start_time: Millis | None = None
+    parent_run_id: Id | None = None
     source: SourceBody = Field(default_factory=SourceBody)
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[Key, str] = Field(default_factory=dict)
 
 
 class RunUpdate(_Body):
     """Change a run's status, end time or name."""
 
     status: Literal["running", "finished", "failed", "killed"] | None = None
-    end_time: int | None = Field(default=None, ge=0)
-    name: str | None = None
+    end_time: Millis | None = None
+    name: str | None = Field(default=None, max_length=256)
 
 
 class Heartbeat(_Body):
     """A run's process is alive at ``at`` (server time when absent)."""
 
-    at: int | None = Field(default=None, ge=0)
+    at: Millis | None = None
 
 
 class FailStale(_Body):
     """Fail running runs whose last heartbeat is older than ``heartbeat_before``."""
 
-    heartbeat_before: int = Field(ge=0)
+    heartbeat_before: Millis
 
 
 class Params(_Body):
     """Params to log."""
 
-    params: dict[str, str]
+    params: dict[Key, str]
 
 
 class Tags(_Body):
     """Tags to set."""
 
-    tags: dict[str, str]
+    tags: dict[Key, str]
 
 
 class MetricBatchBody(_Body):
     """Metric points in columns (same length each); ``id`` makes retries idempotent."""
 
-    id: str = Field(min_length=32, max_length=32)
-    run_ids: list[str]
-    keys: list[str]
+    id: Id
+    run_ids: list[Id]
+    keys: list[Key]
     values: list[Float]
-    steps: list[int]
-    timestamps: list[int]
+    steps: list[Int64]
+    timestamps: list[Millis]
 
 
 class SearchRuns(_Body):
@@ -94,7 +103,7 @@ class SearchRuns(_Body):
     project_ids: list[str] | None = None
     filter: str | None = Field(default=None, max_length=20_000)
     order_by: list[str] | None = None
-    max_results: int = 1000
+    max_results: int = Field(default=1000, ge=1, le=50_000)
     page_token: str | None = None
     view: Literal["active", "deleted", "all"] = "active"
 
@@ -103,8 +112,8 @@ class ArtifactEntryBody(_Body):
     """One uploaded file of a run."""
 
     path: str = Field(min_length=1, max_length=1024)
-    digest: str = Field(min_length=64, max_length=64)
-    size: int = Field(ge=0)
+    digest: Digest
+    size: NonNegative64
 
 
 class ArtifactEntries(_Body):

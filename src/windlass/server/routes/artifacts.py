@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
@@ -26,6 +26,7 @@ from windlass.tracking.service import Tracking
 
 router = APIRouter(prefix="/api/v1", tags=["artifacts"], responses=ERROR_RESPONSES)
 TrackingDep = Annotated[Tracking, Depends(tracking)]
+DigestPath = Annotated[str, Path(pattern="^[0-9a-fA-F]{64}$", description="BLAKE3 hex digest")]
 
 
 class _BodyReader:
@@ -56,7 +57,7 @@ class _BodyReader:
 
 
 @router.head("/blobs/{digest}")
-def head_blob(digest: str, service: TrackingDep) -> Response:
+def head_blob(digest: DigestPath, service: TrackingDep) -> Response:
     """200 with the blob's size in Content-Length, or 404."""
     size = service.blobs.size(check_digest(digest))
     return Response(status_code=200, headers={"content-length": str(size)})
@@ -64,7 +65,7 @@ def head_blob(digest: str, service: TrackingDep) -> Response:
 
 @router.put("/blobs/{digest}", status_code=201,
             responses={200: {"description": "Already stored"}})
-async def put_blob(digest: str, request: Request, service: TrackingDep) -> Response:
+async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -> Response:
     """Store the request body as blob ``digest`` (verified; stored once)."""
     check_digest(digest)
     if await anyio.to_thread.run_sync(service.blobs.has, digest):
@@ -82,7 +83,7 @@ async def put_blob(digest: str, request: Request, service: TrackingDep) -> Respo
 
 @router.get("/blobs/{digest}", response_class=StreamingResponse,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def get_blob(digest: str, service: TrackingDep) -> StreamingResponse:
+def get_blob(digest: DigestPath, service: TrackingDep) -> StreamingResponse:
     """Stream blob ``digest``."""
     size = service.blobs.size(check_digest(digest))
     stream = service.blobs.open_stream(digest)
