@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from windlass import config
 from windlass.exceptions import InvalidUri
@@ -107,9 +107,12 @@ def _migration_lock(engine: Engine, conn: Connection) -> Iterator[None]:
 
 
 def _current_revision(conn: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(conn).get_current_revision()
+    # A plain query, so that an up-to-date store never imports Alembic (faster start).
+    try:
+        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    except (OperationalError, ProgrammingError):
+        return None
+    return None if row is None else str(row[0])
 
 
 def migrate(engine: Engine) -> None:
