@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, or_, select, tuple_, update
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Row,
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -44,14 +58,14 @@ from windlass.store.sql import schema as s
 from windlass.store.sql.engine import create_store_engine
 from windlass.store.sql.search import compile_filter, plan_sort
 
-_CHUNK = 900  # ids per IN (...) list, under SQLite's parameter limit
 MAX_SEARCH_RESULTS = 50_000
+_STATUSES = {status.value: status for status in RunStatus}
+_RUN_COLUMNS = ("id", "project_id", "name", "status", "start_time", "end_time",
+                "parent_run_id", "deleted", "deleted_at", "user", "git_commit", "git_dirty",
+                "command", "system", "host", "pid", "heartbeat_at")
+# _load_runs unpacks run rows by position: keep it in step with the table.
+assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
 
 
 def _metric_value(value: float | None, is_nan: bool) -> float:
@@ -93,7 +107,7 @@ class SqlStore(MetadataStore):
 
     # -- projects ------------------------------------------------------------------------
     @staticmethod
-    def _project(row: Row[Any]) -> Project:
+    def _project(row: Row[Any, Any]) -> Project:
         return Project(row.id, row.name, row.created_at, row.description)
 
     def get_or_create_project(self, name: str, project_id: str, created_at: int) -> Project:
@@ -168,7 +182,7 @@ class SqlStore(MetadataStore):
                     status=RunStatus.RUNNING.value, start_time=start_time, end_time=None,
                     parent_run_id=parent_run_id, deleted=False, deleted_at=None,
                     user=source.user, git_commit=source.git_commit, git_dirty=source.git_dirty,
-                    command=source.command, system=json.dumps(source.system),
+                    command=source.command, system=orjson.dumps(source.system).decode(),
                     host=source.host, pid=source.pid, heartbeat_at=start_time,
                 ).on_conflict_do_nothing(index_elements=["id"]).returning(s.runs.c.id)
             ).first()
@@ -177,37 +191,52 @@ class SqlStore(MetadataStore):
                              [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
         return self.get_run(run_id)
 
-    def _load_runs(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[Run]:
+    def _in_ids(self, column: Any, ids: list[str]) -> ColumnElement[bool]:
+        """``column IN ids`` as one bound parameter (no per-id placeholders to compile)."""
+        if self._pg:
+            return column == any_(bindparam("ids", ids, type_=ARRAY(String)))  # type: ignore[no-any-return]
+        ids_table = func.json_each(bindparam("ids", orjson.dumps(ids).decode())
+                                   ).table_valued("value")
+        return column.in_(select(ids_table.c.value))  # type: ignore[no-any-return]
+
+    def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
         ids = [r.id for r in rows]
         run_params: dict[str, dict[str, str]] = {i: {} for i in ids}
         run_tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         run_metrics: dict[str, dict[str, MetricValue]] = {i: {} for i in ids}
-        for chunk in _chunks(ids):
-            for p in conn.execute(select(s.params.c.run_id, s.params.c.key, s.params.c.value)
-                                  .where(s.params.c.run_id.in_(chunk))):
-                run_params[p.run_id][p.key] = p.value
-            for t in conn.execute(select(s.tags.c.run_id, s.tags.c.key, s.tags.c.value)
-                                  .where(s.tags.c.run_id.in_(chunk))):
-                run_tags[t.run_id][t.key] = t.value
-            lm = s.latest_metrics
-            for m in conn.execute(select(lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan,
-                                         lm.c.step, lm.c.timestamp)
-                                  .where(lm.c.run_id.in_(chunk))):
-                run_metrics[m.run_id][m.key] = MetricValue(
-                    m.key, _metric_value(m.value, m.is_nan), m.step, m.timestamp)
-        return [
-            Run(
-                id=r.id, project_id=r.project_id, name=r.name, status=RunStatus(r.status),
-                start_time=r.start_time, end_time=r.end_time, parent_run_id=r.parent_run_id,
-                deleted=bool(r.deleted), heartbeat_at=r.heartbeat_at,
-                source=RunSource(user=r.user, git_commit=r.git_commit,
-                                 git_dirty=None if r.git_dirty is None else bool(r.git_dirty),
-                                 command=r.command, system=json.loads(r.system or "{}"),
-                                 host=r.host, pid=r.pid),
-                params=run_params[r.id], tags=run_tags[r.id], metrics=run_metrics[r.id],
-            )
-            for r in rows
-        ]
+        if ids:
+            p, t, lm = s.params, s.tags, s.latest_metrics
+            for run_id, key, value in conn.execute(
+                    select(p.c.run_id, p.c.key, p.c.value).where(self._in_ids(p.c.run_id, ids))
+            ).all():
+                run_params[run_id][key] = value
+            for run_id, key, value in conn.execute(
+                    select(t.c.run_id, t.c.key, t.c.value).where(self._in_ids(t.c.run_id, ids))
+            ).all():
+                run_tags[run_id][key] = value
+            nan = math.nan
+            for run_id, key, value, is_nan, step, ts in conn.execute(
+                    select(lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.step,
+                           lm.c.timestamp).where(self._in_ids(lm.c.run_id, ids))).all():
+                run_metrics[run_id][key] = MetricValue(key, nan if is_nan else value, step, ts)
+        loads = orjson.loads
+        runs: list[Run] = []
+        # Positional unpacking (the columns of s.runs, in order) is much faster than
+        # attribute access on thousands of rows.
+        for (run_id, project_id, name, status, start_time, end_time, parent_run_id, deleted,
+             _deleted_at, user, git_commit, git_dirty, command, system, host, pid,
+             heartbeat_at, *_sort) in rows:
+            runs.append(Run(
+                id=run_id, project_id=project_id, name=name, status=_STATUSES[status],
+                start_time=start_time, end_time=end_time, parent_run_id=parent_run_id,
+                deleted=bool(deleted), heartbeat_at=heartbeat_at,
+                source=RunSource(user=user, git_commit=git_commit,
+                                 git_dirty=None if git_dirty is None else bool(git_dirty),
+                                 command=command, system=loads(system or "{}"), host=host,
+                                 pid=pid),
+                params=run_params[run_id], tags=run_tags[run_id], metrics=run_metrics[run_id],
+            ))
+        return runs
 
     def get_run(self, run_id: str) -> Run:
         """Return one run with params, tags and latest metrics."""
