@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
+_ID = re.compile(r"[0-9a-f]{32}")
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
@@ -38,11 +40,5 @@ def now_ms() -> int:
 
 
 def is_id(value: str) -> bool:
-    """Tell whether ``value`` has the shape of a windlass id (32 hex characters)."""
-    if len(value) != 32:
-        return False
-    try:
-        int(value, 16)
-    except ValueError:
-        return False
-    return True
+    """Tell whether ``value`` has the shape of a windlass id (32 lowercase hex characters)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None

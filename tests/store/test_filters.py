@@ -412,7 +412,9 @@ SCOPE_SPELLINGS = {
     "tags": ["tags", "tag", "Tags"],
     "attributes": ["attributes", "attribute", "attr", "run", "ATTRIBUTES"],
 }
-UNQUOTED_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-/:]*(\.[A-Za-z_][A-Za-z0-9_\-/:]*)*")
+# Unquoted keys: dotted parts that are names or digits (metrics.val.acc, metrics.layer.0).
+KEY_PART = r"(?:[A-Za-z_][A-Za-z0-9_\-/:]*|\d+)"
+UNQUOTED_KEY = re.compile(rf"{KEY_PART}(?:\.{KEY_PART})*")
 PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
 
 

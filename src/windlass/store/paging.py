@@ -15,15 +15,44 @@ def encode_token(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str, kind: str) -> dict[str, Any]:
-    """Decode a token made by :func:`encode_token` for listing ``kind``, or raise InvalidInput."""
+_INT64 = 2**63
+Scalar = str | int | float | None
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is int:
+        return type(value) is int and -_INT64 <= value < _INT64
+    if kind is str:
+        return isinstance(value, str)
+    if kind is list:
+        return isinstance(value, list) and all(
+            v is None or isinstance(v, str) or (type(v) in (int, float) and _fits_number(v))
+            for v in value)
+    return False
+
+
+def _fits_number(value: int | float) -> bool:
+    return -_INT64 <= value < _INT64 if type(value) is int else value == value
+
+
+def decode_token(token: str, kind: str, fields: dict[str, type]) -> dict[str, Any]:
+    """Decode a token made by :func:`encode_token` for listing ``kind``.
+
+    ``fields`` names what the position must hold (``int`` = 64-bit integer, ``str``,
+    ``list`` = a list of scalars); anything else raises InvalidInput, so a forged or
+    damaged token is a clear 400, never a database error.
+    """
+    malformed = InvalidInput(f"malformed page_token {token[:40]!r}")
     try:
         padded = token + "=" * (-len(token) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(f"malformed page_token {token[:40]!r}") from None
+        raise malformed from None
     if not isinstance(position, dict) or position.get("k") != kind:
         raise InvalidInput(f"page_token {token[:40]!r} does not belong to this listing")
+    for name, field_type in fields.items():
+        if not _fits(position.get(name), field_type):
+            raise malformed
     return position
 
 

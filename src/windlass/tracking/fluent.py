@@ -80,6 +80,7 @@ class _State:
 
 
 _state = _State()
+_INT64 = 2**63
 
 
 def _tracking() -> Tracking:
@@ -236,7 +237,10 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
         _state.valid_keys.add(key)
     if type(value) is not float:
         value = v.metric_value(key, value)
-    step = 0 if step is None else (step if type(step) is int else v.step(key, step))
+    if step is None:
+        step = 0
+    elif type(step) is not int or not -_INT64 <= step < _INT64:
+        step = v.step(key, step)
     ts = now_ms() if timestamp is None else v.timestamp(key, timestamp)
     _buffer().add(rid, key, value, step, ts)
 

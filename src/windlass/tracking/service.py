@@ -32,6 +32,8 @@ from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import process_alive
 
+_INT64 = 2**63
+
 
 class Tracking:
     """Tracking operations over one metadata store and one blob store."""
@@ -165,10 +167,11 @@ class Tracking:
             value = batch.values[index]
             if type(value) is not float:
                 batch.values[index] = v.metric_value(key, value)
-            if type(batch.steps[index]) is not int:
-                batch.steps[index] = v.step(key, batch.steps[index])
-            if type(batch.timestamps[index]) is not int:
-                batch.timestamps[index] = v.timestamp(key, batch.timestamps[index])
+            step, ts = batch.steps[index], batch.timestamps[index]
+            if type(step) is not int or not -_INT64 <= step < _INT64:
+                batch.steps[index] = v.step(key, step)
+            if type(ts) is not int or not 0 <= ts < _INT64:
+                batch.timestamps[index] = v.timestamp(key, ts)
         return self.store.log_metrics(batch)
 
     def metric_history_page(self, run_id: str, key: str, max_results: int = 100_000,

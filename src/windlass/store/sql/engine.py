@@ -90,10 +90,9 @@ def _sqlite_engine(database: str) -> Engine:
 
 
 @contextlib.contextmanager
-def _migration_lock(engine: Engine, conn: Connection) -> Iterator[None]:
-    if engine.dialect.name == "postgresql":
-        # Released when the migration transaction commits.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on ``<db>.migrate.lock`` (SQLite only; no-op elsewhere)."""
+    if engine.dialect.name != "sqlite":
         yield
         return
     import fcntl
@@ -128,7 +127,12 @@ def migrate(engine: Engine) -> None:
             from alembic import command
             from alembic.config import Config
 
-            with engine.begin() as conn, _migration_lock(engine, conn):
+            # The SQLite file lock is held until the migration has committed, so the next
+            # process waiting for it sees the finished schema; PostgreSQL's advisory lock is
+            # transaction-scoped and released by the commit itself.
+            with _sqlite_file_lock(engine), engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
                 cfg = Config(str(_MIGRATIONS / "alembic.ini"))
                 cfg.set_main_option("script_location", str(_MIGRATIONS))
                 cfg.attributes["connection"] = conn

@@ -139,7 +139,8 @@ class SqlStore(MetadataStore):
         check_max_results(max_results, 10_000)
         query = select(s.projects).order_by(s.projects.c.name).limit(max_results + 1)
         if page_token:
-            query = query.where(s.projects.c.name > decode_token(page_token, "projects")["n"])
+            after = decode_token(page_token, "projects", {"n": str})["n"]
+            query = query.where(s.projects.c.name > after)
         with self._read() as conn:
             rows = conn.execute(query).all()
         items = [self._project(r) for r in rows[:max_results]]
@@ -386,7 +387,8 @@ class SqlStore(MetadataStore):
                  .where(m.c.run_id == run_id, m.c.key == key)
                  .order_by(m.c.step, m.c.timestamp, m.c.id).limit(max_results + 1))
         if page_token:
-            pos = decode_token(page_token, f"history:{run_id}:{key}")
+            pos = decode_token(page_token, f"history:{run_id}:{key}",
+                               {"s": int, "t": int, "i": int})
             query = query.where(tuple_(m.c.step, m.c.timestamp, m.c.id)
                                 > tuple_(pos["s"], pos["t"], pos["i"]))
         with self._read() as conn:
@@ -421,7 +423,10 @@ class SqlStore(MetadataStore):
         query = plan.query
         token_kind = "runs:" + "|".join(order_by or [])
         if page_token:
-            query = query.where(plan.keyset_after(decode_token(page_token, token_kind)["v"]))
+            values = decode_token(page_token, token_kind, {"v": list})["v"]
+            if len(values) != len(plan.exprs):
+                raise InvalidInput(f"malformed page_token {page_token[:40]!r}")
+            query = query.where(plan.keyset_after(values))
         query = query.limit(max_results + 1)
         with self._read() as conn:
             rows = conn.execute(query).all()

@@ -1,0 +1,369 @@
+"""Tracking benchmark: windlass against MLflow 3.17.2, side by side, each on its own server.
+
+Run it with windlass's virtualenv (``make bench``, or ``.venv/bin/python
+bench/bench_tracking.py [--quick]``) after ``bench/setup_peers.sh`` has put MLflow in
+``.bench/mlflow-venv``. windlass is driven in this process through its SDK; MLflow through
+``bench/peers/mlflow_tracking.py`` run by MLflow's own interpreter. Both servers bind
+127.0.0.1 and store in SQLite files under a temporary folder removed at the end.
+
+Figures (the README explains each): metric logging points/s, ``search_runs`` over 2,000 runs,
+paging through 10,000 runs in metric order, and server idle memory and time to healthy.
+Results are printed as a table and written to ``.bench/results-tracking.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import report
+import servers
+import workload
+from report import Figure, Target
+
+PEER_SCRIPT = Path(__file__).resolve().parent / "peers" / "mlflow_tracking.py"
+MLFLOW_PYTHON = servers.MLFLOW_VENV / "bin" / "python"
+PROJECT = "bench-runs"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each figure does (full sizes are the issue's)."""
+
+    metric_points: int  # windlass log_metric points
+    mlflow_calls: int  # MLflow log_metric calls (one request each) ...
+    mlflow_call_seconds: float  # ... or this long, whichever comes first
+    mlflow_batch_points: int  # MLflow log_batch points, 1,000 per request
+    search_runs: int  # runs in the project searched by the search figure
+    search_repeat: int  # timed repetitions (after one warm-up)
+    page_runs: int  # runs in the project paged through
+    page_size: int
+    page_passes: int  # timed passes (median), within page_budget_s per tool
+    page_budget_s: float
+    sequential_runs: int  # runs created one by one and timed (the rest MLflow does threaded)
+    mlflow_threads: int
+    footprint_starts: int  # warm starts after one cold start (median)
+    mlflow_one_worker: bool  # also measure `mlflow server --workers 1`
+
+
+FULL = Sizes(metric_points=200_000, mlflow_calls=2_000, mlflow_call_seconds=20.0,
+             mlflow_batch_points=100_000, search_runs=2_000, search_repeat=7,
+             page_runs=10_000, page_size=1_000, page_passes=3, page_budget_s=300.0,
+             sequential_runs=100, mlflow_threads=8, footprint_starts=3,
+             mlflow_one_worker=True)
+QUICK = Sizes(metric_points=20_000, mlflow_calls=200, mlflow_call_seconds=5.0,
+              mlflow_batch_points=10_000, search_runs=200, search_repeat=3,
+              page_runs=2_000, page_size=1_000, page_passes=1, page_budget_s=60.0,
+              sequential_runs=20, mlflow_threads=8, footprint_starts=1,
+              mlflow_one_worker=False)
+
+
+def log(message: str) -> None:
+    """Print a progress line at once."""
+    print(message, flush=True)
+
+
+def run_peer(command: str, *args: object, timeout: float = 900.0) -> dict[str, Any]:
+    """Run one MLflow helper subcommand and return its ``RESULT`` JSON."""
+    cmd = [str(MLFLOW_PYTHON), str(PEER_SCRIPT), command, *(str(a) for a in args)]
+    done = subprocess.run(cmd, env=servers.peer_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            return result
+    raise RuntimeError(f"MLflow helper {command!r} failed (exit {done.returncode}):\n"
+                       f"{done.stderr[-3000:]}")
+
+
+def _phase(raw: dict[str, Any], name: str, body: Callable[[dict[str, Any]], None]) -> None:
+    """Run one phase into ``raw[name]``; a failure is recorded and the others still run."""
+    raw[name] = {}
+    started = time.monotonic()
+    try:
+        body(raw[name])
+    except Exception as exc:  # report the failure, keep the other figures
+        traceback.print_exc()
+        raw[name]["error"] = f"{type(exc).__name__}: {exc}"
+    raw[name]["phase_seconds"] = time.monotonic() - started
+
+
+def windlass_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
+    """Measure windlass: metrics, populate + search, grow + page (one server)."""
+    import windlass_side as ws
+
+    os.environ["WINDLASS_ARTIFACT_URI"] = str(data / "art")  # for the embedded populate
+    port = servers.free_port()
+    with servers.running("windlass", servers.windlass_command(port, data), data,
+                         port) as server:
+        log(f"windlass server on {server.url} (healthy in {server.seconds_to_healthy:.2f} s)")
+        out["log_metrics"] = r = ws.log_metrics(server.url, sizes.metric_points, 300.0)
+        log(f"  log_metric x{r['points']:,} + flush: {r['points_per_s']:,.0f} points/s "
+            f"(loop {r['loop_seconds']:.2f} s, total {r['seconds']:.2f} s), "
+            f"stored {r['stored']:,}")
+        out["populate_search"] = r = ws.populate_sdk(server.url, PROJECT, 0, sizes.search_runs,
+                                                    sizes.sequential_runs)
+        log(f"  created {r['runs']:,} runs through the server in {r['seconds']:.1f} s "
+            f"({r['sequential_runs_per_s']:.1f} runs/s)")
+        out["search"] = r = ws.search(server.url, PROJECT, sizes.search_runs,
+                                      sizes.search_repeat)
+        log(f"  search_runs -> list: median {r['median_s'] * 1000:.1f} ms, "
+            f"{r['matches'][0]:,} matches")
+        out["search_pandas"] = r = ws.search(server.url, PROJECT, sizes.search_runs,
+                                             sizes.search_repeat, "pandas")
+        log(f"  search_runs -> DataFrame: median {r['median_s'] * 1000:.1f} ms")
+        more = sizes.page_runs - sizes.search_runs
+        out["populate_paging"] = r = ws.populate_embedded(
+            f"sqlite:///{data / 'windlass.db'}", PROJECT, sizes.search_runs, more)
+        log(f"  added {more:,} runs in embedded mode in {r['seconds']:.1f} s")
+        out["page"] = r = ws.page(server.url, PROJECT, sizes.page_size, sizes.page_passes,
+                                  sizes.page_budget_s)
+        log("  paging: " + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s"
+                                     for p in r["passes"]))
+
+
+def mlflow_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
+    """Measure MLflow the same way, through its helper script (one server)."""
+    port = servers.free_port()
+    with servers.running("mlflow", servers.mlflow_command(port, data), data, port,
+                         servers.peer_env()) as server:
+        url = server.url
+        log(f"mlflow server on {url} (healthy in {server.seconds_to_healthy:.2f} s)")
+        out["log_metric"] = r = run_peer("log-metric", "--url", url,
+                                         "--max-calls", sizes.mlflow_calls,
+                                         "--max-seconds", sizes.mlflow_call_seconds)
+        log(f"  log_metric x{r['points']:,} (one request each): "
+            f"{r['points_per_s']:,.1f} points/s, stored {r['stored']:,}")
+        out["log_batch"] = r = run_peer("log-batch", "--url", url,
+                                        "--points", sizes.mlflow_batch_points,
+                                        "--batch", workload.MAX_BATCH, "--max-seconds", 300)
+        log(f"  log_batch x{r['points']:,} (1,000 per request): "
+            f"{r['points_per_s']:,.0f} points/s, stored {r['stored']:,}")
+        out["populate_search"] = r = run_peer(
+            "populate-server", "--url", url, "--experiment", PROJECT, "--count",
+            sizes.search_runs, "--sequential", sizes.sequential_runs,
+            "--threads", sizes.mlflow_threads)
+        log(f"  created {r['runs']:,} runs through the server in {r['seconds']:.1f} s "
+            f"({r['sequential_runs_per_s']:.1f} runs/s sequential, then "
+            f"{r['threads']} threads)")
+        out["search"] = r = run_peer("search", "--url", url, "--experiment", PROJECT,
+                                     "--max-results", sizes.search_runs,
+                                     "--repeat", sizes.search_repeat)
+        log(f"  search_runs -> list: median {r['median_s'] * 1000:.1f} ms, "
+            f"{r['matches'][0]:,} matches")
+        out["search_pandas"] = r = run_peer("search", "--url", url, "--experiment", PROJECT,
+                                            "--max-results", sizes.search_runs,
+                                            "--repeat", sizes.search_repeat, "--pandas")
+        log(f"  search_runs -> DataFrame: median {r['median_s'] * 1000:.1f} ms")
+        more = sizes.page_runs - sizes.search_runs
+        out["populate_paging"] = r = run_peer(
+            "populate-store", "--store", f"sqlite:///{data / 'mlflow.db'}",
+            "--artifacts", data / "art", "--experiment", PROJECT,
+            "--start", sizes.search_runs, "--count", more, timeout=1800)
+        log(f"  added {more:,} runs with its SQL store in {r['seconds']:.1f} s")
+        out["page"] = r = run_peer("page", "--url", url, "--experiment", PROJECT,
+                                   "--page-size", sizes.page_size,
+                                   "--passes", sizes.page_passes,
+                                   "--budget-s", sizes.page_budget_s,
+                                   timeout=sizes.page_budget_s + 300)
+        log("  paging: " + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s"
+                                     for p in r["passes"]))
+
+
+def footprint_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
+    """Measure time to healthy and idle memory of each server (one cold + N warm starts)."""
+    log("server footprint (empty SQLite store; idle = no requests but /health):")
+    out["windlass"] = servers.footprint("windlass", servers.windlass_command,
+                                        data / "fp-windlass", sizes.footprint_starts)
+    out["mlflow"] = servers.footprint("mlflow", servers.mlflow_command, data / "fp-mlflow",
+                                      sizes.footprint_starts, servers.peer_env())
+    if sizes.mlflow_one_worker:
+        out["mlflow_one_worker"] = servers.footprint(
+            "mlflow --workers 1", lambda port, d: servers.mlflow_command(port, d, workers=1),
+            data / "fp-mlflow-1", sizes.footprint_starts, servers.peer_env())
+
+
+def _paging(result: dict[str, Any], budget_s: float) -> tuple[float | None, bool]:
+    complete = [p["seconds"] for p in result.get("passes", []) if p["complete"]]
+    if complete:
+        return statistics.median(complete), False
+    return (budget_s, True) if result.get("passes") else (None, False)
+
+
+def _get(raw: dict[str, Any], *path: str) -> Any:
+    node: Any = raw
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def build_figures(raw: dict[str, Any], sizes: Sizes) -> list[Figure]:
+    """Return the table's rows from the raw measurements."""
+    w, m, fp = raw.get("windlass", {}), raw.get("mlflow", {}), raw.get("footprint", {})
+
+    def ms(node: Any) -> float | None:
+        return None if node is None else node * 1000
+
+    wl_rate = _get(w, "log_metrics", "points_per_s")
+    w_page, _ = _paging(w.get("page", {}), sizes.page_budget_s)
+    m_page, m_bound = _paging(m.get("page", {}), sizes.page_budget_s)
+    n_metric, n_search, n_page = (f"{sizes.metric_points:,}", f"{sizes.search_runs:,}",
+                                  f"{sizes.page_runs:,}")
+    figures = [
+        Figure(f"metric logging, {n_metric} points through the server", "points/s", wl_rate,
+               _get(m, "log_metric", "points_per_s"), True,
+               note="MLflow: log_metric, one request per point"),
+        Figure(f"metric logging, {n_metric} points through the server", "points/s", wl_rate,
+               _get(m, "log_batch", "points_per_s"), True,
+               note="MLflow: log_batch, 1,000 points per request"),
+        Figure(f"search_runs over {n_search} runs, `{workload.SEARCH_FILTER}`, median", "ms",
+               ms(_get(w, "search", "median_s")), ms(_get(m, "search", "median_s")), False,
+               note="list of runs"),
+        Figure(f"search_runs over {n_search} runs, `{workload.SEARCH_FILTER}`, median", "ms",
+               ms(_get(w, "search_pandas", "median_s")),
+               ms(_get(m, "search_pandas", "median_s")), False, note="pandas DataFrame"),
+        Figure(f"page through {n_page} runs by `{workload.PAGE_ORDER_BY}`, "
+               f"{sizes.page_size:,} per page", "s", w_page, m_page, False, m_bound),
+        Figure("create a run (5 params, 5 metrics, end) through the server, sequential",
+               "runs/s", _get(w, "populate_search", "sequential_runs_per_s"),
+               _get(m, "populate_search", "sequential_runs_per_s"), True),
+    ]
+    for key, label in (("mlflow", "MLflow default: 4 workers + job runner"),
+                       ("mlflow_one_worker", "MLflow --workers 1")):
+        if key not in fp:
+            continue
+        figures += [
+            Figure("server idle RSS, process tree", "MB", _get(fp, "windlass", "rss_mb"),
+                   _get(fp, key, "rss_mb"), False, note=label),
+            Figure("server spawn to healthy (warm store)", "s",
+                   _get(fp, "windlass", "seconds_to_healthy"),
+                   _get(fp, key, "seconds_to_healthy"), False, note=label),
+        ]
+    return figures
+
+
+def build_targets(raw: dict[str, Any], sizes: Sizes) -> list[Target]:
+    """Return the issue's targets for windlass, checked against what was measured."""
+    w, fp = raw.get("windlass", {}), raw.get("footprint", {})
+    rate = _get(w, "log_metrics", "points_per_s")
+    search_ms = _get(w, "search", "median_s")
+    search_ms = None if search_ms is None else search_ms * 1000
+    page_s, _ = _paging(w.get("page", {}), sizes.page_budget_s)
+    rss = _get(fp, "windlass", "rss_mb")
+    healthy = _get(fp, "windlass", "seconds_to_healthy")
+
+    def met(value: float | None, ok: Callable[[float], bool]) -> bool:
+        return value is not None and ok(value)
+
+    return [
+        Target("metric logging", ">= 50,000 points/s", rate, "points/s",
+               met(rate, lambda v: v >= 50_000)),
+        Target(f"search {sizes.search_runs:,} runs, median", "< 50 ms", search_ms, "ms",
+               met(search_ms, lambda v: v < 50)),
+        Target(f"page through {sizes.page_runs:,} runs", "< 2 s", page_s, "s",
+               met(page_s, lambda v: v < 2)),
+        Target("server idle RSS", "< 150 MB", rss, "MB", met(rss, lambda v: v < 150)),
+        Target("server spawn to healthy", "< 2 s", healthy, "s", met(healthy, lambda v: v < 2)),
+    ]
+
+
+def check_results(raw: dict[str, Any], sizes: Sizes) -> list[str]:
+    """Return what went wrong: errors, points not stored, wrong matches, bad paging."""
+    problems = [f"{phase}: {raw[phase]['error']}" for phase in raw
+                if isinstance(raw[phase], dict) and "error" in raw[phase]]
+    expected = workload.expected_matches(sizes.search_runs)
+    for tool in ("windlass", "mlflow"):
+        node = raw.get(tool, {})
+        for key in ("log_metrics", "log_metric", "log_batch"):
+            if key in node and node[key]["stored"] != node[key]["points"]:
+                problems.append(f"{tool} {key}: stored {node[key]['stored']} of "
+                                f"{node[key]['points']} points")
+        for key in ("search", "search_pandas"):
+            if key in node and any(c != expected for c in node[key]["matches"]):
+                problems.append(f"{tool} {key}: matches {node[key]['matches']}, "
+                                f"expected {expected}")
+        for p in _get(node, "page", "passes") or []:
+            if p["complete"] and (p["runs"] != sizes.page_runs or not p["ordered"]):
+                problems.append(f"{tool} paging: {p['runs']} runs (expected "
+                                f"{sizes.page_runs}), ordered={p['ordered']}")
+    return problems
+
+
+def _versions() -> dict[str, str]:
+    import windlass
+
+    mlflow = subprocess.run(
+        [str(MLFLOW_PYTHON), "-c", "import importlib.metadata as m; print(m.version('mlflow'))"],
+        capture_output=True, text=True, check=False, timeout=60).stdout.strip()
+    return {"windlass": windlass.__version__, "mlflow": mlflow or "unknown"}
+
+
+def main() -> int:
+    """Run every phase, print the table and the targets, write the JSON; 1 if a check fails."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON output (default .bench/results-tracking[-quick].json)")
+    parser.add_argument("--keep-data", action="store_true", help="keep the temporary stores")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    out = args.out or servers.ROOT / ".bench" / (
+        "results-tracking-quick.json" if args.quick else "results-tracking.json")
+    if not MLFLOW_PYTHON.exists():
+        log(f"{MLFLOW_PYTHON} is missing: run bench/setup_peers.sh first")
+        return 2
+
+    data = Path(tempfile.mkdtemp(prefix="windlass-bench-"))
+    os.environ["WINDLASS_HOME"] = str(data / "home")  # keep the SDK away from ~/.windlass
+    started = time.monotonic()
+    raw: dict[str, Any] = {}
+    log(f"tracking benchmark ({'quick' if args.quick else 'full'} sizes), data in {data}")
+    try:
+        _phase(raw, "footprint", lambda o: footprint_phase(sizes, data, o))
+        _phase(raw, "windlass", lambda o: windlass_phase(sizes, data / "windlass", o))
+        _phase(raw, "mlflow", lambda o: mlflow_phase(sizes, data / "mlflow", o))
+    finally:
+        if not args.keep_data:
+            shutil.rmtree(data, ignore_errors=True)
+
+    figures, targets = build_figures(raw, sizes), build_targets(raw, sizes)
+    problems = check_results(raw, sizes)
+    meta = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if args.quick else "full",
+        "sizes": asdict(sizes),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "versions": _versions(),
+        "total_seconds": time.monotonic() - started,
+        "problems": problems,
+    }
+    report.write_json(out, meta, raw, figures, targets)
+    log("\n" + report.table(figures))
+    log("\n" + report.targets_table(targets))
+    if args.quick:
+        log("(quick sizes: the targets are the issue's for full sizes)")
+    log(f"\ntotal {meta['total_seconds']:.0f} s; results in {out}")
+    for problem in problems:
+        log(f"PROBLEM: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
