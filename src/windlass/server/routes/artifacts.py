@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from windlass.artifacts.hashing import CHUNK_SIZE, check_digest
+from windlass.artifacts.hashing import CHUNK_SIZE, StreamHasher, check_digest
 from windlass.entities import ArtifactEntry
+from windlass.exceptions import IntegrityFailure
 from windlass.server.deps import tracking
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.schemas import ArtifactEntries
@@ -67,10 +68,16 @@ def head_blob(digest: DigestPath, service: TrackingDep) -> Response:
             responses={200: {"description": "Already stored"}})
 async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -> Response:
     """Store the request body as blob ``digest`` (verified; stored once)."""
-    check_digest(digest)
+    digest = check_digest(digest)
     if await anyio.to_thread.run_sync(service.blobs.has, digest):
-        async for _chunk in request.stream():
-            pass  # drain the body so the connection stays usable
+        # Already stored: still read (and check) the body, so that a client sending the
+        # wrong bytes learns of it, and the connection stays usable.
+        hasher = StreamHasher()
+        async for chunk in request.stream():
+            hasher.update(chunk)
+        if hasher.hexdigest() != digest:
+            raise IntegrityFailure(f"uploaded bytes do not match digest {digest}",
+                                   digest=digest, actual=hasher.hexdigest())
         return Response(status_code=200)
     reader = _BodyReader(request.stream().__aiter__())
     try:
