@@ -56,7 +56,7 @@ class Sizes:
     page_budget_s: float
     sequential_runs: int  # runs created one by one and timed (the rest MLflow does threaded)
     mlflow_threads: int
-    footprint_starts: int  # warm starts after one cold start (median)
+    footprint_starts: int  # server starts (median); the first one creates the store
     mlflow_one_worker: bool  # also measure `mlflow server --workers 1`
 
 
@@ -186,7 +186,8 @@ def mlflow_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
 
 def footprint_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
     """Measure time to healthy and idle memory of each server (one cold + N warm starts)."""
-    log("server footprint (empty SQLite store; idle = no requests but /health):")
+    log("server footprint (empty SQLite store; idle = no request but /health; "
+        f"median of {sizes.footprint_starts} starts):")
     out["windlass"] = servers.footprint("windlass", servers.windlass_command,
                                         data / "fp-windlass", sizes.footprint_starts)
     out["mlflow"] = servers.footprint("mlflow", servers.mlflow_command, data / "fp-mlflow",
@@ -251,7 +252,7 @@ def build_figures(raw: dict[str, Any], sizes: Sizes) -> list[Figure]:
         figures += [
             Figure("server idle RSS, process tree", "MB", _get(fp, "windlass", "rss_mb"),
                    _get(fp, key, "rss_mb"), False, note=label),
-            Figure("server spawn to healthy (warm store)", "s",
+            Figure("server spawn to healthy", "s",
                    _get(fp, "windlass", "seconds_to_healthy"),
                    _get(fp, key, "seconds_to_healthy"), False, note=label),
         ]
@@ -314,6 +315,11 @@ def _versions() -> dict[str, str]:
     return {"windlass": windlass.__version__, "mlflow": mlflow or "unknown"}
 
 
+def _load() -> list[float]:
+    """Return the 1, 5 and 15 minute load averages (the machine may be shared)."""
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
 def main() -> int:
     """Run every phase, print the table and the targets, write the JSON; 1 if a check fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -332,6 +338,7 @@ def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="windlass-bench-"))
     os.environ["WINDLASS_HOME"] = str(data / "home")  # keep the SDK away from ~/.windlass
     started = time.monotonic()
+    load_before = _load()
     raw: dict[str, Any] = {}
     log(f"tracking benchmark ({'quick' if args.quick else 'full'} sizes), data in {data}")
     try:
@@ -349,7 +356,8 @@ def main() -> int:
         "mode": "quick" if args.quick else "full",
         "sizes": asdict(sizes),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(), "load_before": load_before,
+                    "load_after": _load()},
         "versions": _versions(),
         "total_seconds": time.monotonic() - started,
         "problems": problems,

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MLFLOW_VENV = ROOT / ".bench" / "mlflow-venv"
 HOST = "127.0.0.1"
 HEALTH_TIMEOUT_S = 180.0
-STOP_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 20.0  # graceful stop of a server holding benchmark data
+FOOTPRINT_GRACE_S = 5.0  # an idle server with an empty store can be cut short
 
 
 def free_port() -> int:
@@ -149,13 +150,13 @@ class Server:
                 return samples[-1]
             time.sleep(0.5)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = STOP_TIMEOUT_S) -> None:
         """End the server: SIGTERM its group, then SIGKILL whatever of its tree is left."""
         if self.popen.poll() is None:
             self.remember_tree()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
+        deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and self._alive():
             self.popen.poll()
             time.sleep(0.2)
@@ -214,41 +215,39 @@ def start_server(name: str, cmd: list[str], data: Path, port: int,
 
 @contextlib.contextmanager
 def running(name: str, cmd: list[str], data: Path, port: int,
-            env: dict[str, str] | None = None) -> Iterator[Server]:
+            env: dict[str, str] | None = None,
+            grace_s: float = STOP_TIMEOUT_S) -> Iterator[Server]:
     """Run a server for the duration of a ``with`` block; it is stopped however the block ends."""
     server = start_server(name, cmd, data, port, env)
     try:
         yield server
     finally:
-        server.stop()
+        server.stop(grace_s)
 
 
 def footprint(name: str, make_cmd: Callable[[int, Path], list[str]], data: Path, starts: int,
               env: dict[str, str] | None = None) -> dict[str, object]:
-    """Start a server ``1 + starts`` times on one store; return cold and warm figures.
+    """Start a server ``starts`` times on one store; return the medians and every sample.
 
-    The first start creates the empty store (cold); the median of the next ``starts``
-    (warm) starts is the figure, as a user restarting a server sees it.
+    The first start creates the (empty) store; the later ones find it, as a restart does.
     """
     samples: list[dict[str, float]] = []
-    for attempt in range(starts + 1):
+    for attempt in range(starts):
         port = free_port()
-        cmd = make_cmd(port, data)
-        with running(name, cmd, data, port, env) as server:
+        with running(name, make_cmd(port, data), data, port, env,
+                     grace_s=FOOTPRINT_GRACE_S) as server:
             memory = server.settled_memory()
             samples.append({"seconds_to_healthy": server.seconds_to_healthy,
                             "rss_mb": memory.rss_mb, "pss_mb": memory.pss_mb,
                             "processes": memory.processes})
-        print(f"  {name} start {attempt + 1}/{starts + 1}{' (cold)' if attempt == 0 else ''}: "
-              f"healthy in {samples[-1]['seconds_to_healthy']:.2f} s, idle RSS "
-              f"{memory.rss_mb:.0f} MB over {memory.processes} processes "
-              f"(PSS {memory.pss_mb:.0f} MB)", flush=True)
-    warm = samples[1:]
+        print(f"  {name} start {attempt + 1}/{starts}"
+              f"{' (creates the store)' if attempt == 0 else ''}: healthy in "
+              f"{server.seconds_to_healthy:.2f} s, idle RSS {memory.rss_mb:.0f} MB over "
+              f"{memory.processes} processes (PSS {memory.pss_mb:.0f} MB)", flush=True)
     return {
-        "cold": samples[0],
-        "warm": warm,
-        "seconds_to_healthy": statistics.median(s["seconds_to_healthy"] for s in warm),
-        "rss_mb": statistics.median(s["rss_mb"] for s in warm),
-        "pss_mb": statistics.median(s["pss_mb"] for s in warm),
-        "processes": statistics.median(s["processes"] for s in warm),
+        "samples": samples,
+        "seconds_to_healthy": statistics.median(s["seconds_to_healthy"] for s in samples),
+        "rss_mb": statistics.median(s["rss_mb"] for s in samples),
+        "pss_mb": statistics.median(s["pss_mb"] for s in samples),
+        "processes": statistics.median(s["processes"] for s in samples),
     }

@@ -42,13 +42,14 @@ def clean_artifact_path(path: str) -> str:
         raise _refuse(path, "it contains a backslash; use '/' to separate folders")
     if path.startswith("/"):
         raise _refuse(path, "it is absolute; artifact paths are relative to their root")
-    if _DRIVE.match(path):
-        raise _refuse(path, "it starts with a drive letter")
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise _refuse(path, "it contains a '..' component")
     if not parts:
         raise _refuse(path, "it is empty")
+    # Checked on the normalized path too: "./C:x" must not become "C:x".
+    if _DRIVE.match(path) or _DRIVE.match(parts[0]):
+        raise _refuse(path, "it starts with a drive letter")
     return "/".join(parts)
 
 
