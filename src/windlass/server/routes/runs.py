@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
@@ -35,8 +36,6 @@ TrackingDep = Annotated[Tracking, Depends(tracking)]
 
 
 def _json(body: Any) -> Response:
-    import orjson
-
     return Response(orjson.dumps(body), media_type="application/json")
 
 

@@ -1,0 +1,48 @@
+"""The one URI parser: store URIs and object URIs."""
+
+from __future__ import annotations
+
+import pytest
+
+from windlass.exceptions import InvalidUri
+from windlass.uris import ObjectUri, StoreKind, parse_object_uri, store_kind
+
+
+@pytest.mark.parametrize(("uri", "kind"), [
+    ("sqlite:///tmp/x.db", StoreKind.SQL), ("postgresql://u@h/db", StoreKind.SQL),
+    ("postgresql+psycopg://u@h/db", StoreKind.SQL), ("postgres://u@h/db", StoreKind.SQL),
+    ("http://127.0.0.1:5000", StoreKind.REST), ("https://windlass.example", StoreKind.REST),
+])
+def test_store_kinds(uri: str, kind: StoreKind) -> None:
+    assert store_kind(uri) is kind
+
+
+@pytest.mark.parametrize("uri", ["ftp://x", "/just/a/path", "mysql://u@h/db", ""])
+def test_unknown_store_uri_names_the_forms(uri: str) -> None:
+    with pytest.raises(InvalidUri, match="sqlite:///path"):
+        store_kind(uri)
+
+
+@pytest.mark.parametrize(("uri", "parsed"), [
+    ("runs:/" + "a" * 32 + "/model/weights.bin",
+     ObjectUri("runs", "a" * 32, path="model/weights.bin")),
+    ("runs:/" + "b" * 32, ObjectUri("runs", "b" * 32)),
+    ("models:/churn/3", ObjectUri("models", "churn", version=3)),
+    ("models:/churn@champion", ObjectUri("models", "churn", alias="champion")),
+    ("models:/churn", ObjectUri("models", "churn")),
+    ("datasets:/customers@latest", ObjectUri("datasets", "customers", alias="latest")),
+    ("prompts:/support-answer/4", ObjectUri("prompts", "support-answer", version=4)),
+    ("deployments:/churn-prod", ObjectUri("deployments", "churn-prod")),
+])
+def test_object_uris_round_trip(uri: str, parsed: ObjectUri) -> None:
+    assert parse_object_uri(uri) == parsed
+    assert str(parsed) == uri
+
+
+@pytest.mark.parametrize("uri", [
+    "models:/", "models:/churn/x", "models:/churn@", "runs:/not-an-id/x", "buckets:/x",
+    "deployments:/prod/2", "models:/../etc", "models:/churn/3@alias",
+])
+def test_bad_object_uris_are_refused(uri: str) -> None:
+    with pytest.raises(InvalidUri):
+        parse_object_uri(uri)
