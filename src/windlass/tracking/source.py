@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import platform
@@ -31,8 +32,16 @@ def code_directory() -> Path:
 
 
 def git_state(where: Path | None = None) -> tuple[str | None, bool | None]:
-    """Return the git commit of the code and whether the work tree has changes."""
-    where = where or code_directory()
+    """Return the git commit of the code and whether the work tree has changes.
+
+    Asked once per folder per process: the code a process runs does not change under it,
+    and two ``git`` calls per run would dominate a quick run's start.
+    """
+    return _git_state(where or code_directory())
+
+
+@functools.lru_cache(maxsize=8)
+def _git_state(where: Path) -> tuple[str | None, bool | None]:
     commit = _git(["rev-parse", "HEAD"], where)
     if commit is None:
         return None, None
@@ -48,8 +57,8 @@ def current_user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
-def system_info() -> dict[str, object]:
-    """Return the Python version, platform, CPU count and memory of this machine."""
+@functools.lru_cache(maxsize=1)
+def _system_info() -> dict[str, object]:
     info: dict[str, object] = {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -63,6 +72,11 @@ def system_info() -> dict[str, object]:
     except (ValueError, OSError, AttributeError):
         pass
     return info
+
+
+def system_info() -> dict[str, object]:
+    """Return the Python version, platform, CPU count and memory of this machine."""
+    return dict(_system_info())
 
 
 def collect_source() -> RunSource:
