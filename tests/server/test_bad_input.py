@@ -231,7 +231,7 @@ WRONG_TYPES: list[Any] = [
     ("POST", "/runs/{run}/tags", {"tags": {"team": None}}),
     ("POST", "/runs/{run}/tags", {"tags": [["team", "x"]]}),
     ("POST", "/runs/search", {"max_results": "lots"}),
-    ("POST", "/runs/search", {"project_ids": "{project}"}),
+    ("POST", "/runs/search", {"projects": "{project}"}),
     ("POST", "/runs/search", {"filter": 5}),
     ("POST", "/runs/search", {"filter": {"metrics.loss": 1}}),
     ("POST", "/runs/search", {"order_by": "metrics.loss"}),
@@ -298,9 +298,9 @@ def test_integers_beyond_64_bits_are_refused(api: httpx.Client, seed: Seed, meth
                                              path: str, body: dict[str, Any]) -> None:
     # JSON integers are unbounded; the stores hold 64-bit integers. Too large is bad input
     # (400), not an overflow deep in the database driver (500).
-    runs_before = ok(api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id]}))
+    runs_before = ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id]}))
     refused(api.request(method, API + fill(path, seed), json=fill(body, seed)), 400)
-    runs_after = ok(api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id]}))
+    runs_after = ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id]}))
     assert [r["id"] for r in runs_after["runs"]] == [r["id"] for r in runs_before["runs"]]
 
 
@@ -368,7 +368,7 @@ def test_unknown_project(api: httpx.Client, seed: Seed) -> None:
     refused_as_one_of(api.post(f"{API}/runs", json={"project_id": "no-such-project"}),
                       {400: "INVALID_INPUT", 404: "PROJECT_NOT_FOUND"})
     refused(api.post(f"{API}/runs", json={"project_id": UNKNOWN_RUN}), 404, "PROJECT_NOT_FOUND")
-    refused(api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id,
+    refused(api.post(f"{API}/runs/search", json={"projects": [seed.project_id,
                                                                   "no-such-project"]}),
             404, "PROJECT_NOT_FOUND")
 
@@ -420,7 +420,7 @@ def test_state_conflicts(api: httpx.Client, seed: Seed) -> None:
 ])
 def test_bad_filters_name_the_position(api: httpx.Client, seed: Seed, text: str,
                                        position: int) -> None:
-    response = api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id],
+    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "filter": text})
     error = refused(response, 400, "INVALID_FILTER")
     assert error["details"]["position"] == position
@@ -433,7 +433,7 @@ def test_bad_filters_name_the_position(api: httpx.Client, seed: Seed, text: str,
 ])
 def test_bad_order_by_names_the_position(api: httpx.Client, seed: Seed, clause: str,
                                          position: int) -> None:
-    response = api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id],
+    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "order_by": ["metrics.loss", clause]})
     error = refused(response, 400, "INVALID_FILTER")
     assert error["details"]["position"] == position
@@ -445,7 +445,7 @@ def test_bad_order_by_names_the_position(api: httpx.Client, seed: Seed, clause: 
 ])
 def test_deeply_nested_filters_are_not_a_server_error(api: httpx.Client, seed: Seed,
                                                       text: str) -> None:
-    response = api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id],
+    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "filter": text})
     if response.status_code != 200:
         error = refused(response, 400, "INVALID_FILTER")
@@ -480,7 +480,7 @@ SEARCH_TOKENS = [
 
 @pytest.mark.parametrize("page_token", SEARCH_TOKENS)
 def test_bad_search_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
-    response = api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id],
+    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "page_token": page_token})
     refused(response, 400, "INVALID_INPUT")
 
@@ -529,7 +529,7 @@ def test_bad_project_page_tokens(api: httpx.Client, page_token: str) -> None:
 
 @pytest.mark.parametrize("max_results", [0, -1, 50_001, 10**30, -(10**30)])
 def test_search_max_results_out_of_range(api: httpx.Client, seed: Seed, max_results: int) -> None:
-    response = api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id],
+    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "max_results": max_results})
     refused(response, 400, "INVALID_INPUT")
 
@@ -549,9 +549,9 @@ def test_metric_history_max_results_out_of_range(api: httpx.Client, seed: Seed,
 
 
 def test_max_results_at_the_limits_work(api: httpx.Client, seed: Seed) -> None:
-    ok(api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id],
+    ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                              "max_results": 50_000}))
-    ok(api.post(f"{API}/runs/search", json={"project_ids": [seed.project_id], "max_results": 1}))
+    ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id], "max_results": 1}))
     ok(api.get(f"{API}/projects", params={"max_results": 10_000}))
     body = ok(api.get(f"{API}/runs/{seed.run_id}/metric-history",
                       params={"key": "loss", "max_results": 1_000_000}))

@@ -100,7 +100,7 @@ class MetricBatchBody(_Body):
 class SearchRuns(_Body):
     """Search runs with the filter language."""
 
-    project_ids: list[str] | None = None
+    projects: list[str] | None = Field(default=None, description="Project names or ids.")
     filter: str | None = Field(default=None, max_length=20_000)
     order_by: list[str] | None = None
     max_results: int = Field(default=1000, ge=1, le=50_000)

@@ -94,11 +94,15 @@ class MetadataStore(ABC):
         """Return a metric's points in (step, timestamp) order, one page at a time."""
 
     @abstractmethod
-    def search_runs(self, project_ids: list[str] | None, filter: str | None = None,
+    def search_runs(self, projects: list[str] | None, filter: str | None = None,
                     order_by: list[str] | None = None, max_results: int = 1000,
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE) -> Page[Run]:
-        """Return runs matching a filter (see :mod:`windlass.store.filters`), keyset-paged."""
+        """Return runs matching a filter (see :mod:`windlass.store.filters`), keyset-paged.
+
+        ``projects`` are names or ids (None: every project); an unknown one raises
+        ProjectNotFound.
+        """
 
     # -- artifact index ------------------------------------------------------------------
     @abstractmethod

@@ -174,13 +174,13 @@ class RestStore(MetadataStore):
                   zip(body["steps"], body["timestamps"], body["values"], strict=True)]
         return Page(points, body.get("next_page_token"))
 
-    def search_runs(self, project_ids: list[str] | None, filter: str | None = None,
+    def search_runs(self, projects: list[str] | None, filter: str | None = None,
                     order_by: list[str] | None = None, max_results: int = 1000,
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE) -> Page[Run]:
         """Search runs on the server."""
         body = self.request("POST", "/api/v1/runs/search", json={
-            "project_ids": project_ids, "filter": filter, "order_by": order_by,
+            "projects": projects, "filter": filter, "order_by": order_by,
             "max_results": max_results, "page_token": page_token, "view": view.value})
         return Page([Run.from_dict(r) for r in body["runs"]], body.get("next_page_token"))
 

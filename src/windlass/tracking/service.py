@@ -195,8 +195,7 @@ class Tracking:
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE) -> Page[Run]:
         """Return one page of runs matching ``filter`` (projects by name or id)."""
-        project_ids = None if projects is None else [self.get_project(p).id for p in projects]
-        return self.store.search_runs(project_ids, filter, order_by, max_results, page_token,
+        return self.store.search_runs(projects, filter, order_by, max_results, page_token,
                                       ViewType(view))
 
     # -- artifacts -----------------------------------------------------------------------

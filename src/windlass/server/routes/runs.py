@@ -51,7 +51,7 @@ def create_run(body: RunCreate, service: TrackingDep) -> dict[str, Any]:
 @router.post("/runs/search")
 def search_runs(body: SearchRuns, service: TrackingDep) -> Response:
     """Search runs with the filter language; keyset-paged."""
-    page = service.search_runs(body.project_ids, body.filter, body.order_by,
+    page = service.search_runs(body.projects, body.filter, body.order_by,
                                body.max_results, body.page_token, ViewType(body.view))
     return _json({"runs": [r.to_dict() for r in page.items],
                   "next_page_token": page.next_page_token})

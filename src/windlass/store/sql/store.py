@@ -148,6 +148,18 @@ class SqlStore(MetadataStore):
             else None
         return Page(items, token)
 
+    def _project_ids(self, names_or_ids: list[str]) -> list[str]:
+        """Resolve project names or ids in one query; raise ProjectNotFound for a stranger."""
+        pr = s.projects
+        with self._read() as conn:
+            rows = conn.execute(select(pr.c.id, pr.c.name).where(
+                or_(pr.c.name.in_(names_or_ids), pr.c.id.in_(names_or_ids)))).all()
+        known = {name for row in rows for name in row}
+        for wanted in names_or_ids:
+            if wanted not in known:
+                raise ProjectNotFound(f"project {wanted!r} does not exist", project=wanted)
+        return [row[0] for row in rows]
+
     # -- runs ----------------------------------------------------------------------------
     def _require_project(self, conn: Connection, project_id: str) -> None:
         if conn.execute(select(s.projects.c.id).where(s.projects.c.id == project_id)).first() \
@@ -404,7 +416,7 @@ class SqlStore(MetadataStore):
         return Page(points, token)
 
     # -- search --------------------------------------------------------------------------
-    def search_runs(self, project_ids: list[str] | None, filter: str | None = None,
+    def search_runs(self, projects: list[str] | None, filter: str | None = None,
                     order_by: list[str] | None = None, max_results: int = 1000,
                     page_token: str | None = None,
                     view: ViewType = ViewType.ACTIVE) -> Page[Run]:
@@ -413,6 +425,7 @@ class SqlStore(MetadataStore):
         where = compile_filter(parse_filter(filter))
         keys = parse_order_by(order_by)
         query: Select[Any] = select(s.runs).where(where)
+        project_ids = None if projects is None else self._project_ids(projects)
         if project_ids is not None:
             query = query.where(s.runs.c.project_id.in_(project_ids))
         if view is ViewType.ACTIVE:
