@@ -182,6 +182,19 @@ def mlflow_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
                                    timeout=sizes.page_budget_s + 300)
         log("  paging: " + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s"
                                      for p in r["passes"]))
+    if not sizes.mlflow_one_worker:
+        return
+    # MLflow's default server runs uvicorn with 4 workers; one request at a time may then
+    # wait for a delayed ACK (uvicorn issue #3149), so measure one worker as well.
+    port = servers.free_port()
+    with servers.running("mlflow-1", servers.mlflow_command(port, data / "one-worker",
+                                                            workers=1),
+                         data / "one-worker", port, servers.peer_env()) as server:
+        out["log_metric_one_worker"] = r = run_peer(
+            "log-metric", "--url", server.url, "--max-calls", sizes.mlflow_calls,
+            "--max-seconds", sizes.mlflow_call_seconds)
+        log(f"  mlflow server --workers 1: log_metric x{r['points']:,}: "
+            f"{r['points_per_s']:,.1f} points/s, stored {r['stored']:,}")
 
 
 def footprint_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
@@ -233,6 +246,13 @@ def build_figures(raw: dict[str, Any], sizes: Sizes) -> list[Figure]:
         Figure(f"metric logging, {n_metric} points through the server", "points/s", wl_rate,
                _get(m, "log_batch", "points_per_s"), True,
                note="MLflow: log_batch, 1,000 points per request"),
+    ]
+    if "log_metric_one_worker" in m:
+        figures.append(Figure(
+            f"metric logging, {n_metric} points through the server", "points/s", wl_rate,
+            _get(m, "log_metric_one_worker", "points_per_s"), True,
+            note="MLflow --workers 1: log_metric, one request per point"))
+    figures += [
         Figure(f"search_runs over {n_search} runs, `{workload.SEARCH_FILTER}`, median", "ms",
                ms(_get(w, "search", "median_s")), ms(_get(m, "search", "median_s")), False,
                note="list of runs"),
@@ -291,7 +311,7 @@ def check_results(raw: dict[str, Any], sizes: Sizes) -> list[str]:
     expected = workload.expected_matches(sizes.search_runs)
     for tool in ("windlass", "mlflow"):
         node = raw.get(tool, {})
-        for key in ("log_metrics", "log_metric", "log_batch"):
+        for key in ("log_metrics", "log_metric", "log_batch", "log_metric_one_worker"):
             if key in node and node[key]["stored"] != node[key]["points"]:
                 problems.append(f"{tool} {key}: stored {node[key]['stored']} of "
                                 f"{node[key]['points']} points")
@@ -309,10 +329,16 @@ def check_results(raw: dict[str, Any], sizes: Sizes) -> list[str]:
 def _versions() -> dict[str, str]:
     import windlass
 
-    mlflow = subprocess.run(
-        [str(MLFLOW_PYTHON), "-c", "import importlib.metadata as m; print(m.version('mlflow'))"],
-        capture_output=True, text=True, check=False, timeout=60).stdout.strip()
-    return {"windlass": windlass.__version__, "mlflow": mlflow or "unknown"}
+    def out(cmd: list[str]) -> str:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60,
+                              cwd=servers.ROOT).stdout.strip()
+
+    mlflow = out([str(MLFLOW_PYTHON), "-c",
+                  "import importlib.metadata as m; print(m.version('mlflow'))"])
+    dirty = out(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"])
+    return {"windlass": windlass.__version__, "mlflow": mlflow or "unknown",
+            "windlass_commit": out(["git", "rev-parse", "--short", "HEAD"]) or "unknown",
+            "windlass_src_modified": str(bool(dirty)).lower()}
 
 
 def _load() -> list[float]:
@@ -339,8 +365,12 @@ def main() -> int:
     os.environ["WINDLASS_HOME"] = str(data / "home")  # keep the SDK away from ~/.windlass
     started = time.monotonic()
     load_before = _load()
+    versions = _versions()
     raw: dict[str, Any] = {}
     log(f"tracking benchmark ({'quick' if args.quick else 'full'} sizes), data in {data}")
+    log(f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
+        f"{versions['windlass_src_modified']}), mlflow {versions['mlflow']}; "
+        f"{os.cpu_count()} CPUs, load {load_before}")
     try:
         _phase(raw, "footprint", lambda o: footprint_phase(sizes, data, o))
         _phase(raw, "windlass", lambda o: windlass_phase(sizes, data / "windlass", o))
@@ -358,7 +388,8 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(), "load_before": load_before,
                     "load_after": _load()},
-        "versions": _versions(),
+        "versions": versions,
+        "src_changed_during_run": _versions() != versions,
         "total_seconds": time.monotonic() - started,
         "problems": problems,
     }

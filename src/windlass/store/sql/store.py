@@ -212,25 +212,36 @@ class SqlStore(MetadataStore):
                                    ).table_valued("value")
         return column.in_(select(ids_table.c.value))  # type: ignore[no-any-return]
 
+    @staticmethod
+    def _fetch(conn: Connection, statement: Any) -> list[Any]:
+        """Return all rows as the driver's own tuples.
+
+        SQLAlchemy's Row objects cost ~40% more on thousands of rows; every column read this
+        way needs no type processing.
+        """
+        result = conn.execute(statement)
+        try:
+            return list(result.cursor.fetchall())
+        finally:
+            result.close()
+
     def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
-        ids = [r.id for r in rows]
+        ids = [r[0] for r in rows]
         run_params: dict[str, dict[str, str]] = {i: {} for i in ids}
         run_tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         run_metrics: dict[str, dict[str, MetricValue]] = {i: {} for i in ids}
         if ids:
             p, t, lm = s.params, s.tags, s.latest_metrics
-            for run_id, key, value in conn.execute(
-                    select(p.c.run_id, p.c.key, p.c.value).where(self._in_ids(p.c.run_id, ids))
-            ).all():
+            for run_id, key, value in self._fetch(conn, select(
+                    p.c.run_id, p.c.key, p.c.value).where(self._in_ids(p.c.run_id, ids))):
                 run_params[run_id][key] = value
-            for run_id, key, value in conn.execute(
-                    select(t.c.run_id, t.c.key, t.c.value).where(self._in_ids(t.c.run_id, ids))
-            ).all():
+            for run_id, key, value in self._fetch(conn, select(
+                    t.c.run_id, t.c.key, t.c.value).where(self._in_ids(t.c.run_id, ids))):
                 run_tags[run_id][key] = value
             nan = math.nan
-            for run_id, key, value, is_nan, step, ts in conn.execute(
-                    select(lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.step,
-                           lm.c.timestamp).where(self._in_ids(lm.c.run_id, ids))).all():
+            for run_id, key, value, is_nan, step, ts in self._fetch(conn, select(
+                    lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.step,
+                    lm.c.timestamp).where(self._in_ids(lm.c.run_id, ids))):
                 run_metrics[run_id][key] = MetricValue(key, nan if is_nan else value, step, ts)
         loads = orjson.loads
         runs: list[Run] = []
@@ -442,13 +453,12 @@ class SqlStore(MetadataStore):
             query = query.where(plan.keyset_after(values))
         query = query.limit(max_results + 1)
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            rows = self._fetch(conn, query)
             page_rows = rows[:max_results]
             items = self._load_runs(conn, page_rows)
         token = None
         if len(rows) > max_results:
-            last = page_rows[-1]._mapping
-            values = [last[f"_sort{i}"] for i in range(len(plan.exprs))]
+            values = list(page_rows[-1][len(_RUN_COLUMNS):])
             token = encode_token({"k": token_kind, "v": values})
         return Page(items, token)
 
