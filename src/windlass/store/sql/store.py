@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Select
 
 from windlass.entities import (
+    STATUS_BY_VALUE,
     ArtifactEntry,
     ArtifactListing,
     MetricBatch,
@@ -59,7 +60,6 @@ from windlass.store.sql.engine import create_store_engine
 from windlass.store.sql.search import compile_filter, plan_sort
 
 MAX_SEARCH_RESULTS = 50_000
-_STATUSES = {status.value: status for status in RunStatus}
 _RUN_COLUMNS = ("id", "project_id", "name", "status", "start_time", "end_time",
                 "parent_run_id", "deleted", "deleted_at", "user", "git_commit", "git_dirty",
                 "command", "system", "host", "pid", "heartbeat_at")
@@ -251,7 +251,7 @@ class SqlStore(MetadataStore):
              _deleted_at, user, git_commit, git_dirty, command, system, host, pid,
              heartbeat_at, *_sort) in rows:
             runs.append(Run(
-                id=run_id, project_id=project_id, name=name, status=_STATUSES[status],
+                id=run_id, project_id=project_id, name=name, status=STATUS_BY_VALUE[status],
                 start_time=start_time, end_time=end_time, parent_run_id=parent_run_id,
                 deleted=bool(deleted), heartbeat_at=heartbeat_at,
                 source=RunSource(user=user, git_commit=git_commit,
