@@ -29,6 +29,7 @@ from windlass.entities import (
 )
 from windlass.exceptions import BackendUnavailable, error_from_dict
 from windlass.store.base import MetadataStore
+from windlass.store.bulk import paused_gc
 
 _RETRY_STATUS = {502, 503, 504}
 
@@ -170,8 +171,9 @@ class RestStore(MetadataStore):
         if page_token:
             params["page_token"] = page_token
         body = self.request("GET", f"/api/v1/runs/{run_id}/metric-history", params=params)
-        points = [MetricPoint(key, decode_float(val), step, ts) for step, ts, val in
-                  zip(body["steps"], body["timestamps"], body["values"], strict=True)]
+        with paused_gc():
+            points = [MetricPoint(key, decode_float(val), step, ts) for step, ts, val in
+                      zip(body["steps"], body["timestamps"], body["values"], strict=True)]
         return Page(points, body.get("next_page_token"))
 
     def search_runs(self, projects: list[str] | None, filter: str | None = None,
@@ -182,7 +184,9 @@ class RestStore(MetadataStore):
         body = self.request("POST", "/api/v1/runs/search", json={
             "projects": projects, "filter": filter, "order_by": order_by,
             "max_results": max_results, "page_token": page_token, "view": view.value})
-        return Page([Run.from_dict(r) for r in body["runs"]], body.get("next_page_token"))
+        with paused_gc():
+            runs = [Run.from_dict(r) for r in body["runs"]]
+        return Page(runs, body.get("next_page_token"))
 
     # -- artifact index ------------------------------------------------------------------
     def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:

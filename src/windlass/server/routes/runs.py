@@ -28,6 +28,7 @@ from windlass.server.schemas import (
     SearchRuns,
     Tags,
 )
+from windlass.store.bulk import paused_gc
 from windlass.store.sql.store import MAX_HISTORY_RESULTS
 from windlass.tracking.service import Tracking
 
@@ -53,8 +54,9 @@ def search_runs(body: SearchRuns, service: TrackingDep) -> Response:
     """Search runs with the filter language; keyset-paged."""
     page = service.search_runs(body.projects, body.filter, body.order_by,
                                body.max_results, body.page_token, ViewType(body.view))
-    return _json({"runs": [r.to_dict() for r in page.items],
-                  "next_page_token": page.next_page_token})
+    with paused_gc():
+        return _json({"runs": [r.to_dict() for r in page.items],
+                      "next_page_token": page.next_page_token})
 
 
 @router.post("/runs/fail-stale")

@@ -53,6 +53,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import is_id, now_ms
 from windlass.store.base import MetadataStore
+from windlass.store.bulk import paused_gc
 from windlass.store.filters import parse_filter, parse_order_by
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import schema as s
@@ -66,10 +67,6 @@ _RUN_COLUMNS = ("id", "project_id", "name", "status", "start_time", "end_time",
 # _load_runs unpacks run rows by position: keep it in step with the table.
 assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
-
-
-def _metric_value(value: float | None, is_nan: bool) -> float:
-    return math.nan if is_nan else float(value)  # type: ignore[arg-type]
 
 
 class SqlStore(MetadataStore):
@@ -414,16 +411,17 @@ class SqlStore(MetadataStore):
                                {"s": int, "t": int, "i": int})
             query = query.where(tuple_(m.c.step, m.c.timestamp, m.c.id)
                                 > tuple_(pos["s"], pos["t"], pos["i"]))
-        with self._read() as conn:
+        nan = math.nan
+        with self._read() as conn, paused_gc():
             self._require_run(conn, run_id)
-            rows = conn.execute(query).all()
-        points = [MetricPoint(key, _metric_value(r.value, r.is_nan), r.step, r.timestamp)
-                  for r in rows[:max_results]]
+            rows = self._fetch(conn, query)
+            points = [MetricPoint(key, nan if is_nan else value, step, ts)
+                      for step, ts, value, is_nan, _id in rows[:max_results]]
         token = None
         if len(rows) > max_results:
-            last = rows[max_results - 1]
-            token = encode_token({"k": f"history:{run_id}:{key}", "s": last.step,
-                                  "t": last.timestamp, "i": last.id})
+            step, ts, _value, _nan, row_id = rows[max_results - 1]
+            token = encode_token({"k": f"history:{run_id}:{key}", "s": step, "t": ts,
+                                  "i": row_id})
         return Page(points, token)
 
     # -- search --------------------------------------------------------------------------
@@ -452,7 +450,7 @@ class SqlStore(MetadataStore):
                 raise InvalidInput(f"malformed page_token {page_token[:40]!r}")
             query = query.where(plan.keyset_after(values))
         query = query.limit(max_results + 1)
-        with self._read() as conn:
+        with self._read() as conn, paused_gc():
             rows = self._fetch(conn, query)
             page_rows = rows[:max_results]
             items = self._load_runs(conn, page_rows)
