@@ -52,8 +52,9 @@ class Sizes:
     search_repeat: int  # timed repetitions (after one warm-up)
     page_runs: int  # runs in the project paged through
     page_size: int
-    page_passes: int  # timed passes (median), within page_budget_s per tool
-    page_budget_s: float
+    page_passes: int  # timed passes (median) ...
+    page_budget_s: float  # ... within this per tool (a longer first pass shows as ">")
+    page_repeat_within_s: float  # ... and none started after this long
     sequential_runs: int  # runs created one by one and timed (the rest MLflow does threaded)
     mlflow_threads: int
     footprint_starts: int  # server starts (median); the first one creates the store
@@ -63,11 +64,13 @@ class Sizes:
 FULL = Sizes(metric_points=200_000, mlflow_calls=2_000, mlflow_call_seconds=20.0,
              mlflow_batch_points=100_000, search_runs=2_000, search_repeat=7,
              page_runs=10_000, page_size=1_000, page_passes=3, page_budget_s=300.0,
+             page_repeat_within_s=60.0,
              sequential_runs=100, mlflow_threads=8, footprint_starts=3,
              mlflow_one_worker=True)
 QUICK = Sizes(metric_points=20_000, mlflow_calls=200, mlflow_call_seconds=5.0,
               mlflow_batch_points=10_000, search_runs=200, search_repeat=3,
               page_runs=2_000, page_size=1_000, page_passes=1, page_budget_s=60.0,
+              page_repeat_within_s=10.0,
               sequential_runs=20, mlflow_threads=8, footprint_starts=1,
               mlflow_one_worker=False)
 
@@ -131,7 +134,7 @@ def windlass_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
             f"sqlite:///{data / 'windlass.db'}", PROJECT, sizes.search_runs, more)
         log(f"  added {more:,} runs in embedded mode in {r['seconds']:.1f} s")
         out["page"] = r = ws.page(server.url, PROJECT, sizes.page_size, sizes.page_passes,
-                                  sizes.page_budget_s)
+                                  sizes.page_budget_s, sizes.page_repeat_within_s)
         log("  paging: " + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s"
                                      for p in r["passes"]))
 
@@ -179,6 +182,7 @@ def mlflow_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
                                    "--page-size", sizes.page_size,
                                    "--passes", sizes.page_passes,
                                    "--budget-s", sizes.page_budget_s,
+                                   "--repeat-within-s", sizes.page_repeat_within_s,
                                    timeout=sizes.page_budget_s + 300)
         log("  paging: " + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s"
                                      for p in r["passes"]))
@@ -327,7 +331,8 @@ def check_results(raw: dict[str, Any], sizes: Sizes) -> list[str]:
 
 
 def _versions() -> dict[str, str]:
-    import windlass
+    """Return the versions and the git state of ``src/`` (without importing windlass)."""
+    import importlib.metadata
 
     def out(cmd: list[str]) -> str:
         return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60,
@@ -336,9 +341,24 @@ def _versions() -> dict[str, str]:
     mlflow = out([str(MLFLOW_PYTHON), "-c",
                   "import importlib.metadata as m; print(m.version('mlflow'))"])
     dirty = out(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"])
-    return {"windlass": windlass.__version__, "mlflow": mlflow or "unknown",
+    return {"windlass": importlib.metadata.version("windlass"), "mlflow": mlflow or "unknown",
             "windlass_commit": out(["git", "rev-parse", "--short", "HEAD"]) or "unknown",
             "windlass_src_modified": str(bool(dirty)).lower()}
+
+
+def snapshot_source(data: Path) -> Path:
+    """Copy ``src/windlass`` as it is now and put the copy first on the import path.
+
+    Others may edit ``src/`` during a 13-minute run; the driver and the windlass server
+    (which inherits ``PYTHONPATH``) both import this copy, so one run measures one version.
+    """
+    target = data / "src"
+    shutil.copytree(servers.ROOT / "src" / "windlass", target / "windlass",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path.insert(0, str(target))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(target), os.environ.get("PYTHONPATH", "")) if p)
+    return target
 
 
 def _load() -> list[float]:
@@ -365,13 +385,19 @@ def main() -> int:
     os.environ["WINDLASS_HOME"] = str(data / "home")  # keep the SDK away from ~/.windlass
     started = time.monotonic()
     load_before = _load()
-    versions = _versions()
+    versions = _versions()  # the same instant as the snapshot below
     raw: dict[str, Any] = {}
-    log(f"tracking benchmark ({'quick' if args.quick else 'full'} sizes), data in {data}")
-    log(f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
-        f"{versions['windlass_src_modified']}), mlflow {versions['mlflow']}; "
-        f"{os.cpu_count()} CPUs, load {load_before}")
     try:
+        source = snapshot_source(data)
+        import windlass
+
+        if not Path(windlass.__file__).is_relative_to(source):
+            log(f"windlass imports from {windlass.__file__}, not from the snapshot {source}")
+            return 2
+        log(f"tracking benchmark ({'quick' if args.quick else 'full'} sizes), data in {data}")
+        log(f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
+            f"{versions['windlass_src_modified']}; measured from a copy), mlflow "
+            f"{versions['mlflow']}; {os.cpu_count()} CPUs, load {load_before}")
         _phase(raw, "footprint", lambda o: footprint_phase(sizes, data, o))
         _phase(raw, "windlass", lambda o: windlass_phase(sizes, data / "windlass", o))
         _phase(raw, "mlflow", lambda o: mlflow_phase(sizes, data / "mlflow", o))
@@ -389,7 +415,7 @@ def main() -> int:
                     "python": platform.python_version(), "load_before": load_before,
                     "load_after": _load()},
         "versions": versions,
-        "src_changed_during_run": _versions() != versions,
+        "src_changed_during_run": _versions() != versions,  # measured: the snapshot
         "total_seconds": time.monotonic() - started,
         "problems": problems,
     }

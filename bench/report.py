@@ -66,6 +66,8 @@ def ratio_text(figure: Figure) -> str:
     if ratio is None:
         return "n/a"
     prefix = ">" if figure.mlflow_bound else ""
+    if ratio >= 100:
+        return f"{prefix}{ratio:,.0f}x"
     return f"{prefix}{ratio:.1f}x" if ratio >= 10 else f"{prefix}{ratio:.2f}x"
 
 
