@@ -79,7 +79,8 @@ class RestStore(MetadataStore):
         body: Any = None
         if response.content:
             try:
-                body = orjson.loads(response.content)
+                with paused_gc():  # a search page decodes into tens of thousands of objects
+                    body = orjson.loads(response.content)
             except orjson.JSONDecodeError:
                 body = {"message": response.text[:500]}
         if response.is_success:
