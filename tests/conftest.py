@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,15 @@ import httpx
 import pytest
 
 from windlass.ids import new_id
-from windlass_testing import S3_BUCKET, S3_CREDENTIALS, ServerProcess, free_port, moto_command
+from windlass_testing import (
+    POSTGRES_SKIP,
+    S3_BUCKET,
+    S3_CREDENTIALS,
+    ServerProcess,
+    free_port,
+    moto_command,
+    scratch_postgres_database,
+)
 
 POSTGRES_URL = os.environ.get("WINDLASS_TEST_POSTGRES_URL")
 
@@ -28,32 +35,13 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def _admin_url() -> str:
-    assert POSTGRES_URL is not None
-    return POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (dropped afterwards)."""
     if POSTGRES_URL is None:
-        pytest.skip("WINDLASS_TEST_POSTGRES_URL is not set (CI sets it; .ci/run requires it)")
-    from sqlalchemy import create_engine, text
-
-    name = f"windlass_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _db = POSTGRES_URL.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        pytest.skip(POSTGRES_SKIP)
+    with scratch_postgres_database("windlass_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

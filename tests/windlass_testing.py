@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -72,3 +75,27 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         self._log_handle.close()
+
+
+POSTGRES_SKIP = "WINDLASS_TEST_POSTGRES_URL is not set (CI sets it; .ci/run requires it)"
+
+
+@contextlib.contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database next to WINDLASS_TEST_POSTGRES_URL; drop it after."""
+    from sqlalchemy import create_engine, text
+
+    base_url = os.environ["WINDLASS_TEST_POSTGRES_URL"]
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{base_url.rpartition('/')[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()

@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from windlass.store.base import MetadataStore
+from windlass_testing import POSTGRES_SKIP, scratch_postgres_database
 
 
 @pytest.fixture(scope="module")
 def _pg_module_url() -> Iterator[str]:
     if os.environ.get("WINDLASS_TEST_POSTGRES_URL") is None:
-        pytest.skip("WINDLASS_TEST_POSTGRES_URL is not set (CI sets it; .ci/run requires it)")
-    from sqlalchemy import create_engine, text
-
-    base_url = os.environ["WINDLASS_TEST_POSTGRES_URL"]
-    name = f"windlass_contract_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{base_url.rpartition('/')[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        pytest.skip(POSTGRES_SKIP)
+    with scratch_postgres_database("windlass_contract") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "rest"])
