@@ -30,6 +30,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own WINDLASS_HOME and no inherited tracking URI."""
     home = tmp_path / "windlass-home"
     monkeypatch.setenv("WINDLASS_HOME", str(home))
+    # onnxruntime (and other libraries) write caches there: keep them out of the user's home.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.delenv("WINDLASS_TRACKING_URI", raising=False)
     monkeypatch.delenv("WINDLASS_ARTIFACT_URI", raising=False)
     return home

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -44,7 +45,11 @@ class ServerProcess:
                  env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(artifacts).parent / f"server-{self.port}.log"
+        # The log sits next to a local artifact folder, or in the temp folder for S3 roots
+        # (a URI is not a path: Path("s3://b/x").parent would create ./s3:/b/).
+        log_dir = Path(artifacts).parent if "://" not in artifacts else \
+            Path(tempfile.gettempdir())
+        self.log = log_dir / f"windlass-server-{self.port}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -99,3 +104,14 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
                               "WHERE datname = :n"), {"n": name})
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def run_fresh(code: str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
+              check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a new Python process (nothing imported, nothing cached)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=240,
+                          check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"fresh process failed:\n{done.stdout}\n{done.stderr}")
+    return done

@@ -195,6 +195,34 @@ class ArtifactListing:
 
 
 @dataclass(frozen=True)
+class DatasetInput:
+    """A dataset a run read: its name, content digest, where it came from, and its shape.
+
+    ``context`` says how the run used it (``training``, ``validation``, ``evaluation``...);
+    ``schema`` maps column names to dtypes. A run records the same (name, digest, context)
+    once.
+    """
+
+    name: str
+    digest: str
+    context: str = "training"
+    source: str = ""
+    rows: int | None = None
+    schema: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"name": self.name, "digest": self.digest, "context": self.context,
+                "source": self.source, "rows": self.rows, "schema": dict(self.schema)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetInput:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(data["name"], data["digest"], data.get("context", "training"),
+                   data.get("source", ""), data.get("rows"), dict(data.get("schema") or {}))
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing; ``next_page_token`` is None on the last page."""
 

@@ -12,16 +12,21 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── InvalidFilter              INVALID_FILTER        400
     │   ├── InvalidUri                 INVALID_URI           400
     │   ├── UnsafePath                 UNSAFE_PATH           400
-    │   └── ConfigError                CONFIG_ERROR          400
+    │   ├── ConfigError                CONFIG_ERROR          400
+    │   │   └── MissingDependency      MISSING_DEPENDENCY    400
+    │   └── SchemaMismatch             SCHEMA_MISMATCH       400
     ├── NotFound                       NOT_FOUND             404
     │   ├── ProjectNotFound            PROJECT_NOT_FOUND     404
     │   ├── RunNotFound                RUN_NOT_FOUND         404
-    │   └── ArtifactNotFound           ARTIFACT_NOT_FOUND    404
+    │   ├── ArtifactNotFound           ARTIFACT_NOT_FOUND    404
+    │   ├── ModelNotFound              MODEL_NOT_FOUND       404
+    │   └── ModelVersionNotFound       MODEL_VERSION_NOT_FOUND 404
     ├── Conflict                       CONFLICT              409
     │   ├── AlreadyExists              ALREADY_EXISTS        409
     │   ├── ParamConflict              PARAM_CONFLICT        409
     │   └── InvalidState               INVALID_STATE         409
     ├── IntegrityFailure               INTEGRITY_FAILURE     422
+    ├── UntrustedModel                 UNTRUSTED_MODEL       403
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE     413
     ├── BackendUnavailable             BACKEND_UNAVAILABLE   503
     └── DeliveryFailed                 DELIVERY_FAILED       500
@@ -79,6 +84,18 @@ class ConfigError(InvalidInput):
     error_code = "CONFIG_ERROR"
 
 
+class MissingDependency(ConfigError):
+    """An optional framework is not installed; the message names the extra to install."""
+
+    error_code = "MISSING_DEPENDENCY"
+
+
+class SchemaMismatch(InvalidInput):
+    """Model input does not match the model's signature; ``details['column']`` names where."""
+
+    error_code = "SCHEMA_MISMATCH"
+
+
 class NotFound(WindlassError):
     """The named object does not exist."""
 
@@ -102,6 +119,18 @@ class ArtifactNotFound(NotFound):
     """No artifact (or blob) exists at this path or digest."""
 
     error_code = "ARTIFACT_NOT_FOUND"
+
+
+class ModelNotFound(NotFound):
+    """No registered model has this name in the project."""
+
+    error_code = "MODEL_NOT_FOUND"
+
+
+class ModelVersionNotFound(NotFound):
+    """The registered model has no such version (or no version under this alias)."""
+
+    error_code = "MODEL_VERSION_NOT_FOUND"
 
 
 class Conflict(WindlassError):
@@ -134,6 +163,16 @@ class IntegrityFailure(WindlassError):
 
     error_code = "INTEGRITY_FAILURE"
     http_status = 422
+
+
+class UntrustedModel(WindlassError):
+    """Loading this model would run code from its files (pickle, packaged Python code).
+
+    Pass ``trust=True`` or list its source in ``WINDLASS_TRUSTED_MODEL_SOURCES``.
+    """
+
+    error_code = "UNTRUSTED_MODEL"
+    http_status = 403
 
 
 class PayloadTooLarge(WindlassError):

@@ -46,3 +46,49 @@ def test_bad_store_uri_is_a_clear_error() -> None:
         create_store_engine("mysql://nope")
     with pytest.raises(InvalidUri):
         create_store_engine("sqlite:///:memory:")
+
+
+def _upgrade_from_0001_keeps_data(uri: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from sqlalchemy import inspect as sa_inspect
+
+    from windlass.store.sql.engine import _MIGRATIONS, _normalize
+    from windlass.store.sql.store import SqlStore
+
+    engine = create_engine(_normalize(uri))
+    with engine.begin() as conn:
+        cfg = Config(str(_MIGRATIONS / "alembic.ini"))
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO projects (id, name, description, created_at) "
+                          "VALUES ('" + "a" * 32 + "', 'old', '', 1)"))
+    engine.dispose()
+    store = SqlStore(uri)  # opening migrates to the head revision
+    try:
+        project = store.get_project("old")
+        assert project.id == "a" * 32
+        assert store.list_registered_models(project.id).items == []
+    finally:
+        store.close()
+    assert _diff(uri) == []
+    # And back: the downgrade drops exactly what 0002 added.
+    engine = create_engine(_normalize(uri))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM projects")).scalars().all() == ["old"]
+        tables = set(sa_inspect(conn).get_table_names())
+    engine.dispose()
+    assert not tables & {"run_inputs", "registered_models", "model_versions", "model_aliases"}
+
+
+def test_sqlite_upgrade_from_0001_keeps_data(tmp_path: Path) -> None:
+    _upgrade_from_0001_keeps_data(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def test_postgres_upgrade_from_0001_keeps_data(postgres_url: str) -> None:
+    _upgrade_from_0001_keeps_data(postgres_url)

@@ -14,9 +14,10 @@ from fastapi import FastAPI
 
 from windlass import __version__, config
 from windlass.exceptions import ConfigError
+from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
-from windlass.server.routes import artifacts, projects, runs
+from windlass.server.routes import artifacts, models, projects, runs
 from windlass.tracking.service import Tracking
 
 logger = logging.getLogger("windlass.server")
@@ -52,6 +53,7 @@ def create_app(service: Tracking) -> FastAPI:
     app = FastAPI(title="windlass", version=__version__, lifespan=lifespan,
                   description="Tracking, artifacts and registry REST API of windlass.")
     app.state.tracking = service
+    app.state.registry = ModelRegistry(service.store, service.blobs)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
 
@@ -63,6 +65,7 @@ def create_app(service: Tracking) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(runs.router)
     app.include_router(artifacts.router)
+    app.include_router(models.router)
     return app
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
+from fastapi import Depends, Path, Request
+
+from windlass.entities import Project
+from windlass.models.registry import ModelRegistry
 from windlass.tracking.service import Tracking
 
 
@@ -11,3 +15,15 @@ def tracking(request: Request) -> Tracking:
     """Return the app's tracking domain object."""
     service: Tracking = request.app.state.tracking
     return service
+
+
+def registry(request: Request) -> ModelRegistry:
+    """Return the app's model registry domain object."""
+    models: ModelRegistry = request.app.state.registry
+    return models
+
+
+def project(project: Annotated[str, Path(max_length=256, description="Project name or id")],
+            service: Annotated[Tracking, Depends(tracking)]) -> Project:
+    """Return the project named (by name or id) in the request path."""
+    return service.get_project(project)

@@ -120,3 +120,23 @@ class ArtifactEntries(_Body):
     """Files to record."""
 
     entries: list[ArtifactEntryBody]
+
+
+class DatasetInputBody(_Body):
+    """One dataset a run read."""
+
+    name: str = Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$")
+    digest: str = Field(pattern="^[\\x21-\\x7e]{1,128}$")
+    context: str = Field(default="training", pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}$")
+    source: str = Field(default="", max_length=10_000)
+    rows: NonNegative64 | None = None
+    schema_: dict[Annotated[str, Field(min_length=1, max_length=1024)],
+                  Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict, alias="schema",
+        description="Column name to dtype (at most 10,000 columns)")
+
+
+class DatasetInputs(_Body):
+    """Datasets a run read (the same name, digest and context again is a no-op)."""
+
+    inputs: list[DatasetInputBody] = Field(description="At most 1000 per request")

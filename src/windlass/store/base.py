@@ -9,10 +9,12 @@ tracking domain; implementations store what they are given and raise the errors 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 from windlass.entities import (
     ArtifactEntry,
     ArtifactListing,
+    DatasetInput,
     MetricBatch,
     MetricPoint,
     Page,
@@ -22,6 +24,7 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
+from windlass.model_entities import AliasEvent, ModelVersion, RegisteredModel
 
 
 class MetadataStore(ABC):
@@ -120,6 +123,87 @@ class MetadataStore(ABC):
     @abstractmethod
     def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
         """Return every file under ``path`` (recursively), ordered by path."""
+
+    # -- dataset inputs of runs ----------------------------------------------------------
+    @abstractmethod
+    def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
+        """Record datasets a run read; the same (name, digest, context) again is a no-op."""
+
+    @abstractmethod
+    def list_inputs(self, run_id: str) -> list[DatasetInput]:
+        """Return the datasets a run read, in the order they were first logged."""
+
+    # -- model registry ------------------------------------------------------------------
+    @abstractmethod
+    def create_registered_model(self, *, model_id: str, project_id: str, name: str,
+                                description: str, tags: dict[str, str], created_at: int,
+                                exist_ok: bool = False) -> RegisteredModel:
+        """Create a registered model; an existing name raises AlreadyExists unless exist_ok."""
+
+    @abstractmethod
+    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
+        """Return a registered model with tags, aliases and newest version, or ModelNotFound."""
+
+    @abstractmethod
+    def list_registered_models(self, project_id: str, max_results: int = 100,
+                               page_token: str | None = None) -> Page[RegisteredModel]:
+        """Return a project's registered models ordered by name, one page at a time."""
+
+    @abstractmethod
+    def update_registered_model(self, project_id: str, name: str, *,
+                                description: str | None = None, card: str | None = None,
+                                set_tags: dict[str, str] | None = None,
+                                delete_tags: list[str] | None = None,
+                                updated_at: int) -> RegisteredModel:
+        """Change description, Markdown card or tags (None leaves a field as it is)."""
+
+    @abstractmethod
+    def delete_registered_model(self, project_id: str, name: str) -> None:
+        """Delete a model with its versions; InvalidState while any alias exists."""
+
+    @abstractmethod
+    def create_model_version(self, *, version_id: str, project_id: str, name: str,
+                             source: str, run_id: str | None, files: list[ArtifactEntry],
+                             manifest: dict[str, Any], description: str, created_by: str,
+                             created_at: int) -> ModelVersion:
+        """Add the next version (1, 2, 3... without gaps or duplicates under concurrency).
+
+        The same ``version_id`` again returns the version already created (retries are
+        safe). The registered model must exist (ModelNotFound).
+        """
+
+    @abstractmethod
+    def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
+        """Return one version (with its aliases), or ModelVersionNotFound."""
+
+    @abstractmethod
+    def get_model_version_by_alias(self, project_id: str, name: str, alias: str
+                                   ) -> ModelVersion:
+        """Return the version an alias points to, or ModelVersionNotFound naming the alias."""
+
+    @abstractmethod
+    def list_model_versions(self, project_id: str, name: str, max_results: int = 100,
+                            page_token: str | None = None) -> Page[ModelVersion]:
+        """Return a model's versions, newest first, one page at a time."""
+
+    @abstractmethod
+    def delete_model_version(self, project_id: str, name: str, version: int) -> None:
+        """Delete a version; InvalidState (naming the aliases) while an alias points to it."""
+
+    @abstractmethod
+    def set_model_alias(self, project_id: str, name: str, alias: str, version: int, *,
+                        user: str, at: int) -> AliasEvent:
+        """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to)."""
+
+    @abstractmethod
+    def delete_model_alias(self, project_id: str, name: str, alias: str, *, user: str,
+                           at: int) -> AliasEvent:
+        """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
+
+    @abstractmethod
+    def alias_history(self, project_id: str, name: str, alias: str | None = None
+                      ) -> list[AliasEvent]:
+        """Return every recorded alias move of a model (or of one alias), oldest first."""
 
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release connections."""

@@ -28,8 +28,8 @@ from windlass.entities import (
     decode_float,
 )
 from windlass.exceptions import BackendUnavailable, error_from_dict
-from windlass.store.base import MetadataStore
 from windlass.store.bulk import paused_gc
+from windlass.store.rest_registry import RestRegistry
 
 _RETRY_STATUS = {502, 503, 504}
 
@@ -38,8 +38,12 @@ def _project(data: dict[str, Any]) -> Project:
     return Project(data["id"], data["name"], int(data["created_at"]), data.get("description", ""))
 
 
-class RestStore(MetadataStore):
-    """A :class:`MetadataStore` backed by a windlass server's REST API."""
+class RestStore(RestRegistry):
+    """A :class:`MetadataStore` backed by a windlass server's REST API.
+
+    The model registry and run inputs live in
+    :class:`~windlass.store.rest_registry.RestRegistry`.
+    """
 
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")

@@ -17,6 +17,7 @@ from windlass.artifacts.paths import clean_artifact_path, confined_destination, 
 from windlass.entities import (
     ArtifactEntry,
     ArtifactListing,
+    DatasetInput,
     MetricBatch,
     MetricPoint,
     Page,
@@ -33,6 +34,7 @@ from windlass.tracking import validation as v
 from windlass.tracking.source import process_alive
 
 _INT64 = 2**63
+MAX_INPUTS_PER_CALL = 1000
 
 
 class Tracking:
@@ -188,6 +190,22 @@ class Tracking:
             if page.next_page_token is None:
                 return
             token = page.next_page_token
+
+    # -- dataset inputs ------------------------------------------------------------------
+    def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
+        """Record datasets a run read; the same (name, digest, context) again is a no-op."""
+        if not isinstance(inputs, list) or len(inputs) > MAX_INPUTS_PER_CALL:
+            raise InvalidInput(f"log_inputs takes a list of at most {MAX_INPUTS_PER_CALL} "
+                               "dataset inputs")
+        unique: dict[tuple[str, str, str], DatasetInput] = {}
+        for item in inputs:
+            checked = v.dataset_input(item)
+            unique.setdefault((checked.name, checked.digest, checked.context), checked)
+        self.store.log_inputs(run_id, list(unique.values()))
+
+    def list_inputs(self, run_id: str) -> list[DatasetInput]:
+        """Return the datasets a run read, in the order they were first logged."""
+        return self.store.list_inputs(run_id)
 
     # -- search --------------------------------------------------------------------------
     def search_runs(self, projects: list[str] | None = None, filter: str | None = None,

@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+from windlass.entities import DatasetInput
 from windlass.exceptions import InvalidInput
 
 MAX_KEY_LENGTH = 250
@@ -94,3 +95,46 @@ def timestamp(name: str, value: Any) -> int:
         raise InvalidInput(f"metric {name!r} timestamp must be integer milliseconds, "
                            f"got {value!r}", key=name)
     return value
+
+
+MAX_DIGEST_LENGTH = 128
+MAX_CONTEXT_LENGTH = 64
+MAX_SOURCE_LENGTH = 10_000
+MAX_SCHEMA_COLUMNS = 10_000
+_DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
+_CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_DIGEST_TEXT = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+def dataset_input(data: Any) -> DatasetInput:
+    """Return a valid dataset input of a run, or raise InvalidInput naming what is wrong."""
+    if not isinstance(data, DatasetInput):
+        raise InvalidInput(f"a run input must be a DatasetInput, got {type(data).__name__}")
+    name = data.name
+    if not isinstance(name, str) or not _DATASET_NAME.match(name):
+        raise InvalidInput(f"invalid dataset name {name!r}: use 1-256 letters, digits, '_', "
+                           "'-' or '.', starting with a letter or digit", name=str(name)[:300])
+    if not isinstance(data.digest, str) or not _DIGEST_TEXT.match(data.digest):
+        raise InvalidInput(f"dataset {name!r} has digest {str(data.digest)[:80]!r}: 1-"
+                           f"{MAX_DIGEST_LENGTH} printable characters without spaces",
+                           name=name)
+    if not isinstance(data.context, str) or not _CONTEXT.match(data.context):
+        raise InvalidInput(f"dataset {name!r} has context {str(data.context)[:80]!r}: 1-"
+                           f"{MAX_CONTEXT_LENGTH} letters, digits, '_', '-' or '.'", name=name)
+    if not isinstance(data.source, str) or len(data.source) > MAX_SOURCE_LENGTH \
+            or "\x00" in data.source:
+        raise InvalidInput(f"dataset {name!r} source must be text of at most "
+                           f"{MAX_SOURCE_LENGTH} characters", name=name)
+    rows = data.rows
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int)
+                             or not 0 <= rows < _INT64):
+        raise InvalidInput(f"dataset {name!r} rows must be a non-negative integer, got "
+                           f"{rows!r}", name=name)
+    schema = data.schema
+    if not isinstance(schema, dict) or len(schema) > MAX_SCHEMA_COLUMNS or not all(
+            isinstance(k, str) and isinstance(t, str) and 0 < len(k) <= 1024
+            and len(t) <= MAX_NAME_LENGTH and "\x00" not in k + t for k, t in schema.items()):
+        raise InvalidInput(f"dataset {name!r} schema must map at most {MAX_SCHEMA_COLUMNS} "
+                           "column names (1-1024 characters) to dtype names (at most "
+                           f"{MAX_NAME_LENGTH} characters)", name=name)
+    return data

@@ -1,4 +1,4 @@
-"""``/api/v1/runs``: create, read, update, delete/restore, params, tags, metrics, search."""
+"""``/api/v1/runs``: create, read, update, delete/restore, params, tags, metrics, inputs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from windlass.entities import (
+    DatasetInput,
     MetricBatch,
     RunSource,
     RunStatus,
@@ -19,6 +20,7 @@ from windlass.entities import (
 from windlass.server.deps import tracking
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.schemas import (
+    DatasetInputs,
     FailStale,
     Heartbeat,
     MetricBatchBody,
@@ -137,3 +139,18 @@ def metric_history(run_id: str, key: str, service: TrackingDep,
                   "timestamps": [p.timestamp for p in page.items],
                   "values": [encode_float(p.value) for p in page.items],
                   "next_page_token": page.next_page_token})
+
+
+@router.post("/runs/{run_id}/inputs")
+def log_inputs(run_id: str, body: DatasetInputs, service: TrackingDep) -> dict[str, Any]:
+    """Record datasets the run read (the same name, digest and context again: no-op)."""
+    service.log_inputs(run_id, [
+        DatasetInput(d.name, d.digest, d.context, d.source, d.rows, d.schema_)
+        for d in body.inputs])
+    return {}
+
+
+@router.get("/runs/{run_id}/inputs")
+def list_inputs(run_id: str, service: TrackingDep) -> dict[str, Any]:
+    """Return the datasets the run read, in the order they were first logged."""
+    return {"inputs": [d.to_dict() for d in service.list_inputs(run_id)]}

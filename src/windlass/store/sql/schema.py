@@ -8,12 +8,14 @@ from sqlalchemy import (
     Column,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -116,4 +118,90 @@ artifacts = Table(
     Column("digest", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# Datasets a run read, in the order they were first logged (``id`` keeps that order).
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("run_id", ID, ForeignKey("runs.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("digest", String(128), nullable=False),
+    Column("context", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("num_rows", BigInteger),
+    Column("dataset_schema", Text, nullable=False),  # JSON {column: dtype}
+    UniqueConstraint("run_id", "name", "digest", "context", name="uq_run_inputs_identity"),
+)
+
+# -- model registry ---------------------------------------------------------------------
+# ``next_version`` is the number the next registered version gets: it is read and bumped
+# in the transaction that inserts the version, under the model row's lock, so numbers
+# never repeat or skip (a deleted version's number is not reused).
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("card", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("next_version", Integer, nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_registered_models_project_name"),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("model_id", ID, ForeignKey("registered_models.id"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    # No foreign key: lineage keeps naming the run even if runs are ever purged.
+    Column("run_id", ID),
+    Column("files", Text, nullable=False),  # JSON [[path, digest, size], ...]
+    Column("manifest", Text, nullable=False),  # JSON of windlass-model.yaml
+    Column("description", Text, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+# An alias can only name a version that exists: the database refuses a dangling one too.
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", ID, primary_key=True),
+    Column("alias", String(256), primary_key=True),
+    Column("version", Integer, nullable=False),
+    ForeignKeyConstraint(["model_id", "version"],
+                         ["model_versions.model_id", "model_versions.version"],
+                         name="fk_model_aliases_version"),
+)
+
+model_alias_events = Table(
+    "model_alias_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("from_version", Integer),
+    Column("to_version", Integer),
+    Column("user", String(256), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_model_alias_events_model_alias", "model_id", "alias", "id"),
 )

@@ -52,12 +52,12 @@ from windlass.exceptions import (
     RunNotFound,
 )
 from windlass.ids import is_id, now_ms
-from windlass.store.base import MetadataStore
 from windlass.store.bulk import paused_gc
 from windlass.store.filters import parse_filter, parse_order_by
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import schema as s
 from windlass.store.sql.engine import create_store_engine
+from windlass.store.sql.registry import SqlRegistry
 from windlass.store.sql.search import compile_filter, plan_sort
 
 MAX_SEARCH_RESULTS = 50_000
@@ -69,8 +69,11 @@ assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
 
 
-class SqlStore(MetadataStore):
-    """A :class:`MetadataStore` over SQLite (WAL) or PostgreSQL (psycopg 3)."""
+class SqlStore(SqlRegistry):
+    """A :class:`MetadataStore` over SQLite (WAL) or PostgreSQL (psycopg 3).
+
+    The model registry and run inputs live in :class:`~windlass.store.sql.registry.SqlRegistry`.
+    """
 
     def __init__(self, uri: str) -> None:
         self.uri = uri

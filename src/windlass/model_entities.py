@@ -1,0 +1,170 @@
+"""Plain data objects of the model registry: registered models, versions, alias moves.
+
+Shared by the store (which persists them), the models domain and the faces, so they live
+in the core layer next to :mod:`windlass.entities`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from windlass.entities import ArtifactEntry, DatasetInput, encode_float
+
+# The file at the root of every packaged model folder.
+MANIFEST_FILE = "windlass-model.yaml"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A named model in a project: description, tags, Markdown card, aliases, newest version."""
+
+    id: str
+    project_id: str
+    name: str
+    created_at: int
+    updated_at: int
+    description: str = ""
+    card: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    latest_version: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"id": self.id, "project_id": self.project_id, "name": self.name,
+                "created_at": self.created_at, "updated_at": self.updated_at,
+                "description": self.description, "card": self.card, "tags": dict(self.tags),
+                "aliases": dict(self.aliases), "latest_version": self.latest_version}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RegisteredModel:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(id=data["id"], project_id=data["project_id"], name=data["name"],
+                   created_at=int(data["created_at"]), updated_at=int(data["updated_at"]),
+                   description=data.get("description", ""), card=data.get("card", ""),
+                   tags=dict(data.get("tags") or {}),
+                   aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
+                   latest_version=data.get("latest_version"))
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One immutable version of a registered model: its files (with digests) and manifest.
+
+    ``files`` lists every file of the packaged model folder, the manifest included, with
+    the BLAKE3 digest recorded at registration: loading verifies each file against it.
+    ``manifest`` is the parsed ``windlass-model.yaml``.
+    """
+
+    id: str
+    model_id: str
+    project_id: str
+    name: str
+    version: int
+    source: str
+    run_id: str | None
+    files: list[ArtifactEntry]
+    manifest: dict[str, Any]
+    created_at: int
+    created_by: str = ""
+    description: str = ""
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        """Return ``models:/<name>/<version>``."""
+        return f"models:/{self.name}/{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"id": self.id, "model_id": self.model_id, "project_id": self.project_id,
+                "name": self.name, "version": self.version, "source": self.source,
+                "run_id": self.run_id, "files": [f.to_dict() for f in self.files],
+                "manifest": self.manifest, "created_at": self.created_at,
+                "created_by": self.created_by, "description": self.description,
+                "aliases": list(self.aliases)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(id=data["id"], model_id=data["model_id"], project_id=data["project_id"],
+                   name=data["name"], version=int(data["version"]), source=data["source"],
+                   run_id=data.get("run_id"),
+                   files=[ArtifactEntry(f["path"], f["digest"], int(f["size"]))
+                          for f in data["files"]],
+                   manifest=dict(data.get("manifest") or {}),
+                   created_at=int(data["created_at"]), created_by=data.get("created_by", ""),
+                   description=data.get("description", ""),
+                   aliases=list(data.get("aliases") or []))
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    """One move of an alias: who moved it, when, from which version to which.
+
+    ``from_version`` is None when the alias was created, ``to_version`` None when removed.
+    """
+
+    model_name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    user: str
+    at: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"model_name": self.model_name, "alias": self.alias,
+                "from_version": self.from_version, "to_version": self.to_version,
+                "user": self.user, "at": self.at}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AliasEvent:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(data["model_name"], data["alias"], data.get("from_version"),
+                   data.get("to_version"), data.get("user", ""), int(data["at"]))
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a model version came from: its run, the run's params and metrics, its data, code."""
+
+    source: str
+    run_id: str | None = None
+    run_name: str | None = None
+    project_id: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    inputs: list[DatasetInput] = field(default_factory=list)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    user: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"source": self.source, "run_id": self.run_id, "run_name": self.run_name,
+                "project_id": self.project_id, "params": dict(self.params),
+                "metrics": {k: encode_float(v) for k, v in self.metrics.items()},
+                "inputs": [i.to_dict() for i in self.inputs],
+                "git_commit": self.git_commit, "git_dirty": self.git_dirty, "user": self.user}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What :func:`windlass.log_model` gives back: where the model went and its version."""
+
+    uri: str
+    run_id: str | None
+    artifact_path: str
+    flavors: list[str]
+    signature: dict[str, Any] | None
+    registered_model_name: str | None = None
+    version: int | None = None
+
+    @property
+    def model_uri(self) -> str:
+        """Return the registry URI when registered, else the run URI."""
+        if self.registered_model_name and self.version is not None:
+            return f"models:/{self.registered_model_name}/{self.version}"
+        return self.uri

@@ -1,0 +1,1 @@
+"""Models: the packaging format, flavors, safe loading, the registry and autolog."""

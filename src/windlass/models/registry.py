@@ -1,0 +1,322 @@
+"""The model registry domain: registered models, their versions, aliases and lineage.
+
+Both faces (the SDK and the REST server) call :class:`ModelRegistry`; it is the one writer
+of the registry. It checks names and values, makes sure every file of a version is a
+stored blob, fills in ids, times and users, and leaves storing to the metadata store.
+
+The alias ``latest`` is reserved: it always resolves to the newest version and cannot be
+set or deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from windlass.artifacts.cas import BlobStore
+from windlass.artifacts.paths import clean_artifact_path
+from windlass.entities import ArtifactEntry, Page
+from windlass.exceptions import (
+    InvalidInput,
+    ModelNotFound,
+    ModelVersionNotFound,
+    RunNotFound,
+)
+from windlass.ids import is_id, new_id, now_ms
+from windlass.model_entities import (
+    MANIFEST_FILE,
+    AliasEvent,
+    Lineage,
+    ModelVersion,
+    RegisteredModel,
+)
+from windlass.store.base import MetadataStore
+from windlass.tracking import validation as v
+from windlass.tracking.source import current_user
+
+#: The alias that always names a model's newest version (it cannot be set).
+LATEST = "latest"
+MAX_NAME_LENGTH = 256
+MAX_DESCRIPTION_LENGTH = 100_000
+MAX_CARD_BYTES = 1024 * 1024
+MAX_SOURCE_LENGTH = 10_000
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_FILES = 100_000
+MAX_VERSION = 2**31 - 1
+# The names of models:/<name>@<alias> URIs (windlass.uris), with a length limit.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_INT64 = 2**63
+
+
+def check_name(kind: str, value: Any) -> str:
+    """Return a valid model name or alias, or raise InvalidInput naming the bad value."""
+    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH \
+            or not _NAME.fullmatch(value):
+        shown = value[:80] if isinstance(value, str) else value
+        raise InvalidInput(
+            f"invalid {kind} {shown!r}: use 1-{MAX_NAME_LENGTH} letters, digits, '_', '-' "
+            "or '.', starting with a letter or digit", **{kind.replace(" ", "_"): str(shown)})
+    return value
+
+
+def check_version(value: Any) -> int:
+    """Return a valid version number (a positive integer) or raise InvalidInput."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
+        raise InvalidInput(f"invalid model version {value!r}: a positive integer",
+                           version=str(value))
+    return value
+
+
+def _text(kind: str, value: Any, limit: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{kind} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise InvalidInput(f"{kind} has {len(value)} characters; the limit is {limit}")
+    if "\x00" in value:
+        raise InvalidInput(f"{kind} contains a NUL character")
+    return value
+
+
+def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    return {v.key("tag", k): _text(f"tag {k!r}", v.tag_value(k, val), v.MAX_TAG_VALUE_LENGTH)
+            for k, val in (tags or {}).items()}
+
+
+def _user(user: str | None) -> str:
+    return _text("user", current_user() if user is None else user, MAX_NAME_LENGTH)
+
+
+class ModelRegistry:
+    """Registered models, versions, aliases and lineage over a metadata and a blob store."""
+
+    def __init__(self, store: MetadataStore, blobs: BlobStore) -> None:
+        self.store = store
+        self.blobs = blobs
+
+    # -- registered models ---------------------------------------------------------------
+    def create_model(self, project_id: str, name: str, *, description: str = "",
+                     tags: Mapping[str, Any] | None = None,
+                     exist_ok: bool = False) -> RegisteredModel:
+        """Create a registered model; with ``exist_ok`` an existing one is returned as is."""
+        return self.store.create_registered_model(
+            model_id=new_id(), project_id=project_id, name=check_name("model name", name),
+            description=_text("description", description, MAX_DESCRIPTION_LENGTH),
+            tags=_tags(tags), created_at=now_ms(), exist_ok=exist_ok)
+
+    def get_model(self, project_id: str, name: str) -> RegisteredModel:
+        """Return a registered model with its tags, aliases and newest version."""
+        return self.store.get_registered_model(project_id, check_name("model name", name))
+
+    def list_models(self, project_id: str, max_results: int = 100,
+                    page_token: str | None = None) -> Page[RegisteredModel]:
+        """Return one page of a project's registered models, by name."""
+        return self.store.list_registered_models(project_id, max_results, page_token)
+
+    def update_model(self, project_id: str, name: str, *, description: str | None = None,
+                     card: str | None = None, set_tags: Mapping[str, Any] | None = None,
+                     delete_tags: Iterable[str] | None = None) -> RegisteredModel:
+        """Change a model's description, Markdown card (at most 1 MiB) or tags."""
+        if description is not None:
+            _text("description", description, MAX_DESCRIPTION_LENGTH)
+        if card is not None:
+            size = len(_text("model card", card, MAX_CARD_BYTES).encode())
+            if size > MAX_CARD_BYTES:
+                raise InvalidInput(f"model card is {size} bytes; the limit is 1 MiB "
+                                   f"({MAX_CARD_BYTES} bytes)", size=size)
+        to_set = _tags(set_tags)
+        to_delete = sorted({v.key("tag", k) for k in (delete_tags or [])})
+        both = sorted(set(to_set) & set(to_delete))
+        if both:
+            raise InvalidInput(f"tag(s) {', '.join(map(repr, both))} both set and deleted",
+                               keys=both)
+        return self.store.update_registered_model(
+            project_id, check_name("model name", name), description=description, card=card,
+            set_tags=to_set or None, delete_tags=to_delete or None, updated_at=now_ms())
+
+    def delete_model(self, project_id: str, name: str) -> None:
+        """Delete a model with all its versions (refused while it has aliases)."""
+        self.store.delete_registered_model(project_id, check_name("model name", name))
+
+    # -- versions ------------------------------------------------------------------------
+    def _check_files(self, files: Iterable[ArtifactEntry]) -> list[ArtifactEntry]:
+        clean: dict[str, ArtifactEntry] = {}
+        for entry in files:
+            if not isinstance(entry, ArtifactEntry):
+                raise InvalidInput(f"model files must be ArtifactEntry objects, got "
+                                   f"{type(entry).__name__}")
+            path = clean_artifact_path(entry.path)
+            if path in clean:
+                raise InvalidInput(f"model file {path!r} is listed twice", path=path)
+            digest = entry.digest.lower() if isinstance(entry.digest, str) else entry.digest
+            if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+                raise InvalidInput(f"model file {path!r} has digest {entry.digest!r}, not a "
+                                   "64-hex BLAKE3 digest", path=path)
+            size = entry.size
+            if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < _INT64:
+                raise InvalidInput(f"model file {path!r} has size {size!r}, not a "
+                                   "non-negative integer", path=path)
+            clean[path] = ArtifactEntry(path, digest, size)
+            if len(clean) > MAX_FILES:
+                raise InvalidInput(f"a model version holds at most {MAX_FILES} files")
+        if not clean:
+            raise InvalidInput("a model version needs at least one file")
+        if MANIFEST_FILE not in clean:
+            raise InvalidInput(f"a model version needs its manifest {MANIFEST_FILE!r} at the "
+                               "root of its files", path=MANIFEST_FILE)
+        for path, entry in clean.items():
+            if not self.blobs.has(entry.digest):
+                raise InvalidInput(f"model file {path!r}: blob {entry.digest} was not "
+                                   "uploaded", path=path, digest=entry.digest)
+        return [clean[p] for p in sorted(clean)]
+
+    @staticmethod
+    def _check_manifest(manifest: Any) -> dict[str, Any]:
+        if not isinstance(manifest, dict):
+            raise InvalidInput(f"the manifest must be a mapping, got {type(manifest).__name__}")
+        try:
+            size = len(orjson.dumps(manifest))
+        except TypeError as exc:
+            raise InvalidInput(f"the manifest is not JSON-ready: {exc}") from None
+        if size > MAX_MANIFEST_BYTES:
+            raise InvalidInput(f"the manifest is {size} bytes as JSON; the limit is "
+                               f"{MAX_MANIFEST_BYTES}")
+        return manifest
+
+    def create_version(self, project_id: str, name: str, *, source: str,
+                       files: list[ArtifactEntry], manifest: dict[str, Any],
+                       run_id: str | None = None, description: str = "",
+                       version_id: str | None = None, created_by: str | None = None,
+                       create_missing_model: bool = True) -> ModelVersion:
+        """Register the model's next version (creating the model on first use).
+
+        ``files`` are the packaged model's files, ``windlass-model.yaml`` among them, each
+        already stored in the blob store. The same ``version_id`` again returns the version
+        already registered, so a retried call registers once. With
+        ``create_missing_model=False`` a model that does not exist is ModelNotFound.
+        """
+        name = check_name("model name", name)
+        version_id = version_id or new_id()
+        if not is_id(version_id):
+            raise InvalidInput(f"version id {version_id!r} is not 32 hex characters")
+        source = _text("source", source, MAX_SOURCE_LENGTH)
+        if not source:
+            raise InvalidInput("a model version needs a source (where its files came from)")
+        description = _text("description", description, MAX_DESCRIPTION_LENGTH)
+        creator = _user(created_by)
+        manifest = self._check_manifest(manifest)
+        clean = self._check_files(files)
+        if run_id is not None:
+            if not is_id(run_id):
+                raise RunNotFound(f"run {run_id!r} does not exist (not a run id)",
+                                  run_id=str(run_id))
+            self.store.get_run(run_id)
+        for attempt in (1, 2):
+            try:
+                return self.store.create_model_version(
+                    version_id=version_id, project_id=project_id, name=name, source=source,
+                    run_id=run_id, files=clean, manifest=manifest, description=description,
+                    created_by=creator, created_at=now_ms())
+            except ModelNotFound:
+                if attempt == 2 or not create_missing_model:
+                    raise  # deleted again between the two calls
+                # First version of a new model (the common case, a known model, costs one
+                # call, not two).
+                self.store.create_registered_model(
+                    model_id=new_id(), project_id=project_id, name=name, description="",
+                    tags={}, created_at=now_ms(), exist_ok=True)
+        raise AssertionError("unreachable")
+
+    def get_version(self, project_id: str, name: str, version: int) -> ModelVersion:
+        """Return one version with its aliases."""
+        return self.store.get_model_version(project_id, check_name("model name", name),
+                                            check_version(version))
+
+    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
+        """Return the version ``alias`` points to (``latest``: the newest version)."""
+        name = check_name("model name", name)
+        if check_name("alias", alias) == LATEST:
+            return self._newest(project_id, name)
+        return self.store.get_model_version_by_alias(project_id, name, alias)
+
+    def resolve(self, project_id: str, name: str, *, version: int | None = None,
+                alias: str | None = None) -> ModelVersion:
+        """Return the version named by number or alias; neither: the newest version."""
+        if version is not None and alias is not None:
+            raise InvalidInput("give a version or an alias, not both")
+        if version is not None:
+            return self.get_version(project_id, name, version)
+        if alias is not None:
+            return self.get_version_by_alias(project_id, name, alias)
+        return self._newest(project_id, check_name("model name", name))
+
+    def _newest(self, project_id: str, name: str) -> ModelVersion:
+        page = self.store.list_model_versions(project_id, name, max_results=1)
+        if not page.items:
+            raise ModelVersionNotFound(f"model {name!r} has no versions yet", model=name,
+                                       alias=LATEST)
+        return page.items[0]
+
+    def list_versions(self, project_id: str, name: str, max_results: int = 100,
+                      page_token: str | None = None) -> Page[ModelVersion]:
+        """Return one page of a model's versions, newest first."""
+        return self.store.list_model_versions(project_id, check_name("model name", name),
+                                              max_results, page_token)
+
+    def delete_version(self, project_id: str, name: str, version: int) -> None:
+        """Delete a version (refused while an alias points to it)."""
+        self.store.delete_model_version(project_id, check_name("model name", name),
+                                        check_version(version))
+
+    # -- aliases -------------------------------------------------------------------------
+    @staticmethod
+    def _settable(alias: str) -> str:
+        if check_name("alias", alias).lower() == LATEST:
+            raise InvalidInput(f"the alias {alias!r} is reserved: {LATEST!r} always names the "
+                               "newest version", alias=alias)
+        return alias
+
+    def set_alias(self, project_id: str, name: str, alias: str, version: int, *,
+                  user: str | None = None) -> AliasEvent:
+        """Point ``alias`` at ``version``; return the recorded move.
+
+        Setting an alias to the version it already names records nothing and returns an
+        event with ``from_version == to_version``.
+        """
+        return self.store.set_model_alias(
+            project_id, check_name("model name", name), self._settable(alias),
+            check_version(version), user=_user(user), at=now_ms())
+
+    def delete_alias(self, project_id: str, name: str, alias: str, *,
+                     user: str | None = None) -> AliasEvent:
+        """Remove an alias; return the recorded removal (``to_version`` None)."""
+        return self.store.delete_model_alias(
+            project_id, check_name("model name", name), self._settable(alias),
+            user=_user(user), at=now_ms())
+
+    def alias_history(self, project_id: str, name: str, alias: str | None = None
+                      ) -> list[AliasEvent]:
+        """Return every recorded move of the model's aliases (or of one), oldest first."""
+        return self.store.alias_history(
+            project_id, check_name("model name", name),
+            None if alias is None else check_name("alias", alias))
+
+    # -- lineage -------------------------------------------------------------------------
+    def lineage(self, project_id: str, name: str, version: int) -> Lineage:
+        """Return where a version came from: its run's params, metrics, datasets and code."""
+        found = self.get_version(project_id, name, version)
+        if found.run_id is None:
+            return Lineage(source=found.source)
+        try:
+            run = self.store.get_run(found.run_id)
+        except RunNotFound:
+            return Lineage(source=found.source, run_id=found.run_id)
+        return Lineage(
+            source=found.source, run_id=run.id, run_name=run.name, project_id=run.project_id,
+            params=dict(run.params),
+            metrics={key: float(m.value) for key, m in run.metrics.items()},
+            inputs=self.store.list_inputs(run.id), git_commit=run.source.git_commit,
+            git_dirty=run.source.git_dirty, user=run.source.user)

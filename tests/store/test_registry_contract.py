@@ -1,0 +1,322 @@
+"""The registry and run-input contract of every MetadataStore: SQLite, PostgreSQL, REST.
+
+A REST store reaches the server's registry domain, which accepts only versions whose
+files are stored blobs and include the manifest; so every version here is made of real
+blobs (uploaded to the server for the REST store).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from windlass.artifacts.hashing import hash_bytes
+from windlass.artifacts.http import RestBlobStore
+from windlass.entities import ArtifactEntry, DatasetInput, RunSource
+from windlass.exceptions import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidState,
+    ModelNotFound,
+    ModelVersionNotFound,
+    NotFound,
+    ProjectNotFound,
+    RunNotFound,
+)
+from windlass.ids import new_id, now_ms
+from windlass.model_entities import MANIFEST_FILE, ModelVersion
+from windlass.store.base import MetadataStore
+from windlass.store.rest import RestStore
+
+
+def _project(store: MetadataStore) -> str:
+    return store.get_or_create_project(f"reg-{new_id()[-12:]}", new_id(), now_ms()).id
+
+
+def _run(store: MetadataStore, project_id: str) -> str:
+    run_id = new_id()
+    store.create_run(run_id=run_id, project_id=project_id, name="train", start_time=now_ms(),
+                     parent_run_id=None, source=RunSource(user="ada"), tags={})
+    return run_id
+
+
+def _files(store: MetadataStore, label: str = "") -> list[ArtifactEntry]:
+    """The files of a packaged model; uploaded to the server when the store is REST."""
+    contents = {MANIFEST_FILE: f"flavors: {{sklearn: {{}}}}\n# {label}\n".encode(),
+                "model.skops": f"weights {label}".encode()}
+    if isinstance(store, RestStore):
+        blobs = RestBlobStore(store.base_url, store.client)
+        for data in contents.values():
+            blobs.put_stream(io.BytesIO(data))
+    return [ArtifactEntry(path, hash_bytes(data), len(data)) for path, data in contents.items()]
+
+
+def _version(store: MetadataStore, project_id: str, name: str, *, run_id: str | None = None,
+             version_id: str | None = None, label: str = "") -> ModelVersion:
+    return store.create_model_version(
+        version_id=version_id or new_id(), project_id=project_id, name=name,
+        source=f"runs:/{run_id or '0' * 32}/model", run_id=run_id, files=_files(store, label),
+        manifest={"flavors": {"sklearn": {}}, "label": label}, description=f"v {label}",
+        created_by="ada", created_at=now_ms())
+
+
+def _model(store: MetadataStore, project_id: str, name: str = "churn", **kw: Any) -> None:
+    store.create_registered_model(model_id=new_id(), project_id=project_id, name=name,
+                                  description=kw.get("description", ""),
+                                  tags=kw.get("tags", {}), created_at=now_ms())
+
+
+# -- registered models ------------------------------------------------------------------
+def test_create_and_get_model(store: MetadataStore) -> None:
+    project = _project(store)
+    created = store.create_registered_model(
+        model_id=new_id(), project_id=project, name="churn", description="predicts churn",
+        tags={"team": "growth", "task": "classification"}, created_at=now_ms())
+    assert created.name == "churn" and created.project_id == project
+    assert created.description == "predicts churn" and created.card == ""
+    assert created.tags == {"team": "growth", "task": "classification"}
+    assert created.aliases == {} and created.latest_version is None
+    assert store.get_registered_model(project, "churn") == created
+    with pytest.raises(AlreadyExists):
+        _model(store, project, "churn")
+    again = store.create_registered_model(model_id=new_id(), project_id=project, name="churn",
+                                          description="other", tags={"x": "y"},
+                                          created_at=now_ms(), exist_ok=True)
+    assert again == created  # exist_ok returns the model as it was
+
+
+def test_unknown_model_and_project(store: MetadataStore) -> None:
+    project = _project(store)
+    with pytest.raises(ModelNotFound) as info:
+        store.get_registered_model(project, "nothing-here")
+    assert "nothing-here" in info.value.message
+    assert store.get_project(project).name in info.value.message
+    for call in (lambda: store.get_registered_model(new_id(), "churn"),
+                 lambda: store.list_registered_models(new_id()),
+                 lambda: _model(store, new_id()),
+                 lambda: _version(store, new_id(), "churn")):
+        with pytest.raises(ProjectNotFound):
+            call()
+    for call in (lambda: store.get_model_version(project, "nope", 1),
+                 lambda: store.list_model_versions(project, "nope"),
+                 lambda: store.delete_registered_model(project, "nope"),
+                 lambda: store.alias_history(project, "nope"),
+                 lambda: _version(store, project, "nope")):
+        with pytest.raises(ModelNotFound):
+            call()
+
+
+def test_list_models_by_name_in_pages(store: MetadataStore) -> None:
+    project, other = _project(store), _project(store)
+    names = ["m-e", "m-a", "m-d", "m-b", "m-c"]
+    for name in names:
+        _model(store, project, name, tags={"n": name})
+    _model(store, other, "m-zz")
+    _version(store, project, "m-b")
+    seen = []
+    token = None
+    while True:
+        page = store.list_registered_models(project, 2, token)
+        assert len(page.items) <= 2
+        seen.extend(page.items)
+        if page.next_page_token is None:
+            break
+        token = page.next_page_token
+    assert [m.name for m in seen] == sorted(names)
+    assert all(m.tags == {"n": m.name} for m in seen)
+    assert [m.latest_version for m in seen] == [None, 1, None, None, None]
+    with pytest.raises(InvalidInput):
+        store.list_registered_models(project, 2, "garbage")
+    with pytest.raises(InvalidInput):  # a token of another project's listing
+        store.list_registered_models(other, 2, store.list_registered_models(project, 2)
+                                     .next_page_token)
+    with pytest.raises(InvalidInput):
+        store.list_registered_models(project, 0)
+
+
+def test_update_model_description_card_and_tags(store: MetadataStore) -> None:
+    project = _project(store)
+    _model(store, project, description="first", tags={"a": "1", "b": "2"})
+    before = store.get_registered_model(project, "churn")
+    card = "# Churn\n\nA *gradient-boosted* model. ünïcode ✓\n"
+    updated = store.update_registered_model(project, "churn", card=card,
+                                            set_tags={"a": "10", "c": "3"},
+                                            delete_tags=["b", "never-set"],
+                                            updated_at=now_ms())
+    assert updated.card == card and updated.description == "first"
+    assert updated.tags == {"a": "10", "c": "3"}
+    assert updated.updated_at >= before.updated_at and updated.created_at == before.created_at
+    described = store.update_registered_model(project, "churn", description="second",
+                                              updated_at=now_ms())
+    assert described.description == "second" and described.card == card
+    assert store.get_registered_model(project, "churn") == described
+    with pytest.raises(ModelNotFound):
+        store.update_registered_model(project, "nope", description="x", updated_at=now_ms())
+
+
+# -- versions ---------------------------------------------------------------------------
+def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
+    project = _project(store)
+    run_id = _run(store, project)
+    _model(store, project)
+    first = _version(store, project, "churn", run_id=run_id, label="one")
+    assert first.version == 1 and first.name == "churn" and first.run_id == run_id
+    assert first.uri == "models:/churn/1" and first.aliases == []
+    assert {f.path for f in first.files} == {MANIFEST_FILE, "model.skops"}
+    assert first.manifest == {"flavors": {"sklearn": {}}, "label": "one"}
+    assert first.created_by == "ada" and first.description == "v one"
+    assert [_version(store, project, "churn").version for _ in range(2)] == [2, 3]
+    got = store.get_model_version(project, "churn", 1)
+    assert got.id == first.id and got.files == first.files and got.manifest == first.manifest
+    assert store.get_registered_model(project, "churn").latest_version == 3
+    with pytest.raises(ModelVersionNotFound):
+        store.get_model_version(project, "churn", 9)
+
+
+def test_same_version_id_registers_once(store: MetadataStore) -> None:
+    project = _project(store)
+    _model(store, project)
+    version_id = new_id()
+    first = _version(store, project, "churn", version_id=version_id)
+    retry = _version(store, project, "churn", version_id=version_id, label="other")
+    assert retry.version == first.version == 1 and retry.id == version_id
+    assert retry.manifest == first.manifest  # the retry returns what was stored
+    assert _version(store, project, "churn").version == 2  # no number was used up
+
+
+def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
+    project = _project(store)
+    _model(store, project)
+    for _ in range(5):
+        _version(store, project, "churn")
+    store.set_model_alias(project, "churn", "champion", 4, user="ada", at=now_ms())
+    pages = []
+    token = None
+    while True:
+        page = store.list_model_versions(project, "churn", 2, token)
+        pages.append([v.version for v in page.items])
+        if page.next_page_token is None:
+            break
+        token = page.next_page_token
+    assert pages == [[5, 4], [3, 2], [1]]
+    assert [v.aliases for v in store.list_model_versions(project, "churn").items] == \
+        [[], ["champion"], [], [], []]
+    with pytest.raises(InvalidInput):
+        store.list_model_versions(project, "churn", 2, "garbage")
+
+
+def test_deleted_version_numbers_are_not_reused(store: MetadataStore) -> None:
+    project = _project(store)
+    _model(store, project)
+    for _ in range(3):
+        _version(store, project, "churn")
+    store.delete_model_version(project, "churn", 3)
+    with pytest.raises(ModelVersionNotFound):
+        store.get_model_version(project, "churn", 3)
+    with pytest.raises(ModelVersionNotFound):
+        store.delete_model_version(project, "churn", 3)
+    assert store.get_registered_model(project, "churn").latest_version == 2
+    assert _version(store, project, "churn").version == 4
+
+
+# -- aliases ----------------------------------------------------------------------------
+def test_alias_moves_and_history(store: MetadataStore) -> None:
+    project = _project(store)
+    _model(store, project)
+    for _ in range(3):
+        _version(store, project, "churn")
+    created = store.set_model_alias(project, "churn", "champion", 1, user="ada", at=now_ms())
+    assert (created.from_version, created.to_version, created.user) == (None, 1, "ada")
+    assert store.get_model_version_by_alias(project, "churn", "champion").version == 1
+    moved = store.set_model_alias(project, "churn", "champion", 2, user="bob", at=now_ms())
+    assert (moved.from_version, moved.to_version, moved.user) == (1, 2, "bob")
+    same = store.set_model_alias(project, "churn", "champion", 2, user="eve", at=now_ms())
+    assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
+    store.set_model_alias(project, "churn", "challenger", 3, user="ada", at=now_ms())
+    assert store.get_model_version(project, "churn", 2).aliases == ["champion"]
+    assert store.get_registered_model(project, "churn").aliases == \
+        {"challenger": 3, "champion": 2}
+
+    with pytest.raises(InvalidState) as info:
+        store.delete_model_version(project, "churn", 2)
+    assert "champion" in info.value.message and "first" in info.value.message
+    assert store.get_model_version(project, "churn", 2).version == 2  # still there
+    store.set_model_alias(project, "churn", "champion", 3, user="cy", at=now_ms())
+    store.delete_model_version(project, "churn", 2)
+    assert sorted(store.get_model_version(project, "churn", 3).aliases) == \
+        ["challenger", "champion"]
+    removed = store.delete_model_alias(project, "churn", "champion", user="dee", at=now_ms())
+    assert (removed.from_version, removed.to_version, removed.user) == (3, None, "dee")
+    with pytest.raises(ModelVersionNotFound):
+        store.get_model_version_by_alias(project, "churn", "champion")
+
+    history = store.alias_history(project, "churn", "champion")
+    assert [(e.from_version, e.to_version, e.user) for e in history] == \
+        [(None, 1, "ada"), (1, 2, "bob"), (2, 3, "cy"), (3, None, "dee")]
+    assert all(e.model_name == "churn" and e.alias == "champion" for e in history)
+    assert [e.at for e in history] == sorted(e.at for e in history)
+    everything = store.alias_history(project, "churn")
+    assert [e.alias for e in everything] == \
+        ["champion", "champion", "challenger", "champion", "champion"]
+    assert store.alias_history(project, "churn", "never-set") == []
+
+
+def test_alias_errors(store: MetadataStore) -> None:
+    project = _project(store)
+    _model(store, project)
+    _version(store, project, "churn")
+    with pytest.raises(ModelVersionNotFound):
+        store.set_model_alias(project, "churn", "champion", 7, user="ada", at=now_ms())
+    with pytest.raises(NotFound):
+        store.delete_model_alias(project, "churn", "champion", user="ada", at=now_ms())
+    with pytest.raises(ModelNotFound):
+        store.set_model_alias(project, "nope", "champion", 1, user="ada", at=now_ms())
+    assert store.alias_history(project, "churn") == []
+
+
+def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
+    project = _project(store)
+    _model(store, project, tags={"a": "1"})
+    _version(store, project, "churn")
+    _version(store, project, "churn")
+    store.set_model_alias(project, "churn", "prod", 2, user="ada", at=now_ms())
+    with pytest.raises(InvalidState) as info:
+        store.delete_registered_model(project, "churn")
+    assert "prod" in info.value.message
+    assert store.get_registered_model(project, "churn").latest_version == 2
+    store.delete_model_alias(project, "churn", "prod", user="ada", at=now_ms())
+    store.delete_registered_model(project, "churn")
+    with pytest.raises(ModelNotFound):
+        store.get_registered_model(project, "churn")
+    # The name is free again, with a fresh history and numbering.
+    _model(store, project)
+    assert store.get_registered_model(project, "churn").tags == {}
+    assert store.alias_history(project, "churn") == []
+    assert _version(store, project, "churn").version == 1
+
+
+# -- run inputs -------------------------------------------------------------------------
+def test_run_inputs_are_recorded_once_in_order(store: MetadataStore) -> None:
+    project = _project(store)
+    run_id = _run(store, project)
+    train = DatasetInput("churn-train", "d" * 64, "training", "s3://b/train.parquet", 1000,
+                         {"age": "int64", "plan": "string"})
+    valid = DatasetInput("churn-valid", "e" * 40, "validation")
+    store.log_inputs(run_id, [train])
+    store.log_inputs(run_id, [valid, train])
+    store.log_inputs(run_id, [])
+    # Same name and digest in another context is another input.
+    store.log_inputs(run_id, [DatasetInput("churn-train", "d" * 64, "evaluation")])
+    assert store.list_inputs(run_id) == [
+        train, valid, DatasetInput("churn-train", "d" * 64, "evaluation")]
+    assert store.list_inputs(_run(store, project)) == []
+    with pytest.raises(RunNotFound):
+        store.log_inputs(new_id(), [train])
+    with pytest.raises(RunNotFound):
+        store.list_inputs(new_id())
+    store.set_run_deleted(run_id, True, now_ms())
+    with pytest.raises(InvalidState):
+        store.log_inputs(run_id, [DatasetInput("late", "f" * 64)])
+    assert len(store.list_inputs(run_id)) == 3
