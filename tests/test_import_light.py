@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ["fastapi", "starlette", "uvicorn", "pandas", "numpy", "sqlalchemy", "torch",
+HEAVY = ["fastapi", "starlette", "uvicorn", "pandas", "numpy", "sqlalchemy", "torch", "onnx",
+         "skops", "yaml",
          "sklearn", "xgboost", "lightgbm", "onnxruntime", "pyarrow"]
 
 

@@ -50,6 +50,10 @@ def _fraction(value: str) -> float:
     return number
 
 
+def _patterns(value: str) -> list[str]:
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
 def _text(value: str) -> str:
     return value
 
@@ -92,6 +96,10 @@ SETTINGS: dict[str, Setting] = {
                 "A running run without a heartbeat for this long is marked failed."),
         Setting("WINDLASS_SQLITE_BUSY_TIMEOUT_MS", "30000", _positive_int,
                 "How long a SQLite writer waits for the lock before failing."),
+        Setting("WINDLASS_TRUSTED_MODEL_SOURCES", None, _patterns,
+                "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) and "
+                "creators (`user:ada`) whose pickled or code-carrying models load without "
+                "`trust=True`."),
         Setting("WINDLASS_SERVER_STORE", None, _text,
                 "Metadata store URI of `windlass server` (set by `--store`)."),
         Setting("WINDLASS_SERVER_ARTIFACTS", None, _text,

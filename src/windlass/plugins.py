@@ -23,7 +23,7 @@ hookspec = pluggy.HookspecMarker("windlass")
 hookimpl = pluggy.HookimplMarker("windlass")
 
 # Built-in plugin modules, registered exactly like entry-point plugins.
-_BUILTINS = ("windlass.artifacts.plugin", "windlass.cli.plugin")
+_BUILTINS = ("windlass.artifacts.plugin", "windlass.models.plugin", "windlass.cli.plugin")
 
 
 class WindlassHooks:
@@ -34,6 +34,10 @@ class WindlassHooks:
         self, register: Callable[[str, Callable[..., Any]], None]
     ) -> None:
         """Register byte-storage backends: ``register(scheme, factory(uri, options))``."""
+
+    @hookspec
+    def register_model_flavors(self, register: Callable[[Any], None]) -> None:
+        """Register model flavors: ``register(flavor)``, a ``windlass.models.flavor.Flavor``."""
 
     @hookspec
     def register_commands(self, register: Callable[[str, Any], None]) -> None:

@@ -1,0 +1,293 @@
+"""The models SDK: log, register, alias, load and download models in the current project.
+
+Model URIs: ``models:/<name>/<version>``, ``models:/<name>@<alias>`` (``@latest`` is the
+newest version) in the current project, ``runs:/<run id>/<path>``, or a local folder.
+Every load verifies each file against the digest recorded when the model was saved.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from windlass.exceptions import InvalidInput, InvalidUri
+from windlass.model_entities import (
+    MANIFEST_FILE,
+    AliasEvent,
+    Lineage,
+    ModelInfo,
+    ModelVersion,
+    RegisteredModel,
+)
+from windlass.models.signature import Signature
+from windlass.tracking import fluent as tracking_fluent
+
+if TYPE_CHECKING:
+    from windlass.models.loading import LoadedModel
+    from windlass.models.registry import ModelRegistry
+    from windlass.tracking.service import Tracking
+
+_registries: dict[int, ModelRegistry] = {}
+
+
+def _services() -> tuple[Tracking, ModelRegistry]:
+    tracking = tracking_fluent._tracking()
+    registry = _registries.get(id(tracking))
+    if registry is None or registry.store is not tracking.store:
+        from windlass.models.registry import ModelRegistry
+
+        registry = ModelRegistry(tracking.store, tracking.blobs)
+        _registries.clear()
+        _registries[id(tracking)] = registry
+    return tracking, registry
+
+
+def _project(project: str | None) -> str:
+    return tracking_fluent._project_id(project or tracking_fluent.current_project())
+
+
+def log_model(model: Any, name: str = "model", *, input_example: Any = None,
+              signature: Signature | dict[str, Any] | None = None,
+              registered_model_name: str | None = None, flavor: str | None = None,
+              serialization: str | None = None, requirements: list[str] | None = None,
+              metadata: dict[str, Any] | None = None, run_id: str | None = None,
+              **options: Any) -> ModelInfo:
+    """Package ``model`` into the active run's artifacts at ``name``; register it if asked.
+
+    Returns a :class:`~windlass.ModelInfo` with the ``runs:/`` URI, the flavor, the
+    signature and, with ``registered_model_name``, the new version number.
+    """
+    from windlass.artifacts.paths import clean_artifact_path
+    from windlass.models.package import save_model as _save
+    from windlass.models.transfer import prefixed, upload_folder
+
+    rid = tracking_fluent._run_id(run_id)
+    artifact_path = clean_artifact_path(name)
+    tracking, registry = _services()
+    with tempfile.TemporaryDirectory(prefix="windlass-model-") as tmp:
+        folder = Path(tmp) / "model"
+        manifest = _save(model, folder, flavor=flavor, input_example=input_example,
+                         signature=signature, serialization=serialization,
+                         requirements=requirements, metadata=metadata, run_id=rid, **options)
+        files = upload_folder(tracking.blobs, folder)
+    tracking.record_artifacts(rid, prefixed(files, artifact_path))
+    uri = f"runs:/{rid}/{artifact_path}"
+    version = None
+    if registered_model_name is not None:
+        run = tracking.get_run(rid)
+        version = registry.create_version(run.project_id, registered_model_name, source=uri,
+                                          files=files, manifest=manifest.to_dict(),
+                                          run_id=rid).version
+    return ModelInfo(uri=uri, run_id=rid, artifact_path=artifact_path,
+                     flavors=list(manifest.flavors),
+                     signature=None if manifest.signature is None
+                     else manifest.signature.to_dict(),
+                     registered_model_name=registered_model_name, version=version)
+
+
+def _run_files(tracking: Tracking, run_id: str, path: str) -> list[Any]:
+    from windlass.models.transfer import relative
+
+    files = relative(tracking.walk_artifacts(run_id, path), path)
+    if not any(f.path == MANIFEST_FILE for f in files):
+        raise InvalidInput(f"runs:/{run_id}/{path} is not a windlass model (no "
+                           f"{MANIFEST_FILE} there)", run_id=run_id, path=path)
+    return files
+
+
+def _resolve_files(uri: str, project: str | None) -> tuple[str, list[Any], ModelVersion | None]:
+    """Return (canonical URI, recorded files, registry version or None) for a model URI."""
+    from windlass.uris import parse_object_uri
+
+    parsed = parse_object_uri(uri)
+    tracking, registry = _services()
+    if parsed.kind == "runs":
+        if not parsed.path:
+            raise InvalidUri(f"{uri!r} names a run, not a model folder in it: add its path "
+                             "(runs:/<id>/model)", uri=uri)
+        return uri, _run_files(tracking, parsed.name, parsed.path), None
+    if parsed.kind != "models":
+        raise InvalidUri(f"{uri!r} is not a model URI (models:/..., runs:/... or a folder)",
+                         uri=uri)
+    version = registry.resolve(_project(project), parsed.name, version=parsed.version,
+                               alias=parsed.alias)
+    return version.uri, version.files, version
+
+
+def _is_uri(value: str | Path) -> bool:
+    return isinstance(value, str) and value.startswith(("models:/", "runs:/"))
+
+
+def load_model(model_uri: str | Path, *, trust: bool = False,
+               project: str | None = None) -> LoadedModel:
+    """Load a model by URI or local folder, verifying every file's hash first.
+
+    Models whose files can run code (pickle, the python flavor) load only with
+    ``trust=True`` or a matching ``WINDLASS_TRUSTED_MODEL_SOURCES`` pattern.
+    """
+    from windlass.models.loading import load_model_folder
+    from windlass.models.transfer import download_files
+
+    if not _is_uri(model_uri):
+        folder = Path(model_uri)
+        if not folder.is_dir():
+            raise InvalidUri(f"{str(model_uri)!r} is neither a model URI (models:/, runs:/) "
+                             "nor a model folder", uri=str(model_uri))
+        return load_model_folder(folder, trust=trust)
+    uri, files, _version = _resolve_files(str(model_uri), project)
+    tracking, _registry = _services()
+    keep = tempfile.TemporaryDirectory(prefix="windlass-load-")
+    try:
+        folder = download_files(tracking.blobs, files, Path(keep.name))
+        return load_model_folder(folder, trust=trust, uri=uri, recorded=files, keep=keep)
+    except BaseException:
+        keep.cleanup()
+        raise
+
+
+def download_model(model_uri: str, dst: str | Path, *, project: str | None = None) -> Path:
+    """Download a model's files into the folder ``dst`` (verified); return the folder."""
+    from windlass.models.loading import check_against_registry
+    from windlass.models.manifest import read_manifest, verify_folder
+    from windlass.models.transfer import download_files
+
+    _uri, files, _version = _resolve_files(model_uri, project)
+    dest = Path(dst)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InvalidInput(f"{dest} exists and is not an empty folder", path=str(dest))
+    tracking, _registry = _services()
+    download_files(tracking.blobs, files, dest)
+    manifest = read_manifest(dest)
+    check_against_registry(dest, manifest, files)
+    verify_folder(dest, manifest)
+    return dest
+
+
+def register_model(model_uri: str | Path, name: str, *, description: str = "",
+                   project: str | None = None) -> ModelVersion:
+    """Register a logged model (``runs:/``), a registered one (``models:/``) or a folder."""
+    from windlass.models.manifest import read_manifest, verify_folder
+    from windlass.models.transfer import download_files, upload_folder
+
+    tracking, registry = _services()
+    project_id = _project(project)
+    if not _is_uri(model_uri):
+        folder = Path(model_uri)
+        manifest = read_manifest(folder)
+        verify_folder(folder, manifest)
+        files = upload_folder(tracking.blobs, folder)
+        return registry.create_version(project_id, name, source=str(folder.resolve()),
+                                       files=files, manifest=manifest.to_dict(),
+                                       run_id=manifest.run_id if manifest.run_id and
+                                       _run_exists(tracking, manifest.run_id) else None,
+                                       description=description)
+    source, files, version = _resolve_files(str(model_uri), project)
+    with tempfile.TemporaryDirectory(prefix="windlass-register-") as tmp:
+        manifest_entry = [f for f in files if f.path == MANIFEST_FILE]
+        download_files(tracking.blobs, manifest_entry, Path(tmp))
+        manifest = read_manifest(Path(tmp))
+    run_id = version.run_id if version is not None else source.split("/")[1]
+    return registry.create_version(project_id, name, source=source, files=files,
+                                   manifest=manifest.to_dict(), run_id=run_id,
+                                   description=description)
+
+
+def _run_exists(tracking: Tracking, run_id: str) -> bool:
+    from windlass.exceptions import RunNotFound
+
+    try:
+        tracking.get_run(run_id)
+    except RunNotFound:
+        return False
+    return True
+
+
+def get_registered_model(name: str, *, project: str | None = None) -> RegisteredModel:
+    """Return a registered model: description, tags, card, aliases, newest version."""
+    _tracking, registry = _services()
+    return registry.get_model(_project(project), name)
+
+
+def list_registered_models(*, project: str | None = None) -> list[RegisteredModel]:
+    """Return every registered model of the project, by name."""
+    _tracking, registry = _services()
+    project_id = _project(project)
+    found: list[RegisteredModel] = []
+    token: str | None = None
+    while True:
+        page = registry.list_models(project_id, 1000, token)
+        found.extend(page.items)
+        if page.next_page_token is None:
+            return found
+        token = page.next_page_token
+
+
+def update_registered_model(name: str, *, description: str | None = None,
+                            card: str | None = None, tags: dict[str, Any] | None = None,
+                            delete_tags: list[str] | None = None,
+                            project: str | None = None) -> RegisteredModel:
+    """Change a registered model's description, Markdown model card or tags."""
+    _tracking, registry = _services()
+    return registry.update_model(
+        _project(project), name, description=description, card=card,
+        set_tags=None if tags is None else {k: str(v) for k, v in tags.items()},
+        delete_tags=delete_tags)
+
+
+def delete_registered_model(name: str, *, project: str | None = None) -> None:
+    """Delete a registered model and its versions (refused while it has aliases)."""
+    _tracking, registry = _services()
+    registry.delete_model(_project(project), name)
+
+
+def get_model_version(name: str, version: int | None = None, *, alias: str | None = None,
+                      project: str | None = None) -> ModelVersion:
+    """Return a version by number or alias (neither: the newest)."""
+    _tracking, registry = _services()
+    return registry.resolve(_project(project), name, version=version, alias=alias)
+
+
+def list_model_versions(name: str, *, project: str | None = None) -> list[ModelVersion]:
+    """Return every version of a registered model, newest first."""
+    _tracking, registry = _services()
+    project_id = _project(project)
+    found: list[ModelVersion] = []
+    token: str | None = None
+    while True:
+        page = registry.list_versions(project_id, name, 1000, token)
+        found.extend(page.items)
+        if page.next_page_token is None:
+            return found
+        token = page.next_page_token
+
+
+def delete_model_version(name: str, version: int, *, project: str | None = None) -> None:
+    """Delete a version (refused while an alias points to it: move the alias first)."""
+    _tracking, registry = _services()
+    registry.delete_version(_project(project), name, version)
+
+
+def set_alias(name: str, alias: str, version: int, *, project: str | None = None) -> AliasEvent:
+    """Point ``alias`` (``champion``, ``challenger``...) at ``version``; the move is recorded."""
+    _tracking, registry = _services()
+    return registry.set_alias(_project(project), name, alias, version)
+
+
+def delete_alias(name: str, alias: str, *, project: str | None = None) -> AliasEvent:
+    """Remove an alias; the removal is recorded."""
+    _tracking, registry = _services()
+    return registry.delete_alias(_project(project), name, alias)
+
+
+def get_alias_history(name: str, alias: str | None = None, *,
+                      project: str | None = None) -> list[AliasEvent]:
+    """Return every recorded alias move of a model (or one alias), oldest first."""
+    _tracking, registry = _services()
+    return registry.alias_history(_project(project), name, alias)
+
+
+def get_model_lineage(name: str, version: int, *, project: str | None = None) -> Lineage:
+    """Return where a version came from: run, params, metrics, dataset inputs, code version."""
+    _tracking, registry = _services()
+    return registry.lineage(_project(project), name, version)
