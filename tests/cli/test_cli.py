@@ -100,5 +100,13 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         runs = windlass.search_runs(project="demo-churn", filter="metrics.roc_auc > 0.5",
                                     output_format="list")
         assert len(runs) == 6
+        windlass.set_project("demo-churn")
+        champion = windlass.get_model_version("churn", alias="champion")
+        best = max(runs, key=lambda r: r.metrics["roc_auc"].value)
+        assert champion.run_id == best.id
+        assert "registered" in done.stdout and "alias champion" in done.stdout
+        lineage = windlass.get_model_lineage("churn", champion.version)
+        assert {i.name for i in lineage.inputs} == {"churn-train", "churn-test"}
+        assert windlass.get_registered_model("churn").card.startswith("# churn")
     finally:
         windlass.set_tracking_uri(None)

@@ -51,7 +51,7 @@ def demo(
     import windlass
     from windlass import config
     from windlass.cli.render import console, runs_table
-    from windlass.demo.walkthrough import PROJECT, train_models
+    from windlass.demo.walkthrough import MODEL, PROJECT, register_best, train_models
 
     if port == 0 or not _port_free(host, port):
         with socket.socket() as sock:
@@ -69,9 +69,18 @@ def demo(
                                 output_format="list")
     assert isinstance(best, list)
     runs_table(best, title="best runs by roc_auc")
+    version = register_best(best[0].id)
+    console.print(f"registered {best[0].name} as {MODEL} version {version.version}, "
+                  f"alias champion", markup=False, highlight=False)
+    champion = windlass.load_model(f"models:/{MODEL}@champion")
+    example = champion.input_example()
+    console.print(f"models:/{MODEL}@champion predicts {list(champion.predict(example))} for "
+                  "its input example (every file verified)", markup=False, highlight=False)
     console.print(f"try: windlass runs ls --uri {url} -p {PROJECT} "
                   "-f \"metrics.roc_auc > 0.7\" -o \"metrics.roc_auc DESC\"", markup=False,
                   highlight=False)
+    console.print(f"try: windlass models versions {MODEL} --uri {url} -p {PROJECT}",
+                  markup=False, highlight=False)
     windlass.set_tracking_uri(None)
     if serve:
         console.print(f"serving at {url} — press Ctrl-C to stop")

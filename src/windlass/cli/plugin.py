@@ -10,12 +10,13 @@ from windlass.plugins import hookimpl
 @hookimpl
 def register_commands(register: Callable[..., None]) -> None:
     """Register the built-in command groups and commands."""
-    from windlass.cli import artifacts, demo, projects, runs, server
+    from windlass.cli import artifacts, demo, models, projects, runs, server
 
     register("server", server.server)
     register("demo", demo.demo)
     register("projects", projects.app)
     register("runs", runs.app)
     register("artifacts", artifacts.app)
+    register("models", models.app)
 
 

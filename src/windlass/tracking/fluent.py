@@ -19,6 +19,7 @@ from windlass import config
 from windlass.entities import (
     ArtifactEntry,
     ArtifactListing,
+    DatasetInput,
     MetricPoint,
     Project,
     Run,
@@ -290,6 +291,26 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None, *,
                  run_id: str | None = None) -> list[ArtifactEntry]:
     """Upload a file or folder to the run's artifacts (streamed, deduplicated)."""
     return _tracking().log_artifact(_run_id(run_id), local_path, artifact_path)
+
+
+def log_input(data: Any, name: str, *, context: str = "training", source: str | None = None,
+              run_id: str | None = None) -> DatasetInput:
+    """Record that the run read a dataset (a DataFrame, an array, or a file or folder path).
+
+    Stores its content digest, row count and column types; a model registered from this run
+    lists it in its lineage.
+    """
+    from windlass.tracking.inputs import describe_input
+
+    rid = _run_id(run_id)
+    described = describe_input(data, name, context=context, source=source)
+    _tracking().log_inputs(rid, [described])
+    return described
+
+
+def list_inputs(run_id: str) -> list[DatasetInput]:
+    """Return the datasets a run read, in logging order."""
+    return _tracking().list_inputs(run_id)
 
 
 def list_artifacts(run_id: str, path: str = "") -> list[ArtifactListing]:
