@@ -32,11 +32,13 @@ def store_kind(uri: str) -> StoreKind:
     )
 
 
-_NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+#: The names in object URIs: models, aliases, datasets, prompts, deployments.
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 _OBJECT = re.compile(
     r"^(?P<kind>runs|models|datasets|prompts|deployments):/(?P<rest>.+)$"
 )
-_VERSIONED = re.compile(rf"^(?P<name>{_NAME})(?:/(?P<version>\d+)|@(?P<alias>{_NAME}))?$")
+_VERSIONED = re.compile(
+    rf"^(?P<name>{NAME_PATTERN})(?:/(?P<version>\d+)|@(?P<alias>{NAME_PATTERN}))?$")
 _RUN = re.compile(r"^(?P<run_id>[0-9a-f]{32})(?:/(?P<path>.*))?$")
 
 

@@ -36,6 +36,7 @@ from windlass.model_entities import (
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import current_user
+from windlass.uris import NAME_PATTERN
 
 #: The alias that always names a model's newest version (it cannot be set).
 LATEST = "latest"
@@ -46,8 +47,8 @@ MAX_SOURCE_LENGTH = 10_000
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_FILES = 100_000
 MAX_VERSION = 2**31 - 1
-# The names of models:/<name>@<alias> URIs (windlass.uris), with a length limit.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+# The names of models:/<name>@<alias> URIs, with a length limit.
+_NAME = re.compile(NAME_PATTERN)
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _INT64 = 2**63
 
