@@ -104,3 +104,13 @@ def test_a_2d_array_fills_columns_by_position() -> None:
     assert list(frame.columns) == ["a", "b"]
     with pytest.raises(SchemaMismatch, match=r"columns \['a', 'b'\]"):
         enforce(schema, np.array([[1.0, 2.0, 3.0]]))
+
+
+def test_enforcing_never_changes_the_callers_frame() -> None:
+    schema = infer_schema(pd.DataFrame({"0": [1.0], "1": [2.0]}))
+    data = pd.DataFrame([[1, 2]])  # integer column labels, int values
+    converted = enforce(schema, data)
+    assert list(data.columns) == [0, 1] and data.dtypes.iloc[0] == np.int64
+    assert list(converted.columns) == ["0", "1"] and converted.dtypes.iloc[0] == np.float64
+    exact = pd.DataFrame({"0": [1.0], "1": [2.0]})
+    assert enforce(schema, exact) is exact

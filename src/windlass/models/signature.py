@@ -224,7 +224,12 @@ def _enforce_columns(schema: Schema, data: Any) -> pd.DataFrame:
                 f"the model takes a table with columns {names}; got an array of shape "
                 f"{list(array.shape)} (pass a DataFrame, a list of records or a dict of "
                 "columns)", expected=names)
-    frame.columns = [str(c) for c in frame.columns]
+    if list(frame.columns) == names and all(
+            _dtype_name(dtype) == spec.dtype for dtype, spec in zip(frame.dtypes, schema.columns,
+                                                                   strict=True)):
+        return frame  # the common case, already exact: no copy (this is on the scoring path)
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)  # a new frame: the caller's is never changed
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise SchemaMismatch(f"missing column(s) {missing}; the model takes {names}",
