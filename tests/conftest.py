@@ -26,15 +26,23 @@ POSTGRES_URL = os.environ.get("WINDLASS_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own WINDLASS_HOME and no inherited tracking URI."""
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own WINDLASS_HOME, no inherited tracking URI, a fresh SDK state."""
+    import windlass
+    from windlass.tracking import fluent
+
     home = tmp_path / "windlass-home"
     monkeypatch.setenv("WINDLASS_HOME", str(home))
     # onnxruntime (and other libraries) write caches there: keep them out of the user's home.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.delenv("WINDLASS_TRACKING_URI", raising=False)
     monkeypatch.delenv("WINDLASS_ARTIFACT_URI", raising=False)
-    return home
+    yield home
+    # The SDK is process-wide: a URI or project one test chose must not reach the next.
+    while windlass.active_run() is not None:
+        windlass.end_run()
+    windlass.set_tracking_uri(None)
+    fluent._state.project = None
 
 
 @pytest.fixture

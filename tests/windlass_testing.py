@@ -115,3 +115,38 @@ def run_fresh(code: str, *, cwd: Path | None = None, env: dict[str, str] | None 
     if check and done.returncode != 0:
         raise AssertionError(f"fresh process failed:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+class ModelServerProcess:
+    """A real ``windlass serve`` subprocess on a loopback port."""
+
+    def __init__(self, uri: str, *args: str, env: dict[str, str] | None = None,
+                 log_dir: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (log_dir or Path(tempfile.gettempdir())) / f"windlass-serve-{self.port}.log"
+        self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "windlass", "serve", uri, "--host", "127.0.0.1",
+             "--port", str(self.port), *args],
+            stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"windlass serve exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/v2/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"windlass serve not ready: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log_handle.close()

@@ -100,6 +100,20 @@ SETTINGS: dict[str, Setting] = {
                 "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) and "
                 "creators (`user:ada`) whose pickled or code-carrying models load without "
                 "`trust=True`."),
+        Setting("WINDLASS_PREDICTION_LOG_URI", None, _text,
+                "Where model servers write prediction logs (Parquet); default "
+                "`<artifact root>/prediction-logs`."),
+        Setting("WINDLASS_PREDICTION_LOG_SAMPLE", "1.0", _fraction,
+                "Share of requests a model server logs (0 turns logging off)."),
+        Setting("WINDLASS_PREDICTION_LOG_FLUSH_SECONDS", "2", _positive_float,
+                "How often a model server writes its buffered prediction log."),
+        Setting("WINDLASS_SERVE_POLL_SECONDS", "5", _positive_float,
+                "How often a model server checks for alias moves and deployment changes."),
+        Setting("WINDLASS_SERVE_MAX_QUEUE_ROWS", "4096", _positive_int,
+                "Rows a model server queues per model before answering 503 with Retry-After."),
+        Setting("WINDLASS_SERVE_SPEC", None, _text,
+                "Set by `windlass serve` for its worker processes (the URI and options, "
+                "as JSON)."),
         Setting("WINDLASS_SERVER_STORE", None, _text,
                 "Metadata store URI of `windlass server` (set by `--store`)."),
         Setting("WINDLASS_SERVER_ARTIFACTS", None, _text,

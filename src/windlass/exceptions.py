@@ -20,7 +20,8 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── RunNotFound                RUN_NOT_FOUND         404
     │   ├── ArtifactNotFound           ARTIFACT_NOT_FOUND    404
     │   ├── ModelNotFound              MODEL_NOT_FOUND       404
-    │   └── ModelVersionNotFound       MODEL_VERSION_NOT_FOUND 404
+    │   ├── ModelVersionNotFound       MODEL_VERSION_NOT_FOUND 404
+    │   └── DeploymentNotFound         DEPLOYMENT_NOT_FOUND  404
     ├── Conflict                       CONFLICT              409
     │   ├── AlreadyExists              ALREADY_EXISTS        409
     │   ├── ParamConflict              PARAM_CONFLICT        409
@@ -28,6 +29,7 @@ to the same class, so embedded and server mode raise the same errors.
     ├── IntegrityFailure               INTEGRITY_FAILURE     422
     ├── UntrustedModel                 UNTRUSTED_MODEL       403
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE     413
+    ├── Overloaded                     OVERLOADED            503
     ├── BackendUnavailable             BACKEND_UNAVAILABLE   503
     └── DeliveryFailed                 DELIVERY_FAILED       500
 """
@@ -133,6 +135,12 @@ class ModelVersionNotFound(NotFound):
     error_code = "MODEL_VERSION_NOT_FOUND"
 
 
+class DeploymentNotFound(NotFound):
+    """No deployment has this name in the project."""
+
+    error_code = "DEPLOYMENT_NOT_FOUND"
+
+
 class Conflict(WindlassError):
     """The request conflicts with the current state of the store."""
 
@@ -180,6 +188,13 @@ class PayloadTooLarge(WindlassError):
 
     error_code = "PAYLOAD_TOO_LARGE"
     http_status = 413
+
+
+class Overloaded(WindlassError):
+    """The model server's queue is full; retry after ``details['retry_after']`` seconds."""
+
+    error_code = "OVERLOADED"
+    http_status = 503
 
 
 class BackendUnavailable(WindlassError):

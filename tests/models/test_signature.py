@@ -114,3 +114,22 @@ def test_enforcing_never_changes_the_callers_frame() -> None:
     assert list(converted.columns) == ["0", "1"] and converted.dtypes.iloc[0] == np.float64
     exact = pd.DataFrame({"0": [1.0], "1": [2.0]})
     assert enforce(schema, exact) is exact
+
+
+def test_the_records_fast_path_agrees_with_enforce_or_steps_aside() -> None:
+    from windlass.models.signature import records_to_columns
+
+    schema = infer_schema(_frame())
+    records = [{"age": 3, "income": 1, "plan": "a"}, {"age": 4, "income": 2.5, "plan": "b"}]
+    columns = records_to_columns(schema, records)
+    assert columns is not None
+    expected = enforce(schema, records)
+    for name in ("age", "income", "plan"):
+        assert list(columns[name]) == list(expected[name])
+    assert columns["income"].dtype == np.float64 and columns["age"].dtype == np.int64
+    # Anything unusual goes to enforce, which names the problem.
+    assert records_to_columns(schema, [{"age": 3, "income": 1.0}]) is None
+    assert records_to_columns(schema, [{"age": 3.5, "income": 1.0, "plan": "a"}]) is None
+    assert records_to_columns(schema, [{"age": 3, "income": "x", "plan": "a"}]) is None
+    assert records_to_columns(schema, [{"age": 3, "income": 1.0, "plan": 5}]) is None
+    assert records_to_columns(schema, {"age": [3]}) is None

@@ -83,7 +83,8 @@ def _upgrade_from_0001_keeps_data(uri: str) -> None:
         assert conn.execute(text("SELECT name FROM projects")).scalars().all() == ["old"]
         tables = set(sa_inspect(conn).get_table_names())
     engine.dispose()
-    assert not tables & {"run_inputs", "registered_models", "model_versions", "model_aliases"}
+    assert not tables & {"run_inputs", "registered_models", "model_versions", "model_aliases",
+                          "deployments", "deployment_events"}
 
 
 def test_sqlite_upgrade_from_0001_keeps_data(tmp_path: Path) -> None:
@@ -92,3 +93,53 @@ def test_sqlite_upgrade_from_0001_keeps_data(tmp_path: Path) -> None:
 
 def test_postgres_upgrade_from_0001_keeps_data(postgres_url: str) -> None:
     _upgrade_from_0001_keeps_data(postgres_url)
+
+
+def _upgrade_from_0002_keeps_data(uri: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from sqlalchemy import inspect as sa_inspect
+
+    from windlass.store.sql.engine import _MIGRATIONS, _normalize
+    from windlass.store.sql.store import SqlStore
+
+    engine = create_engine(_normalize(uri))
+    cfg = Config(str(_MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.execute(text("INSERT INTO projects (id, name, description, created_at) "
+                          "VALUES ('" + "a" * 32 + "', 'old', '', 1)"))
+        conn.execute(text("INSERT INTO registered_models (id, project_id, name, description, "
+                          "card, created_at, updated_at, next_version) VALUES ('" + "b" * 32 +
+                          "', '" + "a" * 32 + "', 'churn', '', '', 1, 1, 1)"))
+    engine.dispose()
+    store = SqlStore(uri)  # opening migrates to the head revision
+    try:
+        assert store.get_registered_model("a" * 32, "churn").name == "churn"
+        assert store.list_deployments("a" * 32).items == []
+    finally:
+        store.close()
+    assert _diff(uri) == []
+    # And back: the downgrade drops exactly what 0003 added.
+    engine = create_engine(_normalize(uri))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM registered_models")).scalars().all() == \
+            ["churn"]
+        tables = set(sa_inspect(conn).get_table_names())
+    engine.dispose()
+    assert "registered_models" in tables
+    assert not tables & {"deployments", "deployment_events"}
+
+
+def test_sqlite_upgrade_from_0002_keeps_data(tmp_path: Path) -> None:
+    _upgrade_from_0002_keeps_data(f"sqlite:///{tmp_path / 'old2.db'}")
+
+
+def test_postgres_upgrade_from_0002_keeps_data(postgres_url: str) -> None:
+    _upgrade_from_0002_keeps_data(postgres_url)

@@ -10,7 +10,17 @@ from windlass.plugins import hookimpl
 @hookimpl
 def register_commands(register: Callable[..., None]) -> None:
     """Register the built-in command groups and commands."""
-    from windlass.cli import artifacts, demo, models, projects, runs, server
+    from windlass.cli import (
+        artifacts,
+        build,
+        demo,
+        deployments,
+        models,
+        projects,
+        runs,
+        serve,
+        server,
+    )
 
     register("server", server.server)
     register("demo", demo.demo)
@@ -18,5 +28,8 @@ def register_commands(register: Callable[..., None]) -> None:
     register("runs", runs.app)
     register("artifacts", artifacts.app)
     register("models", models.app)
+    register("deployments", deployments.app)
+    register("build", build.app)
+    register("serve", serve.serve)
 
 

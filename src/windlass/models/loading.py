@@ -59,6 +59,10 @@ class LoadedModel:
         """Return predictions for a DataFrame, an array, a list of records or a dict of columns."""
         return self.predictor.predict(self.prepare(data))
 
+    def predict_prepared(self, data: Any) -> Any:
+        """Return predictions for input that :meth:`prepare` already checked (servers batch it)."""
+        return self.predictor.predict(data)
+
     def predict_proba(self, data: Any) -> Any:
         """Return class probabilities, for models that have them."""
         return self.predictor.predict_proba(self.prepare(data))

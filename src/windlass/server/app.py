@@ -17,7 +17,8 @@ from windlass.exceptions import ConfigError
 from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
-from windlass.server.routes import artifacts, models, projects, runs
+from windlass.server.routes import artifacts, deployments, models, projects, runs
+from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
 logger = logging.getLogger("windlass.server")
@@ -54,6 +55,7 @@ def create_app(service: Tracking) -> FastAPI:
                   description="Tracking, artifacts and registry REST API of windlass.")
     app.state.tracking = service
     app.state.registry = ModelRegistry(service.store, service.blobs)
+    app.state.deployments = DeploymentService(service.store)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
 
@@ -66,6 +68,7 @@ def create_app(service: Tracking) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(artifacts.router)
     app.include_router(models.router)
+    app.include_router(deployments.router)
     return app
 
 

@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Request
 
 from windlass.entities import Project
 from windlass.models.registry import ModelRegistry
+from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
 
@@ -21,6 +22,12 @@ def registry(request: Request) -> ModelRegistry:
     """Return the app's model registry domain object."""
     models: ModelRegistry = request.app.state.registry
     return models
+
+
+def deployments(request: Request) -> DeploymentService:
+    """Return the app's deployments domain object."""
+    service: DeploymentService = request.app.state.deployments
+    return service
 
 
 def project(project: Annotated[str, Path(max_length=256, description="Project name or id")],

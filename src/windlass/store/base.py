@@ -24,7 +24,14 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
-from windlass.model_entities import AliasEvent, ModelVersion, RegisteredModel
+from windlass.model_entities import (
+    AliasEvent,
+    Deployment,
+    DeploymentEvent,
+    ModelVersion,
+    RegisteredModel,
+    Variant,
+)
 
 
 class MetadataStore(ABC):
@@ -204,6 +211,54 @@ class MetadataStore(ABC):
     def alias_history(self, project_id: str, name: str, alias: str | None = None
                       ) -> list[AliasEvent]:
         """Return every recorded alias move of a model (or of one alias), oldest first."""
+
+    # -- deployments ---------------------------------------------------------------------
+    @abstractmethod
+    def create_deployment(self, *, deployment_id: str, project_id: str, name: str,
+                          description: str, variants: list[Variant], shadow: Variant | None,
+                          user: str, at: int) -> Deployment:
+        """Create a deployment at revision 1 and record it (action ``create``).
+
+        A taken name raises AlreadyExists, unless the deployment holding it has this
+        ``deployment_id``: then it is returned as it is (a retried create is safe).
+        """
+
+    @abstractmethod
+    def get_deployment(self, project_id: str, name: str) -> Deployment:
+        """Return a deployment, or raise DeploymentNotFound."""
+
+    @abstractmethod
+    def list_deployments(self, project_id: str, max_results: int = 100,
+                         page_token: str | None = None) -> Page[Deployment]:
+        """Return a project's deployments ordered by name, one page at a time."""
+
+    @abstractmethod
+    def update_deployment(self, project_id: str, name: str, *, variants: list[Variant],
+                          shadow: Variant | None, action: str, user: str, at: int,
+                          expected_revision: int | None = None) -> Deployment:
+        """Replace variants and shadow as the next revision, and record the change.
+
+        Atomic: the revision grows by one and the event is written in one transaction,
+        under the deployment's lock, so revisions never repeat or skip. A state equal to
+        the current one changes and records nothing (the deployment is returned as it
+        is). Otherwise, with ``expected_revision`` given and not the current revision,
+        nothing changes and Conflict is raised (``details['revision']`` is the current one).
+        """
+
+    @abstractmethod
+    def deployment_history(self, project_id: str, name: str, max_results: int = 100,
+                           page_token: str | None = None, *, newest_first: bool = False
+                           ) -> Page[DeploymentEvent]:
+        """Return a deployment's recorded changes by revision (oldest first unless asked)."""
+
+    @abstractmethod
+    def get_deployment_revision(self, project_id: str, name: str, revision: int
+                                ) -> DeploymentEvent:
+        """Return the recorded change that made ``revision``, or DeploymentNotFound."""
+
+    @abstractmethod
+    def delete_deployment(self, project_id: str, name: str) -> None:
+        """Delete a deployment with its history, or raise DeploymentNotFound."""
 
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release connections."""

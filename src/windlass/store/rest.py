@@ -29,6 +29,7 @@ from windlass.entities import (
 )
 from windlass.exceptions import BackendUnavailable, error_from_dict
 from windlass.store.bulk import paused_gc
+from windlass.store.rest_deployments import RestDeployments
 from windlass.store.rest_registry import RestRegistry
 
 _RETRY_STATUS = {502, 503, 504}
@@ -38,11 +39,12 @@ def _project(data: dict[str, Any]) -> Project:
     return Project(data["id"], data["name"], int(data["created_at"]), data.get("description", ""))
 
 
-class RestStore(RestRegistry):
+class RestStore(RestRegistry, RestDeployments):
     """A :class:`MetadataStore` backed by a windlass server's REST API.
 
     The model registry and run inputs live in
-    :class:`~windlass.store.rest_registry.RestRegistry`.
+    :class:`~windlass.store.rest_registry.RestRegistry`, deployments in
+    :class:`~windlass.store.rest_deployments.RestDeployments`.
     """
 
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:

@@ -205,3 +205,38 @@ model_alias_events = Table(
     Column("at", BigInteger, nullable=False),
     Index("ix_model_alias_events_model_alias", "model_id", "alias", "id"),
 )
+
+# -- deployments ------------------------------------------------------------------------
+# A deployment's current state; ``revision`` grows by one with every change, in the
+# transaction that records the change in ``deployment_events`` (under the row's lock), so
+# the events of a deployment are numbered 1, 2, 3... without gaps or repeats.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("variants", Text, nullable=False),  # JSON [{name, model_uri, weight}, ...]
+    Column("shadow", Text),  # JSON {name, model_uri, weight}, or NULL without a shadow
+    Column("revision", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_deployments_project_name"),
+)
+
+# Each event holds the state the change left behind, so any revision can be restored.
+deployment_events = Table(
+    "deployment_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("deployment_id", ID, ForeignKey("deployments.id"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("variants", Text, nullable=False),
+    Column("shadow", Text),
+    Column("user", String(256), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    UniqueConstraint("deployment_id", "revision", name="uq_deployment_events_revision"),
+)

@@ -56,6 +56,7 @@ from windlass.store.bulk import paused_gc
 from windlass.store.filters import parse_filter, parse_order_by
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import schema as s
+from windlass.store.sql.deployments import SqlDeployments
 from windlass.store.sql.engine import create_store_engine
 from windlass.store.sql.registry import SqlRegistry
 from windlass.store.sql.search import compile_filter, plan_sort
@@ -69,10 +70,11 @@ assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
 
 
-class SqlStore(SqlRegistry):
+class SqlStore(SqlRegistry, SqlDeployments):
     """A :class:`MetadataStore` over SQLite (WAL) or PostgreSQL (psycopg 3).
 
-    The model registry and run inputs live in :class:`~windlass.store.sql.registry.SqlRegistry`.
+    The model registry and run inputs live in :class:`~windlass.store.sql.registry.SqlRegistry`,
+    deployments in :class:`~windlass.store.sql.deployments.SqlDeployments`.
     """
 
     def __init__(self, uri: str) -> None:

@@ -1,0 +1,1 @@
+"""Serving: the model server, adaptive batching, deployments, prediction logs, packaging."""

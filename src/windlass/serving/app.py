@@ -1,0 +1,272 @@
+"""The model server's ASGI app: /predict, the Open Inference Protocol V2, /metrics, /feedback.
+
+Plain Starlette routes on the request path (no per-request validation framework: the
+model's signature is the validation), an OpenAPI document built from that signature at
+``/openapi.json`` with Swagger UI at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from windlass.exceptions import InvalidInput, NotFound, WindlassError
+from windlass.ids import is_id, new_id
+from windlass.models.signature import records_to_columns
+from windlass.serving import oip
+from windlass.serving.metrics import ServerMetrics
+from windlass.serving.openapi import openapi_document
+from windlass.serving.payloads import (
+    ColumnBatch,
+    dumps,
+    parse_csv,
+    parse_json,
+    row_count,
+    to_jsonable,
+)
+from windlass.serving.predlog import PredictionLog
+from windlass.serving.router import Router
+from windlass.serving.source import ServedModel
+
+logger = logging.getLogger("windlass.serving")
+_JSON = "application/json"
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def _error(error: WindlassError) -> Response:
+    headers = {}
+    retry = error.details.get("retry_after")
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
+    return Response(orjson.dumps(error.to_dict(), default=str), status_code=error.http_status,
+                    media_type=_JSON, headers=headers)
+
+
+class ModelServer:
+    """The state behind one serving app: router, metrics, prediction log."""
+
+    def __init__(self, router: Router, *, log: PredictionLog | None = None,
+                 metrics: ServerMetrics | None = None) -> None:
+        self.router = router
+        self.log = log
+        self.metrics = metrics or router.metrics
+
+    async def _body(self, request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise WindlassError(f"request body over {MAX_BODY_BYTES} bytes")
+        return await request.body()
+
+    async def _inputs(self, request: Request) -> Any:
+        body = await self._body(request)
+        kind = request.headers.get("content-type", _JSON).split(";")[0].strip().lower()
+        if kind == "text/csv":
+            return parse_csv(body)
+        if kind not in (_JSON, "", "application/*", "*/*"):
+            raise InvalidInput(f"unsupported content type {kind!r}: send application/json "
+                               "or text/csv")
+        return parse_json(body)
+
+    async def _run(self, served: ServedModel, inputs: Any) -> tuple[Any, int]:
+        signature = served.model.signature
+        columns = None if signature is None else records_to_columns(signature.inputs, inputs)
+        prepared = ColumnBatch(columns) if columns is not None else served.model.prepare(inputs)
+        rows = row_count(prepared)
+        return await served.batcher.submit(prepared, rows), rows
+
+    def _record(self, served: ServedModel, request_id: str, started: float, status: str,
+                inputs: Any = None, output: Any = None, shadow: bool = False) -> None:
+        latency = time.perf_counter() - started
+        labels = (served.name, served.version, served.variant)
+        if not shadow:
+            self.metrics.requests.labels(*labels, status).inc()
+            self.metrics.latency.labels(*labels).observe(latency)
+        if status == "ok" and self.log is not None:
+            self.log.record(request_id, served.name, served.version, served.variant,
+                            latency * 1000, inputs, output, shadow)
+
+    async def _shadow(self, request_id: str, inputs: Any) -> None:
+        shadow = self.router.shadow
+        if shadow is None:
+            return
+        started = time.perf_counter()
+        try:
+            output, _rows = await self._run(shadow, inputs)
+        except Exception as exc:
+            logger.warning("shadow variant %s failed on request %s: %s", shadow.variant,
+                           request_id, exc)
+            return
+        self._record(shadow, request_id, started, "ok", inputs, output, shadow=True)
+
+    def _request_id(self, request: Request) -> str:
+        given = request.headers.get("x-request-id")
+        return given if given is not None and is_id(given) else new_id()
+
+    async def predict(self, request: Request) -> Response:
+        """``POST /predict``: inputs as records, columns, rows or CSV; predictions back."""
+        started = time.perf_counter()
+        request_id = self._request_id(request)
+        served = self.router.choose(request.headers.get("x-windlass-key"))
+        headers = {"X-Request-Id": request_id, "X-Windlass-Variant": served.variant}
+        try:
+            inputs = await self._inputs(request)
+            output, _rows = await self._run(served, inputs)
+        except WindlassError as error:
+            self._record(served, request_id, started, error.error_code.lower())
+            response = _error(error)
+            response.headers.update(headers)
+            return response
+        if self.router.shadow is not None:
+            task = asyncio.get_running_loop().create_task(self._shadow(request_id, inputs))
+            self.router.track(task)
+        self._record(served, request_id, started, "ok", inputs, output)
+        body = {"predictions": to_jsonable(output), "model": served.name,
+                "version": served.version, "variant": served.variant,
+                "request_id": request_id}
+        return Response(dumps(body), media_type=_JSON, headers=headers)
+
+    async def infer_v2(self, request: Request) -> Response:
+        """``POST /v2/models/{name}/infer``: the Open Inference Protocol."""
+        started = time.perf_counter()
+        name = request.path_params["name"]
+        served = self.router.by_model_name(name, request.headers.get("x-windlass-key"))
+        try:
+            body = orjson.loads(await self._body(request))
+        except orjson.JSONDecodeError as exc:
+            return _error(InvalidInput(f"request body is not valid JSON: {exc}"))
+        given = body.get("id") if isinstance(body, dict) else None
+        request_id: str = given if isinstance(given, str) else new_id()
+        try:
+            signature = served.model.signature
+            inputs = oip.decode_request(body, None if signature is None else signature.inputs)
+            output, _rows = await self._run(served, inputs)
+        except WindlassError as error:
+            self._record(served, request_id, started, error.error_code.lower())
+            return _error(error)
+        self._record(served, request_id, started, "ok", inputs, output)
+        return Response(dumps(oip.encode_response(output, model_name=served.name,
+                                                  model_version=served.version,
+                                                  request_id=request_id)),
+                        media_type=_JSON, headers={"X-Request-Id": request_id,
+                                                   "X-Windlass-Variant": served.variant})
+
+    async def model_metadata(self, request: Request) -> Response:
+        """``GET /v2/models/{name}``: inputs, outputs, versions, platform."""
+        served = self.router.by_model_name(request.path_params["name"], None)
+        signature = served.model.signature
+        return Response(orjson.dumps(oip.metadata(
+            served.name, served.version, f"windlass-{served.model.flavor}",
+            None if signature is None else signature.inputs,
+            None if signature is None else signature.outputs)), media_type=_JSON)
+
+    async def model_ready(self, request: Request) -> Response:
+        """``GET /v2/models/{name}/ready``."""
+        self.router.by_model_name(request.path_params["name"], None)
+        return Response(b'{"ready":true}', media_type=_JSON)
+
+    async def live(self, _request: Request) -> Response:
+        """``GET /v2/health/live``: the process answers."""
+        return Response(b'{"live":true}', media_type=_JSON)
+
+    async def ready(self, _request: Request) -> Response:
+        """``GET /v2/health/ready``: every variant is loaded."""
+        if not self.router.ready:
+            return Response(b'{"ready":false}', status_code=503, media_type=_JSON)
+        return Response(b'{"ready":true}', media_type=_JSON)
+
+    async def server_metadata(self, _request: Request) -> Response:
+        """``GET /v2``: the V2 server metadata."""
+        from importlib.metadata import version
+
+        return Response(orjson.dumps({"name": "windlass", "version": version("windlass"),
+                                      "extensions": []}), media_type=_JSON)
+
+    async def feedback(self, request: Request) -> Response:
+        """``POST /feedback``: ``{"request_id": ..., "label": ...}`` for delayed ground truth."""
+        try:
+            body = orjson.loads(await self._body(request))
+        except orjson.JSONDecodeError as exc:
+            return _error(InvalidInput(f"request body is not valid JSON: {exc}"))
+        if not isinstance(body, dict) or set(body) != {"request_id", "label"}:
+            return _error(InvalidInput('feedback must be {"request_id": "...", "label": ...}'))
+        if not isinstance(body["request_id"], str) or not is_id(body["request_id"]):
+            return _error(InvalidInput("request_id must be the 32-hex X-Request-Id of a "
+                                       "prediction", field="request_id"))
+        if self.log is None:
+            return _error(InvalidInput("prediction logging is off on this server, so "
+                                       "feedback cannot be joined to predictions"))
+        self.log.feedback(body["request_id"], body["label"])
+        return Response(b'{"accepted":true}', status_code=202, media_type=_JSON)
+
+    async def metrics_endpoint(self, _request: Request) -> Response:
+        """``GET /metrics``: Prometheus text format."""
+        for served in self.router.all_served():
+            self.metrics.queue_depth.labels(served.name, served.version).set(
+                served.batcher.queue_depth)
+        body, content_type = self.metrics.render()
+        return Response(body, media_type=content_type)
+
+    async def openapi(self, _request: Request) -> Response:
+        """``GET /openapi.json``: the API, with the model's signature as request schema."""
+        return Response(orjson.dumps(openapi_document(self.router.primary())),
+                        media_type=_JSON)
+
+    async def docs(self, _request: Request) -> Response:
+        """``GET /docs``: Swagger UI over ``/openapi.json``."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        html: HTMLResponse = get_swagger_ui_html(openapi_url="/openapi.json",
+                                                 title="windlass model server")
+        return html
+
+
+def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> Starlette:
+    """Return the ASGI app serving ``router``'s variants."""
+    server = ModelServer(router, log=log)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        import gc
+
+        gc.freeze()
+        poller = asyncio.get_running_loop().create_task(router.poll_forever())
+        try:
+            yield
+        finally:
+            poller.cancel()
+            await router.close()
+            if log is not None:
+                await asyncio.to_thread(log.close)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, WindlassError):
+            return _error(exc)
+        return _error(NotFound(f"no route {request.method} {request.url.path}"))
+
+    routes = [
+        Route("/predict", server.predict, methods=["POST"]),
+        Route("/feedback", server.feedback, methods=["POST"]),
+        Route("/metrics", server.metrics_endpoint, methods=["GET"]),
+        Route("/v2", server.server_metadata, methods=["GET"]),
+        Route("/v2/health/live", server.live, methods=["GET"]),
+        Route("/v2/health/ready", server.ready, methods=["GET"]),
+        Route("/v2/models/{name}", server.model_metadata, methods=["GET"]),
+        Route("/v2/models/{name}/ready", server.model_ready, methods=["GET"]),
+        Route("/v2/models/{name}/infer", server.infer_v2, methods=["POST"]),
+        Route("/openapi.json", server.openapi, methods=["GET"]),
+        Route("/docs", server.docs, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={404: not_found, WindlassError: not_found})
+    app.state.server = server
+    return app
