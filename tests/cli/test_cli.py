@@ -105,6 +105,11 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         best = max(runs, key=lambda r: r.metrics["roc_auc"].value)
         assert champion.run_id == best.id
         assert "registered" in done.stdout and "alias champion" in done.stdout
+        assert "200 requests by variant" in done.stdout
+        assert 'variant="challenger"' in done.stdout and 'variant="champion"' in done.stdout
+        deployment = windlass.get_deployment("churn-prod")
+        assert [(v.name, v.weight) for v in deployment.variants] == [("champion", 90.0),
+                                                                     ("challenger", 10.0)]
         lineage = windlass.get_model_lineage("churn", champion.version)
         assert {i.name for i in lineage.inputs} == {"churn-train", "churn-test"}
         assert windlass.get_registered_model("churn").card.startswith("# churn")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import typer
 
@@ -20,14 +21,21 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _start_server(host: str, port: int) -> tuple[object, threading.Thread]:
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _start_server(host: str, port: int, app: Any = None) -> tuple[object, threading.Thread]:
     import uvicorn
 
     from windlass.server.app import create_app
     from windlass.server.net import http_protocol
     from windlass.tracking.backend import open_tracking
 
-    config = uvicorn.Config(create_app(open_tracking()), host=host, port=port,
+    config = uvicorn.Config(app or create_app(open_tracking()), host=host, port=port,
                             log_level="warning", http=http_protocol())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="windlass-demo-server", daemon=True)
@@ -38,6 +46,38 @@ def _start_server(host: str, port: int) -> tuple[object, threading.Thread]:
             raise typer.Exit(1)
         time.sleep(0.05)
     return server, thread
+
+
+def _serve_ab_test(host: str, challenger_run: str) -> tuple[object, str]:
+    """Serve a 90/10 deployment of champion and challenger, send traffic, show metrics."""
+    import httpx
+
+    from windlass.cli.render import console, table
+    from windlass.demo.walkthrough import deploy_ab, traffic
+    from windlass.server.model_server import create_model_server_app
+
+    deployment = deploy_ab(challenger_run)
+    port = _free_port(host)
+    model_server, _thread = _start_server(
+        host, port, create_model_server_app(f"deployments:/{deployment}"))
+    url = f"http://{host}:{port}"
+    console.print(f"serving deployments:/{deployment} (champion 90%, challenger 10%) at "
+                  f"{url}/predict", markup=False, highlight=False)
+    counts: dict[str, int] = {}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for key, rows in traffic(200):
+            answer = client.post("/predict", json={"inputs": rows},
+                                 headers={"X-Windlass-Key": key})
+            answer.raise_for_status()
+            variant = answer.headers["X-Windlass-Variant"]
+            counts[variant] = counts.get(variant, 0) + 1
+        metrics = client.get("/metrics").text
+    table("200 requests by variant (sticky per customer key)", ["variant", "requests"],
+          sorted(counts.items()))
+    shown = [line for line in metrics.splitlines()
+             if line.startswith(("windlass_requests_total", "windlass_batch_size_count"))]
+    console.print("\n".join(shown), markup=False, highlight=False)
+    return model_server, url
 
 
 @handle_errors
@@ -54,9 +94,7 @@ def demo(
     from windlass.demo.walkthrough import MODEL, PROJECT, register_best, train_models
 
     if port == 0 or not _port_free(host, port):
-        with socket.socket() as sock:
-            sock.bind((host, 0))
-            port = sock.getsockname()[1]
+        port = _free_port(host)
     url = f"http://{host}:{port}"
     console.print(f"[bold]windlass demo[/bold] — embedded store in {config.home()}")
     server, thread = _start_server(host, port)
@@ -74,11 +112,12 @@ def demo(
                   f"alias champion", markup=False, highlight=False)
     champion = windlass.load_model(f"models:/{MODEL}@champion")
     example = champion.input_example()
-    console.print(f"models:/{MODEL}@champion predicts {list(champion.predict(example))} for "
+    console.print(f"models:/{MODEL}@champion predicts {champion.predict(example).tolist()} for "
                   "its input example (every file verified)", markup=False, highlight=False)
     console.print(f"try: windlass runs ls --uri {url} -p {PROJECT} "
                   "-f \"metrics.roc_auc > 0.7\" -o \"metrics.roc_auc DESC\"", markup=False,
                   highlight=False)
+    model_server, _model_url = _serve_ab_test(host, best[1].id)
     console.print(f"try: windlass models versions {MODEL} --uri {url} -p {PROJECT}",
                   markup=False, highlight=False)
     windlass.set_tracking_uri(None)
@@ -89,5 +128,7 @@ def demo(
                 thread.join(0.5)
         except KeyboardInterrupt:
             pass
-    server.should_exit = True  # type: ignore[attr-defined]
-    thread.join(10)
+    for running, running_thread in ((model_server, None), (server, thread)):
+        running.should_exit = True  # type: ignore[attr-defined]
+        if running_thread is not None:
+            running_thread.join(10)

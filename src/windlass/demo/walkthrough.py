@@ -99,3 +99,34 @@ Predicts whether a customer churns from tenure, plan, charges and support calls.
 - **Metric**: ROC AUC on a 25% stratified hold-out.
 - **Use**: ranking customers for retention offers; not for pricing decisions.
 """
+
+
+DEPLOYMENT = "churn-prod"
+
+
+def deploy_ab(challenger_run: str) -> str:
+    """Register ``challenger_run``'s model as the challenger; split traffic 90/10."""
+    from windlass.exceptions import AlreadyExists
+
+    challenger = windlass.register_model(f"runs:/{challenger_run}/model", MODEL,
+                                         description="runner-up of the demo sweep")
+    windlass.set_alias(MODEL, "challenger", challenger.version)
+    variants = [{"name": "champion", "model_uri": f"models:/{MODEL}@champion", "weight": 90},
+                {"name": "challenger", "model_uri": f"models:/{MODEL}@challenger",
+                 "weight": 10}]
+    try:
+        windlass.create_deployment(DEPLOYMENT, variants,
+                                   description="demo A/B: champion against challenger")
+    except AlreadyExists:  # the demo ran before on this home: reset the split
+        windlass.set_deployment_variants(DEPLOYMENT, variants)
+    return DEPLOYMENT
+
+
+def traffic(requests: int) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Return ``requests`` (customer key, one feature row) pairs from the demo data."""
+    from windlass.demo.data import churn_frame
+
+    features = churn_frame().drop(columns="churned").head(requests)
+    records = features.to_dict("records")
+    return [(f"customer-{i}", [{str(k): v for k, v in row.items()}])
+            for i, row in enumerate(records)]
