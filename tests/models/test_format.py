@@ -225,3 +225,18 @@ def test_python_flavor_packages_its_code_and_artifacts(tmp_path: Path,
 
     with pytest.raises(InvalidInput, match=r"define it in a module file"):
         windlass.save_model(Local(), tmp_path / "local")
+
+
+def test_plain_estimators_predict_from_arrays_pipelines_from_frames() -> None:
+    from windlass.models.flavors.sklearn import SklearnPredictor
+
+    frame, label = _data()
+    numeric = frame[["tenure", "charges"]]
+    plain = SklearnPredictor(LogisticRegression().fit(numeric, label))
+    assert plain._array(numeric) is not None
+    assert plain._array(numeric[["charges", "tenure"]]) is None  # another order: the frame
+    np.testing.assert_array_equal(plain.predict(numeric), plain.native.predict(numeric))
+    np.testing.assert_allclose(plain.predict_proba(numeric), plain.native.predict_proba(numeric))
+    piped = SklearnPredictor(_pipeline())
+    assert piped._array(frame) is None
+    np.testing.assert_array_equal(piped.predict(frame), piped.native.predict(frame))

@@ -11,6 +11,7 @@ needs trust.
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -59,16 +60,41 @@ class SklearnPredictor(Predictor):
 
     def __init__(self, native: Any) -> None:
         self.native = native
+        names = getattr(native, "feature_names_in_", None)
+        # Estimators that select columns by name (pipelines, column transformers, searches
+        # over them) need the DataFrame; a plain estimator can take the array.
+        by_name = any(hasattr(native, a) for a in ("steps", "transformers", "estimator",
+                                                   "best_estimator_", "estimators"))
+        self._columns = None if names is None or by_name else [str(n) for n in names]
+
+    def _array(self, data: Any) -> Any:
+        """Return ``data`` as an array when that is exactly what the estimator would see."""
+        columns = self._columns
+        if columns is None or not hasattr(data, "columns") or list(data.columns) != columns:
+            return None
+        if not all(dtype.kind in "biuf" for dtype in data.dtypes):
+            return None
+        return data.to_numpy()
+
+    def _call(self, method: Any, data: Any) -> Any:
+        array = self._array(data)
+        if array is None:
+            return method(data)
+        # Same numbers in the same column order as the fitted feature names: pass the array
+        # (about 6x faster for one row) and silence the warning about the missing names.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return method(array)
 
     def predict(self, data: Any) -> Any:
         """Return ``estimator.predict(data)``."""
-        return self.native.predict(data)
+        return self._call(self.native.predict, data)
 
     def predict_proba(self, data: Any) -> Any:
         """Return ``estimator.predict_proba(data)``."""
         if not hasattr(self.native, "predict_proba"):
             return super().predict_proba(data)
-        return self.native.predict_proba(data)
+        return self._call(self.native.predict_proba, data)
 
 
 class SklearnFlavor(Flavor):
