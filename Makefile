@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint format bench clean system-deps
+.PHONY: install demo test lint format bench bench-serving clean system-deps
 
 # System packages: only python3-venv is needed so far (apt-get when it is missing).
 system-deps:
@@ -39,6 +39,12 @@ format: install
 bench: install
 	bash bench/setup_peers.sh
 	$(PY) bench/bench_tracking.py $(BENCH_ARGS)
+
+# The serving benchmark drives load with wrk (a Debian package).
+bench-serving: install
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	bash bench/setup_peers.sh
+	$(PY) bench/bench_serving.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .bench build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,29 +1,48 @@
 #!/usr/bin/env bash
-# Create .bench/mlflow-venv with the peer tool the tracking benchmark compares against.
+# Create the virtualenvs of the peer tools the benchmarks compare against:
+#   .bench/mlflow-venv   mlflow==3.17.2 (tracking and serving benchmarks)
+#   .bench/bentoml-venv  bentoml==1.4.39 (serving benchmark)
 #
-# MLflow lives in its own virtualenv so that its pins never touch windlass's. mlflow==3.17.2
+# Each peer lives in its own virtualenv so that its pins never touch windlass's. mlflow==3.17.2
 # is the newest release that resolves against this registry mirror (3.18.0 does not: its
-# mlflow-skinny pin is missing). Idempotent: does nothing when the pinned version is there.
+# mlflow-skinny pin is missing). bentoml==1.4.39 is the newest 1.4 release that resolves
+# (1.4.40 needs certifi>=2026.10.19, which the mirror lacks). The serving benchmark hands
+# every server the same joblib model file, so both venvs also get windlass's scikit-learn
+# version. Idempotent: a venv that already holds the pinned versions is left alone.
 set -euo pipefail
 
 MLFLOW_VERSION="3.17.2"
+BENTOML_VERSION="1.4.39"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${ROOT}/.bench/mlflow-venv"
 PYTHON="${PYTHON:-python3}"
 
-installed_version() {
-    "${VENV}/bin/python" -c 'import importlib.metadata as m; print(m.version("mlflow"))' \
+# The scikit-learn of windlass's venv (the serving model is written there), else a default.
+SKLEARN_VERSION="$("${ROOT}/.venv/bin/python" -c \
+    'import importlib.metadata as m; print(m.version("scikit-learn"))' 2>/dev/null || true)"
+SKLEARN_VERSION="${SKLEARN_VERSION:-1.9.1}"
+
+installed_version() {  # venv package
+    "$1/bin/python" -c "import importlib.metadata as m; print(m.version('$2'))" \
         2>/dev/null || true
 }
 
-if [[ -x "${VENV}/bin/python" && "$(installed_version)" == "${MLFLOW_VERSION}" ]]; then
-    echo "mlflow ${MLFLOW_VERSION} already installed in ${VENV}"
-    exit 0
-fi
+# setup_venv NAME PACKAGE VERSION: make .bench/NAME with PACKAGE==VERSION and scikit-learn.
+setup_venv() {
+    local venv="${ROOT}/.bench/$1" package="$2" version="$3"
+    if [[ -x "${venv}/bin/python" && "$(installed_version "${venv}" "${package}")" == "${version}" \
+          && "$(installed_version "${venv}" scikit-learn)" == "${SKLEARN_VERSION}" ]]; then
+        echo "${package} ${version} (scikit-learn ${SKLEARN_VERSION}) already installed in ${venv}"
+        return
+    fi
+    mkdir -p "${ROOT}/.bench"
+    if [[ ! -x "${venv}/bin/python" ]]; then
+        "${PYTHON}" -m venv "${venv}"
+    fi
+    "${venv}/bin/python" -m pip install --quiet "${package}==${version}" \
+        "scikit-learn==${SKLEARN_VERSION}" joblib
+    echo "installed ${package} $(installed_version "${venv}" "${package}") (scikit-learn" \
+         "$(installed_version "${venv}" scikit-learn)) in ${venv}"
+}
 
-mkdir -p "${ROOT}/.bench"
-if [[ ! -x "${VENV}/bin/python" ]]; then
-    "${PYTHON}" -m venv "${VENV}"
-fi
-"${VENV}/bin/python" -m pip install --quiet "mlflow==${MLFLOW_VERSION}"
-echo "installed mlflow $(installed_version) in ${VENV}"
+setup_venv mlflow-venv mlflow "${MLFLOW_VERSION}"
+setup_venv bentoml-venv bentoml "${BENTOML_VERSION}"
