@@ -41,6 +41,8 @@ def moto_command(port: int) -> list[str]:
 class ServerProcess:
     """A real ``windlass server`` subprocess on a loopback port."""
 
+    health_path = "/health"
+
     def __init__(self, store: str, artifacts: str, workers: int = 1,
                  env: dict[str, str] | None = None) -> None:
         self.port = free_port()
@@ -65,7 +67,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{self.health_path}", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -117,8 +119,10 @@ def run_fresh(code: str, *, cwd: Path | None = None, env: dict[str, str] | None 
     return done
 
 
-class ModelServerProcess:
-    """A real ``windlass serve`` subprocess on a loopback port."""
+class ModelServerProcess(ServerProcess):
+    """A real ``windlass serve`` subprocess on a loopback port (ready once models load)."""
+
+    health_path = "/v2/health/ready"
 
     def __init__(self, uri: str, *args: str, env: dict[str, str] | None = None,
                  log_dir: Path | None = None) -> None:
@@ -130,23 +134,4 @@ class ModelServerProcess:
             [sys.executable, "-m", "windlass", "serve", uri, "--host", "127.0.0.1",
              "--port", str(self.port), *args],
             stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"windlass serve exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/v2/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"windlass serve not ready: {self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log_handle.close()
+        self.wait_healthy(timeout=60)

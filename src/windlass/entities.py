@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -228,6 +229,18 @@ class Page(Generic[T]):
 
     items: list[T]
     next_page_token: str | None = None
+
+
+def all_pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    """Return every item of a paged listing: ``fetch(page_token)`` until the last page."""
+    items: list[T] = []
+    token: str | None = None
+    while True:
+        page = fetch(token)
+        items.extend(page.items)
+        if page.next_page_token is None:
+            return items
+        token = page.next_page_token
 
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from windlass.entities import all_pages
 from windlass.exceptions import InvalidInput, InvalidUri
 from windlass.model_entities import (
     MANIFEST_FILE,
@@ -213,14 +214,7 @@ def list_registered_models(*, project: str | None = None) -> list[RegisteredMode
     """Return every registered model of the project, by name."""
     _tracking, registry = _services()
     project_id = _project(project)
-    found: list[RegisteredModel] = []
-    token: str | None = None
-    while True:
-        page = registry.list_models(project_id, 1000, token)
-        found.extend(page.items)
-        if page.next_page_token is None:
-            return found
-        token = page.next_page_token
+    return all_pages(lambda token: registry.list_models(project_id, 1000, token))
 
 
 def update_registered_model(name: str, *, description: str | None = None,
@@ -252,14 +246,7 @@ def list_model_versions(name: str, *, project: str | None = None) -> list[ModelV
     """Return every version of a registered model, newest first."""
     _tracking, registry = _services()
     project_id = _project(project)
-    found: list[ModelVersion] = []
-    token: str | None = None
-    while True:
-        page = registry.list_versions(project_id, name, 1000, token)
-        found.extend(page.items)
-        if page.next_page_token is None:
-            return found
-        token = page.next_page_token
+    return all_pages(lambda token: registry.list_versions(project_id, name, 1000, token))
 
 
 def delete_model_version(name: str, version: int, *, project: str | None = None) -> None:

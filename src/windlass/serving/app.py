@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from windlass.exceptions import InvalidInput, NotFound, WindlassError
+from windlass.exceptions import InvalidInput, NotFound, PayloadTooLarge, WindlassError
 from windlass.ids import is_id, new_id
 from windlass.models.signature import records_to_columns
 from windlass.serving import oip
@@ -64,7 +64,8 @@ class ModelServer:
     async def _body(self, request: Request) -> bytes:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise WindlassError(f"request body over {MAX_BODY_BYTES} bytes")
+            raise PayloadTooLarge(f"request body is {length} bytes; the limit is "
+                                  f"{MAX_BODY_BYTES}", limit=MAX_BODY_BYTES)
         return await request.body()
 
     async def _inputs(self, request: Request) -> Any:

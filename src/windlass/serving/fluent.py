@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
+from windlass.entities import all_pages
 from windlass.model_entities import Deployment, DeploymentEvent
 from windlass.tracking import fluent as tracking_fluent
 
@@ -61,14 +62,7 @@ def list_deployments(*, project: str | None = None) -> list[Deployment]:
     """Return every deployment of the project, by name."""
     service = _service()
     project_id = _project(project)
-    found: list[Deployment] = []
-    token: str | None = None
-    while True:
-        page = service.list(project_id, 1000, token)
-        found.extend(page.items)
-        if page.next_page_token is None:
-            return found
-        token = page.next_page_token
+    return all_pages(lambda token: service.list(project_id, 1000, token))
 
 
 def set_deployment_weights(name: str, weights: Mapping[str, float], *,
@@ -128,14 +122,7 @@ def get_deployment_history(name: str, *, max_results: int | None = None,
     if max_results is not None:
         page = service.history(project_id, name, max_results, newest_first=True)
         return page.items[::-1]
-    found: list[DeploymentEvent] = []
-    token: str | None = None
-    while True:
-        page = service.history(project_id, name, 1000, token)
-        found.extend(page.items)
-        if page.next_page_token is None:
-            return found
-        token = page.next_page_token
+    return all_pages(lambda token: service.history(project_id, name, 1000, token))
 
 
 def delete_deployment(name: str, *, project: str | None = None) -> None:

@@ -7,9 +7,6 @@ from typing import Any
 from windlass.models.signature import Schema
 from windlass.serving.source import ServedModel
 
-_JSON_TYPES = {"bool": "boolean", "integer": "integer", "float": "number",
-               "string": "string", "datetime": "string"}
-
 
 def _json_type(dtype: str) -> dict[str, Any]:
     import numpy as np

@@ -11,6 +11,7 @@ them (``windlass_prediction_log_records{status="dropped"}``); it never blocks a 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -57,7 +58,7 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._storage: Any = None
         self._stop = threading.Event()
-        self._random = __import__("random").Random()
+        self._random = random.Random()
         self._thread = threading.Thread(target=self._loop, name="windlass-prediction-log",
                                         daemon=True)
         self._thread.start()

@@ -25,6 +25,7 @@ from windlass.entities import (
     Run,
     RunStatus,
     ViewType,
+    all_pages,
 )
 from windlass.exceptions import DeliveryFailed, InvalidInput, InvalidState
 from windlass.ids import now_ms
@@ -147,14 +148,7 @@ def current_project() -> str:
 def list_projects() -> list[Project]:
     """Return every project, by name."""
     service = _tracking()
-    projects: list[Project] = []
-    token: str | None = None
-    while True:
-        page = service.list_projects(1000, token)
-        projects.extend(page.items)
-        if page.next_page_token is None:
-            return projects
-        token = page.next_page_token
+    return all_pages(lambda token: service.list_projects(1000, token))
 
 
 def _sweep_once(service: Tracking) -> None:
