@@ -111,6 +111,9 @@ SETTINGS: dict[str, Setting] = {
                 "How often a model server checks for alias moves and deployment changes."),
         Setting("WINDLASS_SERVE_MAX_QUEUE_ROWS", "4096", _positive_int,
                 "Rows a model server queues per model before answering 503 with Retry-After."),
+        Setting("WINDLASS_SERVE_MAX_BODY_BYTES", "67108864", _positive_int,
+                "Largest request body a model server reads (declared or streamed); a larger "
+                "one is answered 413."),
         Setting("WINDLASS_SERVE_SPEC", None, _text,
                 "Set by `windlass serve` for its worker processes (the URI and options, "
                 "as JSON)."),

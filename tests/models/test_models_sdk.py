@@ -163,3 +163,21 @@ def test_a_flipped_byte_in_the_artifact_store_is_refused(tmp_path: Path) -> None
     with pytest.raises(IntegrityFailure):
         windlass.load_model(info.uri)
     windlass.set_tracking_uri(None)
+
+
+def test_plain_estimators_take_one_float_matrix_pipelines_do_not(tmp_path: Path) -> None:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = _data()
+    x = x.astype("float64")
+    plain = LogisticRegression().fit(x, y)
+    windlass.save_model(plain, tmp_path / "plain", input_example=x[:3])
+    loaded = windlass.load_model(str(tmp_path / "plain"))
+    assert loaded.matrix_columns() == list(x.columns)
+    matrix = x.to_numpy()
+    assert loaded.predict_matrix(matrix).tolist() == plain.predict(x).tolist()
+
+    piped = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    windlass.save_model(piped, tmp_path / "piped", input_example=x[:3])
+    assert windlass.load_model(str(tmp_path / "piped")).matrix_columns() is None

@@ -133,3 +133,22 @@ def test_the_records_fast_path_agrees_with_enforce_or_steps_aside() -> None:
     assert records_to_columns(schema, [{"age": 3, "income": "x", "plan": "a"}]) is None
     assert records_to_columns(schema, [{"age": 3, "income": 1.0, "plan": 5}]) is None
     assert records_to_columns(schema, {"age": [3]}) is None
+
+
+def test_records_become_one_float_matrix_only_when_lossless() -> None:
+    from windlass.models.signature import float_matrix_columns, records_to_matrix
+
+    schema = infer_schema(pd.DataFrame({"a": [0.5], "b": [1.5]}))
+    names = float_matrix_columns(schema)
+    assert names == ["a", "b"]
+    matrix = records_to_matrix(names, [{"b": 2.0, "a": 1.0}, {"a": 3, "b": True}])
+    assert matrix is not None and matrix.dtype == np.float64
+    assert matrix.tolist() == [[1.0, 2.0], [3.0, 1.0]]
+    # Text, missing or extra keys, nesting: the general path decides (and names the error).
+    assert records_to_matrix(names, [{"a": "1.5", "b": 2.0}]) is None
+    assert records_to_matrix(names, [{"a": 1.0}]) is None
+    assert records_to_matrix(names, [{"a": 1.0, "b": 2.0, "c": 3.0}]) is None
+    assert records_to_matrix(names, [{"a": [1.0], "b": 2.0}]) is None
+    assert records_to_matrix(names, [{"a": None, "b": 2.0}]) is None
+    assert records_to_matrix(names, []) is None
+    assert float_matrix_columns(infer_schema(pd.DataFrame({"a": [1.0], "n": [1]}))) is None

@@ -97,3 +97,57 @@ def test_a_failing_request_fails_alone() -> None:
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="max_batch_size"):
         Batcher(lambda b: b, max_batch_size=0)
+
+
+def test_a_fast_model_predicts_on_the_event_loop_and_rows_stay_right() -> None:
+    calls: list[tuple[int, str]] = []
+
+    def fast(batch: np.ndarray) -> np.ndarray:
+        calls.append((len(batch), threading.current_thread().name))
+        return batch[:, 0] * 10
+
+    async def main() -> tuple[list[tuple[int, list[float]]], bool]:
+        batcher = Batcher(fast, max_batch_size=16, max_wait_ms=2)
+
+        async def caller(i: int) -> tuple[int, list[float]]:
+            rows = 1 + i % 2
+            data = np.array([[i * 10 + r] for r in range(rows)], dtype=np.float64)
+            await asyncio.sleep(0.0005 * (i % 7))  # arrivals spread over a few loop turns
+            return i, list(await batcher.submit(data, rows))
+
+        try:
+            first = await asyncio.gather(*(caller(i) for i in range(100)))
+            second = await asyncio.gather(*(caller(i) for i in range(100, 400)))
+            return [*first, *second], batcher.inline
+        finally:
+            await batcher.close()
+
+    results, inline = asyncio.run(main())
+    for i, out in results:
+        assert out == [(i * 10 + r) * 10 for r in range(1 + i % 2)]
+    assert inline, "a sub-millisecond model should predict on the event loop"
+    threads = [name for _rows, name in calls]
+    assert threads[0].startswith("windlass-predict"), "the first batches are timed in the thread"
+    assert threads[-1] == "MainThread"
+    assert max(rows for rows, _name in calls) <= 16 + 1
+
+
+def test_a_slow_model_keeps_predicting_in_its_thread() -> None:
+    names: list[str] = []
+
+    def slow(batch: np.ndarray) -> np.ndarray:
+        names.append(threading.current_thread().name)
+        time.sleep(0.003)
+        return batch[:, 0]
+
+    async def main() -> bool:
+        batcher = Batcher(slow, max_batch_size=4, max_wait_ms=0)
+        try:
+            for i in range(20):
+                await batcher.submit(np.array([[float(i)]]), 1)
+            return batcher.inline
+        finally:
+            await batcher.close()
+
+    assert not asyncio.run(main())
+    assert all(name.startswith("windlass-predict") for name in names)

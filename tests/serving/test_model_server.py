@@ -94,6 +94,70 @@ def test_bad_requests_name_the_problem(served: ModelServerProcess,
     assert httpx.get(f"{served.url}/nope").status_code == 404
 
 
+def _exchange(port: int, raw: bytes, responses: int) -> list[tuple[int, dict[str, str], bytes]]:
+    """Send ``raw`` on one connection and read ``responses`` HTTP/1.1 responses back."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        buffer = b""
+        answers: list[tuple[int, dict[str, str], bytes]] = []
+        while len(answers) < responses:
+            while b"\r\n\r\n" not in buffer:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {len(answers)} responses"
+                buffer += chunk
+            head, buffer = buffer.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:])}
+            length = int(headers["content-length"])
+            while len(buffer) < length:
+                buffer += sock.recv(65536)
+            answers.append((int(lines[0].split()[1]), headers, buffer[:length]))
+            buffer = buffer[length:]
+        return answers
+
+
+def test_scoring_route_speaks_http_properly(registry: dict[str, object], tmp_path: Path) -> None:
+    """Pipelined and chunked requests, other methods, bodies over the limit: on a raw socket."""
+    import orjson
+
+    frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
+    expected = registry["logistic"].predict(frame[:3]).tolist()  # type: ignore[attr-defined]
+    server = ModelServerProcess("models:/churn/1", log_dir=tmp_path,
+                                env={"WINDLASS_SERVE_MAX_BODY_BYTES": "20000"})
+    try:
+        bodies = [orjson.dumps({"inputs": frame[i:i + 1].to_dict("records")}) for i in range(3)]
+        raw = b"".join(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                       b"\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b) for b in bodies)
+        answers = _exchange(server.port, raw, 3)  # three requests in one write, in order
+        assert [orjson.loads(a[2])["predictions"] for a in answers] == [[p] for p in expected]
+        assert all(a[0] == 200 and len(a[1]["x-request-id"]) == 32 for a in answers)
+
+        body = bodies[0]
+        chunked = (b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   + b"%x\r\n%s\r\n" % (10, body[:10]) + b"%x\r\n%s\r\n" % (len(body) - 10,
+                                                                               body[10:])
+                   + b"0\r\n\r\n")
+        ((status, _headers, answer),) = _exchange(server.port, chunked, 1)
+        assert status == 200 and orjson.loads(answer)["predictions"] == [expected[0]]
+
+        big = b"x" * 30_000  # streamed in chunks with no declared length: refused at 20,000
+        oversize = (b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + b"".join(b"%x\r\n%s\r\n" % (5000, big[i:i + 5000])
+                               for i in range(0, len(big), 5000)) + b"0\r\n\r\n")
+        ((status, _headers, answer),) = _exchange(server.port, oversize, 1)
+        assert status == 413 and orjson.loads(answer)["error_code"] == "PAYLOAD_TOO_LARGE"
+        declared = httpx.post(f"{server.url}/predict", content=big,
+                              headers={"content-type": "application/json"})
+        assert declared.status_code == 413 and "20000" in declared.json()["message"]
+        assert httpx.get(f"{server.url}/predict").status_code == 405
+        assert httpx.post(f"{server.url}/predict", content=bodies[1]).json()["predictions"] == [
+            expected[1]]  # the server is fine afterwards
+    finally:
+        server.stop()
+
+
 def test_open_inference_protocol_v2(served: ModelServerProcess,
                                     registry: dict[str, object]) -> None:
     frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]

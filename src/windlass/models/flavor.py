@@ -41,6 +41,21 @@ class Predictor(ABC):
 
         raise InvalidInput(f"{type(self.native).__name__} has no predict_proba")
 
+    def matrix_columns(self) -> list[str] | None:
+        """Return the column order in which :meth:`predict_matrix` takes a float array.
+
+        None (the default) means the model wants a DataFrame. A predictor that can score a
+        plain 2-D float64 array directly returns its columns, and the model server then
+        skips building DataFrames on its hot path.
+        """
+        return None
+
+    def predict_matrix(self, matrix: Any) -> Any:
+        """Return predictions for a 2-D float64 array in :meth:`matrix_columns` order."""
+        import pandas as pd
+
+        return self.predict(pd.DataFrame(matrix, columns=self.matrix_columns()))
+
 
 class Flavor(ABC):
     """Save and load one framework's models."""

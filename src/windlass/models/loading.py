@@ -12,7 +12,7 @@ from windlass.model_entities import MANIFEST_FILE
 from windlass.models.flavor import Predictor
 from windlass.models.flavors import get_flavor
 from windlass.models.manifest import ModelManifest, read_manifest, verify_folder
-from windlass.models.signature import Signature, enforce
+from windlass.models.signature import Signature, enforce, float_matrix_columns
 from windlass.models.trust import check_trust, trusted_by_setting
 
 
@@ -62,6 +62,22 @@ class LoadedModel:
     def predict_prepared(self, data: Any) -> Any:
         """Return predictions for input that :meth:`prepare` already checked (servers batch it)."""
         return self.predictor.predict(data)
+
+    def matrix_columns(self) -> list[str] | None:
+        """Return the columns when input can go to the model as one float64 array.
+
+        That holds when every signature column is float64 and the model's predictor takes
+        a plain array in exactly the signature's column order; else None.
+        """
+        signature = self.manifest.signature
+        names = None if signature is None else float_matrix_columns(signature.inputs)
+        if names is None or self.predictor.matrix_columns() != names:
+            return None
+        return names
+
+    def predict_matrix(self, matrix: Any) -> Any:
+        """Return predictions for a float64 array in :meth:`matrix_columns` order."""
+        return self.predictor.predict_matrix(matrix)
 
     def predict_proba(self, data: Any) -> Any:
         """Return class probabilities, for models that have them."""

@@ -312,3 +312,41 @@ def records_to_columns(schema: Schema, records: Any) -> dict[str, Any] | None:
         else:
             return None
     return columns
+
+
+def float_matrix_columns(schema: Schema) -> list[str] | None:
+    """Return the column names when every column of ``schema`` is float64, else None.
+
+    Such a model can take its input as one 2-D float64 array in this column order: the
+    model server's fastest path (see :func:`records_to_matrix`).
+    """
+    if schema.kind != "columns" or not schema.columns:
+        return None
+    if any(c.dtype != "float64" for c in schema.columns):
+        return None
+    return [c.name for c in schema.columns]
+
+
+def records_to_matrix(names: list[str], records: Any) -> np.ndarray[Any, Any] | None:
+    """Return flat records as one float64 array with columns ``names``, or None.
+
+    Only for all-float64 signatures (:func:`float_matrix_columns`): every record must be a
+    dict with exactly these keys and plain int, float or bool values (lossless to float64).
+    Anything else returns None, and the general path checks it and names what is wrong.
+    """
+    import numpy as np
+
+    if not isinstance(records, list) or not records:
+        return None
+    keys = set(names)
+    for record in records:
+        if type(record) is not dict or record.keys() != keys:
+            return None
+    try:
+        # Inferred first, never forced: a forced float dtype would turn "1.5" into 1.5.
+        array = np.array([[record[name] for name in names] for record in records])
+    except (ValueError, TypeError):
+        return None
+    if array.dtype.kind not in "fiub" or array.ndim != 2:
+        return None
+    return array if array.dtype == np.float64 else array.astype(np.float64)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
-
-from starlette.applications import Starlette
+from typing import TYPE_CHECKING, Any
 
 from windlass import config
 from windlass.server.net import http_protocol
+
+if TYPE_CHECKING:
+    from windlass.serving.app import ServingApp
 
 _ENV = "WINDLASS_SERVE_SPEC"
 
@@ -33,7 +34,7 @@ def build_router(uri: str, *, trust: bool, max_batch_size: int, max_wait_ms: flo
 
 
 def create_model_server_app(uri: str, *, trust: bool = False, max_batch_size: int = 64,
-                            max_wait_ms: float = 2.0, log_predictions: bool = True) -> Starlette:
+                            max_wait_ms: float = 2.0, log_predictions: bool = True) -> ServingApp:
     """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/)."""
     from windlass.serving.app import create_serving_app
     from windlass.serving.predlog import PredictionLog, default_root
@@ -52,7 +53,7 @@ def create_model_server_app(uri: str, *, trust: bool = False, max_batch_size: in
     return create_serving_app(router, log=log)
 
 
-def create_app_from_env() -> Starlette:
+def create_app_from_env() -> ServingApp:
     """Build the serving app from ``WINDLASS_SERVE_SPEC`` (uvicorn workers call this)."""
     import orjson
 
@@ -76,5 +77,6 @@ def serve_model(uri: str, *, host: str, port: int, workers: int = 1, trust: bool
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="windlass-metrics-")
     uvicorn.run("windlass.server.model_server:create_app_from_env", factory=True, host=host,
-                port=port, workers=workers, http=http_protocol(), log_level=log_level,
+                port=port, workers=workers, http=http_protocol(coalesce_writes=True),
+                log_level=log_level,
                 timeout_graceful_shutdown=10)

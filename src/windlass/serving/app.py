@@ -20,14 +20,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from windlass.exceptions import InvalidInput, NotFound, PayloadTooLarge, WindlassError
+from windlass.exceptions import InvalidInput, NotFound, WindlassError
 from windlass.ids import is_id, new_id
-from windlass.models.signature import records_to_columns
 from windlass.serving import oip
+from windlass.serving.asgi import (
+    ClientDisconnected,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    request_headers,
+    send_json,
+)
 from windlass.serving.metrics import ServerMetrics
 from windlass.serving.openapi import openapi_document
 from windlass.serving.payloads import (
-    ColumnBatch,
     dumps,
     parse_csv,
     parse_json,
@@ -40,16 +47,20 @@ from windlass.serving.source import ServedModel
 
 logger = logging.getLogger("windlass.serving")
 _JSON = "application/json"
-MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def _error_body(error: WindlassError) -> bytes:
+    return orjson.dumps(error.to_dict(), default=str)
+
+
+def _retry_after(error: WindlassError) -> list[tuple[bytes, bytes]]:
+    retry = error.details.get("retry_after")
+    return [] if retry is None else [(b"retry-after", str(retry).encode())]
 
 
 def _error(error: WindlassError) -> Response:
-    headers = {}
-    retry = error.details.get("retry_after")
-    if retry is not None:
-        headers["Retry-After"] = str(retry)
-    return Response(orjson.dumps(error.to_dict(), default=str), status_code=error.http_status,
-                    media_type=_JSON, headers=headers)
+    return Response(_error_body(error), status_code=error.http_status, media_type=_JSON,
+                    headers={k.decode(): v.decode() for k, v in _retry_after(error)})
 
 
 class ModelServer:
@@ -57,20 +68,20 @@ class ModelServer:
 
     def __init__(self, router: Router, *, log: PredictionLog | None = None,
                  metrics: ServerMetrics | None = None) -> None:
+        from windlass import config
+
         self.router = router
         self.log = log
         self.metrics = metrics or router.metrics
+        self.max_body_bytes: int = config.get("WINDLASS_SERVE_MAX_BODY_BYTES")
 
     async def _body(self, request: Request) -> bytes:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"request body is {length} bytes; the limit is "
-                                  f"{MAX_BODY_BYTES}", limit=MAX_BODY_BYTES)
-        return await request.body()
+        return await read_body(request.receive, request_headers(request.scope),
+                               self.max_body_bytes)
 
-    async def _inputs(self, request: Request) -> Any:
-        body = await self._body(request)
-        kind = request.headers.get("content-type", _JSON).split(";")[0].strip().lower()
+    @staticmethod
+    def _inputs(body: bytes, content_type: bytes | None) -> Any:
+        kind = (content_type or b"").split(b";")[0].strip().lower().decode("latin-1")
         if kind == "text/csv":
             return parse_csv(body)
         if kind not in (_JSON, "", "application/*", "*/*"):
@@ -79,19 +90,16 @@ class ModelServer:
         return parse_json(body)
 
     async def _run(self, served: ServedModel, inputs: Any) -> tuple[Any, int]:
-        signature = served.model.signature
-        columns = None if signature is None else records_to_columns(signature.inputs, inputs)
-        prepared = ColumnBatch(columns) if columns is not None else served.model.prepare(inputs)
+        prepared = served.prepare(inputs)
         rows = row_count(prepared)
         return await served.batcher.submit(prepared, rows), rows
 
     def _record(self, served: ServedModel, request_id: str, started: float, status: str,
                 inputs: Any = None, output: Any = None, shadow: bool = False) -> None:
         latency = time.perf_counter() - started
-        labels = (served.name, served.version, served.variant)
         if not shadow:
-            self.metrics.requests.labels(*labels, status).inc()
-            self.metrics.latency.labels(*labels).observe(latency)
+            self.metrics.observe_request((served.name, served.version, served.variant),
+                                         status, latency)
         if status == "ok" and self.log is not None:
             self.log.record(request_id, served.name, served.version, served.variant,
                             latency * 1000, inputs, output, shadow)
@@ -109,32 +117,40 @@ class ModelServer:
             return
         self._record(shadow, request_id, started, "ok", inputs, output, shadow=True)
 
-    def _request_id(self, request: Request) -> str:
-        given = request.headers.get("x-request-id")
-        return given if given is not None and is_id(given) else new_id()
+    async def predict(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /predict``: inputs as records, columns, rows or CSV; predictions back.
 
-    async def predict(self, request: Request) -> Response:
-        """``POST /predict``: inputs as records, columns, rows or CSV; predictions back."""
+        Raw ASGI (see :mod:`windlass.serving.asgi`): this is the scoring hot path.
+        """
         started = time.perf_counter()
-        request_id = self._request_id(request)
-        served = self.router.choose(request.headers.get("x-windlass-key"))
-        headers = {"X-Request-Id": request_id, "X-Windlass-Variant": served.variant}
+        headers = request_headers(scope)
+        given = headers.get(b"x-request-id")
+        request_id = given.decode("latin-1") if given is not None else ""
+        if not is_id(request_id):
+            request_id = new_id()
+        key = headers.get(b"x-windlass-key")
+        served = self.router.choose(None if key is None else key.decode("latin-1"))
+        extra = [(b"x-request-id", request_id.encode()),
+                 (b"x-windlass-variant", served.variant.encode())]
         try:
-            inputs = await self._inputs(request)
+            body = await read_body(receive, headers, self.max_body_bytes)
+            inputs = self._inputs(body, headers.get(b"content-type"))
             output, _rows = await self._run(served, inputs)
+        except ClientDisconnected:
+            return
         except WindlassError as error:
             self._record(served, request_id, started, error.error_code.lower())
-            response = _error(error)
-            response.headers.update(headers)
-            return response
+            await send_json(send, error.http_status, _error_body(error),
+                            [*extra, *_retry_after(error)])
+            return
         if self.router.shadow is not None:
             task = asyncio.get_running_loop().create_task(self._shadow(request_id, inputs))
             self.router.track(task)
         self._record(served, request_id, started, "ok", inputs, output)
-        body = {"predictions": to_jsonable(output), "model": served.name,
-                "version": served.version, "variant": served.variant,
-                "request_id": request_id}
-        return Response(dumps(body), media_type=_JSON, headers=headers)
+        answer = {"predictions": to_jsonable(output), "model": served.name,
+                  "version": served.version, "variant": served.variant,
+                  "request_id": request_id}
+        await send_json(send, 200, dumps(answer), extra)
 
     async def infer_v2(self, request: Request) -> Response:
         """``POST /v2/models/{name}/infer``: the Open Inference Protocol."""
@@ -231,9 +247,43 @@ class ModelServer:
         return html
 
 
-def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> Starlette:
+class Scoring:
+    """``POST /predict`` as an ASGI app; an unexpected failure is logged and answered 500."""
+
+    def __init__(self, server: ModelServer) -> None:
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one scoring request."""
+        try:
+            await self.server.predict(scope, receive, send)
+        except Exception:
+            logger.exception("POST /predict failed")
+            error = WindlassError("the model server failed on this request; see its log")
+            with contextlib.suppress(Exception):  # the response may have started already
+                await send_json(send, error.http_status, _error_body(error), [])
+
+
+class ServingApp:
+    """The model server's ASGI app: ``POST /predict`` directly, the rest through Starlette."""
+
+    def __init__(self, scoring: Scoring, routes: Starlette) -> None:
+        self.scoring = scoring
+        self.routes = routes
+        self.state = routes.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI scope."""
+        if scope["type"] == "http" and scope["path"] == "/predict" and scope["method"] == "POST":
+            await self.scoring(scope, receive, send)
+        else:
+            await self.routes(scope, receive, send)
+
+
+def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> ServingApp:
     """Return the ASGI app serving ``router``'s variants."""
     server = ModelServer(router, log=log)
+    scoring = Scoring(server)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -255,7 +305,8 @@ def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> S
         return _error(NotFound(f"no route {request.method} {request.url.path}"))
 
     routes = [
-        Route("/predict", server.predict, methods=["POST"]),
+        # ServingApp sends POST straight to `scoring`; Starlette answers other methods 405.
+        Route("/predict", scoring, methods=["POST"]),
         Route("/feedback", server.feedback, methods=["POST"]),
         Route("/metrics", server.metrics_endpoint, methods=["GET"]),
         Route("/v2", server.server_metadata, methods=["GET"]),
@@ -270,4 +321,4 @@ def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> S
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: not_found, WindlassError: not_found})
     app.state.server = server
-    return app
+    return ServingApp(scoring, app)

@@ -1,12 +1,21 @@
 """Adaptive micro-batching: concurrent requests merged into one ``predict`` call.
 
 Requests wait in a bounded queue. One collector task takes everything queued, up to
-``max_batch_size`` rows, runs one ``predict`` in the model's own thread and hands each
-caller exactly its rows back, in order. While a batch runs, new requests queue up, so
-batches grow with load by themselves; when the previous batch held more than one request,
-the collector also waits up to ``max_wait_ms`` for more (at low load it never waits).
+``max_batch_size`` rows, runs one ``predict`` and hands each caller exactly its rows back,
+in order. While a batch runs, new requests queue up, so batches grow with load by
+themselves. Before running a batch the collector lets the event loop turn once more, and
+again as long as that brought new requests (requests already received join the batch),
+for at most ``max_wait_ms``; it never sits idle waiting for requests that have not come.
+A slow model (one predicting in its own thread, below) also waits out ``max_wait_ms``
+when the previous batch held more than one request.
 A full queue is answered at once with :class:`~windlass.exceptions.Overloaded` (HTTP 503
 with ``Retry-After``): an accepted request is never dropped.
+
+Where a batch runs depends on how long the model takes. A slow model predicts in its own
+thread, so the event loop keeps accepting and parsing requests meanwhile. A fast one
+(median of recent batches under ``INLINE_BELOW_S``) predicts on the event loop itself:
+handing a sub-millisecond call to a thread and back costs more than the call, and on a
+small machine the hop alone halved throughput. The choice is revisited after every batch.
 """
 
 from __future__ import annotations
@@ -21,6 +30,11 @@ from typing import Any
 
 from windlass.exceptions import Overloaded, WindlassError
 from windlass.serving.payloads import combine, split
+
+#: Batches whose recent median predict time is below this run on the event loop itself.
+INLINE_BELOW_S = 0.001
+# How many recent batch timings decide (and how many must exist before running inline).
+_TIMINGS = 16
 
 
 class Batcher:
@@ -42,6 +56,8 @@ class Batcher:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_requests = 1
+        self._timings: deque[float] = deque(maxlen=_TIMINGS)
+        self._inline = False
         # One thread per model: predictions of a model never run concurrently, so the event
         # loop stays free to accept and parse requests while a batch runs.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="windlass-predict")
@@ -85,24 +101,49 @@ class Batcher:
             while self._queue:
                 batch: list[tuple[Any, int, asyncio.Future[Any]]] = []
                 rows = self._take(batch, 0)
-                if self._last_requests > 1 and rows < self.max_batch_size and self.max_wait:
-                    deadline = loop.time() + self.max_wait
-                    while rows < self.max_batch_size and loop.time() < deadline:
-                        self._wake.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), deadline - loop.time())
-                        rows = self._take(batch, rows)
+                if rows < self.max_batch_size and self.max_wait:
+                    rows = await self._gather(loop, batch, rows)
                 if not batch:
                     continue
                 self._last_requests = len(batch)
                 await self._run(loop, batch, rows)
 
+    async def _gather(self, loop: asyncio.AbstractEventLoop,
+                      batch: list[tuple[Any, int, asyncio.Future[Any]]], rows: int) -> int:
+        """Add requests arriving within ``max_wait``; return the batch's rows."""
+        assert self._wake is not None
+        deadline = loop.time() + self.max_wait
+        while rows < self.max_batch_size and loop.time() < deadline:
+            before = rows
+            await asyncio.sleep(0)  # one loop turn: requests already read reach the queue
+            rows = self._take(batch, rows)
+            if rows == before:
+                break
+        if self._inline or self._last_requests <= 1:
+            return rows
+        while rows < self.max_batch_size and loop.time() < deadline:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), deadline - loop.time())
+            rows = self._take(batch, rows)
+        return rows
+
+    @property
+    def inline(self) -> bool:
+        """Tell whether batches currently run on the event loop (a fast model)."""
+        return self._inline
+
+    async def _call(self, loop: asyncio.AbstractEventLoop, parts: list[Any],
+                    counts: list[int]) -> list[Any]:
+        if self._inline:
+            return self._predict_batch(parts, counts)
+        return await loop.run_in_executor(self._executor, self._predict_batch, parts, counts)
+
     async def _run(self, loop: asyncio.AbstractEventLoop,
                    batch: list[tuple[Any, int, asyncio.Future[Any]]], rows: int) -> None:
         started = time.perf_counter()
         try:
-            output = await loop.run_in_executor(
-                self._executor, self._predict_batch, [b[0] for b in batch], [b[1] for b in batch])
+            output = await self._call(loop, [b[0] for b in batch], [b[1] for b in batch])
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0][2], error=exc)
@@ -110,8 +151,7 @@ class Batcher:
             # One request broke the batch: answer each alone, so only it gets the error.
             for item in batch:
                 try:
-                    single = await loop.run_in_executor(self._executor, self._predict_batch,
-                                                        [item[0]], [item[1]])
+                    single = await self._call(loop, [item[0]], [item[1]])
                     _settle(item[2], result=single[0])
                 except Exception as item_exc:
                     _settle(item[2], error=item_exc)
@@ -122,7 +162,14 @@ class Batcher:
             _settle(item[2], result=part)
 
     def _predict_batch(self, parts: list[Any], counts: list[int]) -> list[Any]:
-        return split(self.predict(combine(parts)), counts)
+        started = time.perf_counter()
+        try:
+            return split(self.predict(combine(parts)), counts)
+        finally:
+            timings = self._timings
+            timings.append(time.perf_counter() - started)
+            self._inline = (len(timings) == _TIMINGS
+                            and sorted(timings)[_TIMINGS // 2] < INLINE_BELOW_S)
 
     async def close(self) -> None:
         """Stop the collector; queued requests get an error, the thread is released."""

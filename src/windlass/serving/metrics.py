@@ -52,8 +52,20 @@ class ServerMetrics:
         self.logged = Counter("windlass_prediction_log_records",
                               "Prediction-log records written (status: written or dropped).",
                               ["status"], registry=self.registry)
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.reloads = Counter("windlass_model_reloads", "Models (re)loaded after a change.",
                                ["model"], registry=self.registry)
+
+    def observe_request(self, labels: tuple[str, str, str], status: str,
+                        seconds: float) -> None:
+        """Count one answered request of (model, version, variant) and its latency."""
+        children = self._children.get(labels)
+        if children is None:  # labels() costs a few µs: look each series up once
+            children = (self.requests.labels(*labels, "ok"), self.latency.labels(*labels))
+            self._children[labels] = children
+        counter = children[0] if status == "ok" else self.requests.labels(*labels, status)
+        counter.inc()
+        children[1].observe(seconds)
 
     def batch_observer(self, model: str, version: str) -> Callable[[int, int, float], None]:
         """Return a callback recording one batch's request count and predict time."""

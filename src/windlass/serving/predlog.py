@@ -65,11 +65,24 @@ class PredictionLog:
 
     def record(self, request_id: str, model: str, version: str, variant: str,
                latency_ms: float, inputs: Any, outputs: Any, shadow: bool = False) -> None:
-        """Queue one answered request (cheap: no encoding or I/O on the caller's thread)."""
+        """Queue one answered request: its inputs and outputs as JSON text, no I/O.
+
+        Encoding here (a few µs with orjson) keeps the buffer free of object graphs: the
+        garbage collector would otherwise walk every buffered request's inputs on each
+        full collection, which cost the server a fifth of its throughput under load.
+        """
         if self.sample_rate < 1.0 and self._random.random() >= self.sample_rate:
             return
+        try:
+            encoded_inputs, encoded_outputs = _json(inputs), _json(outputs)
+        except (TypeError, ValueError) as exc:
+            logger.warning("request %s: cannot log its inputs or outputs as JSON: %s",
+                           request_id, exc)
+            if self.on_write is not None:
+                self.on_write("dropped", 1)
+            return
         row = (request_id, int(time.time() * 1000), model, version, variant, latency_ms,
-               inputs, outputs, shadow)
+               encoded_inputs, encoded_outputs, shadow)
         with self._lock:
             if len(self._predictions) >= self.max_buffer:
                 dropped = True
@@ -97,10 +110,9 @@ class PredictionLog:
             feedback, self._feedback = self._feedback, []
         try:
             if predictions:
-                rows = [(*r[:6], _json(r[6]), _json(r[7]), r[8]) for r in predictions]
-                self._write("predictions", PREDICTION_COLUMNS, rows)
+                self._write("predictions", PREDICTION_COLUMNS, predictions)
                 if self.on_write is not None:
-                    self.on_write("written", len(rows))
+                    self.on_write("written", len(predictions))
             if feedback:
                 self._write("feedback", FEEDBACK_COLUMNS, feedback)
         except Exception:
@@ -115,7 +127,7 @@ class PredictionLog:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table({name: [r[i] for r in rows] for i, name in enumerate(columns)})
+        table = pa.table(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)))
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         key = f"{self.name}/{kind}/date={day}/{new_id()}.parquet"
         sink = pa.BufferOutputStream()
@@ -133,11 +145,16 @@ class PredictionLog:
         self.flush()
 
 
-def _json(value: Any) -> str:
-    from windlass.serving.payloads import to_jsonable
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
-    return orjson.dumps(to_jsonable(value), option=orjson.OPT_SERIALIZE_NUMPY
-                        | orjson.OPT_NON_STR_KEYS).decode()
+
+def _json(value: Any) -> str:
+    try:  # parsed JSON and numpy arrays encode directly: the common, fast case
+        return orjson.dumps(value, option=_JSON_OPTIONS).decode()
+    except TypeError:
+        from windlass.serving.payloads import to_jsonable
+
+        return orjson.dumps(to_jsonable(value), option=_JSON_OPTIONS).decode()
 
 
 def get_predictions(name: str, *, root: str | None = None,

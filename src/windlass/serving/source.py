@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from windlass.models.loading import LoadedModel
+from windlass.models.signature import records_to_columns, records_to_matrix
 from windlass.serving.batcher import Batcher
+from windlass.serving.payloads import ColumnBatch
 
 logger = logging.getLogger("windlass.serving")
 
@@ -29,12 +31,34 @@ class Resolved:
 
 @dataclass
 class ServedModel:
-    """A loaded model with its batcher, serving one variant."""
+    """A loaded model with its batcher, serving one variant.
+
+    ``matrix_columns`` is set when the model takes its input as one float64 array
+    (:meth:`LoadedModel.matrix_columns`): requests are then prepared straight into arrays
+    and batches are stacked arrays, with no DataFrame on the request path.
+    """
 
     variant: str
     resolved: Resolved
     model: LoadedModel
     batcher: Batcher
+    matrix_columns: list[str] | None = None
+
+    def prepare(self, inputs: Any) -> Any:
+        """Return a request's inputs checked against the signature, ready to batch.
+
+        A float64 array for matrix models, else numpy columns for flat records, else the
+        signature's general conversion (which names whatever is wrong).
+        """
+        names = self.matrix_columns
+        if names is not None:
+            matrix = records_to_matrix(names, inputs)
+            if matrix is not None:
+                return matrix
+            return self.model.prepare(inputs).to_numpy(dtype="float64")
+        signature = self.model.signature
+        columns = None if signature is None else records_to_columns(signature.inputs, inputs)
+        return ColumnBatch(columns) if columns is not None else self.model.prepare(inputs)
 
     @property
     def name(self) -> str:
@@ -77,9 +101,11 @@ def load(variant: str, uri: str, *, trust: bool, batching: dict[str, Any],
     model = load_model(resolved.uri, trust=trust)
     on_batch = None if metrics is None else metrics.batch_observer(resolved.name,
                                                                    resolved.version)
-    batcher = Batcher(model.predict_prepared, on_batch=on_batch, **batching)
+    matrix = model.matrix_columns()
+    predict = model.predict_prepared if matrix is None else model.predict_matrix
+    batcher = Batcher(predict, on_batch=on_batch, **batching)
     logger.info("loaded %s as %s version %s (variant %s)", uri, resolved.name,
                 resolved.version or "-", variant)
     if metrics is not None:
         metrics.reloads.labels(resolved.name).inc()
-    return ServedModel(variant, resolved, model, batcher)
+    return ServedModel(variant, resolved, model, batcher, matrix)

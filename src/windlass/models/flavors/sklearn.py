@@ -90,6 +90,18 @@ class SklearnPredictor(Predictor):
         """Return ``estimator.predict(data)``."""
         return self._call(self.native.predict, data)
 
+    def matrix_columns(self) -> list[str] | None:
+        """Return the fitted feature names of a plain estimator (it takes their array)."""
+        return None if self._columns is None else list(self._columns)
+
+    def predict_matrix(self, matrix: Any) -> Any:
+        """Return ``estimator.predict(matrix)`` for an array in the fitted feature order."""
+        if self._columns is None:
+            return super().predict_matrix(matrix)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return self.native.predict(matrix)
+
     def predict_proba(self, data: Any) -> Any:
         """Return ``estimator.predict_proba(data)``."""
         if not hasattr(self.native, "predict_proba"):
