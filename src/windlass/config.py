@@ -121,6 +121,9 @@ SETTINGS: dict[str, Setting] = {
                 "Metadata store URI of `windlass server` (set by `--store`)."),
         Setting("WINDLASS_SERVER_ARTIFACTS", None, _text,
                 "Artifact root URI of `windlass server` (set by `--artifacts`)."),
+        Setting("WINDLASS_PRICE_TABLE", None, _path,
+                "JSON or YAML file of LLM token prices (USD per million tokens) that replace "
+                "or add to the shipped price table; unset = the shipped table only."),
     ]
 }
 

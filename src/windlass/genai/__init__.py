@@ -1,0 +1,1 @@
+"""Generative AI: the LLM client, tracing, costs, and (later) prompts and evaluation."""
