@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint format bench bench-serving clean system-deps
+.PHONY: install demo test lint format bench bench-serving bench-traces clean system-deps
 
 # System packages: only python3-venv is needed so far (apt-get when it is missing).
 system-deps:
@@ -45,6 +45,11 @@ bench-serving: install
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	bash bench/setup_peers.sh
 	$(PY) bench/bench_serving.py $(BENCH_ARGS)
+
+# The trace ingest benchmark: windlass against Arize Phoenix (.bench/phoenix-venv).
+bench-traces: install
+	bash bench/setup_peers.sh
+	$(PY) bench/bench_traces.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .bench build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -196,6 +196,18 @@ def windlass_workers_phase(ctx: Context, out: dict[str, Any], env: dict[str, str
         _served(server, out)
 
 
+def windlass_nolog_phase(ctx: Context, out: dict[str, Any], env: dict[str, str],
+                         uri: str) -> None:
+    """Measure ``windlass serve --no-log-predictions`` at 16 clients: the log's own cost."""
+    spec = ss.windlass(uri, servers.free_port(), env, log_predictions=False)
+    with ss.running(spec, ctx.data / "windlass-nolog") as server:
+        log(f"windlass serve --no-log-predictions on {server.url} (the prediction log's "
+            "cost: compare with the default server above)")
+        ctx.check(spec, out)
+        out["load"] = ctx.load(spec, ctx.sizes.clients)
+        _served(server, out)
+
+
 def bentoml_phase(ctx: Context, out: dict[str, Any]) -> None:
     """Measure ``bentoml serve`` of the same model: 16 clients."""
     env = ss.bentoml_env(ctx.data / "bentoml-home", ctx.work["model_path"])
@@ -316,7 +328,7 @@ def main() -> int:
                         help="seconds per load figure (default 20, --quick 5)")
     parser.add_argument("--skip", default="",
                         help="comma-separated phases to leave out: bare, windlass, "
-                             "windlass-w2, bentoml, mlflow")
+                             "windlass-nolog, windlass-w2, bentoml, mlflow")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON output (default .bench/results-serving[-quick].json)")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary folder")
@@ -360,6 +372,8 @@ def main() -> int:
             _phase(raw, "bare", lambda o: bare_phase(ctx, o))
         if "windlass" not in skip:
             _phase(raw, "windlass", lambda o: windlass_phase(ctx, o, env, uri))
+        if "windlass-nolog" not in skip:
+            _phase(raw, "windlass_nolog", lambda o: windlass_nolog_phase(ctx, o, env, uri))
         if "windlass-w2" not in skip:
             _phase(raw, "windlass_w2", lambda o: windlass_workers_phase(ctx, o, env, uri))
         for tool, body in (("bentoml", bentoml_phase), ("mlflow", mlflow_phase)):
@@ -393,6 +407,14 @@ def main() -> int:
     report.write_json(out_path, meta, raw, figures, targets)
     log("\n" + report.table(figures, versions))
     log("\n" + report.targets_table(targets))
+    with_log = report.get(raw, "windlass", "load")
+    without_log = report.get(raw, "windlass_nolog", "load")
+    if with_log and without_log:
+        log(f"\nprediction log cost at {sizes.clients} clients: {with_log['rps']:,.0f} req/s "
+            f"with it, {without_log['rps']:,.0f} without "
+            f"({100 * (1 - with_log['rps'] / without_log['rps']):+.1f}% throughput); p50 "
+            f"{with_log['p50_ms']:.2f} vs {without_log['p50_ms']:.2f} ms, p99 "
+            f"{with_log['p99_ms']:.2f} vs {without_log['p99_ms']:.2f} ms")
     ceiling = report.get(raw, "loadgen", "wrk", "rps")
     if ceiling is not None:
         log(f"\nload generator ceiling (wrk -t1 -c{sizes.clients}, fixed answers): "

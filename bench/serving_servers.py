@@ -53,13 +53,17 @@ def bare(model: Path, port: int, *, trivial: bool = False) -> Spec:
                 dict(os.environ))
 
 
-def windlass(uri: str, port: int, env: dict[str, str], *, workers: int = 1) -> Spec:
+def windlass(uri: str, port: int, env: dict[str, str], *, workers: int = 1,
+             log_predictions: bool = True) -> Spec:
     """Return ``windlass serve URI`` with its defaults (batching, metrics, prediction log)."""
     exe = Path(sys.executable).parent / "windlass"
     cmd = [str(exe), "serve", uri, "--host", servers.HOST, "--port", str(port)]
     if workers != 1:
         cmd += ["--workers", str(workers)]
+    if not log_predictions:
+        cmd += ["--no-log-predictions"]
     name = "windlass" if workers == 1 else f"windlass-w{workers}"
+    name += "" if log_predictions else "-nolog"
     return Spec(name, cmd, port, "/v2/health/ready", "/predict", env)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,10 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.delenv("WINDLASS_TRACKING_URI", raising=False)
     monkeypatch.delenv("WINDLASS_ARTIFACT_URI", raising=False)
     yield home
-    # The SDK is process-wide: a URI or project one test chose must not reach the next.
+    # The SDK is process-wide: spans, a URI or a project of one test must not reach the next.
+    tracing = sys.modules.get("windlass.genai.tracing")
+    if tracing is not None:
+        tracing.flush_traces(30)
     while windlass.active_run() is not None:
         windlass.end_run()
     windlass.set_tracking_uri(None)

@@ -6,9 +6,12 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from openai_server import OpenAIServer
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
@@ -18,13 +21,21 @@ def blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M)
 
 
+@pytest.fixture(scope="module")
+def llm_endpoint() -> Iterator[str]:
+    """A local OpenAI-compatible server: the endpoint pages name by WINDLASS_LLM_BASE_URL."""
+    with OpenAIServer(api_key="sk-docs") as server:
+        yield server.base_url
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_page_examples_run(page: Path, tmp_path: Path) -> None:
+def test_page_examples_run(page: Path, tmp_path: Path, llm_endpoint: str) -> None:
     text = page.read_text()
     python_code = "\n".join(blocks(text, "python"))
     shell_code = "\n".join(blocks(text, "sh"))
     assert python_code or shell_code, f"{page.name} has no runnable example"
     env = {**os.environ, "WINDLASS_HOME": str(tmp_path / "home"),
+           "WINDLASS_LLM_BASE_URL": llm_endpoint, "WINDLASS_LLM_API_KEY": "sk-docs",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("WINDLASS_TRACKING_URI", None)
     if python_code:

@@ -44,11 +44,28 @@ from windlass.exceptions import (
     ParamConflict,
     PayloadTooLarge,
     ProjectNotFound,
+    ProviderError,
     RunNotFound,
     SchemaMismatch,
+    TraceNotFound,
     UnsafePath,
     UntrustedModel,
     WindlassError,
+)
+from windlass.genai.fluent import (
+    export_traces,
+    flush_traces,
+    get_trace,
+    instrument_openai,
+    search_traces,
+    set_trace_redactor,
+    span,
+    trace,
+    trace_context,
+    trace_delivery_stats,
+    trace_rollup,
+    trace_stats,
+    with_trace_context,
 )
 from windlass.model_entities import (
     AliasEvent,
@@ -94,6 +111,15 @@ from windlass.serving.fluent import (
     set_deployment_weights,
 )
 from windlass.serving.predlog import get_predictions
+from windlass.trace_entities import (
+    Span,
+    SpanEvent,
+    SpanKind,
+    SpanStatus,
+    TraceRollup,
+    TraceStats,
+    TraceSummary,
+)
 from windlass.tracking.fluent import (
     ActiveRun,
     active_run,
@@ -160,6 +186,7 @@ __all__ = [
     "PayloadTooLarge",
     "Project",
     "ProjectNotFound",
+    "ProviderError",
     "PythonModel",
     "RegisteredModel",
     "Run",
@@ -168,6 +195,14 @@ __all__ = [
     "RunStatus",
     "SchemaMismatch",
     "Signature",
+    "Span",
+    "SpanEvent",
+    "SpanKind",
+    "SpanStatus",
+    "TraceNotFound",
+    "TraceRollup",
+    "TraceStats",
+    "TraceSummary",
     "UnsafePath",
     "UntrustedModel",
     "Variant",
@@ -186,7 +221,9 @@ __all__ = [
     "download_artifacts",
     "download_model",
     "end_run",
+    "export_traces",
     "flush",
+    "flush_traces",
     "get_alias_history",
     "get_deployment",
     "get_deployment_history",
@@ -196,14 +233,17 @@ __all__ = [
     "get_predictions",
     "get_registered_model",
     "get_run",
+    "get_trace",
     "get_tracking_uri",
     "infer_signature",
+    "instrument_openai",
     "list_artifacts",
     "list_deployments",
     "list_inputs",
     "list_model_versions",
     "list_projects",
     "list_registered_models",
+    "llm",
     "load_model",
     "log_artifact",
     "log_input",
@@ -218,6 +258,7 @@ __all__ = [
     "rollback_deployment",
     "save_model",
     "search_runs",
+    "search_traces",
     "set_alias",
     "set_deployment_shadow",
     "set_deployment_variants",
@@ -225,7 +266,26 @@ __all__ = [
     "set_project",
     "set_tag",
     "set_tags",
+    "set_trace_redactor",
     "set_tracking_uri",
+    "span",
     "start_run",
+    "trace",
+    "trace_context",
+    "trace_delivery_stats",
+    "trace_rollup",
+    "trace_stats",
     "update_registered_model",
+    "with_trace_context",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Load ``windlass.llm`` (the LLM client) on first use: it needs the ``openai`` SDK."""
+    if name == "llm":
+        import importlib
+
+        module = importlib.import_module("windlass.genai.llm")
+        globals()["llm"] = module
+        return module
+    raise AttributeError(f"module 'windlass' has no attribute {name!r}")

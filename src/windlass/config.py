@@ -43,6 +43,13 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or a positive integer")
+    return number
+
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
@@ -90,6 +97,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("WINDLASS_MAX_REQUEST_BYTES", str(32 * 1024 * 1024), _positive_int,
                 "Largest JSON request body the server accepts (artifact uploads stream and "
                 "are not limited); larger bodies get 413 PAYLOAD_TOO_LARGE."),
+        Setting("WINDLASS_OTLP_MAX_BODY_BYTES", str(64 * 1024 * 1024), _positive_int,
+                "Largest OTLP trace export (`POST /v1/traces`) the server accepts, as sent "
+                "and once decompressed; larger ones get 413 PAYLOAD_TOO_LARGE."),
         Setting("WINDLASS_HEARTBEAT_SECONDS", "30", _positive_float,
                 "How often a running run's process tells the store it is alive."),
         Setting("WINDLASS_STALE_RUN_SECONDS", "900", _positive_float,
@@ -114,6 +124,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("WINDLASS_SERVE_MAX_BODY_BYTES", "67108864", _positive_int,
                 "Largest request body a model server reads (declared or streamed); a larger "
                 "one is answered 413."),
+        Setting("WINDLASS_TRACE_MAX_CHARS", "32000", _positive_int,
+                "Longest captured span input or output (characters); longer text is cut "
+                "with a marker."),
         Setting("WINDLASS_SERVE_SPEC", None, _text,
                 "Set by `windlass serve` for its worker processes (the URI and options, "
                 "as JSON)."),
@@ -124,6 +137,20 @@ SETTINGS: dict[str, Setting] = {
         Setting("WINDLASS_PRICE_TABLE", None, _path,
                 "JSON or YAML file of LLM token prices (USD per million tokens) that replace "
                 "or add to the shipped price table; unset = the shipped table only."),
+        Setting("WINDLASS_LLM_BASE_URL", None, _text,
+                "OpenAI-compatible endpoint `windlass.llm` calls when neither `base_url=` nor "
+                "`provider=` is given; unset = `OPENAI_BASE_URL`, else OpenAI's API."),
+        Setting("WINDLASS_LLM_API_KEY", None, _text,
+                "API key `windlass.llm` sends to that endpoint (only to it); unset = "
+                "`OPENAI_API_KEY`. Never recorded in spans or errors."),
+        Setting("WINDLASS_LLM_PROVIDERS", None, _path,
+                "YAML or JSON file of named LLM provider profiles for `provider=`: "
+                "`name: {base_url, api_key_env or api_key, provider}`."),
+        Setting("WINDLASS_LLM_MAX_RETRIES", "2", _non_negative_int,
+                "Retries the `openai` SDK makes (with its backoff) for an LLM call that was "
+                "rate limited (429), failed (408, 409, 5xx) or could not connect."),
+        Setting("WINDLASS_LLM_TIMEOUT_SECONDS", "600", _positive_float,
+                "Timeout of one LLM request when the call gives no `timeout=`."),
     ]
 }
 

@@ -21,7 +21,8 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── ArtifactNotFound           ARTIFACT_NOT_FOUND    404
     │   ├── ModelNotFound              MODEL_NOT_FOUND       404
     │   ├── ModelVersionNotFound       MODEL_VERSION_NOT_FOUND 404
-    │   └── DeploymentNotFound         DEPLOYMENT_NOT_FOUND  404
+    │   ├── DeploymentNotFound         DEPLOYMENT_NOT_FOUND  404
+    │   └── TraceNotFound              TRACE_NOT_FOUND       404
     ├── Conflict                       CONFLICT              409
     │   ├── AlreadyExists              ALREADY_EXISTS        409
     │   ├── ParamConflict              PARAM_CONFLICT        409
@@ -29,8 +30,10 @@ to the same class, so embedded and server mode raise the same errors.
     ├── IntegrityFailure               INTEGRITY_FAILURE     422
     ├── UntrustedModel                 UNTRUSTED_MODEL       403
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE     413
+    ├── UnsupportedMediaType           UNSUPPORTED_MEDIA_TYPE 415
     ├── Overloaded                     OVERLOADED            503
     ├── BackendUnavailable             BACKEND_UNAVAILABLE   503
+    ├── ProviderError                  PROVIDER_ERROR        502
     └── DeliveryFailed                 DELIVERY_FAILED       500
 """
 
@@ -141,6 +144,12 @@ class DeploymentNotFound(NotFound):
     error_code = "DEPLOYMENT_NOT_FOUND"
 
 
+class TraceNotFound(NotFound):
+    """No trace has this id (in the project, when one is named)."""
+
+    error_code = "TRACE_NOT_FOUND"
+
+
 class Conflict(WindlassError):
     """The request conflicts with the current state of the store."""
 
@@ -190,6 +199,13 @@ class PayloadTooLarge(WindlassError):
     http_status = 413
 
 
+class UnsupportedMediaType(WindlassError):
+    """The request body's content type or encoding is not one the route reads."""
+
+    error_code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
 class Overloaded(WindlassError):
     """The model server's queue is full; retry after ``details['retry_after']`` seconds."""
 
@@ -202,6 +218,18 @@ class BackendUnavailable(WindlassError):
 
     error_code = "BACKEND_UNAVAILABLE"
     http_status = 503
+
+
+class ProviderError(WindlassError):
+    """An LLM provider answered with an error or could not be reached (after the retries).
+
+    The message names the endpoint's host, the model, the HTTP status and the provider's
+    own message, never the API key; ``details`` holds ``status`` (``None`` when no answer
+    came), ``model`` and ``base_url``.
+    """
+
+    error_code = "PROVIDER_ERROR"
+    http_status = 502
 
 
 class DeliveryFailed(WindlassError):

@@ -268,7 +268,8 @@ class TraceStats:
 
     Latency percentiles are of trace durations in milliseconds, linearly interpolated
     (numpy's default, PostgreSQL's ``percentile_cont``); ``None`` when there is no trace.
-    ``cost`` sums the known costs; ``unpriced_llm_spans`` counts the LLM spans without one.
+    ``cost`` sums the known costs; ``unpriced_llm_spans`` counts the LLM spans without one;
+    ``span_count`` counts the spans of the traces.
     ``by_model`` holds one row per model (spans naming it), ``by_day`` one per UTC day of
     trace start (key ``YYYY-MM-DD``, oldest first).
     """
@@ -284,6 +285,7 @@ class TraceStats:
     unpriced_llm_spans: int = 0
     sessions: int = 0
     users: int = 0
+    span_count: int = 0
     by_model: list[TraceRollup] = field(default_factory=list)
     by_day: list[TraceRollup] = field(default_factory=list)
 
@@ -305,7 +307,7 @@ class TraceStats:
             "p99_ms": self.p99_ms, "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens, "total_tokens": self.total_tokens,
             "cost": self.cost, "unpriced_llm_spans": self.unpriced_llm_spans,
-            "sessions": self.sessions, "users": self.users,
+            "sessions": self.sessions, "users": self.users, "span_count": self.span_count,
             "by_model": [r.to_dict() for r in self.by_model],
             "by_day": [r.to_dict() for r in self.by_day],
         }
@@ -325,6 +327,7 @@ class TraceStats:
             cost=float(data.get("cost") or 0.0),
             unpriced_llm_spans=int(data.get("unpriced_llm_spans") or 0),
             sessions=int(data.get("sessions") or 0), users=int(data.get("users") or 0),
+            span_count=int(data.get("span_count") or 0),
             by_model=[TraceRollup.from_dict(r) for r in data.get("by_model") or ()],
             by_day=[TraceRollup.from_dict(r) for r in data.get("by_day") or ()],
         )

@@ -20,6 +20,7 @@ def register_commands(register: Callable[..., None]) -> None:
         runs,
         serve,
         server,
+        traces,
     )
 
     register("server", server.server)
@@ -29,6 +30,7 @@ def register_commands(register: Callable[..., None]) -> None:
     register("artifacts", artifacts.app)
     register("models", models.app)
     register("deployments", deployments.app)
+    register("traces", traces.app)
     register("build", build.app)
     register("serve", serve.serve)
 

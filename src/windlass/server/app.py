@@ -11,13 +11,16 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.responses import Response
 
 from windlass import __version__, config
 from windlass.exceptions import ConfigError
+from windlass.genai.traces import TraceService
 from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
-from windlass.server.routes import artifacts, deployments, models, projects, runs
+from windlass.server.metrics import TrackingServerMetrics
+from windlass.server.routes import artifacts, deployments, models, otlp, projects, runs, traces
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
@@ -56,6 +59,8 @@ def create_app(service: Tracking) -> FastAPI:
     app.state.tracking = service
     app.state.registry = ModelRegistry(service.store, service.blobs)
     app.state.deployments = DeploymentService(service.store)
+    app.state.traces = TraceService(service.store)
+    app.state.metrics = TrackingServerMetrics()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
 
@@ -64,11 +69,22 @@ def create_app(service: Tracking) -> FastAPI:
         """Liveness: the server answers."""
         return {"status": "ok", "version": __version__}
 
+    @app.get("/metrics", tags=["health"], response_class=Response,
+             responses={200: {"description": "Prometheus text exposition format",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    def metrics() -> Response:
+        """Prometheus metrics: spans ingested and duplicate, OTLP requests, ingest lag."""
+        body, content_type = app.state.metrics.render()
+        return Response(body, media_type=content_type)
+
     app.include_router(projects.router)
     app.include_router(runs.router)
     app.include_router(artifacts.router)
     app.include_router(models.router)
     app.include_router(deployments.router)
+    app.include_router(traces.by_project)
+    app.include_router(traces.any_project)
+    app.include_router(otlp.router)
     return app
 
 

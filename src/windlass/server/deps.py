@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from windlass.entities import Project
+from windlass.genai.traces import TraceService
 from windlass.models.registry import ModelRegistry
+from windlass.server.metrics import TrackingServerMetrics
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
@@ -28,6 +30,18 @@ def deployments(request: Request) -> DeploymentService:
     """Return the app's deployments domain object."""
     service: DeploymentService = request.app.state.deployments
     return service
+
+
+def trace_service(request: Request) -> TraceService:
+    """Return the app's traces domain object."""
+    service: TraceService = request.app.state.traces
+    return service
+
+
+def server_metrics(request: Request) -> TrackingServerMetrics:
+    """Return the app's Prometheus metrics."""
+    metrics: TrackingServerMetrics = request.app.state.metrics
+    return metrics
 
 
 def project(project: Annotated[str, Path(max_length=256, description="Project name or id")],

@@ -1,6 +1,8 @@
 """Request-size limit: JSON bodies over ``WINDLASS_MAX_REQUEST_BYTES`` get 413.
 
-Blob uploads (``PUT /api/v1/blobs/...``) stream to storage and are exempt. The check reads
+Blob uploads (``PUT /api/v1/blobs/...``) stream to storage and are exempt; OTLP trace
+exports (``POST /v1/traces``) bound their body in their route, as sent and once
+decompressed (``WINDLASS_OTLP_MAX_BODY_BYTES``). The check reads
 ``Content-Length`` first and also counts streamed (chunked) bodies, so a body without a
 length cannot slip past it.
 """
@@ -15,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from windlass.exceptions import PayloadTooLarge
 
 _EXEMPT_PREFIX = "/api/v1/blobs/"
+_OWN_LIMIT_PATHS = frozenset({"/v1/traces"})
 
 
 def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
@@ -39,7 +42,8 @@ class BodySizeLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or answer 413 if its body is over the limit."""
-        if scope["type"] != "http" or scope["path"].startswith(_EXEMPT_PREFIX):
+        if scope["type"] != "http" or scope["path"].startswith(_EXEMPT_PREFIX) \
+                or scope["path"] in _OWN_LIMIT_PATHS:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

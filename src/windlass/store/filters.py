@@ -17,6 +17,12 @@ Grammar (keywords are case-insensitive)::
 
 The tree is compiled into parameterized queries by each store; nothing here builds SQL.
 Every error is an :class:`~windlass.exceptions.InvalidFilter` naming the position.
+
+Other records are searched with the same grammar over their own fields by subclassing
+:class:`Parser` and overriding its :meth:`~Parser.field` hook (and :meth:`~Parser.value`,
+to read values differently); the helpers a hook needs (:attr:`~Parser.current`,
+:meth:`~Parser.advance`, :meth:`~Parser.peek`, :meth:`~Parser.read_key`,
+:meth:`~Parser.fail`, :meth:`~Parser.error`) are public too.
 """
 
 from __future__ import annotations
@@ -141,18 +147,25 @@ _TOKEN = re.compile(
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
+    """One token of filter text.
+
+    ``kind`` is ``name``, ``number``, ``string`` ('single'), ``dquoted``, ``bquoted``,
+    ``op``, ``punct`` (one of ``( ) , .``) or ``end``; ``position`` is its offset.
+    """
+
     kind: str
     text: str
     position: int
 
     @property
     def word(self) -> str:
+        """Return a name token's text in lower case (keywords); "" for other kinds."""
         return self.text.lower() if self.kind == "name" else ""
 
 
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
+def _tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
     pos = 0
     while pos < len(text):
         match = _TOKEN.match(text, pos)
@@ -162,9 +175,9 @@ def _tokenize(text: str) -> list[_Token]:
             raise _error(text, pos, f"unexpected character {text[pos]!r}")
         kind = match.lastgroup or ""
         if kind != "ws":
-            tokens.append(_Token(kind, match.group(), pos))
+            tokens.append(Token(kind, match.group(), pos))
         pos = match.end()
-    tokens.append(_Token("end", "", len(text)))
+    tokens.append(Token("end", "", len(text)))
     return tokens
 
 
@@ -177,13 +190,20 @@ def _error(text: str, position: int, problem: str) -> InvalidFilter:
     )
 
 
-def _unquote(token: _Token) -> str:
+def _unquote(token: Token) -> str:
     body = token.text[1:-1]
     quote = token.text[0]
     return body.replace(quote * 2, quote) if quote != "`" else body
 
 
-class _Parser:
+class Parser:
+    """A recursive-descent parser of one filter (or order-by clause) over run fields.
+
+    Subclasses search other records with the same grammar: override :meth:`field` to
+    read their fields (returning a :class:`Field` subclass whose ``is_numeric`` says how
+    values are read), and :meth:`value` to read values differently.
+    """
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenize(text)
@@ -191,50 +211,108 @@ class _Parser:
         self.depth = 0
 
     @property
-    def current(self) -> _Token:
+    def current(self) -> Token:
+        """Return the token at the parser's position (the ``end`` token once done)."""
         return self.tokens[self.index]
 
-    def advance(self) -> _Token:
+    def advance(self) -> Token:
+        """Return the current token and move past it."""
         token = self.tokens[self.index]
         self.index += 1
         return token
 
-    def fail(self, expected: str, token: _Token | None = None) -> InvalidFilter:
+    def peek(self, ahead: int = 1) -> Token:
+        """Return the token ``ahead`` places after the current one (or the ``end`` token)."""
+        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
+
+    def error(self, position: int, problem: str) -> InvalidFilter:
+        """Return the error for ``problem`` at ``position``, quoting the text with a caret."""
+        return _error(self.text, position, problem)
+
+    def fail(self, expected: str, token: Token | None = None) -> InvalidFilter:
+        """Return the error "expected ..., found <token>" (the current one by default)."""
         token = token or self.current
         found = "end of filter" if token.kind == "end" else repr(token.text)
         return _error(self.text, token.position, f"expected {expected}, found {found}")
 
-    def expect_word(self, word: str) -> None:
+    def read_key(self, scope: Token) -> tuple[str, int]:
+        """Read ``.key`` after the scope word just consumed; return the key and its position.
+
+        The key is a name, or `quoted` or "quoted"; unquoted keys may contain dots
+        (``metrics.val.acc``). Messages name ``scope`` as written.
+        """
+        key_token = self.current
+        if key_token.kind == "number" and key_token.text.startswith("."):
+            # "metrics.0" arrives as "metrics" and the number ".0": the key is "0".
+            self.advance()
+            key_token = Token("name", key_token.text[1:], key_token.position + 1)
+            self.tokens.insert(self.index, key_token)
+        else:
+            if key_token.kind != "punct" or key_token.text != ".":
+                raise self.fail(f"'.' after '{scope.text}'")
+            self.advance()
+            key_token = self.current
+        if key_token.kind in ("dquoted", "bquoted"):
+            self.advance()
+            key = _unquote(key_token)
+        elif key_token.kind in ("name", "number"):
+            self.advance()
+            key = key_token.text
+            end = key_token.position + len(key_token.text)
+            # Unquoted keys may contain dots: metrics.val.acc is the metric "val.acc", and
+            # metrics.layer.0 is "layer.0" (".0" arrives as a number token).
+            while self.current.position == end:
+                current = self.current
+                if current.kind == "punct" and current.text == ".":
+                    after = self.peek()
+                    if after.kind not in ("name", "number") or after.position != end + 1:
+                        break
+                    self.advance()
+                    key += "." + self.advance().text
+                    end = after.position + len(after.text)
+                elif current.kind == "number" and current.text.startswith("."):
+                    key += self.advance().text
+                    end = current.position + len(current.text)
+                else:
+                    break
+        else:
+            raise self.fail(f"a key after '{scope.text}.'")
+        if not key:
+            raise _error(self.text, key_token.position, "empty key")
+        return key, key_token.position
+
+    def _expect_word(self, word: str) -> None:
         if self.current.word != word:
             raise self.fail(f"'{word}'")
         self.advance()
 
-    def expect_punct(self, char: str) -> None:
+    def _expect_punct(self, char: str) -> None:
         if self.current.kind != "punct" or self.current.text != char:
             raise self.fail(f"'{char}'")
         self.advance()
 
     def parse(self) -> Expr:
-        expr = self.or_expr()
+        """Return the expression tree of the whole text."""
+        expr = self._or_expr()
         if self.current.kind != "end":
             raise self.fail("'and', 'or' or end of filter")
         return expr
 
-    def or_expr(self) -> Expr:
-        parts = [self.and_expr()]
+    def _or_expr(self) -> Expr:
+        parts = [self._and_expr()]
         while self.current.word == "or":
             self.advance()
-            parts.append(self.and_expr())
+            parts.append(self._and_expr())
         return parts[0] if len(parts) == 1 else Or(tuple(parts))
 
-    def and_expr(self) -> Expr:
-        parts = [self.not_expr()]
+    def _and_expr(self) -> Expr:
+        parts = [self._not_expr()]
         while self.current.word == "and":
             self.advance()
-            parts.append(self.not_expr())
+            parts.append(self._not_expr())
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
-    def not_expr(self) -> Expr:
+    def _not_expr(self) -> Expr:
         token = self.current
         if token.word == "not" or (token.kind == "punct" and token.text == "("):
             self.depth += 1
@@ -243,22 +321,23 @@ class _Parser:
                              f"nested more than {MAX_DEPTH} levels deep")
             self.advance()
             if token.word == "not":
-                expr: Expr = Not(self.not_expr())
+                expr: Expr = Not(self._not_expr())
             else:
-                expr = self.or_expr()
-                self.expect_punct(")")
+                expr = self._or_expr()
+                self._expect_punct(")")
             self.depth -= 1
             return expr
-        return self.predicate()
+        return self._predicate()
 
     def field(self) -> Field:
+        """Read a field at the current position (the hook subclasses override)."""
         token = self.current
         if token.kind != "name":
             raise self.fail("a field such as metrics.loss, params.lr, tags.team or "
                             "attributes.status")
         return parse_field_tokens(self)
 
-    def predicate(self) -> Expr:
+    def _predicate(self) -> Expr:
         field = self.field()
         token = self.current
         if token.kind == "op":
@@ -284,12 +363,12 @@ class _Parser:
             return Compare(field, token.word, _unquote(pattern), negated=negated)
         if token.word == "in":
             self.advance()
-            self.expect_punct("(")
+            self._expect_punct("(")
             values = [self.value(field, "in")]
             while self.current.kind == "punct" and self.current.text == ",":
                 self.advance()
                 values.append(self.value(field, "in"))
-            self.expect_punct(")")
+            self._expect_punct(")")
             return In(field, tuple(values), negated=negated)
         if negated:
             raise self.fail("'like', 'ilike' or 'in' after 'not'")
@@ -299,11 +378,12 @@ class _Parser:
             if self.current.word == "not":
                 is_not = True
                 self.advance()
-            self.expect_word("null")
+            self._expect_word("null")
             return IsNull(field, negated=is_not)
         raise self.fail("a comparison (=, !=, <, <=, >, >=, like, ilike, in, is null)")
 
     def value(self, field: Field, op: str) -> Value:
+        """Read a value compared with ``field`` by ``op``: a number if the field is numeric."""
         token = self.current
         if token.kind == "number":
             self.advance()
@@ -328,7 +408,7 @@ class _Parser:
         raise self.fail("a value (a number or a quoted string)")
 
 
-def parse_field_tokens(parser: _Parser) -> Field:
+def parse_field_tokens(parser: Parser) -> Field:
     """Parse ``scope.key`` at the parser's position (shared by filters and order-by)."""
     token = parser.advance()
     scope = _SCOPES.get(token.text.lower())
@@ -340,48 +420,11 @@ def parse_field_tokens(parser: _Parser) -> Field:
         raise _error(parser.text, token.position,
                      f"unknown field {token.text!r}: start with metrics., params., tags. "
                      "or attributes.")
-    key_token = parser.current
-    if key_token.kind == "number" and key_token.text.startswith("."):
-        # "metrics.0" arrives as "metrics" and the number ".0": the key is "0".
-        parser.advance()
-        key_token = _Token("name", key_token.text[1:], key_token.position + 1)
-        parser.tokens.insert(parser.index, key_token)
-    else:
-        if key_token.kind != "punct" or key_token.text != ".":
-            raise parser.fail(f"'.' after '{token.text}'")
-        parser.advance()
-        key_token = parser.current
-    if key_token.kind in ("dquoted", "bquoted"):
-        parser.advance()
-        key = _unquote(key_token)
-    elif key_token.kind in ("name", "number"):
-        parser.advance()
-        key = key_token.text
-        end = key_token.position + len(key_token.text)
-        # Unquoted keys may contain dots: metrics.val.acc is the metric "val.acc", and
-        # metrics.layer.0 is "layer.0" (".0" arrives as a number token).
-        while parser.current.position == end:
-            current = parser.current
-            if current.kind == "punct" and current.text == ".":
-                after = parser.tokens[parser.index + 1]
-                if after.kind not in ("name", "number") or after.position != end + 1:
-                    break
-                parser.advance()
-                key += "." + parser.advance().text
-                end = after.position + len(after.text)
-            elif current.kind == "number" and current.text.startswith("."):
-                key += parser.advance().text
-                end = current.position + len(current.text)
-            else:
-                break
-    else:
-        raise parser.fail(f"a key after '{token.text}.'")
-    if not key:
-        raise _error(parser.text, key_token.position, "empty key")
+    key, key_position = parser.read_key(token)
     if scope == "attributes":
         name = _ATTRIBUTE_ALIASES.get(key.lower(), key.lower())
         if name not in ATTRIBUTES:
-            raise _error(parser.text, key_token.position,
+            raise _error(parser.text, key_position,
                          f"unknown attribute {key!r}; known: {', '.join(sorted(ATTRIBUTES))}")
         key = name
     return Field(scope, key, token.position)
@@ -391,14 +434,14 @@ def parse_filter(text: str | None) -> Expr | None:
     """Parse filter text into an expression tree; empty or None means no filter."""
     if text is None or not text.strip():
         return None
-    return _Parser(text).parse()
+    return Parser(text).parse()
 
 
 def parse_order_by(clauses: list[str] | None) -> list[OrderKey]:
     """Parse ``["metrics.loss ASC", "attributes.start_time DESC"]`` into order keys."""
     keys: list[OrderKey] = []
     for clause in clauses or []:
-        parser = _Parser(clause)
+        parser = Parser(clause)
         field = parser.field() if parser.current.kind == "name" else None
         if field is None:
             raise parser.fail("a field to order by")

@@ -31,6 +31,7 @@ from windlass.exceptions import BackendUnavailable, error_from_dict
 from windlass.store.bulk import paused_gc
 from windlass.store.rest_deployments import RestDeployments
 from windlass.store.rest_registry import RestRegistry
+from windlass.store.rest_traces import RestTraces
 
 _RETRY_STATUS = {502, 503, 504}
 
@@ -39,12 +40,13 @@ def _project(data: dict[str, Any]) -> Project:
     return Project(data["id"], data["name"], int(data["created_at"]), data.get("description", ""))
 
 
-class RestStore(RestRegistry, RestDeployments):
+class RestStore(RestRegistry, RestDeployments, RestTraces):
     """A :class:`MetadataStore` backed by a windlass server's REST API.
 
     The model registry and run inputs live in
     :class:`~windlass.store.rest_registry.RestRegistry`, deployments in
-    :class:`~windlass.store.rest_deployments.RestDeployments`.
+    :class:`~windlass.store.rest_deployments.RestDeployments`, traces in
+    :class:`~windlass.store.rest_traces.RestTraces`.
     """
 
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:

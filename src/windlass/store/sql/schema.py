@@ -240,3 +240,81 @@ deployment_events = Table(
     Column("at", BigInteger, nullable=False),
     UniqueConstraint("deployment_id", "revision", name="uq_deployment_events_revision"),
 )
+
+# -- traces -----------------------------------------------------------------------------
+# One row per span, as ingested (never updated). The primary key (project, trace, span)
+# refuses a span stored twice and also serves "the spans of a trace"; (project, model,
+# trace) answers "did this trace use model X" with one index probe, (project, start, ...)
+# pages the export. JSON columns (attributes, resource, events) are text written by
+# orjson, returned byte for byte.
+TRACE_ID = String(32)
+SPAN_ID = String(16)
+
+spans = Table(
+    "spans",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id"), primary_key=True),
+    Column("trace_id", TRACE_ID, primary_key=True),
+    Column("span_id", SPAN_ID, primary_key=True),
+    Column("parent_span_id", SPAN_ID),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("end_ns", BigInteger, nullable=False),
+    Column("duration_ns", BigInteger, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("status_message", Text, nullable=False),
+    Column("model", Text),
+    Column("provider", Text),
+    Column("input_tokens", BigInteger),
+    Column("output_tokens", BigInteger),
+    Column("cached_input_tokens", BigInteger),
+    Column("reasoning_tokens", BigInteger),
+    Column("cost", Double),  # US dollars; NULL = unknown, never silently zero
+    Column("session_id", Text),
+    Column("user_id", Text),
+    Column("run_id", Text),
+    Column("prompt_name", Text),
+    Column("prompt_version", Integer),
+    Column("input", Text),
+    Column("output", Text),
+    Column("attributes", Text, nullable=False),  # JSON object
+    Column("resource", Text, nullable=False),  # JSON object
+    Column("events", Text, nullable=False),  # JSON [{name, time_ns, attributes}, ...]
+    Column("scope", Text, nullable=False),
+    Column("ingested_at", BigInteger, nullable=False),
+    Index("ix_spans_project_start", "project_id", "start_ns", "trace_id", "span_id"),
+    Index("ix_spans_project_model", "project_id", "model", "trace_id"),
+)
+
+# One row per trace, kept up to date by every ingest in the transaction that stores its
+# spans: sums and counts add up, min/max and "first non-null" merge, so concurrent ingests
+# of one trace compose (PostgreSQL: INSERT ... ON CONFLICT DO UPDATE on the row's lock).
+# ``name`` is the root span's (``root_span_id`` set) or, until the root arrives, the
+# earliest span's. ``cost`` sums known costs (NULL while none is known); the trace's cost
+# is complete when ``unpriced_llm_spans`` is 0. ``models`` is a sorted JSON array.
+traces = Table(
+    "traces",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id"), primary_key=True),
+    Column("trace_id", TRACE_ID, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("root_span_id", SPAN_ID),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("end_ns", BigInteger, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("span_count", Integer, nullable=False),
+    Column("llm_calls", Integer, nullable=False),
+    Column("session_id", Text),
+    Column("user_id", Text),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("cost", Double),
+    Column("unpriced_llm_spans", Integer, nullable=False),
+    Column("models", Text, nullable=False),
+    Column("ingested_at", BigInteger, nullable=False),
+    Index("ix_traces_project_start", "project_id", "start_ns", "trace_id"),
+    Index("ix_traces_project_session", "project_id", "session_id"),
+    Index("ix_traces_project_user", "project_id", "user_id"),
+    Index("ix_traces_trace_id", "trace_id"),
+)

@@ -60,6 +60,7 @@ from windlass.store.sql.deployments import SqlDeployments
 from windlass.store.sql.engine import create_store_engine
 from windlass.store.sql.registry import SqlRegistry
 from windlass.store.sql.search import compile_filter, plan_sort
+from windlass.store.sql.traces import SqlTraces
 
 MAX_SEARCH_RESULTS = 50_000
 _RUN_COLUMNS = ("id", "project_id", "name", "status", "start_time", "end_time",
@@ -70,7 +71,7 @@ assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
 
 
-class SqlStore(SqlRegistry, SqlDeployments):
+class SqlStore(SqlRegistry, SqlDeployments, SqlTraces):
     """A :class:`MetadataStore` over SQLite (WAL) or PostgreSQL (psycopg 3).
 
     The model registry and run inputs live in :class:`~windlass.store.sql.registry.SqlRegistry`,

@@ -1,0 +1,874 @@
+"""Call any OpenAI-compatible LLM endpoint, traced: chat, streamed chat, tool calls, embeddings.
+
+::
+
+    from windlass import llm
+
+    reply = llm.chat("gpt-4o-mini", [{"role": "user", "content": "Hi"}], temperature=0)
+    reply.text, reply.usage, reply.cost, reply.trace_id
+
+    with llm.stream_chat("gpt-4o-mini", "Tell me a story") as stream:
+        for text in stream:
+            print(text, end="")
+    stream.reply.usage, stream.reply.time_to_first_token_s
+
+    llm.embed("text-embedding-3-small", ["a", "b"]).vectors
+
+Calls go through the ``openai`` SDK (``pip install "windlass[genai]"``), so OpenAI,
+Azure, vLLM, Ollama, llama.cpp and gateways all work. Each call is one span (kind
+``llm`` or ``embedding``) with the request, the reply, the token usage (cached and
+reasoning tokens too), the cost from the price table and, for streams, the time to first
+token; messages and outputs pass the redaction hook and the size cap. ``achat``,
+``astream_chat`` and ``aembed`` are the asyncio twins.
+
+Where a call goes: an explicit ``base_url``/``api_key`` wins; else ``provider="name"``
+picks a profile of the ``WINDLASS_LLM_PROVIDERS`` file; else ``WINDLASS_LLM_BASE_URL``
+and ``WINDLASS_LLM_API_KEY`` (``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` when unset).
+A configured key is only ever sent to the endpoint it was configured with, and is never
+recorded in spans or error messages. A failed call raises
+:class:`~windlass.exceptions.ProviderError` after the SDK's own retries
+(``WINDLASS_LLM_MAX_RETRIES``).
+
+Importing this module loads neither ``openai`` nor OpenTelemetry; the first call does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+import json
+import os
+import struct
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from windlass import config
+from windlass.exceptions import (
+    ConfigError,
+    InvalidInput,
+    InvalidState,
+    MissingDependency,
+    ProviderError,
+)
+from windlass.genai import attributes as attr
+from windlass.genai.pricing import TokenUsage
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from windlass.genai.instrument import (
+        AsyncTracedStream,
+        CallOutcome,
+        ModelCall,
+        StreamSpan,
+        TracedStream,
+    )
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AsyncChatStream",
+    "ChatReply",
+    "ChatStream",
+    "EmbeddingReply",
+    "Endpoint",
+    "ToolCall",
+    "achat",
+    "aembed",
+    "astream_chat",
+    "chat",
+    "embed",
+    "instrument_openai",
+    "resolve_endpoint",
+    "stream_chat",
+    "uninstrument_openai",
+]
+
+C = TypeVar("C")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+_NO_KEY = "no-key"  # the SDK insists on a key; keyless local servers ignore this one
+_PROFILE_KEYS = frozenset({"base_url", "api_key", "api_key_env", "provider"})
+
+
+# -- what a call gives back ----------------------------------------------------------------
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call the model asked for: its id, the tool's name and the arguments (JSON text)."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def json(self) -> dict[str, Any]:
+        """Return the arguments parsed (``{}`` when empty).
+
+        Raises :class:`~windlass.exceptions.InvalidInput` naming the tool when they are not
+        a JSON object.
+        """
+        if not self.arguments.strip():
+            return {}
+        try:
+            parsed = json.loads(self.arguments)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"the arguments of tool call {self.id!r} to {self.name!r} are "
+                               f"not valid JSON ({exc.msg} at character {exc.pos}): "
+                               f"{self.arguments[:200]!r}", tool=self.name,
+                               tool_call_id=self.id) from None
+        if not isinstance(parsed, dict):
+            raise InvalidInput(f"the arguments of tool call {self.id!r} to {self.name!r} are "
+                               f"JSON but not an object: {self.arguments[:200]!r}",
+                               tool=self.name, tool_call_id=self.id)
+        return parsed
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """A chat completion: the text or tool calls, usage, cost, timing and the trace it made.
+
+    ``text`` is ``""`` when the model only called tools. ``usage`` follows OpenAI's
+    convention (input tokens include cached ones, output tokens include reasoning ones) and
+    is ``None`` when the provider reported none; ``cost`` (US dollars) is ``None`` for a
+    model the price table does not know. ``model`` is the model that answered (the
+    response's name, say a dated snapshot). ``time_to_first_token_s`` is set for streams.
+    ``raw`` is the SDK's response (for a stream: the list of its chunks).
+    """
+
+    text: str
+    tool_calls: list[ToolCall]
+    finish_reason: str | None
+    model: str
+    usage: TokenUsage | None
+    cost: float | None
+    latency_s: float
+    trace_id: str
+    span_id: str
+    time_to_first_token_s: float | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+    def message(self) -> dict[str, Any]:
+        """Return the reply as the assistant message to append to the conversation."""
+        out: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            out["tool_calls"] = [{"id": c.id, "type": "function",
+                                  "function": {"name": c.name, "arguments": c.arguments}}
+                                 for c in self.tool_calls]
+        return out
+
+
+@dataclass(frozen=True)
+class EmbeddingReply:
+    """The vectors of an embeddings call (one per input, in order), its tokens and cost."""
+
+    vectors: list[list[float]]
+    model: str
+    input_tokens: int | None
+    cost: float | None
+    latency_s: float = 0.0
+    trace_id: str = ""
+    span_id: str = ""
+    raw: Any = field(default=None, repr=False, compare=False)
+
+
+# -- where a call goes -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a call goes: the base URL, the provider name recorded, and the key (not shown)."""
+
+    base_url: str
+    provider: str
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> str:
+        """Return ``host[:port]`` of the base URL (never credentials in it)."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or "?"
+        return f"{host}:{parts.port}" if parts.port else host
+
+    @property
+    def safe_url(self) -> str:
+        """Return the base URL without credentials, query or fragment."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{self.host}{parts.path}"
+
+
+@dataclass(frozen=True)
+class _Profile:
+    base_url: str | None
+    api_key: str | None = field(repr=False)
+    api_key_env: str | None
+    provider: str
+
+
+def _read_profiles_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path}: the file does not exist",
+                          setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path}: cannot read it: {exc}",
+                          setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path} is not valid JSON: {exc}",
+                              setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+    import yaml  # lazily: `import windlass` stays light
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path} is not valid YAML: {exc}",
+                          setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_profiles(path_text: str, stamp: tuple[int, int]) -> dict[str, _Profile]:
+    # ``stamp`` (mtime, size) is only part of the cache key: an edited file is re-read.
+    path = Path(path_text)
+    raw = _read_profiles_file(path)
+    where = f"WINDLASS_LLM_PROVIDERS={path}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must map profile names to {{base_url, api_key_env or "
+                          f"api_key, provider}}, got {type(raw).__name__}",
+                          setting="WINDLASS_LLM_PROVIDERS", file=path_text)
+    profiles: dict[str, _Profile] = {}
+    for name, entry in raw.items():
+        def bad(problem: str, profile: Any = name) -> ConfigError:
+            return ConfigError(f"{where}: profile {profile!r} {problem}",
+                               setting="WINDLASS_LLM_PROVIDERS", file=path_text,
+                               profile=str(profile))
+        if not isinstance(entry, dict):
+            raise bad(f"must be a mapping of {sorted(_PROFILE_KEYS)}, got {entry!r}")
+        unknown = sorted(str(k) for k in entry if k not in _PROFILE_KEYS)
+        if unknown:
+            raise bad(f"has unknown key(s) {unknown}; expected {sorted(_PROFILE_KEYS)}")
+        for key in _PROFILE_KEYS:
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise bad(f"has a {key} that is not a string")
+        if entry.get("api_key") and entry.get("api_key_env"):
+            raise bad("gives both api_key and api_key_env; keep one")
+        profiles[str(name)] = _Profile(base_url=entry.get("base_url") or None,
+                                       api_key=entry.get("api_key") or None,
+                                       api_key_env=entry.get("api_key_env") or None,
+                                       provider=entry.get("provider") or str(name))
+    return profiles
+
+
+def _profiles() -> tuple[dict[str, _Profile], Path | None]:
+    path: Path | None = config.get("WINDLASS_LLM_PROVIDERS")
+    if path is None:
+        return {}, None
+    try:
+        info = path.stat()
+        stamp = (info.st_mtime_ns, info.st_size)
+    except OSError:
+        stamp = (-1, -1)  # reading it raises the ConfigError naming the file
+    return _parse_profiles(str(path), stamp), path
+
+
+def _profile_key(name: str, profile: _Profile, path: Path | None) -> str | None:
+    if profile.api_key_env is None:
+        return profile.api_key
+    key = os.environ.get(profile.api_key_env)
+    if not key:
+        raise ConfigError(f"provider profile {name!r} (WINDLASS_LLM_PROVIDERS={path}) takes "
+                          f"its API key from ${profile.api_key_env}, which is not set",
+                          setting="WINDLASS_LLM_PROVIDERS", profile=name,
+                          variable=profile.api_key_env)
+    return key
+
+
+def _settings_key() -> str | None:
+    configured: str | None = config.get("WINDLASS_LLM_API_KEY")
+    return configured or os.environ.get("OPENAI_API_KEY") or None
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    return a.rstrip("/").lower() == b.rstrip("/").lower()
+
+
+def resolve_endpoint(provider: str | None = None, base_url: str | None = None,
+                     api_key: str | None = None) -> Endpoint:
+    """Return where a call with these arguments goes (see the module docs for the order).
+
+    ``provider`` names a profile of the ``WINDLASS_LLM_PROVIDERS`` file; when it names
+    none but ``base_url`` is given, it is only the provider name recorded. A key comes
+    with its endpoint: overriding the base URL without ``api_key`` sends no key.
+    Raises :class:`~windlass.exceptions.ConfigError` for an unknown profile (naming the
+    file and the known ones) or when OpenAI's own API would be called without a key.
+    """
+    profile = None
+    path: Path | None = None
+    if provider is not None:
+        if not provider.strip():
+            raise InvalidInput("provider must be a profile name, not empty", field="provider")
+        profiles, path = _profiles()
+        profile = profiles.get(provider)
+        if profile is None and not base_url:
+            where = (f"WINDLASS_LLM_PROVIDERS={path}" if path is not None
+                     else "WINDLASS_LLM_PROVIDERS (not set)")
+            raise ConfigError(f"no provider profile {provider!r} in {where}; known profiles: "
+                              f"{sorted(profiles) or 'none'}. Define it there, or pass "
+                              f"base_url= to call an endpoint directly.",
+                              setting="WINDLASS_LLM_PROVIDERS", profile=provider,
+                              file=None if path is None else str(path))
+    home_key: Callable[[], str | None]
+    if profile is not None and provider is not None:
+        home_url = profile.base_url or DEFAULT_BASE_URL
+        name = profile.provider
+        home_key = functools.partial(_profile_key, provider, profile, path)
+    else:
+        home_url = (config.get("WINDLASS_LLM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+                    or DEFAULT_BASE_URL)
+        name = provider or "openai"
+        home_key = _settings_key
+    url = (base_url or home_url).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"base_url must be an http(s) URL such as http://localhost:8000/v1, "
+                           f"got {Endpoint(url, name).safe_url!r}", field="base_url")
+    if api_key:
+        key: str | None = api_key
+    elif _same_endpoint(url, home_url):
+        key = home_key()
+    else:
+        key = None
+    if not key and _same_endpoint(url, DEFAULT_BASE_URL):
+        raise ConfigError(f"no API key for {DEFAULT_BASE_URL}: pass api_key=, set "
+                          f"WINDLASS_LLM_API_KEY or OPENAI_API_KEY, or use a provider profile",
+                          setting="WINDLASS_LLM_API_KEY")
+    return Endpoint(url, name, key)
+
+
+# -- clients -----------------------------------------------------------------------------------
+_lock = threading.Lock()
+_clients: dict[tuple[Any, ...], Any] = {}
+# An AsyncOpenAI client's connections belong to one event loop: one cache per loop, dropped
+# once its loop is closed (a weak-keyed dict would not do: the clients keep their loop alive).
+_async_clients: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop],
+                                dict[tuple[Any, ...], Any]]] = {}
+
+
+def _openai() -> ModuleType:
+    try:
+        import openai
+    except ImportError:
+        raise MissingDependency('windlass.llm needs the openai SDK: pip install '
+                                '"windlass[genai]"', package="openai") from None
+    return openai
+
+
+def _client_key(endpoint: Endpoint) -> tuple[Any, ...]:
+    retries: int = config.get("WINDLASS_LLM_MAX_RETRIES")
+    timeout: float = config.get("WINDLASS_LLM_TIMEOUT_SECONDS")
+    return (endpoint.base_url, endpoint.api_key, retries, timeout)
+
+
+def _client(endpoint: Endpoint) -> Any:
+    """Return the cached ``openai.OpenAI`` client of an endpoint."""
+    openai = _openai()
+    key = _client_key(endpoint)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = openai.OpenAI(
+                base_url=endpoint.base_url, api_key=endpoint.api_key or _NO_KEY,
+                max_retries=key[2], timeout=key[3])
+        return client
+
+
+def _async_client(endpoint: Endpoint) -> Any:
+    """Return the cached ``openai.AsyncOpenAI`` client of an endpoint for the running loop."""
+    openai = _openai()
+    key = _client_key(endpoint)
+    loop = asyncio.get_running_loop()
+    with _lock:
+        for number, (ref, _) in list(_async_clients.items()):
+            other = ref()
+            if other is None or other.is_closed():
+                del _async_clients[number]
+        entry = _async_clients.get(id(loop))
+        if entry is None or entry[0]() is not loop:
+            entry = _async_clients[id(loop)] = (weakref.ref(loop), {})
+        clients = entry[1]
+        client = clients.get(key)
+        if client is None:
+            client = clients[key] = openai.AsyncOpenAI(
+                base_url=endpoint.base_url, api_key=endpoint.api_key or _NO_KEY,
+                max_retries=key[2], timeout=key[3])
+        return client
+
+
+# -- errors ------------------------------------------------------------------------------------
+def _provider_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        error = body.get("error", body)
+        if isinstance(error, Mapping) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str) and error:
+            return error
+    return str(getattr(exc, "message", None) or exc)
+
+
+def _provider_error(exc: BaseException, endpoint: Endpoint, model: str,
+                    operation: str) -> ProviderError | None:
+    """Return the :class:`ProviderError` an SDK or transport failure becomes, else ``None``."""
+    openai = _openai()
+    import httpx
+
+    status: int | None = None
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        what = f"HTTP {status}: {_provider_message(exc)}"
+    elif isinstance(exc, openai.APITimeoutError):
+        what = f"no answer in time ({exc.message})"
+    elif isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        what = f"could not connect ({exc.message}{f' {cause}' if cause else ''})"
+    elif isinstance(exc, openai.APIError):  # an error event inside a stream, a bad response
+        what = f"the provider reported an error: {_provider_message(exc)}"
+    elif isinstance(exc, httpx.TimeoutException):  # a stream that stalled mid-way
+        what = f"no answer in time ({type(exc).__name__}: {exc})"
+    elif isinstance(exc, httpx.TransportError):  # the connection broke mid-stream
+        what = f"the connection broke: {type(exc).__name__}: {exc}"
+    else:
+        return None
+    message = (f"{operation} call with model {model!r} to {endpoint.provider} endpoint "
+               f"{endpoint.host} failed: {what}")
+    if status == 401 and not endpoint.api_key:
+        message += (" (no API key was configured for this endpoint: pass api_key=, set "
+                    "WINDLASS_LLM_API_KEY, or use a provider profile)")
+    from windlass.genai.instrument import scrub
+
+    return ProviderError(scrub(message, endpoint.api_key), status=status, model=model,
+                         base_url=endpoint.safe_url)
+
+
+@contextlib.contextmanager
+def _calling(endpoint: Endpoint, request: Mapping[str, Any], operation: str,
+             span_name: str | None, session_id: str | None,
+             user_id: str | None) -> Iterator[ModelCall]:
+    """Run the request in the block inside the call's span; failures become ProviderError."""
+    from windlass.genai import tracing
+    from windlass.genai.instrument import ModelCall
+
+    model = str(request["model"])
+    chat = operation == "chat"
+    with tracing.trace_context(session_id=session_id, user_id=user_id):
+        call = ModelCall(span_name or f"{'chat' if chat else 'embeddings'} {model}",
+                         kind="llm" if chat else "embedding", operation=operation,
+                         params=request, provider=endpoint.provider, secret=endpoint.api_key,
+                         base_url=endpoint.base_url)
+        try:
+            with call.active():
+                yield call
+        except BaseException as exc:
+            call.fail(exc)
+            error = _provider_error(exc, endpoint, model, operation)
+            if error is not None:
+                raise error from exc
+            raise
+
+
+# -- requests and replies ------------------------------------------------------------------------
+def _check_model(model: str) -> None:
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidInput(f"model must be a non-empty model name, got {model!r}", field="model")
+
+
+def _chat_request(model: str, messages: str | Sequence[Any], tools: Sequence[Any] | None,
+                  timeout: float | None, params: dict[str, Any], *,
+                  stream: bool) -> dict[str, Any]:
+    _check_model(model)
+    if "stream" in params:
+        raise InvalidInput("do not pass stream=: call stream_chat() (or astream_chat()) for a "
+                           "streamed reply", field="stream")
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    if isinstance(messages, Mapping) or not isinstance(messages, Sequence) or not messages:
+        raise InvalidInput("messages must be a non-empty list of chat messages "
+                           "({'role': ..., 'content': ...}) or one user message as a string",
+                           field="messages")
+    request: dict[str, Any] = {**params, "model": model, "messages": list(messages)}
+    if tools is not None:
+        request["tools"] = list(tools)
+    if timeout is not None:
+        request["timeout"] = timeout
+    if stream:
+        request["stream"] = True
+        request["stream_options"] = {**(params.get("stream_options") or {}),
+                                     "include_usage": True}
+    return request
+
+
+def _embed_request(model: str, input: str | Sequence[str], timeout: float | None,
+                   params: dict[str, Any]) -> dict[str, Any]:
+    _check_model(model)
+    if not isinstance(input, str) and (
+            not isinstance(input, Sequence) or not input
+            or not all(isinstance(text, str) for text in input)):
+        raise InvalidInput("input must be a string or a non-empty list of strings",
+                           field="input")
+    request: dict[str, Any] = {**params, "model": model,
+                               "input": input if isinstance(input, str) else list(input)}
+    if timeout is not None:
+        request["timeout"] = timeout
+    return request
+
+
+def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
+    calls = []
+    for call in message.get("tool_calls") or []:
+        arguments = call.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = "" if arguments is None else json.dumps(arguments)
+        calls.append(ToolCall(str(call.get("id") or ""), str(call.get("name") or ""), arguments))
+    return calls
+
+
+def _finish_chat(call: ModelCall, response: Any) -> ChatReply:
+    from windlass.genai import openai_calls
+    from windlass.genai.instrument import WHOLE
+
+    outcome = call.finish(openai_calls.response_attributes(response, max_chars=WHOLE))
+    return _chat_reply(outcome, call, response)
+
+
+def _chat_reply(outcome: CallOutcome, call: ModelCall, raw: Any) -> ChatReply:
+    attrs = outcome.attributes
+    messages = json.loads(attrs[attr.OUTPUT_MESSAGES]) if attr.OUTPUT_MESSAGES in attrs else []
+    first: dict[str, Any] = messages[0] if messages else {}
+    content = first.get("content")
+    return ChatReply(
+        text=content if isinstance(content, str) else "", tool_calls=_tool_calls(first),
+        finish_reason=first.get("finish_reason"),
+        model=str(attrs.get(attr.RESPONSE_MODEL) or call.request_model),
+        usage=outcome.usage, cost=outcome.cost, latency_s=outcome.latency_s,
+        trace_id=call.trace_id, span_id=call.span_id,
+        time_to_first_token_s=outcome.time_to_first_token_s, raw=raw)
+
+
+def _vector(value: Any) -> list[float]:
+    if isinstance(value, str):  # encoding_format="base64": little-endian float32
+        data = base64.b64decode(value)
+        return list(struct.unpack(f"<{len(data) // 4}f", data))
+    return [float(v) for v in value]
+
+
+def _finish_embedding(call: ModelCall, response: Any) -> EmbeddingReply:
+    from windlass.genai import openai_calls
+
+    outcome = call.finish(openai_calls.embedding_response_attributes(response))
+    data = sorted(response.data or [], key=lambda item: item.index or 0)
+    return EmbeddingReply(
+        vectors=[_vector(item.embedding) for item in data],
+        model=str(outcome.attributes.get(attr.RESPONSE_MODEL) or call.request_model),
+        input_tokens=None if outcome.usage is None else outcome.usage.input_tokens,
+        cost=outcome.cost, latency_s=outcome.latency_s, trace_id=call.trace_id,
+        span_id=call.span_id, raw=response)
+
+
+def _delta_text(chunk: Any) -> str:
+    for choice in getattr(chunk, "choices", None) or []:
+        delta = getattr(choice, "delta", None)
+        if (getattr(choice, "index", 0) or 0) == 0 and delta is not None:
+            return str(getattr(delta, "content", None) or "")
+    return ""
+
+
+# -- sync calls ----------------------------------------------------------------------------------
+def chat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
+         base_url: str | None = None, api_key: str | None = None,
+         tools: Sequence[Any] | None = None, session_id: str | None = None,
+         user_id: str | None = None, span_name: str | None = None,
+         timeout: float | None = None, **params: Any) -> ChatReply:
+    """Return the model's reply to ``messages``, traced as one ``llm`` span.
+
+    ``messages`` is a list of chat messages (a string is one user message). ``params``
+    go to the API as they are (``temperature``, ``max_tokens``, ``top_p``, ``seed``,
+    ``stop``, ``response_format``, ``tool_choice``…). ``session_id``/``user_id`` tag the
+    span and every span started inside the call. Raises
+    :class:`~windlass.exceptions.ProviderError` when the provider fails.
+    """
+    request = _chat_request(model, messages, tools, timeout, params, stream=False)
+    endpoint = resolve_endpoint(provider, base_url, api_key)
+    client = _client(endpoint)
+    with _calling(endpoint, request, "chat", span_name, session_id, user_id) as call:
+        response = client.chat.completions.create(**request)
+    return _finish_chat(call, response)
+
+
+def stream_chat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
+                base_url: str | None = None, api_key: str | None = None,
+                tools: Sequence[Any] | None = None, session_id: str | None = None,
+                user_id: str | None = None, span_name: str | None = None,
+                timeout: float | None = None, **params: Any) -> ChatStream:
+    """Send a chat request and return its :class:`ChatStream` (same arguments as :func:`chat`).
+
+    Iterate the stream for the text as it arrives; afterwards ``stream.reply`` holds the
+    whole :class:`ChatReply`. Usage is always asked for (``include_usage``). The span
+    stays open while the caller iterates and ends when the stream ends, fails or is
+    closed: use ``with`` or ``close()`` when not reading to the end.
+    """
+    from windlass.genai.instrument import TracedStream
+
+    request = _chat_request(model, messages, tools, timeout, params, stream=True)
+    endpoint = resolve_endpoint(provider, base_url, api_key)
+    client = _client(endpoint)
+    with _calling(endpoint, request, "chat", span_name, session_id, user_id) as call:
+        stream = client.chat.completions.create(**request)
+    return ChatStream(TracedStream(stream, call, keep_chunks=True), endpoint, model)
+
+
+def embed(model: str, input: str | Sequence[str], *, provider: str | None = None,
+          base_url: str | None = None, api_key: str | None = None,
+          session_id: str | None = None, user_id: str | None = None,
+          span_name: str | None = None, timeout: float | None = None,
+          **params: Any) -> EmbeddingReply:
+    """Return the embedding vectors of ``input`` (one per string), traced as an ``embedding`` span.
+
+    ``params`` go to the API as they are (``dimensions``, ``encoding_format``, ``user``…).
+    """
+    request = _embed_request(model, input, timeout, params)
+    endpoint = resolve_endpoint(provider, base_url, api_key)
+    client = _client(endpoint)
+    with _calling(endpoint, request, "embeddings", span_name, session_id, user_id) as call:
+        response = client.embeddings.create(**request)
+    return _finish_embedding(call, response)
+
+
+class _StreamReply:
+    """The reply half of both chat streams."""
+
+    def __init__(self, endpoint: Endpoint, model: str) -> None:
+        self._endpoint = endpoint
+        self._model = model
+        self._reply: ChatReply | None = None
+
+    def _span_stream(self) -> StreamSpan | None:
+        raise NotImplementedError
+
+    @property
+    def reply(self) -> ChatReply:
+        """Return the whole reply once the stream has ended (or been closed early).
+
+        Raises :class:`~windlass.exceptions.InvalidState` while the stream is still being
+        read, or when it failed.
+        """
+        traced = self._span_stream()
+        if traced is not None and traced.error is not None:
+            raise InvalidState(f"the stream failed ({type(traced.error).__name__}); "
+                               f"it has no reply")
+        if traced is None or traced.outcome is None:
+            raise InvalidState("the stream has not ended: read it to the end, or close it, "
+                               "before asking for its reply")
+        if self._reply is None:
+            self._reply = _chat_reply(traced.outcome, traced.call, traced.chunks)
+        return self._reply
+
+    def _converted(self, exc: BaseException) -> ProviderError | None:
+        return _provider_error(exc, self._endpoint, self._model, "chat")
+
+
+class ChatStream(_StreamReply):
+    """A streamed chat reply: iterating yields text deltas; ``reply`` is the whole reply after.
+
+    A context manager: leaving the block closes the stream (and ends its span).
+    """
+
+    def __init__(self, traced: TracedStream, endpoint: Endpoint, model: str) -> None:
+        super().__init__(endpoint, model)
+        self._traced = traced
+        self.trace_id = traced.call.trace_id
+        self.span_id = traced.call.span_id
+
+    def _span_stream(self) -> StreamSpan | None:
+        return self._traced
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            try:
+                chunk = next(self._traced)
+            except StopIteration:
+                raise
+            except Exception as exc:
+                error = self._converted(exc)
+                if error is None:
+                    raise
+                raise error from exc
+            text = _delta_text(chunk)
+            if text:
+                return text
+
+    def close(self) -> None:
+        """Stop reading: close the connection; the span ends with what had arrived."""
+        self._traced.close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+# -- async calls ---------------------------------------------------------------------------------
+async def achat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
+                base_url: str | None = None, api_key: str | None = None,
+                tools: Sequence[Any] | None = None, session_id: str | None = None,
+                user_id: str | None = None, span_name: str | None = None,
+                timeout: float | None = None, **params: Any) -> ChatReply:
+    """Return the model's reply to ``messages``: the asyncio twin of :func:`chat`."""
+    request = _chat_request(model, messages, tools, timeout, params, stream=False)
+    endpoint = resolve_endpoint(provider, base_url, api_key)
+    client = _async_client(endpoint)
+    with _calling(endpoint, request, "chat", span_name, session_id, user_id) as call:
+        response = await client.chat.completions.create(**request)
+    return _finish_chat(call, response)
+
+
+def astream_chat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
+                 base_url: str | None = None, api_key: str | None = None,
+                 tools: Sequence[Any] | None = None, session_id: str | None = None,
+                 user_id: str | None = None, span_name: str | None = None,
+                 timeout: float | None = None, **params: Any) -> AsyncChatStream:
+    """Return an :class:`AsyncChatStream`: the asyncio twin of :func:`stream_chat`.
+
+    ``async for text in llm.astream_chat(...)`` sends the request on the first step;
+    ``stream = await llm.astream_chat(...)`` and ``async with`` send it at once.
+    """
+    from windlass.genai.instrument import AsyncTracedStream
+
+    request = _chat_request(model, messages, tools, timeout, params, stream=True)
+    endpoint = resolve_endpoint(provider, base_url, api_key)
+
+    async def start() -> AsyncTracedStream:
+        client = _async_client(endpoint)
+        with _calling(endpoint, request, "chat", span_name, session_id, user_id) as call:
+            stream = await client.chat.completions.create(**request)
+        return AsyncTracedStream(stream, call, keep_chunks=True)
+
+    return AsyncChatStream(start, endpoint, model)
+
+
+async def aembed(model: str, input: str | Sequence[str], *, provider: str | None = None,
+                 base_url: str | None = None, api_key: str | None = None,
+                 session_id: str | None = None, user_id: str | None = None,
+                 span_name: str | None = None, timeout: float | None = None,
+                 **params: Any) -> EmbeddingReply:
+    """Return the embedding vectors of ``input``: the asyncio twin of :func:`embed`."""
+    request = _embed_request(model, input, timeout, params)
+    endpoint = resolve_endpoint(provider, base_url, api_key)
+    client = _async_client(endpoint)
+    with _calling(endpoint, request, "embeddings", span_name, session_id, user_id) as call:
+        response = await client.embeddings.create(**request)
+    return _finish_embedding(call, response)
+
+
+class AsyncChatStream(_StreamReply):
+    """A streamed chat reply for asyncio: ``async for`` yields text deltas; then ``reply``.
+
+    Awaiting it (or entering ``async with``) sends the request; otherwise the first
+    ``async for`` step does. Leaving ``async with`` or :meth:`aclose` closes the stream
+    and ends its span.
+    """
+
+    def __init__(self, start: Callable[[], Awaitable[AsyncTracedStream]], endpoint: Endpoint,
+                 model: str) -> None:
+        super().__init__(endpoint, model)
+        self._start: Callable[[], Awaitable[AsyncTracedStream]] | None = start
+        self._traced: AsyncTracedStream | None = None
+
+    def _span_stream(self) -> StreamSpan | None:
+        return self._traced
+
+    async def _started(self) -> AsyncTracedStream | None:
+        if self._start is not None:
+            start, self._start = self._start, None
+            self._traced = await start()
+        return self._traced
+
+    @property
+    def trace_id(self) -> str | None:
+        """Return the trace id once the request was sent, else ``None``."""
+        return None if self._traced is None else self._traced.call.trace_id
+
+    @property
+    def span_id(self) -> str | None:
+        """Return the span id once the request was sent, else ``None``."""
+        return None if self._traced is None else self._traced.call.span_id
+
+    def __await__(self) -> Generator[Any, None, AsyncChatStream]:
+        return self._begin().__await__()
+
+    async def _begin(self) -> AsyncChatStream:
+        await self._started()
+        return self
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> str:
+        traced = await self._started()
+        if traced is None:  # closed before it was sent
+            raise StopAsyncIteration
+        while True:
+            try:
+                chunk = await traced.__anext__()
+            except StopAsyncIteration:
+                raise
+            except Exception as exc:
+                error = self._converted(exc)
+                if error is None:
+                    raise
+                raise error from exc
+            text = _delta_text(chunk)
+            if text:
+                return text
+
+    async def aclose(self) -> None:
+        """Stop reading: close the connection; the span ends with what had arrived."""
+        self._start = None
+        if self._traced is not None:
+            await self._traced.close()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        await self._started()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+# -- instrumenting your own client ---------------------------------------------------------------
+def instrument_openai(client: C, *, provider: str | None = None) -> C:
+    """Return ``client`` (``openai.OpenAI`` or ``AsyncOpenAI``) with every call traced.
+
+    See :func:`windlass.genai.instrument.instrument_openai`.
+    """
+    from windlass.genai import instrument
+
+    return instrument.instrument_openai(client, provider=provider)
+
+
+def uninstrument_openai(client: C) -> C:
+    """Return ``client`` with the tracing of :func:`instrument_openai` removed."""
+    from windlass.genai import instrument
+
+    return instrument.uninstrument_openai(client)

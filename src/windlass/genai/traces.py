@@ -1,0 +1,277 @@
+"""The traces domain: ingest spans (priced, filed under a project), query and export them.
+
+Both doors lead here: windlass's own SDK exporter hands over converted spans, and the
+server's OTLP route hands over request bodies. Ingest prices every model call whose cost
+is unknown from the token counts and the price table, files spans under their project
+(the ``x-windlass-project`` header, else the ``windlass.project`` resource or span
+attribute, else the default project), and stores each project's spans in one transaction.
+A span id the project already holds is reported back, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from windlass import config
+from windlass.entities import Page
+from windlass.exceptions import InvalidInput, ProjectNotFound
+from windlass.genai import attributes as attr
+from windlass.genai.pricing import PriceTable, TokenUsage, default_price_table
+from windlass.ids import new_id, now_ms
+from windlass.store.base import MetadataStore
+from windlass.trace_entities import (
+    Span,
+    SpanIngestResult,
+    SpanKind,
+    TraceGrouping,
+    TraceRollup,
+    TraceStats,
+    TraceSummary,
+)
+from windlass.tracking import validation
+
+#: Kinds whose token counts are priced (others carry no model call of their own).
+PRICED_KINDS = frozenset({SpanKind.LLM, SpanKind.EMBEDDING, SpanKind.UNKNOWN})
+#: Columns of an exported span table, in order.
+EXPORT_COLUMNS = (
+    "project_id", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_ns",
+    "end_time_ns", "duration_ns", "status", "status_message", "model", "provider",
+    "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "cost",
+    "session_id", "user_id", "run_id", "prompt_name", "prompt_version", "input", "output",
+    "attributes", "resource", "events", "scope",
+)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest call did: spans stored, duplicates refused, per project."""
+
+    accepted: int
+    duplicates: list[tuple[str, str]]
+    projects: dict[str, int]
+    duplicates_by_project: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"accepted": self.accepted,
+                "duplicates": [{"trace_id": t, "span_id": s} for t, s in self.duplicates],
+                "projects": dict(self.projects),
+                "duplicates_by_project": dict(self.duplicates_by_project)}
+
+
+def price_span(span: Span, prices: PriceTable) -> Span:
+    """Return ``span`` with its cost set from its token counts, when it can be priced.
+
+    A span that already carries a cost, has no model or no token counts keeps what it has;
+    an unknown model leaves the cost ``None`` (the price table warns once), never 0.
+    Counts that contradict each other (more cached than input tokens) are not priced.
+    """
+    if span.cost is not None or span.model is None or span.input_tokens is None:
+        return span
+    if span.kind not in PRICED_KINDS:
+        return span
+    try:
+        usage = TokenUsage(span.input_tokens, span.output_tokens or 0,
+                           span.cached_input_tokens, span.reasoning_tokens)
+    except InvalidInput:
+        return span
+    cost = prices.cost(span.provider, span.model, usage)
+    return span if cost is None else dataclasses.replace(span, cost=cost)
+
+
+def span_project(span: Span, header: str | None) -> str:
+    """Return the project a span is filed under: header, then resource, span, default."""
+    if header:
+        return header
+    named = span.resource.get(attr.PROJECT) or span.attributes.get(attr.PROJECT)
+    if isinstance(named, str) and named:
+        return named
+    project: str = config.get("WINDLASS_PROJECT")
+    return project
+
+
+class TraceService:
+    """Ingest, query and export traces over one metadata store."""
+
+    def __init__(self, store: MetadataStore, prices: PriceTable | None = None) -> None:
+        self.store = store
+        self._prices = prices
+        self._project_ids: dict[str, str] = {}
+
+    @property
+    def prices(self) -> PriceTable:
+        """Return the price table (the shipped one plus ``WINDLASS_PRICE_TABLE``)."""
+        # The shipped table is cached; re-reading the setting each time lets a changed
+        # WINDLASS_PRICE_TABLE (or an edited file) apply without a restart.
+        return self._prices if self._prices is not None else default_price_table()
+
+    def project_id(self, name: str) -> str:
+        """Return the id of project ``name``, creating the project on first use."""
+        cached = self._project_ids.get(name)
+        if cached is None:
+            try:  # an existing project may be named by its id too
+                project = self.store.get_project(name)
+            except ProjectNotFound:
+                project = self.store.get_or_create_project(validation.project_name(name),
+                                                           new_id(), now_ms())
+            cached = self._project_ids[name] = project.id
+        return cached
+
+    def _project_ids_of(self, projects: Sequence[str]) -> list[str]:
+        return [self.store.get_project(p).id for p in projects]
+
+    def ingest(self, spans: Sequence[Span], *, project: str | None = None) -> IngestReport:
+        """Price and store ``spans``, each under its project (see :func:`span_project`)."""
+        groups: dict[str, list[Span]] = {}
+        prices = self.prices
+        with warnings.catch_warnings():
+            # One server serves many callers: an unknown model is logged once per table,
+            # not raised as an error by a caller's warning filter.
+            warnings.simplefilter("default")
+            for span in spans:
+                groups.setdefault(span_project(span, project), []).append(
+                    price_span(span, prices))
+        accepted = 0
+        duplicates: list[tuple[str, str]] = []
+        counts: dict[str, int] = {}
+        repeated: dict[str, int] = {}
+        for name, group in groups.items():
+            result: SpanIngestResult = self.store.ingest_spans(self.project_id(name), group,
+                                                               now_ms())
+            accepted += result.accepted
+            duplicates += result.duplicates
+            counts[name] = result.accepted
+            repeated[name] = len(result.duplicates)
+        return IngestReport(accepted, duplicates, counts, repeated)
+
+    def ingest_into(self, project: str, spans: Sequence[Span]) -> SpanIngestResult:
+        """Price and store ``spans`` in one existing project (name or id), as they are."""
+        project_id = self.store.get_project(project).id
+        prices = self.prices
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            priced = [price_span(span, prices) for span in spans]
+        return self.store.ingest_spans(project_id, priced, now_ms())
+
+    def ingest_otlp(self, body: bytes, content_type: str, *,
+                    project: str | None = None) -> IngestReport:
+        """Decode an OTLP/HTTP export request (protobuf or JSON) and ingest its spans."""
+        from windlass.genai.otlp import decode_traces
+
+        return self.ingest(decode_traces(body, content_type), project=project)
+
+    def get_trace(self, trace_id: str, project: str | None = None) -> list[Span]:
+        """Return the spans of one trace, ordered by start (TraceNotFound if unknown)."""
+        project_id = None if project is None else self.store.get_project(project).id
+        return self.store.get_trace(validation_trace_id(trace_id), project_id)
+
+    def search_traces(self, projects: Sequence[str], filter: str | None = None,
+                      start_ns: int | None = None, end_ns: int | None = None,
+                      order_by: list[str] | None = None, max_results: int = 100,
+                      page_token: str | None = None) -> Page[TraceSummary]:
+        """Return one page of traces matching ``filter`` in the projects, newest first."""
+        return self.store.search_traces(self._project_ids_of(projects), filter, start_ns,
+                                        end_ns, order_by, max_results, page_token)
+
+    def trace_stats(self, projects: Sequence[str], filter: str | None = None,
+                    start_ns: int | None = None, end_ns: int | None = None) -> TraceStats:
+        """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
+        return self.store.trace_stats(self._project_ids_of(projects), filter, start_ns, end_ns)
+
+    def trace_rollup(self, projects: Sequence[str], group_by: TraceGrouping,
+                     filter: str | None = None, start_ns: int | None = None,
+                     end_ns: int | None = None, max_results: int = 1000) -> list[TraceRollup]:
+        """Return tokens and cost per session, user, day, model or prompt version."""
+        return self.store.trace_rollup(self._project_ids_of(projects), group_by, filter,
+                                       start_ns, end_ns, max_results)
+
+    def search_spans(self, projects: Sequence[str], start_ns: int | None = None,
+                     end_ns: int | None = None, max_results: int = 1000,
+                     page_token: str | None = None) -> Page[Span]:
+        """Return one page of the projects' spans in (start, trace id, span id) order."""
+        return self.store.search_spans(self._project_ids_of(projects), start_ns, end_ns,
+                                       max_results, page_token)
+
+    def iter_spans(self, projects: Sequence[str], start_ns: int | None = None,
+                   end_ns: int | None = None, page_size: int = 5000) -> Iterator[Span]:
+        """Yield every span of the projects in start order, one store page at a time."""
+        ids = self._project_ids_of(projects)
+        token: str | None = None
+        while True:
+            page = self.store.search_spans(ids, start_ns, end_ns, page_size, token)
+            yield from page.items
+            token = page.next_page_token
+            if not token:
+                return
+
+    def export_parquet(self, projects: Sequence[str], path: str | Path, *,
+                       start_ns: int | None = None, end_ns: int | None = None,
+                       on_rows: Callable[[int], None] | None = None) -> int:
+        """Write the projects' spans to a Parquet file (streamed); return the span count.
+
+        ``attributes``, ``resource`` and ``events`` are JSON text, so DuckDB or a warehouse
+        can read them with its JSON functions. The file appears only when complete.
+        """
+        import os
+
+        import orjson
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        target = Path(path)
+        partial = target.with_name(f".{target.name}.{new_id()}.partial")
+        schema = _export_schema()
+        written = 0
+        rows: list[dict[str, Any]] = []
+        try:
+            with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
+                for project in projects:
+                    project_id = self.store.get_project(project).id
+                    for span in self.iter_spans([project], start_ns, end_ns):
+                        rows.append(_export_row(project_id, span, orjson.dumps))
+                        if len(rows) >= 5000:
+                            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                            written += len(rows)
+                            rows = []
+                            if on_rows is not None:
+                                on_rows(written)
+                if rows or not written:
+                    writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                    written += len(rows)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return written
+
+
+def validation_trace_id(trace_id: str) -> str:
+    """Return a trace id lower-cased, or raise InvalidInput if it is not 32 hex characters."""
+    value = trace_id.strip().lower()
+    if len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
+        raise InvalidInput(f"trace id {trace_id!r} is not 32 hex characters", field="trace_id")
+    return value
+
+
+def _export_schema() -> Any:
+    import pyarrow as pa
+
+    text, int64 = pa.string(), pa.int64()
+    types = {"start_time_ns": int64, "end_time_ns": int64, "duration_ns": int64,
+             "input_tokens": int64, "output_tokens": int64, "cached_input_tokens": int64,
+             "reasoning_tokens": int64, "prompt_version": int64, "cost": pa.float64()}
+    return pa.schema([(name, types.get(name, text)) for name in EXPORT_COLUMNS])
+
+
+def _export_row(project_id: str, span: Span, dumps: Callable[[Any], bytes]) -> dict[str, Any]:
+    row = span.to_dict()
+    row["project_id"] = project_id
+    row["duration_ns"] = span.duration_ns
+    row["attributes"] = dumps(span.attributes).decode()
+    row["resource"] = dumps(span.resource).decode()
+    row["events"] = dumps([e.to_dict() for e in span.events]).decode()
+    return row
