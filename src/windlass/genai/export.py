@@ -159,6 +159,11 @@ class DeliveringSpanProcessor(SpanProcessor):
             return batch
 
     def _run(self) -> None:
+        # Delivering must not trace itself: an instrumented HTTP client or server in this
+        # process would otherwise make spans about sending spans, without end.
+        from opentelemetry import context
+
+        context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
         while True:
             batch = self._take()
             if batch:

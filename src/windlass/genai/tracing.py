@@ -2,11 +2,13 @@
 
 Built on the OpenTelemetry SDK. windlass owns a ``TracerProvider`` whose spans go through
 a :class:`~windlass.genai.export.DeliveringSpanProcessor` to the traces service of the
-current tracking store (embedded SQLite, PostgreSQL, or a server). When no other provider
-has been installed, windlass's becomes OpenTelemetry's global one, so spans of any
-instrumentation library arrive too. Spans nest through OpenTelemetry's context, which
-follows asyncio tasks by itself; wrap functions handed to threads with
-:func:`with_trace_context`.
+current tracking store (embedded SQLite, PostgreSQL, or a server). It is deliberately not
+installed as OpenTelemetry's global provider: FastAPI and other instrumented libraries
+trace through the global one, and in a process that also serves windlass (the demo, a
+notebook) their spans about receiving spans would feed themselves. Send spans of other
+instrumentation over OTLP instead (``POST /v1/traces``). Spans nest through
+OpenTelemetry's context, which follows asyncio tasks by itself; wrap functions handed to
+threads with :func:`with_trace_context`.
 
 Every span started here carries the current project, the active run, and the session and
 user set with :func:`trace_context`. Captured inputs and outputs go through the redaction
@@ -40,6 +42,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 _session: contextvars.ContextVar[str | None] = contextvars.ContextVar("windlass_session",
                                                                      default=None)
 _user: contextvars.ContextVar[str | None] = contextvars.ContextVar("windlass_user", default=None)
+_extra: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "windlass_attributes", default=None)
 _redactor: Callable[[Any], Any] | None = None
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
@@ -63,6 +67,8 @@ class _ContextAttributes(SpanProcessor):
             span.set_attribute(attr.SESSION_ID, session)
         if user is not None:
             span.set_attribute(attr.USER_ID, user)
+        for key, value in (_extra.get() or {}).items():
+            span.set_attribute(key, value)
 
 
 _services: dict[int, Any] = {}
@@ -95,8 +101,6 @@ def provider() -> TracerProvider:
             made = TracerProvider(resource=Resource.create({"service.name": "windlass"}))
             made.add_span_processor(_ContextAttributes())
             made.add_span_processor(processor)
-            if isinstance(otel_trace.get_tracer_provider(), otel_trace.ProxyTracerProvider):
-                otel_trace.set_tracer_provider(made)
             _provider, _processor = made, processor
         return _provider
 
@@ -136,14 +140,22 @@ def capture(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def trace_context(*, session_id: str | None = None, user_id: str | None = None
-                  ) -> Iterator[None]:
-    """Make spans started inside carry this session and user id."""
-    tokens = []
+def trace_context(*, session_id: str | None = None, user_id: str | None = None,
+                  attributes: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Make spans started inside carry this session and user id, and these attributes.
+
+    Spans of code you do not control (an instrumented library, ``windlass.llm``) get them
+    too: a running prompt version stamps ``windlass.prompt.name`` and ``.version`` this way.
+    """
+    tokens: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = []
     if session_id is not None:
         tokens.append((_session, _session.set(session_id)))
     if user_id is not None:
         tokens.append((_user, _user.set(user_id)))
+    if attributes:
+        merged = {**(_extra.get() or {}),
+                  **{k: _attribute_value(v) for k, v in attributes.items()}}
+        tokens.append((_extra, _extra.set(merged)))
     try:
         yield
     finally:
