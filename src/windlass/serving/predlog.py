@@ -24,6 +24,8 @@ from windlass.ids import new_id
 
 logger = logging.getLogger("windlass.serving.predlog")
 
+#: Rows converted to Arrow at a time by the flush thread (see ``_write``).
+_SLICE = 512
 PREDICTION_COLUMNS = ("request_id", "timestamp_ms", "model", "version", "variant",
                       "latency_ms", "inputs", "outputs", "shadow")
 FEEDBACK_COLUMNS = ("request_id", "timestamp_ms", "label")
@@ -127,7 +129,16 @@ class PredictionLog:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)))
+        # Converting Python values holds the GIL: in slices of _SLICE rows, with a pause
+        # between them, the server's event loop is never kept waiting for long.
+        batches = []
+        for start in range(0, len(rows), _SLICE):
+            part = rows[start:start + _SLICE]
+            batches.append(pa.record_batch(
+                [pa.array(list(values)) for values in zip(*part, strict=True)],
+                names=list(columns)))
+            time.sleep(0)
+        table = pa.Table.from_batches(batches)
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         key = f"{self.name}/{kind}/date={day}/{new_id()}.parquet"
         sink = pa.BufferOutputStream()
