@@ -9,8 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "windlass"
 
 LAYERS = {
     0: {"exceptions", "entities", "model_entities", "trace_entities", "prompt_entities",
-        "config", "uris", "ids",
-        "plugins"},
+        "config", "uris", "ids", "plugins"},
     1: {"store", "artifacts"},
     2: {"tracking", "models", "data", "serving", "monitoring", "genai", "pipelines"},
     3: {"server", "cli", "demo", "__init__", "__main__"},

@@ -44,14 +44,18 @@ from windlass.exceptions import (
     ParamConflict,
     PayloadTooLarge,
     ProjectNotFound,
+    PromptNotFound,
+    PromptVersionNotFound,
     ProviderError,
     RunNotFound,
     SchemaMismatch,
+    TemplateError,
     TraceNotFound,
     UnsafePath,
     UntrustedModel,
     WindlassError,
 )
+from windlass.genai import prompt_fluent as prompts
 from windlass.genai.fluent import (
     export_traces,
     flush_traces,
@@ -98,6 +102,7 @@ from windlass.models.fluent import (
 )
 from windlass.models.package import save_model
 from windlass.models.signature import Signature, infer_signature
+from windlass.prompt_entities import Prompt, PromptAliasEvent, PromptVersion
 from windlass.serving.fluent import (
     create_deployment,
     delete_deployment,
@@ -186,6 +191,11 @@ __all__ = [
     "PayloadTooLarge",
     "Project",
     "ProjectNotFound",
+    "Prompt",
+    "PromptAliasEvent",
+    "PromptNotFound",
+    "PromptVersion",
+    "PromptVersionNotFound",
     "ProviderError",
     "PythonModel",
     "RegisteredModel",
@@ -199,6 +209,7 @@ __all__ = [
     "SpanEvent",
     "SpanKind",
     "SpanStatus",
+    "TemplateError",
     "TraceNotFound",
     "TraceRollup",
     "TraceStats",
@@ -253,6 +264,7 @@ __all__ = [
     "log_param",
     "log_params",
     "promote_deployment",
+    "prompts",
     "register_model",
     "restore_run",
     "rollback_deployment",

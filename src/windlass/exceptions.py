@@ -14,7 +14,8 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── UnsafePath                 UNSAFE_PATH           400
     │   ├── ConfigError                CONFIG_ERROR          400
     │   │   └── MissingDependency      MISSING_DEPENDENCY    400
-    │   └── SchemaMismatch             SCHEMA_MISMATCH       400
+    │   ├── SchemaMismatch             SCHEMA_MISMATCH       400
+    │   └── TemplateError              TEMPLATE_ERROR        400
     ├── NotFound                       NOT_FOUND             404
     │   ├── ProjectNotFound            PROJECT_NOT_FOUND     404
     │   ├── RunNotFound                RUN_NOT_FOUND         404
@@ -22,7 +23,9 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── ModelNotFound              MODEL_NOT_FOUND       404
     │   ├── ModelVersionNotFound       MODEL_VERSION_NOT_FOUND 404
     │   ├── DeploymentNotFound         DEPLOYMENT_NOT_FOUND  404
-    │   └── TraceNotFound              TRACE_NOT_FOUND       404
+    │   ├── TraceNotFound              TRACE_NOT_FOUND       404
+    │   ├── PromptNotFound             PROMPT_NOT_FOUND      404
+    │   └── PromptVersionNotFound      PROMPT_VERSION_NOT_FOUND 404
     ├── Conflict                       CONFLICT              409
     │   ├── AlreadyExists              ALREADY_EXISTS        409
     │   ├── ParamConflict              PARAM_CONFLICT        409
@@ -101,6 +104,17 @@ class SchemaMismatch(InvalidInput):
     error_code = "SCHEMA_MISMATCH"
 
 
+class TemplateError(InvalidInput):
+    """A prompt template does not compile, or cannot render with the variables given.
+
+    The message names the problem: the variable (``details['variable']``) that is
+    missing, unexpected or of the wrong type, the template line (``details['line']``) of
+    a syntax error, or the unsafe attribute a sandboxed template tried to reach.
+    """
+
+    error_code = "TEMPLATE_ERROR"
+
+
 class NotFound(WindlassError):
     """The named object does not exist."""
 
@@ -148,6 +162,18 @@ class TraceNotFound(NotFound):
     """No trace has this id (in the project, when one is named)."""
 
     error_code = "TRACE_NOT_FOUND"
+
+
+class PromptNotFound(NotFound):
+    """No prompt has this name in the project."""
+
+    error_code = "PROMPT_NOT_FOUND"
+
+
+class PromptVersionNotFound(NotFound):
+    """The prompt has no such version (or no version under this alias)."""
+
+    error_code = "PROMPT_VERSION_NOT_FOUND"
 
 
 class Conflict(WindlassError):

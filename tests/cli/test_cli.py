@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import windlass
+from openai_server import OpenAIServer
 from windlass.cli.main import build_app
 
 runner = CliRunner()
@@ -89,11 +90,14 @@ def test_errors_have_messages_and_exit_codes(tracked: dict[str, str]) -> None:
 
 
 def test_demo_walkthrough(tmp_path: Path) -> None:
-    env = {**os.environ, "WINDLASS_HOME": str(tmp_path / "demo-home")}
-    done = subprocess.run([sys.executable, "-m", "windlass", "demo", "--no-serve", "--port",
-                           "0"], capture_output=True, text=True, timeout=300, env=env,
-                          check=False)
+    with OpenAIServer(api_key="sk-demo") as llm_server:
+        env = {**os.environ, "WINDLASS_HOME": str(tmp_path / "demo-home"),
+               "WINDLASS_LLM_BASE_URL": llm_server.base_url, "WINDLASS_LLM_API_KEY": "sk-demo"}
+        done = subprocess.run([sys.executable, "-m", "windlass", "demo", "--no-serve",
+                               "--port", "0"], capture_output=True, text=True, timeout=300,
+                              env=env, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "alias production -> 2" in done.stdout and "the model answered" in done.stdout
     assert "best runs by roc_auc" in done.stdout and "server running at" in done.stdout
     windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'demo-home' / 'windlass.db'}")
     try:
@@ -113,5 +117,9 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         lineage = windlass.get_model_lineage("churn", champion.version)
         assert {i.name for i in lineage.inputs} == {"churn-train", "churn-test"}
         assert windlass.get_registered_model("churn").card.startswith("# churn")
+        windlass.set_project("demo-support")
+        assert windlass.prompts.load("support-answer@production").version == 2
+        (summary,) = windlass.search_traces().items
+        assert summary.session_id == "demo-session" and summary.span_count == 2
     finally:
         windlass.set_tracking_uri(None)

@@ -1,14 +1,13 @@
 """The traces contract of every MetadataStore: ingest, get, search, stats, roll-ups, export.
 
-Runs against SQLite and PostgreSQL. The REST client joins the parametrization when the
-server has trace routes (its store methods are still to come).
+Runs against SQLite, PostgreSQL and the REST client over a real server (the ``store``
+fixture of this folder's conftest).
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +32,6 @@ from windlass.trace_entities import (
 BASE = 1_700_000_000 * 10**9  # 2023-11-14T22:13:20Z, in ns
 MS = 1_000_000
 SECOND = 10**9
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataStore]:
-    """A SQL metadata store of each kind (projects are new per test, so PG is shared)."""
-    from windlass.store.sql.store import SqlStore
-
-    uri = f"sqlite:///{tmp_path / 'traces.db'}" if request.param == "sqlite" \
-        else request.getfixturevalue("_pg_module_url")
-    sql = SqlStore(uri)
-    yield sql
-    sql.close()
 
 
 def _project(store: MetadataStore) -> str:

@@ -40,7 +40,7 @@ def handle_errors(func: F) -> F:
             from windlass.cli.render import err_console
 
             err_console.print(f"[red]error[/red] ({error.error_code}): ", end="")
-            err_console.print(error.message, markup=False, highlight=False)
+            err_console.print(error.message, markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(exit_code(error)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -120,6 +120,10 @@ def demo(
     model_server, _model_url = _serve_ab_test(host, best[1].id)
     console.print(f"try: windlass models versions {MODEL} --uri {url} -p {PROJECT}",
                   markup=False, highlight=False)
+    from windlass.demo.prompts import walkthrough
+
+    console.print("[bold]prompts and traces[/bold]:")
+    walkthrough(log=lambda line: console.print(line, markup=False, highlight=False))
     windlass.set_tracking_uri(None)
     if serve:
         console.print(f"serving at {url} — press Ctrl-C to stop")

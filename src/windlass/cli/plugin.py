@@ -17,6 +17,7 @@ def register_commands(register: Callable[..., None]) -> None:
         deployments,
         models,
         projects,
+        prompts,
         runs,
         serve,
         server,
@@ -31,6 +32,7 @@ def register_commands(register: Callable[..., None]) -> None:
     register("models", models.app)
     register("deployments", deployments.app)
     register("traces", traces.app)
+    register("prompts", prompts.app)
     register("build", build.app)
     register("serve", serve.serve)
 

@@ -20,7 +20,16 @@ from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
 from windlass.server.metrics import TrackingServerMetrics
-from windlass.server.routes import artifacts, deployments, models, otlp, projects, runs, traces
+from windlass.server.routes import (
+    artifacts,
+    deployments,
+    models,
+    otlp,
+    projects,
+    prompts,
+    runs,
+    traces,
+)
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
@@ -85,6 +94,7 @@ def create_app(service: Tracking) -> FastAPI:
     app.include_router(traces.by_project)
     app.include_router(traces.any_project)
     app.include_router(otlp.router)
+    app.include_router(prompts.router)
     return app
 
 

@@ -30,6 +30,7 @@ from windlass.entities import (
 from windlass.exceptions import BackendUnavailable, error_from_dict
 from windlass.store.bulk import paused_gc
 from windlass.store.rest_deployments import RestDeployments
+from windlass.store.rest_prompts import RestPrompts
 from windlass.store.rest_registry import RestRegistry
 from windlass.store.rest_traces import RestTraces
 
@@ -40,7 +41,7 @@ def _project(data: dict[str, Any]) -> Project:
     return Project(data["id"], data["name"], int(data["created_at"]), data.get("description", ""))
 
 
-class RestStore(RestRegistry, RestDeployments, RestTraces):
+class RestStore(RestRegistry, RestDeployments, RestTraces, RestPrompts):
     """A :class:`MetadataStore` backed by a windlass server's REST API.
 
     The model registry and run inputs live in

@@ -318,3 +318,64 @@ traces = Table(
     Index("ix_traces_project_user", "project_id", "user_id"),
     Index("ix_traces_trace_id", "trace_id"),
 )
+
+# -- prompts ----------------------------------------------------------------------------
+# Like registered models: ``next_version`` is read and bumped under the prompt row's lock
+# in the transaction that inserts the version, so numbers never repeat or skip.
+prompts = Table(
+    "prompts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("next_version", Integer, nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_prompts_project_name"),
+)
+
+# Versions are immutable. ``template``, ``model``, ``response_format`` and ``variables``
+# are JSON text; ``content_hash`` (64 hex) lets a register of unchanged content find the
+# newest version without comparing the texts.
+prompt_versions = Table(
+    "prompt_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("prompt_id", ID, ForeignKey("prompts.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("template", Text, nullable=False),  # JSON: a string, or [{role, content}, ...]
+    Column("model", Text, nullable=False),  # JSON object
+    Column("response_format", Text),  # JSON object, or NULL
+    Column("variables", Text, nullable=False),  # JSON {name: {type, required, default?}}
+    Column("content_hash", String(64), nullable=False),
+    Column("commit_message", Text, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("prompt_id", "version", name="uq_prompt_versions_prompt_version"),
+)
+
+prompt_aliases = Table(
+    "prompt_aliases",
+    metadata,
+    Column("prompt_id", ID, primary_key=True),
+    Column("alias", String(256), primary_key=True),
+    Column("version", Integer, nullable=False),
+    ForeignKeyConstraint(["prompt_id", "version"],
+                         ["prompt_versions.prompt_id", "prompt_versions.version"],
+                         name="fk_prompt_aliases_version"),
+)
+
+prompt_alias_events = Table(
+    "prompt_alias_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("prompt_id", ID, ForeignKey("prompts.id"), nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("from_version", Integer),
+    Column("to_version", Integer),
+    Column("user", String(256), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_prompt_alias_events_prompt_alias", "prompt_id", "alias", "id"),
+)

@@ -58,6 +58,7 @@ from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import schema as s
 from windlass.store.sql.deployments import SqlDeployments
 from windlass.store.sql.engine import create_store_engine
+from windlass.store.sql.prompts import SqlPrompts
 from windlass.store.sql.registry import SqlRegistry
 from windlass.store.sql.search import compile_filter, plan_sort
 from windlass.store.sql.traces import SqlTraces
@@ -71,7 +72,7 @@ assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
 
 
-class SqlStore(SqlRegistry, SqlDeployments, SqlTraces):
+class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
     """A :class:`MetadataStore` over SQLite (WAL) or PostgreSQL (psycopg 3).
 
     The model registry and run inputs live in :class:`~windlass.store.sql.registry.SqlRegistry`,

@@ -1,0 +1,329 @@
+"""``windlass prompts``: list, show, diff, alias, render and sync versioned prompts.
+
+Commands: ls, show, versions, diff, alias (set, ``--delete``, ``--history``), render,
+push (a folder of YAML prompt files, one new version per changed file) and pull (versions
+to YAML files). A prompt version is named ``NAME`` (the newest), ``NAME/3`` or
+``NAME@production``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors
+from windlass.cli.render import console, print_json, table
+from windlass.entities import iso
+from windlass.exceptions import InvalidInput
+from windlass.prompt_entities import PromptAliasEvent, PromptVersion, Template
+
+app = typer.Typer(help="Prompt registry: versioned templates bound to model settings, "
+                  "aliases, diffs, YAML files.", no_args_is_help=True)
+
+PROJECT_OPTION = typer.Option(None, "--project", "-p",
+                              help="Project name (default: WINDLASS_PROJECT).")
+REF_HELP = "The prompt version: NAME (the newest), NAME/VERSION or NAME@ALIAS."
+
+
+def _connect(uri: str | None, project: str | None) -> str | None:
+    """Point the SDK at ``--uri`` and return the project to use."""
+    import windlass
+
+    windlass.set_tracking_uri(uri)
+    return project
+
+
+def _say(text: str, style: str | None = None) -> None:
+    # soft_wrap: a template or rendered prompt is printed as it is, never re-wrapped.
+    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def _aliases(aliases: dict[str, int]) -> str:
+    return ", ".join(f"{alias}→{version}" for alias, version in sorted(aliases.items()))
+
+
+def _setting(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+# -- variables ---------------------------------------------------------------------------
+def parse_value(text: str) -> Any:
+    """Return ``text`` parsed as JSON when it parses (``42``, ``true``, ``[1]``), else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_vars(texts: list[str]) -> dict[str, Any]:
+    """Parse ``--var KEY=VALUE`` options (a key given twice keeps its last value)."""
+    values: dict[str, Any] = {}
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"--var {text!r}: write KEY=VALUE, e.g. product=Acme or "
+                               "n=3", var=text)
+        values[key.strip()] = parse_value(value)
+    return values
+
+
+def read_vars_file(path: Path) -> dict[str, Any]:
+    """Return the variables of a JSON (``.json``) or YAML file holding one mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"--vars-file {path}: not UTF-8 text ({exc.reason})",
+                           file=str(path)) from None
+    except OSError as exc:
+        raise InvalidInput(f"--vars-file {path}: cannot read the file: {exc.strerror}",
+                           file=str(path)) from None
+    import yaml
+
+    kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+    try:
+        data = json.loads(text) if kind == "JSON" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"--vars-file {path}: not valid {kind}: {exc}",
+                           file=str(path)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise InvalidInput(f"--vars-file {path}: holds a {type(data).__name__}; give a "
+                           "mapping of variable names to values", file=str(path))
+    return data
+
+
+# -- ls, show, versions ------------------------------------------------------------------
+@app.command("ls")
+@handle_errors
+def list_prompts(project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+                 as_json: bool = JSON_OPTION) -> None:
+    """List the prompts of a project with their newest version and aliases."""
+    import windlass.genai.prompt_fluent as sdk
+
+    found = sdk.list_prompts(project=_connect(uri, project))
+    if as_json:
+        print_json([p.to_dict() for p in found])
+        return
+    table("prompts", ["name", "newest", "aliases", "updated", "description"],
+          [[p.name, p.latest_version, _aliases(p.aliases), iso(p.updated_at),
+            p.description] for p in found])
+
+
+def _print_template(template: Template) -> None:
+    if isinstance(template, str):
+        _say("[template]", "bold")
+        _say(template)
+        return
+    for message in template:
+        _say(f"[{message['role']}]", "bold")
+        _say(message["content"])
+
+
+def _print_version(version: PromptVersion) -> None:
+    aliases = f" · aliases {', '.join(version.aliases)}" if version.aliases else ""
+    _say(f"{version.name}/{version.version} · {version.kind} prompt{aliases}", "bold")
+    facts = [("author", version.created_by), ("created", iso(version.created_at)),
+             ("message", version.commit_message), ("hash", version.content_hash)]
+    facts += [(f"model.{key}", _setting(value)) for key, value in sorted(version.model.items())]
+    if version.response_format is not None:
+        facts.append(("response_format", _setting(version.response_format)))
+    width = max(len(key) for key, _value in facts)
+    for key, value in facts:
+        _say(f"{key + ':':<{width + 1}} {value or ''}".rstrip())
+    _say("")
+    _print_template(version.template)
+    if version.variables:
+        table("variables", ["name", "type", "required", "default"],
+              [[name, v.type, "yes" if v.required else "no",
+                _setting(v.default) if v.has_default else ""]
+               for name, v in version.variables.items()])
+
+
+@app.command("show")
+@handle_errors
+def show(ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
+         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+         as_json: bool = JSON_OPTION) -> None:
+    """Show a version: template or messages, model settings, variables, who, when, hash."""
+    import windlass.genai.prompt_fluent as sdk
+
+    version = sdk.load(ref, project=_connect(uri, project))
+    if as_json:
+        print_json(version.to_dict())
+    else:
+        _print_version(version)
+
+
+@app.command("versions")
+@handle_errors
+def versions(name: str, project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+             as_json: bool = JSON_OPTION) -> None:
+    """List every version of a prompt, newest first."""
+    import windlass.genai.prompt_fluent as sdk
+
+    found = sdk.list_versions(name, project=_connect(uri, project))
+    if as_json:
+        print_json([v.to_dict() for v in found])
+        return
+    table(f"versions of {name}", ["version", "created", "author", "message", "aliases",
+                                  "hash"],
+          [[v.version, iso(v.created_at), v.created_by, v.commit_message,
+            ", ".join(v.aliases), v.content_hash[:12]] for v in found])
+
+
+# -- diff, alias -------------------------------------------------------------------------
+@app.command("diff")
+@handle_errors
+def diff(name: str,
+         old: str = typer.Argument(..., metavar="A", help="A version number or alias."),
+         new: str = typer.Argument(..., metavar="B", help="A version number or alias."),
+         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+         as_json: bool = JSON_OPTION) -> None:
+    """Show a unified diff of two versions: messages, then model settings and variables."""
+    import windlass.genai.prompt_fluent as sdk
+
+    text = sdk.diff(name, old, new, project=_connect(uri, project))
+    if as_json:
+        print_json({"name": name, "old": old, "new": new, "diff": text})
+        return
+    if not text:
+        _say(f"{name}: {old} and {new} have the same content")
+        return
+    for line in text.splitlines():
+        style = ("bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+")
+                 else "red" if line.startswith("-") else "cyan" if line.startswith("@@")
+                 else None)
+        _say(line, style)
+
+
+def _move(event: PromptAliasEvent) -> str:
+    if event.to_version is None:
+        return f"{event.prompt_name}@{event.alias} removed (was version {event.from_version})"
+    if event.from_version == event.to_version:
+        return f"{event.prompt_name}@{event.alias} already names version {event.to_version}"
+    start = "" if event.from_version is None else f" (was version {event.from_version})"
+    return f"{event.prompt_name}@{event.alias} → version {event.to_version}{start}"
+
+
+@app.command("alias")
+@handle_errors
+def alias(name: str,
+          alias_name: str = typer.Argument(None, metavar="ALIAS",
+                                           help="The alias, e.g. production."),
+          version: int = typer.Argument(None, metavar="VERSION",
+                                        help="The version the alias should name."),
+          delete: bool = typer.Option(False, "--delete", help="Remove the alias."),
+          history: bool = typer.Option(False, "--history", help="Show every move of the "
+                                       "prompt's aliases (or of ALIAS): who, when, from, to."),
+          project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+          as_json: bool = JSON_OPTION) -> None:
+    """Point ALIAS at VERSION, remove it (--delete), or show the moves (--history)."""
+    import windlass.genai.prompt_fluent as sdk
+
+    if delete and history:
+        raise InvalidInput("give --delete or --history, not both")
+    if history:
+        if version is not None:
+            raise InvalidInput("--history takes NAME [ALIAS], not a version")
+        events = sdk.alias_history(name, alias_name, project=_connect(uri, project))
+        if as_json:
+            print_json([e.to_dict() for e in events])
+            return
+        table(f"alias moves of {name}", ["alias", "from", "to", "who", "when"],
+              [[e.alias, e.from_version, "removed" if e.to_version is None else e.to_version,
+                e.user, iso(e.at)] for e in events])
+        return
+    if alias_name is None:
+        raise InvalidInput("give an alias: prompts alias NAME ALIAS VERSION, "
+                           "NAME ALIAS --delete, or NAME --history")
+    if delete:
+        if version is not None:
+            raise InvalidInput("--delete takes NAME ALIAS, not a version")
+        event = sdk.delete_alias(name, alias_name, project=_connect(uri, project))
+    else:
+        if version is None:
+            raise InvalidInput(f"give the version {alias_name!r} should name: prompts alias "
+                               f"{name} {alias_name} VERSION")
+        event = sdk.set_alias(name, alias_name, version, project=_connect(uri, project))
+    if as_json:
+        print_json(event.to_dict())
+    else:
+        _say(_move(event))
+
+
+# -- render ------------------------------------------------------------------------------
+@app.command("render")
+@handle_errors
+def render(ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
+           var: list[str] = typer.Option([], "--var", metavar="KEY=VALUE",
+                                         help="A variable; the value is JSON when it parses "
+                                         "(42, true, [1, 2]), else text. Repeatable."),
+           vars_file: Path = typer.Option(None, "--vars-file", help="A JSON or YAML file "
+                                          "mapping variables to values (--var wins)."),
+           project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+           as_json: bool = JSON_OPTION) -> None:
+    """Render a version with variables: the text, or the chat messages."""
+    import windlass.genai.prompt_fluent as sdk
+
+    values = {**(read_vars_file(vars_file) if vars_file is not None else {}),
+              **parse_vars(var)}
+    version = sdk.load(ref, project=_connect(uri, project))
+    # Rendering the loaded version (not sdk.render) lets a variable be named ``project``.
+    rendered = version.render(**values)
+    if as_json:
+        print_json({"name": version.name, "version": version.version, "rendered": rendered})
+    elif isinstance(rendered, str):
+        _say(rendered)
+    else:
+        for message in rendered:
+            _say(f"[{message['role']}]", "bold")
+            _say(message["content"])
+
+
+# -- files -------------------------------------------------------------------------------
+@app.command("push")
+@handle_errors
+def push(folder: Path = typer.Argument(..., help="A folder of <name>.yaml prompt files."),
+         message: str = typer.Option(None, "--message", "-m", help="Commit message of the new "
+                                     "versions (default: push <file name>)."),
+         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+         as_json: bool = JSON_OPTION) -> None:
+    """Register every changed prompt file as a new version (unchanged files create nothing)."""
+    import windlass.genai.prompt_fluent as sdk
+
+    results = sdk.push(folder, commit_message=message, project=_connect(uri, project))
+    if as_json:
+        print_json([r.to_dict() for r in results])
+        return
+    for result in results:
+        _say(f"{result.status:<9} {result.name}/{result.version}  ({result.path.name})")
+    created = sum(r.created for r in results)
+    _say(f"{created} created, {len(results) - created} unchanged")
+
+
+@app.command("pull")
+@handle_errors
+def pull(refs: list[str] = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]...",
+                                          help="The versions to write (NAME: the newest)."),
+         output: Path = typer.Option(..., "--output", "-o", help="Folder to write "
+                                     "<name>.yaml files to (created if missing)."),
+         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
+         as_json: bool = JSON_OPTION) -> None:
+    """Write prompt versions to YAML files, to review in git and push back."""
+    import windlass.genai.prompt_fluent as sdk
+    from windlass.genai.prompts import parse_ref
+
+    project = _connect(uri, project)
+    parsed = [(ref, *parse_ref(ref)) for ref in refs]  # a bad reference stops all writes
+    written = []
+    for ref, name, version, alias_name in parsed:
+        path = sdk.pull(name, output, version=version, alias=alias_name, project=project)
+        written.append({"ref": ref, "name": name, "path": str(path)})
+        if not as_json:
+            _say(f"wrote {path} ({ref})")
+    if as_json:
+        print_json(written)

@@ -1,0 +1,146 @@
+"""The prompts SDK: register, alias, load, render, diff, pull and push prompts.
+
+::
+
+    p = windlass.prompts.register(
+        "support-answer",
+        messages=[{"role": "system", "content": "You answer for {{ product }}."},
+                  {"role": "user", "content": "{{ question }}"}],
+        model={"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2},
+        commit_message="shorter system prompt")
+    windlass.prompts.set_alias("support-answer", "production", version=p.version)
+    p = windlass.prompts.load("support-answer@production")   # or support-answer/4
+    p.render(product="Acme", question="...")
+    p.run(product="Acme", question="...")   # calls the bound model, traced
+
+Everything happens in the current project of the SDK's current store
+(``set_tracking_uri``), unless ``project=`` names another. Importing this module loads
+neither Jinja2 nor YAML; the first call does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from windlass.entities import all_pages
+from windlass.prompt_entities import Prompt, PromptAliasEvent, PromptVersion
+from windlass.tracking import fluent as tracking_fluent
+
+if TYPE_CHECKING:
+    from windlass.genai.prompts import LoadedPrompt, PromptRegistry, PushResult
+
+__all__ = [
+    "alias_history",
+    "delete_alias",
+    "diff",
+    "get_prompt",
+    "list_prompts",
+    "list_versions",
+    "load",
+    "pull",
+    "push",
+    "register",
+    "render",
+    "set_alias",
+]
+
+_registries: dict[int, PromptRegistry] = {}
+
+
+def _registry() -> PromptRegistry:
+    store = tracking_fluent._tracking().store
+    registry = _registries.get(id(store))
+    if registry is None or registry.store is not store:
+        from windlass.genai.prompts import PromptRegistry
+
+        registry = PromptRegistry(store)
+        _registries.clear()
+        _registries[id(store)] = registry
+    return registry
+
+
+def _project(project: str | None) -> str:
+    return tracking_fluent._project_id(project or tracking_fluent.current_project())
+
+
+def register(name: str, template: str | None = None, *,
+             messages: list[dict[str, str]] | None = None,
+             model: dict[str, Any] | None = None,
+             response_format: dict[str, Any] | None = None,
+             variables: dict[str, Any] | None = None, commit_message: str = "",
+             project: str | None = None) -> LoadedPrompt:
+    """Register a new version of prompt ``name`` and return it (created on first use).
+
+    Give ``template`` (a text) or ``messages`` (chat messages ``{"role", "content"}``,
+    contents are Jinja2 templates). ``model`` binds the settings :meth:`run` calls with
+    (``name``, ``provider``, ``temperature``, ``max_tokens``...). ``variables`` declares
+    types, defaults or optional variables (``{"n": "int"}``, ``{"tone": {"type": "str",
+    "default": "friendly"}}``); the others are inferred from the template. Content equal
+    to the newest version's registers nothing and returns the newest version.
+    """
+    return _registry().register(
+        _project(project), name, template=template, messages=messages, model=model,
+        response_format=response_format, variables=variables, commit_message=commit_message)
+
+
+def load(ref: str, *, project: str | None = None) -> LoadedPrompt:
+    """Return a version: ``name`` (newest), ``name/3``, ``name@alias``, ``prompts:/...``."""
+    return _registry().load(_project(project), ref)
+
+
+def render(ref: str, /, *, project: str | None = None, **variables: Any
+           ) -> str | list[dict[str, str]]:
+    """Return the version ``ref`` names rendered with ``variables``."""
+    return load(ref, project=project).render(**variables)
+
+
+def get_prompt(name: str, *, project: str | None = None) -> Prompt:
+    """Return a prompt with its aliases and newest version number."""
+    return _registry().get_prompt(_project(project), name)
+
+
+def list_prompts(*, project: str | None = None) -> list[Prompt]:
+    """Return every prompt of the project, by name."""
+    registry, project_id = _registry(), _project(project)
+    return all_pages(lambda token: registry.list_prompts(project_id, 1000, token))
+
+
+def list_versions(name: str, *, project: str | None = None) -> list[PromptVersion]:
+    """Return every version of a prompt, newest first."""
+    registry, project_id = _registry(), _project(project)
+    return all_pages(lambda token: registry.list_versions(project_id, name, 1000, token))
+
+
+def set_alias(name: str, alias: str, version: int, *, project: str | None = None
+              ) -> PromptAliasEvent:
+    """Point ``alias`` (``production``, ``staging``...) at ``version``; return the move."""
+    return _registry().set_alias(_project(project), name, alias, version)
+
+
+def delete_alias(name: str, alias: str, *, project: str | None = None) -> PromptAliasEvent:
+    """Remove an alias; return the recorded removal."""
+    return _registry().delete_alias(_project(project), name, alias)
+
+
+def alias_history(name: str, alias: str | None = None, *, project: str | None = None
+                  ) -> list[PromptAliasEvent]:
+    """Return every recorded move of the prompt's aliases (or of one), oldest first."""
+    return _registry().alias_history(_project(project), name, alias)
+
+
+def diff(name: str, old: int | str, new: int | str, *, project: str | None = None) -> str:
+    """Return a unified diff of two versions (numbers, aliases or ``latest``)."""
+    return _registry().diff(_project(project), name, old, new)
+
+
+def pull(name: str, folder: str | Path, *, version: int | None = None,
+         alias: str | None = None, project: str | None = None) -> Path:
+    """Write a version (the newest by default) to ``<folder>/<name>.yaml``; return the path."""
+    return _registry().pull(_project(project), name, folder, version=version, alias=alias)
+
+
+def push(folder: str | Path, *, commit_message: str | None = None,
+         project: str | None = None) -> list[PushResult]:
+    """Register each changed prompt file of ``folder`` as a new version; say what was done."""
+    return _registry().push(_project(project), folder, commit_message=commit_message)

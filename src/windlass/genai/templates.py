@@ -1,0 +1,347 @@
+"""Prompt templates: Jinja2 in its immutable sandbox, with declared and checked variables.
+
+A template is one text or a list of chat messages (``{"role", "content"}``) whose
+contents are Jinja2 templates. They run in :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment`
+with :class:`~jinja2.StrictUndefined` and without autoescaping (a prompt is not HTML):
+
+- a template cannot reach Python internals. Before it is ever stored, a template is
+  refused when it reads an attribute whose name starts with ``_`` (``x.__class__``,
+  ``self._TemplateReference__context``), an item or ``attr`` filter named ``__…``, or
+  uses ``{% include %}``, ``{% import %}`` or ``{% extends %}`` (prompts are
+  self-contained). What only shows at render time (``'{0.__class__}'.format(x)``, an
+  attribute built from a variable) is stopped by the sandbox and reported the same way;
+- ``'x' * n`` and ``n ** m`` may not build results beyond :data:`MAX_REPEAT` items or
+  :data:`MAX_POWER_BITS` bits, and ``range`` stops at 100,000 items (Jinja's limit);
+- the variables are the template's undeclared names (:func:`jinja2.meta.find_undeclared_variables`);
+  a declaration may give each a type (``str``, ``int``, ``float``, ``bool``, ``list``,
+  ``dict``, ``any``), a default, or make it optional. Rendering with a missing, unknown
+  or wrongly typed variable raises :class:`~windlass.exceptions.TemplateError` naming it.
+
+Importing this module loads Jinja2.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, NoReturn, cast
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from windlass.exceptions import InvalidInput, TemplateError
+from windlass.prompt_entities import VARIABLE_TYPES, PromptVariable, Template, VariableType
+
+#: The chat roles a message template may have.
+ROLES = ("system", "developer", "user", "assistant")
+#: The most characters all texts of one template may have together.
+MAX_TEMPLATE_CHARS = 1_000_000
+#: The most chat messages one template may have.
+MAX_MESSAGES = 1000
+#: The most items (characters, list entries) ``a * n`` may produce while rendering.
+MAX_REPEAT = 1_000_000
+#: The most bits ``a ** b`` may produce while rendering.
+MAX_POWER_BITS = 100_000
+_TEMPLATE_FILE = "<template>"
+_TYPE_CHECKS: dict[str, Any] = {
+    "str": lambda v: isinstance(v, str),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list | tuple),
+    "dict": lambda v: isinstance(v, Mapping),
+    "any": lambda v: True,
+}
+
+
+class _PromptSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, also refusing huge ``*`` and ``**`` results."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
+                   right: Any) -> Any:
+        """Compute ``left <operator> right`` unless the result would be too large."""
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) \
+                        and len(seq) * times > MAX_REPEAT:
+                    raise jinja2.exceptions.SecurityError(
+                        f"a repetition of {len(seq)} items {times} times is over the limit "
+                        f"of {MAX_REPEAT}")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) \
+                and right > 0 and max(left.bit_length(), 1) * right > MAX_POWER_BITS:
+            raise jinja2.exceptions.SecurityError(
+                f"{left} ** {right} is over the limit of {MAX_POWER_BITS} bits")
+        return super().call_binop(context, operator, left, right)
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """Return the one sandboxed environment every prompt template runs in."""
+    env = _PromptSandbox(undefined=jinja2.StrictUndefined, autoescape=False,
+                         keep_trailing_newline=True, auto_reload=False)
+    env.globals.pop("lipsum", None)  # no use in a prompt; a known gadget elsewhere
+    return env
+
+
+# -- structure ---------------------------------------------------------------------------
+def _text(where: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where} must be a string, got {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidInput(f"{where} contains a NUL character")
+    return value
+
+
+def check_template(template: Any) -> Template:
+    """Return the template checked: a string, or a list of ``{role, content}`` messages.
+
+    Raises InvalidInput naming the message and what is wrong with it.
+    """
+    if isinstance(template, str):
+        source = _text("the template", template)
+        if len(source) > MAX_TEMPLATE_CHARS:
+            raise InvalidInput(f"the template has {len(source)} characters; the limit is "
+                               f"{MAX_TEMPLATE_CHARS}")
+        return source
+    if isinstance(template, Mapping) or not isinstance(template, list | tuple) \
+            or not template:
+        raise InvalidInput("a prompt needs a template (a string) or messages (a non-empty "
+                           "list of {'role': ..., 'content': ...})")
+    if len(template) > MAX_MESSAGES:
+        raise InvalidInput(f"a prompt has at most {MAX_MESSAGES} messages, got {len(template)}")
+    messages: list[dict[str, str]] = []
+    total = 0
+    for number, message in enumerate(template, 1):
+        where = f"message {number}"
+        if not isinstance(message, Mapping):
+            raise InvalidInput(f"{where} must be a mapping with 'role' and 'content', got "
+                               f"{type(message).__name__}", index=number)
+        unknown = sorted(str(k) for k in message if k not in ("role", "content"))
+        if unknown:
+            raise InvalidInput(f"{where} has unknown key(s) {', '.join(map(repr, unknown))}; "
+                               "a message has 'role' and 'content'", index=number)
+        if "role" not in message or "content" not in message:
+            raise InvalidInput(f"{where} needs both 'role' and 'content'", index=number)
+        role = message["role"]
+        if role not in ROLES:
+            raise InvalidInput(f"{where} has role {role!r}; use one of {', '.join(ROLES)}",
+                               index=number)
+        content = _text(f"the content of {where}", message["content"])
+        total += len(content)
+        messages.append({"role": role, "content": content})
+    if total > MAX_TEMPLATE_CHARS:
+        raise InvalidInput(f"the messages have {total} characters together; the limit is "
+                           f"{MAX_TEMPLATE_CHARS}")
+    return messages
+
+
+def _sources(template: Template) -> list[tuple[str, str]]:
+    """Return ``(where, source)`` for each text of the template."""
+    if isinstance(template, str):
+        return [("the template", template)]
+    return [(f"message {i} ({m['role']})", m["content"]) for i, m in enumerate(template, 1)]
+
+
+# -- compiling ---------------------------------------------------------------------------
+def _unsafe(where: str, line: int, what: str) -> NoReturn:
+    raise TemplateError(f"{where}, line {line}: {what} is not allowed in a prompt template "
+                        "(templates run sandboxed and cannot reach Python internals)",
+                        where=where, line=line)
+
+
+def _check_safe(where: str, tree: nodes.Template) -> None:
+    """Refuse what a sandboxed template has no business doing, before it is ever stored."""
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Extends,
+                               nodes.Include, nodes.Import, nodes.FromImport)):
+        line = node.lineno
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            _unsafe(where, line, f"reading attribute {node.attr!r} (names starting with '_'"
+                                 "; use x['_key'] for such a dictionary key)")
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
+                and isinstance(node.arg.value, str) and node.arg.value.startswith("__"):
+            _unsafe(where, line, f"reading item {node.arg.value!r}")
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args \
+                and isinstance(node.args[0], nodes.Const) \
+                and str(node.args[0].value).startswith("_"):
+            _unsafe(where, line, f"the attr filter on {node.args[0].value!r}")
+        elif isinstance(node, nodes.Extends | nodes.Include | nodes.Import
+                        | nodes.FromImport):
+            tag = {nodes.Extends: "extends", nodes.Include: "include",
+                   nodes.Import: "import", nodes.FromImport: "from ... import"}[type(node)]
+            _unsafe(where, line, f"{{% {tag} %}} (a prompt is self-contained)")
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(source: str) -> tuple[jinja2.Template | None, frozenset[str], str, int]:
+    """Return (compiled template, its variables, syntax error message, its line)."""
+    env = environment()
+    try:
+        tree = env.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        return None, frozenset(), exc.message or str(exc), exc.lineno
+    except RecursionError:
+        return None, frozenset(), "the template nests too deeply", 1
+    _check_safe("", tree)  # raises before anything is cached for an unsafe template
+    try:
+        # Compiling finds what parsing does not: an unknown filter or test, say.
+        compiled = env.from_string(tree)
+        names = frozenset(meta.find_undeclared_variables(tree))
+    except jinja2.TemplateSyntaxError as exc:
+        return None, frozenset(), exc.message or str(exc), exc.lineno
+    except RecursionError:
+        return None, frozenset(), "the template nests too deeply", 1
+    return compiled, names, "", 0
+
+
+def compile_source(where: str, source: str) -> tuple[jinja2.Template, frozenset[str]]:
+    """Return one text compiled, and its variables; a syntax error names its line."""
+    try:
+        compiled, names, error, line = _parsed(source)
+    except TemplateError as exc:
+        raise TemplateError(f"{where}{exc.message}", where=where,
+                            line=exc.details.get("line")) from None
+    if compiled is None:
+        raise TemplateError(f"{where}, line {line}: template syntax error: {error}",
+                            where=where, line=line)
+    return compiled, names
+
+
+def template_variables(template: Template) -> set[str]:
+    """Return the names of the variables a checked template uses (compiling every text)."""
+    names: set[str] = set()
+    for where, source in _sources(template):
+        names |= compile_source(where, source)[1]
+    return names
+
+
+# -- variables ---------------------------------------------------------------------------
+def _declared(name: str, spec: Any) -> PromptVariable:
+    if isinstance(spec, PromptVariable):
+        spec = spec.to_dict()
+    elif isinstance(spec, str):
+        spec = {"type": spec}
+    elif spec is None:
+        spec = {}
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"variable {name!r}: declare it with a type name or a mapping of "
+                           "type, default, required", variable=name)
+    unknown = sorted(str(k) for k in spec if k not in ("type", "default", "required"))
+    if unknown:
+        raise InvalidInput(f"variable {name!r} has unknown key(s) "
+                           f"{', '.join(map(repr, unknown))}; use type, default, required",
+                           variable=name)
+    kind = spec.get("type", "any")
+    if kind not in VARIABLE_TYPES:
+        raise InvalidInput(f"variable {name!r} has type {kind!r}; use one of "
+                           f"{', '.join(VARIABLE_TYPES)}", variable=name)
+    has_default = "default" in spec
+    default = spec.get("default")
+    required = spec.get("required", not has_default)
+    if not isinstance(required, bool):
+        raise InvalidInput(f"variable {name!r}: required must be true or false",
+                           variable=name)
+    if has_default and required:
+        raise InvalidInput(f"variable {name!r} has a default, so it cannot be required",
+                           variable=name)
+    if has_default and not _TYPE_CHECKS[kind](default):
+        raise InvalidInput(f"variable {name!r}: the default {default!r} is not of type "
+                           f"{kind}", variable=name)
+    return PromptVariable(name=name, type=cast(VariableType, kind), required=required,
+                          default=default if has_default else None, has_default=has_default)
+
+
+def resolve_variables(template: Template, declared: Mapping[str, Any] | None
+                      ) -> dict[str, PromptVariable]:
+    """Return every variable of the template, declared ones as declared, sorted by name.
+
+    A variable the template does not use may only be declared as the plain ``any``,
+    required default (what inference itself gives; it is dropped); anything more is
+    InvalidInput naming it, since its declaration would have no effect.
+    """
+    used = template_variables(template)
+    if declared is not None and not isinstance(declared, Mapping):
+        raise InvalidInput("variables must be a mapping of name to declaration")
+    result = {name: PromptVariable(name) for name in used}
+    for name, spec in (declared or {}).items():
+        if not isinstance(name, str):
+            raise InvalidInput(f"variable name {name!r} is not a string")
+        variable = _declared(name, spec)
+        if name not in used:
+            if variable == PromptVariable(name):
+                continue
+            raise InvalidInput(f"variable {name!r} is declared but the template does not use "
+                               f"it (it uses: {', '.join(sorted(used)) or 'none'})",
+                               variable=name)
+        result[name] = variable
+    return {name: result[name] for name in sorted(result)}
+
+
+def check_values(variables: Mapping[str, PromptVariable], values: Mapping[str, Any]
+                 ) -> dict[str, Any]:
+    """Return the values to render with (defaults filled in), or raise TemplateError.
+
+    The error names the first unknown, missing or wrongly typed variable.
+    """
+    unknown = sorted(set(values) - set(variables))
+    if unknown:
+        raise TemplateError(
+            f"unknown variable {unknown[0]!r}: the template's variables are "
+            f"{', '.join(variables) or 'none'}", variable=unknown[0])
+    context: dict[str, Any] = {}
+    for name, variable in variables.items():
+        if name in values:
+            value = values[name]
+            if not _TYPE_CHECKS[variable.type](value):
+                raise TemplateError(f"variable {name!r} must be of type {variable.type}, got "
+                                    f"{type(value).__name__}", variable=name,
+                                    expected=variable.type, got=type(value).__name__)
+            context[name] = value
+        elif variable.has_default:
+            context[name] = variable.default
+        elif variable.required:
+            raise TemplateError(f"missing variable {name!r}", variable=name)
+    return context
+
+
+# -- rendering ---------------------------------------------------------------------------
+def _template_line(exc: BaseException) -> int | None:
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _TEMPLATE_FILE:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _render_one(where: str, source: str, context: Mapping[str, Any]) -> str:
+    compiled, _names = compile_source(where, source)
+    try:
+        return compiled.render(context)
+    except jinja2.exceptions.SecurityError as exc:
+        line = _template_line(exc)
+        raise TemplateError(f"{where}, line {line}: refused by the sandbox: {exc}",
+                            where=where, line=line) from None
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc)
+        raise TemplateError(f"{where}, line {line}: {exc.message}", where=where,
+                            line=line) from None
+    except Exception as exc:  # a template's own failure: 1/0, a bad filter argument...
+        line = _template_line(exc)
+        raise TemplateError(f"{where}, line {line}: rendering failed: "
+                            f"{type(exc).__name__}: {exc}", where=where, line=line) from None
+
+
+def render(template: Template, variables: Mapping[str, PromptVariable],
+           values: Mapping[str, Any]) -> str | list[dict[str, str]]:
+    """Render a checked template: a string, or the chat messages with rendered contents."""
+    context = check_values(variables, values)
+    if isinstance(template, str):
+        return _render_one("the template", template, context)
+    return [{"role": message["role"],
+             "content": _render_one(f"message {i} ({message['role']})", message["content"],
+                                    context)}
+            for i, message in enumerate(template, 1)]
