@@ -36,6 +36,7 @@ from windlass.prompt_entities import (
 )
 from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.sql import aliases as sql_aliases
 from windlass.store.sql import schema as s
 
 #: The largest page of prompts or prompt versions one call returns.
@@ -286,47 +287,29 @@ class SqlPrompts(MetadataStore):
         """Point ``alias`` at ``version`` and record the move, in one transaction."""
         with self._write() as conn:
             prompt = self._prompt_row(conn, project_id, name, lock=True)
-            if conn.execute(select(_v.c.id).where(
-                    _v.c.prompt_id == prompt.id, _v.c.version == version)).first() is None:
+            if not sql_aliases.has_version(conn, sql_aliases.PROMPT_ALIASES, prompt.id,
+                                           version):
                 raise self._no_prompt_version(name, version)
-            current = conn.execute(select(_a.c.version).where(
-                _a.c.prompt_id == prompt.id, _a.c.alias == alias)).scalar()
-            if current == version:
-                return PromptAliasEvent(name, alias, version, version, user, at)
-            stmt = self._insert(_a)
-            conn.execute(
-                stmt.values(prompt_id=prompt.id, alias=alias, version=version)
-                .on_conflict_do_update(index_elements=["prompt_id", "alias"],
-                                       set_={"version": stmt.excluded.version}))
-            conn.execute(_e.insert().values(prompt_id=prompt.id, alias=alias,
-                                            from_version=current, to_version=version,
-                                            user=user, at=at))
-        return PromptAliasEvent(name, alias, current, version, user, at)
+            previous = sql_aliases.move(conn, sql_aliases.PROMPT_ALIASES, self._insert,
+                                        prompt.id, alias, version, user=user, at=at)
+        return PromptAliasEvent(name, alias, previous, version, user, at)
 
     def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, user: str,
                             at: int) -> PromptAliasEvent:
         """Remove an alias and record it; a missing alias is PromptVersionNotFound."""
         with self._write() as conn:
             prompt = self._prompt_row(conn, project_id, name, lock=True)
-            current = conn.execute(select(_a.c.version).where(
-                _a.c.prompt_id == prompt.id, _a.c.alias == alias)).scalar()
-            if current is None:
+            previous = sql_aliases.remove(conn, sql_aliases.PROMPT_ALIASES, prompt.id, alias,
+                                          user=user, at=at)
+            if previous is None:
                 raise PromptVersionNotFound(f"prompt {name!r} has no alias {alias!r}",
                                             prompt=name, alias=alias)
-            conn.execute(delete(_a).where(_a.c.prompt_id == prompt.id, _a.c.alias == alias))
-            conn.execute(_e.insert().values(prompt_id=prompt.id, alias=alias,
-                                            from_version=current, to_version=None,
-                                            user=user, at=at))
-        return PromptAliasEvent(name, alias, current, None, user, at)
+        return PromptAliasEvent(name, alias, previous, None, user, at)
 
     def prompt_alias_history(self, project_id: str, name: str, alias: str | None = None
                              ) -> list[PromptAliasEvent]:
         """Return the prompt's alias moves (or one alias's), oldest first."""
         with self._read() as conn:
             prompt = self._prompt_row(conn, project_id, name)
-            query = (select(_e.c.alias, _e.c.from_version, _e.c.to_version, _e.c.user,
-                            _e.c.at).where(_e.c.prompt_id == prompt.id).order_by(_e.c.id))
-            if alias is not None:
-                query = query.where(_e.c.alias == alias)
-            rows = conn.execute(query).all()
+            rows = sql_aliases.history(conn, sql_aliases.PROMPT_ALIASES, prompt.id, alias)
         return [PromptAliasEvent(name, a, f, t, u, at) for a, f, t, u, at in rows]

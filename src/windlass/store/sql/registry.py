@@ -28,6 +28,7 @@ from windlass.exceptions import (
 from windlass.model_entities import AliasEvent, ModelVersion, RegisteredModel
 from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.sql import aliases as sql_aliases
 from windlass.store.sql import schema as s
 
 #: The largest page of registered models or versions one call returns.
@@ -344,47 +345,29 @@ class SqlRegistry(MetadataStore):
         """
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
-            if conn.execute(select(_v.c.id).where(
-                    _v.c.model_id == model.id, _v.c.version == version)).first() is None:
+            if not sql_aliases.has_version(conn, sql_aliases.MODEL_ALIASES, model.id,
+                                           version):
                 raise self._no_version(name, version)
-            current = conn.execute(select(_a.c.version).where(
-                _a.c.model_id == model.id, _a.c.alias == alias)).scalar()
-            if current == version:
-                return AliasEvent(name, alias, version, version, user, at)
-            stmt = self._insert(_a)
-            conn.execute(
-                stmt.values(model_id=model.id, alias=alias, version=version)
-                .on_conflict_do_update(index_elements=["model_id", "alias"],
-                                       set_={"version": stmt.excluded.version}))
-            conn.execute(_e.insert().values(model_id=model.id, alias=alias,
-                                            from_version=current, to_version=version,
-                                            user=user, at=at))
-        return AliasEvent(name, alias, current, version, user, at)
+            previous = sql_aliases.move(conn, sql_aliases.MODEL_ALIASES, self._insert,
+                                        model.id, alias, version, user=user, at=at)
+        return AliasEvent(name, alias, previous, version, user, at)
 
     def delete_model_alias(self, project_id: str, name: str, alias: str, *, user: str,
                            at: int) -> AliasEvent:
         """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
-            current = conn.execute(select(_a.c.version).where(
-                _a.c.model_id == model.id, _a.c.alias == alias)).scalar()
-            if current is None:
+            previous = sql_aliases.remove(conn, sql_aliases.MODEL_ALIASES, model.id, alias,
+                                          user=user, at=at)
+            if previous is None:
                 raise ModelVersionNotFound(f"model {name!r} has no alias {alias!r}",
                                            model=name, alias=alias)
-            conn.execute(delete(_a).where(_a.c.model_id == model.id, _a.c.alias == alias))
-            conn.execute(_e.insert().values(model_id=model.id, alias=alias,
-                                            from_version=current, to_version=None,
-                                            user=user, at=at))
-        return AliasEvent(name, alias, current, None, user, at)
+        return AliasEvent(name, alias, previous, None, user, at)
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None
                       ) -> list[AliasEvent]:
         """Return the model's alias moves (or one alias's), oldest first."""
         with self._read() as conn:
             model = self._model(conn, project_id, name)
-            query = (select(_e.c.alias, _e.c.from_version, _e.c.to_version, _e.c.user,
-                            _e.c.at).where(_e.c.model_id == model.id).order_by(_e.c.id))
-            if alias is not None:
-                query = query.where(_e.c.alias == alias)
-            rows = conn.execute(query).all()
+            rows = sql_aliases.history(conn, sql_aliases.MODEL_ALIASES, model.id, alias)
         return [AliasEvent(name, a, f, t, u, at) for a, f, t, u, at in rows]
