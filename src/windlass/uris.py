@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
-from windlass.exceptions import InvalidUri
+from windlass.exceptions import InvalidInput, InvalidUri
 
 
 class StoreKind(StrEnum):
@@ -34,6 +35,40 @@ def store_kind(uri: str) -> StoreKind:
 
 #: The names in object URIs: models, aliases, datasets, prompts, deployments.
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+#: The longest name of a model, prompt, deployment or alias.
+MAX_NAME_LENGTH = 256
+#: The largest version number of a model or prompt.
+MAX_VERSION = 2**31 - 1
+#: The alias that always names the newest version (it cannot be set).
+LATEST = "latest"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def check_name(kind: str, value: Any) -> str:
+    """Return a valid object name or alias, or raise InvalidInput naming the bad value."""
+    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH \
+            or not _NAME.fullmatch(value):
+        shown = value[:80] if isinstance(value, str) else value
+        raise InvalidInput(
+            f"invalid {kind} {shown!r}: use 1-{MAX_NAME_LENGTH} letters, digits, '_', '-' "
+            "or '.', starting with a letter or digit", **{kind.replace(" ", "_"): str(shown)})
+    return value
+
+
+def check_version(value: Any, what: str) -> int:
+    """Return a valid version number of a ``what`` (model, prompt), or raise InvalidInput."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
+        raise InvalidInput(f"invalid {what} version {value!r}: a positive integer",
+                           version=str(value))
+    return value
+
+
+def settable_alias(alias: str) -> str:
+    """Return ``alias`` if an alias may be set to that name (not ``latest``)."""
+    if check_name("alias", alias).lower() == LATEST:
+        raise InvalidInput(f"the alias {alias!r} is reserved: {LATEST!r} always names the "
+                           "newest version", alias=alias)
+    return alias
 _OBJECT = re.compile(
     r"^(?P<kind>runs|models|datasets|prompts|deployments):/(?P<rest>.+)$"
 )

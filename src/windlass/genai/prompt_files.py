@@ -35,8 +35,9 @@ from typing import Any
 import yaml
 
 from windlass.exceptions import InvalidInput, WindlassError
-from windlass.genai.prompts import PromptContent, check_name, prompt_content
+from windlass.genai.prompts import PromptContent, prompt_content
 from windlass.prompt_entities import PromptVariable, PromptVersion
+from windlass.uris import check_name
 
 #: The keys a prompt file may have.
 FILE_KEYS = ("name", "template", "messages", "model", "response_format", "variables")

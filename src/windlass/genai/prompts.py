@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -46,21 +45,24 @@ from windlass.prompt_entities import (
 )
 from windlass.store.base import MetadataStore
 from windlass.tracking.source import current_user
-from windlass.uris import NAME_PATTERN, parse_object_uri
+from windlass.uris import (
+    LATEST,
+    MAX_NAME_LENGTH,
+    check_name,
+    check_version,
+    parse_object_uri,
+    settable_alias,
+)
 
 if TYPE_CHECKING:
     from windlass.genai.llm import ChatReply
 
 #: The alias that always names a prompt's newest version (it cannot be set).
-LATEST = "latest"
-MAX_NAME_LENGTH = 256
-MAX_VERSION = 2**31 - 1
 MAX_COMMIT_MESSAGE_LENGTH = 10_000
 MAX_DESCRIPTION_LENGTH = 100_000
 #: The most bytes the model settings (or the response format) may have as JSON.
 MAX_SETTINGS_BYTES = 1024 * 1024
 _MAX_DEPTH = 32
-_NAME = re.compile(NAME_PATTERN)
 _INT64 = 2**63
 #: Keyword arguments of :meth:`LoadedPrompt.run` that are not template variables.
 RUN_OPTIONS = frozenset({
@@ -73,25 +75,6 @@ RUN_OPTIONS = frozenset({
 
 
 # -- checks ------------------------------------------------------------------------------
-def check_name(kind: str, value: Any) -> str:
-    """Return a valid prompt name or alias, or raise InvalidInput naming the bad value."""
-    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH \
-            or not _NAME.fullmatch(value):
-        shown = value[:80] if isinstance(value, str) else value
-        raise InvalidInput(
-            f"invalid {kind} {shown!r}: use 1-{MAX_NAME_LENGTH} letters, digits, '_', '-' "
-            "or '.', starting with a letter or digit", **{kind.replace(" ", "_"): str(shown)})
-    return value
-
-
-def check_version(value: Any) -> int:
-    """Return a valid version number (a positive integer) or raise InvalidInput."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
-        raise InvalidInput(f"invalid prompt version {value!r}: a positive integer",
-                           version=str(value))
-    return value
-
-
 def _text(kind: str, value: Any, limit: int) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{kind} must be a string, got {type(value).__name__}")
@@ -466,7 +449,7 @@ class PromptRegistry:
             raise InvalidInput("give a version or an alias, not both")
         if version is not None:
             return LoadedPrompt.of(self.store.get_prompt_version(
-                project_id, name, check_version(version)))
+                project_id, name, check_version(version, "prompt")))
         if alias is not None and check_name("alias", alias) != LATEST:
             return LoadedPrompt.of(self.store.get_prompt_version_by_alias(
                 project_id, name, alias))
@@ -507,13 +490,6 @@ class PromptRegistry:
         return self.get(project_id, name, alias=which)
 
     # -- aliases -------------------------------------------------------------------------
-    @staticmethod
-    def _settable(alias: str) -> str:
-        if check_name("alias", alias).lower() == LATEST:
-            raise InvalidInput(f"the alias {alias!r} is reserved: {LATEST!r} always names the "
-                               "newest version", alias=alias)
-        return alias
-
     def set_alias(self, project_id: str, name: str, alias: str, version: int, *,
                   user: str | None = None) -> PromptAliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
@@ -522,14 +498,14 @@ class PromptRegistry:
         event with ``from_version == to_version``.
         """
         return self.store.set_prompt_alias(
-            project_id, check_name("prompt name", name), self._settable(alias),
-            check_version(version), user=_user(user), at=now_ms())
+            project_id, check_name("prompt name", name), settable_alias(alias),
+            check_version(version, "prompt"), user=_user(user), at=now_ms())
 
     def delete_alias(self, project_id: str, name: str, alias: str, *,
                      user: str | None = None) -> PromptAliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_prompt_alias(
-            project_id, check_name("prompt name", name), self._settable(alias),
+            project_id, check_name("prompt name", name), settable_alias(alias),
             user=_user(user), at=now_ms())
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None

@@ -36,40 +36,21 @@ from windlass.model_entities import (
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import current_user
-from windlass.uris import NAME_PATTERN
+from windlass.uris import (
+    LATEST,
+    MAX_NAME_LENGTH,
+    check_name,
+    check_version,
+    settable_alias,
+)
 
-#: The alias that always names a model's newest version (it cannot be set).
-LATEST = "latest"
-MAX_NAME_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 100_000
 MAX_CARD_BYTES = 1024 * 1024
 MAX_SOURCE_LENGTH = 10_000
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_FILES = 100_000
-MAX_VERSION = 2**31 - 1
-# The names of models:/<name>@<alias> URIs, with a length limit.
-_NAME = re.compile(NAME_PATTERN)
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _INT64 = 2**63
-
-
-def check_name(kind: str, value: Any) -> str:
-    """Return a valid model name or alias, or raise InvalidInput naming the bad value."""
-    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH \
-            or not _NAME.fullmatch(value):
-        shown = value[:80] if isinstance(value, str) else value
-        raise InvalidInput(
-            f"invalid {kind} {shown!r}: use 1-{MAX_NAME_LENGTH} letters, digits, '_', '-' "
-            "or '.', starting with a letter or digit", **{kind.replace(" ", "_"): str(shown)})
-    return value
-
-
-def check_version(value: Any) -> int:
-    """Return a valid version number (a positive integer) or raise InvalidInput."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
-        raise InvalidInput(f"invalid model version {value!r}: a positive integer",
-                           version=str(value))
-    return value
 
 
 def _text(kind: str, value: Any, limit: int) -> str:
@@ -234,7 +215,7 @@ class ModelRegistry:
     def get_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
         return self.store.get_model_version(project_id, check_name("model name", name),
-                                            check_version(version))
+                                            check_version(version, "model"))
 
     def get_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version ``alias`` points to (``latest``: the newest version)."""
@@ -270,16 +251,9 @@ class ModelRegistry:
     def delete_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version (refused while an alias points to it)."""
         self.store.delete_model_version(project_id, check_name("model name", name),
-                                        check_version(version))
+                                        check_version(version, "model"))
 
     # -- aliases -------------------------------------------------------------------------
-    @staticmethod
-    def _settable(alias: str) -> str:
-        if check_name("alias", alias).lower() == LATEST:
-            raise InvalidInput(f"the alias {alias!r} is reserved: {LATEST!r} always names the "
-                               "newest version", alias=alias)
-        return alias
-
     def set_alias(self, project_id: str, name: str, alias: str, version: int, *,
                   user: str | None = None) -> AliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
@@ -288,14 +262,14 @@ class ModelRegistry:
         event with ``from_version == to_version``.
         """
         return self.store.set_model_alias(
-            project_id, check_name("model name", name), self._settable(alias),
-            check_version(version), user=_user(user), at=now_ms())
+            project_id, check_name("model name", name), settable_alias(alias),
+            check_version(version, "model"), user=_user(user), at=now_ms())
 
     def delete_alias(self, project_id: str, name: str, alias: str, *,
                      user: str | None = None) -> AliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_model_alias(
-            project_id, check_name("model name", name), self._settable(alias),
+            project_id, check_name("model name", name), settable_alias(alias),
             user=_user(user), at=now_ms())
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None

@@ -61,10 +61,9 @@ from windlass.exceptions import (
 )
 from windlass.ids import is_id, new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, Deployment, DeploymentEvent, Variant
-from windlass.models.registry import LATEST, check_name
 from windlass.store.base import MetadataStore
 from windlass.tracking.source import current_user
-from windlass.uris import parse_object_uri
+from windlass.uris import LATEST, check_name, parse_object_uri
 
 MAX_VARIANTS = 100
 MAX_URI_LENGTH = 1024
