@@ -64,11 +64,6 @@ class DeliveryStats:
     dropped: int = 0
     retries: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        """Return the counters as a dict."""
-        return {"queued": self.queued, "delivered": self.delivered, "dropped": self.dropped,
-                "retries": self.retries}
-
 
 class DeliveringSpanProcessor(SpanProcessor):
     """An OpenTelemetry span processor delivering batches with backpressure and retries.

@@ -270,7 +270,6 @@ class ServingApp:
     def __init__(self, scoring: Scoring, routes: Starlette) -> None:
         self.scoring = scoring
         self.routes = routes
-        self.state = routes.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI scope."""
@@ -320,5 +319,4 @@ def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> S
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: not_found, WindlassError: not_found})
-    app.state.server = server
     return ServingApp(scoring, app)
