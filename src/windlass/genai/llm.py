@@ -39,6 +39,7 @@ import base64
 import contextlib
 import json
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -399,7 +400,7 @@ def embed(model: str, input: str | Sequence[str], *, provider: str | None = None
     return _finish_embedding(call, response)
 
 
-class _StreamReply:
+class _StreamReply(ABC):
     """The reply half of both chat streams."""
 
     def __init__(self, endpoint: Endpoint, model: str) -> None:
@@ -407,8 +408,9 @@ class _StreamReply:
         self._model = model
         self._reply: ChatReply | None = None
 
+    @abstractmethod
     def _span_stream(self) -> StreamSpan | None:
-        raise NotImplementedError
+        """Return the traced stream once the request was sent (None before)."""
 
     @property
     def reply(self) -> ChatReply:

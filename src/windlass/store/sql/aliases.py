@@ -43,8 +43,9 @@ def has_version(conn: Connection, tables: AliasTables, owner_id: str, version: i
         v.c[tables.owner] == owner_id, v.c.version == version)).first() is not None
 
 
-def _current(conn: Connection, tables: AliasTables, owner_id: str, alias: str
-             ) -> int | None:
+def target(conn: Connection, tables: AliasTables, owner_id: str, alias: str
+           ) -> int | None:
+    """Return the version ``alias`` names now (None: no such alias)."""
     a = tables.aliases
     version: int | None = conn.execute(select(a.c.version).where(
         a.c[tables.owner] == owner_id, a.c.alias == alias)).scalar()
@@ -58,7 +59,7 @@ def move(conn: Connection, tables: AliasTables, insert: Callable[[Table], Any],
     When that is ``version`` already, nothing is changed or recorded. ``insert`` is the
     dialect's INSERT (one with ``on_conflict_do_update``).
     """
-    current = _current(conn, tables, owner_id, alias)
+    current = target(conn, tables, owner_id, alias)
     if current == version:
         return current
     stmt = insert(tables.aliases)
@@ -73,13 +74,27 @@ def move(conn: Connection, tables: AliasTables, insert: Callable[[Table], Any],
 def remove(conn: Connection, tables: AliasTables, owner_id: str, alias: str, *,
            user: str, at: int) -> int | None:
     """Return the version ``alias`` named after deleting it (None: no such alias)."""
-    current = _current(conn, tables, owner_id, alias)
+    current = target(conn, tables, owner_id, alias)
     if current is None:
         return None
     a = tables.aliases
     conn.execute(delete(a).where(a.c[tables.owner] == owner_id, a.c.alias == alias))
     _record(conn, tables, owner_id, alias, current, None, user=user, at=at)
     return current
+
+
+def by_version(conn: Connection, tables: AliasTables, owner_id: str,
+               versions: Sequence[int]) -> dict[int, list[str]]:
+    """Return the aliases naming each of ``versions`` (every version a key), by name."""
+    named: dict[int, list[str]] = {v: [] for v in versions}
+    if versions:
+        a = tables.aliases
+        for alias, version in conn.execute(
+                select(a.c.alias, a.c.version).where(
+                    a.c[tables.owner] == owner_id, a.c.version.in_(list(versions)))
+                .order_by(a.c.alias)):
+            named[version].append(alias)
+    return named
 
 
 def history(conn: Connection, tables: AliasTables, owner_id: str, alias: str | None

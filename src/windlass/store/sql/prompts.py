@@ -123,9 +123,8 @@ class SqlPrompts(MetadataStore):
 
     @staticmethod
     def _prompt_aliases_of(conn: Connection, prompt_id: str, version: int) -> list[str]:
-        return list(conn.execute(select(_a.c.alias).where(
-            _a.c.prompt_id == prompt_id, _a.c.version == version).order_by(_a.c.alias)
-        ).scalars())
+        named = sql_aliases.by_version(conn, sql_aliases.PROMPT_ALIASES, prompt_id, [version])
+        return named[version]
 
     @staticmethod
     def _no_prompt_version(name: str, version: int) -> PromptVersionNotFound:
@@ -247,8 +246,7 @@ class SqlPrompts(MetadataStore):
         """Return the version ``alias`` points to."""
         with self._read() as conn:
             prompt = self._prompt_row(conn, project_id, name)
-            version = conn.execute(select(_a.c.version).where(
-                _a.c.prompt_id == prompt.id, _a.c.alias == alias)).scalar()
+            version = sql_aliases.target(conn, sql_aliases.PROMPT_ALIASES, prompt.id, alias)
             if version is None:
                 raise PromptVersionNotFound(f"prompt {name!r} has no alias {alias!r}",
                                             prompt=name, alias=alias)
@@ -268,13 +266,7 @@ class SqlPrompts(MetadataStore):
                     _v.c.version < decode_token(page_token, kind, {"v": int})["v"])
             rows = conn.execute(query).all()
             numbers = [r.version for r in rows[:max_results]]
-            aliases: dict[int, list[str]] = {n: [] for n in numbers}
-            if numbers:
-                for alias, version in conn.execute(
-                        select(_a.c.alias, _a.c.version).where(
-                            _a.c.prompt_id == prompt.id, _a.c.version.in_(numbers))
-                        .order_by(_a.c.alias)):
-                    aliases[version].append(alias)
+            aliases = sql_aliases.by_version(conn, sql_aliases.PROMPT_ALIASES, prompt.id, numbers)
         items = [self._prompt_version(prompt, r, aliases[r.version])
                  for r in rows[:max_results]]
         token = encode_token({"k": kind, "v": numbers[-1]}) if len(rows) > max_results \

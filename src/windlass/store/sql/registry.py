@@ -148,9 +148,7 @@ class SqlRegistry(MetadataStore):
 
     @staticmethod
     def _aliases_of(conn: Connection, model_id: str, version: int) -> list[str]:
-        return list(conn.execute(select(_a.c.alias).where(
-            _a.c.model_id == model_id, _a.c.version == version).order_by(_a.c.alias)
-        ).scalars())
+        return sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model_id, [version])[version]
 
     def _load_version(self, conn: Connection, model: Row[Any, Any], version: int
                       ) -> ModelVersion:
@@ -286,8 +284,7 @@ class SqlRegistry(MetadataStore):
         """Return the version ``alias`` points to."""
         with self._read() as conn:
             model = self._model(conn, project_id, name)
-            version = conn.execute(select(_a.c.version).where(
-                _a.c.model_id == model.id, _a.c.alias == alias)).scalar()
+            version = sql_aliases.target(conn, sql_aliases.MODEL_ALIASES, model.id, alias)
             if version is None:
                 raise ModelVersionNotFound(f"model {name!r} has no alias {alias!r}",
                                            model=name, alias=alias)
@@ -307,13 +304,7 @@ class SqlRegistry(MetadataStore):
                     _v.c.version < decode_token(page_token, kind, {"v": int})["v"])
             rows = conn.execute(query).all()
             numbers = [r.version for r in rows[:max_results]]
-            aliases: dict[int, list[str]] = {n: [] for n in numbers}
-            if numbers:
-                for alias, version in conn.execute(
-                        select(_a.c.alias, _a.c.version).where(
-                            _a.c.model_id == model.id, _a.c.version.in_(numbers))
-                        .order_by(_a.c.alias)):
-                    aliases[version].append(alias)
+            aliases = sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model.id, numbers)
         items = [self._version(model, r, aliases[r.version]) for r in rows[:max_results]]
         token = encode_token({"k": kind, "v": numbers[-1]}) if len(rows) > max_results \
             else None
