@@ -15,7 +15,9 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── ConfigError                CONFIG_ERROR          400
     │   │   └── MissingDependency      MISSING_DEPENDENCY    400
     │   ├── SchemaMismatch             SCHEMA_MISMATCH       400
-    │   └── TemplateError              TEMPLATE_ERROR        400
+    │   ├── TemplateError              TEMPLATE_ERROR        400
+    │   ├── InvalidPageToken           INVALID_PAGE_TOKEN    400
+    │   └── LimitExceeded              LIMIT_EXCEEDED        400
     ├── NotFound                       NOT_FOUND             404
     │   ├── ProjectNotFound            PROJECT_NOT_FOUND     404
     │   ├── RunNotFound                RUN_NOT_FOUND         404
@@ -29,6 +31,8 @@ to the same class, so embedded and server mode raise the same errors.
     ├── Conflict                       CONFLICT              409
     │   ├── AlreadyExists              ALREADY_EXISTS        409
     │   ├── ParamConflict              PARAM_CONFLICT        409
+    │   ├── IdConflict                 ID_CONFLICT           409
+    │   ├── InUse                      IN_USE                409
     │   └── InvalidState               INVALID_STATE         409
     ├── IntegrityFailure               INTEGRITY_FAILURE     422
     ├── UntrustedModel                 UNTRUSTED_MODEL       403
@@ -115,6 +119,18 @@ class TemplateError(InvalidInput):
     error_code = "TEMPLATE_ERROR"
 
 
+class InvalidPageToken(InvalidInput):
+    """A ``page_token`` is not one this listing handed out (forged, damaged or foreign)."""
+
+    error_code = "INVALID_PAGE_TOKEN"
+
+
+class LimitExceeded(InvalidInput):
+    """The request goes over a documented bound (sort keys, joins, sizes, iterations)."""
+
+    error_code = "LIMIT_EXCEEDED"
+
+
 class NotFound(WindlassError):
     """The named object does not exist."""
 
@@ -193,6 +209,18 @@ class ParamConflict(Conflict):
     """A parameter was logged again with a different value; parameters are immutable."""
 
     error_code = "PARAM_CONFLICT"
+
+
+class IdConflict(Conflict):
+    """A client-chosen id was reused with a different body (idempotent retries must match)."""
+
+    error_code = "ID_CONFLICT"
+
+
+class InUse(Conflict):
+    """The object cannot be removed: another object depends on it (named in the message)."""
+
+    error_code = "IN_USE"
 
 
 class InvalidState(Conflict):

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from windlass.exceptions import InvalidInput
+from windlass.exceptions import InvalidInput, InvalidPageToken
 
 
 def encode_token(position: dict[str, Any]) -> str:
@@ -42,14 +42,14 @@ def decode_token(token: str, kind: str, fields: dict[str, type]) -> dict[str, An
     ``list`` = a list of scalars); anything else raises InvalidInput, so a forged or
     damaged token is a clear 400, never a database error.
     """
-    malformed = InvalidInput(f"malformed page_token {token[:40]!r}")
+    malformed = InvalidPageToken(f"malformed page_token {token[:40]!r}")
     try:
         padded = token + "=" * (-len(token) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
         raise malformed from None
     if not isinstance(position, dict) or position.get("k") != kind:
-        raise InvalidInput(f"page_token {token[:40]!r} does not belong to this listing")
+        raise InvalidPageToken(f"page_token {token[:40]!r} does not belong to this listing")
     for name, field_type in fields.items():
         if not _fits(position.get(name), field_type):
             raise malformed

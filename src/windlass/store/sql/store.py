@@ -46,6 +46,7 @@ from windlass.exceptions import (
     ArtifactNotFound,
     BackendUnavailable,
     InvalidInput,
+    InvalidPageToken,
     InvalidState,
     ParamConflict,
     ProjectNotFound,
@@ -454,7 +455,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         if page_token:
             values = decode_token(page_token, token_kind, {"v": list})["v"]
             if len(values) != len(plan.exprs):
-                raise InvalidInput(f"malformed page_token {page_token[:40]!r}")
+                raise InvalidPageToken(f"malformed page_token {page_token[:40]!r}")
             query = query.where(plan.keyset_after(values))
         query = query.limit(max_results + 1)
         with self._read() as conn, paused_gc():

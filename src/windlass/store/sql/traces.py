@@ -47,7 +47,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.sql import Select
 
 from windlass.entities import Page
-from windlass.exceptions import InvalidInput, TraceNotFound
+from windlass.exceptions import InvalidInput, InvalidPageToken, TraceNotFound
 from windlass.store.base import MetadataStore
 from windlass.store.bulk import paused_gc
 from windlass.store.paging import check_max_results, decode_token, encode_token
@@ -517,7 +517,7 @@ class SqlTraces(MetadataStore):
         if page_token:
             values = decode_token(page_token, kind, {"v": list})["v"]
             if len(values) != len(exprs):
-                raise InvalidInput(f"malformed page_token {page_token[:40]!r}")
+                raise InvalidPageToken(f"malformed page_token {page_token[:40]!r}")
             query = query.where(plan.keyset_after(values))
             if not order_by and isinstance(values[0], int):
                 # Implied by the keyset; lets the (project, start) index skip earlier pages.
