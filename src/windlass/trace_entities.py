@@ -6,7 +6,11 @@ conventions (``gen_ai.*``) and OpenInference (``llm.*``, ``openinference.span.ki
 kind, model, provider, token counts, cost, session, user, run and prompt version.
 Times are integer nanoseconds since the epoch, as OTLP sends them.
 
-Shared by the store, the tracing domain and the faces, so they live in the core layer.
+Shared by the store, the tracing domain and the faces, so they live in the core layer,
+with the documented bounds of what a stored span may hold (:data:`MAX_TIME_NS`,
+:data:`MAX_TOKEN_COUNT`, :data:`MAX_SPAN_COST`, :data:`MAX_ATTRIBUTE_CHARS`): ingest clamps
+or truncates values beyond them (noting it in the span's :data:`ADJUSTED_ATTRIBUTE`), so
+nothing stored can make a later listing, statistic or roll-up fail.
 """
 
 from __future__ import annotations
@@ -14,6 +18,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
+
+#: The latest span or event time (ns) stored: the int64 maximum. OTLP's unsigned 64-bit
+#: times beyond it are clamped to it at ingest.
+MAX_TIME_NS = 2**63 - 1
+#: The largest token count a span stores (2**32 - 1, far beyond any model's context);
+#: larger counts are clamped to it at ingest, so sums over billions of spans stay exact
+#: within the 64-bit integers SQL aggregates use.
+MAX_TOKEN_COUNT = 2**32 - 1
+#: The largest cost (US dollars) one span stores; a larger cost is dropped (unknown).
+MAX_SPAN_COST = 1e9
+#: The longest string an attribute value (of a span, its resource or an event) keeps; a
+#: longer one is cut there and ends with ``…[truncated N chars]``.
+MAX_ATTRIBUTE_CHARS = 65_536
+#: The span attribute naming what ingest clamped, truncated or ignored in the span, as a
+#: list of ``"<field>: <what happened>"`` strings (absent when nothing was).
+ADJUSTED_ATTRIBUTE = "windlass.adjusted"
 
 
 class SpanKind(StrEnum):
@@ -203,22 +223,31 @@ class SpanIngestResult:
 
     A span whose ``(trace_id, span_id)`` the project already holds, or that repeats within
     the batch, is not stored again; it is listed in ``duplicates`` (in batch order), so a
-    retried batch reports every span as a duplicate and changes nothing.
+    retried batch reports every span as a duplicate and changes nothing. ``adjusted``
+    counts the spans ingest clamped or truncated (see :data:`ADJUSTED_ATTRIBUTE`).
     """
 
     accepted: int
     duplicates: list[tuple[str, str]] = field(default_factory=list)
+    adjusted: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (``duplicates`` as ``[trace_id, span_id]`` pairs)."""
         return {"accepted": self.accepted,
-                "duplicates": [[trace_id, span_id] for trace_id, span_id in self.duplicates]}
+                "duplicates": [[trace_id, span_id] for trace_id, span_id in self.duplicates],
+                "adjusted": self.adjusted}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpanIngestResult:
         """Rebuild from :meth:`to_dict` output."""
         return cls(accepted=int(data["accepted"]),
-                   duplicates=[(str(t), str(s)) for t, s in data.get("duplicates") or ()])
+                   duplicates=[(str(t), str(s)) for t, s in data.get("duplicates") or ()],
+                   adjusted=int(data.get("adjusted") or 0))
+
+
+def _cost(value: Any) -> float | None:
+    """Return a JSON cost as a float, keeping ``None`` (unknown) as it is."""
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +255,9 @@ class TraceRollup:
     """Totals of the traces (or spans) sharing one key: a session, user, UTC day or model.
 
     ``spans`` counts the spans behind the row, ``llm_calls`` those of kind ``llm``.
-    ``cost`` sums the known costs; ``unpriced_llm_spans`` counts LLM spans without one, so
-    ``cost`` is complete exactly when it is 0.
+    ``cost`` sums the known costs, ``None`` when no span behind the row has one (unpriced
+    is never shown as 0); ``unpriced_llm_spans`` counts LLM spans without one, so ``cost``
+    is complete exactly when it is 0.
     """
 
     key: str
@@ -236,7 +266,7 @@ class TraceRollup:
     llm_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = None
     unpriced_llm_spans: int = 0
 
     @property
@@ -258,7 +288,7 @@ class TraceRollup:
                    llm_calls=int(data.get("llm_calls") or 0),
                    input_tokens=int(data.get("input_tokens") or 0),
                    output_tokens=int(data.get("output_tokens") or 0),
-                   cost=float(data.get("cost") or 0.0),
+                   cost=_cost(data.get("cost")),
                    unpriced_llm_spans=int(data.get("unpriced_llm_spans") or 0))
 
 
@@ -268,8 +298,9 @@ class TraceStats:
 
     Latency percentiles are of trace durations in milliseconds, linearly interpolated
     (numpy's default, PostgreSQL's ``percentile_cont``); ``None`` when there is no trace.
-    ``cost`` sums the known costs; ``unpriced_llm_spans`` counts the LLM spans without one;
-    ``span_count`` counts the spans of the traces.
+    ``cost`` sums the known costs, ``None`` when no trace has one (unpriced is never shown
+    as 0); ``unpriced_llm_spans`` counts the LLM spans without one; ``span_count`` counts
+    the spans of the traces.
     ``by_model`` holds one row per model (spans naming it), ``by_day`` one per UTC day of
     trace start (key ``YYYY-MM-DD``, oldest first).
     """
@@ -281,7 +312,7 @@ class TraceStats:
     p99_ms: float | None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = None
     unpriced_llm_spans: int = 0
     sessions: int = 0
     users: int = 0
@@ -324,7 +355,7 @@ class TraceStats:
             p50_ms=ms("p50_ms"), p95_ms=ms("p95_ms"), p99_ms=ms("p99_ms"),
             input_tokens=int(data.get("input_tokens") or 0),
             output_tokens=int(data.get("output_tokens") or 0),
-            cost=float(data.get("cost") or 0.0),
+            cost=_cost(data.get("cost")),
             unpriced_llm_spans=int(data.get("unpriced_llm_spans") or 0),
             sessions=int(data.get("sessions") or 0), users=int(data.get("users") or 0),
             span_count=int(data.get("span_count") or 0),

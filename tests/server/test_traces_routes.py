@@ -248,9 +248,10 @@ def test_status_codes_and_shapes_of_the_routes(server: ServerProcess) -> None:
                       model="gpt-4o-mini", provider="openai", input_tokens=1000,
                       output_tokens=500).to_dict()]
         stored = client.post(f"{API}/projects/{name}/spans", json={"spans": spans})
-        assert stored.status_code == 200 and stored.json() == {"accepted": 2, "duplicates": []}
+        assert stored.status_code == 200 and stored.json() == {"accepted": 2, "duplicates": [],
+                                                                "adjusted": 0}
         again = client.post(f"{API}/projects/{project['id']}/spans", json={"spans": spans[:1]})
-        assert again.json() == {"accepted": 0, "duplicates": [[trace_id, root]]}
+        assert again.json() == {"accepted": 0, "duplicates": [[trace_id, root]], "adjusted": 0}
 
         page = client.get(f"{API}/projects/{name}/traces", params={"max_results": 1}).json()
         assert [t["trace_id"] for t in page["traces"]] == [trace_id]

@@ -43,8 +43,9 @@ def _when(ns: int) -> str:
 
 
 def _cost(cost: float | None, complete: bool = True) -> str:
+    """Show a cost: ``unpriced`` when model calls had no price, ``+`` when only some had."""
     if cost is None:
-        return "-"
+        return "-" if complete else "unpriced"
     return f"${cost:.6f}" + ("" if complete else "+")
 
 
@@ -127,14 +128,15 @@ def _stats_text(stats: TraceStats) -> None:
         f"{stats.count} traces, {stats.error_count} errors ({100 * stats.error_rate:.1f}%), "
         f"latency p50 {_lat(stats.p50_ms)} · p95 {_lat(stats.p95_ms)} · "
         f"p99 {_lat(stats.p99_ms)}, {stats.input_tokens:,} input + "
-        f"{stats.output_tokens:,} output tokens, cost {_cost(stats.cost)}"
+        f"{stats.output_tokens:,} output tokens, "
+        f"cost {_cost(stats.cost, not stats.unpriced_llm_spans)}"
         + (f" ({stats.unpriced_llm_spans} model calls without a price)"
            if stats.unpriced_llm_spans else ""), markup=False, highlight=False)
     for title, rows in (("by model", stats.by_model), ("by day", stats.by_day)):
         table(title, ["key", "traces", "spans", "calls", "input tokens", "output tokens",
                       "cost"],
               [[r.key, r.traces, r.spans, r.llm_calls, r.input_tokens, r.output_tokens,
-                _cost(r.cost)] for r in rows])
+                _cost(r.cost, not r.unpriced_llm_spans)] for r in rows])
 
 
 @app.command("stats")
@@ -169,7 +171,7 @@ def rollup(group_by: str = typer.Argument(..., help="session, user, day, model o
         return
     table(None, [group_by, "traces", "spans", "calls", "input tokens", "output tokens", "cost"],
           [[r.key, r.traces, r.spans, r.llm_calls, r.input_tokens, r.output_tokens,
-            _cost(r.cost)] for r in rows])
+            _cost(r.cost, not r.unpriced_llm_spans)] for r in rows])
 
 
 @app.command("export")

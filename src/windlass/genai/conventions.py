@@ -37,6 +37,7 @@ __all__ = [
     "normalize",
     "to_count",
     "to_text",
+    "unusable_counts",
 ]
 
 _COUNT_MAX = 2**63 - 1  # what a signed 64-bit column holds
@@ -66,8 +67,11 @@ _CACHED_TOKEN_KEYS = (
 )
 _REASONING_TOKEN_KEYS = (
     attr.USAGE_REASONING_TOKENS,  # windlass.usage.reasoning_tokens
-    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.output_tokens.reasoning",
-    "llm.token_count.completion_details.reasoning",
+    "gen_ai.usage.reasoning.output_tokens",  # GenAI semantic conventions
+    "gen_ai.usage.output_tokens.reasoning",
+    "gen_ai.usage.reasoning_tokens",  # OpenLLMetry (Traceloop)
+    "gen_ai.usage.output_tokens_details.reasoning_tokens",  # OpenAI's usage object, flattened
+    "llm.token_count.completion_details.reasoning",  # OpenInference
 )
 _COST_KEYS = (attr.COST, "llm.cost.total")
 _SESSION_KEYS = (attr.SESSION_ID, "gen_ai.conversation.id")
@@ -126,8 +130,10 @@ _KIND_BY_TRACELOOP: dict[str, SpanKind] = {
 def to_count(value: Any) -> int | None:
     """Return ``value`` as a non-negative int token count, or ``None`` when it is not one.
 
-    Whole floats (``12.0``) and numeric strings (``"12"``, ``"12.0"``) are accepted;
-    booleans, negatives, fractions, NaN and anything else give ``None``.
+    Whole floats (``12.0``) and numeric strings (``"12"``, ``"12.0"``) within int64 are
+    accepted (ingest clamps what is stored to ``MAX_TOKEN_COUNT``, see
+    :mod:`windlass.genai.span_bounds`); booleans, negatives, fractions, NaN and anything
+    else give ``None``.
     """
     kind = type(value)
     if kind is int:
@@ -146,6 +152,29 @@ def to_count(value: Any) -> int | None:
             return int(value)
         return None
     return None
+
+
+_COUNT_KEYS = {"input_tokens": _INPUT_TOKEN_KEYS, "output_tokens": _OUTPUT_TOKEN_KEYS,
+               "cached_input_tokens": _CACHED_TOKEN_KEYS,
+               "reasoning_tokens": _REASONING_TOKEN_KEYS}
+
+
+def unusable_counts(attrs: Mapping[str, Any]) -> list[str]:
+    """Name the token-count attributes present whose value is not a count (negative...).
+
+    Such a value is skipped by :func:`genai_fields`, never an error; ingest records these
+    notes so that the skip is visible (``["attributes.gen_ai.usage.input_tokens: -5 is not
+    a token count, ignored"]``).
+    """
+    notes: list[str] = []
+    for keys in _COUNT_KEYS.values():
+        for key in keys:
+            value = attrs.get(key)
+            if value is not None and to_count(value) is None:
+                shown = to_text(value)
+                shown = shown if len(shown) <= 40 else shown[:40] + "…"
+                notes.append(f"attributes.{key}: {shown} is not a token count, ignored")
+    return notes
 
 
 def _to_cost(value: Any) -> float | None:

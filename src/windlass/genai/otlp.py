@@ -8,6 +8,13 @@ OTLP specification defines:
   trace and span ids are hex strings (not base64) and enums are integers. 64-bit
   integers may arrive as strings; unknown fields are ignored.
 
+What the protocol allows is accepted: ``intValue`` attributes within int64, times up to
+OTLP's unsigned 64-bit maximum (2**64 - 1). The traces domain then brings what is stored
+within its bounds, noting what changed (:mod:`windlass.genai.span_bounds`: such times
+are clamped to the int64 maximum, token counts to ``MAX_TOKEN_COUNT``). What the protocol
+does not allow (an ``intValue`` beyond int64, a time beyond uint64, a malformed id) makes
+the request a 400 naming where it is.
+
 :func:`decode_traces` turns a request body into :class:`~windlass.trace_entities.Span`
 objects (ids as lowercase hex, attributes flattened to JSON values, resource and scope
 kept) and fills their GenAI fields with :func:`windlass.genai.conventions.normalize`.

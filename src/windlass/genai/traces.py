@@ -5,7 +5,9 @@ server's OTLP route hands over request bodies. Ingest prices every model call wh
 is unknown from the token counts and the price table, files spans under their project
 (the ``x-windlass-project`` header, else the ``windlass.project`` resource or span
 attribute, else the default project), and stores each project's spans in one transaction.
-A span id the project already holds is reported back, never silently dropped.
+A span id the project already holds is reported back, never silently dropped. Every
+span is first brought within the stored bounds (:func:`~windlass.genai.span_bounds.bound_span`);
+the spans that had to be are counted as ``adjusted``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from windlass.entities import Page
 from windlass.exceptions import InvalidInput, ProjectNotFound
 from windlass.genai import attributes as attr
 from windlass.genai.pricing import PriceTable, TokenUsage, default_price_table
+from windlass.genai.span_bounds import bound_span
 from windlass.ids import new_id, now_ms
 from windlass.store.base import MetadataStore
 from windlass.trace_entities import (
@@ -49,19 +52,30 @@ EXPORT_COLUMNS = (
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What one ingest call did: spans stored, duplicates refused, per project."""
+    """What one ingest call did: spans stored, duplicates refused, per project.
+
+    ``adjusted_by_project`` counts the spans stored with clamped or truncated values
+    (each names them in its ``windlass.adjusted`` attribute).
+    """
 
     accepted: int
     duplicates: list[tuple[str, str]]
     projects: dict[str, int]
     duplicates_by_project: dict[str, int] = dataclasses.field(default_factory=dict)
+    adjusted_by_project: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def adjusted(self) -> int:
+        """Return how many stored spans had values clamped or truncated."""
+        return sum(self.adjusted_by_project.values())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"accepted": self.accepted,
                 "duplicates": [{"trace_id": t, "span_id": s} for t, s in self.duplicates],
                 "projects": dict(self.projects),
-                "duplicates_by_project": dict(self.duplicates_by_project)}
+                "duplicates_by_project": dict(self.duplicates_by_project),
+                "adjusted_by_project": dict(self.adjusted_by_project)}
 
 
 def price_span(span: Span, prices: PriceTable) -> Span:
@@ -82,6 +96,24 @@ def price_span(span: Span, prices: PriceTable) -> Span:
         return span
     cost = prices.cost(span.provider, span.model, usage)
     return span if cost is None else dataclasses.replace(span, cost=cost)
+
+
+def _bounded(spans: Sequence[Span], prices: PriceTable
+             ) -> tuple[list[Span], set[tuple[str, str]]]:
+    """Return the spans bounded and priced, and the keys of those that had to be bounded."""
+    out: list[Span] = []
+    adjusted: set[tuple[str, str]] = set()
+    for span in spans:
+        bounded = bound_span(span)
+        if bounded is not span:
+            adjusted.add((span.trace_id, span.span_id))
+        out.append(price_span(bounded, prices))
+    return out, adjusted
+
+
+def _stored_adjusted(adjusted: set[tuple[str, str]], result: SpanIngestResult) -> int:
+    """Return how many adjusted spans a store call stored (duplicates were not)."""
+    return len(adjusted - set(result.duplicates)) if adjusted else 0
 
 
 def span_project(span: Span, header: str | None) -> str:
@@ -129,25 +161,27 @@ class TraceService:
         """Price and store ``spans``, each under its project (see :func:`span_project`)."""
         groups: dict[str, list[Span]] = {}
         prices = self.prices
-        with warnings.catch_warnings():
-            # One server serves many callers: an unknown model is logged once per table,
-            # not raised as an error by a caller's warning filter.
-            warnings.simplefilter("default")
-            for span in spans:
-                groups.setdefault(span_project(span, project), []).append(
-                    price_span(span, prices))
+        for span in spans:
+            groups.setdefault(span_project(span, project), []).append(span)
         accepted = 0
         duplicates: list[tuple[str, str]] = []
         counts: dict[str, int] = {}
         repeated: dict[str, int] = {}
-        for name, group in groups.items():
+        adjusted: dict[str, int] = {}
+        for name, raw in groups.items():
+            with warnings.catch_warnings():
+                # One server serves many callers: an unknown model is logged once per
+                # table, not raised as an error by a caller's warning filter.
+                warnings.simplefilter("default")
+                group, bounded = _bounded(raw, prices)
             result: SpanIngestResult = self.store.ingest_spans(self.project_id(name), group,
                                                                now_ms())
             accepted += result.accepted
             duplicates += result.duplicates
             counts[name] = result.accepted
             repeated[name] = len(result.duplicates)
-        return IngestReport(accepted, duplicates, counts, repeated)
+            adjusted[name] = _stored_adjusted(bounded, result)
+        return IngestReport(accepted, duplicates, counts, repeated, adjusted)
 
     def ingest_into(self, project: str, spans: Sequence[Span]) -> SpanIngestResult:
         """Price and store ``spans`` in one existing project (name or id), as they are."""
@@ -155,8 +189,9 @@ class TraceService:
         prices = self.prices
         with warnings.catch_warnings():
             warnings.simplefilter("default")
-            priced = [price_span(span, prices) for span in spans]
-        return self.store.ingest_spans(project_id, priced, now_ms())
+            priced, bounded = _bounded(spans, prices)
+        result = self.store.ingest_spans(project_id, priced, now_ms())
+        return dataclasses.replace(result, adjusted=_stored_adjusted(bounded, result))
 
     def ingest_otlp(self, body: bytes, content_type: str, *,
                     project: str | None = None) -> IngestReport:

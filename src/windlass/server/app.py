@@ -20,6 +20,7 @@ from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
 from windlass.server.metrics import TrackingServerMetrics
+from windlass.server.openapi import install_exact_openapi
 from windlass.server.routes import (
     artifacts,
     deployments,
@@ -71,6 +72,7 @@ def create_app(service: Tracking) -> FastAPI:
     app.state.traces = TraceService(service.store)
     app.state.metrics = TrackingServerMetrics()
     install_error_handlers(app)
+    install_exact_openapi(app)
     app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
 
     @app.get("/health", tags=["health"])

@@ -5,6 +5,8 @@ Served at ``GET /metrics`` of ``windlass server``:
 - ``windlass_spans_ingested_total{project}``: spans stored (OTLP and REST ingest);
 - ``windlass_spans_duplicate_total{project}``: spans refused because the project already
   held their ``(trace_id, span_id)`` (they are also reported back to the sender);
+- ``windlass_spans_adjusted_total{project}``: spans stored with values clamped or truncated
+  to the stored bounds (each lists what changed in its ``windlass.adjusted`` attribute);
 - ``windlass_otlp_requests_total{status}``: ``POST /v1/traces`` requests by HTTP status;
 - ``windlass_span_ingest_lag_seconds``: time from a request's body being read until its
   spans are committed, so queryable.
@@ -49,6 +51,10 @@ class TrackingServerMetrics:
             "windlass_spans_duplicate",
             "Spans not stored because the project already held their trace and span id.",
             ["project"], registry=self.registry)
+        self.spans_adjusted = Counter(
+            "windlass_spans_adjusted",
+            "Spans stored with values clamped or truncated to the stored bounds.",
+            ["project"], registry=self.registry)
         self.otlp_requests = Counter(
             "windlass_otlp_requests", "OTLP/HTTP trace export requests, by HTTP status.",
             ["status"], registry=self.registry)
@@ -58,8 +64,8 @@ class TrackingServerMetrics:
             buckets=LAG_BUCKETS, registry=self.registry)
 
     def observe_ingest(self, accepted: Mapping[str, int], duplicates: Mapping[str, int],
-                       since: float) -> None:
-        """Count spans stored and refused per project, and the lag since ``since``.
+                       since: float, adjusted: Mapping[str, int] | None = None) -> None:
+        """Count spans stored, refused and adjusted per project, and the lag since ``since``.
 
         ``since`` is the :func:`time.monotonic` reading taken when the body was read; the
         lag is observed once per request that stored spans.
@@ -72,6 +78,9 @@ class TrackingServerMetrics:
         for project, count in duplicates.items():
             if count:
                 self.spans_duplicate.labels(project).inc(count)
+        for project, count in (adjusted or {}).items():
+            if count:
+                self.spans_adjusted.labels(project).inc(count)
         if stored:
             self.ingest_lag.observe(max(0.0, time.monotonic() - since))
 

@@ -8,9 +8,12 @@ the default project; each project's spans are stored in one transaction.
 
 The answer is an ``ExportTraceServiceResponse`` in the request's encoding; spans already
 stored (a retried export) are counted in ``partial_success.rejected_spans`` and named in
-its ``error_message``. Failures are the server's usual JSON error body: 400 for a
-malformed payload or compression, 413 for a body over ``WINDLASS_OTLP_MAX_BODY_BYTES``
-(as sent, or once decompressed), 415 for another content type or encoding.
+its ``error_message``, which also says how many spans were stored with values clamped or
+truncated to the stored bounds (as OTLP allows, a warning with ``rejected_spans`` 0; each
+such span lists what changed in its ``windlass.adjusted`` attribute). Failures are the
+server's usual JSON error body: 400 for a malformed payload or compression, 413 for a
+body over ``WINDLASS_OTLP_MAX_BODY_BYTES`` (as sent, or once decompressed), 415 for
+another content type or encoding.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from windlass.genai.traces import IngestReport, TraceService
 from windlass.server import deps
 from windlass.server.errors import ERROR_RESPONSES, ERROR_SCHEMA
 from windlass.server.metrics import TrackingServerMetrics
+from windlass.trace_entities import ADJUSTED_ATTRIBUTE
 
 #: The request header naming the project every span of the request is filed under.
 PROJECT_HEADER = "x-windlass-project"
@@ -137,13 +141,20 @@ def _content_types(request: Request) -> tuple[str, bool]:
 def _answer(report: IngestReport, content_type: str) -> Response:
     """Return the ExportTraceServiceResponse, in the request's encoding."""
     message = ExportTraceServiceResponse()
+    problems: list[str] = []
     if report.duplicates:
         named = ", ".join(f"{t}/{s}" for t, s in report.duplicates[:NAMED_DUPLICATES])
         more = len(report.duplicates) - NAMED_DUPLICATES
         message.partial_success.rejected_spans = len(report.duplicates)
-        message.partial_success.error_message = (
+        problems.append(
             f"{len(report.duplicates)} span(s) already stored (trace_id/span_id): {named}"
             + (f" and {more} more" if more > 0 else ""))
+    if report.adjusted:
+        problems.append(f"{report.adjusted} span(s) stored with values clamped or truncated "
+                        f"to the stored bounds (listed in each span's {ADJUSTED_ATTRIBUTE} "
+                        "attribute)")
+    if problems:
+        message.partial_success.error_message = "; ".join(problems)
     if otlp_encoding(content_type) == "protobuf":
         return Response(message.SerializeToString(), media_type=PROTOBUF_CONTENT_TYPE)
     return Response(json_format.MessageToJson(message, indent=None),
@@ -168,7 +179,8 @@ async def export_traces(request: Request, service: ServiceDep, metrics: MetricsD
             return service.ingest_otlp(body, content_type, project=project)
 
         report = await anyio.to_thread.run_sync(ingest)
-        metrics.observe_ingest(report.projects, report.duplicates_by_project, since)
+        metrics.observe_ingest(report.projects, report.duplicates_by_project, since,
+                               report.adjusted_by_project)
         response = _answer(report, content_type)
         status = response.status_code
         return response

@@ -26,10 +26,10 @@ from windlass.genai.traces import TraceService
 from windlass.server import deps
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.metrics import TrackingServerMetrics
-from windlass.server.trace_schemas import SpansIngest
+from windlass.server.trace_schemas import TRACE_ID_PATTERN, SpansIngest
 from windlass.store.bulk import paused_gc
 from windlass.store.sql.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS
-from windlass.trace_entities import Span, TraceGrouping, TraceSummary
+from windlass.trace_entities import MAX_TIME_NS, Span, TraceGrouping, TraceSummary
 
 by_project = APIRouter(prefix="/api/v1/projects/{project}", tags=["traces"],
                        responses=ERROR_RESPONSES)
@@ -45,11 +45,13 @@ ProjectPath = Annotated[str, Path(pattern=_PROJECT, description="Project name or
 ProjectIds = Annotated[list[Annotated[str, Field(pattern=_PROJECT)]] | None, Query(
     max_length=50, description="Project names or ids (repeat the parameter, at most 50); "
     "none: no traces")]
-TraceIdPath = Annotated[str, Path(max_length=64, description="32 hex characters")]
+TraceIdPath = Annotated[str, Path(pattern=TRACE_ID_PATTERN,
+                                   description="32 hex characters (either case)")]
 Filter = Annotated[str | None, Query(
     max_length=2500, description="Filter language of runs over trace fields, e.g. "
     "`status = 'error' and model = 'gpt-4o'`")]
-Nanos = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Nanoseconds since the epoch")]
+Nanos = Annotated[int | None, Query(ge=0, le=MAX_TIME_NS,
+                                    description="Nanoseconds since the epoch")]
 OrderBy = Annotated[list[Annotated[str, Field(pattern="^[ -~]{1,100}$")]] | None, Query(
     max_length=5, description="`<field> [ASC|DESC]`, repeatable; default newest first")]
 TraceResults = Annotated[int, Query(ge=1, le=MAX_TRACE_RESULTS)]
@@ -85,7 +87,8 @@ def ingest_spans(body: SpansIngest, proj: ProjectDep, service: ServiceDep,
     since = time.monotonic()
     result = service.ingest_into(proj.id, [Span.from_dict(s.model_dump()) for s in body.spans])
     metrics.observe_ingest({proj.name: result.accepted},
-                           {proj.name: len(result.duplicates)}, since)
+                           {proj.name: len(result.duplicates)}, since,
+                           {proj.name: result.adjusted})
     return result.to_dict()
 
 

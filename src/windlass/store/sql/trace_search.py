@@ -15,6 +15,15 @@ says which one is meant):
 - ``attributes.<key>``: the trace has a span whose attribute ``<key>`` has such a value
   (``attributes."gen_ai.request.model"``, or unquoted with dots).
 
+``status`` (of the trace or ``span.status``) is ``unset``, ``ok`` or ``error`` (any case;
+another value is an InvalidFilter). ``status = 'ok'`` means "not an error": it matches OK
+and UNSET (the status most instrumentations leave a successful span with), ``status =
+'unset'`` only UNSET, ``status = 'error'`` only ERROR; ``!=`` and ``in`` follow suit
+(``status != 'ok'`` is ``status = 'error'``). A trace's status is its worst span's.
+
+Number literals must be finite, and integer literals fit in 64 bits once scaled to the
+stored unit (``duration_ms`` is stored in ns): anything else is an InvalidFilter naming it.
+
 As with run tags, a negated comparison on a span field (``model != 'x'``,
 ``attributes.k not in (...)``) matches traces with a span that has the field with another
 value; ``not model = 'x'`` matches traces without a span using ``x``. An attribute compared
@@ -27,6 +36,7 @@ project id (newest first) break ties.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -54,6 +64,12 @@ from windlass.store.sql import schema as s
 _t, _s = s.traces, s.spans
 _NS_PER_MS = 1_000_000
 _INTEGER = re.compile(r"[-+]?\d+")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_PATTERN_OPS = ("like", "ilike")
+_STATUSES = ("unset", "ok", "error")
+# What a status value in a filter matches: 'ok' is "not an error", so it also matches
+# spans left UNSET (what most instrumentations leave a successful span with).
+_STATUS_MATCHES = {"unset": ("unset",), "ok": ("ok", "unset"), "error": ("error",)}
 
 
 def _non_negative(later: Any, earlier: Any) -> ColumnElement[Any]:
@@ -153,13 +169,45 @@ class _TraceFilterParser(f.Parser):
         raise self.error(token.position, f"unknown field {name!r}: use {_FIELD_HELP}")
 
     def value(self, field: f.Field, op: str) -> f.Value:
-        """Read a value as runs do, but keep integers exact and let attributes hold numbers."""
+        """Read a value as runs do, but keep integers exact and let attributes hold numbers.
+
+        Numbers are bounded (:func:`_number`); a ``status`` is one of ``unset``, ``ok``,
+        ``error`` (any case).
+        """
         token = self.current
         if token.kind == "number" and (field.is_numeric or field.scope == "attributes"):
             self.advance()
-            # Integer literals stay exact: nanosecond times exceed a float's 53 bits.
-            return int(token.text) if _INTEGER.fullmatch(token.text) else float(token.text)
-        return super().value(field, op)
+            return self._number(token, field)
+        value = super().value(field, op)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(token.position, f"{token.text} is not a finite number")
+        if field.key == "status" and field.scope != "attributes" and op not in _PATTERN_OPS:
+            status = str(value).lower()
+            if status not in _STATUSES:
+                raise self.error(token.position, f"a status is one of {', '.join(_STATUSES)}, "
+                                 f"not {token.text}")
+            return status
+        return value
+
+    def _number(self, token: f.Token, field: f.Field) -> f.Value:
+        """Return a number literal, refusing one no stored value can be compared with.
+
+        Integer literals stay exact (nanosecond times exceed a float's 53 bits) and must
+        fit in 64 bits once scaled to the stored unit (``duration_ms`` is stored in ns);
+        other numbers must be finite.
+        """
+        if _INTEGER.fullmatch(token.text):
+            number = int(token.text)
+            factor = _factor(cast(TraceField, field))
+            if not _INT64_MIN <= number * factor <= _INT64_MAX:
+                unit = f" ({field.key} is compared in ns)" if factor != 1 else ""
+                raise self.error(token.position, f"integer {token.text} is outside the "
+                                 f"64-bit range of stored values{unit}")
+            return number
+        number_f = float(token.text)
+        if not math.isfinite(number_f):
+            raise self.error(token.position, f"number {token.text} is out of range")
+        return number_f
 
 
 def parse_trace_filter(text: str | None) -> f.Expr | None:
@@ -204,6 +252,15 @@ def trace_sort(order_by: list[str] | None) -> list[tuple[ColumnElement[Any], boo
     return exprs
 
 
+def _factor(field: TraceField) -> int:
+    """Return the factor from a field's filter unit to its stored one (1 for attributes)."""
+    if field.level == "trace":
+        return _TRACE_FIELDS[field.key][2]
+    if field.level == "span":
+        return _SPAN_FIELDS[field.key][2]
+    return 1
+
+
 # -- compiling --------------------------------------------------------------------------
 def _predicate(column: Any, expr: f.Compare | f.In | f.IsNull, factor: int
                ) -> ColumnElement[bool]:
@@ -213,7 +270,12 @@ def _predicate(column: Any, expr: f.Compare | f.In | f.IsNull, factor: int
     if isinstance(expr, f.IsNull):
         return column.is_not(None) if expr.negated else column.is_(None)  # type: ignore[no-any-return]
     clause: ColumnElement[bool]
-    if isinstance(expr, f.In):
+    if expr.field.key == "status" and (isinstance(expr, f.In) or expr.op in ("=", "!=")):
+        values = expr.values if isinstance(expr, f.In) else (expr.value,)
+        clause = column.in_(sorted({m for v in values for m in _STATUS_MATCHES[str(v)]}))
+        if isinstance(expr, f.Compare) and expr.op == "!=":
+            clause = not_(clause)
+    elif isinstance(expr, f.In):
         clause = column.in_([scaled(v) for v in expr.values])
     elif expr.op == "like":
         clause = column.like(expr.value)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import logging
 import math
 import operator
 import re
@@ -60,6 +61,9 @@ from windlass.store.sql.trace_search import (
     trace_sort,
 )
 from windlass.trace_entities import (
+    MAX_SPAN_COST,
+    MAX_TIME_NS,
+    MAX_TOKEN_COUNT,
     TRACE_GROUPINGS,
     Span,
     SpanEvent,
@@ -81,6 +85,8 @@ MAX_SPAN_RESULTS = 10_000
 #: the few neighbouring durations each percentile needs are read with ORDER BY/OFFSET.
 MAX_PERCENTILE_FETCH = 1_000_000
 
+logger = logging.getLogger(__name__)
+
 _t, _s = s.traces, s.spans
 _NS_PER_MS = 1_000_000
 _NS_PER_DAY = 86_400 * 1_000_000_000
@@ -90,6 +96,7 @@ _STATUSES = {st.value: st for st in SpanStatus}
 _STATUS_RANK = {"unset": 0, "ok": 1, "error": 2}
 _RANKED_STATUS = ("unset", "ok", "error")
 _QUANTILES = (0.5, 0.95, 0.99)
+_INT64_MAX = 2**63 - 1
 # The escape orjson writes for a NUL character: "\u0000" after an even run of backslashes.
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -134,6 +141,42 @@ def _spans_from_rows(rows: Sequence[Any]) -> list[Span]:
     return spans
 
 
+_BOUNDED_FIELDS: tuple[tuple[str, int], ...] = (
+    ("start_time_ns", MAX_TIME_NS), ("end_time_ns", MAX_TIME_NS),
+    ("input_tokens", MAX_TOKEN_COUNT), ("output_tokens", MAX_TOKEN_COUNT),
+    ("cached_input_tokens", MAX_TOKEN_COUNT), ("reasoning_tokens", MAX_TOKEN_COUNT),
+    ("prompt_version", _INT64_MAX),
+)
+
+
+def _check_bounds(span: Span) -> None:
+    """Refuse a span with a number outside what is stored (InvalidInput naming it).
+
+    The traces domain clamps values into these bounds before they get here
+    (:mod:`windlass.genai.span_bounds`); this guards every other caller, so no stored
+    value can overflow a later sum.
+    """
+    for name, high in _BOUNDED_FIELDS:
+        value = getattr(span, name)
+        if value is not None and (type(value) is not int or not 0 <= value <= high):
+            raise InvalidInput(
+                f"span {span.trace_id}/{span.span_id}: {name} {value!r} is outside "
+                f"0..{high}, the range that can be stored", trace_id=span.trace_id,
+                span_id=span.span_id, field=name)
+    for event in span.events:
+        if type(event.time_ns) is not int or not 0 <= event.time_ns <= MAX_TIME_NS:
+            raise InvalidInput(
+                f"span {span.trace_id}/{span.span_id}: an event time {event.time_ns!r} is "
+                f"outside 0..{MAX_TIME_NS}, the range that can be stored",
+                trace_id=span.trace_id, span_id=span.span_id, field="events")
+    cost = span.cost
+    if cost is not None and not (type(cost) in (int, float) and math.isfinite(cost)
+                                 and 0 <= cost <= MAX_SPAN_COST):
+        raise InvalidInput(f"span {span.trace_id}/{span.span_id}: cost {cost!r} is not an "
+                           f"amount between 0 and {MAX_SPAN_COST:g}, which can be stored",
+                           trace_id=span.trace_id, span_id=span.span_id, field="cost")
+
+
 def _span_row(project_id: str, span: Span, ingested_at: int) -> tuple[Any, ...]:
     """Return a span as a row of ``spans`` (a tuple in the table's column order).
 
@@ -145,6 +188,7 @@ def _span_row(project_id: str, span: Span, ingested_at: int) -> tuple[Any, ...]:
         raise InvalidInput(
             f"span {span.trace_id!r}/{span.span_id!r}: a trace id has 32 hex characters, a "
             "span id 16", trace_id=span.trace_id, span_id=span.span_id)
+    _check_bounds(span)
     dumps = orjson.dumps
     try:
         attributes = dumps(span.attributes) if span.attributes else b"{}"
@@ -340,16 +384,27 @@ def _percentile(ordered: Sequence[float], q: float) -> float:
     return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
 
 
+def _count_sum(column: Any, pg: bool) -> ColumnElement[Any]:
+    """Return the sum of a token-count column that cannot overflow, whatever is stored.
+
+    PostgreSQL sums bigints as numeric (exact, unbounded); SQLite's sum() raises on
+    overflow, so its total() (a float, exact up to 2**53) is used there.
+    """
+    return func.sum(column) if pg else func.total(column)
+
+
 def _day(day_number: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=int(day_number))).isoformat()
 
 
 def _rollup(key: str, traces: Any, spans: Any, llm_calls: Any, input_tokens: Any,
             output_tokens: Any, cost: Any, unpriced: Any) -> TraceRollup:
-    # PostgreSQL sums bigints as numeric (Decimal): convert every figure.
+    # PostgreSQL sums bigints as numeric (Decimal), SQLite's total() gives floats: convert
+    # every figure. A sum of no known cost is NULL: unknown, never 0.
     return TraceRollup(key=key, traces=int(traces or 0), spans=int(spans or 0),
                        llm_calls=int(llm_calls or 0), input_tokens=int(input_tokens or 0),
-                       output_tokens=int(output_tokens or 0), cost=float(cost or 0.0),
+                       output_tokens=int(output_tokens or 0),
+                       cost=None if cost is None else float(cost),
                        unpriced_llm_spans=int(unpriced or 0))
 
 
@@ -392,11 +447,13 @@ class SqlTraces(MetadataStore):
                     else list(unique.values())
                 if fresh:
                     self._merge_traces(conn, _trace_rows(project_id, fresh, ingested_at))
-        except DataError as exc:
-            raise InvalidInput(f"spans could not be stored: {exc.orig}") from None
-        except (OverflowError, orjson.JSONEncodeError) as exc:
-            # An integer beyond 64 bits (token counts, times) on its way to the database.
-            raise InvalidInput(f"spans could not be stored: {exc}") from None
+        except (DataError, OverflowError, orjson.JSONEncodeError) as exc:
+            # A value the database cannot hold (an integer beyond 64 bits in an attribute,
+            # a sum past a column's range). The driver's words name SQL and its internals:
+            # they go to the log, the caller gets what it can act on.
+            logger.warning("spans could not be stored in project %s: %s", project_id, exc)
+            raise InvalidInput("spans could not be stored: a value is outside the range the "
+                               "database can hold", project_id=project_id) from None
         duplicates: list[tuple[str, str]] = []
         if repeated or stored:
             first = set(unique) - stored
@@ -548,7 +605,8 @@ class SqlTraces(MetadataStore):
         where = self._trace_where(project_ids, filter, start_ns, end_ns)
         figures: list[ColumnElement[Any]] = [
             func.count(), func.sum(case((_t.c.status == "error", 1), else_=0)),
-            func.sum(_t.c.input_tokens), func.sum(_t.c.output_tokens), func.sum(_t.c.cost),
+            _count_sum(_t.c.input_tokens, self._pg), _count_sum(_t.c.output_tokens, self._pg),
+            func.sum(_t.c.cost),
             func.sum(_t.c.unpriced_llm_spans), func.count(func.distinct(_t.c.session_id)),
             func.count(func.distinct(_t.c.user_id)), func.sum(_t.c.span_count),
         ]
@@ -562,12 +620,12 @@ class SqlTraces(MetadataStore):
                 quantiles = [None if v is None else float(v) / _NS_PER_MS for v in row[9:]]
             else:
                 quantiles = self._sqlite_quantiles(conn, where, count)
-            by_model = self._span_rollup(conn, where, _s.c.model, MAX_SPAN_RESULTS)
-            by_day = self._trace_rollup(conn, where, "day", MAX_SPAN_RESULTS)
+            by_model = self._span_rollup(conn, where, _s.c.model, MAX_SPAN_RESULTS, self._pg)
+            by_day = self._trace_rollup(conn, where, "day", MAX_SPAN_RESULTS, self._pg)
         return TraceStats(
             count=count, error_count=int(row[1] or 0), p50_ms=quantiles[0],
             p95_ms=quantiles[1], p99_ms=quantiles[2], input_tokens=int(row[2] or 0),
-            output_tokens=int(row[3] or 0), cost=float(row[4] or 0.0),
+            output_tokens=int(row[3] or 0), cost=None if row[4] is None else float(row[4]),
             unpriced_llm_spans=int(row[5] or 0), sessions=int(row[6]), users=int(row[7]),
             span_count=int(row[8] or 0), by_model=by_model, by_day=by_day)
 
@@ -603,21 +661,21 @@ class SqlTraces(MetadataStore):
         where = self._trace_where(project_ids, filter, start_ns, end_ns)
         with self._read() as conn:
             if group_by == "model":
-                return self._span_rollup(conn, where, _s.c.model, max_results)
+                return self._span_rollup(conn, where, _s.c.model, max_results, self._pg)
             if group_by == "prompt":
                 return self._span_rollup(conn, where, _s.c.prompt_name, max_results,
-                                         _s.c.prompt_version)
-            return self._trace_rollup(conn, where, group_by, max_results)
+                                         self._pg, _s.c.prompt_version)
+            return self._trace_rollup(conn, where, group_by, max_results, self._pg)
 
     @staticmethod
     def _trace_rollup(conn: Connection, where: ColumnElement[bool], group_by: str,
-                      max_results: int) -> list[TraceRollup]:
+                      max_results: int, pg: bool) -> list[TraceRollup]:
         """Group trace rows by session, user or UTC day of their start."""
         key: ColumnElement[Any] = {"session": _t.c.session_id, "user": _t.c.user_id}.get(
             group_by, _t.c.start_ns // _NS_PER_DAY)
         traces = func.count()
         query = select(key, traces, func.sum(_t.c.span_count), func.sum(_t.c.llm_calls),
-                       func.sum(_t.c.input_tokens), func.sum(_t.c.output_tokens),
+                       _count_sum(_t.c.input_tokens, pg), _count_sum(_t.c.output_tokens, pg),
                        func.sum(_t.c.cost), func.sum(_t.c.unpriced_llm_spans)) \
             .where(where, key.is_not(None)).group_by(key).limit(max_results)
         query = query.order_by(key) if group_by == "day" \
@@ -629,14 +687,14 @@ class SqlTraces(MetadataStore):
 
     @staticmethod
     def _span_rollup(conn: Connection, where: ColumnElement[bool], key: Any,
-                     max_results: int, version: Any = None) -> list[TraceRollup]:
+                     max_results: int, pg: bool, version: Any = None) -> list[TraceRollup]:
         """Group the spans of the matching traces that name a model (or prompt version)."""
         keys = [key] if version is None else [key, version]
         is_llm = _s.c.kind == _LLM
         traces = func.count(func.distinct(_s.c.project_id.concat(_s.c.trace_id)))
         query = (
             select(*keys, traces, func.count(), func.sum(case((is_llm, 1), else_=0)),
-                   func.sum(_s.c.input_tokens), func.sum(_s.c.output_tokens),
+                   _count_sum(_s.c.input_tokens, pg), _count_sum(_s.c.output_tokens, pg),
                    func.sum(_s.c.cost),
                    func.sum(case((and_(is_llm, _s.c.cost.is_(None)), 1), else_=0)))
             .select_from(_s.join(_t, and_(_t.c.project_id == _s.c.project_id,

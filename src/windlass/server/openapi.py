@@ -1,0 +1,53 @@
+"""The OpenAPI document, with integer bounds written as the exact integers the server checks.
+
+FastAPI passes its document through models that type ``minimum`` and ``maximum`` as
+floats, so a bound of ``2**63 - 1`` would come out as ``9.223372036854776e+18``: a float
+that is really ``2**63``, a bound no route enforces, and one a client generator turns
+into a double. :func:`install_exact_openapi` restores exact JSON integers: bounds below
+2**53 (where floats are exact) become integers again, and the 64-bit limits the server
+uses (int64's minimum and maximum, uint64's maximum) are written out in full. A route
+declaring an integer bound of another size above 2**53 would be ambiguous: there are
+none, and the test of the document would show one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+__all__ = ["exact_integers", "install_exact_openapi"]
+
+_BOUND_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_EXACT_BELOW = 2**53
+# float(2**63 - 1) is 2**63: the int64 maximum is the bound the server means by it.
+_WIDE_BOUNDS = {float(v): v for v in (2**63 - 1, -(2**63), 2**64 - 1)}
+
+
+def exact_integers(node: Any) -> Any:
+    """Rewrite, in place, float integer bounds of a JSON schema tree as exact integers."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _BOUND_KEYS and type(value) is float and value.is_integer():
+                if abs(value) < _EXACT_BELOW:
+                    node[key] = int(value)
+                elif value in _WIDE_BOUNDS:
+                    node[key] = _WIDE_BOUNDS[value]
+            else:
+                exact_integers(value)
+    elif isinstance(node, list):
+        for item in node:
+            exact_integers(item)
+    return node
+
+
+def install_exact_openapi(app: FastAPI) -> None:
+    """Make ``app`` serve its OpenAPI document with exact integer bounds."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI caches the document it generates; rewriting it in place is idempotent.
+        return exact_integers(generate())  # type: ignore[no-any-return]
+
+    app.openapi = openapi  # type: ignore[method-assign]
