@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import windlass
 from windlass.cli.main import build_app
+from windlass.genai.pricing import UnknownModelPriceWarning
 
 runner = CliRunner()
 
@@ -76,3 +77,28 @@ def test_bad_input_is_named(traced: dict[str, str]) -> None:
     result = runner.invoke(app, ["traces", "ls", "--uri", traced["uri"], "--start",
                                  "yesterday"])
     assert result.exit_code != 0 and "ISO 8601" in result.output
+
+
+def test_unpriced_cost_shows_as_unpriced_and_null(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = f"sqlite:///{tmp_path / 'unpriced.db'}"
+    monkeypatch.setenv("WINDLASS_PROJECT", "cli-unpriced")
+    windlass.set_tracking_uri(uri)
+    call = {"gen_ai.request.model": "no-such-model-7", "gen_ai.provider.name": "openai",
+            "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5}
+    with (windlass.trace_context(session_id="s-u"),
+          windlass.span("call", kind="llm", attributes=call)):
+        pass
+    with pytest.warns(UnknownModelPriceWarning):
+        assert windlass.flush_traces()
+    windlass.set_tracking_uri(None)
+    stats = json.loads(_run("traces", "stats", "--uri", uri, "--json"))
+    assert stats["cost"] is None and stats["unpriced_llm_spans"] == 1
+    assert [r["cost"] for r in stats["by_model"]] == [None]
+    rows = json.loads(_run("traces", "rollup", "model", "--uri", uri, "--json"))
+    assert [(r["key"], r["cost"]) for r in rows] == [("no-such-model-7", None)]
+    table = _run("traces", "rollup", "model", "--uri", uri)
+    assert "unpriced" in table and "$0.000000" not in table
+    text = _run("traces", "stats", "--uri", uri)
+    assert "cost unpriced (1 model calls without a price)" in text
+    assert "$0.000000" not in text

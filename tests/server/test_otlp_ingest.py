@@ -476,3 +476,27 @@ def test_metrics_add_up_across_workers_with_a_multiprocess_dir(
         assert sample(found, "windlass_otlp_requests_total", status="200") == 20
         assert sample(found, "windlass_span_ingest_lag_seconds_count") == 20
     assert len(list(folder.glob("*.db"))) >= 2  # both workers wrote their own file
+
+
+# -- reasoning tokens -------------------------------------------------------------------
+REASONING_SPELLINGS = [
+    "gen_ai.usage.reasoning.output_tokens",  # the GenAI semantic conventions
+    "gen_ai.usage.output_tokens.reasoning",
+    "gen_ai.usage.reasoning_tokens",  # OpenLLMetry (Traceloop)
+    "gen_ai.usage.output_tokens_details.reasoning_tokens",  # OpenAI's usage, flattened
+    "llm.token_count.completion_details.reasoning",  # OpenInference
+    "windlass.usage.reasoning_tokens",
+]
+
+
+@pytest.mark.parametrize("key", REASONING_SPELLINGS)
+def test_reasoning_tokens_are_read_from_every_spelling(client: httpx.Client, rest: RestStore,
+                                                       key: str) -> None:
+    project = _name("otlp-reasoning")
+    trace_id = _hex_id(16)
+    span = llm_span(trace_id, "gpt-4o-mini")
+    span["attributes"].append({"key": key, "value": {"intValue": "321"}})
+    body = json_request(({"windlass.project": project}, [span]))
+    assert client.post("/v1/traces", json=body).status_code == 200
+    [stored] = rest.get_trace(trace_id)
+    assert stored.reasoning_tokens == 321 and stored.output_tokens == 500

@@ -6,6 +6,8 @@ fixture of this folder's conftest).
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -18,7 +20,10 @@ from windlass.entities import all_pages
 from windlass.exceptions import InvalidFilter, InvalidInput, ProjectNotFound, TraceNotFound
 from windlass.ids import new_id, now_ms
 from windlass.store.base import MetadataStore
+from windlass.store.rest import RestStore
 from windlass.trace_entities import (
+    ADJUSTED_ATTRIBUTE,
+    MAX_TOKEN_COUNT,
     Span,
     SpanEvent,
     SpanIngestResult,
@@ -300,6 +305,67 @@ FIELD_FILTERS = [
     ("status = 'error' or model = 'text-embedding-3'", "T2 T4"),
     ("not (name = 'chat')", "T2 T4"), ("(name = 'chat' or name = 'embed') and cost > 0", "T1 T4"),
 ]
+
+
+def test_status_ok_means_not_an_error_so_it_matches_unset(store: MetadataStore) -> None:
+    project = _project(store)
+    ids = {status: _tid() for status in SpanStatus}
+    store.ingest_spans(project, [_span(trace_id, str(status), BASE, status=status)
+                                 for status, trace_id in ids.items()], now_ms())
+    names = {trace_id: str(status) for status, trace_id in ids.items()}
+
+    def matching(text: str) -> set[str]:
+        return {names[t.trace_id] for t in store.search_traces([project], text).items}
+
+    assert matching("status = 'ok'") == {"ok", "unset"}
+    assert matching("status = 'OK'") == {"ok", "unset"}
+    assert matching("span.status = 'ok'") == {"ok", "unset"}
+    assert matching("status = 'unset'") == {"unset"}
+    assert matching("status = 'error'") == {"error"}
+    assert matching("status != 'ok'") == {"error"}
+    assert matching("status != 'error'") == {"ok", "unset"}
+    assert matching("status in ('error', 'unset')") == {"error", "unset"}
+    assert matching("not status = 'ok'") == {"error"}
+    assert store.trace_stats([project], "status = 'ok'").count == 2
+    with pytest.raises(InvalidFilter, match="'fine'"):
+        store.search_traces([project], "status = 'fine'")
+
+
+def test_filter_literals_beyond_64_bits_are_refused_by_name(store: MetadataStore) -> None:
+    project = _project(store)
+    store.ingest_spans(project, [_span(_tid(), attributes={"n": 5})], now_ms())
+    for text, literal in [("start_time_ns > 9223372036854775808", "9223372036854775808"),
+                          ("duration_ms < 9223372036854775807", "9223372036854775807"),
+                          ("input_tokens = -9223372036854775809", "-9223372036854775809"),
+                          ("attributes.n > 99999999999999999999", "99999999999999999999"),
+                          ("cost < 1e400", "1e400")]:
+        with pytest.raises(InvalidFilter, match=re.escape(literal)):
+            store.search_traces([project], text)
+    # The largest literal that fits is fine.
+    assert store.search_traces([project], "start_time_ns < 9223372036854775807").items
+
+
+def test_store_refuses_numbers_it_cannot_sum(store: MetadataStore) -> None:
+    project = _project(store)
+    trace_id = _tid()
+    for bad in ({"output_tokens": -1}, {"prompt_version": 2**63}, {"start": 2**63},
+                {"events": (SpanEvent("e", -1),)}):
+        with pytest.raises(InvalidInput, match="can be stored"):
+            store.ingest_spans(project, [_span(trace_id, **bad)], now_ms())
+    if isinstance(store, RestStore):
+        # Through the server's traces domain, which clamps counts within int64 first.
+        result = store.ingest_spans(project, [_span(trace_id, input_tokens=2**32)], now_ms())
+        assert result.adjusted == 1
+        [span] = store.get_trace(trace_id)
+        assert span.input_tokens == MAX_TOKEN_COUNT
+        assert span.attributes[ADJUSTED_ATTRIBUTE] == [
+            f"input_tokens: {2**32} clamped to {MAX_TOKEN_COUNT}"]
+        return
+    for bad in ({"input_tokens": 2**32}, {"cost": math.inf}, {"cost": -0.5}):
+        with pytest.raises(InvalidInput, match="can be stored"):
+            store.ingest_spans(project, [_span(trace_id, **bad)], now_ms())
+    with pytest.raises(TraceNotFound):
+        store.get_trace(trace_id)
 
 
 @pytest.mark.parametrize(("text", "expected"), FIELD_FILTERS)
