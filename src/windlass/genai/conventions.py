@@ -159,16 +159,19 @@ _COUNT_KEYS = {"input_tokens": _INPUT_TOKEN_KEYS, "output_tokens": _OUTPUT_TOKEN
                "reasoning_tokens": _REASONING_TOKEN_KEYS}
 
 
-def unusable_counts(attrs: Mapping[str, Any]) -> list[str]:
+def unusable_counts(attrs: Mapping[str, Any],
+                    fields: Iterable[str] = tuple(_COUNT_KEYS)) -> list[str]:
     """Name the token-count attributes present whose value is not a count (negative...).
 
     Such a value is skipped by :func:`genai_fields`, never an error; ingest records these
     notes so that the skip is visible (``["attributes.gen_ai.usage.input_tokens: -5 is not
-    a token count, ignored"]``).
+    a token count, ignored"]``). ``fields`` limits the check to some of ``input_tokens``,
+    ``output_tokens``, ``cached_input_tokens``, ``reasoning_tokens`` (ingest checks those
+    the span has no value for).
     """
     notes: list[str] = []
-    for keys in _COUNT_KEYS.values():
-        for key in keys:
+    for field in fields:
+        for key in _COUNT_KEYS[field]:
             value = attrs.get(key)
             if value is not None and to_count(value) is None:
                 shown = to_text(value)

@@ -73,14 +73,21 @@ def _bounded_value(value: Any, where: str, notes: list[str]) -> Any:
 def _bounded_mapping(values: dict[str, Any], where: str, notes: list[str]
                      ) -> dict[str, Any]:
     """Return attributes within bounds: the same dict unless a value had to change."""
+    # Most values are short strings, numbers and booleans: one cheap pass settles them all.
+    for value in values.values():
+        kind = type(value)
+        if kind is str:
+            if len(value) > MAX_ATTRIBUTE_CHARS:
+                break
+        elif kind is int:
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                break
+        elif kind is dict or kind is list or kind is tuple:
+            break
+    else:
+        return values
     changed: dict[str, Any] | None = None
     for key, value in values.items():
-        kind = type(value)
-        # Most values are short strings, numbers and booleans: settle them without a call.
-        if (kind is str and len(value) <= MAX_ATTRIBUTE_CHARS) or kind is bool \
-                or kind is float or value is None \
-                or (kind is int and _INT64_MIN <= value <= _INT64_MAX):
-            continue
         bounded = _bounded_value(value, f"{where}.{key}", notes)
         if bounded is not value:
             if changed is None:
@@ -156,7 +163,9 @@ def bound_span(span: Span) -> Span:
         events.append(event)
     if any(a is not b for a, b in zip(events, span.events, strict=True)):
         changes["events"] = tuple(events)
-    notes += unusable_counts(span.attributes)
+    missing = [name for name in _TOKEN_FIELDS if getattr(span, name) is None]
+    if missing:
+        notes += unusable_counts(span.attributes, missing)
     if not notes:
         return span
     if attributes is span.attributes:
