@@ -9,8 +9,8 @@ from typing import Any
 
 import openai
 import pytest
-from openai_server import OpenAIServer, embedding_for
 
+from openai_server import OpenAIServer, embedding_for
 from windlass.exceptions import InvalidInput
 from windlass.genai import instrument, llm, tracing
 from windlass.genai.pricing import UnknownModelPriceWarning

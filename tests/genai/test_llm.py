@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_server import OpenAIServer, embedding_for
 
+from openai_server import OpenAIServer, embedding_for
 from windlass.exceptions import (
     ConfigError,
     InvalidInput,

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from openai_server import OpenAIServer
 
+from openai_server import OpenAIServer
 from windlass.exceptions import InvalidInput
 from windlass.genai import attributes as attr
 from windlass.genai.openai_calls import (

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+
 from openai_server import CREATED, OpenAIServer, embedding_for
 
 KEY = "sk-test-key"
