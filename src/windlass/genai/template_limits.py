@@ -94,8 +94,8 @@ class RenderBudget:
         most = self.limits.max_output_chars * BUILT_FACTOR
         if self.built_chars > most:
             raise TemplateLimitError(
-                f"the template built over {most} characters of text in all ({BUILT_FACTOR} "
-                f"times {_OUTPUT_SETTING})")
+                f"the text the template built in all is over the limit of {most} characters "
+                f"({BUILT_FACTOR} times {_OUTPUT_SETTING})")
 
     def emit(self, text: str) -> None:
         """Count rendered output; raise once it is over the character limit."""
@@ -573,16 +573,39 @@ def _const(node: nodes.Node) -> Any:
     return node.value if isinstance(node, nodes.Const) else None
 
 
+_HUGE = 10 ** 12  # stands for an integer literal expression too large to compute
+
+
+def _int_literal(node: nodes.Node) -> int | None:
+    """Return the value of an integer literal, or of ``a ** b``, ``a * b``, ``-a`` of them."""
+    value = _const(node)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(node, nodes.Neg):
+        inner = _int_literal(node.node)
+        return None if inner is None else -inner
+    if isinstance(node, nodes.Pow | nodes.Mul):
+        left, right = _int_literal(node.left), _int_literal(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node, nodes.Mul):
+            return left * right if abs(left) < _HUGE and abs(right) < _HUGE else _HUGE
+        if right < 0:
+            return None
+        return left ** right if max(abs(left).bit_length(), 1) * right <= 64 else _HUGE
+    return None
+
+
 def _range_length(node: nodes.Node) -> int | None:
     """Return the length of ``range(<integer literals>)`` (or None if it is not one)."""
     if not (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name)
             and node.node.name == "range" and node.args and not node.kwargs):
         return None
-    values = [_const(a) for a in node.args]
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values) \
-            or len(values) > 3 or values[2:3] == [0]:
+    values = [_int_literal(a) for a in node.args]
+    if len(values) > 3 or values[2:3] == [0]:
         return None
-    return len(range(*values))
+    numbers = [v for v in values if v is not None]
+    return len(range(*numbers)) if len(numbers) == len(values) else None
 
 
 def _loop_length(node: nodes.For) -> int | None:
@@ -597,42 +620,46 @@ def check_static_limits(tree: nodes.Template, limits: TemplateLimits
     """Return the line and why the source of a template is over a limit (None if not seen).
 
     Finds ``range`` and nested ``range`` loops of literals over the loop limit, and
-    repetitions, widths and filter arguments given as literals over the output limit.
+    repetitions, printf widths and filter widths given as literals over the output limit.
     """
-    max_chars, max_loops = limits.max_output_chars, limits.max_loop_iterations
-    for node in tree.find_all(nodes.Call):
-        length = _range_length(node)
-        if length is not None and length > max_loops:
-            return node.lineno, f"range() of {length} items is over the limit of " \
-                                f"{max_loops} ({_LOOP_SETTING})"
+    loops = f"over the limit of {limits.max_loop_iterations} ({_LOOP_SETTING})"
+    chars = f"over the limit of {limits.max_output_chars} characters ({_OUTPUT_SETTING})"
+    for call in tree.find_all(nodes.Call):
+        length = _range_length(call)
+        if length is not None and length > limits.max_loop_iterations:
+            return call.lineno, f"range() of {length} items is {loops}"
     line, product = _nested_product(tree)
-    if product > max_loops:
-        return line, f"nested loops of {product} iterations are over the limit of " \
-               f"{max_loops} ({_LOOP_SETTING})"
+    if product > limits.max_loop_iterations:
+        return line, f"nested loops of {product} iterations are {loops}"
     for mul in tree.find_all(nodes.Mul):
-        for seq, times in ((mul.left, mul.right), (mul.right, mul.left)):
-            count = _const(times)
-            if isinstance(count, int) and isinstance(seq, nodes.Const | nodes.List) \
-                    and isinstance(_const(seq) if isinstance(seq, nodes.Const) else [],
-                                   str | list):
-                size = len(seq.items) if isinstance(seq, nodes.List) else len(_const(seq))
-                if size * count > min(max_chars, MAX_ITEMS):
-                    return mul.lineno, f"a repetition of {size} items {count} times is " \
-                                       "over the limit"
-    for text in tree.find_all(nodes.Const):
-        if isinstance(text.value, str) and "%" in text.value:
-            widths = sum(_number(w) for m in _PRINTF.finditer(text.value)
+        size = _repetition_size(mul)
+        if size > min(limits.max_output_chars, MAX_ITEMS):
+            return mul.lineno, f"a repetition of {size} items is over the limit"
+    for const in tree.find_all(nodes.Const):
+        if isinstance(const.value, str) and "%" in const.value:
+            widths = sum(_number(w) for m in _PRINTF.finditer(const.value)
                          for w in m.groups()[:2] if w and w != "*")
-            if widths > max_chars:
-                return text.lineno, f"a format width of {widths} characters is over the limit of " \
-                       f"{max_chars} ({_OUTPUT_SETTING})"
+            if widths > limits.max_output_chars:
+                return const.lineno, f"a format width of {widths} characters is {chars}"
     for flt in tree.find_all(nodes.Filter):
-        if flt.name in ("center", "indent", "wordwrap") and flt.args:
-            width = _const(flt.args[0])
-            if isinstance(width, int) and width > max_chars:
-                return flt.lineno, f"{flt.name}({width}) is over the limit of {max_chars} " \
-                       f"characters ({_OUTPUT_SETTING})"
+        width = _int_literal(flt.args[0]) if flt.args and flt.name in (
+            "center", "indent", "wordwrap", "batch") else None
+        if width is not None and width > limits.max_output_chars:
+            return flt.lineno, f"{flt.name}({width}) is {chars}"
     return None
+
+
+def _repetition_size(mul: nodes.Mul) -> int:
+    """Return the size of ``'text' * n`` or ``[...] * n`` of literals (0 if not one)."""
+    for seq, times in ((mul.left, mul.right), (mul.right, mul.left)):
+        count = _int_literal(times)
+        if count is None:
+            continue
+        if isinstance(seq, nodes.List | nodes.Tuple):
+            return len(seq.items) * count
+        if isinstance(_const(seq), str):
+            return len(_const(seq)) * count
+    return 0
 
 
 def _nested_product(tree: nodes.Node) -> tuple[int, int]:
