@@ -144,9 +144,8 @@ SETTINGS: dict[str, Setting] = {
                 "Longest text one prompt render may produce, and longest string a template "
                 "may build while rendering (characters); more is a `TemplateError`."),
         Setting("WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS", "100000", _positive_int,
-                "Most `{% for %}` iterations (all loops, nested ones multiplying) plus macro "
-                "calls of one prompt render, and the longest `range()`; more is a "
-                "`TemplateError`."),
+                "Most `{% for %}` iterations (all loops, nested ones multiplying) of one "
+                "prompt render, and the longest `range()`; more is a `TemplateError`."),
         Setting("WINDLASS_SERVE_SPEC", None, _text,
                 "Set by `windlass serve` for its worker processes (the URI and options, "
                 "as JSON)."),

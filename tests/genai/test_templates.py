@@ -354,7 +354,7 @@ def test_limits_follow_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(TemplateError, match=r"rendered text is over the limit of 100"):
         _render("{% for i in items %}{{ t }}{% endfor %}", items=list(range(40)), t="abc")
     assert _render("{% for i in items %}.{% endfor %}", items=list(range(50))) == "." * 50
-    with pytest.raises(TemplateError, match=r"limit of 50 loop iterations.*"
+    with pytest.raises(TemplateError, match=r"limit of 50 loop iterations \("
                                             r"WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"):
         _render("{% for i in items %}{% endfor %}", items=list(range(51)))
     with pytest.raises(TemplateError, match=r"nested loops of 100 iterations"):

@@ -13,8 +13,12 @@ it does may take unbounded memory or time. Three limits hold for one render:
   big list a thousand times is refused rather than printed; a block captured with
   ``{% set %}`` or a macro's body is joined only when it fits; lists from ``*``, ``+``,
   ``batch`` or ``sum`` have at most :data:`MAX_ITEMS` items;
-- ``{% for %}`` iterations (nested loops multiply) plus macro calls are at most
-  ``WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS``; ``range()`` is capped at the same number.
+- ``{% for %}`` iterations (nested loops multiply) are at most
+  ``WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS``; ``range()`` is capped at the same number, and
+  a render makes at most :data:`MAX_MACRO_CALLS` macro calls;
+- all text one render builds (output, captured blocks, checked operations) is at most
+  :data:`BUILT_FACTOR` times the output limit, so many strings each under the limit do not
+  add up without bound either.
 
 What is visible in the source (``range(10**9)``, ``'x' * 10**9``, ``'%999999999s'``, nested
 ``range`` loops whose product is too large) is refused when the template is registered
@@ -49,6 +53,9 @@ MAX_INT_BITS = 100_000
 #: All text one render builds (output, captured blocks, checked operations) is at most this
 #: many times the output limit: many strings, each under it, may not add up without bound.
 BUILT_FACTOR = 10
+#: The most macro calls (``caller()`` included) one render makes: a call costs far more
+#: than a loop iteration, and macros calling themselves twice would otherwise fan out.
+MAX_MACRO_CALLS = 10_000
 _OUTPUT_SETTING = "WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS"
 _LOOP_SETTING = "WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"
 
@@ -71,21 +78,29 @@ class TemplateLimits:
 
 
 class RenderBudget:
-    """What one render may still spend: loop iterations (and macro calls) so far."""
+    """What one render has spent so far: loop iterations, macro calls, text built and output."""
 
     def __init__(self, limits: TemplateLimits) -> None:
         self.limits = limits
         self.iterations = 0
+        self.macro_calls = 0
         self.output_chars = 0
         self.built_chars = 0
 
     def step(self) -> None:
-        """Count one loop iteration or macro call; raise once over the limit."""
+        """Count one loop iteration; raise once over the limit."""
         self.iterations += 1
         if self.iterations > self.limits.max_loop_iterations:
             raise TemplateLimitError(
                 f"the template ran over the limit of {self.limits.max_loop_iterations} loop "
-                f"iterations and macro calls ({_LOOP_SETTING})")
+                f"iterations ({_LOOP_SETTING})")
+
+    def call_macro(self) -> None:
+        """Count one macro call; raise once over :data:`MAX_MACRO_CALLS`."""
+        self.macro_calls += 1
+        if self.macro_calls > MAX_MACRO_CALLS:
+            raise TemplateLimitError(
+                f"the template made over the limit of {MAX_MACRO_CALLS} macro calls")
 
 
     def charge(self, size: int) -> None:
@@ -340,7 +355,7 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     a recursive loop's ``loop(items)`` comes back counted like any loop.
     """
     if isinstance(obj, Macro):
-        current_budget().step()
+        current_budget().call_macro()
         return args, kwargs
     if isinstance(obj, LoopContext) and args:
         return (iterate(args[0]), *args[1:]), kwargs
