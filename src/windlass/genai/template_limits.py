@@ -16,9 +16,10 @@ it does may take unbounded memory or time. Three limits hold for one render:
 - ``{% for %}`` iterations (nested loops multiply) are at most
   ``WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS``; ``range()`` is capped at the same number, and
   a render makes at most :data:`MAX_MACRO_CALLS` macro calls;
-- all text one render builds (output, captured blocks, checked operations) is at most
-  :data:`BUILT_FACTOR` times the output limit, so many strings each under the limit do not
-  add up without bound either.
+- all text one render builds (output, captured blocks, checked operations) plus the items
+  it walks (slices, ``in``, ``sort`` and the other filters that go through a list) is at
+  most :data:`BUILT_FACTOR` times the output limit, so a loop repeating an operation under
+  the limit does not add up without bound either.
 
 What is visible in the source (``range(10**9)``, ``'x' * 10**9``, ``'%999999999s'``, nested
 ``range`` loops whose product is too large) is refused when the template is registered
@@ -50,12 +51,17 @@ from windlass import config
 MAX_ITEMS = 1_000_000
 #: The most bits ``a ** b`` or ``a * b`` may produce with integers.
 MAX_INT_BITS = 100_000
-#: All text one render builds (output, captured blocks, checked operations) is at most this
-#: many times the output limit: many strings, each under it, may not add up without bound.
+#: All text one render builds (output, captured blocks, checked operations) plus the items
+#: it walks (slices, ``in``, sorting and other filters over lists) is at most this many
+#: times the output limit: many operations, each under it, may not add up without bound.
 BUILT_FACTOR = 10
 #: The most macro calls (``caller()`` included) one render makes: a call costs far more
 #: than a loop iteration, and macros calling themselves twice would otherwise fan out.
 MAX_MACRO_CALLS = 10_000
+#: What one item counts for when a filter runs Python code on each (``sort``, ``map``,
+#: ``select``...), in characters of the budget above: such an item costs a microsecond or
+#: two, where copying a character costs a fraction of a nanosecond.
+FILTER_ITEM_COST = 20
 _OUTPUT_SETTING = "WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS"
 _LOOP_SETTING = "WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"
 
@@ -104,13 +110,13 @@ class RenderBudget:
 
 
     def charge(self, size: int) -> None:
-        """Count ``size`` characters of text built; raise once all of it is too much."""
+        """Count ``size`` characters built or items walked; raise once it adds up too much."""
         self.built_chars += size
         most = self.limits.max_output_chars * BUILT_FACTOR
         if self.built_chars > most:
             raise TemplateLimitError(
-                f"the text the template built in all is over the limit of {most} characters "
-                f"({BUILT_FACTOR} times {_OUTPUT_SETTING})")
+                f"the text and items the template built or walked in all are over the limit "
+                f"of {most} ({BUILT_FACTOR} times {_OUTPUT_SETTING})")
 
     def emit(self, text: str) -> None:
         """Count rendered output; raise once it is over the character limit."""
@@ -312,6 +318,25 @@ def join_output(parts: Iterable[str]) -> str:
     pieces = list(parts)
     check_chars("a captured block of output", sum(map(len, pieces)))
     return "".join(pieces)
+
+
+def charge_walk(value: Any, cost: int = 1) -> None:
+    """Count the items (or characters) of ``value`` as walked, ``cost`` each, if it has a length."""
+    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset | range):
+        current_budget().charge(len(value) * cost)
+
+
+def take_slice(value: Any, start: Any, stop: Any, step: Any) -> Any:
+    """Return ``value[start:stop:step]``, counting the slice's length as built."""
+    part = value[start:stop:step]
+    charge_walk(part)
+    return part
+
+
+def contains(item: Any, container: Any) -> bool:
+    """Return ``item in container``, counting the container's items as walked."""
+    charge_walk(container)
+    return item in container
 
 
 def iterate(iterable: Iterable[Any]) -> Iterator[Any]:
@@ -518,10 +543,13 @@ _GROWING: dict[str, Callable[..., Any]] = {
     "format": _check_format, "replace": _check_replace_filter, "batch": _check_batch,
     "slice": _check_slice, "sum": _check_sum, "join": _check_join,
 }
+#: Filters that go through every item of their value: its length counts as walked.
+_WALKING = ("sort", "unique", "reverse", "map", "select", "reject", "selectattr",
+            "rejectattr", "groupby", "dictsort", "min", "max", "items", "list")
 #: Filters that turn their value into text: it is measured first.
 _TEXTUAL = ("string", "pprint", "tojson", "truncate", "urlize", "striptags", "title",
             "capitalize", "upper", "lower", "trim", "wordcount", "escape", "e",
-            "forceescape", "urlencode", "xmlattr", "safe", "list")
+            "forceescape", "urlencode", "xmlattr", "safe")
 
 
 def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -530,15 +558,16 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
         value, rest = args[skip], args[skip + 1:]
-        if check is None:
-            if name != "list":
-                check_text(f"the value of the {name} filter", value)
-            elif not isinstance(value, str | list | tuple | Mapping | range):
-                value = list(iterate(value))
-        else:
+        if check is not None:
             replaced = check(value, *rest, **kwargs)
             if replaced is not None:
                 value = replaced
+        elif name in _TEXTUAL:
+            check_text(f"the value of the {name} filter", value)
+        else:
+            if name == "list" and not isinstance(value, str | list | tuple | Mapping | range):
+                value = list(value)  # a generator of another filter, as long as its list
+            charge_walk(value, 1 if name == "list" else FILTER_ITEM_COST)
         return original(*args[:skip], value, *rest, **kwargs)
 
     bounded.__dict__.update(original.__dict__)  # keeps jinja_pass_arg
@@ -549,12 +578,12 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
 
 def bounded_filters(available: Mapping[str, Callable[..., Any]]
                     ) -> dict[str, Callable[..., Any]]:
-    """Return the growing and text-making filters of ``available``, wrapped in their checks."""
+    """Return the growing, text-making and walking filters of ``available``, checked."""
     return {name: _bounded_filter(name, available[name])
-            for name in (*_GROWING, *_TEXTUAL) if name in available}
+            for name in (*_GROWING, *_TEXTUAL, *_WALKING) if name in available}
 
 
-assert all(name in filters.FILTERS for name in (*_GROWING, *_TEXTUAL))
+assert all(name in filters.FILTERS for name in (*_GROWING, *_TEXTUAL, *_WALKING))
 
 
 # -- the compiled tree ---------------------------------------------------------------------
@@ -564,7 +593,7 @@ def _call(function: Callable[..., Any], args: list[Any], lineno: int) -> nodes.C
 
 
 class _CountLoops(NodeTransformer):
-    """Route each ``{% for %}``'s items through :func:`iterate`, ``~`` through :func:`concat`."""
+    """Route ``{% for %}`` items through :func:`iterate`; ``~``, ``in``, slices through checks."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
@@ -574,6 +603,21 @@ class _CountLoops(NodeTransformer):
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         return _call(concat, list(node.nodes), node.lineno)
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        self.generic_visit(node)
+        if not isinstance(node.arg, nodes.Slice) or node.ctx != "load":
+            return node
+        bounds = [nodes.Const(None, lineno=node.lineno) if part is None else part
+                  for part in (node.arg.start, node.arg.stop, node.arg.step)]
+        return _call(take_slice, [node.node, *bounds], node.lineno)
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        if len(node.ops) != 1 or node.ops[0].op not in ("in", "notin"):
+            return node
+        test = _call(contains, [node.expr, node.ops[0].expr], node.lineno)
+        return test if node.ops[0].op == "in" else nodes.Not(test, lineno=node.lineno)
 
 
 def bound_tree(tree: nodes.Template) -> nodes.Template:
