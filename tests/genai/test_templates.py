@@ -280,6 +280,10 @@ STRING_PROBES = [
     "{% for i in range(100000) %}{{ big[1:]|length }}{% endfor %}",
     "{% for i in range(100000) %}{{ -1 in numbers }}{% endfor %}",
     "{% for i in range(100000) %}{{ numbers|sort|first }}{% endfor %}",
+    "{{ big|wordwrap(10) }}",
+    "{{ big|urlize }}",
+    "{{ [fmt]|format(1) }}",
+    "{{ ([{'x': numbers}] * 2000)|sum(attribute='x', start=[]) }}",
 ]
 LOOP_PROBES = [
     "{{ range(n)|list }}",

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from string import Formatter
-from typing import Any
+from typing import Any, NoReturn
 
 import jinja2
 from jinja2 import filters, nodes
@@ -59,9 +59,10 @@ BUILT_FACTOR = 10
 #: than a loop iteration, and macros calling themselves twice would otherwise fan out.
 MAX_MACRO_CALLS = 10_000
 #: What one item counts for when a filter runs Python code on each (``sort``, ``map``,
-#: ``select``...), in characters of the budget above: such an item costs a microsecond or
-#: two, where copying a character costs a fraction of a nanosecond.
-FILTER_ITEM_COST = 20
+#: ``select``..., and ``wordwrap``, ``urlize``, ``striptags``, ``title`` per character), in
+#: characters of the budget above: such an item costs up to a few microseconds, where
+#: copying a character costs a fraction of a nanosecond.
+FILTER_ITEM_COST = 50
 _OUTPUT_SETTING = "WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS"
 _LOOP_SETTING = "WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"
 
@@ -108,7 +109,6 @@ class RenderBudget:
             raise TemplateLimitError(
                 f"the template made over the limit of {MAX_MACRO_CALLS} macro calls")
 
-
     def charge(self, size: int) -> None:
         """Count ``size`` characters built or items walked; raise once it adds up too much."""
         self.built_chars += size
@@ -151,11 +151,9 @@ def _max_chars() -> int:
     return current_budget().limits.max_output_chars
 
 
-def _refuse_chars(what: str, size: int | str) -> None:
-    limit = _max_chars()
-    if isinstance(size, str) or size > limit:
-        raise TemplateLimitError(f"{what} would be {size} characters, over the limit of "
-                                 f"{limit} ({_OUTPUT_SETTING})")
+def _refuse_chars(what: str, size: int | str) -> NoReturn:
+    raise TemplateLimitError(f"{what} would be {size} characters, over the limit of "
+                             f"{_max_chars()} ({_OUTPUT_SETTING})")
 
 
 def check_chars(what: str, size: int) -> None:
@@ -387,7 +385,9 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     owner = getattr(obj, "__self__", None)
     name = getattr(obj, "__name__", "")
     if isinstance(owner, int) and not isinstance(owner, bool) and name == "to_bytes":
-        check_chars("int.to_bytes()", _arg(args, kwargs, 0, "length", 1))
+        length = _arg(args, kwargs, 0, "length", 1)
+        if isinstance(length, int):
+            check_chars("int.to_bytes()", length)
     if not isinstance(owner, str | bytes):
         return args, kwargs
     current_budget().charge(len(owner))  # most methods copy the text (upper, strip...)
@@ -489,13 +489,15 @@ def _check_wordwrap(value: Any, width: Any = 79, break_long_words: bool = True,
                     wrapstring: Any = None, break_on_hyphens: bool = True) -> None:
     check_text("the wrapped value", value)
     size = text_size(value)
+    current_budget().charge(size * FILTER_ITEM_COST)  # textwrap runs per character
     if isinstance(width, int) and width > 0:
         lines = size // width + str(value).count("\n") + 1
         check_chars("a wrapped text", size + lines * len(str(wrapstring or "\n")))
 
 
 def _check_format(value: Any, *args: Any, **kwargs: Any) -> None:
-    check_printf(str(value) if isinstance(value, str) else "%s", kwargs or args)
+    check_text("the format", value)
+    check_printf(str(value), kwargs or args)
 
 
 def _check_replace_filter(value: Any, old: Any, new: Any, count: Any = None) -> None:
@@ -518,9 +520,11 @@ def _check_slice(value: Any, slices: Any, fill_with: Any = None) -> None:
 
 def _check_sum(value: Any, attribute: Any = None, start: Any = 0) -> Any:
     items = list(value)
-    if attribute is None and isinstance(start, list | tuple):
-        check_items("a sum of lists", len(start) + sum(
-            len(item) if isinstance(item, list | tuple) else 1 for item in items))
+    if isinstance(start, list | tuple):
+        # by attribute, an item's text size over 3 bounds the items its lists can add
+        count = sum(len(item) if isinstance(item, list | tuple) else 1 for item in items) \
+            if attribute is None else text_size(items, 3 * MAX_ITEMS) // 3
+        check_items("a sum of lists", len(start) + count)
     return items
 
 
@@ -528,7 +532,7 @@ def _check_join(value: Any, d: Any = "", attribute: Any = None) -> Any:
     items = list(value)
     limit = _max_chars()
     size = text_size(d, limit) * max(len(items) - 1, 0)
-    for item in items if attribute is None else ():
+    for item in items:  # a whole item is at least as long as any of its attributes
         size += text_size(item, limit)
         if size > limit:
             break
@@ -550,6 +554,8 @@ _WALKING = ("sort", "unique", "reverse", "map", "select", "reject", "selectattr"
 _TEXTUAL = ("string", "pprint", "tojson", "truncate", "urlize", "striptags", "title",
             "capitalize", "upper", "lower", "trim", "wordcount", "escape", "e",
             "forceescape", "urlencode", "xmlattr", "safe")
+#: Text filters that run Python code per character or word: FILTER_ITEM_COST each.
+_SLOW_TEXT = ("urlize", "striptags", "title", "wordcount")
 
 
 def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -564,6 +570,8 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
                 value = replaced
         elif name in _TEXTUAL:
             check_text(f"the value of the {name} filter", value)
+            if name in _SLOW_TEXT:
+                current_budget().charge(text_size(value) * FILTER_ITEM_COST)
         else:
             if name == "list" and not isinstance(value, str | list | tuple | Mapping | range):
                 value = list(value)  # a generator of another filter, as long as its list
