@@ -205,8 +205,10 @@ def _parsed(source: str, bounds: limits.TemplateLimits
     _check_safe("", tree)  # raises before anything is cached for an unsafe template
     _check_limits("", tree, bounds)
     try:
-        # Compiling finds what parsing does not: an unknown filter or test, say.
-        compiled = env.from_string(tree)
+        # Compiling finds what parsing does not: an unknown filter or test, say. It also
+        # folds constant expressions (filters of literals), so it spends from a budget too.
+        with limits.render_budget(bounds):
+            compiled = env.from_string(tree)
         names = frozenset(meta.find_undeclared_variables(tree))
     except jinja2.TemplateSyntaxError as exc:
         return None, frozenset(), exc.message or str(exc), exc.lineno
