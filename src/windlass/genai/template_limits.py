@@ -23,8 +23,9 @@ it does may take unbounded memory or time. Three limits hold for one render:
 
 What is visible in the source (``range(10**9)``, ``'x' * 10**9``, ``'%999999999s'``, nested
 ``range`` loops whose product is too large) is refused when the template is registered
-(:func:`check_static_limits`). Breaking a limit raises :class:`TemplateLimitError`, a
-``jinja2`` ``SecurityError`` that the renderer reports as a ``TemplateError``.
+(:mod:`windlass.genai.template_source_limits`). Breaking a limit raises
+:class:`TemplateLimitError`, a ``jinja2`` ``SecurityError`` that the renderer reports as a
+``TemplateError``.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ MAX_MACRO_CALLS = 10_000
 #: characters of the budget above: such an item costs up to a few microseconds, where
 #: copying a character costs a fraction of a nanosecond.
 FILTER_ITEM_COST = 50
-_OUTPUT_SETTING = "WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS"
-_LOOP_SETTING = "WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"
+OUTPUT_SETTING = "WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS"
+LOOP_SETTING = "WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"
 
 
 class TemplateLimitError(jinja2.exceptions.SecurityError):
@@ -81,7 +82,7 @@ class TemplateLimits:
     @classmethod
     def from_settings(cls) -> TemplateLimits:
         """Return the limits the two template settings give."""
-        return cls(config.get(_OUTPUT_SETTING), config.get(_LOOP_SETTING))
+        return cls(config.get(OUTPUT_SETTING), config.get(LOOP_SETTING))
 
 
 class RenderBudget:
@@ -100,7 +101,7 @@ class RenderBudget:
         if self.iterations > self.limits.max_loop_iterations:
             raise TemplateLimitError(
                 f"the template ran over the limit of {self.limits.max_loop_iterations} loop "
-                f"iterations ({_LOOP_SETTING})")
+                f"iterations ({LOOP_SETTING})")
 
     def call_macro(self) -> None:
         """Count one macro call; raise once over :data:`MAX_MACRO_CALLS`."""
@@ -116,7 +117,7 @@ class RenderBudget:
         if self.built_chars > most:
             raise TemplateLimitError(
                 f"the text and items the template built or walked in all are over the limit "
-                f"of {most} ({BUILT_FACTOR} times {_OUTPUT_SETTING})")
+                f"of {most} ({BUILT_FACTOR} times {OUTPUT_SETTING})")
 
     def emit(self, text: str) -> None:
         """Count rendered output; raise once it is over the character limit."""
@@ -124,7 +125,7 @@ class RenderBudget:
         if self.output_chars > self.limits.max_output_chars:
             raise TemplateLimitError(
                 f"the rendered text is over the limit of {self.limits.max_output_chars} "
-                f"characters ({_OUTPUT_SETTING})")
+                f"characters ({OUTPUT_SETTING})")
 
 
 _BUDGET: ContextVar[RenderBudget | None] = ContextVar("windlass_template_budget", default=None)
@@ -153,7 +154,7 @@ def _max_chars() -> int:
 
 def _refuse_chars(what: str, size: int | str) -> NoReturn:
     raise TemplateLimitError(f"{what} would be {size} characters, over the limit of "
-                             f"{_max_chars()} ({_OUTPUT_SETTING})")
+                             f"{_max_chars()} ({OUTPUT_SETTING})")
 
 
 def check_chars(what: str, size: int) -> None:
@@ -228,10 +229,11 @@ def check_text(what: str, value: Any) -> None:
 
 
 # -- operators -----------------------------------------------------------------------------
-_PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+)?)?[hlL]?(.)", re.S)
+PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+)?)?[hlL]?(.)", re.S)
 
 
-def _number(digits: str) -> int:
+def literal_number(digits: str) -> int:
+    """Return a number written with ``digits`` (10**12 for more than 11 digits)."""
     # int() refuses more than 4300 digits; anything that long is over every limit anyway
     return int(digits) if len(digits) < 12 else 10 ** 12
 
@@ -246,12 +248,12 @@ def check_printf(fmt: str, args: Any) -> None:
         else list(args) if isinstance(args, tuple) else [args]
     size = len(fmt)
     stars = False
-    for match in _PRINTF.finditer(fmt):
+    for match in PRINTF.finditer(fmt):
         for part in match.group(1), match.group(2):
             if part == "*":
                 stars = True
             elif part:
-                size += _number(part)
+                size += literal_number(part)
     if stars:
         size += sum(abs(v) for v in values if isinstance(v, int) and not isinstance(v, bool))
     limit = _max_chars()
@@ -265,7 +267,7 @@ def check_printf(fmt: str, args: Any) -> None:
 def check_format_spec(spec: str) -> None:
     """Raise TemplateLimitError if a ``format()`` spec asks for a huge width or precision."""
     check_chars(f"a field formatted with {spec[:40]!r}",
-                sum(_number(d) for d in re.findall(r"\d+", spec)))
+                sum(literal_number(d) for d in re.findall(r"\d+", spec)))
 
 
 def check_binop(operator: str, left: Any, right: Any) -> None:
@@ -351,7 +353,7 @@ def bounded_range(*args: int) -> range:
     limit = current_budget().limits.max_loop_iterations
     if len(numbers) > limit:
         raise TemplateLimitError(f"range{args} has {len(numbers)} items, over the limit of "
-                                 f"{limit} ({_LOOP_SETTING})")
+                                 f"{limit} ({LOOP_SETTING})")
     return numbers
 
 
@@ -515,7 +517,7 @@ def _check_slice(value: Any, slices: Any, fill_with: Any = None) -> None:
         limit = current_budget().limits.max_loop_iterations
         if slices > limit:
             raise TemplateLimitError(f"slice({slices}) is over the limit of {limit} "
-                                     f"slices ({_LOOP_SETTING})")
+                                     f"slices ({LOOP_SETTING})")
 
 
 def _check_sum(value: Any, attribute: Any = None, start: Any = 0) -> Any:
@@ -629,115 +631,7 @@ class _CountLoops(NodeTransformer):
 
 
 def bound_tree(tree: nodes.Template) -> nodes.Template:
-    """Return a parsed template rewritten so that its loops and ``~`` count against the limits."""
+    """Return a parsed template rewritten so its loops, ``~``, ``in`` and slices are bounded."""
     bounded = _CountLoops().visit(tree)
     assert isinstance(bounded, nodes.Template)
     return bounded
-
-
-# -- static checks -------------------------------------------------------------------------
-def _const(node: nodes.Node) -> Any:
-    return node.value if isinstance(node, nodes.Const) else None
-
-
-_HUGE = 10 ** 12  # stands for an integer literal expression too large to compute
-
-
-def _int_literal(node: nodes.Node) -> int | None:
-    """Return the value of an integer literal, or of ``a ** b``, ``a * b``, ``-a`` of them."""
-    value = _const(node)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(node, nodes.Neg):
-        inner = _int_literal(node.node)
-        return None if inner is None else -inner
-    if isinstance(node, nodes.Pow | nodes.Mul):
-        left, right = _int_literal(node.left), _int_literal(node.right)
-        if left is None or right is None:
-            return None
-        if isinstance(node, nodes.Mul):
-            return left * right if abs(left) < _HUGE and abs(right) < _HUGE else _HUGE
-        if right < 0:
-            return None
-        return left ** right if max(abs(left).bit_length(), 1) * right <= 64 else _HUGE
-    return None
-
-
-def _range_length(node: nodes.Node) -> int | None:
-    """Return the length of ``range(<integer literals>)`` (or None if it is not one)."""
-    if not (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name)
-            and node.node.name == "range" and node.args and not node.kwargs):
-        return None
-    values = [_int_literal(a) for a in node.args]
-    if len(values) > 3 or values[2:3] == [0]:
-        return None
-    numbers = [v for v in values if v is not None]
-    return len(range(*numbers)) if len(numbers) == len(values) else None
-
-
-def _loop_length(node: nodes.For) -> int | None:
-    items = node.iter
-    if isinstance(items, nodes.Call) and isinstance(items.node, nodes.ImportedName):
-        items = items.args[0]  # already routed through iterate()
-    return _range_length(items)
-
-
-def check_static_limits(tree: nodes.Template, limits: TemplateLimits
-                        ) -> tuple[int, str] | None:
-    """Return the line and why the source of a template is over a limit (None if not seen).
-
-    Finds ``range`` and nested ``range`` loops of literals over the loop limit, and
-    repetitions, printf widths and filter widths given as literals over the output limit.
-    """
-    loops = f"over the limit of {limits.max_loop_iterations} ({_LOOP_SETTING})"
-    chars = f"over the limit of {limits.max_output_chars} characters ({_OUTPUT_SETTING})"
-    for call in tree.find_all(nodes.Call):
-        length = _range_length(call)
-        if length is not None and length > limits.max_loop_iterations:
-            return call.lineno, f"range() of {length} items is {loops}"
-    line, product = _nested_product(tree)
-    if product > limits.max_loop_iterations:
-        return line, f"nested loops of {product} iterations are {loops}"
-    for mul in tree.find_all(nodes.Mul):
-        size = _repetition_size(mul)
-        if size > min(limits.max_output_chars, MAX_ITEMS):
-            return mul.lineno, f"a repetition of {size} items is over the limit"
-    for const in tree.find_all(nodes.Const):
-        if isinstance(const.value, str) and "%" in const.value:
-            widths = sum(_number(w) for m in _PRINTF.finditer(const.value)
-                         for w in m.groups()[:2] if w and w != "*")
-            if widths > limits.max_output_chars:
-                return const.lineno, f"a format width of {widths} characters is {chars}"
-    for flt in tree.find_all(nodes.Filter):
-        width = _int_literal(flt.args[0]) if flt.args and flt.name in (
-            "center", "indent", "wordwrap", "batch") else None
-        if width is not None and width > limits.max_output_chars:
-            return flt.lineno, f"{flt.name}({width}) is {chars}"
-    return None
-
-
-def _repetition_size(mul: nodes.Mul) -> int:
-    """Return the size of ``'text' * n`` or ``[...] * n`` of literals (0 if not one)."""
-    for seq, times in ((mul.left, mul.right), (mul.right, mul.left)):
-        count = _int_literal(times)
-        if count is None:
-            continue
-        if isinstance(seq, nodes.List | nodes.Tuple):
-            return len(seq.items) * count
-        if isinstance(_const(seq), str):
-            return len(_const(seq)) * count
-    return 0
-
-
-def _nested_product(tree: nodes.Node) -> tuple[int, int]:
-    """Return the line and iterations of the ``range`` loop (of literals) nested deepest."""
-    most, line = 1, 1
-    stack: list[tuple[nodes.Node, int]] = [(tree, 1)]
-    while stack:
-        node, factor = stack.pop()
-        if isinstance(node, nodes.For):
-            factor *= _loop_length(node) or 1
-            if factor > most:
-                most, line = factor, node.lineno
-        stack.extend((child, factor) for child in node.iter_child_nodes())
-    return line, most

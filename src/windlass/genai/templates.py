@@ -34,6 +34,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from windlass.exceptions import InvalidInput, TemplateError
 from windlass.genai import template_limits as limits
+from windlass.genai.template_source_limits import check_static_limits
 from windlass.prompt_entities import VARIABLE_TYPES, PromptVariable, Template, VariableType
 
 #: The chat roles a message template may have.
@@ -185,7 +186,7 @@ def _check_safe(where: str, tree: nodes.Template) -> None:
 
 def _check_limits(where: str, tree: nodes.Template, bounds: limits.TemplateLimits) -> None:
     """Refuse a template whose source already shows it over a resource limit."""
-    found = limits.check_static_limits(tree, bounds)
+    found = check_static_limits(tree, bounds)
     if found is not None:
         line, why = found
         raise TemplateError(f"{where}, line {line}: {why}", where=where, line=line)
