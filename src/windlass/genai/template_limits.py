@@ -602,7 +602,7 @@ def _call(function: Callable[..., Any], args: list[Any], lineno: int) -> nodes.C
     return nodes.Call(target, args, [], None, None, lineno=lineno)
 
 
-class _CountLoops(NodeTransformer):
+class _BoundOperations(NodeTransformer):
     """Route ``{% for %}`` items through :func:`iterate`; ``~``, ``in``, slices through checks."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
@@ -632,6 +632,6 @@ class _CountLoops(NodeTransformer):
 
 def bound_tree(tree: nodes.Template) -> nodes.Template:
     """Return a parsed template rewritten so its loops, ``~``, ``in`` and slices are bounded."""
-    bounded = _CountLoops().visit(tree)
+    bounded = _BoundOperations().visit(tree)
     assert isinstance(bounded, nodes.Template)
     return bounded
