@@ -49,3 +49,12 @@ def test_every_declared_setting_is_used() -> None:
     # WINDLASS_HOME and WINDLASS_ARTIFACT_URI are read through config.home() and
     # config.default_artifact_uri().
     assert not unused, f"settings nobody reads: {unused}"
+
+
+def test_trusted_model_sources_refuse_creator_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", "models:/churn/*, runs:/*")
+    assert config.get("WINDLASS_TRUSTED_MODEL_SOURCES") == ["models:/churn/*", "runs:/*"]
+    monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", "models:/churn/*, user:ada")
+    with pytest.raises(ConfigError, match=r"WINDLASS_TRUSTED_MODEL_SOURCES.*user:ada.*not "
+                                          r"authenticated"):
+        config.get("WINDLASS_TRUSTED_MODEL_SOURCES")

@@ -61,6 +61,19 @@ def _patterns(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
 
 
+def _model_sources(value: str) -> list[str]:
+    patterns = _patterns(value)
+    claimed = [p for p in patterns if p.startswith("user:")]
+    if claimed:
+        # A model's creator is whatever its manifest says (the uploader's OS login, or any
+        # text a writer to the store chose), so trusting it would let anyone get code run.
+        raise ValueError(
+            f"creator patterns ({', '.join(claimed)}) are no longer accepted: a model's "
+            "creator is claimed by whoever wrote it, not authenticated, so it cannot grant "
+            "trust; list model URIs instead (models:/churn/*, runs:/*)")
+    return patterns
+
+
 def _text(value: str) -> str:
     return value
 
@@ -106,10 +119,10 @@ SETTINGS: dict[str, Setting] = {
                 "A running run without a heartbeat for this long is marked failed."),
         Setting("WINDLASS_SQLITE_BUSY_TIMEOUT_MS", "30000", _positive_int,
                 "How long a SQLite writer waits for the lock before failing."),
-        Setting("WINDLASS_TRUSTED_MODEL_SOURCES", None, _patterns,
-                "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) and "
-                "creators (`user:ada`) whose pickled or code-carrying models load without "
-                "`trust=True`."),
+        Setting("WINDLASS_TRUSTED_MODEL_SOURCES", None, _model_sources,
+                "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) whose "
+                "pickled or code-carrying models load without `trust=True`; creator patterns "
+                "(`user:...`) are refused, as a model's creator is not authenticated."),
         Setting("WINDLASS_PREDICTION_LOG_URI", None, _text,
                 "Where model servers write prediction logs (Parquet); default "
                 "`<artifact root>/prediction-logs`."),
@@ -127,6 +140,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("WINDLASS_TRACE_MAX_CHARS", "32000", _positive_int,
                 "Longest captured span input or output (characters); longer text is cut "
                 "with a marker."),
+        Setting("WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS", "1000000", _positive_int,
+                "Longest text one prompt render may produce, and longest string a template "
+                "may build while rendering (characters); more is a `TemplateError`."),
+        Setting("WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS", "100000", _positive_int,
+                "Most `{% for %}` iterations (all loops, nested ones multiplying) of one "
+                "prompt render, and the longest `range()`; more is a `TemplateError`."),
         Setting("WINDLASS_SERVE_SPEC", None, _text,
                 "Set by `windlass serve` for its worker processes (the URI and options, "
                 "as JSON)."),

@@ -139,6 +139,20 @@ def test_syntax_error_in_a_chat_message_names_message_and_line(
     assert info.value.details["line"] == 3
 
 
+@pytest.mark.parametrize("template", [
+    "{% for a in range(1000) %}{% for b in range(1000) %}.{% endfor %}{% endfor %}",
+    "{{ 'a' * 10**9 }}", "{{ '%999999999s'|format(x) }}", "{{ x|center(10**9) }}"])
+def test_templates_over_a_resource_limit_are_refused_at_registration(
+        registry: PromptRegistry, project: str, template: str) -> None:
+    with pytest.raises(TemplateError) as info:
+        registry.register(project, "bomb", messages=[
+            {"role": "system", "content": "ok"}, {"role": "user", "content": template}])
+    assert info.value.message.startswith("message 2 (user), line 1: ")
+    assert "over the limit" in info.value.message
+    with pytest.raises(PromptNotFound):
+        registry.get_prompt(project, "bomb")
+
+
 def test_same_version_id_registers_once(registry: PromptRegistry, project: str) -> None:
     version_id = new_id()
     made = _register(registry, project, template="a {{ x }}", version_id=version_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,156 @@ def test_range_is_capped() -> None:
     with pytest.raises(TemplateError) as info:
         _render("{% for i in range(10000000) %}{% endfor %}")
     assert "range" in info.value.message.lower()
+
+
+# -- resource limits ----------------------------------------------------------------------
+# Each probe builds (or loops) without bound on Jinja2's own sandbox. Its sizes come from
+# variables, so only rendering can see them; each must fail fast and in bounded memory.
+NESTED = ("{% set ns = namespace(s='ab') %}{% for i in range(60) %}"
+          "{% set ns.s = [ns.s, ns.s] %}{% endfor %}")
+STRING_PROBES = [
+    "{{ 'x'|center(n) }}",
+    "{{ 'x'|indent(n) }}",
+    "{{ text|indent(100) }}",
+    "{{ '%*d'|format(n, 1) }}",
+    "{{ '%*d' % (n, 1) }}",
+    "{{ fmt|format(1) }}",
+    "{{ fmt % 1 }}",
+    "{{ text|wordwrap(1, wrapstring=wrap) }}",
+    "{{ 'a' * n }}",
+    "{{ [1] * n }}",
+    "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s|length }}",
+    "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}"
+    "{% endfor %}{{ ns.s|length }}",
+    "{% set ns = namespace(n=3) %}{% for i in range(60) %}{% set ns.n = ns.n * ns.n %}"
+    "{% endfor %}{{ ns.n > 0 }}",
+    NESTED + "{{ ns.s }}",
+    NESTED + "{{ ns.s|tojson }}",
+    NESTED + "{{ ns.s|join }}",
+    NESTED + "{{ '{}'.format(ns.s) }}",
+    "{{ items|join(wrap * 1000) }}",
+    "{{ 'x'.ljust(n) }}",
+    "{{ '{:{}}'.format(1, n) }}",
+    "{{ big ~ big }}",
+    "{{ big|replace('a', wrap) }}",
+    "{{ wrap.join([big, big]) }}",
+    "{{ [1]|batch(n, 'x')|list }}",
+    "{{ [1]|slice(n)|list }}",
+    "{{ ([items] * 100000)|sum(start=[]) }}",
+    "{% set x %}{% for i in items %}{{ big }}{% endfor %}{% endset %}{{ x|length }}",
+    "{% for i in range(100000) %}{% set y = big|upper %}{% endfor %}",
+    "{% for i in items %}{{ big }}{% endfor %}",
+    "{% for i in range(100000) %}{{ big[1:]|length }}{% endfor %}",
+    "{% for i in range(100000) %}{{ -1 in numbers }}{% endfor %}",
+    "{% for i in range(100000) %}{{ numbers|sort|first }}{% endfor %}",
+    "{{ big|wordwrap(10) }}",
+    "{{ big|urlize }}",
+    "{{ [fmt]|format(1) }}",
+    "{{ ([{'x': numbers}] * 2000)|sum(attribute='x', start=[]) }}",
+]
+LOOP_PROBES = [
+    "{{ range(n)|list }}",
+    "{% for i in range(n) %}{% endfor %}",
+    "{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}"
+    "{% endfor %}",
+    "{% for a in items recursive %}{{ loop(items) }}{% endfor %}",
+    "{% macro f(k) %}{% if k > 0 %}{{ f(k - 1) }}{{ f(k - 1) }}{% endif %}{% endmacro %}"
+    "{{ f(40) }}",
+]
+VALUES: dict[str, Any] = {"n": 999_999_999, "items": list(range(100)), "big": "a" * 900_000,
+                          "text": "ab\n" * 300_000, "wrap": "x" * 1000,
+                          "fmt": "%999999999s", "numbers": list(range(1_000_000))}
+
+
+def _probe(source: str) -> TemplateError:
+    checked = templates.check_template(source)
+    variables = templates.resolve_variables(checked, None)
+    with pytest.raises(TemplateError) as info:
+        templates.render(checked, variables,
+                         {name: VALUES[name] for name in variables})
+    return info.value
+
+
+@pytest.mark.parametrize("source", STRING_PROBES + LOOP_PROBES)
+def test_unbounded_templates_fail_fast(source: str) -> None:
+    started = time.perf_counter()
+    error = _probe(source)
+    assert time.perf_counter() - started < 2, source
+    assert "limit" in error.message or "recursion" in error.message, error.message
+
+
+@pytest.mark.parametrize("source", STRING_PROBES)
+def test_unbounded_templates_stay_in_bounded_memory(source: str) -> None:
+    tracemalloc.start()
+    try:
+        _probe(source)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # No string over the 1M-character limit is built (the inputs are made before tracing).
+    assert peak < 24_000_000, (source, peak)
+
+
+STATIC_PROBES = [
+    "{{ range(10**9) }}",
+    "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
+    "{{ 'a' * 10**9 }}",
+    "{{ [1] * 10**9 }}",
+    "{{ '%999999999s'|format(1) }}",
+    "{{ '%999999999s' % 1 }}",
+    "{{ 'x'|center(999999999) }}",
+    "{{ x|indent(10**9) }}",
+]
+
+
+@pytest.mark.parametrize("source", STATIC_PROBES)
+def test_limits_visible_in_the_source_are_refused_before_storing(source: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(TemplateError) as info:
+        templates.template_variables(source)
+    assert time.perf_counter() - started < 2
+    assert "over the limit" in info.value.message
+    assert info.value.message.startswith("the template, line 1: ")
+
+
+def test_limits_follow_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _render("{{ 'x' * n }}", n=1000) == "x" * 1000
+    assert _render("{% for i in items %}.{% endfor %}", items=list(range(1000))) == "." * 1000
+    monkeypatch.setenv("WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS", "100")
+    monkeypatch.setenv("WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS", "50")
+    assert _render("{{ 'x' * n }}", n=100) == "x" * 100
+    with pytest.raises(TemplateError, match=r"WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS"):
+        _render("{{ 'x' * n }}", n=101)
+    with pytest.raises(TemplateError, match=r"rendered text is over the limit of 100"):
+        _render("{% for i in items %}{{ t }}{% endfor %}", items=list(range(40)), t="abc")
+    assert _render("{% for i in items %}.{% endfor %}", items=list(range(50))) == "." * 50
+    with pytest.raises(TemplateError, match=r"limit of 50 loop iterations \("
+                                            r"WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"):
+        _render("{% for i in items %}{% endfor %}", items=list(range(51)))
+    with pytest.raises(TemplateError, match=r"nested loops of 100 iterations"):
+        templates.template_variables("{% for a in range(10) %}{% for b in range(10) %}"
+                                     "{% endfor %}{% endfor %}")
+
+
+def test_chat_messages_share_one_output_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS", "100")
+    messages = [{"role": "system", "content": "{{ a }}"}, {"role": "user", "content": "{{ b }}"}]
+    assert _render(messages, a="x" * 50, b="y" * 50)[1]["content"] == "y" * 50
+    with pytest.raises(TemplateError) as info:
+        _render(messages, a="x" * 60, b="y" * 60)
+    assert info.value.message.startswith("message 2 (user): refused by the sandbox: the "
+                                         "rendered text is over the limit")
+
+
+def test_ordinary_templates_render_under_the_limits() -> None:
+    source = ("{% macro item(x) %}- {{ x.name|title }}: {{ '%5.1f'|format(x.score) }}"
+              "{% endmacro %}{% for x in rows %}{{ item(x) }}\n{% endfor %}"
+              "{{ rows|map(attribute='name')|join(', ')|center(40)|trim }} "
+              "{{ ('a' ~ 'b') * 2 }} {{ '{:>6}'.format(total) }} {{ names|wordwrap(10) }}"
+              "{{ 2 in [1, 2] }}{{ 3 not in [1] }}{{ names[:2] }}{{ rows|map(attribute='score')"
+              "|select('>', 0)|list|length }}")
+    rows = [{"name": f"n{i}", "score": i / 3} for i in range(3)]
+    assert _render(source, rows=rows, total=7, names="ab cd ef gh") == (
+        "- N0:   0.0\n- N1:   0.3\n- N2:   0.7\nn0, n1, n2 abab      7 ab cd ef\ngh"
+        "TrueTrueab2")

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 import windlass
-from windlass import AlreadyExists, IntegrityFailure, InvalidInput, UntrustedModel
+from windlass import AlreadyExists, ConfigError, IntegrityFailure, InvalidInput, UntrustedModel
 from windlass.models.loading import load_model_folder
 from windlass.models.manifest import read_manifest
 from windlass_testing import run_fresh
@@ -145,11 +145,36 @@ def test_pickle_needs_trust_and_names_its_creator(tmp_path: Path,
     loaded = windlass.load_model(tmp_path / "p", trust=True)
     assert "can run code" in capsys.readouterr().err
     assert loaded.predict(frame[["tenure", "charges"]][:2]).shape == (2,)
-    monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", f"user:{manifest.created_by['user']}")
+    monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", str(tmp_path / "*"))
     windlass.load_model(tmp_path / "p")
-    monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", "models:/other/*, user:nobody-else")
+    monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", "models:/other/*, runs:/*")
     with pytest.raises(UntrustedModel):
         windlass.load_model(tmp_path / "p")
+
+
+def test_a_claimed_creator_never_grants_trust(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A manifest's creator is written by whoever uploads it: `user:` patterns are refused."""
+    frame, label = _data()
+    model = LogisticRegression().fit(frame[["tenure", "charges"]], label)
+    windlass.save_model(model, tmp_path / "p", serialization="pickle")
+    manifest_file = tmp_path / "p" / "windlass-model.yaml"
+    data = yaml.safe_load(manifest_file.read_text())
+    data["created_by"] = {"user": "ada", "host": "build-server"}
+    manifest_file.write_text(yaml.safe_dump(data))
+    assert read_manifest(tmp_path / "p").created_by["user"] == "ada"
+    with pytest.raises(UntrustedModel):
+        windlass.load_model(tmp_path / "p")
+    for setting in ("user:ada", "models:/churn/*, user:*"):
+        monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", setting)
+        with pytest.raises(ConfigError, match=r"WINDLASS_TRUSTED_MODEL_SOURCES.*user:") as info:
+            windlass.load_model(tmp_path / "p")
+        assert info.value.details["setting"] == "WINDLASS_TRUSTED_MODEL_SOURCES"
+        assert "not authenticated" in info.value.message
+    # A safe model is refused too: a bad setting is an error, never silently ignored.
+    windlass.save_model(model, tmp_path / "safe")
+    with pytest.raises(ConfigError, match=r"WINDLASS_TRUSTED_MODEL_SOURCES"):
+        windlass.load_model(tmp_path / "safe")
 
 
 def shift(values: object) -> object:

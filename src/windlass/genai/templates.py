@@ -10,8 +10,10 @@ with :class:`~jinja2.StrictUndefined` and without autoescaping (a prompt is not 
   uses ``{% include %}``, ``{% import %}`` or ``{% extends %}`` (prompts are
   self-contained). What only shows at render time (``'{0.__class__}'.format(x)``, an
   attribute built from a variable) is stopped by the sandbox and reported the same way;
-- ``'x' * n`` and ``n ** m`` may not build results beyond :data:`MAX_REPEAT` items or
-  :data:`MAX_POWER_BITS` bits, and ``range`` stops at 100,000 items (Jinja's limit);
+- a render is bounded in output, in every string and list it builds, and in loop
+  iterations (``WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS``, ``WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS``;
+  see :mod:`windlass.genai.template_limits`); what the source shows to be over a limit is
+  refused before the template is stored;
 - the variables are the template's undeclared names (:func:`jinja2.meta.find_undeclared_variables`);
   a declaration may give each a type (``str``, ``int``, ``float``, ``bool``, ``list``,
   ``dict``, ``any``), a default, or make it optional. Rendering with a missing, unknown
@@ -23,7 +25,7 @@ Importing this module loads Jinja2.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, cast
 
 import jinja2
@@ -31,6 +33,8 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from windlass.exceptions import InvalidInput, TemplateError
+from windlass.genai import template_limits as limits
+from windlass.genai.template_source_limits import check_static_limits
 from windlass.prompt_entities import VARIABLE_TYPES, PromptVariable, Template, VariableType
 
 #: The chat roles a message template may have.
@@ -39,10 +43,6 @@ ROLES = ("system", "developer", "user", "assistant")
 MAX_TEMPLATE_CHARS = 1_000_000
 #: The most chat messages one template may have.
 MAX_MESSAGES = 1000
-#: The most items (characters, list entries) ``a * n`` may produce while rendering.
-MAX_REPEAT = 1_000_000
-#: The most bits ``a ** b`` may produce while rendering.
-MAX_POWER_BITS = 100_000
 _TEMPLATE_FILE = "<template>"
 _TYPE_CHECKS: dict[str, Any] = {
     "str": lambda v: isinstance(v, str),
@@ -56,33 +56,43 @@ _TYPE_CHECKS: dict[str, Any] = {
 
 
 class _PromptSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, also refusing huge ``*`` and ``**`` results."""
+    """The immutable sandbox with every resource a template uses bounded (template_limits)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    #: Joins captured output ({% set %} blocks, macro bodies) only when it fits the limit.
+    concat = staticmethod(limits.join_output)
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
         """Compute ``left <operator> right`` unless the result would be too large."""
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int) \
-                        and len(seq) * times > MAX_REPEAT:
-                    raise jinja2.exceptions.SecurityError(
-                        f"a repetition of {len(seq)} items {times} times is over the limit "
-                        f"of {MAX_REPEAT}")
-        if operator == "**" and isinstance(left, int) and isinstance(right, int) \
-                and right > 0 and max(left.bit_length(), 1) * right > MAX_POWER_BITS:
-            raise jinja2.exceptions.SecurityError(
-                f"{left} ** {right} is over the limit of {MAX_POWER_BITS} bits")
+        limits.check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: jinja2.runtime.Context, __obj: Any,
+             *args: Any, **kwargs: Any) -> Any:
+        """Call ``__obj`` from the template, counting macro calls and bounding text methods."""
+        args, kwargs = limits.check_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Return ``str.format``/``format_map`` sandboxed and bounded (None for others)."""
+        return limits.format_method(self, value)
+
+    def _parse(self, source: str, name: str | None, filename: str | None
+               ) -> nodes.Template:
+        # Every template this environment compiles gets its loops counted and ``~`` bounded.
+        return limits.bound_tree(super()._parse(source, name, filename))
 
 
 @functools.cache
 def environment() -> jinja2.Environment:
     """Return the one sandboxed environment every prompt template runs in."""
     env = _PromptSandbox(undefined=jinja2.StrictUndefined, autoescape=False,
-                         keep_trailing_newline=True, auto_reload=False)
+                         keep_trailing_newline=True, auto_reload=False,
+                         finalize=limits.finalize)
     env.globals.pop("lipsum", None)  # no use in a prompt; a known gadget elsewhere
+    env.globals["range"] = limits.bounded_range
+    env.filters.update(limits.bounded_filters(env.filters))
     return env
 
 
@@ -174,8 +184,17 @@ def _check_safe(where: str, tree: nodes.Template) -> None:
             _unsafe(where, line, f"{{% {tag} %}} (a prompt is self-contained)")
 
 
+def _check_limits(where: str, tree: nodes.Template, bounds: limits.TemplateLimits) -> None:
+    """Refuse a template whose source already shows it over a resource limit."""
+    found = check_static_limits(tree, bounds)
+    if found is not None:
+        line, why = found
+        raise TemplateError(f"{where}, line {line}: {why}", where=where, line=line)
+
+
 @functools.lru_cache(maxsize=512)
-def _parsed(source: str) -> tuple[jinja2.Template | None, frozenset[str], str, int]:
+def _parsed(source: str, bounds: limits.TemplateLimits
+            ) -> tuple[jinja2.Template | None, frozenset[str], str, int]:
     """Return (compiled template, its variables, syntax error message, its line)."""
     env = environment()
     try:
@@ -185,9 +204,12 @@ def _parsed(source: str) -> tuple[jinja2.Template | None, frozenset[str], str, i
     except RecursionError:
         return None, frozenset(), "the template nests too deeply", 1
     _check_safe("", tree)  # raises before anything is cached for an unsafe template
+    _check_limits("", tree, bounds)
     try:
-        # Compiling finds what parsing does not: an unknown filter or test, say.
-        compiled = env.from_string(tree)
+        # Compiling finds what parsing does not: an unknown filter or test, say. It also
+        # folds constant expressions (filters of literals), so it spends from a budget too.
+        with limits.render_budget(bounds):
+            compiled = env.from_string(tree)
         names = frozenset(meta.find_undeclared_variables(tree))
     except jinja2.TemplateSyntaxError as exc:
         return None, frozenset(), exc.message or str(exc), exc.lineno
@@ -199,7 +221,7 @@ def _parsed(source: str) -> tuple[jinja2.Template | None, frozenset[str], str, i
 def compile_source(where: str, source: str) -> tuple[jinja2.Template, frozenset[str]]:
     """Return one text compiled, and its variables; a syntax error names its line."""
     try:
-        compiled, names, error, line = _parsed(source)
+        compiled, names, error, line = _parsed(source, limits.TemplateLimits.from_settings())
     except TemplateError as exc:
         raise TemplateError(f"{where}{exc.message}", where=where,
                             line=exc.details.get("line")) from None
@@ -317,14 +339,19 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
-def _render_one(where: str, source: str, context: Mapping[str, Any]) -> str:
+def _render_one(where: str, source: str, context: Mapping[str, Any],
+                budget: limits.RenderBudget) -> str:
     compiled, _names = compile_source(where, source)
+    parts: list[str] = []
     try:
-        return compiled.render(context)
+        for part in compiled.generate(context):  # streamed, so output stops at its limit
+            budget.emit(part)
+            parts.append(part)
     except jinja2.exceptions.SecurityError as exc:
         line = _template_line(exc)
-        raise TemplateError(f"{where}, line {line}: refused by the sandbox: {exc}",
-                            where=where, line=line) from None
+        at = where if line is None else f"{where}, line {line}"
+        raise TemplateError(f"{at}: refused by the sandbox: {exc}", where=where,
+                            line=line) from None
     except jinja2.UndefinedError as exc:
         line = _template_line(exc)
         raise TemplateError(f"{where}, line {line}: {exc.message}", where=where,
@@ -333,15 +360,20 @@ def _render_one(where: str, source: str, context: Mapping[str, Any]) -> str:
         line = _template_line(exc)
         raise TemplateError(f"{where}, line {line}: rendering failed: "
                             f"{type(exc).__name__}: {exc}", where=where, line=line) from None
+    return "".join(parts)
 
 
 def render(template: Template, variables: Mapping[str, PromptVariable],
            values: Mapping[str, Any]) -> str | list[dict[str, str]]:
-    """Render a checked template: a string, or the chat messages with rendered contents."""
+    """Render a checked template: a string, or the chat messages with rendered contents.
+
+    All texts of one render share one budget of output characters and loop iterations.
+    """
     context = check_values(variables, values)
-    if isinstance(template, str):
-        return _render_one("the template", template, context)
-    return [{"role": message["role"],
-             "content": _render_one(f"message {i} ({message['role']})", message["content"],
-                                    context)}
-            for i, message in enumerate(template, 1)]
+    with limits.render_budget(limits.TemplateLimits.from_settings()) as budget:
+        if isinstance(template, str):
+            return _render_one("the template", template, context, budget)
+        return [{"role": message["role"],
+                 "content": _render_one(f"message {i} ({message['role']})",
+                                        message["content"], context, budget)}
+                for i, message in enumerate(template, 1)]

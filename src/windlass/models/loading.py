@@ -13,7 +13,7 @@ from windlass.models.flavor import Predictor
 from windlass.models.flavors import get_flavor
 from windlass.models.manifest import ModelManifest, read_manifest, verify_folder
 from windlass.models.signature import Signature, enforce, float_matrix_columns
-from windlass.models.trust import check_trust, trusted_by_setting
+from windlass.models.trust import check_trust
 
 
 class LoadedModel:
@@ -122,7 +122,7 @@ def load_model_folder(path: str | Path, *, trust: bool = False, uri: str | None 
         check_against_registry(folder, manifest, recorded)
     verify_folder(folder, manifest)
     name = uri or str(folder)
-    trusted = check_trust(name, manifest, trust) or trust or trusted_by_setting(name, manifest)
+    trusted = check_trust(name, manifest, trust)
     flavor = get_flavor(manifest.flavor)
     predictor = flavor.load(folder, manifest.flavors[manifest.flavor], trust=trusted)
     return LoadedModel(name, folder, manifest, predictor, keep)
