@@ -133,7 +133,8 @@ def demo(
     url = f"http://{host}:{port}"
     console.print(f"[bold]windlass demo[/bold] — embedded store in {config.home()}")
     server, thread = _start_server(host, port)
-    console.print(f"server running at {url} (API docs at {url}/docs)")
+    until = "" if serve else ", until the walkthrough ends"
+    console.print(f"server running at {url} (API docs at {url}/docs){until}")
     windlass.set_tracking_uri(url)
     console.print(f"training churn models, tracked in project [bold]{PROJECT}[/bold]:")
     parent = train_models(log=lambda line: console.print(line, markup=False))
