@@ -80,6 +80,41 @@ def _serve_ab_test(host: str, challenger_run: str) -> tuple[object, str]:
     return model_server, url
 
 
+def next_steps(server_url: str | None) -> list[str]:
+    """Return commands to try after the demo: through its server, or the embedded store.
+
+    With ``server_url`` None (``--no-serve``) the demo's servers are gone, so no command
+    names them: the CLI reads the embedded store directly and ``windlass serve`` starts a
+    model server of its own.
+    """
+    from windlass.demo.walkthrough import DEPLOYMENT, MODEL, PROJECT
+
+    uri = f" --uri {server_url}" if server_url else ""
+    steps = [
+        f'windlass runs ls{uri} -p {PROJECT} -f "metrics.roc_auc > 0.7" '
+        '-o "metrics.roc_auc DESC"',
+        f"windlass models versions {MODEL}{uri} -p {PROJECT}",
+        f"windlass deployments status {DEPLOYMENT}{uri} -p {PROJECT}",
+    ]
+    if server_url is None:
+        steps.append(f"WINDLASS_PROJECT={PROJECT} windlass serve models:/{MODEL}@champion")
+    return steps
+
+
+def _print_hints(server_url: str | None) -> None:
+    from windlass import config
+    from windlass.cli.render import console
+
+    if server_url is None:
+        console.print(f"the demo's servers have stopped; everything stays in {config.home()}. "
+                      "Try:", markup=False, highlight=False)
+    else:
+        console.print(f"try (while the demo serves at {server_url}):", markup=False,
+                      highlight=False)
+    for step in next_steps(server_url):
+        console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
+
+
 @handle_errors
 def demo(
     serve: bool = typer.Option(True, "--serve/--no-serve",
@@ -98,7 +133,8 @@ def demo(
     url = f"http://{host}:{port}"
     console.print(f"[bold]windlass demo[/bold] — embedded store in {config.home()}")
     server, thread = _start_server(host, port)
-    console.print(f"server running at {url} (API docs at {url}/docs)")
+    until = "" if serve else ", until the walkthrough ends"
+    console.print(f"server running at {url} (API docs at {url}/docs){until}")
     windlass.set_tracking_uri(url)
     console.print(f"training churn models, tracked in project [bold]{PROJECT}[/bold]:")
     parent = train_models(log=lambda line: console.print(line, markup=False))
@@ -114,17 +150,13 @@ def demo(
     example = champion.input_example()
     console.print(f"models:/{MODEL}@champion predicts {champion.predict(example).tolist()} for "
                   "its input example (every file verified)", markup=False, highlight=False)
-    console.print(f"try: windlass runs ls --uri {url} -p {PROJECT} "
-                  "-f \"metrics.roc_auc > 0.7\" -o \"metrics.roc_auc DESC\"", markup=False,
-                  highlight=False)
     model_server, _model_url = _serve_ab_test(host, best[1].id)
-    console.print(f"try: windlass models versions {MODEL} --uri {url} -p {PROJECT}",
-                  markup=False, highlight=False)
     from windlass.demo.prompts import walkthrough
 
     console.print("[bold]prompts and traces[/bold]:")
     walkthrough(log=lambda line: console.print(line, markup=False, highlight=False))
     windlass.set_tracking_uri(None)
+    _print_hints(url if serve else None)
     if serve:
         console.print(f"serving at {url} — press Ctrl-C to stop")
         try:

@@ -50,7 +50,8 @@ def walkthrough(log: Callable[[str], None] = print) -> bool:
         log("no LLM endpoint configured, so no call was made. Point windlass at one and run "
             "the demo again: WINDLASS_LLM_API_KEY=sk-... for OpenAI, or "
             "WINDLASS_LLM_BASE_URL=http://127.0.0.1:11434/v1 for a local Ollama or vLLM "
-            "(any OpenAI-compatible endpoint)")
+            "(any OpenAI-compatible endpoint; docs/tracing.md, \"Running the LLM examples "
+            "without an API key\", shows how)")
         return False
     reply = production.run(product="Acme", question="Where is my order?",
                            session_id="demo-session")

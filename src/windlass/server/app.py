@@ -31,6 +31,7 @@ from windlass.server.routes import (
     runs,
     traces,
 )
+from windlass.serving.api_docs import api_docs_routes
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
@@ -65,7 +66,9 @@ def create_app(service: Tracking) -> FastAPI:
             service.close()
 
     app = FastAPI(title="windlass", version=__version__, lifespan=lifespan,
-                  description="Tracking, artifacts and registry REST API of windlass.")
+                  description="Tracking, artifacts and registry REST API of windlass.",
+                  docs_url=None, redoc_url=None)
+    app.router.routes.extend(api_docs_routes("/openapi.json", "windlass"))
     app.state.tracking = service
     app.state.registry = ModelRegistry(service.store, service.blobs)
     app.state.deployments = DeploymentService(service.store)

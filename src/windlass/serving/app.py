@@ -17,12 +17,13 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from windlass.exceptions import InvalidInput, NotFound, WindlassError
 from windlass.ids import is_id, new_id
 from windlass.serving import oip
+from windlass.serving.api_docs import api_docs_routes
 from windlass.serving.asgi import (
     ClientDisconnected,
     Receive,
@@ -238,14 +239,6 @@ class ModelServer:
         return Response(orjson.dumps(openapi_document(self.router.primary())),
                         media_type=_JSON)
 
-    async def docs(self, _request: Request) -> Response:
-        """``GET /docs``: Swagger UI over ``/openapi.json``."""
-        from fastapi.openapi.docs import get_swagger_ui_html
-
-        html: HTMLResponse = get_swagger_ui_html(openapi_url="/openapi.json",
-                                                 title="windlass model server")
-        return html
-
 
 class Scoring:
     """``POST /predict`` as an ASGI app; an unexpected failure is logged and answered 500."""
@@ -315,7 +308,7 @@ def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> S
         Route("/v2/models/{name}/ready", server.model_ready, methods=["GET"]),
         Route("/v2/models/{name}/infer", server.infer_v2, methods=["POST"]),
         Route("/openapi.json", server.openapi, methods=["GET"]),
-        Route("/docs", server.docs, methods=["GET"]),
+        *api_docs_routes("/openapi.json", "windlass model server"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: not_found, WindlassError: not_found})
