@@ -36,6 +36,7 @@ from windlass.serving.metrics import ServerMetrics
 from windlass.serving.openapi import openapi_document
 from windlass.serving.payloads import (
     dumps,
+    parse_body,
     parse_csv,
     parse_json,
     row_count,
@@ -44,6 +45,7 @@ from windlass.serving.payloads import (
 from windlass.serving.predlog import PredictionLog
 from windlass.serving.router import Router
 from windlass.serving.source import ServedModel
+from windlass.serving.validation import check_frame, check_inputs
 
 logger = logging.getLogger("windlass.serving")
 _JSON = "application/json"
@@ -56,6 +58,14 @@ def _error_body(error: WindlassError) -> bytes:
 def _retry_after(error: WindlassError) -> list[tuple[bytes, bytes]]:
     retry = error.details.get("retry_after")
     return [] if retry is None else [(b"retry-after", str(retry).encode())]
+
+
+def _v2_error(error: WindlassError) -> Response:
+    """Answer a V2 route's error: our error body plus the protocol's ``error`` key."""
+    body = {**error.to_dict(), "error": error.message}
+    return Response(orjson.dumps(body, default=str), status_code=error.http_status,
+                    media_type=_JSON,
+                    headers={k.decode(): v.decode() for k, v in _retry_after(error)})
 
 
 def _error(error: WindlassError) -> Response:
@@ -80,14 +90,19 @@ class ModelServer:
                                self.max_body_bytes)
 
     @staticmethod
-    def _inputs(body: bytes, content_type: bytes | None) -> Any:
+    def _inputs(body: bytes, content_type: bytes | None, served: ServedModel) -> Any:
+        """Return a ``/predict`` body's inputs, checked against ``served``'s signature."""
         kind = (content_type or b"").split(b";")[0].strip().lower().decode("latin-1")
+        signature = served.model.signature
+        schema = None if signature is None else signature.inputs
         if kind == "text/csv":
-            return parse_csv(body)
+            frame = parse_csv(body)
+            check_frame(schema, frame)
+            return frame
         if kind not in (_JSON, "", "application/*", "*/*"):
             raise InvalidInput(f"unsupported content type {kind!r}: send application/json "
                                "or text/csv")
-        return parse_json(body)
+        return check_inputs(schema, parse_json(body))
 
     async def _run(self, served: ServedModel, inputs: Any) -> tuple[Any, int]:
         prepared = served.prepare(inputs)
@@ -103,6 +118,23 @@ class ModelServer:
         if status == "ok" and self.log is not None:
             self.log.record(request_id, served.name, served.version, served.variant,
                             latency * 1000, inputs, output, shadow)
+
+    def _failed(self, served: ServedModel, request_id: str, started: float, exc: Exception,
+                route: str) -> WindlassError:
+        """Count a failed request and return the error to answer with.
+
+        A :class:`WindlassError` is answered as itself; anything else (the model library
+        failing) is logged with its traceback and answered 500, counted as
+        ``internal_error`` like every other answer.
+        """
+        if isinstance(exc, WindlassError):
+            error = exc
+        else:
+            logger.error("%s failed on request %s", route, request_id, exc_info=exc)
+            error = WindlassError("the model server failed on this request; see its log",
+                                  request_id=request_id)
+        self._record(served, request_id, started, error.error_code.lower())
+        return error
 
     async def _shadow(self, request_id: str, inputs: Any) -> None:
         shadow = self.router.shadow
@@ -134,12 +166,12 @@ class ModelServer:
                  (b"x-windlass-variant", served.variant.encode())]
         try:
             body = await read_body(receive, headers, self.max_body_bytes)
-            inputs = self._inputs(body, headers.get(b"content-type"))
+            inputs = self._inputs(body, headers.get(b"content-type"), served)
             output, _rows = await self._run(served, inputs)
         except ClientDisconnected:
             return
-        except WindlassError as error:
-            self._record(served, request_id, started, error.error_code.lower())
+        except Exception as exc:
+            error = self._failed(served, request_id, started, exc, "POST /predict")
             await send_json(send, error.http_status, _error_body(error),
                             [*extra, *_retry_after(error)])
             return
@@ -156,20 +188,24 @@ class ModelServer:
         """``POST /v2/models/{name}/infer``: the Open Inference Protocol."""
         started = time.perf_counter()
         name = request.path_params["name"]
-        served = self.router.by_model_name(name, request.headers.get("x-windlass-key"))
         try:
-            body = orjson.loads(await self._body(request))
-        except orjson.JSONDecodeError as exc:
-            return _error(InvalidInput(f"request body is not valid JSON: {exc}"))
+            served = self.router.by_model_name(name, request.headers.get("x-windlass-key"))
+            body = parse_body(await self._body(request))
+        except WindlassError as error:
+            return _v2_error(error)
         given = body.get("id") if isinstance(body, dict) else None
-        request_id: str = given if isinstance(given, str) else new_id()
+        request_id = new_id() if given is None else given
         try:
+            if not oip.is_request_id(request_id):
+                raise InvalidInput('"id" must be a string of 1 to 128 printable ASCII '
+                                   "characters", field="id")
             signature = served.model.signature
             inputs = oip.decode_request(body, None if signature is None else signature.inputs)
             output, _rows = await self._run(served, inputs)
-        except WindlassError as error:
-            self._record(served, request_id, started, error.error_code.lower())
-            return _error(error)
+        except Exception as exc:
+            request_id = request_id if oip.is_request_id(request_id) else new_id()
+            return _v2_error(self._failed(served, request_id, started, exc,
+                                          "POST /v2/models/{name}/infer"))
         self._record(served, request_id, started, "ok", inputs, output)
         return Response(dumps(oip.encode_response(output, model_name=served.name,
                                                   model_version=served.version,
