@@ -110,11 +110,12 @@ class ModelServer:
         return await served.batcher.submit(prepared, rows), rows
 
     def _record(self, served: ServedModel, request_id: str, started: float, status: str,
-                inputs: Any = None, output: Any = None, shadow: bool = False) -> None:
+                inputs: Any = None, output: Any = None, shadow: bool = False,
+                rows: int = 0) -> None:
         latency = time.perf_counter() - started
         if not shadow:
             self.metrics.observe_request((served.name, served.version, served.variant),
-                                         status, latency)
+                                         status, latency, rows)
         if status == "ok" and self.log is not None:
             self.log.record(request_id, served.name, served.version, served.variant,
                             latency * 1000, inputs, output, shadow)
@@ -167,7 +168,7 @@ class ModelServer:
         try:
             body = await read_body(receive, headers, self.max_body_bytes)
             inputs = self._inputs(body, headers.get(b"content-type"), served)
-            output, _rows = await self._run(served, inputs)
+            output, rows = await self._run(served, inputs)
         except ClientDisconnected:
             return
         except Exception as exc:
@@ -178,7 +179,7 @@ class ModelServer:
         if self.router.shadow is not None:
             task = asyncio.get_running_loop().create_task(self._shadow(request_id, inputs))
             self.router.track(task)
-        self._record(served, request_id, started, "ok", inputs, output)
+        self._record(served, request_id, started, "ok", inputs, output, rows=rows)
         answer = {"predictions": to_jsonable(output), "model": served.name,
                   "version": served.version, "variant": served.variant,
                   "request_id": request_id}
@@ -201,12 +202,12 @@ class ModelServer:
                                    "characters", field="id")
             signature = served.model.signature
             inputs = oip.decode_request(body, None if signature is None else signature.inputs)
-            output, _rows = await self._run(served, inputs)
+            output, rows = await self._run(served, inputs)
         except Exception as exc:
             request_id = request_id if oip.is_request_id(request_id) else new_id()
             return _v2_error(self._failed(served, request_id, started, exc,
                                           "POST /v2/models/{name}/infer"))
-        self._record(served, request_id, started, "ok", inputs, output)
+        self._record(served, request_id, started, "ok", inputs, output, rows=rows)
         return Response(dumps(oip.encode_response(output, model_name=served.name,
                                                   model_version=served.version,
                                                   request_id=request_id)),
