@@ -150,6 +150,7 @@ V2_CASES: list[tuple[str, Any, str, int | None]] = [
     ("wrong datatype for the column", _tensors(tenure={"datatype": "BYTES",
                                                       "data": ["1", "2"]}), "tenure", None),
     ("unknown datatype", _tensors(charges={"datatype": "FLOAT"}), "charges", None),
+    ("datatype not a string", _tensors(charges={"datatype": {}}), "charges", None),
     ("ragged inputs", _tensors(plan={"shape": [1], "data": ["basic"]}), "plan", 1),
     ("missing input", {"inputs": _tensors()["inputs"][:2]}, "plan", None),
     ("shape is not a list of sizes", _tensors(charges={"shape": [-1]}), "charges", None),

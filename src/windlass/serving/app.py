@@ -224,8 +224,19 @@ class ModelServer:
             None if signature is None else signature.outputs)), media_type=_JSON)
 
     async def model_ready(self, request: Request) -> Response:
-        """``GET /v2/models/{name}/ready``."""
-        self.router.by_model_name(request.path_params["name"], None)
+        """``GET /v2/models/{name}/ready``: 503 while a served model is unavailable."""
+        try:
+            self.router.by_model_name(request.path_params["name"], None)
+        except WindlassError as error:
+            return _v2_error(error)
+        return self.ready_answer()
+
+    def ready_answer(self) -> Response:
+        """Return the readiness answer: 200, or 503 saying why the server is not ready."""
+        if not self.router.ready:
+            reason = self.router.unavailable or "the models are loading"
+            return Response(orjson.dumps({"ready": False, "reason": reason}),
+                            status_code=503, media_type=_JSON)
         return Response(b'{"ready":true}', media_type=_JSON)
 
     async def live(self, _request: Request) -> Response:
@@ -233,10 +244,8 @@ class ModelServer:
         return Response(b'{"live":true}', media_type=_JSON)
 
     async def ready(self, _request: Request) -> Response:
-        """``GET /v2/health/ready``: every variant is loaded."""
-        if not self.router.ready:
-            return Response(b'{"ready":false}', status_code=503, media_type=_JSON)
-        return Response(b'{"ready":true}', media_type=_JSON)
+        """``GET /v2/health/ready``: every variant is loaded and still available."""
+        return self.ready_answer()
 
     async def server_metadata(self, _request: Request) -> Response:
         """``GET /v2``: the V2 server metadata."""

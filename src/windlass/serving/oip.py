@@ -20,6 +20,8 @@ _NUMPY_BY_V2 = {"BOOL": "bool", "INT8": "int8", "INT16": "int16", "INT32": "int3
                 "UINT64": "uint64", "FP16": "float16", "FP32": "float32", "FP64": "float64",
                 "BYTES": "object"}
 _V2_BY_NUMPY = {v: k for k, v in _NUMPY_BY_V2.items()}
+#: The datatypes a V2 request may name.
+V2_DATATYPES = tuple(_NUMPY_BY_V2)
 
 
 _KIND_BY_V2 = {"BOOL": "bool", "BYTES": "string",
@@ -89,7 +91,7 @@ def _tensor(spec: Any, index: int) -> Tensor:
             or len(shape) > MAX_DATA_DEPTH:
         raise InvalidInput(f"{where} needs a shape: a list of non-negative integers",
                            field=name)
-    if datatype not in _NUMPY_BY_V2:
+    if not isinstance(datatype, str) or datatype not in _NUMPY_BY_V2:
         raise InvalidInput(f"{where} has datatype {datatype!r}; expected one of "
                            f"{', '.join(_NUMPY_BY_V2)}", field=name)
     if not isinstance(data, list):

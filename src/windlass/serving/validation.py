@@ -62,8 +62,8 @@ def cell_problem(kind: str, dtype: str, value: Any) -> str | None:
         return f"expected a number ({dtype}), got {describe(value)}"
     if kind == "integer":
         low, high = _int_range(dtype)
-        if kind_of is float and value.is_integer():
-            value = int(value)
+        if kind_of is float and value.is_integer() and abs(value) <= 2 ** 53:
+            value = int(value)  # exact: a larger float may stand for a neighbouring integer
         elif kind_of is not int:
             return f"expected an integer ({dtype}), got {describe(value)}"
         return None if low <= value <= high else \
