@@ -174,7 +174,7 @@ def _check_tensor(schema: Schema, inputs: Any) -> None:
     dtype = schema.dtype or "float64"
     kind = dtype_kind(dtype)
     kind = kind if kind in _CHECKED else "other"
-    if not isinstance(inputs, list) or not shape:
+    if not isinstance(inputs, list) or not inputs or not shape or isinstance(inputs[0], dict):
         return  # a scalar model or a table-shaped body: the signature's conversion decides
 
     widths: list[int | None] = [None] * len(shape)
