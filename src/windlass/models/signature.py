@@ -10,6 +10,7 @@ column.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +166,7 @@ def infer_signature(example: Any, output: Any = None) -> Signature:
     return Signature(infer_schema(example), outputs)
 
 
+@functools.lru_cache(maxsize=256)
 def dtype_kind(dtype_name: str) -> str:
     """Return the kind of a signature dtype: float, integer, bool, string, bytes, datetime..."""
     import numpy as np
