@@ -11,9 +11,11 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import windlass
+from windlass.serving.metrics import ServerMetrics
 from windlass_testing import ModelServerProcess
 
 
@@ -87,3 +89,7 @@ def test_weights_keys_shadow_and_live_changes(deployment: ModelServerProcess) ->
     assert set(shadowed["request_id"]) <= set(log[~log["shadow"]]["request_id"])
     metrics = httpx.get(f"{deployment.url}/metrics").text
     assert 'variant="challenger"' in metrics and 'variant="champion"' in metrics
+    sampled = {family.name for family in text_string_to_metric_families(metrics)
+               if family.samples}
+    declared = {family.name for family in ServerMetrics().registry.collect()}
+    assert declared <= sampled, f"declared but never updated: {sorted(declared - sampled)}"

@@ -280,3 +280,54 @@ def test_two_workers_share_one_metrics_view(registry: dict[str, object],
         assert totals == {30.0}
     finally:
         server.stop()
+
+
+def _wait_not_ready(server: ModelServerProcess) -> httpx.Response:
+    deadline = time.monotonic() + 20
+    while (response := httpx.get(f"{server.url}/v2/health/ready")).status_code != 503:
+        assert time.monotonic() < deadline, "the server never reported not ready"
+        time.sleep(0.1)
+    return response
+
+
+def _problem_lines(server: ModelServerProcess) -> list[str]:
+    return [line for line in server.log.read_text().splitlines() if "not ready" in line]
+
+
+def test_a_deleted_version_makes_the_server_not_ready_with_one_log_line(
+        registry: dict[str, object], tmp_path: Path) -> None:
+    server = ModelServerProcess("models:/churn/2", log_dir=tmp_path)
+    try:
+        windlass.delete_model_version("churn", 2)
+        answer = _wait_not_ready(server).json()
+        assert answer["ready"] is False and "models:/churn/2" in answer["reason"], answer
+        assert httpx.get(f"{server.url}/v2/models/churn/ready").status_code == 503
+        time.sleep(2.0)  # several more polls (every 0.3 s): still one line, no traceback
+        assert httpx.get(f"{server.url}/v2/health/ready").status_code == 503
+        lines = _problem_lines(server)
+        assert len(lines) == 1 and "models:/churn/2" in lines[0], lines
+        assert "Traceback" not in server.log.read_text()
+        frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
+        response = httpx.post(f"{server.url}/predict",  # whoever still asks is answered
+                              json={"inputs": frame[:1].to_dict("records")})
+        assert response.status_code == 200
+    finally:
+        server.stop()
+
+
+def test_removed_artifacts_make_the_server_not_ready(registry: dict[str, object],
+                                                     tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    server = ModelServerProcess("models:/churn/1", log_dir=tmp_path)
+    try:
+        assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
+        shutil.rmtree(Path(os.environ["WINDLASS_HOME"]) / "artifacts" / "blobs")
+        answer = _wait_not_ready(server).json()
+        assert "artifact store no longer holds" in answer["reason"], answer
+        time.sleep(1.5)
+        assert len(_problem_lines(server)) == 1
+        assert "Traceback" not in server.log.read_text()
+    finally:
+        server.stop()

@@ -278,3 +278,14 @@ def get_model_lineage(name: str, version: int, *, project: str | None = None) ->
     """Return where a version came from: run, params, metrics, dataset inputs, code version."""
     _tracking, registry = _services()
     return registry.lineage(_project(project), name, version)
+
+
+def missing_model_files(model_uri: str, *, project: str | None = None) -> list[str]:
+    """Return the files of a model URI that the artifact store no longer holds.
+
+    Raises a :class:`~windlass.exceptions.NotFound` when the URI names nothing any more
+    (the version was deleted). Model servers ask this at every poll.
+    """
+    _uri, files, _version = _resolve_files(model_uri, project)
+    tracking, _registry = _services()
+    return [f.path for f in files if not tracking.blobs.has(f.digest)]

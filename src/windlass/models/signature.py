@@ -10,6 +10,7 @@ column.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -165,7 +166,9 @@ def infer_signature(example: Any, output: Any = None) -> Signature:
     return Signature(infer_schema(example), outputs)
 
 
-def _kind(dtype_name: str) -> str:
+@functools.lru_cache(maxsize=256)
+def dtype_kind(dtype_name: str) -> str:
+    """Return the kind of a signature dtype: float, integer, bool, string, bytes, datetime..."""
     import numpy as np
 
     if dtype_name in ("string", "bytes"):
@@ -180,7 +183,7 @@ def _convert_column(frame: pd.DataFrame, spec: ColumnSpec) -> Any:
     got = _dtype_name(column.dtype)
     if got == spec.dtype:
         return column
-    want_kind, got_kind = _kind(spec.dtype), _kind(got)
+    want_kind, got_kind = dtype_kind(spec.dtype), dtype_kind(got)
     if want_kind == "string":
         if got_kind == "string":
             return column
@@ -293,7 +296,7 @@ def records_to_columns(schema: Schema, records: Any) -> dict[str, Any] | None:
     columns: dict[str, Any] = {}
     for spec in schema.columns:
         values = [record[spec.name] for record in records]
-        kind = _kind(spec.dtype)
+        kind = dtype_kind(spec.dtype)
         if kind == "string":
             if not all(type(v) is str for v in values):
                 return None

@@ -19,7 +19,7 @@ from windlass.genai.traces import TraceService
 from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
-from windlass.server.metrics import TrackingServerMetrics
+from windlass.server.metrics import RequestMetrics, TrackingServerMetrics
 from windlass.server.openapi import install_exact_openapi
 from windlass.server.routes import (
     artifacts,
@@ -77,6 +77,7 @@ def create_app(service: Tracking) -> FastAPI:
     install_error_handlers(app)
     install_exact_openapi(app)
     app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:
@@ -87,7 +88,7 @@ def create_app(service: Tracking) -> FastAPI:
              responses={200: {"description": "Prometheus text exposition format",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def metrics() -> Response:
-        """Prometheus metrics: spans ingested and duplicate, OTLP requests, ingest lag."""
+        """Prometheus metrics: REST requests, spans ingested and duplicate, OTLP, ingest lag."""
         body, content_type = app.state.metrics.render()
         return Response(body, media_type=content_type)
 

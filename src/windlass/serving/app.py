@@ -37,6 +37,7 @@ from windlass.serving.metrics import ServerMetrics
 from windlass.serving.openapi import openapi_document
 from windlass.serving.payloads import (
     dumps,
+    parse_body,
     parse_csv,
     parse_json,
     row_count,
@@ -45,6 +46,7 @@ from windlass.serving.payloads import (
 from windlass.serving.predlog import PredictionLog
 from windlass.serving.router import Router
 from windlass.serving.source import ServedModel
+from windlass.serving.validation import check_frame, check_inputs
 
 logger = logging.getLogger("windlass.serving")
 _JSON = "application/json"
@@ -57,6 +59,14 @@ def _error_body(error: WindlassError) -> bytes:
 def _retry_after(error: WindlassError) -> list[tuple[bytes, bytes]]:
     retry = error.details.get("retry_after")
     return [] if retry is None else [(b"retry-after", str(retry).encode())]
+
+
+def _v2_error(error: WindlassError) -> Response:
+    """Answer a V2 route's error: our error body plus the protocol's ``error`` key."""
+    body = {**error.to_dict(), "error": error.message}
+    return Response(orjson.dumps(body, default=str), status_code=error.http_status,
+                    media_type=_JSON,
+                    headers={k.decode(): v.decode() for k, v in _retry_after(error)})
 
 
 def _error(error: WindlassError) -> Response:
@@ -81,14 +91,19 @@ class ModelServer:
                                self.max_body_bytes)
 
     @staticmethod
-    def _inputs(body: bytes, content_type: bytes | None) -> Any:
+    def _inputs(body: bytes, content_type: bytes | None, served: ServedModel) -> Any:
+        """Return a ``/predict`` body's inputs, checked against ``served``'s signature."""
         kind = (content_type or b"").split(b";")[0].strip().lower().decode("latin-1")
+        signature = served.model.signature
+        schema = None if signature is None else signature.inputs
         if kind == "text/csv":
-            return parse_csv(body)
+            frame = parse_csv(body)
+            check_frame(schema, frame)
+            return frame
         if kind not in (_JSON, "", "application/*", "*/*"):
             raise InvalidInput(f"unsupported content type {kind!r}: send application/json "
                                "or text/csv")
-        return parse_json(body)
+        return check_inputs(schema, parse_json(body))
 
     async def _run(self, served: ServedModel, inputs: Any) -> tuple[Any, int]:
         prepared = served.prepare(inputs)
@@ -96,14 +111,32 @@ class ModelServer:
         return await served.batcher.submit(prepared, rows), rows
 
     def _record(self, served: ServedModel, request_id: str, started: float, status: str,
-                inputs: Any = None, output: Any = None, shadow: bool = False) -> None:
+                inputs: Any = None, output: Any = None, shadow: bool = False,
+                rows: int = 0) -> None:
         latency = time.perf_counter() - started
         if not shadow:
             self.metrics.observe_request((served.name, served.version, served.variant),
-                                         status, latency)
+                                         status, latency, rows)
         if status == "ok" and self.log is not None:
             self.log.record(request_id, served.name, served.version, served.variant,
                             latency * 1000, inputs, output, shadow)
+
+    def _failed(self, served: ServedModel, request_id: str, started: float, exc: Exception,
+                route: str) -> WindlassError:
+        """Count a failed request and return the error to answer with.
+
+        A :class:`WindlassError` is answered as itself; anything else (the model library
+        failing) is logged with its traceback and answered 500, counted as
+        ``internal_error`` like every other answer.
+        """
+        if isinstance(exc, WindlassError):
+            error = exc
+        else:
+            logger.error("%s failed on request %s", route, request_id, exc_info=exc)
+            error = WindlassError("the model server failed on this request; see its log",
+                                  request_id=request_id)
+        self._record(served, request_id, started, error.error_code.lower())
+        return error
 
     async def _shadow(self, request_id: str, inputs: Any) -> None:
         shadow = self.router.shadow
@@ -135,19 +168,19 @@ class ModelServer:
                  (b"x-windlass-variant", served.variant.encode())]
         try:
             body = await read_body(receive, headers, self.max_body_bytes)
-            inputs = self._inputs(body, headers.get(b"content-type"))
-            output, _rows = await self._run(served, inputs)
+            inputs = self._inputs(body, headers.get(b"content-type"), served)
+            output, rows = await self._run(served, inputs)
         except ClientDisconnected:
             return
-        except WindlassError as error:
-            self._record(served, request_id, started, error.error_code.lower())
+        except Exception as exc:
+            error = self._failed(served, request_id, started, exc, "POST /predict")
             await send_json(send, error.http_status, _error_body(error),
                             [*extra, *_retry_after(error)])
             return
         if self.router.shadow is not None:
             task = asyncio.get_running_loop().create_task(self._shadow(request_id, inputs))
             self.router.track(task)
-        self._record(served, request_id, started, "ok", inputs, output)
+        self._record(served, request_id, started, "ok", inputs, output, rows=rows)
         answer = {"predictions": to_jsonable(output), "model": served.name,
                   "version": served.version, "variant": served.variant,
                   "request_id": request_id}
@@ -157,21 +190,25 @@ class ModelServer:
         """``POST /v2/models/{name}/infer``: the Open Inference Protocol."""
         started = time.perf_counter()
         name = request.path_params["name"]
-        served = self.router.by_model_name(name, request.headers.get("x-windlass-key"))
         try:
-            body = orjson.loads(await self._body(request))
-        except orjson.JSONDecodeError as exc:
-            return _error(InvalidInput(f"request body is not valid JSON: {exc}"))
+            served = self.router.by_model_name(name, request.headers.get("x-windlass-key"))
+            body = parse_body(await self._body(request))
+        except WindlassError as error:
+            return _v2_error(error)
         given = body.get("id") if isinstance(body, dict) else None
-        request_id: str = given if isinstance(given, str) else new_id()
+        request_id = new_id() if given is None else given
         try:
+            if not oip.is_request_id(request_id):
+                raise InvalidInput('"id" must be a string of 1 to 128 printable ASCII '
+                                   "characters", field="id")
             signature = served.model.signature
             inputs = oip.decode_request(body, None if signature is None else signature.inputs)
-            output, _rows = await self._run(served, inputs)
-        except WindlassError as error:
-            self._record(served, request_id, started, error.error_code.lower())
-            return _error(error)
-        self._record(served, request_id, started, "ok", inputs, output)
+            output, rows = await self._run(served, inputs)
+        except Exception as exc:
+            request_id = request_id if oip.is_request_id(request_id) else new_id()
+            return _v2_error(self._failed(served, request_id, started, exc,
+                                          "POST /v2/models/{name}/infer"))
+        self._record(served, request_id, started, "ok", inputs, output, rows=rows)
         return Response(dumps(oip.encode_response(output, model_name=served.name,
                                                   model_version=served.version,
                                                   request_id=request_id)),
@@ -188,8 +225,19 @@ class ModelServer:
             None if signature is None else signature.outputs)), media_type=_JSON)
 
     async def model_ready(self, request: Request) -> Response:
-        """``GET /v2/models/{name}/ready``."""
-        self.router.by_model_name(request.path_params["name"], None)
+        """``GET /v2/models/{name}/ready``: 503 while a served model is unavailable."""
+        try:
+            self.router.by_model_name(request.path_params["name"], None)
+        except WindlassError as error:
+            return _v2_error(error)
+        return self.ready_answer()
+
+    def ready_answer(self) -> Response:
+        """Return the readiness answer: 200, or 503 saying why the server is not ready."""
+        if not self.router.ready:
+            reason = self.router.unavailable or "the models are loading"
+            return Response(orjson.dumps({"ready": False, "reason": reason}),
+                            status_code=503, media_type=_JSON)
         return Response(b'{"ready":true}', media_type=_JSON)
 
     async def live(self, _request: Request) -> Response:
@@ -197,10 +245,8 @@ class ModelServer:
         return Response(b'{"live":true}', media_type=_JSON)
 
     async def ready(self, _request: Request) -> Response:
-        """``GET /v2/health/ready``: every variant is loaded."""
-        if not self.router.ready:
-            return Response(b'{"ready":false}', status_code=503, media_type=_JSON)
-        return Response(b'{"ready":true}', media_type=_JSON)
+        """``GET /v2/health/ready``: every variant is loaded and still available."""
+        return self.ready_answer()
 
     async def server_metadata(self, _request: Request) -> Response:
         """``GET /v2``: the V2 server metadata."""

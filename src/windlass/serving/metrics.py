@@ -52,20 +52,27 @@ class ServerMetrics:
         self.logged = Counter("windlass_prediction_log_records",
                               "Prediction-log records written (status: written or dropped).",
                               ["status"], registry=self.registry)
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
         self.reloads = Counter("windlass_model_reloads", "Models (re)loaded after a change.",
                                ["model"], registry=self.registry)
 
-    def observe_request(self, labels: tuple[str, str, str], status: str,
-                        seconds: float) -> None:
-        """Count one answered request of (model, version, variant) and its latency."""
+    def observe_request(self, labels: tuple[str, str, str], status: str, seconds: float,
+                        rows: int = 0) -> None:
+        """Count one answered request of (model, version, variant), its latency and rows.
+
+        Every answer counts, errors included: ``status`` is ``ok`` or the lower-case error
+        code (``schema_mismatch``, ``internal_error`` for a 500...).
+        """
         children = self._children.get(labels)
         if children is None:  # labels() costs a few µs: look each series up once
-            children = (self.requests.labels(*labels, "ok"), self.latency.labels(*labels))
+            children = (self.requests.labels(*labels, "ok"), self.latency.labels(*labels),
+                        self.rows.labels(*labels))
             self._children[labels] = children
         counter = children[0] if status == "ok" else self.requests.labels(*labels, status)
         counter.inc()
         children[1].observe(seconds)
+        if rows:
+            children[2].inc(rows)
 
     def batch_observer(self, model: str, version: str) -> Callable[[int, int, float], None]:
         """Return a callback recording one batch's request count and predict time."""

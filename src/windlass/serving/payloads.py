@@ -15,12 +15,17 @@ import orjson
 from windlass.exceptions import InvalidInput, SchemaMismatch
 
 
-def parse_json(body: bytes) -> Any:
-    """Return the ``inputs`` of a JSON ``/predict`` body (records, columns or arrays)."""
+def parse_body(body: bytes) -> Any:
+    """Return a JSON request body decoded (InvalidInput if it is not JSON)."""
     try:
-        data = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+
+
+def parse_json(body: bytes) -> Any:
+    """Return the ``inputs`` of a JSON ``/predict`` body (records, columns or arrays)."""
+    data = parse_body(body)
     if not isinstance(data, dict) or "inputs" not in data:
         raise InvalidInput('request body must be a JSON object with "inputs": a list of '
                            'records, an object of columns, or a list of rows')

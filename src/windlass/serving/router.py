@@ -5,6 +5,12 @@ shadow. The plan of a single model is one variant; the plan of a deployment come
 registry. Every ``WINDLASS_SERVE_POLL_SECONDS`` the router re-reads the plan and
 re-resolves aliases; a variant whose files changed is loaded in the background and swapped
 in atomically, so weight changes and alias moves reach a running server without a restart.
+
+At every poll the router also checks that what it serves still exists: a model version
+deleted from the registry (or an alias or deployment removed), or files gone from the
+artifact store, make the server *unavailable*: readiness answers 503 (so a load balancer
+stops sending traffic) and one line says why; the loaded model keeps answering whoever
+still asks. A failure to poll at all (the store unreachable) is logged once, not per poll.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from windlass.exceptions import NotFound
+from windlass.exceptions import NotFound, WindlassError
 from windlass.model_entities import Variant
 from windlass.serving.deployments import TrafficSplit
 from windlass.serving.metrics import ServerMetrics
@@ -51,11 +57,53 @@ class Router:
         self._primary = ""
         self._retired: list[ServedModel] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Why a served model can no longer be loaded ("" while all can).
+        self.unavailable = ""
+        self._poll_error = ""
 
     @property
     def ready(self) -> bool:
-        """Tell whether every variant is loaded."""
-        return self.split is not None
+        """Tell whether every variant is loaded and still exists where it was loaded from."""
+        return self.split is not None and not self.unavailable
+
+    def check_available(self) -> str:
+        """Return why a served model could not be loaded again now ("" if all could)."""
+        for served in self.all_served():
+            problem = served.problem()
+            if problem is not None:
+                return f"variant {served.variant}: {problem}"
+        return ""
+
+    def poll_once(self) -> bool:
+        """Refresh and check availability (blocking); return whether the plan changed.
+
+        Updates :attr:`unavailable`, logging one line when it changes; a failure to poll
+        is logged once per distinct error and leaves readiness as it was.
+        """
+        try:
+            changed = self.refresh()
+            problem = self.check_available()
+        except NotFound as exc:  # an alias or deployment removed under the server
+            changed, problem = False, exc.message
+        except Exception as exc:
+            message = exc.message if isinstance(exc, WindlassError) else repr(exc)
+            if message != self._poll_error:
+                logger.error("could not refresh the served models; still serving the "
+                             "previous ones: %s", message,
+                             exc_info=not isinstance(exc, WindlassError))
+                self._poll_error = message
+            return False
+        if self._poll_error:
+            logger.info("refreshing the served models works again")
+            self._poll_error = ""
+        if bool(problem) != bool(self.unavailable):  # one line per change of state
+            if problem:
+                logger.error("not ready: %s; readiness answers 503 until it is back",
+                             problem)
+            else:
+                logger.info("ready again: every served model is available")
+        self.unavailable = problem
+        return changed
 
     def _load(self, planned: Variant, current: ServedModel | None) -> ServedModel:
         if current is not None and current.resolved == resolve(planned.model_uri):
@@ -120,19 +168,15 @@ class Router:
         task.add_done_callback(self._tasks.discard)
 
     async def poll_forever(self) -> None:
-        """Refresh every ``poll_seconds``; errors are logged and the old plan keeps serving."""
+        """Poll every ``poll_seconds`` (see :meth:`poll_once`); the old plan keeps serving."""
         while True:
             await asyncio.sleep(self.poll_seconds)
-            try:
-                if await asyncio.to_thread(self.refresh):
-                    # Requests already routed to a retired model finish first.
-                    await asyncio.sleep(2.0)
-                    for served in self._retired:
-                        await served.batcher.close()
-                    self._retired = []
-            except Exception:
-                logger.exception("could not refresh the served models; still serving the "
-                                 "previous ones")
+            if await asyncio.to_thread(self.poll_once):
+                # Requests already routed to a retired model finish first.
+                await asyncio.sleep(2.0)
+                for served in self._retired:
+                    await served.batcher.close()
+                self._retired = []
 
     async def close(self) -> None:
         """Stop every batcher."""

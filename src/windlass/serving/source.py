@@ -43,6 +43,30 @@ class ServedModel:
     model: LoadedModel
     batcher: Batcher
     matrix_columns: list[str] | None = None
+    source_uri: str = ""
+
+    def problem(self) -> str | None:
+        """Return why this model could not be loaded again now (None: it could).
+
+        A registered version that was deleted, a recorded file gone from the artifact
+        store, or a model folder removed. Other failures (the store unreachable) raise.
+        """
+        from windlass.exceptions import NotFound
+        from windlass.models.fluent import missing_model_files
+
+        uri = self.source_uri or self.resolved.uri
+        if uri.startswith("models:/"):
+            uri = f"models:/{self.name}/{self.version}"
+        elif not uri.startswith("runs:/"):
+            return None if Path(uri).is_dir() else f"the model folder {uri} is gone"
+        try:
+            missing = missing_model_files(uri)
+        except NotFound as exc:
+            return f"{uri} no longer exists ({exc.message})"
+        if missing:
+            return (f"the artifact store no longer holds {len(missing)} file(s) of {uri}, "
+                    f"e.g. {missing[0]!r}")
+        return None
 
     def prepare(self, inputs: Any) -> Any:
         """Return a request's inputs checked against the signature, ready to batch.
@@ -108,4 +132,4 @@ def load(variant: str, uri: str, *, trust: bool, batching: dict[str, Any],
                 resolved.version or "-", variant)
     if metrics is not None:
         metrics.reloads.labels(resolved.name).inc()
-    return ServedModel(variant, resolved, model, batcher, matrix)
+    return ServedModel(variant, resolved, model, batcher, matrix, uri)
