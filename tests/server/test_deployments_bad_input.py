@@ -315,3 +315,13 @@ def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None
               )["deployments"][0]["name"] == "prod"
     assert ok(api.delete(base)) == {}
     refused(api.get(base), 404, "DEPLOYMENT_NOT_FOUND")
+
+
+def test_a_deployed_version_cannot_be_deleted(api: httpx.Client, seed: Seed) -> None:
+    models = f"{API}/projects/{seed.project_name}/models/churn"
+    # prod serves version 1 (challenger) and version 2 (shadow; also aliased champion).
+    error = refused(api.delete(f"{models}/versions/1"), 409, "IN_USE")
+    assert "'prod'" in error["message"] and "'challenger'" in error["message"]
+    assert error["details"]["version"] == 1
+    error = refused(api.delete(models), 409)
+    assert ok(api.get(f"{models}/versions/1"))["version"] == 1

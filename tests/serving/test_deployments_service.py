@@ -20,6 +20,7 @@ from windlass.exceptions import (
     ArtifactNotFound,
     Conflict,
     DeploymentNotFound,
+    InUse,
     InvalidInput,
     InvalidState,
     InvalidUri,
@@ -418,3 +419,24 @@ def test_concurrent_expected_revision_lets_one_win(race_uri: str, tmp_path: Path
         assert [e.revision for e in service.history(project, "prod").items] == [1, 2]
     finally:
         store.close()
+
+
+def test_a_deployed_version_cannot_be_deleted(service: DeploymentService, project: str,
+                                              store: SqlStore, tmp_path: Path) -> None:
+    registry = ModelRegistry(store, open_blob_store(str(tmp_path / "blobs")))
+    create(service, project, variants=[Variant("pinned", "models:/churn/2", 1.0)],
+           shadow=Variant("newest", "models:/churn@latest"))
+    with pytest.raises(InUse, match=r"deployment 'prod' \(variant 'pinned'\)") as info:
+        registry.delete_version(project, "churn", 2)
+    assert info.value.details["used_by"] == ["deployment 'prod' (variant 'pinned')"]
+    # @latest serves the newest version (3), so that one is in use too.
+    with pytest.raises(InUse, match="variant 'newest'"):
+        registry.delete_version(project, "churn", 3)
+    registry.delete_alias(project, "churn", "champion")
+    with pytest.raises(InUse, match="'prod'"):
+        registry.delete_model(project, "churn")
+    registry.delete_version(project, "churn", 1)  # not served: deleted
+    service.delete(project, "prod")
+    registry.delete_version(project, "churn", 3)
+    registry.delete_version(project, "churn", 2)
+    assert registry.list_versions(project, "churn").items == []

@@ -120,7 +120,7 @@ class ModelRegistry:
             set_tags=to_set or None, delete_tags=to_delete or None, updated_at=now_ms())
 
     def delete_model(self, project_id: str, name: str) -> None:
-        """Delete a model with all its versions (refused while it has aliases)."""
+        """Delete a model with all its versions (refused while aliased or deployed)."""
         self.store.delete_registered_model(project_id, check_name("model name", name))
 
     # -- versions ------------------------------------------------------------------------
@@ -249,7 +249,11 @@ class ModelRegistry:
                                               max_results, page_token)
 
     def delete_version(self, project_id: str, name: str, version: int) -> None:
-        """Delete a version (refused while an alias points to it)."""
+        """Delete a version (refused while an alias points to it or a deployment serves it).
+
+        A deployment serves a version it names by number, and the newest version when it
+        names ``@latest`` (or no version); deleting it then is InUse naming the deployment.
+        """
         self.store.delete_model_version(project_id, check_name("model name", name),
                                         check_version(version, "model"))
 

@@ -61,7 +61,7 @@ def update_model(name: NamePath, body: ModelUpdate, proj: ProjectDep, models: Re
 
 @router.delete("/{name}")
 def delete_model(name: NamePath, proj: ProjectDep, models: RegistryDep) -> dict[str, Any]:
-    """Delete a model with all its versions (409 while it has aliases)."""
+    """Delete a model with all its versions (409 while it has aliases or is deployed)."""
     models.delete_model(proj.id, name)
     return {}
 
@@ -98,7 +98,7 @@ def get_version(name: NamePath, version: VersionPath, proj: ProjectDep, models: 
 @router.delete("/{name}/versions/{version}")
 def delete_version(name: NamePath, version: VersionPath, proj: ProjectDep,
                    models: RegistryDep) -> dict[str, Any]:
-    """Delete a version (409, naming them, while aliases point to it)."""
+    """Delete a version (409, naming them, while aliases or deployments use it)."""
     models.delete_version(proj.id, name, version)
     return {}
 

@@ -20,6 +20,8 @@ from sqlalchemy.engine import Connection, Row
 from windlass.entities import ArtifactEntry, DatasetInput, Page
 from windlass.exceptions import (
     AlreadyExists,
+    InUse,
+    InvalidInput,
     InvalidState,
     ModelNotFound,
     ModelVersionNotFound,
@@ -30,12 +32,14 @@ from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import aliases as sql_aliases
 from windlass.store.sql import schema as s
+from windlass.uris import LATEST, parse_object_uri
 
 #: The largest page of registered models or versions one call returns.
 MAX_REGISTRY_RESULTS = 1000
 
 _m, _t, _v = s.registered_models, s.registered_model_tags, s.model_versions
 _a, _e, _i = s.model_aliases, s.model_alias_events, s.run_inputs
+_d = s.deployments
 
 
 def _dumps(value: Any) -> str:
@@ -150,6 +154,39 @@ class SqlRegistry(MetadataStore):
     def _aliases_of(conn: Connection, model_id: str, version: int) -> list[str]:
         return sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model_id, [version])[version]
 
+    @staticmethod
+    def _served_by(conn: Connection, model: Row[Any, Any], version: int | None,
+                   newest: bool) -> list[str]:
+        """Return ``deployment 'd' (variant 'v')`` for each variant serving the version.
+
+        ``version`` None: any version of the model. A variant serves a version when its URI
+        names it by number, or names the model without a version or with ``@latest`` and
+        the version is the newest (``newest``). Other aliases are guarded as aliases.
+        """
+        needle = f"models:/{model.name}"
+        rows = conn.execute(
+            select(_d.c.name, _d.c.variants, _d.c.shadow)
+            .where(_d.c.project_id == model.project_id,
+                   _d.c.variants.contains(needle, autoescape=True)
+                   | _d.c.shadow.contains(needle, autoescape=True))
+            .order_by(_d.c.name)).all()
+        users: list[str] = []
+        for name, variants_text, shadow_text in rows:
+            variants = orjson.loads(variants_text)
+            if shadow_text is not None:
+                variants.append(orjson.loads(shadow_text))
+            for variant in variants:
+                try:
+                    uri = parse_object_uri(str(variant.get("model_uri", "")))
+                except InvalidInput:
+                    continue
+                if uri.kind != "models" or uri.name != model.name:
+                    continue
+                if version is None or uri.version == version or (
+                        newest and uri.version is None and uri.alias in (None, LATEST)):
+                    users.append(f"deployment {name!r} (variant {variant.get('name')!r})")
+        return users
+
     def _load_version(self, conn: Connection, model: Row[Any, Any], version: int
                       ) -> ModelVersion:
         row = conn.execute(select(_v).where(_v.c.model_id == model.id,
@@ -228,7 +265,11 @@ class SqlRegistry(MetadataStore):
             return self._load_models(conn, [self._model(conn, project_id, name)])[0]
 
     def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model, its versions, tags and alias history (refused while aliased)."""
+        """Delete a model, its versions, tags and alias history (refused while in use).
+
+        In use: an alias exists (InvalidState), or a deployment serves one of its versions
+        (InUse, naming the deployment).
+        """
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             aliases = list(conn.execute(select(_a.c.alias).where(_a.c.model_id == model.id)
@@ -237,6 +278,10 @@ class SqlRegistry(MetadataStore):
                 raise InvalidState(
                     f"model {name!r} still has alias(es) {', '.join(map(repr, aliases))}; "
                     "delete them first", model=name, aliases=aliases)
+            served = self._served_by(conn, model, None, newest=True)
+            if served:
+                raise InUse(f"model {name!r} is served by {'; '.join(served)}; change or "
+                            "delete the deployment(s) first", model=name, used_by=served)
             for table in (_e, _t, _v):
                 conn.execute(delete(table).where(table.c.model_id == model.id))
             conn.execute(delete(_m).where(_m.c.id == model.id))
@@ -311,7 +356,7 @@ class SqlRegistry(MetadataStore):
         return Page(items, token)
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
-        """Delete a version (refused, naming them, while aliases point to it)."""
+        """Delete a version (refused, naming them, while aliases or deployments use it)."""
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             found = conn.execute(select(_v.c.id).where(
@@ -324,6 +369,13 @@ class SqlRegistry(MetadataStore):
                     f"model {name!r} version {version} is the target of alias(es) "
                     f"{', '.join(map(repr, aliases))}; move or delete them first",
                     model=name, version=version, aliases=aliases)
+            newest = conn.execute(select(func.max(_v.c.version)).where(
+                _v.c.model_id == model.id)).scalar() == version
+            served = self._served_by(conn, model, version, newest)
+            if served:
+                raise InUse(f"model {name!r} version {version} is served by "
+                            f"{'; '.join(served)}; change or delete the deployment(s) first",
+                            model=name, version=version, used_by=served)
             conn.execute(delete(_v).where(_v.c.id == found.id))
 
     # -- aliases -------------------------------------------------------------------------
