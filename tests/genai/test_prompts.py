@@ -207,6 +207,9 @@ def test_alias_moves_are_recorded_and_latest_is_reserved(registry: PromptRegistr
         with pytest.raises(InvalidInput) as info:
             registry.set_alias(project, "support", bad, 1)
         assert "reserved" in info.value.message
+    for bad in ("3", "007"):  # read as version numbers wherever a version or alias goes
+        with pytest.raises(InvalidInput, match="looks like a version number"):
+            registry.set_alias(project, "support", bad, 1)
     with pytest.raises(InvalidInput):
         registry.set_alias(project, "support", "no/slash", 1)
     with pytest.raises(InvalidInput):

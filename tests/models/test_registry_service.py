@@ -90,7 +90,7 @@ def test_bad_aliases_are_refused(registry: ModelRegistry, project: str,
 
 
 @pytest.mark.parametrize(("name", "alias"), [("churn", "champion"), ("a", "b"),
-                                             ("Model_1.2-x", "v2.prod-eu"), ("9", "0")])
+                                             ("Model_1.2-x", "v2.prod-eu"), ("9", "0a")])
 def test_accepted_names_make_model_uris(registry: ModelRegistry, project: str,
                                         files: list[ArtifactEntry], name: str,
                                         alias: str) -> None:
@@ -110,6 +110,17 @@ def test_latest_is_reserved(registry: ModelRegistry, project: str,
     assert "reserved" in info.value.message
     with pytest.raises(InvalidInput):
         registry.delete_alias(project, "churn", alias)
+
+
+@pytest.mark.parametrize("alias", ["3", "0", "2147483648", "007"])
+def test_version_like_aliases_are_refused(registry: ModelRegistry, project: str,
+                                          files: list[ArtifactEntry], alias: str) -> None:
+    register(registry, project, files)
+    with pytest.raises(InvalidInput, match="looks like a version number") as info:
+        registry.set_alias(project, "churn", alias, 1)
+    assert info.value.details["alias"] == alias
+    assert registry.get_model(project, "churn").aliases == {}
+    registry.set_alias(project, "churn", f"v{alias}", 1)  # the suggested name is fine
 
 
 @pytest.mark.parametrize("version", [0, -1, 2**31, True, 1.0, "1"])

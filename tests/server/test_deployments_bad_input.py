@@ -131,6 +131,9 @@ WRONG: list[Any] = [
     ("POST", "", {"name": "ok", "variants": [variant(weight=-1)]}),
     ("POST", "", {"name": "ok", "variants": [variant(weight="9")]}),
     ("POST", "", {"name": "ok", "variants": [variant(weight=True)]}),
+    ("POST", "", {"name": "ok", "variants": [variant(weight=0)]}),
+    ("POST", "", {"name": "ok", "variants": [variant(weight=0), variant(name="w", weight=0)]}),
+    ("PATCH", "/prod", {"variants": [variant(weight=0)]}),
     ("POST", "", {"name": "ok", "variants": [variant(weight=1e308), variant(name="w",
                                                                              weight=1e308)]}),
     ("POST", "", {"name": "ok", "variants": [variant(name="bad name")]}),
@@ -183,6 +186,10 @@ def test_wrong_bodies_are_refused(api: httpx.Client, seed: Seed, method: str, pa
 
 
 def test_errors_name_what_was_wrong(api: httpx.Client, seed: Seed) -> None:
+    error = refused(api.post(seed.deployments, json={"name": "ok", "variants": [
+        variant(name="only", weight=0)]}), 400, "INVALID_INPUT")
+    assert "positive sum, got only=0" in error["message"]
+    assert error["details"]["weights"] == {"only": 0}
     error = refused(api.patch(f"{seed.deployments}/prod", json={"weights": {"nobody": 1}}),
                     400)
     assert "'nobody'" in error["message"] and error["details"]["variants"] == ["nobody"]

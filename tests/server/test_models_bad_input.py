@@ -157,6 +157,7 @@ WRONG_TYPES: list[Any] = [
     ("PUT", "/churn/aliases/champion", {"version": 1.5}),
     ("PUT", "/churn/aliases/champion", {}),
     ("PUT", "/churn/aliases/latest", {"version": 1}),
+    ("PUT", "/churn/aliases/3", {"version": 1}),
     ("PUT", "/churn/aliases/-bad", {"version": 1}),
     ("PUT", "/-bad/aliases/champion", {"version": 1}),
 ]

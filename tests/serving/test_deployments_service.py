@@ -99,6 +99,11 @@ def test_bad_deployment_names(service: DeploymentService, project: str, name: An
     ([{"name": "a", "model_uri": "models:/churn/1", "wieght": 9}], "'wieght'"),
     ([{"name": "a"}], "needs model_uri"),
     ([42], "must be a Variant or a mapping"),
+    # A weight that is given is kept: all 0 is refused, never turned into equal shares.
+    ([Variant("a", "models:/churn/1", 0)], "positive sum, got a=0"),
+    ([{"name": "a", "model_uri": "models:/churn/1", "weight": 0}], "positive sum, got a=0"),
+    ([{"name": "a", "model_uri": "models:/churn/1", "weight": 0.0},
+      {"name": "b", "model_uri": "models:/churn/2", "weight": 0}], "got a=0, b=0"),
     ([Variant("a", "models:/churn/1", 1e308), Variant("b", "models:/churn/2", 1e308)],
      "infinity"),
     ([Variant(f"v{i}", "models:/churn/1", 1) for i in range(MAX_VARIANTS + 1)], "at most"),
@@ -171,6 +176,9 @@ def test_create_defaults_and_shadow(service: DeploymentService, project: str) ->
         shadow={"name": "s", "model_uri": "models:/churn/3", "weight": 42},
         description="three ways", user="ada")
     assert [v.weight for v in created.variants] == [100 / 3] * 3  # no weights: equal shares
+    alone = service.create(project, "alone", [
+        {"name": "a", "model_uri": "models:/churn/1", "weight": None}])
+    assert [v.weight for v in alone.variants] == [100.0]  # weight None: not given
     assert created.shadow == Variant("s", "models:/churn/3", 0.0)  # the shadow takes no share
     assert created.description == "three ways"
     with pytest.raises(InvalidInput, match="shadow's name 'champion'"):
@@ -290,9 +298,11 @@ def test_rollback_refuses_a_state_whose_model_is_gone(service: DeploymentService
 
 def test_weight_changes_keep_unchanged_uris_unchecked(service: DeploymentService,
                                                       store: SqlStore, project: str) -> None:
-    # Traffic can always be moved away from a variant whose model went missing.
-    create(service, project, variants=[Variant("a", "models:/churn/3", 50), CHAMPION])
-    store.delete_model_version(project, "churn", 3)
+    # Traffic can always be moved away from a variant whose model went missing. A served
+    # version cannot be deleted any more, so the deployment is made (unchecked) with a
+    # version that does not exist (as one left over from before that rule would be).
+    create(DeploymentService(store, check_models=False), project,
+           variants=[Variant("a", "models:/churn/9", 50), CHAMPION])
     assert service.set_weights(project, "prod", {"a": 0}).variants[0].weight == 0.0
 
 

@@ -68,7 +68,7 @@ def parse_variants(texts: list[str]) -> list[dict[str, Any]]:
         missing = [n for n, _u, w in parsed if w is None]
         raise InvalidInput(f"give a weight to every variant or to none; missing for "
                            f"{', '.join(map(repr, missing))}", variants=missing)
-    return [{"name": n, "model_uri": u, "weight": w or 0.0} for n, u, w in parsed]
+    return [{"name": n, "model_uri": u, "weight": w} for n, u, w in parsed]
 
 
 def _shadow(text: str | None) -> dict[str, Any] | None:

@@ -51,6 +51,7 @@ from windlass.uris import (
     check_name,
     check_version,
     parse_object_uri,
+    removable_alias,
     settable_alias,
 )
 
@@ -505,7 +506,7 @@ class PromptRegistry:
                      user: str | None = None) -> PromptAliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_prompt_alias(
-            project_id, check_name("prompt name", name), settable_alias(alias),
+            project_id, check_name("prompt name", name), removable_alias(alias),
             user=_user(user), at=now_ms())
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None

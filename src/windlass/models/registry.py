@@ -41,6 +41,7 @@ from windlass.uris import (
     MAX_NAME_LENGTH,
     check_name,
     check_version,
+    removable_alias,
     settable_alias,
 )
 
@@ -273,7 +274,7 @@ class ModelRegistry:
                      user: str | None = None) -> AliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_model_alias(
-            project_id, check_name("model name", name), settable_alias(alias),
+            project_id, check_name("model name", name), removable_alias(alias),
             user=_user(user), at=now_ms())
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None

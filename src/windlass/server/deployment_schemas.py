@@ -26,11 +26,15 @@ MAX_VARIANTS = 100
 
 
 class VariantBody(_Body):
-    """One variant: a model URI and its relative share of traffic."""
+    """One variant: a model URI and its relative share of traffic.
+
+    Variants given without any weight share traffic equally; weights that are given are
+    kept as they are (all 0 is refused: no variant would answer).
+    """
 
     name: Name
     model_uri: ModelUri
-    weight: Weight = 0.0
+    weight: Weight | None = None
 
 
 class DeploymentCreate(_Body):

@@ -12,8 +12,10 @@ records it. The rules it keeps:
   ArtifactNotFound), naming the variant. The URI is stored as given: an alias keeps being
   followed by a running server.
 - Weights are relative, finite and non-negative, with a positive sum; a variant with weight
-  0 stays in the deployment but gets no traffic. Variants created without any weight (all
-  0) share traffic equally (``100 / n`` each).
+  0 stays in the deployment but gets no traffic. Variants given without any weight (a
+  mapping without ``weight``, or ``weight`` None) share traffic equally (``100 / n``
+  each); weights that are given are never changed, so explicit weights that are all 0 (a
+  single variant of weight 0, say) are refused, not silently replaced.
 - The shadow gets a copy of every request (its answers are logged, not returned); it takes
   no share of answered traffic, so its weight is always stored as 0. Its name must differ
   from the variants' names.
@@ -154,7 +156,10 @@ def check_model_uri(variant: str, uri: Any) -> str:
 
 
 def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
-    """Return a checked :class:`Variant` from a Variant or a mapping, weight as a float."""
+    """Return a checked :class:`Variant` from a Variant or a mapping, weight as a float.
+
+    A mapping without ``weight`` (or with ``weight`` None) gets ``default_weight``.
+    """
     if isinstance(value, Variant):
         name, uri, weight = value.name, value.model_uri, value.weight
     elif isinstance(value, Mapping):
@@ -166,7 +171,9 @@ def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
         if missing:
             raise InvalidInput(f"a variant needs {' and '.join(missing)}", fields=missing)
         name, uri = value["name"], value["model_uri"]
-        weight = value.get("weight", default_weight)
+        weight = value.get("weight")
+        if weight is None:
+            weight = default_weight
     else:
         raise InvalidInput(f"a variant must be a Variant or a mapping, got "
                            f"{type(value).__name__}")
@@ -191,8 +198,10 @@ def check_state(variants: Sequence[Variant], shadow: Variant | None
         seen.add(variant.name)
     total = sum(v.weight for v in clean)
     if not total > 0:
-        raise InvalidInput("the variants' weights must have a positive sum: give at least "
-                           "one variant a weight above 0")
+        given = ", ".join(f"{v.name}={v.weight:g}" for v in clean[:10])
+        raise InvalidInput(f"the variants' weights must have a positive sum, got {given}: "
+                           "give at least one variant a weight above 0",
+                           weights={v.name: v.weight for v in clean[:10]})
     if not math.isfinite(total):
         raise InvalidInput("the variants' weights add up to infinity; use smaller weights")
     if shadow is not None:
@@ -204,23 +213,25 @@ def check_state(variants: Sequence[Variant], shadow: Variant | None
 
 
 def _variants(values: Any) -> list[Variant]:
+    """Return checked variants; when none was given a weight, equal shares (100 / n each)."""
     if isinstance(values, (str, bytes, Mapping, Variant)) or not isinstance(values, Sequence):
         raise InvalidInput(f"variants must be a list of variants, got {type(values).__name__}")
     if len(values) > MAX_VARIANTS:
         raise InvalidInput(f"a deployment has at most {MAX_VARIANTS} variants, got "
                            f"{len(values)}")
-    return [check_variant(v) for v in values]
+    clean = [check_variant(v) for v in values]
+    if clean and not any(_weight_given(v) for v in values):
+        return [replace(v, weight=100.0 / len(clean)) for v in clean]
+    return clean
+
+
+def _weight_given(value: VariantLike) -> bool:
+    """Return whether a variant came with a weight (a Variant always has one)."""
+    return not isinstance(value, Mapping) or value.get("weight") is not None
 
 
 def _shadow(value: VariantLike | None) -> Variant | None:
     return None if value is None else check_variant(value)
-
-
-def _equal_split(variants: list[Variant]) -> list[Variant]:
-    """Give variants created without any weight an equal share."""
-    if variants and all(v.weight == 0 for v in variants):
-        return [replace(v, weight=100.0 / len(variants)) for v in variants]
-    return variants
 
 
 # -- the service ----------------------------------------------------------------------------
@@ -304,7 +315,7 @@ class DeploymentService:
         call creates once.
         """
         name = check_name("deployment name", name)
-        clean, clean_shadow = check_state(_equal_split(_variants(variants)), _shadow(shadow))
+        clean, clean_shadow = check_state(_variants(variants), _shadow(shadow))
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
         who = _user(user)
         deployment_id = deployment_id or new_id()
@@ -366,7 +377,7 @@ class DeploymentService:
             raise InvalidInput("give new variants or new weights, not both")
         if variants is None and weights is None and shadow is KEEP:
             raise InvalidInput("nothing to change: give variants, weights or a shadow")
-        new_variants = None if variants is None else _equal_split(_variants(variants))
+        new_variants = None if variants is None else _variants(variants)
         new_weights = None if weights is None else self._weights(weights)
         new_shadow = shadow if shadow is KEEP else _shadow(shadow)
         if action is None:
