@@ -160,6 +160,7 @@ def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
 
     A mapping without ``weight`` (or with ``weight`` None) gets ``default_weight``.
     """
+    weight: Any
     if isinstance(value, Variant):
         name, uri, weight = value.name, value.model_uri, value.weight
     elif isinstance(value, Mapping):
@@ -172,8 +173,7 @@ def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
             raise InvalidInput(f"a variant needs {' and '.join(missing)}", fields=missing)
         name, uri = value["name"], value["model_uri"]
         weight = value.get("weight")
-        if weight is None:
-            weight = default_weight
+        weight = default_weight if weight is None else weight
     else:
         raise InvalidInput(f"a variant must be a Variant or a mapping, got "
                            f"{type(value).__name__}")
