@@ -105,8 +105,8 @@ def _event_state(event: DeploymentEvent) -> str:
 
 
 def _history_table(title: str, events: list[DeploymentEvent]) -> None:
-    table(title, ["revision", "action", "variants", "who", "when"],
-          [[e.revision, e.action, _event_state(e), e.user, iso(e.at)] for e in events])
+    table(title, ["revision", "action", "variants", "claimed by", "when"],
+          [[e.revision, e.action, _event_state(e), e.claimed_by, iso(e.at)] for e in events])
 
 
 @app.command("create")

@@ -1,9 +1,10 @@
 """Deployments: named sets of weighted model variants plus a shadow, and how traffic splits.
 
 :class:`DeploymentService` is the one writer of deployments (the SDK and the REST server
-both call it). It checks names, model URIs and weights, fills in ids, times and users, and
+both call it). It checks names, model URIs and weights, fills in ids and times, and
 leaves storing to the metadata store, which numbers every change as the next revision and
-records it. The rules it keeps:
+records it with ``claimed_by``: who the caller said it was, unauthenticated. The rules it
+keeps:
 
 - A deployment has 1-100 variants with unique names; each names a model by
   ``models:/<name>/<version>``, ``models:/<name>@<alias>`` (``@latest``: the newest) or
@@ -105,8 +106,11 @@ def _text(kind: str, value: Any, limit: int) -> str:
     return value
 
 
-def _user(user: str | None) -> str:
-    return _text("user", current_user() if user is None else user, MAX_USER_LENGTH)
+def _claim(claimed_by: str | None) -> str:
+    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
+    # Not given: the embedded SDK's login name; a server route passes "" instead.
+    return _text("claimed_by", current_user() if claimed_by is None else claimed_by,
+                 MAX_USER_LENGTH)
 
 
 def _revision(kind: str, value: Any) -> int:
@@ -270,6 +274,18 @@ class DeploymentService:
         return self.store.get_deployment_revision(
             project_id, check_name("deployment name", name), _revision("revision", revision))
 
+    def check_servable(self, project_id: str, name: str) -> Deployment:
+        """Return the deployment once every model it names resolves.
+
+        DeploymentNotFound, or the NotFound of the first variant (or shadow) whose model
+        is gone, naming the variant: what a server of this deployment would fail on.
+        """
+        deployment = self.get(project_id, name)
+        shadow = [] if deployment.shadow is None else [deployment.shadow]
+        for variant in (*deployment.variants, *shadow):
+            self._resolve(project_id, variant)
+        return deployment
+
     # -- model URIs ----------------------------------------------------------------------
     def _resolve(self, project_id: str, variant: Variant) -> None:
         """Raise the NotFound error of a URI that names no model, naming the variant."""
@@ -308,7 +324,7 @@ class DeploymentService:
     # -- writing -------------------------------------------------------------------------
     def create(self, project_id: str, name: str, variants: Sequence[VariantLike], *,
                shadow: VariantLike | None = None, description: str = "",
-               user: str | None = None, deployment_id: str | None = None) -> Deployment:
+               claimed_by: str | None = None, deployment_id: str | None = None) -> Deployment:
         """Create a deployment (revision 1); a taken name is AlreadyExists.
 
         The same ``deployment_id`` again returns the deployment it created, so a retried
@@ -317,23 +333,23 @@ class DeploymentService:
         name = check_name("deployment name", name)
         clean, clean_shadow = check_state(_variants(variants), _shadow(shadow))
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
-        who = _user(user)
+        who = _claim(claimed_by)
         deployment_id = deployment_id or new_id()
         if not is_id(deployment_id):
             raise InvalidInput(f"deployment id {deployment_id!r} is not 32 hex characters")
         self._check_models(project_id, clean, clean_shadow, set())
         return self.store.create_deployment(
             deployment_id=deployment_id, project_id=project_id, name=name,
-            description=description, variants=clean, shadow=clean_shadow, user=who,
+            description=description, variants=clean, shadow=clean_shadow, claimed_by=who,
             at=now_ms())
 
     def _change(self, project_id: str, name: str, action: str, transform: _Transform, *,
-                expected_revision: int | None, user: str | None) -> Deployment:
+                expected_revision: int | None, claimed_by: str | None) -> Deployment:
         """Apply ``transform`` to the current state as a compare-and-set; retry on races."""
         name = check_name("deployment name", name)
         expected = None if expected_revision is None else \
             _revision("expected_revision", expected_revision)
-        who = _user(user)
+        who = _claim(claimed_by)
         known: set[str] = set()
         for attempt in range(MAX_ATTEMPTS):
             current = self.store.get_deployment(project_id, name)
@@ -352,7 +368,7 @@ class DeploymentService:
             try:
                 return self.store.update_deployment(
                     project_id, name, variants=variants, shadow=shadow, action=action,
-                    user=who, at=now_ms(), expected_revision=current.revision)
+                    claimed_by=who, at=now_ms(), expected_revision=current.revision)
             except Conflict as exc:
                 if type(exc) is not Conflict or "revision" not in exc.details \
                         or expected is not None:
@@ -366,7 +382,7 @@ class DeploymentService:
                variants: Sequence[VariantLike] | None = None,
                weights: Mapping[str, float] | None = None, shadow: ShadowArg = KEEP,
                action: str | None = None, expected_revision: int | None = None,
-               user: str | None = None) -> Deployment:
+               claimed_by: str | None = None) -> Deployment:
         """Replace the variants, change weights (of the named variants) and/or the shadow.
 
         Give ``variants`` or ``weights``, not both; ``shadow=None`` removes the shadow,
@@ -394,7 +410,7 @@ class DeploymentService:
             return result, current.shadow if new_shadow is KEEP else new_shadow
 
         return self._change(project_id, name, action, transform,
-                            expected_revision=expected_revision, user=user)
+                            expected_revision=expected_revision, claimed_by=claimed_by)
 
     @staticmethod
     def _weights(weights: Any) -> dict[str, float]:
@@ -419,29 +435,29 @@ class DeploymentService:
         return [replace(v, weight=weights.get(v.name, v.weight)) for v in current.variants]
 
     def set_weights(self, project_id: str, name: str, weights: Mapping[str, float], *,
-                    expected_revision: int | None = None, user: str | None = None
+                    expected_revision: int | None = None, claimed_by: str | None = None
                     ) -> Deployment:
         """Change the weights of the named variants; the others keep theirs."""
         return self.update(project_id, name, weights=weights, action="set_weights",
-                           expected_revision=expected_revision, user=user)
+                           expected_revision=expected_revision, claimed_by=claimed_by)
 
     def set_variants(self, project_id: str, name: str, variants: Sequence[VariantLike], *,
                      shadow: ShadowArg = KEEP, expected_revision: int | None = None,
-                     user: str | None = None) -> Deployment:
+                     claimed_by: str | None = None) -> Deployment:
         """Replace the variants (and the shadow, unless it is left as :data:`KEEP`)."""
         return self.update(project_id, name, variants=variants, shadow=shadow,
                            action="set_variants", expected_revision=expected_revision,
-                           user=user)
+                           claimed_by=claimed_by)
 
     def set_shadow(self, project_id: str, name: str, shadow: VariantLike | None, *,
-                   expected_revision: int | None = None, user: str | None = None
+                   expected_revision: int | None = None, claimed_by: str | None = None
                    ) -> Deployment:
         """Set the shadow variant, or remove it with None."""
         return self.update(project_id, name, shadow=shadow, action="set_shadow",
-                           expected_revision=expected_revision, user=user)
+                           expected_revision=expected_revision, claimed_by=claimed_by)
 
     def promote(self, project_id: str, name: str, variant: str, *,
-                expected_revision: int | None = None, user: str | None = None
+                expected_revision: int | None = None, claimed_by: str | None = None
                 ) -> Deployment:
         """Send all traffic to one variant (weight 100; the others stay, at 0).
 
@@ -462,10 +478,10 @@ class DeploymentService:
                      for v in current.variants], current.shadow)
 
         return self._change(project_id, name, "promote", transform,
-                            expected_revision=expected_revision, user=user)
+                            expected_revision=expected_revision, claimed_by=claimed_by)
 
     def rollback(self, project_id: str, name: str, *, to_revision: int | None = None,
-                 expected_revision: int | None = None, user: str | None = None
+                 expected_revision: int | None = None, claimed_by: str | None = None
                  ) -> Deployment:
         """Restore an earlier revision's variants and shadow as a new revision.
 
@@ -488,7 +504,7 @@ class DeploymentService:
             return event.variants, event.shadow
 
         return self._change(project_id, name, "rollback", transform,
-                            expected_revision=expected_revision, user=user)
+                            expected_revision=expected_revision, claimed_by=claimed_by)
 
     def delete(self, project_id: str, name: str) -> None:
         """Delete a deployment and its history."""

@@ -148,7 +148,7 @@ class SqlRegistry(MetadataStore):
             files=[ArtifactEntry(path, digest, size)
                    for path, digest, size in orjson.loads(row.files)],
             manifest=orjson.loads(row.manifest), created_at=row.created_at,
-            created_by=row.created_by, description=row.description, aliases=aliases)
+            claimed_by=row.claimed_by, description=row.description, aliases=aliases)
 
     @staticmethod
     def _aliases_of(conn: Connection, model_id: str, version: int) -> list[str]:
@@ -289,7 +289,7 @@ class SqlRegistry(MetadataStore):
     # -- versions ------------------------------------------------------------------------
     def create_model_version(self, *, version_id: str, project_id: str, name: str,
                              source: str, run_id: str | None, files: list[ArtifactEntry],
-                             manifest: dict[str, Any], description: str, created_by: str,
+                             manifest: dict[str, Any], description: str, claimed_by: str,
                              created_at: int) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
         with self._write() as conn:
@@ -312,12 +312,12 @@ class SqlRegistry(MetadataStore):
             conn.execute(_v.insert().values(
                 id=version_id, model_id=model.id, version=number, source=source,
                 run_id=run_id, files=_dumps([[f.path, f.digest, f.size] for f in files]),
-                manifest=_dumps(manifest), description=description, created_by=created_by,
+                manifest=_dumps(manifest), description=description, claimed_by=claimed_by,
                 created_at=created_at))
         return ModelVersion(
             id=version_id, model_id=model.id, project_id=project_id, name=name, version=number,
             source=source, run_id=run_id, files=list(files), manifest=dict(manifest),
-            created_at=created_at, created_by=created_by, description=description)
+            created_at=created_at, claimed_by=claimed_by, description=description)
 
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
@@ -380,7 +380,7 @@ class SqlRegistry(MetadataStore):
 
     # -- aliases -------------------------------------------------------------------------
     def set_model_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                        user: str, at: int) -> AliasEvent:
+                        claimed_by: str, at: int) -> AliasEvent:
         """Point ``alias`` at ``version`` and record the move, in one transaction.
 
         Setting an alias to the version it already names changes and records nothing; the
@@ -392,20 +392,20 @@ class SqlRegistry(MetadataStore):
                                            version):
                 raise self._no_version(name, version)
             previous = sql_aliases.move(conn, sql_aliases.MODEL_ALIASES, self._insert,
-                                        model.id, alias, version, user=user, at=at)
-        return AliasEvent(name, alias, previous, version, user, at)
+                                        model.id, alias, version, claimed_by=claimed_by, at=at)
+        return AliasEvent(name, alias, previous, version, claimed_by, at)
 
-    def delete_model_alias(self, project_id: str, name: str, alias: str, *, user: str,
+    def delete_model_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
                            at: int) -> AliasEvent:
         """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             previous = sql_aliases.remove(conn, sql_aliases.MODEL_ALIASES, model.id, alias,
-                                          user=user, at=at)
+                                          claimed_by=claimed_by, at=at)
             if previous is None:
                 raise ModelVersionNotFound(f"model {name!r} has no alias {alias!r}",
                                            model=name, alias=alias)
-        return AliasEvent(name, alias, previous, None, user, at)
+        return AliasEvent(name, alias, previous, None, claimed_by, at)
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None
                       ) -> list[AliasEvent]:
