@@ -375,6 +375,7 @@ def test_who_is_recorded_as_a_claim(api: httpx.Client) -> None:
                                                  "size": len(WEIGHTS)}}}, 422, "files: "),
     ({**MANIFEST_DATA, "requirements": ["evil==1.0"]}, 422, "requirements: "),
     ({"flavors": {"sklearn": {}}}, 400, "format"),
+    ({**MANIFEST_DATA, "label": "unchecked"}, 400, "unknown manifest field(s) 'label'"),
 ])
 def test_manifest_must_agree_with_the_stored_file(api: httpx.Client, seed: Seed,
                                                   manifest: dict[str, Any], status: int,

@@ -9,6 +9,7 @@ they are compared with each other, never with the ones passed in.
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -24,6 +25,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, Deployment, Variant
+from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
 
@@ -35,7 +37,9 @@ SHADOW = Variant("shadow", "models:/churn@latest", 0.0)
 def _project(store: MetadataStore) -> str:
     """A new project with model ``churn`` (versions 1-3)."""
     project = store.get_or_create_project(f"dep-{new_id()[-12:]}", new_id(), now_ms()).id
-    contents = {MANIFEST_FILE: b"flavors: {sklearn: {}}\n", "model.skops": b"weights"}
+    manifest = {"format": FORMAT, "flavors": {"sklearn": {}},
+                "files": {"model.skops": {"digest": hash_bytes(b"weights"), "size": 7}}}
+    contents = {MANIFEST_FILE: json.dumps(manifest).encode(), "model.skops": b"weights"}
     if isinstance(store, RestStore):
         blobs = RestBlobStore(store.base_url, store.client)
         for data in contents.values():
@@ -46,7 +50,7 @@ def _project(store: MetadataStore) -> str:
     for _ in range(3):
         store.create_model_version(version_id=new_id(), project_id=project, name="churn",
                                    source="test", run_id=None, files=files,
-                                   manifest={"flavors": {}}, description="",
+                                   manifest=manifest, description="",
                                    claimed_by="ada", created_at=now_ms())
     return project
 

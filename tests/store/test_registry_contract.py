@@ -8,6 +8,7 @@ blobs (uploaded to the server for the REST store).
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, ModelVersion
+from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
 
@@ -42,9 +44,16 @@ def _run(store: MetadataStore, project_id: str) -> str:
     return run_id
 
 
+def _manifest(label: str) -> dict[str, Any]:
+    """A valid manifest of the model ``label``; its windlass-model.yaml says the same."""
+    weights = f"weights {label}".encode()
+    return {"format": FORMAT, "flavors": {"sklearn": {}}, "metadata": {"label": label},
+            "files": {"model.skops": {"digest": hash_bytes(weights), "size": len(weights)}}}
+
+
 def _files(store: MetadataStore, label: str = "") -> list[ArtifactEntry]:
     """The files of a packaged model; uploaded to the server when the store is REST."""
-    contents = {MANIFEST_FILE: f"flavors: {{sklearn: {{}}}}\n# {label}\n".encode(),
+    contents = {MANIFEST_FILE: json.dumps(_manifest(label)).encode(),
                 "model.skops": f"weights {label}".encode()}
     if isinstance(store, RestStore):
         blobs = RestBlobStore(store.base_url, store.client)
@@ -58,7 +67,7 @@ def _version(store: MetadataStore, project_id: str, name: str, *, run_id: str | 
     return store.create_model_version(
         version_id=version_id or new_id(), project_id=project_id, name=name,
         source=f"runs:/{run_id or '0' * 32}/model", run_id=run_id, files=_files(store, label),
-        manifest={"flavors": {"sklearn": {}}, "label": label}, description=f"v {label}",
+        manifest=_manifest(label), description=f"v {label}",
         claimed_by="ada", created_at=now_ms())
 
 
@@ -165,7 +174,7 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
     assert first.version == 1 and first.name == "churn" and first.run_id == run_id
     assert first.uri == "models:/churn/1" and first.aliases == []
     assert {f.path for f in first.files} == {MANIFEST_FILE, "model.skops"}
-    assert first.manifest == {"flavors": {"sklearn": {}}, "label": "one"}
+    assert first.manifest == _manifest("one")
     assert first.claimed_by == "ada" and first.description == "v one"
     assert [_version(store, project, "churn").version for _ in range(2)] == [2, 3]
     got = store.get_model_version(project, "churn", 1)

@@ -8,7 +8,7 @@ stored file must be a valid manifest, the given manifest must equal it field by 
 (format, flavors, signature, files and their hashes, requirements, ...), and every file
 the manifest lists must be among the version's files with the same digest and size (and
 no other file may be). Otherwise :class:`~windlass.exceptions.IntegrityFailure` names
-each disagreement.
+each disagreement. A manifest that agrees is stored as given.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from windlass.models.manifest import MAX_MANIFEST_BYTES, ModelManifest
 
 #: How many disagreements a message lists (the details hold them all, up to this too).
 MAX_PROBLEMS = 20
+#: The fields a manifest has; the registered one may hold no others (they would go
+#: unchecked).
+FIELDS = frozenset(ModelManifest(flavors={"any": {}}).to_dict())
 
 
 def _canonical(kind: str, data: Any) -> dict[str, Any]:
@@ -83,10 +86,15 @@ def _file_problems(listed: dict[str, Any], files: list[ArtifactEntry]) -> list[s
 
 def agreeing_manifest(manifest: dict[str, Any], files: list[ArtifactEntry],
                       blobs: BlobStore) -> dict[str, Any]:
-    """Return the manifest to store, once it agrees with the stored file and the files.
+    """Return ``manifest`` as given, once it agrees with the stored file and the files.
 
     ``files`` are checked already (clean paths, blobs present, the manifest among them).
+    A field the manifest format does not have is InvalidInput naming it.
     """
+    unknown = sorted(str(key) for key in set(manifest) - FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown manifest field(s) {', '.join(map(repr, unknown[:10]))}; "
+                           f"a manifest has {', '.join(sorted(FIELDS))}", fields=unknown[:10])
     entry = next(f for f in files if f.path == MANIFEST_FILE)
     stored = stored_manifest(blobs, entry)
     given = _canonical("the manifest", manifest)
@@ -100,4 +108,4 @@ def agreeing_manifest(manifest: dict[str, Any], files: list[ArtifactEntry],
         raise IntegrityFailure(f"the manifest does not agree with the model's stored "
                                f"{MANIFEST_FILE}, nothing registered: " + "; ".join(shown)
                                + more, problems=shown)
-    return stored
+    return manifest
