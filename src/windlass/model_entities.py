@@ -175,7 +175,11 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class Variant:
-    """One arm of a deployment: a model URI and its share of traffic (a non-negative weight)."""
+    """One arm of a deployment: a model URI and its share of traffic (a non-negative weight).
+
+    The weight is always a given weight (0: no traffic); variants that should share traffic
+    equally are given to the deployments domain as mappings without ``weight``.
+    """
 
     name: str
     model_uri: str
