@@ -54,7 +54,9 @@ class ModelVersion:
 
     ``files`` lists every file of the packaged model folder, the manifest included, with
     the BLAKE3 digest recorded at registration: loading verifies each file against it.
-    ``manifest`` is the parsed ``windlass-model.yaml``.
+    ``manifest`` is the parsed ``windlass-model.yaml``. ``claimed_by`` is who the
+    registering client said it was: recorded as a claim, never authenticated, so nothing
+    may base a trust decision on it.
     """
 
     id: str
@@ -67,7 +69,7 @@ class ModelVersion:
     files: list[ArtifactEntry]
     manifest: dict[str, Any]
     created_at: int
-    created_by: str = ""
+    claimed_by: str = ""
     description: str = ""
     aliases: list[str] = field(default_factory=list)
 
@@ -82,7 +84,7 @@ class ModelVersion:
                 "name": self.name, "version": self.version, "source": self.source,
                 "run_id": self.run_id, "files": [f.to_dict() for f in self.files],
                 "manifest": self.manifest, "created_at": self.created_at,
-                "created_by": self.created_by, "description": self.description,
+                "claimed_by": self.claimed_by, "description": self.description,
                 "aliases": list(self.aliases)}
 
     @classmethod
@@ -94,36 +96,37 @@ class ModelVersion:
                    files=[ArtifactEntry(f["path"], f["digest"], int(f["size"]))
                           for f in data["files"]],
                    manifest=dict(data.get("manifest") or {}),
-                   created_at=int(data["created_at"]), created_by=data.get("created_by", ""),
+                   created_at=int(data["created_at"]), claimed_by=data.get("claimed_by", ""),
                    description=data.get("description", ""),
                    aliases=list(data.get("aliases") or []))
 
 
 @dataclass(frozen=True)
 class AliasEvent:
-    """One move of an alias: who moved it, when, from which version to which.
+    """One move of an alias: when, from which version to which, and who the client claimed.
 
     ``from_version`` is None when the alias was created, ``to_version`` None when removed.
+    ``claimed_by`` is the name the client gave, unauthenticated (never a trust decision).
     """
 
     model_name: str
     alias: str
     from_version: int | None
     to_version: int | None
-    user: str
+    claimed_by: str
     at: int
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"model_name": self.model_name, "alias": self.alias,
                 "from_version": self.from_version, "to_version": self.to_version,
-                "user": self.user, "at": self.at}
+                "claimed_by": self.claimed_by, "at": self.at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AliasEvent:
         """Rebuild from :meth:`to_dict` output."""
         return cls(data["model_name"], data["alias"], data.get("from_version"),
-                   data.get("to_version"), data.get("user", ""), int(data["at"]))
+                   data.get("to_version"), data.get("claimed_by", ""), int(data["at"]))
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,11 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class Variant:
-    """One arm of a deployment: a model URI and its share of traffic (a non-negative weight)."""
+    """One arm of a deployment: a model URI and its share of traffic (a non-negative weight).
+
+    The weight is always a given weight (0: no traffic); variants that should share traffic
+    equally are given to the deployments domain as mappings without ``weight``.
+    """
 
     name: str
     model_uri: str
@@ -228,10 +235,11 @@ class Deployment:
 
 @dataclass(frozen=True)
 class DeploymentEvent:
-    """One recorded change of a deployment: the revision it made, what, who and when.
+    """One recorded change of a deployment: the revision it made, what, when, who claimed it.
 
     ``variants`` and ``shadow`` are the deployment's state after the change, so a rollback
-    can restore any earlier revision.
+    can restore any earlier revision. ``claimed_by`` is the name the client gave,
+    unauthenticated.
     """
 
     deployment_name: str
@@ -239,7 +247,7 @@ class DeploymentEvent:
     action: str
     variants: list[Variant]
     shadow: Variant | None
-    user: str
+    claimed_by: str
     at: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,7 +255,7 @@ class DeploymentEvent:
         return {"deployment_name": self.deployment_name, "revision": self.revision,
                 "action": self.action, "variants": [v.to_dict() for v in self.variants],
                 "shadow": None if self.shadow is None else self.shadow.to_dict(),
-                "user": self.user, "at": self.at}
+                "claimed_by": self.claimed_by, "at": self.at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeploymentEvent:
@@ -256,4 +264,4 @@ class DeploymentEvent:
         return cls(data["deployment_name"], int(data["revision"]), data["action"],
                    [Variant.from_dict(v) for v in data["variants"]],
                    None if shadow is None else Variant.from_dict(shadow),
-                   data.get("user", ""), int(data["at"]))
+                   data.get("claimed_by", ""), int(data["at"]))

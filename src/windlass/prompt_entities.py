@@ -94,6 +94,7 @@ class PromptVersion:
     ``temperature``, ``max_tokens``...); ``response_format`` is passed to the API as it
     is. ``content_hash`` is the digest of the canonical JSON of template, model,
     response format and variables: two versions with the same hash render and run alike.
+    ``claimed_by`` is who the registering client said it was: a claim, never authenticated.
     """
 
     id: str
@@ -107,7 +108,7 @@ class PromptVersion:
     variables: dict[str, PromptVariable]
     content_hash: str
     created_at: int
-    created_by: str = ""
+    claimed_by: str = ""
     commit_message: str = ""
     aliases: list[str] = field(default_factory=list)
 
@@ -132,7 +133,7 @@ class PromptVersion:
                 "response_format": self.response_format,
                 "variables": {k: v.to_dict() for k, v in self.variables.items()},
                 "content_hash": self.content_hash, "created_at": self.created_at,
-                "created_by": self.created_by, "commit_message": self.commit_message,
+                "claimed_by": self.claimed_by, "commit_message": self.commit_message,
                 "aliases": list(self.aliases)}
 
     @classmethod
@@ -146,33 +147,34 @@ class PromptVersion:
                    variables={k: PromptVariable.from_dict(k, v)
                               for k, v in (data.get("variables") or {}).items()},
                    content_hash=data["content_hash"], created_at=int(data["created_at"]),
-                   created_by=data.get("created_by", ""),
+                   claimed_by=data.get("claimed_by", ""),
                    commit_message=data.get("commit_message", ""),
                    aliases=list(data.get("aliases") or []))
 
 
 @dataclass(frozen=True)
 class PromptAliasEvent:
-    """One move of a prompt's alias: who moved it, when, from which version to which.
+    """One move of a prompt's alias: when, from which version to which, who the client claimed.
 
     ``from_version`` is None when the alias was created, ``to_version`` None when removed.
+    ``claimed_by`` is the name the client gave, unauthenticated (never a trust decision).
     """
 
     prompt_name: str
     alias: str
     from_version: int | None
     to_version: int | None
-    user: str
+    claimed_by: str
     at: int
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"prompt_name": self.prompt_name, "alias": self.alias,
                 "from_version": self.from_version, "to_version": self.to_version,
-                "user": self.user, "at": self.at}
+                "claimed_by": self.claimed_by, "at": self.at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PromptAliasEvent:
         """Rebuild from :meth:`to_dict` output."""
         return cls(data["prompt_name"], data["alias"], data.get("from_version"),
-                   data.get("to_version"), data.get("user", ""), int(data["at"]))
+                   data.get("to_version"), data.get("claimed_by", ""), int(data["at"]))

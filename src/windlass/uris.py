@@ -63,11 +63,24 @@ def check_version(value: Any, what: str) -> int:
     return value
 
 
-def settable_alias(alias: str) -> str:
-    """Return ``alias`` if an alias may be set to that name (not ``latest``)."""
+def removable_alias(alias: str) -> str:
+    """Return ``alias`` if an alias of that name may exist (not ``latest``)."""
     if check_name("alias", alias).lower() == LATEST:
         raise InvalidInput(f"the alias {alias!r} is reserved: {LATEST!r} always names the "
                            "newest version", alias=alias)
+    return alias
+
+
+def settable_alias(alias: str) -> str:
+    """Return ``alias`` if an alias may be set to that name.
+
+    Refused: ``latest`` (reserved) and all-digit names, which every place that takes "a
+    version or an alias" (``diff 1 3``, ``--version``) would read as a version number.
+    """
+    if removable_alias(alias).isdigit():
+        raise InvalidInput(f"the alias {alias!r} looks like a version number, so it could "
+                           "never be named unambiguously: use a name with a letter "
+                           f"(e.g. 'v{alias}')", alias=alias)
     return alias
 _OBJECT = re.compile(
     r"^(?P<kind>runs|models|datasets|prompts|deployments):/(?P<rest>.+)$"

@@ -66,7 +66,8 @@ def test_parse_variants() -> None:
             parse_variant(bad)
     with pytest.raises(InvalidInput, match="every variant or to none"):
         parse_variants(["a=models:/x/1:50", "b=models:/x/2"])
-    assert [v["weight"] for v in parse_variants(["a=models:/x/1", "b=models:/x/2"])] == [0, 0]
+    assert [v["weight"] for v in parse_variants(["a=models:/x/1", "b=models:/x/2"])] == \
+        [None, None]  # not given: the deployments domain splits traffic equally
 
 
 def test_create_status_and_ls(models_uri: str) -> None:

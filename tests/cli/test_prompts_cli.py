@@ -121,7 +121,7 @@ def test_alias_set_move_delete_and_history(uri: str) -> None:
     history = ok_json("alias", "support-answer", "--history", "--uri", uri)
     assert [(e["from_version"], e["to_version"]) for e in history] == [
         (None, 1), (1, 2), (2, None)]
-    assert all(e["user"] and e["at"] for e in history)
+    assert all(e["claimed_by"] and e["at"] for e in history)
     text = ok("alias", "support-answer", "production", "--history", "--uri", uri)
     assert "production" in text and "removed" in text
     code, output = invoke("show", "support-answer@production", "--uri", uri)

@@ -75,11 +75,11 @@ def _register(registry: PromptRegistry, project: str, name: str = "support",
 # -- versions ---------------------------------------------------------------------------
 def test_register_numbers_versions_and_records_who_when_why(
         registry: PromptRegistry, project: str) -> None:
-    first = _register(registry, project, commit_message="first", created_by="ada",
+    first = _register(registry, project, commit_message="first", claimed_by="ada",
                       variables={"product": "str"})
     assert isinstance(first, LoadedPrompt) and isinstance(first, PromptVersion)
     assert repr(first) == "LoadedPrompt(name='support', version=1)"
-    assert (first.version, first.commit_message, first.created_by) == (1, "first", "ada")
+    assert (first.version, first.commit_message, first.claimed_by) == (1, "first", "ada")
     assert first.created_at <= now_ms() and len(first.content_hash) == 64
     assert sorted(first.variables) == ["product", "question"]
     second = _register(registry, project, model={**MODEL, "temperature": 0.5},
@@ -94,7 +94,7 @@ def test_register_numbers_versions_and_records_who_when_why(
 def test_registering_identical_content_creates_nothing(registry: PromptRegistry,
                                                        project: str) -> None:
     first = _register(registry, project, commit_message="first")
-    again = _register(registry, project, commit_message="pushed again", created_by="bob")
+    again = _register(registry, project, commit_message="pushed again", claimed_by="bob")
     assert (again.id, again.version, again.commit_message) == (first.id, 1, "first")
     # Declaring what inference gives anyway, or a tuple for a list, is the same content.
     same = _register(registry, project, variables={"question": {"type": "any"}},
@@ -208,19 +208,22 @@ def test_alias_moves_are_recorded_and_latest_is_reserved(registry: PromptRegistr
                                                          project: str) -> None:
     for i in range(3):
         _register(registry, project, template=f"v{i} {{{{ x }}}}")
-    registry.set_alias(project, "support", "production", 1, user="ada")
-    registry.set_alias(project, "support", "production", 3, user="bob")
+    registry.set_alias(project, "support", "production", 1, claimed_by="ada")
+    registry.set_alias(project, "support", "production", 3, claimed_by="bob")
     registry.set_alias(project, "support", "staging", 2)
-    removed = registry.delete_alias(project, "support", "staging", user="cy")
+    removed = registry.delete_alias(project, "support", "staging", claimed_by="cy")
     assert (removed.from_version, removed.to_version) == (2, None)
     history = registry.alias_history(project, "support", "production")
-    assert [(e.from_version, e.to_version, e.user) for e in history] == \
+    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == \
         [(None, 1, "ada"), (1, 3, "bob")]
     assert len(registry.alias_history(project, "support")) == 4
     for bad in ("latest", "LATEST"):
         with pytest.raises(InvalidInput) as info:
             registry.set_alias(project, "support", bad, 1)
         assert "reserved" in info.value.message
+    for bad in ("3", "007"):  # read as version numbers wherever a version or alias goes
+        with pytest.raises(InvalidInput, match="looks like a version number"):
+            registry.set_alias(project, "support", bad, 1)
     with pytest.raises(InvalidInput):
         registry.set_alias(project, "support", "no/slash", 1)
     with pytest.raises(InvalidInput):
@@ -296,11 +299,11 @@ def test_pull_writes_readable_yaml_and_push_round_trips(registry: PromptRegistry
     (folder / "summary.yml").write_text(
         "template: |\n  Summarize {{ text }}\n  in {{ n }} words.\n"
         "model: {name: gpt-4o-mini}\nvariables:\n  n: {type: int, default: 40}\n")
-    results = registry.push(project, folder, commit_message="tune", user="ci")
+    results = registry.push(project, folder, commit_message="tune", claimed_by="ci")
     assert [(r.name, r.version, r.status) for r in results] == \
         [("summary", 1, "created"), ("support", 2, "created")]
     pushed = registry.get(project, "support", version=2)
-    assert (pushed.model["temperature"], pushed.commit_message, pushed.created_by) == \
+    assert (pushed.model["temperature"], pushed.commit_message, pushed.claimed_by) == \
         (0.7, "tune", "ci")
     assert pushed.template == made.template and pushed.variables == made.variables
     summary = registry.load(project, "summary")
@@ -409,7 +412,7 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
 
         def moves(i: int) -> list[PromptAliasEvent]:
             return [registry.set_alias(project, "raced", "production", (i + j) % 4 + 1,
-                                       user=f"user-{i}") for j in range(5)]
+                                       claimed_by=f"user-{i}") for j in range(5)]
 
         events = [e for per_thread in race(moves) for e in per_thread]
         recorded = [e for e in events if e.from_version != e.to_version]
@@ -423,7 +426,7 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
             registry.get_prompt(project, "raced").aliases["production"]
 
         def key(e: PromptAliasEvent) -> tuple[str, int, int]:
-            return e.user, e.from_version or 0, e.to_version or 0
+            return e.claimed_by, e.from_version or 0, e.to_version or 0
 
         assert sorted(map(key, history)) == sorted(map(key, recorded))
     finally:

@@ -81,7 +81,7 @@ def test_alias_moves_are_recorded_and_guard_deletion(sdk: str) -> None:
     windlass.delete_model_version("churn", 2)
     history = windlass.get_alias_history("churn", "champion")
     assert [(e.from_version, e.to_version) for e in history] == [(None, 1), (1, 2), (2, 3)]
-    assert all(e.user and e.at > 0 for e in history)
+    assert all(e.claimed_by and e.at > 0 for e in history)
     everything = windlass.get_alias_history("churn")
     assert [(e.alias, e.from_version, e.to_version) for e in everything][-1] == \
         ("challenger", 2, None)

@@ -20,9 +20,11 @@ from typing import TypeVar
 import pytest
 
 from windlass.artifacts import open_blob_store
+from windlass.artifacts.hashing import hash_bytes
 from windlass.entities import ArtifactEntry
 from windlass.ids import new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, AliasEvent
+from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
 from windlass.store.sql.store import SqlStore
 
@@ -37,6 +39,11 @@ def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+#: The manifest of every registered version (its stored windlass-model.yaml says the same).
+MANIFEST = {"format": FORMAT, "flavors": {"sklearn": {}},
+            "files": {"model.skops": {"digest": hash_bytes(b"w"), "size": 1}}}
+
+
 @pytest.fixture
 def blobs_uri(tmp_path: Path) -> str:
     return str(tmp_path / "blobs")
@@ -46,7 +53,7 @@ def blobs_uri(tmp_path: Path) -> str:
 def files(blobs_uri: str) -> list[ArtifactEntry]:
     blobs = open_blob_store(blobs_uri)
     entries = []
-    for path, data in ((MANIFEST_FILE, b"flavors: {sklearn: {}}\n"), ("model.skops", b"w")):
+    for path, data in ((MANIFEST_FILE, json.dumps(MANIFEST).encode()), ("model.skops", b"w")):
         digest, size = blobs.put_stream(io.BytesIO(data))
         entries.append(ArtifactEntry(path, digest, size))
     return entries
@@ -73,7 +80,7 @@ def race(work: Callable[[int], T], threads: int = THREADS) -> list[T]:
 
 def register(registry: ModelRegistry, project: str, files: list[ArtifactEntry]) -> int:
     return registry.create_version(project, "churn", source="race", files=files,
-                                   manifest={"flavors": {}}).version
+                                   manifest=MANIFEST).version
 
 
 @pytest.mark.parametrize("sharing", ["shared-store", "store-per-thread"])
@@ -105,7 +112,7 @@ def test_same_version_id_raced_registers_once(store_uri: str, blobs_uri: str, pr
         register(registry, project, files)
         version_id = new_id()
         numbers = race(lambda _i: registry.create_version(
-            project, "churn", source="retry", files=files, manifest={},
+            project, "churn", source="retry", files=files, manifest=MANIFEST,
             version_id=version_id).version)
         assert numbers == [2] * THREADS
         assert register(registry, project, files) == 3
@@ -120,13 +127,14 @@ from windlass.entities import ArtifactEntry
 from windlass.models.registry import ModelRegistry
 from windlass.store.sql.store import SqlStore
 
-uri, blobs, project, count, files = sys.argv[1:6]
+uri, blobs, project, count, files, manifest = sys.argv[1:7]
 store = SqlStore(uri)
 registry = ModelRegistry(store, open_blob_store(blobs))
 entries = [ArtifactEntry(*f) for f in json.loads(files)]
 sys.stdin.readline()  # start together
 print(json.dumps([registry.create_version(project, "churn", source="proc", files=entries,
-                                          manifest={}).version for _ in range(int(count))]))
+                                          manifest=json.loads(manifest)).version
+                  for _ in range(int(count))]))
 store.close()
 """
 
@@ -139,7 +147,8 @@ def test_concurrent_registration_from_processes_on_sqlite(
     store.close()
     payload = json.dumps([[f.path, f.digest, f.size] for f in files])
     procs = [subprocess.Popen(
-        [sys.executable, "-c", _PROCESS_SCRIPT, uri, blobs_uri, project, "4", payload],
+        [sys.executable, "-c", _PROCESS_SCRIPT, uri, blobs_uri, project, "4", payload,
+         json.dumps(MANIFEST)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(4)]
     outputs = []
@@ -164,7 +173,7 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str, blobs_uri: str, p
 
         def moves(i: int) -> list[AliasEvent]:
             return [registry.set_alias(project, "churn", "champion", (i + j) % 4 + 1,
-                                       user=f"user-{i}") for j in range(5)]
+                                       claimed_by=f"user-{i}") for j in range(5)]
 
         events = [e for per_thread in race(moves) for e in per_thread]
         recorded = [e for e in events if e.from_version != e.to_version]
@@ -177,7 +186,7 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str, blobs_uri: str, p
         final = registry.get_model(project, "churn").aliases["champion"]
         assert history[-1].to_version == final
         def key(e: AliasEvent) -> tuple[str, int, int]:
-            return e.user, e.from_version or 0, e.to_version or 0
+            return e.claimed_by, e.from_version or 0, e.to_version or 0
 
         assert sorted(map(key, history)) == sorted(map(key, recorded))
     finally:

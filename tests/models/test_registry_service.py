@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from windlass.artifacts import open_blob_store
 from windlass.entities import ArtifactEntry, DatasetInput, MetricBatch, RunSource
 from windlass.exceptions import (
+    IntegrityFailure,
     InvalidInput,
     ModelNotFound,
     ModelVersionNotFound,
@@ -20,6 +23,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, Lineage
+from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
 from windlass.store.sql.store import SqlStore
 from windlass.tracking.service import Tracking
@@ -50,16 +54,25 @@ def put(registry: ModelRegistry, path: str, data: bytes) -> ArtifactEntry:
     return ArtifactEntry(path, digest, size)
 
 
+def manifest_for(files: list[ArtifactEntry], flavor: str = "sklearn") -> dict[str, Any]:
+    """Return a minimal valid manifest listing ``files`` (but the manifest itself)."""
+    return {"format": FORMAT, "flavors": {flavor: {}},
+            "files": {f.path: {"digest": f.digest, "size": f.size} for f in files
+                      if f.path != MANIFEST_FILE}}
+
+
 @pytest.fixture
 def files(registry: ModelRegistry) -> list[ArtifactEntry]:
-    return [put(registry, MANIFEST_FILE, b"flavors: {sklearn: {}}\n"),
-            put(registry, "model.skops", b"weights")]
+    weights = put(registry, "model.skops", b"weights")
+    # JSON is YAML: the stored windlass-model.yaml says what the registered manifest says.
+    return [put(registry, MANIFEST_FILE, json.dumps(manifest_for([weights])).encode()),
+            weights]
 
 
 def register(registry: ModelRegistry, project: str, files: list[ArtifactEntry],
              name: str = "churn", **kw: object) -> int:
     return registry.create_version(project, name, source="runs:/x/model", files=files,
-                                   manifest={"flavors": {"sklearn": {}}},
+                                   manifest=manifest_for(files),
                                    **kw).version  # type: ignore[arg-type]
 
 
@@ -90,7 +103,7 @@ def test_bad_aliases_are_refused(registry: ModelRegistry, project: str,
 
 
 @pytest.mark.parametrize(("name", "alias"), [("churn", "champion"), ("a", "b"),
-                                             ("Model_1.2-x", "v2.prod-eu"), ("9", "0")])
+                                             ("Model_1.2-x", "v2.prod-eu"), ("9", "0a")])
 def test_accepted_names_make_model_uris(registry: ModelRegistry, project: str,
                                         files: list[ArtifactEntry], name: str,
                                         alias: str) -> None:
@@ -110,6 +123,20 @@ def test_latest_is_reserved(registry: ModelRegistry, project: str,
     assert "reserved" in info.value.message
     with pytest.raises(InvalidInput):
         registry.delete_alias(project, "churn", alias)
+
+
+@pytest.mark.parametrize("alias", ["3", "0", "2147483648", "007"])
+def test_version_like_aliases_are_refused(registry: ModelRegistry, project: str,
+                                          files: list[ArtifactEntry], alias: str) -> None:
+    register(registry, project, files)
+    with pytest.raises(InvalidInput, match="looks like a version number") as info:
+        registry.set_alias(project, "churn", alias, 1)
+    assert info.value.details["alias"] == alias
+    assert registry.get_model(project, "churn").aliases == {}
+    registry.set_alias(project, "churn", f"v{alias}", 1)  # the suggested name is fine
+    # One set before this rule (straight in the store) can still be removed.
+    registry.store.set_model_alias(project, "churn", alias, 1, claimed_by="old", at=now_ms())
+    assert registry.delete_alias(project, "churn", alias).from_version == 1
 
 
 @pytest.mark.parametrize("version", [0, -1, 2**31, True, 1.0, "1"])
@@ -132,7 +159,7 @@ def test_first_version_creates_the_model(registry: ModelRegistry, project: str,
     model = registry.get_model(project, "churn")
     assert model.latest_version == 2 and model.description == ""
     version = registry.get_version(project, "churn", 1)
-    assert version.created_by == current_user()
+    assert version.claimed_by == current_user()
     assert [f.path for f in version.files] == sorted(f.path for f in files)
 
 
@@ -178,6 +205,29 @@ def test_bad_file_entries_are_refused(registry: ModelRegistry, project: str,
                                       files: list[ArtifactEntry], entry: ArtifactEntry) -> None:
     with pytest.raises(InvalidInput):
         register(registry, project, [*files, entry])
+
+
+def test_manifest_must_agree_with_its_stored_file(registry: ModelRegistry, project: str,
+                                                 files: list[ArtifactEntry]) -> None:
+    with pytest.raises(IntegrityFailure) as info:
+        registry.create_version(project, "churn", source="x", files=files,
+                                manifest=manifest_for(files, flavor="pyfunc"))
+    assert "flavors: the manifest says" in info.value.message
+    # A file the stored manifest does not list, or lists with another digest.
+    extra = put(registry, "extra.bin", b"extra")
+    with pytest.raises(IntegrityFailure, match=r"extra\.bin is among the version's files"):
+        registry.create_version(project, "churn", source="x", files=[*files, extra],
+                                manifest=manifest_for(files))
+    changed = put(registry, "model.skops", b"other weights")
+    with pytest.raises(IntegrityFailure, match=r"model.skops has digest .* in windlass-model"):
+        registry.create_version(project, "churn", source="x", files=[files[0], changed],
+                                manifest=manifest_for(files))
+    with pytest.raises(ModelNotFound):
+        registry.get_model(project, "churn")  # nothing stored
+    version = registry.create_version(project, "churn", source="x", files=files,
+                                      manifest=manifest_for(files))
+    assert version.manifest["flavors"] == {"sklearn": {}}
+    assert version.manifest["files"] == manifest_for(files)["files"]
 
 
 def test_other_version_checks(registry: ModelRegistry, project: str,
@@ -251,12 +301,12 @@ def test_resolve(registry: ModelRegistry, project: str, files: list[ArtifactEntr
 def test_alias_users(registry: ModelRegistry, project: str, files: list[ArtifactEntry]) -> None:
     register(registry, project, files)
     register(registry, project, files)
-    assert registry.set_alias(project, "churn", "champion", 1).user == current_user()
-    assert registry.set_alias(project, "churn", "champion", 2, user="release-bot").user == \
-        "release-bot"
-    assert registry.delete_alias(project, "churn", "champion", user="ada").to_version is None
+    assert registry.set_alias(project, "churn", "champion", 1).claimed_by == current_user()
+    moved = registry.set_alias(project, "churn", "champion", 2, claimed_by="release-bot")
+    assert moved.claimed_by == "release-bot"
+    assert registry.delete_alias(project, "churn", "champion", claimed_by="ada").to_version is None
     history = registry.alias_history(project, "churn", "champion")
-    assert [(e.from_version, e.to_version, e.user) for e in history] == [
+    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
         (None, 1, current_user()), (1, 2, "release-bot"), (2, None, "ada")]
 
 

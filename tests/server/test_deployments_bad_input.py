@@ -19,8 +19,11 @@ from windlass.artifacts.hashing import hash_bytes
 
 API = "/api/v1"
 JSON = {"content-type": "application/json"}
-MANIFEST = b"flavors: {sklearn: {}}\n"
 WEIGHTS = b"deployed weights " * 20
+#: A minimal valid manifest; the stored windlass-model.yaml (JSON is YAML) says the same.
+MANIFEST_DATA = {"format": "windlass-model/1", "flavors": {"sklearn": {}},
+                 "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}}}
+MANIFEST = json.dumps(MANIFEST_DATA).encode()
 VARIANTS = [{"name": "champion", "model_uri": "models:/churn@champion", "weight": 90.0},
             {"name": "challenger", "model_uri": "models:/churn/1", "weight": 10.0}]
 SHADOW = {"name": "shadow", "model_uri": "models:/churn/2", "weight": 0.0}
@@ -66,7 +69,7 @@ def _register(client: httpx.Client, project: str) -> None:
     models = f"{API}/projects/{project}/models"
     for _ in range(2):
         ok(client.post(f"{models}/churn/versions", json={
-            "source": "test", "files": files, "manifest": {"flavors": {}}}))
+            "source": "test", "files": files, "manifest": MANIFEST_DATA}))
     ok(client.put(f"{models}/churn/aliases/champion", json={"version": 2}))
 
 
@@ -78,7 +81,7 @@ def seed(server: Any) -> Seed:
         _register(client, name)
         seeded = Seed(project["id"], name)
         ok(client.post(seeded.deployments, json={
-            "name": "prod", "variants": VARIANTS, "shadow": SHADOW, "user": "ada"}))
+            "name": "prod", "variants": VARIANTS, "shadow": SHADOW, "claimed_by": "ada"}))
     return seeded
 
 
@@ -91,7 +94,7 @@ def api(server: Any, seed: Seed) -> Iterator[httpx.Client]:
         assert deployment["revision"] == 1
         assert deployment["variants"] == VARIANTS and deployment["shadow"] == SHADOW
         events = ok(client.get(f"{seed.deployments}/prod/history"))["events"]
-        assert [(e["revision"], e["action"], e["user"]) for e in events] == \
+        assert [(e["revision"], e["action"], e["claimed_by"]) for e in events] == \
             [(1, "create", "ada")]
 
 
@@ -131,6 +134,9 @@ WRONG: list[Any] = [
     ("POST", "", {"name": "ok", "variants": [variant(weight=-1)]}),
     ("POST", "", {"name": "ok", "variants": [variant(weight="9")]}),
     ("POST", "", {"name": "ok", "variants": [variant(weight=True)]}),
+    ("POST", "", {"name": "ok", "variants": [variant(weight=0)]}),
+    ("POST", "", {"name": "ok", "variants": [variant(weight=0), variant(name="w", weight=0)]}),
+    ("PATCH", "/prod", {"variants": [variant(weight=0)]}),
     ("POST", "", {"name": "ok", "variants": [variant(weight=1e308), variant(name="w",
                                                                              weight=1e308)]}),
     ("POST", "", {"name": "ok", "variants": [variant(name="bad name")]}),
@@ -145,7 +151,7 @@ WRONG: list[Any] = [
                   "shadow": variant()}),
     ("POST", "", {"name": "ok", "variants": [variant()], "description": "x" * 100_001}),
     ("POST", "", {"name": "ok", "variants": [variant()], "deployment_id": "short"}),
-    ("POST", "", {"name": "ok", "variants": [variant()], "user": "u" * 257}),
+    ("POST", "", {"name": "ok", "variants": [variant()], "claimed_by": "u" * 257}),
     ("POST", "", {"name": "ok", "variants": [variant()], "unexpected": 1}),
     ("PATCH", "/prod", {}),
     ("PATCH", "/prod", {"weights": {}}),
@@ -183,6 +189,10 @@ def test_wrong_bodies_are_refused(api: httpx.Client, seed: Seed, method: str, pa
 
 
 def test_errors_name_what_was_wrong(api: httpx.Client, seed: Seed) -> None:
+    error = refused(api.post(seed.deployments, json={"name": "ok", "variants": [
+        variant(name="only", weight=0)]}), 400, "INVALID_INPUT")
+    assert "positive sum, got only=0" in error["message"]
+    assert error["details"]["weights"] == {"only": 0}
     error = refused(api.patch(f"{seed.deployments}/prod", json={"weights": {"nobody": 1}}),
                     400)
     assert "'nobody'" in error["message"] and error["details"]["variants"] == ["nobody"]
@@ -281,18 +291,18 @@ def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None
     created = ok(api.post(seed.deployments, json={
         "name": "life", "variants": [variant(name="a"), variant(name="b",
                                                                 model_uri="models:/churn/2")],
-        "description": "lifecycle", "user": "ada"}))
+        "description": "lifecycle", "claimed_by": "ada"}))
     assert created["revision"] == 1 and created["description"] == "lifecycle"
     by_id = ok(api.get(f"{API}/projects/{seed.project_id}/deployments/life"))
     assert by_id == created
-    weighed = ok(api.patch(base, json={"weights": {"b": 3}, "user": "bob"}))
+    weighed = ok(api.patch(base, json={"weights": {"b": 3}, "claimed_by": "bob"}))
     assert [v["weight"] for v in weighed["variants"]] == [1.0, 3.0]
     shadowed = ok(api.patch(base, json={"shadow": variant(name="s", weight=50)}))
     assert shadowed["shadow"] == variant(name="s", weight=0.0) and shadowed["revision"] == 3
     # Absent shadow: kept; null: removed.
     assert ok(api.patch(base, json={"weights": {"a": 2}}))["shadow"]["name"] == "s"
     assert ok(api.patch(base, json={"shadow": None}))["shadow"] is None
-    promoted = ok(api.post(f"{base}/promote", json={"variant": "a", "user": "cy"}))
+    promoted = ok(api.post(f"{base}/promote", json={"variant": "a", "claimed_by": "cy"}))
     assert [v["weight"] for v in promoted["variants"]] == [100.0, 0.0]
     back = ok(api.post(f"{base}/rollback"))
     assert [v["weight"] for v in back["variants"]] == [2.0, 3.0] and back["revision"] == 7
@@ -302,7 +312,7 @@ def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None
     assert [(e["revision"], e["action"]) for e in events] == [
         (1, "create"), (2, "set_weights"), (3, "set_shadow"), (4, "set_weights"),
         (5, "set_shadow"), (6, "promote"), (7, "rollback"), (8, "rollback")]
-    assert events[1]["user"] == "bob" and events[5]["user"] == "cy"
+    assert events[1]["claimed_by"] == "bob" and events[5]["claimed_by"] == "cy"
     newest = ok(api.get(f"{base}/history", params={"max_results": 3, "newest_first": True}))
     assert [e["revision"] for e in newest["events"]] == [8, 7, 6]
     more = ok(api.get(f"{base}/history", params={
@@ -315,3 +325,25 @@ def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None
               )["deployments"][0]["name"] == "prod"
     assert ok(api.delete(base)) == {}
     refused(api.get(base), 404, "DEPLOYMENT_NOT_FOUND")
+
+
+def test_a_deployed_version_cannot_be_deleted(api: httpx.Client, seed: Seed) -> None:
+    models = f"{API}/projects/{seed.project_name}/models/churn"
+    # prod serves version 1 (challenger) and version 2 (shadow; also aliased champion).
+    error = refused(api.delete(f"{models}/versions/1"), 409, "IN_USE")
+    assert "'prod'" in error["message"] and "'challenger'" in error["message"]
+    assert error["details"]["version"] == 1
+    error = refused(api.delete(models), 409)
+    assert ok(api.get(f"{models}/versions/1"))["version"] == 1
+
+
+def test_who_changed_a_deployment_is_a_claim(api: httpx.Client, seed: Seed) -> None:
+    base = f"{seed.deployments}/claims"
+    created = ok(api.post(seed.deployments, json={"name": "claims", "variants": [variant()],
+                                                  "claimed_by": "ada"}))
+    refused(api.patch(base, json={"weights": {"v": 2}, "user": "bob"}), 400)
+    ok(api.patch(base, json={"weights": {"v": 2}}))  # nothing claimed: "" recorded
+    events = ok(api.get(f"{base}/history"))["events"]
+    assert [(e["revision"], e["claimed_by"]) for e in events] == [(1, "ada"), (2, "")]
+    assert all("user" not in e for e in events) and created["revision"] == 1
+    ok(api.delete(base))

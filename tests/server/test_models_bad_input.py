@@ -21,8 +21,11 @@ from windlass.ids import new_id
 API = "/api/v1"
 UNKNOWN = "0" * 32
 JSON = {"content-type": "application/json"}
-MANIFEST = b"flavors: {sklearn: {}}\n"
 WEIGHTS = b"seeded weights " * 50
+#: A minimal valid manifest; the stored windlass-model.yaml (JSON is YAML) says the same.
+MANIFEST_DATA = {"format": "windlass-model/1", "flavors": {"sklearn": {}},
+                 "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}}}
+MANIFEST = json.dumps(MANIFEST_DATA).encode()
 
 
 def refused(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -53,7 +56,7 @@ def files(**change: Any) -> list[dict[str, Any]]:
 
 
 def version_body(**change: Any) -> dict[str, Any]:
-    return {"source": "runs:/x/model", "files": files(), "manifest": {"flavors": {}}, **change}
+    return {"source": "runs:/x/model", "files": files(), "manifest": MANIFEST_DATA, **change}
 
 
 @dataclass
@@ -157,6 +160,7 @@ WRONG_TYPES: list[Any] = [
     ("PUT", "/churn/aliases/champion", {"version": 1.5}),
     ("PUT", "/churn/aliases/champion", {}),
     ("PUT", "/churn/aliases/latest", {"version": 1}),
+    ("PUT", "/churn/aliases/3", {"version": 1}),
     ("PUT", "/churn/aliases/-bad", {"version": 1}),
     ("PUT", "/-bad/aliases/champion", {"version": 1}),
 ]
@@ -218,7 +222,7 @@ ROUTES = [
     ("GET", "/churn/versions/1/lineage", None, None),
     ("GET", "/churn/aliases/champion", None, None),
     ("PUT", "/churn/aliases/champion", {"version": 1}, None),
-    ("DELETE", "/churn/aliases/champion", None, {"user": "x"}),
+    ("DELETE", "/churn/aliases/champion", None, {"claimed_by": "x"}),
     ("GET", "/churn/alias-history", None, {"alias": "champion"}),
 ]
 
@@ -329,10 +333,70 @@ def test_lineage_and_inputs(api: httpx.Client, seed: Seed) -> None:
     assert lineage["inputs"] == inputs
     assert (lineage["git_commit"], lineage["git_dirty"], lineage["user"]) == \
         ("c0ffee", True, "ada")
-    moved = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1, "user": "bot"}))
-    assert (moved["from_version"], moved["to_version"], moved["user"]) == (None, 1, "bot")
-    gone = ok(api.delete(f"{models}/churn/aliases/prod", params={"user": "ops"}))
-    assert (gone["from_version"], gone["to_version"], gone["user"]) == (1, None, "ops")
+    moved = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1, "claimed_by": "bot"}))
+    assert (moved["from_version"], moved["to_version"], moved["claimed_by"]) == (None, 1, "bot")
+    gone = ok(api.delete(f"{models}/churn/aliases/prod", params={"claimed_by": "ops"}))
+    assert (gone["from_version"], gone["to_version"], gone["claimed_by"]) == (1, None, "ops")
     ok(api.delete(f"{models}/churn/versions/1"))
     ok(api.delete(f"{models}/churn"))
     refused(api.get(f"{models}/churn"), 404, "MODEL_NOT_FOUND")
+
+
+def test_who_is_recorded_as_a_claim(api: httpx.Client) -> None:
+    # Until requests carry an authenticated principal, a name in a body is only a claim:
+    # stored and returned as ``claimed_by``, never as ``created_by`` or ``user``.
+    project = ok(api.post(f"{API}/projects", json={"name": f"claim-{uuid.uuid4().hex[:8]}"}))
+    models = f"{API}/projects/{project['id']}/models"
+    version = ok(api.post(f"{models}/churn/versions",
+                          json=version_body(claimed_by="ada")))
+    assert version["claimed_by"] == "ada" and "created_by" not in version
+    assert ok(api.get(f"{models}/churn/versions/1"))["claimed_by"] == "ada"
+    refused(api.post(f"{models}/churn/versions", json=version_body(created_by="ada")), 400)
+    refused(api.put(f"{models}/churn/aliases/prod", json={"version": 1, "user": "ada"}), 400)
+    # Nothing claimed: nothing recorded (not the server's own login name).
+    quiet = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1}))
+    assert quiet["claimed_by"] == "" and "user" not in quiet
+    unclaimed = ok(api.post(f"{models}/other/versions", json=version_body()))
+    assert unclaimed["claimed_by"] == ""
+    history = ok(api.get(f"{models}/churn/alias-history"))["events"]
+    assert [set(e) >= {"claimed_by"} and "user" not in e for e in history] == [True]
+    prompts = f"{API}/projects/{project['id']}/prompts"
+    prompt = ok(api.post(f"{prompts}/greet/versions",
+                         json={"template": "hi {{ name }}", "claimed_by": "bob"}))
+    assert prompt["claimed_by"] == "bob" and "created_by" not in prompt
+    moved = ok(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1,
+                                                              "claimed_by": "cy"}))
+    assert moved["claimed_by"] == "cy" and "user" not in moved
+
+
+@pytest.mark.parametrize(("manifest", "status", "named"), [
+    ({**MANIFEST_DATA, "flavors": {"xgboost": {}}}, 422, "flavors: the manifest says"),
+    ({**MANIFEST_DATA, "files": {"model.skops": {"digest": "ab" * 32,
+                                                 "size": len(WEIGHTS)}}}, 422, "files: "),
+    ({**MANIFEST_DATA, "requirements": ["evil==1.0"]}, 422, "requirements: "),
+    ({"flavors": {"sklearn": {}}}, 400, "format"),
+    ({**MANIFEST_DATA, "label": "unchecked"}, 400, "unknown manifest field(s) 'label'"),
+])
+def test_manifest_must_agree_with_the_stored_file(api: httpx.Client, seed: Seed,
+                                                  manifest: dict[str, Any], status: int,
+                                                  named: str) -> None:
+    error = refused(api.post(f"{seed.models}/churn/versions",
+                             json=version_body(manifest=manifest)), status)
+    assert named in error["message"]
+    assert ok(api.get(f"{seed.models}/churn"))["latest_version"] == 2  # nothing stored
+
+
+def test_files_must_be_the_ones_the_manifest_lists(api: httpx.Client, seed: Seed) -> None:
+    extra = b"not in the manifest"
+    assert api.put(f"{API}/blobs/{hash_bytes(extra)}", content=extra).is_success
+    listed = [*files(), {"path": "extra.bin", "digest": hash_bytes(extra), "size": len(extra)}]
+    error = refused(api.post(f"{seed.models}/churn/versions",
+                             json=version_body(files=listed)), 422, "INTEGRITY_FAILURE")
+    assert "extra.bin is among the version's files but not listed" in error["message"]
+    # A manifest file that is not a manifest at all.
+    assert api.put(f"{API}/blobs/{hash_bytes(extra)}", content=extra).is_success
+    bogus = [{"path": "windlass-model.yaml", "digest": hash_bytes(extra), "size": len(extra)},
+             files()[1]]
+    error = refused(api.post(f"{seed.models}/churn/versions",
+                             json=version_body(files=bogus)), 400, "INVALID_INPUT")
+    assert "the stored windlass-model.yaml" in error["message"]

@@ -193,6 +193,27 @@ def test_refusals_leave_the_output_alone(built: Built, tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
 
 
+def test_what_is_packaged_must_exist_before_anything_is_written(
+        built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WINDLASS_ARTIFACT_URI", built.artifacts)
+    monkeypatch.setenv("WINDLASS_PROJECT", "packaging")
+    windlass.set_tracking_uri(built.store)
+    try:
+        run_id = windlass.get_model_version("churn", 1).run_id
+    finally:
+        windlass.set_tracking_uri(None)
+    out = str(tmp_path / "deep" / "context")
+    for args, code_name in [
+        (["models:/churn/9"], "MODEL_VERSION_NOT_FOUND"),
+        (["runs:/" + "0" * 32 + "/model"], "RUN_NOT_FOUND"),
+        ([f"runs:/{run_id}/not-a-model"], "ARTIFACT_NOT_FOUND"),
+        (["models:/churn/1", "--windlass-wheel", str(tmp_path / "none.whl")], "NOT_FOUND"),
+    ]:
+        code, output = invoke(*args, "-o", out, "--uri", built.store)
+        assert code == 3 and f"({code_name})" in output, (args, output)
+    assert not (tmp_path / "deep").exists()  # not even the parent folder
+
+
 def test_an_alias_is_built_as_the_version_it_points_to(built: Built, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WINDLASS_ARTIFACT_URI", built.artifacts)

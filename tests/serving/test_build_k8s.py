@@ -16,8 +16,12 @@ from typer.testing import CliRunner
 
 from windlass.cli.main import build_app
 from windlass.exceptions import InvalidInput
+from windlass.ids import new_id, now_ms
+from windlass.model_entities import Variant
+from windlass.serving.deployments import DeploymentService
 from windlass.serving.packaging import KubernetesSpec, render_manifests
 from windlass.serving.packaging.k8s_values import DNS_1035_LABEL, kubernetes_name, quantity
+from windlass.store.sql.store import SqlStore
 from windlass.uris import NAME_PATTERN
 
 runner = CliRunner()
@@ -25,8 +29,10 @@ runner = CliRunner()
 K8S_VERSIONS = [kubernetes_validate.utils.all_versions()[0], kubernetes_validate.latest_version()]
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(build_app(), ["build", "k8s", *args])
+def invoke(*args: str, check: bool = False) -> tuple[int, str]:
+    """Run ``windlass build k8s``; unless ``check``, from the name alone (``--no-check``)."""
+    result = runner.invoke(build_app(), ["build", "k8s", *args,
+                                         *([] if check else ["--no-check"])])
     return result.exit_code, result.output
 
 
@@ -212,3 +218,29 @@ def test_derived_names_are_valid_or_refused(name: str) -> None:
     else:
         with pytest.raises(InvalidInput, match="--name"):
             kubernetes_name(name)
+
+
+def test_the_deployment_must_exist_before_anything_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_uri = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("WINDLASS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WINDLASS_PROJECT", "k8s-check")
+    out = tmp_path / "deep" / "k8s"
+    code, output = invoke("churn-prod", "-o", str(out), "--uri", store_uri, check=True)
+    assert code == 3 and "DEPLOYMENT_NOT_FOUND" in output and "'churn-prod'" in output
+    assert not (tmp_path / "deep").exists()  # nothing written, not even the parent folder
+    # A deployment whose model is gone (made unchecked) is refused naming the variant.
+    store = SqlStore(store_uri)
+    try:
+        project = store.get_or_create_project("k8s-check", new_id(), now_ms()).id
+        DeploymentService(store, check_models=False).create(
+            project, "churn-prod", [Variant("main", "models:/churn/1", 1.0)])
+    finally:
+        store.close()
+    code, output = invoke("deployments:/churn-prod", "-o", str(out), "--uri", store_uri,
+                          check=True)
+    assert code == 3 and "MODEL_NOT_FOUND" in output and "variant 'main'" in output
+    assert not (tmp_path / "deep").exists()
+    code, output = invoke("churn-prod", "-o", str(out), "--uri", store_uri)  # --no-check
+    assert code == 0, output
+    assert load(out)["deployment.yaml"]["kind"] == "Deployment"

@@ -10,7 +10,13 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import windlass
-from windlass.exceptions import Conflict, DeploymentNotFound, InvalidState, ModelNotFound
+from windlass.exceptions import (
+    Conflict,
+    DeploymentNotFound,
+    InvalidInput,
+    InvalidState,
+    ModelNotFound,
+)
 from windlass.model_entities import Variant
 from windlass.serving import fluent as sdk
 from windlass.tracking import fluent as tracking_fluent
@@ -51,7 +57,12 @@ def test_deployment_lifecycle(churn: str) -> None:
     with pytest.raises(Conflict):
         sdk.set_deployment_weights("churn-prod", {"challenger": 50}, expected_revision=1)
     assert sdk.set_deployment_shadow("churn-prod", None).shadow is None
-    replaced = sdk.set_deployment_variants("churn-prod", [Variant("solo", "models:/churn/2")],
+    # Given without a weight (a mapping without "weight"): all the traffic. A Variant
+    # always carries its weight, and weight 0 alone is refused rather than changed.
+    with pytest.raises(InvalidInput, match="positive sum, got solo=0"):
+        sdk.set_deployment_variants("churn-prod", [Variant("solo", "models:/churn/2")])
+    replaced = sdk.set_deployment_variants("churn-prod",
+                                           [{"name": "solo", "model_uri": "models:/churn/2"}],
                                            shadow=Variant("s", "models:/churn/1"))
     assert [(v.name, v.weight) for v in replaced.variants] == [("solo", 100.0)]
     kept = sdk.set_deployment_variants("churn-prod", [Variant("solo", "models:/churn/1", 1)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -14,12 +15,14 @@ from typing import Any, TypeVar
 import pytest
 
 from windlass.artifacts import open_blob_store
+from windlass.artifacts.hashing import hash_bytes
 from windlass.entities import ArtifactEntry, RunSource
 from windlass.exceptions import (
     AlreadyExists,
     ArtifactNotFound,
     Conflict,
     DeploymentNotFound,
+    InUse,
     InvalidInput,
     InvalidState,
     InvalidUri,
@@ -29,6 +32,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, Deployment, Variant
+from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
 from windlass.serving.deployments import KEEP, MAX_VARIANTS, DeploymentService
 from windlass.store.sql.store import SqlStore
@@ -45,11 +49,14 @@ def _seed(store: SqlStore, blobs_root: Path) -> str:
     registry = ModelRegistry(store, blobs)
     project = store.get_or_create_project(f"dep-{new_id()[-10:]}", new_id(), now_ms()).id
     files = []
-    for path, data in ((MANIFEST_FILE, b"flavors: {sklearn: {}}\n"), ("model.skops", b"w")):
+    manifest = {"format": FORMAT, "flavors": {"sklearn": {}},
+                "files": {"model.skops": {"digest": hash_bytes(b"w"), "size": 1}}}
+    for path, data in ((MANIFEST_FILE, json.dumps(manifest).encode()), ("model.skops", b"w")):
         digest, size = blobs.put_stream(io.BytesIO(data))
         files.append(ArtifactEntry(path, digest, size))
     for _ in range(3):
-        registry.create_version(project, "churn", source="test", files=files, manifest={})
+        registry.create_version(project, "churn", source="test", files=files,
+                                manifest=manifest)
     registry.set_alias(project, "churn", "champion", 1)
     return project
 
@@ -98,6 +105,11 @@ def test_bad_deployment_names(service: DeploymentService, project: str, name: An
     ([{"name": "a", "model_uri": "models:/churn/1", "wieght": 9}], "'wieght'"),
     ([{"name": "a"}], "needs model_uri"),
     ([42], "must be a Variant or a mapping"),
+    # A weight that is given is kept: all 0 is refused, never turned into equal shares.
+    ([Variant("a", "models:/churn/1", 0)], "positive sum, got a=0"),
+    ([{"name": "a", "model_uri": "models:/churn/1", "weight": 0}], "positive sum, got a=0"),
+    ([{"name": "a", "model_uri": "models:/churn/1", "weight": 0.0},
+      {"name": "b", "model_uri": "models:/churn/2", "weight": 0}], "got a=0, b=0"),
     ([Variant("a", "models:/churn/1", 1e308), Variant("b", "models:/churn/2", 1e308)],
      "infinity"),
     ([Variant(f"v{i}", "models:/churn/1", 1) for i in range(MAX_VARIANTS + 1)], "at most"),
@@ -168,8 +180,11 @@ def test_create_defaults_and_shadow(service: DeploymentService, project: str) ->
         {"name": "b", "model_uri": "models:/churn/2"},
         {"name": "c", "model_uri": "models:/churn/3"}],
         shadow={"name": "s", "model_uri": "models:/churn/3", "weight": 42},
-        description="three ways", user="ada")
+        description="three ways", claimed_by="ada")
     assert [v.weight for v in created.variants] == [100 / 3] * 3  # no weights: equal shares
+    alone = service.create(project, "alone", [
+        {"name": "a", "model_uri": "models:/churn/1", "weight": None}])
+    assert [v.weight for v in alone.variants] == [100.0]  # weight None: not given
     assert created.shadow == Variant("s", "models:/churn/3", 0.0)  # the shadow takes no share
     assert created.description == "three ways"
     with pytest.raises(InvalidInput, match="shadow's name 'champion'"):
@@ -192,7 +207,7 @@ def test_create_is_retried_safely_by_id(service: DeploymentService, project: str
 def test_set_weights_changes_only_named_variants(service: DeploymentService,
                                                  project: str) -> None:
     create(service, project, shadow=Variant("shadow", "models:/churn/3"))
-    changed = service.set_weights(project, "prod", {"challenger": 30}, user="ada")
+    changed = service.set_weights(project, "prod", {"challenger": 30}, claimed_by="ada")
     assert [(v.name, v.weight) for v in changed.variants] == \
         [("champion", 90.0), ("challenger", 30.0)]
     assert changed.revision == 2 and changed.shadow is not None
@@ -257,7 +272,7 @@ def test_rollback_previous_and_to_revision(service: DeploymentService, project: 
         service.rollback(project, "prod")
     service.set_weights(project, "prod", {"challenger": 50})
     service.promote(project, "prod", "challenger")
-    back = service.rollback(project, "prod", user="oncall")
+    back = service.rollback(project, "prod", claimed_by="oncall")
     assert back.revision == 4
     assert [v.weight for v in back.variants] == [90.0, 50.0]  # revision 2's state
     undone = service.rollback(project, "prod")  # a second rollback undoes the first
@@ -273,7 +288,7 @@ def test_rollback_previous_and_to_revision(service: DeploymentService, project: 
     assert [(e.revision, e.action) for e in events] == [
         (1, "create"), (2, "set_weights"), (3, "promote"), (4, "rollback"), (5, "rollback"),
         (6, "rollback")]
-    assert events[3].user == "oncall" and events[4].user == current_user()
+    assert events[3].claimed_by == "oncall" and events[4].claimed_by == current_user()
     assert all(a.at <= b.at for a, b in itertools.pairwise(events))
 
 
@@ -289,19 +304,21 @@ def test_rollback_refuses_a_state_whose_model_is_gone(service: DeploymentService
 
 def test_weight_changes_keep_unchanged_uris_unchecked(service: DeploymentService,
                                                       store: SqlStore, project: str) -> None:
-    # Traffic can always be moved away from a variant whose model went missing.
-    create(service, project, variants=[Variant("a", "models:/churn/3", 50), CHAMPION])
-    store.delete_model_version(project, "churn", 3)
+    # Traffic can always be moved away from a variant whose model went missing. A served
+    # version cannot be deleted any more, so the deployment is made (unchecked) with a
+    # version that does not exist (as one left over from before that rule would be).
+    create(DeploymentService(store, check_models=False), project,
+           variants=[Variant("a", "models:/churn/9", 50), CHAMPION])
     assert service.set_weights(project, "prod", {"a": 0}).variants[0].weight == 0.0
 
 
 def test_history_records_who_when_and_what(service: DeploymentService, project: str) -> None:
     before = now_ms()
-    create(service, project, user="ada")
-    service.set_weights(project, "prod", {"challenger": 20}, user="bob")
-    service.set_weights(project, "prod", {"challenger": 20}, user="eve")  # no change
+    create(service, project, claimed_by="ada")
+    service.set_weights(project, "prod", {"challenger": 20}, claimed_by="bob")
+    service.set_weights(project, "prod", {"challenger": 20}, claimed_by="eve")  # no change
     events = service.history(project, "prod").items
-    assert [(e.revision, e.action, e.user) for e in events] == \
+    assert [(e.revision, e.action, e.claimed_by) for e in events] == \
         [(1, "create", "ada"), (2, "set_weights", "bob")]
     assert before <= events[0].at <= events[1].at <= now_ms()
     assert events[1].variants[1].weight == 20.0
@@ -370,10 +387,10 @@ def test_concurrent_changes_form_a_gap_free_chain(race_uri: str, tmp_path: Path)
             revisions = []
             for j in range(3):
                 if j == 1 and i % 4 == 0:
-                    done = service.promote(project, "prod", "challenger", user=f"u{i}")
+                    done = service.promote(project, "prod", "challenger", claimed_by=f"u{i}")
                 else:
                     done = service.set_weights(project, "prod", {"challenger": i * 10 + j + 1},
-                                               user=f"u{i}")
+                                               claimed_by=f"u{i}")
                 revisions.append(done.revision)
             return revisions
 
@@ -418,3 +435,24 @@ def test_concurrent_expected_revision_lets_one_win(race_uri: str, tmp_path: Path
         assert [e.revision for e in service.history(project, "prod").items] == [1, 2]
     finally:
         store.close()
+
+
+def test_a_deployed_version_cannot_be_deleted(service: DeploymentService, project: str,
+                                              store: SqlStore, tmp_path: Path) -> None:
+    registry = ModelRegistry(store, open_blob_store(str(tmp_path / "blobs")))
+    create(service, project, variants=[Variant("pinned", "models:/churn/2", 1.0)],
+           shadow=Variant("newest", "models:/churn@latest"))
+    with pytest.raises(InUse, match=r"deployment 'prod' \(variant 'pinned'\)") as info:
+        registry.delete_version(project, "churn", 2)
+    assert info.value.details["used_by"] == ["deployment 'prod' (variant 'pinned')"]
+    # @latest serves the newest version (3), so that one is in use too.
+    with pytest.raises(InUse, match="variant 'newest'"):
+        registry.delete_version(project, "churn", 3)
+    registry.delete_alias(project, "churn", "champion")
+    with pytest.raises(InUse, match="'prod'"):
+        registry.delete_model(project, "churn")
+    registry.delete_version(project, "churn", 1)  # not served: deleted
+    service.delete(project, "prod")
+    registry.delete_version(project, "churn", 3)
+    registry.delete_version(project, "churn", 2)
+    assert registry.list_versions(project, "churn").items == []

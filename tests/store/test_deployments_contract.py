@@ -9,6 +9,7 @@ they are compared with each other, never with the ones passed in.
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -24,6 +25,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, Deployment, Variant
+from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
 
@@ -35,7 +37,9 @@ SHADOW = Variant("shadow", "models:/churn@latest", 0.0)
 def _project(store: MetadataStore) -> str:
     """A new project with model ``churn`` (versions 1-3)."""
     project = store.get_or_create_project(f"dep-{new_id()[-12:]}", new_id(), now_ms()).id
-    contents = {MANIFEST_FILE: b"flavors: {sklearn: {}}\n", "model.skops": b"weights"}
+    manifest = {"format": FORMAT, "flavors": {"sklearn": {}},
+                "files": {"model.skops": {"digest": hash_bytes(b"weights"), "size": 7}}}
+    contents = {MANIFEST_FILE: json.dumps(manifest).encode(), "model.skops": b"weights"}
     if isinstance(store, RestStore):
         blobs = RestBlobStore(store.base_url, store.client)
         for data in contents.values():
@@ -46,8 +50,8 @@ def _project(store: MetadataStore) -> str:
     for _ in range(3):
         store.create_model_version(version_id=new_id(), project_id=project, name="churn",
                                    source="test", run_id=None, files=files,
-                                   manifest={"flavors": {}}, description="",
-                                   created_by="ada", created_at=now_ms())
+                                   manifest=manifest, description="",
+                                   claimed_by="ada", created_at=now_ms())
     return project
 
 
@@ -57,14 +61,14 @@ def _create(store: MetadataStore, project: str, name: str = "prod",
     return store.create_deployment(
         deployment_id=deployment_id or new_id(), project_id=project, name=name,
         description="churn in production", variants=variants or [A, B], shadow=shadow,
-        user="ada", at=now_ms())
+        claimed_by="ada", at=now_ms())
 
 
 def _update(store: MetadataStore, project: str, variants: list[Variant],
             shadow: Variant | None = None, *, name: str = "prod", action: str = "set_weights",
-            user: str = "bob", expected_revision: int | None = None) -> Deployment:
+            claimed_by: str = "bob", expected_revision: int | None = None) -> Deployment:
     return store.update_deployment(project, name, variants=variants, shadow=shadow,
-                                   action=action, user=user, at=now_ms(),
+                                   action=action, claimed_by=claimed_by, at=now_ms(),
                                    expected_revision=expected_revision)
 
 
@@ -81,7 +85,7 @@ def test_create_get_and_first_event(store: MetadataStore) -> None:
     events = store.deployment_history(project, "prod").items
     assert len(events) == 1
     event = events[0]
-    assert (event.deployment_name, event.revision, event.action, event.user) == \
+    assert (event.deployment_name, event.revision, event.action, event.claimed_by) == \
         ("prod", 1, "create", "ada")
     assert event.variants == [A, B] and event.shadow == SHADOW
     assert event.at == created.created_at
@@ -164,10 +168,10 @@ def test_update_makes_the_next_revision_and_records_it(store: MetadataStore) -> 
         (created.id, created.created_at, created.description)
     assert second.updated_at >= created.updated_at
     assert store.get_deployment(project, "prod") == second
-    third = _update(store, project, [A], None, action="set_variants", user="cy")
+    third = _update(store, project, [A], None, action="set_variants", claimed_by="cy")
     assert third.revision == 3 and third.shadow is None
     events = store.deployment_history(project, "prod").items
-    assert [(e.revision, e.action, e.user) for e in events] == \
+    assert [(e.revision, e.action, e.claimed_by) for e in events] == \
         [(1, "create", "ada"), (2, "set_weights", "bob"), (3, "set_variants", "cy")]
     assert events[1].variants == heavier and events[1].shadow == SHADOW
     assert events[2].variants == [A] and events[2].shadow is None

@@ -143,3 +143,74 @@ def test_sqlite_upgrade_from_0002_keeps_data(tmp_path: Path) -> None:
 
 def test_postgres_upgrade_from_0002_keeps_data(postgres_url: str) -> None:
     _upgrade_from_0002_keeps_data(postgres_url)
+
+
+_CLAIM_ROWS = [
+    "INSERT INTO projects (id, name, description, created_at) VALUES ('{p}', 'old', '', 1)",
+    "INSERT INTO registered_models (id, project_id, name, description, card, created_at, "
+    "updated_at, next_version) VALUES ('{m}', '{p}', 'churn', '', '', 1, 1, 2)",
+    "INSERT INTO model_versions (id, model_id, version, source, run_id, files, manifest, "
+    "description, created_by, created_at) VALUES ('{v}', '{m}', 1, 's', NULL, '[]', '{{}}', "
+    "'', 'ada', 1)",
+    "INSERT INTO model_alias_events (model_id, alias, from_version, to_version, \"user\", at) "
+    "VALUES ('{m}', 'prod', NULL, 1, 'bob', 1)",
+    "INSERT INTO deployments (id, project_id, name, description, variants, shadow, revision, "
+    "created_at, updated_at) VALUES ('{d}', '{p}', 'web', '', '[]', NULL, 1, 1, 1)",
+    "INSERT INTO deployment_events (deployment_id, revision, action, variants, shadow, "
+    "\"user\", at) VALUES ('{d}', 1, 'create', '[]', NULL, 'cy', 1)",
+    "INSERT INTO prompts (id, project_id, name, description, created_at, updated_at, "
+    "next_version) VALUES ('{q}', '{p}', 'greet', '', 1, 1, 2)",
+    "INSERT INTO prompt_versions (id, prompt_id, version, template, model, response_format, "
+    "variables, content_hash, commit_message, created_by, created_at) VALUES ('{w}', '{q}', 1, "
+    "'\"hi\"', '{{}}', NULL, '{{}}', '" + "0" * 64 + "', '', 'dee', 1)",
+    "INSERT INTO prompt_alias_events (prompt_id, alias, from_version, to_version, \"user\", "
+    "at) VALUES ('{q}', 'prod', NULL, 1, 'eve', 1)",
+]
+
+
+def _upgrade_from_0005_keeps_claims(uri: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from windlass.store.sql.engine import _MIGRATIONS, _normalize
+    from windlass.store.sql.store import SqlStore
+
+    ids = {k: k * 32 for k in "pmvdqw"}
+    engine = create_engine(_normalize(uri))
+    cfg = Config(str(_MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        for row in _CLAIM_ROWS:
+            conn.execute(text(row.format(**ids)))
+    engine.dispose()
+    store = SqlStore(uri)  # opening migrates to the head revision
+    try:
+        project = ids["p"]
+        assert store.get_model_version(project, "churn", 1).claimed_by == "ada"
+        assert [e.claimed_by for e in store.alias_history(project, "churn")] == ["bob"]
+        assert [e.claimed_by for e in store.deployment_history(project, "web").items] == ["cy"]
+        assert store.get_prompt_version(project, "greet", 1).claimed_by == "dee"
+        assert [e.claimed_by for e in store.prompt_alias_history(project, "greet")] == ["eve"]
+    finally:
+        store.close()
+    assert _diff(uri) == []
+    # And back: the downgrade restores the old column names with their values.
+    engine = create_engine(_normalize(uri))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT created_by FROM model_versions")).scalar() == "ada"
+        assert conn.execute(text('SELECT "user" FROM deployment_events')).scalar() == "cy"
+    engine.dispose()
+
+
+def test_sqlite_upgrade_from_0005_keeps_claims(tmp_path: Path) -> None:
+    _upgrade_from_0005_keeps_claims(f"sqlite:///{tmp_path / 'old5.db'}")
+
+
+def test_postgres_upgrade_from_0005_keeps_claims(postgres_url: str) -> None:
+    _upgrade_from_0005_keeps_claims(postgres_url)

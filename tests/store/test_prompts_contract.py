@@ -43,7 +43,7 @@ def _prompt(store: MetadataStore, project_id: str, name: str = "support",
 
 
 def _version(store: MetadataStore, project_id: str, name: str = "support", *,
-             version_id: str | None = None, user: str = "ada", message: str = "",
+             version_id: str | None = None, claimed_by: str = "ada", message: str = "",
              **content: Any) -> PromptVersion:
     if "template" not in content and "messages" not in content:
         content["messages"] = CHAT
@@ -53,7 +53,7 @@ def _version(store: MetadataStore, project_id: str, name: str = "support", *,
         version_id=version_id or new_id(), project_id=project_id, name=name,
         template=checked.template, model=checked.model,
         response_format=checked.response_format, variables=checked.variables,
-        content_hash=checked.content_hash, commit_message=message, created_by=user,
+        content_hash=checked.content_hash, commit_message=message, claimed_by=claimed_by,
         created_at=now_ms())
 
 
@@ -106,7 +106,7 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
     assert first.response_format == {"type": "json_object"}
     assert first.variables == {"product": PromptVariable("product", "str"),
                                "question": PromptVariable("question")}
-    assert first.commit_message == "first" and first.created_by == "ada"
+    assert first.commit_message == "first" and first.claimed_by == "ada"
     assert len(first.content_hash) == 64 and first.uri == "prompts:/support/1"
     second = _version(store, project, template="Summarize {{ text }} in {{ n }} words.",
                       variables={"n": {"type": "int", "default": 50}}, message="text")
@@ -137,7 +137,7 @@ def test_unchanged_content_returns_the_newest_version(store: MetadataStore) -> N
     project = _project(store)
     _prompt(store, project)
     first = _version(store, project, message="first")
-    same = _version(store, project, message="a different message, same content", user="bob")
+    same = _version(store, project, message="a different message, same content", claimed_by="bob")
     assert (same.id, same.version, same.commit_message) == (first.id, 1, "first")
     changed = _version(store, project, model={**MODEL, "temperature": 0.5})
     assert changed.version == 2
@@ -153,7 +153,7 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
     _prompt(store, project)
     for i in range(5):
         _version(store, project, template=f"version {i} of {{{{ x }}}}")
-    store.set_prompt_alias(project, "support", "production", 4, user="ada", at=now_ms())
+    store.set_prompt_alias(project, "support", "production", 4, claimed_by="ada", at=now_ms())
     first = store.list_prompt_versions(project, "support", max_results=2)
     assert [v.version for v in first.items] == [5, 4]
     assert first.items[1].aliases == ["production"]
@@ -173,26 +173,26 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     _prompt(store, project)
     for i in range(3):
         _version(store, project, template=f"v{i} {{{{ x }}}}")
-    created = store.set_prompt_alias(project, "support", "production", 1, user="ada",
+    created = store.set_prompt_alias(project, "support", "production", 1, claimed_by="ada",
                                      at=now_ms())
-    assert (created.from_version, created.to_version, created.user) == (None, 1, "ada")
+    assert (created.from_version, created.to_version, created.claimed_by) == (None, 1, "ada")
     assert store.get_prompt_version_by_alias(project, "support", "production").version == 1
-    moved = store.set_prompt_alias(project, "support", "production", 2, user="bob",
+    moved = store.set_prompt_alias(project, "support", "production", 2, claimed_by="bob",
                                    at=now_ms())
     assert (moved.prompt_name, moved.from_version, moved.to_version) == ("support", 1, 2)
-    same = store.set_prompt_alias(project, "support", "production", 2, user="eve",
+    same = store.set_prompt_alias(project, "support", "production", 2, claimed_by="eve",
                                   at=now_ms())
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
-    store.set_prompt_alias(project, "support", "staging", 3, user="ada", at=now_ms())
+    store.set_prompt_alias(project, "support", "staging", 3, claimed_by="ada", at=now_ms())
     assert store.get_prompt(project, "support").aliases == {"production": 2, "staging": 3}
     assert store.get_prompt_version(project, "support", 3).aliases == ["staging"]
-    removed = store.delete_prompt_alias(project, "support", "production", user="dee",
+    removed = store.delete_prompt_alias(project, "support", "production", claimed_by="dee",
                                         at=now_ms())
-    assert (removed.from_version, removed.to_version, removed.user) == (2, None, "dee")
+    assert (removed.from_version, removed.to_version, removed.claimed_by) == (2, None, "dee")
     with pytest.raises(PromptVersionNotFound):
         store.get_prompt_version_by_alias(project, "support", "production")
     history = store.prompt_alias_history(project, "support", "production")
-    assert [(e.from_version, e.to_version, e.user) for e in history] == \
+    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == \
         [(None, 1, "ada"), (1, 2, "bob"), (2, None, "dee")]
     assert [e.at for e in history] == sorted(e.at for e in history)
     assert [e.alias for e in store.prompt_alias_history(project, "support")] == \
@@ -205,11 +205,11 @@ def test_alias_errors(store: MetadataStore) -> None:
     _prompt(store, project)
     _version(store, project)
     with pytest.raises(PromptVersionNotFound):
-        store.set_prompt_alias(project, "support", "production", 7, user="ada", at=now_ms())
+        store.set_prompt_alias(project, "support", "production", 7, claimed_by="ada", at=now_ms())
     with pytest.raises(NotFound):
-        store.delete_prompt_alias(project, "support", "production", user="ada", at=now_ms())
+        store.delete_prompt_alias(project, "support", "production", claimed_by="ada", at=now_ms())
     with pytest.raises(PromptNotFound):
-        store.set_prompt_alias(project, "nope", "production", 1, user="ada", at=now_ms())
+        store.set_prompt_alias(project, "nope", "production", 1, claimed_by="ada", at=now_ms())
     assert store.prompt_alias_history(project, "support") == []
 
 
@@ -217,12 +217,12 @@ def test_delete_prompt_refused_while_aliased(store: MetadataStore) -> None:
     project = _project(store)
     _prompt(store, project)
     _version(store, project)
-    store.set_prompt_alias(project, "support", "production", 1, user="ada", at=now_ms())
+    store.set_prompt_alias(project, "support", "production", 1, claimed_by="ada", at=now_ms())
     with pytest.raises(InvalidState) as info:
         store.delete_prompt(project, "support")
     assert "production" in info.value.message
     assert store.get_prompt(project, "support").latest_version == 1
-    store.delete_prompt_alias(project, "support", "production", user="ada", at=now_ms())
+    store.delete_prompt_alias(project, "support", "production", claimed_by="ada", at=now_ms())
     store.delete_prompt(project, "support")
     with pytest.raises(PromptNotFound):
         store.get_prompt(project, "support")
@@ -242,12 +242,12 @@ def test_rest_store_rechecks_content_on_the_server(server: ServerProcess) -> Non
                 version_id=new_id(), project_id=project, name="support", template="{{ x }}",
                 model={}, response_format=None,
                 variables={"y": PromptVariable("y", "int")}, content_hash="0" * 64,
-                commit_message="", created_by="ada", created_at=now_ms())
+                commit_message="", claimed_by="ada", created_at=now_ms())
         assert "'y'" in info.value.message
         made = store.create_prompt_version(
             version_id=new_id(), project_id=project, name="support", template="{{ x }}",
             model={}, response_format=None, variables={}, content_hash="0" * 64,
-            commit_message="", created_by="ada", created_at=now_ms())
+            commit_message="", claimed_by="ada", created_at=now_ms())
         assert made.content_hash == prompt_content(template="{{ x }}").content_hash
     finally:
         store.close()

@@ -8,6 +8,7 @@ blobs (uploaded to the server for the REST store).
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.model_entities import MANIFEST_FILE, ModelVersion
+from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
 
@@ -42,9 +44,16 @@ def _run(store: MetadataStore, project_id: str) -> str:
     return run_id
 
 
+def _manifest(label: str) -> dict[str, Any]:
+    """A valid manifest of the model ``label``; its windlass-model.yaml says the same."""
+    weights = f"weights {label}".encode()
+    return {"format": FORMAT, "flavors": {"sklearn": {}}, "metadata": {"label": label},
+            "files": {"model.skops": {"digest": hash_bytes(weights), "size": len(weights)}}}
+
+
 def _files(store: MetadataStore, label: str = "") -> list[ArtifactEntry]:
     """The files of a packaged model; uploaded to the server when the store is REST."""
-    contents = {MANIFEST_FILE: f"flavors: {{sklearn: {{}}}}\n# {label}\n".encode(),
+    contents = {MANIFEST_FILE: json.dumps(_manifest(label)).encode(),
                 "model.skops": f"weights {label}".encode()}
     if isinstance(store, RestStore):
         blobs = RestBlobStore(store.base_url, store.client)
@@ -58,8 +67,8 @@ def _version(store: MetadataStore, project_id: str, name: str, *, run_id: str | 
     return store.create_model_version(
         version_id=version_id or new_id(), project_id=project_id, name=name,
         source=f"runs:/{run_id or '0' * 32}/model", run_id=run_id, files=_files(store, label),
-        manifest={"flavors": {"sklearn": {}}, "label": label}, description=f"v {label}",
-        created_by="ada", created_at=now_ms())
+        manifest=_manifest(label), description=f"v {label}",
+        claimed_by="ada", created_at=now_ms())
 
 
 def _model(store: MetadataStore, project_id: str, name: str = "churn", **kw: Any) -> None:
@@ -165,8 +174,8 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
     assert first.version == 1 and first.name == "churn" and first.run_id == run_id
     assert first.uri == "models:/churn/1" and first.aliases == []
     assert {f.path for f in first.files} == {MANIFEST_FILE, "model.skops"}
-    assert first.manifest == {"flavors": {"sklearn": {}}, "label": "one"}
-    assert first.created_by == "ada" and first.description == "v one"
+    assert first.manifest == _manifest("one")
+    assert first.claimed_by == "ada" and first.description == "v one"
     assert [_version(store, project, "churn").version for _ in range(2)] == [2, 3]
     got = store.get_model_version(project, "churn", 1)
     assert got.id == first.id and got.files == first.files and got.manifest == first.manifest
@@ -191,7 +200,7 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
     _model(store, project)
     for _ in range(5):
         _version(store, project, "churn")
-    store.set_model_alias(project, "churn", "champion", 4, user="ada", at=now_ms())
+    store.set_model_alias(project, "churn", "champion", 4, claimed_by="ada", at=now_ms())
     pages = []
     token = None
     while True:
@@ -227,14 +236,14 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     _model(store, project)
     for _ in range(3):
         _version(store, project, "churn")
-    created = store.set_model_alias(project, "churn", "champion", 1, user="ada", at=now_ms())
-    assert (created.from_version, created.to_version, created.user) == (None, 1, "ada")
+    created = store.set_model_alias(project, "churn", "champion", 1, claimed_by="ada", at=now_ms())
+    assert (created.from_version, created.to_version, created.claimed_by) == (None, 1, "ada")
     assert store.get_model_version_by_alias(project, "churn", "champion").version == 1
-    moved = store.set_model_alias(project, "churn", "champion", 2, user="bob", at=now_ms())
-    assert (moved.from_version, moved.to_version, moved.user) == (1, 2, "bob")
-    same = store.set_model_alias(project, "churn", "champion", 2, user="eve", at=now_ms())
+    moved = store.set_model_alias(project, "churn", "champion", 2, claimed_by="bob", at=now_ms())
+    assert (moved.from_version, moved.to_version, moved.claimed_by) == (1, 2, "bob")
+    same = store.set_model_alias(project, "churn", "champion", 2, claimed_by="eve", at=now_ms())
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
-    store.set_model_alias(project, "churn", "challenger", 3, user="ada", at=now_ms())
+    store.set_model_alias(project, "churn", "challenger", 3, claimed_by="ada", at=now_ms())
     assert store.get_model_version(project, "churn", 2).aliases == ["champion"]
     assert store.get_registered_model(project, "churn").aliases == \
         {"challenger": 3, "champion": 2}
@@ -243,17 +252,17 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         store.delete_model_version(project, "churn", 2)
     assert "champion" in info.value.message and "first" in info.value.message
     assert store.get_model_version(project, "churn", 2).version == 2  # still there
-    store.set_model_alias(project, "churn", "champion", 3, user="cy", at=now_ms())
+    store.set_model_alias(project, "churn", "champion", 3, claimed_by="cy", at=now_ms())
     store.delete_model_version(project, "churn", 2)
     assert sorted(store.get_model_version(project, "churn", 3).aliases) == \
         ["challenger", "champion"]
-    removed = store.delete_model_alias(project, "churn", "champion", user="dee", at=now_ms())
-    assert (removed.from_version, removed.to_version, removed.user) == (3, None, "dee")
+    removed = store.delete_model_alias(project, "churn", "champion", claimed_by="dee", at=now_ms())
+    assert (removed.from_version, removed.to_version, removed.claimed_by) == (3, None, "dee")
     with pytest.raises(ModelVersionNotFound):
         store.get_model_version_by_alias(project, "churn", "champion")
 
     history = store.alias_history(project, "churn", "champion")
-    assert [(e.from_version, e.to_version, e.user) for e in history] == \
+    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == \
         [(None, 1, "ada"), (1, 2, "bob"), (2, 3, "cy"), (3, None, "dee")]
     assert all(e.model_name == "churn" and e.alias == "champion" for e in history)
     assert [e.at for e in history] == sorted(e.at for e in history)
@@ -268,11 +277,11 @@ def test_alias_errors(store: MetadataStore) -> None:
     _model(store, project)
     _version(store, project, "churn")
     with pytest.raises(ModelVersionNotFound):
-        store.set_model_alias(project, "churn", "champion", 7, user="ada", at=now_ms())
+        store.set_model_alias(project, "churn", "champion", 7, claimed_by="ada", at=now_ms())
     with pytest.raises(NotFound):
-        store.delete_model_alias(project, "churn", "champion", user="ada", at=now_ms())
+        store.delete_model_alias(project, "churn", "champion", claimed_by="ada", at=now_ms())
     with pytest.raises(ModelNotFound):
-        store.set_model_alias(project, "nope", "champion", 1, user="ada", at=now_ms())
+        store.set_model_alias(project, "nope", "champion", 1, claimed_by="ada", at=now_ms())
     assert store.alias_history(project, "churn") == []
 
 
@@ -281,12 +290,12 @@ def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
     _model(store, project, tags={"a": "1"})
     _version(store, project, "churn")
     _version(store, project, "churn")
-    store.set_model_alias(project, "churn", "prod", 2, user="ada", at=now_ms())
+    store.set_model_alias(project, "churn", "prod", 2, claimed_by="ada", at=now_ms())
     with pytest.raises(InvalidState) as info:
         store.delete_registered_model(project, "churn")
     assert "prod" in info.value.message
     assert store.get_registered_model(project, "churn").latest_version == 2
-    store.delete_model_alias(project, "churn", "prod", user="ada", at=now_ms())
+    store.delete_model_alias(project, "churn", "prod", claimed_by="ada", at=now_ms())
     store.delete_registered_model(project, "churn")
     with pytest.raises(ModelNotFound):
         store.get_registered_model(project, "churn")

@@ -47,8 +47,8 @@ def test_listing_queries_do_not_grow_with_the_page(sql: SqlStore, count: int) ->
         for _ in range(2):
             sql.create_model_version(version_id=new_id(), project_id=project, name=name,
                                      source="s", run_id=None, files=files, manifest={},
-                                     description="", created_by="", created_at=now_ms())
-        sql.set_model_alias(project, name, "prod", 2, user="u", at=now_ms())
+                                     description="", claimed_by="", created_at=now_ms())
+        sql.set_model_alias(project, name, "prod", 2, claimed_by="u", at=now_ms())
     queries = count_queries(sql)
     models = sql.list_registered_models(project, 100)
     assert len(models.items) == count and all(m.aliases == {"prod": 2} for m in models.items)

@@ -87,16 +87,21 @@ def k8s(deployment: str = typer.Argument(..., metavar="DEPLOYMENT",
                                    "variables)."),
         project: str = typer.Option(None, "--project", "-p", help="WINDLASS_PROJECT of the "
                                     "server (default: WINDLASS_PROJECT here)."),
-        as_json: bool = JSON_OPTION) -> None:
+        check: bool = typer.Option(True, "--check/--no-check", help="Check that the "
+                                   "deployment exists and its models resolve in the "
+                                   "registry (--uri) before writing anything."),
+        uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Write Kubernetes manifests that serve DEPLOYMENT with `windlass serve deployments:/…`."""
+    import windlass
     from windlass.serving.packaging import KubernetesSpec, build_k8s_manifests
 
+    windlass.set_tracking_uri(uri)
     built = build_k8s_manifests(KubernetesSpec(
         deployment=deployment, name=name, image=image, namespace=namespace, replicas=replicas,
         autoscale=hpa, min_replicas=min_replicas, max_replicas=max_replicas,
         target_cpu=target_cpu, cpu_request=cpu, memory_request=memory, cpu_limit=cpu_limit,
         memory_limit=memory_limit, secret=secret, project=project, workers=workers),
-        out, force=force)
+        out, force=force, check=check)
     if as_json:
         print_json({"path": str(built.path), "files": built.files, "name": built.spec.name,
                     "image": built.spec.image, "notes": built.spec.notes})

@@ -68,7 +68,7 @@ def parse_variants(texts: list[str]) -> list[dict[str, Any]]:
         missing = [n for n, _u, w in parsed if w is None]
         raise InvalidInput(f"give a weight to every variant or to none; missing for "
                            f"{', '.join(map(repr, missing))}", variants=missing)
-    return [{"name": n, "model_uri": u, "weight": w or 0.0} for n, u, w in parsed]
+    return [{"name": n, "model_uri": u, "weight": w} for n, u, w in parsed]
 
 
 def _shadow(text: str | None) -> dict[str, Any] | None:
@@ -105,8 +105,8 @@ def _event_state(event: DeploymentEvent) -> str:
 
 
 def _history_table(title: str, events: list[DeploymentEvent]) -> None:
-    table(title, ["revision", "action", "variants", "who", "when"],
-          [[e.revision, e.action, _event_state(e), e.user, iso(e.at)] for e in events])
+    table(title, ["revision", "action", "variants", "claimed by", "when"],
+          [[e.revision, e.action, _event_state(e), e.claimed_by, iso(e.at)] for e in events])
 
 
 @app.command("create")

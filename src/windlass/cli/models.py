@@ -72,10 +72,10 @@ def list_versions(name: str, project: str | None = PROJECT_OPTION,
     if as_json:
         print_json([v.to_dict() for v in versions])
         return
-    table(f"versions of {name}", ["version", "aliases", "flavor", "run", "created by",
+    table(f"versions of {name}", ["version", "aliases", "flavor", "run", "claimed by",
                                   "created"],
           [[v.version, ", ".join(v.aliases), ", ".join(v.manifest.get("flavors") or {}),
-            (v.run_id or "")[-8:], v.created_by, iso(v.created_at)] for v in versions])
+            (v.run_id or "")[-8:], v.claimed_by, iso(v.created_at)] for v in versions])
 
 
 @app.command("alias")
@@ -105,8 +105,8 @@ def alias(name: str,
     if as_json:
         print_json([e.to_dict() for e in history])
         return
-    table(f"alias history of {name}", ["when", "alias", "from", "to", "who"],
-          [[iso(e.at), e.alias, e.from_version, e.to_version, e.user] for e in history])
+    table(f"alias history of {name}", ["when", "alias", "from", "to", "claimed by"],
+          [[iso(e.at), e.alias, e.from_version, e.to_version, e.claimed_by] for e in history])
 
 
 @app.command("card")

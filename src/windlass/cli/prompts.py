@@ -126,7 +126,7 @@ def _print_template(template: Template) -> None:
 def _print_version(version: PromptVersion) -> None:
     aliases = f" · aliases {', '.join(version.aliases)}" if version.aliases else ""
     _say(f"{version.name}/{version.version} · {version.kind} prompt{aliases}", "bold")
-    facts = [("author", version.created_by), ("created", iso(version.created_at)),
+    facts = [("claimed by", version.claimed_by), ("created", iso(version.created_at)),
              ("message", version.commit_message), ("hash", version.content_hash)]
     facts += [(f"model.{key}", _setting(value)) for key, value in sorted(version.model.items())]
     if version.response_format is not None:
@@ -169,9 +169,9 @@ def versions(name: str, project: str | None = PROJECT_OPTION, uri: str | None = 
     if as_json:
         print_json([v.to_dict() for v in found])
         return
-    table(f"versions of {name}", ["version", "created", "author", "message", "aliases",
+    table(f"versions of {name}", ["version", "created", "claimed by", "message", "aliases",
                                   "hash"],
-          [[v.version, iso(v.created_at), v.created_by, v.commit_message,
+          [[v.version, iso(v.created_at), v.claimed_by, v.commit_message,
             ", ".join(v.aliases), v.content_hash[:12]] for v in found])
 
 
@@ -233,9 +233,9 @@ def alias(name: str,
         if as_json:
             print_json([e.to_dict() for e in events])
             return
-        table(f"alias moves of {name}", ["alias", "from", "to", "who", "when"],
+        table(f"alias moves of {name}", ["alias", "from", "to", "claimed by", "when"],
               [[e.alias, e.from_version, "removed" if e.to_version is None else e.to_version,
-                e.user, iso(e.at)] for e in events])
+                e.claimed_by, iso(e.at)] for e in events])
         return
     if alias_name is None:
         raise InvalidInput("give an alias: prompts alias NAME ALIAS VERSION, "

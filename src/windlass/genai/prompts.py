@@ -51,6 +51,7 @@ from windlass.uris import (
     check_name,
     check_version,
     parse_object_uri,
+    removable_alias,
     settable_alias,
 )
 
@@ -372,8 +373,11 @@ class PushResult:
                 "status": self.status}
 
 
-def _user(user: str | None) -> str:
-    return _text("user", current_user() if user is None else user, MAX_NAME_LENGTH)
+def _claim(claimed_by: str | None) -> str:
+    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
+    # Not given: the embedded SDK's login name; a server route passes "" instead.
+    return _text("claimed_by", current_user() if claimed_by is None else claimed_by,
+                 MAX_NAME_LENGTH)
 
 
 class PromptRegistry:
@@ -408,7 +412,7 @@ class PromptRegistry:
     def register(self, project_id: str, name: str, *, template: Any = None,
                  messages: Any = None, model: Any = None, response_format: Any = None,
                  variables: Any = None, commit_message: str = "",
-                 version_id: str | None = None, created_by: str | None = None,
+                 version_id: str | None = None, claimed_by: str | None = None,
                  create_missing_prompt: bool = True) -> LoadedPrompt:
         """Register a new version of a prompt (creating the prompt on first use).
 
@@ -424,7 +428,7 @@ class PromptRegistry:
         content = prompt_content(template=template, messages=messages, model=model,
                                  response_format=response_format, variables=variables)
         message = _text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
-        creator = _user(created_by)
+        creator = _claim(claimed_by)
         for attempt in (1, 2):
             try:
                 return LoadedPrompt.of(self.store.create_prompt_version(
@@ -432,7 +436,7 @@ class PromptRegistry:
                     template=content.template, model=content.model,
                     response_format=content.response_format, variables=content.variables,
                     content_hash=content.content_hash, commit_message=message,
-                    created_by=creator, created_at=now_ms()))
+                    claimed_by=creator, created_at=now_ms()))
             except PromptNotFound:
                 if attempt == 2 or not create_missing_prompt:
                     raise
@@ -491,7 +495,7 @@ class PromptRegistry:
 
     # -- aliases -------------------------------------------------------------------------
     def set_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                  user: str | None = None) -> PromptAliasEvent:
+                  claimed_by: str | None = None) -> PromptAliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
 
         Setting an alias to the version it already names records nothing and returns an
@@ -499,14 +503,14 @@ class PromptRegistry:
         """
         return self.store.set_prompt_alias(
             project_id, check_name("prompt name", name), settable_alias(alias),
-            check_version(version, "prompt"), user=_user(user), at=now_ms())
+            check_version(version, "prompt"), claimed_by=_claim(claimed_by), at=now_ms())
 
     def delete_alias(self, project_id: str, name: str, alias: str, *,
-                     user: str | None = None) -> PromptAliasEvent:
+                     claimed_by: str | None = None) -> PromptAliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_prompt_alias(
-            project_id, check_name("prompt name", name), settable_alias(alias),
-            user=_user(user), at=now_ms())
+            project_id, check_name("prompt name", name), removable_alias(alias),
+            claimed_by=_claim(claimed_by), at=now_ms())
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None
                       ) -> list[PromptAliasEvent]:
@@ -525,7 +529,7 @@ class PromptRegistry:
             self.get(project_id, name, version=version, alias=alias), Path(folder))
 
     def push(self, project_id: str, folder: str | Path, *, commit_message: str | None = None,
-             user: str | None = None) -> list[PushResult]:
+             claimed_by: str | None = None) -> list[PushResult]:
         """Register every prompt file of ``folder`` whose content changed; say what was done.
 
         Every ``*.yaml``/``*.yml`` file is read and checked first, so a bad file (named,
@@ -546,7 +550,7 @@ class PromptRegistry:
             registered = self.register(
                 project_id, name, template=content.template, model=content.model,
                 response_format=content.response_format, variables=content.variables,
-                commit_message=message, version_id=version_id, created_by=user)
+                commit_message=message, version_id=version_id, claimed_by=claimed_by)
             results.append(PushResult(path, name, registered.version,
                                       created=registered.id == version_id))
         return results

@@ -2,7 +2,11 @@
 
 Both faces (the SDK and the REST server) call :class:`ModelRegistry`; it is the one writer
 of the registry. It checks names and values, makes sure every file of a version is a
-stored blob, fills in ids, times and users, and leaves storing to the metadata store.
+stored blob, fills in ids and times, and leaves storing to the metadata store.
+
+Who registered a version or moved an alias is recorded as ``claimed_by``: the name the
+caller gave (the embedded SDK: the login name), unauthenticated, so nothing may base a
+trust decision on it.
 
 The alias ``latest`` is reserved: it always resolves to the newest version and cannot be
 set or deleted.
@@ -33,6 +37,7 @@ from windlass.model_entities import (
     ModelVersion,
     RegisteredModel,
 )
+from windlass.models.agreement import agreeing_manifest
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import current_user
@@ -41,6 +46,7 @@ from windlass.uris import (
     MAX_NAME_LENGTH,
     check_name,
     check_version,
+    removable_alias,
     settable_alias,
 )
 
@@ -68,8 +74,11 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
             for k, val in (tags or {}).items()}
 
 
-def _user(user: str | None) -> str:
-    return _text("user", current_user() if user is None else user, MAX_NAME_LENGTH)
+def _claim(claimed_by: str | None) -> str:
+    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
+    # Not given: the embedded SDK's login name; a server route passes "" instead.
+    return _text("claimed_by", current_user() if claimed_by is None else claimed_by,
+                 MAX_NAME_LENGTH)
 
 
 class ModelRegistry:
@@ -120,7 +129,7 @@ class ModelRegistry:
             set_tags=to_set or None, delete_tags=to_delete or None, updated_at=now_ms())
 
     def delete_model(self, project_id: str, name: str) -> None:
-        """Delete a model with all its versions (refused while it has aliases)."""
+        """Delete a model with all its versions (refused while aliased or deployed)."""
         self.store.delete_registered_model(project_id, check_name("model name", name))
 
     # -- versions ------------------------------------------------------------------------
@@ -171,12 +180,14 @@ class ModelRegistry:
     def create_version(self, project_id: str, name: str, *, source: str,
                        files: list[ArtifactEntry], manifest: dict[str, Any],
                        run_id: str | None = None, description: str = "",
-                       version_id: str | None = None, created_by: str | None = None,
+                       version_id: str | None = None, claimed_by: str | None = None,
                        create_missing_model: bool = True) -> ModelVersion:
         """Register the model's next version (creating the model on first use).
 
         ``files`` are the packaged model's files, ``windlass-model.yaml`` among them, each
-        already stored in the blob store. The same ``version_id`` again returns the version
+        already stored in the blob store. ``manifest`` must agree with that stored file
+        and list exactly the other files, with their digests (else IntegrityFailure naming
+        each disagreement, and nothing is stored). The same ``version_id`` again returns the version
         already registered, so a retried call registers once. With
         ``create_missing_model=False`` a model that does not exist is ModelNotFound.
         """
@@ -188,9 +199,10 @@ class ModelRegistry:
         if not source:
             raise InvalidInput("a model version needs a source (where its files came from)")
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
-        creator = _user(created_by)
+        creator = _claim(claimed_by)
         manifest = self._check_manifest(manifest)
         clean = self._check_files(files)
+        manifest = agreeing_manifest(manifest, clean, self.blobs)
         if run_id is not None:
             if not is_id(run_id):
                 raise RunNotFound(f"run {run_id!r} does not exist (not a run id)",
@@ -201,7 +213,7 @@ class ModelRegistry:
                 return self.store.create_model_version(
                     version_id=version_id, project_id=project_id, name=name, source=source,
                     run_id=run_id, files=clean, manifest=manifest, description=description,
-                    created_by=creator, created_at=now_ms())
+                    claimed_by=creator, created_at=now_ms())
             except ModelNotFound:
                 if attempt == 2 or not create_missing_model:
                     raise  # deleted again between the two calls
@@ -249,13 +261,17 @@ class ModelRegistry:
                                               max_results, page_token)
 
     def delete_version(self, project_id: str, name: str, version: int) -> None:
-        """Delete a version (refused while an alias points to it)."""
+        """Delete a version (refused while an alias points to it or a deployment serves it).
+
+        A deployment serves a version it names by number, and the newest version when it
+        names ``@latest`` (or no version); deleting it then is InUse naming the deployment.
+        """
         self.store.delete_model_version(project_id, check_name("model name", name),
                                         check_version(version, "model"))
 
     # -- aliases -------------------------------------------------------------------------
     def set_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                  user: str | None = None) -> AliasEvent:
+                  claimed_by: str | None = None) -> AliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
 
         Setting an alias to the version it already names records nothing and returns an
@@ -263,14 +279,14 @@ class ModelRegistry:
         """
         return self.store.set_model_alias(
             project_id, check_name("model name", name), settable_alias(alias),
-            check_version(version, "model"), user=_user(user), at=now_ms())
+            check_version(version, "model"), claimed_by=_claim(claimed_by), at=now_ms())
 
     def delete_alias(self, project_id: str, name: str, alias: str, *,
-                     user: str | None = None) -> AliasEvent:
+                     claimed_by: str | None = None) -> AliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_model_alias(
-            project_id, check_name("model name", name), settable_alias(alias),
-            user=_user(user), at=now_ms())
+            project_id, check_name("model name", name), removable_alias(alias),
+            claimed_by=_claim(claimed_by), at=now_ms())
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None
                       ) -> list[AliasEvent]:

@@ -21,16 +21,23 @@ ModelUri = Annotated[str, Field(min_length=1, max_length=1024, pattern="^(models
                                 description="models:/NAME/VERSION, models:/NAME@ALIAS or "
                                 "runs:/RUN_ID/PATH")]
 Revision = Annotated[int, Field(ge=1, le=2**31 - 1)]
-User = Annotated[str, Field(max_length=256, description="Recorded in the history")]
+#: Who the client says it is: recorded in the history as a claim, never authenticated.
+Claim = Annotated[str, Field(
+    max_length=256,
+    description="Who the client says it is: recorded as a claim, never authenticated")]
 MAX_VARIANTS = 100
 
 
 class VariantBody(_Body):
-    """One variant: a model URI and its relative share of traffic."""
+    """One variant: a model URI and its relative share of traffic.
+
+    Variants given without any weight share traffic equally; weights that are given are
+    kept as they are (all 0 is refused: no variant would answer).
+    """
 
     name: Name
     model_uri: ModelUri
-    weight: Weight = 0.0
+    weight: Weight | None = None
 
 
 class DeploymentCreate(_Body):
@@ -46,7 +53,7 @@ class DeploymentCreate(_Body):
     shadow: VariantBody | None = None
     description: str = Field(default="", max_length=100_000)
     deployment_id: Id | None = None
-    user: User | None = None
+    claimed_by: Claim | None = None
 
 
 class DeploymentUpdate(_Body):
@@ -67,7 +74,7 @@ class DeploymentUpdate(_Body):
                     "rollback"] | None = Field(
         default=None, description="What the history records (default: from the change)")
     expected_revision: Revision | None = None
-    user: User | None = None
+    claimed_by: Claim | None = None
 
 
 class DeploymentPromote(_Body):
@@ -75,7 +82,7 @@ class DeploymentPromote(_Body):
 
     variant: Name
     expected_revision: Revision | None = None
-    user: User | None = None
+    claimed_by: Claim | None = None
 
 
 class DeploymentRollback(_Body):
@@ -83,4 +90,4 @@ class DeploymentRollback(_Body):
 
     to_revision: Revision | None = None
     expected_revision: Revision | None = None
-    user: User | None = None
+    claimed_by: Claim | None = None

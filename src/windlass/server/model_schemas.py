@@ -13,7 +13,10 @@ Name = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$")]
 #: A version number (a positive 32-bit integer).
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 TagValue = Annotated[str, Field(max_length=8000)]
-User = Annotated[str, Field(max_length=256)]
+#: Who the client says it is: recorded as a claim, never authenticated.
+Claim = Annotated[str, Field(
+    max_length=256,
+    description="Who the client says it is: recorded as a claim, never authenticated")]
 
 
 class ModelCreate(_Body):
@@ -49,13 +52,13 @@ class VersionCreate(_Body):
     run_id: Id | None = None
     description: str = Field(default="", max_length=100_000)
     version_id: Id | None = None
-    created_by: User | None = None
+    claimed_by: Claim | None = None
     create_missing_model: bool = Field(
         default=True, description="Create the registered model if it does not exist yet")
 
 
 class AliasSet(_Body):
-    """Point an alias at a version; ``user`` is recorded in the alias history."""
+    """Point an alias at a version; ``claimed_by`` goes into the alias history, as a claim."""
 
     version: Version
-    user: User | None = None
+    claimed_by: Claim | None = None

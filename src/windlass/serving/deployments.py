@@ -1,9 +1,10 @@
 """Deployments: named sets of weighted model variants plus a shadow, and how traffic splits.
 
 :class:`DeploymentService` is the one writer of deployments (the SDK and the REST server
-both call it). It checks names, model URIs and weights, fills in ids, times and users, and
+both call it). It checks names, model URIs and weights, fills in ids and times, and
 leaves storing to the metadata store, which numbers every change as the next revision and
-records it. The rules it keeps:
+records it with ``claimed_by``: who the caller said it was, unauthenticated. The rules it
+keeps:
 
 - A deployment has 1-100 variants with unique names; each names a model by
   ``models:/<name>/<version>``, ``models:/<name>@<alias>`` (``@latest``: the newest) or
@@ -12,8 +13,10 @@ records it. The rules it keeps:
   ArtifactNotFound), naming the variant. The URI is stored as given: an alias keeps being
   followed by a running server.
 - Weights are relative, finite and non-negative, with a positive sum; a variant with weight
-  0 stays in the deployment but gets no traffic. Variants created without any weight (all
-  0) share traffic equally (``100 / n`` each).
+  0 stays in the deployment but gets no traffic. Variants given without any weight (a
+  mapping without ``weight``, or ``weight`` None) share traffic equally (``100 / n``
+  each); weights that are given are never changed, so explicit weights that are all 0 (a
+  single variant of weight 0, say) are refused, not silently replaced.
 - The shadow gets a copy of every request (its answers are logged, not returned); it takes
   no share of answered traffic, so its weight is always stored as 0. Its name must differ
   from the variants' names.
@@ -103,8 +106,11 @@ def _text(kind: str, value: Any, limit: int) -> str:
     return value
 
 
-def _user(user: str | None) -> str:
-    return _text("user", current_user() if user is None else user, MAX_USER_LENGTH)
+def _claim(claimed_by: str | None) -> str:
+    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
+    # Not given: the embedded SDK's login name; a server route passes "" instead.
+    return _text("claimed_by", current_user() if claimed_by is None else claimed_by,
+                 MAX_USER_LENGTH)
 
 
 def _revision(kind: str, value: Any) -> int:
@@ -154,7 +160,11 @@ def check_model_uri(variant: str, uri: Any) -> str:
 
 
 def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
-    """Return a checked :class:`Variant` from a Variant or a mapping, weight as a float."""
+    """Return a checked :class:`Variant` from a Variant or a mapping, weight as a float.
+
+    A mapping without ``weight`` (or with ``weight`` None) gets ``default_weight``.
+    """
+    weight: Any
     if isinstance(value, Variant):
         name, uri, weight = value.name, value.model_uri, value.weight
     elif isinstance(value, Mapping):
@@ -166,7 +176,8 @@ def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
         if missing:
             raise InvalidInput(f"a variant needs {' and '.join(missing)}", fields=missing)
         name, uri = value["name"], value["model_uri"]
-        weight = value.get("weight", default_weight)
+        weight = value.get("weight")
+        weight = default_weight if weight is None else weight
     else:
         raise InvalidInput(f"a variant must be a Variant or a mapping, got "
                            f"{type(value).__name__}")
@@ -191,8 +202,10 @@ def check_state(variants: Sequence[Variant], shadow: Variant | None
         seen.add(variant.name)
     total = sum(v.weight for v in clean)
     if not total > 0:
-        raise InvalidInput("the variants' weights must have a positive sum: give at least "
-                           "one variant a weight above 0")
+        given = ", ".join(f"{v.name}={v.weight:g}" for v in clean[:10])
+        raise InvalidInput(f"the variants' weights must have a positive sum, got {given}: "
+                           "give at least one variant a weight above 0",
+                           weights={v.name: v.weight for v in clean[:10]})
     if not math.isfinite(total):
         raise InvalidInput("the variants' weights add up to infinity; use smaller weights")
     if shadow is not None:
@@ -204,23 +217,25 @@ def check_state(variants: Sequence[Variant], shadow: Variant | None
 
 
 def _variants(values: Any) -> list[Variant]:
+    """Return checked variants; when none was given a weight, equal shares (100 / n each)."""
     if isinstance(values, (str, bytes, Mapping, Variant)) or not isinstance(values, Sequence):
         raise InvalidInput(f"variants must be a list of variants, got {type(values).__name__}")
     if len(values) > MAX_VARIANTS:
         raise InvalidInput(f"a deployment has at most {MAX_VARIANTS} variants, got "
                            f"{len(values)}")
-    return [check_variant(v) for v in values]
+    clean = [check_variant(v) for v in values]
+    if clean and not any(_weight_given(v) for v in values):
+        return [replace(v, weight=100.0 / len(clean)) for v in clean]
+    return clean
+
+
+def _weight_given(value: VariantLike) -> bool:
+    """Return whether a variant came with a weight (a Variant always has one)."""
+    return not isinstance(value, Mapping) or value.get("weight") is not None
 
 
 def _shadow(value: VariantLike | None) -> Variant | None:
     return None if value is None else check_variant(value)
-
-
-def _equal_split(variants: list[Variant]) -> list[Variant]:
-    """Give variants created without any weight an equal share."""
-    if variants and all(v.weight == 0 for v in variants):
-        return [replace(v, weight=100.0 / len(variants)) for v in variants]
-    return variants
 
 
 # -- the service ----------------------------------------------------------------------------
@@ -258,6 +273,18 @@ class DeploymentService:
         """Return the recorded change that made ``revision`` (its state, who and when)."""
         return self.store.get_deployment_revision(
             project_id, check_name("deployment name", name), _revision("revision", revision))
+
+    def check_servable(self, project_id: str, name: str) -> Deployment:
+        """Return the deployment once every model it names resolves.
+
+        DeploymentNotFound, or the NotFound of the first variant (or shadow) whose model
+        is gone, naming the variant: what a server of this deployment would fail on.
+        """
+        deployment = self.get(project_id, name)
+        shadow = [] if deployment.shadow is None else [deployment.shadow]
+        for variant in (*deployment.variants, *shadow):
+            self._resolve(project_id, variant)
+        return deployment
 
     # -- model URIs ----------------------------------------------------------------------
     def _resolve(self, project_id: str, variant: Variant) -> None:
@@ -297,32 +324,32 @@ class DeploymentService:
     # -- writing -------------------------------------------------------------------------
     def create(self, project_id: str, name: str, variants: Sequence[VariantLike], *,
                shadow: VariantLike | None = None, description: str = "",
-               user: str | None = None, deployment_id: str | None = None) -> Deployment:
+               claimed_by: str | None = None, deployment_id: str | None = None) -> Deployment:
         """Create a deployment (revision 1); a taken name is AlreadyExists.
 
         The same ``deployment_id`` again returns the deployment it created, so a retried
         call creates once.
         """
         name = check_name("deployment name", name)
-        clean, clean_shadow = check_state(_equal_split(_variants(variants)), _shadow(shadow))
+        clean, clean_shadow = check_state(_variants(variants), _shadow(shadow))
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
-        who = _user(user)
+        who = _claim(claimed_by)
         deployment_id = deployment_id or new_id()
         if not is_id(deployment_id):
             raise InvalidInput(f"deployment id {deployment_id!r} is not 32 hex characters")
         self._check_models(project_id, clean, clean_shadow, set())
         return self.store.create_deployment(
             deployment_id=deployment_id, project_id=project_id, name=name,
-            description=description, variants=clean, shadow=clean_shadow, user=who,
+            description=description, variants=clean, shadow=clean_shadow, claimed_by=who,
             at=now_ms())
 
     def _change(self, project_id: str, name: str, action: str, transform: _Transform, *,
-                expected_revision: int | None, user: str | None) -> Deployment:
+                expected_revision: int | None, claimed_by: str | None) -> Deployment:
         """Apply ``transform`` to the current state as a compare-and-set; retry on races."""
         name = check_name("deployment name", name)
         expected = None if expected_revision is None else \
             _revision("expected_revision", expected_revision)
-        who = _user(user)
+        who = _claim(claimed_by)
         known: set[str] = set()
         for attempt in range(MAX_ATTEMPTS):
             current = self.store.get_deployment(project_id, name)
@@ -341,7 +368,7 @@ class DeploymentService:
             try:
                 return self.store.update_deployment(
                     project_id, name, variants=variants, shadow=shadow, action=action,
-                    user=who, at=now_ms(), expected_revision=current.revision)
+                    claimed_by=who, at=now_ms(), expected_revision=current.revision)
             except Conflict as exc:
                 if type(exc) is not Conflict or "revision" not in exc.details \
                         or expected is not None:
@@ -355,7 +382,7 @@ class DeploymentService:
                variants: Sequence[VariantLike] | None = None,
                weights: Mapping[str, float] | None = None, shadow: ShadowArg = KEEP,
                action: str | None = None, expected_revision: int | None = None,
-               user: str | None = None) -> Deployment:
+               claimed_by: str | None = None) -> Deployment:
         """Replace the variants, change weights (of the named variants) and/or the shadow.
 
         Give ``variants`` or ``weights``, not both; ``shadow=None`` removes the shadow,
@@ -366,7 +393,7 @@ class DeploymentService:
             raise InvalidInput("give new variants or new weights, not both")
         if variants is None and weights is None and shadow is KEEP:
             raise InvalidInput("nothing to change: give variants, weights or a shadow")
-        new_variants = None if variants is None else _equal_split(_variants(variants))
+        new_variants = None if variants is None else _variants(variants)
         new_weights = None if weights is None else self._weights(weights)
         new_shadow = shadow if shadow is KEEP else _shadow(shadow)
         if action is None:
@@ -383,7 +410,7 @@ class DeploymentService:
             return result, current.shadow if new_shadow is KEEP else new_shadow
 
         return self._change(project_id, name, action, transform,
-                            expected_revision=expected_revision, user=user)
+                            expected_revision=expected_revision, claimed_by=claimed_by)
 
     @staticmethod
     def _weights(weights: Any) -> dict[str, float]:
@@ -408,29 +435,29 @@ class DeploymentService:
         return [replace(v, weight=weights.get(v.name, v.weight)) for v in current.variants]
 
     def set_weights(self, project_id: str, name: str, weights: Mapping[str, float], *,
-                    expected_revision: int | None = None, user: str | None = None
+                    expected_revision: int | None = None, claimed_by: str | None = None
                     ) -> Deployment:
         """Change the weights of the named variants; the others keep theirs."""
         return self.update(project_id, name, weights=weights, action="set_weights",
-                           expected_revision=expected_revision, user=user)
+                           expected_revision=expected_revision, claimed_by=claimed_by)
 
     def set_variants(self, project_id: str, name: str, variants: Sequence[VariantLike], *,
                      shadow: ShadowArg = KEEP, expected_revision: int | None = None,
-                     user: str | None = None) -> Deployment:
+                     claimed_by: str | None = None) -> Deployment:
         """Replace the variants (and the shadow, unless it is left as :data:`KEEP`)."""
         return self.update(project_id, name, variants=variants, shadow=shadow,
                            action="set_variants", expected_revision=expected_revision,
-                           user=user)
+                           claimed_by=claimed_by)
 
     def set_shadow(self, project_id: str, name: str, shadow: VariantLike | None, *,
-                   expected_revision: int | None = None, user: str | None = None
+                   expected_revision: int | None = None, claimed_by: str | None = None
                    ) -> Deployment:
         """Set the shadow variant, or remove it with None."""
         return self.update(project_id, name, shadow=shadow, action="set_shadow",
-                           expected_revision=expected_revision, user=user)
+                           expected_revision=expected_revision, claimed_by=claimed_by)
 
     def promote(self, project_id: str, name: str, variant: str, *,
-                expected_revision: int | None = None, user: str | None = None
+                expected_revision: int | None = None, claimed_by: str | None = None
                 ) -> Deployment:
         """Send all traffic to one variant (weight 100; the others stay, at 0).
 
@@ -451,10 +478,10 @@ class DeploymentService:
                      for v in current.variants], current.shadow)
 
         return self._change(project_id, name, "promote", transform,
-                            expected_revision=expected_revision, user=user)
+                            expected_revision=expected_revision, claimed_by=claimed_by)
 
     def rollback(self, project_id: str, name: str, *, to_revision: int | None = None,
-                 expected_revision: int | None = None, user: str | None = None
+                 expected_revision: int | None = None, claimed_by: str | None = None
                  ) -> Deployment:
         """Restore an earlier revision's variants and shadow as a new revision.
 
@@ -477,7 +504,7 @@ class DeploymentService:
             return event.variants, event.shadow
 
         return self._change(project_id, name, "rollback", transform,
-                            expected_revision=expected_revision, user=user)
+                            expected_revision=expected_revision, claimed_by=claimed_by)
 
     def delete(self, project_id: str, name: str) -> None:
         """Delete a deployment and its history."""

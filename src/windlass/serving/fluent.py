@@ -58,6 +58,11 @@ def get_deployment(name: str, *, project: str | None = None) -> Deployment:
     return _service().get(_project(project), name)
 
 
+def check_deployment(name: str, *, project: str | None = None) -> Deployment:
+    """Return a deployment once every model it names resolves (else the NotFound)."""
+    return _service().check_servable(_project(project), name)
+
+
 def list_deployments(*, project: str | None = None) -> list[Deployment]:
     """Return every deployment of the project, by name."""
     service = _service()

@@ -187,7 +187,7 @@ class MetadataStore(ABC):
     @abstractmethod
     def create_model_version(self, *, version_id: str, project_id: str, name: str,
                              source: str, run_id: str | None, files: list[ArtifactEntry],
-                             manifest: dict[str, Any], description: str, created_by: str,
+                             manifest: dict[str, Any], description: str, claimed_by: str,
                              created_at: int) -> ModelVersion:
         """Add the next version (1, 2, 3... without gaps or duplicates under concurrency).
 
@@ -215,11 +215,11 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def set_model_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                        user: str, at: int) -> AliasEvent:
+                        claimed_by: str, at: int) -> AliasEvent:
         """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to)."""
 
     @abstractmethod
-    def delete_model_alias(self, project_id: str, name: str, alias: str, *, user: str,
+    def delete_model_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
                            at: int) -> AliasEvent:
         """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
 
@@ -232,7 +232,7 @@ class MetadataStore(ABC):
     @abstractmethod
     def create_deployment(self, *, deployment_id: str, project_id: str, name: str,
                           description: str, variants: list[Variant], shadow: Variant | None,
-                          user: str, at: int) -> Deployment:
+                          claimed_by: str, at: int) -> Deployment:
         """Create a deployment at revision 1 and record it (action ``create``).
 
         A taken name raises AlreadyExists, unless the deployment holding it has this
@@ -250,7 +250,7 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def update_deployment(self, project_id: str, name: str, *, variants: list[Variant],
-                          shadow: Variant | None, action: str, user: str, at: int,
+                          shadow: Variant | None, action: str, claimed_by: str, at: int,
                           expected_revision: int | None = None) -> Deployment:
         """Replace variants and shadow as the next revision, and record the change.
 
@@ -355,7 +355,7 @@ class MetadataStore(ABC):
                               template: Template, model: dict[str, Any],
                               response_format: dict[str, Any] | None,
                               variables: dict[str, PromptVariable], content_hash: str,
-                              commit_message: str, created_by: str, created_at: int
+                              commit_message: str, claimed_by: str, created_at: int
                               ) -> PromptVersion:
         """Add the prompt's next version (1, 2, 3... without gaps or duplicates).
 
@@ -382,7 +382,7 @@ class MetadataStore(ABC):
 
     @abstractmethod
     def set_prompt_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                         user: str, at: int) -> PromptAliasEvent:
+                         claimed_by: str, at: int) -> PromptAliasEvent:
         """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to).
 
         Setting an alias to the version it already names records nothing; the event
@@ -390,7 +390,7 @@ class MetadataStore(ABC):
         """
 
     @abstractmethod
-    def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, user: str,
+    def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
                             at: int) -> PromptAliasEvent:
         """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
 

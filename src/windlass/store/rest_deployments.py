@@ -2,7 +2,7 @@
 
 Each call is one request to ``/api/v1/projects/{project}/deployments/...``; the server
 answers through its own deployments domain, so names, weights and model URIs are checked
-there again. The deployment id and the event's ``user`` are sent as given (a retried
+there again. The deployment id and the event's ``claimed_by`` are sent as given (a retried
 create with the same id returns the deployment it made); the times (``created_at``,
 ``updated_at``, an event's ``at``) are the server's, not the ones passed here.
 
@@ -41,12 +41,12 @@ class RestDeployments(MetadataStore):
 
     def create_deployment(self, *, deployment_id: str, project_id: str, name: str,
                           description: str, variants: list[Variant], shadow: Variant | None,
-                          user: str, at: int) -> Deployment:
+                          claimed_by: str, at: int) -> Deployment:
         """Create a deployment on the server (``deployment_id`` makes a retry safe)."""
         return Deployment.from_dict(self.request("POST", self._deployments(project_id), json={
             "deployment_id": deployment_id, "name": name, "description": description,
             "variants": [v.to_dict() for v in variants],
-            "shadow": None if shadow is None else shadow.to_dict(), "user": user}))
+            "shadow": None if shadow is None else shadow.to_dict(), "claimed_by": claimed_by}))
 
     def get_deployment(self, project_id: str, name: str) -> Deployment:
         """Return a deployment."""
@@ -63,14 +63,14 @@ class RestDeployments(MetadataStore):
                     body.get("next_page_token"))
 
     def update_deployment(self, project_id: str, name: str, *, variants: list[Variant],
-                          shadow: Variant | None, action: str, user: str, at: int,
+                          shadow: Variant | None, action: str, claimed_by: str, at: int,
                           expected_revision: int | None = None) -> Deployment:
         """Send the deployment's next state."""
         return Deployment.from_dict(self.request(
             "PATCH", self._deployments(project_id, name),
             json={"variants": [v.to_dict() for v in variants],
                   "shadow": None if shadow is None else shadow.to_dict(), "action": action,
-                  "user": user, "expected_revision": expected_revision}))
+                  "claimed_by": claimed_by, "expected_revision": expected_revision}))
 
     def deployment_history(self, project_id: str, name: str, max_results: int = 100,
                            page_token: str | None = None, *, newest_first: bool = False

@@ -4,8 +4,8 @@ Each call is one request to ``/api/v1/projects/{project}/prompts/...``; the serv
 answers through its own prompt registry domain, so names, templates, variables and
 settings are checked there again, and the server computes the content hash itself (the
 ``content_hash`` passed here is not sent). The times (``created_at``, an alias move's
-``at``) and a prompt's id are the server's; a version's ``version_id``, ``created_by``
-and an alias move's ``user`` are sent as given.
+``at``) and a prompt's id are the server's; a version's ``version_id`` and
+``claimed_by`` and an alias move's ``claimed_by`` are sent as given (recorded as claims).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class RestPrompts(MetadataStore):
                               template: Template, model: dict[str, Any],
                               response_format: dict[str, Any] | None,
                               variables: dict[str, PromptVariable], content_hash: str,
-                              commit_message: str, created_by: str, created_at: int
+                              commit_message: str, claimed_by: str, created_at: int
                               ) -> PromptVersion:
         """Register the next version (``version_id`` makes a retry safe)."""
         return PromptVersion.from_dict(self.request(
@@ -85,7 +85,7 @@ class RestPrompts(MetadataStore):
             json={"version_id": version_id, "template": template, "model": model,
                   "response_format": response_format,
                   "variables": {k: v.to_dict() for k, v in variables.items()},
-                  "commit_message": commit_message, "created_by": created_by,
+                  "commit_message": commit_message, "claimed_by": claimed_by,
                   "create_missing_prompt": False}))
 
     def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
@@ -109,18 +109,18 @@ class RestPrompts(MetadataStore):
 
     # -- aliases -------------------------------------------------------------------------
     def set_prompt_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                         user: str, at: int) -> PromptAliasEvent:
+                         claimed_by: str, at: int) -> PromptAliasEvent:
         """Point an alias at a version."""
         return PromptAliasEvent.from_dict(self.request(
             "PUT", f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
-            json={"version": version, "user": user}))
+            json={"version": version, "claimed_by": claimed_by}))
 
-    def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, user: str,
+    def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
                             at: int) -> PromptAliasEvent:
         """Remove an alias."""
         return PromptAliasEvent.from_dict(self.request(
             "DELETE", f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
-            params={"user": user}))
+            params={"claimed_by": claimed_by}))
 
     def prompt_alias_history(self, project_id: str, name: str, alias: str | None = None
                              ) -> list[PromptAliasEvent]:

@@ -4,8 +4,8 @@ Each call is one request to ``/api/v1/projects/{project}/models/...`` or
 ``/api/v1/runs/{id}/inputs``; the server answers through its own registry domain, so
 names and files are checked there again. A registered model's id and the times
 (``created_at``, ``updated_at``, an alias move's ``at``) are the server's, not the ones
-passed here; a version's ``version_id``, ``created_by`` and an alias move's ``user`` are
-sent as given.
+passed here; a version's ``version_id`` and ``claimed_by`` and an alias move's
+``claimed_by`` are sent as given (the server records the names as claims).
 """
 
 from __future__ import annotations
@@ -87,14 +87,14 @@ class RestRegistry(MetadataStore):
     # -- versions ------------------------------------------------------------------------
     def create_model_version(self, *, version_id: str, project_id: str, name: str,
                              source: str, run_id: str | None, files: list[ArtifactEntry],
-                             manifest: dict[str, Any], description: str, created_by: str,
+                             manifest: dict[str, Any], description: str, claimed_by: str,
                              created_at: int) -> ModelVersion:
         """Register the next version (``version_id`` makes a retry safe)."""
         return ModelVersion.from_dict(self.request(
             "POST", f"{self._models(project_id, name)}/versions",
             json={"version_id": version_id, "source": source, "run_id": run_id,
                   "files": [f.to_dict() for f in files], "manifest": manifest,
-                  "description": description, "created_by": created_by,
+                  "description": description, "claimed_by": claimed_by,
                   "create_missing_model": False}))
 
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
@@ -125,18 +125,18 @@ class RestRegistry(MetadataStore):
 
     # -- aliases -------------------------------------------------------------------------
     def set_model_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                        user: str, at: int) -> AliasEvent:
+                        claimed_by: str, at: int) -> AliasEvent:
         """Point an alias at a version."""
         return AliasEvent.from_dict(self.request(
             "PUT", f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
-            json={"version": version, "user": user}))
+            json={"version": version, "claimed_by": claimed_by}))
 
-    def delete_model_alias(self, project_id: str, name: str, alias: str, *, user: str,
+    def delete_model_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
                            at: int) -> AliasEvent:
         """Remove an alias."""
         return AliasEvent.from_dict(self.request(
             "DELETE", f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
-            params={"user": user}))
+            params={"claimed_by": claimed_by}))
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None
                       ) -> list[AliasEvent]:

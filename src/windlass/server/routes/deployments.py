@@ -40,7 +40,7 @@ def create_deployment(body: DeploymentCreate, proj: ProjectDep, service: Service
     return service.create(
         proj.id, body.name, [v.model_dump() for v in body.variants],
         shadow=None if body.shadow is None else body.shadow.model_dump(),
-        description=body.description, user=body.user,
+        description=body.description, claimed_by=body.claimed_by or "",
         deployment_id=body.deployment_id).to_dict()
 
 
@@ -70,7 +70,7 @@ def update_deployment(name: NamePath, body: DeploymentUpdate, proj: ProjectDep,
         proj.id, name,
         variants=None if body.variants is None else [v.model_dump() for v in body.variants],
         weights=body.weights, shadow=shadow, action=body.action,
-        expected_revision=body.expected_revision, user=body.user).to_dict()
+        expected_revision=body.expected_revision, claimed_by=body.claimed_by or "").to_dict()
 
 
 @router.delete("/{name}")
@@ -86,7 +86,8 @@ def promote(name: NamePath, body: DeploymentPromote, proj: ProjectDep, service: 
             ) -> dict[str, Any]:
     """Send all traffic to one variant (weight 100, the others 0; the shadow: made a variant)."""
     return service.promote(proj.id, name, body.variant,
-                           expected_revision=body.expected_revision, user=body.user).to_dict()
+                           expected_revision=body.expected_revision,
+                           claimed_by=body.claimed_by or "").to_dict()
 
 
 @router.post("/{name}/rollback")
@@ -96,7 +97,7 @@ def rollback(name: NamePath, proj: ProjectDep, service: ServiceDep,
     body = body or DeploymentRollback()
     return service.rollback(proj.id, name, to_revision=body.to_revision,
                             expected_revision=body.expected_revision,
-                            user=body.user).to_dict()
+                            claimed_by=body.claimed_by or "").to_dict()
 
 
 @router.get("/{name}/history")

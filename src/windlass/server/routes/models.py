@@ -26,7 +26,9 @@ NamePath = Annotated[str, Path(pattern=_NAME, description="Registered model name
 AliasPath = Annotated[str, Path(pattern=_NAME, description="Alias (`latest`: the newest)")]
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_REGISTRY_RESULTS)]
-UserQuery = Annotated[str | None, Query(max_length=256, description="Recorded in history")]
+ClaimQuery = Annotated[str | None, Query(
+    max_length=256, description="Who the client says it is: recorded as a claim, never "
+    "authenticated")]
 
 
 @router.post("")
@@ -61,7 +63,7 @@ def update_model(name: NamePath, body: ModelUpdate, proj: ProjectDep, models: Re
 
 @router.delete("/{name}")
 def delete_model(name: NamePath, proj: ProjectDep, models: RegistryDep) -> dict[str, Any]:
-    """Delete a model with all its versions (409 while it has aliases)."""
+    """Delete a model with all its versions (409 while it has aliases or is deployed)."""
     models.delete_model(proj.id, name)
     return {}
 
@@ -74,7 +76,7 @@ def create_version(name: NamePath, body: VersionCreate, proj: ProjectDep,
         proj.id, name, source=body.source,
         files=[ArtifactEntry(f.path, f.digest, f.size) for f in body.files],
         manifest=body.manifest, run_id=body.run_id, description=body.description,
-        version_id=body.version_id, created_by=body.created_by,
+        version_id=body.version_id, claimed_by=body.claimed_by or "",
         create_missing_model=body.create_missing_model).to_dict()
 
 
@@ -98,7 +100,7 @@ def get_version(name: NamePath, version: VersionPath, proj: ProjectDep, models: 
 @router.delete("/{name}/versions/{version}")
 def delete_version(name: NamePath, version: VersionPath, proj: ProjectDep,
                    models: RegistryDep) -> dict[str, Any]:
-    """Delete a version (409, naming them, while aliases point to it)."""
+    """Delete a version (409, naming them, while aliases or deployments use it)."""
     models.delete_version(proj.id, name, version)
     return {}
 
@@ -121,14 +123,15 @@ def get_alias(name: NamePath, alias: AliasPath, proj: ProjectDep, models: Regist
 def set_alias(name: NamePath, alias: AliasPath, body: AliasSet, proj: ProjectDep,
               models: RegistryDep) -> dict[str, Any]:
     """Point an alias at a version; return the recorded move."""
-    return models.set_alias(proj.id, name, alias, body.version, user=body.user).to_dict()
+    return models.set_alias(proj.id, name, alias, body.version,
+                            claimed_by=body.claimed_by or "").to_dict()
 
 
 @router.delete("/{name}/aliases/{alias}")
 def delete_alias(name: NamePath, alias: AliasPath, proj: ProjectDep, models: RegistryDep,
-                 user: UserQuery = None) -> dict[str, Any]:
+                 claimed_by: ClaimQuery = None) -> dict[str, Any]:
     """Remove an alias; return the recorded removal."""
-    return models.delete_alias(proj.id, name, alias, user=user).to_dict()
+    return models.delete_alias(proj.id, name, alias, claimed_by=claimed_by or "").to_dict()
 
 
 @router.get("/{name}/alias-history")

@@ -22,7 +22,10 @@ from windlass.store.sql.prompts import MAX_PROMPT_RESULTS
 
 _NAME = "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$"
 Name = Annotated[str, Field(pattern=_NAME)]
-User = Annotated[str, Field(max_length=256)]
+#: Who the client says it is: recorded as a claim, never authenticated.
+Claim = Annotated[str, Field(
+    max_length=256,
+    description="Who the client says it is: recorded as a claim, never authenticated")]
 VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -65,7 +68,7 @@ class PromptVersionCreate(_Body):
     variables: dict[VariableName, VariableBody] = Field(default_factory=dict)
     commit_message: str = Field(default="", max_length=MAX_COMMIT_MESSAGE_LENGTH)
     version_id: Id | None = None
-    created_by: User | None = None
+    claimed_by: Claim | None = None
     create_missing_prompt: bool = Field(
         default=True, description="Create the prompt if it does not exist yet")
 
@@ -89,10 +92,10 @@ class PromptVersionCreate(_Body):
 
 
 class PromptAliasSet(_Body):
-    """Point an alias at a version; ``user`` is recorded in the alias history."""
+    """Point an alias at a version; ``claimed_by`` goes into the alias history, as a claim."""
 
     version: int = Field(ge=1, le=2**31 - 1)
-    user: User | None = None
+    claimed_by: Claim | None = None
 
 
 def prompts(request: Request) -> PromptRegistry:
@@ -112,7 +115,9 @@ AliasPath = Annotated[str, Path(pattern=_NAME, description="Alias (`latest`: the
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
 PageToken = Annotated[str | None, Query(max_length=4096)]
-UserQuery = Annotated[str | None, Query(max_length=256, description="Recorded in history")]
+ClaimQuery = Annotated[str | None, Query(
+    max_length=256, description="Who the client says it is: recorded as a claim, never "
+    "authenticated")]
 
 
 @router.post("")
@@ -154,7 +159,7 @@ def create_version(name: NamePath, body: PromptVersionCreate, proj: ProjectDep,
         proj.id, name, template=body.template_value(), model=body.model,
         response_format=body.response_format, variables=body.declared(),
         commit_message=body.commit_message, version_id=body.version_id,
-        created_by=body.created_by, create_missing_prompt=body.create_missing_prompt
+        claimed_by=body.claimed_by or "", create_missing_prompt=body.create_missing_prompt
     ).to_dict()
 
 
@@ -186,14 +191,15 @@ def get_alias(name: NamePath, alias: AliasPath, proj: ProjectDep, registry: Regi
 def set_alias(name: NamePath, alias: AliasPath, body: PromptAliasSet, proj: ProjectDep,
               registry: RegistryDep) -> dict[str, Any]:
     """Point an alias at a version; return the recorded move."""
-    return registry.set_alias(proj.id, name, alias, body.version, user=body.user).to_dict()
+    return registry.set_alias(proj.id, name, alias, body.version,
+                              claimed_by=body.claimed_by or "").to_dict()
 
 
 @router.delete("/{name}/aliases/{alias}")
 def delete_alias(name: NamePath, alias: AliasPath, proj: ProjectDep, registry: RegistryDep,
-                 user: UserQuery = None) -> dict[str, Any]:
+                 claimed_by: ClaimQuery = None) -> dict[str, Any]:
     """Remove an alias; return the recorded removal."""
-    return registry.delete_alias(proj.id, name, alias, user=user).to_dict()
+    return registry.delete_alias(proj.id, name, alias, claimed_by=claimed_by or "").to_dict()
 
 
 @router.get("/{name}/alias-history")

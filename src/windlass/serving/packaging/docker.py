@@ -16,12 +16,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from windlass.exceptions import InvalidInput, UntrustedModel
+from windlass.exceptions import ArtifactNotFound, InvalidInput, NotFound, UntrustedModel
 from windlass.model_entities import MANIFEST_FILE
 from windlass.models.manifest import ModelManifest, read_manifest, verify_folder
 from windlass.models.trust import unsafe_reasons
 from windlass.serving.packaging import texts
-from windlass.serving.packaging.output import staged_output
+from windlass.serving.packaging.output import check_output_dir, staged_output
 from windlass.serving.packaging.wheel import DIST, wheel_version, windlass_wheel
 
 PORT = 8080
@@ -112,6 +112,42 @@ def resolve_model_uri(model_uri: str, project: str | None) -> str:
     return get_model_version(parsed.name, alias=parsed.alias, project=project).uri
 
 
+def check_model_exists(model_uri: str, project: str | None,
+                       wheel_file: Path | None = None) -> None:
+    """Raise the error of a model (or ``--windlass-wheel``) that is not there, writing nothing.
+
+    ``models:/`` must name an existing version (ModelNotFound, ModelVersionNotFound),
+    ``runs:/`` a run holding a packaged model (RunNotFound, ArtifactNotFound), anything else
+    an existing folder with a ``windlass-model.yaml`` (InvalidInput); the wheel, when
+    given, an existing file (NotFound).
+    """
+    from windlass.uris import parse_object_uri
+
+    if wheel_file is not None and not Path(wheel_file).is_file():
+        raise NotFound(f"--windlass-wheel {wheel_file} does not exist", path=str(wheel_file))
+    if model_uri.startswith("models:/"):
+        from windlass.models.fluent import get_model_version
+
+        parsed = parse_object_uri(model_uri)
+        get_model_version(parsed.name, parsed.version, alias=parsed.alias, project=project)
+    elif model_uri.startswith("runs:/"):
+        from windlass.tracking.fluent import get_run, list_artifacts
+
+        parsed = parse_object_uri(model_uri)
+        get_run(parsed.name)
+        names = {entry.path.rsplit("/", 1)[-1] for entry in
+                 list_artifacts(parsed.name, parsed.path) if not entry.is_dir}
+        if MANIFEST_FILE not in names:
+            raise ArtifactNotFound(f"{model_uri} is not a windlass model (no {MANIFEST_FILE} "
+                                   "there)", run_id=parsed.name, path=parsed.path)
+    elif not Path(model_uri).is_dir():
+        raise InvalidInput(f"{model_uri!r} is neither a model URI (models:/, runs:/) nor a "
+                           "model folder", uri=model_uri)
+    elif not (Path(model_uri) / MANIFEST_FILE).is_file():
+        raise InvalidInput(f"{model_uri} is not a windlass model: it has no {MANIFEST_FILE}",
+                           path=model_uri)
+
+
 def _fetch_model(model_uri: str, dest: Path, project: str | None) -> None:
     """Download (or copy, for a folder) the model into ``dest`` and verify every file."""
     if model_uri.startswith(("models:/", "runs:/")):
@@ -197,8 +233,10 @@ def build_docker_context(model_uri: str, out: str | Path, *, force: bool = False
                          workers: int | None = None) -> DockerContext:
     """Write a Docker build context serving ``model_uri`` into the folder ``out``.
 
-    ``model_uri`` is ``models:/...``, ``runs:/...`` or a model folder; every file is
-    verified against its recorded hash. ``out`` must be new or empty unless ``force``.
+    ``model_uri`` is ``models:/...``, ``runs:/...`` or a model folder; it must exist
+    (checked before anything is written: NotFound, or InvalidInput for a path that is no
+    model folder), and every file is verified against its recorded hash. ``out`` must be
+    new or empty unless ``force``.
     A model whose files run code when loaded needs ``trust`` (the image then serves it
     with ``--trust``).
     """
@@ -206,10 +244,12 @@ def build_docker_context(model_uri: str, out: str | Path, *, force: bool = False
     notes: list[str] = []
     command = serve_command(trust=trust, workers=workers)
     requested = str(model_uri)
+    check_output_dir(out, force=force)
+    check_model_exists(requested, project, windlass_wheel_file)
+    model_uri = resolve_model_uri(requested, project)
+    if model_uri != requested:
+        notes.append(f"{requested} is {model_uri}: the image holds that version")
     with staged_output(out, force=force) as staging:
-        model_uri = resolve_model_uri(requested, project)
-        if model_uri != requested:
-            notes.append(f"{requested} is {model_uri}: the image holds that version")
         _fetch_model(model_uri, staging / "model", project)
         manifest = read_manifest(staging / "model")
         _check_trust(model_uri, manifest, trust)

@@ -53,7 +53,7 @@ def target(conn: Connection, tables: AliasTables, owner_id: str, alias: str
 
 
 def move(conn: Connection, tables: AliasTables, insert: Callable[[Table], Any],
-         owner_id: str, alias: str, version: int, *, user: str, at: int) -> int | None:
+         owner_id: str, alias: str, version: int, *, claimed_by: str, at: int) -> int | None:
     """Return the version ``alias`` named before pointing it at ``version`` (None: none).
 
     When that is ``version`` already, nothing is changed or recorded. ``insert`` is the
@@ -67,19 +67,19 @@ def move(conn: Connection, tables: AliasTables, insert: Callable[[Table], Any],
         stmt.values({tables.owner: owner_id, "alias": alias, "version": version})
         .on_conflict_do_update(index_elements=[tables.owner, "alias"],
                                set_={"version": stmt.excluded.version}))
-    _record(conn, tables, owner_id, alias, current, version, user=user, at=at)
+    _record(conn, tables, owner_id, alias, current, version, claimed_by=claimed_by, at=at)
     return current
 
 
 def remove(conn: Connection, tables: AliasTables, owner_id: str, alias: str, *,
-           user: str, at: int) -> int | None:
+           claimed_by: str, at: int) -> int | None:
     """Return the version ``alias`` named after deleting it (None: no such alias)."""
     current = target(conn, tables, owner_id, alias)
     if current is None:
         return None
     a = tables.aliases
     conn.execute(delete(a).where(a.c[tables.owner] == owner_id, a.c.alias == alias))
-    _record(conn, tables, owner_id, alias, current, None, user=user, at=at)
+    _record(conn, tables, owner_id, alias, current, None, claimed_by=claimed_by, at=at)
     return current
 
 
@@ -101,10 +101,10 @@ def history(conn: Connection, tables: AliasTables, owner_id: str, alias: str | N
             ) -> Sequence[Row[Any, Any, Any, Any, Any]]:
     """Return the owner's alias moves (or one alias's), oldest first.
 
-    Each row is ``(alias, from_version, to_version, user, at)``.
+    Each row is ``(alias, from_version, to_version, claimed_by, at)``.
     """
     e = tables.events
-    query = (select(e.c.alias, e.c.from_version, e.c.to_version, e.c.user, e.c.at)
+    query = (select(e.c.alias, e.c.from_version, e.c.to_version, e.c.claimed_by, e.c.at)
              .where(e.c[tables.owner] == owner_id).order_by(e.c.id))
     if alias is not None:
         query = query.where(e.c.alias == alias)
@@ -112,8 +112,8 @@ def history(conn: Connection, tables: AliasTables, owner_id: str, alias: str | N
 
 
 def _record(conn: Connection, tables: AliasTables, owner_id: str, alias: str,
-            from_version: int | None, to_version: int | None, *, user: str, at: int
+            from_version: int | None, to_version: int | None, *, claimed_by: str, at: int
             ) -> None:
     conn.execute(tables.events.insert().values(
         {tables.owner: owner_id, "alias": alias, "from_version": from_version,
-         "to_version": to_version, "user": user, "at": at}))
+         "to_version": to_version, "claimed_by": claimed_by, "at": at}))

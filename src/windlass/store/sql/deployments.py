@@ -81,12 +81,12 @@ class SqlDeployments(MetadataStore):
     @staticmethod
     def _event(name: str, row: Row[Any, Any]) -> DeploymentEvent:
         return DeploymentEvent(name, row.revision, row.action, _variants(row.variants),
-                               _shadow(row.shadow), row.user, row.at)
+                               _shadow(row.shadow), row.claimed_by, row.at)
 
     # -- deployments ---------------------------------------------------------------------
     def create_deployment(self, *, deployment_id: str, project_id: str, name: str,
                           description: str, variants: list[Variant], shadow: Variant | None,
-                          user: str, at: int) -> Deployment:
+                          claimed_by: str, at: int) -> Deployment:
         """Create a deployment at revision 1 (the same id again returns it as it is)."""
         variants_text, shadow_text = _variants_json(variants), _shadow_json(shadow)
         with self._write() as conn:
@@ -110,7 +110,7 @@ class SqlDeployments(MetadataStore):
                                     f"{project!r}", project=project, deployment=name)
             conn.execute(_ev.insert().values(
                 deployment_id=deployment_id, revision=1, action="create",
-                variants=variants_text, shadow=shadow_text, user=user, at=at))
+                variants=variants_text, shadow=shadow_text, claimed_by=claimed_by, at=at))
         return Deployment(id=deployment_id, project_id=project_id, name=name,
                           variants=list(variants), revision=1, created_at=at, updated_at=at,
                           shadow=shadow, description=description)
@@ -138,7 +138,7 @@ class SqlDeployments(MetadataStore):
         return Page(items, token)
 
     def update_deployment(self, project_id: str, name: str, *, variants: list[Variant],
-                          shadow: Variant | None, action: str, user: str, at: int,
+                          shadow: Variant | None, action: str, claimed_by: str, at: int,
                           expected_revision: int | None = None) -> Deployment:
         """Make variants and shadow the next revision and record it, in one transaction."""
         with self._write() as conn:
@@ -159,7 +159,7 @@ class SqlDeployments(MetadataStore):
                 updated_at=at))
             conn.execute(_ev.insert().values(
                 deployment_id=row.id, revision=revision, action=action,
-                variants=variants_text, shadow=shadow_text, user=user, at=at))
+                variants=variants_text, shadow=shadow_text, claimed_by=claimed_by, at=at))
         return Deployment(id=row.id, project_id=project_id, name=name, variants=list(variants),
                           revision=revision, created_at=row.created_at, updated_at=at,
                           shadow=shadow, description=row.description)

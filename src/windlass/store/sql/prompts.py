@@ -119,7 +119,7 @@ class SqlPrompts(MetadataStore):
             else orjson.loads(row.response_format),
             variables={k: PromptVariable.from_dict(k, v) for k, v in variables.items()},
             content_hash=row.content_hash, created_at=row.created_at,
-            created_by=row.created_by, commit_message=row.commit_message, aliases=aliases)
+            claimed_by=row.claimed_by, commit_message=row.commit_message, aliases=aliases)
 
     @staticmethod
     def _prompt_aliases_of(conn: Connection, prompt_id: str, version: int) -> list[str]:
@@ -199,7 +199,7 @@ class SqlPrompts(MetadataStore):
                               template: Template, model: dict[str, Any],
                               response_format: dict[str, Any] | None,
                               variables: dict[str, PromptVariable], content_hash: str,
-                              commit_message: str, created_by: str, created_at: int
+                              commit_message: str, claimed_by: str, created_at: int
                               ) -> PromptVersion:
         """Add the prompt's next version, unless its content is the newest version's."""
         values = {"template": _dumps(template), "model": _dumps(model),
@@ -230,7 +230,7 @@ class SqlPrompts(MetadataStore):
             ).scalar_one() - 1
             conn.execute(_v.insert().values(
                 id=version_id, prompt_id=prompt.id, version=number, content_hash=content_hash,
-                commit_message=commit_message, created_by=created_by, created_at=created_at,
+                commit_message=commit_message, claimed_by=claimed_by, created_at=created_at,
                 **values))
             row = conn.execute(select(_v).where(_v.c.id == version_id)).one()
             return self._prompt_version(prompt, row, [])
@@ -275,7 +275,7 @@ class SqlPrompts(MetadataStore):
 
     # -- aliases -------------------------------------------------------------------------
     def set_prompt_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                         user: str, at: int) -> PromptAliasEvent:
+                         claimed_by: str, at: int) -> PromptAliasEvent:
         """Point ``alias`` at ``version`` and record the move, in one transaction."""
         with self._write() as conn:
             prompt = self._prompt_row(conn, project_id, name, lock=True)
@@ -283,20 +283,20 @@ class SqlPrompts(MetadataStore):
                                            version):
                 raise self._no_prompt_version(name, version)
             previous = sql_aliases.move(conn, sql_aliases.PROMPT_ALIASES, self._insert,
-                                        prompt.id, alias, version, user=user, at=at)
-        return PromptAliasEvent(name, alias, previous, version, user, at)
+                                        prompt.id, alias, version, claimed_by=claimed_by, at=at)
+        return PromptAliasEvent(name, alias, previous, version, claimed_by, at)
 
-    def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, user: str,
+    def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
                             at: int) -> PromptAliasEvent:
         """Remove an alias and record it; a missing alias is PromptVersionNotFound."""
         with self._write() as conn:
             prompt = self._prompt_row(conn, project_id, name, lock=True)
             previous = sql_aliases.remove(conn, sql_aliases.PROMPT_ALIASES, prompt.id, alias,
-                                          user=user, at=at)
+                                          claimed_by=claimed_by, at=at)
             if previous is None:
                 raise PromptVersionNotFound(f"prompt {name!r} has no alias {alias!r}",
                                             prompt=name, alias=alias)
-        return PromptAliasEvent(name, alias, previous, None, user, at)
+        return PromptAliasEvent(name, alias, previous, None, claimed_by, at)
 
     def prompt_alias_history(self, project_id: str, name: str, alias: str | None = None
                              ) -> list[PromptAliasEvent]:

@@ -20,6 +20,8 @@ from sqlalchemy.engine import Connection, Row
 from windlass.entities import ArtifactEntry, DatasetInput, Page
 from windlass.exceptions import (
     AlreadyExists,
+    InUse,
+    InvalidInput,
     InvalidState,
     ModelNotFound,
     ModelVersionNotFound,
@@ -30,12 +32,14 @@ from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import aliases as sql_aliases
 from windlass.store.sql import schema as s
+from windlass.uris import LATEST, parse_object_uri
 
 #: The largest page of registered models or versions one call returns.
 MAX_REGISTRY_RESULTS = 1000
 
 _m, _t, _v = s.registered_models, s.registered_model_tags, s.model_versions
 _a, _e, _i = s.model_aliases, s.model_alias_events, s.run_inputs
+_d = s.deployments
 
 
 def _dumps(value: Any) -> str:
@@ -144,11 +148,44 @@ class SqlRegistry(MetadataStore):
             files=[ArtifactEntry(path, digest, size)
                    for path, digest, size in orjson.loads(row.files)],
             manifest=orjson.loads(row.manifest), created_at=row.created_at,
-            created_by=row.created_by, description=row.description, aliases=aliases)
+            claimed_by=row.claimed_by, description=row.description, aliases=aliases)
 
     @staticmethod
     def _aliases_of(conn: Connection, model_id: str, version: int) -> list[str]:
         return sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model_id, [version])[version]
+
+    @staticmethod
+    def _served_by(conn: Connection, model: Row[Any, Any], version: int | None,
+                   newest: bool) -> list[str]:
+        """Return ``deployment 'd' (variant 'v')`` for each variant serving the version.
+
+        ``version`` None: any version of the model. A variant serves a version when its URI
+        names it by number, or names the model without a version or with ``@latest`` and
+        the version is the newest (``newest``). Other aliases are guarded as aliases.
+        """
+        needle = f"models:/{model.name}"
+        rows = conn.execute(
+            select(_d.c.name, _d.c.variants, _d.c.shadow)
+            .where(_d.c.project_id == model.project_id,
+                   _d.c.variants.contains(needle, autoescape=True)
+                   | _d.c.shadow.contains(needle, autoescape=True))
+            .order_by(_d.c.name)).all()
+        users: list[str] = []
+        for name, variants_text, shadow_text in rows:
+            variants = orjson.loads(variants_text)
+            if shadow_text is not None:
+                variants.append(orjson.loads(shadow_text))
+            for variant in variants:
+                try:
+                    uri = parse_object_uri(str(variant.get("model_uri", "")))
+                except InvalidInput:
+                    continue
+                if uri.kind != "models" or uri.name != model.name:
+                    continue
+                if version is None or uri.version == version or (
+                        newest and uri.version is None and uri.alias in (None, LATEST)):
+                    users.append(f"deployment {name!r} (variant {variant.get('name')!r})")
+        return users
 
     def _load_version(self, conn: Connection, model: Row[Any, Any], version: int
                       ) -> ModelVersion:
@@ -228,7 +265,11 @@ class SqlRegistry(MetadataStore):
             return self._load_models(conn, [self._model(conn, project_id, name)])[0]
 
     def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model, its versions, tags and alias history (refused while aliased)."""
+        """Delete a model, its versions, tags and alias history (refused while in use).
+
+        In use: an alias exists (InvalidState), or a deployment serves one of its versions
+        (InUse, naming the deployment).
+        """
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             aliases = list(conn.execute(select(_a.c.alias).where(_a.c.model_id == model.id)
@@ -237,6 +278,10 @@ class SqlRegistry(MetadataStore):
                 raise InvalidState(
                     f"model {name!r} still has alias(es) {', '.join(map(repr, aliases))}; "
                     "delete them first", model=name, aliases=aliases)
+            served = self._served_by(conn, model, None, newest=True)
+            if served:
+                raise InUse(f"model {name!r} is served by {'; '.join(served)}; change or "
+                            "delete the deployment(s) first", model=name, used_by=served)
             for table in (_e, _t, _v):
                 conn.execute(delete(table).where(table.c.model_id == model.id))
             conn.execute(delete(_m).where(_m.c.id == model.id))
@@ -244,7 +289,7 @@ class SqlRegistry(MetadataStore):
     # -- versions ------------------------------------------------------------------------
     def create_model_version(self, *, version_id: str, project_id: str, name: str,
                              source: str, run_id: str | None, files: list[ArtifactEntry],
-                             manifest: dict[str, Any], description: str, created_by: str,
+                             manifest: dict[str, Any], description: str, claimed_by: str,
                              created_at: int) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
         with self._write() as conn:
@@ -267,12 +312,12 @@ class SqlRegistry(MetadataStore):
             conn.execute(_v.insert().values(
                 id=version_id, model_id=model.id, version=number, source=source,
                 run_id=run_id, files=_dumps([[f.path, f.digest, f.size] for f in files]),
-                manifest=_dumps(manifest), description=description, created_by=created_by,
+                manifest=_dumps(manifest), description=description, claimed_by=claimed_by,
                 created_at=created_at))
         return ModelVersion(
             id=version_id, model_id=model.id, project_id=project_id, name=name, version=number,
             source=source, run_id=run_id, files=list(files), manifest=dict(manifest),
-            created_at=created_at, created_by=created_by, description=description)
+            created_at=created_at, claimed_by=claimed_by, description=description)
 
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
@@ -311,7 +356,7 @@ class SqlRegistry(MetadataStore):
         return Page(items, token)
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
-        """Delete a version (refused, naming them, while aliases point to it)."""
+        """Delete a version (refused, naming them, while aliases or deployments use it)."""
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             found = conn.execute(select(_v.c.id).where(
@@ -324,11 +369,18 @@ class SqlRegistry(MetadataStore):
                     f"model {name!r} version {version} is the target of alias(es) "
                     f"{', '.join(map(repr, aliases))}; move or delete them first",
                     model=name, version=version, aliases=aliases)
+            newest = conn.execute(select(func.max(_v.c.version)).where(
+                _v.c.model_id == model.id)).scalar() == version
+            served = self._served_by(conn, model, version, newest)
+            if served:
+                raise InUse(f"model {name!r} version {version} is served by "
+                            f"{'; '.join(served)}; change or delete the deployment(s) first",
+                            model=name, version=version, used_by=served)
             conn.execute(delete(_v).where(_v.c.id == found.id))
 
     # -- aliases -------------------------------------------------------------------------
     def set_model_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                        user: str, at: int) -> AliasEvent:
+                        claimed_by: str, at: int) -> AliasEvent:
         """Point ``alias`` at ``version`` and record the move, in one transaction.
 
         Setting an alias to the version it already names changes and records nothing; the
@@ -340,20 +392,20 @@ class SqlRegistry(MetadataStore):
                                            version):
                 raise self._no_version(name, version)
             previous = sql_aliases.move(conn, sql_aliases.MODEL_ALIASES, self._insert,
-                                        model.id, alias, version, user=user, at=at)
-        return AliasEvent(name, alias, previous, version, user, at)
+                                        model.id, alias, version, claimed_by=claimed_by, at=at)
+        return AliasEvent(name, alias, previous, version, claimed_by, at)
 
-    def delete_model_alias(self, project_id: str, name: str, alias: str, *, user: str,
+    def delete_model_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
                            at: int) -> AliasEvent:
         """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             previous = sql_aliases.remove(conn, sql_aliases.MODEL_ALIASES, model.id, alias,
-                                          user=user, at=at)
+                                          claimed_by=claimed_by, at=at)
             if previous is None:
                 raise ModelVersionNotFound(f"model {name!r} has no alias {alias!r}",
                                            model=name, alias=alias)
-        return AliasEvent(name, alias, previous, None, user, at)
+        return AliasEvent(name, alias, previous, None, claimed_by, at)
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None
                       ) -> list[AliasEvent]:

@@ -174,7 +174,7 @@ model_versions = Table(
     Column("files", Text, nullable=False),  # JSON [[path, digest, size], ...]
     Column("manifest", Text, nullable=False),  # JSON of windlass-model.yaml
     Column("description", Text, nullable=False),
-    Column("created_by", String(256), nullable=False),
+    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
     Index("ix_model_versions_run", "run_id"),
@@ -201,7 +201,7 @@ model_alias_events = Table(
     Column("alias", String(256), nullable=False),
     Column("from_version", Integer),
     Column("to_version", Integer),
-    Column("user", String(256), nullable=False),
+    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
     Column("at", BigInteger, nullable=False),
     Index("ix_model_alias_events_model_alias", "model_id", "alias", "id"),
 )
@@ -236,7 +236,7 @@ deployment_events = Table(
     Column("action", String(32), nullable=False),
     Column("variants", Text, nullable=False),
     Column("shadow", Text),
-    Column("user", String(256), nullable=False),
+    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
     Column("at", BigInteger, nullable=False),
     UniqueConstraint("deployment_id", "revision", name="uq_deployment_events_revision"),
 )
@@ -350,7 +350,7 @@ prompt_versions = Table(
     Column("variables", Text, nullable=False),  # JSON {name: {type, required, default?}}
     Column("content_hash", String(64), nullable=False),
     Column("commit_message", Text, nullable=False),
-    Column("created_by", String(256), nullable=False),
+    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("prompt_id", "version", name="uq_prompt_versions_prompt_version"),
 )
@@ -375,7 +375,7 @@ prompt_alias_events = Table(
     Column("alias", String(256), nullable=False),
     Column("from_version", Integer),
     Column("to_version", Integer),
-    Column("user", String(256), nullable=False),
+    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
     Column("at", BigInteger, nullable=False),
     Index("ix_prompt_alias_events_prompt_alias", "prompt_id", "alias", "id"),
 )
