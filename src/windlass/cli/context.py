@@ -63,38 +63,56 @@ def exit_code(error: WindlassError) -> int:
     return UNEXPECTED
 
 
-def cli_message(message: str, command: Any) -> str:
+def flag_names(func: Callable[..., Any]) -> dict[str, tuple[str | None, str | None]]:
+    """Return ``{python name: (flag for True, flag for False)}`` of a command's bool options."""
+    import inspect
+
+    flags: dict[str, tuple[str | None, str | None]] = {}
+    for name, param in inspect.signature(func).parameters.items():
+        declared = getattr(param.default, "param_decls", None)
+        if param.annotation not in (bool, "bool") or not declared:
+            continue
+        on, off = None, None
+        for decl in declared:
+            first, _sep, second = decl.partition("/")
+            if first.startswith("--") and on is None:
+                on = first
+            if second.startswith("--") and off is None:
+                off = second
+        flags[name] = (on, off)
+    return flags
+
+
+def cli_message(message: str, flags: dict[str, tuple[str | None, str | None]]) -> str:
     """Return ``message`` with the Python arguments it names spelled as the command's flags.
 
     Errors are written for the SDK (``pass trust=True``); a CLI user sees the flag of the
     running command instead (``pass --trust``), for every boolean flag it has.
     """
-    for param in getattr(command, "params", ()):
-        if not getattr(param, "is_flag", False) or not param.name:
-            continue
-        for value, flags in (("True", param.opts), ("False", param.secondary_opts)):
-            if flags:
-                message = re.sub(rf"(?<![\w.]){re.escape(param.name)}={value}\b", flags[0],
-                                 message)
+    for name, (on, off) in flags.items():
+        for value, flag in (("True", on), ("False", off)):
+            if flag:
+                message = re.sub(rf"(?<![\w.]){re.escape(name)}={value}\b", flag, message)
     return message
 
 
 def handle_errors(func: F) -> F:
-    """Turn a windlass error into a one-line message and an exit code (no traceback)."""
+    """Turn a windlass error into a one-line message and an exit code (no traceback).
+
+    The message names the command's flags where the error names the SDK's arguments.
+    """
+    flags = flag_names(func)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except WindlassError as error:
-            import click
-
             from windlass.cli.render import err_console
 
-            context = click.get_current_context(silent=True)
-            message = cli_message(error.message, context.command if context else None)
             err_console.print(f"[red]error[/red] ({error.error_code}): ", end="")
-            err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+            err_console.print(cli_message(error.message, flags), markup=False,
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(exit_code(error)) from None
 
     return wrapper  # type: ignore[return-value]
