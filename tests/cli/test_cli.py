@@ -125,3 +125,9 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         assert summary.session_id == "demo-session" and summary.span_count == 2
     finally:
         windlass.set_tracking_uri(None)
+    # What the demo suggests works from the default project: the URI names demo-churn.
+    assert "try: windlass serve models://demo-churn/churn@champion" in done.stdout
+    serve = subprocess.run([sys.executable, "-m", "windlass", "serve",
+                            "models://demo-churn/churn@champion", "--dry-run"],
+                           capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert serve.returncode == 0 and "models://demo-churn/churn/" in serve.stdout, serve.stderr

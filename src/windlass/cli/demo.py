@@ -118,8 +118,9 @@ def demo(
                   "-f \"metrics.roc_auc > 0.7\" -o \"metrics.roc_auc DESC\"", markup=False,
                   highlight=False)
     model_server, _model_url = _serve_ab_test(host, best[1].id)
-    console.print(f"try: windlass models versions {MODEL} --uri {url} -p {PROJECT}",
-                  markup=False, highlight=False)
+    console.print(f"try: windlass models versions {MODEL} --uri {url} -p {PROJECT}\n"
+                  f"try: windlass serve models://{PROJECT}/{MODEL}@champion --uri {url} "
+                  "--port 8081", markup=False, highlight=False)
     from windlass.demo.prompts import walkthrough
 
     console.print("[bold]prompts and traces[/bold]:")
