@@ -289,3 +289,20 @@ def test_tables_fit_80_columns_and_shown_ids_resolve(store: dict[str, Any]) -> N
                  ["runs", "compare", *store["runs"]], ["deployments", "ls", "-p", "p2"]):
         out = _cli(*args, "--uri", uri)
         assert all(len(line) <= 80 for line in out.splitlines()), (args, out)
+
+
+def test_prefixes_resolve_through_a_server(server: Any) -> None:
+    windlass.set_tracking_uri(server.url)
+    runs = []
+    for _ in range(2):
+        with windlass.start_run(project="prefixes-over-rest") as run:
+            windlass.log_metric("loss", 1.0)
+        runs.append(run.id)
+    windlass.set_tracking_uri(None)
+    for run_id in runs:
+        code, out = invoke("runs", "show", run_id[:20], "--uri", server.url, "--json")
+        assert code == 0 and json.loads(out)["id"] == run_id, out
+    code, out = invoke("runs", "ls", "-p", "prefixes-over-rest", "--uri", server.url)
+    shown = re.findall(r"^\W*([0-9a-f]{8,32})\b", out, re.M)
+    assert sorted(run_id for prefix in shown for run_id in runs
+                  if run_id.startswith(prefix)) == sorted(runs)

@@ -6,7 +6,8 @@ Exit codes (the README's table is this one):
 code  meaning
 ====  ===========================================================================
 0     success
-1     an unexpected error (a bug, or an error without a code of its own)
+1     an unexpected error (a bug, an error without a code of its own), or a declined
+      confirmation
 2     bad usage or invalid input (``InvalidInput`` and its kinds; Click's usage errors)
 3     not found (``NotFound`` and its kinds; a store that does not exist)
 4     a store, server or provider is unreachable or overloaded
