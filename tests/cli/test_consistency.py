@@ -306,3 +306,23 @@ def test_prefixes_resolve_through_a_server(server: Any) -> None:
     shown = re.findall(r"^\W*([0-9a-f]{8,32})\b", out, re.M)
     assert sorted(run_id for prefix in shown for run_id in runs
                   if run_id.startswith(prefix)) == sorted(runs)
+
+
+def test_docker_builds_pin_a_uri_in_its_project(store: dict[str, Any]) -> None:
+    from windlass.serving.packaging.docker import image_tag, resolve_model_uri
+
+    windlass.set_tracking_uri(store["uri"])
+    assert resolve_model_uri("models://p2/m@a", None) == "models://p2/m/1"
+    assert resolve_model_uri("models:/m@a", "p2") == "models:/m/1"
+    assert image_tag("models://p2/m@a") == "windlass-m:a"
+
+
+def test_kubernetes_manifests_serve_the_project_a_uri_names() -> None:
+    from windlass.exceptions import InvalidUri
+    from windlass.serving.packaging.kubernetes import KubernetesSpec
+
+    spec = KubernetesSpec(deployment="deployments://p2/churn-prod").checked()
+    assert (spec.deployment, spec.project) == ("churn-prod", "p2")
+    assert KubernetesSpec(deployment="churn-prod", project="p3").checked().project == "p3"
+    with pytest.raises(InvalidUri, match="names project 'p2'"):
+        KubernetesSpec(deployment="deployments://p2/churn-prod", project="p3").checked()
