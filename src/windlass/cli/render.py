@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -44,22 +45,24 @@ def print_items(items: Sequence[Any], next_page_token: str | None = None) -> Non
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-          keep: Sequence[str] = ()) -> None:
+          keep: Sequence[str] = (), keep_headers: bool = False) -> None:
     """Print a Rich table, one line per row, that fits the terminal's width.
 
     Values are shown as text (never interpreted as markup). A cell too long for its column
     is cut with an ellipsis, never wrapped over lines; the columns named in ``keep`` (ids)
-    are never cut.
+    are never cut, nor, with ``keep_headers``, any header (ids heading the columns).
     """
     if title is not None:  # a line of its own: a title wider than the table is not wrapped
         console.print(Text(title, style="italic", no_wrap=True, overflow="ellipsis"),
                       crop=True)
-    out = Table(show_lines=False)
+    # Column rules only under the header: every column gains the width of its borders.
+    out = Table(box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False)
     cells = [[_cell(v) for v in row] for row in rows]
     for index, column in enumerate(columns):
         widest = max((row[index].cell_len for row in cells), default=0)
-        out.add_column(_cell(column), min_width=max(widest, len(column))
-                       if column in keep else None)
+        least = max(widest, len(column)) if column in keep else \
+            len(column) if keep_headers else None
+        out.add_column(_cell(column), min_width=least)
     for row in cells:
         out.add_row(*row)
     console.print(out, crop=True)

@@ -106,8 +106,7 @@ def compare_runs(run_ids: list[str] = typer.Argument(..., help="Two or more run 
         rows.append([f"metrics.{key}",
                      *(r.metrics[key].value if key in r.metrics else None for r in runs)])
     shown = short_ids([r.id for r in runs], _resolver(service))
-    table("comparison", ["", *(shown[r.id] for r in runs)], rows,
-          keep=tuple(shown[r.id] for r in runs))
+    table("comparison", ["", *(shown[r.id] for r in runs)], rows, keep_headers=True)
 
 
 @app.command("delete")
