@@ -52,7 +52,6 @@ NO_PROJECT = {
     ("projects", "ls"): "lists every project",
     ("runs", "show"): "run ids are global", ("runs", "compare"): "run ids are global",
     ("runs", "delete"): "run ids are global", ("runs", "restore"): "run ids are global",
-    ("artifacts", "ls"): "run ids are global", ("artifacts", "get"): "run ids are global",
 }
 
 
@@ -326,3 +325,19 @@ def test_kubernetes_manifests_serve_the_project_a_uri_names() -> None:
     assert KubernetesSpec(deployment="churn-prod", project="p3").checked().project == "p3"
     with pytest.raises(InvalidUri, match="names project 'p2'"):
         KubernetesSpec(deployment="deployments://p2/churn-prod", project="p3").checked()
+
+
+def test_artifacts_check_the_project_they_are_given(store: dict[str, Any]) -> None:
+    uri, run_id = store["uri"], store["runs"][0]
+    code, out = invoke("artifacts", "ls", f"runs://p2/{run_id}/model", "--uri", uri, "--json")
+    assert code == 0 and json.loads(out)["items"]
+    code, out = invoke("artifacts", "ls", run_id[:12], "-p", "p2", "--uri", uri, "--json")
+    assert code == 0 and json.loads(out)["items"]
+    windlass.set_tracking_uri(uri)
+    windlass.set_project("other")  # the project exists, the run is not in it
+    windlass.set_tracking_uri(None)
+    code, out = invoke("artifacts", "ls", run_id, "-p", "other", "--uri", uri)
+    assert code == 3 and "not in project 'other'" in out
+    code, out = invoke("artifacts", "get", f"runs://p2/{run_id}/model", "-p", "other",
+                       "--uri", uri)
+    assert code == 2 and "names project 'p2'" in " ".join(out.split())
