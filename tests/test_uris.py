@@ -46,3 +46,50 @@ def test_object_uris_round_trip(uri: str, parsed: ObjectUri) -> None:
 def test_bad_object_uris_are_refused(uri: str) -> None:
     with pytest.raises(InvalidUri):
         parse_object_uri(uri)
+
+
+@pytest.mark.parametrize(("uri", "parsed"), [
+    ("models://p2/churn@champion", ObjectUri("models", "churn", alias="champion", project="p2")),
+    ("models://p2/churn/3", ObjectUri("models", "churn", version=3, project="p2")),
+    ("prompts://team.a/greet@prod", ObjectUri("prompts", "greet", alias="prod",
+                                              project="team.a")),
+    ("deployments://p2/churn-prod", ObjectUri("deployments", "churn-prod", project="p2")),
+    ("datasets://p2/customers", ObjectUri("datasets", "customers", project="p2")),
+    ("runs://p2/" + "c" * 32 + "/model", ObjectUri("runs", "c" * 32, path="model",
+                                                   project="p2")),
+])
+def test_object_uris_may_name_their_project(uri: str, parsed: ObjectUri) -> None:
+    assert parse_object_uri(uri) == parsed
+    assert str(parsed) == uri
+
+
+@pytest.mark.parametrize("uri", [
+    "models:///churn", "models://p2/", "models://-p/churn", "models://p2//churn",
+    "models://p2", "deployments://p2/prod/2", "models://p 2/churn",
+])
+def test_bad_project_authorities_are_refused(uri: str) -> None:
+    with pytest.raises(InvalidUri):
+        parse_object_uri(uri)
+
+
+def test_a_uri_and_a_project_option_must_agree() -> None:
+    from windlass.uris import pick_project, with_project
+
+    assert with_project("models:/churn@a", "p2") == "models://p2/churn@a"
+    assert with_project("models://p2/churn@a", "p2") == "models://p2/churn@a"
+    assert with_project("models:/churn@a", None) == "models:/churn@a"
+    assert with_project("./a/folder", "p2") == "./a/folder"
+    assert pick_project(None, None, "models:/m") is None
+    with pytest.raises(InvalidUri, match="names project 'p2' but project 'p3'"):
+        with_project("models://p2/churn@a", "p3")
+
+
+@pytest.mark.parametrize(("uri", "path"), [
+    ("sqlite:///runs.db", "runs.db"), ("sqlite:////abs/runs.db", "/abs/runs.db"),
+    ("sqlite+pysqlite:///x/y.db?timeout=3", "x/y.db"), ("sqlite://", None),
+    ("sqlite:///:memory:", None), ("postgresql://u@h/db", None), ("http://h", None),
+])
+def test_sqlite_path(uri: str, path: str | None) -> None:
+    from windlass.uris import sqlite_path
+
+    assert sqlite_path(uri) == path

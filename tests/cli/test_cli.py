@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,13 +46,14 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_projects_and_runs(tracked: dict[str, str]) -> None:
     uri = tracked["uri"]
     code, out = invoke("projects", "ls", "--uri", uri, "--json")
-    assert code == 0 and [p["name"] for p in json.loads(out)] == ["cli"]
+    assert code == 0 and [p["name"] for p in json.loads(out)["items"]] == ["cli"]
     code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-o", "metrics.loss ASC",
                        "--json")
     assert code == 0
-    assert [r["name"] for r in json.loads(out)["runs"]] == ["b", "a"]
+    assert [r["name"] for r in json.loads(out)["items"]] == ["b", "a"]
     code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-f", "metrics.loss < 0.2")
-    assert code == 0 and tracked["b"][-8:] in out and tracked["a"][-8:] not in out
+    shown = re.findall(r"\b[0-9a-f]{8,32}\b", out)
+    assert code == 0 and len(shown) == 1 and tracked["b"].startswith(shown[0])
     code, out = invoke("runs", "show", tracked["a"], "--uri", uri)
     assert code == 0 and "depth" in out and "finished" in out
     code, out = invoke("runs", "compare", tracked["a"], tracked["b"], "--uri", uri)
@@ -62,16 +64,16 @@ def test_delete_restore(tracked: dict[str, str]) -> None:
     uri = tracked["uri"]
     assert invoke("runs", "delete", tracked["a"], "--uri", uri)[0] == 0
     code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "--json")
-    assert code == 0 and [r["name"] for r in json.loads(out)["runs"]] == ["b"]
+    assert code == 0 and [r["name"] for r in json.loads(out)["items"]] == ["b"]
     assert invoke("runs", "restore", tracked["a"], "--uri", uri)[0] == 0
     code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "--json")
-    assert code == 0 and len(json.loads(out)["runs"]) == 2
+    assert code == 0 and len(json.loads(out)["items"]) == 2
 
 
 def test_artifacts(tracked: dict[str, str], tmp_path: Path) -> None:
     uri = tracked["uri"]
     code, out = invoke("artifacts", "ls", tracked["a"], "docs", "--uri", uri, "--json")
-    assert code == 0 and [f["path"] for f in json.loads(out)] == ["docs/notes.txt"]
+    assert code == 0 and [f["path"] for f in json.loads(out)["items"]] == ["docs/notes.txt"]
     code, out = invoke("artifacts", "get", f"runs:/{tracked['a']}/docs", "--uri", uri,
                        "--dest", str(tmp_path / "got"))
     assert code == 0 and (tmp_path / "got" / "docs" / "notes.txt").read_text() == "hello"
@@ -123,3 +125,9 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         assert summary.session_id == "demo-session" and summary.span_count == 2
     finally:
         windlass.set_tracking_uri(None)
+    # What the demo suggests works from the default project: the URI names demo-churn.
+    assert "try: windlass serve models://demo-churn/churn@champion" in done.stdout
+    serve = subprocess.run([sys.executable, "-m", "windlass", "serve",
+                            "models://demo-churn/churn@champion", "--dry-run"],
+                           capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert serve.returncode == 0 and "models://demo-churn/churn/" in serve.stdout, serve.stderr

@@ -87,7 +87,7 @@ def test_create_status_and_ls(models_uri: str) -> None:
     assert [v["weight"] for v in body["variants"]] == [90.0, 10.0]
     assert body["shadow"]["name"] == "shadow" and body["history"][0]["action"] == "create"
     code, out = dep(models_uri, "ls", "--json")
-    assert code == 0 and [d["name"] for d in json.loads(out)] == ["churn-prod"]
+    assert code == 0 and [d["name"] for d in json.loads(out)["items"]] == ["churn-prod"]
     code, out = dep(models_uri, "ls")
     assert code == 0 and "churn-prod" in out and "shadow" in out
 
@@ -106,7 +106,7 @@ def test_weights_promote_rollback_and_history(models_uri: str) -> None:
     code, out = dep(models_uri, "rollback", "ab", "--to", "2", "--json")
     assert code == 0 and json.loads(out)["revision"] == 6
     code, out = dep(models_uri, "history", "ab", "--json")
-    assert [(e["revision"], e["action"]) for e in json.loads(out)] == [
+    assert [(e["revision"], e["action"]) for e in json.loads(out)["items"]] == [
         (1, "create"), (2, "set_weights"), (3, "set_weights"), (4, "promote"),
         (5, "rollback"), (6, "rollback")]
     code, out = dep(models_uri, "status", "ab", "-n", "2", "--json")
@@ -144,7 +144,7 @@ def test_errors_are_one_line_with_exit_codes(models_uri: str) -> None:
     assert code == 2 and "weight" in out
     assert dep(models_uri, "create", "ok", "--variant", "a=models:/churn/1")[0] == 0
     code, out = dep(models_uri, "create", "ok", "--variant", "a=models:/churn/1")
-    assert code == 1 and "ALREADY_EXISTS" in out
+    assert code == 5 and "ALREADY_EXISTS" in out
     code, out = dep(models_uri, "set-weights", "ok", "z=5")
     assert code == 2 and "'z'" in out
     code, out = dep(models_uri, "set-weights", "ok", "a")
@@ -152,12 +152,12 @@ def test_errors_are_one_line_with_exit_codes(models_uri: str) -> None:
     code, out = dep(models_uri, "set-weights", "ok", "a=lots")
     assert code == 2 and "not a number" in out
     code, out = dep(models_uri, "rollback", "ok")
-    assert code == 1 and "INVALID_STATE" in out and "nothing to roll back" in out
+    assert code == 5 and "INVALID_STATE" in out and "nothing to roll back" in out
     code, out = dep(models_uri, "promote", "ok", "z")
     assert code == 2 and "no variant 'z'" in out
     code, out = dep(models_uri, "set-shadow", "ok")
     assert code == 2 and "--remove" in out
     code, out = dep(models_uri, "set-weights", "ok", "a=3", "--expected-revision", "5")
-    assert code == 1 and "CONFLICT" in out
+    assert code == 5 and "CONFLICT" in out
     code, out = dep(models_uri, "status", "nobody")
     assert code == 3 and "DEPLOYMENT_NOT_FOUND" in out

@@ -41,11 +41,11 @@ def invoke(*args: str, input: str | None = None) -> tuple[int, str]:
 
 def test_ls_show_versions(registry: str) -> None:
     code, out = invoke("models", "ls", "--uri", registry, "--json")
-    assert code == 0 and [m["name"] for m in json.loads(out)] == ["churn"]
+    assert code == 0 and [m["name"] for m in json.loads(out)["items"]] == ["churn"]
     code, out = invoke("models", "show", "churn", "--uri", registry)
     assert code == 0 and "latest version" in out
     code, out = invoke("models", "versions", "churn", "--uri", registry, "--json")
-    assert code == 0 and [v["version"] for v in json.loads(out)] == [2, 1]
+    assert code == 0 and [v["version"] for v in json.loads(out)["items"]] == [2, 1]
     code, out = invoke("models", "versions", "churn", "--uri", registry)
     assert code == 0 and "sklearn" in out
 
@@ -55,9 +55,10 @@ def test_alias_set_move_delete_and_history(registry: str) -> None:
     code, out = invoke("models", "alias", "churn", "champion", "2", "--uri", registry)
     assert code == 0 and "1 → 2" in out
     code, out = invoke("models", "alias", "churn", "--uri", registry, "--json")
-    assert [(e["from_version"], e["to_version"]) for e in json.loads(out)] == [(None, 1), (1, 2)]
+    assert [(e["from_version"], e["to_version"]) for e in json.loads(out)["items"]] == [
+        (None, 1), (1, 2)]
     code, out = invoke("models", "delete", "churn", "--version", "2", "--yes", "--uri", registry)
-    assert code == 1 and "INVALID_STATE" in out and "champion" in out
+    assert code == 5 and "INVALID_STATE" in out and "champion" in out
     assert invoke("models", "alias", "churn", "champion", "--delete", "--uri", registry)[0] == 0
     code, out = invoke("models", "delete", "churn", "--version", "2", "--yes", "--uri", registry)
     assert code == 0 and "deleted version 2 of churn" in out

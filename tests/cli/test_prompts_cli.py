@@ -68,8 +68,15 @@ def ok_json(*args: str) -> Any:
     return json.loads(ok(*args, "--json"))
 
 
+def ok_items(*args: str) -> Any:
+    """The items of a ``--json`` listing (``{"items": [...], "next_page_token": ...}``)."""
+    listed = ok_json(*args)
+    assert list(listed) == ["items", "next_page_token"]
+    return listed["items"]
+
+
 def test_ls_show_and_versions(uri: str) -> None:
-    listed = ok_json("ls", "--uri", uri)
+    listed = ok_items("ls", "--uri", uri)
     assert [(p["name"], p["latest_version"]) for p in listed] == [("greet", 1),
                                                                  ("support-answer", 2)]
     assert "support-answer" in ok("ls", "--uri", uri)
@@ -85,7 +92,7 @@ def test_ls_show_and_versions(uri: str) -> None:
         assert expected in text
     assert "[template]" in ok("show", "greet", "--uri", uri)
 
-    listed_versions = ok_json("versions", "support-answer", "--uri", uri)
+    listed_versions = ok_items("versions", "support-answer", "--uri", uri)
     assert [v["version"] for v in listed_versions] == [2, 1]
     assert "first" in ok("versions", "support-answer", "--uri", uri)
 
@@ -94,7 +101,7 @@ def test_project_option_picks_the_project(uri: str) -> None:
     windlass.set_tracking_uri(uri)
     prompts.register("other", "just {{ x }}", project="elsewhere")
     windlass.set_tracking_uri(None)
-    assert [p["name"] for p in ok_json("ls", "-p", "elsewhere", "--uri", uri)] == ["other"]
+    assert [p["name"] for p in ok_items("ls", "-p", "elsewhere", "--uri", uri)] == ["other"]
     code, output = invoke("show", "other", "--uri", uri)
     assert code == 3 and "'other'" in output
 
@@ -118,7 +125,7 @@ def test_alias_set_move_delete_and_history(uri: str) -> None:
     assert (moved["from_version"], moved["to_version"]) == (1, 2)
     assert ok_json("show", "support-answer@production", "--uri", uri)["version"] == 2
     assert "removed" in ok("alias", "support-answer", "production", "--delete", "--uri", uri)
-    history = ok_json("alias", "support-answer", "--history", "--uri", uri)
+    history = ok_items("alias", "support-answer", "--history", "--uri", uri)
     assert [(e["from_version"], e["to_version"]) for e in history] == [
         (None, 1), (1, 2), (2, None)]
     assert all(e["claimed_by"] and e["at"] for e in history)
@@ -185,7 +192,7 @@ def test_render_sandbox_violation_is_refused(uri: str) -> None:
 
 def test_pull_then_push_is_idempotent_and_edits_make_versions(uri: str, tmp_path: Path) -> None:
     folder = tmp_path / "prompts"
-    pulled = ok_json("pull", "greet", "support-answer/1", "-o", str(folder), "--uri", uri)
+    pulled = ok_items("pull", "greet", "support-answer/1", "-o", str(folder), "--uri", uri)
     assert [Path(p["path"]).name for p in pulled] == ["greet.yaml", "support-answer.yaml"]
     assert "version 1" in (folder / "support-answer.yaml").read_text()
     ok("pull", "support-answer", "-o", str(folder), "--uri", uri)  # back to the newest
@@ -196,7 +203,7 @@ def test_pull_then_push_is_idempotent_and_edits_make_versions(uri: str, tmp_path
 
     path = folder / "greet.yaml"
     path.write_text(path.read_text().replace("Hello", "Hi"))
-    results = ok_json("push", str(folder), "-m", "say hi", "--uri", uri)
+    results = ok_items("push", str(folder), "-m", "say hi", "--uri", uri)
     assert {(r["name"], r["version"], r["status"]) for r in results} == {
         ("greet", 2, "created"), ("support-answer", 2, "unchanged")}
     newest = ok_json("show", "greet", "--uri", uri)
@@ -219,7 +226,7 @@ def test_push_bad_files_are_named_and_register_nothing(
     (folder / "broken.yaml").write_text(content)
     code, output = invoke("push", str(folder), "--uri", uri)
     assert code == 2 and "broken.yaml" in output and message in output, output
-    assert "fresh" not in [p["name"] for p in ok_json("ls", "--uri", uri)]
+    assert "fresh" not in [p["name"] for p in ok_items("ls", "--uri", uri)]
 
 
 def test_pull_and_push_errors_are_named(uri: str, tmp_path: Path) -> None:

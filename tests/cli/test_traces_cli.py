@@ -42,10 +42,10 @@ def _run(*args: str) -> str:
 def test_ls_show_stats_rollup_and_export(traced: dict[str, str], tmp_path: Path) -> None:
     uri = traced["uri"]
     listed = json.loads(_run("traces", "ls", "--uri", uri, "--json"))
-    assert {t["name"] for t in listed["traces"]} == {"agent", "broken"}
+    assert {t["name"] for t in listed["items"]} == {"agent", "broken"}
     errors = json.loads(_run("traces", "ls", "--uri", uri, "--filter", "status = 'error'",
                              "--json"))
-    assert [t["name"] for t in errors["traces"]] == ["broken"]
+    assert [t["name"] for t in errors["items"]] == ["broken"]
     tree = _run("traces", "show", traced["trace_id"], "--uri", uri).splitlines()
     assert tree[0].startswith("agent [agent]")
     assert tree[1].startswith("  call [llm]") and "gpt-4o-mini" in tree[1]
@@ -57,7 +57,7 @@ def test_ls_show_stats_rollup_and_export(traced: dict[str, str], tmp_path: Path)
     text = _run("traces", "stats", "--uri", uri)
     assert "2 traces, 1 errors (50.0%)" in text
     sessions = json.loads(_run("traces", "rollup", "session", "--uri", uri, "--json"))
-    assert [(r["key"], r["traces"]) for r in sessions] == [("s-1", 1)]
+    assert [(r["key"], r["traces"]) for r in sessions["items"]] == [("s-1", 1)]
     out = tmp_path / "spans.parquet"
     assert "wrote 3 spans" in _run("traces", "export", "-o", str(out), "--uri", uri)
     assert out.exists()

@@ -178,7 +178,7 @@ def test_context_holds_the_verified_model_and_pinned_requirements(built: Built) 
 
 def test_refusals_leave_the_output_alone(built: Built, tmp_path: Path) -> None:
     code, output = invoke("models:/churn/1", "-o", str(built.context), "--uri", built.store)
-    assert code == 1 and "ALREADY_EXISTS" in output and "--force" in output
+    assert code == 5 and "ALREADY_EXISTS" in output and "--force" in output
     code, output = invoke("models:/nobody/1", "-o", str(tmp_path / "a"), "--uri", built.store)
     assert code == 3 and "MODEL_NOT_FOUND" in output
     code, output = invoke(str(tmp_path / "missing"), "-o", str(tmp_path / "a"))
@@ -188,7 +188,7 @@ def test_refusals_leave_the_output_alone(built: Built, tmp_path: Path) -> None:
     shutil.copytree(built.context / "model", tampered)
     (tampered / "input_example.json").write_text("[]")
     code, output = invoke(str(tampered), "-o", str(tmp_path / "a"))
-    assert code == 1 and "INTEGRITY_FAILURE" in output and "input_example.json" in output
+    assert code == 6 and "INTEGRITY_FAILURE" in output and "input_example.json" in output
     assert not (tmp_path / "a").exists()
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
 
@@ -249,7 +249,7 @@ def test_local_folder_with_a_given_wheel_and_forced_rebuild(built: Built,
     (out / "keep.txt").write_text("mine")
     args = [str(source), "-o", str(out), "--windlass-wheel", str(wheel), "--workers", "2",
             "--json"]
-    assert invoke(*args)[0] == 1
+    assert invoke(*args)[0] == 5  # ALREADY_EXISTS: a conflict
     code, output = invoke(*args, "--force")
     assert code == 0, output
     result = json.loads(output)
@@ -270,7 +270,7 @@ def test_code_running_models_need_trust(built: Built, tmp_path: Path) -> None:
     (given,) = (built.context / "wheels").glob("*.whl")
     code, output = invoke(str(tmp_path / "pickled"), "-o", str(tmp_path / "a"),
                           "--windlass-wheel", str(given))
-    assert code == 1 and "UNTRUSTED_MODEL" in output and "--trust" in output
+    assert code == 6 and "UNTRUSTED_MODEL" in output and "--trust" in output
     code, output = invoke(str(tmp_path / "pickled"), "-o", str(tmp_path / "a"),
                           "--windlass-wheel", str(given), "--trust", "--json")
     assert code == 0 and json.loads(output)["command"][-1] == "--trust"

@@ -198,7 +198,7 @@ def test_output_folder_is_refused_when_not_empty_unless_forced(tmp_path: Path) -
     out.mkdir()
     (out / "notes.md").write_text("mine")
     code, output = invoke("churn", "-o", str(out))
-    assert code == 1 and "ALREADY_EXISTS" in output and "--force" in output
+    assert code == 5 and "ALREADY_EXISTS" in output and "--force" in output
     assert [p.name for p in out.iterdir()] == ["notes.md"]
     (out / "service.yaml").write_text("stale")
     assert invoke("churn", "-o", str(out), "--force")[0] == 0

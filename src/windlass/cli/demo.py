@@ -97,7 +97,7 @@ def next_steps(server_url: str | None) -> list[str]:
         f"windlass deployments status {DEPLOYMENT}{uri} -p {PROJECT}",
     ]
     if server_url is None:
-        steps.append(f"WINDLASS_PROJECT={PROJECT} windlass serve models:/{MODEL}@champion")
+        steps.append(f"windlass serve models://{PROJECT}/{MODEL}@champion")
     return steps
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors
-from windlass.cli.render import console, print_json, table
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
+from windlass.cli.render import console, print_items, print_json, table
 from windlass.entities import iso
 from windlass.exceptions import InvalidInput
 from windlass.model_entities import Deployment, DeploymentEvent
@@ -22,16 +22,12 @@ from windlass.model_entities import Deployment, DeploymentEvent
 app = typer.Typer(help="Deployments: weighted model variants, shadow traffic, rollbacks.",
                   no_args_is_help=True)
 
-PROJECT_OPTION = typer.Option(None, "--project", "-p",
-                              help="Project name (default: WINDLASS_PROJECT).")
 VARIANT_HELP = "A variant NAME=MODEL_URI[:WEIGHT], e.g. champion=models:/churn@champion:90."
 
 
 def _connect(uri: str | None, project: str | None) -> str | None:
-    """Point the SDK at ``--uri`` and return the project to use."""
-    import windlass
-
-    windlass.set_tracking_uri(uri)
+    """Point the SDK at ``--uri`` (an existing store) and return the project to use."""
+    connect(uri, must_exist=True)
     return project
 
 
@@ -254,7 +250,7 @@ def history(name: str, project: str | None = PROJECT_OPTION, uri: str | None = U
 
     events = sdk.get_deployment_history(name, project=_connect(uri, project))
     if as_json:
-        print_json([e.to_dict() for e in events])
+        print_items(events)
         return
     _history_table(f"history of {name}", events)
 
@@ -268,7 +264,7 @@ def list_deployments(project: str | None = PROJECT_OPTION, uri: str | None = URI
 
     found = sdk.list_deployments(project=_connect(uri, project))
     if as_json:
-        print_json([d.to_dict() for d in found])
+        print_items(found)
         return
     rows = []
     for d in found:

@@ -6,23 +6,26 @@ from pathlib import Path
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors
-from windlass.cli.render import console, print_json, table
+from windlass.cli.context import (
+    JSON_OPTION,
+    PROJECT_OPTION,
+    URI_OPTION,
+    connect,
+    handle_errors,
+    run_id_resolver,
+)
+from windlass.cli.render import console, print_items, print_json, short_ids, table
 from windlass.entities import iso
 from windlass.exceptions import InvalidInput
 
 app = typer.Typer(help="Model registry: models, versions, aliases, cards.",
                   no_args_is_help=True)
 
-PROJECT_OPTION = typer.Option(None, "--project", "-p",
-                              help="Project name (default: WINDLASS_PROJECT).")
 
 
 def _connect(uri: str | None, project: str | None) -> str | None:
-    """Point the SDK at ``--uri`` and return the project to use."""
-    import windlass
-
-    windlass.set_tracking_uri(uri)
+    """Point the SDK at ``--uri`` (an existing store) and return the project to use."""
+    connect(uri, must_exist=True)
     return project
 
 
@@ -35,7 +38,7 @@ def list_models(project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTI
 
     models = windlass.list_registered_models(project=_connect(uri, project))
     if as_json:
-        print_json([m.to_dict() for m in models])
+        print_items(models)
         return
     table("registered models", ["name", "latest", "aliases", "description", "updated"],
           [[m.name, m.latest_version,
@@ -70,12 +73,14 @@ def list_versions(name: str, project: str | None = PROJECT_OPTION,
 
     versions = windlass.list_model_versions(name, project=_connect(uri, project))
     if as_json:
-        print_json([v.to_dict() for v in versions])
+        print_items(versions)
         return
+    runs = short_ids([v.run_id for v in versions if v.run_id], run_id_resolver(uri))
     table(f"versions of {name}", ["version", "aliases", "flavor", "run", "claimed by",
                                   "created"],
           [[v.version, ", ".join(v.aliases), ", ".join(v.manifest.get("flavors") or {}),
-            (v.run_id or "")[-8:], v.claimed_by, iso(v.created_at)] for v in versions])
+            runs.get(v.run_id or "", ""), v.claimed_by, iso(v.created_at)] for v in versions],
+          keep=("run",))
 
 
 @app.command("alias")
@@ -103,7 +108,7 @@ def alias(name: str,
         return
     history = windlass.get_alias_history(name, alias_name, project=project)
     if as_json:
-        print_json([e.to_dict() for e in history])
+        print_items(history)
         return
     table(f"alias history of {name}", ["when", "alias", "from", "to", "claimed by"],
           [[iso(e.at), e.alias, e.from_version, e.to_version, e.claimed_by] for e in history])
@@ -159,11 +164,15 @@ def delete(name: str,
 @app.command("download")
 @handle_errors
 def download(model_uri: str = typer.Argument(..., metavar="URI",
-                                             help="models:/NAME/VERSION, models:/NAME@ALIAS "
-                                             "or runs:/RUN_ID/PATH"),
+                                             help="models:/NAME/VERSION, models:/NAME@ALIAS, "
+                                             "models://PROJECT/NAME@ALIAS or "
+                                             "runs:/RUN_ID/PATH"),
              dest: Path = typer.Argument(..., metavar="DIR", help="An empty or new folder."),
              project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION) -> None:
-    """Download a model's files (each verified against its recorded hash)."""
+    """Download a model's files (each verified against its recorded hash).
+
+    ``models://PROJECT/NAME@ALIAS`` names the project in the URI (or give --project).
+    """
     import windlass
 
     folder = windlass.download_model(model_uri, dest, project=_connect(uri, project))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors, open_service
-from windlass.cli.render import print_json, table
-from windlass.entities import iso
+from windlass.cli.render import print_items, table
+from windlass.entities import all_pages, iso
 
 app = typer.Typer(help="Projects: the containers of runs, models, datasets and traces.",
                   no_args_is_help=True)
@@ -16,16 +16,10 @@ app = typer.Typer(help="Projects: the containers of runs, models, datasets and t
 @handle_errors
 def list_projects(uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """List projects."""
-    service = open_service(uri)
-    projects = []
-    token = None
-    while True:
-        page = service.list_projects(1000, token)
-        projects.extend(page.items)
-        if not (token := page.next_page_token):
-            break
+    service = open_service(uri, must_exist=True)
+    projects = all_pages(lambda token: service.list_projects(1000, token))
     if as_json:
-        print_json([p.to_dict() for p in projects])
+        print_items(projects)
         return
     table("projects", ["name", "id", "created"],
-          [[p.name, p.id, iso(p.created_at)] for p in projects])
+          [[p.name, p.id, iso(p.created_at)] for p in projects], keep=("id",))

@@ -14,8 +14,8 @@ from typing import Any
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors
-from windlass.cli.render import console, print_json, table
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
+from windlass.cli.render import console, print_items, print_json, table
 from windlass.entities import iso
 from windlass.exceptions import InvalidInput
 from windlass.prompt_entities import PromptAliasEvent, PromptVersion, Template
@@ -23,16 +23,16 @@ from windlass.prompt_entities import PromptAliasEvent, PromptVersion, Template
 app = typer.Typer(help="Prompt registry: versioned templates bound to model settings, "
                   "aliases, diffs, YAML files.", no_args_is_help=True)
 
-PROJECT_OPTION = typer.Option(None, "--project", "-p",
-                              help="Project name (default: WINDLASS_PROJECT).")
-REF_HELP = "The prompt version: NAME (the newest), NAME/VERSION or NAME@ALIAS."
+REF_HELP = ("The prompt version: NAME (the newest), NAME/VERSION or NAME@ALIAS; "
+            "prompts://PROJECT/NAME@ALIAS names the project.")
 
 
-def _connect(uri: str | None, project: str | None) -> str | None:
-    """Point the SDK at ``--uri`` and return the project to use."""
-    import windlass
+def _connect(uri: str | None, project: str | None, *, must_exist: bool = True) -> str | None:
+    """Point the SDK at ``--uri`` and return the project to use.
 
-    windlass.set_tracking_uri(uri)
+    Every command but ``push`` needs an existing store (it never creates one).
+    """
+    connect(uri, must_exist=must_exist)
     return project
 
 
@@ -106,7 +106,7 @@ def list_prompts(project: str | None = PROJECT_OPTION, uri: str | None = URI_OPT
 
     found = sdk.list_prompts(project=_connect(uri, project))
     if as_json:
-        print_json([p.to_dict() for p in found])
+        print_items(found)
         return
     table("prompts", ["name", "newest", "aliases", "updated", "description"],
           [[p.name, p.latest_version, _aliases(p.aliases), iso(p.updated_at),
@@ -167,7 +167,7 @@ def versions(name: str, project: str | None = PROJECT_OPTION, uri: str | None = 
 
     found = sdk.list_versions(name, project=_connect(uri, project))
     if as_json:
-        print_json([v.to_dict() for v in found])
+        print_items(found)
         return
     table(f"versions of {name}", ["version", "created", "claimed by", "message", "aliases",
                                   "hash"],
@@ -231,7 +231,7 @@ def alias(name: str,
             raise InvalidInput("--history takes NAME [ALIAS], not a version")
         events = sdk.alias_history(name, alias_name, project=_connect(uri, project))
         if as_json:
-            print_json([e.to_dict() for e in events])
+            print_items(events)
             return
         table(f"alias moves of {name}", ["alias", "from", "to", "claimed by", "when"],
               [[e.alias, e.from_version, "removed" if e.to_version is None else e.to_version,
@@ -295,9 +295,10 @@ def push(folder: Path = typer.Argument(..., help="A folder of <name>.yaml prompt
     """Register every changed prompt file as a new version (unchanged files create nothing)."""
     import windlass.genai.prompt_fluent as sdk
 
-    results = sdk.push(folder, commit_message=message, project=_connect(uri, project))
+    results = sdk.push(folder, commit_message=message,
+                       project=_connect(uri, project, must_exist=False))
     if as_json:
-        print_json([r.to_dict() for r in results])
+        print_items(results)
         return
     for result in results:
         _say(f"{result.status:<9} {result.name}/{result.version}  ({result.path.name})")
@@ -315,15 +316,18 @@ def pull(refs: list[str] = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]...
          as_json: bool = JSON_OPTION) -> None:
     """Write prompt versions to YAML files, to review in git and push back."""
     import windlass.genai.prompt_fluent as sdk
-    from windlass.genai.prompts import parse_ref
+    from windlass.genai.prompts import parse_ref, ref_project
+    from windlass.uris import pick_project
 
     project = _connect(uri, project)
-    parsed = [(ref, *parse_ref(ref)) for ref in refs]  # a bad reference stops all writes
+    # A bad reference (or one naming another project than --project) stops all writes.
+    parsed = [(ref, *parse_ref(ref), pick_project(ref_project(ref), project, ref))
+              for ref in refs]
     written = []
-    for ref, name, version, alias_name in parsed:
-        path = sdk.pull(name, output, version=version, alias=alias_name, project=project)
+    for ref, name, version, alias_name, ref_in in parsed:
+        path = sdk.pull(name, output, version=version, alias=alias_name, project=ref_in)
         written.append({"ref": ref, "name": name, "path": str(path)})
         if not as_json:
             _say(f"wrote {path} ({ref})")
     if as_json:
-        print_json(written)
+        print_items(written)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
-from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors, open_service
-from windlass.cli.render import print_json, runs_table, table
+from windlass.cli.context import (
+    JSON_OPTION,
+    PROJECT_OPTION,
+    URI_OPTION,
+    handle_errors,
+    open_service,
+)
+from windlass.cli.render import print_items, print_json, runs_table, short_ids, table
 from windlass.entities import Run, ViewType, iso
+from windlass.tracking.id_prefixes import resolve_run_id
+from windlass.tracking.service import Tracking
+
+RUN_ID_HELP = "A run id, or a unique prefix of it (as tables show it)."
 
 app = typer.Typer(help="Runs: list, inspect, compare, delete and restore.", no_args_is_help=True)
 
@@ -14,28 +26,39 @@ app = typer.Typer(help="Runs: list, inspect, compare, delete and restore.", no_a
 @app.command("ls")
 @handle_errors
 def list_runs(
-    project: str = typer.Option(None, "--project", "-p", help="Project name (default: "
-                                "WINDLASS_PROJECT)."),
+    project: str | None = PROJECT_OPTION,
     filter: str = typer.Option(None, "--filter", "-f", help="Search filter, e.g. "
                                "\"metrics.loss < 0.1 and params.depth = '6'\"."),
     order_by: list[str] = typer.Option(None, "--order-by", "-o",
                                        help="e.g. 'metrics.loss ASC' (repeatable)."),
     max_results: int = typer.Option(50, "--max-results", "-n", min=1, max=50_000),
     view: ViewType = typer.Option(ViewType.ACTIVE, "--view", help="active, deleted or all."),
+    page_token: str | None = typer.Option(None, "--page-token",
+                                          help="The next page of an earlier listing."),
     uri: str | None = URI_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List runs of a project, filtered and ordered."""
     from windlass import config
 
-    service = open_service(uri)
-    page = service.search_runs([project or config.get("WINDLASS_PROJECT")], filter,
-                               order_by or None, max_results, None, view)
+    service = open_service(uri, must_exist=True)
+    project = project or config.get("WINDLASS_PROJECT")
+    page = service.search_runs([project], filter, order_by or None, max_results, page_token,
+                               view)
     if as_json:
-        print_json({"runs": [r.to_dict() for r in page.items],
-                    "next_page_token": page.next_page_token})
+        print_items(page.items, page.next_page_token)
         return
-    runs_table(page.items, title=f"runs of {project or config.get('WINDLASS_PROJECT')}")
+    runs_table(page.items, title=f"runs of {project}", resolve=_resolver(service))
+    if page.next_page_token:
+        typer.echo(f"more: --page-token {page.next_page_token}")
+
+
+def _resolver(service: Tracking) -> Callable[[str], str]:
+    return lambda prefix: resolve_run_id(service.store, prefix)
+
+
+def _run(service: Tracking, run_id: str) -> Run:
+    return service.get_run(resolve_run_id(service.store, run_id))
 
 
 def _show(run: Run) -> None:
@@ -54,9 +77,10 @@ def _show(run: Run) -> None:
 
 @app.command("show")
 @handle_errors
-def show_run(run_id: str, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+def show_run(run_id: str = typer.Argument(..., help=RUN_ID_HELP),
+             uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Show one run: status, source, params, latest metrics and tags."""
-    run = open_service(uri).get_run(run_id)
+    run = _run(open_service(uri, must_exist=True), run_id)
     if as_json:
         print_json(run.to_dict())
     else:
@@ -65,13 +89,14 @@ def show_run(run_id: str, uri: str | None = URI_OPTION, as_json: bool = JSON_OPT
 
 @app.command("compare")
 @handle_errors
-def compare_runs(run_ids: list[str] = typer.Argument(..., help="Two or more run ids."),
+def compare_runs(run_ids: list[str] = typer.Argument(..., help="Two or more run ids "
+                                                     "(or unique prefixes)."),
                  uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Compare runs side by side: every param and latest metric as a row."""
-    service = open_service(uri)
-    runs = [service.get_run(r) for r in run_ids]
+    service = open_service(uri, must_exist=True)
+    runs = [_run(service, r) for r in run_ids]
     if as_json:
-        print_json([r.to_dict() for r in runs])
+        print_items(runs)
         return
     rows: list[list[object]] = [["name", *(r.name for r in runs)],
                                 ["status", *(r.status.value for r in runs)]]
@@ -80,20 +105,25 @@ def compare_runs(run_ids: list[str] = typer.Argument(..., help="Two or more run 
     for key in sorted({k for r in runs for k in r.metrics}):
         rows.append([f"metrics.{key}",
                      *(r.metrics[key].value if key in r.metrics else None for r in runs)])
-    table("comparison", ["", *(r.id[-8:] for r in runs)], rows)
+    shown = short_ids([r.id for r in runs], _resolver(service))
+    table("comparison", ["", *(shown[r.id] for r in runs)], rows, keep_headers=True)
 
 
 @app.command("delete")
 @handle_errors
-def delete_run(run_id: str, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+def delete_run(run_id: str = typer.Argument(..., help=RUN_ID_HELP),
+               uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Soft-delete a run (restore it with `windlass runs restore`)."""
-    run = open_service(uri).delete_run(run_id)
+    service = open_service(uri, must_exist=True)
+    run = service.delete_run(resolve_run_id(service.store, run_id))
     print_json(run.to_dict()) if as_json else typer.echo(f"deleted run {run.id}")
 
 
 @app.command("restore")
 @handle_errors
-def restore_run(run_id: str, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+def restore_run(run_id: str = typer.Argument(..., help=RUN_ID_HELP),
+                uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Restore a deleted run."""
-    run = open_service(uri).restore_run(run_id)
+    service = open_service(uri, must_exist=True)
+    run = service.restore_run(resolve_run_id(service.store, run_id))
     print_json(run.to_dict()) if as_json else typer.echo(f"restored run {run.id}")

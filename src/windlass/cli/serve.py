@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
-from windlass.cli.context import handle_errors
+from windlass.cli.context import PROJECT_OPTION, URI_OPTION, connect, handle_errors
 
 
 @handle_errors
 def serve(
-    uri: str = typer.Argument(..., metavar="URI", help="models:/NAME@ALIAS, models:/NAME/N, "
-                              "runs:/ID/PATH, a model folder, or deployments:/NAME."),
+    model_uri: str = typer.Argument(..., metavar="MODEL_URI",
+                                    help="models:/NAME@ALIAS, models:/NAME/N, runs:/ID/PATH, a "
+                                    "model folder, or deployments:/NAME; "
+                                    "models://PROJECT/NAME@ALIAS names the project."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8080, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
@@ -23,14 +27,35 @@ def serve(
     log_predictions: bool = typer.Option(True, "--log-predictions/--no-log-predictions",
                                          help="Write the prediction log (Parquet)."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Load and verify the model (or "
+                                 "every variant of the deployment), print what would be "
+                                 "served, and exit."),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
 ) -> None:
     """Serve predictions over HTTP: /predict, Open Inference Protocol V2, /metrics, /docs."""
     from windlass.server.model_server import build_router, serve_model
+    from windlass.uris import with_project
 
+    target = with_project(model_uri, project)
+    if target.startswith(("models:/", "runs:/", "deployments:/")):
+        connect(uri, must_exist=True)
+        if uri is not None:  # the worker processes read the store from the environment
+            os.environ["WINDLASS_TRACKING_URI"] = uri
     # Load once here: a bad URI or an untrusted model fails with a clear message before
     # uvicorn starts its workers.
-    build_router(uri, trust=trust, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
-    typer.echo(f"serving {uri} on http://{host}:{port} (docs at /docs, metrics at /metrics)")
-    serve_model(uri, host=host, port=port, workers=workers, trust=trust,
+    router = build_router(target, trust=trust, max_batch_size=max_batch_size,
+                          max_wait_ms=max_wait_ms)
+    if dry_run:
+        import asyncio
+
+        for served in router.all_served():
+            typer.echo(f"{served.variant}: {served.resolved.uri} ({served.name} version "
+                       f"{served.resolved.version or '-'}) loads")
+        asyncio.run(router.close())
+        typer.echo(f"not serving {target} (--dry-run)")
+        return
+    typer.echo(f"serving {target} on http://{host}:{port} (docs at /docs, metrics at /metrics)")
+    serve_model(target, host=host, port=port, workers=workers, trust=trust,
                 max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
                 log_predictions=log_predictions, log_level=log_level)

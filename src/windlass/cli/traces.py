@@ -12,15 +12,20 @@ from pathlib import Path
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors
-from windlass.cli.render import console, print_json, table
+from windlass.cli.context import (
+    JSON_OPTION,
+    PROJECT_OPTION,
+    URI_OPTION,
+    connect,
+    handle_errors,
+    trace_id_resolver,
+)
+from windlass.cli.render import console, print_items, print_json, short_ids, table
 from windlass.trace_entities import Span, TraceStats
 
 app = typer.Typer(help="GenAI traces: list, show as a tree, stats, roll-ups, Parquet export.",
                   no_args_is_help=True)
 
-PROJECT_OPTION = typer.Option(None, "--project", "-p",
-                              help="Project name (default: WINDLASS_PROJECT).")
 FILTER_OPTION = typer.Option(None, "--filter", "-f", help="Filter, e.g. \"status = 'error' "
                              "and cost > 0.01\" or \"session_id = 's-42'\".")
 START_OPTION = typer.Option(None, "--start", help="Only traces starting at or after this "
@@ -29,9 +34,7 @@ END_OPTION = typer.Option(None, "--end", help="Only traces starting before this 
 
 
 def _connect(uri: str | None) -> None:
-    import windlass
-
-    windlass.set_tracking_uri(uri)
+    connect(uri, must_exist=True)
 
 
 def _ms(ns: int) -> str:
@@ -63,14 +66,14 @@ def list_traces(project: str | None = PROJECT_OPTION, filter: str | None = FILTE
     page = windlass.search_traces(project, filter, start, end, max_results=max_results,
                                   page_token=page_token)
     if as_json:
-        print_json({"traces": [t.to_dict() for t in page.items],
-                    "next_page_token": page.next_page_token})
+        print_items(page.items, page.next_page_token)
         return
+    ids = short_ids([t.trace_id for t in page.items], trace_id_resolver(uri, project))
     table(None, ["trace", "name", "start", "duration", "status", "spans", "tokens", "cost",
                  "session", "models"],
-          [[t.trace_id, t.name, _when(t.start_time_ns), _ms(t.duration_ns), str(t.status),
+          [[ids[t.trace_id], t.name, _when(t.start_time_ns), _ms(t.duration_ns), str(t.status),
             t.span_count, t.input_tokens + t.output_tokens, _cost(t.cost, t.cost_complete),
-            t.session_id or "", ", ".join(t.models)] for t in page.items])
+            t.session_id or "", ", ".join(t.models)] for t in page.items], keep=("trace",))
     if page.next_page_token:
         console.print(f"more: --page-token {page.next_page_token}", markup=False,
                       highlight=False)
@@ -105,13 +108,15 @@ def _tree_lines(spans: list[Span]) -> list[str]:
 
 @app.command("show")
 @handle_errors
-def show(trace_id: str, project: str | None = PROJECT_OPTION,
+def show(trace_id: str = typer.Argument(..., help="A trace id, or a unique prefix of it "
+                                         "(as tables show it)."),
+         project: str | None = PROJECT_OPTION,
          uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Show one trace as a tree of spans with start offsets, durations, tokens and cost."""
     import windlass
 
     _connect(uri)
-    spans = windlass.get_trace(trace_id, project)
+    spans = windlass.get_trace(trace_id_resolver(uri, project)(trace_id), project)
     if as_json:
         print_json({"spans": [s.to_dict() for s in spans]})
         return
@@ -167,7 +172,7 @@ def rollup(group_by: str = typer.Argument(..., help="session, user, day, model o
     _connect(uri)
     rows = windlass.trace_rollup(group_by, project, filter, start, end)
     if as_json:
-        print_json([r.to_dict() for r in rows])
+        print_items(rows)
         return
     table(None, [group_by, "traces", "spans", "calls", "input tokens", "output tokens", "cost"],
           [[r.key, r.traces, r.spans, r.llm_calls, r.input_tokens, r.output_tokens,

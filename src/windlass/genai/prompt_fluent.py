@@ -85,8 +85,16 @@ def register(name: str, template: str | None = None, *,
 
 
 def load(ref: str, *, project: str | None = None) -> LoadedPrompt:
-    """Return a version: ``name`` (newest), ``name/3``, ``name@alias``, ``prompts:/...``."""
-    return _registry().load(_project(project), ref)
+    """Return a version: ``name`` (newest), ``name/3``, ``name@alias``, ``prompts:/...``.
+
+    ``prompts://<project>/name@alias`` loads from that project (``project``, if given too,
+    must agree).
+    """
+    from windlass.genai.prompts import ref_project
+    from windlass.uris import pick_project
+
+    named = ref_project(ref)
+    return _registry().load(_project(pick_project(named, project, ref)), ref)
 
 
 def render(ref: str, /, *, project: str | None = None, **variables: Any

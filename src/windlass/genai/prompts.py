@@ -210,6 +210,12 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     return parsed.name, parsed.version, parsed.alias
 
 
+def ref_project(ref: str) -> str | None:
+    """Return the project a reference names (``prompts://<project>/name@alias``), or None."""
+    parse_ref(ref)  # a bad reference is reported as one
+    return parse_object_uri(ref).project if ref.startswith("prompts://") else None
+
+
 # -- spans -------------------------------------------------------------------------------
 def prompt_in_use(name: str, version: int) -> contextlib.AbstractContextManager[None]:
     """Make spans started inside the block carry ``windlass.prompt.name`` and ``.version``.
@@ -464,7 +470,10 @@ class PromptRegistry:
         return LoadedPrompt.of(page.items[0])
 
     def load(self, project_id: str, ref: str) -> LoadedPrompt:
-        """Return the version ``ref`` names: ``name``, ``name/3``, ``name@alias``, a URI."""
+        """Return the version ``ref`` names: ``name``, ``name/3``, ``name@alias``, a URI.
+
+        The caller picks ``project_id`` (from the URI's own project, see :func:`ref_project`).
+        """
         name, version, alias = parse_ref(ref)
         return self.get(project_id, name, version=version, alias=alias)
 

@@ -98,22 +98,34 @@ def _run_files(tracking: Tracking, run_id: str, path: str) -> list[Any]:
 
 
 def _resolve_files(uri: str, project: str | None) -> tuple[str, list[Any], ModelVersion | None]:
-    """Return (canonical URI, recorded files, registry version or None) for a model URI."""
-    from windlass.uris import parse_object_uri
+    """Return (canonical URI, recorded files, registry version or None) for a model URI.
+
+    The project is the one the URI names (``models://<project>/...``), else ``project``,
+    else the current one; a URI and a ``project`` that disagree are refused.
+    """
+    from windlass.exceptions import RunNotFound
+    from windlass.uris import parse_object_uri, pick_project
 
     parsed = parse_object_uri(uri)
+    project = pick_project(parsed.project, project, uri)
     tracking, registry = _services()
     if parsed.kind == "runs":
         if not parsed.path:
             raise InvalidUri(f"{uri!r} names a run, not a model folder in it: add its path "
                              "(runs:/<id>/model)", uri=uri)
+        if parsed.project is not None and tracking.get_run(parsed.name).project_id \
+                != tracking.store.get_project(parsed.project).id:
+            raise RunNotFound(f"run {parsed.name} is not in project {parsed.project!r}",
+                              run_id=parsed.name, project=parsed.project)
         return uri, _run_files(tracking, parsed.name, parsed.path), None
     if parsed.kind != "models":
         raise InvalidUri(f"{uri!r} is not a model URI (models:/..., runs:/... or a folder)",
                          uri=uri)
     version = registry.resolve(_project(project), parsed.name, version=parsed.version,
                                alias=parsed.alias)
-    return version.uri, version.files, version
+    pinned = version.uri if parsed.project is None else \
+        str(parse_object_uri(version.uri).in_project(parsed.project))
+    return pinned, version.files, version
 
 
 def _is_uri(value: str | Path) -> bool:

@@ -33,6 +33,16 @@ def build_router(uri: str, *, trust: bool, max_batch_size: int, max_wait_ms: flo
     return router
 
 
+def _log_name(uri: str) -> str:
+    """Return the prediction log's name for an object URI: ``churn``, ``churn-3``..."""
+    from dataclasses import replace
+
+    from windlass.uris import parse_object_uri
+
+    plain = str(replace(parse_object_uri(uri), project=None))  # the log is named as before
+    return plain.split(":/", 1)[-1].split("@")[0].strip("/").replace("/", "-")
+
+
 def create_model_server_app(uri: str, *, trust: bool = False, max_batch_size: int = 64,
                             max_wait_ms: float = 2.0, log_predictions: bool = True) -> ServingApp:
     """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/)."""
@@ -44,8 +54,7 @@ def create_model_server_app(uri: str, *, trust: bool = False, max_batch_size: in
     sample: float = config.get("WINDLASS_PREDICTION_LOG_SAMPLE")
     log = None
     if log_predictions and sample > 0:
-        name = uri.split(":/", 1)[-1].split("@")[0].strip("/").replace("/", "-") \
-            if ":/" in uri else router.primary().name
+        name = _log_name(uri) if ":/" in uri else router.primary().name
         metrics = router.metrics
         log = PredictionLog(default_root(), name, sample_rate=sample,
                             flush_seconds=config.get("WINDLASS_PREDICTION_LOG_FLUSH_SECONDS"),

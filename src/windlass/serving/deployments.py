@@ -152,6 +152,11 @@ def check_model_uri(variant: str, uri: Any) -> str:
     except InvalidInput as exc:
         raise InvalidUri(f"variant {variant!r}: {exc.message}", variant=variant,
                          uri=uri[:300]) from None
+    if parsed.project is not None:
+        raise InvalidUri(f"variant {variant!r}: {uri!r} names a project; a variant's model "
+                         "is always in the deployment's project (write "
+                         f"{parsed.kind}:/{str(parsed).split('/', 3)[-1]})",
+                         variant=variant, uri=uri)
     if parsed.kind not in ("models", "runs") or (parsed.kind == "runs" and not parsed.path):
         raise InvalidUri(f"variant {variant!r}: {uri!r} does not name a model (use "
                          "models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH)",

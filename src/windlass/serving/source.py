@@ -96,14 +96,19 @@ class ServedModel:
 
 
 def resolve(uri: str) -> Resolved:
-    """Pin ``uri`` to what it names now (an alias becomes a version number)."""
+    """Pin ``uri`` to what it names now (an alias becomes a version number).
+
+    A URI naming its project (``models://<project>/...``) stays in that project.
+    """
     from windlass.models.fluent import get_model_version
     from windlass.uris import parse_object_uri
 
     if uri.startswith("models:/"):
         parsed = parse_object_uri(uri)
-        version = get_model_version(parsed.name, parsed.version, alias=parsed.alias)
-        return Resolved(parsed.name, str(version.version), version.uri)
+        version = get_model_version(parsed.name, parsed.version, alias=parsed.alias,
+                                    project=parsed.project)
+        pinned = parse_object_uri(version.uri).in_project(parsed.project)
+        return Resolved(parsed.name, str(version.version), str(pinned))
     if uri.startswith("runs:/"):
         parsed = parse_object_uri(uri)
         return Resolved(parsed.path.rsplit("/", 1)[-1] or "model", parsed.name[-8:], uri)

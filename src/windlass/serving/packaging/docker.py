@@ -104,12 +104,14 @@ def resolve_model_uri(model_uri: str, project: str | None) -> str:
     if not model_uri.startswith("models:/"):
         return model_uri
     from windlass.models.fluent import get_model_version
-    from windlass.uris import parse_object_uri
+    from windlass.uris import parse_object_uri, pick_project
 
     parsed = parse_object_uri(model_uri)
     if parsed.version is not None:
         return model_uri
-    return get_model_version(parsed.name, alias=parsed.alias, project=project).uri
+    version = get_model_version(parsed.name, alias=parsed.alias,
+                                project=pick_project(parsed.project, project, model_uri))
+    return str(parse_object_uri(version.uri).in_project(parsed.project))
 
 
 def check_model_exists(model_uri: str, project: str | None,

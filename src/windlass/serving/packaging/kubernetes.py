@@ -53,6 +53,12 @@ class KubernetesSpec:
     def checked(self) -> KubernetesSpec:
         """Return a copy with names resolved and every value checked (InvalidInput if not)."""
         deployment = k8s_values.deployment_name(self.deployment)
+        project = self.project
+        if self.deployment.startswith("deployments:/"):  # deployments://P/NAME names its project
+            from windlass.uris import parse_object_uri, pick_project
+
+            project = pick_project(parse_object_uri(self.deployment).project, project,
+                                   self.deployment)
         name = k8s_values.kubernetes_name(deployment, self.name)
         notes = [] if name == deployment or self.name else [
             f"Kubernetes objects are named {name!r} (from the deployment {deployment!r})"]
@@ -80,7 +86,7 @@ class KubernetesSpec:
             max_replicas=maximum, target_cpu=self.target_cpu, cpu_request=self.cpu_request,
             memory_request=self.memory_request, cpu_limit=self.cpu_limit,
             memory_limit=self.memory_limit, secret=k8s_values.check_secret_name(self.secret),
-            project=self.project or str(config.get("WINDLASS_PROJECT")), workers=self.workers,
+            project=project or str(config.get("WINDLASS_PROJECT")), workers=self.workers,
             notes=notes)
 
 
