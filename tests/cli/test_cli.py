@@ -126,7 +126,7 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
     finally:
         windlass.set_tracking_uri(None)
     # What the demo suggests works from the default project: the URI names demo-churn.
-    assert "try: windlass serve models://demo-churn/churn@champion" in done.stdout
+    assert "windlass serve models://demo-churn/churn@champion" in done.stdout
     serve = subprocess.run([sys.executable, "-m", "windlass", "serve",
                             "models://demo-churn/churn@champion", "--dry-run"],
                            capture_output=True, text=True, timeout=120, env=env, check=False)

@@ -95,7 +95,7 @@ def test_unpriced_cost_shows_as_unpriced_and_null(tmp_path: Path,
     stats = json.loads(_run("traces", "stats", "--uri", uri, "--json"))
     assert stats["cost"] is None and stats["unpriced_llm_spans"] == 1
     assert [r["cost"] for r in stats["by_model"]] == [None]
-    rows = json.loads(_run("traces", "rollup", "model", "--uri", uri, "--json"))
+    rows = json.loads(_run("traces", "rollup", "model", "--uri", uri, "--json"))["items"]
     assert [(r["key"], r["cost"]) for r in rows] == [("no-such-model-7", None)]
     table = _run("traces", "rollup", "model", "--uri", uri)
     assert "unpriced" in table and "$0.000000" not in table
