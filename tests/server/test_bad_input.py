@@ -482,7 +482,7 @@ SEARCH_TOKENS = [
 def test_bad_search_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
     response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "page_token": page_token})
-    refused(response, 400, "INVALID_INPUT")
+    refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
 HistoryToken = Callable[[str], str]
@@ -511,7 +511,7 @@ def test_bad_metric_history_page_tokens(api: httpx.Client, seed: Seed,
                                         make_token: HistoryToken) -> None:
     response = api.get(f"{API}/runs/{seed.run_id}/metric-history",
                        params={"key": "loss", "page_token": make_token(seed.run_id)})
-    refused(response, 400, "INVALID_INPUT")
+    refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
 @pytest.mark.parametrize("page_token", [
@@ -524,7 +524,7 @@ def test_bad_metric_history_page_tokens(api: httpx.Client, seed: Seed,
 ])
 def test_bad_project_page_tokens(api: httpx.Client, page_token: str) -> None:
     response = api.get(f"{API}/projects", params={"page_token": page_token})
-    refused(response, 400, "INVALID_INPUT")
+    refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
 @pytest.mark.parametrize("max_results", [0, -1, 50_001, 10**30, -(10**30)])

@@ -284,7 +284,7 @@ def test_status_codes_and_shapes_of_the_routes(server: ServerProcess) -> None:
         _error(client.get(f"{API}/projects/{name}/traces", params={"max_results": 1001}),
                400, "INVALID_INPUT")
         _error(client.get(f"{API}/projects/{name}/spans", params={"page_token": "e30"}),
-               400, "INVALID_INPUT")
+               400, "INVALID_PAGE_TOKEN")
         _error(client.post(f"{API}/projects/{name}/spans", json={"spans": [{"name": "x"}]}),
                400, "INVALID_INPUT")
         _error(client.post(f"{API}/projects/{name}/spans",

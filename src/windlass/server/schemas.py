@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
+
+#: The ``page_token`` query parameter of every paged listing. Deliberately unconstrained
+#: here: the store decodes it (windlass.store.paging), so every forged, damaged, oversized
+#: or foreign token is one error, 400 ``INVALID_PAGE_TOKEN``.
+PageToken = Annotated[str | None, Query(
+    description="The next_page_token of the previous page (opaque); absent for the first.")]
 
 Float = float | Literal["NaN", "Infinity", "-Infinity"]
 #: A signed 64-bit integer (metric steps).
@@ -104,7 +111,8 @@ class SearchRuns(_Body):
     filter: str | None = Field(default=None, max_length=20_000)
     order_by: list[str] | None = None
     max_results: int = Field(default=1000, ge=1, le=50_000)
-    page_token: str | None = None
+    page_token: str | None = Field(
+        default=None, description="The next_page_token of the previous page (opaque).")
     view: Literal["active", "deleted", "all"] = "active"
 
 

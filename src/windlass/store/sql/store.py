@@ -46,7 +46,6 @@ from windlass.exceptions import (
     ArtifactNotFound,
     BackendUnavailable,
     InvalidInput,
-    InvalidPageToken,
     InvalidState,
     ParamConflict,
     ProjectNotFound,
@@ -55,7 +54,7 @@ from windlass.exceptions import (
 from windlass.ids import is_id, now_ms
 from windlass.store.bulk import paused_gc
 from windlass.store.filters import parse_filter, parse_order_by
-from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.paging import check_max_results, decode_keyset, decode_token, encode_token
 from windlass.store.sql import schema as s
 from windlass.store.sql.deployments import SqlDeployments
 from windlass.store.sql.engine import create_store_engine
@@ -453,9 +452,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         query = plan.query
         token_kind = "runs:" + "|".join(order_by or [])
         if page_token:
-            values = decode_token(page_token, token_kind, {"v": list})["v"]
-            if len(values) != len(plan.exprs):
-                raise InvalidPageToken(f"malformed page_token {page_token[:40]!r}")
+            values = decode_keyset(page_token, token_kind, plan.value_types())
             query = query.where(plan.keyset_after(values))
         query = query.limit(max_results + 1)
         with self._read() as conn, paused_gc():
