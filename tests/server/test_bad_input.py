@@ -448,13 +448,31 @@ def test_deeply_nested_filters_are_not_a_server_error(api: httpx.Client, seed: S
     response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "filter": text})
     if response.status_code != 200:
-        error = refused(response, 400, "INVALID_FILTER")
+        # Nested deeper than MAX_DEPTH: a documented limit, and where it was reached.
+        error = refused(response, 400, "LIMIT_EXCEEDED")
         assert isinstance(error["details"]["position"], int)
+        assert "MAX_DEPTH" in error["message"]
 
 
 def test_overlong_filter_is_refused(api: httpx.Client, seed: Seed) -> None:
     text = " or ".join(["metrics.loss = 1"] * 2000)
-    refused(api.post(f"{API}/runs/search", json={"filter": text}), 400, "INVALID_INPUT")
+    error = refused(api.post(f"{API}/runs/search", json={"filter": text}), 400,
+                    "LIMIT_EXCEEDED")
+    assert "MAX_FILTER_LENGTH" in error["message"]
+
+
+@pytest.mark.parametrize(("search", "limit"), [
+    ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(5000))}, "MAX_FILTER_LENGTH"),
+    ({"filter": "(" * 1000 + "metrics.loss > 1" + ")" * 1000}, "MAX_DEPTH"),
+    ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(11))}, "MAX_JOINS"),
+    ({"order_by": [f"metrics.m{i}" for i in range(100)]}, "MAX_ORDER_BY_KEYS"),
+])
+def test_searches_over_a_limit_are_limit_exceeded(api: httpx.Client, seed: Seed,
+                                                  search: dict[str, Any], limit: str) -> None:
+    error = refused(api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
+                                                          **search}), 400, "LIMIT_EXCEEDED")
+    assert limit in error["message"]
+    assert error["details"]["limit_name"] == limit
 
 
 SEARCH_TOKENS = [

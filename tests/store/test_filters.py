@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from windlass.exceptions import InvalidFilter, InvalidInput
+from windlass.exceptions import InvalidFilter, InvalidInput, LimitExceeded
 from windlass.store.filters import (
     ATTRIBUTES,
     And,
@@ -46,11 +46,15 @@ def strip(node: Any) -> Any:
     raise AssertionError(f"not a filter node: {node!r}")
 
 
-def outcome(parse: Callable[[Any], Any], arg: Any) -> tuple[Any, InvalidFilter | None]:
-    """Return ``(result, None)`` or ``(None, the InvalidFilter raised)``; other errors escape."""
+def outcome(parse: Callable[[Any], Any], arg: Any
+            ) -> tuple[Any, InvalidFilter | LimitExceeded | None]:
+    """Return ``(result, None)`` or ``(None, the InvalidFilter or LimitExceeded raised)``.
+
+    Other errors escape. Both errors name the position in ``details``.
+    """
     try:
         return parse(arg), None
-    except InvalidFilter as error:
+    except (InvalidFilter, LimitExceeded) as error:
         return None, error
 
 

@@ -7,6 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from windlass.store.filters import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_FILTER_LENGTH,
+    MAX_JOINS,
+    MAX_ORDER_BY_KEYS,
+)
+
 #: The ``page_token`` query parameter of every paged listing. Deliberately unconstrained
 #: here: the store decodes it (windlass.store.paging), so every forged, damaged, oversized
 #: or foreign token is one error, 400 ``INVALID_PAGE_TOKEN``.
@@ -108,8 +116,13 @@ class SearchRuns(_Body):
     """Search runs with the filter language."""
 
     projects: list[str] | None = Field(default=None, description="Project names or ids.")
-    filter: str | None = Field(default=None, max_length=20_000)
-    order_by: list[str] | None = None
+    # Bounded by the store (windlass.store.filters), which names the limit it went over:
+    # 400 LIMIT_EXCEEDED, as in embedded mode.
+    filter: str | None = Field(default=None, description=(
+        f"Filter language text, at most {MAX_FILTER_LENGTH} characters, {MAX_CONDITIONS} "
+        f"conditions ({MAX_JOINS} on metrics, params or tags), nested {MAX_DEPTH} deep."))
+    order_by: list[str] | None = Field(default=None, description=(
+        f"At most {MAX_ORDER_BY_KEYS} clauses `<field> [ASC|DESC]`."))
     max_results: int = Field(default=1000, ge=1, le=50_000)
     page_token: str | None = Field(
         default=None, description="The next_page_token of the previous page (opaque).")
