@@ -20,6 +20,7 @@ from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
 from windlass.server.metrics import TrackingServerMetrics
+from windlass.server.openapi import install_exact_openapi
 from windlass.server.routes import (
     artifacts,
     deployments,
@@ -95,6 +96,7 @@ def create_app(service: Tracking) -> FastAPI:
     app.include_router(traces.any_project)
     app.include_router(otlp.router)
     app.include_router(prompts.router)
+    install_exact_openapi(app)
     return app
 
 

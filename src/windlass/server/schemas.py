@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from windlass.store.filters import (
     MAX_CONDITIONS,
@@ -22,10 +22,22 @@ PageToken = Annotated[str | None, Query(
     description="The next_page_token of the previous page (opaque); absent for the first.")]
 
 Float = float | Literal["NaN", "Infinity", "-Infinity"]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's ``integer`` is any number with a zero fraction: ``1.0`` is ``1``."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+#: JSON's integer is a whole number: ``3`` or ``3.0``; not ``3.5``, ``"3"`` or ``true``.
+#: (The bounds come before the validator, so the schema states them as minimum/maximum.)
+WHOLE = BeforeValidator(_whole_number)
 #: A signed 64-bit integer (metric steps).
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1), WHOLE]
 #: A non-negative 64-bit integer (sizes, and UTC milliseconds since the epoch).
-NonNegative64 = Annotated[int, Field(ge=0, le=2**63 - 1)]
+NonNegative64 = Annotated[int, Field(ge=0, le=2**63 - 1), WHOLE]
 Millis = NonNegative64
 Id = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 Digest = Annotated[str, Field(pattern="^[0-9a-fA-F]{64}$")]
@@ -54,7 +66,7 @@ class SourceBody(_Body):
     command: str = Field(default="", max_length=100_000)
     system: dict[str, Any] = Field(default_factory=dict)
     host: str = Field(default="", max_length=256)
-    pid: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    pid: Annotated[int, Field(ge=0, le=2**31 - 1), WHOLE] | None = None
 
 
 class RunCreate(_Body):
@@ -123,7 +135,7 @@ class SearchRuns(_Body):
         f"conditions ({MAX_JOINS} on metrics, params or tags), nested {MAX_DEPTH} deep."))
     order_by: list[str] | None = Field(default=None, description=(
         f"At most {MAX_ORDER_BY_KEYS} clauses `<field> [ASC|DESC]`."))
-    max_results: int = Field(default=1000, ge=1, le=50_000)
+    max_results: Annotated[int, Field(ge=1, le=50_000), WHOLE] = 1000
     page_token: str | None = Field(
         default=None, description="The next_page_token of the previous page (opaque).")
     view: Literal["active", "deleted", "all"] = "active"
