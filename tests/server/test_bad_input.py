@@ -651,6 +651,31 @@ def test_non_finite_metric_values_are_accepted_as_strings(api: httpx.Client, see
     assert body["values"] == ["NaN", "Infinity", "-Infinity"]
 
 
+# -- client-chosen ids ----------------------------------------------------------------------
+def test_reused_ids_with_another_body_are_409(api: httpx.Client, seed: Seed) -> None:
+    run_id = new_id()
+    body = {"project_id": seed.project_id, "run_id": run_id}
+    first = ok(api.post(f"{API}/runs", json=body))
+    # A retry of the same request (name and start time left to the server) is the same run.
+    again = ok(api.post(f"{API}/runs", json=body))
+    assert (again["name"], again["start_time"]) == (first["name"], first["start_time"])
+    for change in ({"name": "renamed"}, {"start_time": first["start_time"] + 1},
+                   {"project_id": ok(api.post(f"{API}/projects", json={
+                       "name": f"other-{uuid.uuid4().hex[:8]}"}))["id"]}):
+        error = refused(api.post(f"{API}/runs", json={**body, **change}), 409, "ID_CONFLICT")
+        assert run_id in error["message"]
+    run = ok(api.get(f"{API}/runs/{run_id}"))
+    assert (run["name"], run["project_id"]) == (first["name"], seed.project_id)
+
+    batch = metric_batch([run_id] * 3, "m", [1, 2, 3])
+    assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 3}
+    assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 0}
+    error = refused(api.post(f"{API}/metrics", json={**batch, "values": [9.0, 9.0, 9.0]}), 409,
+                    "ID_CONFLICT")
+    assert batch["id"] in error["message"]
+    assert history(api, run_id, "m") == [1, 2, 3]
+
+
 # -- params ---------------------------------------------------------------------------------
 def test_param_conflict_is_409_and_changes_nothing(api: httpx.Client, seed: Seed) -> None:
     run_id = scratch_run(api, seed)

@@ -27,7 +27,7 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
-from windlass.exceptions import InvalidInput, InvalidState
+from windlass.exceptions import InvalidInput, InvalidState, RunNotFound
 from windlass.ids import is_id, new_id, now_ms
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
@@ -67,16 +67,30 @@ class Tracking:
                    parent_run_id: str | None = None, source: RunSource | None = None,
                    tags: Mapping[str, Any] | None = None, run_id: str | None = None,
                    start_time: int | None = None) -> Run:
-        """Start a run in the project with id ``project_id``; returns it running."""
-        run_id = run_id or new_id()
-        if not is_id(run_id):
+        """Start a run in the project with id ``project_id``; returns it running.
+
+        A client-chosen ``run_id`` makes the call idempotent: the same call again returns
+        the run; the id again with another project, name, start time or parent is
+        IdConflict. A retry that leaves the name or start time out gets the stored ones.
+        """
+        if run_id is not None and not is_id(run_id):
             raise InvalidInput(f"run id {run_id!r} is not 32 hex characters")
         if parent_run_id is not None and not is_id(parent_run_id):
             raise InvalidInput(f"parent run id {parent_run_id!r} is not 32 hex characters")
+        if run_id is not None and (name is None or start_time is None):
+            try:
+                earlier = self.store.get_run(run_id)
+            except RunNotFound:
+                pass
+            else:
+                name = earlier.name if name is None else name
+                start_time = earlier.start_time if start_time is None else start_time
+        run_id = run_id or new_id()
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
         return self.store.create_run(
             run_id=run_id, project_id=project_id, name=v.run_name(name or f"run-{run_id[-8:]}"),
-            start_time=start_time or now_ms(), parent_run_id=parent_run_id,
+            start_time=now_ms() if start_time is None else start_time,
+            parent_run_id=parent_run_id,
             source=source or RunSource(), tags=clean_tags)
 
     def get_run(self, run_id: str) -> Run:

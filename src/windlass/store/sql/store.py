@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -45,6 +47,7 @@ from windlass.entities import (
 from windlass.exceptions import (
     ArtifactNotFound,
     BackendUnavailable,
+    IdConflict,
     InvalidInput,
     InvalidState,
     ParamConflict,
@@ -70,6 +73,27 @@ _RUN_COLUMNS = ("id", "project_id", "name", "status", "start_time", "end_time",
 # _load_runs unpacks run rows by position: keep it in step with the table.
 assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
+
+
+def _batch_digest(batch: MetricBatch) -> str:
+    """Return a digest of a batch's points: equal for a retry, different for other points."""
+    columns = orjson.dumps([batch.run_ids, batch.keys, batch.steps, batch.timestamps])
+    # Every NaN as one bit pattern; ints as the floats they are stored as.
+    values = array("d", (math.nan if v != v else v for v in batch.values)).tobytes()
+    return hashlib.sha256(columns + b"\0" + values).hexdigest()
+
+
+def _same_run(conn: Connection, run_id: str, wanted: dict[str, Any]) -> None:
+    """Raise IdConflict unless the stored run ``run_id`` has the ``wanted`` column values."""
+    columns = [s.runs.c[name] for name in wanted]
+    row = conn.execute(select(*columns).where(s.runs.c.id == run_id)).one()
+    differ = sorted(name for name, stored in zip(wanted, row, strict=True)
+                    if stored != wanted[name])
+    if differ:
+        raise IdConflict(
+            f"run id {run_id} is already taken by a run with another "
+            f"{', '.join(differ)}; a retry must send the same run (or use a new id)",
+            run_id=run_id, fields=differ)
 
 
 class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
@@ -193,6 +217,8 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             self._require_project(conn, project_id)
             if parent_run_id is not None:
                 self._require_run(conn, parent_run_id)
+            wanted = {"project_id": project_id, "name": name, "start_time": start_time,
+                      "parent_run_id": parent_run_id}
             created = conn.execute(
                 self._insert(s.runs).values(
                     id=run_id, project_id=project_id, name=name,
@@ -203,7 +229,9 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
                     host=source.host, pid=source.pid, heartbeat_at=start_time,
                 ).on_conflict_do_nothing(index_elements=["id"]).returning(s.runs.c.id)
             ).first()
-            if created is not None and tags:
+            if created is None:
+                _same_run(conn, run_id, wanted)
+            elif tags:
                 conn.execute(self._insert(s.tags),
                              [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
         return self.get_run(run_id)
@@ -379,12 +407,21 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             best = latest.get((run_id, key))
             if best is None or (step, ts) >= (best["step"], best["timestamp"]):
                 latest[(run_id, key)] = row
+        digest = _batch_digest(batch)
         with self._write() as conn:
             fresh = conn.execute(
-                self._insert(s.metric_batches).values(id=batch.id, received_at=now_ms())
+                self._insert(s.metric_batches).values(id=batch.id, received_at=now_ms(),
+                                                      digest=digest)
                 .on_conflict_do_nothing(index_elements=["id"]).returning(s.metric_batches.c.id)
             ).first()
             if fresh is None:
+                stored = conn.execute(select(s.metric_batches.c.digest).where(
+                    s.metric_batches.c.id == batch.id)).scalar()
+                if stored is not None and stored != digest:
+                    raise IdConflict(
+                        f"metric batch {batch.id} was already stored with other points; a "
+                        "retry must send the same points (or use a new batch id)",
+                        batch_id=batch.id)
                 return 0
             for run_id in {r for r, _k in latest}:
                 self._require_run(conn, run_id, writable=True)
