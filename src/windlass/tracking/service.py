@@ -13,7 +13,12 @@ from typing import Any
 
 from windlass.artifacts.cas import BlobStore
 from windlass.artifacts.hashing import hash_file
-from windlass.artifacts.paths import clean_artifact_path, confined_destination, walk_local
+from windlass.artifacts.paths import (
+    canonical_artifact_path,
+    clean_artifact_path,
+    confined_destination,
+    walk_local,
+)
 from windlass.entities import (
     ArtifactEntry,
     ArtifactListing,
@@ -27,7 +32,7 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
-from windlass.exceptions import InvalidInput, InvalidState, RunNotFound
+from windlass.exceptions import ArtifactNotFound, InvalidInput, InvalidState, RunNotFound
 from windlass.ids import is_id, new_id, now_ms
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
@@ -251,16 +256,28 @@ class Tracking:
         return entries
 
     def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:
-        """Record already-uploaded blobs as files of a run (each blob must exist)."""
+        """Record already-uploaded blobs as files of a run.
+
+        Each path must be canonical (no empty or ``.`` segments, no trailing ``/``), each
+        blob must exist with exactly the declared size, and no path may be both a file and
+        a folder (``a`` and ``a/b``); otherwise nothing of the batch is recorded.
+        """
         clean = []
         for entry in entries:
-            if not self.blobs.has(entry.digest):
-                raise InvalidInput(f"blob {entry.digest} of {entry.path!r} was not uploaded",
-                                   digest=entry.digest)
+            path = canonical_artifact_path(entry.path)
             if entry.size < 0:
-                raise InvalidInput(f"artifact {entry.path!r} has a negative size")
-            clean.append(ArtifactEntry(clean_artifact_path(entry.path), entry.digest,
-                                       entry.size))
+                raise InvalidInput(f"artifact {path!r} has a negative size", path=path)
+            try:
+                stored = self.blobs.size(entry.digest)
+            except ArtifactNotFound:
+                raise InvalidInput(f"blob {entry.digest} of {path!r} was not uploaded",
+                                   digest=entry.digest, path=path) from None
+            if stored != entry.size:
+                raise InvalidInput(
+                    f"artifact {path!r} declares {entry.size} bytes but its blob "
+                    f"{entry.digest} has {stored}", path=path, declared_size=entry.size,
+                    blob_size=stored)
+            clean.append(ArtifactEntry(path, entry.digest, entry.size))
         self.store.record_artifacts(run_id, clean)
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactListing]:

@@ -47,6 +47,7 @@ from windlass.entities import (
 from windlass.exceptions import (
     ArtifactNotFound,
     BackendUnavailable,
+    Conflict,
     IdConflict,
     InvalidInput,
     InvalidState,
@@ -81,6 +82,13 @@ def _batch_digest(batch: MetricBatch) -> str:
     # Every NaN as one bit pattern; ints as the floats they are stored as.
     values = array("d", (math.nan if v != v else v for v in batch.values)).tobytes()
     return hashlib.sha256(columns + b"\0" + values).hexdigest()
+
+
+def _file_and_folder(run_id: str, path: str, below: str) -> Conflict:
+    return Conflict(
+        f"artifact path {path!r} of run {run_id} cannot be both a file and a folder (of "
+        f"{below!r}); log the file under another name",
+        run_id=run_id, path=path, conflicting_path=below)
 
 
 def _same_run(conn: Connection, run_id: str, wanted: dict[str, Any]) -> None:
@@ -509,6 +517,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             return
         with self._write() as conn:
             self._require_run(conn, run_id, writable=True)
+            self._check_file_or_folder(conn, run_id, [e.path for e in entries])
             stmt = self._insert(s.artifacts)
             conn.execute(
                 stmt.on_conflict_do_update(
@@ -518,6 +527,38 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
                 [{"run_id": run_id, "path": e.path, "digest": e.digest, "size": e.size,
                   "created_at": now_ms()} for e in entries],
             )
+
+    @staticmethod
+    def _check_file_or_folder(conn: Connection, run_id: str, paths: list[str]) -> None:
+        """Raise Conflict if a path would be a file and a folder (``a`` and ``a/b``).
+
+        Checked among the new paths and against the run's stored files; logging a file
+        at a stored file's path again replaces it and is fine.
+        """
+        new = set(paths)
+        a = s.artifacts
+        folders: dict[str, str] = {}  # folder -> a new path below it
+        for path in new:
+            parts = path.split("/")
+            for end in range(1, len(parts)):
+                folders.setdefault("/".join(parts[:end]), path)
+        for folder, below in sorted(folders.items()):
+            if folder in new:
+                raise _file_and_folder(run_id, folder, below)
+        if folders:
+            hit = conn.execute(select(a.c.path).where(
+                a.c.run_id == run_id, a.c.path.in_(sorted(folders))).limit(1)).scalar()
+            if hit is not None:
+                raise _file_and_folder(run_id, hit, folders[hit])
+        ordered = sorted(new)
+        for start in range(0, len(ordered), 200):
+            chunk = ordered[start:start + 200]
+            under = or_(*(func.substr(a.c.path, 1, len(p) + 1) == p + "/" for p in chunk))
+            hit = conn.execute(select(a.c.path).where(a.c.run_id == run_id, under)
+                               .limit(1)).scalar()
+            if hit is not None:
+                folder = next(p for p in chunk if hit.startswith(p + "/"))
+                raise _file_and_folder(run_id, folder, hit)
 
     def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
         """Return every file under ``path``."""
