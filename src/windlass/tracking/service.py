@@ -293,16 +293,44 @@ class Tracking:
         return self.store.get_artifact(run_id, clean_artifact_path(path))
 
     def download_artifacts(self, run_id: str, path: str, dest: str | Path) -> Path:
-        """Download a file or folder of a run's artifacts under ``dest``; return its path."""
+        """Download a file or folder of a run's artifacts under ``dest``; return its path.
+
+        Existing files are replaced. Raises ArtifactNotFound if the run has nothing at
+        ``path``, and InvalidInput, before writing anything, if ``dest`` or a file's place
+        under it is taken by something of the other kind (a file where a folder goes, or
+        a folder where a file goes), or if a file cannot be written.
+        """
         clean = clean_artifact_path(path) if path else ""
         entries = self.walk_artifacts(run_id, clean)
         if not entries:
-            raise InvalidInput(f"run {run_id} has no artifacts under {path!r}")
+            raise ArtifactNotFound(f"run {run_id} has no artifacts under {path!r}",
+                                   run_id=run_id, path=path)
         root = Path(dest)
-        root.mkdir(parents=True, exist_ok=True)
-        for entry in entries:
-            target = confined_destination(root, entry.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.blobs.download_to(entry.digest, target)
+        targets = [(entry, confined_destination(root, entry.path)) for entry in entries]
+        for _entry, target in targets:
+            _check_destination(root, target)
+        target = root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for entry, target in targets:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.blobs.download_to(entry.digest, target)
+        except OSError as error:
+            raise InvalidInput(f"cannot write {str(target)!r}: {error.strerror or error}",
+                               path=str(target)) from None
         return confined_destination(root, clean) if clean else root
 
+
+def _check_destination(root: Path, target: Path) -> None:
+    """Raise InvalidInput if a folder sits at ``target`` or a file at one of its folders."""
+    if target.is_dir():
+        raise InvalidInput(f"cannot download to {str(target)!r}: a folder is there",
+                           path=str(target))
+    folder = target.parent
+    while True:
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInput(f"cannot download under {str(folder)!r}: it is a file, not a "
+                               "folder", path=str(folder))
+        if folder == root or folder == folder.parent:
+            return
+        folder = folder.parent
