@@ -262,6 +262,7 @@ class Tracking:
         blob must exist with exactly the declared size, and no path may be both a file and
         a folder (``a`` and ``a/b``); otherwise nothing of the batch is recorded.
         """
+        self.store.get_run(run_id)  # an unknown run is RunNotFound before any entry is read
         clean = []
         for entry in entries:
             path = canonical_artifact_path(entry.path)
