@@ -448,13 +448,31 @@ def test_deeply_nested_filters_are_not_a_server_error(api: httpx.Client, seed: S
     response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "filter": text})
     if response.status_code != 200:
-        error = refused(response, 400, "INVALID_FILTER")
+        # Nested deeper than MAX_DEPTH: a documented limit, and where it was reached.
+        error = refused(response, 400, "LIMIT_EXCEEDED")
         assert isinstance(error["details"]["position"], int)
+        assert "MAX_DEPTH" in error["message"]
 
 
 def test_overlong_filter_is_refused(api: httpx.Client, seed: Seed) -> None:
     text = " or ".join(["metrics.loss = 1"] * 2000)
-    refused(api.post(f"{API}/runs/search", json={"filter": text}), 400, "INVALID_INPUT")
+    error = refused(api.post(f"{API}/runs/search", json={"filter": text}), 400,
+                    "LIMIT_EXCEEDED")
+    assert "MAX_FILTER_LENGTH" in error["message"]
+
+
+@pytest.mark.parametrize(("search", "limit"), [
+    ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(5000))}, "MAX_FILTER_LENGTH"),
+    ({"filter": "(" * 1000 + "metrics.loss > 1" + ")" * 1000}, "MAX_DEPTH"),
+    ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(11))}, "MAX_JOINS"),
+    ({"order_by": [f"metrics.m{i}" for i in range(100)]}, "MAX_ORDER_BY_KEYS"),
+])
+def test_searches_over_a_limit_are_limit_exceeded(api: httpx.Client, seed: Seed,
+                                                  search: dict[str, Any], limit: str) -> None:
+    error = refused(api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
+                                                          **search}), 400, "LIMIT_EXCEEDED")
+    assert limit in error["message"]
+    assert error["details"]["limit_name"] == limit
 
 
 SEARCH_TOKENS = [
@@ -482,7 +500,7 @@ SEARCH_TOKENS = [
 def test_bad_search_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
     response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
                                                      "page_token": page_token})
-    refused(response, 400, "INVALID_INPUT")
+    refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
 HistoryToken = Callable[[str], str]
@@ -511,7 +529,7 @@ def test_bad_metric_history_page_tokens(api: httpx.Client, seed: Seed,
                                         make_token: HistoryToken) -> None:
     response = api.get(f"{API}/runs/{seed.run_id}/metric-history",
                        params={"key": "loss", "page_token": make_token(seed.run_id)})
-    refused(response, 400, "INVALID_INPUT")
+    refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
 @pytest.mark.parametrize("page_token", [
@@ -524,7 +542,7 @@ def test_bad_metric_history_page_tokens(api: httpx.Client, seed: Seed,
 ])
 def test_bad_project_page_tokens(api: httpx.Client, page_token: str) -> None:
     response = api.get(f"{API}/projects", params={"page_token": page_token})
-    refused(response, 400, "INVALID_INPUT")
+    refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
 @pytest.mark.parametrize("max_results", [0, -1, 50_001, 10**30, -(10**30)])
@@ -631,6 +649,31 @@ def test_non_finite_metric_values_are_accepted_as_strings(api: httpx.Client, see
     assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 3}
     body = ok(api.get(f"{API}/runs/{run_id}/metric-history", params={"key": "odd"}))
     assert body["values"] == ["NaN", "Infinity", "-Infinity"]
+
+
+# -- client-chosen ids ----------------------------------------------------------------------
+def test_reused_ids_with_another_body_are_409(api: httpx.Client, seed: Seed) -> None:
+    run_id = new_id()
+    body = {"project_id": seed.project_id, "run_id": run_id}
+    first = ok(api.post(f"{API}/runs", json=body))
+    # A retry of the same request (name and start time left to the server) is the same run.
+    again = ok(api.post(f"{API}/runs", json=body))
+    assert (again["name"], again["start_time"]) == (first["name"], first["start_time"])
+    for change in ({"name": "renamed"}, {"start_time": first["start_time"] + 1},
+                   {"project_id": ok(api.post(f"{API}/projects", json={
+                       "name": f"other-{uuid.uuid4().hex[:8]}"}))["id"]}):
+        error = refused(api.post(f"{API}/runs", json={**body, **change}), 409, "ID_CONFLICT")
+        assert run_id in error["message"]
+    run = ok(api.get(f"{API}/runs/{run_id}"))
+    assert (run["name"], run["project_id"]) == (first["name"], seed.project_id)
+
+    batch = metric_batch([run_id] * 3, "m", [1, 2, 3])
+    assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 3}
+    assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 0}
+    error = refused(api.post(f"{API}/metrics", json={**batch, "values": [9.0, 9.0, 9.0]}), 409,
+                    "ID_CONFLICT")
+    assert batch["id"] in error["message"]
+    assert history(api, run_id, "m") == [1, 2, 3]
 
 
 # -- params ---------------------------------------------------------------------------------

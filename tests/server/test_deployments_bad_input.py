@@ -272,9 +272,10 @@ def test_state_conflicts(api: httpx.Client, seed: Seed) -> None:
 
 @pytest.mark.parametrize("page_token", ["garbage!!", "abc", "eyJrIjoicnVucyJ9", "x" * 5000])
 def test_bad_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
-    refused(api.get(seed.deployments, params={"page_token": page_token}), 400, "INVALID_INPUT")
+    refused(api.get(seed.deployments, params={"page_token": page_token}), 400,
+            "INVALID_PAGE_TOKEN")
     refused(api.get(f"{seed.deployments}/prod/history", params={"page_token": page_token}),
-            400, "INVALID_INPUT")
+            400, "INVALID_PAGE_TOKEN")
 
 
 @pytest.mark.parametrize("max_results", ["0", "-1", "1001", "many", "9" * 40])

@@ -287,9 +287,10 @@ def test_state_conflicts(api: httpx.Client, seed: Seed) -> None:
 
 @pytest.mark.parametrize("page_token", ["garbage!!", "abc", "eyJrIjoicnVucyJ9"])
 def test_bad_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
-    refused(api.get(seed.models, params={"page_token": page_token}), 400, "INVALID_INPUT")
+    refused(api.get(seed.models, params={"page_token": page_token}), 400,
+            "INVALID_PAGE_TOKEN")
     refused(api.get(f"{seed.models}/churn/versions", params={"page_token": page_token}), 400,
-            "INVALID_INPUT")
+            "INVALID_PAGE_TOKEN")
 
 
 @pytest.mark.parametrize("max_results", ["0", "-1", "1001", "many", "9" * 40])

@@ -12,6 +12,7 @@ from windlass.artifacts.http import RestBlobStore
 from windlass.entities import ArtifactEntry, MetricBatch, RunSource, RunStatus, ViewType
 from windlass.exceptions import (
     ArtifactNotFound,
+    IdConflict,
     InvalidFilter,
     InvalidInput,
     InvalidState,
@@ -85,11 +86,17 @@ def test_run_round_trip(store: MetadataStore) -> None:
     assert run.source.user == "ada" and run.source.git_commit == "abc"
     assert run.source.git_dirty is True and run.source.system == {"cpu_count": 2}
     assert run.end_time is None and not run.deleted
-    # Creating the same id again returns the same run (client retries are safe).
-    again = store.create_run(run_id=run_id, project_id=project, name="other",
-                             start_time=now_ms(), parent_run_id=None, source=RunSource(),
-                             tags={})
-    assert again.name == "first"
+    # Creating the same run again returns it (client retries are safe); the same id with
+    # another body is an IdConflict (tests/store/test_id_reuse.py), never a silent success.
+    again = store.create_run(run_id=run_id, project_id=project, name="first",
+                             start_time=run.start_time, parent_run_id=None,
+                             source=RunSource(), tags={})
+    assert again == run
+    with pytest.raises(IdConflict):
+        store.create_run(run_id=run_id, project_id=project, name="other",
+                         start_time=run.start_time, parent_run_id=None, source=RunSource(),
+                         tags={})
+    assert store.get_run(run_id).name == "first"
     ended = store.update_run(run_id, status=RunStatus.FINISHED, end_time=now_ms(), name="x")
     assert ended.status is RunStatus.FINISHED and ended.end_time is not None
     assert ended.name == "x"

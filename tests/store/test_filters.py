@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from windlass.exceptions import InvalidFilter, InvalidInput
+from windlass.exceptions import InvalidFilter, InvalidInput, LimitExceeded
 from windlass.store.filters import (
     ATTRIBUTES,
+    MAX_JOINS,
     And,
     Compare,
     Expr,
@@ -46,11 +47,15 @@ def strip(node: Any) -> Any:
     raise AssertionError(f"not a filter node: {node!r}")
 
 
-def outcome(parse: Callable[[Any], Any], arg: Any) -> tuple[Any, InvalidFilter | None]:
-    """Return ``(result, None)`` or ``(None, the InvalidFilter raised)``; other errors escape."""
+def outcome(parse: Callable[[Any], Any], arg: Any
+            ) -> tuple[Any, InvalidFilter | LimitExceeded | None]:
+    """Return ``(result, None)`` or ``(None, the InvalidFilter or LimitExceeded raised)``.
+
+    Other errors escape. Both errors name the position in ``details``.
+    """
     try:
         return parse(arg), None
-    except InvalidFilter as error:
+    except (InvalidFilter, LimitExceeded) as error:
         return None, error
 
 
@@ -460,7 +465,9 @@ def trees() -> st.SearchStrategy[Expr]:
             st.lists(inner, min_size=2, max_size=4).map(lambda ps: Or(tuple(ps))),
             inner.map(Not),
         ),
-        max_leaves=12,
+        # Within the documented limits (each leaf may be a join): trees over them are
+        # LimitExceeded, tested in test_search_limits.py.
+        max_leaves=MAX_JOINS,
     )
 
 

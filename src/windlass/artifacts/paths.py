@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from windlass.exceptions import ArtifactNotFound, UnsafePath
+from windlass.exceptions import ArtifactNotFound, InvalidInput, UnsafePath
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -51,6 +51,21 @@ def clean_artifact_path(path: str) -> str:
     if _DRIVE.match(path) or _DRIVE.match(parts[0]):
         raise _refuse(path, "it starts with a drive letter")
     return "/".join(parts)
+
+
+def canonical_artifact_path(path: str) -> str:
+    """Return ``path`` if it is safe and canonical, for recording a new file.
+
+    On top of :func:`clean_artifact_path`'s checks, empty segments (``a//b``, a trailing
+    ``/``) and ``.`` segments are refused (InvalidInput) rather than normalized away: a
+    file is recorded under exactly the name it was given.
+    """
+    clean = clean_artifact_path(path)
+    if clean != path:
+        raise InvalidInput(
+            f"artifact path {path!r} has an empty or '.' segment (a '//', a leading './' or "
+            f"a trailing '/'); name the file {clean!r}", path=path, suggestion=clean)
+    return clean
 
 
 def is_within(path: Path, root: Path) -> bool:

@@ -101,6 +101,7 @@ def create_app(service: Tracking) -> FastAPI:
     app.include_router(traces.any_project)
     app.include_router(otlp.router)
     app.include_router(prompts.router)
+    install_exact_openapi(app)
     return app
 
 

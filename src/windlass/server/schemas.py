@@ -4,13 +4,40 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from windlass.store.filters import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_FILTER_LENGTH,
+    MAX_JOINS,
+    MAX_ORDER_BY_KEYS,
+)
+
+#: The ``page_token`` query parameter of every paged listing. Deliberately unconstrained
+#: here: the store decodes it (windlass.store.paging), so every forged, damaged, oversized
+#: or foreign token is one error, 400 ``INVALID_PAGE_TOKEN``.
+PageToken = Annotated[str | None, Query(
+    description="The next_page_token of the previous page (opaque); absent for the first.")]
 
 Float = float | Literal["NaN", "Infinity", "-Infinity"]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's ``integer`` is any number with a zero fraction: ``1.0`` is ``1``."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+#: JSON's integer is a whole number: ``3`` or ``3.0``; not ``3.5``, ``"3"`` or ``true``.
+#: (The bounds come before the validator, so the schema states them as minimum/maximum.)
+WHOLE = BeforeValidator(_whole_number)
 #: A signed 64-bit integer (metric steps).
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1), WHOLE]
 #: A non-negative 64-bit integer (sizes, and UTC milliseconds since the epoch).
-NonNegative64 = Annotated[int, Field(ge=0, le=2**63 - 1)]
+NonNegative64 = Annotated[int, Field(ge=0, le=2**63 - 1), WHOLE]
 Millis = NonNegative64
 Id = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 Digest = Annotated[str, Field(pattern="^[0-9a-fA-F]{64}$")]
@@ -39,7 +66,7 @@ class SourceBody(_Body):
     command: str = Field(default="", max_length=100_000)
     system: dict[str, Any] = Field(default_factory=dict)
     host: str = Field(default="", max_length=256)
-    pid: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    pid: Annotated[int, Field(ge=0, le=2**31 - 1), WHOLE] | None = None
 
 
 class RunCreate(_Body):
@@ -101,10 +128,16 @@ class SearchRuns(_Body):
     """Search runs with the filter language."""
 
     projects: list[str] | None = Field(default=None, description="Project names or ids.")
-    filter: str | None = Field(default=None, max_length=20_000)
-    order_by: list[str] | None = None
-    max_results: int = Field(default=1000, ge=1, le=50_000)
-    page_token: str | None = None
+    # Bounded by the store (windlass.store.filters), which names the limit it went over:
+    # 400 LIMIT_EXCEEDED, as in embedded mode.
+    filter: str | None = Field(default=None, description=(
+        f"Filter language text, at most {MAX_FILTER_LENGTH} characters, {MAX_CONDITIONS} "
+        f"conditions ({MAX_JOINS} on metrics, params or tags), nested {MAX_DEPTH} deep."))
+    order_by: list[str] | None = Field(default=None, description=(
+        f"At most {MAX_ORDER_BY_KEYS} clauses `<field> [ASC|DESC]`."))
+    max_results: Annotated[int, Field(ge=1, le=50_000), WHOLE] = 1000
+    page_token: str | None = Field(
+        default=None, description="The next_page_token of the previous page (opaque).")
     view: Literal["active", "deleted", "all"] = "active"
 
 

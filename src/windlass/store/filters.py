@@ -16,7 +16,11 @@ Grammar (keywords are case-insensitive)::
     value      := 'string' | "string" | number
 
 The tree is compiled into parameterized queries by each store; nothing here builds SQL.
-Every error is an :class:`~windlass.exceptions.InvalidFilter` naming the position.
+Every error is an :class:`~windlass.exceptions.InvalidFilter` naming the position, or a
+:class:`~windlass.exceptions.LimitExceeded` naming the documented bound a filter or an
+order-by goes over (:data:`MAX_FILTER_LENGTH`, :data:`MAX_DEPTH`, :data:`MAX_CONDITIONS`,
+:data:`MAX_JOINS`, :data:`MAX_IN_VALUES`, :data:`MAX_ORDER_BY_KEYS`; docs/search.md lists
+them), so no filter can reach the database as a query too big or too deep for it.
 
 Other records are searched with the same grammar over their own fields by subclassing
 :class:`Parser` and overriding its :meth:`~Parser.field` hook (and :meth:`~Parser.value`,
@@ -31,7 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from windlass.exceptions import InvalidFilter
+from windlass.exceptions import InvalidFilter, LimitExceeded
 
 Scope = Literal["metrics", "params", "tags", "attributes"]
 
@@ -52,8 +56,19 @@ _ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name"}
 
 Value = str | float
 
+#: Longest filter (or order-by clause) text, in characters.
+MAX_FILTER_LENGTH = 20_000
 #: Deepest nesting of parentheses and ``not`` a filter may have.
 MAX_DEPTH = 64
+#: Most comparisons (``field op value``, ``in``, ``is null``...) in one filter.
+MAX_CONDITIONS = 100
+#: Most comparisons on a joined field (a metric, param or tag of a run; a span field or
+#: span attribute of a trace): each is a sub-query of its own.
+MAX_JOINS = 10
+#: Most values in one ``in (...)`` list.
+MAX_IN_VALUES = 1000
+#: Most ``order_by`` clauses of one search.
+MAX_ORDER_BY_KEYS = 5
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,11 @@ class Field:
         return self.scope == "metrics" or (
             self.scope == "attributes" and ATTRIBUTES[self.key] == "number"
         )
+
+    @property
+    def is_joined(self) -> bool:
+        """Tell whether a condition on the field is a sub-query (counts to MAX_JOINS)."""
+        return self.scope != "attributes"
 
 
 @dataclass(frozen=True)
@@ -181,6 +201,14 @@ def _tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def _limit(text: str, position: int, problem: str, limit: int, name: str) -> LimitExceeded:
+    return LimitExceeded(
+        f"filter goes over a limit at position {position}: {problem} (limit {name} = "
+        f"{limit}; see the Limits section of docs/search.md)",
+        position=position, limit=limit, limit_name=name, filter=text[:200],
+    )
+
+
 def _error(text: str, position: int, problem: str) -> InvalidFilter:
     pointer = f"\n  {text}\n  {' ' * position}^"
     return InvalidFilter(
@@ -205,10 +233,15 @@ class Parser:
     """
 
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_FILTER_LENGTH:
+            raise _limit(text, MAX_FILTER_LENGTH, f"{len(text)} characters, more than "
+                         f"{MAX_FILTER_LENGTH}", MAX_FILTER_LENGTH, "MAX_FILTER_LENGTH")
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
         self.depth = 0
+        self.conditions = 0
+        self.joins = 0
 
     @property
     def current(self) -> Token:
@@ -317,8 +350,9 @@ class Parser:
         if token.word == "not" or (token.kind == "punct" and token.text == "("):
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise _error(self.text, token.position,
-                             f"nested more than {MAX_DEPTH} levels deep")
+                raise _limit(self.text, token.position,
+                             f"nested more than {MAX_DEPTH} levels deep", MAX_DEPTH,
+                             "MAX_DEPTH")
             self.advance()
             if token.word == "not":
                 expr: Expr = Not(self._not_expr())
@@ -337,8 +371,21 @@ class Parser:
                             "attributes.status")
         return parse_field_tokens(self)
 
+    def _count(self, field: Field) -> None:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise _limit(self.text, field.position, f"more than {MAX_CONDITIONS} conditions",
+                         MAX_CONDITIONS, "MAX_CONDITIONS")
+        if field.is_joined:
+            self.joins += 1
+            if self.joins > MAX_JOINS:
+                raise _limit(self.text, field.position,
+                             f"more than {MAX_JOINS} conditions on {field.scope} and other "
+                             "joined fields", MAX_JOINS, "MAX_JOINS")
+
     def _predicate(self) -> Expr:
         field = self.field()
+        self._count(field)
         token = self.current
         if token.kind == "op":
             self.advance()
@@ -366,6 +413,10 @@ class Parser:
             self._expect_punct("(")
             values = [self.value(field, "in")]
             while self.current.kind == "punct" and self.current.text == ",":
+                if len(values) == MAX_IN_VALUES:
+                    raise _limit(self.text, self.current.position,
+                                 f"more than {MAX_IN_VALUES} values in one 'in' list",
+                                 MAX_IN_VALUES, "MAX_IN_VALUES")
                 self.advance()
                 values.append(self.value(field, "in"))
             self._expect_punct(")")
@@ -439,6 +490,7 @@ def parse_filter(text: str | None) -> Expr | None:
 
 def parse_order_by(clauses: list[str] | None) -> list[OrderKey]:
     """Parse ``["metrics.loss ASC", "attributes.start_time DESC"]`` into order keys."""
+    check_order_by(clauses)
     keys: list[OrderKey] = []
     for clause in clauses or []:
         parser = Parser(clause)
@@ -452,3 +504,12 @@ def parse_order_by(clauses: list[str] | None) -> list[OrderKey]:
             raise parser.fail("ASC, DESC or end of clause")
         keys.append(OrderKey(field, ascending))
     return keys
+
+
+def check_order_by(clauses: list[str] | None) -> None:
+    """Raise LimitExceeded if ``clauses`` has more than :data:`MAX_ORDER_BY_KEYS` keys."""
+    if clauses is not None and len(clauses) > MAX_ORDER_BY_KEYS:
+        raise LimitExceeded(
+            f"order_by has {len(clauses)} clauses, more than {MAX_ORDER_BY_KEYS} (limit "
+            f"MAX_ORDER_BY_KEYS = {MAX_ORDER_BY_KEYS}; see the Limits section of "
+            "docs/search.md)", limit=MAX_ORDER_BY_KEYS, limit_name="MAX_ORDER_BY_KEYS")

@@ -13,7 +13,12 @@ from typing import Any
 
 from windlass.artifacts.cas import BlobStore
 from windlass.artifacts.hashing import hash_file
-from windlass.artifacts.paths import clean_artifact_path, confined_destination, walk_local
+from windlass.artifacts.paths import (
+    canonical_artifact_path,
+    clean_artifact_path,
+    confined_destination,
+    walk_local,
+)
 from windlass.entities import (
     ArtifactEntry,
     ArtifactListing,
@@ -27,7 +32,7 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
-from windlass.exceptions import InvalidInput, InvalidState
+from windlass.exceptions import ArtifactNotFound, InvalidInput, InvalidState, RunNotFound
 from windlass.ids import is_id, new_id, now_ms
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
@@ -67,16 +72,30 @@ class Tracking:
                    parent_run_id: str | None = None, source: RunSource | None = None,
                    tags: Mapping[str, Any] | None = None, run_id: str | None = None,
                    start_time: int | None = None) -> Run:
-        """Start a run in the project with id ``project_id``; returns it running."""
-        run_id = run_id or new_id()
-        if not is_id(run_id):
+        """Start a run in the project with id ``project_id``; returns it running.
+
+        A client-chosen ``run_id`` makes the call idempotent: the same call again returns
+        the run; the id again with another project, name, start time or parent is
+        IdConflict. A retry that leaves the name or start time out gets the stored ones.
+        """
+        if run_id is not None and not is_id(run_id):
             raise InvalidInput(f"run id {run_id!r} is not 32 hex characters")
         if parent_run_id is not None and not is_id(parent_run_id):
             raise InvalidInput(f"parent run id {parent_run_id!r} is not 32 hex characters")
+        if run_id is not None and (name is None or start_time is None):
+            try:
+                earlier = self.store.get_run(run_id)
+            except RunNotFound:
+                pass
+            else:
+                name = earlier.name if name is None else name
+                start_time = earlier.start_time if start_time is None else start_time
+        run_id = run_id or new_id()
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
         return self.store.create_run(
             run_id=run_id, project_id=project_id, name=v.run_name(name or f"run-{run_id[-8:]}"),
-            start_time=start_time or now_ms(), parent_run_id=parent_run_id,
+            start_time=now_ms() if start_time is None else start_time,
+            parent_run_id=parent_run_id,
             source=source or RunSource(), tags=clean_tags)
 
     def get_run(self, run_id: str) -> Run:
@@ -237,16 +256,29 @@ class Tracking:
         return entries
 
     def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:
-        """Record already-uploaded blobs as files of a run (each blob must exist)."""
+        """Record already-uploaded blobs as files of a run.
+
+        Each path must be canonical (no empty or ``.`` segments, no trailing ``/``), each
+        blob must exist with exactly the declared size, and no path may be both a file and
+        a folder (``a`` and ``a/b``); otherwise nothing of the batch is recorded.
+        """
+        self.store.get_run(run_id)  # an unknown run is RunNotFound before any entry is read
         clean = []
         for entry in entries:
-            if not self.blobs.has(entry.digest):
-                raise InvalidInput(f"blob {entry.digest} of {entry.path!r} was not uploaded",
-                                   digest=entry.digest)
+            path = canonical_artifact_path(entry.path)
             if entry.size < 0:
-                raise InvalidInput(f"artifact {entry.path!r} has a negative size")
-            clean.append(ArtifactEntry(clean_artifact_path(entry.path), entry.digest,
-                                       entry.size))
+                raise InvalidInput(f"artifact {path!r} has a negative size", path=path)
+            try:
+                stored = self.blobs.size(entry.digest)
+            except ArtifactNotFound:
+                raise InvalidInput(f"blob {entry.digest} of {path!r} was not uploaded",
+                                   digest=entry.digest, path=path) from None
+            if stored != entry.size:
+                raise InvalidInput(
+                    f"artifact {path!r} declares {entry.size} bytes but its blob "
+                    f"{entry.digest} has {stored}", path=path, declared_size=entry.size,
+                    blob_size=stored)
+            clean.append(ArtifactEntry(path, entry.digest, entry.size))
         self.store.record_artifacts(run_id, clean)
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactListing]:
@@ -262,16 +294,44 @@ class Tracking:
         return self.store.get_artifact(run_id, clean_artifact_path(path))
 
     def download_artifacts(self, run_id: str, path: str, dest: str | Path) -> Path:
-        """Download a file or folder of a run's artifacts under ``dest``; return its path."""
+        """Download a file or folder of a run's artifacts under ``dest``; return its path.
+
+        Existing files are replaced. Raises ArtifactNotFound if the run has nothing at
+        ``path``, and InvalidInput, before writing anything, if ``dest`` or a file's place
+        under it is taken by something of the other kind (a file where a folder goes, or
+        a folder where a file goes), or if a file cannot be written.
+        """
         clean = clean_artifact_path(path) if path else ""
         entries = self.walk_artifacts(run_id, clean)
         if not entries:
-            raise InvalidInput(f"run {run_id} has no artifacts under {path!r}")
+            raise ArtifactNotFound(f"run {run_id} has no artifacts under {path!r}",
+                                   run_id=run_id, path=path)
         root = Path(dest)
-        root.mkdir(parents=True, exist_ok=True)
-        for entry in entries:
-            target = confined_destination(root, entry.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.blobs.download_to(entry.digest, target)
+        targets = [(entry, confined_destination(root, entry.path)) for entry in entries]
+        for _entry, target in targets:
+            _check_destination(root, target)
+        target = root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for entry, target in targets:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.blobs.download_to(entry.digest, target)
+        except OSError as error:
+            raise InvalidInput(f"cannot write {str(target)!r}: {error.strerror or error}",
+                               path=str(target)) from None
         return confined_destination(root, clean) if clean else root
 
+
+def _check_destination(root: Path, target: Path) -> None:
+    """Raise InvalidInput if a folder sits at ``target`` or a file at one of its folders."""
+    if target.is_dir():
+        raise InvalidInput(f"cannot download to {str(target)!r}: a folder is there",
+                           path=str(target))
+    folder = target.parent
+    while True:
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInput(f"cannot download under {str(folder)!r}: it is a file, not a "
+                               "folder", path=str(folder))
+        if folder == root or folder == folder.parent:
+            return
+        folder = folder.parent

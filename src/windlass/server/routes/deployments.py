@@ -19,6 +19,7 @@ from windlass.server.deployment_schemas import (
 )
 from windlass.server.deps import deployments, project
 from windlass.server.errors import ERROR_RESPONSES
+from windlass.server.schemas import PageToken
 from windlass.serving.deployments import KEEP, DeploymentService, ShadowArg
 from windlass.store.sql.deployments import MAX_DEPLOYMENT_RESULTS
 
@@ -30,7 +31,6 @@ NamePath = Annotated[str, Path(pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$",
                                description="Deployment name")]
 RevisionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Revision number")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_DEPLOYMENT_RESULTS)]
-PageToken = Annotated[str | None, Query(max_length=4096)]
 
 
 @router.post("")

@@ -15,6 +15,7 @@ from windlass.models.registry import ModelRegistry
 from windlass.server.deps import project, registry
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.model_schemas import AliasSet, ModelCreate, ModelUpdate, VersionCreate
+from windlass.server.schemas import PageToken
 from windlass.store.sql.registry import MAX_REGISTRY_RESULTS
 
 router = APIRouter(prefix="/api/v1/projects/{project}/models", tags=["models"],
@@ -40,7 +41,7 @@ def create_model(body: ModelCreate, proj: ProjectDep, models: RegistryDep) -> di
 
 @router.get("")
 def list_models(proj: ProjectDep, models: RegistryDep, max_results: MaxResults = 100,
-                page_token: str | None = None) -> dict[str, Any]:
+                page_token: PageToken = None) -> dict[str, Any]:
     """List a project's registered models by name, one page at a time."""
     page = models.list_models(proj.id, max_results, page_token)
     return {"models": [m.to_dict() for m in page.items],
@@ -82,7 +83,7 @@ def create_version(name: NamePath, body: VersionCreate, proj: ProjectDep,
 
 @router.get("/{name}/versions")
 def list_versions(name: NamePath, proj: ProjectDep, models: RegistryDep,
-                  max_results: MaxResults = 100, page_token: str | None = None
+                  max_results: MaxResults = 100, page_token: PageToken = None
                   ) -> dict[str, Any]:
     """List a model's versions, newest first, one page at a time."""
     page = models.list_versions(proj.id, name, max_results, page_token)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from windlass.server.deps import tracking
 from windlass.server.errors import ERROR_RESPONSES
-from windlass.server.schemas import ProjectCreate
+from windlass.server.schemas import PageToken, ProjectCreate
 from windlass.tracking.service import Tracking
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"], responses=ERROR_RESPONSES)
@@ -17,7 +17,7 @@ TrackingDep = Annotated[Tracking, Depends(tracking)]
 
 @router.get("")
 def list_projects(service: TrackingDep, max_results: Annotated[int, Query(ge=1, le=10_000)] = 100,
-                  page_token: str | None = None) -> dict[str, Any]:
+                  page_token: PageToken = None) -> dict[str, Any]:
     """List projects by name, one page at a time."""
     page = service.list_projects(max_results, page_token)
     return {"projects": [p.to_dict() for p in page.items],

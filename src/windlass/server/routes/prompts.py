@@ -17,7 +17,7 @@ from windlass.genai.prompts import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
 from windlass.genai.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
 from windlass.server.deps import project
 from windlass.server.errors import ERROR_RESPONSES
-from windlass.server.schemas import Id, _Body
+from windlass.server.schemas import Id, PageToken, _Body
 from windlass.store.sql.prompts import MAX_PROMPT_RESULTS
 
 _NAME = "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$"
@@ -114,7 +114,6 @@ NamePath = Annotated[str, Path(pattern=_NAME, description="Prompt name")]
 AliasPath = Annotated[str, Path(pattern=_NAME, description="Alias (`latest`: the newest)")]
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
-PageToken = Annotated[str | None, Query(max_length=4096)]
 ClaimQuery = Annotated[str | None, Query(
     max_length=256, description="Who the client says it is: recorded as a claim, never "
     "authenticated")]

@@ -24,6 +24,7 @@ from windlass.server.schemas import (
     FailStale,
     Heartbeat,
     MetricBatchBody,
+    PageToken,
     Params,
     RunCreate,
     RunUpdate,
@@ -132,7 +133,7 @@ def log_metrics(body: MetricBatchBody, service: TrackingDep) -> dict[str, Any]:
 @router.get("/runs/{run_id}/metric-history")
 def metric_history(run_id: str, key: str, service: TrackingDep,
                    max_results: Annotated[int, Query(ge=1, le=MAX_HISTORY_RESULTS)] = 100_000,
-                   page_token: str | None = None) -> Response:
+                   page_token: PageToken = None) -> Response:
     """Return one page of a metric's points in step order, in columns."""
     page = service.metric_history_page(run_id, key, max_results, page_token)
     return _json({"key": key, "steps": [p.step for p in page.items],

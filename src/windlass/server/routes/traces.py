@@ -26,6 +26,7 @@ from windlass.genai.traces import TraceService
 from windlass.server import deps
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.metrics import TrackingServerMetrics
+from windlass.server.schemas import PageToken
 from windlass.server.trace_schemas import TRACE_ID_PATTERN, SpansIngest
 from windlass.store.bulk import paused_gc
 from windlass.store.sql.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS
@@ -56,7 +57,6 @@ OrderBy = Annotated[list[Annotated[str, Field(pattern="^[ -~]{1,100}$")]] | None
     max_length=5, description="`<field> [ASC|DESC]`, repeatable; default newest first")]
 TraceResults = Annotated[int, Query(ge=1, le=MAX_TRACE_RESULTS)]
 SpanResults = Annotated[int, Query(ge=1, le=MAX_SPAN_RESULTS)]
-PageToken = Annotated[str | None, Query(pattern="^[A-Za-z0-9_\\-]*$", max_length=16_384)]
 GroupBy = Annotated[TraceGrouping, Query(description="What the rows are per")]
 
 

@@ -102,12 +102,14 @@ latest_metrics = Table(
     Index("ix_latest_metrics_key_value", "key", "value", "run_id"),
 )
 
-# Batch ids already applied: a retried batch (same id) is not stored twice.
+# Batch ids already applied: a retried batch (same id) is not stored twice, and one with
+# other points (another digest) is an IdConflict. Batches from before 0007 have no digest.
 metric_batches = Table(
     "metric_batches",
     metadata,
     Column("id", ID, primary_key=True),
     Column("received_at", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=True),
 )
 
 artifacts = Table(

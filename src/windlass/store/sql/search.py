@@ -84,6 +84,16 @@ class SortPlan:
     query: Select[Any]
     exprs: list[tuple[ColumnElement[Any], bool]]  # (expression, ascending), nullable ones paired
 
+    def value_types(self) -> list[type]:
+        """Return the Python type of each sort expression (``object`` when unknown)."""
+        types: list[type] = []
+        for expr, _ascending in self.exprs:
+            try:
+                types.append(expr.type.python_type)
+            except NotImplementedError:
+                types.append(object)
+        return types
+
     def keyset_after(self, values: list[Any]) -> ColumnElement[bool]:
         """Return the condition "row sorts after ``values``" (lexicographic keyset)."""
         alternatives: list[ColumnElement[bool]] = []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -45,8 +47,9 @@ from windlass.entities import (
 from windlass.exceptions import (
     ArtifactNotFound,
     BackendUnavailable,
+    Conflict,
+    IdConflict,
     InvalidInput,
-    InvalidPageToken,
     InvalidState,
     ParamConflict,
     ProjectNotFound,
@@ -55,7 +58,7 @@ from windlass.exceptions import (
 from windlass.ids import is_id, now_ms
 from windlass.store.bulk import paused_gc
 from windlass.store.filters import parse_filter, parse_order_by
-from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.paging import check_max_results, decode_keyset, decode_token, encode_token
 from windlass.store.sql import schema as s
 from windlass.store.sql.deployments import SqlDeployments
 from windlass.store.sql.engine import create_store_engine
@@ -71,6 +74,34 @@ _RUN_COLUMNS = ("id", "project_id", "name", "status", "start_time", "end_time",
 # _load_runs unpacks run rows by position: keep it in step with the table.
 assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
+
+
+def _batch_digest(batch: MetricBatch) -> str:
+    """Return a digest of a batch's points: equal for a retry, different for other points."""
+    columns = orjson.dumps([batch.run_ids, batch.keys, batch.steps, batch.timestamps])
+    # Every NaN as one bit pattern; ints as the floats they are stored as.
+    values = array("d", (math.nan if v != v else v for v in batch.values)).tobytes()
+    return hashlib.sha256(columns + b"\0" + values).hexdigest()
+
+
+def _file_and_folder(run_id: str, path: str, below: str) -> Conflict:
+    return Conflict(
+        f"artifact path {path!r} of run {run_id} cannot be both a file and a folder (of "
+        f"{below!r}); log the file under another name",
+        run_id=run_id, path=path, conflicting_path=below)
+
+
+def _same_run(conn: Connection, run_id: str, wanted: dict[str, Any]) -> None:
+    """Raise IdConflict unless the stored run ``run_id`` has the ``wanted`` column values."""
+    columns = [s.runs.c[name] for name in wanted]
+    row = conn.execute(select(*columns).where(s.runs.c.id == run_id)).one()
+    differ = sorted(name for name, stored in zip(wanted, row, strict=True)
+                    if stored != wanted[name])
+    if differ:
+        raise IdConflict(
+            f"run id {run_id} is already taken by a run with another "
+            f"{', '.join(differ)}; a retry must send the same run (or use a new id)",
+            run_id=run_id, fields=differ)
 
 
 class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
@@ -194,6 +225,8 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             self._require_project(conn, project_id)
             if parent_run_id is not None:
                 self._require_run(conn, parent_run_id)
+            wanted = {"project_id": project_id, "name": name, "start_time": start_time,
+                      "parent_run_id": parent_run_id}
             created = conn.execute(
                 self._insert(s.runs).values(
                     id=run_id, project_id=project_id, name=name,
@@ -204,7 +237,9 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
                     host=source.host, pid=source.pid, heartbeat_at=start_time,
                 ).on_conflict_do_nothing(index_elements=["id"]).returning(s.runs.c.id)
             ).first()
-            if created is not None and tags:
+            if created is None:
+                _same_run(conn, run_id, wanted)
+            elif tags:
                 conn.execute(self._insert(s.tags),
                              [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
         return self.get_run(run_id)
@@ -380,12 +415,21 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             best = latest.get((run_id, key))
             if best is None or (step, ts) >= (best["step"], best["timestamp"]):
                 latest[(run_id, key)] = row
+        digest = _batch_digest(batch)
         with self._write() as conn:
             fresh = conn.execute(
-                self._insert(s.metric_batches).values(id=batch.id, received_at=now_ms())
+                self._insert(s.metric_batches).values(id=batch.id, received_at=now_ms(),
+                                                      digest=digest)
                 .on_conflict_do_nothing(index_elements=["id"]).returning(s.metric_batches.c.id)
             ).first()
             if fresh is None:
+                stored = conn.execute(select(s.metric_batches.c.digest).where(
+                    s.metric_batches.c.id == batch.id)).scalar()
+                if stored is not None and stored != digest:
+                    raise IdConflict(
+                        f"metric batch {batch.id} was already stored with other points; a "
+                        "retry must send the same points (or use a new batch id)",
+                        batch_id=batch.id)
                 return 0
             for run_id in {r for r, _k in latest}:
                 self._require_run(conn, run_id, writable=True)
@@ -453,9 +497,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         query = plan.query
         token_kind = "runs:" + "|".join(order_by or [])
         if page_token:
-            values = decode_token(page_token, token_kind, {"v": list})["v"]
-            if len(values) != len(plan.exprs):
-                raise InvalidPageToken(f"malformed page_token {page_token[:40]!r}")
+            values = decode_keyset(page_token, token_kind, plan.value_types())
             query = query.where(plan.keyset_after(values))
         query = query.limit(max_results + 1)
         with self._read() as conn, paused_gc():
@@ -475,6 +517,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             return
         with self._write() as conn:
             self._require_run(conn, run_id, writable=True)
+            self._check_file_or_folder(conn, run_id, [e.path for e in entries])
             stmt = self._insert(s.artifacts)
             conn.execute(
                 stmt.on_conflict_do_update(
@@ -484,6 +527,38 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
                 [{"run_id": run_id, "path": e.path, "digest": e.digest, "size": e.size,
                   "created_at": now_ms()} for e in entries],
             )
+
+    @staticmethod
+    def _check_file_or_folder(conn: Connection, run_id: str, paths: list[str]) -> None:
+        """Raise Conflict if a path would be a file and a folder (``a`` and ``a/b``).
+
+        Checked among the new paths and against the run's stored files; logging a file
+        at a stored file's path again replaces it and is fine.
+        """
+        new = set(paths)
+        a = s.artifacts
+        folders: dict[str, str] = {}  # folder -> a new path below it
+        for path in new:
+            parts = path.split("/")
+            for end in range(1, len(parts)):
+                folders.setdefault("/".join(parts[:end]), path)
+        for folder, below in sorted(folders.items()):
+            if folder in new:
+                raise _file_and_folder(run_id, folder, below)
+        if folders:
+            hit = conn.execute(select(a.c.path).where(
+                a.c.run_id == run_id, a.c.path.in_(sorted(folders))).limit(1)).scalar()
+            if hit is not None:
+                raise _file_and_folder(run_id, hit, folders[hit])
+        ordered = sorted(new)
+        for start in range(0, len(ordered), 200):
+            chunk = ordered[start:start + 200]
+            under = or_(*(func.substr(a.c.path, 1, len(p) + 1) == p + "/" for p in chunk))
+            hit = conn.execute(select(a.c.path).where(a.c.run_id == run_id, under)
+                               .limit(1)).scalar()
+            if hit is not None:
+                folder = next(p for p in chunk if hit.startswith(p + "/"))
+                raise _file_and_folder(run_id, folder, hit)
 
     def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
         """Return every file under ``path``."""

@@ -131,6 +131,11 @@ class TraceField(f.Field):
         """Tell whether the field holds numbers (attributes may hold either)."""
         return self.numeric
 
+    @property
+    def is_joined(self) -> bool:
+        """Tell whether a condition on the field is a sub-query (span fields, attributes)."""
+        return self.level != "trace"
+
 
 class _TraceFilterParser(f.Parser):
     """The run filter parser with trace fields instead of run fields."""
@@ -219,6 +224,7 @@ def parse_trace_filter(text: str | None) -> f.Expr | None:
 
 def parse_trace_order_by(clauses: list[str] | None) -> list[tuple[str, bool]]:
     """Parse ``["duration_ms DESC", "cost"]`` into (trace field, ascending) pairs."""
+    f.check_order_by(clauses)
     keys: list[tuple[str, bool]] = []
     for clause in clauses or []:
         parser = _TraceFilterParser(clause)

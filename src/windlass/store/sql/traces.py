@@ -48,10 +48,10 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.sql import Select
 
 from windlass.entities import Page
-from windlass.exceptions import InvalidInput, InvalidPageToken, TraceNotFound
+from windlass.exceptions import InvalidInput, TraceNotFound
 from windlass.store.base import MetadataStore
 from windlass.store.bulk import paused_gc
-from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.paging import check_max_results, decode_keyset, decode_token, encode_token
 from windlass.store.sql import schema as s
 from windlass.store.sql.search import SortPlan
 from windlass.store.sql.trace_search import (
@@ -572,9 +572,7 @@ class SqlTraces(MetadataStore):
         plan = SortPlan(query, exprs)
         kind = "traces:" + "|".join(order_by or [])
         if page_token:
-            values = decode_token(page_token, kind, {"v": list})["v"]
-            if len(values) != len(exprs):
-                raise InvalidPageToken(f"malformed page_token {page_token[:40]!r}")
+            values = decode_keyset(page_token, kind, plan.value_types())
             query = query.where(plan.keyset_after(values))
             if not order_by and isinstance(values[0], int):
                 # Implied by the keyset; lets the (project, start) index skip earlier pages.

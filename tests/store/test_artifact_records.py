@@ -1,0 +1,101 @@
+"""Recording artifact files: a path is a file or a folder, never both; names are canonical;
+the declared size is the blob's.
+
+On every MetadataStore (SQLite, PostgreSQL, REST through a real server), and through the
+tracking service (embedded mode, and what the server's route calls).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from windlass.artifacts import open_blob_store
+from windlass.artifacts.http import RestBlobStore
+from windlass.entities import ArtifactEntry, RunSource
+from windlass.exceptions import Conflict, InvalidInput
+from windlass.ids import new_id, now_ms
+from windlass.store.base import MetadataStore
+from windlass.store.rest import RestStore
+from windlass.tracking.service import Tracking
+
+BLOB = b"artifact record bytes"
+
+
+def _run(store: MetadataStore) -> str:
+    project = store.get_or_create_project(f"art-{new_id()[-12:]}", new_id(), now_ms()).id
+    return store.create_run(run_id=new_id(), project_id=project, name="r", start_time=now_ms(),
+                            parent_run_id=None, source=RunSource(), tags={}).id
+
+
+@pytest.fixture
+def tracking(store: MetadataStore, tmp_path: Path) -> Tracking:
+    """The tracking service over the store, with the blob store that goes with it."""
+    if isinstance(store, RestStore):
+        blobs = RestBlobStore(store.base_url, store.client)
+    else:
+        blobs = open_blob_store(str(tmp_path / "blobs"))
+    return Tracking(store, blobs)
+
+
+def _entry(tracking: Tracking, path: str, size: int | None = None) -> ArtifactEntry:
+    digest, stored = tracking.blobs.put_stream(io.BytesIO(BLOB))
+    return ArtifactEntry(path, digest, stored if size is None else size)
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    pytest.param(["a"], ["a/b"], id="file-then-below"),
+    pytest.param(["a/b"], ["a"], id="below-then-file"),
+    pytest.param(["x/a/b/c"], ["x/a"], id="deep-below-then-file"),
+    pytest.param(["x/a"], ["x/a/b/c"], id="file-then-deep-below"),
+    pytest.param([], ["a", "a/b"], id="both-in-one-batch"),
+    pytest.param([], ["m/a/b", "m/a"], id="both-in-one-batch-reversed"),
+])
+def test_a_path_cannot_be_file_and_folder(store: MetadataStore, tracking: Tracking,
+                                          first: list[str], then: list[str]) -> None:
+    run_id = _run(store)
+    if first:
+        tracking.record_artifacts(run_id, [_entry(tracking, p) for p in first])
+    before = store.walk_artifacts(run_id)
+    with pytest.raises(Conflict) as caught:
+        tracking.record_artifacts(run_id, [_entry(tracking, "ok.txt"),
+                                           *(_entry(tracking, p) for p in then)])
+    assert "both a file and a folder" in caught.value.message
+    assert store.walk_artifacts(run_id) == before  # nothing of the batch was recorded
+
+
+def test_store_itself_refuses_file_and_folder(store: MetadataStore, tracking: Tracking
+                                              ) -> None:
+    run_id = _run(store)
+    store.record_artifacts(run_id, [_entry(tracking, "a/b")])
+    with pytest.raises(Conflict):
+        store.record_artifacts(run_id, [_entry(tracking, "a")])
+    # Logging a file again at its own path replaces it; siblings are fine.
+    store.record_artifacts(run_id, [_entry(tracking, "a/b"), _entry(tracking, "a/c"),
+                                    _entry(tracking, "ab"), _entry(tracking, "a.b")])
+    assert [e.path for e in store.walk_artifacts(run_id)] == ["a.b", "a/b", "a/c", "ab"]
+
+
+@pytest.mark.parametrize("path", ["a//b", "a/", "a/b/", "./a", "a/./b", "a///"])
+def test_empty_path_segments_are_refused(store: MetadataStore, tracking: Tracking,
+                                         path: str) -> None:
+    run_id = _run(store)
+    with pytest.raises(InvalidInput) as caught:
+        tracking.record_artifacts(run_id, [_entry(tracking, "fine"), _entry(tracking, path)])
+    assert repr(path) in caught.value.message
+    assert store.walk_artifacts(run_id) == []
+
+
+@pytest.mark.parametrize("size", [0, len(BLOB) - 1, len(BLOB) + 1, 2**40])
+def test_declared_size_must_be_the_blobs(store: MetadataStore, tracking: Tracking,
+                                         size: int) -> None:
+    run_id = _run(store)
+    with pytest.raises(InvalidInput) as caught:
+        tracking.record_artifacts(run_id, [_entry(tracking, "w.bin", size)])
+    assert f"declares {size} bytes" in caught.value.message
+    assert str(len(BLOB)) in caught.value.message
+    assert store.walk_artifacts(run_id) == []
+    tracking.record_artifacts(run_id, [_entry(tracking, "w.bin")])
+    assert store.get_artifact(run_id, "w.bin").size == len(BLOB)

@@ -1,0 +1,106 @@
+"""Client-chosen ids: the same body again is an idempotent success, another body a 409.
+
+On every MetadataStore (SQLite, PostgreSQL, and the REST client through a real server),
+and through the tracking service the server's routes call.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from windlass.artifacts import open_blob_store
+from windlass.entities import MetricBatch, RunSource
+from windlass.exceptions import IdConflict
+from windlass.ids import new_id, now_ms
+from windlass.store.base import MetadataStore
+from windlass.tracking.service import Tracking
+
+
+def _project(store: MetadataStore) -> str:
+    return store.get_or_create_project(f"ids-{new_id()[-12:]}", new_id(), now_ms()).id
+
+
+def _create(store: MetadataStore, run_id: str, project_id: str, **change: object) -> str:
+    body: dict[str, object] = {"run_id": run_id, "project_id": project_id, "name": "first",
+                               "start_time": 1_700_000_000_000, "parent_run_id": None,
+                               "source": RunSource(user="ada"), "tags": {"team": "a"}}
+    body.update(change)
+    return store.create_run(**body).id  # type: ignore[arg-type]
+
+
+def test_same_run_again_is_idempotent(store: MetadataStore) -> None:
+    project, run_id = _project(store), new_id()
+    assert _create(store, run_id, project) == run_id
+    assert _create(store, run_id, project) == run_id
+    run = store.get_run(run_id)
+    assert (run.name, run.start_time, run.tags) == ("first", 1_700_000_000_000, {"team": "a"})
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param({"name": "second"}, id="name"),
+    pytest.param({"start_time": 1_700_000_000_001}, id="start-time"),
+    pytest.param("project", id="project"),
+    pytest.param("parent", id="parent"),
+])
+def test_run_id_reused_with_another_body_is_id_conflict(store: MetadataStore,
+                                                        change: object) -> None:
+    project, run_id = _project(store), new_id()
+    _create(store, run_id, project)
+    if change == "project":
+        other: dict[str, object] = {"project_id": _project(store)}
+    elif change == "parent":
+        other = {"parent_run_id": _create(store, new_id(), project)}
+    else:
+        assert isinstance(change, dict)
+        other = change
+    with pytest.raises(IdConflict) as caught:
+        _create(store, run_id, **{"project_id": project, **other})  # type: ignore[arg-type]
+    assert caught.value.error_code == "ID_CONFLICT"
+    assert run_id in caught.value.message
+    # The stored run is unchanged.
+    run = store.get_run(run_id)
+    assert (run.project_id, run.name, run.start_time, run.parent_run_id) == (
+        project, "first", 1_700_000_000_000, None)
+
+
+def _batch(batch_id: str, run_id: str, values: list[float], steps: list[int] | None = None
+           ) -> MetricBatch:
+    batch = MetricBatch(batch_id)
+    for step, value in zip(steps or range(len(values)), values, strict=True):
+        batch.append(run_id, "loss", value, step, 1_700_000_000_000 + step)
+    return batch
+
+
+def test_metric_batch_id_reuse(store: MetadataStore) -> None:
+    project = _project(store)
+    run_id = _create(store, new_id(), project)
+    batch_id = new_id()
+    assert store.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 3
+    # The same points again (a retry): stored once, no error.
+    assert store.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 0
+    for other in (_batch(batch_id, run_id, [1.0, 2.0, 3.0]),
+                  _batch(batch_id, run_id, [1.0, math.nan, 3.0], steps=[0, 1, 5]),
+                  _batch(batch_id, run_id, [1.0, math.nan])):
+        with pytest.raises(IdConflict) as caught:
+            store.log_metrics(other)
+        assert batch_id in caught.value.message
+    history = store.get_metric_history(run_id, "loss").items
+    assert [p.step for p in history] == [0, 1, 2]
+    assert history[0].value == 1.0 and math.isnan(history[1].value)
+
+
+def test_tracking_service_retries_without_name_or_start_time(store: MetadataStore,
+                                                             tmp_path: Path) -> None:
+    # The server's POST /runs route: a retry leaving name and start time to the server
+    # is the same run, not a conflict with the time of the first try.
+    project = _project(store)
+    service = Tracking(store, open_blob_store(str(tmp_path / "blobs")))
+    run_id = new_id()
+    first = service.create_run(project, run_id=run_id)
+    again = service.create_run(project, run_id=run_id)
+    assert (again.id, again.name, again.start_time) == (first.id, first.name, first.start_time)
+    with pytest.raises(IdConflict):
+        service.create_run(project, run_id=run_id, name="renamed")
