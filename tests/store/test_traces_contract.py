@@ -705,7 +705,7 @@ def _upgrade_from_0003_keeps_data(uri: str) -> None:
     try:
         store.create_deployment(deployment_id="d" * 32, project_id="a" * 32, name="prod",
                                 description="", variants=[Variant("a", "models:/m/1", 1.0)],
-                                shadow=None, user="u", at=1)
+                                shadow=None, claimed_by="u", at=1)
         trace_id = _tid()
         assert store.ingest_spans("a" * 32, [_span(trace_id)], 1).accepted == 1
         assert len(store.get_trace(trace_id)) == 1
