@@ -29,7 +29,11 @@ from windlass_testing import POSTGRES_SKIP, ServerProcess, scratch_postgres_data
 
 API = "/api/v1"
 CODE = "INVALID_PAGE_TOKEN"
-MANIFEST = b"flavors: {sklearn: {}}\n"
+WEIGHTS = b"seeded weights " * 50
+#: A valid manifest; the stored windlass-model.yaml (JSON is YAML) says the same.
+MANIFEST_DATA = {"format": "windlass-model/1", "flavors": {"sklearn": {}},
+                 "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}}}
+MANIFEST = json.dumps(MANIFEST_DATA).encode()
 BASE_NS = 1_700_000_000_000_000_000
 
 
@@ -94,14 +98,16 @@ def _seed(url: str) -> Seeded:
             "id": new_id(), "run_ids": [runs[0]] * 3, "keys": ["loss"] * 3,
             "values": [1.0, 2.0, 3.0], "steps": [0, 1, 2],
             "timestamps": [1_700_000_000_000] * 3}))
-        assert client.put(f"{API}/blobs/{hash_bytes(MANIFEST)}", content=MANIFEST).is_success
+        for blob in (MANIFEST, WEIGHTS):
+            assert client.put(f"{API}/blobs/{hash_bytes(blob)}", content=blob).is_success
         files = [{"path": "windlass-model.yaml", "digest": hash_bytes(MANIFEST),
-                  "size": len(MANIFEST)}]
+                  "size": len(MANIFEST)},
+                 {"path": "model.skops", "digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}]
         models = f"{API}/projects/{name}/models"
         for model in ("churn", "fraud"):
             for _ in range(2):
                 ok(client.post(f"{models}/{model}/versions", json={
-                    "source": "test", "files": files, "manifest": {"flavors": {}}}))
+                    "source": "test", "files": files, "manifest": MANIFEST_DATA}))
         deployments = f"{API}/projects/{name}/deployments"
         for deployment in ("prod", "staging"):
             ok(client.post(deployments, json={"name": deployment, "variants": [
