@@ -234,10 +234,11 @@ def test_a_stream_gives_the_attributes_of_the_same_reply_unstreamed(
 def test_streamed_tool_call_arguments_are_reassembled(client: openai.OpenAI) -> None:
     prompt = ('call:get_weather {"city": "Paris", "unit": "celsius"}\n'
               'call:get_weather {"city": "Reykjavík"}')
+    sent = time.monotonic()  # time to first token counts from the request being sent
     stream = client.chat.completions.create(model="gpt-4o-mini", messages=messages(prompt),
                                             tools=TOOLS, stream=True,
                                             stream_options={"include_usage": True})
-    accumulator = StreamAccumulator()
+    accumulator = StreamAccumulator(sent)
     fragments = 0
     for chunk in stream:
         fragments += sum(1 for c in chunk.choices for t in c.delta.tool_calls or []
