@@ -11,6 +11,7 @@ import pytest
 
 import windlass
 from windlass.ids import new_id
+from windlass_testing import run_fresh
 
 
 def test_issue_example(sdk: str, tmp_path: Path) -> None:
@@ -175,3 +176,30 @@ def test_git_commit_and_dirty_flag_are_recorded(tmp_path: Path) -> None:
         assert "train.py" in source.command
     finally:
         windlass.set_tracking_uri(None)
+
+
+def test_import_installs_no_process_hooks_and_a_run_installs_them(tmp_path: Path) -> None:
+    """``import windlass`` leaves sys.excepthook and atexit alone; the first run sets both."""
+    db = f"sqlite:///{tmp_path / 'hooks.db'}"
+    code = (
+        "import atexit, sys\n"
+        "ours, register = [], atexit.register\n"  # stdlib modules (logging) register too
+        "def spy(func, *args, **kwargs):\n"
+        "    if getattr(func, '__module__', '').startswith('windlass'): ours.append(func)\n"
+        "    return register(func, *args, **kwargs)\n"
+        "atexit.register = spy\n"
+        "hook = sys.excepthook\n"
+        "import windlass\n"
+        "assert sys.excepthook is hook, 'import windlass replaced sys.excepthook'\n"
+        "assert not ours, f'import windlass registered atexit hooks: {ours}'\n"
+        f"windlass.set_tracking_uri({db!r})\n"
+        "run = windlass.start_run('crashes')\n"
+        "assert sys.excepthook is not hook and ours, 'a run needs both hooks'\n"
+        "print(run.id, flush=True)\n"
+        "raise SystemError('boom')\n"
+    )
+    done = run_fresh(code, cwd=tmp_path, check=False)
+    assert done.returncode == 1 and "SystemError: boom" in done.stderr, done.stderr
+    run_id = done.stdout.split()[0]
+    windlass.set_tracking_uri(db)
+    assert windlass.get_run(run_id).status is windlass.RunStatus.FAILED

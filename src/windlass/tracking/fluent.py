@@ -170,6 +170,7 @@ def start_run(name: str | None = None, *, nested: bool = False, parent_run_id: s
 
     service = _tracking()
     with _state.lock:
+        _install_process_hooks()
         _sweep_once(service)
         if _state.runs and not nested and parent_run_id is None and run_id is None:
             raise InvalidState(
@@ -391,14 +392,27 @@ def _shutdown(end_runs: bool = True) -> None:
         _state.swept = False
 
 
-_previous_excepthook = sys.excepthook
+_hooks_installed = False
 
 
-def _excepthook(exc_type: type[BaseException], exc: BaseException,
-                tb: TracebackType | None) -> None:
-    _state.crashed = True
-    _previous_excepthook(exc_type, exc, tb)
+def _install_process_hooks() -> None:
+    """Install, once per process, what an active run needs from the interpreter.
 
+    An uncaught exception marks the runs failed (the previous ``sys.excepthook`` still
+    runs) and interpreter exit ends them and flushes buffered metrics. Importing windlass
+    installs neither: the first run does, so a program that never starts one keeps its
+    own hooks untouched.
+    """
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    previous = sys.excepthook
 
-sys.excepthook = _excepthook
-atexit.register(_shutdown)
+    def excepthook(exc_type: type[BaseException], exc: BaseException,
+                   tb: TracebackType | None) -> None:
+        _state.crashed = True
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    atexit.register(_shutdown)
+    _hooks_installed = True
