@@ -6,7 +6,6 @@ Never a traceback, and nothing half-written.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -105,17 +104,12 @@ def test_symlink_out_of_the_destination(tracked: tuple[str, str], tmp_path: Path
     assert list(outside.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_unwritable_destination(tracked: tuple[str, str], tmp_path: Path) -> None:
+    """A destination the OS refuses (a name over NAME_MAX: even root cannot create it)."""
     uri, run_id = tracked
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        code, out = get(run_id, "model", "--uri", uri, "--dest", str(locked / "out"))
-    finally:
-        locked.chmod(0o700)
+    code, out = get(run_id, "model", "--uri", uri, "--dest", str(tmp_path / ("x" * 300)))
     assert code == 2 and "cannot write" in out
+    assert "Traceback" not in out
 
 
 def test_server_down(tmp_path: Path) -> None:

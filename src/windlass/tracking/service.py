@@ -308,10 +308,11 @@ class Tracking:
                                    run_id=run_id, path=path)
         root = Path(dest)
         targets = [(entry, confined_destination(root, entry.path)) for entry in entries]
-        for _entry, target in targets:
-            _check_destination(root, target)
         target = root
-        try:
+        try:  # the OS may refuse even to look (a name over NAME_MAX): never a traceback
+            for _entry, target in targets:
+                _check_destination(root, target)
+            target = root
             root.mkdir(parents=True, exist_ok=True)
             for entry, target in targets:
                 target.parent.mkdir(parents=True, exist_ok=True)
