@@ -23,6 +23,27 @@ def _diff(uri: str) -> list[object]:
         engine.dispose()
 
 
+def _alembic(uri: str, step: str, revision: str, *statements: str) -> None:
+    """Run ``alembic <step> <revision>`` on ``uri``, then ``statements``, in one transaction."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from windlass.store.sql.engine import _MIGRATIONS, _normalize
+
+    cfg = Config(str(_MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    engine = create_engine(_normalize(uri))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            getattr(command, step)(cfg, revision)
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_schema_matches_models(tmp_path: Path) -> None:
     assert _diff(f"sqlite:///{tmp_path / 'm.db'}") == []
 
@@ -49,23 +70,14 @@ def test_bad_store_uri_is_a_clear_error() -> None:
 
 
 def _upgrade_from_0001_keeps_data(uri: str) -> None:
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import create_engine, text
     from sqlalchemy import inspect as sa_inspect
 
-    from windlass.store.sql.engine import _MIGRATIONS, _normalize
+    from windlass.store.sql.engine import _normalize
     from windlass.store.sql.store import SqlStore
 
-    engine = create_engine(_normalize(uri))
-    with engine.begin() as conn:
-        cfg = Config(str(_MIGRATIONS / "alembic.ini"))
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
-        conn.execute(text("INSERT INTO projects (id, name, description, created_at) "
-                          "VALUES ('" + "a" * 32 + "', 'old', '', 1)"))
-    engine.dispose()
+    _alembic(uri, "upgrade", "0001", "INSERT INTO projects (id, name, description, created_at) "
+             "VALUES ('" + "a" * 32 + "', 'old', '', 1)")
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
         project = store.get_project("old")
@@ -75,10 +87,8 @@ def _upgrade_from_0001_keeps_data(uri: str) -> None:
         store.close()
     assert _diff(uri) == []
     # And back: the downgrade drops exactly what 0002 added.
+    _alembic(uri, "downgrade", "0001")
     engine = create_engine(_normalize(uri))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM projects")).scalars().all() == ["old"]
         tables = set(sa_inspect(conn).get_table_names())
@@ -96,26 +106,18 @@ def test_postgres_upgrade_from_0001_keeps_data(postgres_url: str) -> None:
 
 
 def _upgrade_from_0002_keeps_data(uri: str) -> None:
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import create_engine, text
     from sqlalchemy import inspect as sa_inspect
 
-    from windlass.store.sql.engine import _MIGRATIONS, _normalize
+    from windlass.store.sql.engine import _normalize
     from windlass.store.sql.store import SqlStore
 
-    engine = create_engine(_normalize(uri))
-    cfg = Config(str(_MIGRATIONS / "alembic.ini"))
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
-        conn.execute(text("INSERT INTO projects (id, name, description, created_at) "
-                          "VALUES ('" + "a" * 32 + "', 'old', '', 1)"))
-        conn.execute(text("INSERT INTO registered_models (id, project_id, name, description, "
-                          "card, created_at, updated_at, next_version) VALUES ('" + "b" * 32 +
-                          "', '" + "a" * 32 + "', 'churn', '', '', 1, 1, 1)"))
-    engine.dispose()
+    _alembic(uri, "upgrade", "0002",
+             "INSERT INTO projects (id, name, description, created_at) "
+             "VALUES ('" + "a" * 32 + "', 'old', '', 1)",
+             "INSERT INTO registered_models (id, project_id, name, description, "
+             "card, created_at, updated_at, next_version) VALUES ('" + "b" * 32 +
+             "', '" + "a" * 32 + "', 'churn', '', '', 1, 1, 1)")
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
         assert store.get_registered_model("a" * 32, "churn").name == "churn"
@@ -124,10 +126,8 @@ def _upgrade_from_0002_keeps_data(uri: str) -> None:
         store.close()
     assert _diff(uri) == []
     # And back: the downgrade drops exactly what 0003 added.
+    _alembic(uri, "downgrade", "0002")
     engine = create_engine(_normalize(uri))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM registered_models")).scalars().all() == \
             ["churn"]
@@ -169,23 +169,13 @@ _CLAIM_ROWS = [
 
 
 def _upgrade_from_0005_keeps_claims(uri: str) -> None:
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import create_engine, text
 
-    from windlass.store.sql.engine import _MIGRATIONS, _normalize
+    from windlass.store.sql.engine import _normalize
     from windlass.store.sql.store import SqlStore
 
     ids = {k: k * 32 for k in "pmvdqw"}
-    engine = create_engine(_normalize(uri))
-    cfg = Config(str(_MIGRATIONS / "alembic.ini"))
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005")
-        for row in _CLAIM_ROWS:
-            conn.execute(text(row.format(**ids)))
-    engine.dispose()
+    _alembic(uri, "upgrade", "0005", *(row.format(**ids) for row in _CLAIM_ROWS))
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
         project = ids["p"]
@@ -198,10 +188,8 @@ def _upgrade_from_0005_keeps_claims(uri: str) -> None:
         store.close()
     assert _diff(uri) == []
     # And back: the downgrade restores the old column names with their values.
+    _alembic(uri, "downgrade", "0005")
     engine = create_engine(_normalize(uri))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT created_by FROM model_versions")).scalar() == "ada"
         assert conn.execute(text('SELECT "user" FROM deployment_events')).scalar() == "cy"
