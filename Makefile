@@ -29,6 +29,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 

@@ -76,24 +76,34 @@ class Context:
         got: list[Any] = []
         statuses: list[int] = []
         for rec in self.records:
-            status, body = load.post_json(servers.HOST, spec.port, spec.predict_path,
-                                          spec.body([rec]))
+            status, body = load.post_json(
+                servers.HOST, spec.port, spec.predict_path, spec.body([rec])
+            )
             statuses.append(status)
             preds = body.get("predictions") if isinstance(body, dict) else None
             got.append(preds[0] if isinstance(preds, list) and len(preds) == 1 else body)
-        status, body = load.post_json(servers.HOST, spec.port, spec.predict_path,
-                                      spec.body(self.records))
+        status, body = load.post_json(
+            servers.HOST, spec.port, spec.predict_path, spec.body(self.records)
+        )
         statuses.append(status)
         batch = body.get("predictions") if isinstance(body, dict) else body
-        ok = (all(s == 200 for s in statuses) and got == self.expected
-              and batch == self.expected)
-        out["check"] = {"ok": ok, "expected": self.expected, "single": got, "batch": batch,
-                        "statuses": statuses}
-        log(f"  known rows: {'agree' if ok else 'DISAGREE'} with the model "
-            f"({len(self.records)} single-row requests and one of {len(self.records)} rows)")
+        ok = all(s == 200 for s in statuses) and got == self.expected and batch == self.expected
+        out["check"] = {
+            "ok": ok,
+            "expected": self.expected,
+            "single": got,
+            "batch": batch,
+            "statuses": statuses,
+        }
+        log(
+            f"  known rows: {'agree' if ok else 'DISAGREE'} with the model "
+            f"({len(self.records)} single-row requests and one of {len(self.records)} rows)"
+        )
         if not ok:
-            raise RuntimeError(f"{spec.name} answered {got} / {batch} with statuses "
-                               f"{statuses}; the model says {self.expected}")
+            raise RuntimeError(
+                f"{spec.name} answered {got} / {batch} with statuses "
+                f"{statuses}; the model says {self.expected}"
+            )
 
     def load(self, spec: ss.Spec, connections: int) -> dict[str, Any]:
         """Warm up, then run wrk with ``connections`` single-row clients; return the summary."""
@@ -101,28 +111,42 @@ class Context:
         body = json.dumps(spec.body([self.work["load_record"]])).encode()
         load.wrk(url, body, connections=connections, seconds=self.sizes.warmup_s)
         r = load.wrk(url, body, connections=connections, seconds=self.sizes.seconds)
-        log(f"  {connections} clients, {r['seconds']:.0f} s: {r['rps']:,.0f} req/s, "
-            f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}")
+        log(
+            f"  {connections} clients, {r['seconds']:.0f} s: {r['rps']:,.0f} req/s, "
+            f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, errors {r['errors']}"
+        )
         return r
 
     def sequential(self, spec: ss.Spec) -> dict[str, Any]:
         """Time single-row requests one after another on one keep-alive connection."""
         body = json.dumps(spec.body([self.work["load_record"]])).encode()
-        load.sequential(servers.HOST, spec.port, spec.predict_path, body, requests=50,
-                        max_seconds=5.0)  # warm-up
-        r = load.sequential(servers.HOST, spec.port, spec.predict_path, body,
-                            requests=self.sizes.sequential,
-                            max_seconds=self.sizes.sequential_max_s)
-        log(f"  sequential keep-alive: {r['requests']:,} requests in {r['seconds']:.1f} s, "
+        load.sequential(
+            servers.HOST, spec.port, spec.predict_path, body, requests=50, max_seconds=5.0
+        )  # warm-up
+        r = load.sequential(
+            servers.HOST,
+            spec.port,
+            spec.predict_path,
+            body,
+            requests=self.sizes.sequential,
+            max_seconds=self.sizes.sequential_max_s,
+        )
+        log(
+            f"  sequential keep-alive: {r['requests']:,} requests in {r['seconds']:.1f} s, "
             f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, {r['over_20ms']} over "
-            f"20 ms, {r['connects']} connection(s)")
+            f"20 ms, {r['connects']} connection(s)"
+        )
         return r
 
 
 def _served(server: servers.Server, out: dict[str, Any]) -> None:
     memory = server.memory()
-    out["server"] = {"seconds_to_ready": server.seconds_to_healthy, "rss_mb": memory.rss_mb,
-                     "pss_mb": memory.pss_mb, "processes": memory.processes}
+    out["server"] = {
+        "seconds_to_ready": server.seconds_to_healthy,
+        "rss_mb": memory.rss_mb,
+        "pss_mb": memory.pss_mb,
+        "processes": memory.processes,
+    }
 
 
 def loadgen_phase(ctx: Context, out: dict[str, Any]) -> None:
@@ -130,10 +154,13 @@ def loadgen_phase(ctx: Context, out: dict[str, Any]) -> None:
     spec = ss.bare(ctx.work["model_path"], servers.free_port(), trivial=True)
     with ss.running(spec, ctx.data / "trivial"):
         url = f"http://{servers.HOST}:{spec.port}/"
-        out["wrk"] = r = load.wrk(url, None, connections=ctx.sizes.clients,
-                                  seconds=ctx.sizes.loadgen_s)
-    log(f"load generator: wrk -t1 -c{ctx.sizes.clients} against a fixed-answer server: "
-        f"{r['rps']:,.0f} req/s (its ceiling here, with the server on the other core)")
+        out["wrk"] = r = load.wrk(
+            url, None, connections=ctx.sizes.clients, seconds=ctx.sizes.loadgen_s
+        )
+    log(
+        f"load generator: wrk -t1 -c{ctx.sizes.clients} against a fixed-answer server: "
+        f"{r['rps']:,.0f} req/s (its ceiling here, with the server on the other core)"
+    )
 
 
 def bare_phase(ctx: Context, out: dict[str, Any]) -> None:
@@ -151,8 +178,10 @@ def windlass_phase(ctx: Context, out: dict[str, Any], env: dict[str, str], uri: 
     """Measure ``windlass serve`` (defaults): 16 and 64 clients, sequential with 1 worker."""
     spec = ss.windlass(uri, servers.free_port(), env)
     with ss.running(spec, ctx.data / "windlass") as server:
-        log(f"windlass serve {uri} on {server.url} (ready in "
-            f"{server.seconds_to_healthy:.2f} s; batching, metrics, prediction log on)")
+        log(
+            f"windlass serve {uri} on {server.url} (ready in "
+            f"{server.seconds_to_healthy:.2f} s; batching, metrics, prediction log on)"
+        )
         ctx.check(spec, out)
         out["load"] = ctx.load(spec, ctx.sizes.clients)
         out["batching_before"] = _batch_stats(spec.port)
@@ -162,18 +191,18 @@ def windlass_phase(ctx: Context, out: dict[str, Any], env: dict[str, str], uri: 
         _served(server, out)
         before, after = out["batching_before"], out["batching_after"]
         if after["batches"] > before["batches"]:
-            mean = (after["requests"] - before["requests"]) / (after["batches"]
-                                                               - before["batches"])
-            log(f"  {ctx.sizes.batch_clients} clients: {mean:.1f} requests per predict call "
-                "on average")
+            mean = (after["requests"] - before["requests"]) / (after["batches"] - before["batches"])
+            log(
+                f"  {ctx.sizes.batch_clients} clients: {mean:.1f} requests per predict call "
+                "on average"
+            )
 
 
 def _batch_stats(port: int) -> dict[str, float]:
     """Return the batch-size histogram's sum and count from windlass's ``/metrics``."""
     import urllib.request
 
-    with urllib.request.urlopen(f"http://{servers.HOST}:{port}/metrics",
-                                timeout=10) as response:
+    with urllib.request.urlopen(f"http://{servers.HOST}:{port}/metrics", timeout=10) as response:
         text = response.read().decode()
     stats = {"requests": 0.0, "batches": 0.0}
     for line in text.splitlines():
@@ -184,25 +213,29 @@ def _batch_stats(port: int) -> dict[str, float]:
     return stats
 
 
-def windlass_workers_phase(ctx: Context, out: dict[str, Any], env: dict[str, str],
-                           uri: str) -> None:
+def windlass_workers_phase(
+    ctx: Context, out: dict[str, Any], env: dict[str, str], uri: str
+) -> None:
     """Measure ``windlass serve --workers 2``: sequential keep-alive latency."""
     spec = ss.windlass(uri, servers.free_port(), env, workers=2)
     with ss.running(spec, ctx.data / "windlass-w2") as server:
-        log(f"windlass serve --workers 2 on {server.url} (ready in "
-            f"{server.seconds_to_healthy:.2f} s)")
+        log(
+            f"windlass serve --workers 2 on {server.url} (ready in "
+            f"{server.seconds_to_healthy:.2f} s)"
+        )
         ctx.check(spec, out)
         out["sequential"] = ctx.sequential(spec)
         _served(server, out)
 
 
-def windlass_nolog_phase(ctx: Context, out: dict[str, Any], env: dict[str, str],
-                         uri: str) -> None:
+def windlass_nolog_phase(ctx: Context, out: dict[str, Any], env: dict[str, str], uri: str) -> None:
     """Measure ``windlass serve --no-log-predictions`` at 16 clients: the log's own cost."""
     spec = ss.windlass(uri, servers.free_port(), env, log_predictions=False)
     with ss.running(spec, ctx.data / "windlass-nolog") as server:
-        log(f"windlass serve --no-log-predictions on {server.url} (the prediction log's "
-            "cost: compare with the default server above)")
+        log(
+            f"windlass serve --no-log-predictions on {server.url} (the prediction log's "
+            "cost: compare with the default server above)"
+        )
         ctx.check(spec, out)
         out["load"] = ctx.load(spec, ctx.sizes.clients)
         _served(server, out)
@@ -226,20 +259,23 @@ def mlflow_phase(ctx: Context, out: dict[str, Any]) -> None:
         _save_mlflow_model(ctx.work["model_path"], ctx.data / "known.json", model_dir)
     spec = ss.mlflow(model_dir, servers.free_port())
     with ss.running(spec, ctx.data / "mlflow") as server:
-        log(f"mlflow models serve on {server.url} (ready in "
-            f"{server.seconds_to_healthy:.2f} s)")
+        log(f"mlflow models serve on {server.url} (ready in {server.seconds_to_healthy:.2f} s)")
         ctx.check(spec, out)
         out["load"] = ctx.load(spec, ctx.sizes.clients)
         out["sequential_default_workers"] = ctx.sequential(spec)
         _served(server, out)
     spec = ss.mlflow(model_dir, servers.free_port(), workers=2)
     with ss.running(spec, ctx.data / "mlflow-w2") as server:
-        log(f"mlflow models serve --workers 2 on {server.url} (ready in "
-            f"{server.seconds_to_healthy:.2f} s)")
+        log(
+            f"mlflow models serve --workers 2 on {server.url} (ready in "
+            f"{server.seconds_to_healthy:.2f} s)"
+        )
         ctx.check(spec, out)
         out["sequential_workers_2"] = ctx.sequential(spec)
-        out["server_workers_2"] = {"seconds_to_ready": server.seconds_to_healthy,
-                                   "processes": server.memory().processes}
+        out["server_workers_2"] = {
+            "seconds_to_ready": server.seconds_to_healthy,
+            "processes": server.memory().processes,
+        }
 
 
 _SAVE_MLFLOW = """
@@ -254,10 +290,21 @@ mlflow.sklearn.save_model(model, sys.argv[3], signature=infer_signature(x, model
 
 
 def _save_mlflow_model(model_path: Path, known: Path, target: Path) -> None:
-    done = subprocess.run([str(servers.MLFLOW_VENV / "bin" / "python"), "-c", _SAVE_MLFLOW,
-                           str(model_path), str(known), str(target)],
-                          env=servers.peer_env(), capture_output=True, text=True, timeout=300,
-                          check=False)
+    done = subprocess.run(
+        [
+            str(servers.MLFLOW_VENV / "bin" / "python"),
+            "-c",
+            _SAVE_MLFLOW,
+            str(model_path),
+            str(known),
+            str(target),
+        ],
+        env=servers.peer_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"mlflow.sklearn.save_model failed:\n{done.stderr[-3000:]}")
 
@@ -268,17 +315,22 @@ def register_windlass(model: Any, frame: Any) -> str:
 
     windlass.set_project(PROJECT)
     with windlass.start_run():
-        info = windlass.log_model(model, name="model", input_example=frame[:3],
-                                  registered_model_name=MODEL_NAME)
+        info = windlass.log_model(
+            model, name="model", input_example=frame[:3], registered_model_name=MODEL_NAME
+        )
     return f"models:/{MODEL_NAME}/{info.version}"
 
 
 def _version_of(python: Path, package: str) -> str | None:
     if not python.exists():
         return None
-    done = subprocess.run([str(python), "-c", "import importlib.metadata as m; "
-                           f"print(m.version({package!r}))"], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return done.stdout.strip() or None
 
 
@@ -287,8 +339,9 @@ def _versions() -> dict[str, Any]:
     import importlib.metadata
 
     def out(cmd: list[str]) -> str:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60,
-                              cwd=servers.ROOT)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, check=False, timeout=60, cwd=servers.ROOT
+        )
         return (done.stdout + done.stderr).strip()
 
     dirty = out(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"])
@@ -315,8 +368,10 @@ def _skip_reason(tool: str, versions: dict[str, Any]) -> str | None:
     if version is None:
         return f"{venv} has no {tool}: run bench/setup_peers.sh"
     if sk != versions["scikit-learn"]:
-        return (f"{venv} has scikit-learn {sk}, windlass's venv {versions['scikit-learn']}: "
-                "the model file needs the same version (run bench/setup_peers.sh)")
+        return (
+            f"{venv} has scikit-learn {sk}, windlass's venv {versions['scikit-learn']}: "
+            "the model file needs the same version (run bench/setup_peers.sh)"
+        )
     return None
 
 
@@ -324,19 +379,31 @@ def main() -> int:
     """Run every phase, print the table and the targets, write the JSON; 1 if a check fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s per figure: a smoke run")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds per load figure (default 20, --quick 5)")
-    parser.add_argument("--skip", default="",
-                        help="comma-separated phases to leave out: bare, windlass, "
-                             "windlass-nolog, windlass-w2, bentoml, mlflow")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="JSON output (default .bench/results-serving[-quick].json)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds per load figure (default 20, --quick 5)",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated phases to leave out: bare, windlass, "
+        "windlass-nolog, windlass-w2, bentoml, mlflow",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON output (default .bench/results-serving[-quick].json)",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     sizes = sizes_for(args.quick, args.duration)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     out_path = args.out or servers.ROOT / ".bench" / (
-        "results-serving-quick.json" if args.quick else "results-serving.json")
+        "results-serving-quick.json" if args.quick else "results-serving.json"
+    )
     if load.wrk_path() is None:
         log("wrk is missing: apt-get install -y wrk (the load generator of this benchmark)")
         return 2
@@ -360,13 +427,17 @@ def main() -> int:
         uri = register_windlass(work["model"], work["frame"])
         ctx = Context(sizes, data, work)
         env = dict(os.environ)
-        log(f"serving benchmark ({'quick' if args.quick else 'full'}: {sizes.seconds:g} s per "
-            f"figure), data in {data}")
-        log(f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
+        log(
+            f"serving benchmark ({'quick' if args.quick else 'full'}: {sizes.seconds:g} s per "
+            f"figure), data in {data}"
+        )
+        log(
+            f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
             f"{versions['windlass_src_modified']}; served from a copy), bentoml "
             f"{versions['bentoml']}, mlflow {versions['mlflow']}, scikit-learn "
             f"{versions['scikit-learn']}, {versions['wrk']}; {os.cpu_count()} CPUs, "
-            f"load {load_before}")
+            f"load {load_before}"
+        )
         _phase(raw, "loadgen", lambda o: loadgen_phase(ctx, o))
         if "bare" not in skip:
             _phase(raw, "bare", lambda o: bare_phase(ctx, o))
@@ -396,9 +467,13 @@ def main() -> int:
         "mode": "quick" if args.quick else "full",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "sizes": asdict(sizes),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "load_before": load_before,
-                    "load_after": _load()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load_after": _load(),
+        },
         "versions": versions,
         "skipped": skipped,
         "total_seconds": time.monotonic() - started,
@@ -410,15 +485,19 @@ def main() -> int:
     with_log = report.get(raw, "windlass", "load")
     without_log = report.get(raw, "windlass_nolog", "load")
     if with_log and without_log:
-        log(f"\nprediction log cost at {sizes.clients} clients: {with_log['rps']:,.0f} req/s "
+        log(
+            f"\nprediction log cost at {sizes.clients} clients: {with_log['rps']:,.0f} req/s "
             f"with it, {without_log['rps']:,.0f} without "
             f"({100 * (1 - with_log['rps'] / without_log['rps']):+.1f}% throughput); p50 "
             f"{with_log['p50_ms']:.2f} vs {without_log['p50_ms']:.2f} ms, p99 "
-            f"{with_log['p99_ms']:.2f} vs {without_log['p99_ms']:.2f} ms")
+            f"{with_log['p99_ms']:.2f} vs {without_log['p99_ms']:.2f} ms"
+        )
     ceiling = report.get(raw, "loadgen", "wrk", "rps")
     if ceiling is not None:
-        log(f"\nload generator ceiling (wrk -t1 -c{sizes.clients}, fixed answers): "
-            f"{ceiling:,.0f} req/s")
+        log(
+            f"\nload generator ceiling (wrk -t1 -c{sizes.clients}, fixed answers): "
+            f"{ceiling:,.0f} req/s"
+        )
     for name, reason in skipped.items():
         log(f"skipped {name}: {reason}")
     if args.quick:

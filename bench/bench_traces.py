@@ -46,13 +46,18 @@ def _server(tool: str, data: Path) -> tuple[list[str], dict[str, str] | None, in
     """Return the command, environment, port and name of one fresh server."""
     port = servers.free_port()
     if tool == "phoenix":
-        return ts.phoenix_command(), ts.phoenix_env(data, port, servers.free_port()), port, \
-            "phoenix"
+        return (
+            ts.phoenix_command(),
+            ts.phoenix_env(data, port, servers.free_port()),
+            port,
+            "phoenix",
+        )
     return servers.windlass_command(port, data), None, port, "windlass"
 
 
-def tool_phase(tool: str, args: argparse.Namespace, repeats: int, data: Path,
-               out: dict[str, Any]) -> None:
+def tool_phase(
+    tool: str, args: argparse.Namespace, repeats: int, data: Path, out: dict[str, Any]
+) -> None:
     """Measure ``tool`` ``repeats`` times, each on a fresh server and store."""
     out["runs"] = []
     counters = {"phoenix": ts.PhoenixCounter, "windlass": ts.WindlassCounter}
@@ -64,9 +69,15 @@ def tool_phase(tool: str, args: argparse.Namespace, repeats: int, data: Path,
             with servers.running(name, cmd, run_dir, port, env) as server:
                 counter = counters[tool](server.url, PROJECT)
                 try:
-                    r = ingest.measure(server, counter, args.traces, run_dir,
-                                       poll_s=args.poll_ms / 1000, max_poll_s=args.max_poll_s,
-                                       timeout_s=args.timeout)
+                    r = ingest.measure(
+                        server,
+                        counter,
+                        args.traces,
+                        run_dir,
+                        poll_s=args.poll_ms / 1000,
+                        max_poll_s=args.max_poll_s,
+                        timeout_s=args.timeout,
+                    )
                 finally:
                     counter.close()
                 r["seconds_to_healthy"] = server.seconds_to_healthy
@@ -76,8 +87,9 @@ def tool_phase(tool: str, args: argparse.Namespace, repeats: int, data: Path,
             return
         except Exception as exc:  # record it; later repeats would fail the same way
             traceback.print_exc()
-            out["runs"].append({"error": f"{type(exc).__name__}: {exc}",
-                                "seconds": time.monotonic() - started})
+            out["runs"].append(
+                {"error": f"{type(exc).__name__}: {exc}", "seconds": time.monotonic() - started}
+            )
             log(f"{tool} run {attempt}/{repeats}: FAILED: {exc}")
             return
         out["runs"].append(r)
@@ -86,33 +98,44 @@ def tool_phase(tool: str, args: argparse.Namespace, repeats: int, data: Path,
 
 def _print_run(tool: str, attempt: int, repeats: int, r: dict[str, Any]) -> None:
     s = r["sender"]
-    listening = ", ".join(f"{x['proto']} {x['address']}:{x['port']}"
-                          for x in r["listeners_before"])
-    log(f"{tool} run {attempt}/{repeats} (healthy in {r['seconds_to_healthy']:.1f} s; "
-        f"listening on {listening}):")
-    log(f"  sender: {s['spans_ended']:,} spans ended, {s['spans_exported']:,} accepted in "
+    listening = ", ".join(f"{x['proto']} {x['address']}:{x['port']}" for x in r["listeners_before"])
+    log(
+        f"{tool} run {attempt}/{repeats} (healthy in {r['seconds_to_healthy']:.1f} s; "
+        f"listening on {listening}):"
+    )
+    log(
+        f"  sender: {s['spans_ended']:,} spans ended, {s['spans_exported']:,} accepted in "
         f"{s['requests']} requests ({s['spans_failed']} refused), made in "
         f"{r['sender_create_seconds']:.2f} s, force_flush returned at "
-        f"{r['sender_seconds']:.2f} s")
-    state = ("all queryable" if r["complete"]
-             else f"TIMED OUT with {r['spans_seen']:,} of {r['spans_expected']:,} queryable")
-    log(f"  {state} at {r['end_to_end_s']:.2f} s (lag {r['lag_s']:.2f} s; {r['polls']} x "
+        f"{r['sender_seconds']:.2f} s"
+    )
+    state = (
+        "all queryable"
+        if r["complete"]
+        else f"TIMED OUT with {r['spans_seen']:,} of {r['spans_expected']:,} queryable"
+    )
+    log(
+        f"  {state} at {r['end_to_end_s']:.2f} s (lag {r['lag_s']:.2f} s; {r['polls']} x "
         f"{r['count_method']}, the last took {r['last_query_s']:.3f} s); "
         f"{r['verify']['spans']:,} spans found by "
-        f"{r['verify']['method']}")
-    log(f"  server CPU {r['cpu_s']:.2f} s ({r['cpu_per_span_ms']:.3f} ms per span after "
+        f"{r['verify']['method']}"
+    )
+    log(
+        f"  server CPU {r['cpu_s']:.2f} s ({r['cpu_per_span_ms']:.3f} ms per span after "
         f"{r['polls']} x {1000 * r['cpu_per_poll_s']:.1f} ms of count queries; "
         f"{r['cpu_after_settle_s']:.2f} s counting {ingest.SETTLE_S:.0f} s more); RSS "
         f"{r['rss_mb']:.0f} MB over {r['processes']} process(es), peak {r['peak_rss_mb']:.0f} "
-        f"MB, idle before {r['idle_rss_mb']:.0f} MB")
+        f"MB, idle before {r['idle_rss_mb']:.0f} MB"
+    )
 
 
 def _versions() -> dict[str, Any]:
     """Return the tools' versions and windlass's git state."""
 
     def out(cmd: list[str]) -> str:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60,
-                              cwd=servers.ROOT)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, check=False, timeout=60, cwd=servers.ROOT
+        )
         return done.stdout.strip()
 
     dirty = out(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"])
@@ -122,8 +145,9 @@ def _versions() -> dict[str, Any]:
         "windlass_src_modified": bool(dirty),
         "phoenix": ts.phoenix_version(),
         "opentelemetry-sdk": importlib.metadata.version("opentelemetry-sdk"),
-        "opentelemetry-exporter-otlp-proto-http":
-            importlib.metadata.version("opentelemetry-exporter-otlp-proto-http"),
+        "opentelemetry-exporter-otlp-proto-http": importlib.metadata.version(
+            "opentelemetry-exporter-otlp-proto-http"
+        ),
     }
 
 
@@ -131,21 +155,49 @@ def main() -> int:
     """Run both tools, print the table and the targets, write the JSON; 1 on a bad count."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 traces: a smoke run")
-    parser.add_argument("--traces", type=int, default=None,
-                        help="traces per run, 5 spans each (default 2,000; --quick 200)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="windlass runs, each on a fresh server (median; default 3)")
-    parser.add_argument("--phoenix-repeats", type=int, default=1,
-                        help="Phoenix runs (default 1: one takes about a minute)")
+    parser.add_argument(
+        "--traces",
+        type=int,
+        default=None,
+        help="traces per run, 5 spans each (default 2,000; --quick 200)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="windlass runs, each on a fresh server (median; default 3)",
+    )
+    parser.add_argument(
+        "--phoenix-repeats",
+        type=int,
+        default=1,
+        help="Phoenix runs (default 1: one takes about a minute)",
+    )
     parser.add_argument("--skip", default="", help="comma-separated: phoenix, windlass")
-    parser.add_argument("--poll-ms", type=float, default=50.0,
-                        help="shortest interval between count queries (default 50 ms)")
-    parser.add_argument("--max-poll-s", type=float, default=0.5,
-                        help="longest interval between count queries (default 0.5 s)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="seconds from the first span after which a run gives up")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="JSON output (default .bench/results-traces[-quick].json)")
+    parser.add_argument(
+        "--poll-ms",
+        type=float,
+        default=50.0,
+        help="shortest interval between count queries (default 50 ms)",
+    )
+    parser.add_argument(
+        "--max-poll-s",
+        type=float,
+        default=0.5,
+        help="longest interval between count queries (default 0.5 s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds from the first span after which a run gives up",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON output (default .bench/results-traces[-quick].json)",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     args.traces = args.traces or (200 if args.quick else 2_000)
@@ -155,7 +207,8 @@ def main() -> int:
     if skip - set(report.TOOLS):
         parser.error(f"--skip takes {', '.join(report.TOOLS)}, not {', '.join(skip)}")
     out_path = args.out or servers.ROOT / ".bench" / (
-        "results-traces-quick.json" if args.quick else "results-traces.json")
+        "results-traces-quick.json" if args.quick else "results-traces.json"
+    )
 
     data = Path(tempfile.mkdtemp(prefix="windlass-bench-traces-"))
     os.environ["WINDLASS_HOME"] = str(data / "home")
@@ -168,18 +221,24 @@ def main() -> int:
     spans = args.traces * SPANS_PER_TRACE
     try:
         snapshot_source(data)  # the windlass server imports this copy (PYTHONPATH)
-        log(f"trace ingest benchmark: {args.traces:,} traces x {SPANS_PER_TRACE} spans = "
-            f"{spans:,} spans per run, data in {data}")
-        log(f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
+        log(
+            f"trace ingest benchmark: {args.traces:,} traces x {SPANS_PER_TRACE} spans = "
+            f"{spans:,} spans per run, data in {data}"
+        )
+        log(
+            f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
             f"{versions['windlass_src_modified']}; served from a copy), Phoenix "
             f"{versions['phoenix']}, opentelemetry-sdk {versions['opentelemetry-sdk']}; "
-            f"{os.cpu_count()} CPUs, load {load_before}")
-        why = (" (one Phoenix run takes about a minute; --phoenix-repeats N for a median)"
-               if args.phoenix_repeats == 1 else " (median)")
+            f"{os.cpu_count()} CPUs, load {load_before}"
+        )
+        why = (
+            " (one Phoenix run takes about a minute; --phoenix-repeats N for a median)"
+            if args.phoenix_repeats == 1
+            else " (median)"
+        )
         log(f"runs: windlass {args.repeats} (median), Phoenix {args.phoenix_repeats}{why}")
         if versions["phoenix"] is None and "phoenix" not in skip:
-            skipped["phoenix"] = (f"{ts.PHOENIX_VENV} has no arize-phoenix: "
-                                  "run bench/setup_peers.sh")
+            skipped["phoenix"] = f"{ts.PHOENIX_VENV} has no arize-phoenix: run bench/setup_peers.sh"
             log(f"phoenix: SKIPPED: {skipped['phoenix']}")
             skip.add("phoenix")
         for tool in report.TOOLS:
@@ -200,13 +259,21 @@ def main() -> int:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "traces": args.traces, "spans": spans, "repeats": repeats,
+        "traces": args.traces,
+        "spans": spans,
+        "repeats": repeats,
         "poll": {"min_s": args.poll_ms / 1000, "max_s": args.max_poll_s},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "load_before": load_before,
-                    "load_after": _load()},
-        "versions": versions, "skipped": skipped,
-        "total_seconds": time.monotonic() - started, "problems": problems,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load_after": _load(),
+        },
+        "versions": versions,
+        "skipped": skipped,
+        "total_seconds": time.monotonic() - started,
+        "problems": problems,
     }
     report.write_json(out_path, meta, raw, rows, found)
     log("\n" + report.table(rows, versions))

@@ -61,18 +61,40 @@ class Sizes:
     mlflow_one_worker: bool  # also measure `mlflow server --workers 1`
 
 
-FULL = Sizes(metric_points=200_000, mlflow_calls=2_000, mlflow_call_seconds=20.0,
-             mlflow_batch_points=100_000, search_runs=2_000, search_repeat=7,
-             page_runs=10_000, page_size=1_000, page_passes=3, page_budget_s=300.0,
-             page_repeat_within_s=60.0,
-             sequential_runs=100, mlflow_threads=8, footprint_starts=3,
-             mlflow_one_worker=True)
-QUICK = Sizes(metric_points=20_000, mlflow_calls=200, mlflow_call_seconds=5.0,
-              mlflow_batch_points=10_000, search_runs=200, search_repeat=3,
-              page_runs=2_000, page_size=1_000, page_passes=1, page_budget_s=60.0,
-              page_repeat_within_s=10.0,
-              sequential_runs=20, mlflow_threads=8, footprint_starts=1,
-              mlflow_one_worker=False)
+FULL = Sizes(
+    metric_points=200_000,
+    mlflow_calls=2_000,
+    mlflow_call_seconds=20.0,
+    mlflow_batch_points=100_000,
+    search_runs=2_000,
+    search_repeat=7,
+    page_runs=10_000,
+    page_size=1_000,
+    page_passes=3,
+    page_budget_s=300.0,
+    page_repeat_within_s=60.0,
+    sequential_runs=100,
+    mlflow_threads=8,
+    footprint_starts=3,
+    mlflow_one_worker=True,
+)
+QUICK = Sizes(
+    metric_points=20_000,
+    mlflow_calls=200,
+    mlflow_call_seconds=5.0,
+    mlflow_batch_points=10_000,
+    search_runs=200,
+    search_repeat=3,
+    page_runs=2_000,
+    page_size=1_000,
+    page_passes=1,
+    page_budget_s=60.0,
+    page_repeat_within_s=10.0,
+    sequential_runs=20,
+    mlflow_threads=8,
+    footprint_starts=1,
+    mlflow_one_worker=False,
+)
 
 
 def log(message: str) -> None:
@@ -83,14 +105,16 @@ def log(message: str) -> None:
 def run_peer(command: str, *args: object, timeout: float = 900.0) -> dict[str, Any]:
     """Run one MLflow helper subcommand and return its ``RESULT`` JSON."""
     cmd = [str(MLFLOW_PYTHON), str(PEER_SCRIPT), command, *(str(a) for a in args)]
-    done = subprocess.run(cmd, env=servers.peer_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    done = subprocess.run(
+        cmd, env=servers.peer_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
             return result
-    raise RuntimeError(f"MLflow helper {command!r} failed (exit {done.returncode}):\n"
-                       f"{done.stderr[-3000:]}")
+    raise RuntimeError(
+        f"MLflow helper {command!r} failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    )
 
 
 def _phase(raw: dict[str, Any], name: str, body: Callable[[dict[str, Any]], None]) -> None:
@@ -111,108 +135,218 @@ def windlass_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
 
     os.environ["WINDLASS_ARTIFACT_URI"] = str(data / "art")  # for the embedded populate
     port = servers.free_port()
-    with servers.running("windlass", servers.windlass_command(port, data), data,
-                         port) as server:
+    with servers.running("windlass", servers.windlass_command(port, data), data, port) as server:
         log(f"windlass server on {server.url} (healthy in {server.seconds_to_healthy:.2f} s)")
         out["log_metrics"] = r = ws.log_metrics(server.url, sizes.metric_points, 300.0)
-        log(f"  log_metric x{r['points']:,} + flush: {r['points_per_s']:,.0f} points/s "
+        log(
+            f"  log_metric x{r['points']:,} + flush: {r['points_per_s']:,.0f} points/s "
             f"(loop {r['loop_seconds']:.2f} s, total {r['seconds']:.2f} s), "
-            f"stored {r['stored']:,}")
-        out["populate_search"] = r = ws.populate_sdk(server.url, PROJECT, 0, sizes.search_runs,
-                                                    sizes.sequential_runs)
-        log(f"  created {r['runs']:,} runs through the server in {r['seconds']:.1f} s "
-            f"({r['sequential_runs_per_s']:.1f} runs/s)")
-        out["search"] = r = ws.search(server.url, PROJECT, sizes.search_runs,
-                                      sizes.search_repeat)
-        log(f"  search_runs -> list: median {r['median_s'] * 1000:.1f} ms, "
-            f"{r['matches'][0]:,} matches")
-        out["search_pandas"] = r = ws.search(server.url, PROJECT, sizes.search_runs,
-                                             sizes.search_repeat, "pandas")
+            f"stored {r['stored']:,}"
+        )
+        out["populate_search"] = r = ws.populate_sdk(
+            server.url, PROJECT, 0, sizes.search_runs, sizes.sequential_runs
+        )
+        log(
+            f"  created {r['runs']:,} runs through the server in {r['seconds']:.1f} s "
+            f"({r['sequential_runs_per_s']:.1f} runs/s)"
+        )
+        out["search"] = r = ws.search(server.url, PROJECT, sizes.search_runs, sizes.search_repeat)
+        log(
+            f"  search_runs -> list: median {r['median_s'] * 1000:.1f} ms, "
+            f"{r['matches'][0]:,} matches"
+        )
+        out["search_pandas"] = r = ws.search(
+            server.url, PROJECT, sizes.search_runs, sizes.search_repeat, "pandas"
+        )
         log(f"  search_runs -> DataFrame: median {r['median_s'] * 1000:.1f} ms")
         more = sizes.page_runs - sizes.search_runs
         out["populate_paging"] = r = ws.populate_embedded(
-            f"sqlite:///{data / 'windlass.db'}", PROJECT, sizes.search_runs, more)
+            f"sqlite:///{data / 'windlass.db'}", PROJECT, sizes.search_runs, more
+        )
         log(f"  added {more:,} runs in embedded mode in {r['seconds']:.1f} s")
-        out["page"] = r = ws.page(server.url, PROJECT, sizes.page_size, sizes.page_passes,
-                                  sizes.page_budget_s, sizes.page_repeat_within_s)
-        log("  paging: " + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s"
-                                     for p in r["passes"]))
+        out["page"] = r = ws.page(
+            server.url,
+            PROJECT,
+            sizes.page_size,
+            sizes.page_passes,
+            sizes.page_budget_s,
+            sizes.page_repeat_within_s,
+        )
+        log(
+            "  paging: "
+            + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s" for p in r["passes"])
+        )
 
 
 def mlflow_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
     """Measure MLflow the same way, through its helper script (one server)."""
     port = servers.free_port()
-    with servers.running("mlflow", servers.mlflow_command(port, data), data, port,
-                         servers.peer_env()) as server:
+    with servers.running(
+        "mlflow", servers.mlflow_command(port, data), data, port, servers.peer_env()
+    ) as server:
         url = server.url
         log(f"mlflow server on {url} (healthy in {server.seconds_to_healthy:.2f} s)")
-        out["log_metric"] = r = run_peer("log-metric", "--url", url,
-                                         "--max-calls", sizes.mlflow_calls,
-                                         "--max-seconds", sizes.mlflow_call_seconds)
-        log(f"  log_metric x{r['points']:,} (one request each): "
-            f"{r['points_per_s']:,.1f} points/s, stored {r['stored']:,}")
-        out["log_batch"] = r = run_peer("log-batch", "--url", url,
-                                        "--points", sizes.mlflow_batch_points,
-                                        "--batch", workload.MAX_BATCH, "--max-seconds", 300)
-        log(f"  log_batch x{r['points']:,} (1,000 per request): "
-            f"{r['points_per_s']:,.0f} points/s, stored {r['stored']:,}")
+        out["log_metric"] = r = run_peer(
+            "log-metric",
+            "--url",
+            url,
+            "--max-calls",
+            sizes.mlflow_calls,
+            "--max-seconds",
+            sizes.mlflow_call_seconds,
+        )
+        log(
+            f"  log_metric x{r['points']:,} (one request each): "
+            f"{r['points_per_s']:,.1f} points/s, stored {r['stored']:,}"
+        )
+        out["log_batch"] = r = run_peer(
+            "log-batch",
+            "--url",
+            url,
+            "--points",
+            sizes.mlflow_batch_points,
+            "--batch",
+            workload.MAX_BATCH,
+            "--max-seconds",
+            300,
+        )
+        log(
+            f"  log_batch x{r['points']:,} (1,000 per request): "
+            f"{r['points_per_s']:,.0f} points/s, stored {r['stored']:,}"
+        )
         out["populate_search"] = r = run_peer(
-            "populate-server", "--url", url, "--experiment", PROJECT, "--count",
-            sizes.search_runs, "--sequential", sizes.sequential_runs,
-            "--threads", sizes.mlflow_threads)
-        log(f"  created {r['runs']:,} runs through the server in {r['seconds']:.1f} s "
+            "populate-server",
+            "--url",
+            url,
+            "--experiment",
+            PROJECT,
+            "--count",
+            sizes.search_runs,
+            "--sequential",
+            sizes.sequential_runs,
+            "--threads",
+            sizes.mlflow_threads,
+        )
+        log(
+            f"  created {r['runs']:,} runs through the server in {r['seconds']:.1f} s "
             f"({r['sequential_runs_per_s']:.1f} runs/s sequential, then "
-            f"{r['threads']} threads)")
-        out["search"] = r = run_peer("search", "--url", url, "--experiment", PROJECT,
-                                     "--max-results", sizes.search_runs,
-                                     "--repeat", sizes.search_repeat)
-        log(f"  search_runs -> list: median {r['median_s'] * 1000:.1f} ms, "
-            f"{r['matches'][0]:,} matches")
-        out["search_pandas"] = r = run_peer("search", "--url", url, "--experiment", PROJECT,
-                                            "--max-results", sizes.search_runs,
-                                            "--repeat", sizes.search_repeat, "--pandas")
+            f"{r['threads']} threads)"
+        )
+        out["search"] = r = run_peer(
+            "search",
+            "--url",
+            url,
+            "--experiment",
+            PROJECT,
+            "--max-results",
+            sizes.search_runs,
+            "--repeat",
+            sizes.search_repeat,
+        )
+        log(
+            f"  search_runs -> list: median {r['median_s'] * 1000:.1f} ms, "
+            f"{r['matches'][0]:,} matches"
+        )
+        out["search_pandas"] = r = run_peer(
+            "search",
+            "--url",
+            url,
+            "--experiment",
+            PROJECT,
+            "--max-results",
+            sizes.search_runs,
+            "--repeat",
+            sizes.search_repeat,
+            "--pandas",
+        )
         log(f"  search_runs -> DataFrame: median {r['median_s'] * 1000:.1f} ms")
         more = sizes.page_runs - sizes.search_runs
         out["populate_paging"] = r = run_peer(
-            "populate-store", "--store", f"sqlite:///{data / 'mlflow.db'}",
-            "--artifacts", data / "art", "--experiment", PROJECT,
-            "--start", sizes.search_runs, "--count", more, timeout=1800)
+            "populate-store",
+            "--store",
+            f"sqlite:///{data / 'mlflow.db'}",
+            "--artifacts",
+            data / "art",
+            "--experiment",
+            PROJECT,
+            "--start",
+            sizes.search_runs,
+            "--count",
+            more,
+            timeout=1800,
+        )
         log(f"  added {more:,} runs with its SQL store in {r['seconds']:.1f} s")
-        out["page"] = r = run_peer("page", "--url", url, "--experiment", PROJECT,
-                                   "--page-size", sizes.page_size,
-                                   "--passes", sizes.page_passes,
-                                   "--budget-s", sizes.page_budget_s,
-                                   "--repeat-within-s", sizes.page_repeat_within_s,
-                                   timeout=sizes.page_budget_s + 300)
-        log("  paging: " + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s"
-                                     for p in r["passes"]))
+        out["page"] = r = run_peer(
+            "page",
+            "--url",
+            url,
+            "--experiment",
+            PROJECT,
+            "--page-size",
+            sizes.page_size,
+            "--passes",
+            sizes.page_passes,
+            "--budget-s",
+            sizes.page_budget_s,
+            "--repeat-within-s",
+            sizes.page_repeat_within_s,
+            timeout=sizes.page_budget_s + 300,
+        )
+        log(
+            "  paging: "
+            + ", ".join(f"{p['runs']:,} runs in {p['seconds']:.2f} s" for p in r["passes"])
+        )
     if not sizes.mlflow_one_worker:
         return
     # MLflow's default server runs uvicorn with 4 workers; one request at a time may then
     # wait for a delayed ACK (uvicorn issue #3149), so measure one worker as well.
     port = servers.free_port()
-    with servers.running("mlflow-1", servers.mlflow_command(port, data / "one-worker",
-                                                            workers=1),
-                         data / "one-worker", port, servers.peer_env()) as server:
+    with servers.running(
+        "mlflow-1",
+        servers.mlflow_command(port, data / "one-worker", workers=1),
+        data / "one-worker",
+        port,
+        servers.peer_env(),
+    ) as server:
         out["log_metric_one_worker"] = r = run_peer(
-            "log-metric", "--url", server.url, "--max-calls", sizes.mlflow_calls,
-            "--max-seconds", sizes.mlflow_call_seconds)
-        log(f"  mlflow server --workers 1: log_metric x{r['points']:,}: "
-            f"{r['points_per_s']:,.1f} points/s, stored {r['stored']:,}")
+            "log-metric",
+            "--url",
+            server.url,
+            "--max-calls",
+            sizes.mlflow_calls,
+            "--max-seconds",
+            sizes.mlflow_call_seconds,
+        )
+        log(
+            f"  mlflow server --workers 1: log_metric x{r['points']:,}: "
+            f"{r['points_per_s']:,.1f} points/s, stored {r['stored']:,}"
+        )
 
 
 def footprint_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
     """Measure time to healthy and idle memory of each server (one cold + N warm starts)."""
-    log("server footprint (empty SQLite store; idle = no request but /health; "
-        f"median of {sizes.footprint_starts} starts):")
-    out["windlass"] = servers.footprint("windlass", servers.windlass_command,
-                                        data / "fp-windlass", sizes.footprint_starts)
-    out["mlflow"] = servers.footprint("mlflow", servers.mlflow_command, data / "fp-mlflow",
-                                      sizes.footprint_starts, servers.peer_env())
+    log(
+        "server footprint (empty SQLite store; idle = no request but /health; "
+        f"median of {sizes.footprint_starts} starts):"
+    )
+    out["windlass"] = servers.footprint(
+        "windlass", servers.windlass_command, data / "fp-windlass", sizes.footprint_starts
+    )
+    out["mlflow"] = servers.footprint(
+        "mlflow",
+        servers.mlflow_command,
+        data / "fp-mlflow",
+        sizes.footprint_starts,
+        servers.peer_env(),
+    )
     if sizes.mlflow_one_worker:
         out["mlflow_one_worker"] = servers.footprint(
-            "mlflow --workers 1", lambda port, d: servers.mlflow_command(port, d, workers=1),
-            data / "fp-mlflow-1", sizes.footprint_starts, servers.peer_env())
+            "mlflow --workers 1",
+            lambda port, d: servers.mlflow_command(port, d, workers=1),
+            data / "fp-mlflow-1",
+            sizes.footprint_starts,
+            servers.peer_env(),
+        )
 
 
 def _paging(result: dict[str, Any], budget_s: float) -> tuple[float | None, bool]:
@@ -241,44 +375,97 @@ def build_figures(raw: dict[str, Any], sizes: Sizes) -> list[Figure]:
     wl_rate = _get(w, "log_metrics", "points_per_s")
     w_page, _ = _paging(w.get("page", {}), sizes.page_budget_s)
     m_page, m_bound = _paging(m.get("page", {}), sizes.page_budget_s)
-    n_metric, n_search, n_page = (f"{sizes.metric_points:,}", f"{sizes.search_runs:,}",
-                                  f"{sizes.page_runs:,}")
+    n_metric, n_search, n_page = (
+        f"{sizes.metric_points:,}",
+        f"{sizes.search_runs:,}",
+        f"{sizes.page_runs:,}",
+    )
     figures = [
-        Figure(f"metric logging, {n_metric} points through the server", "points/s", wl_rate,
-               _get(m, "log_metric", "points_per_s"), True,
-               note="MLflow: log_metric, one request per point"),
-        Figure(f"metric logging, {n_metric} points through the server", "points/s", wl_rate,
-               _get(m, "log_batch", "points_per_s"), True,
-               note="MLflow: log_batch, 1,000 points per request"),
+        Figure(
+            f"metric logging, {n_metric} points through the server",
+            "points/s",
+            wl_rate,
+            _get(m, "log_metric", "points_per_s"),
+            True,
+            note="MLflow: log_metric, one request per point",
+        ),
+        Figure(
+            f"metric logging, {n_metric} points through the server",
+            "points/s",
+            wl_rate,
+            _get(m, "log_batch", "points_per_s"),
+            True,
+            note="MLflow: log_batch, 1,000 points per request",
+        ),
     ]
     if "log_metric_one_worker" in m:
-        figures.append(Figure(
-            f"metric logging, {n_metric} points through the server", "points/s", wl_rate,
-            _get(m, "log_metric_one_worker", "points_per_s"), True,
-            note="MLflow --workers 1: log_metric, one request per point"))
+        figures.append(
+            Figure(
+                f"metric logging, {n_metric} points through the server",
+                "points/s",
+                wl_rate,
+                _get(m, "log_metric_one_worker", "points_per_s"),
+                True,
+                note="MLflow --workers 1: log_metric, one request per point",
+            )
+        )
     figures += [
-        Figure(f"search_runs over {n_search} runs, `{workload.SEARCH_FILTER}`, median", "ms",
-               ms(_get(w, "search", "median_s")), ms(_get(m, "search", "median_s")), False,
-               note="list of runs"),
-        Figure(f"search_runs over {n_search} runs, `{workload.SEARCH_FILTER}`, median", "ms",
-               ms(_get(w, "search_pandas", "median_s")),
-               ms(_get(m, "search_pandas", "median_s")), False, note="pandas DataFrame"),
-        Figure(f"page through {n_page} runs by `{workload.PAGE_ORDER_BY}`, "
-               f"{sizes.page_size:,} per page", "s", w_page, m_page, False, m_bound),
-        Figure("create a run (5 params, 5 metrics, end) through the server, sequential",
-               "runs/s", _get(w, "populate_search", "sequential_runs_per_s"),
-               _get(m, "populate_search", "sequential_runs_per_s"), True),
+        Figure(
+            f"search_runs over {n_search} runs, `{workload.SEARCH_FILTER}`, median",
+            "ms",
+            ms(_get(w, "search", "median_s")),
+            ms(_get(m, "search", "median_s")),
+            False,
+            note="list of runs",
+        ),
+        Figure(
+            f"search_runs over {n_search} runs, `{workload.SEARCH_FILTER}`, median",
+            "ms",
+            ms(_get(w, "search_pandas", "median_s")),
+            ms(_get(m, "search_pandas", "median_s")),
+            False,
+            note="pandas DataFrame",
+        ),
+        Figure(
+            f"page through {n_page} runs by `{workload.PAGE_ORDER_BY}`, "
+            f"{sizes.page_size:,} per page",
+            "s",
+            w_page,
+            m_page,
+            False,
+            m_bound,
+        ),
+        Figure(
+            "create a run (5 params, 5 metrics, end) through the server, sequential",
+            "runs/s",
+            _get(w, "populate_search", "sequential_runs_per_s"),
+            _get(m, "populate_search", "sequential_runs_per_s"),
+            True,
+        ),
     ]
-    for key, label in (("mlflow", "MLflow default: 4 workers + job runner"),
-                       ("mlflow_one_worker", "MLflow --workers 1")):
+    for key, label in (
+        ("mlflow", "MLflow default: 4 workers + job runner"),
+        ("mlflow_one_worker", "MLflow --workers 1"),
+    ):
         if key not in fp:
             continue
         figures += [
-            Figure("server idle RSS, process tree", "MB", _get(fp, "windlass", "rss_mb"),
-                   _get(fp, key, "rss_mb"), False, note=label),
-            Figure("server spawn to healthy", "s",
-                   _get(fp, "windlass", "seconds_to_healthy"),
-                   _get(fp, key, "seconds_to_healthy"), False, note=label),
+            Figure(
+                "server idle RSS, process tree",
+                "MB",
+                _get(fp, "windlass", "rss_mb"),
+                _get(fp, key, "rss_mb"),
+                False,
+                note=label,
+            ),
+            Figure(
+                "server spawn to healthy",
+                "s",
+                _get(fp, "windlass", "seconds_to_healthy"),
+                _get(fp, key, "seconds_to_healthy"),
+                False,
+                note=label,
+            ),
         ]
     return figures
 
@@ -297,12 +484,27 @@ def build_targets(raw: dict[str, Any], sizes: Sizes) -> list[Target]:
         return value is not None and ok(value)
 
     return [
-        Target("metric logging", ">= 50,000 points/s", rate, "points/s",
-               met(rate, lambda v: v >= 50_000)),
-        Target(f"search {sizes.search_runs:,} runs, median", "< 50 ms", search_ms, "ms",
-               met(search_ms, lambda v: v < 50)),
-        Target(f"page through {sizes.page_runs:,} runs", "< 2 s", page_s, "s",
-               met(page_s, lambda v: v < 2)),
+        Target(
+            "metric logging",
+            ">= 50,000 points/s",
+            rate,
+            "points/s",
+            met(rate, lambda v: v >= 50_000),
+        ),
+        Target(
+            f"search {sizes.search_runs:,} runs, median",
+            "< 50 ms",
+            search_ms,
+            "ms",
+            met(search_ms, lambda v: v < 50),
+        ),
+        Target(
+            f"page through {sizes.page_runs:,} runs",
+            "< 2 s",
+            page_s,
+            "s",
+            met(page_s, lambda v: v < 2),
+        ),
         Target("server idle RSS", "< 150 MB", rss, "MB", met(rss, lambda v: v < 150)),
         Target("server spawn to healthy", "< 2 s", healthy, "s", met(healthy, lambda v: v < 2)),
     ]
@@ -310,23 +512,30 @@ def build_targets(raw: dict[str, Any], sizes: Sizes) -> list[Target]:
 
 def check_results(raw: dict[str, Any], sizes: Sizes) -> list[str]:
     """Return what went wrong: errors, points not stored, wrong matches, bad paging."""
-    problems = [f"{phase}: {raw[phase]['error']}" for phase in raw
-                if isinstance(raw[phase], dict) and "error" in raw[phase]]
+    problems = [
+        f"{phase}: {raw[phase]['error']}"
+        for phase in raw
+        if isinstance(raw[phase], dict) and "error" in raw[phase]
+    ]
     expected = workload.expected_matches(sizes.search_runs)
     for tool in ("windlass", "mlflow"):
         node = raw.get(tool, {})
         for key in ("log_metrics", "log_metric", "log_batch", "log_metric_one_worker"):
             if key in node and node[key]["stored"] != node[key]["points"]:
-                problems.append(f"{tool} {key}: stored {node[key]['stored']} of "
-                                f"{node[key]['points']} points")
+                problems.append(
+                    f"{tool} {key}: stored {node[key]['stored']} of {node[key]['points']} points"
+                )
         for key in ("search", "search_pandas"):
             if key in node and any(c != expected for c in node[key]["matches"]):
-                problems.append(f"{tool} {key}: matches {node[key]['matches']}, "
-                                f"expected {expected}")
+                problems.append(
+                    f"{tool} {key}: matches {node[key]['matches']}, expected {expected}"
+                )
         for p in _get(node, "page", "passes") or []:
             if p["complete"] and (p["runs"] != sizes.page_runs or not p["ordered"]):
-                problems.append(f"{tool} paging: {p['runs']} runs (expected "
-                                f"{sizes.page_runs}), ordered={p['ordered']}")
+                problems.append(
+                    f"{tool} paging: {p['runs']} runs (expected "
+                    f"{sizes.page_runs}), ordered={p['ordered']}"
+                )
     return problems
 
 
@@ -335,15 +544,20 @@ def _versions() -> dict[str, str]:
     import importlib.metadata
 
     def out(cmd: list[str]) -> str:
-        return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60,
-                              cwd=servers.ROOT).stdout.strip()
+        return subprocess.run(
+            cmd, capture_output=True, text=True, check=False, timeout=60, cwd=servers.ROOT
+        ).stdout.strip()
 
-    mlflow = out([str(MLFLOW_PYTHON), "-c",
-                  "import importlib.metadata as m; print(m.version('mlflow'))"])
+    mlflow = out(
+        [str(MLFLOW_PYTHON), "-c", "import importlib.metadata as m; print(m.version('mlflow'))"]
+    )
     dirty = out(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"])
-    return {"windlass": importlib.metadata.version("windlass"), "mlflow": mlflow or "unknown",
-            "windlass_commit": out(["git", "rev-parse", "--short", "HEAD"]) or "unknown",
-            "windlass_src_modified": str(bool(dirty)).lower()}
+    return {
+        "windlass": importlib.metadata.version("windlass"),
+        "mlflow": mlflow or "unknown",
+        "windlass_commit": out(["git", "rev-parse", "--short", "HEAD"]) or "unknown",
+        "windlass_src_modified": str(bool(dirty)).lower(),
+    }
 
 
 def snapshot_source(data: Path) -> Path:
@@ -353,11 +567,15 @@ def snapshot_source(data: Path) -> Path:
     (which inherits ``PYTHONPATH``) both import this copy, so one run measures one version.
     """
     target = data / "src"
-    shutil.copytree(servers.ROOT / "src" / "windlass", target / "windlass",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        servers.ROOT / "src" / "windlass",
+        target / "windlass",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     sys.path.insert(0, str(target))
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(target), os.environ.get("PYTHONPATH", "")) if p)
+        p for p in (str(target), os.environ.get("PYTHONPATH", "")) if p
+    )
     return target
 
 
@@ -370,13 +588,18 @@ def main() -> int:
     """Run every phase, print the table and the targets, write the JSON; 1 if a check fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="JSON output (default .bench/results-tracking[-quick].json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON output (default .bench/results-tracking[-quick].json)",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary stores")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     out = args.out or servers.ROOT / ".bench" / (
-        "results-tracking-quick.json" if args.quick else "results-tracking.json")
+        "results-tracking-quick.json" if args.quick else "results-tracking.json"
+    )
     if not MLFLOW_PYTHON.exists():
         log(f"{MLFLOW_PYTHON} is missing: run bench/setup_peers.sh first")
         return 2
@@ -395,9 +618,11 @@ def main() -> int:
             log(f"windlass imports from {windlass.__file__}, not from the snapshot {source}")
             return 2
         log(f"tracking benchmark ({'quick' if args.quick else 'full'} sizes), data in {data}")
-        log(f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
+        log(
+            f"windlass {versions['windlass']} at {versions['windlass_commit']} (src modified: "
             f"{versions['windlass_src_modified']}; measured from a copy), mlflow "
-            f"{versions['mlflow']}; {os.cpu_count()} CPUs, load {load_before}")
+            f"{versions['mlflow']}; {os.cpu_count()} CPUs, load {load_before}"
+        )
         _phase(raw, "footprint", lambda o: footprint_phase(sizes, data, o))
         _phase(raw, "windlass", lambda o: windlass_phase(sizes, data / "windlass", o))
         _phase(raw, "mlflow", lambda o: mlflow_phase(sizes, data / "mlflow", o))
@@ -411,9 +636,13 @@ def main() -> int:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "sizes": asdict(sizes),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(), "load_before": load_before,
-                    "load_after": _load()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load_after": _load(),
+        },
         "versions": versions,
         "src_changed_during_run": _versions() != versions,  # measured: the snapshot
         "total_seconds": time.monotonic() - started,

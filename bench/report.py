@@ -30,8 +30,7 @@ class Figure:
         """Return how many times better windlass did (None when either side is missing)."""
         if self.windlass is None or self.mlflow is None or not self.windlass or not self.mlflow:
             return None
-        return self.windlass / self.mlflow if self.higher_is_better \
-            else self.mlflow / self.windlass
+        return self.windlass / self.mlflow if self.higher_is_better else self.mlflow / self.windlass
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,10 @@ def ratio_text(figure: Figure) -> str:
 
 def table(figures: list[Figure]) -> str:
     """Return the figures as a Markdown table (the README shows the same table)."""
-    lines = ["| figure | windlass | MLflow | ratio (x in windlass's favour) |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        "| figure | windlass | MLflow | ratio (x in windlass's favour) |",
+        "|---|---:|---:|---:|",
+    ]
     for f in figures:
         mlflow = fmt(f.mlflow, f.unit)
         if f.mlflow_bound:
@@ -88,13 +89,19 @@ def targets_table(targets: list[Target]) -> str:
     """Return the issue's targets for windlass with MET / MISSED."""
     lines = ["| target (windlass) | bound | measured | |", "|---|---|---:|---|"]
     for t in targets:
-        lines.append(f"| {t.name} | {t.bound} | {fmt(t.value, t.unit)} | "
-                     f"{'MET' if t.met else 'MISSED'} |")
+        lines.append(
+            f"| {t.name} | {t.bound} | {fmt(t.value, t.unit)} | {'MET' if t.met else 'MISSED'} |"
+        )
     return "\n".join(lines)
 
 
-def write_json(path: Path, meta: dict[str, Any], raw: dict[str, Any],
-               figures: list[Figure], targets: list[Target]) -> None:
+def write_json(
+    path: Path,
+    meta: dict[str, Any],
+    raw: dict[str, Any],
+    figures: list[Figure],
+    targets: list[Target],
+) -> None:
     """Write everything measured to ``path`` as JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {

@@ -40,15 +40,34 @@ def free_port() -> int:
 def windlass_command(port: int, data: Path) -> list[str]:
     """Return the command line of ``windlass server`` over SQLite under ``data``."""
     exe = Path(sys.executable).parent / "windlass"
-    return [str(exe), "server", "--host", HOST, "--port", str(port),
-            "--store", f"sqlite:///{data / 'windlass.db'}", "--artifacts", str(data / "art")]
+    return [
+        str(exe),
+        "server",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--store",
+        f"sqlite:///{data / 'windlass.db'}",
+        "--artifacts",
+        str(data / "art"),
+    ]
 
 
 def mlflow_command(port: int, data: Path, workers: int | None = None) -> list[str]:
     """Return the command line of ``mlflow server`` over SQLite (its default worker count)."""
-    cmd = [str(MLFLOW_VENV / "bin" / "mlflow"), "server", "--host", HOST, "--port", str(port),
-           "--backend-store-uri", f"sqlite:///{data / 'mlflow.db'}",
-           "--default-artifact-root", str(data / "art")]
+    cmd = [
+        str(MLFLOW_VENV / "bin" / "mlflow"),
+        "server",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{data / 'mlflow.db'}",
+        "--default-artifact-root",
+        str(data / "art"),
+    ]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     return cmd
@@ -57,8 +76,14 @@ def mlflow_command(port: int, data: Path, workers: int | None = None) -> list[st
 def peer_env() -> dict[str, str]:
     """Return the environment for MLflow processes: no telemetry, helpers importable."""
     env = dict(os.environ)
-    env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-                "PYTHONPATH": str(ROOT / "bench"), "PYTHONWARNINGS": "ignore"})
+    env.update(
+        {
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+            "PYTHONPATH": str(ROOT / "bench"),
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
     env.pop("VIRTUAL_ENV", None)
     return env
 
@@ -73,7 +98,7 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue
         # The command name (field 2) may hold spaces and parentheses: split after the last ")".
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry))
     return children
 
@@ -143,8 +168,11 @@ class Server:
         while True:
             samples.append(self.memory())
             recent = samples[-4:]
-            stable = (len(recent) == 4 and len({m.processes for m in recent}) == 1
-                      and max(m.rss_mb for m in recent) <= 1.02 * min(m.rss_mb for m in recent))
+            stable = (
+                len(recent) == 4
+                and len({m.processes for m in recent}) == 1
+                and max(m.rss_mb for m in recent) <= 1.02 * min(m.rss_mb for m in recent)
+            )
             waited = time.monotonic() - start
             if (stable and waited >= min_s) or waited >= max_s:
                 return samples[-1]
@@ -189,16 +217,24 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_server(name: str, cmd: list[str], data: Path, port: int,
-                 env: dict[str, str] | None = None) -> Server:
+def start_server(
+    name: str, cmd: list[str], data: Path, port: int, env: dict[str, str] | None = None
+) -> Server:
     """Spawn ``cmd`` in ``data`` and return once ``/health`` answers 200 (timed from spawn)."""
     data.mkdir(parents=True, exist_ok=True)
     log_path = data / f"{name}.log"
     url = f"http://{HOST}:{port}"
     with open(log_path, "ab") as log:
         started = time.perf_counter()
-        popen = subprocess.Popen(cmd, cwd=data, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        popen = subprocess.Popen(
+            cmd,
+            cwd=data,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     server = Server(name, url, popen, log_path)
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while not _healthy(url):
@@ -214,9 +250,14 @@ def start_server(name: str, cmd: list[str], data: Path, port: int,
 
 
 @contextlib.contextmanager
-def running(name: str, cmd: list[str], data: Path, port: int,
-            env: dict[str, str] | None = None,
-            grace_s: float = STOP_TIMEOUT_S) -> Iterator[Server]:
+def running(
+    name: str,
+    cmd: list[str],
+    data: Path,
+    port: int,
+    env: dict[str, str] | None = None,
+    grace_s: float = STOP_TIMEOUT_S,
+) -> Iterator[Server]:
     """Run a server for the duration of a ``with`` block; it is stopped however the block ends."""
     server = start_server(name, cmd, data, port, env)
     try:
@@ -225,8 +266,13 @@ def running(name: str, cmd: list[str], data: Path, port: int,
         server.stop(grace_s)
 
 
-def footprint(name: str, make_cmd: Callable[[int, Path], list[str]], data: Path, starts: int,
-              env: dict[str, str] | None = None) -> dict[str, object]:
+def footprint(
+    name: str,
+    make_cmd: Callable[[int, Path], list[str]],
+    data: Path,
+    starts: int,
+    env: dict[str, str] | None = None,
+) -> dict[str, object]:
     """Start a server ``starts`` times on one store; return the medians and every sample.
 
     The first start creates the (empty) store; the later ones find it, as a restart does.
@@ -234,16 +280,25 @@ def footprint(name: str, make_cmd: Callable[[int, Path], list[str]], data: Path,
     samples: list[dict[str, float]] = []
     for attempt in range(starts):
         port = free_port()
-        with running(name, make_cmd(port, data), data, port, env,
-                     grace_s=FOOTPRINT_GRACE_S) as server:
+        with running(
+            name, make_cmd(port, data), data, port, env, grace_s=FOOTPRINT_GRACE_S
+        ) as server:
             memory = server.settled_memory()
-            samples.append({"seconds_to_healthy": server.seconds_to_healthy,
-                            "rss_mb": memory.rss_mb, "pss_mb": memory.pss_mb,
-                            "processes": memory.processes})
-        print(f"  {name} start {attempt + 1}/{starts}"
-              f"{' (creates the store)' if attempt == 0 else ''}: healthy in "
-              f"{server.seconds_to_healthy:.2f} s, idle RSS {memory.rss_mb:.0f} MB over "
-              f"{memory.processes} processes (PSS {memory.pss_mb:.0f} MB)", flush=True)
+            samples.append(
+                {
+                    "seconds_to_healthy": server.seconds_to_healthy,
+                    "rss_mb": memory.rss_mb,
+                    "pss_mb": memory.pss_mb,
+                    "processes": memory.processes,
+                }
+            )
+        print(
+            f"  {name} start {attempt + 1}/{starts}"
+            f"{' (creates the store)' if attempt == 0 else ''}: healthy in "
+            f"{server.seconds_to_healthy:.2f} s, idle RSS {memory.rss_mb:.0f} MB over "
+            f"{memory.processes} processes (PSS {memory.pss_mb:.0f} MB)",
+            flush=True,
+        )
     return {
         "samples": samples,
         "seconds_to_healthy": statistics.median(s["seconds_to_healthy"] for s in samples),

@@ -46,13 +46,16 @@ def _script(body: bytes | None) -> str:
     text = body.decode()
     if "]==]" in text:
         raise ValueError("the body cannot be quoted in the Lua script")
-    return ('wrk.method = "POST"\n'
-            f"wrk.body = [==[{text}]==]\n"
-            'wrk.headers["Content-Type"] = "application/json"\n' + _DONE)
+    return (
+        'wrk.method = "POST"\n'
+        f"wrk.body = [==[{text}]==]\n"
+        'wrk.headers["Content-Type"] = "application/json"\n' + _DONE
+    )
 
 
-def wrk(url: str, body: bytes | None, *, connections: int, seconds: float,
-        threads: int = 1) -> dict[str, Any]:
+def wrk(
+    url: str, body: bytes | None, *, connections: int, seconds: float, threads: int = 1
+) -> dict[str, Any]:
     """Run wrk against ``url`` (POST ``body``, or GET when None); return its summary.
 
     Rates are per second, latencies in ms; ``errors`` sums socket errors and non-2xx
@@ -65,37 +68,64 @@ def wrk(url: str, body: bytes | None, *, connections: int, seconds: float,
         handle.write(_script(body))
         script = handle.name
     try:
-        cmd = [exe, "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s",
-               "--timeout", f"{WRK_TIMEOUT_S}s", "-s", script, url]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                              timeout=seconds + WRK_TIMEOUT_S + 60)
+        cmd = [
+            exe,
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds:g}s",
+            "--timeout",
+            f"{WRK_TIMEOUT_S}s",
+            "-s",
+            script,
+            url,
+        ]
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, check=False, timeout=seconds + WRK_TIMEOUT_S + 60
+        )
     finally:
         Path(script).unlink(missing_ok=True)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if done.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-500:]}"
-                           f"{done.stdout[-500:]}")
+        raise RuntimeError(
+            f"wrk failed ({done.returncode}): {done.stderr[-500:]}{done.stdout[-500:]}"
+        )
     raw = json.loads(line.removeprefix("WRKJSON "))
     duration = raw["duration_us"] / 1e6
     socket_errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
     return {
-        "connections": connections, "threads": threads, "seconds": duration,
-        "requests": raw["requests"], "rps": raw["requests"] / duration,
-        "p50_ms": raw["p50_us"] / 1000, "p90_ms": raw["p90_us"] / 1000,
-        "p99_ms": raw["p99_us"] / 1000, "p999_ms": raw["p999_us"] / 1000,
-        "max_ms": raw["max_us"] / 1000, "mean_ms": raw["mean_us"] / 1000,
-        "non_2xx": raw["status"], "socket_errors": socket_errors,
-        "errors": socket_errors + raw["status"], "raw": raw,
+        "connections": connections,
+        "threads": threads,
+        "seconds": duration,
+        "requests": raw["requests"],
+        "rps": raw["requests"] / duration,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "p999_ms": raw["p999_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "mean_ms": raw["mean_us"] / 1000,
+        "non_2xx": raw["status"],
+        "socket_errors": socket_errors,
+        "errors": socket_errors + raw["status"],
+        "raw": raw,
     }
 
 
-def post_json(host: str, port: int, path: str, payload: Any,
-              timeout: float = 30.0) -> tuple[int, Any]:
+def post_json(
+    host: str, port: int, path: str, payload: Any, timeout: float = 30.0
+) -> tuple[int, Any]:
     """POST ``payload`` as JSON on a fresh connection; return the status and decoded body."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request("POST", path, body=json.dumps(payload).encode(),
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            path,
+            body=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         response = conn.getresponse()
         data = response.read()
     finally:
@@ -106,8 +136,9 @@ def post_json(host: str, port: int, path: str, payload: Any,
         return response.status, data.decode(errors="replace")
 
 
-def sequential(host: str, port: int, path: str, body: bytes, *, requests: int,
-               max_seconds: float) -> dict[str, Any]:
+def sequential(
+    host: str, port: int, path: str, body: bytes, *, requests: int, max_seconds: float
+) -> dict[str, Any]:
     """Send ``body`` ``requests`` times, one after another, on one keep-alive connection.
 
     Stops early after ``max_seconds`` (a server stalling ~40 ms per request would take
@@ -139,9 +170,16 @@ def sequential(host: str, port: int, path: str, body: bytes, *, requests: int,
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
-    return {"requests": len(latencies), "planned": requests,
-            "seconds": time.perf_counter() - started,
-            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
-            "mean_ms": statistics.fmean(latencies) * 1000, "max_ms": latencies[-1] * 1000,
-            "non_200": non_200, "connects": connects,
-            "over_20ms": sum(1 for x in latencies if x > 0.020)}
+    return {
+        "requests": len(latencies),
+        "planned": requests,
+        "seconds": time.perf_counter() - started,
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "mean_ms": statistics.fmean(latencies) * 1000,
+        "max_ms": latencies[-1] * 1000,
+        "non_200": non_200,
+        "connects": connects,
+        "over_20ms": sum(1 for x in latencies if x > 0.020),
+    }

@@ -56,11 +56,18 @@ def write(folder: Path) -> dict[str, Any]:
     joblib.dump(model, folder / "model.joblib")
     predictions = model.predict(x).tolist()
     # Pick known rows from both classes, so a server answering a constant would fail.
-    ones = [i for i, p in enumerate(predictions) if p == 1][:KNOWN_INPUTS // 2]
-    zeros = [i for i, p in enumerate(predictions) if p == 0][:KNOWN_INPUTS // 2]
-    known = [{"record": record(x.iloc[i]), "prediction": int(predictions[i])}
-             for i in sorted(ones + zeros)]
+    ones = [i for i, p in enumerate(predictions) if p == 1][: KNOWN_INPUTS // 2]
+    zeros = [i for i, p in enumerate(predictions) if p == 0][: KNOWN_INPUTS // 2]
+    known = [
+        {"record": record(x.iloc[i]), "prediction": int(predictions[i])}
+        for i in sorted(ones + zeros)
+    ]
     load_record = known[0]["record"]
     (folder / "known.json").write_text(json.dumps({"features": FEATURES, "known": known}))
-    return {"model": model, "frame": x, "known": known, "load_record": load_record,
-            "model_path": folder / "model.joblib"}
+    return {
+        "model": model,
+        "frame": x,
+        "known": known,
+        "load_record": load_record,
+        "model_path": folder / "model.joblib",
+    }

@@ -46,15 +46,16 @@ class Spec:
 
 def bare(model: Path, port: int, *, trivial: bool = False) -> Spec:
     """Return the bare Starlette app (or the trivial fixed-answer server) on ``port``."""
-    cmd = [sys.executable, str(PEERS / "bare_app.py"), "--host", servers.HOST,
-           "--port", str(port)]
+    cmd = [sys.executable, str(PEERS / "bare_app.py"), "--host", servers.HOST, "--port", str(port)]
     cmd += ["--trivial"] if trivial else ["--model", str(model)]
-    return Spec("trivial" if trivial else "bare", cmd, port, "/health", "/predict",
-                dict(os.environ))
+    return Spec(
+        "trivial" if trivial else "bare", cmd, port, "/health", "/predict", dict(os.environ)
+    )
 
 
-def windlass(uri: str, port: int, env: dict[str, str], *, workers: int = 1,
-             log_predictions: bool = True) -> Spec:
+def windlass(
+    uri: str, port: int, env: dict[str, str], *, workers: int = 1, log_predictions: bool = True
+) -> Spec:
     """Return ``windlass serve URI`` with its defaults (batching, metrics, prediction log)."""
     exe = Path(sys.executable).parent / "windlass"
     cmd = [str(exe), "serve", uri, "--host", servers.HOST, "--port", str(port)]
@@ -70,8 +71,9 @@ def windlass(uri: str, port: int, env: dict[str, str], *, workers: int = 1,
 def bentoml_env(home: Path, model: Path) -> dict[str, str]:
     """Return the environment of BentoML's processes: no telemetry, its home in ``home``."""
     env = servers.peer_env()
-    env.update({"BENTOML_DO_NOT_TRACK": "true", "BENTOML_HOME": str(home),
-                "BENCH_MODEL_PATH": str(model)})
+    env.update(
+        {"BENTOML_DO_NOT_TRACK": "true", "BENTOML_HOME": str(home), "BENCH_MODEL_PATH": str(model)}
+    )
     env.pop("PYTHONPATH", None)
     env["PATH"] = f"{BENTOML_VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
@@ -79,15 +81,35 @@ def bentoml_env(home: Path, model: Path) -> dict[str, str]:
 
 def bentoml(port: int, env: dict[str, str]) -> Spec:
     """Return ``bentoml serve`` of :mod:`peers.bentoml_service` with BentoML's defaults."""
-    cmd = [str(BENTOML_VENV / "bin" / "bentoml"), "serve", "bentoml_service:Classifier",
-           "--working-dir", str(PEERS), "--host", servers.HOST, "--port", str(port)]
+    cmd = [
+        str(BENTOML_VENV / "bin" / "bentoml"),
+        "serve",
+        "bentoml_service:Classifier",
+        "--working-dir",
+        str(PEERS),
+        "--host",
+        servers.HOST,
+        "--port",
+        str(port),
+    ]
     return Spec("bentoml", cmd, port, "/readyz", "/predict", env)
 
 
 def mlflow(model_dir: Path, port: int, *, workers: int | None = None) -> Spec:
     """Return ``mlflow models serve`` (local env manager; its default worker count)."""
-    cmd = [str(servers.MLFLOW_VENV / "bin" / "mlflow"), "models", "serve", "-m", str(model_dir),
-           "--env-manager", "local", "--host", servers.HOST, "--port", str(port)]
+    cmd = [
+        str(servers.MLFLOW_VENV / "bin" / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        str(model_dir),
+        "--env-manager",
+        "local",
+        "--host",
+        servers.HOST,
+        "--port",
+        str(port),
+    ]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     name = "mlflow" if workers is None else f"mlflow-w{workers}"
@@ -115,8 +137,14 @@ def running(spec: Spec, data: Path) -> Iterator[servers.Server]:
     with open(log_path, "ab") as log:
         started = time.perf_counter()
         popen = subprocess.Popen(
-            spec.cmd, cwd=data, env=spec.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
+            spec.cmd,
+            cwd=data,
+            env=spec.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     server = servers.Server(spec.name, url, popen, log_path)
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S

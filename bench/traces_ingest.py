@@ -43,9 +43,15 @@ class Sender:
 
     def __init__(self, cmd: list[str], log_path: Path) -> None:
         self.log = open(log_path, "ab")  # noqa: SIM115 (closed in close())
-        self.popen = subprocess.Popen(cmd, env=ts.sender_env(), stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            cmd,
+            env=ts.sender_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            start_new_session=True,
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -67,7 +73,7 @@ class Sender:
             if line is None:
                 raise RuntimeError(f"sender exited (code {self.popen.wait(10)}) before {tag}")
             if line == tag or line.startswith(tag + " "):
-                return line[len(tag):].strip()
+                return line[len(tag) :].strip()
 
     def go(self) -> None:
         """Tell the sender to start."""
@@ -83,8 +89,9 @@ class Sender:
         self.log.close()
 
 
-def _next_sleep(count: int, expected: int, now: float, t0: float, poll_s: float,
-                max_poll_s: float) -> float:
+def _next_sleep(
+    count: int, expected: int, now: float, t0: float, poll_s: float, max_poll_s: float
+) -> float:
     if count <= 0 or now <= t0:
         return poll_s
     rate = count / (now - t0)
@@ -100,8 +107,16 @@ def _poll_cost(server: servers.Server, counter: ts.SpanCounter) -> float:
     return (ts.tree_cpu_seconds(server.popen.pid) - before) / POLL_COST_SAMPLES
 
 
-def measure(server: servers.Server, counter: ts.SpanCounter, traces: int, data: Path, *,
-            poll_s: float, max_poll_s: float, timeout_s: float) -> dict[str, Any]:
+def measure(
+    server: servers.Server,
+    counter: ts.SpanCounter,
+    traces: int,
+    data: Path,
+    *,
+    poll_s: float,
+    max_poll_s: float,
+    timeout_s: float,
+) -> dict[str, Any]:
     """Send ``traces`` traces to ``server`` and return every time, count and figure."""
     expected = traces * SPANS_PER_TRACE
     out: dict[str, Any] = {"traces": traces, "spans_expected": expected}
@@ -110,8 +125,9 @@ def measure(server: servers.Server, counter: ts.SpanCounter, traces: int, data: 
     out["listeners_before"] = ts.check_loopback(server)
     out["idle_rss_mb"] = server.memory().rss_mb
     pid = server.popen.pid
-    sender = Sender(ts.sender_command(f"{server.url}/v1/traces", traces, counter),
-                    data / "sender.log")
+    sender = Sender(
+        ts.sender_command(f"{server.url}/v1/traces", traces, counter), data / "sender.log"
+    )
     try:
         sender.expect("READY", READY_TIMEOUT_S)
         cpu0 = ts.tree_cpu_seconds(pid)
@@ -140,15 +156,24 @@ def measure(server: servers.Server, counter: ts.SpanCounter, traces: int, data: 
         sender.close()
 
     complete = count >= expected
-    out.update({
-        "sender": result, "complete": complete, "spans_seen": count, "polls": polls,
-        "poll_samples": samples[-40:],  # (seconds from t0, spans, query seconds)
-        "last_query_s": samples[-1][2],
-        "sender_seconds": t_flushed - t0, "sender_create_seconds": flushed["t_created"] - t0,
-        "end_to_end_s": t_done - t0, "lag_s": t_done - t_flushed,
-        "rss_mb": memory.rss_mb, "pss_mb": memory.pss_mb, "processes": memory.processes,
-        "cpu_s": cpu1 - cpu0,
-    })
+    out.update(
+        {
+            "sender": result,
+            "complete": complete,
+            "spans_seen": count,
+            "polls": polls,
+            "poll_samples": samples[-40:],  # (seconds from t0, spans, query seconds)
+            "last_query_s": samples[-1][2],
+            "sender_seconds": t_flushed - t0,
+            "sender_create_seconds": flushed["t_created"] - t0,
+            "end_to_end_s": t_done - t0,
+            "lag_s": t_done - t_flushed,
+            "rss_mb": memory.rss_mb,
+            "pss_mb": memory.pss_mb,
+            "processes": memory.processes,
+            "cpu_s": cpu1 - cpu0,
+        }
+    )
     if not complete:
         out["timed_out"] = f"{count} of {expected} spans queryable after {timeout_s:.0f} s"
     time.sleep(SETTLE_S)  # what the server still does once the spans are queryable

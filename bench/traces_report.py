@@ -34,8 +34,9 @@ class Row:
         """Return how many times better windlass did (None when either is missing)."""
         if not self.windlass or not self.phoenix:
             return None
-        return (self.windlass / self.phoenix if self.higher_is_better
-                else self.phoenix / self.windlass)
+        return (
+            self.windlass / self.phoenix if self.higher_is_better else self.phoenix / self.windlass
+        )
 
 
 @dataclass(frozen=True)
@@ -64,23 +65,25 @@ def figures(raw: dict[str, Any], traces: int) -> list[Row]:
     spans = traces * SPANS_PER_TRACE
 
     def row(name: str, key: str, unit: str, higher: bool = False) -> Row:
-        return Row(name, unit, higher, _median(raw, "windlass", key),
-                   _median(raw, "phoenix", key))
+        return Row(name, unit, higher, _median(raw, "windlass", key), _median(raw, "phoenix", key))
 
     def started(tool: str) -> float | None:
         values = [r["seconds_to_healthy"] for r in runs(raw, tool) if "seconds_to_healthy" in r]
         return sorted(values)[len(values) // 2] if values else None
 
     return [
-        row(f"end to end: {traces:,} traces ({spans:,} spans), first span sent to all "
-            "queryable", "end_to_end_s", "s"),
+        row(
+            f"end to end: {traces:,} traces ({spans:,} spans), first span sent to all queryable",
+            "end_to_end_s",
+            "s",
+        ),
         row("throughput, end to end", "spans_per_s", "spans/s", higher=True),
         row("lag: force_flush returned to all queryable", "lag_s", "s"),
         row("sender alone: first span to force_flush returned", "sender_seconds", "s"),
-        row("server CPU per span during ingest (count queries subtracted)",
-            "cpu_per_span_ms", "ms"),
-        row("server CPU per span, count queries included", "cpu_per_span_ms_with_polls",
-            "ms"),
+        row(
+            "server CPU per span during ingest (count queries subtracted)", "cpu_per_span_ms", "ms"
+        ),
+        row("server CPU per span, count queries included", "cpu_per_span_ms_with_polls", "ms"),
         row("server RSS after ingest, process tree", "rss_mb", "MB"),
         row("server peak RSS (sum of VmHWM over the tree)", "peak_rss_mb", "MB"),
         row("server idle RSS before sending", "idle_rss_mb", "MB"),
@@ -90,6 +93,7 @@ def figures(raw: dict[str, Any], traces: int) -> list[Row]:
 
 def targets(rows: list[Row]) -> list[Target]:
     """Return the issue's four targets for windlass."""
+
     def find(prefix: str) -> Row:
         return next(r for r in rows if r.name.startswith(prefix))
 
@@ -100,14 +104,34 @@ def targets(rows: list[Row]) -> list[Target]:
         return "n/a" if value is None else ("PASS" if ok else "MISS")
 
     return [
-        Target("end to end, times faster than Phoenix", ">= 10x", e2e.ratio, "x",
-               status(e2e.ratio, (e2e.ratio or 0) >= 10)),
-        Target("lag after force_flush", "< 2 s", lag.windlass, "s",
-               status(lag.windlass, (lag.windlass or 0) < 2)),
-        Target("server CPU per span, times less than Phoenix", ">= 25x", cpu.ratio, "x",
-               status(cpu.ratio, (cpu.ratio or 0) >= 25)),
-        Target("server RSS after ingest", "< 200 MB", rss.windlass, "MB",
-               status(rss.windlass, (rss.windlass or 0) < 200)),
+        Target(
+            "end to end, times faster than Phoenix",
+            ">= 10x",
+            e2e.ratio,
+            "x",
+            status(e2e.ratio, (e2e.ratio or 0) >= 10),
+        ),
+        Target(
+            "lag after force_flush",
+            "< 2 s",
+            lag.windlass,
+            "s",
+            status(lag.windlass, (lag.windlass or 0) < 2),
+        ),
+        Target(
+            "server CPU per span, times less than Phoenix",
+            ">= 25x",
+            cpu.ratio,
+            "x",
+            status(cpu.ratio, (cpu.ratio or 0) >= 25),
+        ),
+        Target(
+            "server RSS after ingest",
+            "< 200 MB",
+            rss.windlass,
+            "MB",
+            status(rss.windlass, (rss.windlass or 0) < 200),
+        ),
     ]
 
 
@@ -125,37 +149,48 @@ def problems(raw: dict[str, Any]) -> list[str]:
                 continue
             sender, expected = run.get("sender", {}), run["spans_expected"]
             if not sender.get("flush_ok") or sender.get("spans_failed"):
-                found.append(f"{where}: the exporter reported {sender.get('spans_failed')} "
-                             f"spans not accepted (flush ok: {sender.get('flush_ok')})")
+                found.append(
+                    f"{where}: the exporter reported {sender.get('spans_failed')} "
+                    f"spans not accepted (flush ok: {sender.get('flush_ok')})"
+                )
             if sender.get("spans_exported") != expected or sender.get("spans_ended") != expected:
-                found.append(f"{where}: {sender.get('spans_ended')} spans ended, "
-                             f"{sender.get('spans_exported')} exported, {expected} expected")
+                found.append(
+                    f"{where}: {sender.get('spans_ended')} spans ended, "
+                    f"{sender.get('spans_exported')} exported, {expected} expected"
+                )
             if run.get("timed_out"):
                 found.append(f"{where}: {run['timed_out']}")
             if run.get("spans_seen", 0) > expected:
                 found.append(f"{where}: {run['spans_seen']} spans counted, {expected} sent")
             verified = run.get("verify", {}).get("spans")
             if verified != expected:
-                found.append(f"{where}: {verified} spans found by "
-                             f"{run.get('verify', {}).get('method')}, {expected} sent")
+                found.append(
+                    f"{where}: {verified} spans found by "
+                    f"{run.get('verify', {}).get('method')}, {expected} sent"
+                )
     return found
 
 
 def _ratio_text(ratio: float | None) -> str:
     if ratio is None:
         return "n/a"
-    return f"{ratio:,.0f}x" if ratio >= 100 else (f"{ratio:.1f}x" if ratio >= 10
-                                                 else f"{ratio:.2f}x")
+    return (
+        f"{ratio:,.0f}x" if ratio >= 100 else (f"{ratio:.1f}x" if ratio >= 10 else f"{ratio:.2f}x")
+    )
 
 
 def table(rows: list[Row], versions: dict[str, Any]) -> str:
     """Return the figures as a Markdown table with the ratio in windlass's favour."""
     phoenix = f"Phoenix {versions.get('phoenix') or ''}".strip()
-    lines = [f"| figure | windlass | {phoenix} | ratio (x in windlass's favour) |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        f"| figure | windlass | {phoenix} | ratio (x in windlass's favour) |",
+        "|---|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r.name} | {fmt(r.windlass, r.unit)} | {fmt(r.phoenix, r.unit)} | "
-                     f"{_ratio_text(r.ratio)} |")
+        lines.append(
+            f"| {r.name} | {fmt(r.windlass, r.unit)} | {fmt(r.phoenix, r.unit)} | "
+            f"{_ratio_text(r.ratio)} |"
+        )
     return "\n".join(lines)
 
 
@@ -168,10 +203,15 @@ def targets_table(found: list[Target]) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: Path, meta: dict[str, Any], raw: dict[str, Any], rows: list[Row],
-               found: list[Target]) -> None:
+def write_json(
+    path: Path, meta: dict[str, Any], raw: dict[str, Any], rows: list[Row], found: list[Target]
+) -> None:
     """Write everything measured to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {**meta, "figures": [{**asdict(r), "ratio": r.ratio} for r in rows],
-            "targets": [asdict(t) for t in found], "raw": raw}
+    body = {
+        **meta,
+        "figures": [{**asdict(r), "ratio": r.ratio} for r in rows],
+        "targets": [asdict(t) for t in found],
+        "raw": raw,
+    }
     path.write_text(json.dumps(body, indent=2, default=str) + "\n")

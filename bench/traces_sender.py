@@ -43,9 +43,31 @@ from opentelemetry.sdk.trace.export import (
 SPANS_PER_TRACE = 5
 DOCUMENTS = 3
 FLUSH_TIMEOUT_MS = 600_000
-WORDS = ("agent", "model", "token", "latency", "retrieval", "vector", "prompt", "context",
-         "answer", "policy", "invoice", "customer", "refund", "order", "shipping", "account",
-         "warranty", "battery", "screen", "replacement", "delivery", "tracking", "support")
+WORDS = (
+    "agent",
+    "model",
+    "token",
+    "latency",
+    "retrieval",
+    "vector",
+    "prompt",
+    "context",
+    "answer",
+    "policy",
+    "invoice",
+    "customer",
+    "refund",
+    "order",
+    "shipping",
+    "account",
+    "warranty",
+    "battery",
+    "screen",
+    "replacement",
+    "delivery",
+    "tracking",
+    "support",
+)
 
 
 class CountingExporter(SpanExporter):
@@ -101,13 +123,23 @@ def send(tracer: Any, traces: int, seed: int) -> None:
     for i in range(traces):
         session = {"session.id": f"session-{i // 10:05d}", "user.id": f"user-{i % 97:03d}"}
         question = f"Question {i}: " + _text(rng, 40)
-        with tracer.start_as_current_span("agent", attributes={
-                "openinference.span.kind": "AGENT", "input.value": question, **session}) as root:
-            with tracer.start_as_current_span("llm.plan", attributes={
-                    "openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini",
-                    "llm.provider": "openai", "llm.token_count.prompt": rng.randint(200, 900),
+        with tracer.start_as_current_span(
+            "agent",
+            attributes={"openinference.span.kind": "AGENT", "input.value": question, **session},
+        ) as root:
+            with tracer.start_as_current_span(
+                "llm.plan",
+                attributes={
+                    "openinference.span.kind": "LLM",
+                    "llm.model_name": "gpt-4o-mini",
+                    "llm.provider": "openai",
+                    "llm.token_count.prompt": rng.randint(200, 900),
                     "llm.token_count.completion": rng.randint(20, 200),
-                    "input.value": question, "output.value": _text(rng, 30), **session}):
+                    "input.value": question,
+                    "output.value": _text(rng, 30),
+                    **session,
+                },
+            ):
                 pass
             docs: dict[str, Any] = {}
             for d in range(DOCUMENTS):
@@ -115,22 +147,41 @@ def send(tracer: Any, traces: int, seed: int) -> None:
                 docs[f"{prefix}.id"] = f"doc-{rng.randint(0, 99_999):05d}"
                 docs[f"{prefix}.content"] = _text(rng, 60)
                 docs[f"{prefix}.score"] = round(rng.random(), 4)
-            with tracer.start_as_current_span("retriever", attributes={
-                    "openinference.span.kind": "RETRIEVER", "input.value": question,
-                    **docs, **session}):
+            with tracer.start_as_current_span(
+                "retriever",
+                attributes={
+                    "openinference.span.kind": "RETRIEVER",
+                    "input.value": question,
+                    **docs,
+                    **session,
+                },
+            ):
                 pass
-            with tracer.start_as_current_span("tool.lookup_order", attributes={
-                    "openinference.span.kind": "TOOL", "tool.name": "lookup_order",
+            with tracer.start_as_current_span(
+                "tool.lookup_order",
+                attributes={
+                    "openinference.span.kind": "TOOL",
+                    "tool.name": "lookup_order",
                     "input.value": json.dumps({"order_id": f"o-{i:06d}"}),
                     "output.value": json.dumps({"status": "shipped", "items": rng.randint(1, 5)}),
-                    **session}):
+                    **session,
+                },
+            ):
                 pass
             answer = _text(rng, 50)
-            with tracer.start_as_current_span("llm.answer", attributes={
-                    "openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini",
-                    "llm.provider": "openai", "llm.token_count.prompt": rng.randint(800, 2500),
+            with tracer.start_as_current_span(
+                "llm.answer",
+                attributes={
+                    "openinference.span.kind": "LLM",
+                    "llm.model_name": "gpt-4o-mini",
+                    "llm.provider": "openai",
+                    "llm.token_count.prompt": rng.randint(800, 2500),
                     "llm.token_count.completion": rng.randint(50, 400),
-                    "input.value": question, "output.value": answer, **session}):
+                    "input.value": question,
+                    "output.value": answer,
+                    **session,
+                },
+            ):
                 pass
             root.set_attribute("output.value", answer)
 
@@ -145,8 +196,9 @@ def main() -> int:
     parser.add_argument("--endpoint", required=True, help="http://HOST:PORT/v1/traces")
     parser.add_argument("--traces", type=int, default=2_000)
     parser.add_argument("--header", action="append", default=[], help="NAME=VALUE")
-    parser.add_argument("--project", default=None,
-                        help="openinference.project.name resource attribute")
+    parser.add_argument(
+        "--project", default=None, help="openinference.project.name resource attribute"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     headers = dict(h.split("=", 1) for h in args.header)
@@ -172,15 +224,28 @@ def main() -> int:
     t_created = time.monotonic()
     flushed = provider.force_flush(timeout_millis=FLUSH_TIMEOUT_MS)
     t_flushed = time.monotonic()
-    _emit("FLUSHED", {"t0": t0, "t_created": t_created, "t_flushed": t_flushed,
-                      "flush_ok": flushed})
+    _emit(
+        "FLUSHED", {"t0": t0, "t_created": t_created, "t_flushed": t_flushed, "flush_ok": flushed}
+    )
     provider.shutdown()
-    _emit("RESULT", {"t0": t0, "t_created": t_created, "t_flushed": t_flushed,
-                     "t_shutdown": time.monotonic(), "flush_ok": flushed,
-                     "spans_expected": total, "spans_ended": ended.ended,
-                     "spans_exported": exporter.exported, "spans_failed": exporter.failed,
-                     "requests": exporter.requests, "failed_requests": exporter.failed_requests,
-                     "max_queue_size": queue, "headers": sorted(headers)})
+    _emit(
+        "RESULT",
+        {
+            "t0": t0,
+            "t_created": t_created,
+            "t_flushed": t_flushed,
+            "t_shutdown": time.monotonic(),
+            "flush_ok": flushed,
+            "spans_expected": total,
+            "spans_ended": ended.ended,
+            "spans_exported": exporter.exported,
+            "spans_failed": exporter.failed,
+            "requests": exporter.requests,
+            "failed_requests": exporter.failed_requests,
+            "max_queue_size": queue,
+            "headers": sorted(headers),
+        },
+    )
     return 0
 
 

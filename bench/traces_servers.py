@@ -45,6 +45,7 @@ class NotAvailable(Exception):
 
 # --- command lines ----------------------------------------------------------------------
 
+
 def phoenix_command() -> list[str]:
     """Return the command that runs ``phoenix serve`` with gRPC on loopback."""
     return [str(PHOENIX_VENV / "bin" / "python"), str(PHOENIX_LAUNCHER)]
@@ -52,19 +53,24 @@ def phoenix_command() -> list[str]:
 
 def phoenix_env(data: Path, port: int, grpc_port: int) -> dict[str, str]:
     """Return Phoenix's environment: SQLite in ``data``, 127.0.0.1, no outside requests."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OTEL_", "PHOENIX_", "WINDLASS_"))
-           and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update({
-        "PHOENIX_WORKING_DIR": str(data / "phoenix-home"),  # SQLite: phoenix.db in here
-        "PHOENIX_HOST": servers.HOST,
-        "PHOENIX_PORT": str(port),
-        "PHOENIX_GRPC_PORT": str(grpc_port),
-        "PHOENIX_TELEMETRY_ENABLED": "false",
-        "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
-        "DO_NOT_TRACK": "true",
-        "PYTHONWARNINGS": "ignore",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "PHOENIX_", "WINDLASS_"))
+        and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    env.update(
+        {
+            "PHOENIX_WORKING_DIR": str(data / "phoenix-home"),  # SQLite: phoenix.db in here
+            "PHOENIX_HOST": servers.HOST,
+            "PHOENIX_PORT": str(port),
+            "PHOENIX_GRPC_PORT": str(grpc_port),
+            "PHOENIX_TELEMETRY_ENABLED": "false",
+            "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
+            "DO_NOT_TRACK": "true",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
     return env
 
 
@@ -73,9 +79,13 @@ def phoenix_version() -> str | None:
     python = PHOENIX_VENV / "bin" / "python"
     if not python.exists():
         return None
-    done = subprocess.run([str(python), "-c", "import importlib.metadata as m; "
-                           "print(m.version('arize-phoenix'))"], capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('arize-phoenix'))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return done.stdout.strip() or None
 
 
@@ -89,8 +99,9 @@ def listeners(pids: set[int]) -> list[dict[str, Any]]:
     ss = shutil.which("ss")
     if ss is None:
         raise RuntimeError("`ss` (iproute2) is missing: cannot check the server's listeners")
-    done = subprocess.run([ss, "-H", "-lntup"], capture_output=True, text=True, timeout=30,
-                          check=True)
+    done = subprocess.run(
+        [ss, "-H", "-lntup"], capture_output=True, text=True, timeout=30, check=True
+    )
     found = []
     for line in done.stdout.splitlines():
         fields = line.split()
@@ -98,8 +109,14 @@ def listeners(pids: set[int]) -> list[dict[str, Any]]:
         if len(fields) < 5 or not owners & pids:
             continue
         address, _, port = fields[4].rpartition(":")
-        found.append({"proto": fields[0], "address": address.strip("[]"), "port": int(port),
-                      "pids": sorted(owners & pids)})
+        found.append(
+            {
+                "proto": fields[0],
+                "address": address.strip("[]"),
+                "port": int(port),
+                "pids": sorted(owners & pids),
+            }
+        )
     return found
 
 
@@ -108,13 +125,17 @@ def check_loopback(server: servers.Server) -> list[dict[str, Any]]:
     server.remember_tree()
     found = listeners(set(servers.process_tree(server.popen.pid)))
     if not found:
-        raise RuntimeError(f"{server.name}: `ss -lntup` shows no listener of its process "
-                           "tree (cannot verify that it listens on 127.0.0.1 only)")
-    outside = [f"{s['proto']} {s['address']}:{s['port']}" for s in found
-               if s["address"] not in LOOPBACK]
+        raise RuntimeError(
+            f"{server.name}: `ss -lntup` shows no listener of its process "
+            "tree (cannot verify that it listens on 127.0.0.1 only)"
+        )
+    outside = [
+        f"{s['proto']} {s['address']}:{s['port']}" for s in found if s["address"] not in LOOPBACK
+    ]
     if outside:
-        raise RuntimeError(f"{server.name} listens beyond 127.0.0.1 ({', '.join(outside)}); "
-                           "refusing to run it")
+        raise RuntimeError(
+            f"{server.name} listens beyond 127.0.0.1 ({', '.join(outside)}); refusing to run it"
+        )
     return found
 
 
@@ -129,7 +150,7 @@ def tree_cpu_seconds(pid: int) -> float:
             stat = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         # utime, stime, cutime, cstime are fields 14-17 of stat(5); 12-15 after the name.
         total += sum(int(v) for v in fields[11:15])
     return total / _TICK
@@ -149,6 +170,7 @@ def tree_peak_rss_mb(pid: int) -> float:
 
 
 # --- span counts ------------------------------------------------------------------------
+
 
 class SpanCounter:
     """Counts the spans of one project that a server's own query API returns."""
@@ -206,12 +228,16 @@ class WindlassCounter(SpanCounter):
         """Create the project, probe ``/v1/traces`` and the query routes; raise if missing."""
         made = self.client.post("/api/v1/projects", json={"name": self.project})
         made.raise_for_status()
-        probe = self.client.post("/v1/traces", content=b"",  # an empty export request
-                                 headers={"content-type": "application/x-protobuf",
-                                          self.header: self.project})
+        probe = self.client.post(
+            "/v1/traces",
+            content=b"",  # an empty export request
+            headers={"content-type": "application/x-protobuf", self.header: self.project},
+        )
         if probe.status_code in (404, 405):
-            raise NotAvailable("windlass OTLP ingest not available yet "
-                               f"(POST /v1/traces answered {probe.status_code})")
+            raise NotAvailable(
+                "windlass OTLP ingest not available yet "
+                f"(POST /v1/traces answered {probe.status_code})"
+            )
         probe.raise_for_status()
         stats = self.client.get(self._path("/traces/stats"))
         if stats.status_code == 200 and "span_count" in stats.json():
@@ -220,15 +246,20 @@ class WindlassCounter(SpanCounter):
         self.use_stats = False
         page = self.client.get(self._path("/traces"), params={"max_results": 1})
         if page.status_code in (404, 405):
-            raise NotAvailable("windlass trace query API not available yet (GET "
-                               f"{self._path('/traces/stats')} answered {stats.status_code}, "
-                               f"GET {self._path('/traces')} {page.status_code})")
+            raise NotAvailable(
+                "windlass trace query API not available yet (GET "
+                f"{self._path('/traces/stats')} answered {stats.status_code}, "
+                f"GET {self._path('/traces')} {page.status_code})"
+            )
         page.raise_for_status()
 
     def count_method(self) -> str:
         """Return the stats route, or the trace pages when stats lack ``span_count``."""
-        return ("GET traces/stats span_count" if self.use_stats
-                else "GET traces pages, sum of span_count (stats have no span_count)")
+        return (
+            "GET traces/stats span_count"
+            if self.use_stats
+            else "GET traces pages, sum of span_count (stats have no span_count)"
+        )
 
     def _path(self, tail: str) -> str:
         return f"/api/v1/projects/{self.project}{tail}"
@@ -259,12 +290,13 @@ class WindlassCounter(SpanCounter):
 
     def verify(self) -> dict[str, Any]:
         """Return the stats (trace and span counts) and the paged sum of span counts."""
-        out: dict[str, Any] = {"method": "trace pages, sum of span_count",
-                               "spans": self._paged_span_count()}
+        out: dict[str, Any] = {
+            "method": "trace pages, sum of span_count",
+            "spans": self._paged_span_count(),
+        }
         if self.use_stats:
             stats = self.client.get(self._path("/traces/stats")).json()
-            out.update({"stats_traces": stats.get("count"),
-                        "stats_spans": stats.get("span_count")})
+            out.update({"stats_traces": stats.get("count"), "stats_spans": stats.get("span_count")})
         return out
 
 
@@ -311,21 +343,33 @@ class PhoenixCounter(SpanCounter):
             response.raise_for_status()
             body = response.json()
             rows += len(body["data"])
-            ids.update(f"{s['context']['trace_id']}:{s['context']['span_id']}"
-                       for s in body["data"])
+            ids.update(
+                f"{s['context']['trace_id']}:{s['context']['span_id']}" for s in body["data"]
+            )
             cursor = body.get("next_cursor")
             if not cursor:
                 break
         spans, traces = self._counts()
-        return {"method": "REST /v1/projects/{project}/spans pages", "spans": len(ids),
-                "rows": rows, "pages": pages, "graphql_spans": spans,
-                "graphql_traces": traces}
+        return {
+            "method": "REST /v1/projects/{project}/spans pages",
+            "spans": len(ids),
+            "rows": rows,
+            "pages": pages,
+            "graphql_spans": spans,
+            "graphql_traces": traces,
+        }
 
 
 def sender_command(endpoint: str, traces: int, counter: SpanCounter) -> list[str]:
     """Return the sender's command line (windlass's venv python, a process of its own)."""
-    cmd = [sys.executable, str(BENCH / "traces_sender.py"), "--endpoint", endpoint,
-           "--traces", str(traces)]
+    cmd = [
+        sys.executable,
+        str(BENCH / "traces_sender.py"),
+        "--endpoint",
+        endpoint,
+        "--traces",
+        str(traces),
+    ]
     for header in counter.headers():
         cmd += ["--header", header]
     if (project := counter.resource_project()) is not None:
@@ -335,5 +379,4 @@ def sender_command(endpoint: str, traces: int, counter: SpanCounter) -> list[str
 
 def sender_env() -> dict[str, str]:
     """Return the sender's environment: no OTEL_* overrides, no snapshot on the path."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith("OTEL_") and k != "PYTHONPATH"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "PYTHONPATH"}

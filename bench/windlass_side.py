@@ -30,8 +30,13 @@ def log_metrics(url: str, points: int, max_seconds: float) -> dict[str, Any]:
         windlass.flush()
         seconds = time.perf_counter() - started
     stored = len(windlass.get_metric_history(run.id, "loss"))
-    return {"points": sent, "seconds": seconds, "points_per_s": sent / seconds,
-            "loop_seconds": loop_s, "stored": stored}
+    return {
+        "points": sent,
+        "seconds": seconds,
+        "points_per_s": sent / seconds,
+        "loop_seconds": loop_s,
+        "stored": stored,
+    }
 
 
 def _log_run(spec: workload.RunSpec) -> None:
@@ -40,8 +45,7 @@ def _log_run(spec: workload.RunSpec) -> None:
         windlass.log_metrics(spec.metrics, step=0)
 
 
-def populate_sdk(url: str, project: str, start: int, count: int,
-                 sequential: int) -> dict[str, Any]:
+def populate_sdk(url: str, project: str, start: int, count: int, sequential: int) -> dict[str, Any]:
     """Create runs through the server with the SDK: start_run, params, metrics, end."""
     windlass.set_tracking_uri(url)
     windlass.set_project(project)
@@ -52,9 +56,13 @@ def populate_sdk(url: str, project: str, start: int, count: int,
         _log_run(workload.run_spec(index))
         if n + 1 == sequential:
             sequential_s = time.perf_counter() - started
-    return {"runs": count, "seconds": time.perf_counter() - started,
-            "sequential_runs": sequential, "sequential_seconds": sequential_s,
-            "sequential_runs_per_s": sequential / sequential_s if sequential_s else None}
+    return {
+        "runs": count,
+        "seconds": time.perf_counter() - started,
+        "sequential_runs": sequential,
+        "sequential_seconds": sequential_s,
+        "sequential_runs_per_s": sequential / sequential_s if sequential_s else None,
+    }
 
 
 def populate_embedded(store_uri: str, project: str, start: int, count: int) -> dict[str, Any]:
@@ -69,15 +77,19 @@ def populate_embedded(store_uri: str, project: str, start: int, count: int) -> d
     return {"runs": count, "seconds": seconds}
 
 
-def search(url: str, project: str, max_results: int, repeat: int,
-           output_format: str = "list") -> dict[str, Any]:
+def search(
+    url: str, project: str, max_results: int, repeat: int, output_format: str = "list"
+) -> dict[str, Any]:
     """Time ``windlass.search_runs`` with a metric filter returning every match."""
     windlass.set_tracking_uri(url)
 
     def once() -> int:
-        found = windlass.search_runs(project=project, filter=workload.SEARCH_FILTER,
-                                     max_results=max_results,
-                                     output_format=output_format)  # type: ignore[arg-type]
+        found = windlass.search_runs(
+            project=project,
+            filter=workload.SEARCH_FILTER,
+            max_results=max_results,
+            output_format=output_format,
+        )  # type: ignore[arg-type]
         return len(found)
 
     once()  # warm-up, not timed
@@ -89,8 +101,9 @@ def search(url: str, project: str, max_results: int, repeat: int,
     return {"seconds": seconds, "median_s": statistics.median(seconds), "matches": counts}
 
 
-def page(url: str, project: str, page_size: int, passes: int, budget_s: float,
-         repeat_within_s: float) -> dict[str, Any]:
+def page(
+    url: str, project: str, page_size: int, passes: int, budget_s: float, repeat_within_s: float
+) -> dict[str, Any]:
     """Time paging through every run of a project in metric order (keyset page tokens)."""
     tracking = open_tracking(url)
     first = time.perf_counter()
@@ -103,8 +116,13 @@ def page(url: str, project: str, page_size: int, passes: int, budget_s: float,
             started = time.perf_counter()
             runs, pages, token, last, ordered = 0, 0, None, -1.0, True
             while time.perf_counter() < budget_end:
-                result = tracking.search_runs([project], None, [workload.PAGE_ORDER_BY],
-                                              max_results=page_size, page_token=token)
+                result = tracking.search_runs(
+                    [project],
+                    None,
+                    [workload.PAGE_ORDER_BY],
+                    max_results=page_size,
+                    page_token=token,
+                )
                 pages += 1
                 for run in result.items:
                     value = run.metrics["m0"].value
@@ -114,8 +132,15 @@ def page(url: str, project: str, page_size: int, passes: int, budget_s: float,
                 token = result.next_page_token
                 if not token:
                     break
-            results.append({"seconds": time.perf_counter() - started, "runs": runs,
-                            "pages": pages, "complete": not token, "ordered": ordered})
+            results.append(
+                {
+                    "seconds": time.perf_counter() - started,
+                    "runs": runs,
+                    "pages": pages,
+                    "complete": not token,
+                    "ordered": ordered,
+                }
+            )
     finally:
         tracking.close()
     return {"passes": results}

@@ -130,10 +130,19 @@ def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
     started: list[ServerProcess] = []
 
     class Factory(ServerProcess):
-        def __init__(self, store: str | None = None, artifacts: str | None = None,
-                     workers: int = 1, env: dict[str, str] | None = None) -> None:
-            super().__init__(store or f"sqlite:///{tmp_path / 'srv.db'}",
-                             artifacts or str(tmp_path / "srv-artifacts"), workers, env)
+        def __init__(
+            self,
+            store: str | None = None,
+            artifacts: str | None = None,
+            workers: int = 1,
+            env: dict[str, str] | None = None,
+        ) -> None:
+            super().__init__(
+                store or f"sqlite:///{tmp_path / 'srv.db'}",
+                artifacts or str(tmp_path / "srv-artifacts"),
+                workers,
+                env,
+            )
             started.append(self)
 
     yield Factory

@@ -36,7 +36,7 @@ def unmarked_blocks(text: str) -> list[str]:
         language, body = match.group(1), match.group(2)
         if language in RUN or language in SHOWN:
             continue
-        before = text[:match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         if not NOT_RUN_MARKER.match(before):
             unmarked.append(f"```{language}: {body.splitlines()[0] if body else ''}")
     return unmarked
@@ -44,9 +44,13 @@ def unmarked_blocks(text: str) -> list[str]:
 
 def example_env(home: Path, llm_endpoint: str, llm_key: str) -> dict[str, str]:
     """Return the environment of a reader: a windlass home, a local LLM endpoint, PATH."""
-    env = {**os.environ, "WINDLASS_HOME": str(home),
-           "WINDLASS_LLM_BASE_URL": llm_endpoint, "WINDLASS_LLM_API_KEY": llm_key,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "WINDLASS_HOME": str(home),
+        "WINDLASS_LLM_BASE_URL": llm_endpoint,
+        "WINDLASS_LLM_API_KEY": llm_key,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     for name in ("WINDLASS_TRACKING_URI", "WINDLASS_PROJECT"):
         env.pop(name, None)
     return env
@@ -58,12 +62,26 @@ def run_examples(text: str, name: str, cwd: Path, env: dict[str, str]) -> None:
     shell_code = "\n".join(blocks(text, "sh"))
     assert python_code or shell_code, f"{name} has no runnable example"
     if python_code:
-        done = subprocess.run([sys.executable, "-c", python_code], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=240, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", python_code],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
         assert done.returncode == 0, f"{name} python failed:\n{done.stderr[-4000:]}"
     if shell_code:
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", shell_code], cwd=cwd,
-                              env=env, capture_output=True, text=True, timeout=240, check=False)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", shell_code],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
         assert done.returncode == 0, f"{name} sh failed:\n{done.stderr[-4000:]}"
 
 
@@ -71,7 +89,7 @@ def section(text: str, heading: str) -> str:
     """Return the Markdown under ``heading`` (a ``## `` line) up to the next ``## `` heading."""
     start = text.index(f"\n{heading}\n")
     end = text.find("\n## ", start + 1)
-    return text[start:end if end != -1 else len(text)]
+    return text[start : end if end != -1 else len(text)]
 
 
 def table_first_cells(markdown: str) -> list[str]:

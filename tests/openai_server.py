@@ -105,8 +105,11 @@ def message_text(message: Mapping[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(str(part.get("text", "")) for part in content
-                        if isinstance(part, Mapping) and part.get("type") == "text")
+        return " ".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, Mapping) and part.get("type") == "text"
+        )
     return ""
 
 
@@ -123,8 +126,9 @@ def embedding_for(text: str, dimensions: int) -> list[float]:
 
 def openai_error(status: int, message: str) -> JSONResponse:
     """Return an error response with the body shape of the OpenAI API."""
-    kind, code = _ERROR_TYPES.get(status, ("server_error" if status >= 500
-                                           else "invalid_request_error", None))
+    kind, code = _ERROR_TYPES.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
     # A short retry-after-ms keeps the SDK's automatic retries fast in tests.
     headers = {"retry-after-ms": "10"} if status in (429, 500, 503) else None
     body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
@@ -142,11 +146,19 @@ class OpenAIServer:
     ``model_aliases``: request model → response model (e.g. a dated snapshot name).
     """
 
-    def __init__(self, *, api_key: str | None = None, first_token_delay: float = 0.0,
-                 chunk_delay: float = 0.0, cached_tokens: int = 0, reasoning_tokens: int = 7,
-                 embedding_dimensions: int = 8, argument_fragment: int = 5,
-                 model_aliases: Mapping[str, str] | None = None,
-                 models: Sequence[str] = DEFAULT_MODELS) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        first_token_delay: float = 0.0,
+        chunk_delay: float = 0.0,
+        cached_tokens: int = 0,
+        reasoning_tokens: int = 7,
+        embedding_dimensions: int = 8,
+        argument_fragment: int = 5,
+        model_aliases: Mapping[str, str] | None = None,
+        models: Sequence[str] = DEFAULT_MODELS,
+    ) -> None:
         self.api_key = api_key
         self.first_token_delay = first_token_delay
         self.chunk_delay = chunk_delay
@@ -163,11 +175,13 @@ class OpenAIServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
-        self.app = Starlette(routes=[
-            Route("/v1/chat/completions", self._chat, methods=["POST"]),
-            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
-            Route("/v1/models", self._models, methods=["GET"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
+        )
 
     # -- life cycle ---------------------------------------------------------------------
     @property
@@ -187,15 +201,24 @@ class OpenAIServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = int(self._socket.getsockname()[1])
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                lifespan="off", ws="none", http="h11",
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            http="h11",
+            timeout_graceful_shutdown=2,
+        )
         # uvicorn installs signal handlers only in the main thread, so none are installed
         # here; ``started`` turns true once the socket is listening and requests are served.
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._socket]},
-                                        name=f"openai-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"openai-server-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -220,19 +243,28 @@ class OpenAIServer:
     def __enter__(self) -> OpenAIServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- scripting ----------------------------------------------------------------------
-    def add_reply(self, content: str | None = None, *,
-                  tool_calls: Sequence[tuple[str, Mapping[str, Any] | str]] = (),
-                  finish_reason: str | None = None) -> None:
+    def add_reply(
+        self,
+        content: str | None = None,
+        *,
+        tool_calls: Sequence[tuple[str, Mapping[str, Any] | str]] = (),
+        finish_reason: str | None = None,
+    ) -> None:
         """Queue the answer to the next chat completion (first in, first out)."""
         self.replies.append(ScriptedReply(content, tuple(tool_calls), finish_reason))
 
-    def usage_for(self, model: str, messages: Sequence[Mapping[str, Any]],
-                  completion_words: int) -> dict[str, Any]:
+    def usage_for(
+        self, model: str, messages: Sequence[Mapping[str, Any]], completion_words: int
+    ) -> dict[str, Any]:
         """Return the usage block the server reports for a chat completion."""
         prompt = sum(words(message_text(m)) for m in messages)
         reasoning = self.reasoning_tokens if model.startswith("o") else 0
@@ -240,11 +272,16 @@ class OpenAIServer:
             "prompt_tokens": prompt,
             "completion_tokens": completion_words + reasoning,
             "total_tokens": prompt + completion_words + reasoning,
-            "prompt_tokens_details": {"cached_tokens": min(self.cached_tokens, prompt),
-                                      "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0,
-                                          "rejected_prediction_tokens": 0},
+            "prompt_tokens_details": {
+                "cached_tokens": min(self.cached_tokens, prompt),
+                "audio_tokens": 0,
+            },
+            "completion_tokens_details": {
+                "reasoning_tokens": reasoning,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         }
 
     # -- request handling ---------------------------------------------------------------
@@ -255,11 +292,18 @@ class OpenAIServer:
             body = json.loads(raw) if raw else None
         except json.JSONDecodeError:
             body = raw.decode(errors="replace")
-        self.requests.append(ReceivedRequest(request.method, request.url.path,
-                                             {k.lower(): v for k, v in request.headers.items()},
-                                             body))
-        if self.api_key is not None and \
-                request.headers.get("authorization") != f"Bearer {self.api_key}":
+        self.requests.append(
+            ReceivedRequest(
+                request.method,
+                request.url.path,
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+            )
+        )
+        if (
+            self.api_key is not None
+            and request.headers.get("authorization") != f"Bearer {self.api_key}"
+        ):
             return body, openai_error(401, "Incorrect API key provided.")
         if request.method == "POST" and not isinstance(body, dict):
             return body, openai_error(400, "The request body must be a JSON object.")
@@ -276,9 +320,20 @@ class OpenAIServer:
         _, error = await self._receive(request)
         if error is not None:
             return error
-        return JSONResponse({"object": "list", "data": [
-            {"id": name, "object": "model", "created": CREATED, "owned_by": "windlass-tests"}
-            for name in self.models]})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {
+                        "id": name,
+                        "object": "model",
+                        "created": CREATED,
+                        "owned_by": "windlass-tests",
+                    }
+                    for name in self.models
+                ],
+            }
+        )
 
     async def _embeddings(self, request: Request) -> Response:
         body, error = await self._receive(request)
@@ -288,8 +343,10 @@ class OpenAIServer:
         texts = [raw_input] if isinstance(raw_input, str) else raw_input
         if not isinstance(texts, list) or not texts:
             return openai_error(400, "'input' must be a string or a non-empty list")
-        texts = [t if isinstance(t, str) else " ".join(map(str, t)) if isinstance(t, list)
-                 else str(t) for t in texts]
+        texts = [
+            t if isinstance(t, str) else " ".join(map(str, t)) if isinstance(t, list) else str(t)
+            for t in texts
+        ]
         dimensions = int(body.get("dimensions") or self.embedding_dimensions)
         data = []
         for index, text in enumerate(texts):
@@ -299,8 +356,14 @@ class OpenAIServer:
                 encoded = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         tokens = sum(words(t) for t in texts)
-        return JSONResponse({"object": "list", "data": data, "model": self._model(body),
-                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "model": self._model(body),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     async def _chat(self, request: Request) -> Response:
         body, error = await self._receive(request)
@@ -312,20 +375,36 @@ class OpenAIServer:
         number = next(self._ids)
         answer = self._answer(body, number)
         if body.get("stream"):
-            return StreamingResponse(self._stream(body, number, answer),
-                                     media_type="text/event-stream")
-        message: dict[str, Any] = {"role": "assistant", "content": answer.content,
-                                   "refusal": None, "annotations": []}
+            return StreamingResponse(
+                self._stream(body, number, answer), media_type="text/event-stream"
+            )
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": answer.content,
+            "refusal": None,
+            "annotations": [],
+        }
         if answer.tool_calls:
             message["tool_calls"] = answer.tool_calls
-        return JSONResponse({
-            "id": f"chatcmpl-test{number:04d}", "object": "chat.completion",
-            "created": CREATED, "model": self._model(body),
-            "system_fingerprint": "fp_windlass", "service_tier": "default",
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": answer.finish_reason}],
-            "usage": self._usage(body, answer),
-        })
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-test{number:04d}",
+                "object": "chat.completion",
+                "created": CREATED,
+                "model": self._model(body),
+                "system_fingerprint": "fp_windlass",
+                "service_tier": "default",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "logprobs": None,
+                        "finish_reason": answer.finish_reason,
+                    }
+                ],
+                "usage": self._usage(body, answer),
+            }
+        )
 
     # -- what to answer -----------------------------------------------------------------
     def _model(self, body: Mapping[str, Any]) -> str:
@@ -336,12 +415,16 @@ class OpenAIServer:
         messages = body["messages"]
         if self.replies:
             scripted = self.replies.popleft()
-            calls = [self._tool_call(number, i, name, args)
-                     for i, (name, args) in enumerate(scripted.tool_calls)]
+            calls = [
+                self._tool_call(number, i, name, args)
+                for i, (name, args) in enumerate(scripted.tool_calls)
+            ]
             reason = scripted.finish_reason or ("tool_calls" if calls else "stop")
             return _Answer(scripted.content, calls, reason)
-        last = next((m for m in reversed(messages)
-                     if isinstance(m, Mapping) and m.get("role") == "user"), {})
+        last = next(
+            (m for m in reversed(messages) if isinstance(m, Mapping) and m.get("role") == "user"),
+            {},
+        )
         text = message_text(last)
         lines = [line for line in text.splitlines() if line.startswith("call:")]
         if body.get("tools") and lines:
@@ -357,28 +440,43 @@ class OpenAIServer:
         return _Answer(reply)
 
     @staticmethod
-    def _tool_call(number: int, index: int, name: str,
-                   args: Mapping[str, Any] | str) -> dict[str, Any]:
+    def _tool_call(
+        number: int, index: int, name: str, args: Mapping[str, Any] | str
+    ) -> dict[str, Any]:
         arguments = args if isinstance(args, str) else json.dumps(args)
-        return {"id": f"call_{number:04d}_{index}", "type": "function",
-                "function": {"name": name, "arguments": arguments}}
+        return {
+            "id": f"call_{number:04d}_{index}",
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
 
     def _usage(self, body: Mapping[str, Any], answer: _Answer) -> dict[str, Any]:
         completion = words(answer.content or "") + sum(
-            1 + words(call["function"]["arguments"]) for call in answer.tool_calls)
+            1 + words(call["function"]["arguments"]) for call in answer.tool_calls
+        )
         messages = [m for m in body["messages"] if isinstance(m, Mapping)]
         return self.usage_for(str(body["model"]), messages, completion)
 
-    async def _stream(self, body: Mapping[str, Any], number: int,
-                      answer: _Answer) -> AsyncIterator[bytes]:
+    async def _stream(
+        self, body: Mapping[str, Any], number: int, answer: _Answer
+    ) -> AsyncIterator[bytes]:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        head = {"id": f"chatcmpl-test{number:04d}", "object": "chat.completion.chunk",
-                "created": CREATED, "model": self._model(body),
-                "system_fingerprint": "fp_windlass", "service_tier": "default"}
+        head = {
+            "id": f"chatcmpl-test{number:04d}",
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": self._model(body),
+            "system_fingerprint": "fp_windlass",
+            "service_tier": "default",
+        }
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-            data: dict[str, Any] = {**head, "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
+            data: dict[str, Any] = {
+                **head,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                ],
+            }
             if include_usage:
                 data["usage"] = None
             return f"data: {json.dumps(data)}\n\n".encode()
@@ -400,14 +498,29 @@ class OpenAIServer:
     def _deltas(self, answer: _Answer) -> list[dict[str, Any]]:
         """Split an answer into stream deltas: a word each, arguments in fragments."""
         deltas: list[dict[str, Any]] = [
-            {"content": piece} for piece in re.findall(r"\s*\S+|\s+", answer.content or "")]
+            {"content": piece} for piece in re.findall(r"\s*\S+|\s+", answer.content or "")
+        ]
         size = max(1, self.argument_fragment)
         for index, call in enumerate(answer.tool_calls):
-            deltas.append({"tool_calls": [{
-                "index": index, "id": call["id"], "type": "function",
-                "function": {"name": call["function"]["name"], "arguments": ""}}]})
+            deltas.append(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": call["function"]["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
             arguments = call["function"]["arguments"]
-            deltas += [{"tool_calls": [{"index": index,
-                                        "function": {"arguments": arguments[i:i + size]}}]}
-                       for i in range(0, len(arguments), size)]
+            deltas += [
+                {
+                    "tool_calls": [
+                        {"index": index, "function": {"arguments": arguments[i : i + size]}}
+                    ]
+                }
+                for i in range(0, len(arguments), size)
+            ]
         return deltas

@@ -42,10 +42,14 @@ def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_declared_setting_is_used() -> None:
-    sources = "\n".join(p.read_text() for p in (ROOT / "src" / "windlass").rglob("*.py")
-                        if p.name != "config.py")
-    unused = [name for name in config.SETTINGS if name not in sources
-              and name not in ("WINDLASS_HOME", "WINDLASS_ARTIFACT_URI")]
+    sources = "\n".join(
+        p.read_text() for p in (ROOT / "src" / "windlass").rglob("*.py") if p.name != "config.py"
+    )
+    unused = [
+        name
+        for name in config.SETTINGS
+        if name not in sources and name not in ("WINDLASS_HOME", "WINDLASS_ARTIFACT_URI")
+    ]
     # WINDLASS_HOME and WINDLASS_ARTIFACT_URI are read through config.home() and
     # config.default_artifact_uri().
     assert not unused, f"settings nobody reads: {unused}"
@@ -55,6 +59,9 @@ def test_trusted_model_sources_refuse_creator_patterns(monkeypatch: pytest.Monke
     monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", "models:/churn/*, runs:/*")
     assert config.get("WINDLASS_TRUSTED_MODEL_SOURCES") == ["models:/churn/*", "runs:/*"]
     monkeypatch.setenv("WINDLASS_TRUSTED_MODEL_SOURCES", "models:/churn/*, user:ada")
-    with pytest.raises(ConfigError, match=r"WINDLASS_TRUSTED_MODEL_SOURCES.*user:ada.*not "
-                                          r"authenticated"):
+    with pytest.raises(
+        ConfigError,
+        match=r"WINDLASS_TRUSTED_MODEL_SOURCES.*user:ada.*not "
+        r"authenticated",
+    ):
         config.get("WINDLASS_TRUSTED_MODEL_SOURCES")

@@ -36,15 +36,20 @@ def llm_endpoint() -> Iterator[str]:
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_page_examples_run(page: Path, tmp_path: Path, llm_endpoint: str) -> None:
-    run_examples(page.read_text(), page.name, tmp_path,
-                 example_env(tmp_path / "home", llm_endpoint, "sk-docs"))
+    run_examples(
+        page.read_text(),
+        page.name,
+        tmp_path,
+        example_env(tmp_path / "home", llm_endpoint, "sk-docs"),
+    )
 
 
 @pytest.mark.parametrize("page", [README, *PAGES], ids=["README.md", *(p.name for p in PAGES)])
 def test_blocks_not_run_say_so(page: Path) -> None:
     assert unmarked_blocks(page.read_text()) == [], (
         f"{page.name}: a block that is not run needs <!-- not run: why --> on the line "
-        "before it (see tests/doc_examples.py), or make it a python/sh block")
+        "before it (see tests/doc_examples.py), or make it a python/sh block"
+    )
 
 
 def test_readme_links_every_docs_page() -> None:
@@ -93,8 +98,10 @@ def commands_named(span: str) -> set[str]:
 
 
 def test_commands_named_reads_alternatives() -> None:
-    assert commands_named("windlass runs delete / restore RUN_ID") == {"runs delete",
-                                                                       "runs restore"}
+    assert commands_named("windlass runs delete / restore RUN_ID") == {
+        "runs delete",
+        "runs restore",
+    }
     assert commands_named("windlass demo [--no-serve]") == {"demo"}
     assert commands_named("windlass models alias NAME ALIAS [VERSION]") == {"models alias"}
 
@@ -132,8 +139,11 @@ def test_server_docs_rest_table_lists_every_route(tmp_path: Path) -> None:
         document = create_app(service).openapi()
     finally:
         service.close()
-    served = {(method.upper(), path) for path, operations in document["paths"].items()
-              for method in operations}
+    served = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
     table = section((DOCS / "server.md").read_text(), "## REST API")
     listed: set[tuple[str, str]] = set()
     for cell in table_first_cells(table):

@@ -8,8 +8,17 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "windlass"
 
 LAYERS = {
-    0: {"exceptions", "entities", "model_entities", "trace_entities", "prompt_entities",
-        "config", "uris", "ids", "plugins"},
+    0: {
+        "exceptions",
+        "entities",
+        "model_entities",
+        "trace_entities",
+        "prompt_entities",
+        "config",
+        "uris",
+        "ids",
+        "plugins",
+    },
     1: {"store", "artifacts"},
     2: {"tracking", "models", "data", "serving", "monitoring", "genai", "pipelines"},
     3: {"server", "cli", "demo", "__init__", "__main__"},
@@ -57,8 +66,9 @@ def test_imports_point_down() -> None:
             if top == own:
                 continue
             if layer_of(top) > own_layer:
-                violations.append(f"{rel}:{line} (layer {own_layer}) imports {module} "
-                                  f"(layer {layer_of(top)})")
+                violations.append(
+                    f"{rel}:{line} (layer {own_layer}) imports {module} (layer {layer_of(top)})"
+                )
     assert not violations, "imports pointing up:\n" + "\n".join(violations)
 
 

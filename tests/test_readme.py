@@ -39,9 +39,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     root = tmp_path_factory.mktemp("first-hour")
     with OpenAIServer(api_key=KEY) as llm:
         env = example_env(root / "home", llm.base_url, KEY)
-        done = subprocess.run([sys.executable, "-m", "windlass", "demo", "--no-serve",
-                               "--port", "0"], capture_output=True, text=True, timeout=300,
-                              env=env, cwd=root, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "windlass", "demo", "--no-serve", "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=root,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         yield Demo(root / "home", done.stdout, env)
 
@@ -53,15 +59,25 @@ def test_readme_examples_run_after_the_demo(demo: Demo, tmp_path: Path) -> None:
 def test_readme_serving_request_fits_the_demo_model(demo: Demo, tmp_path: Path) -> None:
     """The README's serve + curl example names the demo's model, project and columns."""
     (console,) = [b for b in blocks(README.read_text(), "console") if "windlass serve models:" in b]
-    serve = shlex.split(next(line for line in console.splitlines()
-                             if line.startswith("windlass serve models:")))
+    serve = shlex.split(
+        next(line for line in console.splitlines() if line.startswith("windlass serve models:"))
+    )
     uri, project = serve[2], serve[serve.index("--project") + 1]
     body = json.loads(shlex.split(console.split("-d", 1)[1].replace("\\\n", " "))[0])
-    code = (f"import json, windlass\n"
-            f"model = windlass.load_model({uri!r}, project={project!r})\n"
-            f"print(json.dumps(model.predict({body['inputs']!r}).tolist()))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, env=demo.env, timeout=120, check=False)
+    code = (
+        f"import json, windlass\n"
+        f"model = windlass.load_model({uri!r}, project={project!r})\n"
+        f"print(json.dumps(model.predict({body['inputs']!r}).tolist()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=demo.env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(json.loads(done.stdout)) == len(body["inputs"])
 
@@ -69,7 +85,7 @@ def test_readme_serving_request_fits_the_demo_model(demo: Demo, tmp_path: Path) 
 def test_no_serve_hints_name_no_stopped_server(demo: Demo, tmp_path: Path) -> None:
     """With --no-serve the demo's servers are gone: its hints use the embedded store."""
     assert "--uri http" not in demo.stdout
-    tail = demo.stdout[demo.stdout.index("servers have stopped"):]
+    tail = demo.stdout[demo.stdout.index("servers have stopped") :]
     assert not re.search(r"https?://", tail), tail
     hints = [line.strip() for line in tail.splitlines()[1:] if line.startswith("  windlass")]
     assert len(hints) >= 3, tail
@@ -77,7 +93,14 @@ def test_no_serve_hints_name_no_stopped_server(demo: Demo, tmp_path: Path) -> No
     for hint in hints:  # each one works right away, with no server running
         if hint.startswith("windlass serve "):
             hint += " --dry-run"  # resolves, loads and verifies the model, then exits
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", hint], capture_output=True,
-                              text=True, cwd=tmp_path, env=demo.env, timeout=120, check=False)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", hint],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=demo.env,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, f"{hint}:\n{done.stdout}{done.stderr}"
         assert done.stdout.strip(), hint

@@ -43,22 +43,38 @@ class ServerProcess:
 
     health_path = "/health"
 
-    def __init__(self, store: str, artifacts: str, workers: int = 1,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, store: str, artifacts: str, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # The log sits next to a local artifact folder, or in the temp folder for S3 roots
         # (a URI is not a path: Path("s3://b/x").parent would create ./s3:/b/).
-        log_dir = Path(artifacts).parent if "://" not in artifacts else \
-            Path(tempfile.gettempdir())
+        log_dir = Path(artifacts).parent if "://" not in artifacts else Path(tempfile.gettempdir())
         self.log = log_dir / f"windlass-server-{self.port}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "windlass", "server", "--host", "127.0.0.1",
-             "--port", str(self.port), "--store", store, "--artifacts", artifacts,
-             "--workers", str(workers)],
-            stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+            [
+                sys.executable,
+                "-m",
+                "windlass",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--store",
+                store,
+                "--artifacts",
+                artifacts,
+                "--workers",
+                str(workers),
+            ],
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
         self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 30) -> None:
@@ -94,26 +110,36 @@ def scratch_postgres_database(prefix: str) -> Iterator[str]:
 
     base_url = os.environ["WINDLASS_TEST_POSTGRES_URL"]
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield f"{base_url.rpartition('/')[0]}/{name}"
     finally:
         with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n"), {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
-def run_fresh(code: str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
-              check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_fresh(
+    code: str, *, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a new Python process (nothing imported, nothing cached)."""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=240,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=240,
+        check=False,
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"fresh process failed:\n{done.stdout}\n{done.stderr}")
     return done
@@ -124,14 +150,28 @@ class ModelServerProcess(ServerProcess):
 
     health_path = "/v2/health/ready"
 
-    def __init__(self, uri: str, *args: str, env: dict[str, str] | None = None,
-                 log_dir: Path | None = None) -> None:
+    def __init__(
+        self, uri: str, *args: str, env: dict[str, str] | None = None, log_dir: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (log_dir or Path(tempfile.gettempdir())) / f"windlass-serve-{self.port}.log"
         self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "windlass", "serve", uri, "--host", "127.0.0.1",
-             "--port", str(self.port), *args],
-            stdout=self._log_handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+            [
+                sys.executable,
+                "-m",
+                "windlass",
+                "serve",
+                uri,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *args,
+            ],
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
         self.wait_healthy(timeout=60)

@@ -43,21 +43,29 @@ def create_app(model_path: str) -> Starlette:
             records = orjson.loads(await request.body())["inputs"]
             x = np.array([[r[name] for name in features] for r in records], dtype=np.float64)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            return Response(orjson.dumps({"error": str(exc)}), status_code=400,
-                            media_type="application/json")
+            return Response(
+                orjson.dumps({"error": str(exc)}), status_code=400, media_type="application/json"
+            )
         predictions = model.predict(x)
-        return Response(orjson.dumps({"predictions": predictions.tolist()}),
-                        media_type="application/json")
+        return Response(
+            orjson.dumps({"predictions": predictions.tolist()}), media_type="application/json"
+        )
 
     async def health(_request: Request) -> Response:
         return Response(b'{"ok":true}', media_type="application/json")
 
-    return Starlette(routes=[Route("/predict", predict, methods=["POST"]),
-                             Route("/health", health, methods=["GET"])])
+    return Starlette(
+        routes=[
+            Route("/predict", predict, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
 
 
-_FIXED = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
-          b"\r\n" + b'{"ok":true}')
+_FIXED = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
+    b"\r\n" + b'{"ok":true}'
+)
 
 
 class _Trivial(asyncio.Protocol):
@@ -71,7 +79,7 @@ class _Trivial(asyncio.Protocol):
         self.pending += data
         count = self.pending.count(b"\r\n\r\n")
         if count:
-            self.pending = self.pending[self.pending.rindex(b"\r\n\r\n") + 4:]
+            self.pending = self.pending[self.pending.rindex(b"\r\n\r\n") + 4 :]
             self.transport.write(_FIXED * count)
 
 
@@ -87,8 +95,9 @@ def main() -> None:
     parser.add_argument("--model", help="joblib file of the fitted model")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--trivial", action="store_true",
-                        help="fixed answers, no app: the load generator's ceiling")
+    parser.add_argument(
+        "--trivial", action="store_true", help="fixed answers, no app: the load generator's ceiling"
+    )
     args = parser.parse_args()
     if args.trivial:
         import uvloop
@@ -97,8 +106,13 @@ def main() -> None:
         return
     import uvicorn
 
-    uvicorn.run(create_app(args.model), host=args.host, port=args.port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_app(args.model),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

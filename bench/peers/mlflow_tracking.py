@@ -44,8 +44,9 @@ def _now_ms() -> int:
 def log_metric(args: argparse.Namespace) -> None:
     """Time ``MlflowClient.log_metric``, one synchronous request per point."""
     client = MlflowClient(args.url)
-    run_id = client.create_run(_experiment_id(client, "bench-metrics"),
-                               run_name="log-metric").info.run_id
+    run_id = client.create_run(
+        _experiment_id(client, "bench-metrics"), run_name="log-metric"
+    ).info.run_id
     calls = 0
     started = time.perf_counter()
     deadline = started + args.max_seconds
@@ -54,29 +55,30 @@ def log_metric(args: argparse.Namespace) -> None:
         calls += 1
     seconds = time.perf_counter() - started
     stored = len(client.get_metric_history(run_id, "loss"))
-    _emit({"points": calls, "seconds": seconds, "points_per_s": calls / seconds,
-           "stored": stored})
+    _emit({"points": calls, "seconds": seconds, "points_per_s": calls / seconds, "stored": stored})
 
 
 def log_batch(args: argparse.Namespace) -> None:
     """Time ``MlflowClient.log_batch`` with ``args.batch`` points per request."""
     client = MlflowClient(args.url)
-    run_id = client.create_run(_experiment_id(client, "bench-metrics"),
-                               run_name="log-batch").info.run_id
+    run_id = client.create_run(
+        _experiment_id(client, "bench-metrics"), run_name="log-batch"
+    ).info.run_id
     sent = 0
     started = time.perf_counter()
     deadline = started + args.max_seconds
     while sent < args.points and time.perf_counter() < deadline:
         size = min(args.batch, args.points - sent)
         ts = _now_ms()
-        metrics = [Metric("loss", workload.metric_value(step), ts, step)
-                   for step in range(sent, sent + size)]
+        metrics = [
+            Metric("loss", workload.metric_value(step), ts, step)
+            for step in range(sent, sent + size)
+        ]
         client.log_batch(run_id, metrics=metrics)
         sent += size
     seconds = time.perf_counter() - started
     stored = len(client.get_metric_history(run_id, "loss"))
-    _emit({"points": sent, "seconds": seconds, "points_per_s": sent / seconds,
-           "stored": stored})
+    _emit({"points": sent, "seconds": seconds, "points_per_s": sent / seconds, "stored": stored})
 
 
 def _batch_of(spec: workload.RunSpec, ts: int) -> tuple[list[Metric], list[Param]]:
@@ -98,17 +100,23 @@ def populate_server(args: argparse.Namespace) -> None:
         client.set_terminated(run_id)
 
     indexes = list(range(args.start, args.start + args.count))
-    sequential, rest = indexes[:args.sequential], indexes[args.sequential:]
+    sequential, rest = indexes[: args.sequential], indexes[args.sequential :]
     started = time.perf_counter()
     for index in sequential:
         one(index)
     sequential_s = time.perf_counter() - started
     with ThreadPoolExecutor(args.threads) as pool:
         list(pool.map(one, rest))
-    _emit({"runs": len(indexes), "seconds": time.perf_counter() - started,
-           "sequential_runs": len(sequential), "sequential_seconds": sequential_s,
-           "sequential_runs_per_s": len(sequential) / sequential_s if sequential else None,
-           "threads": args.threads})
+    _emit(
+        {
+            "runs": len(indexes),
+            "seconds": time.perf_counter() - started,
+            "sequential_runs": len(sequential),
+            "sequential_seconds": sequential_s,
+            "sequential_runs_per_s": len(sequential) / sequential_s if sequential else None,
+            "threads": args.threads,
+        }
+    )
 
 
 def populate_store(args: argparse.Namespace) -> None:
@@ -117,8 +125,9 @@ def populate_store(args: argparse.Namespace) -> None:
 
     store = SqlAlchemyStore(args.store, args.artifacts)
     found = store.get_experiment_by_name(args.experiment)
-    experiment_id = found.experiment_id if found is not None else \
-        store.create_experiment(args.experiment)
+    experiment_id = (
+        found.experiment_id if found is not None else store.create_experiment(args.experiment)
+    )
     started = time.perf_counter()
     for index in range(args.start, args.start + args.count):
         spec = workload.run_spec(index)
@@ -140,11 +149,9 @@ def search(args: argparse.Namespace) -> None:
 
     def once() -> int:
         if args.pandas:
-            frame = mlflow.search_runs([experiment_id], args.filter,
-                                       max_results=args.max_results)
+            frame = mlflow.search_runs([experiment_id], args.filter, max_results=args.max_results)
             return len(frame)
-        return len(client.search_runs([experiment_id], args.filter,
-                                      max_results=args.max_results))
+        return len(client.search_runs([experiment_id], args.filter, max_results=args.max_results))
 
     once()  # warm-up, not timed
     seconds, counts = [], []
@@ -168,8 +175,13 @@ def page(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         runs, pages, token, last, ordered = 0, 0, None, -1.0, True
         while time.perf_counter() < budget_end:
-            result = client.search_runs([experiment_id], "", max_results=args.page_size,
-                                        order_by=[args.order_by], page_token=token)
+            result = client.search_runs(
+                [experiment_id],
+                "",
+                max_results=args.page_size,
+                order_by=[args.order_by],
+                page_token=token,
+            )
             pages += 1
             for run in result:
                 value = run.data.metrics["m0"]
@@ -179,8 +191,15 @@ def page(args: argparse.Namespace) -> None:
             token = result.token
             if not token:
                 break
-        passes.append({"seconds": time.perf_counter() - started, "runs": runs,
-                       "pages": pages, "complete": not token, "ordered": ordered})
+        passes.append(
+            {
+                "seconds": time.perf_counter() - started,
+                "runs": runs,
+                "pages": pages,
+                "complete": not token,
+                "ordered": ordered,
+            }
+        )
     _emit({"passes": passes})
 
 

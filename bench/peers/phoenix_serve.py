@@ -26,7 +26,7 @@ def _loopback(address: str) -> str:
     """Return ``address`` with an all-interfaces host replaced by 127.0.0.1."""
     for prefix in _ALL_INTERFACES:
         if address.startswith(prefix):
-            return f"{LOOPBACK}:{address[len(prefix):]}"
+            return f"{LOOPBACK}:{address[len(prefix) :]}"
     return address
 
 

@@ -70,7 +70,8 @@ def _model_sources(value: str) -> list[str]:
         raise ValueError(
             f"creator patterns ({', '.join(claimed)}) are no longer accepted: a model's "
             "creator is claimed by whoever wrote it, not authenticated, so it cannot grant "
-            "trust; list model URIs instead (models:/churn/*, runs:/*)")
+            "trust; list model URIs instead (models:/churn/*, runs:/*)"
+        )
     return patterns
 
 
@@ -81,95 +82,233 @@ def _text(value: str) -> str:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("WINDLASS_HOME", "~/.windlass", _path,
-                "Folder of the embedded default: `windlass.db` (SQLite) and `artifacts/`."),
-        Setting("WINDLASS_TRACKING_URI", None, _text,
-                "Where the SDK writes: unset = embedded default; `sqlite:///path`, "
-                "`postgresql://...` = a store used directly; `http(s)://host:port` = a server."),
-        Setting("WINDLASS_ARTIFACT_URI", None, _text,
-                "Artifact root for a store used directly (`/path`, `file:///path`, "
-                "`s3://bucket/prefix`); default `$WINDLASS_HOME/artifacts`."),
-        Setting("WINDLASS_S3_ENDPOINT_URL", None, _text,
-                "Endpoint URL for S3-compatible object storage (MinIO, moto, Ceph)."),
-        Setting("WINDLASS_PROJECT", "default", _text,
-                "Project used when the code does not call `set_project`."),
-        Setting("WINDLASS_METRIC_BUFFER_SIZE", "200000", _positive_int,
-                "Points the in-process metric buffer holds before `log_metric` waits for a flush."),
-        Setting("WINDLASS_METRIC_BATCH_SIZE", "10000", _positive_int,
-                "Most points sent to the store in one batch."),
-        Setting("WINDLASS_FLUSH_INTERVAL_SECONDS", "0.5", _positive_float,
-                "How often the background flusher sends buffered points."),
-        Setting("WINDLASS_FLUSH_RETRY_SECONDS", "120", _positive_float,
-                "How long the flusher retries an unreachable store (with backoff) before it "
-                "reports the points as lost."),
-        Setting("WINDLASS_HTTP_TIMEOUT_SECONDS", "60", _positive_float,
-                "Timeout of one HTTP request from the SDK to a server."),
-        Setting("WINDLASS_HTTP_RETRIES", "5", _positive_int,
-                "Attempts the REST client makes for a request that failed to connect or got "
-                "a 502/503/504."),
-        Setting("WINDLASS_MAX_REQUEST_BYTES", str(32 * 1024 * 1024), _positive_int,
-                "Largest JSON request body the server accepts (artifact uploads stream and "
-                "are not limited); larger bodies get 413 PAYLOAD_TOO_LARGE."),
-        Setting("WINDLASS_OTLP_MAX_BODY_BYTES", str(64 * 1024 * 1024), _positive_int,
-                "Largest OTLP trace export (`POST /v1/traces`) the server accepts, as sent "
-                "and once decompressed; larger ones get 413 PAYLOAD_TOO_LARGE."),
-        Setting("WINDLASS_HEARTBEAT_SECONDS", "30", _positive_float,
-                "How often a running run's process tells the store it is alive."),
-        Setting("WINDLASS_STALE_RUN_SECONDS", "900", _positive_float,
-                "A running run without a heartbeat for this long is marked failed."),
-        Setting("WINDLASS_SQLITE_BUSY_TIMEOUT_MS", "30000", _positive_int,
-                "How long a SQLite writer waits for the lock before failing."),
-        Setting("WINDLASS_TRUSTED_MODEL_SOURCES", None, _model_sources,
-                "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) whose "
-                "pickled or code-carrying models load without `trust=True`; creator patterns "
-                "(`user:...`) are refused, as a model's creator is not authenticated."),
-        Setting("WINDLASS_PREDICTION_LOG_URI", None, _text,
-                "Where model servers write prediction logs (Parquet); default "
-                "`<artifact root>/prediction-logs`."),
-        Setting("WINDLASS_PREDICTION_LOG_SAMPLE", "1.0", _fraction,
-                "Share of requests a model server logs (0 turns logging off)."),
-        Setting("WINDLASS_PREDICTION_LOG_FLUSH_SECONDS", "2", _positive_float,
-                "How often a model server writes its buffered prediction log."),
-        Setting("WINDLASS_SERVE_POLL_SECONDS", "5", _positive_float,
-                "How often a model server checks for alias moves and deployment changes."),
-        Setting("WINDLASS_SERVE_MAX_QUEUE_ROWS", "4096", _positive_int,
-                "Rows a model server queues per model before answering 503 with Retry-After."),
-        Setting("WINDLASS_SERVE_MAX_BODY_BYTES", "67108864", _positive_int,
-                "Largest request body a model server reads (declared or streamed); a larger "
-                "one is answered 413."),
-        Setting("WINDLASS_TRACE_MAX_CHARS", "32000", _positive_int,
-                "Longest captured span input or output (characters); longer text is cut "
-                "with a marker."),
-        Setting("WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS", "1000000", _positive_int,
-                "Longest text one prompt render may produce, and longest string a template "
-                "may build while rendering (characters); more is a `TemplateError`."),
-        Setting("WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS", "100000", _positive_int,
-                "Most `{% for %}` iterations (all loops, nested ones multiplying) of one "
-                "prompt render, and the longest `range()`; more is a `TemplateError`."),
-        Setting("WINDLASS_SERVE_SPEC", None, _text,
-                "Set by `windlass serve` for its worker processes (the URI and options, "
-                "as JSON)."),
-        Setting("WINDLASS_SERVER_STORE", None, _text,
-                "Metadata store URI of `windlass server` (set by `--store`)."),
-        Setting("WINDLASS_SERVER_ARTIFACTS", None, _text,
-                "Artifact root URI of `windlass server` (set by `--artifacts`)."),
-        Setting("WINDLASS_PRICE_TABLE", None, _path,
-                "JSON or YAML file of LLM token prices (USD per million tokens) that replace "
-                "or add to the shipped price table; unset = the shipped table only."),
-        Setting("WINDLASS_LLM_BASE_URL", None, _text,
-                "OpenAI-compatible endpoint `windlass.llm` calls when neither `base_url=` nor "
-                "`provider=` is given; unset = `OPENAI_BASE_URL`, else OpenAI's API."),
-        Setting("WINDLASS_LLM_API_KEY", None, _text,
-                "API key `windlass.llm` sends to that endpoint (only to it); unset = "
-                "`OPENAI_API_KEY`. Never recorded in spans or errors."),
-        Setting("WINDLASS_LLM_PROVIDERS", None, _path,
-                "YAML or JSON file of named LLM provider profiles for `provider=`: "
-                "`name: {base_url, api_key_env or api_key, provider}`."),
-        Setting("WINDLASS_LLM_MAX_RETRIES", "2", _non_negative_int,
-                "Retries the `openai` SDK makes (with its backoff) for an LLM call that was "
-                "rate limited (429), failed (408, 409, 5xx) or could not connect."),
-        Setting("WINDLASS_LLM_TIMEOUT_SECONDS", "600", _positive_float,
-                "Timeout of one LLM request when the call gives no `timeout=`."),
+        Setting(
+            "WINDLASS_HOME",
+            "~/.windlass",
+            _path,
+            "Folder of the embedded default: `windlass.db` (SQLite) and `artifacts/`.",
+        ),
+        Setting(
+            "WINDLASS_TRACKING_URI",
+            None,
+            _text,
+            "Where the SDK writes: unset = embedded default; `sqlite:///path`, "
+            "`postgresql://...` = a store used directly; `http(s)://host:port` = a server.",
+        ),
+        Setting(
+            "WINDLASS_ARTIFACT_URI",
+            None,
+            _text,
+            "Artifact root for a store used directly (`/path`, `file:///path`, "
+            "`s3://bucket/prefix`); default `$WINDLASS_HOME/artifacts`.",
+        ),
+        Setting(
+            "WINDLASS_S3_ENDPOINT_URL",
+            None,
+            _text,
+            "Endpoint URL for S3-compatible object storage (MinIO, moto, Ceph).",
+        ),
+        Setting(
+            "WINDLASS_PROJECT",
+            "default",
+            _text,
+            "Project used when the code does not call `set_project`.",
+        ),
+        Setting(
+            "WINDLASS_METRIC_BUFFER_SIZE",
+            "200000",
+            _positive_int,
+            "Points the in-process metric buffer holds before `log_metric` waits for a flush.",
+        ),
+        Setting(
+            "WINDLASS_METRIC_BATCH_SIZE",
+            "10000",
+            _positive_int,
+            "Most points sent to the store in one batch.",
+        ),
+        Setting(
+            "WINDLASS_FLUSH_INTERVAL_SECONDS",
+            "0.5",
+            _positive_float,
+            "How often the background flusher sends buffered points.",
+        ),
+        Setting(
+            "WINDLASS_FLUSH_RETRY_SECONDS",
+            "120",
+            _positive_float,
+            "How long the flusher retries an unreachable store (with backoff) before it "
+            "reports the points as lost.",
+        ),
+        Setting(
+            "WINDLASS_HTTP_TIMEOUT_SECONDS",
+            "60",
+            _positive_float,
+            "Timeout of one HTTP request from the SDK to a server.",
+        ),
+        Setting(
+            "WINDLASS_HTTP_RETRIES",
+            "5",
+            _positive_int,
+            "Attempts the REST client makes for a request that failed to connect or got "
+            "a 502/503/504.",
+        ),
+        Setting(
+            "WINDLASS_MAX_REQUEST_BYTES",
+            str(32 * 1024 * 1024),
+            _positive_int,
+            "Largest JSON request body the server accepts (artifact uploads stream and "
+            "are not limited); larger bodies get 413 PAYLOAD_TOO_LARGE.",
+        ),
+        Setting(
+            "WINDLASS_OTLP_MAX_BODY_BYTES",
+            str(64 * 1024 * 1024),
+            _positive_int,
+            "Largest OTLP trace export (`POST /v1/traces`) the server accepts, as sent "
+            "and once decompressed; larger ones get 413 PAYLOAD_TOO_LARGE.",
+        ),
+        Setting(
+            "WINDLASS_HEARTBEAT_SECONDS",
+            "30",
+            _positive_float,
+            "How often a running run's process tells the store it is alive.",
+        ),
+        Setting(
+            "WINDLASS_STALE_RUN_SECONDS",
+            "900",
+            _positive_float,
+            "A running run without a heartbeat for this long is marked failed.",
+        ),
+        Setting(
+            "WINDLASS_SQLITE_BUSY_TIMEOUT_MS",
+            "30000",
+            _positive_int,
+            "How long a SQLite writer waits for the lock before failing.",
+        ),
+        Setting(
+            "WINDLASS_TRUSTED_MODEL_SOURCES",
+            None,
+            _model_sources,
+            "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) whose "
+            "pickled or code-carrying models load without `trust=True`; creator patterns "
+            "(`user:...`) are refused, as a model's creator is not authenticated.",
+        ),
+        Setting(
+            "WINDLASS_PREDICTION_LOG_URI",
+            None,
+            _text,
+            "Where model servers write prediction logs (Parquet); default "
+            "`<artifact root>/prediction-logs`.",
+        ),
+        Setting(
+            "WINDLASS_PREDICTION_LOG_SAMPLE",
+            "1.0",
+            _fraction,
+            "Share of requests a model server logs (0 turns logging off).",
+        ),
+        Setting(
+            "WINDLASS_PREDICTION_LOG_FLUSH_SECONDS",
+            "2",
+            _positive_float,
+            "How often a model server writes its buffered prediction log.",
+        ),
+        Setting(
+            "WINDLASS_SERVE_POLL_SECONDS",
+            "5",
+            _positive_float,
+            "How often a model server checks for alias moves and deployment changes.",
+        ),
+        Setting(
+            "WINDLASS_SERVE_MAX_QUEUE_ROWS",
+            "4096",
+            _positive_int,
+            "Rows a model server queues per model before answering 503 with Retry-After.",
+        ),
+        Setting(
+            "WINDLASS_SERVE_MAX_BODY_BYTES",
+            "67108864",
+            _positive_int,
+            "Largest request body a model server reads (declared or streamed); a larger "
+            "one is answered 413.",
+        ),
+        Setting(
+            "WINDLASS_TRACE_MAX_CHARS",
+            "32000",
+            _positive_int,
+            "Longest captured span input or output (characters); longer text is cut with a marker.",
+        ),
+        Setting(
+            "WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS",
+            "1000000",
+            _positive_int,
+            "Longest text one prompt render may produce, and longest string a template "
+            "may build while rendering (characters); more is a `TemplateError`.",
+        ),
+        Setting(
+            "WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS",
+            "100000",
+            _positive_int,
+            "Most `{% for %}` iterations (all loops, nested ones multiplying) of one "
+            "prompt render, and the longest `range()`; more is a `TemplateError`.",
+        ),
+        Setting(
+            "WINDLASS_SERVE_SPEC",
+            None,
+            _text,
+            "Set by `windlass serve` for its worker processes (the URI and options, as JSON).",
+        ),
+        Setting(
+            "WINDLASS_SERVER_STORE",
+            None,
+            _text,
+            "Metadata store URI of `windlass server` (set by `--store`).",
+        ),
+        Setting(
+            "WINDLASS_SERVER_ARTIFACTS",
+            None,
+            _text,
+            "Artifact root URI of `windlass server` (set by `--artifacts`).",
+        ),
+        Setting(
+            "WINDLASS_PRICE_TABLE",
+            None,
+            _path,
+            "JSON or YAML file of LLM token prices (USD per million tokens) that replace "
+            "or add to the shipped price table; unset = the shipped table only.",
+        ),
+        Setting(
+            "WINDLASS_LLM_BASE_URL",
+            None,
+            _text,
+            "OpenAI-compatible endpoint `windlass.llm` calls when neither `base_url=` nor "
+            "`provider=` is given; unset = `OPENAI_BASE_URL`, else OpenAI's API.",
+        ),
+        Setting(
+            "WINDLASS_LLM_API_KEY",
+            None,
+            _text,
+            "API key `windlass.llm` sends to that endpoint (only to it); unset = "
+            "`OPENAI_API_KEY`. Never recorded in spans or errors.",
+        ),
+        Setting(
+            "WINDLASS_LLM_PROVIDERS",
+            None,
+            _path,
+            "YAML or JSON file of named LLM provider profiles for `provider=`: "
+            "`name: {base_url, api_key_env or api_key, provider}`.",
+        ),
+        Setting(
+            "WINDLASS_LLM_MAX_RETRIES",
+            "2",
+            _non_negative_int,
+            "Retries the `openai` SDK makes (with its backoff) for an LLM call that was "
+            "rate limited (429), failed (408, 409, 5xx) or could not connect.",
+        ),
+        Setting(
+            "WINDLASS_LLM_TIMEOUT_SECONDS",
+            "600",
+            _positive_float,
+            "Timeout of one LLM request when the call gives no `timeout=`.",
+        ),
     ]
 }
 

@@ -55,8 +55,12 @@ class Project:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "name": self.name, "created_at": self.created_at,
-                "description": self.description}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "description": self.description,
+        }
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,15 @@ class RunSource:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"user": self.user, "git_commit": self.git_commit, "git_dirty": self.git_dirty,
-                "command": self.command, "system": self.system, "host": self.host,
-                "pid": self.pid}
+        return {
+            "user": self.user,
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "command": self.command,
+            "system": self.system,
+            "host": self.host,
+            "pid": self.pid,
+        }
 
 
 class MetricValue(NamedTuple):
@@ -129,8 +139,9 @@ class Run:
             "params": dict(self.params),
             "tags": dict(self.tags),
             # [value, step, timestamp] per key: compact, and quick to read back.
-            "metrics": {k: [encode_float(m.value), m.step, m.timestamp]
-                        for k, m in self.metrics.items()},
+            "metrics": {
+                k: [encode_float(m.value), m.step, m.timestamp] for k, m in self.metrics.items()
+            },
         }
 
     @classmethod
@@ -191,8 +202,7 @@ class ArtifactListing:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"path": self.path, "is_dir": self.is_dir, "size": self.size,
-                "digest": self.digest}
+        return {"path": self.path, "is_dir": self.is_dir, "size": self.size, "digest": self.digest}
 
 
 @dataclass(frozen=True)
@@ -213,14 +223,26 @@ class DatasetInput:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"name": self.name, "digest": self.digest, "context": self.context,
-                "source": self.source, "rows": self.rows, "schema": dict(self.schema)}
+        return {
+            "name": self.name,
+            "digest": self.digest,
+            "context": self.context,
+            "source": self.source,
+            "rows": self.rows,
+            "schema": dict(self.schema),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DatasetInput:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(data["name"], data["digest"], data.get("context", "training"),
-                   data.get("source", ""), data.get("rows"), dict(data.get("schema") or {}))
+        return cls(
+            data["name"],
+            data["digest"],
+            data.get("context", "training"),
+            data.get("source", ""),
+            data.get("rows"),
+            dict(data.get("schema") or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -289,6 +311,11 @@ class MetricBatch:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (non-finite values as strings)."""
-        return {"id": self.id, "run_ids": self.run_ids, "keys": self.keys,
-                "values": [encode_float(v) for v in self.values],
-                "steps": self.steps, "timestamps": self.timestamps}
+        return {
+            "id": self.id,
+            "run_ids": self.run_ids,
+            "keys": self.keys,
+            "values": [encode_float(v) for v in self.values],
+            "steps": self.steps,
+            "timestamps": self.timestamps,
+        }

@@ -32,20 +32,34 @@ class RegisteredModel:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "project_id": self.project_id, "name": self.name,
-                "created_at": self.created_at, "updated_at": self.updated_at,
-                "description": self.description, "card": self.card, "tags": dict(self.tags),
-                "aliases": dict(self.aliases), "latest_version": self.latest_version}
+        return {
+            "id": self.id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "description": self.description,
+            "card": self.card,
+            "tags": dict(self.tags),
+            "aliases": dict(self.aliases),
+            "latest_version": self.latest_version,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RegisteredModel:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(id=data["id"], project_id=data["project_id"], name=data["name"],
-                   created_at=int(data["created_at"]), updated_at=int(data["updated_at"]),
-                   description=data.get("description", ""), card=data.get("card", ""),
-                   tags=dict(data.get("tags") or {}),
-                   aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
-                   latest_version=data.get("latest_version"))
+        return cls(
+            id=data["id"],
+            project_id=data["project_id"],
+            name=data["name"],
+            created_at=int(data["created_at"]),
+            updated_at=int(data["updated_at"]),
+            description=data.get("description", ""),
+            card=data.get("card", ""),
+            tags=dict(data.get("tags") or {}),
+            aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
+            latest_version=data.get("latest_version"),
+        )
 
 
 @dataclass(frozen=True)
@@ -80,25 +94,40 @@ class ModelVersion:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "model_id": self.model_id, "project_id": self.project_id,
-                "name": self.name, "version": self.version, "source": self.source,
-                "run_id": self.run_id, "files": [f.to_dict() for f in self.files],
-                "manifest": self.manifest, "created_at": self.created_at,
-                "claimed_by": self.claimed_by, "description": self.description,
-                "aliases": list(self.aliases)}
+        return {
+            "id": self.id,
+            "model_id": self.model_id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "run_id": self.run_id,
+            "files": [f.to_dict() for f in self.files],
+            "manifest": self.manifest,
+            "created_at": self.created_at,
+            "claimed_by": self.claimed_by,
+            "description": self.description,
+            "aliases": list(self.aliases),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(id=data["id"], model_id=data["model_id"], project_id=data["project_id"],
-                   name=data["name"], version=int(data["version"]), source=data["source"],
-                   run_id=data.get("run_id"),
-                   files=[ArtifactEntry(f["path"], f["digest"], int(f["size"]))
-                          for f in data["files"]],
-                   manifest=dict(data.get("manifest") or {}),
-                   created_at=int(data["created_at"]), claimed_by=data.get("claimed_by", ""),
-                   description=data.get("description", ""),
-                   aliases=list(data.get("aliases") or []))
+        return cls(
+            id=data["id"],
+            model_id=data["model_id"],
+            project_id=data["project_id"],
+            name=data["name"],
+            version=int(data["version"]),
+            source=data["source"],
+            run_id=data.get("run_id"),
+            files=[ArtifactEntry(f["path"], f["digest"], int(f["size"])) for f in data["files"]],
+            manifest=dict(data.get("manifest") or {}),
+            created_at=int(data["created_at"]),
+            claimed_by=data.get("claimed_by", ""),
+            description=data.get("description", ""),
+            aliases=list(data.get("aliases") or []),
+        )
 
 
 @dataclass(frozen=True)
@@ -118,15 +147,26 @@ class AliasEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"model_name": self.model_name, "alias": self.alias,
-                "from_version": self.from_version, "to_version": self.to_version,
-                "claimed_by": self.claimed_by, "at": self.at}
+        return {
+            "model_name": self.model_name,
+            "alias": self.alias,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "claimed_by": self.claimed_by,
+            "at": self.at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AliasEvent:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(data["model_name"], data["alias"], data.get("from_version"),
-                   data.get("to_version"), data.get("claimed_by", ""), int(data["at"]))
+        return cls(
+            data["model_name"],
+            data["alias"],
+            data.get("from_version"),
+            data.get("to_version"),
+            data.get("claimed_by", ""),
+            int(data["at"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -146,11 +186,18 @@ class Lineage:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"source": self.source, "run_id": self.run_id, "run_name": self.run_name,
-                "project_id": self.project_id, "params": dict(self.params),
-                "metrics": {k: encode_float(v) for k, v in self.metrics.items()},
-                "inputs": [i.to_dict() for i in self.inputs],
-                "git_commit": self.git_commit, "git_dirty": self.git_dirty, "user": self.user}
+        return {
+            "source": self.source,
+            "run_id": self.run_id,
+            "run_name": self.run_name,
+            "project_id": self.project_id,
+            "params": dict(self.params),
+            "metrics": {k: encode_float(v) for k, v in self.metrics.items()},
+            "inputs": [i.to_dict() for i in self.inputs],
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "user": self.user,
+        }
 
 
 @dataclass(frozen=True)
@@ -215,22 +262,33 @@ class Deployment:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "project_id": self.project_id, "name": self.name,
-                "variants": [v.to_dict() for v in self.variants], "revision": self.revision,
-                "created_at": self.created_at, "updated_at": self.updated_at,
-                "shadow": None if self.shadow is None else self.shadow.to_dict(),
-                "description": self.description}
+        return {
+            "id": self.id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "variants": [v.to_dict() for v in self.variants],
+            "revision": self.revision,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "shadow": None if self.shadow is None else self.shadow.to_dict(),
+            "description": self.description,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:
         """Rebuild from :meth:`to_dict` output."""
         shadow = data.get("shadow")
-        return cls(id=data["id"], project_id=data["project_id"], name=data["name"],
-                   variants=[Variant.from_dict(v) for v in data["variants"]],
-                   revision=int(data["revision"]), created_at=int(data["created_at"]),
-                   updated_at=int(data["updated_at"]),
-                   shadow=None if shadow is None else Variant.from_dict(shadow),
-                   description=data.get("description", ""))
+        return cls(
+            id=data["id"],
+            project_id=data["project_id"],
+            name=data["name"],
+            variants=[Variant.from_dict(v) for v in data["variants"]],
+            revision=int(data["revision"]),
+            created_at=int(data["created_at"]),
+            updated_at=int(data["updated_at"]),
+            shadow=None if shadow is None else Variant.from_dict(shadow),
+            description=data.get("description", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -252,16 +310,26 @@ class DeploymentEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"deployment_name": self.deployment_name, "revision": self.revision,
-                "action": self.action, "variants": [v.to_dict() for v in self.variants],
-                "shadow": None if self.shadow is None else self.shadow.to_dict(),
-                "claimed_by": self.claimed_by, "at": self.at}
+        return {
+            "deployment_name": self.deployment_name,
+            "revision": self.revision,
+            "action": self.action,
+            "variants": [v.to_dict() for v in self.variants],
+            "shadow": None if self.shadow is None else self.shadow.to_dict(),
+            "claimed_by": self.claimed_by,
+            "at": self.at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeploymentEvent:
         """Rebuild from :meth:`to_dict` output."""
         shadow = data.get("shadow")
-        return cls(data["deployment_name"], int(data["revision"]), data["action"],
-                   [Variant.from_dict(v) for v in data["variants"]],
-                   None if shadow is None else Variant.from_dict(shadow),
-                   data.get("claimed_by", ""), int(data["at"]))
+        return cls(
+            data["deployment_name"],
+            int(data["revision"]),
+            data["action"],
+            [Variant.from_dict(v) for v in data["variants"]],
+            None if shadow is None else Variant.from_dict(shadow),
+            data.get("claimed_by", ""),
+            int(data["at"]),
+        )

@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 #: The types a prompt variable can be declared with.
 VariableType = Literal["str", "int", "float", "bool", "list", "dict", "any"]
-VARIABLE_TYPES: tuple[VariableType, ...] = ("str", "int", "float", "bool", "list", "dict",
-                                            "any")
+VARIABLE_TYPES: tuple[VariableType, ...] = ("str", "int", "float", "bool", "list", "dict", "any")
 #: A prompt's template: one text, or chat messages (``role`` and ``content`` each).
 Template = str | list[dict[str, str]]
 
@@ -45,9 +44,13 @@ class PromptVariable:
     def from_dict(cls, name: str, data: dict[str, Any]) -> PromptVariable:
         """Rebuild from :meth:`to_dict` output."""
         has_default = "default" in data
-        return cls(name=name, type=data.get("type", "any"),
-                   required=bool(data.get("required", not has_default)),
-                   default=data.get("default"), has_default=has_default)
+        return cls(
+            name=name,
+            type=data.get("type", "any"),
+            required=bool(data.get("required", not has_default)),
+            default=data.get("default"),
+            has_default=has_default,
+        )
 
 
 @dataclass(frozen=True)
@@ -65,19 +68,30 @@ class Prompt:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "project_id": self.project_id, "name": self.name,
-                "created_at": self.created_at, "updated_at": self.updated_at,
-                "description": self.description, "aliases": dict(self.aliases),
-                "latest_version": self.latest_version}
+        return {
+            "id": self.id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "description": self.description,
+            "aliases": dict(self.aliases),
+            "latest_version": self.latest_version,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Prompt:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(id=data["id"], project_id=data["project_id"], name=data["name"],
-                   created_at=int(data["created_at"]), updated_at=int(data["updated_at"]),
-                   description=data.get("description", ""),
-                   aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
-                   latest_version=data.get("latest_version"))
+        return cls(
+            id=data["id"],
+            project_id=data["project_id"],
+            name=data["name"],
+            created_at=int(data["created_at"]),
+            updated_at=int(data["updated_at"]),
+            description=data.get("description", ""),
+            aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
+            latest_version=data.get("latest_version"),
+        )
 
 
 def _copy_template(template: Template) -> Template:
@@ -127,29 +141,45 @@ class PromptVersion:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"id": self.id, "prompt_id": self.prompt_id, "project_id": self.project_id,
-                "name": self.name, "version": self.version, "kind": self.kind,
-                "template": _copy_template(self.template), "model": dict(self.model),
-                "response_format": self.response_format,
-                "variables": {k: v.to_dict() for k, v in self.variables.items()},
-                "content_hash": self.content_hash, "created_at": self.created_at,
-                "claimed_by": self.claimed_by, "commit_message": self.commit_message,
-                "aliases": list(self.aliases)}
+        return {
+            "id": self.id,
+            "prompt_id": self.prompt_id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "template": _copy_template(self.template),
+            "model": dict(self.model),
+            "response_format": self.response_format,
+            "variables": {k: v.to_dict() for k, v in self.variables.items()},
+            "content_hash": self.content_hash,
+            "created_at": self.created_at,
+            "claimed_by": self.claimed_by,
+            "commit_message": self.commit_message,
+            "aliases": list(self.aliases),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PromptVersion:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(id=data["id"], prompt_id=data["prompt_id"], project_id=data["project_id"],
-                   name=data["name"], version=int(data["version"]),
-                   template=_copy_template(data["template"]),
-                   model=dict(data.get("model") or {}),
-                   response_format=data.get("response_format"),
-                   variables={k: PromptVariable.from_dict(k, v)
-                              for k, v in (data.get("variables") or {}).items()},
-                   content_hash=data["content_hash"], created_at=int(data["created_at"]),
-                   claimed_by=data.get("claimed_by", ""),
-                   commit_message=data.get("commit_message", ""),
-                   aliases=list(data.get("aliases") or []))
+        return cls(
+            id=data["id"],
+            prompt_id=data["prompt_id"],
+            project_id=data["project_id"],
+            name=data["name"],
+            version=int(data["version"]),
+            template=_copy_template(data["template"]),
+            model=dict(data.get("model") or {}),
+            response_format=data.get("response_format"),
+            variables={
+                k: PromptVariable.from_dict(k, v) for k, v in (data.get("variables") or {}).items()
+            },
+            content_hash=data["content_hash"],
+            created_at=int(data["created_at"]),
+            claimed_by=data.get("claimed_by", ""),
+            commit_message=data.get("commit_message", ""),
+            aliases=list(data.get("aliases") or []),
+        )
 
 
 @dataclass(frozen=True)
@@ -169,12 +199,23 @@ class PromptAliasEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"prompt_name": self.prompt_name, "alias": self.alias,
-                "from_version": self.from_version, "to_version": self.to_version,
-                "claimed_by": self.claimed_by, "at": self.at}
+        return {
+            "prompt_name": self.prompt_name,
+            "alias": self.alias,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "claimed_by": self.claimed_by,
+            "at": self.at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PromptAliasEvent:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(data["prompt_name"], data["alias"], data.get("from_version"),
-                   data.get("to_version"), data.get("claimed_by", ""), int(data["at"]))
+        return cls(
+            data["prompt_name"],
+            data["alias"],
+            data.get("from_version"),
+            data.get("to_version"),
+            data.get("claimed_by", ""),
+            int(data["at"]),
+        )

@@ -74,8 +74,11 @@ class SpanEvent:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpanEvent:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(name=data["name"], time_ns=int(data["time_ns"]),
-                   attributes=dict(data.get("attributes") or {}))
+        return cls(
+            name=data["name"],
+            time_ns=int(data["time_ns"]),
+            attributes=dict(data.get("attributes") or {}),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,41 +126,65 @@ class Span:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
-            "trace_id": self.trace_id, "span_id": self.span_id,
-            "parent_span_id": self.parent_span_id, "name": self.name,
-            "start_time_ns": self.start_time_ns, "end_time_ns": self.end_time_ns,
-            "kind": str(self.kind), "status": str(self.status),
-            "status_message": self.status_message, "attributes": dict(self.attributes),
-            "resource": dict(self.resource), "scope": self.scope,
-            "events": [e.to_dict() for e in self.events], "input": self.input,
-            "output": self.output, "model": self.model, "provider": self.provider,
-            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+            "trace_id": self.trace_id,
+            "span_id": self.span_id,
+            "parent_span_id": self.parent_span_id,
+            "name": self.name,
+            "start_time_ns": self.start_time_ns,
+            "end_time_ns": self.end_time_ns,
+            "kind": str(self.kind),
+            "status": str(self.status),
+            "status_message": self.status_message,
+            "attributes": dict(self.attributes),
+            "resource": dict(self.resource),
+            "scope": self.scope,
+            "events": [e.to_dict() for e in self.events],
+            "input": self.input,
+            "output": self.output,
+            "model": self.model,
+            "provider": self.provider,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
             "cached_input_tokens": self.cached_input_tokens,
-            "reasoning_tokens": self.reasoning_tokens, "cost": self.cost,
-            "session_id": self.session_id, "user_id": self.user_id, "run_id": self.run_id,
-            "prompt_name": self.prompt_name, "prompt_version": self.prompt_version,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cost": self.cost,
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "run_id": self.run_id,
+            "prompt_name": self.prompt_name,
+            "prompt_version": self.prompt_version,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
         """Rebuild from :meth:`to_dict` output."""
         return cls(
-            trace_id=data["trace_id"], span_id=data["span_id"],
-            parent_span_id=data.get("parent_span_id"), name=data["name"],
-            start_time_ns=int(data["start_time_ns"]), end_time_ns=int(data["end_time_ns"]),
+            trace_id=data["trace_id"],
+            span_id=data["span_id"],
+            parent_span_id=data.get("parent_span_id"),
+            name=data["name"],
+            start_time_ns=int(data["start_time_ns"]),
+            end_time_ns=int(data["end_time_ns"]),
             kind=SpanKind(data.get("kind") or "unknown"),
             status=SpanStatus(data.get("status") or "unset"),
             status_message=data.get("status_message") or "",
             attributes=dict(data.get("attributes") or {}),
-            resource=dict(data.get("resource") or {}), scope=data.get("scope") or "",
+            resource=dict(data.get("resource") or {}),
+            scope=data.get("scope") or "",
             events=tuple(SpanEvent.from_dict(e) for e in data.get("events") or ()),
-            input=data.get("input"), output=data.get("output"), model=data.get("model"),
-            provider=data.get("provider"), input_tokens=data.get("input_tokens"),
+            input=data.get("input"),
+            output=data.get("output"),
+            model=data.get("model"),
+            provider=data.get("provider"),
+            input_tokens=data.get("input_tokens"),
             output_tokens=data.get("output_tokens"),
             cached_input_tokens=data.get("cached_input_tokens"),
-            reasoning_tokens=data.get("reasoning_tokens"), cost=data.get("cost"),
-            session_id=data.get("session_id"), user_id=data.get("user_id"),
-            run_id=data.get("run_id"), prompt_name=data.get("prompt_name"),
+            reasoning_tokens=data.get("reasoning_tokens"),
+            cost=data.get("cost"),
+            session_id=data.get("session_id"),
+            user_id=data.get("user_id"),
+            run_id=data.get("run_id"),
+            prompt_name=data.get("prompt_name"),
             prompt_version=data.get("prompt_version"),
         )
 
@@ -193,25 +220,39 @@ class TraceSummary:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
-            "trace_id": self.trace_id, "project_id": self.project_id, "name": self.name,
-            "start_time_ns": self.start_time_ns, "end_time_ns": self.end_time_ns,
-            "duration_ns": self.duration_ns, "status": str(self.status),
-            "span_count": self.span_count, "session_id": self.session_id,
-            "user_id": self.user_id, "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens, "cost": self.cost,
-            "cost_complete": self.cost_complete, "models": list(self.models),
+            "trace_id": self.trace_id,
+            "project_id": self.project_id,
+            "name": self.name,
+            "start_time_ns": self.start_time_ns,
+            "end_time_ns": self.end_time_ns,
+            "duration_ns": self.duration_ns,
+            "status": str(self.status),
+            "span_count": self.span_count,
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+            "cost_complete": self.cost_complete,
+            "models": list(self.models),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TraceSummary:
         """Rebuild from :meth:`to_dict` output."""
         return cls(
-            trace_id=data["trace_id"], project_id=data["project_id"], name=data["name"],
-            start_time_ns=int(data["start_time_ns"]), end_time_ns=int(data["end_time_ns"]),
-            status=SpanStatus(data["status"]), span_count=int(data["span_count"]),
-            session_id=data.get("session_id"), user_id=data.get("user_id"),
+            trace_id=data["trace_id"],
+            project_id=data["project_id"],
+            name=data["name"],
+            start_time_ns=int(data["start_time_ns"]),
+            end_time_ns=int(data["end_time_ns"]),
+            status=SpanStatus(data["status"]),
+            span_count=int(data["span_count"]),
+            session_id=data.get("session_id"),
+            user_id=data.get("user_id"),
             input_tokens=int(data.get("input_tokens") or 0),
-            output_tokens=int(data.get("output_tokens") or 0), cost=data.get("cost"),
+            output_tokens=int(data.get("output_tokens") or 0),
+            cost=data.get("cost"),
             cost_complete=bool(data.get("cost_complete", True)),
             models=tuple(data.get("models") or ()),
         )
@@ -233,16 +274,20 @@ class SpanIngestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (``duplicates`` as ``[trace_id, span_id]`` pairs)."""
-        return {"accepted": self.accepted,
-                "duplicates": [[trace_id, span_id] for trace_id, span_id in self.duplicates],
-                "adjusted": self.adjusted}
+        return {
+            "accepted": self.accepted,
+            "duplicates": [[trace_id, span_id] for trace_id, span_id in self.duplicates],
+            "adjusted": self.adjusted,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpanIngestResult:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(accepted=int(data["accepted"]),
-                   duplicates=[(str(t), str(s)) for t, s in data.get("duplicates") or ()],
-                   adjusted=int(data.get("adjusted") or 0))
+        return cls(
+            accepted=int(data["accepted"]),
+            duplicates=[(str(t), str(s)) for t, s in data.get("duplicates") or ()],
+            adjusted=int(data.get("adjusted") or 0),
+        )
 
 
 def _cost(value: Any) -> float | None:
@@ -276,20 +321,31 @@ class TraceRollup:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"key": self.key, "traces": self.traces, "spans": self.spans,
-                "llm_calls": self.llm_calls, "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens, "total_tokens": self.total_tokens,
-                "cost": self.cost, "unpriced_llm_spans": self.unpriced_llm_spans}
+        return {
+            "key": self.key,
+            "traces": self.traces,
+            "spans": self.spans,
+            "llm_calls": self.llm_calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "cost": self.cost,
+            "unpriced_llm_spans": self.unpriced_llm_spans,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TraceRollup:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(key=str(data["key"]), traces=int(data["traces"]), spans=int(data["spans"]),
-                   llm_calls=int(data.get("llm_calls") or 0),
-                   input_tokens=int(data.get("input_tokens") or 0),
-                   output_tokens=int(data.get("output_tokens") or 0),
-                   cost=_cost(data.get("cost")),
-                   unpriced_llm_spans=int(data.get("unpriced_llm_spans") or 0))
+        return cls(
+            key=str(data["key"]),
+            traces=int(data["traces"]),
+            spans=int(data["spans"]),
+            llm_calls=int(data.get("llm_calls") or 0),
+            input_tokens=int(data.get("input_tokens") or 0),
+            output_tokens=int(data.get("output_tokens") or 0),
+            cost=_cost(data.get("cost")),
+            unpriced_llm_spans=int(data.get("unpriced_llm_spans") or 0),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,12 +389,20 @@ class TraceStats:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
-            "count": self.count, "error_count": self.error_count,
-            "error_rate": self.error_rate, "p50_ms": self.p50_ms, "p95_ms": self.p95_ms,
-            "p99_ms": self.p99_ms, "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens, "total_tokens": self.total_tokens,
-            "cost": self.cost, "unpriced_llm_spans": self.unpriced_llm_spans,
-            "sessions": self.sessions, "users": self.users, "span_count": self.span_count,
+            "count": self.count,
+            "error_count": self.error_count,
+            "error_rate": self.error_rate,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "cost": self.cost,
+            "unpriced_llm_spans": self.unpriced_llm_spans,
+            "sessions": self.sessions,
+            "users": self.users,
+            "span_count": self.span_count,
             "by_model": [r.to_dict() for r in self.by_model],
             "by_day": [r.to_dict() for r in self.by_day],
         }
@@ -346,18 +410,23 @@ class TraceStats:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TraceStats:
         """Rebuild from :meth:`to_dict` output."""
+
         def ms(name: str) -> float | None:
             value = data.get(name)
             return None if value is None else float(value)
 
         return cls(
-            count=int(data["count"]), error_count=int(data["error_count"]),
-            p50_ms=ms("p50_ms"), p95_ms=ms("p95_ms"), p99_ms=ms("p99_ms"),
+            count=int(data["count"]),
+            error_count=int(data["error_count"]),
+            p50_ms=ms("p50_ms"),
+            p95_ms=ms("p95_ms"),
+            p99_ms=ms("p99_ms"),
             input_tokens=int(data.get("input_tokens") or 0),
             output_tokens=int(data.get("output_tokens") or 0),
             cost=_cost(data.get("cost")),
             unpriced_llm_spans=int(data.get("unpriced_llm_spans") or 0),
-            sessions=int(data.get("sessions") or 0), users=int(data.get("users") or 0),
+            sessions=int(data.get("sessions") or 0),
+            users=int(data.get("users") or 0),
             span_count=int(data.get("span_count") or 0),
             by_model=[TraceRollup.from_dict(r) for r in data.get("by_model") or ()],
             by_day=[TraceRollup.from_dict(r) for r in data.get("by_day") or ()],

@@ -59,28 +59,32 @@ _NAME = re.compile(NAME_PATTERN)
 
 def check_name(kind: str, value: Any) -> str:
     """Return a valid object name or alias, or raise InvalidInput naming the bad value."""
-    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH \
-            or not _NAME.fullmatch(value):
+    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH or not _NAME.fullmatch(value):
         shown = value[:80] if isinstance(value, str) else value
         raise InvalidInput(
             f"invalid {kind} {shown!r}: use 1-{MAX_NAME_LENGTH} letters, digits, '_', '-' "
-            "or '.', starting with a letter or digit", **{kind.replace(" ", "_"): str(shown)})
+            "or '.', starting with a letter or digit",
+            **{kind.replace(" ", "_"): str(shown)},
+        )
     return value
 
 
 def check_version(value: Any, what: str) -> int:
     """Return a valid version number of a ``what`` (model, prompt), or raise InvalidInput."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
-        raise InvalidInput(f"invalid {what} version {value!r}: a positive integer",
-                           version=str(value))
+        raise InvalidInput(
+            f"invalid {what} version {value!r}: a positive integer", version=str(value)
+        )
     return value
 
 
 def removable_alias(alias: str) -> str:
     """Return ``alias`` if an alias of that name may exist (not ``latest``)."""
     if check_name("alias", alias).lower() == LATEST:
-        raise InvalidInput(f"the alias {alias!r} is reserved: {LATEST!r} always names the "
-                           "newest version", alias=alias)
+        raise InvalidInput(
+            f"the alias {alias!r} is reserved: {LATEST!r} always names the newest version",
+            alias=alias,
+        )
     return alias
 
 
@@ -91,10 +95,15 @@ def settable_alias(alias: str) -> str:
     version or an alias" (``diff 1 3``, ``--version``) would read as a version number.
     """
     if removable_alias(alias).isdigit():
-        raise InvalidInput(f"the alias {alias!r} looks like a version number, so it could "
-                           "never be named unambiguously: use a name with a letter "
-                           f"(e.g. 'v{alias}')", alias=alias)
+        raise InvalidInput(
+            f"the alias {alias!r} looks like a version number, so it could "
+            "never be named unambiguously: use a name with a letter "
+            f"(e.g. 'v{alias}')",
+            alias=alias,
+        )
     return alias
+
+
 #: An object URI names its project with an authority: ``models://<project>/churn@champion``.
 #: Without one (``models:/churn@champion``) it means the current project.
 _OBJECT = re.compile(
@@ -102,12 +111,15 @@ _OBJECT = re.compile(
     rf"(?://(?P<project>{NAME_PATTERN})/|/(?!/))(?P<rest>.+)$"
 )
 _VERSIONED = re.compile(
-    rf"^(?P<name>{NAME_PATTERN})(?:/(?P<version>\d+)|@(?P<alias>{NAME_PATTERN}))?$")
+    rf"^(?P<name>{NAME_PATTERN})(?:/(?P<version>\d+)|@(?P<alias>{NAME_PATTERN}))?$"
+)
 _RUN = re.compile(r"^(?P<run_id>[0-9a-f]{32})(?:/(?P<path>.*))?$")
 #: The URI forms, as error messages show them.
-OBJECT_URI_FORMS = ("runs:/<run id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, "
-                    "prompts:/..., datasets:/..., deployments:/<name>; "
-                    "models://<project>/<name>@<alias> (any kind) names the project")
+OBJECT_URI_FORMS = (
+    "runs:/<run id>/<path>, models:/<name>/<version>, models:/<name>@<alias>, "
+    "prompts:/..., datasets:/..., deployments:/<name>; "
+    "models://<project>/<name>@<alias> (any kind) names the project"
+)
 
 
 @dataclass(frozen=True)
@@ -148,8 +160,12 @@ def pick_project(from_uri: str | None, given: str | None, uri: str) -> str | Non
     another is an :class:`InvalidUri`, never a silent choice.
     """
     if from_uri is not None and given is not None and from_uri != given:
-        raise InvalidUri(f"{uri!r} names project {from_uri!r} but project {given!r} was "
-                         "given too: drop one of them", uri=uri, project=given)
+        raise InvalidUri(
+            f"{uri!r} names project {from_uri!r} but project {given!r} was "
+            "given too: drop one of them",
+            uri=uri,
+            project=given,
+        )
     return from_uri if from_uri is not None else given
 
 
@@ -172,19 +188,18 @@ def parse_object_uri(uri: str) -> ObjectUri:
     """
     match = _OBJECT.match(uri)
     if not match:
-        raise InvalidUri(f"{uri!r} is not an object URI (expected {OBJECT_URI_FORMS})",
-                         uri=uri)
+        raise InvalidUri(f"{uri!r} is not an object URI (expected {OBJECT_URI_FORMS})", uri=uri)
     kind, rest, project = match["kind"], match["rest"], match["project"]
     if project is not None and len(project) > MAX_NAME_LENGTH:
-        raise InvalidUri(f"{uri[:80]!r}: a project name has at most {MAX_NAME_LENGTH} "
-                         "characters", uri=uri[:300])
+        raise InvalidUri(
+            f"{uri[:80]!r}: a project name has at most {MAX_NAME_LENGTH} characters", uri=uri[:300]
+        )
     start = f"{kind}://<project>/" if project else f"{kind}:/"
     if kind == "runs":
         run = _RUN.match(rest)
         if not run:
             raise InvalidUri(f"{uri!r}: expected {start}<32-hex run id>/<path>", uri=uri)
-        return ObjectUri(kind, run["run_id"], path=(run["path"] or "").strip("/"),
-                         project=project)
+        return ObjectUri(kind, run["run_id"], path=(run["path"] or "").strip("/"), project=project)
     versioned = _VERSIONED.match(rest)
     if not versioned:
         raise InvalidUri(
@@ -194,5 +209,6 @@ def parse_object_uri(uri: str) -> ObjectUri:
     if kind == "deployments" and (versioned["version"] or versioned["alias"]):
         raise InvalidUri(f"{uri!r}: a deployment URI is {start}<name>", uri=uri)
     version = int(versioned["version"]) if versioned["version"] else None
-    return ObjectUri(kind, versioned["name"], version=version, alias=versioned["alias"],
-                     project=project)
+    return ObjectUri(
+        kind, versioned["name"], version=version, alias=versioned["alias"], project=project
+    )

@@ -47,8 +47,7 @@ def test_projects_and_runs(tracked: dict[str, str]) -> None:
     uri = tracked["uri"]
     code, out = invoke("projects", "ls", "--uri", uri, "--json")
     assert code == 0 and [p["name"] for p in json.loads(out)["items"]] == ["cli"]
-    code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-o", "metrics.loss ASC",
-                       "--json")
+    code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-o", "metrics.loss ASC", "--json")
     assert code == 0
     assert [r["name"] for r in json.loads(out)["items"]] == ["b", "a"]
     code, out = invoke("runs", "ls", "--uri", uri, "-p", "cli", "-f", "metrics.loss < 0.2")
@@ -74,8 +73,15 @@ def test_artifacts(tracked: dict[str, str], tmp_path: Path) -> None:
     uri = tracked["uri"]
     code, out = invoke("artifacts", "ls", tracked["a"], "docs", "--uri", uri, "--json")
     assert code == 0 and [f["path"] for f in json.loads(out)["items"]] == ["docs/notes.txt"]
-    code, out = invoke("artifacts", "get", f"runs:/{tracked['a']}/docs", "--uri", uri,
-                       "--dest", str(tmp_path / "got"))
+    code, out = invoke(
+        "artifacts",
+        "get",
+        f"runs:/{tracked['a']}/docs",
+        "--uri",
+        uri,
+        "--dest",
+        str(tmp_path / "got"),
+    )
     assert code == 0 and (tmp_path / "got" / "docs" / "notes.txt").read_text() == "hello"
 
 
@@ -93,18 +99,28 @@ def test_errors_have_messages_and_exit_codes(tracked: dict[str, str]) -> None:
 
 def test_demo_walkthrough(tmp_path: Path) -> None:
     with OpenAIServer(api_key="sk-demo") as llm_server:
-        env = {**os.environ, "WINDLASS_HOME": str(tmp_path / "demo-home"),
-               "WINDLASS_LLM_BASE_URL": llm_server.base_url, "WINDLASS_LLM_API_KEY": "sk-demo"}
-        done = subprocess.run([sys.executable, "-m", "windlass", "demo", "--no-serve",
-                               "--port", "0"], capture_output=True, text=True, timeout=300,
-                              env=env, check=False)
+        env = {
+            **os.environ,
+            "WINDLASS_HOME": str(tmp_path / "demo-home"),
+            "WINDLASS_LLM_BASE_URL": llm_server.base_url,
+            "WINDLASS_LLM_API_KEY": "sk-demo",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "windlass", "demo", "--no-serve", "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            check=False,
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "alias production -> 2" in done.stdout and "the model answered" in done.stdout
     assert "best runs by roc_auc" in done.stdout and "server running at" in done.stdout
     windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'demo-home' / 'windlass.db'}")
     try:
-        runs = windlass.search_runs(project="demo-churn", filter="metrics.roc_auc > 0.5",
-                                    output_format="list")
+        runs = windlass.search_runs(
+            project="demo-churn", filter="metrics.roc_auc > 0.5", output_format="list"
+        )
         assert len(runs) == 6
         windlass.set_project("demo-churn")
         champion = windlass.get_model_version("churn", alias="champion")
@@ -114,8 +130,10 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         assert "200 requests by variant" in done.stdout
         assert 'variant="challenger"' in done.stdout and 'variant="champion"' in done.stdout
         deployment = windlass.get_deployment("churn-prod")
-        assert [(v.name, v.weight) for v in deployment.variants] == [("champion", 90.0),
-                                                                     ("challenger", 10.0)]
+        assert [(v.name, v.weight) for v in deployment.variants] == [
+            ("champion", 90.0),
+            ("challenger", 10.0),
+        ]
         lineage = windlass.get_model_lineage("churn", champion.version)
         assert {i.name for i in lineage.inputs} == {"churn-train", "churn-test"}
         assert windlass.get_registered_model("churn").card.startswith("# churn")
@@ -127,7 +145,19 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         windlass.set_tracking_uri(None)
     # What the demo suggests works from the default project: the URI names demo-churn.
     assert "windlass serve models://demo-churn/churn@champion" in done.stdout
-    serve = subprocess.run([sys.executable, "-m", "windlass", "serve",
-                            "models://demo-churn/churn@champion", "--dry-run"],
-                           capture_output=True, text=True, timeout=120, env=env, check=False)
+    serve = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "windlass",
+            "serve",
+            "models://demo-churn/churn@champion",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert serve.returncode == 0 and "models://demo-churn/churn/" in serve.stdout, serve.stderr

@@ -50,8 +50,10 @@ NO_STORE = {
 #: Store commands without --project, and why.
 NO_PROJECT = {
     ("projects", "ls"): "lists every project",
-    ("runs", "show"): "run ids are global", ("runs", "compare"): "run ids are global",
-    ("runs", "delete"): "run ids are global", ("runs", "restore"): "run ids are global",
+    ("runs", "show"): "run ids are global",
+    ("runs", "compare"): "run ids are global",
+    ("runs", "delete"): "run ids are global",
+    ("runs", "restore"): "run ids are global",
 }
 
 
@@ -117,23 +119,33 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     label = (frame.x > 9).astype(int)
     run_ids = []
     for i in range(3):
-        with windlass.start_run(name=f"a-rather-long-run-name-number-{i}-" + "x" * 40,
-                                project="p2") as run:
+        with windlass.start_run(
+            name=f"a-rather-long-run-name-number-{i}-" + "x" * 40, project="p2"
+        ) as run:
             windlass.log_params({"depth": i, "notes": "a long parameter value " * 5})
             windlass.log_metric("loss", 0.1 * i)
             if i == 0:
-                windlass.log_model(LogisticRegression().fit(frame, label), name="model",
-                                   input_example=frame[:3], registered_model_name="m")
+                windlass.log_model(
+                    LogisticRegression().fit(frame, label),
+                    name="model",
+                    input_example=frame[:3],
+                    registered_model_name="m",
+                )
             if i == 1:
-                windlass.log_model(LogisticRegression().fit(frame, label), name="model",
-                                   serialization="pickle", registered_model_name="pickled")
+                windlass.log_model(
+                    LogisticRegression().fit(frame, label),
+                    name="model",
+                    serialization="pickle",
+                    registered_model_name="pickled",
+                )
         run_ids.append(run.id)
     windlass.set_alias("m", "a", 1, project="p2")
     windlass.set_alias("pickled", "a", 1, project="p2")
     from windlass.serving import fluent as deployments
 
-    deployments.create_deployment("d", [{"name": "one", "model_uri": "models:/m@a",
-                                         "weight": 1.0}], project="p2")
+    deployments.create_deployment(
+        "d", [{"name": "one", "model_uri": "models:/m@a", "weight": 1.0}], project="p2"
+    )
     windlass.prompts.register("greet", "hi {{ x }}", project="p2")
     windlass.prompts.set_alias("greet", "prod", 1, project="p2")
     windlass.set_project("p2")
@@ -152,15 +164,25 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("args", [
-    ["projects", "ls"], ["runs", "ls", "-p", "p2"], ["runs", "compare", "RUN0", "RUN1"],
-    ["artifacts", "ls", "RUN0"], ["models", "ls", "-p", "p2"],
-    ["models", "versions", "m", "-p", "p2"], ["models", "alias", "m", "-p", "p2"],
-    ["deployments", "ls", "-p", "p2"], ["deployments", "history", "d", "-p", "p2"],
-    ["traces", "ls", "-p", "p2"], ["traces", "rollup", "day", "-p", "p2"],
-    ["prompts", "ls", "-p", "p2"], ["prompts", "versions", "greet", "-p", "p2"],
-    ["prompts", "alias", "greet", "--history", "-p", "p2"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["projects", "ls"],
+        ["runs", "ls", "-p", "p2"],
+        ["runs", "compare", "RUN0", "RUN1"],
+        ["artifacts", "ls", "RUN0"],
+        ["models", "ls", "-p", "p2"],
+        ["models", "versions", "m", "-p", "p2"],
+        ["models", "alias", "m", "-p", "p2"],
+        ["deployments", "ls", "-p", "p2"],
+        ["deployments", "history", "d", "-p", "p2"],
+        ["traces", "ls", "-p", "p2"],
+        ["traces", "rollup", "day", "-p", "p2"],
+        ["prompts", "ls", "-p", "p2"],
+        ["prompts", "versions", "greet", "-p", "p2"],
+        ["prompts", "alias", "greet", "--history", "-p", "p2"],
+    ],
+)
 def test_json_listings_have_one_shape(store: dict[str, Any], args: list[str]) -> None:
     args = [store["runs"][int(a[-1])] if a.startswith("RUN") else a for a in args]
     code, out = invoke(*args, "--uri", store["uri"], "--json")
@@ -208,11 +230,11 @@ def test_cli_commands_taking_uris_honour_their_project(store: dict[str, Any]) ->
     assert code == 0 and (dest / "windlass-model.yaml").exists(), out
     code, out = invoke("prompts", "show", "prompts://p2/greet@prod", "--uri", uri, "--json")
     assert code == 0 and json.loads(out)["version"] == 1
-    code, out = invoke("prompts", "render", "greet@prod", "-p", "p2", "--var", "x=me",
-                       "--uri", uri)
+    code, out = invoke("prompts", "render", "greet@prod", "-p", "p2", "--var", "x=me", "--uri", uri)
     assert code == 0 and "hi me" in out
-    code, out = invoke("prompts", "pull", "prompts://p2/greet", "-o", str(store["tmp"] / "pr"),
-                       "--uri", uri)
+    code, out = invoke(
+        "prompts", "pull", "prompts://p2/greet", "-o", str(store["tmp"] / "pr"), "--uri", uri
+    )
     assert code == 0 and (store["tmp"] / "pr" / "greet.yaml").exists()
 
 
@@ -221,8 +243,9 @@ def test_an_untrusted_model_error_names_the_cli_flag(store: dict[str, Any]) -> N
     text = " ".join(out.split())
     assert code == 6 and "UNTRUSTED_MODEL" in text and "--trust" in text, out
     assert "trust=True" not in text
-    code, out = invoke("serve", "models://p2/pickled@a", "--trust", "--uri", store["uri"],
-                       "--dry-run")
+    code, out = invoke(
+        "serve", "models://p2/pickled@a", "--trust", "--uri", store["uri"], "--dry-run"
+    )
     assert code == 0, out
 
 
@@ -247,13 +270,24 @@ def test_ids_are_taken_by_unique_prefix(store: dict[str, Any]) -> None:
 
 
 # -- read-only commands and missing stores -------------------------------------------------
-@pytest.mark.parametrize("args", [
-    ["projects", "ls"], ["runs", "ls"], ["runs", "show", "0" * 32], ["models", "ls"],
-    ["models", "show", "m"], ["traces", "ls"], ["traces", "show", "0" * 32],
-    ["prompts", "ls"], ["prompts", "show", "greet"], ["deployments", "ls"],
-    ["deployments", "status", "d"], ["artifacts", "ls", "0" * 32],
-    ["serve", "models:/m@a", "--dry-run"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["projects", "ls"],
+        ["runs", "ls"],
+        ["runs", "show", "0" * 32],
+        ["models", "ls"],
+        ["models", "show", "m"],
+        ["traces", "ls"],
+        ["traces", "show", "0" * 32],
+        ["prompts", "ls"],
+        ["prompts", "show", "greet"],
+        ["deployments", "ls"],
+        ["deployments", "status", "d"],
+        ["artifacts", "ls", "0" * 32],
+        ["serve", "models:/m@a", "--dry-run"],
+    ],
+)
 def test_read_only_commands_never_create_a_store(tmp_path: Path, args: list[str]) -> None:
     missing = tmp_path / "nowhere" / "store.db"
     code, out = invoke(*args, "--uri", f"sqlite:///{missing}")
@@ -264,8 +298,14 @@ def test_read_only_commands_never_create_a_store(tmp_path: Path, args: list[str]
 # -- tables at 80 columns ------------------------------------------------------------------
 def _cli(*args: str) -> str:
     env = {**os.environ, "COLUMNS": "80"}
-    done = subprocess.run([sys.executable, "-m", "windlass", *args], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "windlass", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -284,8 +324,12 @@ def test_tables_fit_80_columns_and_shown_ids_resolve(store: dict[str, Any]) -> N
     assert all(len(line) <= 80 for line in out.splitlines()), out
     (trace_prefix,) = re.findall(r"^\W*([0-9a-f]{8,32})\b", out, re.M)
     assert store["trace"].startswith(trace_prefix)
-    for args in (["models", "versions", "m", "-p", "p2"], ["runs", "show", store["runs"][0]],
-                 ["runs", "compare", *store["runs"]], ["deployments", "ls", "-p", "p2"]):
+    for args in (
+        ["models", "versions", "m", "-p", "p2"],
+        ["runs", "show", store["runs"][0]],
+        ["runs", "compare", *store["runs"]],
+        ["deployments", "ls", "-p", "p2"],
+    ):
         out = _cli(*args, "--uri", uri)
         assert all(len(line) <= 80 for line in out.splitlines()), (args, out)
 
@@ -303,8 +347,9 @@ def test_prefixes_resolve_through_a_server(server: Any) -> None:
         assert code == 0 and json.loads(out)["id"] == run_id, out
     code, out = invoke("runs", "ls", "-p", "prefixes-over-rest", "--uri", server.url)
     shown = re.findall(r"^\W*([0-9a-f]{8,32})\b", out, re.M)
-    assert sorted(run_id for prefix in shown for run_id in runs
-                  if run_id.startswith(prefix)) == sorted(runs)
+    assert sorted(
+        run_id for prefix in shown for run_id in runs if run_id.startswith(prefix)
+    ) == sorted(runs)
 
 
 def test_docker_builds_pin_a_uri_in_its_project(store: dict[str, Any]) -> None:
@@ -338,6 +383,5 @@ def test_artifacts_check_the_project_they_are_given(store: dict[str, Any]) -> No
     windlass.set_tracking_uri(None)
     code, out = invoke("artifacts", "ls", run_id, "-p", "other", "--uri", uri)
     assert code == 3 and "not in project 'other'" in out
-    code, out = invoke("artifacts", "get", f"runs://p2/{run_id}/model", "-p", "other",
-                       "--uri", uri)
+    code, out = invoke("artifacts", "get", f"runs://p2/{run_id}/model", "-p", "other", "--uri", uri)
     assert code == 2 and "names project 'p2'" in " ".join(out.split())

@@ -31,8 +31,11 @@ def models_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     label = (frame.x > 9).astype(int)
     for c in (1.0, 0.1):
         with windlass.start_run():
-            windlass.log_model(LogisticRegression(C=c).fit(frame, label), name="model",
-                               registered_model_name="churn")
+            windlass.log_model(
+                LogisticRegression(C=c).fit(frame, label),
+                name="model",
+                registered_model_name="churn",
+            )
     windlass.set_alias("churn", "champion", 1)
     windlass.set_tracking_uri(None)
     return uri
@@ -55,32 +58,58 @@ def dep(uri: str, *args: str) -> tuple[int, str]:
 
 
 def test_parse_variants() -> None:
-    assert parse_variant("champion=models:/churn@champion:90") == \
-        ("champion", "models:/churn@champion", 90.0)
+    assert parse_variant("champion=models:/churn@champion:90") == (
+        "champion",
+        "models:/churn@champion",
+        90.0,
+    )
     assert parse_variant("c=models:/churn/3:12.5%") == ("c", "models:/churn/3", 12.5)
     assert parse_variant("c=models:/churn/3") == ("c", "models:/churn/3", None)
-    assert parse_variant("r=runs:/" + "a" * 32 + "/model") == \
-        ("r", "runs:/" + "a" * 32 + "/model", None)
+    assert parse_variant("r=runs:/" + "a" * 32 + "/model") == (
+        "r",
+        "runs:/" + "a" * 32 + "/model",
+        None,
+    )
     for bad in ("champion", "=models:/x/1", "a="):
         with pytest.raises(InvalidInput, match="NAME=MODEL_URI"):
             parse_variant(bad)
     with pytest.raises(InvalidInput, match="every variant or to none"):
         parse_variants(["a=models:/x/1:50", "b=models:/x/2"])
-    assert [v["weight"] for v in parse_variants(["a=models:/x/1", "b=models:/x/2"])] == \
-        [None, None]  # not given: the deployments domain splits traffic equally
+    assert [v["weight"] for v in parse_variants(["a=models:/x/1", "b=models:/x/2"])] == [
+        None,
+        None,
+    ]  # not given: the deployments domain splits traffic equally
 
 
 def test_create_status_and_ls(models_uri: str) -> None:
-    code, out = dep(models_uri, "create", "churn-prod",
-                    "--variant", "champion=models:/churn@champion:90",
-                    "--variant", "challenger=models:/churn/2:10",
-                    "--shadow", "shadow=models:/churn/2", "-d", "churn in production")
+    code, out = dep(
+        models_uri,
+        "create",
+        "churn-prod",
+        "--variant",
+        "champion=models:/churn@champion:90",
+        "--variant",
+        "challenger=models:/churn/2:10",
+        "--shadow",
+        "shadow=models:/churn/2",
+        "-d",
+        "churn in production",
+    )
     assert code == 0, out
     assert "churn-prod revision 1 (create)" in out and "champion 90%" in out
     code, out = dep(models_uri, "status", "churn-prod")
     assert code == 0, out
-    for text in ("revision 1", "champion", "90%", "challenger", "10%", "shadow", "copy",
-                 "churn in production", "create"):
+    for text in (
+        "revision 1",
+        "champion",
+        "90%",
+        "challenger",
+        "10%",
+        "shadow",
+        "copy",
+        "churn in production",
+        "create",
+    ):
         assert text in out
     code, out = dep(models_uri, "status", "churn-prod", "--json")
     body = json.loads(out)
@@ -93,8 +122,18 @@ def test_create_status_and_ls(models_uri: str) -> None:
 
 
 def test_weights_promote_rollback_and_history(models_uri: str) -> None:
-    assert dep(models_uri, "create", "ab", "--variant", "a=models:/churn/1",
-               "--variant", "b=models:/churn/2")[0] == 0
+    assert (
+        dep(
+            models_uri,
+            "create",
+            "ab",
+            "--variant",
+            "a=models:/churn/1",
+            "--variant",
+            "b=models:/churn/2",
+        )[0]
+        == 0
+    )
     code, out = dep(models_uri, "set-weights", "ab", "a=90", "b=10")
     assert code == 0 and "revision 2" in out and "a 90%" in out, out
     code, out = dep(models_uri, "set-weights", "ab", "b=30", "--json")
@@ -107,8 +146,13 @@ def test_weights_promote_rollback_and_history(models_uri: str) -> None:
     assert code == 0 and json.loads(out)["revision"] == 6
     code, out = dep(models_uri, "history", "ab", "--json")
     assert [(e["revision"], e["action"]) for e in json.loads(out)["items"]] == [
-        (1, "create"), (2, "set_weights"), (3, "set_weights"), (4, "promote"),
-        (5, "rollback"), (6, "rollback")]
+        (1, "create"),
+        (2, "set_weights"),
+        (3, "set_weights"),
+        (4, "promote"),
+        (5, "rollback"),
+        (6, "rollback"),
+    ]
     code, out = dep(models_uri, "status", "ab", "-n", "2", "--json")
     assert [e["revision"] for e in json.loads(out)["history"]] == [5, 6]
     code, out = dep(models_uri, "set-shadow", "ab", "s=models:/churn@champion")

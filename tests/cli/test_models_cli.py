@@ -28,8 +28,12 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     label = (frame.x > 9).astype(int)
     for c in (1.0, 0.1):
         with windlass.start_run():
-            windlass.log_model(LogisticRegression(C=c).fit(frame, label), name="model",
-                               input_example=frame[:3], registered_model_name="churn")
+            windlass.log_model(
+                LogisticRegression(C=c).fit(frame, label),
+                name="model",
+                input_example=frame[:3],
+                registered_model_name="churn",
+            )
     windlass.set_tracking_uri(None)
     return uri
 
@@ -56,7 +60,9 @@ def test_alias_set_move_delete_and_history(registry: str) -> None:
     assert code == 0 and "1 → 2" in out
     code, out = invoke("models", "alias", "churn", "--uri", registry, "--json")
     assert [(e["from_version"], e["to_version"]) for e in json.loads(out)["items"]] == [
-        (None, 1), (1, 2)]
+        (None, 1),
+        (1, 2),
+    ]
     code, out = invoke("models", "delete", "churn", "--version", "2", "--yes", "--uri", registry)
     assert code == 5 and "INVALID_STATE" in out and "champion" in out
     assert invoke("models", "alias", "churn", "champion", "--delete", "--uri", registry)[0] == 0
@@ -70,8 +76,9 @@ def test_card_and_download(registry: str, tmp_path: Path) -> None:
     assert invoke("models", "card", "churn", "--set", str(card), "--uri", registry)[0] == 0
     code, out = invoke("models", "card", "churn", "--uri", registry)
     assert code == 0 and "Churn model" in out and "synthetic" in out
-    code, out = invoke("models", "download", "models:/churn/1", str(tmp_path / "dl"), "--uri",
-                       registry)
+    code, out = invoke(
+        "models", "download", "models:/churn/1", str(tmp_path / "dl"), "--uri", registry
+    )
     assert code == 0 and (tmp_path / "dl" / "windlass-model.yaml").exists()
 
 

@@ -17,10 +17,14 @@ from windlass.cli.prompts import parse_value, parse_vars, read_vars_file
 from windlass.exceptions import InvalidInput
 
 runner = CliRunner()
-SUPPORT_V1 = [{"role": "system", "content": "You answer for {{ product }}."},
-              {"role": "user", "content": "{{ question }}"}]
-SUPPORT_V2 = [{"role": "system", "content": "You answer for {{ product }}, briefly."},
-              {"role": "user", "content": "{{ question }}"}]
+SUPPORT_V1 = [
+    {"role": "system", "content": "You answer for {{ product }}."},
+    {"role": "user", "content": "{{ question }}"},
+]
+SUPPORT_V2 = [
+    {"role": "system", "content": "You answer for {{ product }}, briefly."},
+    {"role": "user", "content": "{{ question }}"},
+]
 
 
 @pytest.fixture
@@ -29,15 +33,24 @@ def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     store = f"sqlite:///{tmp_path / 'prompts.db'}"
     monkeypatch.setenv("WINDLASS_PROJECT", "cli-prompts")
     windlass.set_tracking_uri(store)
-    prompts.register("support-answer", messages=SUPPORT_V1,
-                     model={"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2},
-                     commit_message="first")
-    prompts.register("support-answer", messages=SUPPORT_V2,
-                     model={"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.1},
-                     variables={"question": {"type": "str", "default": "hello?"}},
-                     commit_message="shorter system prompt")
-    prompts.register("greet", "Hello {{ who }}, {{ n }} times{% if loud %}!{% endif %}",
-                     variables={"n": "int", "loud": {"type": "bool", "default": False}})
+    prompts.register(
+        "support-answer",
+        messages=SUPPORT_V1,
+        model={"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2},
+        commit_message="first",
+    )
+    prompts.register(
+        "support-answer",
+        messages=SUPPORT_V2,
+        model={"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.1},
+        variables={"question": {"type": "str", "default": "hello?"}},
+        commit_message="shorter system prompt",
+    )
+    prompts.register(
+        "greet",
+        "Hello {{ who }}, {{ n }} times{% if loud %}!{% endif %}",
+        variables={"n": "int", "loud": {"type": "bool", "default": False}},
+    )
     windlass.set_tracking_uri(None)
     return store
 
@@ -77,8 +90,10 @@ def ok_items(*args: str) -> Any:
 
 def test_ls_show_and_versions(uri: str) -> None:
     listed = ok_items("ls", "--uri", uri)
-    assert [(p["name"], p["latest_version"]) for p in listed] == [("greet", 1),
-                                                                 ("support-answer", 2)]
+    assert [(p["name"], p["latest_version"]) for p in listed] == [
+        ("greet", 1),
+        ("support-answer", 2),
+    ]
     assert "support-answer" in ok("ls", "--uri", uri)
 
     shown = ok_json("show", "support-answer", "--uri", uri)
@@ -86,9 +101,16 @@ def test_ls_show_and_versions(uri: str) -> None:
     assert shown["commit_message"] == "shorter system prompt"
     assert ok_json("show", "support-answer/1", "--uri", uri)["template"] == SUPPORT_V1
     text = ok("show", "support-answer/2", "--uri", uri)
-    for expected in ("support-answer/2 · chat prompt", "[system]",
-                     "You answer for {{ product }}, briefly.", "model.temperature: 0.1",
-                     "message:", "shorter system prompt", shown["content_hash"], "hello?"):
+    for expected in (
+        "support-answer/2 · chat prompt",
+        "[system]",
+        "You answer for {{ product }}, briefly.",
+        "model.temperature: 0.1",
+        "message:",
+        "shorter system prompt",
+        shown["content_hash"],
+        "hello?",
+    ):
         assert expected in text
     assert "[template]" in ok("show", "greet", "--uri", uri)
 
@@ -120,14 +142,14 @@ def test_diff_reads_like_a_diff(uri: str) -> None:
 
 def test_alias_set_move_delete_and_history(uri: str) -> None:
     assert "support-answer@production → version 1" in ok(
-        "alias", "support-answer", "production", "1", "--uri", uri)
+        "alias", "support-answer", "production", "1", "--uri", uri
+    )
     moved = ok_json("alias", "support-answer", "production", "2", "--uri", uri)
     assert (moved["from_version"], moved["to_version"]) == (1, 2)
     assert ok_json("show", "support-answer@production", "--uri", uri)["version"] == 2
     assert "removed" in ok("alias", "support-answer", "production", "--delete", "--uri", uri)
     history = ok_items("alias", "support-answer", "--history", "--uri", uri)
-    assert [(e["from_version"], e["to_version"]) for e in history] == [
-        (None, 1), (1, 2), (2, None)]
+    assert [(e["from_version"], e["to_version"]) for e in history] == [(None, 1), (1, 2), (2, None)]
     assert all(e["claimed_by"] and e["at"] for e in history)
     text = ok("alias", "support-answer", "production", "--history", "--uri", uri)
     assert "production" in text and "removed" in text
@@ -135,23 +157,47 @@ def test_alias_set_move_delete_and_history(uri: str) -> None:
     assert code == 3 and "production" in output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["support-answer"], "give an alias"),
-    (["support-answer", "production"], "give the version"),
-    (["support-answer", "production", "1", "--delete"], "not a version"),
-    (["support-answer", "production", "--delete", "--history"], "not both"),
-    (["support-answer", "latest", "1"], "reserved"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["support-answer"], "give an alias"),
+        (["support-answer", "production"], "give the version"),
+        (["support-answer", "production", "1", "--delete"], "not a version"),
+        (["support-answer", "production", "--delete", "--history"], "not both"),
+        (["support-answer", "latest", "1"], "reserved"),
+    ],
+)
 def test_alias_bad_arguments_are_named(uri: str, args: list[str], message: str) -> None:
     code, output = invoke("alias", *args, "--uri", uri)
     assert code == 2 and message in output
 
 
 def test_render_with_vars_and_vars_files(uri: str, tmp_path: Path) -> None:
-    assert ok("render", "greet", "--var", "who=Ann", "--var", "n=3", "--var", "loud=true",
-              "--uri", uri).strip() == "Hello Ann, 3 times!"
-    rendered = ok_json("render", "support-answer/1", "--var", "product=Acme",
-                       "--var", 'question="42"', "--uri", uri)
+    assert (
+        ok(
+            "render",
+            "greet",
+            "--var",
+            "who=Ann",
+            "--var",
+            "n=3",
+            "--var",
+            "loud=true",
+            "--uri",
+            uri,
+        ).strip()
+        == "Hello Ann, 3 times!"
+    )
+    rendered = ok_json(
+        "render",
+        "support-answer/1",
+        "--var",
+        "product=Acme",
+        "--var",
+        'question="42"',
+        "--uri",
+        uri,
+    )
     assert (rendered["name"], rendered["version"]) == ("support-answer", 1)
     assert rendered["rendered"][1] == {"role": "user", "content": "42"}
     text = ok("render", "support-answer", "--var", "product=Acme", "--uri", uri)
@@ -160,21 +206,28 @@ def test_render_with_vars_and_vars_files(uri: str, tmp_path: Path) -> None:
     as_json.write_text(json.dumps({"who": "Bo", "n": 2}))
     as_yaml = tmp_path / "vars.yaml"
     as_yaml.write_text("who: Cy\nn: 5\n")
-    assert ok("render", "greet", "--vars-file", str(as_json), "--uri", uri).strip() \
+    assert (
+        ok("render", "greet", "--vars-file", str(as_json), "--uri", uri).strip()
         == "Hello Bo, 2 times"
-    assert ok("render", "greet", "--vars-file", str(as_yaml), "--var", "n=7",
-              "--uri", uri).strip() == "Hello Cy, 7 times"
+    )
+    assert (
+        ok("render", "greet", "--vars-file", str(as_yaml), "--var", "n=7", "--uri", uri).strip()
+        == "Hello Cy, 7 times"
+    )
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["greet", "--var", "who=Ann"], 2, "missing variable 'n'"),
-    (["greet", "--var", "who=Ann", "--var", "n=three"], 2, "'n'"),
-    (["greet", "--var", "who=Ann", "--var", "n=1", "--var", "colour=red"], 2, "'colour'"),
-    (["greet", "--var", "noequals"], 2, "KEY=VALUE"),
-    (["nope", "--var", "x=1"], 3, "'nope'"),
-    (["greet/9"], 3, "9"),
-    (["bad name!"], 2, "bad name!"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["greet", "--var", "who=Ann"], 2, "missing variable 'n'"),
+        (["greet", "--var", "who=Ann", "--var", "n=three"], 2, "'n'"),
+        (["greet", "--var", "who=Ann", "--var", "n=1", "--var", "colour=red"], 2, "'colour'"),
+        (["greet", "--var", "noequals"], 2, "KEY=VALUE"),
+        (["nope", "--var", "x=1"], 3, "'nope'"),
+        (["greet/9"], 3, "9"),
+        (["bad name!"], 2, "bad name!"),
+    ],
+)
 def test_render_errors_are_named(uri: str, args: list[str], code: int, message: str) -> None:
     got, output = invoke("render", *args, "--uri", uri)
     assert got == code and message in output, output
@@ -184,8 +237,9 @@ def test_render_sandbox_violation_is_refused(uri: str) -> None:
     windlass.set_tracking_uri(uri)
     prompts.register("probe", "{{ x|attr(name) }}")
     windlass.set_tracking_uri(None)
-    code, output = invoke("render", "probe", "--var", "x=1", "--var", "name=__class__",
-                          "--uri", uri)
+    code, output = invoke(
+        "render", "probe", "--var", "x=1", "--var", "name=__class__", "--uri", uri
+    )
     assert code == 2 and "refused by the sandbox" in output and "__class__" in output
     assert "<class" not in output
 
@@ -205,20 +259,25 @@ def test_pull_then_push_is_idempotent_and_edits_make_versions(uri: str, tmp_path
     path.write_text(path.read_text().replace("Hello", "Hi"))
     results = ok_items("push", str(folder), "-m", "say hi", "--uri", uri)
     assert {(r["name"], r["version"], r["status"]) for r in results} == {
-        ("greet", 2, "created"), ("support-answer", 2, "unchanged")}
+        ("greet", 2, "created"),
+        ("support-answer", 2, "unchanged"),
+    }
     newest = ok_json("show", "greet", "--uri", uri)
     assert newest["template"].startswith("Hi ") and newest["commit_message"] == "say hi"
     assert "unchanged greet/2" in ok("push", str(folder), "--uri", uri)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("template: [unclosed\n", "broken.yaml, line"),
-    ("template: '{{ x.__class__ }}'\n", "not allowed in a prompt template"),
-    ("template: hi\ncolour: red\n", "'colour'"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("template: [unclosed\n", "broken.yaml, line"),
+        ("template: '{{ x.__class__ }}'\n", "not allowed in a prompt template"),
+        ("template: hi\ncolour: red\n", "'colour'"),
+    ],
+)
 def test_push_bad_files_are_named_and_register_nothing(
-        uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str,
-        message: str) -> None:
+    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, message: str
+) -> None:
     monkeypatch.chdir(tmp_path)  # a short path: the error console folds long words
     folder = Path("prompts")
     folder.mkdir()
@@ -232,8 +291,7 @@ def test_push_bad_files_are_named_and_register_nothing(
 def test_pull_and_push_errors_are_named(uri: str, tmp_path: Path) -> None:
     code, output = invoke("pull", "greet", "nope", "-o", str(tmp_path / "out"), "--uri", uri)
     assert code == 3 and "'nope'" in output
-    code, output = invoke("pull", "greet", "bad name!", "-o", str(tmp_path / "x"),
-                          "--uri", uri)
+    code, output = invoke("pull", "greet", "bad name!", "-o", str(tmp_path / "x"), "--uri", uri)
     assert code == 2 and "bad name!" in output and not (tmp_path / "x").exists()
     code, output = invoke("push", str(tmp_path / "missing"), "--uri", uri)
     assert code == 2 and "missing" in output

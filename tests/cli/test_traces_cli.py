@@ -21,10 +21,17 @@ def traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     uri = f"sqlite:///{tmp_path / 'traces.db'}"
     monkeypatch.setenv("WINDLASS_PROJECT", "cli-traces")
     windlass.set_tracking_uri(uri)
-    call = {"gen_ai.request.model": "gpt-4o-mini", "gen_ai.provider.name": "openai",
-            "gen_ai.usage.input_tokens": 2000, "gen_ai.usage.output_tokens": 500}
-    with (windlass.trace_context(session_id="s-1"), windlass.span("agent", kind="agent") as root,
-          windlass.span("call", kind="llm", attributes=call)):
+    call = {
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.usage.input_tokens": 2000,
+        "gen_ai.usage.output_tokens": 500,
+    }
+    with (
+        windlass.trace_context(session_id="s-1"),
+        windlass.span("agent", kind="agent") as root,
+        windlass.span("call", kind="llm", attributes=call),
+    ):
         pass
     with pytest.raises(RuntimeError), windlass.span("broken", kind="tool"):
         raise RuntimeError("tool failed")
@@ -43,8 +50,9 @@ def test_ls_show_stats_rollup_and_export(traced: dict[str, str], tmp_path: Path)
     uri = traced["uri"]
     listed = json.loads(_run("traces", "ls", "--uri", uri, "--json"))
     assert {t["name"] for t in listed["items"]} == {"agent", "broken"}
-    errors = json.loads(_run("traces", "ls", "--uri", uri, "--filter", "status = 'error'",
-                             "--json"))
+    errors = json.loads(
+        _run("traces", "ls", "--uri", uri, "--filter", "status = 'error'", "--json")
+    )
     assert [t["name"] for t in errors["items"]] == ["broken"]
     tree = _run("traces", "show", traced["trace_id"], "--uri", uri).splitlines()
     assert tree[0].startswith("agent [agent]")
@@ -65,8 +73,7 @@ def test_ls_show_stats_rollup_and_export(traced: dict[str, str], tmp_path: Path)
 
 def test_bad_input_is_named(traced: dict[str, str]) -> None:
     app = build_app()
-    result = runner.invoke(app, ["traces", "ls", "--uri", traced["uri"], "--filter",
-                                 "colour = 1"])
+    result = runner.invoke(app, ["traces", "ls", "--uri", traced["uri"], "--filter", "colour = 1"])
     assert result.exit_code != 0 and "colour" in result.output
     result = runner.invoke(app, ["traces", "show", "nothex", "--uri", traced["uri"]])
     assert result.exit_code != 0 and "32 hex" in result.output
@@ -74,20 +81,26 @@ def test_bad_input_is_named(traced: dict[str, str]) -> None:
     assert result.exit_code != 0 and "does not exist" in result.output
     result = runner.invoke(app, ["traces", "rollup", "colour", "--uri", traced["uri"]])
     assert result.exit_code != 0 and "group_by" in result.output
-    result = runner.invoke(app, ["traces", "ls", "--uri", traced["uri"], "--start",
-                                 "yesterday"])
+    result = runner.invoke(app, ["traces", "ls", "--uri", traced["uri"], "--start", "yesterday"])
     assert result.exit_code != 0 and "ISO 8601" in result.output
 
 
-def test_unpriced_cost_shows_as_unpriced_and_null(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unpriced_cost_shows_as_unpriced_and_null(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     uri = f"sqlite:///{tmp_path / 'unpriced.db'}"
     monkeypatch.setenv("WINDLASS_PROJECT", "cli-unpriced")
     windlass.set_tracking_uri(uri)
-    call = {"gen_ai.request.model": "no-such-model-7", "gen_ai.provider.name": "openai",
-            "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5}
-    with (windlass.trace_context(session_id="s-u"),
-          windlass.span("call", kind="llm", attributes=call)):
+    call = {
+        "gen_ai.request.model": "no-such-model-7",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.usage.input_tokens": 10,
+        "gen_ai.usage.output_tokens": 5,
+    }
+    with (
+        windlass.trace_context(session_id="s-u"),
+        windlass.span("call", kind="llm", attributes=call),
+    ):
         pass
     with pytest.warns(UnknownModelPriceWarning):
         assert windlass.flush_traces()

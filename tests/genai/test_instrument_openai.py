@@ -59,8 +59,9 @@ def spans_under(root: tracing.SpanHandle) -> list[Span]:
 def test_chat_completions_are_traced_and_returned_unchanged(client: openai.OpenAI) -> None:
     assert llm.instrument_openai(client) is client
     with tracing.span("root") as root:
-        reply = client.chat.completions.create(model="gpt-4o-mini", messages=user("hi there"),
-                                               temperature=0)
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=user("hi there"), temperature=0
+        )
     assert isinstance(reply, openai.types.chat.ChatCompletion)
     assert reply.choices[0].message.content == "echo: hi there"
     [span] = spans_under(root)
@@ -79,14 +80,18 @@ def test_chat_completions_are_traced_and_returned_unchanged(client: openai.OpenA
     assert span.attributes["server.address"] == "127.0.0.1"
 
 
-def test_a_stream_is_wrapped_and_its_span_ends_with_it(llm_server: OpenAIServer,
-                                                       client: openai.OpenAI) -> None:
+def test_a_stream_is_wrapped_and_its_span_ends_with_it(
+    llm_server: OpenAIServer, client: openai.OpenAI
+) -> None:
     llm_server.first_token_delay = 0.2
     instrument.instrument_openai(client, provider="vllm")
     with tracing.span("root") as root:
         stream = client.chat.completions.create(
-            model="o4-mini", messages=user("stream it"), stream=True,
-            stream_options={"include_usage": True})
+            model="o4-mini",
+            messages=user("stream it"),
+            stream=True,
+            stream_options={"include_usage": True},
+        )
         chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "echo: stream it"
@@ -100,13 +105,15 @@ def test_a_stream_is_wrapped_and_its_span_ends_with_it(llm_server: OpenAIServer,
     assert span.end_time_ns - span.start_time_ns >= 200_000_000
 
 
-def test_a_stream_closed_early_ends_its_span(llm_server: OpenAIServer,
-                                             client: openai.OpenAI) -> None:
+def test_a_stream_closed_early_ends_its_span(
+    llm_server: OpenAIServer, client: openai.OpenAI
+) -> None:
     llm_server.chunk_delay = 0.02
     instrument.instrument_openai(client)
     with tracing.span("root") as root:
-        with client.chat.completions.create(model="gpt-4o-mini", messages=user("a b c d e"),
-                                            stream=True) as stream:
+        with client.chat.completions.create(
+            model="gpt-4o-mini", messages=user("a b c d e"), stream=True
+        ) as stream:
             for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
                     break
@@ -129,8 +136,7 @@ def test_embeddings_are_traced(client: openai.OpenAI) -> None:
     assert json.loads(span.attributes["input.value"]) == ["a b", "c"]
 
 
-def test_instrumenting_twice_traces_once_and_uninstrument_restores(
-        client: openai.OpenAI) -> None:
+def test_instrumenting_twice_traces_once_and_uninstrument_restores(client: openai.OpenAI) -> None:
     instrument.instrument_openai(client)
     instrument.instrument_openai(client)
     with tracing.span("twice") as twice:
@@ -164,25 +170,33 @@ def test_errors_reach_the_caller_unchanged_and_mark_the_span(client: openai.Open
         assert [e.name for e in span.events] == ["exception"]
         assert KEY not in json.dumps(span.to_dict())
     assert {s.attributes["error.type"] for s in spans} == {
-        "openai.InternalServerError", "openai.RateLimitError"}
+        "openai.InternalServerError",
+        "openai.RateLimitError",
+    }
 
 
-def test_async_clients_are_traced(llm_server: OpenAIServer,
-                                  async_client: openai.AsyncOpenAI) -> None:
+def test_async_clients_are_traced(
+    llm_server: OpenAIServer, async_client: openai.AsyncOpenAI
+) -> None:
     instrument.instrument_openai(async_client)
     instrument.instrument_openai(async_client)
 
     async def main() -> tuple[str, str, str]:
         with tracing.span("root") as root:
-            reply = await async_client.chat.completions.create(model="gpt-4o-mini",
-                                                               messages=user("async"))
+            reply = await async_client.chat.completions.create(
+                model="gpt-4o-mini", messages=user("async")
+            )
             stream = await async_client.chat.completions.create(
-                model="gpt-4o-mini", messages=user("streamed"), stream=True,
-                stream_options={"include_usage": True})
+                model="gpt-4o-mini",
+                messages=user("streamed"),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
             parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
             await async_client.embeddings.create(model="text-embedding-3-small", input="x")
             async with await async_client.chat.completions.create(
-                    model="gpt-4o-mini", messages=user("a b c d"), stream=True) as early:
+                model="gpt-4o-mini", messages=user("a b c d"), stream=True
+            ) as early:
                 await early.__anext__()
         assert reply.choices[0].message.content == "echo: async"
         return root.trace_id, root.span_id, "".join(parts)
@@ -190,10 +204,12 @@ def test_async_clients_are_traced(llm_server: OpenAIServer,
     trace_id, span_id, text = asyncio.run(main())
     assert text == "echo: streamed"
     assert tracing.flush_traces()
-    spans = [s for s in TraceService(fluent._tracking().store).get_trace(trace_id)
-             if s.span_id != span_id]
-    assert [s.kind for s in spans] == [SpanKind.LLM, SpanKind.LLM, SpanKind.EMBEDDING,
-                                       SpanKind.LLM]
+    spans = [
+        s
+        for s in TraceService(fluent._tracking().store).get_trace(trace_id)
+        if s.span_id != span_id
+    ]
+    assert [s.kind for s in spans] == [SpanKind.LLM, SpanKind.LLM, SpanKind.EMBEDDING, SpanKind.LLM]
     assert all(s.parent_span_id == span_id for s in spans)
     assert spans[1].output == "echo: streamed"
     assert spans[1].output_tokens == 2
@@ -206,8 +222,11 @@ def test_session_user_redaction_and_unknown_models_apply_too(client: openai.Open
     instrument.instrument_openai(client)
     tracing.set_redactor(lambda value: json.loads(json.dumps(value).replace("hunter2", "***")))
     model = f"private-{new_id()[:8]}"
-    with tracing.trace_context(session_id="s-1", user_id="u-1"), \
-            tracing.span("root") as root, pytest.warns(UnknownModelPriceWarning, match=model):
+    with (
+        tracing.trace_context(session_id="s-1", user_id="u-1"),
+        tracing.span("root") as root,
+        pytest.warns(UnknownModelPriceWarning, match=model),
+    ):
         client.chat.completions.create(model=model, messages=user("pw hunter2"))
     [span] = spans_under(root)
     assert (span.session_id, span.user_id) == ("s-1", "u-1")
@@ -217,8 +236,7 @@ def test_session_user_redaction_and_unknown_models_apply_too(client: openai.Open
 
 def test_provider_names_from_the_base_url() -> None:
     assert instrument.provider_for_url("https://api.openai.com/v1") == "openai"
-    assert instrument.provider_for_url("https://acme.openai.azure.com/openai") == \
-        "azure.ai.openai"
+    assert instrument.provider_for_url("https://acme.openai.azure.com/openai") == "azure.ai.openai"
     assert instrument.provider_for_url("http://localhost:8000/v1") == "openai_compatible"
     client = openai.OpenAI(api_key=KEY)  # api.openai.com; no request is made
     instrument.instrument_openai(client)

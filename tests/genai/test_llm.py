@@ -30,9 +30,16 @@ from windlass.tracking import fluent
 from windlass_testing import free_port
 
 KEY = "sk-windlass-test-0123456789"
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
 # USD per million tokens in the shipped prices.json
 GPT_4O_MINI = {"input": 0.15, "cached_input": 0.075, "output": 0.6}
 O4_MINI = {"input": 1.1, "cached_input": 0.275, "output": 4.4, "reasoning": 4.4}
@@ -40,9 +47,16 @@ O4_MINI = {"input": 1.1, "cached_input": 0.275, "output": 4.4, "reasoning": 4.4}
 
 @pytest.fixture(autouse=True)
 def _clean_llm_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WINDLASS_LLM_BASE_URL",
-                 "WINDLASS_LLM_API_KEY", "WINDLASS_LLM_PROVIDERS", "WINDLASS_LLM_MAX_RETRIES",
-                 "WINDLASS_LLM_TIMEOUT_SECONDS", "WINDLASS_TRACE_MAX_CHARS"):
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "WINDLASS_LLM_BASE_URL",
+        "WINDLASS_LLM_API_KEY",
+        "WINDLASS_LLM_PROVIDERS",
+        "WINDLASS_LLM_MAX_RETRIES",
+        "WINDLASS_LLM_TIMEOUT_SECONDS",
+        "WINDLASS_TRACE_MAX_CHARS",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield
     tracing.set_redactor(None)
@@ -51,8 +65,12 @@ def _clean_llm_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def llm_server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(api_key=KEY, cached_tokens=2, first_token_delay=0.05,
-                      model_aliases={"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}) as srv:
+    with OpenAIServer(
+        api_key=KEY,
+        cached_tokens=2,
+        first_token_delay=0.05,
+        model_aliases={"gpt-4o-mini": "gpt-4o-mini-2024-07-18"},
+    ) as srv:
         yield srv
 
 
@@ -78,8 +96,7 @@ def stored_span(trace_id: str, span_id: str) -> Span:
 def all_stored_spans() -> list[Span]:
     assert tracing.flush_traces()
     try:
-        return list(TraceService(fluent._tracking().store).iter_spans(
-            [fluent.current_project()]))
+        return list(TraceService(fluent._tracking().store).iter_spans([fluent.current_project()]))
     except ProjectNotFound:
         return []
 
@@ -88,17 +105,27 @@ def cost(prices: dict[str, float], usage: TokenUsage) -> float:
     """Price ``usage`` by hand: every token once, at its own price."""
     cached = usage.cached_input_tokens or 0
     reasoning = usage.reasoning_tokens or 0
-    return ((usage.input_tokens - cached) * prices["input"]
-            + cached * prices["cached_input"]
-            + (usage.output_tokens - reasoning) * prices["output"]
-            + reasoning * prices.get("reasoning", prices["output"])) / 1_000_000
+    return (
+        (usage.input_tokens - cached) * prices["input"]
+        + cached * prices["cached_input"]
+        + (usage.output_tokens - reasoning) * prices["output"]
+        + reasoning * prices.get("reasoning", prices["output"])
+    ) / 1_000_000
 
 
 # -- chat ----------------------------------------------------------------------------------------
 def test_chat_returns_text_usage_and_the_hand_computed_cost(
-        llm_server: OpenAIServer, at: dict[str, str]) -> None:
-    reply = llm.chat("gpt-4o-mini", user("hello there"), temperature=0.2, max_tokens=50,
-                     seed=7, stop=["END"], **at)
+    llm_server: OpenAIServer, at: dict[str, str]
+) -> None:
+    reply = llm.chat(
+        "gpt-4o-mini",
+        user("hello there"),
+        temperature=0.2,
+        max_tokens=50,
+        seed=7,
+        stop=["END"],
+        **at,
+    )
     assert reply.text == "echo: hello there"
     assert reply.finish_reason == "stop"
     assert reply.tool_calls == []
@@ -114,8 +141,14 @@ def test_chat_returns_text_usage_and_the_hand_computed_cost(
     assert len(reply.trace_id) == 32 and len(reply.span_id) == 16
     sent = llm_server.requests[-1]
     assert sent.headers["authorization"] == f"Bearer {KEY}"
-    assert sent.json == {"model": "gpt-4o-mini", "messages": user("hello there"),
-                         "temperature": 0.2, "max_tokens": 50, "seed": 7, "stop": ["END"]}
+    assert sent.json == {
+        "model": "gpt-4o-mini",
+        "messages": user("hello there"),
+        "temperature": 0.2,
+        "max_tokens": 50,
+        "seed": 7,
+        "stop": ["END"],
+    }
 
 
 def test_chat_span_is_stored_with_model_provider_tokens_and_cost(at: dict[str, str]) -> None:
@@ -137,7 +170,8 @@ def test_chat_span_is_stored_with_model_provider_tokens_and_cost(at: dict[str, s
     assert attributes["windlass.cost"] == pytest.approx(reply.cost)
     assert json.loads(attributes["gen_ai.input.messages"]) == user("hello there")
     assert json.loads(attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "content": "echo: hello there", "finish_reason": "stop"}]
+        {"role": "assistant", "content": "echo: hello there", "finish_reason": "stop"}
+    ]
     assert attributes["output.value"] == "echo: hello there"
     assert span.output == "echo: hello there"
 
@@ -166,18 +200,25 @@ def test_an_unknown_model_costs_none_and_warns(at: dict[str, str]) -> None:
 
 
 def test_a_string_is_one_user_message_and_the_reply_continues_a_conversation(
-        llm_server: OpenAIServer, at: dict[str, str]) -> None:
+    llm_server: OpenAIServer, at: dict[str, str]
+) -> None:
     first = llm.chat("gpt-4o-mini", "hi", **at)
     assert llm_server.requests[-1].json["messages"] == [{"role": "user", "content": "hi"}]
-    history = [{"role": "user", "content": "hi"}, first.message(),
-               {"role": "user", "content": "again"}]
+    history = [
+        {"role": "user", "content": "hi"},
+        first.message(),
+        {"role": "user", "content": "again"},
+    ]
     assert llm.chat("gpt-4o-mini", history, **at).text == "echo: again"
-    assert llm_server.requests[-1].json["messages"][1] == {"role": "assistant",
-                                                           "content": "echo: hi"}
+    assert llm_server.requests[-1].json["messages"][1] == {
+        "role": "assistant",
+        "content": "echo: hi",
+    }
 
 
-def test_bad_arguments_are_refused_before_any_request(llm_server: OpenAIServer,
-                                                      at: dict[str, str]) -> None:
+def test_bad_arguments_are_refused_before_any_request(
+    llm_server: OpenAIServer, at: dict[str, str]
+) -> None:
     with pytest.raises(InvalidInput, match="messages"):
         llm.chat("gpt-4o-mini", [], **at)
     with pytest.raises(InvalidInput, match="model"):
@@ -193,8 +234,9 @@ def test_bad_arguments_are_refused_before_any_request(llm_server: OpenAIServer,
 
 # -- tool calls ------------------------------------------------------------------------------------
 def test_tool_calls_are_returned_and_parsed(at: dict[str, str]) -> None:
-    reply = llm.chat("gpt-4o-mini", 'call:get_weather {"city": "Paris"}', tools=TOOLS,
-                     tool_choice="auto", **at)
+    reply = llm.chat(
+        "gpt-4o-mini", 'call:get_weather {"city": "Paris"}', tools=TOOLS, tool_choice="auto", **at
+    )
     assert reply.finish_reason == "tool_calls"
     assert reply.text == ""
     [call] = reply.tool_calls
@@ -205,7 +247,8 @@ def test_tool_calls_are_returned_and_parsed(at: dict[str, str]) -> None:
     span = stored_span(reply.trace_id, reply.span_id)
     assert json.loads(span.attributes["gen_ai.tool.definitions"]) == TOOLS
     assert json.loads(span.attributes["output.value"]) == [
-        {"id": call.id, "name": "get_weather", "arguments": '{"city": "Paris"}'}]
+        {"id": call.id, "name": "get_weather", "arguments": '{"city": "Paris"}'}
+    ]
 
 
 def test_streamed_tool_calls_are_reassembled(at: dict[str, str]) -> None:
@@ -215,14 +258,18 @@ def test_streamed_tool_calls_are_reassembled(at: dict[str, str]) -> None:
     reply = stream.reply
     assert reply.finish_reason == "tool_calls"
     assert [(c.name, c.json()) for c in reply.tool_calls] == [
-        ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"})]
+        ("get_weather", {"city": "Paris"}),
+        ("get_weather", {"city": "Oslo"}),
+    ]
     assert reply.usage is not None and reply.usage.output_tokens == 6
 
 
-def test_tool_arguments_that_are_not_json_name_the_tool(llm_server: OpenAIServer,
-                                                        at: dict[str, str]) -> None:
-    llm_server.add_reply(tool_calls=[("lookup_order", "{not json"), ("list_all", "[1, 2]"),
-                                     ("no_arguments", "")])
+def test_tool_arguments_that_are_not_json_name_the_tool(
+    llm_server: OpenAIServer, at: dict[str, str]
+) -> None:
+    llm_server.add_reply(
+        tool_calls=[("lookup_order", "{not json"), ("list_all", "[1, 2]"), ("no_arguments", "")]
+    )
     reply = llm.chat("gpt-4o-mini", "go", tools=TOOLS, **at)
     broken, listed, empty = reply.tool_calls
     with pytest.raises(InvalidInput, match="lookup_order") as info:
@@ -234,8 +281,9 @@ def test_tool_arguments_that_are_not_json_name_the_tool(llm_server: OpenAIServer
 
 
 # -- streams -------------------------------------------------------------------------------------
-def test_stream_yields_text_deltas_then_the_whole_reply(llm_server: OpenAIServer,
-                                                        at: dict[str, str]) -> None:
+def test_stream_yields_text_deltas_then_the_whole_reply(
+    llm_server: OpenAIServer, at: dict[str, str]
+) -> None:
     llm_server.first_token_delay = 0.3
     stream = llm.stream_chat("gpt-4o-mini", user("stream these words"), **at)
     deltas = list(stream)
@@ -267,8 +315,7 @@ def test_reply_is_refused_until_the_stream_ended(at: dict[str, str]) -> None:
             _ = stream.reply
 
 
-def test_closing_a_stream_early_ends_its_span(llm_server: OpenAIServer,
-                                              at: dict[str, str]) -> None:
+def test_closing_a_stream_early_ends_its_span(llm_server: OpenAIServer, at: dict[str, str]) -> None:
     llm_server.chunk_delay = 0.02
     with llm.stream_chat("gpt-4o-mini", "a b c d e f g h", **at) as stream:
         first = next(stream)
@@ -302,8 +349,9 @@ def test_stream_span_is_not_the_parent_of_spans_made_while_reading(at: dict[str,
 
 
 # -- embeddings ------------------------------------------------------------------------------------
-def test_embed_returns_vectors_tokens_cost_and_a_span(llm_server: OpenAIServer,
-                                                      at: dict[str, str]) -> None:
+def test_embed_returns_vectors_tokens_cost_and_a_span(
+    llm_server: OpenAIServer, at: dict[str, str]
+) -> None:
     reply = llm.embed("text-embedding-3-small", ["hello world", "bye"], **at)
     assert reply.vectors == [embedding_for("hello world", 8), embedding_for("bye", 8)]
     assert reply.model == "text-embedding-3-small"
@@ -334,8 +382,9 @@ def test_async_chat_stream_and_embed(llm_server: OpenAIServer, at: dict[str, str
         async with awaited:
             texts = [d async for d in awaited]
         vectors = await llm.aembed("text-embedding-3-small", ["x y"], **at)
-        gathered = await asyncio.gather(*(llm.achat("gpt-4o-mini", f"n{i}", **at)
-                                          for i in range(3)))
+        gathered = await asyncio.gather(
+            *(llm.achat("gpt-4o-mini", f"n{i}", **at) for i in range(3))
+        )
         return reply, deltas, awaited, texts, vectors, gathered
 
     reply, deltas, awaited, texts, vectors, gathered = asyncio.run(main())
@@ -369,8 +418,9 @@ def test_async_calls_nest_and_carry_the_session(at: dict[str, str]) -> None:
     assert {(s.session_id, s.user_id) for s in calls} == {("s-async", None), (None, "u-async")}
 
 
-def test_async_errors_are_provider_errors(at: dict[str, str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_async_errors_are_provider_errors(
+    at: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_MAX_RETRIES", "0")
 
     async def main() -> None:
@@ -397,8 +447,7 @@ def test_session_and_user_are_set_on_the_span(at: dict[str, str]) -> None:
 
 
 def test_calls_nest_under_an_agent_span(at: dict[str, str]) -> None:
-    with tracing.trace_context(session_id="outer"), \
-            tracing.span("agent", kind="agent") as agent:
+    with tracing.trace_context(session_id="outer"), tracing.span("agent", kind="agent") as agent:
         reply = llm.chat("gpt-4o-mini", "hi", span_name="plan step", **at)
         vectors = llm.embed("text-embedding-3-small", "hi", **at)
     assert reply.trace_id == vectors.trace_id == agent.trace_id
@@ -409,12 +458,15 @@ def test_calls_nest_under_an_agent_span(at: dict[str, str]) -> None:
 
 
 # -- where calls go ------------------------------------------------------------------------------
-def test_a_provider_profile_from_a_yaml_file(llm_server: OpenAIServer, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_provider_profile_from_a_yaml_file(
+    llm_server: OpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     profiles = tmp_path / "providers.yaml"
-    profiles.write_text(f"local:\n  base_url: {llm_server.base_url}\n"
-                        f"  api_key_env: LOCAL_LLM_KEY\n  provider: vllm\n"
-                        f"other:\n  base_url: http://127.0.0.1:9/v1\n")
+    profiles.write_text(
+        f"local:\n  base_url: {llm_server.base_url}\n"
+        f"  api_key_env: LOCAL_LLM_KEY\n  provider: vllm\n"
+        f"other:\n  base_url: http://127.0.0.1:9/v1\n"
+    )
     monkeypatch.setenv("WINDLASS_LLM_PROVIDERS", str(profiles))
     monkeypatch.setenv("LOCAL_LLM_KEY", KEY)
     reply = llm.chat("gpt-4o-mini", "hi", provider="local")
@@ -430,7 +482,8 @@ def test_a_provider_profile_from_a_yaml_file(llm_server: OpenAIServer, tmp_path:
 
 
 def test_a_provider_profile_from_a_json_file_with_an_inline_key(
-        llm_server: OpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm_server: OpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     profiles = tmp_path / "providers.json"
     profiles.write_text(json.dumps({"lab": {"base_url": llm_server.base_url, "api_key": KEY}}))
     monkeypatch.setenv("WINDLASS_LLM_PROVIDERS", str(profiles))
@@ -440,10 +493,12 @@ def test_a_provider_profile_from_a_json_file_with_an_inline_key(
 
 
 def test_an_unknown_profile_names_the_file_and_the_known_ones(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     profiles = tmp_path / "providers.yaml"
-    profiles.write_text("local:\n  base_url: http://127.0.0.1:9/v1\n"
-                        "gateway:\n  base_url: http://127.0.0.1:10/v1\n")
+    profiles.write_text(
+        "local:\n  base_url: http://127.0.0.1:9/v1\ngateway:\n  base_url: http://127.0.0.1:10/v1\n"
+    )
     monkeypatch.setenv("WINDLASS_LLM_PROVIDERS", str(profiles))
     with pytest.raises(ConfigError) as info:
         llm.chat("gpt-4o-mini", "hi", provider="nope")
@@ -454,15 +509,19 @@ def test_an_unknown_profile_names_the_file_and_the_known_ones(
         llm.chat("gpt-4o-mini", "hi", provider="local")
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("local: [1, 2]\n", "must be a mapping"),
-    ("local:\n  base_url: http://x/v1\n  secret: 1\n", "unknown key"),
-    ("local:\n  api_key: a\n  api_key_env: B\n", "both api_key and api_key_env"),
-    ("- just a list\n", "must map profile names"),
-    ("local: {base_url: [unclosed\n", "not valid YAML"),
-])
-def test_a_bad_profiles_file_names_the_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               content: str, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("local: [1, 2]\n", "must be a mapping"),
+        ("local:\n  base_url: http://x/v1\n  secret: 1\n", "unknown key"),
+        ("local:\n  api_key: a\n  api_key_env: B\n", "both api_key and api_key_env"),
+        ("- just a list\n", "must map profile names"),
+        ("local: {base_url: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_profiles_file_names_the_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, problem: str
+) -> None:
     profiles = tmp_path / "providers.yaml"
     profiles.write_text(content)
     monkeypatch.setenv("WINDLASS_LLM_PROVIDERS", str(profiles))
@@ -472,7 +531,8 @@ def test_a_bad_profiles_file_names_the_problem(tmp_path: Path, monkeypatch: pyte
 
 
 def test_a_profile_whose_key_variable_is_unset_names_the_variable(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     profiles = tmp_path / "providers.yaml"
     profiles.write_text("local:\n  base_url: http://127.0.0.1:9/v1\n  api_key_env: NOT_SET_KEY\n")
     monkeypatch.setenv("WINDLASS_LLM_PROVIDERS", str(profiles))
@@ -483,8 +543,9 @@ def test_a_profile_whose_key_variable_is_unset_names_the_variable(
     assert llm.resolve_endpoint("local", api_key="k" * 10).api_key == "k" * 10
 
 
-def test_settings_name_the_default_endpoint_and_key(llm_server: OpenAIServer,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_name_the_default_endpoint_and_key(
+    llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("WINDLASS_LLM_API_KEY", KEY)
     reply = llm.chat("gpt-4o-mini", "hi")
@@ -493,8 +554,9 @@ def test_settings_name_the_default_endpoint_and_key(llm_server: OpenAIServer,
     assert stored_span(reply.trace_id, reply.span_id).provider == "openai"
 
 
-def test_openai_variables_are_the_fallback(llm_server: OpenAIServer,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_variables_are_the_fallback(
+    llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     assert llm.chat("gpt-4o-mini", "hi").text == "echo: hi"
@@ -502,7 +564,8 @@ def test_openai_variables_are_the_fallback(llm_server: OpenAIServer,
 
 
 def test_a_configured_key_is_not_sent_to_another_endpoint(
-        llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_API_KEY", KEY)  # meant for api.openai.com
     monkeypatch.setenv("WINDLASS_LLM_MAX_RETRIES", "0")
     with pytest.raises(ProviderError, match="HTTP 401") as info:
@@ -519,8 +582,9 @@ def test_openai_without_a_key_is_a_config_error() -> None:
         llm.chat("gpt-4o-mini", "hi")
 
 
-def test_retries_come_from_the_setting(llm_server: OpenAIServer, at: dict[str, str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retries_come_from_the_setting(
+    llm_server: OpenAIServer, at: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(ProviderError):
         llm.chat("error-429", "hi", **at)
     assert len(llm_server.requests) == 3  # the SDK's default: 2 retries
@@ -533,7 +597,8 @@ def test_retries_come_from_the_setting(llm_server: OpenAIServer, at: dict[str, s
 # -- errors ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("status", [500, 429, 404])
 def test_provider_errors_name_host_status_and_model_never_the_key(
-        llm_server: OpenAIServer, at: dict[str, str], status: int) -> None:
+    llm_server: OpenAIServer, at: dict[str, str], status: int
+) -> None:
     with tracing.span("agent", kind="agent") as agent, pytest.raises(ProviderError) as info:
         llm.chat(f"error-{status}", "hi", **at)
     error = info.value
@@ -542,8 +607,11 @@ def test_provider_errors_name_host_status_and_model_never_the_key(
     assert f"error-{status}" in error.message
     assert f"127.0.0.1:{llm_server.port}" in error.message
     assert f"Scripted error {status}" in error.message
-    assert error.details == {"status": status, "model": f"error-{status}",
-                             "base_url": llm_server.base_url}
+    assert error.details == {
+        "status": status,
+        "model": f"error-{status}",
+        "base_url": llm_server.base_url,
+    }
     assert KEY not in str(error) and KEY not in json.dumps(error.to_dict())
     span = next(s for s in stored(agent.trace_id) if s.kind is SpanKind.LLM)
     assert span.status is SpanStatus.ERROR
@@ -553,8 +621,9 @@ def test_provider_errors_name_host_status_and_model_never_the_key(
     assert KEY not in json.dumps(span.to_dict())
 
 
-def test_a_wrong_key_is_a_401_that_does_not_echo_the_key(llm_server: OpenAIServer,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_key_is_a_401_that_does_not_echo_the_key(
+    llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_MAX_RETRIES", "0")
     wrong = "sk-wrong-key-987654321"
     with pytest.raises(ProviderError, match="HTTP 401") as info:
@@ -564,7 +633,8 @@ def test_a_wrong_key_is_a_401_that_does_not_echo_the_key(llm_server: OpenAIServe
 
 
 def test_an_unreachable_endpoint_is_a_provider_error_without_status(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_MAX_RETRIES", "0")
     port = free_port()
     with pytest.raises(ProviderError, match="could not connect") as info:
@@ -572,12 +642,12 @@ def test_an_unreachable_endpoint_is_a_provider_error_without_status(
     assert info.value.details["status"] is None
     assert f"127.0.0.1:{port}" in info.value.message
     with pytest.raises(ProviderError, match="could not connect"):
-        llm.stream_chat("gpt-4o-mini", "hi", base_url=f"http://127.0.0.1:{port}/v1",
-                        api_key=KEY)
+        llm.stream_chat("gpt-4o-mini", "hi", base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY)
 
 
-def test_a_timeout_is_a_provider_error(llm_server: OpenAIServer, at: dict[str, str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_timeout_is_a_provider_error(
+    llm_server: OpenAIServer, at: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_MAX_RETRIES", "0")
     llm_server.first_token_delay = 2
     with pytest.raises(ProviderError, match="no answer in time") as info:
@@ -585,8 +655,9 @@ def test_a_timeout_is_a_provider_error(llm_server: OpenAIServer, at: dict[str, s
     assert info.value.details["model"] == "gpt-4o-mini"
 
 
-def test_the_key_is_in_no_stored_span(llm_server: OpenAIServer, at: dict[str, str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_key_is_in_no_stored_span(
+    llm_server: OpenAIServer, at: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_MAX_RETRIES", "0")
     llm.chat("gpt-4o-mini", "hi", **at)
     list(llm.stream_chat("gpt-4o-mini", "hi", **at))
@@ -616,9 +687,11 @@ def test_the_redaction_hook_sees_messages_and_outputs(at: dict[str, str]) -> Non
     list(streamed)
     vectors = llm.embed("text-embedding-3-small", ["ada@example.com"], **at)
     assert user("mail ada@example.com") in seen  # messages, as the list of dicts
-    for trace_id, span_id in [(reply.trace_id, reply.span_id),
-                              (streamed.trace_id, streamed.span_id),
-                              (vectors.trace_id, vectors.span_id)]:
+    for trace_id, span_id in [
+        (reply.trace_id, reply.span_id),
+        (streamed.trace_id, streamed.span_id),
+        (vectors.trace_id, vectors.span_id),
+    ]:
         span = stored_span(trace_id, span_id)
         assert "ada@example.com" not in json.dumps(span.to_dict())
         assert "[email]" in (span.input or "")
@@ -639,8 +712,7 @@ def test_a_failing_redactor_records_a_placeholder_not_the_text(at: dict[str, str
     assert span.attributes["gen_ai.input.messages"] == "<redaction failed: RuntimeError>"
 
 
-def test_captured_messages_are_capped(at: dict[str, str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_captured_messages_are_capped(at: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WINDLASS_TRACE_MAX_CHARS", "60")
     long_text = " ".join(f"word{i}" for i in range(200))
     reply = llm.chat("gpt-4o-mini", long_text, **at)
@@ -654,9 +726,10 @@ def test_captured_messages_are_capped(at: dict[str, str],
 
 # -- import cost ---------------------------------------------------------------------------------
 def test_importing_llm_loads_neither_openai_nor_opentelemetry() -> None:
-    code = ("import sys, windlass.genai.llm\n"
-            "print(','.join(m for m in ('openai', 'opentelemetry', 'yaml', 'httpx') "
-            "if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import sys, windlass.genai.llm\n"
+        "print(','.join(m for m in ('openai', 'opentelemetry', 'yaml', 'httpx') "
+        "if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

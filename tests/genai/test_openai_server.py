@@ -14,15 +14,23 @@ import pytest
 from openai_server import CREATED, OpenAIServer, embedding_for
 
 KEY = "sk-test-key"
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
 
 
 @pytest.fixture
 def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(api_key=KEY, cached_tokens=2,
-                      model_aliases={"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}) as srv:
+    with OpenAIServer(
+        api_key=KEY, cached_tokens=2, model_aliases={"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}
+    ) as srv:
         yield srv
 
 
@@ -56,7 +64,8 @@ def test_chat_echoes_the_last_user_message(server: OpenAIServer, client: openai.
 
 
 def test_requests_are_recorded_with_path_headers_and_body(
-        server: OpenAIServer, client: openai.OpenAI) -> None:
+    server: OpenAIServer, client: openai.OpenAI
+) -> None:
     client.chat.completions.create(model="gpt-4o-mini", messages=user("hi"), temperature=0.5)
     received = server.requests[-1]
     assert (received.method, received.path) == ("POST", "/v1/chat/completions")
@@ -71,19 +80,24 @@ def test_reasoning_models_report_reasoning_tokens(client: openai.OpenAI) -> None
     assert reply.usage.completion_tokens == 2 + 7  # "echo: think" plus the reasoning
 
 
-def test_scripted_replies_come_first_in_order(server: OpenAIServer,
-                                              client: openai.OpenAI) -> None:
+def test_scripted_replies_come_first_in_order(server: OpenAIServer, client: openai.OpenAI) -> None:
     server.add_reply("first answer")
     server.add_reply("cut short", finish_reason="length")
-    answers = [client.chat.completions.create(model="gpt-4o-mini", messages=user("q")).choices[0]
-               for _ in range(3)]
+    answers = [
+        client.chat.completions.create(model="gpt-4o-mini", messages=user("q")).choices[0]
+        for _ in range(3)
+    ]
     assert [(a.message.content, a.finish_reason) for a in answers] == [
-        ("first answer", "stop"), ("cut short", "length"), ("echo: q", "stop")]
+        ("first answer", "stop"),
+        ("cut short", "length"),
+        ("echo: q", "stop"),
+    ]
 
 
 def test_max_tokens_cuts_the_reply(client: openai.OpenAI) -> None:
-    reply = client.chat.completions.create(model="gpt-4o-mini", messages=user("a b c d e"),
-                                           max_completion_tokens=3)
+    reply = client.chat.completions.create(
+        model="gpt-4o-mini", messages=user("a b c d e"), max_completion_tokens=3
+    )
     assert reply.choices[0].message.content == "echo: a b"
     assert reply.choices[0].finish_reason == "length"
     assert reply.usage is not None and reply.usage.completion_tokens == 3
@@ -91,28 +105,33 @@ def test_max_tokens_cuts_the_reply(client: openai.OpenAI) -> None:
 
 def test_tool_calls_when_tools_are_offered(client: openai.OpenAI) -> None:
     prompt = 'call:get_weather {"city": "Paris"}\ncall:get_weather {"city": "Oslo"}'
-    reply = client.chat.completions.create(model="gpt-4o-mini", messages=user(prompt),
-                                           tools=TOOLS)
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=user(prompt), tools=TOOLS)
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.content is None
     calls = choice.message.tool_calls or []
-    assert [(c.id, c.type, c.function.name, json.loads(c.function.arguments))
-            for c in calls] == [
+    assert [(c.id, c.type, c.function.name, json.loads(c.function.arguments)) for c in calls] == [
         ("call_0001_0", "function", "get_weather", {"city": "Paris"}),
-        ("call_0001_1", "function", "get_weather", {"city": "Oslo"})]
+        ("call_0001_1", "function", "get_weather", {"city": "Oslo"}),
+    ]
 
 
 def test_no_tool_call_without_tools(client: openai.OpenAI) -> None:
-    reply = client.chat.completions.create(model="gpt-4o-mini",
-                                           messages=user('call:get_weather {"city": "Paris"}'))
+    reply = client.chat.completions.create(
+        model="gpt-4o-mini", messages=user('call:get_weather {"city": "Paris"}')
+    )
     assert reply.choices[0].message.content == 'echo: call:get_weather {"city": "Paris"}'
 
 
 def test_stream_with_usage(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(
-        model="gpt-4o-mini", messages=user("one two three"), stream=True,
-        stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=user("one two three"),
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[0].choices[0].delta.content == ""
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -131,28 +150,35 @@ def test_stream_with_usage(client: openai.OpenAI) -> None:
 
 
 def test_stream_without_usage_has_no_usage_chunk(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=user("x"),
-                                                 stream=True))
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=user("x"), stream=True)
+    )
     assert all(c.choices and c.usage is None for c in chunks)
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
 def test_streamed_tool_calls_come_as_openai_deltas(client: openai.OpenAI) -> None:
     prompt = 'call:get_weather {"city": "Paris"}\ncall:get_time {"zone": "UTC"}'
-    stream = client.chat.completions.create(model="gpt-4o-mini", messages=user(prompt),
-                                            tools=TOOLS, stream=True)
-    deltas = [(d, c.choices[0].finish_reason) for c in stream
-              for d in (c.choices[0].delta.tool_calls or [None])]
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=user(prompt), tools=TOOLS, stream=True
+    )
+    deltas = [
+        (d, c.choices[0].finish_reason)
+        for c in stream
+        for d in (c.choices[0].delta.tool_calls or [None])
+    ]
     calls = [d for d, _ in deltas if d is not None]
     firsts = [d for d in calls if d.id is not None]
-    assert [(d.index, d.id, d.type, d.function.name, d.function.arguments)
-            for d in firsts] == [(0, "call_0001_0", "function", "get_weather", ""),
-                                 (1, "call_0001_1", "function", "get_time", "")]
+    assert [(d.index, d.id, d.type, d.function.name, d.function.arguments) for d in firsts] == [
+        (0, "call_0001_0", "function", "get_weather", ""),
+        (1, "call_0001_1", "function", "get_time", ""),
+    ]
     fragments = [d for d in calls if d.id is None]
     assert all(d.function is not None and d.function.name is None for d in fragments)
     assert all(len(d.function.arguments or "") <= 5 for d in fragments)
-    joined = {i: "".join(d.function.arguments or "" for d in fragments
-                         if d.index == i) for i in (0, 1)}
+    joined = {
+        i: "".join(d.function.arguments or "" for d in fragments if d.index == i) for i in (0, 1)
+    }
     assert joined == {0: '{"city": "Paris"}', 1: '{"zone": "UTC"}'}
     assert deltas[-1][1] == "tool_calls"
 
@@ -162,8 +188,9 @@ def test_first_token_waits_for_the_configured_delay() -> None:
         client = openai.OpenAI(base_url=server.base_url, api_key="any", max_retries=0)
         # Measured from the request: when the client reads the role chunk is up to it.
         sent_at = time.monotonic()
-        stream = client.chat.completions.create(model="gpt-4o-mini", messages=user("x"),
-                                                stream=True)
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini", messages=user("x"), stream=True
+        )
         arrivals = [(time.monotonic(), c.choices[0].delta.content) for c in stream]
     assert arrivals[0][1] == ""  # the role chunk is not held back
     first_content_at = next(t for t, content in arrivals if content)
@@ -173,8 +200,9 @@ def test_first_token_waits_for_the_configured_delay() -> None:
 def test_embeddings_are_deterministic(server: OpenAIServer, client: openai.OpenAI) -> None:
     # The SDK asks for base64 unless told otherwise; both encodings give the same vectors.
     packed = client.embeddings.create(model="text-embedding-3-small", input=["a b", "c"])
-    floats = client.embeddings.create(model="text-embedding-3-small", input="a b",
-                                      encoding_format="float")
+    floats = client.embeddings.create(
+        model="text-embedding-3-small", input="a b", encoding_format="float"
+    )
     assert server.requests[0].json["encoding_format"] == "base64"
     assert [e.embedding for e in packed.data] == [embedding_for("a b", 8), embedding_for("c", 8)]
     assert [e.index for e in packed.data] == [0, 1]
@@ -186,8 +214,11 @@ def test_embeddings_are_deterministic(server: OpenAIServer, client: openai.OpenA
 
 
 def test_models_are_listed(client: openai.OpenAI) -> None:
-    assert [m.id for m in client.models.list()] == ["gpt-4o-mini", "o3-mini",
-                                                     "text-embedding-3-small"]
+    assert [m.id for m in client.models.list()] == [
+        "gpt-4o-mini",
+        "o3-mini",
+        "text-embedding-3-small",
+    ]
 
 
 def test_error_models_map_to_sdk_errors(client: openai.OpenAI) -> None:
@@ -199,9 +230,12 @@ def test_error_models_map_to_sdk_errors(client: openai.OpenAI) -> None:
         client.chat.completions.create(model="error-429", messages=user("x"))
     assert limited.value.status_code == 429
     assert limited.value.code == "rate_limit_exceeded"
-    assert limited.value.body == {"message": "Scripted error 429 for this model.",
-                                  "type": "requests", "param": None,
-                                  "code": "rate_limit_exceeded"}
+    assert limited.value.body == {
+        "message": "Scripted error 429 for this model.",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="error-400", input="x")
 
@@ -224,8 +258,9 @@ def test_a_wrong_or_missing_key_is_refused(server: OpenAIServer) -> None:
 
 def test_bad_requests_get_openai_error_bodies(server: OpenAIServer) -> None:
     headers = {"authorization": f"Bearer {KEY}"}
-    missing = httpx.post(f"{server.base_url}/chat/completions", json={"model": "m"},
-                         headers=headers)
+    missing = httpx.post(
+        f"{server.base_url}/chat/completions", json={"model": "m"}, headers=headers
+    )
     assert missing.status_code == 400
     assert missing.json()["error"]["type"] == "invalid_request_error"
     no_model = httpx.post(f"{server.base_url}/embeddings", json={"input": "x"}, headers=headers)
@@ -237,7 +272,8 @@ def test_the_async_client_streams_too(server: OpenAIServer) -> None:
         client = openai.AsyncOpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
         async with client:
             stream = await client.chat.completions.create(
-                model="gpt-4o-mini", messages=user("async hello"), stream=True)
+                model="gpt-4o-mini", messages=user("async hello"), stream=True
+            )
             return "".join([c.choices[0].delta.content or "" async for c in stream])
 
     assert asyncio.run(collect()) == "echo: async hello"

@@ -42,8 +42,14 @@ JSON = "application/json"
 
 INPUT_MESSAGES = json.dumps([{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}])
 OUTPUT_MESSAGES = json.dumps(
-    [{"role": "assistant", "parts": [{"type": "text", "content": "Hello"}],
-      "finish_reason": "stop"}])
+    [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "Hello"}],
+            "finish_reason": "stop",
+        }
+    ]
+)
 
 
 # -- building real payloads ------------------------------------------------------------------
@@ -51,47 +57,67 @@ OUTPUT_MESSAGES = json.dumps(
 def sdk_spans() -> list[ReadableSpan]:
     """A small agent trace from the OpenTelemetry SDK: agent → LLM (GenAI), tool, retriever."""
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create(
-        {"windlass.project": "shop-bot", "service.name": "shop-bot-api"}))
+    provider = TracerProvider(
+        resource=Resource.create({"windlass.project": "shop-bot", "service.name": "shop-bot-api"})
+    )
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("shop.agent", "1.2.3")
     with tracer.start_as_current_span("invoke_agent shopper") as agent:
-        agent.set_attributes({
-            "openinference.span.kind": "AGENT", "input.value": "find me shoes",
-            "output.value": "here are shoes", "session.id": "s-1", "user.id": "u-9",
-            "windlass.run_id": "0192a7c4e2a17b3f9d2c4e5f6a7b8c9d",
-        })
+        agent.set_attributes(
+            {
+                "openinference.span.kind": "AGENT",
+                "input.value": "find me shoes",
+                "output.value": "here are shoes",
+                "session.id": "s-1",
+                "user.id": "u-9",
+                "windlass.run_id": "0192a7c4e2a17b3f9d2c4e5f6a7b8c9d",
+            }
+        )
         with tracer.start_as_current_span("chat gpt-4o") as llm:
-            llm.set_attributes({
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06",
-                "gen_ai.request.temperature": 0.25, "gen_ai.request.max_tokens": 512,
-                "gen_ai.response.finish_reasons": ["stop"], "gen_ai.request.stream": False,
-                "gen_ai.usage.input_tokens": 120, "gen_ai.usage.output_tokens": 40,
-                "gen_ai.usage.cache_read.input_tokens": 64,
-                "gen_ai.usage.reasoning.output_tokens": 8,
-                "gen_ai.input.messages": INPUT_MESSAGES,
-                "gen_ai.output.messages": OUTPUT_MESSAGES,
-                "windlass.prompt.name": "shopper", "windlass.prompt.version": 3,
-                "windlass.cost": 0.00123, "custom.scores": [0.5, 1.5], "custom.ids": [1, 2, 3],
-                "custom.flags": [True, False], "custom.blob": b"\x00\xffok",
-                "custom.map": {"tier": "gold", "n": 2},
-            })
+            llm.set_attributes(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "gen_ai.response.model": "gpt-4o-2024-08-06",
+                    "gen_ai.request.temperature": 0.25,
+                    "gen_ai.request.max_tokens": 512,
+                    "gen_ai.response.finish_reasons": ["stop"],
+                    "gen_ai.request.stream": False,
+                    "gen_ai.usage.input_tokens": 120,
+                    "gen_ai.usage.output_tokens": 40,
+                    "gen_ai.usage.cache_read.input_tokens": 64,
+                    "gen_ai.usage.reasoning.output_tokens": 8,
+                    "gen_ai.input.messages": INPUT_MESSAGES,
+                    "gen_ai.output.messages": OUTPUT_MESSAGES,
+                    "windlass.prompt.name": "shopper",
+                    "windlass.prompt.version": 3,
+                    "windlass.cost": 0.00123,
+                    "custom.scores": [0.5, 1.5],
+                    "custom.ids": [1, 2, 3],
+                    "custom.flags": [True, False],
+                    "custom.blob": b"\x00\xffok",
+                    "custom.map": {"tier": "gold", "n": 2},
+                }
+            )
             llm.add_event("gen_ai.first_token", {"gen_ai.token.index": 0})
         with tracer.start_as_current_span("search_catalog") as tool:
             tool.set_attributes({"openinference.span.kind": "TOOL", "tool.name": "search"})
             tool.set_status(Status(StatusCode.ERROR, "catalog timed out"))
             tool.record_exception(TimeoutError("catalog timed out"))
         with tracer.start_as_current_span("retrieve") as retriever:
-            retriever.set_attributes({
-                "openinference.span.kind": "RETRIEVER", "input.value": "shoes",
-                "retrieval.documents.0.document.id": "d1",
-                "retrieval.documents.0.document.content": "red shoes",
-                "retrieval.documents.0.document.score": 0.9,
-                "retrieval.documents.1.document.id": "d2",
-                "retrieval.documents.1.document.content": "blue shoes",
-                "retrieval.documents.1.document.score": 0.7,
-            })
+            retriever.set_attributes(
+                {
+                    "openinference.span.kind": "RETRIEVER",
+                    "input.value": "shoes",
+                    "retrieval.documents.0.document.id": "d1",
+                    "retrieval.documents.0.document.content": "red shoes",
+                    "retrieval.documents.0.document.score": 0.9,
+                    "retrieval.documents.1.document.id": "d2",
+                    "retrieval.documents.1.document.content": "blue shoes",
+                    "retrieval.documents.1.document.score": 0.7,
+                }
+            )
             retriever.set_status(Status(StatusCode.OK))
     spans = list(exporter.get_finished_spans())
     provider.shutdown()
@@ -105,8 +131,12 @@ def protobuf_body(spans: list[ReadableSpan]) -> bytes:
 def _hex_ids(node: Any) -> Any:
     """Turn proto3 JSON (base64 ids) into OTLP JSON (hex ids)."""
     if isinstance(node, dict):
-        return {k: base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId")
-                else _hex_ids(v) for k, v in node.items()}
+        return {
+            k: base64.b64decode(v).hex()
+            if k in ("traceId", "spanId", "parentSpanId")
+            else _hex_ids(v)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_hex_ids(v) for v in node]
     return node
@@ -115,9 +145,12 @@ def _hex_ids(node: Any) -> Any:
 def _ints_as_numbers(node: Any) -> Any:
     """OTLP JSON int64 as plain JSON numbers (what many hand-written exporters send)."""
     if isinstance(node, dict):
-        return {k: int(v) if k in ("intValue", "startTimeUnixNano", "endTimeUnixNano",
-                                   "timeUnixNano") else _ints_as_numbers(v)
-                for k, v in node.items()}
+        return {
+            k: int(v)
+            if k in ("intValue", "startTimeUnixNano", "endTimeUnixNano", "timeUnixNano")
+            else _ints_as_numbers(v)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_ints_as_numbers(v) for v in node]
     return node
@@ -157,8 +190,7 @@ def by_name(spans: list[Span]) -> dict[str, Span]:
 
 # -- round trip -------------------------------------------------------------------------------
 @pytest.mark.parametrize("encoding", list(ENCODINGS))
-def test_every_field_survives_the_round_trip(sdk_spans: list[ReadableSpan],
-                                             encoding: str) -> None:
+def test_every_field_survives_the_round_trip(sdk_spans: list[ReadableSpan], encoding: str) -> None:
     encode, content_type = ENCODINGS[encoding]
     decoded = by_name(decode_traces(encode(sdk_spans), content_type))
     assert set(decoded) == {s.name for s in sdk_spans}
@@ -170,21 +202,24 @@ def test_every_field_survives_the_round_trip(sdk_spans: list[ReadableSpan],
         assert span.span_id == format_span_id(ctx.span_id)
         assert len(span.trace_id) == 32 and span.trace_id == span.trace_id.lower()
         assert len(span.span_id) == 16 and span.span_id == span.span_id.lower()
-        expected_parent = (format_span_id(original.parent.span_id)
-                           if original.parent is not None else None)
+        expected_parent = (
+            format_span_id(original.parent.span_id) if original.parent is not None else None
+        )
         assert span.parent_span_id == expected_parent
         assert span.start_time_ns == original.start_time
         assert span.end_time_ns == original.end_time
-        assert span.attributes == {k: _expected_attribute(v)
-                                   for k, v in (original.attributes or {}).items()}
+        assert span.attributes == {
+            k: _expected_attribute(v) for k, v in (original.attributes or {}).items()
+        }
         assert span.resource == dict(original.resource.attributes)
         assert span.resource["windlass.project"] == "shop-bot"
         assert span.scope == "shop.agent"
         assert [e.name for e in span.events] == [e.name for e in original.events]
         for event, original_event in zip(span.events, original.events, strict=True):
             assert event.time_ns == original_event.timestamp
-            assert event.attributes == {k: _expected_attribute(v)
-                                        for k, v in (original_event.attributes or {}).items()}
+            assert event.attributes == {
+                k: _expected_attribute(v) for k, v in (original_event.attributes or {}).items()
+            }
 
 
 @pytest.mark.parametrize("encoding", list(ENCODINGS))
@@ -204,8 +239,9 @@ def test_nesting_status_and_events(sdk_spans: list[ReadableSpan], encoding: str)
 
 
 @pytest.mark.parametrize("encoding", list(ENCODINGS))
-def test_attribute_types_flatten_to_json_values(sdk_spans: list[ReadableSpan],
-                                                encoding: str) -> None:
+def test_attribute_types_flatten_to_json_values(
+    sdk_spans: list[ReadableSpan], encoding: str
+) -> None:
     encode, content_type = ENCODINGS[encoding]
     llm = by_name(decode_traces(encode(sdk_spans), content_type))["chat gpt-4o"]
     attrs = llm.attributes
@@ -249,26 +285,31 @@ def test_genai_fields_are_normalized(sdk_spans: list[ReadableSpan], encoding: st
 
 def test_max_chars_caps_input_and_output(sdk_spans: list[ReadableSpan]) -> None:
     agent = by_name(decode_traces(protobuf_body(sdk_spans), PB, max_chars=4))[
-        "invoke_agent shopper"]
+        "invoke_agent shopper"
+    ]
     assert agent.input == "find…[truncated 9 chars]"
     assert agent.attributes["input.value"] == "find me shoes"
 
 
 # -- content types ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("content_type", "encoding"), [
-    ("application/x-protobuf", "protobuf"),
-    ("application/x-protobuf; charset=utf-8", "protobuf"),
-    ("application/protobuf", "protobuf"),
-    ("application/json", "json"),
-    ("Application/JSON; charset=utf-8", "json"),
-    (" application/json ;charset=UTF-8", "json"),
-])
+@pytest.mark.parametrize(
+    ("content_type", "encoding"),
+    [
+        ("application/x-protobuf", "protobuf"),
+        ("application/x-protobuf; charset=utf-8", "protobuf"),
+        ("application/protobuf", "protobuf"),
+        ("application/json", "json"),
+        ("Application/JSON; charset=utf-8", "json"),
+        (" application/json ;charset=UTF-8", "json"),
+    ],
+)
 def test_content_types_with_parameters_are_accepted(content_type: str, encoding: str) -> None:
     assert otlp_encoding(content_type) == encoding
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "", "application/grpc",
-                                          "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "", "application/grpc", "application/x-www-form-urlencoded"]
+)
 def test_other_content_types_are_refused(content_type: str) -> None:
     with pytest.raises(InvalidInput, match="content type") as info:
         decode_traces(b"{}", content_type)
@@ -284,10 +325,16 @@ def test_empty_requests_have_no_spans() -> None:
 
 # -- protobuf specifics ----------------------------------------------------------------------
 def _pb_request(*spans: PbSpan, resource: list[KeyValue] | None = None) -> bytes:
-    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-        resource=PbResource(attributes=resource or []),
-        scope_spans=[ScopeSpans(scope=InstrumentationScope(name="hand"), spans=list(spans))],
-    )]).SerializeToString()
+    return ExportTraceServiceRequest(
+        resource_spans=[
+            ResourceSpans(
+                resource=PbResource(attributes=resource or []),
+                scope_spans=[
+                    ScopeSpans(scope=InstrumentationScope(name="hand"), spans=list(spans))
+                ],
+            )
+        ]
+    ).SerializeToString()
 
 
 TRACE = bytes(range(1, 17))
@@ -295,25 +342,53 @@ SPAN = bytes(range(1, 9))
 
 
 def _pb_span(**overrides: Any) -> PbSpan:
-    fields: dict[str, Any] = {"trace_id": TRACE, "span_id": SPAN, "name": "s",
-                              "start_time_unix_nano": 1, "end_time_unix_nano": 2}
+    fields: dict[str, Any] = {
+        "trace_id": TRACE,
+        "span_id": SPAN,
+        "name": "s",
+        "start_time_unix_nano": 1,
+        "end_time_unix_nano": 2,
+    }
     fields.update(overrides)
     return PbSpan(**fields)
 
 
 def test_protobuf_nested_values_and_unknown_status() -> None:
-    nested = AnyValue(kvlist_value=KeyValueList(values=[
-        KeyValue(key="list", value=AnyValue(array_value=ArrayValue(values=[
-            AnyValue(int_value=-5), AnyValue(bytes_value=b"\x01"), AnyValue()]))),
-        KeyValue(key="empty", value=AnyValue(string_value="")),
-    ]))
-    body = _pb_request(_pb_span(
-        attributes=[KeyValue(key="n", value=nested), KeyValue(key="unset", value=AnyValue()),
-                    KeyValue(key="big", value=AnyValue(int_value=2**63 - 1))],
-        status=PbStatus(code=7)))  # a code from a future OTLP version
+    nested = AnyValue(
+        kvlist_value=KeyValueList(
+            values=[
+                KeyValue(
+                    key="list",
+                    value=AnyValue(
+                        array_value=ArrayValue(
+                            values=[
+                                AnyValue(int_value=-5),
+                                AnyValue(bytes_value=b"\x01"),
+                                AnyValue(),
+                            ]
+                        )
+                    ),
+                ),
+                KeyValue(key="empty", value=AnyValue(string_value="")),
+            ]
+        )
+    )
+    body = _pb_request(
+        _pb_span(
+            attributes=[
+                KeyValue(key="n", value=nested),
+                KeyValue(key="unset", value=AnyValue()),
+                KeyValue(key="big", value=AnyValue(int_value=2**63 - 1)),
+            ],
+            status=PbStatus(code=7),
+        )
+    )  # a code from a future OTLP version
     [span] = decode_traces(body, PB)
-    assert span.attributes == {"n": {"list": [-5, "AQ==", None], "empty": ""}, "unset": None,
-                               "big": 2**63 - 1}
+    assert span.attributes == {
+        "n": {"list": [-5, "AQ==", None], "empty": ""},
+        "unset": None,
+        "big": 2**63 - 1,
+    }
     assert span.status is SpanStatus.UNSET
     assert span.trace_id == TRACE.hex() and span.span_id == SPAN.hex()
 
@@ -323,16 +398,20 @@ def test_an_all_zero_parent_means_root() -> None:
     assert span.parent_span_id is None
 
 
-@pytest.mark.parametrize(("overrides", "field", "reason"), [
-    ({"trace_id": bytes(15)}, "traceId", "15 bytes, not 16"),
-    ({"trace_id": b""}, "traceId", "0 bytes, not 16"),
-    ({"trace_id": bytes(16)}, "traceId", "all zeros"),
-    ({"span_id": bytes(range(1, 10))}, "spanId", "9 bytes, not 8"),
-    ({"span_id": bytes(8)}, "spanId", "all zeros"),
-    ({"parent_span_id": b"\x01\x02"}, "parentSpanId", "2 bytes, not 8"),
-])
-def test_protobuf_bad_ids_name_the_span_and_field(overrides: dict[str, Any], field: str,
-                                                  reason: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "field", "reason"),
+    [
+        ({"trace_id": bytes(15)}, "traceId", "15 bytes, not 16"),
+        ({"trace_id": b""}, "traceId", "0 bytes, not 16"),
+        ({"trace_id": bytes(16)}, "traceId", "all zeros"),
+        ({"span_id": bytes(range(1, 10))}, "spanId", "9 bytes, not 8"),
+        ({"span_id": bytes(8)}, "spanId", "all zeros"),
+        ({"parent_span_id": b"\x01\x02"}, "parentSpanId", "2 bytes, not 8"),
+    ],
+)
+def test_protobuf_bad_ids_name_the_span_and_field(
+    overrides: dict[str, Any], field: str, reason: str
+) -> None:
     body = _pb_request(_pb_span(), _pb_span(**overrides))
     with pytest.raises(InvalidInput) as info:
         decode_traces(body, PB)
@@ -341,9 +420,15 @@ def test_protobuf_bad_ids_name_the_span_and_field(overrides: dict[str, Any], fie
     assert info.value.details["field"] == where
 
 
-@pytest.mark.parametrize("body", [
-    b"not a protobuf", b"\xff\xfe\xfd\xfc", b'{"resourceSpans": []}', b"\x0a\xff\xff\xff\xff\x0f",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not a protobuf",
+        b"\xff\xfe\xfd\xfc",
+        b'{"resourceSpans": []}',
+        b"\x0a\xff\xff\xff\xff\x0f",
+    ],
+)
 def test_garbage_protobuf_is_refused(body: bytes) -> None:
     with pytest.raises(InvalidInput, match=r"^OTLP protobuf payload could not be parsed: "):
         decode_traces(body, PB)
@@ -358,14 +443,24 @@ def test_truncated_protobuf_is_refused(sdk_spans: list[ReadableSpan]) -> None:
 
 # -- JSON specifics --------------------------------------------------------------------------
 def _json_request(*spans: dict[str, Any]) -> dict[str, Any]:
-    return {"resourceSpans": [{"resource": {"attributes": []},
-                               "scopeSpans": [{"scope": {"name": "hand"},
-                                               "spans": list(spans)}]}]}
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": []},
+                "scopeSpans": [{"scope": {"name": "hand"}, "spans": list(spans)}],
+            }
+        ]
+    }
 
 
 def _json_span(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {"traceId": TRACE.hex(), "spanId": SPAN.hex(), "name": "s",
-                              "startTimeUnixNano": "1", "endTimeUnixNano": "2"}
+    fields: dict[str, Any] = {
+        "traceId": TRACE.hex(),
+        "spanId": SPAN.hex(),
+        "name": "s",
+        "startTimeUnixNano": "1",
+        "endTimeUnixNano": "2",
+    }
     fields.update(overrides)
     return fields
 
@@ -385,19 +480,29 @@ def test_json_values_and_unknown_fields() -> None:
         {"key": "nan", "value": {"doubleValue": "NaN"}},
         {"key": "b", "value": {"boolValue": True}},
         {"key": "bytes", "value": {"bytesValue": "AAE="}},
-        {"key": "arr", "value": {"arrayValue": {"values": [{"stringValue": "a"},
-                                                           {"intValue": "1"}]}}},
+        {
+            "key": "arr",
+            "value": {"arrayValue": {"values": [{"stringValue": "a"}, {"intValue": "1"}]}},
+        },
         {"key": "emptyarr", "value": {"arrayValue": {}}},
-        {"key": "kv", "value": {"kvlistValue": {"values": [
-            {"key": "k", "value": {"boolValue": False}}]}}},
+        {
+            "key": "kv",
+            "value": {"kvlistValue": {"values": [{"key": "k", "value": {"boolValue": False}}]}},
+        },
         {"key": "none", "value": {}},
         {"key": "missing"},
         {"key": "future", "value": {"someFutureValue": 1}},
     ]
-    span = _json_span(attributes=values, kind=3, flags=256, droppedAttributesCount=0,
-                      futureField={"x": 1}, parentSpanId="",
-                      status={"code": 2, "message": "boom"},
-                      events=[{"name": "e", "timeUnixNano": "5", "attributes": values[:2]}])
+    span = _json_span(
+        attributes=values,
+        kind=3,
+        flags=256,
+        droppedAttributesCount=0,
+        futureField={"x": 1},
+        parentSpanId="",
+        status={"code": 2, "message": "boom"},
+        events=[{"name": "e", "timeUnixNano": "5", "attributes": values[:2]}],
+    )
     request = _json_request(span)
     request["futureTopLevel"] = True
     request["resourceSpans"][0]["schemaUrl"] = "https://opentelemetry.io/schemas/1.30.0"
@@ -417,33 +522,44 @@ def test_json_values_and_unknown_fields() -> None:
 
 
 def test_json_ids_are_lowercased_and_status_names_understood() -> None:
-    [span] = _decode_json(_json_request(_json_span(
-        traceId=TRACE.hex().upper(), parentSpanId="A1B2C3D4E5F60718",
-        status={"code": "STATUS_CODE_OK"})))
+    [span] = _decode_json(
+        _json_request(
+            _json_span(
+                traceId=TRACE.hex().upper(),
+                parentSpanId="A1B2C3D4E5F60718",
+                status={"code": "STATUS_CODE_OK"},
+            )
+        )
+    )
     assert span.trace_id == TRACE.hex()
     assert span.parent_span_id == "a1b2c3d4e5f60718"
     assert span.status is SpanStatus.OK
 
 
-@pytest.mark.parametrize(("overrides", "field", "reason"), [
-    ({"traceId": TRACE.hex()[:30]}, "traceId", "not 32 hex characters"),
-    ({"traceId": base64.b64encode(TRACE).decode()}, "traceId", "not 32 hex characters"),
-    ({"traceId": "zz" + TRACE.hex()[2:]}, "traceId", "not 32 hex characters"),
-    ({"traceId": "0x" + TRACE.hex()[2:]}, "traceId", "not 32 hex characters"),
-    ({"traceId": "0" * 32}, "traceId", "all zeros"),
-    ({"traceId": None}, "traceId", "not 32 hex characters"),
-    ({"traceId": 12}, "traceId", "not 32 hex characters"),
-    ({"spanId": SPAN.hex() + "00"}, "spanId", "not 16 hex characters"),
-    ({"spanId": "0" * 16}, "spanId", "all zeros"),
-    ({"parentSpanId": "abc"}, "parentSpanId", "not 16 hex characters"),
-])
-def test_json_bad_ids_name_the_span_and_field(overrides: dict[str, Any], field: str,
-                                              reason: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "field", "reason"),
+    [
+        ({"traceId": TRACE.hex()[:30]}, "traceId", "not 32 hex characters"),
+        ({"traceId": base64.b64encode(TRACE).decode()}, "traceId", "not 32 hex characters"),
+        ({"traceId": "zz" + TRACE.hex()[2:]}, "traceId", "not 32 hex characters"),
+        ({"traceId": "0x" + TRACE.hex()[2:]}, "traceId", "not 32 hex characters"),
+        ({"traceId": "0" * 32}, "traceId", "all zeros"),
+        ({"traceId": None}, "traceId", "not 32 hex characters"),
+        ({"traceId": 12}, "traceId", "not 32 hex characters"),
+        ({"spanId": SPAN.hex() + "00"}, "spanId", "not 16 hex characters"),
+        ({"spanId": "0" * 16}, "spanId", "all zeros"),
+        ({"parentSpanId": "abc"}, "parentSpanId", "not 16 hex characters"),
+    ],
+)
+def test_json_bad_ids_name_the_span_and_field(
+    overrides: dict[str, Any], field: str, reason: str
+) -> None:
     with pytest.raises(InvalidInput) as info:
         _decode_json(_json_request(_json_span(), _json_span(), _json_span(**overrides)))
     where = f"resourceSpans[0].scopeSpans[0].spans[2].{field}"
     assert info.value.message == f"{where} is {reason}" or (
-        info.value.message.startswith(where) and reason in info.value.message)
+        info.value.message.startswith(where) and reason in info.value.message
+    )
     assert info.value.details["field"] == where
 
 
@@ -461,8 +577,12 @@ def test_invalid_json_is_refused(body: bytes) -> None:
 
 
 def _mutate(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    request = _json_request(_json_span(attributes=[{"key": "a", "value": {"stringValue": "x"}}],
-                                       events=[{"name": "e", "timeUnixNano": "1"}]))
+    request = _json_request(
+        _json_span(
+            attributes=[{"key": "a", "value": {"stringValue": "x"}}],
+            events=[{"name": "e", "timeUnixNano": "1"}],
+        )
+    )
     node: Any = request
     for step in path[:-1]:
         node = node[step]
@@ -473,37 +593,68 @@ def _mutate(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
 SPAN_PATH: tuple[Any, ...] = ("resourceSpans", 0, "scopeSpans", 0, "spans", 0)
 
 
-@pytest.mark.parametrize(("request_body", "where", "reason"), [
-    (_mutate(("resourceSpans",), "nope"), "resourceSpans", "expected a list, got str"),
-    (_mutate(("resourceSpans", 0), []), "resourceSpans[0]", "expected an object, got list"),
-    (_mutate(("resourceSpans", 0, "scopeSpans"), {}), "resourceSpans[0]", "expected a list"),
-    (_mutate((*SPAN_PATH[:-1], 0), "span"), "spans[0]", "a span must be an object"),
-    (_mutate((*SPAN_PATH, "attributes", 0, "value"), {"intValue": "x1"}), "spans[0]",
-     "attribute 'a': intValue 'x1' is not an integer"),
-    (_mutate((*SPAN_PATH, "attributes", 0, "value"), "x"), "spans[0]",
-     "attribute 'a': an AnyValue must be an object, not str"),
-    (_mutate((*SPAN_PATH, "attributes", 0, "value"), {"boolValue": "true"}), "spans[0]",
-     "boolValue 'true' is not a boolean"),
-    (_mutate((*SPAN_PATH, "attributes", 0, "value"), {"doubleValue": "fast"}), "spans[0]",
-     "doubleValue 'fast' is not a number"),
-    (_mutate((*SPAN_PATH, "attributes", 0, "value"), {"arrayValue": []}), "spans[0]",
-     "expected an object, got list"),
-    (_mutate((*SPAN_PATH, "attributes", 0), {"key": 5}), "spans[0]",
-     "an attribute key must be a string"),
-    (_mutate((*SPAN_PATH, "startTimeUnixNano"), "yesterday"), "spans[0]",
-     "startTimeUnixNano 'yesterday' is not an integer"),
-    (_mutate((*SPAN_PATH, "startTimeUnixNano"), 1.5), "spans[0]", "is not an integer"),
-    (_mutate((*SPAN_PATH, "endTimeUnixNano"), "-5"), "spans[0]", "outside the uint64 range"),
-    (_mutate((*SPAN_PATH, "attributes", 0, "value"), {"intValue": "9" * 30}), "spans[0]",
-     "outside the int64 range"),
-    (_mutate((*SPAN_PATH, "attributes", 0, "value"), {"intValue": 1.0e30}), "spans[0]",
-     "is not an integer"),
-    (_mutate((*SPAN_PATH, "name"), 5), "spans[0]", "name and status.message must be strings"),
-    (_mutate((*SPAN_PATH, "events"), {"name": "e"}), "spans[0]", "expected a list"),
-    (_mutate((*SPAN_PATH, "status"), {"code": "boom"}), "spans[0]", "status.code 'boom'"),
-])
-def test_json_of_the_wrong_shape_is_refused(request_body: dict[str, Any], where: str,
-                                            reason: str) -> None:
+@pytest.mark.parametrize(
+    ("request_body", "where", "reason"),
+    [
+        (_mutate(("resourceSpans",), "nope"), "resourceSpans", "expected a list, got str"),
+        (_mutate(("resourceSpans", 0), []), "resourceSpans[0]", "expected an object, got list"),
+        (_mutate(("resourceSpans", 0, "scopeSpans"), {}), "resourceSpans[0]", "expected a list"),
+        (_mutate((*SPAN_PATH[:-1], 0), "span"), "spans[0]", "a span must be an object"),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0, "value"), {"intValue": "x1"}),
+            "spans[0]",
+            "attribute 'a': intValue 'x1' is not an integer",
+        ),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0, "value"), "x"),
+            "spans[0]",
+            "attribute 'a': an AnyValue must be an object, not str",
+        ),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0, "value"), {"boolValue": "true"}),
+            "spans[0]",
+            "boolValue 'true' is not a boolean",
+        ),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0, "value"), {"doubleValue": "fast"}),
+            "spans[0]",
+            "doubleValue 'fast' is not a number",
+        ),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0, "value"), {"arrayValue": []}),
+            "spans[0]",
+            "expected an object, got list",
+        ),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0), {"key": 5}),
+            "spans[0]",
+            "an attribute key must be a string",
+        ),
+        (
+            _mutate((*SPAN_PATH, "startTimeUnixNano"), "yesterday"),
+            "spans[0]",
+            "startTimeUnixNano 'yesterday' is not an integer",
+        ),
+        (_mutate((*SPAN_PATH, "startTimeUnixNano"), 1.5), "spans[0]", "is not an integer"),
+        (_mutate((*SPAN_PATH, "endTimeUnixNano"), "-5"), "spans[0]", "outside the uint64 range"),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0, "value"), {"intValue": "9" * 30}),
+            "spans[0]",
+            "outside the int64 range",
+        ),
+        (
+            _mutate((*SPAN_PATH, "attributes", 0, "value"), {"intValue": 1.0e30}),
+            "spans[0]",
+            "is not an integer",
+        ),
+        (_mutate((*SPAN_PATH, "name"), 5), "spans[0]", "name and status.message must be strings"),
+        (_mutate((*SPAN_PATH, "events"), {"name": "e"}), "spans[0]", "expected a list"),
+        (_mutate((*SPAN_PATH, "status"), {"code": "boom"}), "spans[0]", "status.code 'boom'"),
+    ],
+)
+def test_json_of_the_wrong_shape_is_refused(
+    request_body: dict[str, Any], where: str, reason: str
+) -> None:
     with pytest.raises(InvalidInput) as info:
         _decode_json(request_body)
     message = info.value.message
@@ -532,12 +683,36 @@ def test_random_bytes_never_escape_as_raw_errors(body: bytes) -> None:
 
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["resourceSpans", "scopeSpans", "spans", "attributes", "key", "value",
-                         "stringValue", "intValue", "arrayValue", "values", "traceId",
-                         "spanId", "status", "code", "events", "name", "kvlistValue"]),
-        inner, max_size=5),
-    max_leaves=25)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceSpans",
+                    "scopeSpans",
+                    "spans",
+                    "attributes",
+                    "key",
+                    "value",
+                    "stringValue",
+                    "intValue",
+                    "arrayValue",
+                    "values",
+                    "traceId",
+                    "spanId",
+                    "status",
+                    "code",
+                    "events",
+                    "name",
+                    "kvlistValue",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -549,8 +724,21 @@ def test_random_json_shapes_never_escape_as_raw_errors(document: Any) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_corrupted_real_payloads_never_escape_as_raw_errors(data: st.DataObject) -> None:
-    request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(
-        spans=[_pb_span(attributes=[KeyValue(key="k", value=AnyValue(string_value="v"))])])])])
+    request = ExportTraceServiceRequest(
+        resource_spans=[
+            ResourceSpans(
+                scope_spans=[
+                    ScopeSpans(
+                        spans=[
+                            _pb_span(
+                                attributes=[KeyValue(key="k", value=AnyValue(string_value="v"))]
+                            )
+                        ]
+                    )
+                ]
+            )
+        ]
+    )
     body = bytearray(request.SerializeToString())
     for _ in range(data.draw(st.integers(1, 4))):
         body[data.draw(st.integers(0, len(body) - 1))] = data.draw(st.integers(0, 255))

@@ -33,8 +33,10 @@ from windlass.store.sql.store import SqlStore
 from windlass.tracking import fluent
 
 KEY = "sk-windlass-prompt-test-0123"
-CHAT = [{"role": "system", "content": "You answer for {{ product }}.\nBe brief."},
-        {"role": "user", "content": "{{ question }}"}]
+CHAT = [
+    {"role": "system", "content": "You answer for {{ product }}.\nBe brief."},
+    {"role": "user", "content": "{{ question }}"},
+]
 MODEL = {"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 400}
 THREADS = 12
 T = TypeVar("T")
@@ -64,8 +66,9 @@ def registry(store: SqlStore) -> PromptRegistry:
     return PromptRegistry(store)
 
 
-def _register(registry: PromptRegistry, project: str, name: str = "support",
-              **content: Any) -> LoadedPrompt:
+def _register(
+    registry: PromptRegistry, project: str, name: str = "support", **content: Any
+) -> LoadedPrompt:
     if "template" not in content and "messages" not in content:
         content["messages"] = CHAT
     content.setdefault("model", MODEL)
@@ -74,16 +77,19 @@ def _register(registry: PromptRegistry, project: str, name: str = "support",
 
 # -- versions ---------------------------------------------------------------------------
 def test_register_numbers_versions_and_records_who_when_why(
-        registry: PromptRegistry, project: str) -> None:
-    first = _register(registry, project, commit_message="first", claimed_by="ada",
-                      variables={"product": "str"})
+    registry: PromptRegistry, project: str
+) -> None:
+    first = _register(
+        registry, project, commit_message="first", claimed_by="ada", variables={"product": "str"}
+    )
     assert isinstance(first, LoadedPrompt) and isinstance(first, PromptVersion)
     assert repr(first) == "LoadedPrompt(name='support', version=1)"
     assert (first.version, first.commit_message, first.claimed_by) == (1, "first", "ada")
     assert first.created_at <= now_ms() and len(first.content_hash) == 64
     assert sorted(first.variables) == ["product", "question"]
-    second = _register(registry, project, model={**MODEL, "temperature": 0.5},
-                       commit_message="warmer")
+    second = _register(
+        registry, project, model={**MODEL, "temperature": 0.5}, commit_message="warmer"
+    )
     assert second.version == 2 and second.model["temperature"] == 0.5
     assert second.content_hash != first.content_hash
     prompt = registry.get_prompt(project, "support")
@@ -91,27 +97,32 @@ def test_register_numbers_versions_and_records_who_when_why(
     assert [v.version for v in registry.list_versions(project, "support").items] == [2, 1]
 
 
-def test_registering_identical_content_creates_nothing(registry: PromptRegistry,
-                                                       project: str) -> None:
+def test_registering_identical_content_creates_nothing(
+    registry: PromptRegistry, project: str
+) -> None:
     first = _register(registry, project, commit_message="first")
     again = _register(registry, project, commit_message="pushed again", claimed_by="bob")
     assert (again.id, again.version, again.commit_message) == (first.id, 1, "first")
     # Declaring what inference gives anyway, or a tuple for a list, is the same content.
-    same = _register(registry, project, variables={"question": {"type": "any"}},
-                     messages=tuple(CHAT))
+    same = _register(
+        registry, project, variables={"question": {"type": "any"}}, messages=tuple(CHAT)
+    )
     assert same.id == first.id
     assert registry.get_prompt(project, "support").latest_version == 1
 
 
-def test_bad_content_is_refused_before_anything_is_stored(registry: PromptRegistry,
-                                                          project: str) -> None:
+def test_bad_content_is_refused_before_anything_is_stored(
+    registry: PromptRegistry, project: str
+) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"template": "x", "messages": CHAT}, "not both or neither"),
         ({"template": None, "messages": None}, "not both or neither"),
         ({"template": "line 1\n{{ oops }"}, "the template, line 2: template syntax error"),
         ({"template": "{{ ''.__class__ }}"}, "not allowed in a prompt template"),
-        ({"template": "{{ x }}", "model": {"name": "m", "api_key": "sk-secret"}},
-         "may not hold an api_key"),
+        (
+            {"template": "{{ x }}", "model": {"name": "m", "api_key": "sk-secret"}},
+            "may not hold an api_key",
+        ),
         ({"template": "{{ x }}", "model": {"temperature": float("nan")}}, "JSON cannot hold"),
         ({"template": "{{ x }}", "model": {"stop": {1, 2}}}, "not JSON data"),
         ({"template": "{{ x }}", "response_format": "json"}, "response_format must be"),
@@ -130,23 +141,39 @@ def test_bad_content_is_refused_before_anything_is_stored(registry: PromptRegist
 
 
 def test_syntax_error_in_a_chat_message_names_message_and_line(
-        registry: PromptRegistry, project: str) -> None:
+    registry: PromptRegistry, project: str
+) -> None:
     with pytest.raises(TemplateError) as info:
-        registry.register(project, "broken", messages=[
-            {"role": "system", "content": "ok"},
-            {"role": "user", "content": "first\nsecond\n{% for x in xs %}no end"}])
+        registry.register(
+            project,
+            "broken",
+            messages=[
+                {"role": "system", "content": "ok"},
+                {"role": "user", "content": "first\nsecond\n{% for x in xs %}no end"},
+            ],
+        )
     assert info.value.message.startswith("message 2 (user), line 3: template syntax error")
     assert info.value.details["line"] == 3
 
 
-@pytest.mark.parametrize("template", [
-    "{% for a in range(1000) %}{% for b in range(1000) %}.{% endfor %}{% endfor %}",
-    "{{ 'a' * 10**9 }}", "{{ '%999999999s'|format(x) }}", "{{ x|center(10**9) }}"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% for a in range(1000) %}{% for b in range(1000) %}.{% endfor %}{% endfor %}",
+        "{{ 'a' * 10**9 }}",
+        "{{ '%999999999s'|format(x) }}",
+        "{{ x|center(10**9) }}",
+    ],
+)
 def test_templates_over_a_resource_limit_are_refused_at_registration(
-        registry: PromptRegistry, project: str, template: str) -> None:
+    registry: PromptRegistry, project: str, template: str
+) -> None:
     with pytest.raises(TemplateError) as info:
-        registry.register(project, "bomb", messages=[
-            {"role": "system", "content": "ok"}, {"role": "user", "content": template}])
+        registry.register(
+            project,
+            "bomb",
+            messages=[{"role": "system", "content": "ok"}, {"role": "user", "content": template}],
+        )
     assert info.value.message.startswith("message 2 (user), line 1: ")
     assert "over the limit" in info.value.message
     with pytest.raises(PromptNotFound):
@@ -161,8 +188,9 @@ def test_same_version_id_registers_once(registry: PromptRegistry, project: str) 
     assert _register(registry, project, template="b {{ x }}").version == 2
 
 
-def test_missing_prompt_is_not_created_when_asked_not_to(registry: PromptRegistry,
-                                                          project: str) -> None:
+def test_missing_prompt_is_not_created_when_asked_not_to(
+    registry: PromptRegistry, project: str
+) -> None:
     with pytest.raises(PromptNotFound):
         _register(registry, project, create_missing_prompt=False)
     registry.create_prompt(project, "support", description="answers tickets")
@@ -176,9 +204,15 @@ def test_load_by_name_number_alias_and_uri(registry: PromptRegistry, project: st
     _register(registry, project, template="two {{ x }}")
     _register(registry, project, template="three {{ x }}")
     registry.set_alias(project, "support", "production", 2)
-    for ref, version in [("support", 3), ("support/1", 1), ("support@production", 2),
-                         ("prompts:/support@production", 2), ("prompts:/support/3", 3),
-                         ("support@latest", 3), ("prompts:/support", 3)]:
+    for ref, version in [
+        ("support", 3),
+        ("support/1", 1),
+        ("support@production", 2),
+        ("prompts:/support@production", 2),
+        ("prompts:/support/3", 3),
+        ("support@latest", 3),
+        ("prompts:/support", 3),
+    ]:
         loaded = registry.load(project, ref)
         assert loaded.version == version, ref
         assert loaded.render(x="X") == f"{['one', 'two', 'three'][version - 1]} X"
@@ -195,8 +229,7 @@ def test_load_by_name_number_alias_and_uri(registry: PromptRegistry, project: st
     assert parse_ref("a.b-c_d@x") == ("a.b-c_d", None, "x")
 
 
-def test_a_prompt_without_versions_has_no_newest(registry: PromptRegistry,
-                                                  project: str) -> None:
+def test_a_prompt_without_versions_has_no_newest(registry: PromptRegistry, project: str) -> None:
     registry.create_prompt(project, "empty")
     with pytest.raises(PromptVersionNotFound) as info:
         registry.load(project, "empty")
@@ -204,8 +237,9 @@ def test_a_prompt_without_versions_has_no_newest(registry: PromptRegistry,
 
 
 # -- aliases ----------------------------------------------------------------------------
-def test_alias_moves_are_recorded_and_latest_is_reserved(registry: PromptRegistry,
-                                                         project: str) -> None:
+def test_alias_moves_are_recorded_and_latest_is_reserved(
+    registry: PromptRegistry, project: str
+) -> None:
     for i in range(3):
         _register(registry, project, template=f"v{i} {{{{ x }}}}")
     registry.set_alias(project, "support", "production", 1, claimed_by="ada")
@@ -214,8 +248,10 @@ def test_alias_moves_are_recorded_and_latest_is_reserved(registry: PromptRegistr
     removed = registry.delete_alias(project, "support", "staging", claimed_by="cy")
     assert (removed.from_version, removed.to_version) == (2, None)
     history = registry.alias_history(project, "support", "production")
-    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == \
-        [(None, 1, "ada"), (1, 3, "bob")]
+    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
+        (None, 1, "ada"),
+        (1, 3, "bob"),
+    ]
     assert len(registry.alias_history(project, "support")) == 4
     for bad in ("latest", "LATEST"):
         with pytest.raises(InvalidInput) as info:
@@ -231,36 +267,43 @@ def test_alias_moves_are_recorded_and_latest_is_reserved(registry: PromptRegistr
 
 
 # -- diffs ------------------------------------------------------------------------------
-def test_diff_shows_messages_then_sorted_settings(registry: PromptRegistry,
-                                                  project: str) -> None:
+def test_diff_shows_messages_then_sorted_settings(registry: PromptRegistry, project: str) -> None:
     _register(registry, project, variables={"product": "str"})
-    _register(registry, project,
-              messages=[{"role": "system", "content": "You answer for {{ product }}."},
-                        {"role": "user", "content": "{{ question }}"}],
-              model={**MODEL, "temperature": 0.3}, response_format={"type": "json_object"},
-              variables={"product": "str"})
+    _register(
+        registry,
+        project,
+        messages=[
+            {"role": "system", "content": "You answer for {{ product }}."},
+            {"role": "user", "content": "{{ question }}"},
+        ],
+        model={**MODEL, "temperature": 0.3},
+        response_format={"type": "json_object"},
+        variables={"product": "str"},
+    )
     registry.set_alias(project, "support", "production", 1)
-    expected = "\n".join([
-        "--- support/1",
-        "+++ support/2",
-        "@@ -1,14 +1,14 @@",
-        " [message 1: system]",
-        " You answer for {{ product }}.",
-        "-Be brief.",
-        " [message 2: user]",
-        " {{ question }}",
-        " [model]",
-        " max_tokens: 400",
-        " name: gpt-4o-mini",
-        " provider: openai",
-        "-temperature: 0.2",
-        "+temperature: 0.3",
-        " [response_format]",
-        "+type: json_object",
-        " [variables]",
-        " product: required=true, type=str",
-        " question: required=true, type=any",
-    ])
+    expected = "\n".join(
+        [
+            "--- support/1",
+            "+++ support/2",
+            "@@ -1,14 +1,14 @@",
+            " [message 1: system]",
+            " You answer for {{ product }}.",
+            "-Be brief.",
+            " [message 2: user]",
+            " {{ question }}",
+            " [model]",
+            " max_tokens: 400",
+            " name: gpt-4o-mini",
+            " provider: openai",
+            "-temperature: 0.2",
+            "+temperature: 0.3",
+            " [response_format]",
+            "+type: json_object",
+            " [variables]",
+            " product: required=true, type=str",
+            " question: required=true, type=any",
+        ]
+    )
     assert registry.diff(project, "support", 1, 2) == expected
     assert registry.diff(project, "support", "production", "latest") == expected
     assert registry.diff(project, "support", "1", "2") == expected
@@ -268,43 +311,65 @@ def test_diff_shows_messages_then_sorted_settings(registry: PromptRegistry,
 
 
 def test_diff_of_text_prompts(registry: PromptRegistry, project: str) -> None:
-    _register(registry, project, template="Summarize:\n{{ text }}\nin {{ n }} words.",
-              variables={"n": {"type": "int", "default": 50}})
-    _register(registry, project, template="Summarize:\n{{ text }}\nin {{ n }} words!",
-              variables={"n": {"type": "int", "default": 30}})
+    _register(
+        registry,
+        project,
+        template="Summarize:\n{{ text }}\nin {{ n }} words.",
+        variables={"n": {"type": "int", "default": 50}},
+    )
+    _register(
+        registry,
+        project,
+        template="Summarize:\n{{ text }}\nin {{ n }} words!",
+        variables={"n": {"type": "int", "default": 30}},
+    )
     diff = registry.diff(project, "support", 1, 2)
     assert "-in {{ n }} words.\n+in {{ n }} words!" in diff
-    assert "-n: default=50, required=false, type=int\n" \
-           "+n: default=30, required=false, type=int" in diff
+    assert (
+        "-n: default=50, required=false, type=int\n+n: default=30, required=false, type=int" in diff
+    )
 
 
 # -- prompt files -----------------------------------------------------------------------
-def test_pull_writes_readable_yaml_and_push_round_trips(registry: PromptRegistry,
-                                                        project: str, tmp_path: Path) -> None:
-    made = _register(registry, project, variables={"product": "str"},
-                     response_format={"type": "json_object"})
+def test_pull_writes_readable_yaml_and_push_round_trips(
+    registry: PromptRegistry, project: str, tmp_path: Path
+) -> None:
+    made = _register(
+        registry, project, variables={"product": "str"}, response_format={"type": "json_object"}
+    )
     folder = tmp_path / "prompts"
     path = registry.pull(project, "support", folder)
     assert path == folder / "support.yaml"
     text = path.read_text()
-    assert text.startswith("# windlass prompt support, version 1\n"
-                           f"# content hash: {made.content_hash}\n")
+    assert text.startswith(
+        f"# windlass prompt support, version 1\n# content hash: {made.content_hash}\n"
+    )
     assert "  content: |-\n    You answer for {{ product }}.\n    Be brief.\n" in text
     assert "question" not in text.split("variables:")[1]  # inferred: not written
     assert registry.push(project, folder)[0].to_dict() == {
-        "path": str(path), "name": "support", "version": 1, "status": "unchanged"}
+        "path": str(path),
+        "name": "support",
+        "version": 1,
+        "status": "unchanged",
+    }
     assert registry.get_prompt(project, "support").latest_version == 1
 
     path.write_text(path.read_text().replace("temperature: 0.2", "temperature: 0.7"))
     (folder / "summary.yml").write_text(
         "template: |\n  Summarize {{ text }}\n  in {{ n }} words.\n"
-        "model: {name: gpt-4o-mini}\nvariables:\n  n: {type: int, default: 40}\n")
+        "model: {name: gpt-4o-mini}\nvariables:\n  n: {type: int, default: 40}\n"
+    )
     results = registry.push(project, folder, commit_message="tune", claimed_by="ci")
-    assert [(r.name, r.version, r.status) for r in results] == \
-        [("summary", 1, "created"), ("support", 2, "created")]
+    assert [(r.name, r.version, r.status) for r in results] == [
+        ("summary", 1, "created"),
+        ("support", 2, "created"),
+    ]
     pushed = registry.get(project, "support", version=2)
-    assert (pushed.model["temperature"], pushed.commit_message, pushed.claimed_by) == \
-        (0.7, "tune", "ci")
+    assert (pushed.model["temperature"], pushed.commit_message, pushed.claimed_by) == (
+        0.7,
+        "tune",
+        "ci",
+    )
     assert pushed.template == made.template and pushed.variables == made.variables
     summary = registry.load(project, "summary")
     assert summary.render(text="this") == "Summarize this\nin 40 words.\n"
@@ -313,13 +378,16 @@ def test_pull_writes_readable_yaml_and_push_round_trips(registry: PromptRegistry
     assert registry.get_prompt(project, "support").latest_version == 2
     # A pulled older version pushed back becomes the newest again, as a new version.
     registry.pull(project, "support", folder, version=1)
-    assert [(r.name, r.version, r.status) for r in registry.push(project, folder)] == \
-        [("summary", 1, "unchanged"), ("support", 3, "created")]
+    assert [(r.name, r.version, r.status) for r in registry.push(project, folder)] == [
+        ("summary", 1, "unchanged"),
+        ("support", 3, "created"),
+    ]
     assert registry.get(project, "support", version=3).content_hash == made.content_hash
 
 
-def test_pull_by_alias_and_of_a_text_prompt(registry: PromptRegistry, project: str,
-                                            tmp_path: Path) -> None:
+def test_pull_by_alias_and_of_a_text_prompt(
+    registry: PromptRegistry, project: str, tmp_path: Path
+) -> None:
     _register(registry, project, template="Hi {{ name }}\n")
     _register(registry, project, template="Hello {{ name }}\n")
     registry.set_alias(project, "support", "production", 1)
@@ -328,25 +396,37 @@ def test_pull_by_alias_and_of_a_text_prompt(registry: PromptRegistry, project: s
     assert "template: |\n  Hi {{ name }}\n" in path.read_text()
     pushed = registry.push(project, tmp_path)[0]
     assert (pushed.status, pushed.version) == ("created", 3)  # it differs from the newest
-    assert registry.get(project, "support", version=3).content_hash == \
-        registry.get(project, "support", version=1).content_hash
+    assert (
+        registry.get(project, "support", version=3).content_hash
+        == registry.get(project, "support", version=1).content_hash
+    )
 
 
-@pytest.mark.parametrize(("name", "text", "problem"), [
-    ("broken.yaml", "template: x\nmodel: {name: [1, }\n", "broken.yaml, line 2: not valid YAML"),
-    ("tabs.yaml", "template: x\n\tmodel: {}\n", "tabs.yaml, line 2: not valid YAML"),
-    ("twice.yaml", "template: x\ntemplate: y\n", "twice.yaml, line 2: not valid YAML"),
-    ("list.yaml", "- template: x\n", "list.yaml: a prompt file is a mapping"),
-    ("extra.yaml", "template: x\ncomment: hi\n", "extra.yaml: unknown key(s) 'comment'"),
-    ("renamed.yaml", "name: other\ntemplate: x\n", "renamed.yaml: the file says name"),
-    ("syntax.yaml", "template: |\n  ok\n  {{ x }\n", "syntax.yaml: the template, line 2"),
-    ("unsafe.yaml", "template: '{{ x.__class__ }}'\n", "unsafe.yaml: the template, line 1"),
-    ("when.yaml", "template: '{{ d }}'\nvariables: {d: {default: 2024-01-01}}\n",
-     "when.yaml: the default of variable 'd'"),
-])
-def test_a_bad_file_is_named_and_nothing_is_pushed(registry: PromptRegistry, project: str,
-                                                   tmp_path: Path, name: str, text: str,
-                                                   problem: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        (
+            "broken.yaml",
+            "template: x\nmodel: {name: [1, }\n",
+            "broken.yaml, line 2: not valid YAML",
+        ),
+        ("tabs.yaml", "template: x\n\tmodel: {}\n", "tabs.yaml, line 2: not valid YAML"),
+        ("twice.yaml", "template: x\ntemplate: y\n", "twice.yaml, line 2: not valid YAML"),
+        ("list.yaml", "- template: x\n", "list.yaml: a prompt file is a mapping"),
+        ("extra.yaml", "template: x\ncomment: hi\n", "extra.yaml: unknown key(s) 'comment'"),
+        ("renamed.yaml", "name: other\ntemplate: x\n", "renamed.yaml: the file says name"),
+        ("syntax.yaml", "template: |\n  ok\n  {{ x }\n", "syntax.yaml: the template, line 2"),
+        ("unsafe.yaml", "template: '{{ x.__class__ }}'\n", "unsafe.yaml: the template, line 1"),
+        (
+            "when.yaml",
+            "template: '{{ d }}'\nvariables: {d: {default: 2024-01-01}}\n",
+            "when.yaml: the default of variable 'd'",
+        ),
+    ],
+)
+def test_a_bad_file_is_named_and_nothing_is_pushed(
+    registry: PromptRegistry, project: str, tmp_path: Path, name: str, text: str, problem: str
+) -> None:
     (tmp_path / "a-good.yaml").write_text("template: 'fine {{ x }}'\n")
     (tmp_path / name).write_text(text)
     with pytest.raises(InvalidInput) as info:
@@ -357,8 +437,9 @@ def test_a_bad_file_is_named_and_nothing_is_pushed(registry: PromptRegistry, pro
         registry.get_prompt(project, "a-good")
 
 
-def test_push_of_a_missing_folder_is_a_clear_error(registry: PromptRegistry, project: str,
-                                                   tmp_path: Path) -> None:
+def test_push_of_a_missing_folder_is_a_clear_error(
+    registry: PromptRegistry, project: str, tmp_path: Path
+) -> None:
     with pytest.raises(InvalidInput) as info:
         registry.push(project, tmp_path / "nope")
     assert "not a folder" in info.value.message
@@ -380,21 +461,28 @@ def race(work: Callable[[int], T], threads: int = THREADS) -> list[T]:
 @pytest.mark.parametrize("sharing", ["shared-store", "store-per-thread"])
 def test_concurrent_registers_get_consecutive_numbers(store_uri: str, sharing: str) -> None:
     shared = SqlStore(store_uri)
-    stores = [shared] * THREADS if sharing == "shared-store" else \
-        [SqlStore(store_uri) for _ in range(THREADS)]
+    stores = (
+        [shared] * THREADS
+        if sharing == "shared-store"
+        else [SqlStore(store_uri) for _ in range(THREADS)]
+    )
     try:
         project = shared.get_or_create_project("race", new_id(), now_ms()).id
         registries = [PromptRegistry(s) for s in stores]
         # The prompt does not exist yet: the racers also race to create it.
-        made = race(lambda i: registries[i].register(
-            project, "raced", template=f"writer {i}: {{{{ x }}}}", model=MODEL))
+        made = race(
+            lambda i: registries[i].register(
+                project, "raced", template=f"writer {i}: {{{{ x }}}}", model=MODEL
+            )
+        )
         assert sorted(v.version for v in made) == list(range(1, THREADS + 1))
         assert len({v.id for v in made}) == THREADS
         listed = shared.list_prompt_versions(project, "raced", max_results=100).items
         assert [v.version for v in listed] == list(range(THREADS, 0, -1))
         # Everyone registering one content at once makes one version.
-        same = race(lambda i: registries[i].register(project, "raced", template="same {{ x }}",
-                                                     model=MODEL))
+        same = race(
+            lambda i: registries[i].register(project, "raced", template="same {{ x }}", model=MODEL)
+        )
         assert {v.version for v in same} == {THREADS + 1}
         assert shared.get_prompt(project, "raced").latest_version == THREADS + 1
     finally:
@@ -411,8 +499,12 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
             registry.register(project, "raced", template=f"v{i} {{{{ x }}}}")
 
         def moves(i: int) -> list[PromptAliasEvent]:
-            return [registry.set_alias(project, "raced", "production", (i + j) % 4 + 1,
-                                       claimed_by=f"user-{i}") for j in range(5)]
+            return [
+                registry.set_alias(
+                    project, "raced", "production", (i + j) % 4 + 1, claimed_by=f"user-{i}"
+                )
+                for j in range(5)
+            ]
 
         events = [e for per_thread in race(moves) for e in per_thread]
         recorded = [e for e in events if e.from_version != e.to_version]
@@ -422,8 +514,7 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
         for before, after in itertools.pairwise(history):
             assert after.from_version == before.to_version
             assert after.from_version != after.to_version
-        assert history[-1].to_version == \
-            registry.get_prompt(project, "raced").aliases["production"]
+        assert history[-1].to_version == registry.get_prompt(project, "raced").aliases["production"]
 
         def key(e: PromptAliasEvent) -> tuple[str, int, int]:
             return e.claimed_by, e.from_version or 0, e.to_version or 0
@@ -436,8 +527,13 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
 # -- runs and spans ---------------------------------------------------------------------
 @pytest.fixture
 def llm_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "WINDLASS_LLM_BASE_URL",
-                 "WINDLASS_LLM_API_KEY", "WINDLASS_LLM_PROVIDERS"):
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "WINDLASS_LLM_BASE_URL",
+        "WINDLASS_LLM_API_KEY",
+        "WINDLASS_LLM_PROVIDERS",
+    ):
         monkeypatch.delenv(name, raising=False)
     with OpenAIServer(api_key=KEY) as server:
         yield server
@@ -446,21 +542,27 @@ def llm_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
 
 def _spans(trace_id: str) -> dict[str, Any]:
     assert tracing.flush_traces()
-    return {s.kind.value: s for s in
-            TraceService(fluent._tracking().store).get_trace(trace_id)}
+    return {s.kind.value: s for s in TraceService(fluent._tracking().store).get_trace(trace_id)}
 
 
 def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAIServer) -> None:
-    prompt = prompt_fluent.register("support", messages=CHAT, model=MODEL,
-                                    variables={"product": "str"})
-    reply = prompt.run(product="Acme", question="Where is my order?",
-                       base_url=llm_server.base_url, api_key=KEY)
+    prompt = prompt_fluent.register(
+        "support", messages=CHAT, model=MODEL, variables={"product": "str"}
+    )
+    reply = prompt.run(
+        product="Acme", question="Where is my order?", base_url=llm_server.base_url, api_key=KEY
+    )
     assert reply.text == "echo: Where is my order?"
     sent = llm_server.requests[-1].json
-    assert sent == {"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 400,
-                    "messages": [{"role": "system",
-                                  "content": "You answer for Acme.\nBe brief."},
-                                 {"role": "user", "content": "Where is my order?"}]}
+    assert sent == {
+        "model": "gpt-4o-mini",
+        "temperature": 0.2,
+        "max_tokens": 400,
+        "messages": [
+            {"role": "system", "content": "You answer for Acme.\nBe brief."},
+            {"role": "user", "content": "Where is my order?"},
+        ],
+    }
     spans = _spans(reply.trace_id)
     chain, call = spans["chain"], spans["llm"]
     assert chain.name == "prompt support" and call.parent_span_id == chain.span_id
@@ -471,7 +573,8 @@ def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAISer
     assert call.input_tokens and call.output_tokens and call.cost is not None
     # Costs and tokens group by prompt version.
     rollup = TraceService(fluent._tracking().store).store.trace_rollup(
-        [fluent._project_id(fluent.current_project())], "prompt")
+        [fluent._project_id(fluent.current_project())], "prompt"
+    )
     assert [(r.key, r.traces, r.llm_calls) for r in rollup] == [("prompts:/support/1", 1, 1)]
     # A span started after the run carries no prompt.
     with tracing.span("after") as after:
@@ -482,9 +585,12 @@ def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAISer
 
 
 def test_run_overrides_settings_and_checks_its_arguments(llm_server: OpenAIServer) -> None:
-    prompt = prompt_fluent.register("summary", template="Summarize {{ text }}",
-                                    model={"name": "gpt-4o-mini", "temperature": 0.2},
-                                    response_format={"type": "text"})
+    prompt = prompt_fluent.register(
+        "summary",
+        template="Summarize {{ text }}",
+        model={"name": "gpt-4o-mini", "temperature": 0.2},
+        response_format={"type": "text"},
+    )
     at = {"base_url": llm_server.base_url, "api_key": KEY}
     prompt.run(text="this", temperature=0.9, max_tokens=5, seed=3, **at)
     sent = llm_server.requests[-1].json
@@ -508,7 +614,8 @@ def test_run_overrides_settings_and_checks_its_arguments(llm_server: OpenAIServe
 
 
 def test_run_with_provider_openai_uses_the_configured_endpoint(
-        llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_LLM_BASE_URL", llm_server.base_url)
     monkeypatch.setenv("WINDLASS_LLM_API_KEY", KEY)
     prompt = prompt_fluent.register("support", messages=CHAT, model=MODEL)
@@ -519,18 +626,23 @@ def test_run_with_provider_openai_uses_the_configured_endpoint(
 
 # -- the SDK ----------------------------------------------------------------------------
 def test_sdk_round_trip_in_the_current_project(tmp_path: Path) -> None:
-    p = prompt_fluent.register("support-answer", messages=CHAT, model=MODEL,
-                               commit_message="first")
+    p = prompt_fluent.register("support-answer", messages=CHAT, model=MODEL, commit_message="first")
     assert p.version == 1 and p.uri == "prompts:/support-answer/1"
-    p2 = prompt_fluent.register("support-answer", messages=CHAT,
-                                model={**MODEL, "max_tokens": 200}, commit_message="shorter")
+    p2 = prompt_fluent.register(
+        "support-answer",
+        messages=CHAT,
+        model={**MODEL, "max_tokens": 200},
+        commit_message="shorter",
+    )
     event = prompt_fluent.set_alias("support-answer", "production", version=p2.version)
     assert (event.from_version, event.to_version) == (None, 2)
     loaded = prompt_fluent.load("support-answer@production")
     assert loaded.version == 2 and loaded.model["max_tokens"] == 200
     assert prompt_fluent.load("prompts:/support-answer/1").version == 1
-    assert prompt_fluent.render("support-answer/1", product="Acme", question="q")[0] == \
-        {"role": "system", "content": "You answer for Acme.\nBe brief."}
+    assert prompt_fluent.render("support-answer/1", product="Acme", question="q")[0] == {
+        "role": "system",
+        "content": "You answer for Acme.\nBe brief.",
+    }
     assert [x.name for x in prompt_fluent.list_prompts()] == ["support-answer"]
     assert [v.version for v in prompt_fluent.list_versions("support-answer")] == [2, 1]
     assert prompt_fluent.get_prompt("support-answer").aliases == {"production": 2}
@@ -543,16 +655,32 @@ def test_sdk_round_trip_in_the_current_project(tmp_path: Path) -> None:
     assert prompt_fluent.list_prompts(project="elsewhere") == []
 
 
-@pytest.mark.parametrize("text", [
-    "ends with two newlines {{ x }}\n\n", "  indented {{ x }}\n  twice\n", "no newline {{ x }}",
-    "trailing space \n{{ x }}", "tab\tinside {{ x }}\n", "# not a comment {{ x }}",
-    "key: value {{ x }}", "'quoted' {{ x }}", "héllo ✓ {{ x }}", "{{ x }} first",
-    "\n\nleading newlines {{ x }}", "windows\r\nline {{ x }}",
-])
-def test_pull_push_keeps_every_character(registry: PromptRegistry, project: str,
-                                         tmp_path: Path, text: str) -> None:
-    made = _register(registry, project, messages=[{"role": "user", "content": text}],
-                     model={"name": "m", "stop": ["\n\n", "END"]})
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ends with two newlines {{ x }}\n\n",
+        "  indented {{ x }}\n  twice\n",
+        "no newline {{ x }}",
+        "trailing space \n{{ x }}",
+        "tab\tinside {{ x }}\n",
+        "# not a comment {{ x }}",
+        "key: value {{ x }}",
+        "'quoted' {{ x }}",
+        "héllo ✓ {{ x }}",
+        "{{ x }} first",
+        "\n\nleading newlines {{ x }}",
+        "windows\r\nline {{ x }}",
+    ],
+)
+def test_pull_push_keeps_every_character(
+    registry: PromptRegistry, project: str, tmp_path: Path, text: str
+) -> None:
+    made = _register(
+        registry,
+        project,
+        messages=[{"role": "user", "content": text}],
+        model={"name": "m", "stop": ["\n\n", "END"]},
+    )
     registry.pull(project, "support", tmp_path)
     assert registry.push(project, tmp_path)[0].status == "unchanged"
     assert registry.get_prompt(project, "support").latest_version == made.version

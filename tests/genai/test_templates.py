@@ -22,22 +22,35 @@ def _render(source: Any, declared: dict[str, Any] | None = None, **values: Any) 
 
 # -- variables --------------------------------------------------------------------------
 def test_variables_are_inferred_from_every_message() -> None:
-    messages = [{"role": "system", "content": "You answer for {{ product }}."},
-                {"role": "user", "content": "{% for q in questions %}{{ q }}{% endfor %}"
-                                            "{% set local = 1 %}{{ local }}"}]
-    assert templates.template_variables(templates.check_template(messages)) == \
-        {"product", "questions"}
+    messages = [
+        {"role": "system", "content": "You answer for {{ product }}."},
+        {
+            "role": "user",
+            "content": "{% for q in questions %}{{ q }}{% endfor %}{% set local = 1 %}{{ local }}",
+        },
+    ]
+    assert templates.template_variables(templates.check_template(messages)) == {
+        "product",
+        "questions",
+    }
     # Jinja's own globals (range, dict, namespace...) are not variables.
     assert templates.template_variables("{% for i in range(n) %}{{ i }}{% endfor %}") == {"n"}
 
 
 def test_render_text_and_chat() -> None:
     assert _render("Hello {{ name }}!\n", name="Ada") == "Hello Ada!\n"
-    rendered = _render([{"role": "system", "content": "For {{ product }}."},
-                        {"role": "user", "content": "{{ question }}"}],
-                       product="Acme", question="Why?")
-    assert rendered == [{"role": "system", "content": "For Acme."},
-                        {"role": "user", "content": "Why?"}]
+    rendered = _render(
+        [
+            {"role": "system", "content": "For {{ product }}."},
+            {"role": "user", "content": "{{ question }}"},
+        ],
+        product="Acme",
+        question="Why?",
+    )
+    assert rendered == [
+        {"role": "system", "content": "For Acme."},
+        {"role": "user", "content": "Why?"},
+    ]
 
 
 def test_autoescape_is_off() -> None:
@@ -58,11 +71,20 @@ def test_unknown_variable_is_named() -> None:
     assert info.value.details["variable"] == "typo"
 
 
-@pytest.mark.parametrize(("kind", "good", "bad"), [
-    ("str", "x", 1), ("int", 3, 3.5), ("int", 3, True), ("float", 2, "2.0"),
-    ("float", 2.5, False), ("bool", True, 1), ("list", [1], "abc"), ("list", (1, 2), {}),
-    ("dict", {"a": 1}, [("a", 1)]),
-])
+@pytest.mark.parametrize(
+    ("kind", "good", "bad"),
+    [
+        ("str", "x", 1),
+        ("int", 3, 3.5),
+        ("int", 3, True),
+        ("float", 2, "2.0"),
+        ("float", 2.5, False),
+        ("bool", True, 1),
+        ("list", [1], "abc"),
+        ("list", (1, 2), {}),
+        ("dict", {"a": 1}, [("a", 1)]),
+    ],
+)
 def test_wrongly_typed_variable_is_named(kind: str, good: Any, bad: Any) -> None:
     declared = {"v": kind}
     _render("{{ v }}", declared, v=good)
@@ -74,8 +96,7 @@ def test_wrongly_typed_variable_is_named(kind: str, good: Any, bad: Any) -> None
 
 def test_defaults_and_optional_variables() -> None:
     source = "{{ greeting }}, {{ name }}{% if title is defined %} ({{ title }}){% endif %}"
-    declared = {"greeting": {"type": "str", "default": "Hello"},
-                "title": {"required": False}}
+    declared = {"greeting": {"type": "str", "default": "Hello"}, "title": {"required": False}}
     assert _render(source, declared, name="Ada") == "Hello, Ada"
     assert _render(source, declared, name="Ada", greeting="Hi", title="Dr") == "Hi, Ada (Dr)"
     resolved = templates.resolve_variables(source, declared)
@@ -93,14 +114,17 @@ def test_an_optional_variable_used_unguarded_fails_naming_it() -> None:
     assert "'title' is undefined" in info.value.message
 
 
-@pytest.mark.parametrize(("declared", "problem"), [
-    ({"x": "text"}, "type 'text'"),
-    ({"x": {"type": "int", "default": "five"}}, "default 'five' is not of type int"),
-    ({"x": {"type": "int", "default": 5, "required": True}}, "cannot be required"),
-    ({"x": {"kind": "int"}}, "unknown key(s) 'kind'"),
-    ({"x": 5}, "declare it with a type name"),
-    ({"unused": "int"}, "'unused' is declared but the template does not use it"),
-])
+@pytest.mark.parametrize(
+    ("declared", "problem"),
+    [
+        ({"x": "text"}, "type 'text'"),
+        ({"x": {"type": "int", "default": "five"}}, "default 'five' is not of type int"),
+        ({"x": {"type": "int", "default": 5, "required": True}}, "cannot be required"),
+        ({"x": {"kind": "int"}}, "unknown key(s) 'kind'"),
+        ({"x": 5}, "declare it with a type name"),
+        ({"unused": "int"}, "'unused' is declared but the template does not use it"),
+    ],
+)
 def test_bad_declarations_are_named(declared: dict[str, Any], problem: str) -> None:
     with pytest.raises(InvalidInput) as info:
         templates.resolve_variables("{{ x }}", declared)
@@ -108,21 +132,25 @@ def test_bad_declarations_are_named(declared: dict[str, Any], problem: str) -> N
 
 
 def test_a_plain_declaration_of_an_unused_variable_is_dropped() -> None:
-    assert templates.resolve_variables("{{ x }}", {"gone": {"type": "any"}}) == \
-        {"x": PromptVariable("x")}
+    assert templates.resolve_variables("{{ x }}", {"gone": {"type": "any"}}) == {
+        "x": PromptVariable("x")
+    }
 
 
 # -- structure and syntax ---------------------------------------------------------------
-@pytest.mark.parametrize(("template", "problem"), [
-    ([], "needs a template"),
-    ({"role": "user", "content": "x"}, "needs a template"),
-    ([{"role": "robot", "content": "x"}], "message 1 has role 'robot'"),
-    ([{"role": "user"}], "message 1 needs both"),
-    ([{"role": "user", "content": "x", "name": "n"}], "unknown key(s) 'name'"),
-    ([{"role": "user", "content": 3}], "content of message 1 must be a string"),
-    ("a\x00b", "NUL"),
-    (5, "needs a template"),
-])
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ([], "needs a template"),
+        ({"role": "user", "content": "x"}, "needs a template"),
+        ([{"role": "robot", "content": "x"}], "message 1 has role 'robot'"),
+        ([{"role": "user"}], "message 1 needs both"),
+        ([{"role": "user", "content": "x", "name": "n"}], "unknown key(s) 'name'"),
+        ([{"role": "user", "content": 3}], "content of message 1 must be a string"),
+        ("a\x00b", "NUL"),
+        (5, "needs a template"),
+    ],
+)
 def test_bad_template_structure_is_named(template: Any, problem: str) -> None:
     with pytest.raises(InvalidInput) as info:
         templates.check_template(template)
@@ -131,9 +159,14 @@ def test_bad_template_structure_is_named(template: Any, problem: str) -> None:
 
 def test_syntax_error_names_the_message_and_line() -> None:
     with pytest.raises(TemplateError) as info:
-        templates.template_variables(templates.check_template(
-            [{"role": "system", "content": "fine"},
-             {"role": "user", "content": "line one\nline two {{ question }\nthree"}]))
+        templates.template_variables(
+            templates.check_template(
+                [
+                    {"role": "system", "content": "fine"},
+                    {"role": "user", "content": "line one\nline two {{ question }\nthree"},
+                ]
+            )
+        )
     message = info.value.message
     assert message.startswith("message 2 (user), line 2: template syntax error")
     assert info.value.details["line"] == 2
@@ -180,8 +213,9 @@ STATIC_ESCAPES = [
 
 
 @pytest.mark.parametrize("source", STATIC_ESCAPES)
-def test_known_escapes_are_refused_before_storing(source: str, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_known_escapes_are_refused_before_storing(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TemplateError) as info:
         templates.template_variables(source)
@@ -201,8 +235,9 @@ RUNTIME_ESCAPES = [
 
 
 @pytest.mark.parametrize(("source", "values"), RUNTIME_ESCAPES)
-def test_escapes_only_visible_at_render_time_are_refused(source: str,
-                                                         values: dict[str, Any]) -> None:
+def test_escapes_only_visible_at_render_time_are_refused(
+    source: str, values: dict[str, Any]
+) -> None:
     with pytest.raises(TemplateError) as info:
         _render(source, **values)
     assert info.value.message.startswith("the template, line 1: refused by the sandbox")
@@ -225,8 +260,15 @@ def test_immutable_sandbox_refuses_mutation() -> None:
     assert "sandbox" in info.value.message
 
 
-@pytest.mark.parametrize("source", ["{{ 'x' * 10000000 }}", "{{ [1] * 10000000 }}",
-                                    "{{ 10 ** 1000000 }}", "{{ (2 ** 64) ** 100000 }}"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 'x' * 10000000 }}",
+        "{{ [1] * 10000000 }}",
+        "{{ 10 ** 1000000 }}",
+        "{{ (2 ** 64) ** 100000 }}",
+    ],
+)
 def test_huge_results_are_refused(source: str) -> None:
     with pytest.raises(TemplateError) as info:
         _render(source)
@@ -242,8 +284,10 @@ def test_range_is_capped() -> None:
 # -- resource limits ----------------------------------------------------------------------
 # Each probe builds (or loops) without bound on Jinja2's own sandbox. Its sizes come from
 # variables, so only rendering can see them; each must fail fast and in bounded memory.
-NESTED = ("{% set ns = namespace(s='ab') %}{% for i in range(60) %}"
-          "{% set ns.s = [ns.s, ns.s] %}{% endfor %}")
+NESTED = (
+    "{% set ns = namespace(s='ab') %}{% for i in range(60) %}"
+    "{% set ns.s = [ns.s, ns.s] %}{% endfor %}"
+)
 STRING_PROBES = [
     "{{ 'x'|center(n) }}",
     "{{ 'x'|indent(n) }}",
@@ -294,17 +338,22 @@ LOOP_PROBES = [
     "{% macro f(k) %}{% if k > 0 %}{{ f(k - 1) }}{{ f(k - 1) }}{% endif %}{% endmacro %}"
     "{{ f(40) }}",
 ]
-VALUES: dict[str, Any] = {"n": 999_999_999, "items": list(range(100)), "big": "a" * 900_000,
-                          "text": "ab\n" * 300_000, "wrap": "x" * 1000,
-                          "fmt": "%999999999s", "numbers": list(range(1_000_000))}
+VALUES: dict[str, Any] = {
+    "n": 999_999_999,
+    "items": list(range(100)),
+    "big": "a" * 900_000,
+    "text": "ab\n" * 300_000,
+    "wrap": "x" * 1000,
+    "fmt": "%999999999s",
+    "numbers": list(range(1_000_000)),
+}
 
 
 def _probe(source: str) -> TemplateError:
     checked = templates.check_template(source)
     variables = templates.resolve_variables(checked, None)
     with pytest.raises(TemplateError) as info:
-        templates.render(checked, variables,
-                         {name: VALUES[name] for name in variables})
+        templates.render(checked, variables, {name: VALUES[name] for name in variables})
     return info.value
 
 
@@ -361,12 +410,16 @@ def test_limits_follow_their_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(TemplateError, match=r"rendered text is over the limit of 100"):
         _render("{% for i in items %}{{ t }}{% endfor %}", items=list(range(40)), t="abc")
     assert _render("{% for i in items %}.{% endfor %}", items=list(range(50))) == "." * 50
-    with pytest.raises(TemplateError, match=r"limit of 50 loop iterations \("
-                                            r"WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"):
+    with pytest.raises(
+        TemplateError,
+        match=r"limit of 50 loop iterations \("
+        r"WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS",
+    ):
         _render("{% for i in items %}{% endfor %}", items=list(range(51)))
     with pytest.raises(TemplateError, match=r"nested loops of 100 iterations"):
-        templates.template_variables("{% for a in range(10) %}{% for b in range(10) %}"
-                                     "{% endfor %}{% endfor %}")
+        templates.template_variables(
+            "{% for a in range(10) %}{% for b in range(10) %}{% endfor %}{% endfor %}"
+        )
 
 
 def test_chat_messages_share_one_output_budget(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -375,18 +428,21 @@ def test_chat_messages_share_one_output_budget(monkeypatch: pytest.MonkeyPatch) 
     assert _render(messages, a="x" * 50, b="y" * 50)[1]["content"] == "y" * 50
     with pytest.raises(TemplateError) as info:
         _render(messages, a="x" * 60, b="y" * 60)
-    assert info.value.message.startswith("message 2 (user): refused by the sandbox: the "
-                                         "rendered text is over the limit")
+    assert info.value.message.startswith(
+        "message 2 (user): refused by the sandbox: the rendered text is over the limit"
+    )
 
 
 def test_ordinary_templates_render_under_the_limits() -> None:
-    source = ("{% macro item(x) %}- {{ x.name|title }}: {{ '%5.1f'|format(x.score) }}"
-              "{% endmacro %}{% for x in rows %}{{ item(x) }}\n{% endfor %}"
-              "{{ rows|map(attribute='name')|join(', ')|center(40)|trim }} "
-              "{{ ('a' ~ 'b') * 2 }} {{ '{:>6}'.format(total) }} {{ names|wordwrap(10) }}"
-              "{{ 2 in [1, 2] }}{{ 3 not in [1] }}{{ names[:2] }}{{ rows|map(attribute='score')"
-              "|select('>', 0)|list|length }}")
+    source = (
+        "{% macro item(x) %}- {{ x.name|title }}: {{ '%5.1f'|format(x.score) }}"
+        "{% endmacro %}{% for x in rows %}{{ item(x) }}\n{% endfor %}"
+        "{{ rows|map(attribute='name')|join(', ')|center(40)|trim }} "
+        "{{ ('a' ~ 'b') * 2 }} {{ '{:>6}'.format(total) }} {{ names|wordwrap(10) }}"
+        "{{ 2 in [1, 2] }}{{ 3 not in [1] }}{{ names[:2] }}{{ rows|map(attribute='score')"
+        "|select('>', 0)|list|length }}"
+    )
     rows = [{"name": f"n{i}", "score": i / 3} for i in range(3)]
     assert _render(source, rows=rows, total=7, names="ab cd ef gh") == (
-        "- N0:   0.0\n- N1:   0.3\n- N2:   0.7\nn0, n1, n2 abab      7 ab cd ef\ngh"
-        "TrueTrueab2")
+        "- N0:   0.0\n- N1:   0.3\n- N2:   0.7\nn0, n1, n2 abab      7 ab cd ef\nghTrueTrueab2"
+    )

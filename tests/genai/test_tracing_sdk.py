@@ -49,16 +49,22 @@ def test_decorated_functions_nest_and_capture_inputs_and_outputs() -> None:
     named = _by_name(spans)
     root = named["answer"]
     assert root.parent_span_id is None and root.kind is SpanKind.AGENT
-    assert {named[n].parent_span_id for n in ("test_decorated_functions_nest_and_capture_"
-                                               "inputs_and_outputs.<locals>.search",
-                                               "post-process")} == {root.span_id}
-    retrieval = named["test_decorated_functions_nest_and_capture_inputs_and_outputs.<locals>"
-                      ".search"]
+    assert {
+        named[n].parent_span_id
+        for n in (
+            "test_decorated_functions_nest_and_capture_inputs_and_outputs.<locals>.search",
+            "post-process",
+        )
+    } == {root.span_id}
+    retrieval = named[
+        "test_decorated_functions_nest_and_capture_inputs_and_outputs.<locals>.search"
+    ]
     assert retrieval.kind is SpanKind.RETRIEVER
     assert retrieval.input == '{"question":"why","k":2}'
     assert retrieval.output == '["doc-0","doc-1"]'
-    tool = named["test_decorated_functions_nest_and_capture_inputs_and_outputs.<locals>"
-                 ".secret_tool"]
+    tool = named[
+        "test_decorated_functions_nest_and_capture_inputs_and_outputs.<locals>.secret_tool"
+    ]
     assert tool.output is None
     assert named["post-process"].attributes["words"] == 3
     assert named["post-process"].output == "done"
@@ -120,7 +126,8 @@ def test_generators_are_traced_until_exhausted() -> None:
 
 
 def test_redaction_and_the_size_cap_apply_before_anything_is_stored(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("WINDLASS_TRACE_MAX_CHARS", "200")
 
     def scrub(value: Any) -> Any:
@@ -149,10 +156,19 @@ def test_queries_stats_and_parquet_export(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     for i in range(3):
-        with windlass.trace_context(session_id=f"s-{i % 2}"), windlass.span(
-                f"call-{i}", kind="llm", attributes={
-                    "gen_ai.request.model": "gpt-4o-mini", "gen_ai.provider.name": "openai",
-                    "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 100}):
+        with (
+            windlass.trace_context(session_id=f"s-{i % 2}"),
+            windlass.span(
+                f"call-{i}",
+                kind="llm",
+                attributes={
+                    "gen_ai.request.model": "gpt-4o-mini",
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.usage.input_tokens": 1000,
+                    "gen_ai.usage.output_tokens": 100,
+                },
+            ),
+        ):
             pass
     assert windlass.flush_traces()
     stats = windlass.trace_stats()
@@ -196,8 +212,9 @@ def _provider(processor: DeliveringSpanProcessor) -> Any:
 
 def test_a_burst_waits_for_room_instead_of_dropping_spans() -> None:
     target = _Slow(pause=0.01)
-    processor = DeliveringSpanProcessor(target, max_queue=64, batch_size=32,
-                                        flush_seconds=0.05, max_block_seconds=30)
+    processor = DeliveringSpanProcessor(
+        target, max_queue=64, batch_size=32, flush_seconds=0.05, max_block_seconds=30
+    )
     tracer = _provider(processor)
     for i in range(500):  # 500 traces of 5 spans, far more than the queue holds
         with tracer.start_as_current_span(f"root-{i}"):
@@ -212,7 +229,8 @@ def test_a_burst_waits_for_room_instead_of_dropping_spans() -> None:
 
 
 def test_failed_deliveries_are_retried_and_final_losses_counted(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     target = _Slow(pause=0, fail_first=2)
     processor = DeliveringSpanProcessor(target, batch_size=10, flush_seconds=0.05)
     tracer = _provider(processor)
@@ -224,9 +242,14 @@ def test_failed_deliveries_are_retried_and_final_losses_counted(
     processor.shutdown()
 
     stuck = threading.Event()
-    blocked = DeliveringSpanProcessor(lambda spans: stuck.wait(5) and None, max_queue=4,
-                                      batch_size=4, flush_seconds=0.01,
-                                      max_block_seconds=0.2, retry_seconds=0.1)
+    blocked = DeliveringSpanProcessor(
+        lambda spans: stuck.wait(5) and None,
+        max_queue=4,
+        batch_size=4,
+        flush_seconds=0.01,
+        max_block_seconds=0.2,
+        retry_seconds=0.1,
+    )
     tracer = _provider(blocked)
     with caplog.at_level(logging.WARNING, logger="windlass.tracing"):
         for i in range(20):

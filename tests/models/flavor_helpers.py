@@ -75,20 +75,37 @@ def predict_fresh(jobs: dict[str, FreshJob], work: Path) -> dict[str, FreshResul
         else:
             data_file = folder / "input.npy"
             np.save(data_file, np.asarray(job.data))
-        spec[name] = {"model_dir": str(job.model_dir), "data": str(data_file),
-                      "methods": list(job.methods), "trust": job.trust, "work": str(folder)}
+        spec[name] = {
+            "model_dir": str(job.model_dir),
+            "data": str(data_file),
+            "methods": list(job.methods),
+            "trust": job.trust,
+            "work": str(folder),
+        }
     (work / "jobs.json").write_text(json.dumps(spec))
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(work / "jobs.json")], capture_output=True,
-        text=True, timeout=240, check=False,
-        env={**os.environ, "XDG_CACHE_HOME": str(work / "xdg-cache"),
-             "WINDLASS_HOME": str(work / "windlass-home")})
+        [sys.executable, "-c", _CHILD, str(work / "jobs.json")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={
+            **os.environ,
+            "XDG_CACHE_HOME": str(work / "xdg-cache"),
+            "WINDLASS_HOME": str(work / "windlass-home"),
+        },
+    )
     if done.returncode != 0:
         raise AssertionError(f"fresh process failed:\n{done.stdout}\n{done.stderr}")
     answers = json.loads(done.stdout.strip().splitlines()[-1])
-    return {name: FreshResult({m: _read_output(work / name, m) for m in job.methods},
-                              answers[name]["native"], answers[name]["flavor"])
-            for name, job in jobs.items()}
+    return {
+        name: FreshResult(
+            {m: _read_output(work / name, m) for m in job.methods},
+            answers[name]["native"],
+            answers[name]["flavor"],
+        )
+        for name, job in jobs.items()
+    }
 
 
 def _read_output(folder: Path, method: str) -> Any:
@@ -105,8 +122,9 @@ def assert_no_pickle(folder: Path) -> None:
         if file.is_file():
             # Protocol 2+ pickles start with PROTO (0x80) and the protocol number.
             head = file.read_bytes()[:2]
-            assert not (head[:1] == b"\x80" and head[1:2] in {b"\x02", b"\x03", b"\x04",
-                                                              b"\x05"}), file
+            assert not (
+                head[:1] == b"\x80" and head[1:2] in {b"\x02", b"\x03", b"\x04", b"\x05"}
+            ), file
 
 
 def assert_imports_lightly(module: str, framework: str) -> None:

@@ -28,8 +28,7 @@ from windlass.models.manifest import read_manifest
 from windlass.models.package import save_model
 
 # Small and quiet: a few trees, no per-iteration log lines.
-PARAMS: dict[str, Any] = {"n_estimators": 8, "num_leaves": 7, "min_child_samples": 5,
-                          "verbose": -1}
+PARAMS: dict[str, Any] = {"n_estimators": 8, "num_leaves": 7, "min_child_samples": 5, "verbose": -1}
 
 
 def _data(rows: int = 200) -> tuple[pd.DataFrame, np.ndarray]:
@@ -59,13 +58,25 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Saved:
     # Labels that are not 0..n-1 check that classes_ (not indices) come back.
     multiclass = lgb.LGBMClassifier(**PARAMS).fit(values, np.array([3, 5, 7])[label])
     regressor = lgb.LGBMRegressor(**PARAMS).fit(frame, frame["income"] * 2)
-    booster = lgb.train({"objective": "regression", "num_leaves": 7, "verbose": -1},
-                        lgb.Dataset(frame, label=frame["score"]), num_boost_round=8)
+    booster = lgb.train(
+        {"objective": "regression", "num_leaves": 7, "verbose": -1},
+        lgb.Dataset(frame, label=frame["score"]),
+        num_boost_round=8,
+    )
     cases: dict[str, tuple[Any, Any, dict[str, Any]]] = {
-        "binary": (binary, frame, {"predict": binary.predict(frame),
-                                   "predict_proba": binary.predict_proba(frame)}),
-        "multiclass": (multiclass, values, {"predict": multiclass.predict(values),
-                                            "predict_proba": multiclass.predict_proba(values)}),
+        "binary": (
+            binary,
+            frame,
+            {"predict": binary.predict(frame), "predict_proba": binary.predict_proba(frame)},
+        ),
+        "multiclass": (
+            multiclass,
+            values,
+            {
+                "predict": multiclass.predict(values),
+                "predict_proba": multiclass.predict_proba(values),
+            },
+        ),
         "regressor": (regressor, frame, {"predict": regressor.predict(frame)}),
         "booster": (booster, frame, {"predict": booster.predict(frame)}),
     }
@@ -73,8 +84,9 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Saved:
     for name, (model, data, expected) in cases.items():
         save_model(model, root / name, input_example=data[:5])
         jobs[name] = FreshJob(root / name, data, tuple(expected))
-    return Saved(root, {name: case[2] for name, case in cases.items()},
-                 predict_fresh(jobs, root / "fresh"))
+    return Saved(
+        root, {name: case[2] for name, case in cases.items()}, predict_fresh(jobs, root / "fresh")
+    )
 
 
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regressor", "booster"])
@@ -99,11 +111,17 @@ def test_classes_and_feature_names_are_recorded(saved: Saved) -> None:
     assert predictor.native.feature_name() == ["age", "income", "debt", "score"]
 
 
-@pytest.mark.parametrize("labels", [
-    np.array([False, True]), np.array([1.0, 4.0]), np.array(["a", "b", "c"], dtype=object),
-])
-def test_labels_of_any_plain_type_come_back_with_their_dtype(tmp_path: Path,
-                                                             labels: np.ndarray) -> None:
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([False, True]),
+        np.array([1.0, 4.0]),
+        np.array(["a", "b", "c"], dtype=object),
+    ],
+)
+def test_labels_of_any_plain_type_come_back_with_their_dtype(
+    tmp_path: Path, labels: np.ndarray
+) -> None:
     frame, label = _data()
     model = lgb.LGBMClassifier(**PARAMS).fit(frame, labels[label % len(labels)])
     config = LightGBMFlavor().save(model, tmp_path, example=frame)
@@ -118,8 +136,12 @@ def test_labels_of_any_plain_type_come_back_with_their_dtype(tmp_path: Path,
 def test_early_stopped_classifier_predicts_with_its_best_iteration(tmp_path: Path) -> None:
     frame, label = _data()
     model = lgb.LGBMClassifier(**{**PARAMS, "n_estimators": 60, "learning_rate": 0.5}).fit(
-        frame[:150], label[:150], eval_X=(frame[150:],), eval_y=(label[150:],),
-        callbacks=[lgb.early_stopping(3, verbose=False)])
+        frame[:150],
+        label[:150],
+        eval_X=(frame[150:],),
+        eval_y=(label[150:],),
+        callbacks=[lgb.early_stopping(3, verbose=False)],
+    )
     assert 0 < model.best_iteration_ < 60
     save_model(model, tmp_path / "m", input_example=frame.head(5))
 
@@ -153,8 +175,7 @@ def test_refused_formats_options_and_unfitted_models(tmp_path: Path) -> None:
 def test_handles_lightgbm_objects_only() -> None:
     frame, _ = _data(40)
     flavor = LightGBMFlavor()
-    booster = lgb.train({"verbose": -1}, lgb.Dataset(frame, label=frame["age"]),
-                        num_boost_round=1)
+    booster = lgb.train({"verbose": -1}, lgb.Dataset(frame, label=frame["age"]), num_boost_round=1)
 
     assert flavor.handles(lgb.LGBMClassifier())
     assert flavor.handles(lgb.LGBMRanker())

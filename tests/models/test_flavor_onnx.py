@@ -48,29 +48,41 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def _linear() -> onnx.ModelProto:
     """Return ``y = x @ W + B`` built with onnx.helper (float input [n, 4])."""
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["xw"]),
-         helper.make_node("Add", ["xw", "B"], ["y"])],
+        [
+            helper.make_node("MatMul", ["x", "W"], ["xw"]),
+            helper.make_node("Add", ["xw", "B"], ["y"]),
+        ],
         "linear",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
-        [numpy_helper.from_array(WEIGHTS, "W"), numpy_helper.from_array(BIAS, "B")])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                             ir_version=IR_VERSION)
+        [numpy_helper.from_array(WEIGHTS, "W"), numpy_helper.from_array(BIAS, "B")],
+    )
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=IR_VERSION
+    )
 
 
 def _two_inputs() -> onnx.ModelProto:
     """Return a model taking columns ``a`` (float) and ``b`` (double) as [n, 1] inputs."""
     graph = helper.make_graph(
-        [helper.make_node("Cast", ["b"], ["b32"], to=TensorProto.FLOAT),
-         helper.make_node("Add", ["a", "b32"], ["total"]),
-         helper.make_node("Mul", ["a", "b32"], ["product"])],
+        [
+            helper.make_node("Cast", ["b"], ["b32"], to=TensorProto.FLOAT),
+            helper.make_node("Add", ["a", "b32"], ["total"]),
+            helper.make_node("Mul", ["a", "b32"], ["product"]),
+        ],
         "two_inputs",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [None, 1]),
-         helper.make_tensor_value_info("b", TensorProto.DOUBLE, [None, 1])],
-        [helper.make_tensor_value_info("total", TensorProto.FLOAT, [None, 1]),
-         helper.make_tensor_value_info("product", TensorProto.FLOAT, [None, 1])])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                             ir_version=IR_VERSION)
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, [None, 1]),
+            helper.make_tensor_value_info("b", TensorProto.DOUBLE, [None, 1]),
+        ],
+        [
+            helper.make_tensor_value_info("total", TensorProto.FLOAT, [None, 1]),
+            helper.make_tensor_value_info("product", TensorProto.FLOAT, [None, 1]),
+        ],
+    )
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=IR_VERSION
+    )
 
 
 def _data(rows: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -97,28 +109,42 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Saved:
     features, label = _data()
     classifier = LogisticRegression().fit(features, label)
     converted = to_onnx(classifier, features[:1].astype(np.float32))
-    session = ort.InferenceSession(converted.SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        converted.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     onnx.save_model(_linear(), root / "linear.onnx")
     frame = pd.DataFrame({"a": features[:, 0], "b": features[:, 1]})
     linear = {"predict": (features @ WEIGHTS + BIAS).astype(np.float32)}
     cases: dict[str, tuple[Any, Any, dict[str, Any]]] = {
-        "skl2onnx": (converted, features, {
-            "predict": session.run(None, {"X": features.astype(np.float32)})[0],
-            "predict_proba": classifier.predict_proba(features)}),
+        "skl2onnx": (
+            converted,
+            features,
+            {
+                "predict": session.run(None, {"X": features.astype(np.float32)})[0],
+                "predict_proba": classifier.predict_proba(features),
+            },
+        ),
         "proto": (_linear(), features, linear),
         "bytes": (_linear().SerializeToString(), features, linear),
         "path": (str(root / "linear.onnx"), features, linear),
-        "two-inputs": (_two_inputs(), frame, {"predict": (
-            frame["a"].to_numpy(np.float32) + frame["b"].to_numpy(np.float32))[:, None]}),
+        "two-inputs": (
+            _two_inputs(),
+            frame,
+            {
+                "predict": (frame["a"].to_numpy(np.float32) + frame["b"].to_numpy(np.float32))[
+                    :, None
+                ]
+            },
+        ),
     }
     jobs = {}
     for name, (model, data, expected) in cases.items():
         # float64 examples: the signature takes float64, the session float32.
         save_model(model, root / name, flavor="onnx", input_example=data[:5])
         jobs[name] = FreshJob(root / name, data, tuple(expected))
-    return Saved(root, {name: case[2] for name, case in cases.items()},
-                 predict_fresh(jobs, root / "fresh"))
+    return Saved(
+        root, {name: case[2] for name, case in cases.items()}, predict_fresh(jobs, root / "fresh")
+    )
 
 
 @pytest.mark.parametrize("case", ["skl2onnx", "proto", "bytes", "path", "two-inputs"])
@@ -143,22 +169,22 @@ def test_float64_input_is_cast_to_the_declared_float32(saved: Saved) -> None:
     assert config["inputs"] == [{"name": "x", "type": "float", "shape": [-1, 4]}]
     predictor = OnnxFlavor().load(saved.root / "proto", config, trust=False)
     features, _ = _data(7)
-    np.testing.assert_allclose(predictor.predict(features), features @ WEIGHTS + BIAS,
-                               rtol=1e-5)
-    np.testing.assert_allclose(predictor.predict(features.tolist()), features @ WEIGHTS + BIAS,
-                               rtol=1e-5)
+    np.testing.assert_allclose(predictor.predict(features), features @ WEIGHTS + BIAS, rtol=1e-5)
+    np.testing.assert_allclose(
+        predictor.predict(features.tolist()), features @ WEIGHTS + BIAS, rtol=1e-5
+    )
     with pytest.raises(SchemaMismatch, match="index: 1 Got: 5 Expected: 4"):
         predictor.predict(np.ones((3, 5)))
     with pytest.raises(SchemaMismatch, match="'x' takes tensor\\(float\\)"):
         predictor.predict([["a", "b", "c", "d"]])
 
 
-def test_several_inputs_by_name_and_every_output_on_request(saved: Saved,
-                                                            tmp_path: Path) -> None:
+def test_several_inputs_by_name_and_every_output_on_request(saved: Saved, tmp_path: Path) -> None:
     config = read_manifest(saved.root / "two-inputs").flavors["onnx"]
     predictor = OnnxFlavor().load(saved.root / "two-inputs", config, trust=False)
-    np.testing.assert_allclose(predictor.predict({"a": [1.0, 2.0], "b": [10, 20]}),
-                               [[11.0], [22.0]])
+    np.testing.assert_allclose(
+        predictor.predict({"a": [1.0, 2.0], "b": [10, 20]}), [[11.0], [22.0]]
+    )
     with pytest.raises(SchemaMismatch, match=r"missing ONNX input\(s\) \['b'\]"):
         predictor.predict({"a": [1.0]})
     with pytest.raises(SchemaMismatch, match="takes inputs"):
@@ -166,7 +192,8 @@ def test_several_inputs_by_name_and_every_output_on_request(saved: Saved,
     # No input example here: save_model cannot yet infer a signature from a dict of 2-D arrays.
     save_model(_two_inputs(), tmp_path / "all", all_outputs=True)
     outputs = load_model_folder(tmp_path / "all").predict(
-        pd.DataFrame({"a": [2.0, 3.0], "b": [4.0, 5.0]}))
+        pd.DataFrame({"a": [2.0, 3.0], "b": [4.0, 5.0]})
+    )
     assert set(outputs) == {"total", "product"}
     np.testing.assert_allclose(outputs["product"], [[8.0], [15.0]])
     with pytest.raises(InvalidInput, match="unknown onnx-flavor option"):
@@ -185,15 +212,19 @@ def test_manifest_pins_onnx_and_onnxruntime_and_keeps_the_proto(saved: Saved) ->
 
 
 def test_a_large_model_keeps_its_tensors_in_an_external_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(onnx_flavor, "EXTERNAL_DATA_BYTES", 0)
     model = _linear()
     save_model(model, tmp_path / "m", input_example=np.ones((2, 4)))
 
     assert set(read_manifest(tmp_path / "m").files) >= {"model.onnx", "model.onnx.data"}
     assert model.graph.initializer[0].raw_data  # the caller's proto is left as it was
-    np.testing.assert_allclose(load_model_folder(tmp_path / "m").predict(np.ones((3, 4))),
-                               np.ones((3, 4)) @ WEIGHTS + BIAS, rtol=1e-6)
+    np.testing.assert_allclose(
+        load_model_folder(tmp_path / "m").predict(np.ones((3, 4))),
+        np.ones((3, 4)) @ WEIGHTS + BIAS,
+        rtol=1e-6,
+    )
 
 
 def test_handles_onnx_protos_only() -> None:

@@ -34,8 +34,9 @@ class Classifier(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.layers = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(),
-                                          torch.nn.Dropout(0.3), torch.nn.Linear(16, 3))
+        self.layers = torch.nn.Sequential(
+            torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.3), torch.nn.Linear(16, 3)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
@@ -132,15 +133,22 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Saved:
     save_model(bag, root / "tokens", input_example=tokens)
     save_model(heads, root / "heads", input_example=features[:3].tolist())
     as_float32 = features.astype(np.float32)
-    cases = {"mlp": ("mlp", features, _eval(classifier, as_float32)),
-             "mlp-one-row": ("mlp", features[:1], _eval(classifier, as_float32[:1])),
-             "frame": ("frame", frame, _eval(classifier, as_float32)),
-             "tokens": ("tokens", many_tokens, _eval(bag, many_tokens)),
-             "heads": ("heads", features, _eval(heads, as_float32))}
-    jobs = {name: FreshJob(root / folder, data, trust=True)
-            for name, (folder, data, _) in cases.items()}
-    return Saved(root, {name: case[2] for name, case in cases.items()},
-                 predict_fresh(jobs, root / "fresh"), classifier)
+    cases = {
+        "mlp": ("mlp", features, _eval(classifier, as_float32)),
+        "mlp-one-row": ("mlp", features[:1], _eval(classifier, as_float32[:1])),
+        "frame": ("frame", frame, _eval(classifier, as_float32)),
+        "tokens": ("tokens", many_tokens, _eval(bag, many_tokens)),
+        "heads": ("heads", features, _eval(heads, as_float32)),
+    }
+    jobs = {
+        name: FreshJob(root / folder, data, trust=True) for name, (folder, data, _) in cases.items()
+    }
+    return Saved(
+        root,
+        {name: case[2] for name, case in cases.items()},
+        predict_fresh(jobs, root / "fresh"),
+        classifier,
+    )
 
 
 @pytest.mark.parametrize("case", ["mlp", "mlp-one-row", "frame", "tokens", "heads"])
@@ -191,8 +199,9 @@ def test_manifest_pins_torch_and_the_archive_holds_no_pickled_weights(saved: Sav
             assert not any(payload["use_pickle"] for payload in payloads), name
 
 
-def test_loading_needs_trust_even_if_the_manifest_says_otherwise(saved: Saved,
-                                                                 tmp_path: Path) -> None:
+def test_loading_needs_trust_even_if_the_manifest_says_otherwise(
+    saved: Saved, tmp_path: Path
+) -> None:
     with pytest.raises(UntrustedModel, match=r"torch\.export\.load can run code"):
         load_model_folder(saved.root / "mlp")
     # A manifest is written by the model's author: dropping needs_trust changes nothing.
@@ -226,8 +235,9 @@ def test_an_example_is_required_and_must_be_exportable(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"torch\.export could not export"):
         save_model(Branchy(), tmp_path / "c", input_example=np.ones((2, 4)))
     with pytest.raises(InvalidInput, match=r"saves with torch\.export"):
-        save_model(Classifier(), tmp_path / "d", input_example=np.ones((2, 4)),
-                   serialization="torchscript")
+        save_model(
+            Classifier(), tmp_path / "d", input_example=np.ones((2, 4)), serialization="torchscript"
+        )
     assert not any(tmp_path.iterdir())
 
 
@@ -235,14 +245,16 @@ def test_an_exported_program_is_saved_as_it_is(tmp_path: Path) -> None:
     torch.manual_seed(0)
     module = TwoHeads().linear
     example = torch.ones(3, 4)
-    program = torch.export.export(module, (example,),
-                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    program = torch.export.export(
+        module, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},)
+    )
     save_model(program, tmp_path / "m", input_example=example.numpy())
 
     loaded = load_model_folder(tmp_path / "m", trust=True)
 
-    np.testing.assert_allclose(loaded.predict(np.ones((7, 4))),
-                               _eval(module, torch.ones(7, 4)), rtol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(np.ones((7, 4))), _eval(module, torch.ones(7, 4)), rtol=1e-6
+    )
 
 
 def test_handles_torch_modules_and_programs_only() -> None:

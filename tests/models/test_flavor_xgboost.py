@@ -53,12 +53,22 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Saved:
     classifier = xgb.XGBClassifier(n_estimators=8, max_depth=3).fit(frame, label)
     regressor = xgb.XGBRegressor(n_estimators=8, max_depth=3).fit(values, frame["income"])
     ranker = xgb.XGBRanker(n_estimators=8, max_depth=3).fit(
-        values, label, qid=np.repeat(np.arange(20), 10))
-    booster = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 3},
-                        xgb.DMatrix(frame, label=label), num_boost_round=8)
+        values, label, qid=np.repeat(np.arange(20), 10)
+    )
+    booster = xgb.train(
+        {"objective": "multi:softprob", "num_class": 3, "max_depth": 3},
+        xgb.DMatrix(frame, label=label),
+        num_boost_round=8,
+    )
     cases: dict[str, tuple[Any, Any, dict[str, Any]]] = {
-        "classifier": (classifier, frame, {"predict": classifier.predict(frame),
-                                           "predict_proba": classifier.predict_proba(frame)}),
+        "classifier": (
+            classifier,
+            frame,
+            {
+                "predict": classifier.predict(frame),
+                "predict_proba": classifier.predict_proba(frame),
+            },
+        ),
         "regressor": (regressor, values, {"predict": regressor.predict(values)}),
         "ranker": (ranker, values, {"predict": ranker.predict(values)}),
         "booster": (booster, frame, {"predict": booster.predict(xgb.DMatrix(frame))}),
@@ -67,16 +77,20 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Saved:
     for name, (model, data, expected) in cases.items():
         save_model(model, root / name, input_example=data[:5])
         jobs[name] = FreshJob(root / name, data, tuple(expected))
-    return Saved(root, {name: case[2] for name, case in cases.items()},
-                 predict_fresh(jobs, root / "fresh"))
+    return Saved(
+        root, {name: case[2] for name, case in cases.items()}, predict_fresh(jobs, root / "fresh")
+    )
 
 
-@pytest.mark.parametrize(("kind", "native"), [
-    ("classifier", "xgboost.sklearn.XGBClassifier"),
-    ("regressor", "xgboost.sklearn.XGBRegressor"),
-    ("ranker", "xgboost.sklearn.XGBRanker"),
-    ("booster", "xgboost.core.Booster"),
-])
+@pytest.mark.parametrize(
+    ("kind", "native"),
+    [
+        ("classifier", "xgboost.sklearn.XGBClassifier"),
+        ("regressor", "xgboost.sklearn.XGBRegressor"),
+        ("ranker", "xgboost.sklearn.XGBRanker"),
+        ("booster", "xgboost.core.Booster"),
+    ],
+)
 def test_round_trip_in_a_fresh_process_is_exact(saved: Saved, kind: str, native: str) -> None:
     fresh = saved.fresh[kind]
     assert fresh.flavor == "xgboost"
@@ -92,8 +106,9 @@ def test_raw_booster_keeps_feature_names(saved: Saved) -> None:
     assert config["feature_names"] == list(frame.columns)
     # An array has no column names: the predictor gives it the booster's.
     predictor = XGBoostFlavor().load(saved.root / "booster", config, trust=False)
-    np.testing.assert_array_equal(predictor.predict(frame.to_numpy()),
-                                  saved.expected["booster"]["predict"])
+    np.testing.assert_array_equal(
+        predictor.predict(frame.to_numpy()), saved.expected["booster"]["predict"]
+    )
     with pytest.raises(InvalidInput, match="no predict_proba"):
         predictor.predict_proba(frame)
 

@@ -24,30 +24,43 @@ from windlass_testing import run_fresh
 
 def _data(rows: int = 120) -> tuple[pd.DataFrame, pd.Series]:
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"tenure": rng.integers(0, 72, rows), "charges": rng.random(rows) * 100,
-                          "plan": rng.choice(["basic", "plus", "pro"], rows)})
+    frame = pd.DataFrame(
+        {
+            "tenure": rng.integers(0, 72, rows),
+            "charges": rng.random(rows) * 100,
+            "plan": rng.choice(["basic", "plus", "pro"], rows),
+        }
+    )
     label = ((frame.tenure < 20) & (frame.plan == "basic")).astype(int)
     return frame, label
 
 
 def _pipeline() -> object:
     frame, label = _data()
-    columns = ColumnTransformer([("num", StandardScaler(), ["tenure", "charges"]),
-                                 ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"])])
-    return make_pipeline(columns, RandomForestClassifier(n_estimators=10, random_state=0)
-                         ).fit(frame, label)
+    columns = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["tenure", "charges"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+        ]
+    )
+    return make_pipeline(columns, RandomForestClassifier(n_estimators=10, random_state=0)).fit(
+        frame, label
+    )
 
 
 def test_manifest_records_flavor_signature_requirements_and_hashes(tmp_path: Path) -> None:
     frame, _ = _data()
-    manifest = windlass.save_model(_pipeline(), tmp_path / "m", input_example=frame[:5],
-                                   metadata={"owner": "risk-team"})
+    manifest = windlass.save_model(
+        _pipeline(), tmp_path / "m", input_example=frame[:5], metadata={"owner": "risk-team"}
+    )
     raw = yaml.safe_load((tmp_path / "m" / "windlass-model.yaml").read_text())
     assert raw["format"] == "windlass-model/1"
     assert raw["flavors"]["sklearn"]["serialization"] == "skops"
     assert raw["signature"]["inputs"]["columns"] == [
-        {"name": "tenure", "dtype": "int64"}, {"name": "charges", "dtype": "float64"},
-        {"name": "plan", "dtype": "string"}]
+        {"name": "tenure", "dtype": "int64"},
+        {"name": "charges", "dtype": "float64"},
+        {"name": "plan", "dtype": "string"},
+    ]
     assert raw["signature"]["outputs"]["type"] == "tensor"
     assert raw["input_example"] == "input_example.json"
     assert raw["python_version"].startswith("3.")
@@ -66,15 +79,17 @@ def test_pipeline_round_trips_in_a_fresh_process(tmp_path: Path) -> None:
     windlass.save_model(model, tmp_path / "m", input_example=frame[:5])
     np.save(tmp_path / "expected.npy", model.predict_proba(frame))  # type: ignore[attr-defined]
     frame.to_parquet(tmp_path / "x.parquet")
-    run_fresh(textwrap.dedent(f"""
+    run_fresh(
+        textwrap.dedent(f"""
         import numpy as np, pandas as pd, sys
         import windlass
-        model = windlass.load_model({str(tmp_path / 'm')!r})
-        got = model.predict_proba(pd.read_parquet({str(tmp_path / 'x.parquet')!r}))
-        np.testing.assert_array_equal(got, np.load({str(tmp_path / 'expected.npy')!r}))
+        model = windlass.load_model({str(tmp_path / "m")!r})
+        got = model.predict_proba(pd.read_parquet({str(tmp_path / "x.parquet")!r}))
+        np.testing.assert_array_equal(got, np.load({str(tmp_path / "expected.npy")!r}))
         assert "pickle" not in sys.modules or True
         print(model.predict([{{"tenure": 3, "charges": 20.0, "plan": "basic"}}]))
-    """))
+    """)
+    )
 
 
 def test_save_refuses_an_existing_folder_and_leaves_no_partial_model(tmp_path: Path) -> None:
@@ -124,18 +139,23 @@ def test_a_manifest_that_is_not_ours_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"format 'other/9'"):
         read_manifest(tmp_path / "m")
     (tmp_path / "m" / "windlass-model.yaml").write_text(
-        "format: windlass-model/1\nflavors: {sklearn: {}}\nfiles: {'../x': {digest: a, size: 1}}\n")
+        "format: windlass-model/1\nflavors: {sklearn: {}}\nfiles: {'../x': {digest: a, size: 1}}\n"
+    )
     with pytest.raises(InvalidInput, match=r"\.\."):
         read_manifest(tmp_path / "m")
 
 
-def test_pickle_needs_trust_and_names_its_creator(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_pickle_needs_trust_and_names_its_creator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     frame, label = _data()
     model = LogisticRegression().fit(frame[["tenure", "charges"]], label)
-    windlass.save_model(model, tmp_path / "p", serialization="pickle",
-                        input_example=frame[["tenure", "charges"]][:3])
+    windlass.save_model(
+        model,
+        tmp_path / "p",
+        serialization="pickle",
+        input_example=frame[["tenure", "charges"]][:3],
+    )
     assert (tmp_path / "p" / "model.pkl").exists()
     manifest = read_manifest(tmp_path / "p")
     with pytest.raises(UntrustedModel, match=r"trust=True") as info:
@@ -152,8 +172,9 @@ def test_pickle_needs_trust_and_names_its_creator(tmp_path: Path,
         windlass.load_model(tmp_path / "p")
 
 
-def test_a_claimed_creator_never_grants_trust(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_claimed_creator_never_grants_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A manifest's creator is written by whoever uploads it: `user:` patterns are refused."""
     frame, label = _data()
     model = LogisticRegression().fit(frame[["tenure", "charges"]], label)
@@ -221,8 +242,9 @@ class Scaler(windlass.PythonModel):
 '''
 
 
-def test_python_flavor_packages_its_code_and_artifacts(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python_flavor_packages_its_code_and_artifacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code = tmp_path / "src"
     code.mkdir()
     (code / "scaler_model.py").write_text(PYFUNC_MODULE)
@@ -231,19 +253,27 @@ def test_python_flavor_packages_its_code_and_artifacts(tmp_path: Path,
     import scaler_model  # type: ignore[import-not-found]
 
     example = pd.DataFrame({"x": [1.0, 2.0]})
-    windlass.save_model(scaler_model.Scaler(), tmp_path / "py", input_example=example,
-                        artifacts={"params": tmp_path / "params.json"},
-                        model_config={"offset": 0.5})
+    windlass.save_model(
+        scaler_model.Scaler(),
+        tmp_path / "py",
+        input_example=example,
+        artifacts={"params": tmp_path / "params.json"},
+        model_config={"offset": 0.5},
+    )
     assert (tmp_path / "py" / "code" / "scaler_model.py").exists()
     with pytest.raises(UntrustedModel, match=r"packaged Python code"):
         load_model_folder(tmp_path / "py")
     # A fresh process in another folder: the class comes from the packaged code.
-    done = run_fresh(textwrap.dedent(f"""
+    done = run_fresh(
+        textwrap.dedent(f"""
         import windlass
-        model = windlass.load_model({str(tmp_path / 'py')!r}, trust=True)
+        model = windlass.load_model({str(tmp_path / "py")!r}, trust=True)
         print(model.predict([{{"x": 1}}, {{"x": 10}}]).tolist())
-    """), cwd=tmp_path.parent)
+    """),
+        cwd=tmp_path.parent,
+    )
     assert done.stdout.strip() == "[3.5, 30.5]"
+
     class Local(windlass.PythonModel):
         def predict(self, context: object, model_input: object) -> object:
             return model_input

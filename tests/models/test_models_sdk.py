@@ -34,8 +34,9 @@ def _log(registered: str | None = "churn", **params: object) -> windlass.ModelIn
         windlass.log_input(frame, "churn-train")
         model = LogisticRegression(C=float(params.get("C", 1.0))).fit(frame, label)  # type: ignore[arg-type]
         windlass.log_metric("accuracy", float(model.score(frame, label)))
-        return windlass.log_model(model, name="model", input_example=frame[:5],
-                                  registered_model_name=registered)
+        return windlass.log_model(
+            model, name="model", input_example=frame[:5], registered_model_name=registered
+        )
 
 
 def test_log_register_alias_and_load_by_every_uri(sdk: str) -> None:
@@ -53,8 +54,9 @@ def test_log_register_alias_and_load_by_every_uri(sdk: str) -> None:
         np.testing.assert_array_equal(loaded.predict(frame), expected)
     assert windlass.load_model("models:/churn@latest").uri == "models:/churn/2"
     records = frame[:3].to_dict("records")
-    np.testing.assert_array_equal(windlass.load_model("models:/churn/1").predict(records),
-                                  expected[:3])
+    np.testing.assert_array_equal(
+        windlass.load_model("models:/churn/1").predict(records), expected[:3]
+    )
     model = windlass.get_registered_model("churn")
     assert model.aliases == {"champion": 1} and model.latest_version == 2
 
@@ -83,8 +85,11 @@ def test_alias_moves_are_recorded_and_guard_deletion(sdk: str) -> None:
     assert [(e.from_version, e.to_version) for e in history] == [(None, 1), (1, 2), (2, 3)]
     assert all(e.claimed_by and e.at > 0 for e in history)
     everything = windlass.get_alias_history("churn")
-    assert [(e.alias, e.from_version, e.to_version) for e in everything][-1] == \
-        ("challenger", 2, None)
+    assert [(e.alias, e.from_version, e.to_version) for e in everything][-1] == (
+        "challenger",
+        2,
+        None,
+    )
     assert [v.version for v in windlass.list_model_versions("churn")] == [3, 1]
     with pytest.raises(ModelVersionNotFound):
         windlass.load_model("models:/churn/2")
@@ -100,8 +105,9 @@ def test_lineage_names_run_params_metrics_inputs(sdk: str) -> None:
     assert lineage.run_id == info.run_id
     assert lineage.params == {"C": "0.25"}
     assert "accuracy" in lineage.metrics
-    assert [(i.name, i.rows, i.context) for i in lineage.inputs] == [("churn-train", 80,
-                                                                      "training")]
+    assert [(i.name, i.rows, i.context) for i in lineage.inputs] == [
+        ("churn-train", 80, "training")
+    ]
     version = windlass.get_model_version("churn", 1)
     assert version.source == info.uri and version.run_id == info.run_id
     assert version.manifest["run_id"] == info.run_id
@@ -116,19 +122,25 @@ def test_register_from_run_and_folder_and_download(sdk: str, tmp_path: Path) -> 
     again = windlass.register_model(folder, "from-folder", description="copied")
     assert again.version == 1
     frame, _ = _data()
-    np.testing.assert_array_equal(windlass.load_model("models:/from-folder/1").predict(frame),
-                                  windlass.load_model(info.uri).predict(frame))
+    np.testing.assert_array_equal(
+        windlass.load_model("models:/from-folder/1").predict(frame),
+        windlass.load_model(info.uri).predict(frame),
+    )
     with pytest.raises(InvalidInput, match=r"not an empty folder"):
         windlass.download_model("models:/from-run/1", tmp_path / "dl")
 
 
 def test_model_card_description_tags(sdk: str) -> None:
     _log()
-    windlass.update_registered_model("churn", description="Who churns", card="# churn\n\nv1",
-                                     tags={"team": "risk"})
+    windlass.update_registered_model(
+        "churn", description="Who churns", card="# churn\n\nv1", tags={"team": "risk"}
+    )
     model = windlass.get_registered_model("churn")
-    assert (model.description, model.card, model.tags) == ("Who churns", "# churn\n\nv1",
-                                                            {"team": "risk"})
+    assert (model.description, model.card, model.tags) == (
+        "Who churns",
+        "# churn\n\nv1",
+        {"team": "risk"},
+    )
     names = [m.name for m in windlass.list_registered_models()]
     assert "churn" in names
 

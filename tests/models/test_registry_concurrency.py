@@ -40,8 +40,11 @@ def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 #: The manifest of every registered version (its stored windlass-model.yaml says the same).
-MANIFEST = {"format": FORMAT, "flavors": {"sklearn": {}},
-            "files": {"model.skops": {"digest": hash_bytes(b"w"), "size": 1}}}
+MANIFEST = {
+    "format": FORMAT,
+    "flavors": {"sklearn": {}},
+    "files": {"model.skops": {"digest": hash_bytes(b"w"), "size": 1}},
+}
 
 
 @pytest.fixture
@@ -79,18 +82,22 @@ def race(work: Callable[[int], T], threads: int = THREADS) -> list[T]:
 
 
 def register(registry: ModelRegistry, project: str, files: list[ArtifactEntry]) -> int:
-    return registry.create_version(project, "churn", source="race", files=files,
-                                   manifest=MANIFEST).version
+    return registry.create_version(
+        project, "churn", source="race", files=files, manifest=MANIFEST
+    ).version
 
 
 @pytest.mark.parametrize("sharing", ["shared-store", "store-per-thread"])
 def test_concurrent_registration_numbers_without_gaps(
-        store_uri: str, blobs_uri: str, project: str, files: list[ArtifactEntry],
-        sharing: str) -> None:
+    store_uri: str, blobs_uri: str, project: str, files: list[ArtifactEntry], sharing: str
+) -> None:
     # The model does not exist yet: the racers also race to create it.
     shared = SqlStore(store_uri)
-    stores = [shared] * THREADS if sharing == "shared-store" else \
-        [SqlStore(store_uri) for _ in range(THREADS)]
+    stores = (
+        [shared] * THREADS
+        if sharing == "shared-store"
+        else [SqlStore(store_uri) for _ in range(THREADS)]
+    )
     registries = [ModelRegistry(s, open_blob_store(blobs_uri)) for s in stores]
     try:
         versions = race(lambda i: register(registries[i], project, files))
@@ -104,16 +111,26 @@ def test_concurrent_registration_numbers_without_gaps(
             store.close()
 
 
-def test_same_version_id_raced_registers_once(store_uri: str, blobs_uri: str, project: str,
-                                              files: list[ArtifactEntry]) -> None:
+def test_same_version_id_raced_registers_once(
+    store_uri: str, blobs_uri: str, project: str, files: list[ArtifactEntry]
+) -> None:
     store = SqlStore(store_uri)
     registry = ModelRegistry(store, open_blob_store(blobs_uri))
     try:
         register(registry, project, files)
         version_id = new_id()
-        numbers = race(lambda _i: registry.create_version(
-            project, "churn", source="retry", files=files, manifest=MANIFEST,
-            version_id=version_id).version)
+        numbers = race(
+            lambda _i: (
+                registry.create_version(
+                    project,
+                    "churn",
+                    source="retry",
+                    files=files,
+                    manifest=MANIFEST,
+                    version_id=version_id,
+                ).version
+            )
+        )
         assert numbers == [2] * THREADS
         assert register(registry, project, files) == 3
     finally:
@@ -140,17 +157,33 @@ store.close()
 
 
 def test_concurrent_registration_from_processes_on_sqlite(
-        tmp_path: Path, blobs_uri: str, files: list[ArtifactEntry]) -> None:
+    tmp_path: Path, blobs_uri: str, files: list[ArtifactEntry]
+) -> None:
     uri = f"sqlite:///{tmp_path / 'procs.db'}"
     store = SqlStore(uri)
     project = store.get_or_create_project("procs", new_id(), now_ms()).id
     store.close()
     payload = json.dumps([[f.path, f.digest, f.size] for f in files])
-    procs = [subprocess.Popen(
-        [sys.executable, "-c", _PROCESS_SCRIPT, uri, blobs_uri, project, "4", payload,
-         json.dumps(MANIFEST)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _PROCESS_SCRIPT,
+                uri,
+                blobs_uri,
+                project,
+                "4",
+                payload,
+                json.dumps(MANIFEST),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outputs = []
     for proc in procs:
         assert proc.stdin is not None
@@ -163,8 +196,9 @@ def test_concurrent_registration_from_processes_on_sqlite(
     assert sorted(outputs) == list(range(1, 17))
 
 
-def test_concurrent_alias_moves_form_one_chain(store_uri: str, blobs_uri: str, project: str,
-                                               files: list[ArtifactEntry]) -> None:
+def test_concurrent_alias_moves_form_one_chain(
+    store_uri: str, blobs_uri: str, project: str, files: list[ArtifactEntry]
+) -> None:
     store = SqlStore(store_uri)
     registry = ModelRegistry(store, open_blob_store(blobs_uri))
     try:
@@ -172,8 +206,12 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str, blobs_uri: str, p
             register(registry, project, files)
 
         def moves(i: int) -> list[AliasEvent]:
-            return [registry.set_alias(project, "churn", "champion", (i + j) % 4 + 1,
-                                       claimed_by=f"user-{i}") for j in range(5)]
+            return [
+                registry.set_alias(
+                    project, "churn", "champion", (i + j) % 4 + 1, claimed_by=f"user-{i}"
+                )
+                for j in range(5)
+            ]
 
         events = [e for per_thread in race(moves) for e in per_thread]
         recorded = [e for e in events if e.from_version != e.to_version]
@@ -185,6 +223,7 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str, blobs_uri: str, p
             assert after.from_version != after.to_version
         final = registry.get_model(project, "churn").aliases["champion"]
         assert history[-1].to_version == final
+
         def key(e: AliasEvent) -> tuple[str, int, int]:
             return e.claimed_by, e.from_version or 0, e.to_version or 0
 

@@ -11,15 +11,19 @@ from windlass.models.signature import Signature, enforce, infer_schema, infer_si
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({"age": np.array([30, 40], dtype="int64"),
-                         "income": [1.5, 2.5], "plan": ["a", "b"]})
+    return pd.DataFrame(
+        {"age": np.array([30, 40], dtype="int64"), "income": [1.5, 2.5], "plan": ["a", "b"]}
+    )
 
 
 def test_columns_are_inferred_with_dtypes() -> None:
     schema = infer_schema(_frame())
     assert schema.kind == "columns"
     assert [(c.name, c.dtype) for c in schema.columns] == [
-        ("age", "int64"), ("income", "float64"), ("plan", "string")]
+        ("age", "int64"),
+        ("income", "float64"),
+        ("plan", "string"),
+    ]
 
 
 def test_tensor_shape_has_a_free_batch_dimension() -> None:

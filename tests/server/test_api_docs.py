@@ -24,8 +24,12 @@ def model_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mo
     monkeypatch.setenv("WINDLASS_PROJECT", "api-docs")
     x = np.random.default_rng(0).random((30, 3))
     with windlass.start_run():
-        windlass.log_model(LogisticRegression().fit(x, (x[:, 0] > 0.5).astype(int)),
-                           name="model", input_example=x[:2], registered_model_name="docs")
+        windlass.log_model(
+            LogisticRegression().fit(x, (x[:, 0] > 0.5).astype(int)),
+            name="model",
+            input_example=x[:2],
+            registered_model_name="docs",
+        )
     server = ModelServerProcess("models:/docs/1", log_dir=tmp_path)
     yield server
     server.stop()
@@ -53,17 +57,23 @@ def check_offline_page(url: str, page: str, asset_names: set[str]) -> None:
             assert EXPECTED_TYPES[suffix] in got.headers["content-type"], asset
             assert len(got.content) > 1000, asset
         if page == "/docs":
-            assert "SwaggerUIBundle" in client.get(
-                next(u for u in urls if u.endswith("swagger-ui-bundle.js"))).text
+            assert (
+                "SwaggerUIBundle"
+                in client.get(next(u for u in urls if u.endswith("swagger-ui-bundle.js"))).text
+            )
         assert client.get("/openapi.json").json()["paths"]
 
 
-@pytest.mark.parametrize(("page", "assets"), [
-    ("/docs", {"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"}),
-    ("/redoc", {"redoc.standalone.js", "favicon.png"}),
-])
-def test_tracking_server_docs_load_no_cdn(server: ServerProcess, page: str,
-                                          assets: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("page", "assets"),
+    [
+        ("/docs", {"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"}),
+        ("/redoc", {"redoc.standalone.js", "favicon.png"}),
+    ],
+)
+def test_tracking_server_docs_load_no_cdn(
+    server: ServerProcess, page: str, assets: set[str]
+) -> None:
     check_offline_page(server.url, page, assets)
 
 

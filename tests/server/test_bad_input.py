@@ -57,7 +57,8 @@ def refused(response: httpx.Response, status: int, code: str | None = None) -> d
     """Assert ``response`` is the error body with this status (and error code); return it."""
     assert response.status_code == status, (
         f"{response.request.method} {response.request.url.path}: expected {status}, got "
-        f"{response.status_code}: {response.text[:500]}")
+        f"{response.status_code}: {response.text[:500]}"
+    )
     if response.request.method == "HEAD":
         return {}
     assert response.headers["content-type"].startswith("application/json")
@@ -89,11 +90,17 @@ def token(position: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def metric_batch(run_ids: list[str], key: str, steps: list[int], **overrides: Any
-                 ) -> dict[str, Any]:
-    body = {"id": new_id(), "run_ids": run_ids, "keys": [key] * len(run_ids),
-            "values": [float(s) for s in steps], "steps": steps,
-            "timestamps": [1_700_000_000_000 + s for s in steps]}
+def metric_batch(
+    run_ids: list[str], key: str, steps: list[int], **overrides: Any
+) -> dict[str, Any]:
+    body = {
+        "id": new_id(),
+        "run_ids": run_ids,
+        "keys": [key] * len(run_ids),
+        "values": [float(s) for s in steps],
+        "steps": steps,
+        "timestamps": [1_700_000_000_000 + s for s in steps],
+    }
     body.update(overrides)
     return body
 
@@ -104,19 +111,38 @@ def seed(server: Any) -> Seed:
     with client_of(server) as client:
         name = f"bad-input-{uuid.uuid4().hex[:8]}"
         project = ok(client.post(f"{API}/projects", json={"name": name}))
-        run = ok(client.post(f"{API}/runs", json={
-            "project_id": project["id"], "name": "seeded", "tags": Seed.tags}))
+        run = ok(
+            client.post(
+                f"{API}/runs",
+                json={"project_id": project["id"], "name": "seeded", "tags": Seed.tags},
+            )
+        )
         ok(client.post(f"{API}/runs/{run['id']}/params", json={"params": Seed.params}))
         steps = Seed.steps
-        ok(client.post(f"{API}/metrics", json={
-            "id": new_id(), "run_ids": [run["id"]] * len(steps), "keys": ["loss"] * len(steps),
-            "values": [Seed.value(s) for s in steps], "steps": steps,
-            "timestamps": [1_700_000_000_000 + s for s in steps]}))
+        ok(
+            client.post(
+                f"{API}/metrics",
+                json={
+                    "id": new_id(),
+                    "run_ids": [run["id"]] * len(steps),
+                    "keys": ["loss"] * len(steps),
+                    "values": [Seed.value(s) for s in steps],
+                    "steps": steps,
+                    "timestamps": [1_700_000_000_000 + s for s in steps],
+                },
+            )
+        )
         blob = b"seeded model weights " * 100
         digest = hash_bytes(blob)
         ok(client.put(f"{API}/blobs/{digest}", content=blob))
-        ok(client.post(f"{API}/runs/{run['id']}/artifacts", json={
-            "entries": [{"path": "model/weights.bin", "digest": digest, "size": len(blob)}]}))
+        ok(
+            client.post(
+                f"{API}/runs/{run['id']}/artifacts",
+                json={
+                    "entries": [{"path": "model/weights.bin", "digest": digest, "size": len(blob)}]
+                },
+            )
+        )
     return Seed(project["id"], name, run["id"], blob, digest)
 
 
@@ -145,8 +171,9 @@ def assert_intact(client: httpx.Client, seed: Seed) -> None:
     assert history["steps"] == Seed.steps
     assert history["values"] == [Seed.value(s) for s in Seed.steps]
     walk = ok(client.get(f"{API}/runs/{seed.run_id}/artifacts/walk"))
-    assert walk["entries"] == [{"path": "model/weights.bin", "digest": seed.digest,
-                                "size": len(seed.blob)}]
+    assert walk["entries"] == [
+        {"path": "model/weights.bin", "digest": seed.digest, "size": len(seed.blob)}
+    ]
     blob = client.get(f"{API}/blobs/{seed.digest}")
     assert blob.status_code == 200
     assert blob.content == seed.blob
@@ -169,7 +196,7 @@ MALFORMED = [
     pytest.param("POST", "/runs", b"{bad json", id="runs-broken-json"),
     pytest.param("POST", "/runs", b"", id="runs-empty-body"),
     pytest.param("POST", "/runs", b"[1, 2]", id="runs-list-body"),
-    pytest.param("POST", "/runs", b"\"text\"", id="runs-string-body"),
+    pytest.param("POST", "/runs", b'"text"', id="runs-string-body"),
     pytest.param("POST", "/runs", b"\xff\xfe\x00garbage", id="runs-not-utf8"),
     pytest.param("POST", "/runs", b'{"project_id": "x",}', id="runs-trailing-comma"),
     pytest.param("POST", "/projects", b'{"name": "x"', id="projects-truncated"),
@@ -184,8 +211,9 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(("method", "path", "content"), MALFORMED)
-def test_malformed_json_is_refused(api: httpx.Client, seed: Seed, method: str, path: str,
-                                   content: bytes) -> None:
+def test_malformed_json_is_refused(
+    api: httpx.Client, seed: Seed, method: str, path: str, content: bytes
+) -> None:
     path = API + path.format(run=seed.run_id)
     refused(api.request(method, path, content=content, headers=JSON), 400, "INVALID_INPUT")
 
@@ -237,29 +265,100 @@ WRONG_TYPES: list[Any] = [
     ("POST", "/runs/search", {"order_by": "metrics.loss"}),
     ("POST", "/runs/search", {"view": "everything"}),
     ("POST", "/runs/search", {"page_token": 7}),
-    ("POST", "/metrics", {"id": new_id(), "run_ids": "{run}", "keys": ["x"], "values": [1.0],
-                          "steps": [1], "timestamps": [1]}),
-    ("POST", "/metrics", {"id": new_id(), "run_ids": ["{run}"], "keys": {"x": 1},
-                          "values": [1.0], "steps": [1], "timestamps": [1]}),
-    ("POST", "/metrics", {"id": new_id(), "run_ids": ["{run}"], "keys": ["x"],
-                          "values": ["one"], "steps": [1], "timestamps": [1]}),
-    ("POST", "/metrics", {"id": new_id(), "run_ids": ["{run}"], "keys": ["x"],
-                          "values": [None], "steps": [1], "timestamps": [1]}),
-    ("POST", "/metrics", {"id": new_id(), "run_ids": ["{run}"], "keys": ["x"],
-                          "values": [1.0], "steps": [1.5], "timestamps": [1]}),
-    ("POST", "/metrics", {"id": new_id(), "run_ids": ["{run}"], "keys": ["x"],
-                          "values": [1.0], "steps": [1]}),
-    ("POST", "/metrics", {"run_ids": ["{run}"], "keys": ["x"], "values": [1.0], "steps": [1],
-                          "timestamps": [1]}),
-    ("POST", "/metrics", {"id": 7, "run_ids": ["{run}"], "keys": ["x"], "values": [1.0],
-                          "steps": [1], "timestamps": [1]}),
+    (
+        "POST",
+        "/metrics",
+        {
+            "id": new_id(),
+            "run_ids": "{run}",
+            "keys": ["x"],
+            "values": [1.0],
+            "steps": [1],
+            "timestamps": [1],
+        },
+    ),
+    (
+        "POST",
+        "/metrics",
+        {
+            "id": new_id(),
+            "run_ids": ["{run}"],
+            "keys": {"x": 1},
+            "values": [1.0],
+            "steps": [1],
+            "timestamps": [1],
+        },
+    ),
+    (
+        "POST",
+        "/metrics",
+        {
+            "id": new_id(),
+            "run_ids": ["{run}"],
+            "keys": ["x"],
+            "values": ["one"],
+            "steps": [1],
+            "timestamps": [1],
+        },
+    ),
+    (
+        "POST",
+        "/metrics",
+        {
+            "id": new_id(),
+            "run_ids": ["{run}"],
+            "keys": ["x"],
+            "values": [None],
+            "steps": [1],
+            "timestamps": [1],
+        },
+    ),
+    (
+        "POST",
+        "/metrics",
+        {
+            "id": new_id(),
+            "run_ids": ["{run}"],
+            "keys": ["x"],
+            "values": [1.0],
+            "steps": [1.5],
+            "timestamps": [1],
+        },
+    ),
+    (
+        "POST",
+        "/metrics",
+        {"id": new_id(), "run_ids": ["{run}"], "keys": ["x"], "values": [1.0], "steps": [1]},
+    ),
+    (
+        "POST",
+        "/metrics",
+        {"run_ids": ["{run}"], "keys": ["x"], "values": [1.0], "steps": [1], "timestamps": [1]},
+    ),
+    (
+        "POST",
+        "/metrics",
+        {
+            "id": 7,
+            "run_ids": ["{run}"],
+            "keys": ["x"],
+            "values": [1.0],
+            "steps": [1],
+            "timestamps": [1],
+        },
+    ),
     ("POST", "/runs/{run}/artifacts", {"entries": {"path": "a"}}),
-    ("POST", "/runs/{run}/artifacts", {"entries": [{"path": "a", "digest": "{digest}",
-                                                    "size": "big"}]}),
-    ("POST", "/runs/{run}/artifacts", {"entries": [{"path": "a", "digest": "{digest}",
-                                                    "size": -1}]}),
-    ("POST", "/runs/{run}/artifacts", {"entries": [{"path": "a", "digest": "abc",
-                                                    "size": 1}]}),
+    (
+        "POST",
+        "/runs/{run}/artifacts",
+        {"entries": [{"path": "a", "digest": "{digest}", "size": "big"}]},
+    ),
+    (
+        "POST",
+        "/runs/{run}/artifacts",
+        {"entries": [{"path": "a", "digest": "{digest}", "size": -1}]},
+    ),
+    ("POST", "/runs/{run}/artifacts", {"entries": [{"path": "a", "digest": "abc", "size": 1}]}),
     ("POST", "/runs/{run}/artifacts", {"entries": [{"path": "a", "size": 1}]}),
 ]
 
@@ -275,27 +374,38 @@ def fill(value: Any, seed: Seed) -> Any:
     return value
 
 
-@pytest.mark.parametrize(("method", "path", "body"), WRONG_TYPES,
-                         ids=[f"{m} {p} {json.dumps(b)[:60]}" for m, p, b in WRONG_TYPES])
-def test_wrong_types_are_refused(api: httpx.Client, seed: Seed, method: str, path: str,
-                                 body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    WRONG_TYPES,
+    ids=[f"{m} {p} {json.dumps(b)[:60]}" for m, p, b in WRONG_TYPES],
+)
+def test_wrong_types_are_refused(
+    api: httpx.Client, seed: Seed, method: str, path: str, body: dict[str, Any]
+) -> None:
     response = api.request(method, API + fill(path, seed), json=fill(body, seed))
     error = refused(response, 400)
     assert error["error_code"] in ("INVALID_INPUT", "UNSAFE_PATH")
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/runs", {"project_id": "{project}", "start_time": 2**64}),
-    ("POST", "/runs", {"project_id": "{project}", "start_time": INT64_MAX + 1}),
-    ("POST", "/runs", {"project_id": "{project}", "source": {"pid": 2**70}}),
-    ("PATCH", "/runs/{run}", {"end_time": 2**64}),
-    ("POST", "/runs/{run}/heartbeat", {"at": 2**63}),
-    ("POST", "/runs/fail-stale", {"heartbeat_before": 2**64}),
-    ("POST", "/runs/{run}/artifacts", {"entries": [{"path": "big", "digest": "{digest}",
-                                                    "size": 2**70}]}),
-])
-def test_integers_beyond_64_bits_are_refused(api: httpx.Client, seed: Seed, method: str,
-                                             path: str, body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/runs", {"project_id": "{project}", "start_time": 2**64}),
+        ("POST", "/runs", {"project_id": "{project}", "start_time": INT64_MAX + 1}),
+        ("POST", "/runs", {"project_id": "{project}", "source": {"pid": 2**70}}),
+        ("PATCH", "/runs/{run}", {"end_time": 2**64}),
+        ("POST", "/runs/{run}/heartbeat", {"at": 2**63}),
+        ("POST", "/runs/fail-stale", {"heartbeat_before": 2**64}),
+        (
+            "POST",
+            "/runs/{run}/artifacts",
+            {"entries": [{"path": "big", "digest": "{digest}", "size": 2**70}]},
+        ),
+    ],
+)
+def test_integers_beyond_64_bits_are_refused(
+    api: httpx.Client, seed: Seed, method: str, path: str, body: dict[str, Any]
+) -> None:
     # JSON integers are unbounded; the stores hold 64-bit integers. Too large is bad input
     # (400), not an overflow deep in the database driver (500).
     runs_before = ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id]}))
@@ -318,19 +428,38 @@ RUN_ROUTES = [
     ("GET", "/runs/{id}/artifacts", None, None),
     ("GET", "/runs/{id}/artifacts/walk", None, None),
     ("GET", "/runs/{id}/artifacts/entry", None, {"path": "model/weights.bin"}),
-    ("POST", "/runs/{id}/artifacts", {"entries": [
-        {"path": "x.bin", "digest": "{digest}", "size": 1}]}, None),
+    (
+        "POST",
+        "/runs/{id}/artifacts",
+        {"entries": [{"path": "x.bin", "digest": "{digest}", "size": 1}]},
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize("run_id", [
-    UNKNOWN_RUN, "f" * 32, "not-a-run-id", "z" * 32, "0" * 31, "0" * 33, "%20", "..",
-    "0x" + "0" * 30, "-" + "1" * 31,
-])
-@pytest.mark.parametrize(("method", "path", "body", "params"), RUN_ROUTES,
-                         ids=[f"{m} {p}" for m, p, _b, _q in RUN_ROUTES])
-def test_unknown_run_ids_are_not_found(api: httpx.Client, seed: Seed, run_id: str, method: str,
-                                       path: str, body: Any, params: Any) -> None:
+@pytest.mark.parametrize(
+    "run_id",
+    [
+        UNKNOWN_RUN,
+        "f" * 32,
+        "not-a-run-id",
+        "z" * 32,
+        "0" * 31,
+        "0" * 33,
+        "%20",
+        "..",
+        "0x" + "0" * 30,
+        "-" + "1" * 31,
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params"),
+    RUN_ROUTES,
+    ids=[f"{m} {p}" for m, p, _b, _q in RUN_ROUTES],
+)
+def test_unknown_run_ids_are_not_found(
+    api: httpx.Client, seed: Seed, run_id: str, method: str, path: str, body: Any, params: Any
+) -> None:
     url = API + path.replace("{id}", run_id)
     response = api.request(method, url, json=fill(body, seed), params=params)
     if run_id == "..":
@@ -342,10 +471,19 @@ def test_unknown_run_ids_are_not_found(api: httpx.Client, seed: Seed, run_id: st
     assert error["details"]["run_id"] == run_id.replace("%20", " ")
 
 
-@pytest.mark.parametrize("run_id", [
-    "0x" + "1" * 30, "-" + "1" * 31, "+" + "1" * 31, "1_" + "1" * 30, " " + "1" * 31,
-    "1" * 31 + "\n", "g" * 32, "0" * 31 + "é",
-])
+@pytest.mark.parametrize(
+    "run_id",
+    [
+        "0x" + "1" * 30,
+        "-" + "1" * 31,
+        "+" + "1" * 31,
+        "1_" + "1" * 30,
+        " " + "1" * 31,
+        "1" * 31 + "\n",
+        "g" * 32,
+        "0" * 31 + "é",
+    ],
+)
 def test_malformed_run_ids_cannot_be_created(api: httpx.Client, seed: Seed, run_id: str) -> None:
     # Ids are 32 hex characters; anything Python's int(x, 16) happens to accept is not one.
     response = api.post(f"{API}/runs", json={"project_id": seed.project_id, "run_id": run_id})
@@ -354,10 +492,16 @@ def test_malformed_run_ids_cannot_be_created(api: httpx.Client, seed: Seed, run_
 
 
 def test_malformed_parent_run_id_is_refused(api: httpx.Client, seed: Seed) -> None:
-    refused(api.post(f"{API}/runs", json={"project_id": seed.project_id,
-                                           "parent_run_id": "nope"}), 400, "INVALID_INPUT")
-    refused(api.post(f"{API}/runs", json={"project_id": seed.project_id,
-                                           "parent_run_id": UNKNOWN_RUN}), 404, "RUN_NOT_FOUND")
+    refused(
+        api.post(f"{API}/runs", json={"project_id": seed.project_id, "parent_run_id": "nope"}),
+        400,
+        "INVALID_INPUT",
+    )
+    refused(
+        api.post(f"{API}/runs", json={"project_id": seed.project_id, "parent_run_id": UNKNOWN_RUN}),
+        404,
+        "RUN_NOT_FOUND",
+    )
 
 
 def test_unknown_project(api: httpx.Client, seed: Seed) -> None:
@@ -365,16 +509,22 @@ def test_unknown_project(api: httpx.Client, seed: Seed) -> None:
     assert "no-such-project" in error["message"]
     refused(api.get(f"{API}/projects/{UNKNOWN_RUN}"), 404, "PROJECT_NOT_FOUND")
     # A project id that is not even an id may be refused as bad input instead.
-    refused_as_one_of(api.post(f"{API}/runs", json={"project_id": "no-such-project"}),
-                      {400: "INVALID_INPUT", 404: "PROJECT_NOT_FOUND"})
+    refused_as_one_of(
+        api.post(f"{API}/runs", json={"project_id": "no-such-project"}),
+        {400: "INVALID_INPUT", 404: "PROJECT_NOT_FOUND"},
+    )
     refused(api.post(f"{API}/runs", json={"project_id": UNKNOWN_RUN}), 404, "PROJECT_NOT_FOUND")
-    refused(api.post(f"{API}/runs/search", json={"projects": [seed.project_id,
-                                                                  "no-such-project"]}),
-            404, "PROJECT_NOT_FOUND")
+    refused(
+        api.post(f"{API}/runs/search", json={"projects": [seed.project_id, "no-such-project"]}),
+        404,
+        "PROJECT_NOT_FOUND",
+    )
 
 
-@pytest.mark.parametrize("name", ["", "../etc", "/abs", "has space", "-dash-first", "a" * 257,
-                                  "tab\tname", "semi;colon", "ünï"])
+@pytest.mark.parametrize(
+    "name",
+    ["", "../etc", "/abs", "has space", "-dash-first", "a" * 257, "tab\tname", "semi;colon", "ünï"],
+)
 def test_invalid_project_names_are_refused(api: httpx.Client, name: str) -> None:
     refused(api.post(f"{API}/projects", json={"name": name}), 400, "INVALID_INPUT")
     listed = ok(api.get(f"{API}/projects", params={"max_results": 10_000}))
@@ -392,61 +542,75 @@ def test_state_conflicts(api: httpx.Client, seed: Seed) -> None:
     refused(api.post(f"{API}/runs/{seed.run_id}/restore"), 409, "INVALID_STATE")
     run_id = scratch_run(api, seed)
     ok(api.delete(f"{API}/runs/{run_id}"))
-    refused(api.post(f"{API}/runs/{run_id}/params", json={"params": {"a": "1"}}), 409,
-            "INVALID_STATE")
-    refused(api.post(f"{API}/runs/{run_id}/tags", json={"tags": {"a": "1"}}), 409,
-            "INVALID_STATE")
-    refused(api.post(f"{API}/metrics", json=metric_batch([run_id], "x", [1])), 409,
-            "INVALID_STATE")
+    refused(
+        api.post(f"{API}/runs/{run_id}/params", json={"params": {"a": "1"}}), 409, "INVALID_STATE"
+    )
+    refused(api.post(f"{API}/runs/{run_id}/tags", json={"tags": {"a": "1"}}), 409, "INVALID_STATE")
+    refused(api.post(f"{API}/metrics", json=metric_batch([run_id], "x", [1])), 409, "INVALID_STATE")
     assert history(api, run_id, "x") == []
     run = ok(api.get(f"{API}/runs/{run_id}"))
     assert run["params"] == {} and run["tags"] == {}
 
 
 # -- search: filters, page tokens, max_results ----------------------------------------------
-@pytest.mark.parametrize(("text", "position"), [
-    ("metrics.loss >", 14),
-    ("bogus.x = 1", 0),
-    ("metrics.loss = 'abc", 15),
-    ("metrics.loss like 'a%'", 13),
-    ("params.lr < 5", 12),
-    ("(metrics.loss = 1", 17),
-    ("metrics.loss = 1 )", 17),
-    ("metrics.loss ~ 1", 13),
-    ("attributes.nope = 'x'", 11),
-    ("metrics.loss = 1 and", 20),
-    ("metrics.loss in ()", 17),
-    ("params.lr is nul", 13),
-])
-def test_bad_filters_name_the_position(api: httpx.Client, seed: Seed, text: str,
-                                       position: int) -> None:
-    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
-                                                     "filter": text})
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("metrics.loss >", 14),
+        ("bogus.x = 1", 0),
+        ("metrics.loss = 'abc", 15),
+        ("metrics.loss like 'a%'", 13),
+        ("params.lr < 5", 12),
+        ("(metrics.loss = 1", 17),
+        ("metrics.loss = 1 )", 17),
+        ("metrics.loss ~ 1", 13),
+        ("attributes.nope = 'x'", 11),
+        ("metrics.loss = 1 and", 20),
+        ("metrics.loss in ()", 17),
+        ("params.lr is nul", 13),
+    ],
+)
+def test_bad_filters_name_the_position(
+    api: httpx.Client, seed: Seed, text: str, position: int
+) -> None:
+    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id], "filter": text})
     error = refused(response, 400, "INVALID_FILTER")
     assert error["details"]["position"] == position
     assert error["details"]["filter"] == text
     assert f"position {position}" in error["message"]
 
 
-@pytest.mark.parametrize(("clause", "position"), [
-    ("metrics.loss sideways", 13), ("bogus.loss", 0), ("", 0), ("metrics.loss asc desc", 17),
-])
-def test_bad_order_by_names_the_position(api: httpx.Client, seed: Seed, clause: str,
-                                         position: int) -> None:
-    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
-                                                     "order_by": ["metrics.loss", clause]})
+@pytest.mark.parametrize(
+    ("clause", "position"),
+    [
+        ("metrics.loss sideways", 13),
+        ("bogus.loss", 0),
+        ("", 0),
+        ("metrics.loss asc desc", 17),
+    ],
+)
+def test_bad_order_by_names_the_position(
+    api: httpx.Client, seed: Seed, clause: str, position: int
+) -> None:
+    response = api.post(
+        f"{API}/runs/search",
+        json={"projects": [seed.project_id], "order_by": ["metrics.loss", clause]},
+    )
     error = refused(response, 400, "INVALID_FILTER")
     assert error["details"]["position"] == position
 
 
-@pytest.mark.parametrize("text", [
-    "(" * 2000 + "metrics.loss = 1" + ")" * 2000,
-    "not " * 4000 + "metrics.loss = 1",
-])
-def test_deeply_nested_filters_are_not_a_server_error(api: httpx.Client, seed: Seed,
-                                                      text: str) -> None:
-    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
-                                                     "filter": text})
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 2000 + "metrics.loss = 1" + ")" * 2000,
+        "not " * 4000 + "metrics.loss = 1",
+    ],
+)
+def test_deeply_nested_filters_are_not_a_server_error(
+    api: httpx.Client, seed: Seed, text: str
+) -> None:
+    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id], "filter": text})
     if response.status_code != 200:
         # Nested deeper than MAX_DEPTH: a documented limit, and where it was reached.
         error = refused(response, 400, "LIMIT_EXCEEDED")
@@ -456,21 +620,27 @@ def test_deeply_nested_filters_are_not_a_server_error(api: httpx.Client, seed: S
 
 def test_overlong_filter_is_refused(api: httpx.Client, seed: Seed) -> None:
     text = " or ".join(["metrics.loss = 1"] * 2000)
-    error = refused(api.post(f"{API}/runs/search", json={"filter": text}), 400,
-                    "LIMIT_EXCEEDED")
+    error = refused(api.post(f"{API}/runs/search", json={"filter": text}), 400, "LIMIT_EXCEEDED")
     assert "MAX_FILTER_LENGTH" in error["message"]
 
 
-@pytest.mark.parametrize(("search", "limit"), [
-    ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(5000))}, "MAX_FILTER_LENGTH"),
-    ({"filter": "(" * 1000 + "metrics.loss > 1" + ")" * 1000}, "MAX_DEPTH"),
-    ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(11))}, "MAX_JOINS"),
-    ({"order_by": [f"metrics.m{i}" for i in range(100)]}, "MAX_ORDER_BY_KEYS"),
-])
-def test_searches_over_a_limit_are_limit_exceeded(api: httpx.Client, seed: Seed,
-                                                  search: dict[str, Any], limit: str) -> None:
-    error = refused(api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
-                                                          **search}), 400, "LIMIT_EXCEEDED")
+@pytest.mark.parametrize(
+    ("search", "limit"),
+    [
+        ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(5000))}, "MAX_FILTER_LENGTH"),
+        ({"filter": "(" * 1000 + "metrics.loss > 1" + ")" * 1000}, "MAX_DEPTH"),
+        ({"filter": " and ".join(f"metrics.m{i} > 1" for i in range(11))}, "MAX_JOINS"),
+        ({"order_by": [f"metrics.m{i}" for i in range(100)]}, "MAX_ORDER_BY_KEYS"),
+    ],
+)
+def test_searches_over_a_limit_are_limit_exceeded(
+    api: httpx.Client, seed: Seed, search: dict[str, Any], limit: str
+) -> None:
+    error = refused(
+        api.post(f"{API}/runs/search", json={"projects": [seed.project_id], **search}),
+        400,
+        "LIMIT_EXCEEDED",
+    )
     assert limit in error["message"]
     assert error["details"]["limit_name"] == limit
 
@@ -498,8 +668,9 @@ SEARCH_TOKENS = [
 
 @pytest.mark.parametrize("page_token", SEARCH_TOKENS)
 def test_bad_search_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
-    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
-                                                     "page_token": page_token})
+    response = api.post(
+        f"{API}/runs/search", json={"projects": [seed.project_id], "page_token": page_token}
+    )
     refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
@@ -508,38 +679,53 @@ HISTORY_TOKENS = [
     pytest.param(lambda _run: "abc", id="not-base64-json"),
     pytest.param(lambda _run: "!!", id="not-base64"),
     pytest.param(lambda _run: token([1]), id="a-list"),
-    pytest.param(lambda _run: token({"k": f"history:{UNKNOWN_RUN}:loss", "s": 1, "t": 1, "i": 1}),
-                 id="another-run"),
-    pytest.param(lambda run: token({"k": f"history:{run}:acc", "s": 1, "t": 1, "i": 1}),
-                 id="another-key"),
+    pytest.param(
+        lambda _run: token({"k": f"history:{UNKNOWN_RUN}:loss", "s": 1, "t": 1, "i": 1}),
+        id="another-run",
+    ),
+    pytest.param(
+        lambda run: token({"k": f"history:{run}:acc", "s": 1, "t": 1, "i": 1}), id="another-key"
+    ),
     # The right listing, a forged position:
     pytest.param(lambda run: token({"k": f"history:{run}:loss"}), id="forged-no-position"),
     pytest.param(lambda run: token({"k": f"history:{run}:loss", "s": 1}), id="forged-partial"),
-    pytest.param(lambda run: token({"k": f"history:{run}:loss", "s": "a", "t": None, "i": {}}),
-                 id="forged-wrong-types"),
-    pytest.param(lambda run: token({"k": f"history:{run}:loss", "s": [1], "t": [2], "i": [3]}),
-                 id="forged-lists"),
-    pytest.param(lambda run: token({"k": f"history:{run}:loss", "s": 2**80, "t": 1, "i": 1}),
-                 id="forged-huge-int"),
+    pytest.param(
+        lambda run: token({"k": f"history:{run}:loss", "s": "a", "t": None, "i": {}}),
+        id="forged-wrong-types",
+    ),
+    pytest.param(
+        lambda run: token({"k": f"history:{run}:loss", "s": [1], "t": [2], "i": [3]}),
+        id="forged-lists",
+    ),
+    pytest.param(
+        lambda run: token({"k": f"history:{run}:loss", "s": 2**80, "t": 1, "i": 1}),
+        id="forged-huge-int",
+    ),
 ]
 
 
 @pytest.mark.parametrize("make_token", HISTORY_TOKENS)
-def test_bad_metric_history_page_tokens(api: httpx.Client, seed: Seed,
-                                        make_token: HistoryToken) -> None:
-    response = api.get(f"{API}/runs/{seed.run_id}/metric-history",
-                       params={"key": "loss", "page_token": make_token(seed.run_id)})
+def test_bad_metric_history_page_tokens(
+    api: httpx.Client, seed: Seed, make_token: HistoryToken
+) -> None:
+    response = api.get(
+        f"{API}/runs/{seed.run_id}/metric-history",
+        params={"key": "loss", "page_token": make_token(seed.run_id)},
+    )
     refused(response, 400, "INVALID_PAGE_TOKEN")
 
 
-@pytest.mark.parametrize("page_token", [
-    pytest.param("%%%", id="not-base64"),
-    pytest.param("abc", id="not-json"),
-    pytest.param(token({"k": "runs:"}), id="another-listing"),
-    pytest.param(token({"k": "projects"}), id="forged-no-position"),
-    pytest.param(token({"k": "projects", "n": {"a": 1}}), id="forged-object"),
-    pytest.param(token({"k": "projects", "n": [1, 2]}), id="forged-list"),
-])
+@pytest.mark.parametrize(
+    "page_token",
+    [
+        pytest.param("%%%", id="not-base64"),
+        pytest.param("abc", id="not-json"),
+        pytest.param(token({"k": "runs:"}), id="another-listing"),
+        pytest.param(token({"k": "projects"}), id="forged-no-position"),
+        pytest.param(token({"k": "projects", "n": {"a": 1}}), id="forged-object"),
+        pytest.param(token({"k": "projects", "n": [1, 2]}), id="forged-list"),
+    ],
+)
 def test_bad_project_page_tokens(api: httpx.Client, page_token: str) -> None:
     response = api.get(f"{API}/projects", params={"page_token": page_token})
     refused(response, 400, "INVALID_PAGE_TOKEN")
@@ -547,8 +733,9 @@ def test_bad_project_page_tokens(api: httpx.Client, page_token: str) -> None:
 
 @pytest.mark.parametrize("max_results", [0, -1, 50_001, 10**30, -(10**30)])
 def test_search_max_results_out_of_range(api: httpx.Client, seed: Seed, max_results: int) -> None:
-    response = api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
-                                                     "max_results": max_results})
+    response = api.post(
+        f"{API}/runs/search", json={"projects": [seed.project_id], "max_results": max_results}
+    )
     refused(response, 400, "INVALID_INPUT")
 
 
@@ -559,33 +746,43 @@ def test_project_list_max_results_out_of_range(api: httpx.Client, max_results: s
 
 
 @pytest.mark.parametrize("max_results", ["0", "-3", "1000001", "all", "9" * 40])
-def test_metric_history_max_results_out_of_range(api: httpx.Client, seed: Seed,
-                                                 max_results: str) -> None:
-    response = api.get(f"{API}/runs/{seed.run_id}/metric-history",
-                       params={"key": "loss", "max_results": max_results})
+def test_metric_history_max_results_out_of_range(
+    api: httpx.Client, seed: Seed, max_results: str
+) -> None:
+    response = api.get(
+        f"{API}/runs/{seed.run_id}/metric-history",
+        params={"key": "loss", "max_results": max_results},
+    )
     refused(response, 400, "INVALID_INPUT")
 
 
 def test_max_results_at_the_limits_work(api: httpx.Client, seed: Seed) -> None:
-    ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id],
-                                             "max_results": 50_000}))
+    ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id], "max_results": 50_000}))
     ok(api.post(f"{API}/runs/search", json={"projects": [seed.project_id], "max_results": 1}))
     ok(api.get(f"{API}/projects", params={"max_results": 10_000}))
-    body = ok(api.get(f"{API}/runs/{seed.run_id}/metric-history",
-                      params={"key": "loss", "max_results": 1_000_000}))
+    body = ok(
+        api.get(
+            f"{API}/runs/{seed.run_id}/metric-history",
+            params={"key": "loss", "max_results": 1_000_000},
+        )
+    )
     assert body["steps"] == Seed.steps
 
 
 # -- metric batches -------------------------------------------------------------------------
-@pytest.mark.parametrize("change", [
-    {"keys": ["m", "m"]},
-    {"values": [1.0]},
-    {"steps": [1, 2, 3, 4]},
-    {"timestamps": []},
-    {"run_ids": ["{run}"]},
-])
-def test_metric_batch_with_mismatched_columns(api: httpx.Client, seed: Seed,
-                                              change: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"keys": ["m", "m"]},
+        {"values": [1.0]},
+        {"steps": [1, 2, 3, 4]},
+        {"timestamps": []},
+        {"run_ids": ["{run}"]},
+    ],
+)
+def test_metric_batch_with_mismatched_columns(
+    api: httpx.Client, seed: Seed, change: dict[str, Any]
+) -> None:
     run_id = scratch_run(api, seed)
     batch = metric_batch([run_id] * 3, "m", [1, 2, 3])
     batch.update(fill(change, seed))
@@ -612,26 +809,31 @@ def test_metric_batch_for_an_unknown_run_stores_nothing(api: httpx.Client, seed:
 def test_metric_batch_for_a_malformed_run_id(api: httpx.Client, seed: Seed) -> None:
     run_id = scratch_run(api, seed)
     batch = metric_batch([run_id, "zz", run_id], "bad", [1, 2, 3])
-    refused_as_one_of(api.post(f"{API}/metrics", json=batch),
-                      {400: "INVALID_INPUT", 404: "RUN_NOT_FOUND"})
+    refused_as_one_of(
+        api.post(f"{API}/metrics", json=batch), {400: "INVALID_INPUT", 404: "RUN_NOT_FOUND"}
+    )
     assert history(api, run_id, "bad") == []
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param({"id": "z" * 32}, id="id-not-hex"),
-    pytest.param({"id": "abc"}, id="id-short"),
-    pytest.param({"keys": ["ok", "bad key!", "ok"]}, id="key-invalid"),
-    pytest.param({"keys": ["ok", "", "ok"]}, id="key-empty"),
-    pytest.param({"keys": ["ok", "k" * 251, "ok"]}, id="key-too-long"),
-    pytest.param({"steps": [1, 2**63, 3]}, id="step-over-int64"),
-    pytest.param({"steps": [1, -(2**63) - 1, 3]}, id="step-under-int64"),
-    pytest.param({"timestamps": [1, 2**63, 3]}, id="timestamp-over-int64"),
-    pytest.param({"timestamps": [1, -1, 3]}, id="timestamp-negative"),
-    pytest.param({"values": [1.0, "one", 3.0]}, id="value-text"),
-    pytest.param({"values": [1.0, True, 3.0]}, id="value-bool"),
-])
-def test_invalid_metric_points_store_nothing(api: httpx.Client, seed: Seed,
-                                             change: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"id": "z" * 32}, id="id-not-hex"),
+        pytest.param({"id": "abc"}, id="id-short"),
+        pytest.param({"keys": ["ok", "bad key!", "ok"]}, id="key-invalid"),
+        pytest.param({"keys": ["ok", "", "ok"]}, id="key-empty"),
+        pytest.param({"keys": ["ok", "k" * 251, "ok"]}, id="key-too-long"),
+        pytest.param({"steps": [1, 2**63, 3]}, id="step-over-int64"),
+        pytest.param({"steps": [1, -(2**63) - 1, 3]}, id="step-under-int64"),
+        pytest.param({"timestamps": [1, 2**63, 3]}, id="timestamp-over-int64"),
+        pytest.param({"timestamps": [1, -1, 3]}, id="timestamp-negative"),
+        pytest.param({"values": [1.0, "one", 3.0]}, id="value-text"),
+        pytest.param({"values": [1.0, True, 3.0]}, id="value-bool"),
+    ],
+)
+def test_invalid_metric_points_store_nothing(
+    api: httpx.Client, seed: Seed, change: dict[str, Any]
+) -> None:
     run_id = scratch_run(api, seed)
     batch = metric_batch([run_id] * 3, "ok", [1, 2, 3])
     batch.update(change)
@@ -644,8 +846,7 @@ def test_invalid_metric_points_store_nothing(api: httpx.Client, seed: Seed,
 
 def test_non_finite_metric_values_are_accepted_as_strings(api: httpx.Client, seed: Seed) -> None:
     run_id = scratch_run(api, seed)
-    batch = metric_batch([run_id] * 3, "odd", [1, 2, 3],
-                         values=["NaN", "Infinity", "-Infinity"])
+    batch = metric_batch([run_id] * 3, "odd", [1, 2, 3], values=["NaN", "Infinity", "-Infinity"])
     assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 3}
     body = ok(api.get(f"{API}/runs/{run_id}/metric-history", params={"key": "odd"}))
     assert body["values"] == ["NaN", "Infinity", "-Infinity"]
@@ -659,9 +860,15 @@ def test_reused_ids_with_another_body_are_409(api: httpx.Client, seed: Seed) -> 
     # A retry of the same request (name and start time left to the server) is the same run.
     again = ok(api.post(f"{API}/runs", json=body))
     assert (again["name"], again["start_time"]) == (first["name"], first["start_time"])
-    for change in ({"name": "renamed"}, {"start_time": first["start_time"] + 1},
-                   {"project_id": ok(api.post(f"{API}/projects", json={
-                       "name": f"other-{uuid.uuid4().hex[:8]}"}))["id"]}):
+    for change in (
+        {"name": "renamed"},
+        {"start_time": first["start_time"] + 1},
+        {
+            "project_id": ok(
+                api.post(f"{API}/projects", json={"name": f"other-{uuid.uuid4().hex[:8]}"})
+            )["id"]
+        },
+    ):
         error = refused(api.post(f"{API}/runs", json={**body, **change}), 409, "ID_CONFLICT")
         assert run_id in error["message"]
     run = ok(api.get(f"{API}/runs/{run_id}"))
@@ -670,8 +877,9 @@ def test_reused_ids_with_another_body_are_409(api: httpx.Client, seed: Seed) -> 
     batch = metric_batch([run_id] * 3, "m", [1, 2, 3])
     assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 3}
     assert ok(api.post(f"{API}/metrics", json=batch)) == {"stored": 0}
-    error = refused(api.post(f"{API}/metrics", json={**batch, "values": [9.0, 9.0, 9.0]}), 409,
-                    "ID_CONFLICT")
+    error = refused(
+        api.post(f"{API}/metrics", json={**batch, "values": [9.0, 9.0, 9.0]}), 409, "ID_CONFLICT"
+    )
     assert batch["id"] in error["message"]
     assert history(api, run_id, "m") == [1, 2, 3]
 
@@ -681,43 +889,80 @@ def test_param_conflict_is_409_and_changes_nothing(api: httpx.Client, seed: Seed
     run_id = scratch_run(api, seed)
     ok(api.post(f"{API}/runs/{run_id}/params", json={"params": {"lr": "0.1"}}))
     ok(api.post(f"{API}/runs/{run_id}/params", json={"params": {"lr": "0.1"}}))  # same: fine
-    error = refused(api.post(f"{API}/runs/{run_id}/params", json={"params": {"lr": "0.2"}}),
-                    409, "PARAM_CONFLICT")
+    error = refused(
+        api.post(f"{API}/runs/{run_id}/params", json={"params": {"lr": "0.2"}}),
+        409,
+        "PARAM_CONFLICT",
+    )
     assert error["details"]["key"] == "lr"
     assert error["details"]["old_value"] == "0.1"
     assert error["details"]["new_value"] == "0.2"
     # A batch with one conflicting param stores none of its params.
-    refused(api.post(f"{API}/runs/{run_id}/params",
-                     json={"params": {"depth": "3", "lr": "0.3", "width": "8"}}),
-            409, "PARAM_CONFLICT")
+    refused(
+        api.post(
+            f"{API}/runs/{run_id}/params",
+            json={"params": {"depth": "3", "lr": "0.3", "width": "8"}},
+        ),
+        409,
+        "PARAM_CONFLICT",
+    )
     assert ok(api.get(f"{API}/runs/{run_id}"))["params"] == {"lr": "0.1"}
     # The seeded run's params cannot be changed either.
-    refused(api.post(f"{API}/runs/{seed.run_id}/params", json={"params": {"lr": "9"}}),
-            409, "PARAM_CONFLICT")
+    refused(
+        api.post(f"{API}/runs/{seed.run_id}/params", json={"params": {"lr": "9"}}),
+        409,
+        "PARAM_CONFLICT",
+    )
 
 
-@pytest.mark.parametrize("params", [
-    {"bad key!": "1"}, {"": "1"}, {"k" * 251: "1"}, {"ok": "v" * 6001},
-])
-def test_invalid_params_store_nothing(api: httpx.Client, seed: Seed,
-                                      params: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"bad key!": "1"},
+        {"": "1"},
+        {"k" * 251: "1"},
+        {"ok": "v" * 6001},
+    ],
+)
+def test_invalid_params_store_nothing(
+    api: httpx.Client, seed: Seed, params: dict[str, str]
+) -> None:
     run_id = scratch_run(api, seed)
-    refused(api.post(f"{API}/runs/{run_id}/params", json={"params": {"fine": "1", **params}}),
-            400, "INVALID_INPUT")
+    refused(
+        api.post(f"{API}/runs/{run_id}/params", json={"params": {"fine": "1", **params}}),
+        400,
+        "INVALID_INPUT",
+    )
     assert ok(api.get(f"{API}/runs/{run_id}"))["params"] == {}
 
 
 # -- artifacts and blobs --------------------------------------------------------------------
-@pytest.mark.parametrize("path", [
-    "../x", "/etc/passwd", "a/../../b", "model/../../../etc/passwd", "..", "a\\..\\b",
-    "C:/windows", "a\x00b", "a\nb", ".", "./", "//",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../x",
+        "/etc/passwd",
+        "a/../../b",
+        "model/../../../etc/passwd",
+        "..",
+        "a\\..\\b",
+        "C:/windows",
+        "a\x00b",
+        "a\nb",
+        ".",
+        "./",
+        "//",
+    ],
+)
 def test_artifact_path_traversal_is_refused(api: httpx.Client, seed: Seed, path: str) -> None:
     run_id = scratch_run(api, seed)
-    entries = [{"path": "fine/ok.bin", "digest": seed.digest, "size": len(seed.blob)},
-               {"path": path, "digest": seed.digest, "size": len(seed.blob)}]
-    error = refused(api.post(f"{API}/runs/{run_id}/artifacts", json={"entries": entries}),
-                    400, "UNSAFE_PATH")
+    entries = [
+        {"path": "fine/ok.bin", "digest": seed.digest, "size": len(seed.blob)},
+        {"path": path, "digest": seed.digest, "size": len(seed.blob)},
+    ]
+    error = refused(
+        api.post(f"{API}/runs/{run_id}/artifacts", json={"entries": entries}), 400, "UNSAFE_PATH"
+    )
     assert error["details"]["path"] == path
     # Nothing of the batch was recorded, not even the fine entry.
     assert ok(api.get(f"{API}/runs/{run_id}/artifacts/walk"))["entries"] == []
@@ -735,13 +980,25 @@ def test_artifact_entry_for_a_blob_never_uploaded(api: httpx.Client, seed: Seed)
     entries = [{"path": "x.bin", "digest": "a" * 64, "size": 3}]
     refused(api.post(f"{API}/runs/{run_id}/artifacts", json={"entries": entries}), 400)
     assert ok(api.get(f"{API}/runs/{run_id}/artifacts/walk"))["entries"] == []
-    refused(api.get(f"{API}/runs/{run_id}/artifacts/entry", params={"path": "x.bin"}), 404,
-            "ARTIFACT_NOT_FOUND")
+    refused(
+        api.get(f"{API}/runs/{run_id}/artifacts/entry", params={"path": "x.bin"}),
+        404,
+        "ARTIFACT_NOT_FOUND",
+    )
 
 
-@pytest.mark.parametrize("digest", [
-    "xyz", "a" * 63, "a" * 65, "g" * 64, "a" * 62 + "..", "%20" + "a" * 61, "-" * 64,
-])
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "xyz",
+        "a" * 63,
+        "a" * 65,
+        "g" * 64,
+        "a" * 62 + "..",
+        "%20" + "a" * 61,
+        "-" * 64,
+    ],
+)
 def test_malformed_blob_digests(api: httpx.Client, digest: str) -> None:
     refused(api.put(f"{API}/blobs/{digest}", content=b"abc"), 400, "INVALID_INPUT")
     refused(api.get(f"{API}/blobs/{digest}"), 400, "INVALID_INPUT")
@@ -773,8 +1030,9 @@ def test_blob_whose_bytes_do_not_match_its_digest(blob_server: Any) -> None:
         digest = hash_bytes(good)
         before = stored_files(root) if root.exists() else set()
 
-        error = refused(client.put(f"{API}/blobs/{digest}", content=b"tampered bytes"), 422,
-                        "INTEGRITY_FAILURE")
+        error = refused(
+            client.put(f"{API}/blobs/{digest}", content=b"tampered bytes"), 422, "INTEGRITY_FAILURE"
+        )
         assert digest in error["message"]
         refused(client.head(f"{API}/blobs/{digest}"), 404)
         refused(client.get(f"{API}/blobs/{digest}"), 404, "ARTIFACT_NOT_FOUND")
@@ -786,10 +1044,9 @@ def test_blob_whose_bytes_do_not_match_its_digest(blob_server: Any) -> None:
         def chunks() -> Iterator[bytes]:
             wrong = big[:-1] + bytes([big[-1] ^ 1])
             for start in range(0, len(wrong), 100_000):
-                yield wrong[start:start + 100_000]
+                yield wrong[start : start + 100_000]
 
-        refused(client.put(f"{API}/blobs/{big_digest}", content=chunks()), 422,
-                "INTEGRITY_FAILURE")
+        refused(client.put(f"{API}/blobs/{big_digest}", content=chunks()), 422, "INTEGRITY_FAILURE")
         refused(client.head(f"{API}/blobs/{big_digest}"), 404)
         assert stored_files(root) == before  # no blob, no temporary file left behind
 
@@ -822,15 +1079,18 @@ def test_oversized_bodies_are_refused(small_server: Any) -> None:
         many = {f"p{i}": "v" * 100 for i in range(2_000)}  # ~230 KB of JSON
         body = json.dumps({"params": many}).encode()
         assert len(body) > LIMIT
-        error = refused(client.post(f"{API}/runs/{run_id}/params", content=body, headers=JSON),
-                        413, "PAYLOAD_TOO_LARGE")
+        error = refused(
+            client.post(f"{API}/runs/{run_id}/params", content=body, headers=JSON),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        )
         assert error["details"]["limit"] == LIMIT
         assert "WINDLASS_MAX_REQUEST_BYTES" in error["message"]
 
     # Chunked, without Content-Length: counted while it streams.
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(body), 8_192):
-            yield body[start:start + 8_192]
+            yield body[start : start + 8_192]
 
     with client_of(small_server) as client:
         response = client.post(f"{API}/runs/{run_id}/params", content=chunks(), headers=JSON)
@@ -853,9 +1113,12 @@ def test_oversized_bodies_are_refused(small_server: Any) -> None:
         assert len(json.dumps(small)) < LIMIT
         assert ok(client.post(f"{API}/metrics", json=small)) == {"stored": 500}
         small_body = json.dumps(metric_batch([run_id] * 10, "chunked", list(range(10))))
-        assert ok(client.post(f"{API}/metrics", headers=JSON,
-                              content=iter([small_body[:50].encode(),
-                                            small_body[50:].encode()]))) == {"stored": 10}
+        assert ok(
+            client.post(
+                f"{API}/metrics",
+                headers=JSON,
+                content=iter([small_body[:50].encode(), small_body[50:].encode()]),
+            )
+        ) == {"stored": 10}
         blob = b"b" * (3 * LIMIT)
         assert client.put(f"{API}/blobs/{hash_bytes(blob)}", content=blob).status_code == 201
-

@@ -21,11 +21,16 @@ API = "/api/v1"
 JSON = {"content-type": "application/json"}
 WEIGHTS = b"deployed weights " * 20
 #: A minimal valid manifest; the stored windlass-model.yaml (JSON is YAML) says the same.
-MANIFEST_DATA = {"format": "windlass-model/1", "flavors": {"sklearn": {}},
-                 "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}}}
+MANIFEST_DATA = {
+    "format": "windlass-model/1",
+    "flavors": {"sklearn": {}},
+    "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}},
+}
 MANIFEST = json.dumps(MANIFEST_DATA).encode()
-VARIANTS = [{"name": "champion", "model_uri": "models:/churn@champion", "weight": 90.0},
-            {"name": "challenger", "model_uri": "models:/churn/1", "weight": 10.0}]
+VARIANTS = [
+    {"name": "champion", "model_uri": "models:/churn@champion", "weight": 90.0},
+    {"name": "challenger", "model_uri": "models:/churn/1", "weight": 10.0},
+]
 SHADOW = {"name": "shadow", "model_uri": "models:/churn/2", "weight": 0.0}
 
 
@@ -33,7 +38,8 @@ def refused(response: httpx.Response, status: int, code: str | None = None) -> d
     """Assert ``response`` is the error body with this status (and code); return it."""
     assert response.status_code == status, (
         f"{response.request.method} {response.request.url.path}: expected {status}, got "
-        f"{response.status_code}: {response.text[:500]}")
+        f"{response.status_code}: {response.text[:500]}"
+    )
     body = response.json()
     assert isinstance(body.get("error_code"), str) and body["error_code"], body
     assert isinstance(body.get("message"), str) and body["message"], body
@@ -61,15 +67,20 @@ class Seed:
 
 
 def _register(client: httpx.Client, project: str) -> None:
-    files = [{"path": "windlass-model.yaml", "digest": hash_bytes(MANIFEST),
-              "size": len(MANIFEST)},
-             {"path": "model.skops", "digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}]
+    files = [
+        {"path": "windlass-model.yaml", "digest": hash_bytes(MANIFEST), "size": len(MANIFEST)},
+        {"path": "model.skops", "digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)},
+    ]
     for data in (MANIFEST, WEIGHTS):
         assert client.put(f"{API}/blobs/{hash_bytes(data)}", content=data).is_success
     models = f"{API}/projects/{project}/models"
     for _ in range(2):
-        ok(client.post(f"{models}/churn/versions", json={
-            "source": "test", "files": files, "manifest": MANIFEST_DATA}))
+        ok(
+            client.post(
+                f"{models}/churn/versions",
+                json={"source": "test", "files": files, "manifest": MANIFEST_DATA},
+            )
+        )
     ok(client.put(f"{models}/churn/aliases/champion", json={"version": 2}))
 
 
@@ -80,8 +91,12 @@ def seed(server: Any) -> Seed:
         project = ok(client.post(f"{API}/projects", json={"name": name}))
         _register(client, name)
         seeded = Seed(project["id"], name)
-        ok(client.post(seeded.deployments, json={
-            "name": "prod", "variants": VARIANTS, "shadow": SHADOW, "claimed_by": "ada"}))
+        ok(
+            client.post(
+                seeded.deployments,
+                json={"name": "prod", "variants": VARIANTS, "shadow": SHADOW, "claimed_by": "ada"},
+            )
+        )
     return seeded
 
 
@@ -94,8 +109,9 @@ def api(server: Any, seed: Seed) -> Iterator[httpx.Client]:
         assert deployment["revision"] == 1
         assert deployment["variants"] == VARIANTS and deployment["shadow"] == SHADOW
         events = ok(client.get(f"{seed.deployments}/prod/history"))["events"]
-        assert [(e["revision"], e["action"], e["claimed_by"]) for e in events] == \
-            [(1, "create", "ada")]
+        assert [(e["revision"], e["action"], e["claimed_by"]) for e in events] == [
+            (1, "create", "ada")
+        ]
 
 
 # -- malformed bodies and wrong types -------------------------------------------------------
@@ -113,8 +129,9 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(("method", "path", "content"), MALFORMED)
-def test_malformed_json_is_refused(api: httpx.Client, seed: Seed, method: str, path: str,
-                                   content: bytes) -> None:
+def test_malformed_json_is_refused(
+    api: httpx.Client, seed: Seed, method: str, path: str, content: bytes
+) -> None:
     response = api.request(method, seed.deployments + path, content=content, headers=JSON)
     refused(response, 400, "INVALID_INPUT")
 
@@ -137,8 +154,11 @@ WRONG: list[Any] = [
     ("POST", "", {"name": "ok", "variants": [variant(weight=0)]}),
     ("POST", "", {"name": "ok", "variants": [variant(weight=0), variant(name="w", weight=0)]}),
     ("PATCH", "/prod", {"variants": [variant(weight=0)]}),
-    ("POST", "", {"name": "ok", "variants": [variant(weight=1e308), variant(name="w",
-                                                                             weight=1e308)]}),
+    (
+        "POST",
+        "",
+        {"name": "ok", "variants": [variant(weight=1e308), variant(name="w", weight=1e308)]},
+    ),
     ("POST", "", {"name": "ok", "variants": [variant(name="bad name")]}),
     ("POST", "", {"name": "ok", "variants": [variant(model_uri="churn")]}),
     ("POST", "", {"name": "ok", "variants": [variant(model_uri="datasets:/d@v1")]}),
@@ -147,8 +167,15 @@ WRONG: list[Any] = [
     ("POST", "", {"name": "ok", "variants": [variant(model_uri="models:/" + "a" * 1100)]}),
     ("POST", "", {"name": "ok", "variants": [variant(extra=1)]}),
     ("POST", "", {"name": "ok", "variants": [variant(), variant()]}),
-    ("POST", "", {"name": "ok", "variants": [variant(weight=0), variant(name="w", weight=0)],
-                  "shadow": variant()}),
+    (
+        "POST",
+        "",
+        {
+            "name": "ok",
+            "variants": [variant(weight=0), variant(name="w", weight=0)],
+            "shadow": variant(),
+        },
+    ),
     ("POST", "", {"name": "ok", "variants": [variant()], "description": "x" * 100_001}),
     ("POST", "", {"name": "ok", "variants": [variant()], "deployment_id": "short"}),
     ("POST", "", {"name": "ok", "variants": [variant()], "claimed_by": "u" * 257}),
@@ -180,32 +207,53 @@ WRONG: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), WRONG,
-                         ids=[f"{m} {p} {json.dumps(b)[:70]}" for m, p, b in WRONG])
-def test_wrong_bodies_are_refused(api: httpx.Client, seed: Seed, method: str, path: str,
-                                  body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"), WRONG, ids=[f"{m} {p} {json.dumps(b)[:70]}" for m, p, b in WRONG]
+)
+def test_wrong_bodies_are_refused(
+    api: httpx.Client, seed: Seed, method: str, path: str, body: dict[str, Any]
+) -> None:
     error = refused(api.request(method, seed.deployments + path, json=body), 400)
     assert error["error_code"] in ("INVALID_INPUT", "INVALID_URI")
 
 
 def test_errors_name_what_was_wrong(api: httpx.Client, seed: Seed) -> None:
-    error = refused(api.post(seed.deployments, json={"name": "ok", "variants": [
-        variant(name="only", weight=0)]}), 400, "INVALID_INPUT")
+    error = refused(
+        api.post(
+            seed.deployments, json={"name": "ok", "variants": [variant(name="only", weight=0)]}
+        ),
+        400,
+        "INVALID_INPUT",
+    )
     assert "positive sum, got only=0" in error["message"]
     assert error["details"]["weights"] == {"only": 0}
-    error = refused(api.patch(f"{seed.deployments}/prod", json={"weights": {"nobody": 1}}),
-                    400)
+    error = refused(api.patch(f"{seed.deployments}/prod", json={"weights": {"nobody": 1}}), 400)
     assert "'nobody'" in error["message"] and error["details"]["variants"] == ["nobody"]
-    error = refused(api.post(seed.deployments, json={
-        "name": "ok", "variants": [variant(name="typo", model_uri="models:/churn/9")]}), 404,
-        "MODEL_VERSION_NOT_FOUND")
+    error = refused(
+        api.post(
+            seed.deployments,
+            json={"name": "ok", "variants": [variant(name="typo", model_uri="models:/churn/9")]},
+        ),
+        404,
+        "MODEL_VERSION_NOT_FOUND",
+    )
     assert "variant 'typo'" in error["message"] and error["details"]["variant"] == "typo"
-    refused(api.post(seed.deployments, json={
-        "name": "ok", "variants": [variant(model_uri="models:/chrun/1")]}), 404,
-        "MODEL_NOT_FOUND")
-    refused(api.post(seed.deployments, json={
-        "name": "ok", "variants": [variant(model_uri="runs:/" + "0" * 32 + "/model")]}), 404,
-        "RUN_NOT_FOUND")
+    refused(
+        api.post(
+            seed.deployments,
+            json={"name": "ok", "variants": [variant(model_uri="models:/chrun/1")]},
+        ),
+        404,
+        "MODEL_NOT_FOUND",
+    )
+    refused(
+        api.post(
+            seed.deployments,
+            json={"name": "ok", "variants": [variant(model_uri="runs:/" + "0" * 32 + "/model")]},
+        ),
+        404,
+        "RUN_NOT_FOUND",
+    )
     refused(api.get(f"{seed.deployments}/ok"), 404, "DEPLOYMENT_NOT_FOUND")
 
 
@@ -224,75 +272,112 @@ ROUTES: list[Any] = [
 
 
 @pytest.mark.parametrize("project", ["no-such-project", "0" * 32])
-@pytest.mark.parametrize(("method", "path", "body", "params"), ROUTES,
-                         ids=[f"{m} {p or '/'}" for m, p, _b, _q in ROUTES])
-def test_unknown_project(api: httpx.Client, project: str, method: str, path: str,
-                         body: Any, params: Any) -> None:
-    error = refused(api.request(method, f"{API}/projects/{project}/deployments{path}",
-                                json=body, params=params), 404, "PROJECT_NOT_FOUND")
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params"), ROUTES, ids=[f"{m} {p or '/'}" for m, p, _b, _q in ROUTES]
+)
+def test_unknown_project(
+    api: httpx.Client, project: str, method: str, path: str, body: Any, params: Any
+) -> None:
+    error = refused(
+        api.request(
+            method, f"{API}/projects/{project}/deployments{path}", json=body, params=params
+        ),
+        404,
+        "PROJECT_NOT_FOUND",
+    )
     assert project in error["message"]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "params"), ROUTES[2:],
-                         ids=[f"{m} {p}" for m, p, _b, _q in ROUTES[2:]])
-def test_unknown_deployment(api: httpx.Client, seed: Seed, method: str, path: str,
-                            body: Any, params: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params"),
+    ROUTES[2:],
+    ids=[f"{m} {p}" for m, p, _b, _q in ROUTES[2:]],
+)
+def test_unknown_deployment(
+    api: httpx.Client, seed: Seed, method: str, path: str, body: Any, params: Any
+) -> None:
     url = seed.deployments + path.replace("/prod", "/no-such-deployment")
-    error = refused(api.request(method, url, json=body, params=params), 404,
-                    "DEPLOYMENT_NOT_FOUND")
+    error = refused(api.request(method, url, json=body, params=params), 404, "DEPLOYMENT_NOT_FOUND")
     assert "no-such-deployment" in error["message"]
     assert seed.project_name in error["message"]
 
 
-@pytest.mark.parametrize("path", ["/-bad", "/a%20b", "/prod/revisions/0",
-                                  "/prod/revisions/x", f"/prod/revisions/{2**31}"])
+@pytest.mark.parametrize(
+    "path",
+    ["/-bad", "/a%20b", "/prod/revisions/0", "/prod/revisions/x", f"/prod/revisions/{2**31}"],
+)
 def test_bad_path_parameters(api: httpx.Client, seed: Seed, path: str) -> None:
     refused(api.get(seed.deployments + path), 400, "INVALID_INPUT")
 
 
 def test_unknown_revision(api: httpx.Client, seed: Seed) -> None:
-    error = refused(api.get(f"{seed.deployments}/prod/revisions/2"), 404,
-                    "DEPLOYMENT_NOT_FOUND")
+    error = refused(api.get(f"{seed.deployments}/prod/revisions/2"), 404, "DEPLOYMENT_NOT_FOUND")
     assert "revision 2" in error["message"]
 
 
 # -- conflicts, paging ----------------------------------------------------------------------
 def test_state_conflicts(api: httpx.Client, seed: Seed) -> None:
-    error = refused(api.post(seed.deployments, json={"name": "prod", "variants": VARIANTS}),
-                    409, "ALREADY_EXISTS")
+    error = refused(
+        api.post(seed.deployments, json={"name": "prod", "variants": VARIANTS}),
+        409,
+        "ALREADY_EXISTS",
+    )
     assert "prod" in error["message"]
     refused(api.post(f"{seed.deployments}/prod/rollback"), 409, "INVALID_STATE")
-    error = refused(api.patch(f"{seed.deployments}/prod", json={
-        "weights": {"challenger": 50}, "expected_revision": 3}), 409, "CONFLICT")
+    error = refused(
+        api.patch(
+            f"{seed.deployments}/prod", json={"weights": {"challenger": 50}, "expected_revision": 3}
+        ),
+        409,
+        "CONFLICT",
+    )
     assert error["details"]["revision"] == 1
     # Asking for the state that is already there changes nothing, whatever the revision.
-    assert ok(api.patch(f"{seed.deployments}/prod", json={
-        "weights": {"challenger": 10}, "expected_revision": 9}))["revision"] == 1
+    assert (
+        ok(
+            api.patch(
+                f"{seed.deployments}/prod",
+                json={"weights": {"challenger": 10}, "expected_revision": 9},
+            )
+        )["revision"]
+        == 1
+    )
 
 
 @pytest.mark.parametrize("page_token", ["garbage!!", "abc", "eyJrIjoicnVucyJ9", "x" * 5000])
 def test_bad_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
-    refused(api.get(seed.deployments, params={"page_token": page_token}), 400,
-            "INVALID_PAGE_TOKEN")
-    refused(api.get(f"{seed.deployments}/prod/history", params={"page_token": page_token}),
-            400, "INVALID_PAGE_TOKEN")
+    refused(api.get(seed.deployments, params={"page_token": page_token}), 400, "INVALID_PAGE_TOKEN")
+    refused(
+        api.get(f"{seed.deployments}/prod/history", params={"page_token": page_token}),
+        400,
+        "INVALID_PAGE_TOKEN",
+    )
 
 
 @pytest.mark.parametrize("max_results", ["0", "-1", "1001", "many", "9" * 40])
 def test_max_results_out_of_range(api: httpx.Client, seed: Seed, max_results: str) -> None:
-    refused(api.get(seed.deployments, params={"max_results": max_results}), 400,
-            "INVALID_INPUT")
-    refused(api.get(f"{seed.deployments}/prod/history", params={"max_results": max_results}),
-            400, "INVALID_INPUT")
+    refused(api.get(seed.deployments, params={"max_results": max_results}), 400, "INVALID_INPUT")
+    refused(
+        api.get(f"{seed.deployments}/prod/history", params={"max_results": max_results}),
+        400,
+        "INVALID_INPUT",
+    )
 
 
 # -- what the routes give back --------------------------------------------------------------
 def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None:
     base = f"{seed.deployments}/life"
-    created = ok(api.post(seed.deployments, json={
-        "name": "life", "variants": [variant(name="a"), variant(name="b",
-                                                                model_uri="models:/churn/2")],
-        "description": "lifecycle", "claimed_by": "ada"}))
+    created = ok(
+        api.post(
+            seed.deployments,
+            json={
+                "name": "life",
+                "variants": [variant(name="a"), variant(name="b", model_uri="models:/churn/2")],
+                "description": "lifecycle",
+                "claimed_by": "ada",
+            },
+        )
+    )
     assert created["revision"] == 1 and created["description"] == "lifecycle"
     by_id = ok(api.get(f"{API}/projects/{seed.project_id}/deployments/life"))
     assert by_id == created
@@ -311,19 +396,38 @@ def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None
     assert first["variants"] == created["variants"] and first["revision"] == 8
     events = ok(api.get(f"{base}/history"))["events"]
     assert [(e["revision"], e["action"]) for e in events] == [
-        (1, "create"), (2, "set_weights"), (3, "set_shadow"), (4, "set_weights"),
-        (5, "set_shadow"), (6, "promote"), (7, "rollback"), (8, "rollback")]
+        (1, "create"),
+        (2, "set_weights"),
+        (3, "set_shadow"),
+        (4, "set_weights"),
+        (5, "set_shadow"),
+        (6, "promote"),
+        (7, "rollback"),
+        (8, "rollback"),
+    ]
     assert events[1]["claimed_by"] == "bob" and events[5]["claimed_by"] == "cy"
     newest = ok(api.get(f"{base}/history", params={"max_results": 3, "newest_first": True}))
     assert [e["revision"] for e in newest["events"]] == [8, 7, 6]
-    more = ok(api.get(f"{base}/history", params={
-        "max_results": 3, "newest_first": True, "page_token": newest["next_page_token"]}))
+    more = ok(
+        api.get(
+            f"{base}/history",
+            params={
+                "max_results": 3,
+                "newest_first": True,
+                "page_token": newest["next_page_token"],
+            },
+        )
+    )
     assert [e["revision"] for e in more["events"]] == [5, 4, 3]
     assert ok(api.get(f"{base}/revisions/6")) == events[5]
     listed = ok(api.get(seed.deployments, params={"max_results": 1}))
     assert [d["name"] for d in listed["deployments"]] == ["life"]
-    assert ok(api.get(seed.deployments, params={"page_token": listed["next_page_token"]})
-              )["deployments"][0]["name"] == "prod"
+    assert (
+        ok(api.get(seed.deployments, params={"page_token": listed["next_page_token"]}))[
+            "deployments"
+        ][0]["name"]
+        == "prod"
+    )
     assert ok(api.delete(base)) == {}
     refused(api.get(base), 404, "DEPLOYMENT_NOT_FOUND")
 
@@ -340,8 +444,11 @@ def test_a_deployed_version_cannot_be_deleted(api: httpx.Client, seed: Seed) -> 
 
 def test_who_changed_a_deployment_is_a_claim(api: httpx.Client, seed: Seed) -> None:
     base = f"{seed.deployments}/claims"
-    created = ok(api.post(seed.deployments, json={"name": "claims", "variants": [variant()],
-                                                  "claimed_by": "ada"}))
+    created = ok(
+        api.post(
+            seed.deployments, json={"name": "claims", "variants": [variant()], "claimed_by": "ada"}
+        )
+    )
     refused(api.patch(base, json={"weights": {"v": 2}, "user": "bob"}), 400)
     ok(api.patch(base, json={"weights": {"v": 2}}))  # nothing claimed: "" recorded
     events = ok(api.get(f"{base}/history"))["events"]

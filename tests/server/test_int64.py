@@ -31,8 +31,7 @@ MS = 1_700_000_000_000
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[str]:
+def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("int64")
     if request.param == "sqlite":
         server = ServerProcess(f"sqlite:///{root / 'int64.db'}", str(root / "artifacts"))
@@ -53,7 +52,8 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 def ok(response: httpx.Response) -> Any:
     assert response.status_code in (200, 201), (
-        f"{response.request.method} {response.request.url}: {response.text[:500]}")
+        f"{response.request.method} {response.request.url}: {response.text[:500]}"
+    )
     return response.json() if response.content else None
 
 
@@ -95,15 +95,36 @@ class Project:
         self.id = ok(client.post(f"{API}/projects", json={"name": self.name}))["id"]
         self.run_id = self.new_run(client)
         ok(client.post(f"{API}/runs/{self.run_id}/params", json={"params": {"lr": "0.1"}}))
-        ok(client.post(f"{API}/metrics", json={
-            "id": new_id(), "run_ids": [self.run_id] * 2, "keys": ["loss"] * 2,
-            "values": [1.0, 0.5], "steps": [INT64_MIN, INT64_MAX],
-            "timestamps": [0, INT64_MAX]}))
+        ok(
+            client.post(
+                f"{API}/metrics",
+                json={
+                    "id": new_id(),
+                    "run_ids": [self.run_id] * 2,
+                    "keys": ["loss"] * 2,
+                    "values": [1.0, 0.5],
+                    "steps": [INT64_MIN, INT64_MAX],
+                    "timestamps": [0, INT64_MAX],
+                },
+            )
+        )
         assert client.put(f"{API}/blobs/{hash_bytes(BLOB)}", content=BLOB).is_success
-        ok(client.post(f"{API}/runs/{self.run_id}/artifacts", json={"entries": [
-            {"path": "model/w.bin", "digest": hash_bytes(BLOB), "size": len(BLOB)}]}))
-        ok(client.post(f"{API}/runs/{self.run_id}/inputs", json={"inputs": [
-            {"name": "train", "digest": "abc", "rows": INT64_MAX}]}))
+        ok(
+            client.post(
+                f"{API}/runs/{self.run_id}/artifacts",
+                json={
+                    "entries": [
+                        {"path": "model/w.bin", "digest": hash_bytes(BLOB), "size": len(BLOB)}
+                    ]
+                },
+            )
+        )
+        ok(
+            client.post(
+                f"{API}/runs/{self.run_id}/inputs",
+                json={"inputs": [{"name": "train", "digest": "abc", "rows": INT64_MAX}]},
+            )
+        )
 
     def new_run(self, client: httpx.Client, **body: Any) -> str:
         return str(ok(client.post(f"{API}/runs", json={"project_id": self.id, **body}))["id"])
@@ -120,7 +141,8 @@ class Project:
             params = operation.get("parameters", [])
             needed = {p["name"] for p in params if p["in"] == "path" or p.get("required")}
             if not needed <= {*values, "key", "path"} or "{" in path.replace(
-                    "{project}", "").replace("{name_or_id}", "").replace("{run_id}", ""):
+                "{project}", ""
+            ).replace("{name_or_id}", "").replace("{run_id}", ""):
                 continue
             url = path
             for name, value in values.items():
@@ -128,8 +150,9 @@ class Project:
             query = {"key": "loss"} if "key" in needed else {}
             if "path" in needed:
                 query["path"] = "model/w.bin"
-            urls.append(url + ("?" + "&".join(f"{k}={v}" for k, v in query.items())
-                               if query else ""))
+            urls.append(
+                url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+            )
         return urls
 
     def assert_readable(self, client: httpx.Client) -> None:
@@ -138,46 +161,62 @@ class Project:
         for url in urls:
             ok(client.get(url))
         ok(client.post(f"{API}/runs/search", json={"projects": [self.id]}))
-        history = ok(client.get(f"{API}/runs/{self.run_id}/metric-history",
-                                params={"key": "loss"}))
+        history = ok(client.get(f"{API}/runs/{self.run_id}/metric-history", params={"key": "loss"}))
         assert history["steps"] == [INT64_MIN, INT64_MAX]
 
 
 BEYOND = [
     pytest.param("POST", "/runs", {"start_time": 2**63}, "start_time", id="run-start"),
-    pytest.param("POST", "/runs", {"start_time": 2**64 + 0.0}, "start_time",
-                 id="run-start-float"),
+    pytest.param("POST", "/runs", {"start_time": 2**64 + 0.0}, "start_time", id="run-start-float"),
     pytest.param("POST", "/runs", {"source": {"pid": 2**63}}, "pid", id="run-pid"),
     pytest.param("PATCH", "/runs/{run}", {"end_time": 2**63}, "end_time", id="run-end"),
     pytest.param("POST", "/runs/{run}/heartbeat", {"at": 2**70}, "at", id="heartbeat"),
-    pytest.param("POST", "/runs/fail-stale", {"heartbeat_before": 2**63}, "heartbeat_before",
-                 id="fail-stale"),
+    pytest.param(
+        "POST", "/runs/fail-stale", {"heartbeat_before": 2**63}, "heartbeat_before", id="fail-stale"
+    ),
     pytest.param("POST", "/metrics", {"steps": [1, 2**63]}, "steps", id="step-over"),
     pytest.param("POST", "/metrics", {"steps": [1, -(2**63) - 1]}, "steps", id="step-under"),
     pytest.param("POST", "/metrics", {"steps": [1, 1e19]}, "steps", id="step-float-over"),
     pytest.param("POST", "/metrics", {"timestamps": [1, 2**63]}, "timestamps", id="timestamp"),
     pytest.param("POST", "/metrics", {"steps": [1, 1.5]}, "steps", id="step-fraction"),
-    pytest.param("POST", "/runs/{run}/artifacts", {"entries": [
-        {"path": "big", "digest": hash_bytes(BLOB), "size": 2**64}]}, "size", id="size"),
-    pytest.param("POST", "/runs/{run}/inputs", {"inputs": [
-        {"name": "d", "digest": "x", "rows": 2**63}]}, "rows", id="rows"),
+    pytest.param(
+        "POST",
+        "/runs/{run}/artifacts",
+        {"entries": [{"path": "big", "digest": hash_bytes(BLOB), "size": 2**64}]},
+        "size",
+        id="size",
+    ),
+    pytest.param(
+        "POST",
+        "/runs/{run}/inputs",
+        {"inputs": [{"name": "d", "digest": "x", "rows": 2**63}]},
+        "rows",
+        id="rows",
+    ),
     pytest.param("POST", "/projects", {"created_at": 2**63}, "created_at", id="project"),
-    pytest.param("POST", "/runs/search", {"max_results": 2**64}, "max_results",
-                 id="search-max-results"),
+    pytest.param(
+        "POST", "/runs/search", {"max_results": 2**64}, "max_results", id="search-max-results"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "change", "field"), BEYOND)
-def test_integers_beyond_int64_are_400_naming_the_field(url: str, method: str, path: str,
-                                                        change: dict[str, Any],
-                                                        field: str) -> None:
+def test_integers_beyond_int64_are_400_naming_the_field(
+    url: str, method: str, path: str, change: dict[str, Any], field: str
+) -> None:
     with httpx.Client(base_url=url, timeout=60) as client:
         project = Project(client)
         run_id = project.new_run(client)
         bodies = {
             "/runs": {"project_id": project.id},
-            "/metrics": {"id": new_id(), "run_ids": [run_id] * 2, "keys": ["m"] * 2,
-                         "values": [1.0, 2.0], "steps": [1, 2], "timestamps": [MS, MS]},
+            "/metrics": {
+                "id": new_id(),
+                "run_ids": [run_id] * 2,
+                "keys": ["m"] * 2,
+                "values": [1.0, 2.0],
+                "steps": [1, 2],
+                "timestamps": [MS, MS],
+            },
             "/projects": {"name": project.name},
             "/runs/search": {"projects": [project.id]},
         }
@@ -197,13 +236,24 @@ def test_whole_floats_are_integers(url: str) -> None:
         run_id = project.new_run(client, start_time=float(MS))
         run = ok(client.get(f"{API}/runs/{run_id}"))
         assert run["start_time"] == MS and type(run["start_time"]) is int
-        ok(client.post(f"{API}/metrics", json={
-            "id": new_id(), "run_ids": [run_id] * 2, "keys": ["m"] * 2, "values": [1.0, 2.0],
-            "steps": [1.0, -2.0], "timestamps": [float(MS), 0.0]}))
+        ok(
+            client.post(
+                f"{API}/metrics",
+                json={
+                    "id": new_id(),
+                    "run_ids": [run_id] * 2,
+                    "keys": ["m"] * 2,
+                    "values": [1.0, 2.0],
+                    "steps": [1.0, -2.0],
+                    "timestamps": [float(MS), 0.0],
+                },
+            )
+        )
         history = ok(client.get(f"{API}/runs/{run_id}/metric-history", params={"key": "m"}))
         assert history["steps"] == [-2, 1]
         ok(client.post(f"{API}/runs/{run_id}/heartbeat", json={"at": float(MS + 1)}))
-        found = ok(client.post(f"{API}/runs/search", json={"projects": [project.id],
-                                                            "max_results": 2.0}))
+        found = ok(
+            client.post(f"{API}/runs/search", json={"projects": [project.id], "max_results": 2.0})
+        )
         assert len(found["runs"]) == 2
         project.assert_readable(client)

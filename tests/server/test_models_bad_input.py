@@ -23,8 +23,11 @@ UNKNOWN = "0" * 32
 JSON = {"content-type": "application/json"}
 WEIGHTS = b"seeded weights " * 50
 #: A minimal valid manifest; the stored windlass-model.yaml (JSON is YAML) says the same.
-MANIFEST_DATA = {"format": "windlass-model/1", "flavors": {"sklearn": {}},
-                 "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}}}
+MANIFEST_DATA = {
+    "format": "windlass-model/1",
+    "flavors": {"sklearn": {}},
+    "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}},
+}
 MANIFEST = json.dumps(MANIFEST_DATA).encode()
 
 
@@ -32,7 +35,8 @@ def refused(response: httpx.Response, status: int, code: str | None = None) -> d
     """Assert ``response`` is the error body with this status (and code); return it."""
     assert response.status_code == status, (
         f"{response.request.method} {response.request.url.path}: expected {status}, got "
-        f"{response.status_code}: {response.text[:500]}")
+        f"{response.status_code}: {response.text[:500]}"
+    )
     body = response.json()
     assert isinstance(body.get("error_code"), str) and body["error_code"], body
     assert isinstance(body.get("message"), str) and body["message"], body
@@ -48,9 +52,10 @@ def ok(response: httpx.Response) -> Any:
 
 
 def files(**change: Any) -> list[dict[str, Any]]:
-    entries = [{"path": "windlass-model.yaml", "digest": hash_bytes(MANIFEST),
-                "size": len(MANIFEST)},
-               {"path": "model.skops", "digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}]
+    entries = [
+        {"path": "windlass-model.yaml", "digest": hash_bytes(MANIFEST), "size": len(MANIFEST)},
+        {"path": "model.skops", "digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)},
+    ]
     entries[1].update(change)
     return entries
 
@@ -83,8 +88,7 @@ def seed(server: Any) -> Seed:
         seeded = Seed(project["id"], name, run["id"])
         ok(client.post(seeded.models, json={"name": "churn", "tags": {"team": "growth"}}))
         for _ in range(2):
-            ok(client.post(f"{seeded.models}/churn/versions",
-                           json=version_body(run_id=run["id"])))
+            ok(client.post(f"{seeded.models}/churn/versions", json=version_body(run_id=run["id"])))
         ok(client.put(f"{seeded.models}/churn/aliases/champion", json={"version": 2}))
     return seeded
 
@@ -117,15 +121,19 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(("method", "path", "content"), MALFORMED)
-def test_malformed_json_is_refused(api: httpx.Client, seed: Seed, method: str, path: str,
-                                   content: bytes) -> None:
+def test_malformed_json_is_refused(
+    api: httpx.Client, seed: Seed, method: str, path: str, content: bytes
+) -> None:
     response = api.request(method, seed.models + path, content=content, headers=JSON)
     refused(response, 400, "INVALID_INPUT")
 
 
 def test_malformed_run_inputs_body(api: httpx.Client, seed: Seed) -> None:
-    refused(api.post(f"{API}/runs/{seed.run_id}/inputs", content=b"{", headers=JSON), 400,
-            "INVALID_INPUT")
+    refused(
+        api.post(f"{API}/runs/{seed.run_id}/inputs", content=b"{", headers=JSON),
+        400,
+        "INVALID_INPUT",
+    )
 
 
 WRONG_TYPES: list[Any] = [
@@ -166,44 +174,62 @@ WRONG_TYPES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), WRONG_TYPES,
-                         ids=[f"{m} {p} {json.dumps(b)[:70]}" for m, p, b in WRONG_TYPES])
-def test_wrong_types_are_refused(api: httpx.Client, seed: Seed, method: str, path: str,
-                                 body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    WRONG_TYPES,
+    ids=[f"{m} {p} {json.dumps(b)[:70]}" for m, p, b in WRONG_TYPES],
+)
+def test_wrong_types_are_refused(
+    api: httpx.Client, seed: Seed, method: str, path: str, body: dict[str, Any]
+) -> None:
     refused(api.request(method, seed.models + path, json=body), 400)
 
 
 @pytest.mark.parametrize("path", ["../x", "/etc/passwd", "a/../../b", "a\\b"])
 def test_unsafe_version_file_paths(api: httpx.Client, seed: Seed, path: str) -> None:
-    error = refused(api.post(f"{seed.models}/churn/versions",
-                             json=version_body(files=files(path=path))), 400, "UNSAFE_PATH")
+    error = refused(
+        api.post(f"{seed.models}/churn/versions", json=version_body(files=files(path=path))),
+        400,
+        "UNSAFE_PATH",
+    )
     assert error["details"]["path"] == path
 
 
 def test_missing_blob_names_the_file(api: httpx.Client, seed: Seed) -> None:
-    error = refused(api.post(f"{seed.models}/churn/versions",
-                             json=version_body(files=files(path="w.bin", digest="cd" * 32))),
-                    400, "INVALID_INPUT")
+    error = refused(
+        api.post(
+            f"{seed.models}/churn/versions",
+            json=version_body(files=files(path="w.bin", digest="cd" * 32)),
+        ),
+        400,
+        "INVALID_INPUT",
+    )
     assert "w.bin" in error["message"] and error["details"]["path"] == "w.bin"
 
 
-@pytest.mark.parametrize("inputs", [
-    [{"name": "bad name", "digest": "d"}],
-    [{"name": "ok", "digest": ""}],
-    [{"name": "ok", "digest": "d" * 129}],
-    [{"name": "ok", "digest": "d", "context": "c" * 65}],
-    [{"name": "ok", "digest": "d", "rows": -1}],
-    [{"name": "ok", "digest": "d", "rows": 2**64}],
-    [{"name": "ok", "digest": "d", "schema": {"a": 1}}],
-    [{"name": "ok", "digest": "d", "schema": ["a"]}],
-    [{"name": "ok", "digest": "d", "extra": 1}],
-    [{"digest": "d"}],
-    {"name": "ok", "digest": "d"},
-])
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        [{"name": "bad name", "digest": "d"}],
+        [{"name": "ok", "digest": ""}],
+        [{"name": "ok", "digest": "d" * 129}],
+        [{"name": "ok", "digest": "d", "context": "c" * 65}],
+        [{"name": "ok", "digest": "d", "rows": -1}],
+        [{"name": "ok", "digest": "d", "rows": 2**64}],
+        [{"name": "ok", "digest": "d", "schema": {"a": 1}}],
+        [{"name": "ok", "digest": "d", "schema": ["a"]}],
+        [{"name": "ok", "digest": "d", "extra": 1}],
+        [{"digest": "d"}],
+        {"name": "ok", "digest": "d"},
+    ],
+)
 def test_bad_run_inputs_store_nothing(api: httpx.Client, seed: Seed, inputs: Any) -> None:
     run_id = ok(api.post(f"{API}/runs", json={"project_id": seed.project_id}))["id"]
-    body = {"inputs": [{"name": "fine", "digest": "f" * 64}, *inputs]} \
-        if isinstance(inputs, list) else {"inputs": inputs}
+    body = (
+        {"inputs": [{"name": "fine", "digest": "f" * 64}, *inputs]}
+        if isinstance(inputs, list)
+        else {"inputs": inputs}
+    )
     refused(api.post(f"{API}/runs/{run_id}/inputs", json=body), 400, "INVALID_INPUT")
     assert ok(api.get(f"{API}/runs/{run_id}/inputs")) == {"inputs": []}
 
@@ -228,20 +254,25 @@ ROUTES = [
 
 
 @pytest.mark.parametrize("project", ["no-such-project", UNKNOWN])
-@pytest.mark.parametrize(("method", "path", "body", "params"), ROUTES,
-                         ids=[f"{m} {p or '/'}" for m, p, _b, _q in ROUTES])
-def test_unknown_project(api: httpx.Client, project: str, method: str, path: str,
-                         body: Any, params: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params"), ROUTES, ids=[f"{m} {p or '/'}" for m, p, _b, _q in ROUTES]
+)
+def test_unknown_project(
+    api: httpx.Client, project: str, method: str, path: str, body: Any, params: Any
+) -> None:
     url = f"{API}/projects/{project}/models{path}"
-    error = refused(api.request(method, url, json=body, params=params), 404,
-                    "PROJECT_NOT_FOUND")
+    error = refused(api.request(method, url, json=body, params=params), 404, "PROJECT_NOT_FOUND")
     assert project in error["message"]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "params"), ROUTES[2:],
-                         ids=[f"{m} {p}" for m, p, _b, _q in ROUTES[2:]])
-def test_unknown_model(api: httpx.Client, seed: Seed, method: str, path: str, body: Any,
-                       params: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "params"),
+    ROUTES[2:],
+    ids=[f"{m} {p}" for m, p, _b, _q in ROUTES[2:]],
+)
+def test_unknown_model(
+    api: httpx.Client, seed: Seed, method: str, path: str, body: Any, params: Any
+) -> None:
     url = seed.models + path.replace("/churn", "/no-such-model")
     if path == "/churn/versions" and method == "POST":
         body = {**body, "create_missing_model": False}
@@ -249,18 +280,21 @@ def test_unknown_model(api: httpx.Client, seed: Seed, method: str, path: str, bo
     assert "no-such-model" in error["message"] and seed.project_name in error["message"]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/churn/versions/3", None),
-    ("DELETE", "/churn/versions/3", None),
-    ("GET", "/churn/versions/3/lineage", None),
-    ("PUT", "/churn/aliases/challenger", {"version": 3}),
-    ("GET", "/churn/aliases/challenger", None),
-    ("DELETE", "/churn/aliases/challenger", None),
-])
-def test_unknown_version_or_alias(api: httpx.Client, seed: Seed, method: str, path: str,
-                                  body: Any) -> None:
-    refused(api.request(method, seed.models + path, json=body), 404,
-            "MODEL_VERSION_NOT_FOUND")
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/churn/versions/3", None),
+        ("DELETE", "/churn/versions/3", None),
+        ("GET", "/churn/versions/3/lineage", None),
+        ("PUT", "/churn/aliases/challenger", {"version": 3}),
+        ("GET", "/churn/aliases/challenger", None),
+        ("DELETE", "/churn/aliases/challenger", None),
+    ],
+)
+def test_unknown_version_or_alias(
+    api: httpx.Client, seed: Seed, method: str, path: str, body: Any
+) -> None:
+    refused(api.request(method, seed.models + path, json=body), 404, "MODEL_VERSION_NOT_FOUND")
 
 
 @pytest.mark.parametrize("version", ["0", "-1", "x", "1.5", str(2**31), "9" * 40])
@@ -270,8 +304,7 @@ def test_bad_version_in_path(api: httpx.Client, seed: Seed, version: str) -> Non
 
 def test_unknown_run_inputs(api: httpx.Client) -> None:
     refused(api.get(f"{API}/runs/{UNKNOWN}/inputs"), 404, "RUN_NOT_FOUND")
-    refused(api.post(f"{API}/runs/{UNKNOWN}/inputs", json={"inputs": []}), 404,
-            "RUN_NOT_FOUND")
+    refused(api.post(f"{API}/runs/{UNKNOWN}/inputs", json={"inputs": []}), 404, "RUN_NOT_FOUND")
 
 
 # -- conflicts, paging ----------------------------------------------------------------------
@@ -287,17 +320,22 @@ def test_state_conflicts(api: httpx.Client, seed: Seed) -> None:
 
 @pytest.mark.parametrize("page_token", ["garbage!!", "abc", "eyJrIjoicnVucyJ9"])
 def test_bad_page_tokens(api: httpx.Client, seed: Seed, page_token: str) -> None:
-    refused(api.get(seed.models, params={"page_token": page_token}), 400,
-            "INVALID_PAGE_TOKEN")
-    refused(api.get(f"{seed.models}/churn/versions", params={"page_token": page_token}), 400,
-            "INVALID_PAGE_TOKEN")
+    refused(api.get(seed.models, params={"page_token": page_token}), 400, "INVALID_PAGE_TOKEN")
+    refused(
+        api.get(f"{seed.models}/churn/versions", params={"page_token": page_token}),
+        400,
+        "INVALID_PAGE_TOKEN",
+    )
 
 
 @pytest.mark.parametrize("max_results", ["0", "-1", "1001", "many", "9" * 40])
 def test_max_results_out_of_range(api: httpx.Client, seed: Seed, max_results: str) -> None:
     refused(api.get(seed.models, params={"max_results": max_results}), 400, "INVALID_INPUT")
-    refused(api.get(f"{seed.models}/churn/versions", params={"max_results": max_results}),
-            400, "INVALID_INPUT")
+    refused(
+        api.get(f"{seed.models}/churn/versions", params={"max_results": max_results}),
+        400,
+        "INVALID_INPUT",
+    )
 
 
 # -- what the routes give back --------------------------------------------------------------
@@ -311,18 +349,44 @@ def test_project_by_name_or_id(api: httpx.Client, seed: Seed) -> None:
 def test_lineage_and_inputs(api: httpx.Client, seed: Seed) -> None:
     project = ok(api.post(f"{API}/projects", json={"name": f"lin-{uuid.uuid4().hex[:8]}"}))
     models = f"{API}/projects/{project['id']}/models"
-    run_id = ok(api.post(f"{API}/runs", json={
-        "project_id": project["id"], "name": "train",
-        "source": {"user": "ada", "git_commit": "c0ffee", "git_dirty": True}}))["id"]
+    run_id = ok(
+        api.post(
+            f"{API}/runs",
+            json={
+                "project_id": project["id"],
+                "name": "train",
+                "source": {"user": "ada", "git_commit": "c0ffee", "git_dirty": True},
+            },
+        )
+    )["id"]
     ok(api.post(f"{API}/runs/{run_id}/params", json={"params": {"lr": "0.1"}}))
-    ok(api.post(f"{API}/metrics", json={
-        "id": new_id(), "run_ids": [run_id] * 2, "keys": ["loss", "odd"],
-        "values": [0.25, "NaN"], "steps": [0, 0], "timestamps": [1, 1]}))
-    train = {"name": "train", "digest": "d" * 64, "context": "training", "source": "s3://t",
-             "rows": 10, "schema": {"age": "int64"}}
+    ok(
+        api.post(
+            f"{API}/metrics",
+            json={
+                "id": new_id(),
+                "run_ids": [run_id] * 2,
+                "keys": ["loss", "odd"],
+                "values": [0.25, "NaN"],
+                "steps": [0, 0],
+                "timestamps": [1, 1],
+            },
+        )
+    )
+    train = {
+        "name": "train",
+        "digest": "d" * 64,
+        "context": "training",
+        "source": "s3://t",
+        "rows": 10,
+        "schema": {"age": "int64"},
+    }
     ok(api.post(f"{API}/runs/{run_id}/inputs", json={"inputs": [train, train]}))
-    ok(api.post(f"{API}/runs/{run_id}/inputs", json={"inputs": [{"name": "test",
-                                                                  "digest": "e" * 8}]}))
+    ok(
+        api.post(
+            f"{API}/runs/{run_id}/inputs", json={"inputs": [{"name": "test", "digest": "e" * 8}]}
+        )
+    )
     inputs = ok(api.get(f"{API}/runs/{run_id}/inputs"))["inputs"]
     assert [i["name"] for i in inputs] == ["train", "test"] and inputs[0] == train
     assert inputs[1]["context"] == "training" and inputs[1]["rows"] is None
@@ -332,8 +396,7 @@ def test_lineage_and_inputs(api: httpx.Client, seed: Seed) -> None:
     assert lineage["run_name"] == "train" and lineage["params"] == {"lr": "0.1"}
     assert lineage["metrics"] == {"loss": 0.25, "odd": "NaN"}
     assert lineage["inputs"] == inputs
-    assert (lineage["git_commit"], lineage["git_dirty"], lineage["user"]) == \
-        ("c0ffee", True, "ada")
+    assert (lineage["git_commit"], lineage["git_dirty"], lineage["user"]) == ("c0ffee", True, "ada")
     moved = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1, "claimed_by": "bot"}))
     assert (moved["from_version"], moved["to_version"], moved["claimed_by"]) == (None, 1, "bot")
     gone = ok(api.delete(f"{models}/churn/aliases/prod", params={"claimed_by": "ops"}))
@@ -348,8 +411,7 @@ def test_who_is_recorded_as_a_claim(api: httpx.Client) -> None:
     # stored and returned as ``claimed_by``, never as ``created_by`` or ``user``.
     project = ok(api.post(f"{API}/projects", json={"name": f"claim-{uuid.uuid4().hex[:8]}"}))
     models = f"{API}/projects/{project['id']}/models"
-    version = ok(api.post(f"{models}/churn/versions",
-                          json=version_body(claimed_by="ada")))
+    version = ok(api.post(f"{models}/churn/versions", json=version_body(claimed_by="ada")))
     assert version["claimed_by"] == "ada" and "created_by" not in version
     assert ok(api.get(f"{models}/churn/versions/1"))["claimed_by"] == "ada"
     refused(api.post(f"{models}/churn/versions", json=version_body(created_by="ada")), 400)
@@ -362,27 +424,39 @@ def test_who_is_recorded_as_a_claim(api: httpx.Client) -> None:
     history = ok(api.get(f"{models}/churn/alias-history"))["events"]
     assert [set(e) >= {"claimed_by"} and "user" not in e for e in history] == [True]
     prompts = f"{API}/projects/{project['id']}/prompts"
-    prompt = ok(api.post(f"{prompts}/greet/versions",
-                         json={"template": "hi {{ name }}", "claimed_by": "bob"}))
+    prompt = ok(
+        api.post(
+            f"{prompts}/greet/versions", json={"template": "hi {{ name }}", "claimed_by": "bob"}
+        )
+    )
     assert prompt["claimed_by"] == "bob" and "created_by" not in prompt
-    moved = ok(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1,
-                                                              "claimed_by": "cy"}))
+    moved = ok(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1, "claimed_by": "cy"}))
     assert moved["claimed_by"] == "cy" and "user" not in moved
 
 
-@pytest.mark.parametrize(("manifest", "status", "named"), [
-    ({**MANIFEST_DATA, "flavors": {"xgboost": {}}}, 422, "flavors: the manifest says"),
-    ({**MANIFEST_DATA, "files": {"model.skops": {"digest": "ab" * 32,
-                                                 "size": len(WEIGHTS)}}}, 422, "files: "),
-    ({**MANIFEST_DATA, "requirements": ["evil==1.0"]}, 422, "requirements: "),
-    ({"flavors": {"sklearn": {}}}, 400, "format"),
-    ({**MANIFEST_DATA, "label": "unchecked"}, 400, "unknown manifest field(s) 'label'"),
-])
-def test_manifest_must_agree_with_the_stored_file(api: httpx.Client, seed: Seed,
-                                                  manifest: dict[str, Any], status: int,
-                                                  named: str) -> None:
-    error = refused(api.post(f"{seed.models}/churn/versions",
-                             json=version_body(manifest=manifest)), status)
+@pytest.mark.parametrize(
+    ("manifest", "status", "named"),
+    [
+        ({**MANIFEST_DATA, "flavors": {"xgboost": {}}}, 422, "flavors: the manifest says"),
+        (
+            {
+                **MANIFEST_DATA,
+                "files": {"model.skops": {"digest": "ab" * 32, "size": len(WEIGHTS)}},
+            },
+            422,
+            "files: ",
+        ),
+        ({**MANIFEST_DATA, "requirements": ["evil==1.0"]}, 422, "requirements: "),
+        ({"flavors": {"sklearn": {}}}, 400, "format"),
+        ({**MANIFEST_DATA, "label": "unchecked"}, 400, "unknown manifest field(s) 'label'"),
+    ],
+)
+def test_manifest_must_agree_with_the_stored_file(
+    api: httpx.Client, seed: Seed, manifest: dict[str, Any], status: int, named: str
+) -> None:
+    error = refused(
+        api.post(f"{seed.models}/churn/versions", json=version_body(manifest=manifest)), status
+    )
     assert named in error["message"]
     assert ok(api.get(f"{seed.models}/churn"))["latest_version"] == 2  # nothing stored
 
@@ -391,13 +465,21 @@ def test_files_must_be_the_ones_the_manifest_lists(api: httpx.Client, seed: Seed
     extra = b"not in the manifest"
     assert api.put(f"{API}/blobs/{hash_bytes(extra)}", content=extra).is_success
     listed = [*files(), {"path": "extra.bin", "digest": hash_bytes(extra), "size": len(extra)}]
-    error = refused(api.post(f"{seed.models}/churn/versions",
-                             json=version_body(files=listed)), 422, "INTEGRITY_FAILURE")
+    error = refused(
+        api.post(f"{seed.models}/churn/versions", json=version_body(files=listed)),
+        422,
+        "INTEGRITY_FAILURE",
+    )
     assert "extra.bin is among the version's files but not listed" in error["message"]
     # A manifest file that is not a manifest at all.
     assert api.put(f"{API}/blobs/{hash_bytes(extra)}", content=extra).is_success
-    bogus = [{"path": "windlass-model.yaml", "digest": hash_bytes(extra), "size": len(extra)},
-             files()[1]]
-    error = refused(api.post(f"{seed.models}/churn/versions",
-                             json=version_body(files=bogus)), 400, "INVALID_INPUT")
+    bogus = [
+        {"path": "windlass-model.yaml", "digest": hash_bytes(extra), "size": len(extra)},
+        files()[1],
+    ]
+    error = refused(
+        api.post(f"{seed.models}/churn/versions", json=version_body(files=bogus)),
+        400,
+        "INVALID_INPUT",
+    )
     assert "the stored windlass-model.yaml" in error["message"]

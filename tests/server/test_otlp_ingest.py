@@ -66,13 +66,16 @@ def metrics(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = httpx.get(f"{url}/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.text)
-            for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
-def sample(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
-           **labels: str) -> float:
+def sample(
+    found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
     return found.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
@@ -87,14 +90,25 @@ def json_value(value: Any) -> dict[str, Any]:
     return {"stringValue": str(value)}
 
 
-def json_span(trace_id: str, name: str, *, span_id: str | None = None,
-              parent: str | None = None, start: int = BASE_NS, duration_ns: int = 10**6,
-              **attributes: Any) -> dict[str, Any]:
+def json_span(
+    trace_id: str,
+    name: str,
+    *,
+    span_id: str | None = None,
+    parent: str | None = None,
+    start: int = BASE_NS,
+    duration_ns: int = 10**6,
+    **attributes: Any,
+) -> dict[str, Any]:
     span: dict[str, Any] = {
-        "traceId": trace_id, "spanId": span_id or _hex_id(8), "name": name,
-        "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + duration_ns),
-        "attributes": [{"key": k.replace("__", "."), "value": json_value(v)}
-                       for k, v in attributes.items()],
+        "traceId": trace_id,
+        "spanId": span_id or _hex_id(8),
+        "name": name,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + duration_ns),
+        "attributes": [
+            {"key": k.replace("__", "."), "value": json_value(v)} for k, v in attributes.items()
+        ],
         "status": {"code": 1},
     }
     if parent:
@@ -104,11 +118,19 @@ def json_span(trace_id: str, name: str, *, span_id: str | None = None,
 
 def json_request(*groups: tuple[dict[str, Any], list[dict[str, Any]]]) -> dict[str, Any]:
     """Return an OTLP/JSON export request: one resourceSpans per (resource, spans)."""
-    return {"resourceSpans": [
-        {"resource": {"attributes": [{"key": k, "value": {"stringValue": v}}
-                                     for k, v in resource.items()]},
-         "scopeSpans": [{"scope": {"name": "tests"}, "spans": spans}]}
-        for resource, spans in groups]}
+    return {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": k, "value": {"stringValue": v}} for k, v in resource.items()
+                    ]
+                },
+                "scopeSpans": [{"scope": {"name": "tests"}, "spans": spans}],
+            }
+            for resource, spans in groups
+        ]
+    }
 
 
 def protobuf_of(request: dict[str, Any]) -> bytes:
@@ -133,10 +155,16 @@ def protobuf_of(request: dict[str, Any]) -> bytes:
 
 
 def llm_span(trace_id: str, model: str, **extra: Any) -> dict[str, Any]:
-    return json_span(trace_id, f"chat {model}", gen_ai__operation__name="chat",
-                     gen_ai__system="openai", gen_ai__request__model=model,
-                     gen_ai__usage__input_tokens=1000, gen_ai__usage__output_tokens=500,
-                     **extra)
+    return json_span(
+        trace_id,
+        f"chat {model}",
+        gen_ai__operation__name="chat",
+        gen_ai__system="openai",
+        gen_ai__request__model=model,
+        gen_ai__usage__input_tokens=1000,
+        gen_ai__usage__output_tokens=500,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -160,16 +188,22 @@ def trace_ids(rest: RestStore, project: str) -> set[str]:
 def _export_with_sdk(url: str, resource: dict[str, str], **exporter: Any) -> tuple[str, str]:
     """Send an agent span with two model calls through the OTel SDK; return trace and root."""
     provider = TracerProvider(resource=Resource.create(resource))
-    provider.add_span_processor(BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=30, **exporter)))
+    provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=30, **exporter))
+    )
     tracer = provider.get_tracer("windlass.tests")
     with tracer.start_as_current_span("agent") as root:
         for model in ("gpt-4o-mini", "mystery-model-x"):
             with tracer.start_as_current_span(f"chat {model}") as span:
-                span.set_attributes({
-                    "gen_ai.operation.name": "chat", "gen_ai.system": "openai",
-                    "gen_ai.request.model": model, "gen_ai.usage.input_tokens": 1000,
-                    "gen_ai.usage.output_tokens": 500})
+                span.set_attributes(
+                    {
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.system": "openai",
+                        "gen_ai.request.model": model,
+                        "gen_ai.usage.input_tokens": 1000,
+                        "gen_ai.usage.output_tokens": 500,
+                    }
+                )
     assert provider.force_flush(30_000)
     provider.shutdown()
     context = root.get_span_context()
@@ -193,11 +227,14 @@ def _assert_normalized(spans: list[Span], root_id: str) -> None:
 
 @pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
 def test_sdk_exporter_spans_are_stored_normalized_and_priced(
-        server: ServerProcess, rest: RestStore, compression: Compression) -> None:
+    server: ServerProcess, rest: RestStore, compression: Compression
+) -> None:
     project = _name("otel-sdk")
     trace_id, root_id = _export_with_sdk(
-        server.url, {"service.name": "checkout", "windlass.project": project},
-        compression=compression)
+        server.url,
+        {"service.name": "checkout", "windlass.project": project},
+        compression=compression,
+    )
     _assert_normalized(rest.get_trace(trace_id), root_id)
     _assert_normalized(rest.get_trace(trace_id, project), root_id)
     [summary] = rest.search_traces([project]).items
@@ -208,12 +245,15 @@ def test_sdk_exporter_spans_are_stored_normalized_and_priced(
     assert (stats.count, stats.input_tokens, stats.unpriced_llm_spans) == (1, 2000, 1)
 
 
-def test_header_project_wins_over_the_resource_attribute(server: ServerProcess,
-                                                         rest: RestStore) -> None:
+def test_header_project_wins_over_the_resource_attribute(
+    server: ServerProcess, rest: RestStore
+) -> None:
     named, header = _name("otel-resource"), _name("otel-header")
     trace_id, root_id = _export_with_sdk(
-        server.url, {"service.name": "checkout", "windlass.project": named},
-        headers={"x-windlass-project": header})
+        server.url,
+        {"service.name": "checkout", "windlass.project": named},
+        headers={"x-windlass-project": header},
+    )
     _assert_normalized(rest.get_trace(trace_id, header), root_id)
     with pytest.raises(ProjectNotFound):
         rest.get_trace(trace_id, named)  # the resource's project was never created
@@ -224,11 +264,17 @@ def test_json_with_hex_ids_plain_and_gzip(client: httpx.Client, rest: RestStore)
     project = _name("otlp-json")
     plain, zipped = _hex_id(16).upper(), _hex_id(16)  # hex ids in either case
     root = _hex_id(8)
-    body = json_request(({"windlass.project": project}, [
-        json_span(plain, "agent", span_id=root),
-        llm_span(plain, "gpt-4o-mini", parent=root, span_id=_hex_id(8),
-                 start=BASE_NS + 1000),  # starts after its parent: a defined order
-    ]))
+    body = json_request(
+        (
+            {"windlass.project": project},
+            [
+                json_span(plain, "agent", span_id=root),
+                llm_span(
+                    plain, "gpt-4o-mini", parent=root, span_id=_hex_id(8), start=BASE_NS + 1000
+                ),  # starts after its parent: a defined order
+            ],
+        )
+    )
     response = client.post("/v1/traces", content=json.dumps(body), headers=JSON)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
@@ -237,10 +283,14 @@ def test_json_with_hex_ids_plain_and_gzip(client: httpx.Client, rest: RestStore)
     assert [s.name for s in spans] == ["agent", "chat gpt-4o-mini"]
     assert spans[1].parent_span_id == root and spans[1].cost == pytest.approx(MINI_COST)
 
-    zipped_body = gzip.compress(json.dumps(json_request(
-        ({"windlass.project": project}, [llm_span(zipped, "unknown-model-9")]))).encode())
-    response = client.post("/v1/traces", content=zipped_body,
-                           headers={**JSON, "content-encoding": "gzip"})
+    zipped_body = gzip.compress(
+        json.dumps(
+            json_request(({"windlass.project": project}, [llm_span(zipped, "unknown-model-9")]))
+        ).encode()
+    )
+    response = client.post(
+        "/v1/traces", content=zipped_body, headers={**JSON, "content-encoding": "gzip"}
+    )
     assert response.status_code == 200 and response.json() == {}
     [span] = rest.get_trace(zipped, project)
     assert span.model == "unknown-model-9" and span.cost is None
@@ -250,19 +300,25 @@ def test_json_with_hex_ids_plain_and_gzip(client: httpx.Client, rest: RestStore)
 def test_spans_are_routed_per_resource_project(client: httpx.Client, rest: RestStore) -> None:
     first, second, default_trace = _name("route-a"), _name("route-b"), _hex_id(16)
     a, b = _hex_id(16), _hex_id(16)
-    body = json_request(({"windlass.project": first}, [json_span(a, "in a")]),
-                        ({"windlass.project": second}, [json_span(b, "in b")]))
-    assert client.post("/v1/traces", content=protobuf_of(body), headers=PROTOBUF
-                       ).status_code == 200
+    body = json_request(
+        ({"windlass.project": first}, [json_span(a, "in a")]),
+        ({"windlass.project": second}, [json_span(b, "in b")]),
+    )
+    assert client.post("/v1/traces", content=protobuf_of(body), headers=PROTOBUF).status_code == 200
     assert trace_ids(rest, first) == {a} and trace_ids(rest, second) == {b}
 
     # A header files every span of the request under its project, whatever the resources.
     header = _name("route-header")
     c, d = _hex_id(16), _hex_id(16)
-    body = json_request(({"windlass.project": first}, [json_span(c, "c")]),
-                        ({}, [json_span(d, "d")]))
-    assert client.post("/v1/traces", content=json.dumps(body),
-                       headers={**JSON, "x-windlass-project": header}).status_code == 200
+    body = json_request(
+        ({"windlass.project": first}, [json_span(c, "c")]), ({}, [json_span(d, "d")])
+    )
+    assert (
+        client.post(
+            "/v1/traces", content=json.dumps(body), headers={**JSON, "x-windlass-project": header}
+        ).status_code
+        == 200
+    )
     assert trace_ids(rest, header) == {c, d} and trace_ids(rest, first) == {a}
 
     # No header and no resource attribute: the default project.
@@ -273,7 +329,8 @@ def test_spans_are_routed_per_resource_project(client: httpx.Client, rest: RestS
 
 # -- duplicates -------------------------------------------------------------------------
 def test_duplicates_are_reported_in_partial_success_and_metrics(
-        server: ServerProcess, client: httpx.Client, rest: RestStore) -> None:
+    server: ServerProcess, client: httpx.Client, rest: RestStore
+) -> None:
     project = _name("otlp-dup")
     trace_id = _hex_id(16)
     spans = [json_span(trace_id, f"s{i}", start=BASE_NS + i) for i in range(12)]
@@ -309,15 +366,17 @@ def test_duplicates_are_reported_in_partial_success_and_metrics(
     assert sample(found, "windlass_spans_duplicate_total", project=project) == 13
 
 
-def test_duplicates_are_counted_per_project(server: ServerProcess,
-                                            client: httpx.Client) -> None:
+def test_duplicates_are_counted_per_project(server: ServerProcess, client: httpx.Client) -> None:
     first, second = _name("dup-a"), _name("dup-b")
     span_a, span_b = json_span(_hex_id(16), "a"), json_span(_hex_id(16), "b")
-    body = json_request(({"windlass.project": first}, [span_a]),
-                        ({"windlass.project": second}, [span_b]))
+    body = json_request(
+        ({"windlass.project": first}, [span_a]), ({"windlass.project": second}, [span_b])
+    )
     assert client.post("/v1/traces", content=json.dumps(body), headers=JSON).status_code == 200
-    repeat = json_request(({"windlass.project": first}, [span_a]),
-                          ({"windlass.project": second}, [span_b, json_span(_hex_id(16), "c")]))
+    repeat = json_request(
+        ({"windlass.project": first}, [span_a]),
+        ({"windlass.project": second}, [span_b, json_span(_hex_id(16), "c")]),
+    )
     response = client.post("/v1/traces", content=json.dumps(repeat), headers=JSON)
     assert int(response.json()["partialSuccess"]["rejectedSpans"]) == 2
     found = metrics(server.url)
@@ -328,8 +387,9 @@ def test_duplicates_are_counted_per_project(server: ServerProcess,
 
 
 # -- bad requests -----------------------------------------------------------------------
-def test_malformed_payloads_are_400_and_store_nothing(client: httpx.Client,
-                                                      rest: RestStore) -> None:
+def test_malformed_payloads_are_400_and_store_nothing(
+    client: httpx.Client, rest: RestStore
+) -> None:
     project = _name("otlp-bad")
     kept = _hex_id(16)
     seed = json_request(({"windlass.project": project}, [json_span(kept, "kept")]))
@@ -341,24 +401,51 @@ def test_malformed_payloads_are_400_and_store_nothing(client: httpx.Client,
         (b"\xff\xff\xff\xff", PROTOBUF, "protobuf"),
         (b"{not json", JSON, "JSON"),
         (b"[1, 2]", JSON, "object"),
-        (json.dumps(json_request(({"windlass.project": project},
-                                  [good, {**good, "spanId": "zz", "name": "bad"}]))).encode(),
-         JSON, "spanId"),
-        (json.dumps(json_request(({"windlass.project": project},
-                                  [good, {**good, "spanId": _hex_id(8), "traceId": "0" * 32}]))
-                    ).encode(), JSON, "traceId"),
-        (json.dumps({"resourceSpans": [{"scopeSpans": "nope"}]}).encode(), JSON,
-         "resourceSpans[0]"),
+        (
+            json.dumps(
+                json_request(
+                    ({"windlass.project": project}, [good, {**good, "spanId": "zz", "name": "bad"}])
+                )
+            ).encode(),
+            JSON,
+            "spanId",
+        ),
+        (
+            json.dumps(
+                json_request(
+                    (
+                        {"windlass.project": project},
+                        [good, {**good, "spanId": _hex_id(8), "traceId": "0" * 32}],
+                    )
+                )
+            ).encode(),
+            JSON,
+            "traceId",
+        ),
+        (
+            json.dumps({"resourceSpans": [{"scopeSpans": "nope"}]}).encode(),
+            JSON,
+            "resourceSpans[0]",
+        ),
         (b"not gzip at all", {**JSON, "content-encoding": "gzip"}, "gzip"),
-        (gzip.compress(json.dumps(seed).encode())[:-12], {**JSON, "content-encoding": "gzip"},
-         "truncated"),
+        (
+            gzip.compress(json.dumps(seed).encode())[:-12],
+            {**JSON, "content-encoding": "gzip"},
+            "truncated",
+        ),
     ]
     for body, headers, named in cases:
         error = refused(client.post("/v1/traces", content=body, headers=headers), 400)
         assert named in error["message"], error
     # An invalid project name in the header is refused before anything is stored.
-    error = refused(client.post("/v1/traces", content=json.dumps(seed),
-                                headers={**JSON, "x-windlass-project": "no spaces!"}), 400)
+    error = refused(
+        client.post(
+            "/v1/traces",
+            content=json.dumps(seed),
+            headers={**JSON, "x-windlass-project": "no spaces!"},
+        ),
+        400,
+    )
     assert "project name" in error["message"]
 
     assert rest.trace_stats([project]) == before
@@ -367,21 +454,34 @@ def test_malformed_payloads_are_400_and_store_nothing(client: httpx.Client,
         rest.get_trace(good["traceId"])
 
 
-def test_unsupported_content_types_and_encodings_are_415(server: ServerProcess,
-                                                         client: httpx.Client) -> None:
+def test_unsupported_content_types_and_encodings_are_415(
+    server: ServerProcess, client: httpx.Client
+) -> None:
     before = metrics(server.url)
-    for headers in ({"content-type": "text/plain"}, {"content-type": "application/grpc"},
-                    {}, {**JSON, "content-encoding": "br"},
-                    {**PROTOBUF, "content-encoding": "deflate"}):
-        error = refused(client.post("/v1/traces", content=b"{}", headers=headers), 415,
-                        "UNSUPPORTED_MEDIA_TYPE")
+    for headers in (
+        {"content-type": "text/plain"},
+        {"content-type": "application/grpc"},
+        {},
+        {**JSON, "content-encoding": "br"},
+        {**PROTOBUF, "content-encoding": "deflate"},
+    ):
+        error = refused(
+            client.post("/v1/traces", content=b"{}", headers=headers), 415, "UNSUPPORTED_MEDIA_TYPE"
+        )
         assert "send" in error["message"]
     # Parameters of the media type do not matter.
-    assert client.post("/v1/traces", content=b"{}", headers={
-        "content-type": "application/json; charset=utf-8"}).status_code == 200
+    assert (
+        client.post(
+            "/v1/traces", content=b"{}", headers={"content-type": "application/json; charset=utf-8"}
+        ).status_code
+        == 200
+    )
     after = metrics(server.url)
-    assert sample(after, "windlass_otlp_requests_total", status="415") - \
-        sample(before, "windlass_otlp_requests_total", status="415") == 5
+    assert (
+        sample(after, "windlass_otlp_requests_total", status="415")
+        - sample(before, "windlass_otlp_requests_total", status="415")
+        == 5
+    )
 
 
 LIMIT = 100_000
@@ -390,21 +490,32 @@ LIMIT = 100_000
 @pytest.fixture
 def small_server(server_factory: type[ServerProcess]) -> ServerProcess:
     # OTLP has its own limit: above the JSON one here, so this also shows it applies.
-    return server_factory(env={"WINDLASS_OTLP_MAX_BODY_BYTES": str(LIMIT),
-                               "WINDLASS_MAX_REQUEST_BYTES": str(LIMIT // 2)})
+    return server_factory(
+        env={
+            "WINDLASS_OTLP_MAX_BODY_BYTES": str(LIMIT),
+            "WINDLASS_MAX_REQUEST_BYTES": str(LIMIT // 2),
+        }
+    )
 
 
 def test_oversized_bodies_are_413_as_sent_streamed_and_decompressed(
-        small_server: ServerProcess) -> None:
+    small_server: ServerProcess,
+) -> None:
     project = _name("otlp-big")
     rest = RestStore(small_server.url)
-    big = json.dumps(json_request(({"windlass.project": project}, [
-        json_span(_hex_id(16), "x" * 1000, input_value="y" * 2000) for _ in range(40)])))
+    big = json.dumps(
+        json_request(
+            (
+                {"windlass.project": project},
+                [json_span(_hex_id(16), "x" * 1000, input_value="y" * 2000) for _ in range(40)],
+            )
+        )
+    )
     assert len(big) > LIMIT
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(big), 8192):
-            yield big[start:start + 8192].encode()
+            yield big[start : start + 8192].encode()
 
     bomb = gzip.compress(b" " * (50 * LIMIT))  # whitespace is valid JSON padding
     assert len(bomb) < LIMIT // 10
@@ -412,8 +523,9 @@ def test_oversized_bodies_are_413_as_sent_streamed_and_decompressed(
         declared = client.post("/v1/traces", content=big, headers=JSON)
         streamed = client.post("/v1/traces", content=chunks(), headers=JSON)
         assert "content-length" not in streamed.request.headers
-        expanded = client.post("/v1/traces", content=bomb,
-                               headers={**JSON, "content-encoding": "gzip"})
+        expanded = client.post(
+            "/v1/traces", content=bomb, headers={**JSON, "content-encoding": "gzip"}
+        )
         for response in (declared, streamed, expanded):
             error = refused(response, 413, "PAYLOAD_TOO_LARGE")
             assert "WINDLASS_OTLP_MAX_BODY_BYTES" in error["message"]
@@ -421,13 +533,23 @@ def test_oversized_bodies_are_413_as_sent_streamed_and_decompressed(
         assert "decompresses" in expanded.json()["message"]
 
         # Under the OTLP limit but over the JSON limit of the other routes: accepted.
-        medium = json.dumps(json_request(({"windlass.project": project}, [
-            json_span(_hex_id(16), "m", input_value="z" * 60_000)])))
+        medium = json.dumps(
+            json_request(
+                (
+                    {"windlass.project": project},
+                    [json_span(_hex_id(16), "m", input_value="z" * 60_000)],
+                )
+            )
+        )
         assert LIMIT // 2 < len(medium) < LIMIT
         assert client.post("/v1/traces", content=medium, headers=JSON).status_code == 200
         gzipped = gzip.compress(medium.encode())
-        assert client.post("/v1/traces", content=gzipped,
-                           headers={**JSON, "content-encoding": "gzip"}).status_code == 200
+        assert (
+            client.post(
+                "/v1/traces", content=gzipped, headers={**JSON, "content-encoding": "gzip"}
+            ).status_code
+            == 200
+        )
         found = metrics(small_server.url)
     assert sample(found, "windlass_otlp_requests_total", status="413") == 3
     assert sample(found, "windlass_otlp_requests_total", status="200") == 2
@@ -436,15 +558,14 @@ def test_oversized_bodies_are_413_as_sent_streamed_and_decompressed(
 
 
 # -- metrics ----------------------------------------------------------------------------
-def test_metrics_count_requests_spans_and_lag(server: ServerProcess,
-                                              client: httpx.Client) -> None:
+def test_metrics_count_requests_spans_and_lag(server: ServerProcess, client: httpx.Client) -> None:
     project = _name("otlp-metrics")
     before = metrics(server.url)
     for i in range(3):
-        body = json_request(({"windlass.project": project},
-                             [json_span(_hex_id(16), f"t{i}") for _ in range(i + 1)]))
-        assert client.post("/v1/traces", content=json.dumps(body), headers=JSON
-                           ).status_code == 200
+        body = json_request(
+            ({"windlass.project": project}, [json_span(_hex_id(16), f"t{i}") for _ in range(i + 1)])
+        )
+        assert client.post("/v1/traces", content=json.dumps(body), headers=JSON).status_code == 200
     refused(client.post("/v1/traces", content=b"{oops", headers=JSON), 400)
     after = metrics(server.url)
 
@@ -456,20 +577,26 @@ def test_metrics_count_requests_spans_and_lag(server: ServerProcess,
     assert delta("windlass_otlp_requests_total", status="400") >= 1
     assert delta("windlass_span_ingest_lag_seconds_count") >= 3
     assert delta("windlass_span_ingest_lag_seconds_sum") > 0
-    assert sample(after, "windlass_span_ingest_lag_seconds_bucket", le="+Inf") == \
-        sample(after, "windlass_span_ingest_lag_seconds_count")
+    assert sample(after, "windlass_span_ingest_lag_seconds_bucket", le="+Inf") == sample(
+        after, "windlass_span_ingest_lag_seconds_count"
+    )
 
 
 def test_metrics_add_up_across_workers_with_a_multiprocess_dir(
-        server_factory: type[ServerProcess], tmp_path: Path) -> None:
+    server_factory: type[ServerProcess], tmp_path: Path
+) -> None:
     folder = tmp_path / "prometheus"
     folder.mkdir()
     server = server_factory(workers=2, env={"PROMETHEUS_MULTIPROC_DIR": str(folder)})
     project = _name("otlp-workers")
     for _ in range(20):  # new connections, so both workers answer some
         body = json_request(({"windlass.project": project}, [json_span(_hex_id(16), "w")]))
-        assert httpx.post(f"{server.url}/v1/traces", content=json.dumps(body), headers=JSON,
-                          timeout=60).status_code == 200
+        assert (
+            httpx.post(
+                f"{server.url}/v1/traces", content=json.dumps(body), headers=JSON, timeout=60
+            ).status_code
+            == 200
+        )
     for _ in range(3):  # whichever worker answers the scrape sees all of them
         found = metrics(server.url)
         assert sample(found, "windlass_spans_ingested_total", project=project) == 20
@@ -490,8 +617,9 @@ REASONING_SPELLINGS = [
 
 
 @pytest.mark.parametrize("key", REASONING_SPELLINGS)
-def test_reasoning_tokens_are_read_from_every_spelling(client: httpx.Client, rest: RestStore,
-                                                       key: str) -> None:
+def test_reasoning_tokens_are_read_from_every_spelling(
+    client: httpx.Client, rest: RestStore, key: str
+) -> None:
     project = _name("otlp-reasoning")
     trace_id = _hex_id(16)
     span = llm_span(trace_id, "gpt-4o-mini")

@@ -31,8 +31,11 @@ API = "/api/v1"
 CODE = "INVALID_PAGE_TOKEN"
 WEIGHTS = b"seeded weights " * 50
 #: A valid manifest; the stored windlass-model.yaml (JSON is YAML) says the same.
-MANIFEST_DATA = {"format": "windlass-model/1", "flavors": {"sklearn": {}},
-                 "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}}}
+MANIFEST_DATA = {
+    "format": "windlass-model/1",
+    "flavors": {"sklearn": {}},
+    "files": {"model.skops": {"digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}},
+}
 MANIFEST = json.dumps(MANIFEST_DATA).encode()
 BASE_NS = 1_700_000_000_000_000_000
 
@@ -47,7 +50,8 @@ def token(position: Any) -> str:
 
 def ok(response: httpx.Response) -> Any:
     assert response.status_code in (200, 201), (
-        f"{response.request.method} {response.request.url}: {response.text[:500]}")
+        f"{response.request.method} {response.request.url}: {response.text[:500]}"
+    )
     return response.json()
 
 
@@ -61,16 +65,18 @@ class Route:
     query: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
 
-    def call(self, client: httpx.Client, page_token: str | None,
-             max_results: int | None = None) -> httpx.Response:
+    def call(
+        self, client: httpx.Client, page_token: str | None, max_results: int | None = None
+    ) -> httpx.Response:
         extra: dict[str, Any] = {}
         if page_token is not None:
             extra["page_token"] = page_token
         if max_results is not None:
             extra["max_results"] = max_results
         if self.in_body:
-            return client.request(self.method, self.path, params=self.query,
-                                  json={**self.body, **extra})
+            return client.request(
+                self.method, self.path, params=self.query, json={**self.body, **extra}
+            )
         return client.request(self.method, self.path, params={**self.query, **extra})
 
     def __str__(self) -> str:
@@ -92,28 +98,59 @@ def _seed(url: str) -> Seeded:
         name = f"tokens-{uuid.uuid4().hex[:8]}"
         project = ok(client.post(f"{API}/projects", json={"name": name}))
         ok(client.post(f"{API}/projects", json={"name": f"{name}-second"}))
-        runs = [ok(client.post(f"{API}/runs", json={"project_id": project["id"]}))["id"]
-                for _ in range(2)]
-        ok(client.post(f"{API}/metrics", json={
-            "id": new_id(), "run_ids": [runs[0]] * 3, "keys": ["loss"] * 3,
-            "values": [1.0, 2.0, 3.0], "steps": [0, 1, 2],
-            "timestamps": [1_700_000_000_000] * 3}))
+        runs = [
+            ok(client.post(f"{API}/runs", json={"project_id": project["id"]}))["id"]
+            for _ in range(2)
+        ]
+        ok(
+            client.post(
+                f"{API}/metrics",
+                json={
+                    "id": new_id(),
+                    "run_ids": [runs[0]] * 3,
+                    "keys": ["loss"] * 3,
+                    "values": [1.0, 2.0, 3.0],
+                    "steps": [0, 1, 2],
+                    "timestamps": [1_700_000_000_000] * 3,
+                },
+            )
+        )
         for blob in (MANIFEST, WEIGHTS):
             assert client.put(f"{API}/blobs/{hash_bytes(blob)}", content=blob).is_success
-        files = [{"path": "windlass-model.yaml", "digest": hash_bytes(MANIFEST),
-                  "size": len(MANIFEST)},
-                 {"path": "model.skops", "digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)}]
+        files = [
+            {"path": "windlass-model.yaml", "digest": hash_bytes(MANIFEST), "size": len(MANIFEST)},
+            {"path": "model.skops", "digest": hash_bytes(WEIGHTS), "size": len(WEIGHTS)},
+        ]
         models = f"{API}/projects/{name}/models"
         for model in ("churn", "fraud"):
             for _ in range(2):
-                ok(client.post(f"{models}/{model}/versions", json={
-                    "source": "test", "files": files, "manifest": MANIFEST_DATA}))
+                ok(
+                    client.post(
+                        f"{models}/{model}/versions",
+                        json={"source": "test", "files": files, "manifest": MANIFEST_DATA},
+                    )
+                )
         deployments = f"{API}/projects/{name}/deployments"
         for deployment in ("prod", "staging"):
-            ok(client.post(deployments, json={"name": deployment, "variants": [
-                {"name": "main", "model_uri": "models:/churn/1", "weight": 100.0}]}))
-        ok(client.patch(f"{deployments}/prod", json={"variants": [
-            {"name": "main", "model_uri": "models:/churn/2", "weight": 100.0}]}))
+            ok(
+                client.post(
+                    deployments,
+                    json={
+                        "name": deployment,
+                        "variants": [
+                            {"name": "main", "model_uri": "models:/churn/1", "weight": 100.0}
+                        ],
+                    },
+                )
+            )
+        ok(
+            client.patch(
+                f"{deployments}/prod",
+                json={
+                    "variants": [{"name": "main", "model_uri": "models:/churn/2", "weight": 100.0}]
+                },
+            )
+        )
         prompts = f"{API}/projects/{name}/prompts"
         for prompt in ("support", "sales"):
             for text in ("Hello {{ name }}", "Hi {{ name }}"):
@@ -121,17 +158,24 @@ def _seed(url: str) -> Seeded:
         spans = []
         for index in range(2):
             trace_id = uuid.uuid4().hex
-            spans += [Span(trace_id=trace_id, span_id=uuid.uuid4().hex[:16], name=f"t{index}",
-                           start_time_ns=BASE_NS + index * 1000 + offset,
-                           end_time_ns=BASE_NS + index * 1000 + offset + 10).to_dict()
-                      for offset in range(2)]
+            spans += [
+                Span(
+                    trace_id=trace_id,
+                    span_id=uuid.uuid4().hex[:16],
+                    name=f"t{index}",
+                    start_time_ns=BASE_NS + index * 1000 + offset,
+                    end_time_ns=BASE_NS + index * 1000 + offset + 10,
+                ).to_dict()
+                for offset in range(2)
+            ]
         ok(client.post(f"{API}/projects/{name}/spans", json={"spans": spans}))
         return Seeded(url, project["id"], name, runs[0])
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Seeded]:
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
     root = tmp_path_factory.mktemp("tokens")
     if request.param == "sqlite":
         server = ServerProcess(f"sqlite:///{root / 'tokens.db'}", str(root / "artifacts"))
@@ -164,15 +208,24 @@ def paged_routes(client: httpx.Client, seed: Seeded) -> list[Route]:
     """Every operation of /openapi.json that takes a ``page_token``, parameters filled."""
     doc = ok(client.get("/openapi.json"))
     schemas = doc.get("components", {}).get("schemas", {})
-    values = {"project": seed.project, "project_id": seed.project_id, "run_id": seed.run_id,
-              "key": "loss"}
+    values = {
+        "project": seed.project,
+        "project_id": seed.project_id,
+        "run_id": seed.run_id,
+        "key": "loss",
+    }
     routes = []
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             params = operation.get("parameters", [])
             in_query = any(p["name"] == "page_token" for p in params)
-            body_ref = (operation.get("requestBody", {}).get("content", {})
-                        .get("application/json", {}).get("schema", {}).get("$ref", ""))
+            body_ref = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("$ref", "")
+            )
             body_schema = schemas.get(body_ref.rsplit("/", 1)[-1], {})
             in_body = "page_token" in body_schema.get("properties", {})
             if not (in_query or in_body):
@@ -234,7 +287,8 @@ def forged_from(real: str) -> dict[str, str]:
             for index, item in enumerate(value):
                 for wrong in ({}, [], "x" if not isinstance(item, str) else 7, 2**80):
                     forged[f"{name}[{index}]={json.dumps(wrong)[:12]}"] = token(
-                        {**position, name: [*value[:index], wrong, *value[index + 1:]]})
+                        {**position, name: [*value[:index], wrong, *value[index + 1 :]]}
+                    )
     return forged
 
 
@@ -251,10 +305,13 @@ def test_every_paged_route_refuses_forged_tokens(seeded: Seeded) -> None:
         routes = paged_routes(client, seeded)
         paths = {str(r) for r in routes}
         # The enumeration found the listings this test was written against (and any newer).
-        for expected in ("GET /api/v1/projects", "POST /api/v1/runs/search",
-                         f"GET /api/v1/runs/{seeded.run_id}/metric-history",
-                         f"GET /api/v1/projects/{seeded.project}/traces",
-                         f"GET /api/v1/projects/{seeded.project}/prompts/support/versions"):
+        for expected in (
+            "GET /api/v1/projects",
+            "POST /api/v1/runs/search",
+            f"GET /api/v1/runs/{seeded.run_id}/metric-history",
+            f"GET /api/v1/projects/{seeded.project}/traces",
+            f"GET /api/v1/projects/{seeded.project}/prompts/support/versions",
+        ):
             assert expected in paths, sorted(paths)
         real_tokens: dict[str, str] = {}
         for route in routes:
@@ -264,8 +321,13 @@ def test_every_paged_route_refuses_forged_tokens(seeded: Seeded) -> None:
             real_tokens[str(route)] = real
         for route in routes:
             forged = dict(GENERIC_TOKENS)
-            forged.update({f"token-of {other}": real for other, real in real_tokens.items()
-                           if other != str(route) and real != real_tokens[str(route)]})
+            forged.update(
+                {
+                    f"token-of {other}": real
+                    for other, real in real_tokens.items()
+                    if other != str(route) and real != real_tokens[str(route)]
+                }
+            )
             forged.update(forged_from(real_tokens[str(route)]))
             if route.in_body:
                 # A body may carry more than a query string; the cap is still enforced.

@@ -27,8 +27,9 @@ def _log_and_fetch(tmp_path: Path) -> None:
     assert (out / "model" / "conf.json").read_text() == '{"layers": 3}'
 
 
-def test_server_with_s3_artifacts(s3_root: str, tmp_path: Path,
-                                  server_factory: type[ServerProcess]) -> None:
+def test_server_with_s3_artifacts(
+    s3_root: str, tmp_path: Path, server_factory: type[ServerProcess]
+) -> None:
     server = server_factory(artifacts=s3_root)
     windlass.set_tracking_uri(server.url)
     try:
@@ -45,15 +46,15 @@ def _assert_blobs_in_bucket(s3_root: str) -> None:
 
     client = boto3.client("s3", endpoint_url=os.environ["WINDLASS_S3_ENDPOINT_URL"])
     prefix = s3_root.removeprefix(f"s3://{S3_BUCKET}/")
-    keys = [o["Key"] for o in client.list_objects_v2(Bucket=S3_BUCKET,
-                                                      Prefix=prefix)["Contents"]]
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=S3_BUCKET, Prefix=prefix)["Contents"]]
     client.close()
     assert len([k for k in keys if "/blobs/" in k]) == 2  # two distinct files, no temp left
     assert not [k for k in keys if "/tmp/" in k]
 
 
-def test_direct_store_with_s3_artifacts(s3_root: str, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_direct_store_with_s3_artifacts(
+    s3_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINDLASS_ARTIFACT_URI", s3_root)
     windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'direct.db'}")
     try:

@@ -56,15 +56,18 @@ class Pair:
     sql: SqlStore
 
     def project(self, prefix: str = "tr") -> str:
-        return self.rest.get_or_create_project(f"{prefix}-{new_id()[-12:]}", new_id(),
-                                               now_ms()).id
+        return self.rest.get_or_create_project(f"{prefix}-{new_id()[-12:]}", new_id(), now_ms()).id
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def pair(request: pytest.FixtureRequest, server_factory: type[ServerProcess],
-         tmp_path: Path) -> Iterator[Pair]:
-    uri = f"sqlite:///{tmp_path / 'traces.db'}" if request.param == "sqlite" \
+def pair(
+    request: pytest.FixtureRequest, server_factory: type[ServerProcess], tmp_path: Path
+) -> Iterator[Pair]:
+    uri = (
+        f"sqlite:///{tmp_path / 'traces.db'}"
+        if request.param == "sqlite"
         else request.getfixturevalue("postgres_url")
+    )
     server = server_factory(store=uri)
     rest, sql = RestStore(server.url), SqlStore(uri)
     yield Pair(server, rest, sql)
@@ -79,32 +82,57 @@ def _dataset(project: str, traces: int = 30) -> list[Span]:
     for i in range(traces):
         trace_id, root = _tid(), _sid()
         start = BASE + (i % 4) * DAY + i * SECOND
-        spans.append(Span(
-            trace_id=trace_id, span_id=root, name=f"request {i % 5}", start_time_ns=start,
-            end_time_ns=start + (i + 1) * 7 * MS, kind=SpanKind.AGENT,
-            status=SpanStatus.ERROR if i % 6 == 0 else SpanStatus.OK,
-            session_id=f"s{i % 4}" if i % 3 else None, user_id=f"u{i % 3}",
-            attributes={"tier": "gold" if i % 2 else "silver", "n": i},
-            resource={"service.name": "svc", "project": project}))
+        spans.append(
+            Span(
+                trace_id=trace_id,
+                span_id=root,
+                name=f"request {i % 5}",
+                start_time_ns=start,
+                end_time_ns=start + (i + 1) * 7 * MS,
+                kind=SpanKind.AGENT,
+                status=SpanStatus.ERROR if i % 6 == 0 else SpanStatus.OK,
+                session_id=f"s{i % 4}" if i % 3 else None,
+                user_id=f"u{i % 3}",
+                attributes={"tier": "gold" if i % 2 else "silver", "n": i},
+                resource={"service.name": "svc", "project": project},
+            )
+        )
         for j in range(i % 3 + 1):
             model = models[(i + j) % 4]
-            spans.append(Span(
-                trace_id=trace_id, span_id=_sid(), parent_span_id=root, name=f"call {j}",
-                start_time_ns=start + (j + 1) * MS, end_time_ns=start + (j + 3) * MS,
-                kind=SpanKind.LLM if model else SpanKind.TOOL, model=model,
-                provider="openai" if model and model.startswith("gpt") else None,
-                input_tokens=100 * (j + 1) if model else None,
-                output_tokens=10 * i if model else None,
-                # Some are priced by the caller, some by the server, some stay unknown.
-                cost=0.001 * j if model == "gpt-4o" else None,
-                prompt_name="greet" if j == 0 else None, prompt_version=i % 2 + 1 if j == 0
-                else None, events=(SpanEvent("token", start + 2 * MS, {"i": j}),),
-                input=f"question {i}", output=f"answer {i}.{j}"))
+            spans.append(
+                Span(
+                    trace_id=trace_id,
+                    span_id=_sid(),
+                    parent_span_id=root,
+                    name=f"call {j}",
+                    start_time_ns=start + (j + 1) * MS,
+                    end_time_ns=start + (j + 3) * MS,
+                    kind=SpanKind.LLM if model else SpanKind.TOOL,
+                    model=model,
+                    provider="openai" if model and model.startswith("gpt") else None,
+                    input_tokens=100 * (j + 1) if model else None,
+                    output_tokens=10 * i if model else None,
+                    # Some are priced by the caller, some by the server, some stay unknown.
+                    cost=0.001 * j if model == "gpt-4o" else None,
+                    prompt_name="greet" if j == 0 else None,
+                    prompt_version=i % 2 + 1 if j == 0 else None,
+                    events=(SpanEvent("token", start + 2 * MS, {"i": j}),),
+                    input=f"question {i}",
+                    output=f"answer {i}.{j}",
+                )
+            )
     return spans
 
 
-FILTERS = [None, "status = 'error'", "model = 'gpt-4o'", "attributes.tier = 'gold'",
-           "duration_ms > 50", "session_id is not null and cost > 0", "name like 'request 1%'"]
+FILTERS = [
+    None,
+    "status = 'error'",
+    "model = 'gpt-4o'",
+    "attributes.tier = 'gold'",
+    "duration_ms > 50",
+    "session_id is not null and cost > 0",
+    "name like 'request 1%'",
+]
 ORDERS: list[list[str] | None] = [None, ["cost DESC"], ["name ASC", "duration_ms DESC"]]
 
 
@@ -114,8 +142,7 @@ def test_rest_answers_like_the_sql_store_beneath(pair: Pair) -> None:
     spans = {first: _dataset(first), second: _dataset(second, 9)}
     for project, batch in spans.items():
         half = len(batch) // 2
-        assert rest.ingest_spans(project, batch[:half], now_ms()) == \
-            SpanIngestResult(half, [])
+        assert rest.ingest_spans(project, batch[:half], now_ms()) == SpanIngestResult(half, [])
         result = rest.ingest_spans(project, batch, now_ms())  # a retry, plus the rest
         assert result.accepted == len(batch) - half
         assert result.duplicates == [(s.trace_id, s.span_id) for s in batch[:half]]
@@ -125,44 +152,69 @@ def test_rest_answers_like_the_sql_store_beneath(pair: Pair) -> None:
     for span in spans[first][:12]:
         got = rest.get_trace(span.trace_id)
         assert got == sql.get_trace(span.trace_id) == rest.get_trace(span.trace_id, first)
-    priced = [s for t in {s.trace_id for s in spans[first]} for s in rest.get_trace(t)
-              if s.model == "gpt-4o-mini"]
+    priced = [
+        s
+        for t in {s.trace_id for s in spans[first]}
+        for s in rest.get_trace(t)
+        if s.model == "gpt-4o-mini"
+    ]
     assert priced and all(s.cost is not None and s.cost > 0 for s in priced)
-    assert all(s.cost is None for t in {s.trace_id for s in spans[first]}
-               for s in rest.get_trace(t) if s.model == "claude-3")
+    assert all(
+        s.cost is None
+        for t in {s.trace_id for s in spans[first]}
+        for s in rest.get_trace(t)
+        if s.model == "claude-3"
+    )
 
     # Searches page alike, filtered and ordered, in one project or across two.
     for projects in ([first], both):
         for text in FILTERS:
             for order in ORDERS:
-                def pages(store: Any, size: int, projects: list[str] = projects,
-                          text: str | None = text, order: list[str] | None = order
-                          ) -> list[Any]:
-                    return all_pages(lambda token: store.search_traces(
-                        projects, text, order_by=order, max_results=size, page_token=token))
+
+                def pages(
+                    store: Any,
+                    size: int,
+                    projects: list[str] = projects,
+                    text: str | None = text,
+                    order: list[str] | None = order,
+                ) -> list[Any]:
+                    return all_pages(
+                        lambda token: store.search_traces(
+                            projects, text, order_by=order, max_results=size, page_token=token
+                        )
+                    )
 
                 expected = pages(sql, 1000)
                 assert pages(rest, 7) == expected, (projects, text, order)
             window = (BASE + DAY, BASE + 3 * DAY)
-            assert rest.search_traces(projects, text, *window).items == \
-                sql.search_traces(projects, text, *window).items
+            assert (
+                rest.search_traces(projects, text, *window).items
+                == sql.search_traces(projects, text, *window).items
+            )
             assert rest.trace_stats(projects, text) == sql.trace_stats(projects, text)
-            assert rest.trace_stats(projects, text, *window) == \
-                sql.trace_stats(projects, text, *window)
+            assert rest.trace_stats(projects, text, *window) == sql.trace_stats(
+                projects, text, *window
+            )
             for grouping in TRACE_GROUPINGS:
-                assert rest.trace_rollup(projects, grouping, text) == \
-                    sql.trace_rollup(projects, grouping, text), grouping
-        assert rest.trace_rollup(projects, "session", max_results=2) == \
-            sql.trace_rollup(projects, "session", max_results=2)
+                assert rest.trace_rollup(projects, grouping, text) == sql.trace_rollup(
+                    projects, grouping, text
+                ), grouping
+        assert rest.trace_rollup(projects, "session", max_results=2) == sql.trace_rollup(
+            projects, "session", max_results=2
+        )
 
         # Span export pages alike.
-        exported = all_pages(lambda token, p=projects: rest.search_spans(
-            p, max_results=13, page_token=token))
-        assert exported == all_pages(lambda token, p=projects: sql.search_spans(
-            p, max_results=10_000, page_token=token))
+        exported = all_pages(
+            lambda token, p=projects: rest.search_spans(p, max_results=13, page_token=token)
+        )
+        assert exported == all_pages(
+            lambda token, p=projects: sql.search_spans(p, max_results=10_000, page_token=token)
+        )
         assert len(exported) == sum(len(spans[p]) for p in projects)
-        assert rest.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items == \
-            sql.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items
+        assert (
+            rest.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items
+            == sql.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items
+        )
 
     # No project: nothing, as the store says.
     assert rest.search_traces([]).items == sql.search_traces([]).items == []
@@ -175,12 +227,19 @@ def test_errors_come_back_as_the_stores_exceptions(pair: Pair) -> None:
     rest, sql = pair.rest, pair.sql
     project = pair.project()
     trace_id = _tid()
-    good = Span(trace_id=trace_id, span_id=_sid(), name="good", start_time_ns=BASE,
-                end_time_ns=BASE + MS)
+    good = Span(
+        trace_id=trace_id, span_id=_sid(), name="good", start_time_ns=BASE, end_time_ns=BASE + MS
+    )
 
     def bad(**change: Any) -> Span:
-        fields = {"trace_id": trace_id, "span_id": _sid(), "name": "bad",
-                  "start_time_ns": BASE, "end_time_ns": BASE + MS, **change}
+        fields = {
+            "trace_id": trace_id,
+            "span_id": _sid(),
+            "name": "bad",
+            "start_time_ns": BASE,
+            "end_time_ns": BASE + MS,
+            **change,
+        }
         return Span(**fields)
 
     for store in (rest, sql):
@@ -190,8 +249,11 @@ def test_errors_come_back_as_the_stores_exceptions(pair: Pair) -> None:
             store.ingest_spans(project, [good, bad(span_id="x" * 17)], now_ms())
         with pytest.raises(InvalidInput, match="not JSON"):
             store.ingest_spans(project, [good, bad(attributes={"raw": b"\x00"})], now_ms())
-        for change in ({"input": "a\x00b"}, {"attributes": {"k": ["\x00"]}},
-                       {"input_tokens": 2**63}):
+        for change in (
+            {"input": "a\x00b"},
+            {"attributes": {"k": ["\x00"]}},
+            {"input_tokens": 2**63},
+        ):
             with pytest.raises(InvalidInput, match=r"NUL|stored"):
                 store.ingest_spans(project, [good, bad(**change)], now_ms())
         with pytest.raises(TraceNotFound, match=trace_id):
@@ -241,15 +303,35 @@ def test_status_codes_and_shapes_of_the_routes(server: ServerProcess) -> None:
         name = f"routes-{uuid.uuid4().hex[:8]}"
         project = client.post(f"{API}/projects", json={"name": name}).json()
         trace_id, root = _tid(), _sid()
-        spans = [Span(trace_id=trace_id, span_id=root, name="root", start_time_ns=BASE,
-                      end_time_ns=BASE + 5 * MS, session_id="s1").to_dict(),
-                 Span(trace_id=trace_id, span_id=_sid(), parent_span_id=root, name="llm",
-                      start_time_ns=BASE + MS, end_time_ns=BASE + 2 * MS, kind=SpanKind.LLM,
-                      model="gpt-4o-mini", provider="openai", input_tokens=1000,
-                      output_tokens=500).to_dict()]
+        spans = [
+            Span(
+                trace_id=trace_id,
+                span_id=root,
+                name="root",
+                start_time_ns=BASE,
+                end_time_ns=BASE + 5 * MS,
+                session_id="s1",
+            ).to_dict(),
+            Span(
+                trace_id=trace_id,
+                span_id=_sid(),
+                parent_span_id=root,
+                name="llm",
+                start_time_ns=BASE + MS,
+                end_time_ns=BASE + 2 * MS,
+                kind=SpanKind.LLM,
+                model="gpt-4o-mini",
+                provider="openai",
+                input_tokens=1000,
+                output_tokens=500,
+            ).to_dict(),
+        ]
         stored = client.post(f"{API}/projects/{name}/spans", json={"spans": spans})
-        assert stored.status_code == 200 and stored.json() == {"accepted": 2, "duplicates": [],
-                                                                "adjusted": 0}
+        assert stored.status_code == 200 and stored.json() == {
+            "accepted": 2,
+            "duplicates": [],
+            "adjusted": 0,
+        }
         again = client.post(f"{API}/projects/{project['id']}/spans", json={"spans": spans[:1]})
         assert again.json() == {"accepted": 0, "duplicates": [[trace_id, root]], "adjusted": 0}
 
@@ -259,8 +341,9 @@ def test_status_codes_and_shapes_of_the_routes(server: ServerProcess) -> None:
         assert page["traces"][0]["cost"] == pytest.approx((1000 * 0.15 + 500 * 0.6) / 1e6)
         stats = client.get(f"{API}/projects/{name}/traces/stats").json()
         assert (stats["count"], stats["input_tokens"]) == (1, 1000)
-        rollup = client.get(f"{API}/projects/{name}/traces/rollup",
-                            params={"group_by": "session"}).json()
+        rollup = client.get(
+            f"{API}/projects/{name}/traces/rollup", params={"group_by": "session"}
+        ).json()
         assert [(r["key"], r["traces"], r["spans"]) for r in rollup["rollup"]] == [("s1", 1, 2)]
         one = client.get(f"{API}/projects/{name}/traces/{trace_id.upper()}").json()
         assert [s["name"] for s in one["spans"]] == ["root", "llm"]
@@ -273,31 +356,61 @@ def test_status_codes_and_shapes_of_the_routes(server: ServerProcess) -> None:
         _error(client.get(f"{API}/traces/{_tid()}"), 404, "TRACE_NOT_FOUND")
         _error(client.get(f"{API}/traces/not-hex"), 400, "INVALID_INPUT")
         _error(client.get(f"{API}/projects/nope-{name}/traces"), 404, "PROJECT_NOT_FOUND")
-        _error(client.get(f"{API}/traces", params={"project_id": f"nope-{name}"}), 404,
-               "PROJECT_NOT_FOUND")
-        _error(client.get(f"{API}/projects/{name}/traces", params={"filter": "cost = 'x'"}),
-               400, "INVALID_FILTER")
-        _error(client.get(f"{API}/projects/{name}/traces/stats", params={"filter": "("}),
-               400, "INVALID_FILTER")
+        _error(
+            client.get(f"{API}/traces", params={"project_id": f"nope-{name}"}),
+            404,
+            "PROJECT_NOT_FOUND",
+        )
+        _error(
+            client.get(f"{API}/projects/{name}/traces", params={"filter": "cost = 'x'"}),
+            400,
+            "INVALID_FILTER",
+        )
+        _error(
+            client.get(f"{API}/projects/{name}/traces/stats", params={"filter": "("}),
+            400,
+            "INVALID_FILTER",
+        )
         _error(client.get(f"{API}/projects/{name}/traces/rollup"), 400, "INVALID_INPUT")
-        _error(client.get(f"{API}/projects/{name}/traces/rollup",
-                          params={"group_by": "week"}), 400, "INVALID_INPUT")
-        _error(client.get(f"{API}/projects/{name}/traces", params={"max_results": 1001}),
-               400, "INVALID_INPUT")
-        _error(client.get(f"{API}/projects/{name}/spans", params={"page_token": "e30"}),
-               400, "INVALID_PAGE_TOKEN")
-        _error(client.post(f"{API}/projects/{name}/spans", json={"spans": [{"name": "x"}]}),
-               400, "INVALID_INPUT")
-        _error(client.post(f"{API}/projects/{name}/spans",
-                           json={"spans": [{**spans[0], "kind": "wizard"}]}),
-               400, "INVALID_INPUT")
-        _error(client.post(f"{API}/projects/nope-{name}/spans", json={"spans": spans}), 404,
-               "PROJECT_NOT_FOUND")
+        _error(
+            client.get(f"{API}/projects/{name}/traces/rollup", params={"group_by": "week"}),
+            400,
+            "INVALID_INPUT",
+        )
+        _error(
+            client.get(f"{API}/projects/{name}/traces", params={"max_results": 1001}),
+            400,
+            "INVALID_INPUT",
+        )
+        _error(
+            client.get(f"{API}/projects/{name}/spans", params={"page_token": "e30"}),
+            400,
+            "INVALID_PAGE_TOKEN",
+        )
+        _error(
+            client.post(f"{API}/projects/{name}/spans", json={"spans": [{"name": "x"}]}),
+            400,
+            "INVALID_INPUT",
+        )
+        _error(
+            client.post(
+                f"{API}/projects/{name}/spans", json={"spans": [{**spans[0], "kind": "wizard"}]}
+            ),
+            400,
+            "INVALID_INPUT",
+        )
+        _error(
+            client.post(f"{API}/projects/nope-{name}/spans", json={"spans": spans}),
+            404,
+            "PROJECT_NOT_FOUND",
+        )
         # Nothing a refused request carried was stored.
         assert client.get(f"{API}/projects/{name}/traces/stats").json()["count"] == 1
 
-        found = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                 for family in text_string_to_metric_families(client.get("/metrics").text)
-                 for s in family.samples}
+        found = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(client.get("/metrics").text)
+            for s in family.samples
+        }
         assert found[("windlass_spans_ingested_total", (("project", name),))] == 2
         assert found[("windlass_spans_duplicate_total", (("project", name),))] == 1

@@ -11,8 +11,7 @@ from windlass.server.net import http_protocol, set_nodelay
 from windlass_testing import ServerProcess
 
 
-def test_two_workers_serve_one_store(server_factory: type[ServerProcess],
-                                     tmp_path: Path) -> None:
+def test_two_workers_serve_one_store(server_factory: type[ServerProcess], tmp_path: Path) -> None:
     server = server_factory(workers=2)
     windlass.set_tracking_uri(server.url)
     try:
@@ -22,8 +21,9 @@ def test_two_workers_serve_one_store(server_factory: type[ServerProcess],
             with windlass.start_run(name=f"r{i}") as run:
                 windlass.log_metric("i", i)
             ids.append(run.id)
-        runs = windlass.search_runs(project="workers", output_format="list",
-                                    order_by=["metrics.i ASC"])
+        runs = windlass.search_runs(
+            project="workers", output_format="list", order_by=["metrics.i ASC"]
+        )
         assert [r.id for r in runs] == ids  # type: ignore[union-attr]
     finally:
         windlass.set_tracking_uri(None)

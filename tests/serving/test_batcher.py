@@ -56,8 +56,9 @@ def test_a_full_queue_answers_overloaded_and_drops_nothing_accepted() -> None:
 
     async def main() -> tuple[list[object], int]:
         batcher = Batcher(slow, max_batch_size=4, max_wait_ms=0, max_queue_rows=8)
-        tasks = [asyncio.ensure_future(batcher.submit(np.array([[float(i)]]), 1))
-                 for i in range(30)]
+        tasks = [
+            asyncio.ensure_future(batcher.submit(np.array([[float(i)]]), 1)) for i in range(30)
+        ]
         await asyncio.sleep(0.1)
         gate.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -83,15 +84,20 @@ def test_a_failing_request_fails_alone() -> None:
     async def main() -> list[object]:
         batcher = Batcher(picky, max_batch_size=32, max_wait_ms=5)
         values = [1.0, -1.0, 2.0, 3.0, 4.0]
-        results = await asyncio.gather(*(batcher.submit(np.array([[v]]), 1) for v in values),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(batcher.submit(np.array([[v]]), 1) for v in values), return_exceptions=True
+        )
         await batcher.close()
         return results
 
     results = asyncio.run(main())
     assert isinstance(results[1], SchemaMismatch)
     assert [list(r) for i, r in enumerate(results) if i != 1] == [  # type: ignore[call-overload]
-        [1.0], [2.0], [3.0], [4.0]]
+        [1.0],
+        [2.0],
+        [3.0],
+        [4.0],
+    ]
 
 
 def test_bad_settings_are_refused() -> None:

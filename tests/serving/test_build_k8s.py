@@ -31,8 +31,7 @@ K8S_VERSIONS = [kubernetes_validate.utils.all_versions()[0], kubernetes_validate
 
 def invoke(*args: str, check: bool = False) -> tuple[int, str]:
     """Run ``windlass build k8s``; unless ``check``, from the name alone (``--no-check``)."""
-    result = runner.invoke(build_app(), ["build", "k8s", *args,
-                                         *([] if check else ["--no-check"])])
+    result = runner.invoke(build_app(), ["build", "k8s", *args, *([] if check else ["--no-check"])])
     return result.exit_code, result.output
 
 
@@ -62,22 +61,44 @@ def container_port(deployment: dict[str, Any], port: int | str) -> int:
 
 def test_manifests_pass_the_kubernetes_schemas_and_agree(tmp_path: Path) -> None:
     out = tmp_path / "k8s"
-    code, output = invoke("deployments:/churn-prod", "-o", str(out), "--image",
-                          "registry.example.com/churn:3", "--namespace", "ml",
-                          "--min-replicas", "3", "--max-replicas", "12", "--target-cpu", "65",
-                          "--project", "fraud")
+    code, output = invoke(
+        "deployments:/churn-prod",
+        "-o",
+        str(out),
+        "--image",
+        "registry.example.com/churn:3",
+        "--namespace",
+        "ml",
+        "--min-replicas",
+        "3",
+        "--max-replicas",
+        "12",
+        "--target-cpu",
+        "65",
+        "--project",
+        "fraud",
+    )
     assert code == 0, output
     docs = load(out)
-    assert set(docs) == {"deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml",
-                         "kustomization.yaml"}
+    assert set(docs) == {
+        "deployment.yaml",
+        "service.yaml",
+        "hpa.yaml",
+        "pdb.yaml",
+        "kustomization.yaml",
+    }
     assert (out / "README.txt").read_text().count("windlass-tracking") >= 1
     for name in ("deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"):
         validate(docs[name])
     deployment, service, hpa = docs["deployment.yaml"], docs["service.yaml"], docs["hpa.yaml"]
     assert {d["metadata"]["name"] for d in docs.values() if "metadata" in d} == {"churn-prod"}
     assert {d["metadata"]["namespace"] for d in docs.values() if "metadata" in d} == {"ml"}
-    assert docs["kustomization.yaml"]["resources"] == ["deployment.yaml", "service.yaml",
-                                                       "hpa.yaml", "pdb.yaml"]
+    assert docs["kustomization.yaml"]["resources"] == [
+        "deployment.yaml",
+        "service.yaml",
+        "hpa.yaml",
+        "pdb.yaml",
+    ]
 
     template = deployment["spec"]["template"]
     selector = deployment["spec"]["selector"]["matchLabels"]
@@ -87,21 +108,32 @@ def test_manifests_pass_the_kubernetes_schemas_and_agree(tmp_path: Path) -> None
     (container,) = template["spec"]["containers"]
     assert container["image"] == "registry.example.com/churn:3"
     assert [*container["command"], *container["args"]] == [
-        "windlass", "serve", "deployments:/churn-prod", "--host", "0.0.0.0",  # noqa: S104
-        "--port", "8080"]
+        "windlass",
+        "serve",
+        "deployments:/churn-prod",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        "8080",
+    ]
     assert container_port(deployment, "http") == 8080
 
-    for probe, path in (("readinessProbe", "/v2/health/ready"),
-                        ("livenessProbe", "/v2/health/live"),
-                        ("startupProbe", "/v2/health/live")):
+    for probe, path in (
+        ("readinessProbe", "/v2/health/ready"),
+        ("livenessProbe", "/v2/health/live"),
+        ("startupProbe", "/v2/health/live"),
+    ):
         assert container[probe]["httpGet"]["path"] == path
         assert container_port(deployment, container[probe]["httpGet"]["port"]) == 8080
     (port,) = service["spec"]["ports"]
     assert service["spec"]["type"] == "ClusterIP" and port["port"] == 80
     assert container_port(deployment, port["targetPort"]) == 8080
     annotations = template["metadata"]["annotations"]
-    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": "8080",
-                           "prometheus.io/path": "/metrics"}
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "8080",
+        "prometheus.io/path": "/metrics",
+    }
 
     pod_security = template["spec"]["securityContext"]
     assert pod_security["runAsNonRoot"] is True and pod_security["runAsUser"] > 0
@@ -109,33 +141,56 @@ def test_manifests_pass_the_kubernetes_schemas_and_agree(tmp_path: Path) -> None
     resources = container["resources"]
     for kind in ("cpu", "memory"):
         assert quantity(resources["requests"][kind], kind) <= quantity(
-            resources["limits"][kind], kind)
+            resources["limits"][kind], kind
+        )
     env = {e["name"]: e for e in container["env"]}
     assert env["WINDLASS_TRACKING_URI"]["valueFrom"]["secretKeyRef"] == {
-        "name": "windlass-tracking", "key": "WINDLASS_TRACKING_URI"}
+        "name": "windlass-tracking",
+        "key": "WINDLASS_TRACKING_URI",
+    }
     assert env["WINDLASS_PROJECT"]["value"] == "fraud"
 
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": deployment["apiVersion"],
-                                             "kind": deployment["kind"],
-                                             "name": deployment["metadata"]["name"]}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": deployment["apiVersion"],
+        "kind": deployment["kind"],
+        "name": deployment["metadata"]["name"],
+    }
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 12)
     (metric,) = hpa["spec"]["metrics"]
-    assert metric["resource"] == {"name": "cpu", "target": {"type": "Utilization",
-                                                            "averageUtilization": 65}}
+    assert metric["resource"] == {
+        "name": "cpu",
+        "target": {"type": "Utilization", "averageUtilization": 65},
+    }
     # The autoscaler owns the replica count: a fixed one would reset it on every apply.
     assert "replicas" not in deployment["spec"]
 
 
 def test_without_autoscaler_the_deployment_has_fixed_replicas(tmp_path: Path) -> None:
-    code, output = invoke("churn", "-o", str(tmp_path / "k8s"), "--no-hpa", "--replicas", "4",
-                          "--workers", "2", "--json")
+    code, output = invoke(
+        "churn",
+        "-o",
+        str(tmp_path / "k8s"),
+        "--no-hpa",
+        "--replicas",
+        "4",
+        "--workers",
+        "2",
+        "--json",
+    )
     assert code == 0, output
-    assert json.loads(output)["files"] == ["deployment.yaml", "service.yaml", "pdb.yaml",
-                                           "kustomization.yaml", "README.txt"]
+    assert json.loads(output)["files"] == [
+        "deployment.yaml",
+        "service.yaml",
+        "pdb.yaml",
+        "kustomization.yaml",
+        "README.txt",
+    ]
     docs = load(tmp_path / "k8s")
     assert "hpa.yaml" not in docs and docs["deployment.yaml"]["spec"]["replicas"] == 4
-    assert docs["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]["args"][-2:] \
-        == ["--workers", "2"]
+    assert docs["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == [
+        "--workers",
+        "2",
+    ]
     validate(docs["deployment.yaml"])
     assert "namespace" not in docs["deployment.yaml"]["metadata"]
 
@@ -159,8 +214,10 @@ def test_names_are_normalized_or_refused_clearly(tmp_path: Path) -> None:
     docs = load(tmp_path / "a")
     args = docs["deployment.yaml"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "deployments:/Churn_Prod.v2" in args  # the server gets the real name
-    assert docs["service.yaml"]["metadata"]["annotations"]["windlass.dev/deployment"] == \
-        "Churn_Prod.v2"
+    assert (
+        docs["service.yaml"]["metadata"]["annotations"]["windlass.dev/deployment"]
+        == "Churn_Prod.v2"
+    )
 
     code, output = invoke("2024_churn", "-o", str(tmp_path / "b"))
     assert code == 2 and "DNS-1035" in output and "--name" in output
@@ -176,18 +233,22 @@ def test_names_are_normalized_or_refused_clearly(tmp_path: Path) -> None:
     assert not (tmp_path / "c").exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--namespace", "ML_team"], "--namespace 'ML_team'"),
-    (["--cpu", "2", "--cpu-limit", "500m"], "cpu request 2 is above its limit 500m"),
-    (["--memory", "lots"], "not a Kubernetes quantity"),
-    (["--min-replicas", "5", "--max-replicas", "3"], "--min-replicas 5 is above"),
-    (["--replicas", "0"], "--replicas must be at least 1"),
-    (["--target-cpu", "0"], "--target-cpu"),
-    (["--image", "has space:1"], "not an image reference"),
-    (["--secret", "Bad_Secret"], "not a valid Secret name"),
-])
-def test_bad_values_are_refused_before_writing(tmp_path: Path, args: list[str],
-                                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--namespace", "ML_team"], "--namespace 'ML_team'"),
+        (["--cpu", "2", "--cpu-limit", "500m"], "cpu request 2 is above its limit 500m"),
+        (["--memory", "lots"], "not a Kubernetes quantity"),
+        (["--min-replicas", "5", "--max-replicas", "3"], "--min-replicas 5 is above"),
+        (["--replicas", "0"], "--replicas must be at least 1"),
+        (["--target-cpu", "0"], "--target-cpu"),
+        (["--image", "has space:1"], "not an image reference"),
+        (["--secret", "Bad_Secret"], "not a valid Secret name"),
+    ],
+)
+def test_bad_values_are_refused_before_writing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     code, output = invoke("churn", "-o", str(tmp_path / "k8s"), *args)
     assert code == 2 and message in " ".join(output.split()), output
     assert not (tmp_path / "k8s").exists()
@@ -221,7 +282,8 @@ def test_derived_names_are_valid_or_refused(name: str) -> None:
 
 
 def test_the_deployment_must_exist_before_anything_is_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store_uri = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("WINDLASS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("WINDLASS_PROJECT", "k8s-check")
@@ -234,11 +296,11 @@ def test_the_deployment_must_exist_before_anything_is_written(
     try:
         project = store.get_or_create_project("k8s-check", new_id(), now_ms()).id
         DeploymentService(store, check_models=False).create(
-            project, "churn-prod", [Variant("main", "models:/churn/1", 1.0)])
+            project, "churn-prod", [Variant("main", "models:/churn/1", 1.0)]
+        )
     finally:
         store.close()
-    code, output = invoke("deployments:/churn-prod", "-o", str(out), "--uri", store_uri,
-                          check=True)
+    code, output = invoke("deployments:/churn-prod", "-o", str(out), "--uri", store_uri, check=True)
     assert code == 3 and "MODEL_NOT_FOUND" in output and "variant 'main'" in output
     assert not (tmp_path / "deep").exists()
     code, output = invoke("churn-prod", "-o", str(out), "--uri", store_uri)  # --no-check

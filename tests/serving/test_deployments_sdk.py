@@ -27,8 +27,9 @@ def churn(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
     """A project holding ``churn`` versions 1 and 2 (champion: 1); yields the project name."""
     uri = None if request.param == "embedded" else request.getfixturevalue("server").url
     windlass.set_tracking_uri(uri)
-    project = f"deploy-sdk-{request.param}-{request.node.name[-24:]}".replace("[", "-") \
-        .replace("]", "")
+    project = f"deploy-sdk-{request.param}-{request.node.name[-24:]}".replace("[", "-").replace(
+        "]", ""
+    )
     # The current project comes from the environment, and is not left behind for others.
     monkeypatch.setattr(tracking_fluent._state, "project", None)
     monkeypatch.setenv("WINDLASS_PROJECT", project)
@@ -36,8 +37,11 @@ def churn(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
     label = (frame.x > 9).astype(int)
     for c in (1.0, 0.1):
         with windlass.start_run():
-            windlass.log_model(LogisticRegression(C=c).fit(frame, label), name="model",
-                               registered_model_name="churn")
+            windlass.log_model(
+                LogisticRegression(C=c).fit(frame, label),
+                name="model",
+                registered_model_name="churn",
+            )
     windlass.set_alias("churn", "champion", 1)
     yield project
     windlass.set_tracking_uri(None)
@@ -45,9 +49,14 @@ def churn(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
 
 def test_deployment_lifecycle(churn: str) -> None:
     created = sdk.create_deployment(
-        "churn-prod", [Variant("champion", "models:/churn@champion", 90),
-                       {"name": "challenger", "model_uri": "models:/churn/2", "weight": 10}],
-        shadow=Variant("shadow", "models:/churn@latest"), description="A/B")
+        "churn-prod",
+        [
+            Variant("champion", "models:/churn@champion", 90),
+            {"name": "challenger", "model_uri": "models:/churn/2", "weight": 10},
+        ],
+        shadow=Variant("shadow", "models:/churn@latest"),
+        description="A/B",
+    )
     assert created.revision == 1 and created.shadow is not None
     assert sdk.get_deployment("churn-prod") == created
     assert sdk.get_deployment("churn-prod", project=churn) == created
@@ -61,9 +70,11 @@ def test_deployment_lifecycle(churn: str) -> None:
     # always carries its weight, and weight 0 alone is refused rather than changed.
     with pytest.raises(InvalidInput, match="positive sum, got solo=0"):
         sdk.set_deployment_variants("churn-prod", [Variant("solo", "models:/churn/2")])
-    replaced = sdk.set_deployment_variants("churn-prod",
-                                           [{"name": "solo", "model_uri": "models:/churn/2"}],
-                                           shadow=Variant("s", "models:/churn/1"))
+    replaced = sdk.set_deployment_variants(
+        "churn-prod",
+        [{"name": "solo", "model_uri": "models:/churn/2"}],
+        shadow=Variant("s", "models:/churn/1"),
+    )
     assert [(v.name, v.weight) for v in replaced.variants] == [("solo", 100.0)]
     kept = sdk.set_deployment_variants("churn-prod", [Variant("solo", "models:/churn/1", 1)])
     assert kept.shadow == Variant("s", "models:/churn/1", 0.0)
@@ -74,12 +85,18 @@ def test_deployment_lifecycle(churn: str) -> None:
     first = sdk.rollback_deployment("churn-prod", to_revision=1)
     assert (first.variants, first.shadow) == (created.variants, created.shadow)
     history = sdk.get_deployment_history("churn-prod")
-    assert [e.action for e in history] == ["create", "set_weights", "set_shadow",
-                                           "set_variants", "set_variants", "promote",
-                                           "rollback", "rollback"]
+    assert [e.action for e in history] == [
+        "create",
+        "set_weights",
+        "set_shadow",
+        "set_variants",
+        "set_variants",
+        "promote",
+        "rollback",
+        "rollback",
+    ]
     assert [e.revision for e in history] == list(range(1, 9))
-    assert [e.revision for e in sdk.get_deployment_history("churn-prod", max_results=2)] == \
-        [7, 8]
+    assert [e.revision for e in sdk.get_deployment_history("churn-prod", max_results=2)] == [7, 8]
     sdk.delete_deployment("churn-prod")
     with pytest.raises(DeploymentNotFound):
         sdk.get_deployment("churn-prod")

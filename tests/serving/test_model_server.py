@@ -35,8 +35,9 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     identity = LinearRegression().fit(frame, frame.f0)
     for model in (logistic, identity):
         with windlass.start_run():
-            windlass.log_model(model, name="model", input_example=frame[:3],
-                               registered_model_name="churn")
+            windlass.log_model(
+                model, name="model", input_example=frame[:3], registered_model_name="churn"
+            )
     windlass.set_alias("churn", "champion", 1)
     windlass.set_tracking_uri(None)
     yield {"logistic": logistic, "identity": identity, "frame": frame}
@@ -45,19 +46,21 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
 
 @pytest.fixture
 def served(registry: dict[str, object], tmp_path: Path) -> Iterator[ModelServerProcess]:
-    server = ModelServerProcess("models:/churn@champion", "--max-wait-ms", "2",
-                                log_dir=tmp_path)
+    server = ModelServerProcess("models:/churn@champion", "--max-wait-ms", "2", log_dir=tmp_path)
     yield server
     server.stop()
 
 
-def test_predict_accepts_records_columns_rows_and_csv(served: ModelServerProcess,
-                                                      registry: dict[str, object]) -> None:
+def test_predict_accepts_records_columns_rows_and_csv(
+    served: ModelServerProcess, registry: dict[str, object]
+) -> None:
     frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
     expected = registry["logistic"].predict(frame[:4]).tolist()  # type: ignore[attr-defined]
-    bodies = [{"inputs": frame[:4].to_dict("records")},
-              {"inputs": frame[:4].to_dict("list")},
-              {"inputs": frame[:4].to_numpy().tolist()}]
+    bodies = [
+        {"inputs": frame[:4].to_dict("records")},
+        {"inputs": frame[:4].to_dict("list")},
+        {"inputs": frame[:4].to_numpy().tolist()},
+    ]
     for body in bodies:
         response = httpx.post(f"{served.url}/predict", json=body)
         assert response.status_code == 200, response.text
@@ -65,13 +68,15 @@ def test_predict_accepts_records_columns_rows_and_csv(served: ModelServerProcess
         assert response.json()["version"] == "1"
         assert len(response.headers["x-request-id"]) == 32
     csv = frame[:4].to_csv(index=False)
-    response = httpx.post(f"{served.url}/predict", content=csv,
-                          headers={"content-type": "text/csv"})
+    response = httpx.post(
+        f"{served.url}/predict", content=csv, headers={"content-type": "text/csv"}
+    )
     assert response.status_code == 200 and response.json()["predictions"] == expected
 
 
-def test_bad_requests_name_the_problem(served: ModelServerProcess,
-                                       registry: dict[str, object]) -> None:
+def test_bad_requests_name_the_problem(
+    served: ModelServerProcess, registry: dict[str, object]
+) -> None:
     frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
     row = frame[:1].to_dict("records")[0]
     cases = [
@@ -85,11 +90,13 @@ def test_bad_requests_name_the_problem(served: ModelServerProcess,
         response = httpx.post(f"{served.url}/predict", json=body)
         assert response.status_code == 400, response.text
         assert named in response.json()["message"]
-    response = httpx.post(f"{served.url}/predict", content=b"{not json",
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        f"{served.url}/predict", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400 and response.json()["error_code"] == "INVALID_INPUT"
-    response = httpx.post(f"{served.url}/predict", content=b"x",
-                          headers={"content-type": "application/xml"})
+    response = httpx.post(
+        f"{served.url}/predict", content=b"x", headers={"content-type": "application/xml"}
+    )
     assert response.status_code == 400 and "content type" in response.json()["message"]
     assert httpx.get(f"{served.url}/nope").status_code == 404
 
@@ -124,42 +131,55 @@ def test_scoring_route_speaks_http_properly(registry: dict[str, object], tmp_pat
 
     frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
     expected = registry["logistic"].predict(frame[:3]).tolist()  # type: ignore[attr-defined]
-    server = ModelServerProcess("models:/churn/1", log_dir=tmp_path,
-                                env={"WINDLASS_SERVE_MAX_BODY_BYTES": "20000"})
+    server = ModelServerProcess(
+        "models:/churn/1", log_dir=tmp_path, env={"WINDLASS_SERVE_MAX_BODY_BYTES": "20000"}
+    )
     try:
-        bodies = [orjson.dumps({"inputs": frame[i:i + 1].to_dict("records")}) for i in range(3)]
-        raw = b"".join(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                       b"\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b) for b in bodies)
+        bodies = [orjson.dumps({"inputs": frame[i : i + 1].to_dict("records")}) for i in range(3)]
+        raw = b"".join(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            b"\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b)
+            for b in bodies
+        )
         answers = _exchange(server.port, raw, 3)  # three requests in one write, in order
         assert [orjson.loads(a[2])["predictions"] for a in answers] == [[p] for p in expected]
         assert all(a[0] == 200 and len(a[1]["x-request-id"]) == 32 for a in answers)
 
         body = bodies[0]
-        chunked = (b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   + b"%x\r\n%s\r\n" % (10, body[:10]) + b"%x\r\n%s\r\n" % (len(body) - 10,
-                                                                               body[10:])
-                   + b"0\r\n\r\n")
+        chunked = (
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n%s\r\n" % (10, body[:10])
+            + b"%x\r\n%s\r\n" % (len(body) - 10, body[10:])
+            + b"0\r\n\r\n"
+        )
         ((status, _headers, answer),) = _exchange(server.port, chunked, 1)
         assert status == 200 and orjson.loads(answer)["predictions"] == [expected[0]]
 
         big = b"x" * 30_000  # streamed in chunks with no declared length: refused at 20,000
-        oversize = (b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + b"".join(b"%x\r\n%s\r\n" % (5000, big[i:i + 5000])
-                               for i in range(0, len(big), 5000)) + b"0\r\n\r\n")
+        oversize = (
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"".join(
+                b"%x\r\n%s\r\n" % (5000, big[i : i + 5000]) for i in range(0, len(big), 5000)
+            )
+            + b"0\r\n\r\n"
+        )
         ((status, _headers, answer),) = _exchange(server.port, oversize, 1)
         assert status == 413 and orjson.loads(answer)["error_code"] == "PAYLOAD_TOO_LARGE"
-        declared = httpx.post(f"{server.url}/predict", content=big,
-                              headers={"content-type": "application/json"})
+        declared = httpx.post(
+            f"{server.url}/predict", content=big, headers={"content-type": "application/json"}
+        )
         assert declared.status_code == 413 and "20000" in declared.json()["message"]
         assert httpx.get(f"{server.url}/predict").status_code == 405
         assert httpx.post(f"{server.url}/predict", content=bodies[1]).json()["predictions"] == [
-            expected[1]]  # the server is fine afterwards
+            expected[1]
+        ]  # the server is fine afterwards
     finally:
         server.stop()
 
 
-def test_open_inference_protocol_v2(served: ModelServerProcess,
-                                    registry: dict[str, object]) -> None:
+def test_open_inference_protocol_v2(
+    served: ModelServerProcess, registry: dict[str, object]
+) -> None:
     frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
     assert httpx.get(f"{served.url}/v2/health/live").status_code == 200
     assert httpx.get(f"{served.url}/v2/health/ready").status_code == 200
@@ -168,15 +188,25 @@ def test_open_inference_protocol_v2(served: ModelServerProcess,
     assert meta["name"] == "churn" and meta["versions"] == ["1"]
     assert [i["name"] for i in meta["inputs"]] == FEATURES
     assert meta["inputs"][0]["datatype"] == "FP64"
-    body = {"id": "req-1", "inputs": [
-        {"name": name, "shape": [3], "datatype": "FP64", "data": frame[name][:3].tolist()}
-        for name in FEATURES]}
+    body = {
+        "id": "req-1",
+        "inputs": [
+            {"name": name, "shape": [3], "datatype": "FP64", "data": frame[name][:3].tolist()}
+            for name in FEATURES
+        ],
+    }
     response = httpx.post(f"{served.url}/v2/models/churn/infer", json=body)
     assert response.status_code == 200, response.text
     out = response.json()
     assert out["model_name"] == "churn" and out["id"] == "req-1"
-    assert out["outputs"][0]["data"] == registry["logistic"].predict(  # type: ignore[attr-defined]
-        frame[:3]).tolist()
+    assert (
+        out["outputs"][0]["data"]
+        == registry["logistic"]
+        .predict(  # type: ignore[attr-defined]
+            frame[:3]
+        )
+        .tolist()
+    )
     assert out["outputs"][0]["shape"] == [3]
     bad = {"inputs": [{"name": "f0", "shape": [2], "datatype": "FP64", "data": [1.0]}]}
     response = httpx.post(f"{served.url}/v2/models/churn/infer", json=bad)
@@ -189,26 +219,34 @@ def test_open_inference_protocol_v2(served: ModelServerProcess,
     assert "swagger" in httpx.get(f"{served.url}/docs").text.lower()
 
 
-def test_metrics_count_requests_latency_and_batches(served: ModelServerProcess,
-                                                    registry: dict[str, object]) -> None:
+def test_metrics_count_requests_latency_and_batches(
+    served: ModelServerProcess, registry: dict[str, object]
+) -> None:
     frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
     for _ in range(3):
         httpx.post(f"{served.url}/predict", json={"inputs": frame[:1].to_dict("records")})
     httpx.post(f"{served.url}/predict", json={"inputs": [{}]})
     text = httpx.get(f"{served.url}/metrics").text
-    assert 'windlass_requests_total{model="churn",status="ok",variant="default",' \
-           'version="1"} 3.0' in text
+    assert (
+        'windlass_requests_total{model="churn",status="ok",variant="default",'
+        'version="1"} 3.0' in text
+    )
     assert 'status="schema_mismatch"' in text
     assert "windlass_request_latency_seconds_bucket" in text
     assert "windlass_batch_size_bucket" in text and "windlass_queue_depth" in text
 
 
-def test_concurrent_callers_get_their_own_rows(served: ModelServerProcess,
-                                               registry: dict[str, object]) -> None:
+def test_concurrent_callers_get_their_own_rows(
+    served: ModelServerProcess, registry: dict[str, object]
+) -> None:
     windlass.set_alias("churn", "champion", 2)  # the identity model: prediction == f0
     deadline = time.monotonic() + 20
-    while httpx.post(f"{served.url}/predict", json={"inputs": _frame(1).to_dict("records")}
-                     ).json()["version"] != "2":
+    while (
+        httpx.post(f"{served.url}/predict", json={"inputs": _frame(1).to_dict("records")}).json()[
+            "version"
+        ]
+        != "2"
+    ):
         assert time.monotonic() < deadline, "the alias move never reached the server"
         time.sleep(0.2)
     base = _frame(1).to_dict("records")[0]
@@ -220,34 +258,44 @@ def test_concurrent_callers_get_their_own_rows(served: ModelServerProcess,
         return i, response.json()["predictions"]
 
     async def main() -> list[tuple[int, list[float]]]:
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64),
-                                     timeout=30) as client:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64), timeout=30) as client:
             return await asyncio.gather(*(caller(client, i) for i in range(400)))
 
     for i, predictions in asyncio.run(main()):
         assert predictions == pytest.approx([i + r / 10 for r in range(1 + i % 3)], abs=1e-6)
     text = httpx.get(f"{served.url}/metrics").text
-    merged = [line for line in text.splitlines()
-              if line.startswith("windlass_batch_size_bucket") and 'le="1.0"' in line
-              and 'version="2"' in line]
-    count = [line for line in text.splitlines()
-             if line.startswith("windlass_batch_size_count") and 'version="2"' in line]
+    merged = [
+        line
+        for line in text.splitlines()
+        if line.startswith("windlass_batch_size_bucket")
+        and 'le="1.0"' in line
+        and 'version="2"' in line
+    ]
+    count = [
+        line
+        for line in text.splitlines()
+        if line.startswith("windlass_batch_size_count") and 'version="2"' in line
+    ]
     assert merged and count
     assert float(merged[0].split()[-1]) < float(count[0].split()[-1]), "nothing was batched"
 
 
-def test_predictions_and_feedback_are_logged_as_parquet(served: ModelServerProcess,
-                                                        registry: dict[str, object]) -> None:
+def test_predictions_and_feedback_are_logged_as_parquet(
+    served: ModelServerProcess, registry: dict[str, object]
+) -> None:
     frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
     ids = []
     for i in range(5):
-        response = httpx.post(f"{served.url}/predict",
-                              json={"inputs": frame[i:i + 1].to_dict("records")})
+        response = httpx.post(
+            f"{served.url}/predict", json={"inputs": frame[i : i + 1].to_dict("records")}
+        )
         ids.append(response.headers["x-request-id"])
     accepted = httpx.post(f"{served.url}/feedback", json={"request_id": ids[0], "label": 1})
     assert accepted.status_code == 202
-    assert httpx.post(f"{served.url}/feedback", json={"request_id": "x", "label": 1}
-                      ).status_code == 400
+    assert (
+        httpx.post(f"{served.url}/feedback", json={"request_id": "x", "label": 1}).status_code
+        == 400
+    )
     deadline = time.monotonic() + 15
     while True:
         log = windlass.get_predictions("churn")
@@ -261,8 +309,7 @@ def test_predictions_and_feedback_are_logged_as_parquet(served: ModelServerProce
     assert '"f0"' in first["inputs"]
 
 
-def test_two_workers_share_one_metrics_view(registry: dict[str, object],
-                                            tmp_path: Path) -> None:
+def test_two_workers_share_one_metrics_view(registry: dict[str, object], tmp_path: Path) -> None:
     server = ModelServerProcess("models:/churn/1", "--workers", "2", log_dir=tmp_path)
     try:
         frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
@@ -274,8 +321,11 @@ def test_two_workers_share_one_metrics_view(registry: dict[str, object],
         totals = set()
         for _ in range(4):  # whichever worker answers /metrics reports both
             text = httpx.get(f"{server.url}/metrics").text
-            line = next(line for line in text.splitlines()
-                        if line.startswith("windlass_requests_total{") and 'status="ok"' in line)
+            line = next(
+                line
+                for line in text.splitlines()
+                if line.startswith("windlass_requests_total{") and 'status="ok"' in line
+            )
             totals.add(float(line.split()[-1]))
         assert totals == {30.0}
     finally:
@@ -295,7 +345,8 @@ def _problem_lines(server: ModelServerProcess) -> list[str]:
 
 
 def test_a_deleted_version_makes_the_server_not_ready_with_one_log_line(
-        registry: dict[str, object], tmp_path: Path) -> None:
+    registry: dict[str, object], tmp_path: Path
+) -> None:
     server = ModelServerProcess("models:/churn/2", log_dir=tmp_path)
     try:
         windlass.delete_model_version("churn", 2)
@@ -308,15 +359,18 @@ def test_a_deleted_version_makes_the_server_not_ready_with_one_log_line(
         assert len(lines) == 1 and "models:/churn/2" in lines[0], lines
         assert "Traceback" not in server.log.read_text()
         frame: pd.DataFrame = registry["frame"]  # type: ignore[assignment]
-        response = httpx.post(f"{server.url}/predict",  # whoever still asks is answered
-                              json={"inputs": frame[:1].to_dict("records")})
+        response = httpx.post(
+            f"{server.url}/predict",  # whoever still asks is answered
+            json={"inputs": frame[:1].to_dict("records")},
+        )
         assert response.status_code == 200
     finally:
         server.stop()
 
 
-def test_removed_artifacts_make_the_server_not_ready(registry: dict[str, object],
-                                                     tmp_path: Path) -> None:
+def test_removed_artifacts_make_the_server_not_ready(
+    registry: dict[str, object], tmp_path: Path
+) -> None:
     import os
     import shutil
 

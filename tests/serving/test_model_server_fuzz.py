@@ -24,16 +24,31 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import windlass
 from windlass_testing import ModelServerProcess
 
-V2_ROUTES = ["/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/{name}",
-             "/v2/models/{name}/ready", "/v2/models/{name}/infer"]
+V2_ROUTES = [
+    "/v2",
+    "/v2/health/live",
+    "/v2/health/ready",
+    "/v2/models/{name}",
+    "/v2/models/{name}/ready",
+    "/v2/models/{name}/infer",
+]
 
 
 def test_model_server_openapi_fuzz_finds_nothing(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"tenure": rng.integers(0, 72, 60), "charges": rng.random(60) * 100,
-                          "plan": rng.choice(["basic", "plus", "pro"], 60)})
-    columns = ColumnTransformer([("num", StandardScaler(), ["tenure", "charges"]),
-                                 ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"])])
+    frame = pd.DataFrame(
+        {
+            "tenure": rng.integers(0, 72, 60),
+            "charges": rng.random(60) * 100,
+            "plan": rng.choice(["basic", "plus", "pro"], 60),
+        }
+    )
+    columns = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["tenure", "charges"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+        ]
+    )
     model = make_pipeline(columns, LogisticRegression()).fit(frame, frame.tenure < 30)
     windlass.save_model(model, tmp_path / "churn", input_example=frame[:3])
     server = ModelServerProcess(str(tmp_path / "churn"), log_dir=tmp_path)
@@ -48,10 +63,25 @@ def test_model_server_openapi_fuzz_finds_nothing(tmp_path: Path) -> None:
         started = time.monotonic()
         cli = Path(sys.executable).with_name("schemathesis")
         done = subprocess.run(
-            [str(cli), "run", f"{server.url}/openapi.json", "--max-examples", "6",
-             "--seed", "20261207", "--exclude-checks", "positive_data_acceptance",
-             "--workers", "1"],  # one worker: see tests/server/test_api_fuzz.py
-            capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+            [
+                str(cli),
+                "run",
+                f"{server.url}/openapi.json",
+                "--max-examples",
+                "6",
+                "--seed",
+                "20261207",
+                "--exclude-checks",
+                "positive_data_acceptance",
+                "--workers",
+                "1",
+            ],  # one worker: see tests/server/test_api_fuzz.py
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stdout[-6000:]
         assert time.monotonic() - started < 120, "keep the fuzz run short"
         assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]

@@ -24,8 +24,10 @@ def _declared_families() -> set[str]:
 
 def _sampled(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     text = httpx.get(f"{url}/metrics").text
-    return {family.name: [(s.labels, s.value) for s in family.samples]
-            for family in text_string_to_metric_families(text)}
+    return {
+        family.name: [(s.labels, s.value) for s in family.samples]
+        for family in text_string_to_metric_families(text)
+    }
 
 
 @pytest.fixture
@@ -33,40 +35,51 @@ def unsigned(tmp_path: Path) -> Iterator[ModelServerProcess]:
     """A linear model over 3 features saved without a signature: bad input fails inside it."""
     matrix = np.random.default_rng(2).random((20, 3))
     windlass.save_model(LinearRegression().fit(matrix, matrix[:, 0]), tmp_path / "bare")
-    server = ModelServerProcess(str(tmp_path / "bare"), log_dir=tmp_path,
-                                env={"WINDLASS_PREDICTION_LOG_FLUSH_SECONDS": "0.2"})
+    server = ModelServerProcess(
+        str(tmp_path / "bare"),
+        log_dir=tmp_path,
+        env={"WINDLASS_PREDICTION_LOG_FLUSH_SECONDS": "0.2"},
+    )
     yield server
     server.stop()
 
 
-def test_a_model_failing_inside_predict_is_a_counted_500(
-        unsigned: ModelServerProcess) -> None:
-    assert httpx.post(f"{unsigned.url}/predict",
-                      json={"inputs": [[0.1, 0.2, 0.3]]}).status_code == 200
+def test_a_model_failing_inside_predict_is_a_counted_500(unsigned: ModelServerProcess) -> None:
+    assert (
+        httpx.post(f"{unsigned.url}/predict", json={"inputs": [[0.1, 0.2, 0.3]]}).status_code == 200
+    )
     before = _sampled(unsigned.url)
-    for route, body in (("/predict", {"inputs": [[0.1, 0.2]]}),  # 2 features, not 3
-                        ("/v2/models/bare/infer", {"inputs": [
-                            {"name": "x", "shape": [1, 2], "datatype": "FP64",
-                             "data": [0.1, 0.2]}]})):
+    for route, body in (
+        ("/predict", {"inputs": [[0.1, 0.2]]}),  # 2 features, not 3
+        (
+            "/v2/models/bare/infer",
+            {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [0.1, 0.2]}]},
+        ),
+    ):
         response = httpx.post(f"{unsigned.url}{route}", json=body)
         assert response.status_code == 500, response.text
         assert response.json()["error_code"] == "INTERNAL_ERROR"
     after = _sampled(unsigned.url)
 
     def failed(samples: dict[str, list[tuple[dict[str, str], float]]]) -> float:
-        return sum(v for labels, v in samples.get("windlass_requests", [])
-                   if labels.get("status") == "internal_error")
+        return sum(
+            v
+            for labels, v in samples.get("windlass_requests", [])
+            if labels.get("status") == "internal_error"
+        )
 
     assert failed(before) == 0 and failed(after) == 2
     text = httpx.get(f"{unsigned.url}/metrics").text
-    count = next(float(line.split()[-1]) for line in text.splitlines()
-                 if line.startswith("windlass_request_latency_seconds_count"))
+    count = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("windlass_request_latency_seconds_count")
+    )
     assert count == 3  # the good request and both failures
     assert "Traceback" in unsigned.log.read_text()  # the 500 is logged with its cause
 
 
-def test_every_declared_family_has_samples_after_traffic(
-        unsigned: ModelServerProcess) -> None:
+def test_every_declared_family_has_samples_after_traffic(unsigned: ModelServerProcess) -> None:
     ids = []
     for _ in range(3):
         response = httpx.post(f"{unsigned.url}/predict", json={"inputs": [[0.1, 0.2, 0.3]]})

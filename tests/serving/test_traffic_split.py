@@ -17,8 +17,12 @@ KEYS = [f"user-{i}" for i in range(20_000)]
 
 
 def split(**weights: float) -> TrafficSplit:
-    return TrafficSplit([Variant(name, f"models:/m/{i + 1}", weight)
-                         for i, (name, weight) in enumerate(weights.items())])
+    return TrafficSplit(
+        [
+            Variant(name, f"models:/m/{i + 1}", weight)
+            for i, (name, weight) in enumerate(weights.items())
+        ]
+    )
 
 
 def routed(traffic: TrafficSplit, keys: list[str] = KEYS) -> dict[str, str]:
@@ -31,10 +35,12 @@ def shares(choices: list[str]) -> dict[str, float]:
 
 
 def test_keys_split_by_weight() -> None:
-    assert shares(list(routed(split(champion=90, challenger=10)).values())) == \
-        pytest.approx({"champion": 0.9, "challenger": 0.1}, abs=0.015)
-    assert shares(list(routed(split(a=50, b=30, c=20)).values())) == \
-        pytest.approx({"a": 0.5, "b": 0.3, "c": 0.2}, abs=0.015)
+    assert shares(list(routed(split(champion=90, challenger=10)).values())) == pytest.approx(
+        {"champion": 0.9, "challenger": 0.1}, abs=0.015
+    )
+    assert shares(list(routed(split(a=50, b=30, c=20)).values())) == pytest.approx(
+        {"a": 0.5, "b": 0.3, "c": 0.2}, abs=0.015
+    )
     # Weights are relative: 9 and 1 split like 90 and 10.
     assert routed(split(champion=9, challenger=1)) == routed(split(champion=90, challenger=10))
 
@@ -44,10 +50,12 @@ def test_random_picks_split_by_weight_and_follow_the_rng() -> None:
     picks = [traffic.choose(None, random.Random(7)).name for _ in range(10)]
     assert picks == [traffic.choose(None, random.Random(7)).name for _ in range(10)]
     rng = random.Random(20261122)
-    assert shares([traffic.choose(None, rng).name for _ in range(20_000)]) == \
-        pytest.approx({"champion": 0.9, "challenger": 0.1}, abs=0.015)
-    assert shares([traffic.choose().name for _ in range(20_000)]) == \
-        pytest.approx({"champion": 0.9, "challenger": 0.1}, abs=0.015)
+    assert shares([traffic.choose(None, rng).name for _ in range(20_000)]) == pytest.approx(
+        {"champion": 0.9, "challenger": 0.1}, abs=0.015
+    )
+    assert shares([traffic.choose().name for _ in range(20_000)]) == pytest.approx(
+        {"champion": 0.9, "challenger": 0.1}, abs=0.015
+    )
 
 
 def test_a_key_sticks_to_its_variant() -> None:
@@ -61,11 +69,13 @@ def test_a_key_sticks_to_its_variant() -> None:
 
 def test_other_processes_route_keys_the_same_way() -> None:
     # Replicas behind a load balancer must agree: the hash is stable across processes.
-    code = ("import json; from windlass.model_entities import Variant;"
-            "from windlass.serving.deployments import TrafficSplit;"
-            "t = TrafficSplit([Variant('champion', 'models:/m/1', 70),"
-            " Variant('challenger', 'models:/m/2', 30)]);"
-            "print(json.dumps([t.choose(f'user-{i}').name for i in range(500)]))")
+    code = (
+        "import json; from windlass.model_entities import Variant;"
+        "from windlass.serving.deployments import TrafficSplit;"
+        "t = TrafficSplit([Variant('champion', 'models:/m/1', 70),"
+        " Variant('challenger', 'models:/m/2', 30)]);"
+        "print(json.dumps([t.choose(f'user-{i}').name for i in range(500)]))"
+    )
     here = [name for name in routed(split(champion=70, challenger=30), KEYS[:500]).values()]
     assert json.loads(run_fresh(code, env={"PYTHONHASHSEED": "123"}).stdout) == here
 
@@ -103,8 +113,7 @@ def test_changing_one_weight_leaves_the_other_variants_keys_alone() -> None:
     # Adding a variant takes its share from every variant, moving no key between the others.
     grown = routed(split(a=50, b=30, c=20, d=25))
     assert all(grown[k] in (before[k], "d") for k in KEYS)
-    assert sum(name == "d" for name in grown.values()) / len(KEYS) == \
-        pytest.approx(0.2, abs=0.015)
+    assert sum(name == "d" for name in grown.values()) / len(KEYS) == pytest.approx(0.2, abs=0.015)
 
 
 def test_promote_then_rollback_restores_every_key() -> None:
@@ -118,11 +127,19 @@ def test_single_variant_and_helpers() -> None:
     only = split(solo=3)
     assert only.choose("any").name == "solo" and only.choose().name == "solo"
     variants = [Variant("champion", "models:/m/1", 90), Variant("challenger", "models:/m/2", 10)]
-    assert all(choose_variant(variants, key) == TrafficSplit(variants).choose(key)
-               for key in KEYS[:500])
+    assert all(
+        choose_variant(variants, key) == TrafficSplit(variants).choose(key) for key in KEYS[:500]
+    )
     assert choose_variant(variants, None, random.Random(1)) in variants
-    deployment = Deployment(id="0" * 32, project_id="1" * 32, name="prod",
-                            variants=variants, revision=1, created_at=0, updated_at=0)
+    deployment = Deployment(
+        id="0" * 32,
+        project_id="1" * 32,
+        name="prod",
+        variants=variants,
+        revision=1,
+        created_at=0,
+        updated_at=0,
+    )
     assert TrafficSplit.of(deployment).variants == tuple(variants)
     assert choose_variant(variants, "") in variants
     assert choose_variant(variants, "ключ-🙂") in variants

@@ -26,8 +26,15 @@ BLOB = b"artifact record bytes"
 
 def _run(store: MetadataStore) -> str:
     project = store.get_or_create_project(f"art-{new_id()[-12:]}", new_id(), now_ms()).id
-    return store.create_run(run_id=new_id(), project_id=project, name="r", start_time=now_ms(),
-                            parent_run_id=None, source=RunSource(), tags={}).id
+    return store.create_run(
+        run_id=new_id(),
+        project_id=project,
+        name="r",
+        start_time=now_ms(),
+        parent_run_id=None,
+        source=RunSource(),
+        tags={},
+    ).id
 
 
 @pytest.fixture
@@ -45,42 +52,54 @@ def _entry(tracking: Tracking, path: str, size: int | None = None) -> ArtifactEn
     return ArtifactEntry(path, digest, stored if size is None else size)
 
 
-@pytest.mark.parametrize(("first", "then"), [
-    pytest.param(["a"], ["a/b"], id="file-then-below"),
-    pytest.param(["a/b"], ["a"], id="below-then-file"),
-    pytest.param(["x/a/b/c"], ["x/a"], id="deep-below-then-file"),
-    pytest.param(["x/a"], ["x/a/b/c"], id="file-then-deep-below"),
-    pytest.param([], ["a", "a/b"], id="both-in-one-batch"),
-    pytest.param([], ["m/a/b", "m/a"], id="both-in-one-batch-reversed"),
-])
-def test_a_path_cannot_be_file_and_folder(store: MetadataStore, tracking: Tracking,
-                                          first: list[str], then: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        pytest.param(["a"], ["a/b"], id="file-then-below"),
+        pytest.param(["a/b"], ["a"], id="below-then-file"),
+        pytest.param(["x/a/b/c"], ["x/a"], id="deep-below-then-file"),
+        pytest.param(["x/a"], ["x/a/b/c"], id="file-then-deep-below"),
+        pytest.param([], ["a", "a/b"], id="both-in-one-batch"),
+        pytest.param([], ["m/a/b", "m/a"], id="both-in-one-batch-reversed"),
+    ],
+)
+def test_a_path_cannot_be_file_and_folder(
+    store: MetadataStore, tracking: Tracking, first: list[str], then: list[str]
+) -> None:
     run_id = _run(store)
     if first:
         tracking.record_artifacts(run_id, [_entry(tracking, p) for p in first])
     before = store.walk_artifacts(run_id)
     with pytest.raises(Conflict) as caught:
-        tracking.record_artifacts(run_id, [_entry(tracking, "ok.txt"),
-                                           *(_entry(tracking, p) for p in then)])
+        tracking.record_artifacts(
+            run_id, [_entry(tracking, "ok.txt"), *(_entry(tracking, p) for p in then)]
+        )
     assert "both a file and a folder" in caught.value.message
     assert store.walk_artifacts(run_id) == before  # nothing of the batch was recorded
 
 
-def test_store_itself_refuses_file_and_folder(store: MetadataStore, tracking: Tracking
-                                              ) -> None:
+def test_store_itself_refuses_file_and_folder(store: MetadataStore, tracking: Tracking) -> None:
     run_id = _run(store)
     store.record_artifacts(run_id, [_entry(tracking, "a/b")])
     with pytest.raises(Conflict):
         store.record_artifacts(run_id, [_entry(tracking, "a")])
     # Logging a file again at its own path replaces it; siblings are fine.
-    store.record_artifacts(run_id, [_entry(tracking, "a/b"), _entry(tracking, "a/c"),
-                                    _entry(tracking, "ab"), _entry(tracking, "a.b")])
+    store.record_artifacts(
+        run_id,
+        [
+            _entry(tracking, "a/b"),
+            _entry(tracking, "a/c"),
+            _entry(tracking, "ab"),
+            _entry(tracking, "a.b"),
+        ],
+    )
     assert [e.path for e in store.walk_artifacts(run_id)] == ["a.b", "a/b", "a/c", "ab"]
 
 
 @pytest.mark.parametrize("path", ["a//b", "a/", "a/b/", "./a", "a/./b", "a///"])
-def test_empty_path_segments_are_refused(store: MetadataStore, tracking: Tracking,
-                                         path: str) -> None:
+def test_empty_path_segments_are_refused(
+    store: MetadataStore, tracking: Tracking, path: str
+) -> None:
     run_id = _run(store)
     with pytest.raises(InvalidInput) as caught:
         tracking.record_artifacts(run_id, [_entry(tracking, "fine"), _entry(tracking, path)])
@@ -89,8 +108,9 @@ def test_empty_path_segments_are_refused(store: MetadataStore, tracking: Trackin
 
 
 @pytest.mark.parametrize("size", [0, len(BLOB) - 1, len(BLOB) + 1, 2**40])
-def test_declared_size_must_be_the_blobs(store: MetadataStore, tracking: Tracking,
-                                         size: int) -> None:
+def test_declared_size_must_be_the_blobs(
+    store: MetadataStore, tracking: Tracking, size: int
+) -> None:
     run_id = _run(store)
     with pytest.raises(InvalidInput) as caught:
         tracking.record_artifacts(run_id, [_entry(tracking, "w.bin", size)])

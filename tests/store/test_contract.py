@@ -31,13 +31,23 @@ def _project(store: MetadataStore) -> str:
 
 def _run(store: MetadataStore, project_id: str, name: str = "r", **kw: object) -> str:
     run_id = new_id()
-    store.create_run(run_id=run_id, project_id=project_id, name=name, start_time=now_ms(),
-                     parent_run_id=kw.get("parent"), source=RunSource(user="ada", host="h",
-                                                                     pid=1, git_commit="abc",
-                                                                     git_dirty=True,
-                                                                     command="python x.py",
-                                                                     system={"cpu_count": 2}),
-                     tags=dict(kw.get("tags", {})))  # type: ignore[call-overload]
+    store.create_run(
+        run_id=run_id,
+        project_id=project_id,
+        name=name,
+        start_time=now_ms(),
+        parent_run_id=kw.get("parent"),
+        source=RunSource(
+            user="ada",
+            host="h",
+            pid=1,
+            git_commit="abc",
+            git_dirty=True,
+            command="python x.py",
+            system={"cpu_count": 2},
+        ),
+        tags=dict(kw.get("tags", {})),
+    )  # type: ignore[call-overload]
     return run_id
 
 
@@ -88,14 +98,26 @@ def test_run_round_trip(store: MetadataStore) -> None:
     assert run.end_time is None and not run.deleted
     # Creating the same run again returns it (client retries are safe); the same id with
     # another body is an IdConflict (tests/store/test_id_reuse.py), never a silent success.
-    again = store.create_run(run_id=run_id, project_id=project, name="first",
-                             start_time=run.start_time, parent_run_id=None,
-                             source=RunSource(), tags={})
+    again = store.create_run(
+        run_id=run_id,
+        project_id=project,
+        name="first",
+        start_time=run.start_time,
+        parent_run_id=None,
+        source=RunSource(),
+        tags={},
+    )
     assert again == run
     with pytest.raises(IdConflict):
-        store.create_run(run_id=run_id, project_id=project, name="other",
-                         start_time=run.start_time, parent_run_id=None, source=RunSource(),
-                         tags={})
+        store.create_run(
+            run_id=run_id,
+            project_id=project,
+            name="other",
+            start_time=run.start_time,
+            parent_run_id=None,
+            source=RunSource(),
+            tags={},
+        )
     assert store.get_run(run_id).name == "first"
     ended = store.update_run(run_id, status=RunStatus.FINISHED, end_time=now_ms(), name="x")
     assert ended.status is RunStatus.FINISHED and ended.end_time is not None
@@ -150,8 +172,9 @@ def test_metrics_history_latest_and_non_finite(store: MetadataStore) -> None:
     page = store.get_metric_history(run_id, "loss", max_results=100)
     points = list(page.items)
     while page.next_page_token:
-        page = store.get_metric_history(run_id, "loss", max_results=100,
-                                        page_token=page.next_page_token)
+        page = store.get_metric_history(
+            run_id, "loss", max_results=100, page_token=page.next_page_token
+        )
         points.extend(page.items)
     assert [p.step for p in points] == list(range(250))
 
@@ -210,22 +233,29 @@ def test_search_filter_language(store: MetadataStore) -> None:
         store.log_params(run_id, {"depth": str(i % 3), "opt": "adam" if i < 3 else "sgd"})
         _metrics(store, run_id, {"loss": [1.0, i / 10]})
     assert _search_ids(store, project, "metrics.loss < 0.25") == {"run0", "run1", "run2"}
-    assert _search_ids(store, project, "metrics.loss < 0.1 or params.depth = '2'") == \
-        {"run0", "run2", "run5"}
-    assert _search_ids(store, project,
-                       "not (params.opt = 'adam') and (metrics.loss >= 0.5 or tags.team = "
-                       "'Core')") == {"run4", "run5"}
-    assert _search_ids(store, project, "params.depth in ('0', '1')") == \
-        {"run0", "run1", "run3", "run4"}
+    assert _search_ids(store, project, "metrics.loss < 0.1 or params.depth = '2'") == {
+        "run0",
+        "run2",
+        "run5",
+    }
+    assert _search_ids(
+        store, project, "not (params.opt = 'adam') and (metrics.loss >= 0.5 or tags.team = 'Core')"
+    ) == {"run4", "run5"}
+    assert _search_ids(store, project, "params.depth in ('0', '1')") == {
+        "run0",
+        "run1",
+        "run3",
+        "run4",
+    }
     assert _search_ids(store, project, "params.depth not in ('0', '1')") == {"run2", "run5"}
     assert _search_ids(store, project, "tags.team like 'gro%'") == {"run1", "run3", "run5"}
     assert _search_ids(store, project, "tags.team like 'core'") == set()  # like: case matters
     assert _search_ids(store, project, "tags.team ilike 'core'") == {"run0", "run2", "run4"}
-    assert _search_ids(store, project, "metrics.missing is null") == \
-        {f"run{i}" for i in range(6)}
+    assert _search_ids(store, project, "metrics.missing is null") == {f"run{i}" for i in range(6)}
     assert _search_ids(store, project, "metrics.loss is not null and name = 'run3'") == {"run3"}
-    assert _search_ids(store, project, "attributes.status = 'running' and user = 'ada'") == \
-        {f"run{i}" for i in range(6)}
+    assert _search_ids(store, project, "attributes.status = 'running' and user = 'ada'") == {
+        f"run{i}" for i in range(6)
+    }
     # Values that look like SQL stay values.
     assert _search_ids(store, project, "name = 'x'' or ''1''=''1'") == set()
     with pytest.raises(InvalidFilter) as info:
@@ -279,16 +309,22 @@ def test_artifact_index(store: MetadataStore, tmp_path: Path) -> None:
         digest, _size = RestBlobStore(store.base_url, store.client).put_file(blob)
     else:
         digest, _size = hash_file(blob)
-    entries = [ArtifactEntry("model/weights.bin", digest, 10),
-               ArtifactEntry("model/conf/a.yaml", digest, 10),
-               ArtifactEntry("report.html", digest, 10)]
+    entries = [
+        ArtifactEntry("model/weights.bin", digest, 10),
+        ArtifactEntry("model/conf/a.yaml", digest, 10),
+        ArtifactEntry("report.html", digest, 10),
+    ]
     store.record_artifacts(run_id, entries)
     top = store.list_artifacts(run_id)
     assert [(f.path, f.is_dir) for f in top] == [("model", True), ("report.html", False)]
-    assert [(f.path, f.is_dir) for f in store.list_artifacts(run_id, "model")] == \
-        [("model/conf", True), ("model/weights.bin", False)]
-    assert [e.path for e in store.walk_artifacts(run_id, "model")] == \
-        ["model/conf/a.yaml", "model/weights.bin"]
+    assert [(f.path, f.is_dir) for f in store.list_artifacts(run_id, "model")] == [
+        ("model/conf", True),
+        ("model/weights.bin", False),
+    ]
+    assert [e.path for e in store.walk_artifacts(run_id, "model")] == [
+        "model/conf/a.yaml",
+        "model/weights.bin",
+    ]
     assert store.get_artifact(run_id, "report.html").size == 10
     with pytest.raises(ArtifactNotFound):
         store.get_artifact(run_id, "nope.txt")

@@ -37,39 +37,82 @@ SHADOW = Variant("shadow", "models:/churn@latest", 0.0)
 def _project(store: MetadataStore) -> str:
     """A new project with model ``churn`` (versions 1-3)."""
     project = store.get_or_create_project(f"dep-{new_id()[-12:]}", new_id(), now_ms()).id
-    manifest = {"format": FORMAT, "flavors": {"sklearn": {}},
-                "files": {"model.skops": {"digest": hash_bytes(b"weights"), "size": 7}}}
+    manifest = {
+        "format": FORMAT,
+        "flavors": {"sklearn": {}},
+        "files": {"model.skops": {"digest": hash_bytes(b"weights"), "size": 7}},
+    }
     contents = {MANIFEST_FILE: json.dumps(manifest).encode(), "model.skops": b"weights"}
     if isinstance(store, RestStore):
         blobs = RestBlobStore(store.base_url, store.client)
         for data in contents.values():
             blobs.put_stream(io.BytesIO(data))
     files = [ArtifactEntry(p, hash_bytes(d), len(d)) for p, d in contents.items()]
-    store.create_registered_model(model_id=new_id(), project_id=project, name="churn",
-                                  description="", tags={}, created_at=now_ms())
+    store.create_registered_model(
+        model_id=new_id(),
+        project_id=project,
+        name="churn",
+        description="",
+        tags={},
+        created_at=now_ms(),
+    )
     for _ in range(3):
-        store.create_model_version(version_id=new_id(), project_id=project, name="churn",
-                                   source="test", run_id=None, files=files,
-                                   manifest=manifest, description="",
-                                   claimed_by="ada", created_at=now_ms())
+        store.create_model_version(
+            version_id=new_id(),
+            project_id=project,
+            name="churn",
+            source="test",
+            run_id=None,
+            files=files,
+            manifest=manifest,
+            description="",
+            claimed_by="ada",
+            created_at=now_ms(),
+        )
     return project
 
 
-def _create(store: MetadataStore, project: str, name: str = "prod",
-            variants: list[Variant] | None = None, shadow: Variant | None = None,
-            deployment_id: str | None = None) -> Deployment:
+def _create(
+    store: MetadataStore,
+    project: str,
+    name: str = "prod",
+    variants: list[Variant] | None = None,
+    shadow: Variant | None = None,
+    deployment_id: str | None = None,
+) -> Deployment:
     return store.create_deployment(
-        deployment_id=deployment_id or new_id(), project_id=project, name=name,
-        description="churn in production", variants=variants or [A, B], shadow=shadow,
-        claimed_by="ada", at=now_ms())
+        deployment_id=deployment_id or new_id(),
+        project_id=project,
+        name=name,
+        description="churn in production",
+        variants=variants or [A, B],
+        shadow=shadow,
+        claimed_by="ada",
+        at=now_ms(),
+    )
 
 
-def _update(store: MetadataStore, project: str, variants: list[Variant],
-            shadow: Variant | None = None, *, name: str = "prod", action: str = "set_weights",
-            claimed_by: str = "bob", expected_revision: int | None = None) -> Deployment:
-    return store.update_deployment(project, name, variants=variants, shadow=shadow,
-                                   action=action, claimed_by=claimed_by, at=now_ms(),
-                                   expected_revision=expected_revision)
+def _update(
+    store: MetadataStore,
+    project: str,
+    variants: list[Variant],
+    shadow: Variant | None = None,
+    *,
+    name: str = "prod",
+    action: str = "set_weights",
+    claimed_by: str = "bob",
+    expected_revision: int | None = None,
+) -> Deployment:
+    return store.update_deployment(
+        project,
+        name,
+        variants=variants,
+        shadow=shadow,
+        action=action,
+        claimed_by=claimed_by,
+        at=now_ms(),
+        expected_revision=expected_revision,
+    )
 
 
 def test_create_get_and_first_event(store: MetadataStore) -> None:
@@ -77,16 +120,23 @@ def test_create_get_and_first_event(store: MetadataStore) -> None:
     deployment_id = new_id()
     created = _create(store, project, shadow=SHADOW, deployment_id=deployment_id)
     assert created.id == deployment_id and created.project_id == project
-    assert (created.name, created.revision, created.description) == \
-        ("prod", 1, "churn in production")
+    assert (created.name, created.revision, created.description) == (
+        "prod",
+        1,
+        "churn in production",
+    )
     assert created.variants == [A, B] and created.shadow == SHADOW
     assert created.created_at == created.updated_at > 0
     assert store.get_deployment(project, "prod") == created
     events = store.deployment_history(project, "prod").items
     assert len(events) == 1
     event = events[0]
-    assert (event.deployment_name, event.revision, event.action, event.claimed_by) == \
-        ("prod", 1, "create", "ada")
+    assert (event.deployment_name, event.revision, event.action, event.claimed_by) == (
+        "prod",
+        1,
+        "create",
+        "ada",
+    )
     assert event.variants == [A, B] and event.shadow == SHADOW
     assert event.at == created.created_at
     assert store.get_deployment_revision(project, "prod", 1) == event
@@ -109,20 +159,24 @@ def test_names_are_unique_per_project_and_creates_retry(store: MetadataStore) ->
 def test_unknown_project_and_deployment(store: MetadataStore) -> None:
     project = _project(store)
     unknown = new_id()
-    for call in (lambda: store.get_deployment(unknown, "prod"),
-                 lambda: store.list_deployments(unknown),
-                 lambda: _create(store, unknown),
-                 lambda: _update(store, unknown, [A]),
-                 lambda: store.deployment_history(unknown, "prod"),
-                 lambda: store.get_deployment_revision(unknown, "prod", 1),
-                 lambda: store.delete_deployment(unknown, "prod")):
+    for call in (
+        lambda: store.get_deployment(unknown, "prod"),
+        lambda: store.list_deployments(unknown),
+        lambda: _create(store, unknown),
+        lambda: _update(store, unknown, [A]),
+        lambda: store.deployment_history(unknown, "prod"),
+        lambda: store.get_deployment_revision(unknown, "prod", 1),
+        lambda: store.delete_deployment(unknown, "prod"),
+    ):
         with pytest.raises(ProjectNotFound):
             call()
-    for call in (lambda: store.get_deployment(project, "nope"),
-                 lambda: _update(store, project, [A], name="nope"),
-                 lambda: store.deployment_history(project, "nope"),
-                 lambda: store.get_deployment_revision(project, "nope", 1),
-                 lambda: store.delete_deployment(project, "nope")):
+    for call in (
+        lambda: store.get_deployment(project, "nope"),
+        lambda: _update(store, project, [A], name="nope"),
+        lambda: store.deployment_history(project, "nope"),
+        lambda: store.get_deployment_revision(project, "nope", 1),
+        lambda: store.delete_deployment(project, "nope"),
+    ):
         with pytest.raises(DeploymentNotFound) as info:
             call()
         assert "nope" in info.value.message
@@ -154,8 +208,9 @@ def test_list_by_name_in_pages(store: MetadataStore) -> None:
     with pytest.raises(InvalidInput):
         store.list_deployments(project, page_token="garbage!!")
     with pytest.raises(InvalidInput):  # a token of another listing
-        store.list_deployments(other, page_token=store.list_deployments(
-            project, max_results=1).next_page_token)
+        store.list_deployments(
+            other, page_token=store.list_deployments(project, max_results=1).next_page_token
+        )
 
 
 def test_update_makes_the_next_revision_and_records_it(store: MetadataStore) -> None:
@@ -164,15 +219,21 @@ def test_update_makes_the_next_revision_and_records_it(store: MetadataStore) -> 
     heavier = [A, Variant(B.name, B.model_uri, 30.0)]
     second = _update(store, project, heavier, SHADOW)
     assert second.revision == 2 and second.variants == heavier and second.shadow == SHADOW
-    assert (second.id, second.created_at, second.description) == \
-        (created.id, created.created_at, created.description)
+    assert (second.id, second.created_at, second.description) == (
+        created.id,
+        created.created_at,
+        created.description,
+    )
     assert second.updated_at >= created.updated_at
     assert store.get_deployment(project, "prod") == second
     third = _update(store, project, [A], None, action="set_variants", claimed_by="cy")
     assert third.revision == 3 and third.shadow is None
     events = store.deployment_history(project, "prod").items
-    assert [(e.revision, e.action, e.claimed_by) for e in events] == \
-        [(1, "create", "ada"), (2, "set_weights", "bob"), (3, "set_variants", "cy")]
+    assert [(e.revision, e.action, e.claimed_by) for e in events] == [
+        (1, "create", "ada"),
+        (2, "set_weights", "bob"),
+        (3, "set_variants", "cy"),
+    ]
     assert events[1].variants == heavier and events[1].shadow == SHADOW
     assert events[2].variants == [A] and events[2].shadow is None
     assert events[2].at == third.updated_at
@@ -207,8 +268,9 @@ def test_history_pages_both_ways(store: MetadataStore) -> None:
         seen: list[int] = []
         token = None
         while True:
-            page = store.deployment_history(project, "prod", max_results=3, page_token=token,
-                                            newest_first=newest_first)
+            page = store.deployment_history(
+                project, "prod", max_results=3, page_token=token, newest_first=newest_first
+            )
             seen += [e.revision for e in page.items]
             token = page.next_page_token
             if token is None:

@@ -28,8 +28,9 @@ from windlass.store.filters import (
     parse_order_by,
 )
 
-PROPERTY = settings(max_examples=300, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def strip(node: Any) -> Any:
@@ -47,8 +48,9 @@ def strip(node: Any) -> Any:
     raise AssertionError(f"not a filter node: {node!r}")
 
 
-def outcome(parse: Callable[[Any], Any], arg: Any
-            ) -> tuple[Any, InvalidFilter | LimitExceeded | None]:
+def outcome(
+    parse: Callable[[Any], Any], arg: Any
+) -> tuple[Any, InvalidFilter | LimitExceeded | None]:
     """Return ``(result, None)`` or ``(None, the InvalidFilter or LimitExceeded raised)``.
 
     Other errors escape. Both errors name the position in ``details``.
@@ -120,10 +122,19 @@ def test_chains_flatten_but_groups_nest() -> None:
 
 
 # -- operators and values -------------------------------------------------------------------
-@pytest.mark.parametrize(("op", "canonical"), [
-    ("=", "="), ("==", "="), ("!=", "!="), ("<>", "!="), ("<", "<"), ("<=", "<="),
-    (">", ">"), (">=", ">="),
-])
+@pytest.mark.parametrize(
+    ("op", "canonical"),
+    [
+        ("=", "="),
+        ("==", "="),
+        ("!=", "!="),
+        ("<>", "!="),
+        ("<", "<"),
+        ("<=", "<="),
+        (">", ">"),
+        (">=", ">="),
+    ],
+)
 def test_every_comparison_operator(op: str, canonical: str) -> None:
     assert parsed(f"metrics.acc {op} 0.5") == C("metrics", "acc", canonical, 0.5)
     assert parsed(f"metrics.acc{op}0.5") == C("metrics", "acc", canonical, 0.5)
@@ -135,7 +146,8 @@ def test_numeric_fields_get_floats_and_text_fields_get_text() -> None:
     assert parsed("metrics.loss > -1e-3") == C("metrics", "loss", ">", -0.001)
     assert parsed("metrics.loss > .5") == C("metrics", "loss", ">", 0.5)
     assert parsed("attributes.start_time >= 1700000000000") == C(
-        "attributes", "start_time", ">=", 1.7e12)
+        "attributes", "start_time", ">=", 1.7e12
+    )
     # A number compared for equality with a text field keeps its exact spelling.
     assert parsed("params.lr = 1e-3") == C("params", "lr", "=", "1e-3")
     assert parsed("params.lr = 0.10") == C("params", "lr", "=", "0.10")
@@ -155,7 +167,7 @@ def test_string_quoting_and_escapes() -> None:
 def test_like_and_ilike(word: str) -> None:
     op = word.lower()
     assert parsed(f"params.model {word} 'res%'") == C("params", "model", op, "res%")
-    assert parsed(f"tags.owner not {word} \"%bot\"") == C("tags", "owner", op, "%bot", True)
+    assert parsed(f'tags.owner not {word} "%bot"') == C("tags", "owner", op, "%bot", True)
     assert parsed(f"attributes.name {word} 'run-_'") == C("attributes", "name", op, "run-_")
 
 
@@ -165,7 +177,8 @@ def test_in_and_not_in() -> None:
     assert parsed("metrics.epoch in (1, '2', 3.5)") == In(F("metrics", "epoch"), (1.0, 2.0, 3.5))
     assert parsed("params.depth in (3, 4)") == In(F("params", "depth"), ("3", "4"))
     assert parsed("attributes.status in ('failed','killed')") == In(
-        F("attributes", "status"), ("failed", "killed"))
+        F("attributes", "status"), ("failed", "killed")
+    )
 
 
 def test_is_null_and_is_not_null() -> None:
@@ -176,27 +189,30 @@ def test_is_null_and_is_not_null() -> None:
 
 
 # -- fields and keys ------------------------------------------------------------------------
-@pytest.mark.parametrize(("text", "field"), [
-    ("metrics.loss", F("metrics", "loss")),
-    ("metric.loss", F("metrics", "loss")),
-    ("METRICS.loss", F("metrics", "loss")),
-    ("params.lr", F("params", "lr")),
-    ("param.lr", F("params", "lr")),
-    ("tags.team", F("tags", "team")),
-    ("tag.team", F("tags", "team")),
-    ("attributes.status", F("attributes", "status")),
-    ("attribute.status", F("attributes", "status")),
-    ("attr.status", F("attributes", "status")),
-    ("run.status", F("attributes", "status")),
-    ("attributes.STATUS", F("attributes", "status")),
-    ("attributes.run_id", F("attributes", "id")),
-    ("attributes.run_name", F("attributes", "name")),
-    ("status", F("attributes", "status")),
-    ("Status", F("attributes", "status")),
-    ("run_id", F("attributes", "id")),
-    ("run_name", F("attributes", "name")),
-    ("git_commit", F("attributes", "git_commit")),
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("metrics.loss", F("metrics", "loss")),
+        ("metric.loss", F("metrics", "loss")),
+        ("METRICS.loss", F("metrics", "loss")),
+        ("params.lr", F("params", "lr")),
+        ("param.lr", F("params", "lr")),
+        ("tags.team", F("tags", "team")),
+        ("tag.team", F("tags", "team")),
+        ("attributes.status", F("attributes", "status")),
+        ("attribute.status", F("attributes", "status")),
+        ("attr.status", F("attributes", "status")),
+        ("run.status", F("attributes", "status")),
+        ("attributes.STATUS", F("attributes", "status")),
+        ("attributes.run_id", F("attributes", "id")),
+        ("attributes.run_name", F("attributes", "name")),
+        ("status", F("attributes", "status")),
+        ("Status", F("attributes", "status")),
+        ("run_id", F("attributes", "id")),
+        ("run_name", F("attributes", "name")),
+        ("git_commit", F("attributes", "git_commit")),
+    ],
+)
 def test_scopes_aliases_and_bare_attributes(text: str, field: Field) -> None:
     assert parsed(f"{text} is null") == IsNull(field)
 
@@ -205,40 +221,49 @@ def test_metric_keys_keep_their_case() -> None:
     assert parsed("metrics.Val_Loss is null") == IsNull(F("metrics", "Val_Loss"))
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("metrics.`val loss`", "val loss"),
-    ("metrics.`a.b c`", "a.b c"),
-    ("metrics.`and`", "and"),
-    ("metrics.`it's`", "it's"),
-    ('metrics."val loss"', "val loss"),
-    ('metrics."say ""x"""', 'say "x"'),
-    ('metrics."a`b"', "a`b"),
-    ("metrics.`a\"b`", 'a"b'),
-    ("metrics.`train/loss:1`", "train/loss:1"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("metrics.`val loss`", "val loss"),
+        ("metrics.`a.b c`", "a.b c"),
+        ("metrics.`and`", "and"),
+        ("metrics.`it's`", "it's"),
+        ('metrics."val loss"', "val loss"),
+        ('metrics."say ""x"""', 'say "x"'),
+        ('metrics."a`b"', "a`b"),
+        ('metrics.`a"b`', 'a"b'),
+        ("metrics.`train/loss:1`", "train/loss:1"),
+    ],
+)
 def test_quoted_keys(text: str, key: str) -> None:
     assert parsed(f"{text} > 0") == C("metrics", key, ">", 0.0)
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("metrics.val.acc", "val.acc"),
-    ("metrics.a.b.c", "a.b.c"),
-    ("metrics.train-loss", "train-loss"),
-    ("metrics.train/loss", "train/loss"),
-    ("metrics.eval:f1", "eval:f1"),
-    ("metrics.and", "and"),
-    ("metrics.metrics", "metrics"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("metrics.val.acc", "val.acc"),
+        ("metrics.a.b.c", "a.b.c"),
+        ("metrics.train-loss", "train-loss"),
+        ("metrics.train/loss", "train/loss"),
+        ("metrics.eval:f1", "eval:f1"),
+        ("metrics.and", "and"),
+        ("metrics.metrics", "metrics"),
+    ],
+)
 def test_unquoted_dotted_keys(text: str, key: str) -> None:
     assert parsed(f"{text} > 0") == C("metrics", key, ">", 0.0)
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("metrics.layer.0", "layer.0"),
-    ("metrics.layer.0.grad", "layer.0.grad"),
-    ("metrics.epoch.10", "epoch.10"),
-    ("metrics.0", "0"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("metrics.layer.0", "layer.0"),
+        ("metrics.layer.0.grad", "layer.0.grad"),
+        ("metrics.epoch.10", "epoch.10"),
+        ("metrics.0", "0"),
+    ],
+)
 def test_unquoted_keys_with_numeric_parts(text: str, key: str) -> None:
     # Metric keys like "layer.0" are valid (digits and dots are key characters); the
     # unquoted form must parse like the other dotted keys.
@@ -246,13 +271,17 @@ def test_unquoted_keys_with_numeric_parts(text: str, key: str) -> None:
 
 
 def test_keywords_are_case_insensitive() -> None:
-    text = ("NOT metrics.loss < 1 AND params.lr = '0.1' Or tags.team Is Not Null "
-            "aNd params.opt NoT In ('x') oR params.m NOT ILIKE 'r%'")
-    assert parsed(text) == Or((
-        And((Not(LOSS), LR)),
-        And((IsNull(F("tags", "team"), True), In(F("params", "opt"), ("x",), True))),
-        C("params", "m", "ilike", "r%", True),
-    ))
+    text = (
+        "NOT metrics.loss < 1 AND params.lr = '0.1' Or tags.team Is Not Null "
+        "aNd params.opt NoT In ('x') oR params.m NOT ILIKE 'r%'"
+    )
+    assert parsed(text) == Or(
+        (
+            And((Not(LOSS), LR)),
+            And((IsNull(F("tags", "team"), True), In(F("params", "opt"), ("x",), True))),
+            C("params", "m", "ilike", "r%", True),
+        )
+    )
 
 
 def test_field_positions_point_at_the_field() -> None:
@@ -319,8 +348,9 @@ BAD_FILTERS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "position", "words"), BAD_FILTERS,
-                         ids=[case[0] for case in BAD_FILTERS])
+@pytest.mark.parametrize(
+    ("text", "position", "words"), BAD_FILTERS, ids=[case[0] for case in BAD_FILTERS]
+)
 def test_bad_filters_name_the_position(text: str, position: int, words: str) -> None:
     with pytest.raises(InvalidFilter) as caught:
         parse_filter(text)
@@ -342,9 +372,11 @@ def test_bad_filters_name_the_position(text: str, position: int, words: str) -> 
 def test_deep_nesting_is_parsed_or_refused_cleanly(depth: int) -> None:
     # Filters may be up to 20,000 characters over REST: nesting must never blow the stack
     # (a RecursionError would be a 500 from the server).
-    for text in ["(" * depth + "metrics.x = 1" + ")" * depth,
-                 "not " * depth + "metrics.x = 1",
-                 "(not " * depth + "metrics.x = 1" + ")" * depth]:
+    for text in [
+        "(" * depth + "metrics.x = 1" + ")" * depth,
+        "not " * depth + "metrics.x = 1",
+        "(not " * depth + "metrics.x = 1" + ")" * depth,
+    ]:
         expr, error = outcome(parse_filter, text)
         if error is not None:
             assert 0 <= error.details["position"] <= len(text)
@@ -357,19 +389,22 @@ def test_deep_nesting_is_parsed_or_refused_cleanly(depth: int) -> None:
 
 
 # -- order by -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("clause", "expected"), [
-    ("metrics.loss", OrderKey(F("metrics", "loss"), True)),
-    ("metrics.loss ASC", OrderKey(F("metrics", "loss"), True)),
-    ("metrics.loss desc", OrderKey(F("metrics", "loss"), False)),
-    ("metrics.loss DeSc", OrderKey(F("metrics", "loss"), False)),
-    ("attributes.start_time DESC", OrderKey(F("attributes", "start_time"), False)),
-    ("start_time", OrderKey(F("attributes", "start_time"), True)),
-    ("run_name desc", OrderKey(F("attributes", "name"), False)),
-    ("params.`learning rate` desc", OrderKey(F("params", "learning rate"), False)),
-    ('tags."owner" asc', OrderKey(F("tags", "owner"), True)),
-    ("metrics.val.acc desc", OrderKey(F("metrics", "val.acc"), False)),
-    ("  metrics.loss   ", OrderKey(F("metrics", "loss"), True)),
-])
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("metrics.loss", OrderKey(F("metrics", "loss"), True)),
+        ("metrics.loss ASC", OrderKey(F("metrics", "loss"), True)),
+        ("metrics.loss desc", OrderKey(F("metrics", "loss"), False)),
+        ("metrics.loss DeSc", OrderKey(F("metrics", "loss"), False)),
+        ("attributes.start_time DESC", OrderKey(F("attributes", "start_time"), False)),
+        ("start_time", OrderKey(F("attributes", "start_time"), True)),
+        ("run_name desc", OrderKey(F("attributes", "name"), False)),
+        ("params.`learning rate` desc", OrderKey(F("params", "learning rate"), False)),
+        ('tags."owner" asc', OrderKey(F("tags", "owner"), True)),
+        ("metrics.val.acc desc", OrderKey(F("metrics", "val.acc"), False)),
+        ("  metrics.loss   ", OrderKey(F("metrics", "loss"), True)),
+    ],
+)
 def test_order_by_clauses(clause: str, expected: OrderKey) -> None:
     assert [strip(k) for k in parse_order_by([clause])] == [expected]
 
@@ -377,26 +412,31 @@ def test_order_by_clauses(clause: str, expected: OrderKey) -> None:
 def test_order_by_several_clauses_keep_their_order() -> None:
     keys = parse_order_by(["metrics.loss", "params.lr DESC", "attributes.start_time ASC"])
     assert [strip(k) for k in keys] == [
-        OrderKey(F("metrics", "loss")), OrderKey(F("params", "lr"), False),
-        OrderKey(F("attributes", "start_time"))]
+        OrderKey(F("metrics", "loss")),
+        OrderKey(F("params", "lr"), False),
+        OrderKey(F("attributes", "start_time")),
+    ]
     assert parse_order_by(None) == []
     assert parse_order_by([]) == []
 
 
-@pytest.mark.parametrize(("clause", "position", "words"), [
-    ("", 0, "a field to order by"),
-    ("   ", 3, "a field to order by"),
-    ("metrics.loss up", 13, "ASC, DESC or end of clause"),
-    ("metrics.loss asc desc", 17, "ASC, DESC or end of clause"),
-    ("metrics.loss, params.lr", 12, "ASC, DESC or end of clause"),
-    ("bogus.x", 0, "unknown field 'bogus'"),
-    ("metrics", 7, "'.' after 'metrics'"),
-    ("attributes.nope", 11, "unknown attribute 'nope'"),
-    ("(metrics.x)", 0, "a field to order by"),
-    ("'metrics.x'", 0, "a field to order by"),
-    ("metrics.x = 1", 10, "ASC, DESC or end of clause"),
-    ("metrics.`x", 8, "unterminated quote `"),
-])
+@pytest.mark.parametrize(
+    ("clause", "position", "words"),
+    [
+        ("", 0, "a field to order by"),
+        ("   ", 3, "a field to order by"),
+        ("metrics.loss up", 13, "ASC, DESC or end of clause"),
+        ("metrics.loss asc desc", 17, "ASC, DESC or end of clause"),
+        ("metrics.loss, params.lr", 12, "ASC, DESC or end of clause"),
+        ("bogus.x", 0, "unknown field 'bogus'"),
+        ("metrics", 7, "'.' after 'metrics'"),
+        ("attributes.nope", 11, "unknown attribute 'nope'"),
+        ("(metrics.x)", 0, "a field to order by"),
+        ("'metrics.x'", 0, "a field to order by"),
+        ("metrics.x = 1", 10, "ASC, DESC or end of clause"),
+        ("metrics.`x", 8, "unterminated quote `"),
+    ],
+)
 def test_bad_order_by_names_the_position(clause: str, position: int, words: str) -> None:
     with pytest.raises(InvalidFilter) as caught:
         parse_order_by(["metrics.ok", clause])
@@ -521,24 +561,35 @@ class Renderer:
 
     def _render(self, node: Expr) -> str:
         if isinstance(node, (And, Or)):
-            joiner = self.space() + self.word("and" if isinstance(node, And) else "or") \
-                + self.space()
+            joiner = (
+                self.space() + self.word("and" if isinstance(node, And) else "or") + self.space()
+            )
             # Same-kind children must be grouped (or they would flatten); an Or inside an
             # And must be grouped (precedence).
             return joiner.join(
-                self.render(p, group=isinstance(p, (And, Or)) and not (
-                    isinstance(node, Or) and isinstance(p, And) and self.draw(st.booleans())))
-                for p in node.parts)
+                self.render(
+                    p,
+                    group=isinstance(p, (And, Or))
+                    and not (
+                        isinstance(node, Or) and isinstance(p, And) and self.draw(st.booleans())
+                    ),
+                )
+                for p in node.parts
+            )
         if isinstance(node, Not):
-            return self.word("not") + self.space() + self.render(
-                node.part, group=isinstance(node.part, (And, Or)))
+            return (
+                self.word("not")
+                + self.space()
+                + self.render(node.part, group=isinstance(node.part, (And, Or)))
+            )
         field = self.field(node.field)
         if isinstance(node, IsNull):
             middle = self.word("is") + (" " + self.word("not") if node.negated else "")
             return f"{field} {middle} {self.word('null')}"
         if isinstance(node, In):
             values = ("," + self.pick(["", " "])).join(
-                self.value(node.field, v, "in") for v in node.values)
+                self.value(node.field, v, "in") for v in node.values
+            )
             negation = self.word("not") + " " if node.negated else ""
             return f"{field} {negation}{self.word('in')} ({values})"
         if node.op in ("like", "ilike"):
@@ -547,8 +598,10 @@ class Renderer:
             pattern = self.value(node.field, node.value, "like")
             return f"{field} {negation}{self.word(node.op)} {pattern}"
         op = {"=": ["=", "=="], "!=": ["!=", "<>"]}.get(node.op, [node.op])
-        return f"{field}{self.space()}{self.pick(op)}{self.space()}" \
+        return (
+            f"{field}{self.space()}{self.pick(op)}{self.space()}"
             f"{self.value(node.field, node.value, node.op)}"
+        )
 
 
 @st.composite
@@ -564,18 +617,58 @@ def test_parse_inverts_render(case: tuple[Expr, str]) -> None:
     assert parsed(text) == tree
 
 
-FILTER_WORDS = ["metrics", "params", "tags", "attributes", "status", "start_time", ".",
-                "loss", "`a b`", '"k"', "and", "or", "not", "in", "is", "null", "like",
-                "ilike", "(", ")", ",", "=", "!=", "<", ">=", "'x'", "'", '"', "`", "1",
-                "-2.5e3", ".5", "1e999", "asc", "desc", " ", "\n", "~", "\x00", "é"]
+FILTER_WORDS = [
+    "metrics",
+    "params",
+    "tags",
+    "attributes",
+    "status",
+    "start_time",
+    ".",
+    "loss",
+    "`a b`",
+    '"k"',
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "null",
+    "like",
+    "ilike",
+    "(",
+    ")",
+    ",",
+    "=",
+    "!=",
+    "<",
+    ">=",
+    "'x'",
+    "'",
+    '"',
+    "`",
+    "1",
+    "-2.5e3",
+    ".5",
+    "1e999",
+    "asc",
+    "desc",
+    " ",
+    "\n",
+    "~",
+    "\x00",
+    "é",
+]
 
 
 @PROPERTY
-@given(st.one_of(
-    st.text(max_size=60),
-    st.lists(st.sampled_from(FILTER_WORDS), max_size=25).map("".join),
-    st.lists(st.sampled_from(FILTER_WORDS), max_size=25).map(" ".join),
-))
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.lists(st.sampled_from(FILTER_WORDS), max_size=25).map("".join),
+        st.lists(st.sampled_from(FILTER_WORDS), max_size=25).map(" ".join),
+    )
+)
 def test_any_text_parses_or_raises_invalid_filter(text: str) -> None:
     result, error = outcome(parse_filter, text)
     if error is not None:

@@ -24,9 +24,15 @@ def _project(store: MetadataStore) -> str:
 
 
 def _create(store: MetadataStore, run_id: str, project_id: str, **change: object) -> str:
-    body: dict[str, object] = {"run_id": run_id, "project_id": project_id, "name": "first",
-                               "start_time": 1_700_000_000_000, "parent_run_id": None,
-                               "source": RunSource(user="ada"), "tags": {"team": "a"}}
+    body: dict[str, object] = {
+        "run_id": run_id,
+        "project_id": project_id,
+        "name": "first",
+        "start_time": 1_700_000_000_000,
+        "parent_run_id": None,
+        "source": RunSource(user="ada"),
+        "tags": {"team": "a"},
+    }
     body.update(change)
     return store.create_run(**body).id  # type: ignore[arg-type]
 
@@ -39,14 +45,18 @@ def test_same_run_again_is_idempotent(store: MetadataStore) -> None:
     assert (run.name, run.start_time, run.tags) == ("first", 1_700_000_000_000, {"team": "a"})
 
 
-@pytest.mark.parametrize("change", [
-    pytest.param({"name": "second"}, id="name"),
-    pytest.param({"start_time": 1_700_000_000_001}, id="start-time"),
-    pytest.param("project", id="project"),
-    pytest.param("parent", id="parent"),
-])
-def test_run_id_reused_with_another_body_is_id_conflict(store: MetadataStore,
-                                                        change: object) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"name": "second"}, id="name"),
+        pytest.param({"start_time": 1_700_000_000_001}, id="start-time"),
+        pytest.param("project", id="project"),
+        pytest.param("parent", id="parent"),
+    ],
+)
+def test_run_id_reused_with_another_body_is_id_conflict(
+    store: MetadataStore, change: object
+) -> None:
     project, run_id = _project(store), new_id()
     _create(store, run_id, project)
     if change == "project":
@@ -63,11 +73,16 @@ def test_run_id_reused_with_another_body_is_id_conflict(store: MetadataStore,
     # The stored run is unchanged.
     run = store.get_run(run_id)
     assert (run.project_id, run.name, run.start_time, run.parent_run_id) == (
-        project, "first", 1_700_000_000_000, None)
+        project,
+        "first",
+        1_700_000_000_000,
+        None,
+    )
 
 
-def _batch(batch_id: str, run_id: str, values: list[float], steps: list[int] | None = None
-           ) -> MetricBatch:
+def _batch(
+    batch_id: str, run_id: str, values: list[float], steps: list[int] | None = None
+) -> MetricBatch:
     batch = MetricBatch(batch_id)
     for step, value in zip(steps or range(len(values)), values, strict=True):
         batch.append(run_id, "loss", value, step, 1_700_000_000_000 + step)
@@ -81,9 +96,11 @@ def test_metric_batch_id_reuse(store: MetadataStore) -> None:
     assert store.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 3
     # The same points again (a retry): stored once, no error.
     assert store.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 0
-    for other in (_batch(batch_id, run_id, [1.0, 2.0, 3.0]),
-                  _batch(batch_id, run_id, [1.0, math.nan, 3.0], steps=[0, 1, 5]),
-                  _batch(batch_id, run_id, [1.0, math.nan])):
+    for other in (
+        _batch(batch_id, run_id, [1.0, 2.0, 3.0]),
+        _batch(batch_id, run_id, [1.0, math.nan, 3.0], steps=[0, 1, 5]),
+        _batch(batch_id, run_id, [1.0, math.nan]),
+    ):
         with pytest.raises(IdConflict) as caught:
             store.log_metrics(other)
         assert batch_id in caught.value.message
@@ -92,8 +109,9 @@ def test_metric_batch_id_reuse(store: MetadataStore) -> None:
     assert history[0].value == 1.0 and math.isnan(history[1].value)
 
 
-def test_tracking_service_retries_without_name_or_start_time(store: MetadataStore,
-                                                             tmp_path: Path) -> None:
+def test_tracking_service_retries_without_name_or_start_time(
+    store: MetadataStore, tmp_path: Path
+) -> None:
     # The server's POST /runs route: a retry leaving name and start time to the server
     # is the same run, not a conflict with the time of the first try.
     project = _project(store)

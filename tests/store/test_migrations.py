@@ -76,8 +76,13 @@ def _upgrade_from_0001_keeps_data(uri: str) -> None:
     from windlass.store.sql.engine import _normalize
     from windlass.store.sql.store import SqlStore
 
-    _alembic(uri, "upgrade", "0001", "INSERT INTO projects (id, name, description, created_at) "
-             "VALUES ('" + "a" * 32 + "', 'old', '', 1)")
+    _alembic(
+        uri,
+        "upgrade",
+        "0001",
+        "INSERT INTO projects (id, name, description, created_at) "
+        "VALUES ('" + "a" * 32 + "', 'old', '', 1)",
+    )
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
         project = store.get_project("old")
@@ -93,8 +98,14 @@ def _upgrade_from_0001_keeps_data(uri: str) -> None:
         assert conn.execute(text("SELECT name FROM projects")).scalars().all() == ["old"]
         tables = set(sa_inspect(conn).get_table_names())
     engine.dispose()
-    assert not tables & {"run_inputs", "registered_models", "model_versions", "model_aliases",
-                          "deployments", "deployment_events"}
+    assert not tables & {
+        "run_inputs",
+        "registered_models",
+        "model_versions",
+        "model_aliases",
+        "deployments",
+        "deployment_events",
+    }
 
 
 def test_sqlite_upgrade_from_0001_keeps_data(tmp_path: Path) -> None:
@@ -112,12 +123,19 @@ def _upgrade_from_0002_keeps_data(uri: str) -> None:
     from windlass.store.sql.engine import _normalize
     from windlass.store.sql.store import SqlStore
 
-    _alembic(uri, "upgrade", "0002",
-             "INSERT INTO projects (id, name, description, created_at) "
-             "VALUES ('" + "a" * 32 + "', 'old', '', 1)",
-             "INSERT INTO registered_models (id, project_id, name, description, "
-             "card, created_at, updated_at, next_version) VALUES ('" + "b" * 32 +
-             "', '" + "a" * 32 + "', 'churn', '', '', 1, 1, 1)")
+    _alembic(
+        uri,
+        "upgrade",
+        "0002",
+        "INSERT INTO projects (id, name, description, created_at) "
+        "VALUES ('" + "a" * 32 + "', 'old', '', 1)",
+        "INSERT INTO registered_models (id, project_id, name, description, "
+        "card, created_at, updated_at, next_version) VALUES ('"
+        + "b" * 32
+        + "', '"
+        + "a" * 32
+        + "', 'churn', '', '', 1, 1, 1)",
+    )
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
         assert store.get_registered_model("a" * 32, "churn").name == "churn"
@@ -129,8 +147,7 @@ def _upgrade_from_0002_keeps_data(uri: str) -> None:
     _alembic(uri, "downgrade", "0002")
     engine = create_engine(_normalize(uri))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT name FROM registered_models")).scalars().all() == \
-            ["churn"]
+        assert conn.execute(text("SELECT name FROM registered_models")).scalars().all() == ["churn"]
         tables = set(sa_inspect(conn).get_table_names())
     engine.dispose()
     assert "registered_models" in tables
@@ -152,7 +169,7 @@ _CLAIM_ROWS = [
     "INSERT INTO model_versions (id, model_id, version, source, run_id, files, manifest, "
     "description, created_by, created_at) VALUES ('{v}', '{m}', 1, 's', NULL, '[]', '{{}}', "
     "'', 'ada', 1)",
-    "INSERT INTO model_alias_events (model_id, alias, from_version, to_version, \"user\", at) "
+    'INSERT INTO model_alias_events (model_id, alias, from_version, to_version, "user", at) '
     "VALUES ('{m}', 'prod', NULL, 1, 'bob', 1)",
     "INSERT INTO deployments (id, project_id, name, description, variants, shadow, revision, "
     "created_at, updated_at) VALUES ('{d}', '{p}', 'web', '', '[]', NULL, 1, 1, 1)",
@@ -163,7 +180,7 @@ _CLAIM_ROWS = [
     "INSERT INTO prompt_versions (id, prompt_id, version, template, model, response_format, "
     "variables, content_hash, commit_message, created_by, created_at) VALUES ('{w}', '{q}', 1, "
     "'\"hi\"', '{{}}', NULL, '{{}}', '" + "0" * 64 + "', '', 'dee', 1)",
-    "INSERT INTO prompt_alias_events (prompt_id, alias, from_version, to_version, \"user\", "
+    'INSERT INTO prompt_alias_events (prompt_id, alias, from_version, to_version, "user", '
     "at) VALUES ('{q}', 'prod', NULL, 1, 'eve', 1)",
 ]
 

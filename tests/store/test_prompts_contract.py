@@ -27,8 +27,10 @@ from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
 from windlass_testing import ServerProcess
 
-CHAT = [{"role": "system", "content": "You answer for {{ product }}.\nBe brief."},
-        {"role": "user", "content": "{{ question }}"}]
+CHAT = [
+    {"role": "system", "content": "You answer for {{ product }}.\nBe brief."},
+    {"role": "user", "content": "{{ question }}"},
+]
 MODEL = {"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 400}
 
 
@@ -36,25 +38,45 @@ def _project(store: MetadataStore) -> str:
     return store.get_or_create_project(f"prm-{new_id()[-12:]}", new_id(), now_ms()).id
 
 
-def _prompt(store: MetadataStore, project_id: str, name: str = "support",
-            description: str = "") -> Prompt:
-    return store.create_prompt(prompt_id=new_id(), project_id=project_id, name=name,
-                               description=description, created_at=now_ms())
+def _prompt(
+    store: MetadataStore, project_id: str, name: str = "support", description: str = ""
+) -> Prompt:
+    return store.create_prompt(
+        prompt_id=new_id(),
+        project_id=project_id,
+        name=name,
+        description=description,
+        created_at=now_ms(),
+    )
 
 
-def _version(store: MetadataStore, project_id: str, name: str = "support", *,
-             version_id: str | None = None, claimed_by: str = "ada", message: str = "",
-             **content: Any) -> PromptVersion:
+def _version(
+    store: MetadataStore,
+    project_id: str,
+    name: str = "support",
+    *,
+    version_id: str | None = None,
+    claimed_by: str = "ada",
+    message: str = "",
+    **content: Any,
+) -> PromptVersion:
     if "template" not in content and "messages" not in content:
         content["messages"] = CHAT
     content.setdefault("model", MODEL)
     checked = prompt_content(**content)
     return store.create_prompt_version(
-        version_id=version_id or new_id(), project_id=project_id, name=name,
-        template=checked.template, model=checked.model,
-        response_format=checked.response_format, variables=checked.variables,
-        content_hash=checked.content_hash, commit_message=message, claimed_by=claimed_by,
-        created_at=now_ms())
+        version_id=version_id or new_id(),
+        project_id=project_id,
+        name=name,
+        template=checked.template,
+        model=checked.model,
+        response_format=checked.response_format,
+        variables=checked.variables,
+        content_hash=checked.content_hash,
+        commit_message=message,
+        claimed_by=claimed_by,
+        created_at=now_ms(),
+    )
 
 
 # -- prompts ----------------------------------------------------------------------------
@@ -67,8 +89,14 @@ def test_create_get_and_list_prompts(store: MetadataStore) -> None:
     assert store.get_prompt(project, "support") == created
     with pytest.raises(AlreadyExists):
         _prompt(store, project, "support")
-    again = store.create_prompt(prompt_id=new_id(), project_id=project, name="support",
-                                description="", created_at=now_ms(), exist_ok=True)
+    again = store.create_prompt(
+        prompt_id=new_id(),
+        project_id=project,
+        name="support",
+        description="",
+        created_at=now_ms(),
+        exist_ok=True,
+    )
     assert again.id == created.id
     for name in ("b-prompt", "a-prompt", "c-prompt"):
         _prompt(store, project, name)
@@ -99,22 +127,37 @@ def test_unknown_prompt_and_project(store: MetadataStore) -> None:
 def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
     project = _project(store)
     _prompt(store, project)
-    first = _version(store, project, message="first", variables={"product": "str"},
-                     response_format={"type": "json_object"})
+    first = _version(
+        store,
+        project,
+        message="first",
+        variables={"product": "str"},
+        response_format={"type": "json_object"},
+    )
     assert first.version == 1 and first.kind == "chat"
     assert first.template == CHAT and first.model == MODEL
     assert first.response_format == {"type": "json_object"}
-    assert first.variables == {"product": PromptVariable("product", "str"),
-                               "question": PromptVariable("question")}
+    assert first.variables == {
+        "product": PromptVariable("product", "str"),
+        "question": PromptVariable("question"),
+    }
     assert first.commit_message == "first" and first.claimed_by == "ada"
     assert len(first.content_hash) == 64 and first.uri == "prompts:/support/1"
-    second = _version(store, project, template="Summarize {{ text }} in {{ n }} words.",
-                      variables={"n": {"type": "int", "default": 50}}, message="text")
+    second = _version(
+        store,
+        project,
+        template="Summarize {{ text }} in {{ n }} words.",
+        variables={"n": {"type": "int", "default": 50}},
+        message="text",
+    )
     assert second.version == 2 and second.kind == "text"
-    assert second.variables["n"] == PromptVariable("n", "int", required=False, default=50,
-                                                   has_default=True)
-    for stored in (store.get_prompt_version(project, "support", 1),
-                   store.get_prompt_version(project, "support", 2)):
+    assert second.variables["n"] == PromptVariable(
+        "n", "int", required=False, default=50, has_default=True
+    )
+    for stored in (
+        store.get_prompt_version(project, "support", 1),
+        store.get_prompt_version(project, "support", 2),
+    ):
         expected = first if stored.version == 1 else second
         assert stored.to_dict() == {**expected.to_dict(), "created_at": stored.created_at}
     assert store.get_prompt(project, "support").latest_version == 2
@@ -144,8 +187,7 @@ def test_unchanged_content_returns_the_newest_version(store: MetadataStore) -> N
     # Back to the first content: not the newest, so it is a new version.
     back = _version(store, project)
     assert back.version == 3 and back.content_hash == first.content_hash
-    assert [v.version for v in store.list_prompt_versions(project, "support").items] == \
-        [3, 2, 1]
+    assert [v.version for v in store.list_prompt_versions(project, "support").items] == [3, 2, 1]
 
 
 def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
@@ -157,10 +199,12 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
     first = store.list_prompt_versions(project, "support", max_results=2)
     assert [v.version for v in first.items] == [5, 4]
     assert first.items[1].aliases == ["production"]
-    second = store.list_prompt_versions(project, "support", max_results=2,
-                                        page_token=first.next_page_token)
-    last = store.list_prompt_versions(project, "support", max_results=2,
-                                      page_token=second.next_page_token)
+    second = store.list_prompt_versions(
+        project, "support", max_results=2, page_token=first.next_page_token
+    )
+    last = store.list_prompt_versions(
+        project, "support", max_results=2, page_token=second.next_page_token
+    )
     assert [v.version for v in second.items + last.items] == [3, 2, 1]
     assert last.next_page_token is None
     with pytest.raises(InvalidInput):
@@ -173,30 +217,41 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     _prompt(store, project)
     for i in range(3):
         _version(store, project, template=f"v{i} {{{{ x }}}}")
-    created = store.set_prompt_alias(project, "support", "production", 1, claimed_by="ada",
-                                     at=now_ms())
+    created = store.set_prompt_alias(
+        project, "support", "production", 1, claimed_by="ada", at=now_ms()
+    )
     assert (created.from_version, created.to_version, created.claimed_by) == (None, 1, "ada")
     assert store.get_prompt_version_by_alias(project, "support", "production").version == 1
-    moved = store.set_prompt_alias(project, "support", "production", 2, claimed_by="bob",
-                                   at=now_ms())
+    moved = store.set_prompt_alias(
+        project, "support", "production", 2, claimed_by="bob", at=now_ms()
+    )
     assert (moved.prompt_name, moved.from_version, moved.to_version) == ("support", 1, 2)
-    same = store.set_prompt_alias(project, "support", "production", 2, claimed_by="eve",
-                                  at=now_ms())
+    same = store.set_prompt_alias(
+        project, "support", "production", 2, claimed_by="eve", at=now_ms()
+    )
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
     store.set_prompt_alias(project, "support", "staging", 3, claimed_by="ada", at=now_ms())
     assert store.get_prompt(project, "support").aliases == {"production": 2, "staging": 3}
     assert store.get_prompt_version(project, "support", 3).aliases == ["staging"]
-    removed = store.delete_prompt_alias(project, "support", "production", claimed_by="dee",
-                                        at=now_ms())
+    removed = store.delete_prompt_alias(
+        project, "support", "production", claimed_by="dee", at=now_ms()
+    )
     assert (removed.from_version, removed.to_version, removed.claimed_by) == (2, None, "dee")
     with pytest.raises(PromptVersionNotFound):
         store.get_prompt_version_by_alias(project, "support", "production")
     history = store.prompt_alias_history(project, "support", "production")
-    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == \
-        [(None, 1, "ada"), (1, 2, "bob"), (2, None, "dee")]
+    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
+        (None, 1, "ada"),
+        (1, 2, "bob"),
+        (2, None, "dee"),
+    ]
     assert [e.at for e in history] == sorted(e.at for e in history)
-    assert [e.alias for e in store.prompt_alias_history(project, "support")] == \
-        ["production", "production", "staging", "production"]
+    assert [e.alias for e in store.prompt_alias_history(project, "support")] == [
+        "production",
+        "production",
+        "staging",
+        "production",
+    ]
     assert store.prompt_alias_history(project, "support", "never-set") == []
 
 
@@ -239,15 +294,32 @@ def test_rest_store_rechecks_content_on_the_server(server: ServerProcess) -> Non
         _prompt(store, project)
         with pytest.raises(InvalidInput) as info:
             store.create_prompt_version(
-                version_id=new_id(), project_id=project, name="support", template="{{ x }}",
-                model={}, response_format=None,
-                variables={"y": PromptVariable("y", "int")}, content_hash="0" * 64,
-                commit_message="", claimed_by="ada", created_at=now_ms())
+                version_id=new_id(),
+                project_id=project,
+                name="support",
+                template="{{ x }}",
+                model={},
+                response_format=None,
+                variables={"y": PromptVariable("y", "int")},
+                content_hash="0" * 64,
+                commit_message="",
+                claimed_by="ada",
+                created_at=now_ms(),
+            )
         assert "'y'" in info.value.message
         made = store.create_prompt_version(
-            version_id=new_id(), project_id=project, name="support", template="{{ x }}",
-            model={}, response_format=None, variables={}, content_hash="0" * 64,
-            commit_message="", claimed_by="ada", created_at=now_ms())
+            version_id=new_id(),
+            project_id=project,
+            name="support",
+            template="{{ x }}",
+            model={},
+            response_format=None,
+            variables={},
+            content_hash="0" * 64,
+            commit_message="",
+            claimed_by="ada",
+            created_at=now_ms(),
+        )
         assert made.content_hash == prompt_content(template="{{ x }}").content_hash
     finally:
         store.close()

@@ -39,22 +39,35 @@ def _project(store: MetadataStore) -> str:
 
 def _run(store: MetadataStore, project_id: str) -> str:
     run_id = new_id()
-    store.create_run(run_id=run_id, project_id=project_id, name="train", start_time=now_ms(),
-                     parent_run_id=None, source=RunSource(user="ada"), tags={})
+    store.create_run(
+        run_id=run_id,
+        project_id=project_id,
+        name="train",
+        start_time=now_ms(),
+        parent_run_id=None,
+        source=RunSource(user="ada"),
+        tags={},
+    )
     return run_id
 
 
 def _manifest(label: str) -> dict[str, Any]:
     """A valid manifest of the model ``label``; its windlass-model.yaml says the same."""
     weights = f"weights {label}".encode()
-    return {"format": FORMAT, "flavors": {"sklearn": {}}, "metadata": {"label": label},
-            "files": {"model.skops": {"digest": hash_bytes(weights), "size": len(weights)}}}
+    return {
+        "format": FORMAT,
+        "flavors": {"sklearn": {}},
+        "metadata": {"label": label},
+        "files": {"model.skops": {"digest": hash_bytes(weights), "size": len(weights)}},
+    }
 
 
 def _files(store: MetadataStore, label: str = "") -> list[ArtifactEntry]:
     """The files of a packaged model; uploaded to the server when the store is REST."""
-    contents = {MANIFEST_FILE: json.dumps(_manifest(label)).encode(),
-                "model.skops": f"weights {label}".encode()}
+    contents = {
+        MANIFEST_FILE: json.dumps(_manifest(label)).encode(),
+        "model.skops": f"weights {label}".encode(),
+    }
     if isinstance(store, RestStore):
         blobs = RestBlobStore(store.base_url, store.client)
         for data in contents.values():
@@ -62,27 +75,51 @@ def _files(store: MetadataStore, label: str = "") -> list[ArtifactEntry]:
     return [ArtifactEntry(path, hash_bytes(data), len(data)) for path, data in contents.items()]
 
 
-def _version(store: MetadataStore, project_id: str, name: str, *, run_id: str | None = None,
-             version_id: str | None = None, label: str = "") -> ModelVersion:
+def _version(
+    store: MetadataStore,
+    project_id: str,
+    name: str,
+    *,
+    run_id: str | None = None,
+    version_id: str | None = None,
+    label: str = "",
+) -> ModelVersion:
     return store.create_model_version(
-        version_id=version_id or new_id(), project_id=project_id, name=name,
-        source=f"runs:/{run_id or '0' * 32}/model", run_id=run_id, files=_files(store, label),
-        manifest=_manifest(label), description=f"v {label}",
-        claimed_by="ada", created_at=now_ms())
+        version_id=version_id or new_id(),
+        project_id=project_id,
+        name=name,
+        source=f"runs:/{run_id or '0' * 32}/model",
+        run_id=run_id,
+        files=_files(store, label),
+        manifest=_manifest(label),
+        description=f"v {label}",
+        claimed_by="ada",
+        created_at=now_ms(),
+    )
 
 
 def _model(store: MetadataStore, project_id: str, name: str = "churn", **kw: Any) -> None:
-    store.create_registered_model(model_id=new_id(), project_id=project_id, name=name,
-                                  description=kw.get("description", ""),
-                                  tags=kw.get("tags", {}), created_at=now_ms())
+    store.create_registered_model(
+        model_id=new_id(),
+        project_id=project_id,
+        name=name,
+        description=kw.get("description", ""),
+        tags=kw.get("tags", {}),
+        created_at=now_ms(),
+    )
 
 
 # -- registered models ------------------------------------------------------------------
 def test_create_and_get_model(store: MetadataStore) -> None:
     project = _project(store)
     created = store.create_registered_model(
-        model_id=new_id(), project_id=project, name="churn", description="predicts churn",
-        tags={"team": "growth", "task": "classification"}, created_at=now_ms())
+        model_id=new_id(),
+        project_id=project,
+        name="churn",
+        description="predicts churn",
+        tags={"team": "growth", "task": "classification"},
+        created_at=now_ms(),
+    )
     assert created.name == "churn" and created.project_id == project
     assert created.description == "predicts churn" and created.card == ""
     assert created.tags == {"team": "growth", "task": "classification"}
@@ -90,9 +127,15 @@ def test_create_and_get_model(store: MetadataStore) -> None:
     assert store.get_registered_model(project, "churn") == created
     with pytest.raises(AlreadyExists):
         _model(store, project, "churn")
-    again = store.create_registered_model(model_id=new_id(), project_id=project, name="churn",
-                                          description="other", tags={"x": "y"},
-                                          created_at=now_ms(), exist_ok=True)
+    again = store.create_registered_model(
+        model_id=new_id(),
+        project_id=project,
+        name="churn",
+        description="other",
+        tags={"x": "y"},
+        created_at=now_ms(),
+        exist_ok=True,
+    )
     assert again == created  # exist_ok returns the model as it was
 
 
@@ -102,17 +145,21 @@ def test_unknown_model_and_project(store: MetadataStore) -> None:
         store.get_registered_model(project, "nothing-here")
     assert "nothing-here" in info.value.message
     assert store.get_project(project).name in info.value.message
-    for call in (lambda: store.get_registered_model(new_id(), "churn"),
-                 lambda: store.list_registered_models(new_id()),
-                 lambda: _model(store, new_id()),
-                 lambda: _version(store, new_id(), "churn")):
+    for call in (
+        lambda: store.get_registered_model(new_id(), "churn"),
+        lambda: store.list_registered_models(new_id()),
+        lambda: _model(store, new_id()),
+        lambda: _version(store, new_id(), "churn"),
+    ):
         with pytest.raises(ProjectNotFound):
             call()
-    for call in (lambda: store.get_model_version(project, "nope", 1),
-                 lambda: store.list_model_versions(project, "nope"),
-                 lambda: store.delete_registered_model(project, "nope"),
-                 lambda: store.alias_history(project, "nope"),
-                 lambda: _version(store, project, "nope")):
+    for call in (
+        lambda: store.get_model_version(project, "nope", 1),
+        lambda: store.list_model_versions(project, "nope"),
+        lambda: store.delete_registered_model(project, "nope"),
+        lambda: store.alias_history(project, "nope"),
+        lambda: _version(store, project, "nope"),
+    ):
         with pytest.raises(ModelNotFound):
             call()
 
@@ -139,8 +186,9 @@ def test_list_models_by_name_in_pages(store: MetadataStore) -> None:
     with pytest.raises(InvalidInput):
         store.list_registered_models(project, 2, "garbage")
     with pytest.raises(InvalidInput):  # a token of another project's listing
-        store.list_registered_models(other, 2, store.list_registered_models(project, 2)
-                                     .next_page_token)
+        store.list_registered_models(
+            other, 2, store.list_registered_models(project, 2).next_page_token
+        )
     with pytest.raises(InvalidInput):
         store.list_registered_models(project, 0)
 
@@ -150,15 +198,20 @@ def test_update_model_description_card_and_tags(store: MetadataStore) -> None:
     _model(store, project, description="first", tags={"a": "1", "b": "2"})
     before = store.get_registered_model(project, "churn")
     card = "# Churn\n\nA *gradient-boosted* model. ünïcode ✓\n"
-    updated = store.update_registered_model(project, "churn", card=card,
-                                            set_tags={"a": "10", "c": "3"},
-                                            delete_tags=["b", "never-set"],
-                                            updated_at=now_ms())
+    updated = store.update_registered_model(
+        project,
+        "churn",
+        card=card,
+        set_tags={"a": "10", "c": "3"},
+        delete_tags=["b", "never-set"],
+        updated_at=now_ms(),
+    )
     assert updated.card == card and updated.description == "first"
     assert updated.tags == {"a": "10", "c": "3"}
     assert updated.updated_at >= before.updated_at and updated.created_at == before.created_at
-    described = store.update_registered_model(project, "churn", description="second",
-                                              updated_at=now_ms())
+    described = store.update_registered_model(
+        project, "churn", description="second", updated_at=now_ms()
+    )
     assert described.description == "second" and described.card == card
     assert store.get_registered_model(project, "churn") == described
     with pytest.raises(ModelNotFound):
@@ -210,8 +263,13 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
             break
         token = page.next_page_token
     assert pages == [[5, 4], [3, 2], [1]]
-    assert [v.aliases for v in store.list_model_versions(project, "churn").items] == \
-        [[], ["champion"], [], [], []]
+    assert [v.aliases for v in store.list_model_versions(project, "churn").items] == [
+        [],
+        ["champion"],
+        [],
+        [],
+        [],
+    ]
     with pytest.raises(InvalidInput):
         store.list_model_versions(project, "churn", 2, "garbage")
 
@@ -245,8 +303,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
     store.set_model_alias(project, "churn", "challenger", 3, claimed_by="ada", at=now_ms())
     assert store.get_model_version(project, "churn", 2).aliases == ["champion"]
-    assert store.get_registered_model(project, "churn").aliases == \
-        {"challenger": 3, "champion": 2}
+    assert store.get_registered_model(project, "churn").aliases == {"challenger": 3, "champion": 2}
 
     with pytest.raises(InvalidState) as info:
         store.delete_model_version(project, "churn", 2)
@@ -254,21 +311,32 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     assert store.get_model_version(project, "churn", 2).version == 2  # still there
     store.set_model_alias(project, "churn", "champion", 3, claimed_by="cy", at=now_ms())
     store.delete_model_version(project, "churn", 2)
-    assert sorted(store.get_model_version(project, "churn", 3).aliases) == \
-        ["challenger", "champion"]
+    assert sorted(store.get_model_version(project, "churn", 3).aliases) == [
+        "challenger",
+        "champion",
+    ]
     removed = store.delete_model_alias(project, "churn", "champion", claimed_by="dee", at=now_ms())
     assert (removed.from_version, removed.to_version, removed.claimed_by) == (3, None, "dee")
     with pytest.raises(ModelVersionNotFound):
         store.get_model_version_by_alias(project, "churn", "champion")
 
     history = store.alias_history(project, "churn", "champion")
-    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == \
-        [(None, 1, "ada"), (1, 2, "bob"), (2, 3, "cy"), (3, None, "dee")]
+    assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
+        (None, 1, "ada"),
+        (1, 2, "bob"),
+        (2, 3, "cy"),
+        (3, None, "dee"),
+    ]
     assert all(e.model_name == "churn" and e.alias == "champion" for e in history)
     assert [e.at for e in history] == sorted(e.at for e in history)
     everything = store.alias_history(project, "churn")
-    assert [e.alias for e in everything] == \
-        ["champion", "champion", "challenger", "champion", "champion"]
+    assert [e.alias for e in everything] == [
+        "champion",
+        "champion",
+        "challenger",
+        "champion",
+        "champion",
+    ]
     assert store.alias_history(project, "churn", "never-set") == []
 
 
@@ -310,8 +378,14 @@ def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
 def test_run_inputs_are_recorded_once_in_order(store: MetadataStore) -> None:
     project = _project(store)
     run_id = _run(store, project)
-    train = DatasetInput("churn-train", "d" * 64, "training", "s3://b/train.parquet", 1000,
-                         {"age": "int64", "plan": "string"})
+    train = DatasetInput(
+        "churn-train",
+        "d" * 64,
+        "training",
+        "s3://b/train.parquet",
+        1000,
+        {"age": "int64", "plan": "string"},
+    )
     valid = DatasetInput("churn-valid", "e" * 40, "validation")
     store.log_inputs(run_id, [train])
     store.log_inputs(run_id, [valid, train])
@@ -319,7 +393,10 @@ def test_run_inputs_are_recorded_once_in_order(store: MetadataStore) -> None:
     # Same name and digest in another context is another input.
     store.log_inputs(run_id, [DatasetInput("churn-train", "d" * 64, "evaluation")])
     assert store.list_inputs(run_id) == [
-        train, valid, DatasetInput("churn-train", "d" * 64, "evaluation")]
+        train,
+        valid,
+        DatasetInput("churn-train", "d" * 64, "evaluation"),
+    ]
     assert store.list_inputs(_run(store, project)) == []
     with pytest.raises(RunNotFound):
         store.log_inputs(new_id(), [train])

@@ -17,8 +17,11 @@ from windlass.store.sql.store import SqlStore
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sql(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    uri = f"sqlite:///{tmp_path / 'q.db'}" if request.param == "sqlite" \
+    uri = (
+        f"sqlite:///{tmp_path / 'q.db'}"
+        if request.param == "sqlite"
         else request.getfixturevalue("postgres_url")
+    )
     store = SqlStore(uri)
     yield store
     store.close()
@@ -41,13 +44,27 @@ def test_listing_queries_do_not_grow_with_the_page(sql: SqlStore, count: int) ->
     files = [ArtifactEntry(MANIFEST_FILE, "a" * 64, 1)]
     for i in range(count):
         name = f"m{i:03d}"
-        sql.create_registered_model(model_id=new_id(), project_id=project, name=name,
-                                    description="", tags={"a": "1", "b": "2"},
-                                    created_at=now_ms())
+        sql.create_registered_model(
+            model_id=new_id(),
+            project_id=project,
+            name=name,
+            description="",
+            tags={"a": "1", "b": "2"},
+            created_at=now_ms(),
+        )
         for _ in range(2):
-            sql.create_model_version(version_id=new_id(), project_id=project, name=name,
-                                     source="s", run_id=None, files=files, manifest={},
-                                     description="", claimed_by="", created_at=now_ms())
+            sql.create_model_version(
+                version_id=new_id(),
+                project_id=project,
+                name=name,
+                source="s",
+                run_id=None,
+                files=files,
+                manifest={},
+                description="",
+                claimed_by="",
+                created_at=now_ms(),
+            )
         sql.set_model_alias(project, name, "prod", 2, claimed_by="u", at=now_ms())
     queries = count_queries(sql)
     models = sql.list_registered_models(project, 100)

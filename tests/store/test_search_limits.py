@@ -21,8 +21,15 @@ from windlass.store.base import MetadataStore
 def _seeded(store: MetadataStore) -> tuple[str, str]:
     project = store.get_or_create_project(f"lim-{new_id()[-12:]}", new_id(), now_ms()).id
     run_id = new_id()
-    store.create_run(run_id=run_id, project_id=project, name="r", start_time=now_ms(),
-                     parent_run_id=None, source=RunSource(), tags={"team": "a"})
+    store.create_run(
+        run_id=run_id,
+        project_id=project,
+        name="r",
+        start_time=now_ms(),
+        parent_run_id=None,
+        source=RunSource(),
+        tags={"team": "a"},
+    )
     batch = MetricBatch(new_id())
     batch.append(run_id, "m0", 2.0, 0, now_ms())
     store.log_metrics(batch)
@@ -37,33 +44,55 @@ def _conditions(count: int, keyed: bool = True) -> str:
 
 OVER_THE_LIMITS = [
     pytest.param({"filter": _conditions(5000)}, "MAX_FILTER_LENGTH", id="5000-and-ed"),
-    pytest.param({"filter": _conditions(5000, keyed=False)}, "MAX_FILTER_LENGTH",
-                 id="5000-and-ed-attributes"),
-    pytest.param({"filter": "(" * 1000 + "metrics.m0 > 1" + ")" * 1000}, "MAX_DEPTH",
-                 id="1000-nested-parentheses"),
+    pytest.param(
+        {"filter": _conditions(5000, keyed=False)}, "MAX_FILTER_LENGTH", id="5000-and-ed-attributes"
+    ),
+    pytest.param(
+        {"filter": "(" * 1000 + "metrics.m0 > 1" + ")" * 1000},
+        "MAX_DEPTH",
+        id="1000-nested-parentheses",
+    ),
     pytest.param({"filter": "not " * 1000 + "metrics.m0 > 1"}, "MAX_DEPTH", id="1000-not"),
-    pytest.param({"filter": _conditions(filters.MAX_JOINS + 1)}, "MAX_JOINS",
-                 id="joins+1"),
-    pytest.param({"filter": " or ".join(["params.p = 'x'"] * (filters.MAX_JOINS + 1))},
-                 "MAX_JOINS", id="or-ed-joins+1"),
-    pytest.param({"filter": _conditions(filters.MAX_CONDITIONS + 1, keyed=False)},
-                 "MAX_CONDITIONS", id="conditions+1"),
-    pytest.param({"filter": "params.p in (" + ",".join(
-        f"'{i}'" for i in range(filters.MAX_IN_VALUES + 1)) + ")"}, "MAX_IN_VALUES",
-                 id="in-values+1"),
-    pytest.param({"order_by": [f"metrics.m{i}" for i in range(100)]}, "MAX_ORDER_BY_KEYS",
-                 id="100-order-by"),
-    pytest.param({"order_by": ["attributes.start_time"] * (filters.MAX_ORDER_BY_KEYS + 1)},
-                 "MAX_ORDER_BY_KEYS", id="order-by+1"),
-    pytest.param({"order_by": ["metrics.`" + "k" * 30_000 + "`"]}, "MAX_FILTER_LENGTH",
-                 id="huge-order-by-clause"),
+    pytest.param({"filter": _conditions(filters.MAX_JOINS + 1)}, "MAX_JOINS", id="joins+1"),
+    pytest.param(
+        {"filter": " or ".join(["params.p = 'x'"] * (filters.MAX_JOINS + 1))},
+        "MAX_JOINS",
+        id="or-ed-joins+1",
+    ),
+    pytest.param(
+        {"filter": _conditions(filters.MAX_CONDITIONS + 1, keyed=False)},
+        "MAX_CONDITIONS",
+        id="conditions+1",
+    ),
+    pytest.param(
+        {
+            "filter": "params.p in ("
+            + ",".join(f"'{i}'" for i in range(filters.MAX_IN_VALUES + 1))
+            + ")"
+        },
+        "MAX_IN_VALUES",
+        id="in-values+1",
+    ),
+    pytest.param(
+        {"order_by": [f"metrics.m{i}" for i in range(100)]}, "MAX_ORDER_BY_KEYS", id="100-order-by"
+    ),
+    pytest.param(
+        {"order_by": ["attributes.start_time"] * (filters.MAX_ORDER_BY_KEYS + 1)},
+        "MAX_ORDER_BY_KEYS",
+        id="order-by+1",
+    ),
+    pytest.param(
+        {"order_by": ["metrics.`" + "k" * 30_000 + "`"]},
+        "MAX_FILTER_LENGTH",
+        id="huge-order-by-clause",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("search", "limit"), OVER_THE_LIMITS)
-def test_searches_over_a_limit_are_refused_naming_it(store: MetadataStore,
-                                                     search: dict[str, object],
-                                                     limit: str) -> None:
+def test_searches_over_a_limit_are_refused_naming_it(
+    store: MetadataStore, search: dict[str, object], limit: str
+) -> None:
     project, run_id = _seeded(store)
     with pytest.raises(LimitExceeded) as caught:
         store.search_runs([project], **search)  # type: ignore[arg-type]
@@ -78,34 +107,41 @@ def test_searches_at_the_limits_work(store: MetadataStore) -> None:
     project, run_id = _seeded(store)
     found = store.search_runs(
         [project],
-        filter=" and ".join([*(f"metrics.m{i} > 1" for i in range(1)),
-                             *(f"tags.t{i} is null" for i in range(filters.MAX_JOINS - 1)),
-                             *["attributes.status = 'running'"] * (filters.MAX_CONDITIONS
-                                                                   - filters.MAX_JOINS)]),
-        order_by=[f"metrics.m{i}" for i in range(filters.MAX_ORDER_BY_KEYS)])
+        filter=" and ".join(
+            [
+                *(f"metrics.m{i} > 1" for i in range(1)),
+                *(f"tags.t{i} is null" for i in range(filters.MAX_JOINS - 1)),
+                *["attributes.status = 'running'"] * (filters.MAX_CONDITIONS - filters.MAX_JOINS),
+            ]
+        ),
+        order_by=[f"metrics.m{i}" for i in range(filters.MAX_ORDER_BY_KEYS)],
+    )
     assert [r.id for r in found.items] == [run_id]
     nested = "(" * filters.MAX_DEPTH + "metrics.m0 > 1" + ")" * filters.MAX_DEPTH
     assert [r.id for r in store.search_runs([project], filter=nested).items] == [run_id]
     values = ",".join(f"'{i}'" for i in range(filters.MAX_IN_VALUES - 1))
-    assert [r.id for r in store.search_runs(
-        [project], filter=f"tags.team in ({values}, 'a')").items] == [run_id]
+    assert [
+        r.id for r in store.search_runs([project], filter=f"tags.team in ({values}, 'a')").items
+    ] == [run_id]
 
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("page_token", [
-    pytest.param("garbage!!", id="not-base64"),
-    pytest.param(_b64(bytes(range(256))), id="binary"),
-    pytest.param(_b64(b"[" * 4_000 + b"]" * 4_000), id="deeply-nested"),
-    pytest.param(_b64(b'{"k": "runs:", "v": ["x", "y", "z", "w"]}'), id="wrong-types"),
-    pytest.param(_b64(b'{"k": "runs:", "v": [1, 2]}'), id="wrong-types-2"),
-    pytest.param(_b64(b'{"k": "deployments:x", "n": "a"}'), id="another-listing"),
-    pytest.param(_b64(b"5"), id="not-an-object"),
-])
-def test_forged_page_tokens_are_invalid_page_token(store: MetadataStore,
-                                                   page_token: str) -> None:
+@pytest.mark.parametrize(
+    "page_token",
+    [
+        pytest.param("garbage!!", id="not-base64"),
+        pytest.param(_b64(bytes(range(256))), id="binary"),
+        pytest.param(_b64(b"[" * 4_000 + b"]" * 4_000), id="deeply-nested"),
+        pytest.param(_b64(b'{"k": "runs:", "v": ["x", "y", "z", "w"]}'), id="wrong-types"),
+        pytest.param(_b64(b'{"k": "runs:", "v": [1, 2]}'), id="wrong-types-2"),
+        pytest.param(_b64(b'{"k": "deployments:x", "n": "a"}'), id="another-listing"),
+        pytest.param(_b64(b"5"), id="not-an-object"),
+    ],
+)
+def test_forged_page_tokens_are_invalid_page_token(store: MetadataStore, page_token: str) -> None:
     project, run_id = _seeded(store)
     with pytest.raises(InvalidPageToken):
         store.search_runs([project], page_token=page_token)

@@ -51,11 +51,17 @@ def _sid() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _span(trace_id: str, name: str = "span", start: int = BASE, duration_ms: float = 1,
-          **fields: Any) -> Span:
+def _span(
+    trace_id: str, name: str = "span", start: int = BASE, duration_ms: float = 1, **fields: Any
+) -> Span:
     fields.setdefault("span_id", _sid())
-    return Span(trace_id=trace_id, name=name, start_time_ns=start,
-                end_time_ns=start + int(duration_ms * MS), **fields)
+    return Span(
+        trace_id=trace_id,
+        name=name,
+        start_time_ns=start,
+        end_time_ns=start + int(duration_ms * MS),
+        **fields,
+    )
 
 
 def _trace(store: MetadataStore, project: str, trace_id: str) -> TraceSummary:
@@ -69,31 +75,64 @@ def test_ingest_and_get_back_every_field(store: MetadataStore) -> None:
     project = _project(store)
     trace_id = _tid()
     root = Span(
-        trace_id=trace_id, span_id=_sid(), name="agent ✈ 旅行", start_time_ns=BASE + 1,
-        end_time_ns=BASE + 9_223_372_036, parent_span_id=None, kind=SpanKind.AGENT,
-        status=SpanStatus.OK, scope="opentelemetry.instrumentation.openai")
+        trace_id=trace_id,
+        span_id=_sid(),
+        name="agent ✈ 旅行",
+        start_time_ns=BASE + 1,
+        end_time_ns=BASE + 9_223_372_036,
+        parent_span_id=None,
+        kind=SpanKind.AGENT,
+        status=SpanStatus.OK,
+        scope="opentelemetry.instrumentation.openai",
+    )
     full = Span(
-        trace_id=trace_id, span_id=_sid(), name="chat gpt-4o", start_time_ns=BASE + 7,
-        end_time_ns=BASE + 123_456_789, parent_span_id=root.span_id, kind=SpanKind.LLM,
-        status=SpanStatus.ERROR, status_message="rate limited — réessayez",
+        trace_id=trace_id,
+        span_id=_sid(),
+        name="chat gpt-4o",
+        start_time_ns=BASE + 7,
+        end_time_ns=BASE + 123_456_789,
+        parent_span_id=root.span_id,
+        kind=SpanKind.LLM,
+        status=SpanStatus.ERROR,
+        status_message="rate limited — réessayez",
         attributes={
-            "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 1234,
-            "big": 2**62 + 1, "negative": -(2**40), "ratio": 0.1, "flag": False,
-            "nothing": None, "list": [1, "two", 3.5, [4, [5]], {"six": 6}],
-            "nested": {"a": {"b": ["c", {"d": None}]}, "emoji": "🚀"}, "": "empty key",
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": 1234,
+            "big": 2**62 + 1,
+            "negative": -(2**40),
+            "ratio": 0.1,
+            "flag": False,
+            "nothing": None,
+            "list": [1, "two", 3.5, [4, [5]], {"six": 6}],
+            "nested": {"a": {"b": ["c", {"d": None}]}, "emoji": "🚀"},
+            "": "empty key",
             "dotted.key.with spaces": "value",
         },
         resource={"service.name": "checkout", "host.arch": "arm64", "pids": [1, 2]},
-        scope="openai", events=(
-            SpanEvent("exception", BASE + 50, {"exception.type": "RateLimitError",
-                                               "exception.stacktrace": "line 1\nline 2"}),
+        scope="openai",
+        events=(
+            SpanEvent(
+                "exception",
+                BASE + 50,
+                {"exception.type": "RateLimitError", "exception.stacktrace": "line 1\nline 2"},
+            ),
             SpanEvent("first_token", BASE + 60),
         ),
         input='{"messages": [{"role": "user", "content": "¿Dónde está?"}]}',
-        output="Ici 🇫🇷", model="gpt-4o", provider="openai", input_tokens=1234,
-        output_tokens=56, cached_input_tokens=1000, reasoning_tokens=7, cost=0.0123456789,
-        session_id="session-1", user_id="ada@example.com", run_id=new_id(),
-        prompt_name="support-answer", prompt_version=12)
+        output="Ici 🇫🇷",
+        model="gpt-4o",
+        provider="openai",
+        input_tokens=1234,
+        output_tokens=56,
+        cached_input_tokens=1000,
+        reasoning_tokens=7,
+        cost=0.0123456789,
+        session_id="session-1",
+        user_id="ada@example.com",
+        run_id=new_id(),
+        prompt_name="support-answer",
+        prompt_version=12,
+    )
     result = store.ingest_spans(project, [full, root], ingested_at=now_ms())
     assert result == SpanIngestResult(2, [])
     assert store.get_trace(trace_id) == [root, full]
@@ -116,11 +155,14 @@ def test_bad_spans_are_refused_and_nothing_is_stored(store: MetadataStore) -> No
     with pytest.raises(InvalidInput, match="span id"):
         store.ingest_spans(project, [good, _span(trace_id, span_id="x" * 17)], now_ms())
     with pytest.raises(InvalidInput, match="not JSON"):
-        store.ingest_spans(project, [good, _span(trace_id, attributes={"raw": b"\x00"})],
-                           now_ms())
+        store.ingest_spans(project, [good, _span(trace_id, attributes={"raw": b"\x00"})], now_ms())
     # PostgreSQL text cannot hold NUL characters: neither database takes them.
-    for bad in ({"input": "a\x00b"}, {"attributes": {"k": ["\x00"]}},
-                {"resource": {"\x00": 1}}, {"input_tokens": 2**63}):
+    for bad in (
+        {"input": "a\x00b"},
+        {"attributes": {"k": ["\x00"]}},
+        {"resource": {"\x00": 1}},
+        {"input_tokens": 2**63},
+    ):
         with pytest.raises(InvalidInput, match=r"NUL|stored"):
             store.ingest_spans(project, [good, _span(trace_id, **bad)], now_ms())
     with pytest.raises(TraceNotFound):
@@ -134,8 +176,10 @@ def test_bad_spans_are_refused_and_nothing_is_stored(store: MetadataStore) -> No
 def test_duplicates_are_reported_and_stored_once(store: MetadataStore) -> None:
     project = _project(store)
     trace_id = _tid()
-    a, b, c = (_span(trace_id, n, BASE + i, input_tokens=10, cost=0.25, kind=SpanKind.LLM)
-               for i, n in enumerate("abc"))
+    a, b, c = (
+        _span(trace_id, n, BASE + i, input_tokens=10, cost=0.25, kind=SpanKind.LLM)
+        for i, n in enumerate("abc")
+    )
     first = store.ingest_spans(project, [a, b, a], now_ms())
     assert first == SpanIngestResult(2, [(trace_id, a.span_id)])
     second = store.ingest_spans(project, [b, c, c], now_ms())
@@ -157,14 +201,37 @@ def test_trace_row_rolls_up_its_spans(store: MetadataStore) -> None:
     project = _project(store)
     trace_id = _tid()
     root_id = _sid()
-    early = _span(trace_id, "early child", BASE + 10 * MS, 5, parent_span_id=root_id,
-                  kind=SpanKind.LLM, model="gpt-4o", input_tokens=100, output_tokens=10,
-                  cost=0.5, status=SpanStatus.OK, session_id="s-1")
-    later = _span(trace_id, "later child", BASE + 20 * MS, 100, parent_span_id=root_id,
-                  kind=SpanKind.LLM, model="claude-3", input_tokens=200, output_tokens=20,
-                  cost=None, user_id="u-1", session_id="s-2")
-    tool = _span(trace_id, "tool", BASE + 30 * MS, 1, parent_span_id=root_id,
-                 kind=SpanKind.TOOL, cost=0.25)
+    early = _span(
+        trace_id,
+        "early child",
+        BASE + 10 * MS,
+        5,
+        parent_span_id=root_id,
+        kind=SpanKind.LLM,
+        model="gpt-4o",
+        input_tokens=100,
+        output_tokens=10,
+        cost=0.5,
+        status=SpanStatus.OK,
+        session_id="s-1",
+    )
+    later = _span(
+        trace_id,
+        "later child",
+        BASE + 20 * MS,
+        100,
+        parent_span_id=root_id,
+        kind=SpanKind.LLM,
+        model="claude-3",
+        input_tokens=200,
+        output_tokens=20,
+        cost=None,
+        user_id="u-1",
+        session_id="s-2",
+    )
+    tool = _span(
+        trace_id, "tool", BASE + 30 * MS, 1, parent_span_id=root_id, kind=SpanKind.TOOL, cost=0.25
+    )
     store.ingest_spans(project, [later, early, tool], now_ms())
     summary = _trace(store, project, trace_id)
     assert summary.name == "early child"  # no root yet: the earliest span's name
@@ -177,11 +244,27 @@ def test_trace_row_rolls_up_its_spans(store: MetadataStore) -> None:
     assert (summary.session_id, summary.user_id) == ("s-2", "u-1")
 
     # The root arrives late, in its own batch, with an error in a grandchild.
-    root = _span(trace_id, "handle request", BASE, 500, span_id=root_id,
-                 session_id="s-root", user_id="u-root")
-    failed = _span(trace_id, "retry", BASE + 40 * MS, 1, parent_span_id=later.span_id,
-                   status=SpanStatus.ERROR, kind=SpanKind.LLM, model="gpt-4o", cost=0.125,
-                   input_tokens=1)
+    root = _span(
+        trace_id,
+        "handle request",
+        BASE,
+        500,
+        span_id=root_id,
+        session_id="s-root",
+        user_id="u-root",
+    )
+    failed = _span(
+        trace_id,
+        "retry",
+        BASE + 40 * MS,
+        1,
+        parent_span_id=later.span_id,
+        status=SpanStatus.ERROR,
+        kind=SpanKind.LLM,
+        model="gpt-4o",
+        cost=0.125,
+        input_tokens=1,
+    )
     store.ingest_spans(project, [failed, root], now_ms())
     summary = _trace(store, project, trace_id)
     assert summary.name == "handle request"
@@ -194,22 +277,30 @@ def test_trace_row_rolls_up_its_spans(store: MetadataStore) -> None:
     assert (summary.session_id, summary.user_id) == ("s-2", "u-1")  # first non-null stays
 
     # Once the root is known, an earlier span arriving later does not rename the trace.
-    store.ingest_spans(project, [_span(trace_id, "prelude", BASE - SECOND, 1,
-                                       parent_span_id=root_id, model="o3")], now_ms())
+    store.ingest_spans(
+        project,
+        [_span(trace_id, "prelude", BASE - SECOND, 1, parent_span_id=root_id, model="o3")],
+        now_ms(),
+    )
     summary = _trace(store, project, trace_id)
     assert summary.name == "handle request" and summary.start_time_ns == BASE - SECOND
     assert summary.models == ("claude-3", "gpt-4o", "o3")
 
 
 def test_cost_is_none_until_known_and_complete_when_every_llm_span_is_priced(
-        store: MetadataStore) -> None:
+    store: MetadataStore,
+) -> None:
     project = _project(store)
     unpriced, priced = _tid(), _tid()
-    store.ingest_spans(project, [
-        _span(unpriced, "chain", kind=SpanKind.CHAIN),
-        _span(priced, "llm", kind=SpanKind.LLM, cost=0.5),
-        _span(priced, "tool", kind=SpanKind.TOOL),  # no cost, but not an LLM span
-    ], now_ms())
+    store.ingest_spans(
+        project,
+        [
+            _span(unpriced, "chain", kind=SpanKind.CHAIN),
+            _span(priced, "llm", kind=SpanKind.LLM, cost=0.5),
+            _span(priced, "tool", kind=SpanKind.TOOL),  # no cost, but not an LLM span
+        ],
+        now_ms(),
+    )
     first = _trace(store, project, unpriced)
     assert (first.cost, first.cost_complete, first.status) == (None, True, SpanStatus.UNSET)
     second = _trace(store, project, priced)
@@ -242,26 +333,98 @@ class Dataset:
         t1, t2, t3, t4 = self.ids.values()
         r1, r2, r3, r4 = _sid(), _sid(), _sid(), _sid()
         spans = [
-            _span(t1, "chat", BASE, 50, span_id=r1, kind=SpanKind.CHAIN, status=SpanStatus.OK,
-                  session_id="s1", user_id="u1", attributes={"user.tier": "gold"}),
-            _span(t1, "generate", BASE + MS, 40, parent_span_id=r1, kind=SpanKind.LLM,
-                  model="gpt-4o", provider="openai", input_tokens=100, output_tokens=20,
-                  cost=0.01, prompt_name="greet", prompt_version=2, run_id=self.run_id,
-                  attributes={"gen_ai.request.model": "gpt-4o", "http.status_code": 200,
-                              "stream": True, "tags": ["a", "b"]}),
-            _span(t2, "search", BASE + SECOND, 200, span_id=r2, kind=SpanKind.AGENT,
-                  session_id="s1", user_id="u2", attributes={"user.tier": "silver"}),
-            _span(t2, "retrieve", BASE + SECOND + MS, 10, parent_span_id=r2,
-                  kind=SpanKind.RETRIEVER, status=SpanStatus.ERROR, status_message="down"),
-            _span(t2, "answer", BASE + SECOND + 20 * MS, 150, parent_span_id=r2,
-                  kind=SpanKind.LLM, model="claude-3", provider="anthropic",
-                  input_tokens=300, output_tokens=50,
-                  attributes={"http.status_code": 500, "stream": False}),
-            _span(t3, "chat", BASE + 2 * SECOND, 5, span_id=r3, kind=SpanKind.TOOL,
-                  attributes={"weird key": "x y", "n": 1.5}),
-            _span(t4, "embed", BASE + 3 * SECOND, 1000, span_id=r4, kind=SpanKind.EMBEDDING,
-                  status=SpanStatus.OK, model="text-embedding-3", provider="openai",
-                  input_tokens=10, cost=0.0001, session_id="s2", user_id="u1"),
+            _span(
+                t1,
+                "chat",
+                BASE,
+                50,
+                span_id=r1,
+                kind=SpanKind.CHAIN,
+                status=SpanStatus.OK,
+                session_id="s1",
+                user_id="u1",
+                attributes={"user.tier": "gold"},
+            ),
+            _span(
+                t1,
+                "generate",
+                BASE + MS,
+                40,
+                parent_span_id=r1,
+                kind=SpanKind.LLM,
+                model="gpt-4o",
+                provider="openai",
+                input_tokens=100,
+                output_tokens=20,
+                cost=0.01,
+                prompt_name="greet",
+                prompt_version=2,
+                run_id=self.run_id,
+                attributes={
+                    "gen_ai.request.model": "gpt-4o",
+                    "http.status_code": 200,
+                    "stream": True,
+                    "tags": ["a", "b"],
+                },
+            ),
+            _span(
+                t2,
+                "search",
+                BASE + SECOND,
+                200,
+                span_id=r2,
+                kind=SpanKind.AGENT,
+                session_id="s1",
+                user_id="u2",
+                attributes={"user.tier": "silver"},
+            ),
+            _span(
+                t2,
+                "retrieve",
+                BASE + SECOND + MS,
+                10,
+                parent_span_id=r2,
+                kind=SpanKind.RETRIEVER,
+                status=SpanStatus.ERROR,
+                status_message="down",
+            ),
+            _span(
+                t2,
+                "answer",
+                BASE + SECOND + 20 * MS,
+                150,
+                parent_span_id=r2,
+                kind=SpanKind.LLM,
+                model="claude-3",
+                provider="anthropic",
+                input_tokens=300,
+                output_tokens=50,
+                attributes={"http.status_code": 500, "stream": False},
+            ),
+            _span(
+                t3,
+                "chat",
+                BASE + 2 * SECOND,
+                5,
+                span_id=r3,
+                kind=SpanKind.TOOL,
+                attributes={"weird key": "x y", "n": 1.5},
+            ),
+            _span(
+                t4,
+                "embed",
+                BASE + 3 * SECOND,
+                1000,
+                span_id=r4,
+                kind=SpanKind.EMBEDDING,
+                status=SpanStatus.OK,
+                model="text-embedding-3",
+                provider="openai",
+                input_tokens=10,
+                cost=0.0001,
+                session_id="s2",
+                user_id="u1",
+            ),
         ]
         store.ingest_spans(self.project, spans, now_ms())
         self.names = {trace_id: name for name, trace_id in self.ids.items()}
@@ -277,41 +440,71 @@ def data(store: MetadataStore) -> Dataset:
 
 
 FIELD_FILTERS = [
-    ("name = 'chat'", "T1 T3"), ("trace.name = 'search'", "T2"),
-    ("name like 'ch%'", "T1 T3"), ("name ilike 'CH%'", "T1 T3"),
+    ("name = 'chat'", "T1 T3"),
+    ("trace.name = 'search'", "T2"),
+    ("name like 'ch%'", "T1 T3"),
+    ("name ilike 'CH%'", "T1 T3"),
     ("name not like 'ch%'", "T2 T4"),
-    ("status = 'error'", "T2"), ("status != 'error'", "T1 T3 T4"),
-    ("status in ('ok', 'unset')", "T1 T3 T4"), ("status not in ('ok')", "T2"),
-    ("session_id = 's1'", "T1 T2"), ("session_id is null", "T3"),
-    ("session_id is not null", "T1 T2 T4"), ("user_id = 'u1'", "T1 T4"),
-    ("duration_ms > 100", "T2 T4"), ("duration_ms <= 50", "T1 T3"), ("duration_ms = 50", "T1"),
-    ("duration_ms < 5.5", "T3"), ("span_count = 3", "T2"), ("span_count >= 2", "T1 T2"),
-    ("llm_calls = 1", "T1 T2"), ("input_tokens > 50", "T1 T2"), ("output_tokens = 50", "T2"),
-    ("total_tokens = 120", "T1"), ("total_tokens < 20", "T3 T4"),
-    ("cost > 0.005", "T1"), ("cost is null", "T2 T3"), ("cost < 0.001", "T4"),
+    ("status = 'error'", "T2"),
+    ("status != 'error'", "T1 T3 T4"),
+    ("status in ('ok', 'unset')", "T1 T3 T4"),
+    ("status not in ('ok')", "T2"),
+    ("session_id = 's1'", "T1 T2"),
+    ("session_id is null", "T3"),
+    ("session_id is not null", "T1 T2 T4"),
+    ("user_id = 'u1'", "T1 T4"),
+    ("duration_ms > 100", "T2 T4"),
+    ("duration_ms <= 50", "T1 T3"),
+    ("duration_ms = 50", "T1"),
+    ("duration_ms < 5.5", "T3"),
+    ("span_count = 3", "T2"),
+    ("span_count >= 2", "T1 T2"),
+    ("llm_calls = 1", "T1 T2"),
+    ("input_tokens > 50", "T1 T2"),
+    ("output_tokens = 50", "T2"),
+    ("total_tokens = 120", "T1"),
+    ("total_tokens < 20", "T3 T4"),
+    ("cost > 0.005", "T1"),
+    ("cost is null", "T2 T3"),
+    ("cost < 0.001", "T4"),
     (f"start_time_ns >= {BASE + SECOND}", "T2 T3 T4"),
     (f"start_time_ns = {BASE + 2 * SECOND}", "T3"),
     (f"end_time_ns > {BASE + 2 * SECOND}", "T3 T4"),
-    ("model = 'gpt-4o'", "T1"), ("model in ('claude-3', 'text-embedding-3')", "T2 T4"),
-    ("model like 'gpt%'", "T1"), ("model is null", "T3"), ("model is not null", "T1 T2 T4"),
-    ("model != 'gpt-4o'", "T2 T4"), ("not model = 'gpt-4o'", "T2 T3 T4"),
+    ("model = 'gpt-4o'", "T1"),
+    ("model in ('claude-3', 'text-embedding-3')", "T2 T4"),
+    ("model like 'gpt%'", "T1"),
+    ("model is null", "T3"),
+    ("model is not null", "T1 T2 T4"),
+    ("model != 'gpt-4o'", "T2 T4"),
+    ("not model = 'gpt-4o'", "T2 T3 T4"),
     ("span.model = 'claude-3'", "T2"),
-    ("provider = 'openai'", "T1 T4"), ("kind = 'retriever'", "T2"), ("kind = 'llm'", "T1 T2"),
-    ("prompt_name = 'greet'", "T1"), ("prompt_version = 2", "T1"), ("prompt_version > 2", ""),
-    ("span.name = 'retrieve'", "T2"), ("span.status = 'error'", "T2"),
-    ("span.duration_ms >= 100", "T2 T4"), ("span.cost > 0", "T1 T4"),
-    ("span.input_tokens = 300", "T2"), ("span.session_id = 's2'", "T4"),
+    ("provider = 'openai'", "T1 T4"),
+    ("kind = 'retriever'", "T2"),
+    ("kind = 'llm'", "T1 T2"),
+    ("prompt_name = 'greet'", "T1"),
+    ("prompt_version = 2", "T1"),
+    ("prompt_version > 2", ""),
+    ("span.name = 'retrieve'", "T2"),
+    ("span.status = 'error'", "T2"),
+    ("span.duration_ms >= 100", "T2 T4"),
+    ("span.cost > 0", "T1 T4"),
+    ("span.input_tokens = 300", "T2"),
+    ("span.session_id = 's2'", "T4"),
     ("name = 'chat' and status = 'ok'", "T1 T3"),
     ("status = 'error' or model = 'text-embedding-3'", "T2 T4"),
-    ("not (name = 'chat')", "T2 T4"), ("(name = 'chat' or name = 'embed') and cost > 0", "T1 T4"),
+    ("not (name = 'chat')", "T2 T4"),
+    ("(name = 'chat' or name = 'embed') and cost > 0", "T1 T4"),
 ]
 
 
 def test_status_ok_means_not_an_error_so_it_matches_unset(store: MetadataStore) -> None:
     project = _project(store)
     ids = {status: _tid() for status in SpanStatus}
-    store.ingest_spans(project, [_span(trace_id, str(status), BASE, status=status)
-                                 for status, trace_id in ids.items()], now_ms())
+    store.ingest_spans(
+        project,
+        [_span(trace_id, str(status), BASE, status=status) for status, trace_id in ids.items()],
+        now_ms(),
+    )
     names = {trace_id: str(status) for status, trace_id in ids.items()}
 
     def matching(text: str) -> set[str]:
@@ -334,11 +527,13 @@ def test_status_ok_means_not_an_error_so_it_matches_unset(store: MetadataStore) 
 def test_filter_literals_beyond_64_bits_are_refused_by_name(store: MetadataStore) -> None:
     project = _project(store)
     store.ingest_spans(project, [_span(_tid(), attributes={"n": 5})], now_ms())
-    for text, literal in [("start_time_ns > 9223372036854775808", "9223372036854775808"),
-                          ("duration_ms < 9223372036854775807", "9223372036854775807"),
-                          ("input_tokens = -9223372036854775809", "-9223372036854775809"),
-                          ("attributes.n > 99999999999999999999", "99999999999999999999"),
-                          ("cost < 1e400", "1e400")]:
+    for text, literal in [
+        ("start_time_ns > 9223372036854775808", "9223372036854775808"),
+        ("duration_ms < 9223372036854775807", "9223372036854775807"),
+        ("input_tokens = -9223372036854775809", "-9223372036854775809"),
+        ("attributes.n > 99999999999999999999", "99999999999999999999"),
+        ("cost < 1e400", "1e400"),
+    ]:
         with pytest.raises(InvalidFilter, match=re.escape(literal)):
             store.search_traces([project], text)
     # The largest literal that fits is fine.
@@ -348,8 +543,12 @@ def test_filter_literals_beyond_64_bits_are_refused_by_name(store: MetadataStore
 def test_store_refuses_numbers_it_cannot_sum(store: MetadataStore) -> None:
     project = _project(store)
     trace_id = _tid()
-    for bad in ({"output_tokens": -1}, {"prompt_version": 2**63}, {"start": 2**63},
-                {"events": (SpanEvent("e", -1),)}):
+    for bad in (
+        {"output_tokens": -1},
+        {"prompt_version": 2**63},
+        {"start": 2**63},
+        {"events": (SpanEvent("e", -1),)},
+    ):
         with pytest.raises(InvalidInput, match="can be stored"):
             store.ingest_spans(project, [_span(trace_id, **bad)], now_ms())
     if isinstance(store, RestStore):
@@ -359,7 +558,8 @@ def test_store_refuses_numbers_it_cannot_sum(store: MetadataStore) -> None:
         [span] = store.get_trace(trace_id)
         assert span.input_tokens == MAX_TOKEN_COUNT
         assert span.attributes[ADJUSTED_ATTRIBUTE] == [
-            f"input_tokens: {2**32} clamped to {MAX_TOKEN_COUNT}"]
+            f"input_tokens: {2**32} clamped to {MAX_TOKEN_COUNT}"
+        ]
         return
     for bad in ({"input_tokens": 2**32}, {"cost": math.inf}, {"cost": -0.5}):
         with pytest.raises(InvalidInput, match="can be stored"):
@@ -369,8 +569,7 @@ def test_store_refuses_numbers_it_cannot_sum(store: MetadataStore) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), FIELD_FILTERS)
-def test_every_filter_field(store: MetadataStore, data: Dataset, text: str,
-                            expected: str) -> None:
+def test_every_filter_field(store: MetadataStore, data: Dataset, text: str, expected: str) -> None:
     assert data.matching(store, text) == set(expected.split())
 
 
@@ -383,36 +582,52 @@ ATTRIBUTE_FILTERS = [
     ("attributes.\"gen_ai.request.model\" = 'gpt-4o'", "T1"),
     ("attributes.gen_ai.request.model = 'gpt-4o'", "T1"),
     ("attr.`gen_ai.request.model` != 'gpt-4o'", ""),
-    ("attributes.http.status_code = 200", "T1"), ("attributes.http.status_code >= 400", "T2"),
+    ("attributes.http.status_code = 200", "T1"),
+    ("attributes.http.status_code >= 400", "T2"),
     ("attributes.http.status_code = '500'", "T2"),
     ("attributes.http.status_code in (200, 500)", "T1 T2"),
-    ("attributes.stream = 'true'", "T1"), ("attributes.stream = 'false'", "T2"),
+    ("attributes.stream = 'true'", "T1"),
+    ("attributes.stream = 'false'", "T2"),
     ("attributes.user.tier in ('gold', 'silver')", "T1 T2"),
-    ("attributes.user.tier like 'g%'", "T1"), ("attributes.user.tier ilike 'S%'", "T2"),
-    ("attributes.user.tier not in ('gold')", "T2"), ("attributes.user.tier != 'gold'", "T2"),
-    ("attributes.user.tier is null", "T3 T4"), ("attributes.user.tier is not null", "T1 T2"),
-    ("attributes.`weird key` = 'x y'", "T3"), ("attributes.n > 1", "T3"),
-    ("attributes.n = 1.5", "T3"), ("attributes.tags = '[\"a\",\"b\"]'", "T1"),
+    ("attributes.user.tier like 'g%'", "T1"),
+    ("attributes.user.tier ilike 'S%'", "T2"),
+    ("attributes.user.tier not in ('gold')", "T2"),
+    ("attributes.user.tier != 'gold'", "T2"),
+    ("attributes.user.tier is null", "T3 T4"),
+    ("attributes.user.tier is not null", "T1 T2"),
+    ("attributes.`weird key` = 'x y'", "T3"),
+    ("attributes.n > 1", "T3"),
+    ("attributes.n = 1.5", "T3"),
+    ('attributes.tags = \'["a","b"]\'', "T1"),
     ("attributes.missing = 'x'", ""),
     ("attributes.user.tier = 'gold' and attributes.http.status_code = 200", "T1"),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), ATTRIBUTE_FILTERS)
-def test_attribute_filters(store: MetadataStore, data: Dataset, text: str,
-                           expected: str) -> None:
+def test_attribute_filters(store: MetadataStore, data: Dataset, text: str, expected: str) -> None:
     assert data.matching(store, text) == set(expected.split())
 
 
-@pytest.mark.parametrize(("text", "named"), [
-    ("duration = 1", "duration"), ("metrics.loss < 1", "metrics"), ("tags.team = 'a'", "tags"),
-    ("span.span_count = 1", "span_count"), ("trace.model = 'x'", "model"),
-    ("name > 3", "name"), ("cost = 'cheap'", "cost"), ("duration_ms like '1%'", "duration_ms"),
-    ("attributes.`say \"hi\"` = 'x'", "double quote"), ("status = ", "value"),
-    ("name = 'a' and", "field"),
-])
-def test_invalid_filters_name_the_problem(store: MetadataStore, data: Dataset, text: str,
-                                          named: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("duration = 1", "duration"),
+        ("metrics.loss < 1", "metrics"),
+        ("tags.team = 'a'", "tags"),
+        ("span.span_count = 1", "span_count"),
+        ("trace.model = 'x'", "model"),
+        ("name > 3", "name"),
+        ("cost = 'cheap'", "cost"),
+        ("duration_ms like '1%'", "duration_ms"),
+        ("attributes.`say \"hi\"` = 'x'", "double quote"),
+        ("status = ", "value"),
+        ("name = 'a' and", "field"),
+    ],
+)
+def test_invalid_filters_name_the_problem(
+    store: MetadataStore, data: Dataset, text: str, named: str
+) -> None:
     with pytest.raises(InvalidFilter, match=named):
         store.search_traces([data.project], text)
     with pytest.raises(InvalidFilter, match=named):
@@ -469,13 +684,24 @@ def test_paging_through_250_traces(store: MetadataStore) -> None:
     for i in range(250):
         cost = None if i % 5 == 0 else round(float(rng.uniform(0, 1)), 6)
         # Groups of three share a start time: the trace id breaks the tie.
-        spans.append(_span(_tid(), f"t{i}", BASE + (i // 3) * 1000,
-                           int(rng.integers(1, 10_000)) / 10, cost=cost, kind=SpanKind.LLM))
+        spans.append(
+            _span(
+                _tid(),
+                f"t{i}",
+                BASE + (i // 3) * 1000,
+                int(rng.integers(1, 10_000)) / 10,
+                cost=cost,
+                kind=SpanKind.LLM,
+            )
+        )
     store.ingest_spans(project, spans, now_ms())
 
     def collect(order_by: list[str] | None, size: int) -> list[TraceSummary]:
-        return all_pages(lambda token: store.search_traces(
-            [project], order_by=order_by, max_results=size, page_token=token))
+        return all_pages(
+            lambda token: store.search_traces(
+                [project], order_by=order_by, max_results=size, page_token=token
+            )
+        )
 
     newest = collect(None, 37)
     assert len(newest) == 250 and len({t.trace_id for t in newest}) == 250
@@ -484,13 +710,12 @@ def test_paging_through_250_traces(store: MetadataStore) -> None:
 
     slowest = collect(["duration_ms DESC"], 40)
     assert len({t.trace_id for t in slowest}) == 250
-    assert [t.duration_ns for t in slowest] == sorted((t.duration_ns for t in newest),
-                                                      reverse=True)
+    assert [t.duration_ns for t in slowest] == sorted((t.duration_ns for t in newest), reverse=True)
     cheapest = collect(["cost"], 33)
     assert len({t.trace_id for t in cheapest}) == 250
     costs = [t.cost for t in cheapest]
     known = [c for c in costs if c is not None]
-    assert known == sorted(known) and costs[len(known):] == [None] * 50
+    assert known == sorted(known) and costs[len(known) :] == [None] * 50
 
     filtered = collect(["name ASC"], 7)
     assert [t.name for t in filtered] == sorted(t.name for t in newest)
@@ -504,19 +729,27 @@ def test_stats_percentiles_match_numpy(store: MetadataStore) -> None:
     spans = []
     for i, duration in enumerate(durations):
         day = i % 3
-        spans.append(Span(
-            trace_id=_tid(), span_id=_sid(), name=f"t{i}",
-            start_time_ns=BASE + day * 86_400 * SECOND + i,
-            end_time_ns=BASE + day * 86_400 * SECOND + i + int(duration),
-            kind=SpanKind.LLM, status=SpanStatus.ERROR if i % 10 == 0 else SpanStatus.OK,
-            model="gpt-4o" if i % 2 else "claude-3", input_tokens=i, output_tokens=2,
-            cost=None if i % 4 == 0 else 0.5, session_id=f"s{i % 6}",
-            user_id=None if i % 2 else f"u{i % 5}"))
+        spans.append(
+            Span(
+                trace_id=_tid(),
+                span_id=_sid(),
+                name=f"t{i}",
+                start_time_ns=BASE + day * 86_400 * SECOND + i,
+                end_time_ns=BASE + day * 86_400 * SECOND + i + int(duration),
+                kind=SpanKind.LLM,
+                status=SpanStatus.ERROR if i % 10 == 0 else SpanStatus.OK,
+                model="gpt-4o" if i % 2 else "claude-3",
+                input_tokens=i,
+                output_tokens=2,
+                cost=None if i % 4 == 0 else 0.5,
+                session_id=f"s{i % 6}",
+                user_id=None if i % 2 else f"u{i % 5}",
+            )
+        )
     store.ingest_spans(project, spans, now_ms())
     stats = store.trace_stats([project])
     expected = np.percentile(durations / MS, [50, 95, 99])
-    assert [stats.p50_ms, stats.p95_ms, stats.p99_ms] == pytest.approx(list(expected),
-                                                                     rel=1e-12)
+    assert [stats.p50_ms, stats.p95_ms, stats.p99_ms] == pytest.approx(list(expected), rel=1e-12)
     assert (stats.count, stats.error_count) == (101, 11)
     assert stats.error_rate == pytest.approx(11 / 101)
     assert (stats.input_tokens, stats.output_tokens) == (sum(range(101)), 202)
@@ -535,74 +768,147 @@ def test_stats_percentiles_match_numpy(store: MetadataStore) -> None:
 
     errors = store.trace_stats([project], "status = 'error'")
     expected = np.percentile(durations[::10] / MS, [50, 95, 99])
-    assert [errors.p50_ms, errors.p95_ms, errors.p99_ms] == pytest.approx(list(expected),
-                                                                        rel=1e-12)
+    assert [errors.p50_ms, errors.p95_ms, errors.p99_ms] == pytest.approx(list(expected), rel=1e-12)
     assert errors.error_rate == 1.0
     empty = store.trace_stats([project], "name = 'nothing'")
     assert (empty.count, empty.p50_ms, empty.error_rate, empty.by_model) == (0, None, 0.0, [])
 
 
-def test_percentiles_beyond_the_sqlite_fetch_bound(store: MetadataStore,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_percentiles_beyond_the_sqlite_fetch_bound(
+    store: MetadataStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from windlass.store.sql import traces
 
     monkeypatch.setattr(traces, "MAX_PERCENTILE_FETCH", 3)
     project = _project(store)
     durations = [5, 1, 4, 2, 3, 10, 7]
-    store.ingest_spans(project, [_span(_tid(), "t", BASE + i, d)
-                                 for i, d in enumerate(durations)], now_ms())
+    store.ingest_spans(
+        project, [_span(_tid(), "t", BASE + i, d) for i, d in enumerate(durations)], now_ms()
+    )
     stats = store.trace_stats([project])
     assert [stats.p50_ms, stats.p95_ms, stats.p99_ms] == pytest.approx(
-        list(np.percentile(durations, [50, 95, 99])))
+        list(np.percentile(durations, [50, 95, 99]))
+    )
 
 
 def _same(rows: list[TraceRollup], expected: list[TraceRollup]) -> bool:
     """Compare roll-up rows, costs (float sums) to a relative 1e-12, unknown (None) exactly."""
     assert [r.cost is None for r in rows] == [r.cost is None for r in expected]
-    assert [r.cost or 0.0 for r in rows] == pytest.approx([r.cost or 0.0 for r in expected],
-                                                          rel=1e-12)
-    return [r.to_dict() | {"cost": 0} for r in rows] == \
-        [r.to_dict() | {"cost": 0} for r in expected]
+    assert [r.cost or 0.0 for r in rows] == pytest.approx(
+        [r.cost or 0.0 for r in expected], rel=1e-12
+    )
+    return [r.to_dict() | {"cost": 0} for r in rows] == [
+        r.to_dict() | {"cost": 0} for r in expected
+    ]
 
 
 def test_rollups(store: MetadataStore, data: Dataset) -> None:
     project = data.project
-    assert _same(store.trace_rollup([project], "session"), [
-        TraceRollup("s1", traces=2, spans=5, llm_calls=2, input_tokens=400, output_tokens=70,
-                    cost=0.01, unpriced_llm_spans=1),
-        TraceRollup("s2", traces=1, spans=1, llm_calls=0, input_tokens=10, cost=0.0001),
-    ])
-    assert [(r.key, r.traces, r.spans) for r in store.trace_rollup([project], "user")] == \
-        [("u1", 2, 3), ("u2", 1, 3)]
-    assert _same(store.trace_rollup([project], "day"), [
-        TraceRollup("2023-11-14", traces=4, spans=7, llm_calls=2, input_tokens=410,
-                    output_tokens=70, cost=0.0101, unpriced_llm_spans=1)])
-    assert _same(store.trace_rollup([project], "model"), [
-        TraceRollup("claude-3", traces=1, spans=1, llm_calls=1, input_tokens=300,
-                    output_tokens=50, cost=None, unpriced_llm_spans=1),
-        TraceRollup("gpt-4o", traces=1, spans=1, llm_calls=1, input_tokens=100,
-                    output_tokens=20, cost=0.01),
-        TraceRollup("text-embedding-3", traces=1, spans=1, input_tokens=10, cost=0.0001),
-    ])
-    assert _same(store.trace_rollup([project], "prompt"), [
-        TraceRollup("prompts:/greet/2", traces=1, spans=1, llm_calls=1, input_tokens=100,
-                    output_tokens=20, cost=0.01)])
-    assert [r.key for r in store.trace_rollup([project], "model", "status = 'error'")] == \
-        ["claude-3"]
+    assert _same(
+        store.trace_rollup([project], "session"),
+        [
+            TraceRollup(
+                "s1",
+                traces=2,
+                spans=5,
+                llm_calls=2,
+                input_tokens=400,
+                output_tokens=70,
+                cost=0.01,
+                unpriced_llm_spans=1,
+            ),
+            TraceRollup("s2", traces=1, spans=1, llm_calls=0, input_tokens=10, cost=0.0001),
+        ],
+    )
+    assert [(r.key, r.traces, r.spans) for r in store.trace_rollup([project], "user")] == [
+        ("u1", 2, 3),
+        ("u2", 1, 3),
+    ]
+    assert _same(
+        store.trace_rollup([project], "day"),
+        [
+            TraceRollup(
+                "2023-11-14",
+                traces=4,
+                spans=7,
+                llm_calls=2,
+                input_tokens=410,
+                output_tokens=70,
+                cost=0.0101,
+                unpriced_llm_spans=1,
+            )
+        ],
+    )
+    assert _same(
+        store.trace_rollup([project], "model"),
+        [
+            TraceRollup(
+                "claude-3",
+                traces=1,
+                spans=1,
+                llm_calls=1,
+                input_tokens=300,
+                output_tokens=50,
+                cost=None,
+                unpriced_llm_spans=1,
+            ),
+            TraceRollup(
+                "gpt-4o",
+                traces=1,
+                spans=1,
+                llm_calls=1,
+                input_tokens=100,
+                output_tokens=20,
+                cost=0.01,
+            ),
+            TraceRollup("text-embedding-3", traces=1, spans=1, input_tokens=10, cost=0.0001),
+        ],
+    )
+    assert _same(
+        store.trace_rollup([project], "prompt"),
+        [
+            TraceRollup(
+                "prompts:/greet/2",
+                traces=1,
+                spans=1,
+                llm_calls=1,
+                input_tokens=100,
+                output_tokens=20,
+                cost=0.01,
+            )
+        ],
+    )
+    assert [r.key for r in store.trace_rollup([project], "model", "status = 'error'")] == [
+        "claude-3"
+    ]
     # A span filter selects traces; the roll-up then counts all their spans.
-    assert [r.key for r in store.trace_rollup([project], "model", "kind = 'retriever'")] == \
-        ["claude-3"]
-    assert [r.key for r in store.trace_stats([project], "span.name = 'chat'").by_model] == \
-        ["gpt-4o"]
+    assert [r.key for r in store.trace_rollup([project], "model", "kind = 'retriever'")] == [
+        "claude-3"
+    ]
+    assert [r.key for r in store.trace_stats([project], "span.name = 'chat'").by_model] == [
+        "gpt-4o"
+    ]
     assert [r.key for r in store.trace_rollup([project], "session", max_results=1)] == ["s1"]
     assert store.trace_rollup([project], "user", start_ns=BASE + 4 * SECOND) == []
 
 
 def test_entities_round_trip_through_dicts() -> None:
     row = TraceRollup("gpt-4o", 2, 3, 1, 10, 20, 0.5, 1)
-    stats = TraceStats(count=3, error_count=1, p50_ms=1.5, p95_ms=2.0, p99_ms=None,
-                       input_tokens=4, output_tokens=5, cost=0.25, unpriced_llm_spans=1,
-                       sessions=2, users=1, by_model=[row], by_day=[row])
+    stats = TraceStats(
+        count=3,
+        error_count=1,
+        p50_ms=1.5,
+        p95_ms=2.0,
+        p99_ms=None,
+        input_tokens=4,
+        output_tokens=5,
+        cost=0.25,
+        unpriced_llm_spans=1,
+        sessions=2,
+        users=1,
+        by_model=[row],
+        by_day=[row],
+    )
     assert TraceStats.from_dict(stats.to_dict()) == stats
     assert stats.to_dict()["error_rate"] == pytest.approx(1 / 3)
     assert TraceRollup.from_dict(row.to_dict()) == row
@@ -617,8 +923,7 @@ def test_search_spans_pages_in_start_order(store: MetadataStore) -> None:
     trace_id = _tid()
     spans += [_span(trace_id, f"same{i}", BASE + 3000) for i in range(5)]
     store.ingest_spans(project, spans, now_ms())
-    got = all_pages(lambda token: store.search_spans([project], max_results=4,
-                                                     page_token=token))
+    got = all_pages(lambda token: store.search_spans([project], max_results=4, page_token=token))
     key = [(s.start_time_ns, s.trace_id, s.span_id) for s in got]
     assert key == sorted((s.start_time_ns, s.trace_id, s.span_id) for s in spans)
     assert sorted(got, key=lambda s: s.span_id) == sorted(spans, key=lambda s: s.span_id)
@@ -635,23 +940,44 @@ def test_search_spans_pages_in_start_order(store: MetadataStore) -> None:
 def test_concurrent_ingest_of_one_trace_composes(store: MetadataStore) -> None:
     project = _project(store)
     trace_id, root_id = _tid(), _sid()  # the root never arrives
-    shared = [_span(trace_id, f"shared{i}", BASE + i, kind=SpanKind.LLM, input_tokens=1,
-                    output_tokens=2, cost=0.5, model="shared", parent_span_id=root_id)
-              for i in range(5)]
+    shared = [
+        _span(
+            trace_id,
+            f"shared{i}",
+            BASE + i,
+            kind=SpanKind.LLM,
+            input_tokens=1,
+            output_tokens=2,
+            cost=0.5,
+            model="shared",
+            parent_span_id=root_id,
+        )
+        for i in range(5)
+    ]
     barrier = threading.Barrier(4)
     results: list[SpanIngestResult] = []
     errors: list[BaseException] = []
 
     def ingest(worker: int) -> None:
         try:
-            own = [_span(trace_id, f"w{worker}-{i}", BASE + 100 + i, kind=SpanKind.LLM,
-                         input_tokens=1, output_tokens=2, cost=0.5, model=f"m{worker}",
-                         parent_span_id=root_id,
-                         status=SpanStatus.ERROR if worker == 2 and i == 7 else
-                         SpanStatus.OK) for i in range(40)]
+            own = [
+                _span(
+                    trace_id,
+                    f"w{worker}-{i}",
+                    BASE + 100 + i,
+                    kind=SpanKind.LLM,
+                    input_tokens=1,
+                    output_tokens=2,
+                    cost=0.5,
+                    model=f"m{worker}",
+                    parent_span_id=root_id,
+                    status=SpanStatus.ERROR if worker == 2 and i == 7 else SpanStatus.OK,
+                )
+                for i in range(40)
+            ]
             barrier.wait()
             for batch in range(4):
-                chunk = own[batch * 10:(batch + 1) * 10]
+                chunk = own[batch * 10 : (batch + 1) * 10]
                 if batch == worker % 4:
                     chunk = chunk + shared
                 results.append(store.ingest_spans(project, chunk, now_ms()))
@@ -667,8 +993,7 @@ def test_concurrent_ingest_of_one_trace_composes(store: MetadataStore) -> None:
     assert sum(r.accepted for r in results) == 165
     assert sum(len(r.duplicates) for r in results) == 15
     summary = _trace(store, project, trace_id)
-    assert (summary.span_count, summary.input_tokens, summary.output_tokens) == \
-        (165, 165, 330)
+    assert (summary.span_count, summary.input_tokens, summary.output_tokens) == (165, 165, 330)
     assert summary.cost == 82.5 and summary.cost_complete
     assert summary.status is SpanStatus.ERROR
     assert summary.models == ("m0", "m1", "m2", "m3", "shared")
@@ -698,14 +1023,25 @@ def _upgrade_from_0003_keeps_data(uri: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0003")
-        conn.execute(text("INSERT INTO projects (id, name, description, created_at) "
-                          "VALUES ('" + "a" * 32 + "', 'old', '', 1)"))
+        conn.execute(
+            text(
+                "INSERT INTO projects (id, name, description, created_at) "
+                "VALUES ('" + "a" * 32 + "', 'old', '', 1)"
+            )
+        )
     engine.dispose()
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
-        store.create_deployment(deployment_id="d" * 32, project_id="a" * 32, name="prod",
-                                description="", variants=[Variant("a", "models:/m/1", 1.0)],
-                                shadow=None, claimed_by="u", at=1)
+        store.create_deployment(
+            deployment_id="d" * 32,
+            project_id="a" * 32,
+            name="prod",
+            description="",
+            variants=[Variant("a", "models:/m/1", 1.0)],
+            shadow=None,
+            claimed_by="u",
+            at=1,
+        )
         trace_id = _tid()
         assert store.ingest_spans("a" * 32, [_span(trace_id)], 1).accepted == 1
         assert len(store.get_trace(trace_id)) == 1

@@ -11,8 +11,9 @@ import windlass
 
 
 @pytest.fixture(params=["embedded", "sqlite", "postgresql", "server"])
-def sdk(request: pytest.FixtureRequest, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def sdk(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """Point the SDK at the embedded default, a SQLite/PostgreSQL store, or a server."""
     if request.param == "embedded":
         uri = None

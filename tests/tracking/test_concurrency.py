@@ -71,9 +71,14 @@ EXIT_WITHOUT_FLUSH = textwrap.dedent("""
 
 
 def start_script(script: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", script, *args], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **env})
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
 
 
 def race(procs: list[subprocess.Popen[str]], timeout: float = 120) -> list[str]:
@@ -144,8 +149,7 @@ def test_eight_processes_into_one_shared_run_lose_nothing(server_factory: Any) -
     windlass.set_project("concurrency")
     shared = windlass.start_run(name="shared").id
     env = {"WINDLASS_TRACKING_URI": srv.url}
-    procs = [start_script(LOG_POINTS, str(w), str(POINTS), shared, env=env)
-             for w in range(WORKERS)]
+    procs = [start_script(LOG_POINTS, str(w), str(POINTS), shared, env=env) for w in range(WORKERS)]
     assert race(procs) == [shared] * WORKERS
 
     history = windlass.get_metric_history(shared, "loss")
@@ -166,8 +170,10 @@ RACE_NAMES = [f"race-{i}" for i in range(15)]
 
 def race_projects(uri: str, processes: int, warm: bool) -> dict[str, str]:
     env = {"WINDLASS_TRACKING_URI": uri}
-    procs = [start_script(CREATE_PROJECTS, "warm" if warm else "cold", *RACE_NAMES, env=env)
-             for _ in range(processes)]
+    procs = [
+        start_script(CREATE_PROJECTS, "warm" if warm else "cold", *RACE_NAMES, env=env)
+        for _ in range(processes)
+    ]
     seen = [json.loads(line) for line in race(procs)]
     for ids in seen[1:]:
         assert ids == seen[0], "racing creators got different projects"
@@ -207,7 +213,8 @@ def test_first_users_of_a_fresh_sqlite_store_race_safely(tmp_path: Path, round_:
 # -- (c) the metric buffer's promises -------------------------------------------------------
 @pytest.mark.usefixtures("sdk")
 def test_flush_raises_delivery_failed_naming_the_lost_points(
-        server_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     store = f"sqlite:///{tmp_path / 'lost.db'}"
     srv = server_factory(store=store)
     monkeypatch.setenv("WINDLASS_TRACKING_URI", srv.url)
@@ -239,7 +246,8 @@ def test_flush_raises_delivery_failed_naming_the_lost_points(
 @pytest.mark.usefixtures("sdk")
 @pytest.mark.parametrize("target", ["server", "sqlite"])
 def test_interpreter_exit_without_flush_loses_nothing(
-        target: str, server_factory: Any, tmp_path: Path) -> None:
+    target: str, server_factory: Any, tmp_path: Path
+) -> None:
     uri = server_factory().url if target == "server" else f"sqlite:///{tmp_path / 'exit.db'}"
     points = 20_000
     proc = start_script(EXIT_WITHOUT_FLUSH, str(points), env={"WINDLASS_TRACKING_URI": uri})
@@ -260,15 +268,19 @@ def test_interpreter_exit_without_flush_loses_nothing(
 
 
 @pytest.mark.usefixtures("sdk")
-@pytest.mark.parametrize(("step", "timestamp"), [
-    pytest.param(2**63, None, id="step-2^63"),
-    pytest.param(-(2**63) - 1, None, id="step-below-int64"),
-    pytest.param(2**70, None, id="step-2^70"),
-    pytest.param(1, 2**63, id="timestamp-2^63"),
-    pytest.param(1, -1, id="timestamp-negative"),
-])
+@pytest.mark.parametrize(
+    ("step", "timestamp"),
+    [
+        pytest.param(2**63, None, id="step-2^63"),
+        pytest.param(-(2**63) - 1, None, id="step-below-int64"),
+        pytest.param(2**70, None, id="step-2^70"),
+        pytest.param(1, 2**63, id="timestamp-2^63"),
+        pytest.param(1, -1, id="timestamp-negative"),
+    ],
+)
 def test_a_bad_point_is_refused_at_once_and_costs_no_other_point(
-        step: int, timestamp: int | None, tmp_path: Path) -> None:
+    step: int, timestamp: int | None, tmp_path: Path
+) -> None:
     # log_metric does no I/O, so a point the store cannot hold must be refused when it is
     # logged: once buffered it would sink the whole batch of good points sent with it.
     windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'bad-point.db'}")

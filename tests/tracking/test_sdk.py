@@ -32,9 +32,12 @@ def test_issue_example(sdk: str, tmp_path: Path) -> None:
     history = windlass.get_metric_history(run.id, "loss")
     assert [p.step for p in history] == list(range(1000))
     assert history[10].value == 0.5 / 11
-    runs = windlass.search_runs(project=project,
-                                filter="metrics.loss < 0.01 and params.depth = '6'",
-                                order_by=["metrics.loss ASC"], max_results=100)
+    runs = windlass.search_runs(
+        project=project,
+        filter="metrics.loss < 0.01 and params.depth = '6'",
+        order_by=["metrics.loss ASC"],
+        max_results=100,
+    )
     assert list(runs["run_id"]) == [run.id]
     assert runs.loc[0, "params.lr"] == "0.1" and runs.loc[0, "tags.team"] == "growth"
     listed = windlass.search_runs(project=project, output_format="list")
@@ -138,8 +141,9 @@ def test_crashed_process_is_marked_failed_on_next_start(tmp_path: Path) -> None:
         "print(run.id, flush=True)\n"
         "os._exit(9)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 9
     run_id = done.stdout.strip()
     windlass.set_tracking_uri(db)
@@ -162,13 +166,16 @@ def test_git_commit_and_dirty_flag_are_recorded(tmp_path: Path) -> None:
         "import windlass\n"
         f"windlass.set_tracking_uri('sqlite:///{tmp_path / 'git.db'}')\n"
         "with windlass.start_run() as run:\n"
-        "    print(run.id)\n")
+        "    print(run.id)\n"
+    )
     subprocess.run([*git, "add", "train.py"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                            text=True, check=True).stdout.strip()
-    run_id = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    run_id = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'git.db'}")
     try:
         source = windlass.get_run(run_id).source

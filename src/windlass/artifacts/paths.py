@@ -64,7 +64,10 @@ def canonical_artifact_path(path: str) -> str:
     if clean != path:
         raise InvalidInput(
             f"artifact path {path!r} has an empty or '.' segment (a '//', a leading './' or "
-            f"a trailing '/'); name the file {clean!r}", path=path, suggestion=clean)
+            f"a trailing '/'); name the file {clean!r}",
+            path=path,
+            suggestion=clean,
+        )
     return clean
 
 

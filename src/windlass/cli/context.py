@@ -46,11 +46,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: The exit code of each kind of error; the first matching class wins (see the table above).
 EXIT_CODES: tuple[tuple[type[WindlassError], int], ...] = (
-    (InvalidInput, 2), (PayloadTooLarge, 2), (UnsupportedMediaType, 2),
+    (InvalidInput, 2),
+    (PayloadTooLarge, 2),
+    (UnsupportedMediaType, 2),
     (NotFound, 3),
-    (BackendUnavailable, 4), (Overloaded, 4), (ProviderError, 4),
+    (BackendUnavailable, 4),
+    (Overloaded, 4),
+    (ProviderError, 4),
     (Conflict, 5),
-    (UntrustedModel, 6), (IntegrityFailure, 6),
+    (UntrustedModel, 6),
+    (IntegrityFailure, 6),
 )
 #: The exit code of anything else.
 UNEXPECTED = 1
@@ -112,8 +117,9 @@ def handle_errors(func: F) -> F:
             from windlass.cli.render import err_console
 
             err_console.print(f"[red]error[/red] ({error.error_code}): ", end="")
-            err_console.print(cli_message(error.message, flags), markup=False,
-                              highlight=False, soft_wrap=True)
+            err_console.print(
+                cli_message(error.message, flags), markup=False, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(exit_code(error)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -133,9 +139,11 @@ def require_store(uri: str | None) -> None:
     named = uri or config.get("WINDLASS_TRACKING_URI")
     path = sqlite_path(named) if named else None
     if path is not None and not Path(path).expanduser().is_file():
-        raise NotFound(f"no windlass store at {named}: the file {path} does not exist "
-                       "(check --uri; read-only commands never create a store)",
-                       uri=named)
+        raise NotFound(
+            f"no windlass store at {named}: the file {path} does not exist "
+            "(check --uri; read-only commands never create a store)",
+            uri=named,
+        )
 
 
 def open_service(uri: str | None, *, must_exist: bool = False) -> Tracking:
@@ -174,8 +182,7 @@ def trace_id_resolver(uri: str | None, project: str | None) -> Callable[[str], s
     return _resolver(uri, resolve)
 
 
-def _resolver(uri: str | None, resolve: Callable[[Tracking, str], str]
-              ) -> Callable[[str], str]:
+def _resolver(uri: str | None, resolve: Callable[[Tracking, str], str]) -> Callable[[str], str]:
     """Return ``resolve`` over the store at ``uri``, opened on the first call only."""
     opened: list[Tracking] = []
 
@@ -187,8 +194,13 @@ def _resolver(uri: str | None, resolve: Callable[[Tracking, str], str]
     return call
 
 
-URI_OPTION = typer.Option(None, "--uri", help="Tracking URI (default: WINDLASS_TRACKING_URI "
-                          "or the embedded store).", envvar="WINDLASS_TRACKING_URI")
-PROJECT_OPTION = typer.Option(None, "--project", "-p",
-                              help="Project name (default: WINDLASS_PROJECT).")
+URI_OPTION = typer.Option(
+    None,
+    "--uri",
+    help="Tracking URI (default: WINDLASS_TRACKING_URI or the embedded store).",
+    envvar="WINDLASS_TRACKING_URI",
+)
+PROJECT_OPTION = typer.Option(
+    None, "--project", "-p", help="Project name (default: WINDLASS_PROJECT)."
+)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts.")

@@ -35,8 +35,13 @@ def _start_server(host: str, port: int, app: Any = None) -> tuple[object, thread
     from windlass.server.net import http_protocol
     from windlass.tracking.backend import open_tracking
 
-    config = uvicorn.Config(app or create_app(open_tracking()), host=host, port=port,
-                            log_level="warning", http=http_protocol())
+    config = uvicorn.Config(
+        app or create_app(open_tracking()),
+        host=host,
+        port=port,
+        log_level="warning",
+        http=http_protocol(),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="windlass-demo-server", daemon=True)
     thread.start()
@@ -59,23 +64,32 @@ def _serve_ab_test(host: str, challenger_run: str) -> tuple[object, str]:
     deployment = deploy_ab(challenger_run)
     port = _free_port(host)
     model_server, _thread = _start_server(
-        host, port, create_model_server_app(f"deployments:/{deployment}"))
+        host, port, create_model_server_app(f"deployments:/{deployment}")
+    )
     url = f"http://{host}:{port}"
-    console.print(f"serving deployments:/{deployment} (champion 90%, challenger 10%) at "
-                  f"{url}/predict", markup=False, highlight=False)
+    console.print(
+        f"serving deployments:/{deployment} (champion 90%, challenger 10%) at {url}/predict",
+        markup=False,
+        highlight=False,
+    )
     counts: dict[str, int] = {}
     with httpx.Client(base_url=url, timeout=30) as client:
         for key, rows in traffic(200):
-            answer = client.post("/predict", json={"inputs": rows},
-                                 headers={"X-Windlass-Key": key})
+            answer = client.post("/predict", json={"inputs": rows}, headers={"X-Windlass-Key": key})
             answer.raise_for_status()
             variant = answer.headers["X-Windlass-Variant"]
             counts[variant] = counts.get(variant, 0) + 1
         metrics = client.get("/metrics").text
-    table("200 requests by variant (sticky per customer key)", ["variant", "requests"],
-          sorted(counts.items()))
-    shown = [line for line in metrics.splitlines()
-             if line.startswith(("windlass_requests_total", "windlass_batch_size_count"))]
+    table(
+        "200 requests by variant (sticky per customer key)",
+        ["variant", "requests"],
+        sorted(counts.items()),
+    )
+    shown = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith(("windlass_requests_total", "windlass_batch_size_count"))
+    ]
     console.print("\n".join(shown), markup=False, highlight=False)
     return model_server, url
 
@@ -91,8 +105,7 @@ def next_steps(server_url: str | None) -> list[str]:
 
     uri = f" --uri {server_url}" if server_url else ""
     steps = [
-        f'windlass runs ls{uri} -p {PROJECT} -f "metrics.roc_auc > 0.7" '
-        '-o "metrics.roc_auc DESC"',
+        f'windlass runs ls{uri} -p {PROJECT} -f "metrics.roc_auc > 0.7" -o "metrics.roc_auc DESC"',
         f"windlass models versions {MODEL}{uri} -p {PROJECT}",
         f"windlass deployments status {DEPLOYMENT}{uri} -p {PROJECT}",
     ]
@@ -106,19 +119,24 @@ def _print_hints(server_url: str | None) -> None:
     from windlass.cli.render import console
 
     if server_url is None:
-        console.print(f"the demo's servers have stopped; everything stays in {config.home()}. "
-                      "Try:", markup=False, highlight=False)
+        console.print(
+            f"the demo's servers have stopped; everything stays in {config.home()}. Try:",
+            markup=False,
+            highlight=False,
+        )
     else:
-        console.print(f"try (while the demo serves at {server_url}):", markup=False,
-                      highlight=False)
+        console.print(
+            f"try (while the demo serves at {server_url}):", markup=False, highlight=False
+        )
     for step in next_steps(server_url):
         console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
 
 
 @handle_errors
 def demo(
-    serve: bool = typer.Option(True, "--serve/--no-serve",
-                               help="Keep serving after the walkthrough (until Ctrl-C)."),
+    serve: bool = typer.Option(
+        True, "--serve/--no-serve", help="Keep serving after the walkthrough (until Ctrl-C)."
+    ),
     host: str = typer.Option("127.0.0.1", help="Interface for the demo server."),
     port: int = typer.Option(5000, help="Port (0, or a taken port: a free one is picked)."),
 ) -> None:
@@ -138,18 +156,29 @@ def demo(
     windlass.set_tracking_uri(url)
     console.print(f"training churn models, tracked in project [bold]{PROJECT}[/bold]:")
     parent = train_models(log=lambda line: console.print(line, markup=False))
-    best = windlass.search_runs(project=PROJECT, filter=f"parent_run_id = '{parent}'",
-                                order_by=["metrics.roc_auc DESC"], max_results=5,
-                                output_format="list")
+    best = windlass.search_runs(
+        project=PROJECT,
+        filter=f"parent_run_id = '{parent}'",
+        order_by=["metrics.roc_auc DESC"],
+        max_results=5,
+        output_format="list",
+    )
     assert isinstance(best, list)
     runs_table(best, title="best runs by roc_auc")
     version = register_best(best[0].id)
-    console.print(f"registered {best[0].name} as {MODEL} version {version.version}, "
-                  f"alias champion", markup=False, highlight=False)
+    console.print(
+        f"registered {best[0].name} as {MODEL} version {version.version}, alias champion",
+        markup=False,
+        highlight=False,
+    )
     champion = windlass.load_model(f"models:/{MODEL}@champion")
     example = champion.input_example()
-    console.print(f"models:/{MODEL}@champion predicts {champion.predict(example).tolist()} for "
-                  "its input example (every file verified)", markup=False, highlight=False)
+    console.print(
+        f"models:/{MODEL}@champion predicts {champion.predict(example).tolist()} for "
+        "its input example (every file verified)",
+        markup=False,
+        highlight=False,
+    )
     model_server, _model_url = _serve_ab_test(host, best[1].id)
     from windlass.demo.prompts import walkthrough
 

@@ -11,8 +11,12 @@ def build_app() -> typer.Typer:
     """Return the CLI with every registered command group and command."""
     # Plain (Click) help: Typer's Rich panels print a type after every flag (``--json
     # <bool>``), as if the flag took a value.
-    app = typer.Typer(help="windlass: MLOps and LLMOps in one package.", no_args_is_help=True,
-                      pretty_exceptions_enable=False, rich_markup_mode=None)
+    app = typer.Typer(
+        help="windlass: MLOps and LLMOps in one package.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
     for name, command in collect("register_commands"):
         if isinstance(command, typer.Typer):
             app.add_typer(command, name=name)

@@ -35,5 +35,3 @@ def register_commands(register: Callable[..., None]) -> None:
     register("prompts", prompts.app)
     register("build", build.app)
     register("serve", serve.serve)
-
-

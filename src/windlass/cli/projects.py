@@ -8,8 +8,9 @@ from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors, open_se
 from windlass.cli.render import print_items, table
 from windlass.entities import all_pages, iso
 
-app = typer.Typer(help="Projects: the containers of runs, models, datasets and traces.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Projects: the containers of runs, models, datasets and traces.", no_args_is_help=True
+)
 
 
 @app.command("ls")
@@ -21,5 +22,9 @@ def list_projects(uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> 
     if as_json:
         print_items(projects)
         return
-    table("projects", ["name", "id", "created"],
-          [[p.name, p.id, iso(p.created_at)] for p in projects], keep=("id",))
+    table(
+        "projects",
+        ["name", "id", "created"],
+        [[p.name, p.id, iso(p.created_at)] for p in projects],
+        keep=("id",),
+    )

@@ -20,11 +20,16 @@ from windlass.entities import iso
 from windlass.exceptions import InvalidInput
 from windlass.prompt_entities import PromptAliasEvent, PromptVersion, Template
 
-app = typer.Typer(help="Prompt registry: versioned templates bound to model settings, "
-                  "aliases, diffs, YAML files.", no_args_is_help=True)
+app = typer.Typer(
+    help="Prompt registry: versioned templates bound to model settings, "
+    "aliases, diffs, YAML files.",
+    no_args_is_help=True,
+)
 
-REF_HELP = ("The prompt version: NAME (the newest), NAME/VERSION or NAME@ALIAS; "
-            "prompts://PROJECT/NAME@ALIAS names the project.")
+REF_HELP = (
+    "The prompt version: NAME (the newest), NAME/VERSION or NAME@ALIAS; "
+    "prompts://PROJECT/NAME@ALIAS names the project."
+)
 
 
 def _connect(uri: str | None, project: str | None, *, must_exist: bool = True) -> str | None:
@@ -64,8 +69,9 @@ def parse_vars(texts: list[str]) -> dict[str, Any]:
     for text in texts:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
-            raise InvalidInput(f"--var {text!r}: write KEY=VALUE, e.g. product=Acme or "
-                               "n=3", var=text)
+            raise InvalidInput(
+                f"--var {text!r}: write KEY=VALUE, e.g. product=Acme or n=3", var=text
+            )
         values[key.strip()] = parse_value(value)
     return values
 
@@ -75,32 +81,37 @@ def read_vars_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"--vars-file {path}: not UTF-8 text ({exc.reason})",
-                           file=str(path)) from None
+        raise InvalidInput(
+            f"--vars-file {path}: not UTF-8 text ({exc.reason})", file=str(path)
+        ) from None
     except OSError as exc:
-        raise InvalidInput(f"--vars-file {path}: cannot read the file: {exc.strerror}",
-                           file=str(path)) from None
+        raise InvalidInput(
+            f"--vars-file {path}: cannot read the file: {exc.strerror}", file=str(path)
+        ) from None
     import yaml
 
     kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
     try:
         data = json.loads(text) if kind == "JSON" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"--vars-file {path}: not valid {kind}: {exc}",
-                           file=str(path)) from None
+        raise InvalidInput(f"--vars-file {path}: not valid {kind}: {exc}", file=str(path)) from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise InvalidInput(f"--vars-file {path}: holds a {type(data).__name__}; give a "
-                           "mapping of variable names to values", file=str(path))
+        raise InvalidInput(
+            f"--vars-file {path}: holds a {type(data).__name__}; give a "
+            "mapping of variable names to values",
+            file=str(path),
+        )
     return data
 
 
 # -- ls, show, versions ------------------------------------------------------------------
 @app.command("ls")
 @handle_errors
-def list_prompts(project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-                 as_json: bool = JSON_OPTION) -> None:
+def list_prompts(
+    project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION
+) -> None:
     """List the prompts of a project with their newest version and aliases."""
     import windlass.genai.prompt_fluent as sdk
 
@@ -108,9 +119,14 @@ def list_prompts(project: str | None = PROJECT_OPTION, uri: str | None = URI_OPT
     if as_json:
         print_items(found)
         return
-    table("prompts", ["name", "newest", "aliases", "updated", "description"],
-          [[p.name, p.latest_version, _aliases(p.aliases), iso(p.updated_at),
-            p.description] for p in found])
+    table(
+        "prompts",
+        ["name", "newest", "aliases", "updated", "description"],
+        [
+            [p.name, p.latest_version, _aliases(p.aliases), iso(p.updated_at), p.description]
+            for p in found
+        ],
+    )
 
 
 def _print_template(template: Template) -> None:
@@ -126,8 +142,12 @@ def _print_template(template: Template) -> None:
 def _print_version(version: PromptVersion) -> None:
     aliases = f" · aliases {', '.join(version.aliases)}" if version.aliases else ""
     _say(f"{version.name}/{version.version} · {version.kind} prompt{aliases}", "bold")
-    facts = [("claimed by", version.claimed_by), ("created", iso(version.created_at)),
-             ("message", version.commit_message), ("hash", version.content_hash)]
+    facts = [
+        ("claimed by", version.claimed_by),
+        ("created", iso(version.created_at)),
+        ("message", version.commit_message),
+        ("hash", version.content_hash),
+    ]
     facts += [(f"model.{key}", _setting(value)) for key, value in sorted(version.model.items())]
     if version.response_format is not None:
         facts.append(("response_format", _setting(version.response_format)))
@@ -137,17 +157,29 @@ def _print_version(version: PromptVersion) -> None:
     _say("")
     _print_template(version.template)
     if version.variables:
-        table("variables", ["name", "type", "required", "default"],
-              [[name, v.type, "yes" if v.required else "no",
-                _setting(v.default) if v.has_default else ""]
-               for name, v in version.variables.items()])
+        table(
+            "variables",
+            ["name", "type", "required", "default"],
+            [
+                [
+                    name,
+                    v.type,
+                    "yes" if v.required else "no",
+                    _setting(v.default) if v.has_default else "",
+                ]
+                for name, v in version.variables.items()
+            ],
+        )
 
 
 @app.command("show")
 @handle_errors
-def show(ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
-         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-         as_json: bool = JSON_OPTION) -> None:
+def show(
+    ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Show a version: template or messages, model settings, variables, who, when, hash."""
     import windlass.genai.prompt_fluent as sdk
 
@@ -160,8 +192,12 @@ def show(ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=RE
 
 @app.command("versions")
 @handle_errors
-def versions(name: str, project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-             as_json: bool = JSON_OPTION) -> None:
+def versions(
+    name: str,
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """List every version of a prompt, newest first."""
     import windlass.genai.prompt_fluent as sdk
 
@@ -169,20 +205,34 @@ def versions(name: str, project: str | None = PROJECT_OPTION, uri: str | None = 
     if as_json:
         print_items(found)
         return
-    table(f"versions of {name}", ["version", "created", "claimed by", "message", "aliases",
-                                  "hash"],
-          [[v.version, iso(v.created_at), v.claimed_by, v.commit_message,
-            ", ".join(v.aliases), v.content_hash[:12]] for v in found])
+    table(
+        f"versions of {name}",
+        ["version", "created", "claimed by", "message", "aliases", "hash"],
+        [
+            [
+                v.version,
+                iso(v.created_at),
+                v.claimed_by,
+                v.commit_message,
+                ", ".join(v.aliases),
+                v.content_hash[:12],
+            ]
+            for v in found
+        ],
+    )
 
 
 # -- diff, alias -------------------------------------------------------------------------
 @app.command("diff")
 @handle_errors
-def diff(name: str,
-         old: str = typer.Argument(..., metavar="A", help="A version number or alias."),
-         new: str = typer.Argument(..., metavar="B", help="A version number or alias."),
-         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-         as_json: bool = JSON_OPTION) -> None:
+def diff(
+    name: str,
+    old: str = typer.Argument(..., metavar="A", help="A version number or alias."),
+    new: str = typer.Argument(..., metavar="B", help="A version number or alias."),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Show a unified diff of two versions: messages, then model settings and variables."""
     import windlass.genai.prompt_fluent as sdk
 
@@ -194,9 +244,17 @@ def diff(name: str,
         _say(f"{name}: {old} and {new} have the same content")
         return
     for line in text.splitlines():
-        style = ("bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+")
-                 else "red" if line.startswith("-") else "cyan" if line.startswith("@@")
-                 else None)
+        style = (
+            "bold"
+            if line.startswith(("---", "+++"))
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
+            else None
+        )
         _say(line, style)
 
 
@@ -211,16 +269,22 @@ def _move(event: PromptAliasEvent) -> str:
 
 @app.command("alias")
 @handle_errors
-def alias(name: str,
-          alias_name: str = typer.Argument(None, metavar="ALIAS",
-                                           help="The alias, e.g. production."),
-          version: int = typer.Argument(None, metavar="VERSION",
-                                        help="The version the alias should name."),
-          delete: bool = typer.Option(False, "--delete", help="Remove the alias."),
-          history: bool = typer.Option(False, "--history", help="Show every move of the "
-                                       "prompt's aliases (or of ALIAS): who, when, from, to."),
-          project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-          as_json: bool = JSON_OPTION) -> None:
+def alias(
+    name: str,
+    alias_name: str = typer.Argument(None, metavar="ALIAS", help="The alias, e.g. production."),
+    version: int = typer.Argument(
+        None, metavar="VERSION", help="The version the alias should name."
+    ),
+    delete: bool = typer.Option(False, "--delete", help="Remove the alias."),
+    history: bool = typer.Option(
+        False,
+        "--history",
+        help="Show every move of the prompt's aliases (or of ALIAS): who, when, from, to.",
+    ),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Point ALIAS at VERSION, remove it (--delete), or show the moves (--history)."""
     import windlass.genai.prompt_fluent as sdk
 
@@ -233,21 +297,36 @@ def alias(name: str,
         if as_json:
             print_items(events)
             return
-        table(f"alias moves of {name}", ["alias", "from", "to", "claimed by", "when"],
-              [[e.alias, e.from_version, "removed" if e.to_version is None else e.to_version,
-                e.claimed_by, iso(e.at)] for e in events])
+        table(
+            f"alias moves of {name}",
+            ["alias", "from", "to", "claimed by", "when"],
+            [
+                [
+                    e.alias,
+                    e.from_version,
+                    "removed" if e.to_version is None else e.to_version,
+                    e.claimed_by,
+                    iso(e.at),
+                ]
+                for e in events
+            ],
+        )
         return
     if alias_name is None:
-        raise InvalidInput("give an alias: prompts alias NAME ALIAS VERSION, "
-                           "NAME ALIAS --delete, or NAME --history")
+        raise InvalidInput(
+            "give an alias: prompts alias NAME ALIAS VERSION, "
+            "NAME ALIAS --delete, or NAME --history"
+        )
     if delete:
         if version is not None:
             raise InvalidInput("--delete takes NAME ALIAS, not a version")
         event = sdk.delete_alias(name, alias_name, project=_connect(uri, project))
     else:
         if version is None:
-            raise InvalidInput(f"give the version {alias_name!r} should name: prompts alias "
-                               f"{name} {alias_name} VERSION")
+            raise InvalidInput(
+                f"give the version {alias_name!r} should name: prompts alias "
+                f"{name} {alias_name} VERSION"
+            )
         event = sdk.set_alias(name, alias_name, version, project=_connect(uri, project))
     if as_json:
         print_json(event.to_dict())
@@ -258,19 +337,26 @@ def alias(name: str,
 # -- render ------------------------------------------------------------------------------
 @app.command("render")
 @handle_errors
-def render(ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
-           var: list[str] = typer.Option([], "--var", metavar="KEY=VALUE",
-                                         help="A variable; the value is JSON when it parses "
-                                         "(42, true, [1, 2]), else text. Repeatable."),
-           vars_file: Path = typer.Option(None, "--vars-file", help="A JSON or YAML file "
-                                          "mapping variables to values (--var wins)."),
-           project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-           as_json: bool = JSON_OPTION) -> None:
+def render(
+    ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
+    var: list[str] = typer.Option(
+        [],
+        "--var",
+        metavar="KEY=VALUE",
+        help="A variable; the value is JSON when it parses "
+        "(42, true, [1, 2]), else text. Repeatable.",
+    ),
+    vars_file: Path = typer.Option(
+        None, "--vars-file", help="A JSON or YAML file mapping variables to values (--var wins)."
+    ),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Render a version with variables: the text, or the chat messages."""
     import windlass.genai.prompt_fluent as sdk
 
-    values = {**(read_vars_file(vars_file) if vars_file is not None else {}),
-              **parse_vars(var)}
+    values = {**(read_vars_file(vars_file) if vars_file is not None else {}), **parse_vars(var)}
     version = sdk.load(ref, project=_connect(uri, project))
     # Rendering the loaded version (not sdk.render) lets a variable be named ``project``.
     rendered = version.render(**values)
@@ -287,16 +373,24 @@ def render(ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=
 # -- files -------------------------------------------------------------------------------
 @app.command("push")
 @handle_errors
-def push(folder: Path = typer.Argument(..., help="A folder of <name>.yaml prompt files."),
-         message: str = typer.Option(None, "--message", "-m", help="Commit message of the new "
-                                     "versions (default: push <file name>)."),
-         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-         as_json: bool = JSON_OPTION) -> None:
+def push(
+    folder: Path = typer.Argument(..., help="A folder of <name>.yaml prompt files."),
+    message: str = typer.Option(
+        None,
+        "--message",
+        "-m",
+        help="Commit message of the new versions (default: push <file name>).",
+    ),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Register every changed prompt file as a new version (unchanged files create nothing)."""
     import windlass.genai.prompt_fluent as sdk
 
-    results = sdk.push(folder, commit_message=message,
-                       project=_connect(uri, project, must_exist=False))
+    results = sdk.push(
+        folder, commit_message=message, project=_connect(uri, project, must_exist=False)
+    )
     if as_json:
         print_items(results)
         return
@@ -308,12 +402,17 @@ def push(folder: Path = typer.Argument(..., help="A folder of <name>.yaml prompt
 
 @app.command("pull")
 @handle_errors
-def pull(refs: list[str] = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]...",
-                                          help="The versions to write (NAME: the newest)."),
-         output: Path = typer.Option(..., "--output", "-o", help="Folder to write "
-                                     "<name>.yaml files to (created if missing)."),
-         project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION,
-         as_json: bool = JSON_OPTION) -> None:
+def pull(
+    refs: list[str] = typer.Argument(
+        ..., metavar="NAME[/VERSION|@ALIAS]...", help="The versions to write (NAME: the newest)."
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Folder to write <name>.yaml files to (created if missing)."
+    ),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Write prompt versions to YAML files, to review in git and push back."""
     import windlass.genai.prompt_fluent as sdk
     from windlass.genai.prompts import parse_ref, ref_project
@@ -321,8 +420,7 @@ def pull(refs: list[str] = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]...
 
     project = _connect(uri, project)
     # A bad reference (or one naming another project than --project) stops all writes.
-    parsed = [(ref, *parse_ref(ref), pick_project(ref_project(ref), project, ref))
-              for ref in refs]
+    parsed = [(ref, *parse_ref(ref), pick_project(ref_project(ref), project, ref)) for ref in refs]
     written = []
     for ref, name, version, alias_name, ref_in in parsed:
         path = sdk.pull(name, output, version=version, alias=alias_name, project=ref_in)

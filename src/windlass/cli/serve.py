@@ -11,25 +11,38 @@ from windlass.cli.context import PROJECT_OPTION, URI_OPTION, connect, handle_err
 
 @handle_errors
 def serve(
-    model_uri: str = typer.Argument(..., metavar="MODEL_URI",
-                                    help="models:/NAME@ALIAS, models:/NAME/N, runs:/ID/PATH, a "
-                                    "model folder, or deployments:/NAME; "
-                                    "models://PROJECT/NAME@ALIAS names the project."),
+    model_uri: str = typer.Argument(
+        ...,
+        metavar="MODEL_URI",
+        help="models:/NAME@ALIAS, models:/NAME/N, runs:/ID/PATH, a "
+        "model folder, or deployments:/NAME; "
+        "models://PROJECT/NAME@ALIAS names the project.",
+    ),
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8080, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
-    max_batch_size: int = typer.Option(64, min=1, max=100_000,
-                                       help="Most rows merged into one predict call."),
-    max_wait_ms: float = typer.Option(2.0, min=0.0, max=10_000.0,
-                                      help="Longest wait for more requests to batch."),
-    trust: bool = typer.Option(False, "--trust", help="Allow models whose files run code "
-                               "(pickle, torch .pt2, Python models)."),
-    log_predictions: bool = typer.Option(True, "--log-predictions/--no-log-predictions",
-                                         help="Write the prediction log (Parquet)."),
+    max_batch_size: int = typer.Option(
+        64, min=1, max=100_000, help="Most rows merged into one predict call."
+    ),
+    max_wait_ms: float = typer.Option(
+        2.0, min=0.0, max=10_000.0, help="Longest wait for more requests to batch."
+    ),
+    trust: bool = typer.Option(
+        False,
+        "--trust",
+        help="Allow models whose files run code (pickle, torch .pt2, Python models).",
+    ),
+    log_predictions: bool = typer.Option(
+        True, "--log-predictions/--no-log-predictions", help="Write the prediction log (Parquet)."
+    ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Load and verify the model (or "
-                                 "every variant of the deployment), print what would be "
-                                 "served, and exit."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Load and verify the model (or "
+        "every variant of the deployment), print what would be "
+        "served, and exit.",
+    ),
     project: str | None = PROJECT_OPTION,
     uri: str | None = URI_OPTION,
 ) -> None:
@@ -44,18 +57,29 @@ def serve(
             os.environ["WINDLASS_TRACKING_URI"] = uri
     # Load once here: a bad URI or an untrusted model fails with a clear message before
     # uvicorn starts its workers.
-    router = build_router(target, trust=trust, max_batch_size=max_batch_size,
-                          max_wait_ms=max_wait_ms)
+    router = build_router(
+        target, trust=trust, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms
+    )
     if dry_run:
         import asyncio
 
         for served in router.all_served():
-            typer.echo(f"{served.variant}: {served.resolved.uri} ({served.name} version "
-                       f"{served.resolved.version or '-'}) loads")
+            typer.echo(
+                f"{served.variant}: {served.resolved.uri} ({served.name} version "
+                f"{served.resolved.version or '-'}) loads"
+            )
         asyncio.run(router.close())
         typer.echo(f"not serving {target} (--dry-run)")
         return
     typer.echo(f"serving {target} on http://{host}:{port} (docs at /docs, metrics at /metrics)")
-    serve_model(target, host=host, port=port, workers=workers, trust=trust,
-                max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
-                log_predictions=log_predictions, log_level=log_level)
+    serve_model(
+        target,
+        host=host,
+        port=port,
+        workers=workers,
+        trust=trust,
+        max_batch_size=max_batch_size,
+        max_wait_ms=max_wait_ms,
+        log_predictions=log_predictions,
+        log_level=log_level,
+    )

@@ -11,10 +11,16 @@ from windlass.cli.context import handle_errors
 def server(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(5000, help="Port to listen on."),
-    store: str = typer.Option(None, help="Metadata store URI (sqlite:///… or postgresql://…); "
-                              "default: the embedded SQLite store."),
-    artifacts: str = typer.Option(None, help="Artifact root (path, file://… or s3://bucket/"
-                                  "prefix); default: $WINDLASS_HOME/artifacts."),
+    store: str = typer.Option(
+        None,
+        help="Metadata store URI (sqlite:///… or postgresql://…); "
+        "default: the embedded SQLite store.",
+    ),
+    artifacts: str = typer.Option(
+        None,
+        help="Artifact root (path, file://… or s3://bucket/"
+        "prefix); default: $WINDLASS_HOME/artifacts.",
+    ),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:

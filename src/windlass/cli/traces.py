@@ -23,13 +23,20 @@ from windlass.cli.context import (
 from windlass.cli.render import console, print_items, print_json, short_ids, table
 from windlass.trace_entities import Span, TraceStats
 
-app = typer.Typer(help="GenAI traces: list, show as a tree, stats, roll-ups, Parquet export.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="GenAI traces: list, show as a tree, stats, roll-ups, Parquet export.",
+    no_args_is_help=True,
+)
 
-FILTER_OPTION = typer.Option(None, "--filter", "-f", help="Filter, e.g. \"status = 'error' "
-                             "and cost > 0.01\" or \"session_id = 's-42'\".")
-START_OPTION = typer.Option(None, "--start", help="Only traces starting at or after this "
-                            "ISO 8601 time.")
+FILTER_OPTION = typer.Option(
+    None,
+    "--filter",
+    "-f",
+    help="Filter, e.g. \"status = 'error' and cost > 0.01\" or \"session_id = 's-42'\".",
+)
+START_OPTION = typer.Option(
+    None, "--start", help="Only traces starting at or after this ISO 8601 time."
+)
 END_OPTION = typer.Option(None, "--end", help="Only traces starting before this ISO 8601 time.")
 
 
@@ -54,29 +61,60 @@ def _cost(cost: float | None, complete: bool = True) -> str:
 
 @app.command("ls")
 @handle_errors
-def list_traces(project: str | None = PROJECT_OPTION, filter: str | None = FILTER_OPTION,
-                start: str | None = START_OPTION, end: str | None = END_OPTION,
-                max_results: int = typer.Option(50, "--max-results", "-n"),
-                page_token: str | None = typer.Option(None, "--page-token"),
-                uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+def list_traces(
+    project: str | None = PROJECT_OPTION,
+    filter: str | None = FILTER_OPTION,
+    start: str | None = START_OPTION,
+    end: str | None = END_OPTION,
+    max_results: int = typer.Option(50, "--max-results", "-n"),
+    page_token: str | None = typer.Option(None, "--page-token"),
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """List traces, newest first (cost ends in + when some model calls had no price)."""
     import windlass
 
     _connect(uri)
-    page = windlass.search_traces(project, filter, start, end, max_results=max_results,
-                                  page_token=page_token)
+    page = windlass.search_traces(
+        project, filter, start, end, max_results=max_results, page_token=page_token
+    )
     if as_json:
         print_items(page.items, page.next_page_token)
         return
     ids = short_ids([t.trace_id for t in page.items], trace_id_resolver(uri, project))
-    table(None, ["trace", "name", "start", "duration", "status", "spans", "tokens", "cost",
-                 "session", "models"],
-          [[ids[t.trace_id], t.name, _when(t.start_time_ns), _ms(t.duration_ns), str(t.status),
-            t.span_count, t.input_tokens + t.output_tokens, _cost(t.cost, t.cost_complete),
-            t.session_id or "", ", ".join(t.models)] for t in page.items], keep=("trace",))
+    table(
+        None,
+        [
+            "trace",
+            "name",
+            "start",
+            "duration",
+            "status",
+            "spans",
+            "tokens",
+            "cost",
+            "session",
+            "models",
+        ],
+        [
+            [
+                ids[t.trace_id],
+                t.name,
+                _when(t.start_time_ns),
+                _ms(t.duration_ns),
+                str(t.status),
+                t.span_count,
+                t.input_tokens + t.output_tokens,
+                _cost(t.cost, t.cost_complete),
+                t.session_id or "",
+                ", ".join(t.models),
+            ]
+            for t in page.items
+        ],
+        keep=("trace",),
+    )
     if page.next_page_token:
-        console.print(f"more: --page-token {page.next_page_token}", markup=False,
-                      highlight=False)
+        console.print(f"more: --page-token {page.next_page_token}", markup=False, highlight=False)
 
 
 def _tree_lines(spans: list[Span]) -> list[str]:
@@ -108,10 +146,14 @@ def _tree_lines(spans: list[Span]) -> list[str]:
 
 @app.command("show")
 @handle_errors
-def show(trace_id: str = typer.Argument(..., help="A trace id, or a unique prefix of it "
-                                         "(as tables show it)."),
-         project: str | None = PROJECT_OPTION,
-         uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+def show(
+    trace_id: str = typer.Argument(
+        ..., help="A trace id, or a unique prefix of it (as tables show it)."
+    ),
+    project: str | None = PROJECT_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Show one trace as a tree of spans with start offsets, durations, tokens and cost."""
     import windlass
 
@@ -135,20 +177,43 @@ def _stats_text(stats: TraceStats) -> None:
         f"p99 {_lat(stats.p99_ms)}, {stats.input_tokens:,} input + "
         f"{stats.output_tokens:,} output tokens, "
         f"cost {_cost(stats.cost, not stats.unpriced_llm_spans)}"
-        + (f" ({stats.unpriced_llm_spans} model calls without a price)"
-           if stats.unpriced_llm_spans else ""), markup=False, highlight=False)
+        + (
+            f" ({stats.unpriced_llm_spans} model calls without a price)"
+            if stats.unpriced_llm_spans
+            else ""
+        ),
+        markup=False,
+        highlight=False,
+    )
     for title, rows in (("by model", stats.by_model), ("by day", stats.by_day)):
-        table(title, ["key", "traces", "spans", "calls", "input tokens", "output tokens",
-                      "cost"],
-              [[r.key, r.traces, r.spans, r.llm_calls, r.input_tokens, r.output_tokens,
-                _cost(r.cost, not r.unpriced_llm_spans)] for r in rows])
+        table(
+            title,
+            ["key", "traces", "spans", "calls", "input tokens", "output tokens", "cost"],
+            [
+                [
+                    r.key,
+                    r.traces,
+                    r.spans,
+                    r.llm_calls,
+                    r.input_tokens,
+                    r.output_tokens,
+                    _cost(r.cost, not r.unpriced_llm_spans),
+                ]
+                for r in rows
+            ],
+        )
 
 
 @app.command("stats")
 @handle_errors
-def stats(project: str | None = PROJECT_OPTION, filter: str | None = FILTER_OPTION,
-          start: str | None = START_OPTION, end: str | None = END_OPTION,
-          uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+def stats(
+    project: str | None = PROJECT_OPTION,
+    filter: str | None = FILTER_OPTION,
+    start: str | None = START_OPTION,
+    end: str | None = END_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Count, error rate, p50/p95/p99 latency, tokens and cost, by model and by day."""
     import windlass
 
@@ -162,10 +227,15 @@ def stats(project: str | None = PROJECT_OPTION, filter: str | None = FILTER_OPTI
 
 @app.command("rollup")
 @handle_errors
-def rollup(group_by: str = typer.Argument(..., help="session, user, day, model or prompt."),
-           project: str | None = PROJECT_OPTION, filter: str | None = FILTER_OPTION,
-           start: str | None = START_OPTION, end: str | None = END_OPTION,
-           uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
+def rollup(
+    group_by: str = typer.Argument(..., help="session, user, day, model or prompt."),
+    project: str | None = PROJECT_OPTION,
+    filter: str | None = FILTER_OPTION,
+    start: str | None = START_OPTION,
+    end: str | None = END_OPTION,
+    uri: str | None = URI_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Tokens and cost per session, user, day, model or prompt version."""
     import windlass
 
@@ -174,16 +244,33 @@ def rollup(group_by: str = typer.Argument(..., help="session, user, day, model o
     if as_json:
         print_items(rows)
         return
-    table(None, [group_by, "traces", "spans", "calls", "input tokens", "output tokens", "cost"],
-          [[r.key, r.traces, r.spans, r.llm_calls, r.input_tokens, r.output_tokens,
-            _cost(r.cost, not r.unpriced_llm_spans)] for r in rows])
+    table(
+        None,
+        [group_by, "traces", "spans", "calls", "input tokens", "output tokens", "cost"],
+        [
+            [
+                r.key,
+                r.traces,
+                r.spans,
+                r.llm_calls,
+                r.input_tokens,
+                r.output_tokens,
+                _cost(r.cost, not r.unpriced_llm_spans),
+            ]
+            for r in rows
+        ],
+    )
 
 
 @app.command("export")
 @handle_errors
-def export(output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
-           project: str | None = PROJECT_OPTION, start: str | None = START_OPTION,
-           end: str | None = END_OPTION, uri: str | None = URI_OPTION) -> None:
+def export(
+    output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
+    project: str | None = PROJECT_OPTION,
+    start: str | None = START_OPTION,
+    end: str | None = END_OPTION,
+    uri: str | None = URI_OPTION,
+) -> None:
     """Export spans to Parquet (attributes, resource and events as JSON text)."""
     import windlass
 

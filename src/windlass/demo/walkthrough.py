@@ -23,16 +23,25 @@ def _candidates() -> list[tuple[str, dict[str, Any], Callable[..., Any]]]:
         return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
 
     return [
-        *((f"logreg-C{c}", {"model": "logistic_regression", "C": c}, lambda c=c: logistic(c))
-          for c in (0.01, 0.1, 1.0)),
-        *((f"forest-depth{d}", {"model": "random_forest", "max_depth": d, "n_estimators": 200},
-           lambda d=d: RandomForestClassifier(n_estimators=200, max_depth=d, random_state=0,
-                                              n_jobs=1))
-          for d in (4, 8)),
-        ("gboost-lr0.1", {"model": "gradient_boosting", "learning_rate": 0.1,
-                          "n_estimators": 150},
-         lambda: GradientBoostingClassifier(learning_rate=0.1, n_estimators=150,
-                                            random_state=0)),
+        *(
+            (f"logreg-C{c}", {"model": "logistic_regression", "C": c}, lambda c=c: logistic(c))
+            for c in (0.01, 0.1, 1.0)
+        ),
+        *(
+            (
+                f"forest-depth{d}",
+                {"model": "random_forest", "max_depth": d, "n_estimators": 200},
+                lambda d=d: RandomForestClassifier(
+                    n_estimators=200, max_depth=d, random_state=0, n_jobs=1
+                ),
+            )
+            for d in (4, 8)
+        ),
+        (
+            "gboost-lr0.1",
+            {"model": "gradient_boosting", "learning_rate": 0.1, "n_estimators": 150},
+            lambda: GradientBoostingClassifier(learning_rate=0.1, n_estimators=150, random_state=0),
+        ),
     ]
 
 
@@ -47,7 +56,8 @@ def train_models(log: Callable[[str], None] = print) -> str:
     frame = churn_frame()
     features, label = frame.drop(columns="churned"), frame["churned"]
     x_train, x_test, y_train, y_test = train_test_split(
-        features, label, test_size=0.25, random_state=0, stratify=label)
+        features, label, test_size=0.25, random_state=0, stratify=label
+    )
     with windlass.start_run(name="churn-sweep") as parent, tempfile.TemporaryDirectory() as tmp:
         data_path = Path(tmp) / "churn.csv"
         frame.to_csv(data_path, index=False)
@@ -83,10 +93,12 @@ def train_models(log: Callable[[str], None] = print) -> str:
 
 def register_best(run_id: str) -> windlass.ModelVersion:
     """Register the model of run ``run_id`` as a new version of ``churn``, aliased champion."""
-    version = windlass.register_model(f"runs:/{run_id}/model", MODEL,
-                                      description="best model of the demo sweep by roc_auc")
-    windlass.update_registered_model(MODEL, description="Predicts which customers churn.",
-                                     card=_CARD, tags={"team": "demo"})
+    version = windlass.register_model(
+        f"runs:/{run_id}/model", MODEL, description="best model of the demo sweep by roc_auc"
+    )
+    windlass.update_registered_model(
+        MODEL, description="Predicts which customers churn.", card=_CARD, tags={"team": "demo"}
+    )
     windlass.set_alias(MODEL, "champion", version.version)
     return version
 
@@ -108,15 +120,18 @@ def deploy_ab(challenger_run: str) -> str:
     """Register ``challenger_run``'s model as the challenger; split traffic 90/10."""
     from windlass.exceptions import AlreadyExists
 
-    challenger = windlass.register_model(f"runs:/{challenger_run}/model", MODEL,
-                                         description="runner-up of the demo sweep")
+    challenger = windlass.register_model(
+        f"runs:/{challenger_run}/model", MODEL, description="runner-up of the demo sweep"
+    )
     windlass.set_alias(MODEL, "challenger", challenger.version)
-    variants = [{"name": "champion", "model_uri": f"models:/{MODEL}@champion", "weight": 90},
-                {"name": "challenger", "model_uri": f"models:/{MODEL}@challenger",
-                 "weight": 10}]
+    variants = [
+        {"name": "champion", "model_uri": f"models:/{MODEL}@champion", "weight": 90},
+        {"name": "challenger", "model_uri": f"models:/{MODEL}@challenger", "weight": 10},
+    ]
     try:
-        windlass.create_deployment(DEPLOYMENT, variants,
-                                   description="demo A/B: champion against challenger")
+        windlass.create_deployment(
+            DEPLOYMENT, variants, description="demo A/B: champion against challenger"
+        )
     except AlreadyExists:  # the demo ran before on this home: reset the split
         windlass.set_deployment_variants(DEPLOYMENT, variants)
     return DEPLOYMENT
@@ -128,5 +143,6 @@ def traffic(requests: int) -> list[tuple[str, list[dict[str, Any]]]]:
 
     features = churn_frame().drop(columns="churned").head(requests)
     records = features.to_dict("records")
-    return [(f"customer-{i}", [{str(k): v for k, v in row.items()}])
-            for i, row in enumerate(records)]
+    return [
+        (f"customer-{i}", [{str(k): v for k, v in row.items()}]) for i, row in enumerate(records)
+    ]

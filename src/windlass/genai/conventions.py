@@ -52,17 +52,28 @@ _KIND_TRACELOOP = "traceloop.span.kind"  # OpenLLMetry: workflow, task, agent, t
 
 _PROVIDER_KEYS = (attr.PROVIDER_NAME, attr.SYSTEM, "llm.provider", "llm.system")
 _MODEL_KEYS = (
-    attr.RESPONSE_MODEL, attr.REQUEST_MODEL,
-    "llm.response.model_name", "llm.model_name", "llm.request.model_name",
-    "embedding.model_name", "reranker.model_name",
+    attr.RESPONSE_MODEL,
+    attr.REQUEST_MODEL,
+    "llm.response.model_name",
+    "llm.model_name",
+    "llm.request.model_name",
+    "embedding.model_name",
+    "reranker.model_name",
 )
-_INPUT_TOKEN_KEYS = (attr.USAGE_INPUT_TOKENS, "gen_ai.usage.prompt_tokens",
-                     "llm.token_count.prompt")
-_OUTPUT_TOKEN_KEYS = (attr.USAGE_OUTPUT_TOKENS, "gen_ai.usage.completion_tokens",
-                      "llm.token_count.completion")
+_INPUT_TOKEN_KEYS = (
+    attr.USAGE_INPUT_TOKENS,
+    "gen_ai.usage.prompt_tokens",
+    "llm.token_count.prompt",
+)
+_OUTPUT_TOKEN_KEYS = (
+    attr.USAGE_OUTPUT_TOKENS,
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.completion",
+)
 _CACHED_TOKEN_KEYS = (
     attr.USAGE_CACHED_INPUT_TOKENS,  # gen_ai.usage.cache_read.input_tokens
-    "gen_ai.usage.cache_read_input_tokens", "gen_ai.usage.input_tokens.cached",
+    "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.input_tokens.cached",
     "llm.token_count.prompt_details.cache_read",
 )
 _REASONING_TOKEN_KEYS = (
@@ -81,26 +92,55 @@ _PROMPT_NAME_KEYS = (attr.PROMPT_NAME, "gen_ai.prompt.name")
 _PROMPT_VERSION_KEYS = (attr.PROMPT_VERSION, "llm.prompt_template.version")
 
 # Text kept verbatim (strings) or JSON-encoded; flattened lists come after these.
-_INPUT_KEYS = (attr.INPUT_VALUE, attr.INPUT_MESSAGES, "gen_ai.prompt",
-               "gen_ai.tool.call.arguments", "gen_ai.retrieval.query.text")
-_OUTPUT_KEYS = (attr.OUTPUT_VALUE, attr.OUTPUT_MESSAGES, "gen_ai.completion",
-                "gen_ai.tool.call.result", "gen_ai.retrieval.documents")
+_INPUT_KEYS = (
+    attr.INPUT_VALUE,
+    attr.INPUT_MESSAGES,
+    "gen_ai.prompt",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.retrieval.query.text",
+)
+_OUTPUT_KEYS = (
+    attr.OUTPUT_VALUE,
+    attr.OUTPUT_MESSAGES,
+    "gen_ai.completion",
+    "gen_ai.tool.call.result",
+    "gen_ai.retrieval.documents",
+)
 
 # Flattened indexed lists ("llm.input_messages.0.message.role"), best first, by prefix.
 _INPUT_LISTS = ("llm.input_messages.", "gen_ai.prompt.", "llm.prompts.")
-_OUTPUT_LISTS = ("llm.output_messages.", "retrieval.documents.",
-                 "reranker.output_documents.", "gen_ai.completion.", "llm.choices.")
+_OUTPUT_LISTS = (
+    "llm.output_messages.",
+    "retrieval.documents.",
+    "reranker.output_documents.",
+    "gen_ai.completion.",
+    "llm.choices.",
+)
 _ALL_LISTS = _INPUT_LISTS + _OUTPUT_LISTS
 
 # Span events that carry content (GenAI conventions before content moved to attributes).
-_INPUT_EVENTS: dict[str, tuple[str, ...]] = {"gen_ai.content.prompt": ("gen_ai.prompt",),
-                 "gen_ai.client.inference.operation.details": (attr.INPUT_MESSAGES,)}
-_OUTPUT_EVENTS: dict[str, tuple[str, ...]] = {"gen_ai.content.completion": ("gen_ai.completion",),
-                  "gen_ai.client.inference.operation.details": (attr.OUTPUT_MESSAGES,)}
+_INPUT_EVENTS: dict[str, tuple[str, ...]] = {
+    "gen_ai.content.prompt": ("gen_ai.prompt",),
+    "gen_ai.client.inference.operation.details": (attr.INPUT_MESSAGES,),
+}
+_OUTPUT_EVENTS: dict[str, tuple[str, ...]] = {
+    "gen_ai.content.completion": ("gen_ai.completion",),
+    "gen_ai.client.inference.operation.details": (attr.OUTPUT_MESSAGES,),
+}
 
 # The first segment of an OpenInference list item's keys ("message.role" → "role").
-_ITEM_NAMESPACES = frozenset({"message", "document", "tool_call", "message_content",
-                              "prompt", "completion", "tool", "embedding"})
+_ITEM_NAMESPACES = frozenset(
+    {
+        "message",
+        "document",
+        "tool_call",
+        "message_content",
+        "prompt",
+        "completion",
+        "tool",
+        "embedding",
+    }
+)
 
 # -- kinds ------------------------------------------------------------------------------
 _KIND_BY_NAME: dict[str, SpanKind] = {k.value: k for k in SpanKind}
@@ -121,8 +161,10 @@ _KIND_BY_OPERATION: dict[str, SpanKind] = {
     "invoke_workflow": SpanKind.CHAIN,
 }
 _KIND_BY_TRACELOOP: dict[str, SpanKind] = {
-    "workflow": SpanKind.CHAIN, "task": SpanKind.CHAIN,
-    "agent": SpanKind.AGENT, "tool": SpanKind.TOOL,
+    "workflow": SpanKind.CHAIN,
+    "task": SpanKind.CHAIN,
+    "agent": SpanKind.AGENT,
+    "tool": SpanKind.TOOL,
 }
 
 
@@ -154,13 +196,17 @@ def to_count(value: Any) -> int | None:
     return None
 
 
-_COUNT_KEYS = {"input_tokens": _INPUT_TOKEN_KEYS, "output_tokens": _OUTPUT_TOKEN_KEYS,
-               "cached_input_tokens": _CACHED_TOKEN_KEYS,
-               "reasoning_tokens": _REASONING_TOKEN_KEYS}
+_COUNT_KEYS = {
+    "input_tokens": _INPUT_TOKEN_KEYS,
+    "output_tokens": _OUTPUT_TOKEN_KEYS,
+    "cached_input_tokens": _CACHED_TOKEN_KEYS,
+    "reasoning_tokens": _REASONING_TOKEN_KEYS,
+}
 
 
-def unusable_counts(attrs: Mapping[str, Any],
-                    fields: Iterable[str] = tuple(_COUNT_KEYS)) -> list[str]:
+def unusable_counts(
+    attrs: Mapping[str, Any], fields: Iterable[str] = tuple(_COUNT_KEYS)
+) -> list[str]:
     """Name the token-count attributes present whose value is not a count (negative...).
 
     Such a value is skipped by :func:`genai_fields`, never an error; ingest records these
@@ -235,8 +281,7 @@ def cap_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     return f"{text[:max_chars]}…[truncated {len(text) - max_chars} chars]"
 
 
-def _first(attrs: Mapping[str, Any], keys: tuple[str, ...],
-           convert: Callable[[Any], Any]) -> Any:
+def _first(attrs: Mapping[str, Any], keys: tuple[str, ...], convert: Callable[[Any], Any]) -> Any:
     """Return the converted value of the first key whose value converts, else ``None``."""
     for key in keys:
         value = attrs.get(key)
@@ -298,7 +343,8 @@ def _indexed_list(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
         for i in range(1, len(parts)):
             if parts[i].isdigit():
                 nested.setdefault((position, ".".join(parts[:i])), []).append(
-                    (".".join(parts[i:]), value))
+                    (".".join(parts[i:]), value)
+                )
                 break
         else:
             item[tail] = value
@@ -348,14 +394,32 @@ def _content(get: Callable[[str], Any], keys: tuple[str, ...]) -> Any:
 
 
 # -- the entry point -----------------------------------------------------------------------
-FIELDS = ("kind", "input", "output", "model", "provider", "input_tokens", "output_tokens",
-          "cached_input_tokens", "reasoning_tokens", "cost", "session_id", "user_id",
-          "run_id", "prompt_name", "prompt_version")
+FIELDS = (
+    "kind",
+    "input",
+    "output",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "cost",
+    "session_id",
+    "user_id",
+    "run_id",
+    "prompt_name",
+    "prompt_version",
+)
 """The :class:`Span` fields :func:`genai_fields` fills, in a fixed order."""
 
 
-def genai_fields(attributes: Mapping[str, Any], events: tuple[SpanEvent, ...] = (), *,
-                 max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+def genai_fields(
+    attributes: Mapping[str, Any],
+    events: tuple[SpanEvent, ...] = (),
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> dict[str, Any]:
     """Return the normalized GenAI fields of a span, keyed by :class:`Span` field name.
 
     Every name in :data:`FIELDS` is present (``None`` when the span does not say);
@@ -367,8 +431,11 @@ def genai_fields(attributes: Mapping[str, Any], events: tuple[SpanEvent, ...] = 
     input_tokens = _first(attributes, _INPUT_TOKEN_KEYS, to_count)
     output_tokens = _first(attributes, _OUTPUT_TOKEN_KEYS, to_count)
     kind = kind_from_attributes(attributes)
-    if kind is SpanKind.UNKNOWN and model is not None and (
-            input_tokens is not None or output_tokens is not None):
+    if (
+        kind is SpanKind.UNKNOWN
+        and model is not None
+        and (input_tokens is not None or output_tokens is not None)
+    ):
         kind = SpanKind.LLM
 
     raw_input = _content(get, _INPUT_KEYS)

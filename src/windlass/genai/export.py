@@ -37,22 +37,32 @@ def from_otel(span: Any, *, max_chars: int = 32_000) -> Span:
     context = span.get_span_context()
     parent = span.parent
     attributes = {k: _plain(v) for k, v in (span.attributes or {}).items()}
-    events = tuple(SpanEvent(e.name, int(e.timestamp or 0),
-                             {k: _plain(v) for k, v in (e.attributes or {}).items()})
-                   for e in span.events)
+    events = tuple(
+        SpanEvent(
+            e.name, int(e.timestamp or 0), {k: _plain(v) for k, v in (e.attributes or {}).items()}
+        )
+        for e in span.events
+    )
     resource = {k: _plain(v) for k, v in span.resource.attributes.items()}
     fields = genai_fields(attributes, events, max_chars=max_chars)
     kind = fields.pop("kind", SpanKind.UNKNOWN)
     status = span.status
     return Span(
-        trace_id=format(context.trace_id, "032x"), span_id=format(context.span_id, "016x"),
+        trace_id=format(context.trace_id, "032x"),
+        span_id=format(context.span_id, "016x"),
         parent_span_id=None if parent is None else format(parent.span_id, "016x"),
-        name=span.name, start_time_ns=int(span.start_time or 0),
-        end_time_ns=int(span.end_time or span.start_time or 0), kind=kind,
+        name=span.name,
+        start_time_ns=int(span.start_time or 0),
+        end_time_ns=int(span.end_time or span.start_time or 0),
+        kind=kind,
         status=_STATUS.get(int(status.status_code.value), SpanStatus.UNSET),
-        status_message=status.description or "", attributes=attributes, resource=resource,
+        status_message=status.description or "",
+        attributes=attributes,
+        resource=resource,
         scope=span.instrumentation_scope.name if span.instrumentation_scope else "",
-        events=events, **fields)
+        events=events,
+        **fields,
+    )
 
 
 @dataclass
@@ -74,10 +84,17 @@ class DeliveringSpanProcessor(SpanProcessor):
     :attr:`stats` and warned about.
     """
 
-    def __init__(self, deliver: Callable[[list[Span]], None], *, max_queue: int = 20_000,
-                 batch_size: int = 512, flush_seconds: float = 0.5,
-                 max_block_seconds: float = 10.0, retry_seconds: float = 30.0,
-                 max_chars: int = 32_000) -> None:
+    def __init__(
+        self,
+        deliver: Callable[[list[Span]], None],
+        *,
+        max_queue: int = 20_000,
+        batch_size: int = 512,
+        flush_seconds: float = 0.5,
+        max_block_seconds: float = 10.0,
+        retry_seconds: float = 30.0,
+        max_chars: int = 32_000,
+    ) -> None:
         self.deliver = deliver
         self.max_queue = max_queue
         self.batch_size = batch_size
@@ -92,8 +109,7 @@ class DeliveringSpanProcessor(SpanProcessor):
         self._room = threading.Condition(mutex)  # "room in the queue / progress" for callers
         self._busy = 0  # spans taken from the queue and not yet delivered or dropped
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="windlass-span-export",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="windlass-span-export", daemon=True)
         self._thread.start()
         atexit.register(self.shutdown)
 
@@ -109,8 +125,11 @@ class DeliveringSpanProcessor(SpanProcessor):
                 while len(self._queue) >= self.max_queue and not self._stopped:
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        self._drop(1, f"the span queue stayed full ({self.max_queue} spans) "
-                                      f"for {self.max_block_seconds:g} s")
+                        self._drop(
+                            1,
+                            f"the span queue stayed full ({self.max_queue} spans) "
+                            f"for {self.max_block_seconds:g} s",
+                        )
                         return
                     self._room.wait(left)
             self._queue.append(span)
@@ -188,8 +207,9 @@ class DeliveringSpanProcessor(SpanProcessor):
                         self._drop(len(spans), f"delivery kept failing: {exc}")
                     return
                 self.stats.retries += 1
-                logger.warning("delivering %d spans failed (%s); retrying in %.1f s",
-                               len(spans), exc, pause)
+                logger.warning(
+                    "delivering %d spans failed (%s); retrying in %.1f s", len(spans), exc, pause
+                )
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
                 continue
@@ -199,5 +219,6 @@ class DeliveringSpanProcessor(SpanProcessor):
 
     def _drop(self, count: int, reason: str) -> None:
         self.stats.dropped += count
-        logger.warning("windlass dropped %d span(s): %s (%d dropped so far)", count, reason,
-                       self.stats.dropped)
+        logger.warning(
+            "windlass dropped %d span(s): %s (%d dropped so far)", count, reason, self.stats.dropped
+        )

@@ -26,9 +26,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 TimeBound = datetime | int | float | str | None
 
 
-def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain",
-          attributes: Mapping[str, Any] | None = None, capture_input: bool = True,
-          capture_output: bool = True) -> Any:
+def trace(
+    func: F | None = None,
+    *,
+    name: str | None = None,
+    kind: str = "chain",
+    attributes: Mapping[str, Any] | None = None,
+    capture_input: bool = True,
+    capture_output: bool = True,
+) -> Any:
     """Trace every call of a function as a span (``@windlass.trace`` or with options).
 
     ``kind``: llm, embedding, retriever, reranker, tool, agent, chain, guardrail or
@@ -38,21 +44,32 @@ def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain"
     """
     from windlass.genai import tracing
 
-    decorator = tracing.trace(name=name, kind=kind, attributes=attributes,
-                              capture_input=capture_input, capture_output=capture_output)
+    decorator = tracing.trace(
+        name=name,
+        kind=kind,
+        attributes=attributes,
+        capture_input=capture_input,
+        capture_output=capture_output,
+    )
     return decorator(func) if func is not None else decorator
 
 
-def span(name: str, *, kind: str = "chain", attributes: Mapping[str, Any] | None = None,
-         input: Any = None) -> AbstractContextManager[SpanHandle]:
+def span(
+    name: str,
+    *,
+    kind: str = "chain",
+    attributes: Mapping[str, Any] | None = None,
+    input: Any = None,
+) -> AbstractContextManager[SpanHandle]:
     """Return a context manager running its block in a new span; it yields the span."""
     from windlass.genai import tracing
 
     return tracing.span(name, kind=kind, attributes=attributes, input=input)
 
 
-def trace_context(*, session_id: str | None = None, user_id: str | None = None
-                  ) -> AbstractContextManager[None]:
+def trace_context(
+    *, session_id: str | None = None, user_id: str | None = None
+) -> AbstractContextManager[None]:
     """Return a context manager making spans inside carry a session and a user id."""
     from windlass.genai import tracing
 
@@ -129,22 +146,33 @@ def to_ns(value: TimeBound, name: str) -> int | None:
             value = value.replace(tzinfo=UTC)
         return int(value.timestamp() * 1_000_000_000)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{name} must be a datetime, an ISO 8601 string or a number",
-                           field=name)
+        raise InvalidInput(f"{name} must be a datetime, an ISO 8601 string or a number", field=name)
     return int(value) if value > 10**17 else int(value * 1_000_000_000)
 
 
-def search_traces(project: str | Sequence[str] | None = None, filter: str | None = None,
-                  start: TimeBound = None, end: TimeBound = None,
-                  order_by: list[str] | None = None, max_results: int = 100,
-                  page_token: str | None = None) -> Page[TraceSummary]:
+def search_traces(
+    project: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
+    order_by: list[str] | None = None,
+    max_results: int = 100,
+    page_token: str | None = None,
+) -> Page[TraceSummary]:
     """Return one page of traces (newest first) matching ``filter`` in the time range.
 
     The filter language is the one of runs: ``status = 'error' and cost > 0.01``,
     ``session_id = 's-42'``, ``model = 'gpt-4o-mini'``, ``attributes.route = 'faq'``.
     """
-    return _service().search_traces(_projects(project), filter, to_ns(start, "start"),
-                                    to_ns(end, "end"), order_by, max_results, page_token)
+    return _service().search_traces(
+        _projects(project),
+        filter,
+        to_ns(start, "start"),
+        to_ns(end, "end"),
+        order_by,
+        max_results,
+        page_token,
+    )
 
 
 def get_trace(trace_id: str, project: str | None = None) -> list[Span]:
@@ -152,29 +180,50 @@ def get_trace(trace_id: str, project: str | None = None) -> list[Span]:
     return _service().get_trace(trace_id, project)
 
 
-def trace_stats(project: str | Sequence[str] | None = None, filter: str | None = None,
-                start: TimeBound = None, end: TimeBound = None) -> TraceStats:
+def trace_stats(
+    project: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
+) -> TraceStats:
     """Return count, error rate, latency percentiles, tokens and cost (by model and day)."""
-    return _service().trace_stats(_projects(project), filter, to_ns(start, "start"),
-                                  to_ns(end, "end"))
+    return _service().trace_stats(
+        _projects(project), filter, to_ns(start, "start"), to_ns(end, "end")
+    )
 
 
-def trace_rollup(group_by: str, project: str | Sequence[str] | None = None,
-                 filter: str | None = None, start: TimeBound = None, end: TimeBound = None,
-                 max_results: int = 1000) -> list[TraceRollup]:
+def trace_rollup(
+    group_by: str,
+    project: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
+    max_results: int = 1000,
+) -> list[TraceRollup]:
     """Return tokens and cost per ``session``, ``user``, ``day``, ``model`` or ``prompt``."""
     from windlass.trace_entities import TRACE_GROUPINGS
 
     if group_by not in TRACE_GROUPINGS:
-        raise InvalidInput(f"group_by must be one of {sorted(TRACE_GROUPINGS)}, not "
-                           f"{group_by!r}", field="group_by")
-    return _service().trace_rollup(_projects(project), group_by,  # type: ignore[arg-type]
-                                   filter, to_ns(start, "start"), to_ns(end, "end"),
-                                   max_results)
+        raise InvalidInput(
+            f"group_by must be one of {sorted(TRACE_GROUPINGS)}, not {group_by!r}", field="group_by"
+        )
+    return _service().trace_rollup(
+        _projects(project),
+        group_by,  # type: ignore[arg-type]
+        filter,
+        to_ns(start, "start"),
+        to_ns(end, "end"),
+        max_results,
+    )
 
 
-def export_traces(path: str | Path, project: str | Sequence[str] | None = None,
-                  start: TimeBound = None, end: TimeBound = None) -> int:
+def export_traces(
+    path: str | Path,
+    project: str | Sequence[str] | None = None,
+    start: TimeBound = None,
+    end: TimeBound = None,
+) -> int:
     """Write the spans of the projects to a Parquet file; return how many were written."""
-    return _service().export_parquet(_projects(project), path, start_ns=to_ns(start, "start"),
-                                     end_ns=to_ns(end, "end"))
+    return _service().export_parquet(
+        _projects(project), path, start_ns=to_ns(start, "start"), end_ns=to_ns(end, "end")
+    )

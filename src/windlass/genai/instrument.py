@@ -106,10 +106,12 @@ def usage_of(attributes: Mapping[str, Any]) -> TokenUsage | None:
     if attr.USAGE_INPUT_TOKENS not in attributes:
         return None
     try:
-        return TokenUsage(attributes[attr.USAGE_INPUT_TOKENS],
-                          attributes.get(attr.USAGE_OUTPUT_TOKENS, 0),
-                          attributes.get(attr.USAGE_CACHED_INPUT_TOKENS),
-                          attributes.get(attr.USAGE_REASONING_TOKENS))
+        return TokenUsage(
+            attributes[attr.USAGE_INPUT_TOKENS],
+            attributes.get(attr.USAGE_OUTPUT_TOKENS, 0),
+            attributes.get(attr.USAGE_CACHED_INPUT_TOKENS),
+            attributes.get(attr.USAGE_REASONING_TOKENS),
+        )
     except InvalidInput:  # counts that contradict each other are not priced
         return None
 
@@ -129,8 +131,9 @@ def _capture(value: Any) -> str:
         return tracing.capture(value)
     except Exception as exc:
         # A failing redaction hook must neither break the call nor let the raw text through.
-        logger.warning("the trace redactor failed (%s); a placeholder was recorded",
-                       type(exc).__name__)
+        logger.warning(
+            "the trace redactor failed (%s); a placeholder was recorded", type(exc).__name__
+        )
         return f"<redaction failed: {type(exc).__name__}>"
 
 
@@ -144,13 +147,16 @@ def recorded(attributes: Mapping[str, Any]) -> dict[str, Any]:
     for key in (attr.INPUT_MESSAGES, attr.OUTPUT_MESSAGES):
         if key in out:
             out[key] = _capture(json.loads(out[key]))
-    for key, mime in ((attr.INPUT_VALUE, attr.INPUT_MIME_TYPE),
-                      (attr.OUTPUT_VALUE, attr.OUTPUT_MIME_TYPE)):
+    for key, mime in (
+        (attr.INPUT_VALUE, attr.INPUT_MIME_TYPE),
+        (attr.OUTPUT_VALUE, attr.OUTPUT_MIME_TYPE),
+    ):
         if key in out:
             out[key] = _capture(json.loads(out[key]) if out.get(mime) == _JSON else out[key])
     if attr.TOOL_DEFINITIONS in out:
-        out[attr.TOOL_DEFINITIONS] = openai_calls.truncate(out[attr.TOOL_DEFINITIONS],
-                                                           tracing.max_chars())
+        out[attr.TOOL_DEFINITIONS] = openai_calls.truncate(
+            out[attr.TOOL_DEFINITIONS], tracing.max_chars()
+        )
     return out
 
 
@@ -164,8 +170,17 @@ class ModelCall:
     API key) is scrubbed from any recorded error; ``base_url`` gives ``server.address``.
     """
 
-    def __init__(self, name: str, *, kind: str, operation: str, params: Mapping[str, Any],
-                 provider: str, secret: str | None = None, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        kind: str,
+        operation: str,
+        params: Mapping[str, Any],
+        provider: str,
+        secret: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
         self.provider = provider
         self.secret = secret
         self.request_model = str(params.get("model") or "")
@@ -174,8 +189,11 @@ class ModelCall:
         self.span = tracing.tracer().start_span(name, attributes={attr.SPAN_KIND: kind})
         self.handle = tracing.SpanHandle(self.span)
         try:
-            self.handle.set_attributes(recorded(openai_calls.request_attributes(
-                operation, params, provider, max_chars=WHOLE)))
+            self.handle.set_attributes(
+                recorded(
+                    openai_calls.request_attributes(operation, params, provider, max_chars=WHOLE)
+                )
+            )
             if base_url:
                 parts = urlsplit(base_url)
                 if parts.hostname:
@@ -205,12 +223,14 @@ class ModelCall:
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
         """Make the span current inside the block (the request), so spans there nest under it."""
-        with otel_trace.use_span(self.span, end_on_exit=False, record_exception=False,
-                                 set_status_on_exception=False):
+        with otel_trace.use_span(
+            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        ):
             yield
 
-    def finish(self, attributes: Mapping[str, Any],
-               time_to_first_token: float | None = None) -> CallOutcome:
+    def finish(
+        self, attributes: Mapping[str, Any], time_to_first_token: float | None = None
+    ) -> CallOutcome:
         """Record a response's attributes (outputs redacted, capped), price it, end the span."""
         latency = time.monotonic() - self.started
         usage = usage_of(attributes)
@@ -234,9 +254,14 @@ class ModelCall:
             message = scrub(str(exc), self.secret)
             stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self.span.set_attribute(ERROR_TYPE, f"{type(exc).__module__}.{type(exc).__qualname__}")
-            self.span.record_exception(exc, escaped=True, attributes={
-                "exception.message": message,
-                "exception.stacktrace": scrub(stack, self.secret)})
+            self.span.record_exception(
+                exc,
+                escaped=True,
+                attributes={
+                    "exception.message": message,
+                    "exception.stacktrace": scrub(stack, self.secret),
+                },
+            )
             self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {message}"))
         finally:
             self.end()
@@ -336,8 +361,12 @@ class TracedStream(StreamSpan):
     def __enter__(self) -> TracedStream:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
@@ -371,8 +400,12 @@ class AsyncTracedStream(StreamSpan):
     async def __aenter__(self) -> AsyncTracedStream:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
 
@@ -393,8 +426,15 @@ def _start(client: Any, provider: str, operation: str, kwargs: Mapping[str, Any]
         name, kind = f"chat {model}", "llm"
     else:
         name, kind = f"embeddings {model}", "embedding"
-    return ModelCall(name, kind=kind, operation=operation, params=kwargs, provider=provider,
-                     secret=_secret(client), base_url=str(getattr(client, "base_url", "")))
+    return ModelCall(
+        name,
+        kind=kind,
+        operation=operation,
+        params=kwargs,
+        provider=provider,
+        secret=_secret(client),
+        base_url=str(getattr(client, "base_url", "")),
+    )
 
 
 def _finish(call: ModelCall, operation: str, result: Any) -> Any:
@@ -417,8 +457,9 @@ def _finish(call: ModelCall, operation: str, result: Any) -> Any:
     return result
 
 
-def _traced_sync(create: Callable[..., Any], client: Any, provider: str,
-                 operation: str) -> Callable[..., Any]:
+def _traced_sync(
+    create: Callable[..., Any], client: Any, provider: str, operation: str
+) -> Callable[..., Any]:
     @functools.wraps(create)
     def traced(*args: Any, **kwargs: Any) -> Any:
         call = _start(client, provider, operation, kwargs)
@@ -429,11 +470,13 @@ def _traced_sync(create: Callable[..., Any], client: Any, provider: str,
             call.fail(exc)
             raise
         return _finish(call, operation, result)
+
     return traced
 
 
-def _traced_async(create: Callable[..., Any], client: Any, provider: str,
-                  operation: str) -> Callable[..., Any]:
+def _traced_async(
+    create: Callable[..., Any], client: Any, provider: str, operation: str
+) -> Callable[..., Any]:
     @functools.wraps(create)
     async def traced(*args: Any, **kwargs: Any) -> Any:
         call = _start(client, provider, operation, kwargs)
@@ -444,6 +487,7 @@ def _traced_async(create: Callable[..., Any], client: Any, provider: str,
             call.fail(exc)
             raise
         return _finish(call, operation, result)
+
     return traced
 
 
@@ -466,8 +510,10 @@ def instrument_openai(client: C, *, provider: str | None = None) -> C:
     if getattr(client, _MARK, None) is not None:
         return client
     if not isinstance(client, openai.OpenAI | openai.AsyncOpenAI):
-        raise InvalidInput(f"instrument_openai needs an openai.OpenAI or openai.AsyncOpenAI "
-                           f"client, got {type(client).__name__}")
+        raise InvalidInput(
+            f"instrument_openai needs an openai.OpenAI or openai.AsyncOpenAI "
+            f"client, got {type(client).__name__}"
+        )
     name = provider or provider_for_url(str(client.base_url))
     wrap = _traced_async if isinstance(client, openai.AsyncOpenAI) else _traced_sync
     completions, embeddings = client.chat.completions, client.embeddings

@@ -102,14 +102,20 @@ class ToolCall:
         try:
             parsed = json.loads(self.arguments)
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"the arguments of tool call {self.id!r} to {self.name!r} are "
-                               f"not valid JSON ({exc.msg} at character {exc.pos}): "
-                               f"{self.arguments[:200]!r}", tool=self.name,
-                               tool_call_id=self.id) from None
+            raise InvalidInput(
+                f"the arguments of tool call {self.id!r} to {self.name!r} are "
+                f"not valid JSON ({exc.msg} at character {exc.pos}): "
+                f"{self.arguments[:200]!r}",
+                tool=self.name,
+                tool_call_id=self.id,
+            ) from None
         if not isinstance(parsed, dict):
-            raise InvalidInput(f"the arguments of tool call {self.id!r} to {self.name!r} are "
-                               f"JSON but not an object: {self.arguments[:200]!r}",
-                               tool=self.name, tool_call_id=self.id)
+            raise InvalidInput(
+                f"the arguments of tool call {self.id!r} to {self.name!r} are "
+                f"JSON but not an object: {self.arguments[:200]!r}",
+                tool=self.name,
+                tool_call_id=self.id,
+            )
         return parsed
 
 
@@ -141,9 +147,14 @@ class ChatReply:
         """Return the reply as the assistant message to append to the conversation."""
         out: dict[str, Any] = {"role": "assistant", "content": self.text or None}
         if self.tool_calls:
-            out["tool_calls"] = [{"id": c.id, "type": "function",
-                                  "function": {"name": c.name, "arguments": c.arguments}}
-                                 for c in self.tool_calls]
+            out["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in self.tool_calls
+            ]
         return out
 
 
@@ -173,8 +184,9 @@ def _provider_message(exc: Any) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
-def _provider_error(exc: BaseException, endpoint: Endpoint, model: str,
-                    operation: str) -> ProviderError | None:
+def _provider_error(
+    exc: BaseException, endpoint: Endpoint, model: str, operation: str
+) -> ProviderError | None:
     """Return the :class:`ProviderError` an SDK or transport failure becomes, else ``None``."""
     openai = providers.openai_sdk()
     import httpx
@@ -196,21 +208,31 @@ def _provider_error(exc: BaseException, endpoint: Endpoint, model: str,
         what = f"the connection broke: {type(exc).__name__}: {exc}"
     else:
         return None
-    message = (f"{operation} call with model {model!r} to {endpoint.provider} endpoint "
-               f"{endpoint.host} failed: {what}")
+    message = (
+        f"{operation} call with model {model!r} to {endpoint.provider} endpoint "
+        f"{endpoint.host} failed: {what}"
+    )
     if status == 401 and not endpoint.api_key:
-        message += (" (no API key was configured for this endpoint: pass api_key=, set "
-                    "WINDLASS_LLM_API_KEY, or use a provider profile)")
+        message += (
+            " (no API key was configured for this endpoint: pass api_key=, set "
+            "WINDLASS_LLM_API_KEY, or use a provider profile)"
+        )
     from windlass.genai.instrument import scrub
 
-    return ProviderError(scrub(message, endpoint.api_key), status=status, model=model,
-                         base_url=endpoint.safe_url)
+    return ProviderError(
+        scrub(message, endpoint.api_key), status=status, model=model, base_url=endpoint.safe_url
+    )
 
 
 @contextlib.contextmanager
-def _calling(endpoint: Endpoint, request: Mapping[str, Any], operation: str,
-             span_name: str | None, session_id: str | None,
-             user_id: str | None) -> Iterator[ModelCall]:
+def _calling(
+    endpoint: Endpoint,
+    request: Mapping[str, Any],
+    operation: str,
+    span_name: str | None,
+    session_id: str | None,
+    user_id: str | None,
+) -> Iterator[ModelCall]:
     """Run the request in the block inside the call's span; failures become ProviderError."""
     from windlass.genai import tracing
     from windlass.genai.instrument import ModelCall
@@ -218,10 +240,15 @@ def _calling(endpoint: Endpoint, request: Mapping[str, Any], operation: str,
     model = str(request["model"])
     chat = operation == "chat"
     with tracing.trace_context(session_id=session_id, user_id=user_id):
-        call = ModelCall(span_name or f"{'chat' if chat else 'embeddings'} {model}",
-                         kind="llm" if chat else "embedding", operation=operation,
-                         params=request, provider=endpoint.provider, secret=endpoint.api_key,
-                         base_url=endpoint.base_url)
+        call = ModelCall(
+            span_name or f"{'chat' if chat else 'embeddings'} {model}",
+            kind="llm" if chat else "embedding",
+            operation=operation,
+            params=request,
+            provider=endpoint.provider,
+            secret=endpoint.api_key,
+            base_url=endpoint.base_url,
+        )
         try:
             with call.active():
                 yield call
@@ -239,19 +266,29 @@ def _check_model(model: str) -> None:
         raise InvalidInput(f"model must be a non-empty model name, got {model!r}", field="model")
 
 
-def _chat_request(model: str, messages: str | Sequence[Any], tools: Sequence[Any] | None,
-                  timeout: float | None, params: dict[str, Any], *,
-                  stream: bool) -> dict[str, Any]:
+def _chat_request(
+    model: str,
+    messages: str | Sequence[Any],
+    tools: Sequence[Any] | None,
+    timeout: float | None,
+    params: dict[str, Any],
+    *,
+    stream: bool,
+) -> dict[str, Any]:
     _check_model(model)
     if "stream" in params:
-        raise InvalidInput("do not pass stream=: call stream_chat() (or astream_chat()) for a "
-                           "streamed reply", field="stream")
+        raise InvalidInput(
+            "do not pass stream=: call stream_chat() (or astream_chat()) for a streamed reply",
+            field="stream",
+        )
     if isinstance(messages, str):
         messages = [{"role": "user", "content": messages}]
     if isinstance(messages, Mapping) or not isinstance(messages, Sequence) or not messages:
-        raise InvalidInput("messages must be a non-empty list of chat messages "
-                           "({'role': ..., 'content': ...}) or one user message as a string",
-                           field="messages")
+        raise InvalidInput(
+            "messages must be a non-empty list of chat messages "
+            "({'role': ..., 'content': ...}) or one user message as a string",
+            field="messages",
+        )
     request: dict[str, Any] = {**params, "model": model, "messages": list(messages)}
     if tools is not None:
         request["tools"] = list(tools)
@@ -259,21 +296,25 @@ def _chat_request(model: str, messages: str | Sequence[Any], tools: Sequence[Any
         request["timeout"] = timeout
     if stream:
         request["stream"] = True
-        request["stream_options"] = {**(params.get("stream_options") or {}),
-                                     "include_usage": True}
+        request["stream_options"] = {**(params.get("stream_options") or {}), "include_usage": True}
     return request
 
 
-def _embed_request(model: str, input: str | Sequence[str], timeout: float | None,
-                   params: dict[str, Any]) -> dict[str, Any]:
+def _embed_request(
+    model: str, input: str | Sequence[str], timeout: float | None, params: dict[str, Any]
+) -> dict[str, Any]:
     _check_model(model)
     if not isinstance(input, str) and (
-            not isinstance(input, Sequence) or not input
-            or not all(isinstance(text, str) for text in input)):
-        raise InvalidInput("input must be a string or a non-empty list of strings",
-                           field="input")
-    request: dict[str, Any] = {**params, "model": model,
-                               "input": input if isinstance(input, str) else list(input)}
+        not isinstance(input, Sequence)
+        or not input
+        or not all(isinstance(text, str) for text in input)
+    ):
+        raise InvalidInput("input must be a string or a non-empty list of strings", field="input")
+    request: dict[str, Any] = {
+        **params,
+        "model": model,
+        "input": input if isinstance(input, str) else list(input),
+    }
     if timeout is not None:
         request["timeout"] = timeout
     return request
@@ -303,12 +344,18 @@ def _chat_reply(outcome: CallOutcome, call: ModelCall, raw: Any) -> ChatReply:
     first: dict[str, Any] = messages[0] if messages else {}
     content = first.get("content")
     return ChatReply(
-        text=content if isinstance(content, str) else "", tool_calls=_tool_calls(first),
+        text=content if isinstance(content, str) else "",
+        tool_calls=_tool_calls(first),
         finish_reason=first.get("finish_reason"),
         model=str(attrs.get(attr.RESPONSE_MODEL) or call.request_model),
-        usage=outcome.usage, cost=outcome.cost, latency_s=outcome.latency_s,
-        trace_id=call.trace_id, span_id=call.span_id,
-        time_to_first_token_s=outcome.time_to_first_token_s, raw=raw)
+        usage=outcome.usage,
+        cost=outcome.cost,
+        latency_s=outcome.latency_s,
+        trace_id=call.trace_id,
+        span_id=call.span_id,
+        time_to_first_token_s=outcome.time_to_first_token_s,
+        raw=raw,
+    )
 
 
 def _vector(value: Any) -> list[float]:
@@ -327,8 +374,12 @@ def _finish_embedding(call: ModelCall, response: Any) -> EmbeddingReply:
         vectors=[_vector(item.embedding) for item in data],
         model=str(outcome.attributes.get(attr.RESPONSE_MODEL) or call.request_model),
         input_tokens=None if outcome.usage is None else outcome.usage.input_tokens,
-        cost=outcome.cost, latency_s=outcome.latency_s, trace_id=call.trace_id,
-        span_id=call.span_id, raw=response)
+        cost=outcome.cost,
+        latency_s=outcome.latency_s,
+        trace_id=call.trace_id,
+        span_id=call.span_id,
+        raw=response,
+    )
 
 
 def _delta_text(chunk: Any) -> str:
@@ -340,11 +391,20 @@ def _delta_text(chunk: Any) -> str:
 
 
 # -- sync calls ----------------------------------------------------------------------------------
-def chat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
-         base_url: str | None = None, api_key: str | None = None,
-         tools: Sequence[Any] | None = None, session_id: str | None = None,
-         user_id: str | None = None, span_name: str | None = None,
-         timeout: float | None = None, **params: Any) -> ChatReply:
+def chat(
+    model: str,
+    messages: str | Sequence[Any],
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    tools: Sequence[Any] | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    span_name: str | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> ChatReply:
     """Return the model's reply to ``messages``, traced as one ``llm`` span.
 
     ``messages`` is a list of chat messages (a string is one user message). ``params``
@@ -361,11 +421,20 @@ def chat(model: str, messages: str | Sequence[Any], *, provider: str | None = No
     return _finish_chat(call, response)
 
 
-def stream_chat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
-                base_url: str | None = None, api_key: str | None = None,
-                tools: Sequence[Any] | None = None, session_id: str | None = None,
-                user_id: str | None = None, span_name: str | None = None,
-                timeout: float | None = None, **params: Any) -> ChatStream:
+def stream_chat(
+    model: str,
+    messages: str | Sequence[Any],
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    tools: Sequence[Any] | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    span_name: str | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> ChatStream:
     """Send a chat request and return its :class:`ChatStream` (same arguments as :func:`chat`).
 
     Iterate the stream for the text as it arrives; afterwards ``stream.reply`` holds the
@@ -383,11 +452,19 @@ def stream_chat(model: str, messages: str | Sequence[Any], *, provider: str | No
     return ChatStream(TracedStream(stream, call, keep_chunks=True), endpoint, model)
 
 
-def embed(model: str, input: str | Sequence[str], *, provider: str | None = None,
-          base_url: str | None = None, api_key: str | None = None,
-          session_id: str | None = None, user_id: str | None = None,
-          span_name: str | None = None, timeout: float | None = None,
-          **params: Any) -> EmbeddingReply:
+def embed(
+    model: str,
+    input: str | Sequence[str],
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    span_name: str | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> EmbeddingReply:
     """Return the embedding vectors of ``input`` (one per string), traced as an ``embedding`` span.
 
     ``params`` go to the API as they are (``dimensions``, ``encoding_format``, ``user``…).
@@ -421,11 +498,14 @@ class _StreamReply(ABC):
         """
         traced = self._span_stream()
         if traced is not None and traced.error is not None:
-            raise InvalidState(f"the stream failed ({type(traced.error).__name__}); "
-                               f"it has no reply")
+            raise InvalidState(
+                f"the stream failed ({type(traced.error).__name__}); it has no reply"
+            )
         if traced is None or traced.outcome is None:
-            raise InvalidState("the stream has not ended: read it to the end, or close it, "
-                               "before asking for its reply")
+            raise InvalidState(
+                "the stream has not ended: read it to the end, or close it, "
+                "before asking for its reply"
+            )
         if self._reply is None:
             self._reply = _chat_reply(traced.outcome, traced.call, traced.chunks)
         return self._reply
@@ -474,17 +554,30 @@ class ChatStream(_StreamReply):
     def __enter__(self) -> ChatStream:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
 # -- async calls ---------------------------------------------------------------------------------
-async def achat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
-                base_url: str | None = None, api_key: str | None = None,
-                tools: Sequence[Any] | None = None, session_id: str | None = None,
-                user_id: str | None = None, span_name: str | None = None,
-                timeout: float | None = None, **params: Any) -> ChatReply:
+async def achat(
+    model: str,
+    messages: str | Sequence[Any],
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    tools: Sequence[Any] | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    span_name: str | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> ChatReply:
     """Return the model's reply to ``messages``: the asyncio twin of :func:`chat`."""
     request = _chat_request(model, messages, tools, timeout, params, stream=False)
     endpoint = resolve_endpoint(provider, base_url, api_key)
@@ -494,11 +587,20 @@ async def achat(model: str, messages: str | Sequence[Any], *, provider: str | No
     return _finish_chat(call, response)
 
 
-def astream_chat(model: str, messages: str | Sequence[Any], *, provider: str | None = None,
-                 base_url: str | None = None, api_key: str | None = None,
-                 tools: Sequence[Any] | None = None, session_id: str | None = None,
-                 user_id: str | None = None, span_name: str | None = None,
-                 timeout: float | None = None, **params: Any) -> AsyncChatStream:
+def astream_chat(
+    model: str,
+    messages: str | Sequence[Any],
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    tools: Sequence[Any] | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    span_name: str | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> AsyncChatStream:
     """Return an :class:`AsyncChatStream`: the asyncio twin of :func:`stream_chat`.
 
     ``async for text in llm.astream_chat(...)`` sends the request on the first step;
@@ -518,11 +620,19 @@ def astream_chat(model: str, messages: str | Sequence[Any], *, provider: str | N
     return AsyncChatStream(start, endpoint, model)
 
 
-async def aembed(model: str, input: str | Sequence[str], *, provider: str | None = None,
-                 base_url: str | None = None, api_key: str | None = None,
-                 session_id: str | None = None, user_id: str | None = None,
-                 span_name: str | None = None, timeout: float | None = None,
-                 **params: Any) -> EmbeddingReply:
+async def aembed(
+    model: str,
+    input: str | Sequence[str],
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    span_name: str | None = None,
+    timeout: float | None = None,
+    **params: Any,
+) -> EmbeddingReply:
     """Return the embedding vectors of ``input``: the asyncio twin of :func:`embed`."""
     request = _embed_request(model, input, timeout, params)
     endpoint = resolve_endpoint(provider, base_url, api_key)
@@ -540,8 +650,9 @@ class AsyncChatStream(_StreamReply):
     and ends its span.
     """
 
-    def __init__(self, start: Callable[[], Awaitable[AsyncTracedStream]], endpoint: Endpoint,
-                 model: str) -> None:
+    def __init__(
+        self, start: Callable[[], Awaitable[AsyncTracedStream]], endpoint: Endpoint, model: str
+    ) -> None:
         super().__init__(endpoint, model)
         self._start: Callable[[], Awaitable[AsyncTracedStream]] | None = start
         self._traced: AsyncTracedStream | None = None
@@ -603,8 +714,12 @@ class AsyncChatStream(_StreamReply):
         await self._started()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
 

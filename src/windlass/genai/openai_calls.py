@@ -51,8 +51,9 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
-def request_attributes(operation: str, params: Mapping[str, Any], provider: str, *,
-                       max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+def request_attributes(
+    operation: str, params: Mapping[str, Any], provider: str, *, max_chars: int = DEFAULT_MAX_CHARS
+) -> dict[str, Any]:
     """Return the span attributes of a call's keyword arguments (``model``, ``messages``…).
 
     ``operation`` is the GenAI operation (``chat``, ``text_completion``, ``embeddings``);
@@ -107,8 +108,9 @@ def response_attributes(response: Any, *, max_chars: int = DEFAULT_MAX_CHARS) ->
         attrs[attr.RESPONSE_ID] = str(_field(response, "id"))
     if _field(response, "model"):
         attrs[attr.RESPONSE_MODEL] = str(_field(response, "model"))
-    choices = sorted(_field(response, "choices") or [],
-                     key=lambda choice: _field(choice, "index") or 0)
+    choices = sorted(
+        _field(response, "choices") or [], key=lambda choice: _field(choice, "index") or 0
+    )
     messages = [_output_message(choice) for choice in choices]
     reasons = [m["finish_reason"] for m in messages if "finish_reason" in m]
     if reasons:
@@ -147,10 +149,12 @@ def usage_attributes(usage: Any) -> dict[str, Any]:
     found = {
         attr.USAGE_INPUT_TOKENS: _field(usage, "prompt_tokens"),
         attr.USAGE_OUTPUT_TOKENS: _field(usage, "completion_tokens"),
-        attr.USAGE_CACHED_INPUT_TOKENS:
-            _field(_field(usage, "prompt_tokens_details"), "cached_tokens"),
-        attr.USAGE_REASONING_TOKENS:
-            _field(_field(usage, "completion_tokens_details"), "reasoning_tokens"),
+        attr.USAGE_CACHED_INPUT_TOKENS: _field(
+            _field(usage, "prompt_tokens_details"), "cached_tokens"
+        ),
+        attr.USAGE_REASONING_TOKENS: _field(
+            _field(usage, "completion_tokens_details"), "reasoning_tokens"
+        ),
     }
     return {name: int(value) for name, value in found.items() if value is not None}
 
@@ -205,9 +209,13 @@ class StreamAccumulator:
     a refusal, reasoning or a tool call (a role-only or empty chunk does not count).
     """
 
-    def __init__(self, started_at: float | None = None, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    def __init__(
+        self,
+        started_at: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> None:
         self._clock = clock
         self.started_at = clock() if started_at is None else started_at
         self.first_token_at: float | None = None
@@ -228,8 +236,9 @@ class StreamAccumulator:
         token = False
         for position, choice in enumerate(_field(chunk, "choices") or []):
             index = _field(choice, "index")
-            parts = self._choices.setdefault(position if index is None else int(index),
-                                             _ChoiceParts())
+            parts = self._choices.setdefault(
+                position if index is None else int(index), _ChoiceParts()
+            )
             token = self._add_delta(parts, _field(choice, "delta")) or token
             if _field(choice, "finish_reason"):
                 parts.finish_reason = str(_field(choice, "finish_reason"))
@@ -253,8 +262,9 @@ class StreamAccumulator:
             token = True
         for position, call in enumerate(_field(delta, "tool_calls") or []):
             index = _field(call, "index")
-            tool = parts.tool_calls.setdefault(position if index is None else int(index),
-                                               _ToolCallParts())
+            tool = parts.tool_calls.setdefault(
+                position if index is None else int(index), _ToolCallParts()
+            )
             if _field(call, "id") and not tool.id:
                 tool.id = str(_field(call, "id"))
             function = _field(call, "function")
@@ -276,32 +286,49 @@ class StreamAccumulator:
         """Return the stream so far, put back together."""
         choices = [self._choice(index, parts) for index, parts in sorted(self._choices.items())]
         usage = None if self._usage is None else _plain(self._usage)
-        completion: dict[str, Any] = {"id": self._id, "object": "chat.completion",
-                                      "model": self._model, "choices": choices}
+        completion: dict[str, Any] = {
+            "id": self._id,
+            "object": "chat.completion",
+            "model": self._model,
+            "choices": choices,
+        }
         if usage is not None:
             completion["usage"] = usage
         first = choices[0] if choices else None
         message = first["message"] if first else {}
-        calls = [{"id": c["id"], "name": c["function"]["name"],
-                  "arguments": c["function"]["arguments"]}
-                 for c in message.get("tool_calls", [])]
+        calls = [
+            {"id": c["id"], "name": c["function"]["name"], "arguments": c["function"]["arguments"]}
+            for c in message.get("tool_calls", [])
+        ]
         return StreamResult(
-            response_id=self._id, model=self._model, text=message.get("content"),
-            tool_calls=calls, finish_reason=first["finish_reason"] if first else None,
-            usage=usage, time_to_first_token=self.time_to_first_token,
-            completion=completion, max_chars=self.max_chars)
+            response_id=self._id,
+            model=self._model,
+            text=message.get("content"),
+            tool_calls=calls,
+            finish_reason=first["finish_reason"] if first else None,
+            usage=usage,
+            time_to_first_token=self.time_to_first_token,
+            completion=completion,
+            max_chars=self.max_chars,
+        )
 
     @staticmethod
     def _choice(index: int, parts: _ChoiceParts) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": parts.role,
-                                   "content": "".join(parts.text) if parts.text else None}
+        message: dict[str, Any] = {
+            "role": parts.role,
+            "content": "".join(parts.text) if parts.text else None,
+        }
         if parts.refusal:
             message["refusal"] = "".join(parts.refusal)
         if parts.tool_calls:
             message["tool_calls"] = [
-                {"id": tool.id, "type": "function",
-                 "function": {"name": tool.name, "arguments": "".join(tool.arguments)}}
-                for _, tool in sorted(parts.tool_calls.items())]
+                {
+                    "id": tool.id,
+                    "type": "function",
+                    "function": {"name": tool.name, "arguments": "".join(tool.arguments)},
+                }
+                for _, tool in sorted(parts.tool_calls.items())
+            ]
         return {"index": index, "message": message, "finish_reason": parts.finish_reason}
 
 
@@ -346,8 +373,7 @@ def _output_message(choice: Any) -> dict[str, Any]:
     """Return one choice as ``{role, content, tool_calls, refusal, finish_reason}``."""
     message = _field(choice, "message")
     content = _field(message, "content") if message is not None else _field(choice, "text")
-    out: dict[str, Any] = {"role": str(_field(message, "role") or "assistant"),
-                           "content": content}
+    out: dict[str, Any] = {"role": str(_field(message, "role") or "assistant"), "content": content}
     calls = [_tool_call(call) for call in _field(message, "tool_calls") or []]
     if calls:
         out["tool_calls"] = calls
@@ -362,8 +388,14 @@ def _tool_call(call: Any) -> dict[str, Any]:
     """Return a function (or custom) tool call as ``{id, name, arguments}``."""
     custom = _field(call, "custom")
     if custom is not None:
-        return {"id": _field(call, "id"), "name": _field(custom, "name"),
-                "arguments": _field(custom, "input")}
+        return {
+            "id": _field(call, "id"),
+            "name": _field(custom, "name"),
+            "arguments": _field(custom, "input"),
+        }
     function = _field(call, "function")
-    return {"id": _field(call, "id"), "name": _field(function, "name"),
-            "arguments": _field(function, "arguments")}
+    return {
+        "id": _field(call, "id"),
+        "name": _field(function, "name"),
+        "arguments": _field(function, "arguments"),
+    }

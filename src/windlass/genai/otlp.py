@@ -102,8 +102,9 @@ def otlp_encoding(content_type: str) -> Literal["protobuf", "json"]:
     return encoding
 
 
-def decode_traces(body: bytes, content_type: str, *,
-                  max_chars: int = DEFAULT_MAX_CHARS) -> list[Span]:
+def decode_traces(
+    body: bytes, content_type: str, *, max_chars: int = DEFAULT_MAX_CHARS
+) -> list[Span]:
     """Return the spans of an OTLP trace export request, GenAI fields normalized.
 
     ``content_type`` is the request's ``Content-Type`` header; ``max_chars`` caps each
@@ -168,8 +169,7 @@ def _pb_span(span: PbSpan, resource: dict[str, Any], scope: str, max_chars: int)
     code = status.code
     attributes = _pb_attributes(span.attributes)
     events = tuple(
-        SpanEvent(name=e.name, time_ns=e.time_unix_nano,
-                  attributes=_pb_attributes(e.attributes))
+        SpanEvent(name=e.name, time_ns=e.time_unix_nano, attributes=_pb_attributes(e.attributes))
         for e in span.events
     )
     return Span(
@@ -213,8 +213,9 @@ class _Malformed(Exception):
     """A JSON structure problem, raised deep down and reported with its path."""
 
 
-def _malformed(error: _Malformed, r: int | None, s: int | None = None,
-               i: int | None = None) -> InvalidInput:
+def _malformed(
+    error: _Malformed, r: int | None, s: int | None = None, i: int | None = None
+) -> InvalidInput:
     where = _path(r, s, i)
     return InvalidInput(f"OTLP JSON payload is malformed at {where}: {error}", field=where)
 
@@ -353,11 +354,13 @@ def _json_span(span: Any, resource: dict[str, Any], scope: str, max_chars: int) 
         event_name = event.get("name") or ""
         if type(event_name) is not str:
             raise _Malformed("an event name must be a string")
-        event_list.append(SpanEvent(
-            name=event_name,
-            time_ns=_json_uint64(event.get("timeUnixNano"), "event timeUnixNano"),
-            attributes=_json_attributes(event.get("attributes")),
-        ))
+        event_list.append(
+            SpanEvent(
+                name=event_name,
+                time_ns=_json_uint64(event.get("timeUnixNano"), "event timeUnixNano"),
+                attributes=_json_attributes(event.get("attributes")),
+            )
+        )
     events = tuple(event_list)
     attributes = _json_attributes(span.get("attributes"))
     return Span(
@@ -393,7 +396,8 @@ def _decode_json(body: bytes, max_chars: int) -> list[Span]:
         try:
             resource_spans = _json_dict(resource_spans)
             resource = _json_attributes(
-                _json_dict(resource_spans.get("resource")).get("attributes"))
+                _json_dict(resource_spans.get("resource")).get("attributes")
+            )
             scope_list = _json_list(resource_spans.get("scopeSpans"))
         except _Malformed as exc:
             raise _malformed(exc, r) from None

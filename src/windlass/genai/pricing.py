@@ -43,23 +43,25 @@ _DOCUMENT_KEYS = frozenset({"version", "currency", "unit", "notes", "models"})
 # Spellings of a provider (OpenTelemetry's gen_ai.provider.name and gen_ai.system values,
 # SDK names) that bill at the canonical provider's list prices. A table entry under the
 # literal spelling (say "azure/gpt-4o") still wins over the canonical one.
-PROVIDER_ALIASES: Mapping[str, str] = MappingProxyType({
-    "azure": "openai",
-    "azure.ai.openai": "openai",
-    "az.ai.openai": "openai",
-    "azure_openai": "openai",
-    "azure-openai": "openai",
-    "gemini": "google",
-    "gcp.gemini": "google",
-    "gcp.gen_ai": "google",
-    "gcp.vertex_ai": "google",
-    "vertex_ai": "google",
-    "google_genai": "google",
-    "google-genai": "google",
-    "mistral_ai": "mistral",
-    "mistralai": "mistral",
-    "mistral-ai": "mistral",
-})
+PROVIDER_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "azure": "openai",
+        "azure.ai.openai": "openai",
+        "az.ai.openai": "openai",
+        "azure_openai": "openai",
+        "azure-openai": "openai",
+        "gemini": "google",
+        "gcp.gemini": "google",
+        "gcp.gen_ai": "google",
+        "gcp.vertex_ai": "google",
+        "vertex_ai": "google",
+        "google_genai": "google",
+        "google-genai": "google",
+        "mistral_ai": "mistral",
+        "mistralai": "mistral",
+        "mistral-ai": "mistral",
+    }
+)
 
 # A release suffix on a model name: "-2024-07-18", "-20250514", "-0613", "-2411", "-002",
 # "-latest", or Vertex's "@20250514". Only these are stripped to find the base model:
@@ -90,27 +92,32 @@ class TokenUsage:
             if value is None and name in ("cached_input_tokens", "reasoning_tokens"):
                 continue
             if isinstance(value, bool):
-                raise InvalidInput(f"TokenUsage.{name} must be an integer, got {value!r}",
-                                   field=name)
+                raise InvalidInput(
+                    f"TokenUsage.{name} must be an integer, got {value!r}", field=name
+                )
             try:
                 count = operator.index(value)  # accepts numpy integers, refuses floats
             except TypeError:
-                raise InvalidInput(f"TokenUsage.{name} must be an integer, got {value!r}",
-                                   field=name) from None
+                raise InvalidInput(
+                    f"TokenUsage.{name} must be an integer, got {value!r}", field=name
+                ) from None
             if count < 0:
-                raise InvalidInput(f"TokenUsage.{name} must not be negative, got {count}",
-                                   field=name)
+                raise InvalidInput(
+                    f"TokenUsage.{name} must not be negative, got {count}", field=name
+                )
             object.__setattr__(self, name, count)
         if (self.cached_input_tokens or 0) > self.input_tokens:
             raise InvalidInput(
                 f"TokenUsage.cached_input_tokens ({self.cached_input_tokens}) exceeds "
                 f"input_tokens ({self.input_tokens}), which include the cached tokens",
-                field="cached_input_tokens")
+                field="cached_input_tokens",
+            )
         if (self.reasoning_tokens or 0) > self.output_tokens:
             raise InvalidInput(
                 f"TokenUsage.reasoning_tokens ({self.reasoning_tokens}) exceeds "
                 f"output_tokens ({self.output_tokens}), which include the reasoning tokens",
-                field="reasoning_tokens")
+                field="reasoning_tokens",
+            )
 
 
 @dataclass(frozen=True)
@@ -131,16 +138,25 @@ class ModelPrice:
 
     def __post_init__(self) -> None:
         if not self.provider or not self.model or "/" in self.provider:
-            raise InvalidInput(f"a model price needs a provider and a model name, got "
-                               f"{self.provider!r} and {self.model!r}", field="provider")
+            raise InvalidInput(
+                f"a model price needs a provider and a model name, got "
+                f"{self.provider!r} and {self.model!r}",
+                field="provider",
+            )
         for name in _PRICE_FIELDS:
             value = getattr(self, name)
             if value is None and name != "input":
                 continue
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not math.isfinite(value) or value < 0):
-                raise InvalidInput(f"price {self.key}.{name} must be a non-negative number, "
-                                   f"got {value!r}", field=name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise InvalidInput(
+                    f"price {self.key}.{name} must be a non-negative number, got {value!r}",
+                    field=name,
+                )
 
     @property
     def key(self) -> str:
@@ -156,10 +172,12 @@ class ModelPrice:
         output_price = self.output or 0.0
         cached_price = self.input if self.cached_input is None else self.cached_input
         reasoning_price = output_price if self.reasoning is None else self.reasoning
-        total = ((usage.input_tokens - cached) * self.input
-                 + cached * cached_price
-                 + (usage.output_tokens - reasoning) * output_price
-                 + reasoning * reasoning_price)
+        total = (
+            (usage.input_tokens - cached) * self.input
+            + cached * cached_price
+            + (usage.output_tokens - reasoning) * output_price
+            + reasoning * reasoning_price
+        )
         return total / 1_000_000
 
 
@@ -170,8 +188,9 @@ class PriceTable:
     directly from :class:`ModelPrice` objects.
     """
 
-    def __init__(self, prices: Iterable[ModelPrice], *, version: str,
-                 currency: str = "USD") -> None:
+    def __init__(
+        self, prices: Iterable[ModelPrice], *, version: str, currency: str = "USD"
+    ) -> None:
         self._version = version
         self._currency = currency
         self._prices: dict[str, ModelPrice] = {}
@@ -193,8 +212,7 @@ class PriceTable:
         when the file is missing, unparsable or of the wrong shape.
         """
         shipped = resources.files("windlass.genai").joinpath("prices.json")
-        base = _parse_document(json.loads(shipped.read_text(encoding="utf-8")),
-                               _SHIPPED_NAME)
+        base = _parse_document(json.loads(shipped.read_text(encoding="utf-8")), _SHIPPED_NAME)
         version = base.version or "unversioned"
         currency = base.currency or "USD"
         prices = dict(base.models)
@@ -202,9 +220,12 @@ class PriceTable:
             path = Path(overrides).expanduser()
             extra = _parse_document(_read_document(path), str(path))
             if extra.currency is not None and extra.currency != currency:
-                raise ConfigError(f"price table {path}: currency {extra.currency!r} differs "
-                                  f"from the shipped table's {currency!r}",
-                                  file=str(path), entry="currency")
+                raise ConfigError(
+                    f"price table {path}: currency {extra.currency!r} differs "
+                    f"from the shipped table's {currency!r}",
+                    file=str(path),
+                    entry="currency",
+                )
             prices.update(extra.models)
             version = extra.version or version
         return cls(prices.values(), version=version, currency=currency)
@@ -269,16 +290,22 @@ class PriceTable:
         """
         price = self.lookup(provider, model)
         if price is None:
-            self._warn_once(provider, model,
-                            f"no price for model {model!r} (provider {provider!r}) in price "
-                            f"table {self._version}; its cost is unknown. Add it to a price "
-                            f"file named by WINDLASS_PRICE_TABLE.")
+            self._warn_once(
+                provider,
+                model,
+                f"no price for model {model!r} (provider {provider!r}) in price "
+                f"table {self._version}; its cost is unknown. Add it to a price "
+                f"file named by WINDLASS_PRICE_TABLE.",
+            )
             return None
         amount = price.cost(usage)
         if amount is None:
-            self._warn_once(provider, model,
-                            f"{price.key} has no output price but model {model!r} produced "
-                            f"{usage.output_tokens} output tokens; its cost is unknown.")
+            self._warn_once(
+                provider,
+                model,
+                f"{price.key} has no output price but model {model!r} produced "
+                f"{usage.output_tokens} output tokens; its cost is unknown.",
+            )
         return amount
 
     def _warn_once(self, provider: str | None, model: str, message: str) -> None:
@@ -325,78 +352,116 @@ def _read_document(path: Path) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"price table {path} is not valid JSON: {exc}",
-                              file=str(path)) from None
+            raise ConfigError(
+                f"price table {path} is not valid JSON: {exc}", file=str(path)
+            ) from None
     import yaml  # lazily: `import windlass` stays light
 
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"price table {path} is not valid JSON or YAML: {exc}",
-                          file=str(path)) from None
+        raise ConfigError(
+            f"price table {path} is not valid JSON or YAML: {exc}", file=str(path)
+        ) from None
 
 
 def _parse_document(raw: Any, source: str) -> _Document:
     """Return the checked content of one price table document read from ``source``."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"price table {source} must be a mapping with a 'models' mapping, "
-                          f"got {type(raw).__name__}", file=source)
+        raise ConfigError(
+            f"price table {source} must be a mapping with a 'models' mapping, "
+            f"got {type(raw).__name__}",
+            file=source,
+        )
     unknown = sorted(str(k) for k in raw if k not in _DOCUMENT_KEYS)
     if unknown:
-        raise ConfigError(f"price table {source}: unknown key(s) {unknown}; expected "
-                          f"{sorted(_DOCUMENT_KEYS)}", file=source, entry=unknown[0])
+        raise ConfigError(
+            f"price table {source}: unknown key(s) {unknown}; expected {sorted(_DOCUMENT_KEYS)}",
+            file=source,
+            entry=unknown[0],
+        )
     version = raw.get("version")
     if isinstance(version, datetime.date | int) and not isinstance(version, bool):
         version = str(version)  # YAML reads `version: 2026-11-15` as a date
     if version is not None and (not isinstance(version, str) or not version.strip()):
-        raise ConfigError(f"price table {source}: version must be a string, got {version!r}",
-                          file=source, entry="version")
+        raise ConfigError(
+            f"price table {source}: version must be a string, got {version!r}",
+            file=source,
+            entry="version",
+        )
     currency = raw.get("currency")
     if currency is not None and not isinstance(currency, str):
-        raise ConfigError(f"price table {source}: currency must be a string, got "
-                          f"{currency!r}", file=source, entry="currency")
+        raise ConfigError(
+            f"price table {source}: currency must be a string, got {currency!r}",
+            file=source,
+            entry="currency",
+        )
     unit = raw.get("unit", UNIT)
     if unit != UNIT:
-        raise ConfigError(f"price table {source}: unit must be {UNIT!r}, got {unit!r}",
-                          file=source, entry="unit")
+        raise ConfigError(
+            f"price table {source}: unit must be {UNIT!r}, got {unit!r}", file=source, entry="unit"
+        )
     models = raw.get("models", {})
     if not isinstance(models, dict):
-        raise ConfigError(f"price table {source}: 'models' must be a mapping of "
-                          f"'provider/model' to prices, got {type(models).__name__}",
-                          file=source, entry="models")
+        raise ConfigError(
+            f"price table {source}: 'models' must be a mapping of "
+            f"'provider/model' to prices, got {type(models).__name__}",
+            file=source,
+            entry="models",
+        )
     prices: dict[str, ModelPrice] = {}
     for key, entry in models.items():
         price = _parse_entry(key, entry, source)
         prices[price.key.lower()] = price
-    return _Document(version=version, currency=currency.upper() if currency else None,
-                     models=prices)
+    return _Document(
+        version=version, currency=currency.upper() if currency else None, models=prices
+    )
 
 
 def _parse_entry(key: Any, entry: Any, source: str) -> ModelPrice:
     """Return the :class:`ModelPrice` of one ``models`` entry, or raise naming it."""
     provider, _, model = str(key).partition("/")
     if not isinstance(key, str) or not provider.strip() or not model.strip():
-        raise ConfigError(f"price table {source}: model key {key!r} must be "
-                          f"'provider/model'", file=source, entry=str(key))
+        raise ConfigError(
+            f"price table {source}: model key {key!r} must be 'provider/model'",
+            file=source,
+            entry=str(key),
+        )
     if not isinstance(entry, dict):
-        raise ConfigError(f"price table {source}: entry {key!r} must be a mapping of "
-                          f"{list(_PRICE_FIELDS)} to prices, got {entry!r}",
-                          file=source, entry=key)
+        raise ConfigError(
+            f"price table {source}: entry {key!r} must be a mapping of "
+            f"{list(_PRICE_FIELDS)} to prices, got {entry!r}",
+            file=source,
+            entry=key,
+        )
     unknown = sorted(str(k) for k in entry if k not in _PRICE_FIELDS)
     if unknown:
-        raise ConfigError(f"price table {source}: entry {key!r} has unknown field(s) "
-                          f"{unknown}; expected {list(_PRICE_FIELDS)}",
-                          file=source, entry=key)
+        raise ConfigError(
+            f"price table {source}: entry {key!r} has unknown field(s) "
+            f"{unknown}; expected {list(_PRICE_FIELDS)}",
+            file=source,
+            entry=key,
+        )
     if "input" not in entry:
-        raise ConfigError(f"price table {source}: entry {key!r} has no 'input' price",
-                          file=source, entry=key)
+        raise ConfigError(
+            f"price table {source}: entry {key!r} has no 'input' price", file=source, entry=key
+        )
     try:
-        return ModelPrice(provider=provider.strip().lower(), model=model.strip().lower(),
-                          input=entry["input"], cached_input=entry.get("cached_input"),
-                          output=entry.get("output"), reasoning=entry.get("reasoning"))
+        return ModelPrice(
+            provider=provider.strip().lower(),
+            model=model.strip().lower(),
+            input=entry["input"],
+            cached_input=entry.get("cached_input"),
+            output=entry.get("output"),
+            reasoning=entry.get("reasoning"),
+        )
     except InvalidInput as exc:
-        raise ConfigError(f"price table {source}: entry {key!r}: {exc.message}",
-                          file=source, entry=key, field=exc.details.get("field")) from None
+        raise ConfigError(
+            f"price table {source}: entry {key!r}: {exc.message}",
+            file=source,
+            entry=key,
+            field=exc.details.get("field"),
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -423,5 +488,7 @@ def default_price_table() -> PriceTable:
     try:
         return _load_cached(str(configured), stamp)
     except ConfigError as exc:
-        raise ConfigError(f"WINDLASS_PRICE_TABLE={configured}: {exc.message}",
-                          **{**exc.details, "setting": "WINDLASS_PRICE_TABLE"}) from None
+        raise ConfigError(
+            f"WINDLASS_PRICE_TABLE={configured}: {exc.message}",
+            **{**exc.details, "setting": "WINDLASS_PRICE_TABLE"},
+        ) from None

@@ -71,8 +71,11 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
             break
         if duplicate:
             raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, f"found the key {key!r} twice",
-                key_node.start_mark)
+                "while reading a mapping",
+                node.start_mark,
+                f"found the key {key!r} twice",
+                key_node.start_mark,
+            )
         seen.add(key)
     return loader.construct_mapping(node)
 
@@ -93,20 +96,28 @@ def render_prompt_file(version: PromptVersion) -> str:
     if isinstance(version.template, str):
         body["template"] = version.template
     else:
-        body["messages"] = [{"role": m["role"], "content": m["content"]}
-                            for m in version.template]
+        body["messages"] = [{"role": m["role"], "content": m["content"]} for m in version.template]
     body["model"] = dict(version.model)
     body["response_format"] = version.response_format
-    declared = {name: d for name, v in version.variables.items()
-                if (d := _declaration(v)) is not None}
+    declared = {
+        name: d for name, v in version.variables.items() if (d := _declaration(v)) is not None
+    }
     if declared:
         body["variables"] = declared
-    header = (f"# windlass prompt {version.name}, version {version.version}\n"
-              f"# content hash: {version.content_hash}\n"
-              "# Edit this file, then `windlass prompts push <folder>` registers it as a new "
-              "version.\n")
-    text: str = yaml.dump(body, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                          default_flow_style=False, width=100_000)
+    header = (
+        f"# windlass prompt {version.name}, version {version.version}\n"
+        f"# content hash: {version.content_hash}\n"
+        "# Edit this file, then `windlass prompts push <folder>` registers it as a new "
+        "version.\n"
+    )
+    text: str = yaml.dump(
+        body,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100_000,
+    )
     return header + text
 
 
@@ -114,8 +125,7 @@ def write_prompt_file(version: PromptVersion, folder: Path) -> Path:
     """Write ``<folder>/<name>.yaml`` atomically (creating the folder); return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{version.name}.yaml"
-    handle, temporary = tempfile.mkstemp(prefix=f".{version.name}.", suffix=".tmp",
-                                         dir=folder)
+    handle, temporary = tempfile.mkstemp(prefix=f".{version.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(render_prompt_file(version))
@@ -139,15 +149,18 @@ def read_prompt_file(path: Path) -> tuple[str, PromptContent]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise InvalidInput(f"{path}: the file has {size} bytes; the limit is "
-                               f"{MAX_FILE_BYTES}", file=str(path))
+            raise InvalidInput(
+                f"{path}: the file has {size} bytes; the limit is {MAX_FILE_BYTES}", file=str(path)
+            )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                           file=str(path)) from None
+        raise InvalidInput(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})", file=str(path)
+        ) from None
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read the file: {exc.strerror}",
-                           file=str(path)) from None
+        raise InvalidInput(
+            f"{path}: cannot read the file: {exc.strerror}", file=str(path)
+        ) from None
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
@@ -155,27 +168,39 @@ def read_prompt_file(path: Path) -> tuple[str, PromptContent]:
         line = None if mark is None else mark.line + 1
         where = f"line {line}" if line is not None else "somewhere"
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise InvalidInput(f"{path}, {where}: not valid YAML: {problem}", file=str(path),
-                           line=line) from None
+        raise InvalidInput(
+            f"{path}, {where}: not valid YAML: {problem}", file=str(path), line=line
+        ) from None
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{path}: not valid YAML: {exc}", file=str(path)) from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"{path}: a prompt file is a mapping with template or messages, "
-                           "model, response_format and variables", file=str(path))
+        raise InvalidInput(
+            f"{path}: a prompt file is a mapping with template or messages, "
+            "model, response_format and variables",
+            file=str(path),
+        )
     unknown = sorted(str(k) for k in data if k not in FILE_KEYS)
     if unknown:
-        raise InvalidInput(f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; a prompt "
-                           f"file has {', '.join(FILE_KEYS)}", file=str(path))
+        raise InvalidInput(
+            f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; a prompt "
+            f"file has {', '.join(FILE_KEYS)}",
+            file=str(path),
+        )
     name = data.get("name", path.stem)
     try:
         check_name("prompt name", name)
         if name != path.stem:
-            raise InvalidInput(f"the file says name: {name!r}, but its name is "
-                               f"{path.name!r}; rename the file or fix the name")
-        content = prompt_content(template=data.get("template"), messages=data.get("messages"),
-                                 model=data.get("model"),
-                                 response_format=data.get("response_format"),
-                                 variables=data.get("variables"))
+            raise InvalidInput(
+                f"the file says name: {name!r}, but its name is "
+                f"{path.name!r}; rename the file or fix the name"
+            )
+        content = prompt_content(
+            template=data.get("template"),
+            messages=data.get("messages"),
+            model=data.get("model"),
+            response_format=data.get("response_format"),
+            variables=data.get("variables"),
+        )
     except InvalidInput as exc:
         raise _in_file(path, exc) from None
     return name, content
@@ -188,16 +213,19 @@ def read_prompt_folder(folder: Path) -> list[tuple[Path, str, PromptContent]]:
     """
     if not folder.is_dir():
         raise InvalidInput(f"{folder} is not a folder of prompt files", file=str(folder))
-    paths = sorted(p for p in folder.iterdir()
-                   if p.suffix in (".yaml", ".yml") and p.is_file()
-                   and not p.name.startswith("."))
+    paths = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith(".")
+    )
     found: list[tuple[Path, str, PromptContent]] = []
     names: dict[str, Path] = {}
     for path in paths:
         name, content = read_prompt_file(path)
         if name in names:
-            raise InvalidInput(f"{path} and {names[name]} both hold prompt {name!r}",
-                               file=str(path), prompt=name)
+            raise InvalidInput(
+                f"{path} and {names[name]} both hold prompt {name!r}", file=str(path), prompt=name
+            )
         names[name] = path
         found.append((path, name, content))
     return found

@@ -64,12 +64,17 @@ def _project(project: str | None) -> str:
     return tracking_fluent._project_id(project or tracking_fluent.current_project())
 
 
-def register(name: str, template: str | None = None, *,
-             messages: list[dict[str, str]] | None = None,
-             model: dict[str, Any] | None = None,
-             response_format: dict[str, Any] | None = None,
-             variables: dict[str, Any] | None = None, commit_message: str = "",
-             project: str | None = None) -> LoadedPrompt:
+def register(
+    name: str,
+    template: str | None = None,
+    *,
+    messages: list[dict[str, str]] | None = None,
+    model: dict[str, Any] | None = None,
+    response_format: dict[str, Any] | None = None,
+    variables: dict[str, Any] | None = None,
+    commit_message: str = "",
+    project: str | None = None,
+) -> LoadedPrompt:
     """Register a new version of prompt ``name`` and return it (created on first use).
 
     Give ``template`` (a text) or ``messages`` (chat messages ``{"role", "content"}``,
@@ -80,8 +85,15 @@ def register(name: str, template: str | None = None, *,
     to the newest version's registers nothing and returns the newest version.
     """
     return _registry().register(
-        _project(project), name, template=template, messages=messages, model=model,
-        response_format=response_format, variables=variables, commit_message=commit_message)
+        _project(project),
+        name,
+        template=template,
+        messages=messages,
+        model=model,
+        response_format=response_format,
+        variables=variables,
+        commit_message=commit_message,
+    )
 
 
 def load(ref: str, *, project: str | None = None) -> LoadedPrompt:
@@ -97,8 +109,9 @@ def load(ref: str, *, project: str | None = None) -> LoadedPrompt:
     return _registry().load(_project(pick_project(named, project, ref)), ref)
 
 
-def render(ref: str, /, *, project: str | None = None, **variables: Any
-           ) -> str | list[dict[str, str]]:
+def render(
+    ref: str, /, *, project: str | None = None, **variables: Any
+) -> str | list[dict[str, str]]:
     """Return the version ``ref`` names rendered with ``variables``."""
     return load(ref, project=project).render(**variables)
 
@@ -120,8 +133,9 @@ def list_versions(name: str, *, project: str | None = None) -> list[PromptVersio
     return all_pages(lambda token: registry.list_versions(project_id, name, 1000, token))
 
 
-def set_alias(name: str, alias: str, version: int, *, project: str | None = None
-              ) -> PromptAliasEvent:
+def set_alias(
+    name: str, alias: str, version: int, *, project: str | None = None
+) -> PromptAliasEvent:
     """Point ``alias`` (``production``, ``staging``...) at ``version``; return the move."""
     return _registry().set_alias(_project(project), name, alias, version)
 
@@ -131,8 +145,9 @@ def delete_alias(name: str, alias: str, *, project: str | None = None) -> Prompt
     return _registry().delete_alias(_project(project), name, alias)
 
 
-def alias_history(name: str, alias: str | None = None, *, project: str | None = None
-                  ) -> list[PromptAliasEvent]:
+def alias_history(
+    name: str, alias: str | None = None, *, project: str | None = None
+) -> list[PromptAliasEvent]:
     """Return every recorded move of the prompt's aliases (or of one), oldest first."""
     return _registry().alias_history(_project(project), name, alias)
 
@@ -142,13 +157,20 @@ def diff(name: str, old: int | str, new: int | str, *, project: str | None = Non
     return _registry().diff(_project(project), name, old, new)
 
 
-def pull(name: str, folder: str | Path, *, version: int | None = None,
-         alias: str | None = None, project: str | None = None) -> Path:
+def pull(
+    name: str,
+    folder: str | Path,
+    *,
+    version: int | None = None,
+    alias: str | None = None,
+    project: str | None = None,
+) -> Path:
     """Write a version (the newest by default) to ``<folder>/<name>.yaml``; return the path."""
     return _registry().pull(_project(project), name, folder, version=version, alias=alias)
 
 
-def push(folder: str | Path, *, commit_message: str | None = None,
-         project: str | None = None) -> list[PushResult]:
+def push(
+    folder: str | Path, *, commit_message: str | None = None, project: str | None = None
+) -> list[PushResult]:
     """Register each changed prompt file of ``folder`` as a new version; say what was done."""
     return _registry().push(_project(project), folder, commit_message=commit_message)

@@ -66,13 +66,40 @@ MAX_SETTINGS_BYTES = 1024 * 1024
 _MAX_DEPTH = 32
 _INT64 = 2**63
 #: Keyword arguments of :meth:`LoadedPrompt.run` that are not template variables.
-RUN_OPTIONS = frozenset({
-    "model", "provider", "base_url", "api_key", "tools", "session_id", "user_id", "timeout",
-    "span_name", "response_format", "temperature", "max_tokens", "max_completion_tokens",
-    "top_p", "seed", "stop", "frequency_penalty", "presence_penalty", "tool_choice",
-    "parallel_tool_calls", "n", "logit_bias", "logprobs", "top_logprobs", "reasoning_effort",
-    "user", "metadata", "extra_headers", "extra_body", "extra_query",
-})
+RUN_OPTIONS = frozenset(
+    {
+        "model",
+        "provider",
+        "base_url",
+        "api_key",
+        "tools",
+        "session_id",
+        "user_id",
+        "timeout",
+        "span_name",
+        "response_format",
+        "temperature",
+        "max_tokens",
+        "max_completion_tokens",
+        "top_p",
+        "seed",
+        "stop",
+        "frequency_penalty",
+        "presence_penalty",
+        "tool_choice",
+        "parallel_tool_calls",
+        "n",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "reasoning_effort",
+        "user",
+        "metadata",
+        "extra_headers",
+        "extra_body",
+        "extra_query",
+    }
+)
 
 
 # -- checks ------------------------------------------------------------------------------
@@ -109,8 +136,10 @@ def _plain(where: str, value: Any, depth: int = 0) -> Any:
         return out
     if isinstance(value, list | tuple):
         return [_plain(f"{where}[{i}]", item, depth + 1) for i, item in enumerate(value)]
-    raise InvalidInput(f"{where} holds a {type(value).__name__}, not JSON data "
-                       "(strings, numbers, booleans, null, lists, mappings)")
+    raise InvalidInput(
+        f"{where} holds a {type(value).__name__}, not JSON data "
+        "(strings, numbers, booleans, null, lists, mappings)"
+    )
 
 
 def _settings(kind: str, value: Any) -> dict[str, Any]:
@@ -130,14 +159,15 @@ def check_model_settings(model: Any) -> dict[str, Any]:
     """
     settings = _settings("model settings", {} if model is None else model)
     if "api_key" in settings:
-        raise InvalidInput("model settings may not hold an api_key: prompts are shared and "
-                           "versioned; configure the key in a provider profile "
-                           "(WINDLASS_LLM_PROVIDERS) or WINDLASS_LLM_API_KEY", field="api_key")
+        raise InvalidInput(
+            "model settings may not hold an api_key: prompts are shared and "
+            "versioned; configure the key in a provider profile "
+            "(WINDLASS_LLM_PROVIDERS) or WINDLASS_LLM_API_KEY",
+            field="api_key",
+        )
     for key in ("name", "provider", "base_url"):
-        if key in settings and (not isinstance(settings[key], str)
-                                or not settings[key].strip()):
-            raise InvalidInput(f"model setting {key!r} must be a non-empty string",
-                               field=key)
+        if key in settings and (not isinstance(settings[key], str) or not settings[key].strip()):
+            raise InvalidInput(f"model setting {key!r} must be a non-empty string", field=key)
     return settings
 
 
@@ -153,15 +183,27 @@ class PromptContent:
     @property
     def content_hash(self) -> str:
         """Return the digest of the canonical JSON of template, settings and variables."""
-        return hash_bytes(orjson.dumps(
-            {"template": self.template, "model": self.model,
-             "response_format": self.response_format,
-             "variables": {k: v.to_dict() for k, v in self.variables.items()}},
-            option=orjson.OPT_SORT_KEYS))
+        return hash_bytes(
+            orjson.dumps(
+                {
+                    "template": self.template,
+                    "model": self.model,
+                    "response_format": self.response_format,
+                    "variables": {k: v.to_dict() for k, v in self.variables.items()},
+                },
+                option=orjson.OPT_SORT_KEYS,
+            )
+        )
 
 
-def prompt_content(*, template: Any = None, messages: Any = None, model: Any = None,
-                   response_format: Any = None, variables: Any = None) -> PromptContent:
+def prompt_content(
+    *,
+    template: Any = None,
+    messages: Any = None,
+    model: Any = None,
+    response_format: Any = None,
+    variables: Any = None,
+) -> PromptContent:
     """Return the content checked and normalized: give ``template`` or ``messages``.
 
     ``template`` is a text (or a list of messages); ``messages`` a list of
@@ -170,24 +212,32 @@ def prompt_content(*, template: Any = None, messages: Any = None, model: Any = N
     template that does not compile or is unsafe) naming what is wrong.
     """
     if (template is None) == (messages is None):
-        raise InvalidInput("give a prompt either template= (a text) or messages= (a list of "
-                           "chat messages), not both or neither")
+        raise InvalidInput(
+            "give a prompt either template= (a text) or messages= (a list of "
+            "chat messages), not both or neither"
+        )
     checked = templates.check_template(template if messages is None else messages)
     resolved = {
-        name: replace(variable, default=_plain(f"the default of variable {name!r}",
-                                               variable.default))
-        for name, variable in templates.resolve_variables(checked, variables).items()}
+        name: replace(
+            variable, default=_plain(f"the default of variable {name!r}", variable.default)
+        )
+        for name, variable in templates.resolve_variables(checked, variables).items()
+    }
     return PromptContent(
-        template=checked, model=check_model_settings(model),
-        response_format=None if response_format is None
+        template=checked,
+        model=check_model_settings(model),
+        response_format=None
+        if response_format is None
         else _settings("response_format", response_format),
-        variables=resolved)
+        variables=resolved,
+    )
 
 
 def content_of(version: PromptVersion) -> PromptContent:
     """Return the content of a stored version."""
-    return PromptContent(version.template, version.model, version.response_format,
-                         version.variables)
+    return PromptContent(
+        version.template, version.model, version.response_format, version.variables
+    )
 
 
 # -- references --------------------------------------------------------------------------
@@ -203,8 +253,11 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     try:
         parsed = parse_object_uri(uri)
     except InvalidUri:
-        raise InvalidUri(f"{ref!r} does not name a prompt version: use name, name/<version>, "
-                         "name@<alias> or prompts:/name@<alias>", uri=ref) from None
+        raise InvalidUri(
+            f"{ref!r} does not name a prompt version: use name, name/<version>, "
+            "name@<alias> or prompts:/name@<alias>",
+            uri=ref,
+        ) from None
     if parsed.kind != "prompts":
         raise InvalidUri(f"{ref!r} is not a prompts:/ URI", uri=ref)
     return parsed.name, parsed.version, parsed.alias
@@ -225,8 +278,7 @@ def prompt_in_use(name: str, version: int) -> contextlib.AbstractContextManager[
     """
     from windlass.genai import tracing
 
-    return tracing.trace_context(attributes={attr.PROMPT_NAME: name,
-                                             attr.PROMPT_VERSION: version})
+    return tracing.trace_context(attributes={attr.PROMPT_NAME: name, attr.PROMPT_VERSION: version})
 
 
 def _provider(provider: Any, base_url: Any) -> Any:
@@ -293,7 +345,9 @@ class LoadedPrompt(PromptVersion):
                 raise TemplateError(
                     f"unknown variable {unknown[0]!r}: {self.name}/{self.version} has "
                     f"variables {', '.join(self.variables) or 'none'} (call options such as "
-                    "temperature or model are also accepted)", variable=unknown[0])
+                    "temperature or model are also accepted)",
+                    variable=unknown[0],
+                )
         else:
             values, options = dict(variables), dict(kwargs)
         messages = self.messages(**values)
@@ -304,16 +358,22 @@ class LoadedPrompt(PromptVersion):
         bound_name = call.pop("name", None)
         model = call.pop("model", None) or bound_name
         if not model:
-            raise InvalidInput(f"prompt {self.name}/{self.version} binds no model: register it "
-                               "with model={'name': ...} or pass model= to run()",
-                               prompt=self.name, version=self.version)
+            raise InvalidInput(
+                f"prompt {self.name}/{self.version} binds no model: register it "
+                "with model={'name': ...} or pass model= to run()",
+                prompt=self.name,
+                version=self.version,
+            )
         base_url = call.pop("base_url", None)
         provider = _provider(call.pop("provider", None), base_url)
         from windlass.genai import llm, tracing
 
-        with prompt_in_use(self.name, self.version), \
-                tracing.span(f"prompt {self.name}", kind="chain",
-                             attributes=self.span_attributes, input=values) as span:
+        with (
+            prompt_in_use(self.name, self.version),
+            tracing.span(
+                f"prompt {self.name}", kind="chain", attributes=self.span_attributes, input=values
+            ) as span,
+        ):
             reply = llm.chat(model, messages, provider=provider, base_url=base_url, **call)
             span.set_output(reply.text)
         return reply
@@ -332,19 +392,21 @@ def _lines(version: PromptVersion) -> list[str]:
         lines += ["[template]", *version.template.splitlines()]
     else:
         for number, message in enumerate(version.template, 1):
-            lines += [f"[message {number}: {message['role']}]",
-                      *message["content"].splitlines()]
+            lines += [f"[message {number}: {message['role']}]", *message["content"].splitlines()]
     lines.append("[model]")
     lines += [f"{key}: {_value(version.model[key])}" for key in sorted(version.model)]
     lines.append("[response_format]")
     if version.response_format is not None:
-        lines += [f"{key}: {_value(version.response_format[key])}"
-                  for key in sorted(version.response_format)]
+        lines += [
+            f"{key}: {_value(version.response_format[key])}"
+            for key in sorted(version.response_format)
+        ]
     lines.append("[variables]")
     for name in sorted(version.variables):
         declared = version.variables[name].to_dict()
-        lines.append(f"{name}: " + ", ".join(f"{k}={_value(declared[k])}"
-                                             for k in sorted(declared)))
+        lines.append(
+            f"{name}: " + ", ".join(f"{k}={_value(declared[k])}" for k in sorted(declared))
+        )
     return lines
 
 
@@ -353,9 +415,16 @@ def diff_versions(old: PromptVersion, new: PromptVersion, context: int = 3) -> s
 
     Empty when both have the same content.
     """
-    return "\n".join(difflib.unified_diff(
-        _lines(old), _lines(new), fromfile=f"{old.name}/{old.version}",
-        tofile=f"{new.name}/{new.version}", n=context, lineterm=""))
+    return "\n".join(
+        difflib.unified_diff(
+            _lines(old),
+            _lines(new),
+            fromfile=f"{old.name}/{old.version}",
+            tofile=f"{new.name}/{new.version}",
+            n=context,
+            lineterm="",
+        )
+    )
 
 
 # -- the service -------------------------------------------------------------------------
@@ -375,15 +444,20 @@ class PushResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"path": str(self.path), "name": self.name, "version": self.version,
-                "status": self.status}
+        return {
+            "path": str(self.path),
+            "name": self.name,
+            "version": self.version,
+            "status": self.status,
+        }
 
 
 def _claim(claimed_by: str | None) -> str:
     # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
     # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text("claimed_by", current_user() if claimed_by is None else claimed_by,
-                 MAX_NAME_LENGTH)
+    return _text(
+        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_NAME_LENGTH
+    )
 
 
 class PromptRegistry:
@@ -393,20 +467,26 @@ class PromptRegistry:
         self.store = store
 
     # -- prompts -------------------------------------------------------------------------
-    def create_prompt(self, project_id: str, name: str, *, description: str = "",
-                      exist_ok: bool = False) -> Prompt:
+    def create_prompt(
+        self, project_id: str, name: str, *, description: str = "", exist_ok: bool = False
+    ) -> Prompt:
         """Create a prompt without versions; with ``exist_ok`` an existing one is returned."""
         return self.store.create_prompt(
-            prompt_id=new_id(), project_id=project_id, name=check_name("prompt name", name),
+            prompt_id=new_id(),
+            project_id=project_id,
+            name=check_name("prompt name", name),
             description=_text("description", description, MAX_DESCRIPTION_LENGTH),
-            created_at=now_ms(), exist_ok=exist_ok)
+            created_at=now_ms(),
+            exist_ok=exist_ok,
+        )
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
         """Return a prompt with its aliases and newest version number."""
         return self.store.get_prompt(project_id, check_name("prompt name", name))
 
-    def list_prompts(self, project_id: str, max_results: int = 100,
-                     page_token: str | None = None) -> Page[Prompt]:
+    def list_prompts(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
         return self.store.list_prompts(project_id, max_results, page_token)
 
@@ -415,11 +495,21 @@ class PromptRegistry:
         self.store.delete_prompt(project_id, check_name("prompt name", name))
 
     # -- versions ------------------------------------------------------------------------
-    def register(self, project_id: str, name: str, *, template: Any = None,
-                 messages: Any = None, model: Any = None, response_format: Any = None,
-                 variables: Any = None, commit_message: str = "",
-                 version_id: str | None = None, claimed_by: str | None = None,
-                 create_missing_prompt: bool = True) -> LoadedPrompt:
+    def register(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        template: Any = None,
+        messages: Any = None,
+        model: Any = None,
+        response_format: Any = None,
+        variables: Any = None,
+        commit_message: str = "",
+        version_id: str | None = None,
+        claimed_by: str | None = None,
+        create_missing_prompt: bool = True,
+    ) -> LoadedPrompt:
         """Register a new version of a prompt (creating the prompt on first use).
 
         Content identical to the newest version's registers nothing and returns the
@@ -431,42 +521,63 @@ class PromptRegistry:
         version_id = version_id or new_id()
         if not is_id(version_id):
             raise InvalidInput(f"version id {version_id!r} is not 32 hex characters")
-        content = prompt_content(template=template, messages=messages, model=model,
-                                 response_format=response_format, variables=variables)
+        content = prompt_content(
+            template=template,
+            messages=messages,
+            model=model,
+            response_format=response_format,
+            variables=variables,
+        )
         message = _text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
         creator = _claim(claimed_by)
         for attempt in (1, 2):
             try:
-                return LoadedPrompt.of(self.store.create_prompt_version(
-                    version_id=version_id, project_id=project_id, name=name,
-                    template=content.template, model=content.model,
-                    response_format=content.response_format, variables=content.variables,
-                    content_hash=content.content_hash, commit_message=message,
-                    claimed_by=creator, created_at=now_ms()))
+                return LoadedPrompt.of(
+                    self.store.create_prompt_version(
+                        version_id=version_id,
+                        project_id=project_id,
+                        name=name,
+                        template=content.template,
+                        model=content.model,
+                        response_format=content.response_format,
+                        variables=content.variables,
+                        content_hash=content.content_hash,
+                        commit_message=message,
+                        claimed_by=creator,
+                        created_at=now_ms(),
+                    )
+                )
             except PromptNotFound:
                 if attempt == 2 or not create_missing_prompt:
                     raise
-                self.store.create_prompt(prompt_id=new_id(), project_id=project_id,
-                                         name=name, description="", created_at=now_ms(),
-                                         exist_ok=True)
+                self.store.create_prompt(
+                    prompt_id=new_id(),
+                    project_id=project_id,
+                    name=name,
+                    description="",
+                    created_at=now_ms(),
+                    exist_ok=True,
+                )
         raise AssertionError("unreachable")
 
-    def get(self, project_id: str, name: str, *, version: int | None = None,
-            alias: str | None = None) -> LoadedPrompt:
+    def get(
+        self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
+    ) -> LoadedPrompt:
         """Return the version named by number or alias; neither: the newest version."""
         name = check_name("prompt name", name)
         if version is not None and alias is not None:
             raise InvalidInput("give a version or an alias, not both")
         if version is not None:
-            return LoadedPrompt.of(self.store.get_prompt_version(
-                project_id, name, check_version(version, "prompt")))
+            return LoadedPrompt.of(
+                self.store.get_prompt_version(project_id, name, check_version(version, "prompt"))
+            )
         if alias is not None and check_name("alias", alias) != LATEST:
-            return LoadedPrompt.of(self.store.get_prompt_version_by_alias(
-                project_id, name, alias))
+            return LoadedPrompt.of(self.store.get_prompt_version_by_alias(project_id, name, alias))
         page = self.store.list_prompt_versions(project_id, name, max_results=1)
         if not page.items:
-            raise PromptVersionNotFound(f"prompt {name!r} has no versions yet", prompt=name,
-                                        alias=LATEST)
+            raise PromptVersionNotFound(
+                f"prompt {name!r} has no versions yet", prompt=name, alias=LATEST
+            )
         return LoadedPrompt.of(page.items[0])
 
     def load(self, project_id: str, ref: str) -> LoadedPrompt:
@@ -477,21 +588,23 @@ class PromptRegistry:
         name, version, alias = parse_ref(ref)
         return self.get(project_id, name, version=version, alias=alias)
 
-    def list_versions(self, project_id: str, name: str, max_results: int = 100,
-                      page_token: str | None = None) -> Page[PromptVersion]:
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[PromptVersion]:
         """Return one page of a prompt's versions, newest first."""
         return self.store.list_prompt_versions(
-            project_id, check_name("prompt name", name), max_results, page_token)
+            project_id, check_name("prompt name", name), max_results, page_token
+        )
 
-    def render(self, project_id: str, ref: str, /, **variables: Any
-               ) -> str | list[dict[str, str]]:
+    def render(self, project_id: str, ref: str, /, **variables: Any) -> str | list[dict[str, str]]:
         """Return the version ``ref`` names rendered with ``variables``."""
         return self.load(project_id, ref).render(**variables)
 
     def diff(self, project_id: str, name: str, old: int | str, new: int | str) -> str:
         """Return a unified diff of two versions (by number, alias or ``latest``)."""
-        return diff_versions(self._version(project_id, name, old),
-                             self._version(project_id, name, new))
+        return diff_versions(
+            self._version(project_id, name, old), self._version(project_id, name, new)
+        )
 
     def _version(self, project_id: str, name: str, which: int | str) -> LoadedPrompt:
         if isinstance(which, str) and which.isdigit():
@@ -503,42 +616,70 @@ class PromptRegistry:
         return self.get(project_id, name, alias=which)
 
     # -- aliases -------------------------------------------------------------------------
-    def set_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                  claimed_by: str | None = None) -> PromptAliasEvent:
+    def set_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
+    ) -> PromptAliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
 
         Setting an alias to the version it already names records nothing and returns an
         event with ``from_version == to_version``.
         """
         return self.store.set_prompt_alias(
-            project_id, check_name("prompt name", name), settable_alias(alias),
-            check_version(version, "prompt"), claimed_by=_claim(claimed_by), at=now_ms())
+            project_id,
+            check_name("prompt name", name),
+            settable_alias(alias),
+            check_version(version, "prompt"),
+            claimed_by=_claim(claimed_by),
+            at=now_ms(),
+        )
 
-    def delete_alias(self, project_id: str, name: str, alias: str, *,
-                     claimed_by: str | None = None) -> PromptAliasEvent:
+    def delete_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
+    ) -> PromptAliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_prompt_alias(
-            project_id, check_name("prompt name", name), removable_alias(alias),
-            claimed_by=_claim(claimed_by), at=now_ms())
+            project_id,
+            check_name("prompt name", name),
+            removable_alias(alias),
+            claimed_by=_claim(claimed_by),
+            at=now_ms(),
+        )
 
-    def alias_history(self, project_id: str, name: str, alias: str | None = None
-                      ) -> list[PromptAliasEvent]:
+    def alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> list[PromptAliasEvent]:
         """Return every recorded move of the prompt's aliases (or of one), oldest first."""
         return self.store.prompt_alias_history(
-            project_id, check_name("prompt name", name),
-            None if alias is None else check_name("alias", alias))
+            project_id,
+            check_name("prompt name", name),
+            None if alias is None else check_name("alias", alias),
+        )
 
     # -- prompt files --------------------------------------------------------------------
-    def pull(self, project_id: str, name: str, folder: str | Path, *,
-             version: int | None = None, alias: str | None = None) -> Path:
+    def pull(
+        self,
+        project_id: str,
+        name: str,
+        folder: str | Path,
+        *,
+        version: int | None = None,
+        alias: str | None = None,
+    ) -> Path:
         """Write a version (the newest by default) to ``<folder>/<name>.yaml``; return it."""
         from windlass.genai import prompt_files
 
         return prompt_files.write_prompt_file(
-            self.get(project_id, name, version=version, alias=alias), Path(folder))
+            self.get(project_id, name, version=version, alias=alias), Path(folder)
+        )
 
-    def push(self, project_id: str, folder: str | Path, *, commit_message: str | None = None,
-             claimed_by: str | None = None) -> list[PushResult]:
+    def push(
+        self,
+        project_id: str,
+        folder: str | Path,
+        *,
+        commit_message: str | None = None,
+        claimed_by: str | None = None,
+    ) -> list[PushResult]:
         """Register every prompt file of ``folder`` whose content changed; say what was done.
 
         Every ``*.yaml``/``*.yml`` file is read and checked first, so a bad file (named,
@@ -557,11 +698,19 @@ class PromptRegistry:
                 continue
             version_id = new_id()
             registered = self.register(
-                project_id, name, template=content.template, model=content.model,
-                response_format=content.response_format, variables=content.variables,
-                commit_message=message, version_id=version_id, claimed_by=claimed_by)
-            results.append(PushResult(path, name, registered.version,
-                                      created=registered.id == version_id))
+                project_id,
+                name,
+                template=content.template,
+                model=content.model,
+                response_format=content.response_format,
+                variables=content.variables,
+                commit_message=message,
+                version_id=version_id,
+                claimed_by=claimed_by,
+            )
+            results.append(
+                PushResult(path, name, registered.version, created=registered.id == version_id)
+            )
         return results
 
     def _newest_hash(self, project_id: str, name: str) -> tuple[int, str] | None:

@@ -82,24 +82,36 @@ def _read_profiles_file(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path}: the file does not exist",
-                          setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+        raise ConfigError(
+            f"WINDLASS_LLM_PROVIDERS={path}: the file does not exist",
+            setting="WINDLASS_LLM_PROVIDERS",
+            file=str(path),
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path}: cannot read it: {exc}",
-                          setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+        raise ConfigError(
+            f"WINDLASS_LLM_PROVIDERS={path}: cannot read it: {exc}",
+            setting="WINDLASS_LLM_PROVIDERS",
+            file=str(path),
+        ) from None
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path} is not valid JSON: {exc}",
-                              setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+            raise ConfigError(
+                f"WINDLASS_LLM_PROVIDERS={path} is not valid JSON: {exc}",
+                setting="WINDLASS_LLM_PROVIDERS",
+                file=str(path),
+            ) from None
     import yaml  # lazily: `import windlass` stays light
 
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"WINDLASS_LLM_PROVIDERS={path} is not valid YAML: {exc}",
-                          setting="WINDLASS_LLM_PROVIDERS", file=str(path)) from None
+        raise ConfigError(
+            f"WINDLASS_LLM_PROVIDERS={path} is not valid YAML: {exc}",
+            setting="WINDLASS_LLM_PROVIDERS",
+            file=str(path),
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -109,15 +121,23 @@ def _parse_profiles(path_text: str, stamp: tuple[int, int]) -> dict[str, _Profil
     raw = _read_profiles_file(path)
     where = f"WINDLASS_LLM_PROVIDERS={path}"
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must map profile names to {{base_url, api_key_env or "
-                          f"api_key, provider}}, got {type(raw).__name__}",
-                          setting="WINDLASS_LLM_PROVIDERS", file=path_text)
+        raise ConfigError(
+            f"{where} must map profile names to {{base_url, api_key_env or "
+            f"api_key, provider}}, got {type(raw).__name__}",
+            setting="WINDLASS_LLM_PROVIDERS",
+            file=path_text,
+        )
     profiles: dict[str, _Profile] = {}
     for name, entry in raw.items():
+
         def bad(problem: str, profile: Any = name) -> ConfigError:
-            return ConfigError(f"{where}: profile {profile!r} {problem}",
-                               setting="WINDLASS_LLM_PROVIDERS", file=path_text,
-                               profile=str(profile))
+            return ConfigError(
+                f"{where}: profile {profile!r} {problem}",
+                setting="WINDLASS_LLM_PROVIDERS",
+                file=path_text,
+                profile=str(profile),
+            )
+
         if not isinstance(entry, dict):
             raise bad(f"must be a mapping of {sorted(_PROFILE_KEYS)}, got {entry!r}")
         unknown = sorted(str(k) for k in entry if k not in _PROFILE_KEYS)
@@ -128,10 +148,12 @@ def _parse_profiles(path_text: str, stamp: tuple[int, int]) -> dict[str, _Profil
                 raise bad(f"has a {key} that is not a string")
         if entry.get("api_key") and entry.get("api_key_env"):
             raise bad("gives both api_key and api_key_env; keep one")
-        profiles[str(name)] = _Profile(base_url=entry.get("base_url") or None,
-                                       api_key=entry.get("api_key") or None,
-                                       api_key_env=entry.get("api_key_env") or None,
-                                       provider=entry.get("provider") or str(name))
+        profiles[str(name)] = _Profile(
+            base_url=entry.get("base_url") or None,
+            api_key=entry.get("api_key") or None,
+            api_key_env=entry.get("api_key_env") or None,
+            provider=entry.get("provider") or str(name),
+        )
     return profiles
 
 
@@ -152,10 +174,13 @@ def _profile_key(name: str, profile: _Profile, path: Path | None) -> str | None:
         return profile.api_key
     key = os.environ.get(profile.api_key_env)
     if not key:
-        raise ConfigError(f"provider profile {name!r} (WINDLASS_LLM_PROVIDERS={path}) takes "
-                          f"its API key from ${profile.api_key_env}, which is not set",
-                          setting="WINDLASS_LLM_PROVIDERS", profile=name,
-                          variable=profile.api_key_env)
+        raise ConfigError(
+            f"provider profile {name!r} (WINDLASS_LLM_PROVIDERS={path}) takes "
+            f"its API key from ${profile.api_key_env}, which is not set",
+            setting="WINDLASS_LLM_PROVIDERS",
+            profile=name,
+            variable=profile.api_key_env,
+        )
     return key
 
 
@@ -168,8 +193,9 @@ def _same_endpoint(a: str, b: str) -> bool:
     return a.rstrip("/").lower() == b.rstrip("/").lower()
 
 
-def resolve_endpoint(provider: str | None = None, base_url: str | None = None,
-                     api_key: str | None = None) -> Endpoint:
+def resolve_endpoint(
+    provider: str | None = None, base_url: str | None = None, api_key: str | None = None
+) -> Endpoint:
     """Return where a call with these arguments goes (the module docs give the order).
 
     ``provider`` names a profile of the ``WINDLASS_LLM_PROVIDERS`` file; when it names
@@ -186,28 +212,40 @@ def resolve_endpoint(provider: str | None = None, base_url: str | None = None,
         profiles, path = _profiles()
         profile = profiles.get(provider)
         if profile is None and not base_url:
-            where = (f"WINDLASS_LLM_PROVIDERS={path}" if path is not None
-                     else "WINDLASS_LLM_PROVIDERS (not set)")
-            raise ConfigError(f"no provider profile {provider!r} in {where}; known profiles: "
-                              f"{sorted(profiles) or 'none'}. Define it there, or pass "
-                              f"base_url= to call an endpoint directly.",
-                              setting="WINDLASS_LLM_PROVIDERS", profile=provider,
-                              file=None if path is None else str(path))
+            where = (
+                f"WINDLASS_LLM_PROVIDERS={path}"
+                if path is not None
+                else "WINDLASS_LLM_PROVIDERS (not set)"
+            )
+            raise ConfigError(
+                f"no provider profile {provider!r} in {where}; known profiles: "
+                f"{sorted(profiles) or 'none'}. Define it there, or pass "
+                f"base_url= to call an endpoint directly.",
+                setting="WINDLASS_LLM_PROVIDERS",
+                profile=provider,
+                file=None if path is None else str(path),
+            )
     home_key: Callable[[], str | None]
     if profile is not None and provider is not None:
         home_url = profile.base_url or DEFAULT_BASE_URL
         name = profile.provider
         home_key = functools.partial(_profile_key, provider, profile, path)
     else:
-        home_url = (config.get("WINDLASS_LLM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
-                    or DEFAULT_BASE_URL)
+        home_url = (
+            config.get("WINDLASS_LLM_BASE_URL")
+            or os.environ.get("OPENAI_BASE_URL")
+            or DEFAULT_BASE_URL
+        )
         name = provider or "openai"
         home_key = _settings_key
     url = (base_url or home_url).rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"base_url must be an http(s) URL such as http://localhost:8000/v1, "
-                           f"got {Endpoint(url, name).safe_url!r}", field="base_url")
+        raise InvalidInput(
+            f"base_url must be an http(s) URL such as http://localhost:8000/v1, "
+            f"got {Endpoint(url, name).safe_url!r}",
+            field="base_url",
+        )
     if api_key:
         key: str | None = api_key
     elif _same_endpoint(url, home_url):
@@ -215,9 +253,11 @@ def resolve_endpoint(provider: str | None = None, base_url: str | None = None,
     else:
         key = None
     if not key and _same_endpoint(url, DEFAULT_BASE_URL):
-        raise ConfigError(f"no API key for {DEFAULT_BASE_URL}: pass api_key=, set "
-                          f"WINDLASS_LLM_API_KEY or OPENAI_API_KEY, or use a provider profile",
-                          setting="WINDLASS_LLM_API_KEY")
+        raise ConfigError(
+            f"no API key for {DEFAULT_BASE_URL}: pass api_key=, set "
+            f"WINDLASS_LLM_API_KEY or OPENAI_API_KEY, or use a provider profile",
+            setting="WINDLASS_LLM_API_KEY",
+        )
     return Endpoint(url, name, key)
 
 
@@ -226,8 +266,9 @@ _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
 # An AsyncOpenAI client's connections belong to one event loop: one cache per loop, dropped
 # once its loop is closed (a weak-keyed dict would not do: the clients keep their loop alive).
-_async_clients: dict[int, tuple[weakref.ref[asyncio.AbstractEventLoop],
-                                dict[tuple[Any, ...], Any]]] = {}
+_async_clients: dict[
+    int, tuple[weakref.ref[asyncio.AbstractEventLoop], dict[tuple[Any, ...], Any]]
+] = {}
 
 
 def openai_sdk() -> ModuleType:
@@ -235,8 +276,9 @@ def openai_sdk() -> ModuleType:
     try:
         import openai
     except ImportError:
-        raise MissingDependency('windlass.llm needs the openai SDK: pip install '
-                                '"windlass[genai]"', package="openai") from None
+        raise MissingDependency(
+            'windlass.llm needs the openai SDK: pip install "windlass[genai]"', package="openai"
+        ) from None
     return openai
 
 
@@ -254,8 +296,11 @@ def client(endpoint: Endpoint) -> Any:
         cached = _clients.get(key)
         if cached is None:
             cached = _clients[key] = openai.OpenAI(
-                base_url=endpoint.base_url, api_key=endpoint.api_key or _NO_KEY,
-                max_retries=key[2], timeout=key[3])
+                base_url=endpoint.base_url,
+                api_key=endpoint.api_key or _NO_KEY,
+                max_retries=key[2],
+                timeout=key[3],
+            )
         return cached
 
 
@@ -276,6 +321,9 @@ def async_client(endpoint: Endpoint) -> Any:
         cached = clients.get(key)
         if cached is None:
             cached = clients[key] = openai.AsyncOpenAI(
-                base_url=endpoint.base_url, api_key=endpoint.api_key or _NO_KEY,
-                max_retries=key[2], timeout=key[3])
+                base_url=endpoint.base_url,
+                api_key=endpoint.api_key or _NO_KEY,
+                max_retries=key[2],
+                timeout=key[3],
+            )
         return cached

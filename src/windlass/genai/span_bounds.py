@@ -53,8 +53,9 @@ def _bounded_value(value: Any, where: str, notes: list[str]) -> Any:
     kind = type(value)
     if kind is str:
         if len(value) > MAX_ATTRIBUTE_CHARS:
-            notes.append(f"{where}: truncated from {len(value)} to {MAX_ATTRIBUTE_CHARS} "
-                         "characters")
+            notes.append(
+                f"{where}: truncated from {len(value)} to {MAX_ATTRIBUTE_CHARS} characters"
+            )
             return cap_text(value, MAX_ATTRIBUTE_CHARS)
         return value
     if kind is int:
@@ -70,8 +71,7 @@ def _bounded_value(value: Any, where: str, notes: list[str]) -> Any:
     return value
 
 
-def _bounded_mapping(values: dict[str, Any], where: str, notes: list[str]
-                     ) -> dict[str, Any]:
+def _bounded_mapping(values: dict[str, Any], where: str, notes: list[str]) -> dict[str, Any]:
     """Return attributes within bounds: the same dict unless a value had to change."""
     # Most values are short strings, numbers and booleans: one cheap pass settles them all.
     for value in values.values():
@@ -98,8 +98,7 @@ def _bounded_mapping(values: dict[str, Any], where: str, notes: list[str]
 
 def _time(value: int, name: str, notes: list[str]) -> int:
     if value > MAX_TIME_NS:
-        notes.append(f"{name}: {value} is after the latest time stored, clamped to "
-                     f"{MAX_TIME_NS}")
+        notes.append(f"{name}: {value} is after the latest time stored, clamped to {MAX_TIME_NS}")
         return MAX_TIME_NS
     if value < 0:
         notes.append(f"{name}: {value} is negative, set to 0")
@@ -140,14 +139,12 @@ def bound_span(span: Span) -> Span:
         changes["prompt_version"] = None
     cost = span.cost
     if cost is not None and not (math.isfinite(cost) and 0 <= cost <= MAX_SPAN_COST):
-        notes.append(f"cost: {cost} is not an amount between 0 and {MAX_SPAN_COST:g}, "
-                     "dropped")
+        notes.append(f"cost: {cost} is not an amount between 0 and {MAX_SPAN_COST:g}, dropped")
         changes["cost"] = None
     for name in _TEXT_FIELDS:
         text = getattr(span, name)
         if len(text) > MAX_ATTRIBUTE_CHARS:
-            notes.append(f"{name}: truncated from {len(text)} to {MAX_ATTRIBUTE_CHARS} "
-                         "characters")
+            notes.append(f"{name}: truncated from {len(text)} to {MAX_ATTRIBUTE_CHARS} characters")
             changes[name] = cap_text(text, MAX_ATTRIBUTE_CHARS)
     attributes = _bounded_mapping(span.attributes, "attributes", notes)
     resource = _bounded_mapping(span.resource, "resource", notes)

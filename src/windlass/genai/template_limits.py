@@ -101,14 +101,16 @@ class RenderBudget:
         if self.iterations > self.limits.max_loop_iterations:
             raise TemplateLimitError(
                 f"the template ran over the limit of {self.limits.max_loop_iterations} loop "
-                f"iterations ({LOOP_SETTING})")
+                f"iterations ({LOOP_SETTING})"
+            )
 
     def call_macro(self) -> None:
         """Count one macro call; raise once over :data:`MAX_MACRO_CALLS`."""
         self.macro_calls += 1
         if self.macro_calls > MAX_MACRO_CALLS:
             raise TemplateLimitError(
-                f"the template made over the limit of {MAX_MACRO_CALLS} macro calls")
+                f"the template made over the limit of {MAX_MACRO_CALLS} macro calls"
+            )
 
     def charge(self, size: int) -> None:
         """Count ``size`` characters built or items walked; raise once it adds up too much."""
@@ -117,7 +119,8 @@ class RenderBudget:
         if self.built_chars > most:
             raise TemplateLimitError(
                 f"the text and items the template built or walked in all are over the limit "
-                f"of {most} ({BUILT_FACTOR} times {OUTPUT_SETTING})")
+                f"of {most} ({BUILT_FACTOR} times {OUTPUT_SETTING})"
+            )
 
     def emit(self, text: str) -> None:
         """Count rendered output; raise once it is over the character limit."""
@@ -125,7 +128,8 @@ class RenderBudget:
         if self.output_chars > self.limits.max_output_chars:
             raise TemplateLimitError(
                 f"the rendered text is over the limit of {self.limits.max_output_chars} "
-                f"characters ({OUTPUT_SETTING})")
+                f"characters ({OUTPUT_SETTING})"
+            )
 
 
 _BUDGET: ContextVar[RenderBudget | None] = ContextVar("windlass_template_budget", default=None)
@@ -153,8 +157,9 @@ def _max_chars() -> int:
 
 
 def _refuse_chars(what: str, size: int | str) -> NoReturn:
-    raise TemplateLimitError(f"{what} would be {size} characters, over the limit of "
-                             f"{_max_chars()} ({OUTPUT_SETTING})")
+    raise TemplateLimitError(
+        f"{what} would be {size} characters, over the limit of {_max_chars()} ({OUTPUT_SETTING})"
+    )
 
 
 def check_chars(what: str, size: int) -> None:
@@ -171,8 +176,7 @@ def check_chars(what: str, size: int) -> None:
 def check_items(what: str, size: int) -> None:
     """Raise TemplateLimitError if a list of ``size`` items is over :data:`MAX_ITEMS`."""
     if size > MAX_ITEMS:
-        raise TemplateLimitError(f"{what} would have {size} items, over the limit of "
-                                 f"{MAX_ITEMS}")
+        raise TemplateLimitError(f"{what} would have {size} items, over the limit of {MAX_ITEMS}")
 
 
 # -- sizes ---------------------------------------------------------------------------------
@@ -235,7 +239,7 @@ PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+)?)?[hlL]?(.)
 def literal_number(digits: str) -> int:
     """Return a number written with ``digits`` (10**12 for more than 11 digits)."""
     # int() refuses more than 4300 digits; anything that long is over every limit anyway
-    return int(digits) if len(digits) < 12 else 10 ** 12
+    return int(digits) if len(digits) < 12 else 10**12
 
 
 def check_printf(fmt: str, args: Any) -> None:
@@ -244,8 +248,13 @@ def check_printf(fmt: str, args: Any) -> None:
     Widths and precisions (``%999999999s``, ``%.*f`` with the width from ``args``) count
     fully, as do the sizes of the arguments: an over-estimate, never an under-estimate.
     """
-    values = list(args.values()) if isinstance(args, Mapping) \
-        else list(args) if isinstance(args, tuple) else [args]
+    values = (
+        list(args.values())
+        if isinstance(args, Mapping)
+        else list(args)
+        if isinstance(args, tuple)
+        else [args]
+    )
     size = len(fmt)
     stars = False
     for match in PRINTF.finditer(fmt):
@@ -266,8 +275,10 @@ def check_printf(fmt: str, args: Any) -> None:
 
 def check_format_spec(spec: str) -> None:
     """Raise TemplateLimitError if a ``format()`` spec asks for a huge width or precision."""
-    check_chars(f"a field formatted with {spec[:40]!r}",
-                sum(literal_number(d) for d in re.findall(r"\d+", spec)))
+    check_chars(
+        f"a field formatted with {spec[:40]!r}",
+        sum(literal_number(d) for d in re.findall(r"\d+", spec)),
+    )
 
 
 def check_binop(operator: str, left: Any, right: Any) -> None:
@@ -276,21 +287,29 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
         for seq, times in ((left, right), (right, left)):
             if isinstance(times, int) and not isinstance(times, bool):
                 if isinstance(seq, str | bytes):
-                    check_chars(f"a repetition of {len(seq)} characters {times} times",
-                                len(seq) * times)
+                    check_chars(
+                        f"a repetition of {len(seq)} characters {times} times", len(seq) * times
+                    )
                 elif isinstance(seq, list | tuple):
-                    check_items(f"a repetition of {len(seq)} items {times} times",
-                                len(seq) * times)
-        if isinstance(left, int) and isinstance(right, int) \
-                and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise TemplateLimitError(f"a product of {left.bit_length()} and "
-                                     f"{right.bit_length()} bit numbers is over the limit of "
-                                     f"{MAX_INT_BITS} bits")
+                    check_items(f"a repetition of {len(seq)} items {times} times", len(seq) * times)
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() + right.bit_length() > MAX_INT_BITS
+        ):
+            raise TemplateLimitError(
+                f"a product of {left.bit_length()} and "
+                f"{right.bit_length()} bit numbers is over the limit of "
+                f"{MAX_INT_BITS} bits"
+            )
     elif operator == "**":
-        if isinstance(left, int) and isinstance(right, int) and right > 0 \
-                and max(left.bit_length(), 1) * right > MAX_INT_BITS:
-            raise TemplateLimitError(f"{left} ** {right} is over the limit of "
-                                     f"{MAX_INT_BITS} bits")
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and right > 0
+            and max(left.bit_length(), 1) * right > MAX_INT_BITS
+        ):
+            raise TemplateLimitError(f"{left} ** {right} is over the limit of {MAX_INT_BITS} bits")
     elif operator == "+":
         if isinstance(left, str | bytes) and isinstance(right, str | bytes):
             check_chars("a sum of texts", len(left) + len(right))
@@ -352,8 +371,9 @@ def bounded_range(*args: int) -> range:
     numbers = range(*args)
     limit = current_budget().limits.max_loop_iterations
     if len(numbers) > limit:
-        raise TemplateLimitError(f"range{args} has {len(numbers)} items, over the limit of "
-                                 f"{limit} ({LOOP_SETTING})")
+        raise TemplateLimitError(
+            f"range{args} has {len(numbers)} items, over the limit of {limit} ({LOOP_SETTING})"
+        )
     return numbers
 
 
@@ -367,13 +387,15 @@ def finalize(value: Any) -> Any:
 
 
 # -- calls ---------------------------------------------------------------------------------
-def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str,
-         default: Any) -> Any:
+def _arg(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str, default: Any
+) -> Any:
     return args[index] if len(args) > index else kwargs.get(name, default)
 
 
-def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-               ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def check_call(
+    obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Count macro calls and check the methods that grow text; return the arguments to use.
 
     ``str.join``'s argument comes back as a list (it is measured before joining);
@@ -422,8 +444,11 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 
 
 def _check_replace(text: Any, old: Any, new: Any, count: Any) -> None:
-    if not isinstance(text, str | bytes) or not isinstance(old, str | bytes) \
-            or not isinstance(new, str | bytes):
+    if (
+        not isinstance(text, str | bytes)
+        or not isinstance(old, str | bytes)
+        or not isinstance(new, str | bytes)
+    ):
         return
     found = len(text) + 1 if not old else text.count(old)  # type: ignore[arg-type,unused-ignore]
     if isinstance(count, int) and count >= 0:
@@ -456,8 +481,7 @@ def format_method(env: jinja2.Environment, method: Any) -> Callable[..., str] | 
     """Return a bounded ``str.format``/``format_map`` for ``method``, or None for others."""
     name = getattr(method, "__name__", "")
     owner = getattr(method, "__self__", None)
-    if name not in ("format", "format_map") or not isinstance(owner, str) \
-            or not callable(method):
+    if name not in ("format", "format_map") or not isinstance(owner, str) or not callable(method):
         return None
     text: str = owner
 
@@ -466,8 +490,11 @@ def format_method(env: jinja2.Environment, method: Any) -> Callable[..., str] | 
             if kwargs or len(args) != 1:
                 raise TypeError("format_map() takes exactly one argument")
             kwargs, args = args[0], ()
-        formatter: Formatter = BoundedEscapeFormatter(env, escape=text.escape) \
-            if isinstance(text, Markup) else BoundedFormatter(env)
+        formatter: Formatter = (
+            BoundedEscapeFormatter(env, escape=text.escape)
+            if isinstance(text, Markup)
+            else BoundedFormatter(env)
+        )
         return type(text)(formatter.vformat(text, args, kwargs))
 
     return formatted
@@ -479,16 +506,20 @@ def _check_center(value: Any, width: Any = 80) -> None:
         check_chars(f"center({width})", max(text_size(value), width))
 
 
-def _check_indent(value: Any, width: Any = 4, first: bool = False,
-                  blank: bool = False) -> None:
+def _check_indent(value: Any, width: Any = 4, first: bool = False, blank: bool = False) -> None:
     check_text("the indented value", value)
     text = str(value)
     indent = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
     check_chars("an indented text", len(text) + (text.count("\n") + 1) * indent)
 
 
-def _check_wordwrap(value: Any, width: Any = 79, break_long_words: bool = True,
-                    wrapstring: Any = None, break_on_hyphens: bool = True) -> None:
+def _check_wordwrap(
+    value: Any,
+    width: Any = 79,
+    break_long_words: bool = True,
+    wrapstring: Any = None,
+    break_on_hyphens: bool = True,
+) -> None:
     check_text("the wrapped value", value)
     size = text_size(value)
     current_budget().charge(size * FILTER_ITEM_COST)  # textwrap runs per character
@@ -516,16 +547,20 @@ def _check_slice(value: Any, slices: Any, fill_with: Any = None) -> None:
     if isinstance(slices, int):
         limit = current_budget().limits.max_loop_iterations
         if slices > limit:
-            raise TemplateLimitError(f"slice({slices}) is over the limit of {limit} "
-                                     f"slices ({LOOP_SETTING})")
+            raise TemplateLimitError(
+                f"slice({slices}) is over the limit of {limit} slices ({LOOP_SETTING})"
+            )
 
 
 def _check_sum(value: Any, attribute: Any = None, start: Any = 0) -> Any:
     items = list(value)
     if isinstance(start, list | tuple):
         # by attribute, an item's text size over 3 bounds the items its lists can add
-        count = sum(len(item) if isinstance(item, list | tuple) else 1 for item in items) \
-            if attribute is None else text_size(items, 3 * MAX_ITEMS) // 3
+        count = (
+            sum(len(item) if isinstance(item, list | tuple) else 1 for item in items)
+            if attribute is None
+            else text_size(items, 3 * MAX_ITEMS) // 3
+        )
         check_items("a sum of lists", len(start) + count)
     return items
 
@@ -545,17 +580,54 @@ def _check_join(value: Any, d: Any = "", attribute: Any = None) -> Any:
 #: Filters whose result can be much larger than their value, with what checks them first.
 #: A check may return a replacement for the value (a generator it had to read, as a list).
 _GROWING: dict[str, Callable[..., Any]] = {
-    "center": _check_center, "indent": _check_indent, "wordwrap": _check_wordwrap,
-    "format": _check_format, "replace": _check_replace_filter, "batch": _check_batch,
-    "slice": _check_slice, "sum": _check_sum, "join": _check_join,
+    "center": _check_center,
+    "indent": _check_indent,
+    "wordwrap": _check_wordwrap,
+    "format": _check_format,
+    "replace": _check_replace_filter,
+    "batch": _check_batch,
+    "slice": _check_slice,
+    "sum": _check_sum,
+    "join": _check_join,
 }
 #: Filters that go through every item of their value: its length counts as walked.
-_WALKING = ("sort", "unique", "reverse", "map", "select", "reject", "selectattr",
-            "rejectattr", "groupby", "dictsort", "min", "max", "items", "list")
+_WALKING = (
+    "sort",
+    "unique",
+    "reverse",
+    "map",
+    "select",
+    "reject",
+    "selectattr",
+    "rejectattr",
+    "groupby",
+    "dictsort",
+    "min",
+    "max",
+    "items",
+    "list",
+)
 #: Filters that turn their value into text: it is measured first.
-_TEXTUAL = ("string", "pprint", "tojson", "truncate", "urlize", "striptags", "title",
-            "capitalize", "upper", "lower", "trim", "wordcount", "escape", "e",
-            "forceescape", "urlencode", "xmlattr", "safe")
+_TEXTUAL = (
+    "string",
+    "pprint",
+    "tojson",
+    "truncate",
+    "urlize",
+    "striptags",
+    "title",
+    "capitalize",
+    "upper",
+    "lower",
+    "trim",
+    "wordcount",
+    "escape",
+    "e",
+    "forceescape",
+    "urlencode",
+    "xmlattr",
+    "safe",
+)
 #: Text filters that run Python code per character or word: FILTER_ITEM_COST each.
 _SLOW_TEXT = ("urlize", "striptags", "title", "wordcount")
 
@@ -565,7 +637,7 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
     skip = 1 if getattr(original, "jinja_pass_arg", None) is not None else 0
 
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        value, rest = args[skip], args[skip + 1:]
+        value, rest = args[skip], args[skip + 1 :]
         if check is not None:
             replaced = check(value, *rest, **kwargs)
             if replaced is not None:
@@ -586,11 +658,13 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
     return bounded
 
 
-def bounded_filters(available: Mapping[str, Callable[..., Any]]
-                    ) -> dict[str, Callable[..., Any]]:
+def bounded_filters(available: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """Return the growing, text-making and walking filters of ``available``, checked."""
-    return {name: _bounded_filter(name, available[name])
-            for name in (*_GROWING, *_TEXTUAL, *_WALKING) if name in available}
+    return {
+        name: _bounded_filter(name, available[name])
+        for name in (*_GROWING, *_TEXTUAL, *_WALKING)
+        if name in available
+    }
 
 
 assert all(name in filters.FILTERS for name in (*_GROWING, *_TEXTUAL, *_WALKING))
@@ -618,8 +692,10 @@ class _BoundOperations(NodeTransformer):
         self.generic_visit(node)
         if not isinstance(node.arg, nodes.Slice) or node.ctx != "load":
             return node
-        bounds = [nodes.Const(None, lineno=node.lineno) if part is None else part
-                  for part in (node.arg.start, node.arg.stop, node.arg.step)]
+        bounds = [
+            nodes.Const(None, lineno=node.lineno) if part is None else part
+            for part in (node.arg.start, node.arg.stop, node.arg.step)
+        ]
         return _call(take_slice, [node.node, *bounds], node.lineno)
 
     def visit_Compare(self, node: nodes.Compare) -> nodes.Node:

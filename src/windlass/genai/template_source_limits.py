@@ -27,7 +27,7 @@ def _const(node: nodes.Node) -> Any:
     return node.value if isinstance(node, nodes.Const) else None
 
 
-_HUGE = 10 ** 12  # stands for an integer literal expression too large to compute
+_HUGE = 10**12  # stands for an integer literal expression too large to compute
 
 
 def _int_literal(node: nodes.Node) -> int | None:
@@ -46,14 +46,19 @@ def _int_literal(node: nodes.Node) -> int | None:
             return left * right if abs(left) < _HUGE and abs(right) < _HUGE else _HUGE
         if right < 0:
             return None
-        return left ** right if max(abs(left).bit_length(), 1) * right <= 64 else _HUGE
+        return left**right if max(abs(left).bit_length(), 1) * right <= 64 else _HUGE
     return None
 
 
 def _range_length(node: nodes.Node) -> int | None:
     """Return the length of ``range(<integer literals>)`` (or None if it is not one)."""
-    if not (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name)
-            and node.node.name == "range" and node.args and not node.kwargs):
+    if not (
+        isinstance(node, nodes.Call)
+        and isinstance(node.node, nodes.Name)
+        and node.node.name == "range"
+        and node.args
+        and not node.kwargs
+    ):
         return None
     values = [_int_literal(a) for a in node.args]
     if len(values) > 3 or values[2:3] == [0]:
@@ -69,8 +74,7 @@ def _loop_length(node: nodes.For) -> int | None:
     return _range_length(items)
 
 
-def check_static_limits(tree: nodes.Template, limits: TemplateLimits
-                        ) -> tuple[int, str] | None:
+def check_static_limits(tree: nodes.Template, limits: TemplateLimits) -> tuple[int, str] | None:
     """Return the line and why the source of a template is over a limit (None if not seen).
 
     Finds ``range`` and nested ``range`` loops of literals over the loop limit, and
@@ -91,13 +95,20 @@ def check_static_limits(tree: nodes.Template, limits: TemplateLimits
             return mul.lineno, f"a repetition of {size} items is over the limit"
     for const in tree.find_all(nodes.Const):
         if isinstance(const.value, str) and "%" in const.value:
-            widths = sum(literal_number(w) for m in PRINTF.finditer(const.value)
-                         for w in m.groups()[:2] if w and w != "*")
+            widths = sum(
+                literal_number(w)
+                for m in PRINTF.finditer(const.value)
+                for w in m.groups()[:2]
+                if w and w != "*"
+            )
             if widths > limits.max_output_chars:
                 return const.lineno, f"a format width of {widths} characters is {chars}"
     for flt in tree.find_all(nodes.Filter):
-        width = _int_literal(flt.args[0]) if flt.args and flt.name in (
-            "center", "indent", "wordwrap", "batch") else None
+        width = (
+            _int_literal(flt.args[0])
+            if flt.args and flt.name in ("center", "indent", "wordwrap", "batch")
+            else None
+        )
         if width is not None and width > limits.max_output_chars:
             return flt.lineno, f"{flt.name}({width}) is {chars}"
     return None

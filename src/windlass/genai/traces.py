@@ -42,11 +42,35 @@ from windlass.tracking import validation
 PRICED_KINDS = frozenset({SpanKind.LLM, SpanKind.EMBEDDING, SpanKind.UNKNOWN})
 #: Columns of an exported span table, in order.
 EXPORT_COLUMNS = (
-    "project_id", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_ns",
-    "end_time_ns", "duration_ns", "status", "status_message", "model", "provider",
-    "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "cost",
-    "session_id", "user_id", "run_id", "prompt_name", "prompt_version", "input", "output",
-    "attributes", "resource", "events", "scope",
+    "project_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "start_time_ns",
+    "end_time_ns",
+    "duration_ns",
+    "status",
+    "status_message",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "cost",
+    "session_id",
+    "user_id",
+    "run_id",
+    "prompt_name",
+    "prompt_version",
+    "input",
+    "output",
+    "attributes",
+    "resource",
+    "events",
+    "scope",
 )
 
 
@@ -71,11 +95,13 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"accepted": self.accepted,
-                "duplicates": [{"trace_id": t, "span_id": s} for t, s in self.duplicates],
-                "projects": dict(self.projects),
-                "duplicates_by_project": dict(self.duplicates_by_project),
-                "adjusted_by_project": dict(self.adjusted_by_project)}
+        return {
+            "accepted": self.accepted,
+            "duplicates": [{"trace_id": t, "span_id": s} for t, s in self.duplicates],
+            "projects": dict(self.projects),
+            "duplicates_by_project": dict(self.duplicates_by_project),
+            "adjusted_by_project": dict(self.adjusted_by_project),
+        }
 
 
 def price_span(span: Span, prices: PriceTable) -> Span:
@@ -90,16 +116,19 @@ def price_span(span: Span, prices: PriceTable) -> Span:
     if span.kind not in PRICED_KINDS:
         return span
     try:
-        usage = TokenUsage(span.input_tokens, span.output_tokens or 0,
-                           span.cached_input_tokens, span.reasoning_tokens)
+        usage = TokenUsage(
+            span.input_tokens,
+            span.output_tokens or 0,
+            span.cached_input_tokens,
+            span.reasoning_tokens,
+        )
     except InvalidInput:
         return span
     cost = prices.cost(span.provider, span.model, usage)
     return span if cost is None else dataclasses.replace(span, cost=cost)
 
 
-def _bounded(spans: Sequence[Span], prices: PriceTable
-             ) -> tuple[list[Span], set[tuple[str, str]]]:
+def _bounded(spans: Sequence[Span], prices: PriceTable) -> tuple[list[Span], set[tuple[str, str]]]:
     """Return the spans bounded and priced, and the keys of those that had to be bounded."""
     out: list[Span] = []
     adjusted: set[tuple[str, str]] = set()
@@ -149,8 +178,9 @@ class TraceService:
             try:  # an existing project may be named by its id too
                 project = self.store.get_project(name)
             except ProjectNotFound:
-                project = self.store.get_or_create_project(validation.project_name(name),
-                                                           new_id(), now_ms())
+                project = self.store.get_or_create_project(
+                    validation.project_name(name), new_id(), now_ms()
+                )
             cached = self._project_ids[name] = project.id
         return cached
 
@@ -174,8 +204,9 @@ class TraceService:
                 # table, not raised as an error by a caller's warning filter.
                 warnings.simplefilter("default")
                 group, bounded = _bounded(raw, prices)
-            result: SpanIngestResult = self.store.ingest_spans(self.project_id(name), group,
-                                                               now_ms())
+            result: SpanIngestResult = self.store.ingest_spans(
+                self.project_id(name), group, now_ms()
+            )
             accepted += result.accepted
             duplicates += result.duplicates
             counts[name] = result.accepted
@@ -193,8 +224,9 @@ class TraceService:
         result = self.store.ingest_spans(project_id, priced, now_ms())
         return dataclasses.replace(result, adjusted=_stored_adjusted(bounded, result))
 
-    def ingest_otlp(self, body: bytes, content_type: str, *,
-                    project: str | None = None) -> IngestReport:
+    def ingest_otlp(
+        self, body: bytes, content_type: str, *, project: str | None = None
+    ) -> IngestReport:
         """Decode an OTLP/HTTP export request (protobuf or JSON) and ingest its spans."""
         from windlass.genai.otlp import decode_traces
 
@@ -205,35 +237,71 @@ class TraceService:
         project_id = None if project is None else self.store.get_project(project).id
         return self.store.get_trace(validation_trace_id(trace_id), project_id)
 
-    def search_traces(self, projects: Sequence[str], filter: str | None = None,
-                      start_ns: int | None = None, end_ns: int | None = None,
-                      order_by: list[str] | None = None, max_results: int = 100,
-                      page_token: str | None = None) -> Page[TraceSummary]:
+    def search_traces(
+        self,
+        projects: Sequence[str],
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> Page[TraceSummary]:
         """Return one page of traces matching ``filter`` in the projects, newest first."""
-        return self.store.search_traces(self._project_ids_of(projects), filter, start_ns,
-                                        end_ns, order_by, max_results, page_token)
+        return self.store.search_traces(
+            self._project_ids_of(projects),
+            filter,
+            start_ns,
+            end_ns,
+            order_by,
+            max_results,
+            page_token,
+        )
 
-    def trace_stats(self, projects: Sequence[str], filter: str | None = None,
-                    start_ns: int | None = None, end_ns: int | None = None) -> TraceStats:
+    def trace_stats(
+        self,
+        projects: Sequence[str],
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> TraceStats:
         """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
         return self.store.trace_stats(self._project_ids_of(projects), filter, start_ns, end_ns)
 
-    def trace_rollup(self, projects: Sequence[str], group_by: TraceGrouping,
-                     filter: str | None = None, start_ns: int | None = None,
-                     end_ns: int | None = None, max_results: int = 1000) -> list[TraceRollup]:
+    def trace_rollup(
+        self,
+        projects: Sequence[str],
+        group_by: TraceGrouping,
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        max_results: int = 1000,
+    ) -> list[TraceRollup]:
         """Return tokens and cost per session, user, day, model or prompt version."""
-        return self.store.trace_rollup(self._project_ids_of(projects), group_by, filter,
-                                       start_ns, end_ns, max_results)
+        return self.store.trace_rollup(
+            self._project_ids_of(projects), group_by, filter, start_ns, end_ns, max_results
+        )
 
-    def search_spans(self, projects: Sequence[str], start_ns: int | None = None,
-                     end_ns: int | None = None, max_results: int = 1000,
-                     page_token: str | None = None) -> Page[Span]:
+    def search_spans(
+        self,
+        projects: Sequence[str],
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> Page[Span]:
         """Return one page of the projects' spans in (start, trace id, span id) order."""
-        return self.store.search_spans(self._project_ids_of(projects), start_ns, end_ns,
-                                       max_results, page_token)
+        return self.store.search_spans(
+            self._project_ids_of(projects), start_ns, end_ns, max_results, page_token
+        )
 
-    def iter_spans(self, projects: Sequence[str], start_ns: int | None = None,
-                   end_ns: int | None = None, page_size: int = 5000) -> Iterator[Span]:
+    def iter_spans(
+        self,
+        projects: Sequence[str],
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        page_size: int = 5000,
+    ) -> Iterator[Span]:
         """Yield every span of the projects in start order, one store page at a time."""
         ids = self._project_ids_of(projects)
         token: str | None = None
@@ -244,9 +312,15 @@ class TraceService:
             if not token:
                 return
 
-    def export_parquet(self, projects: Sequence[str], path: str | Path, *,
-                       start_ns: int | None = None, end_ns: int | None = None,
-                       on_rows: Callable[[int], None] | None = None) -> int:
+    def export_parquet(
+        self,
+        projects: Sequence[str],
+        path: str | Path,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        on_rows: Callable[[int], None] | None = None,
+    ) -> int:
         """Write the projects' spans to a Parquet file (streamed); return the span count.
 
         ``attributes``, ``resource`` and ``events`` are JSON text, so DuckDB or a warehouse
@@ -296,9 +370,17 @@ def _export_schema() -> Any:
     import pyarrow as pa
 
     text, int64 = pa.string(), pa.int64()
-    types = {"start_time_ns": int64, "end_time_ns": int64, "duration_ns": int64,
-             "input_tokens": int64, "output_tokens": int64, "cached_input_tokens": int64,
-             "reasoning_tokens": int64, "prompt_version": int64, "cost": pa.float64()}
+    types = {
+        "start_time_ns": int64,
+        "end_time_ns": int64,
+        "duration_ns": int64,
+        "input_tokens": int64,
+        "output_tokens": int64,
+        "cached_input_tokens": int64,
+        "reasoning_tokens": int64,
+        "prompt_version": int64,
+        "cost": pa.float64(),
+    }
     return pa.schema([(name, types.get(name, text)) for name in EXPORT_COLUMNS])
 
 

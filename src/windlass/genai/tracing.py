@@ -39,11 +39,13 @@ from windlass.trace_entities import Span, SpanKind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("windlass_session",
-                                                                     default=None)
+_session: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "windlass_session", default=None
+)
 _user: contextvars.ContextVar[str | None] = contextvars.ContextVar("windlass_user", default=None)
 _extra: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
-    "windlass_attributes", default=None)
+    "windlass_attributes", default=None
+)
 _redactor: Callable[[Any], Any] | None = None
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
@@ -140,8 +142,12 @@ def capture(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def trace_context(*, session_id: str | None = None, user_id: str | None = None,
-                  attributes: Mapping[str, Any] | None = None) -> Iterator[None]:
+def trace_context(
+    *,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> Iterator[None]:
     """Make spans started inside carry this session and user id, and these attributes.
 
     Spans of code you do not control (an instrumented library, ``windlass.llm``) get them
@@ -153,8 +159,7 @@ def trace_context(*, session_id: str | None = None, user_id: str | None = None,
     if user_id is not None:
         tokens.append((_user, _user.set(user_id)))
     if attributes:
-        merged = {**(_extra.get() or {}),
-                  **{k: _attribute_value(v) for k, v in attributes.items()}}
+        merged = {**(_extra.get() or {}), **{k: _attribute_value(v) for k, v in attributes.items()}}
         tokens.append((_extra, _extra.set(merged)))
     try:
         yield
@@ -217,8 +222,7 @@ class SpanHandle:
 
     def add_event(self, name: str, attributes: Mapping[str, Any] | None = None) -> None:
         """Record a timestamped event in the span."""
-        self._span.add_event(name, {k: _attribute_value(v) for k, v in
-                                    (attributes or {}).items()})
+        self._span.add_event(name, {k: _attribute_value(v) for k, v in (attributes or {}).items()})
 
 
 def _attribute_value(value: Any) -> Any:
@@ -227,7 +231,8 @@ def _attribute_value(value: Any) -> Any:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return list(value)
     if isinstance(value, list | tuple) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
         return list(value)
     return to_text(value)
 
@@ -239,8 +244,13 @@ def _check_kind(kind: str) -> str:
 
 
 @contextlib.contextmanager
-def span(name: str, *, kind: str = "chain", attributes: Mapping[str, Any] | None = None,
-         input: Any = None) -> Iterator[SpanHandle]:
+def span(
+    name: str,
+    *,
+    kind: str = "chain",
+    attributes: Mapping[str, Any] | None = None,
+    input: Any = None,
+) -> Iterator[SpanHandle]:
     """Run the block inside a new span (nested under the current one); yield its handle.
 
     An exception escaping the block marks the span as an error and is recorded in it.
@@ -255,8 +265,9 @@ def span(name: str, *, kind: str = "chain", attributes: Mapping[str, Any] | None
         yield handle
 
 
-def _arguments(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-               ) -> dict[str, Any]:
+def _arguments(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     try:
         bound = inspect.signature(fn).bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
@@ -269,14 +280,26 @@ def trace(func: F) -> F: ...
 
 
 @overload
-def trace(func: None = None, *, name: str | None = None, kind: str = "chain",
-          attributes: Mapping[str, Any] | None = None, capture_input: bool = True,
-          capture_output: bool = True) -> Callable[[F], F]: ...
+def trace(
+    func: None = None,
+    *,
+    name: str | None = None,
+    kind: str = "chain",
+    attributes: Mapping[str, Any] | None = None,
+    capture_input: bool = True,
+    capture_output: bool = True,
+) -> Callable[[F], F]: ...
 
 
-def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain",
-          attributes: Mapping[str, Any] | None = None, capture_input: bool = True,
-          capture_output: bool = True) -> F | Callable[[F], F]:
+def trace(
+    func: F | None = None,
+    *,
+    name: str | None = None,
+    kind: str = "chain",
+    attributes: Mapping[str, Any] | None = None,
+    capture_input: bool = True,
+    capture_output: bool = True,
+) -> F | Callable[[F], F]:
     """Trace every call of a function (sync, async, generator or async generator) as a span.
 
     ``kind`` is one of llm, embedding, retriever, reranker, tool, agent, chain, guardrail,
@@ -299,6 +322,7 @@ def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain"
                 handle.set_output(result)
 
         if inspect.isasyncgenfunction(fn):
+
             @functools.wraps(fn)
             async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
                 with opened() as handle:
@@ -308,8 +332,10 @@ def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain"
                         items.append(item)
                         yield item
                     finished(handle, items)
+
             return cast(F, agen_wrapper)
         if inspect.iscoroutinefunction(fn):
+
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 with opened() as handle:
@@ -317,8 +343,10 @@ def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain"
                     result = await fn(*args, **kwargs)
                     finished(handle, result)
                     return result
+
             return cast(F, async_wrapper)
         if inspect.isgeneratorfunction(fn):
+
             @functools.wraps(fn)
             def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
                 with opened() as handle:
@@ -328,6 +356,7 @@ def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain"
                         items.append(item)
                         yield item
                     finished(handle, items)
+
             return cast(F, gen_wrapper)
 
         @functools.wraps(fn)
@@ -337,6 +366,7 @@ def trace(func: F | None = None, *, name: str | None = None, kind: str = "chain"
                 result = fn(*args, **kwargs)
                 finished(handle, result)
                 return result
+
         return cast(F, wrapper)
 
     return decorate(func) if func is not None else decorate

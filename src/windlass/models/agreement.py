@@ -34,8 +34,9 @@ def _canonical(kind: str, data: Any) -> dict[str, Any]:
     """Return a manifest as checked, JSON-normal data (InvalidInput naming ``kind``)."""
     try:
         manifest = ModelManifest.from_dict(data)
-        text = orjson.dumps(manifest.to_dict(),
-                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS)
+        text = orjson.dumps(
+            manifest.to_dict(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+        )
     except InvalidInput as exc:
         raise InvalidInput(f"{kind}: {exc.message}", **exc.details) from None
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
@@ -48,8 +49,10 @@ def stored_manifest(blobs: BlobStore, entry: ArtifactEntry) -> dict[str, Any]:
     """Return the parsed, checked ``windlass-model.yaml`` stored as blob ``entry.digest``."""
     size = blobs.size(entry.digest)
     if size > MAX_MANIFEST_BYTES:
-        raise InvalidInput(f"the stored {MANIFEST_FILE} is {size} bytes; the limit is "
-                           f"{MAX_MANIFEST_BYTES}", path=MANIFEST_FILE)
+        raise InvalidInput(
+            f"the stored {MANIFEST_FILE} is {size} bytes; the limit is {MAX_MANIFEST_BYTES}",
+            path=MANIFEST_FILE,
+        )
     with blobs.open_stream(entry.digest) as stream:
         data = stream.read(MAX_MANIFEST_BYTES + 1)
     import yaml
@@ -58,8 +61,9 @@ def stored_manifest(blobs: BlobStore, entry: ArtifactEntry) -> dict[str, Any]:
     try:
         parsed = yaml.load(data.decode("utf-8"), Loader=loader)  # noqa: S506 - a SafeLoader
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"the stored {MANIFEST_FILE} is not valid YAML: {exc}",
-                           path=MANIFEST_FILE) from None
+        raise InvalidInput(
+            f"the stored {MANIFEST_FILE} is not valid YAML: {exc}", path=MANIFEST_FILE
+        ) from None
     return _canonical(f"the stored {MANIFEST_FILE}", parsed)
 
 
@@ -71,21 +75,28 @@ def _shown(value: Any) -> str:
 def _file_problems(listed: dict[str, Any], files: list[ArtifactEntry]) -> list[str]:
     """Return how the manifest's file list and the version's files disagree."""
     given = {f.path: f for f in files if f.path != MANIFEST_FILE}
-    problems = [f"{path} is listed in {MANIFEST_FILE} but is not among the version's files"
-                for path in sorted(set(listed) - set(given))]
-    problems += [f"{path} is among the version's files but not listed in {MANIFEST_FILE}"
-                 for path in sorted(set(given) - set(listed))]
+    problems = [
+        f"{path} is listed in {MANIFEST_FILE} but is not among the version's files"
+        for path in sorted(set(listed) - set(given))
+    ]
+    problems += [
+        f"{path} is among the version's files but not listed in {MANIFEST_FILE}"
+        for path in sorted(set(given) - set(listed))
+    ]
     for path in sorted(set(listed) & set(given)):
         want, got = listed[path], given[path]
         if (want.get("digest"), want.get("size")) != (got.digest, got.size):
-            problems.append(f"{path} has digest {got.digest} ({got.size} bytes) among the "
-                            f"version's files but {want.get('digest')} "
-                            f"({want.get('size')} bytes) in {MANIFEST_FILE}")
+            problems.append(
+                f"{path} has digest {got.digest} ({got.size} bytes) among the "
+                f"version's files but {want.get('digest')} "
+                f"({want.get('size')} bytes) in {MANIFEST_FILE}"
+            )
     return problems
 
 
-def agreeing_manifest(manifest: dict[str, Any], files: list[ArtifactEntry],
-                      blobs: BlobStore) -> dict[str, Any]:
+def agreeing_manifest(
+    manifest: dict[str, Any], files: list[ArtifactEntry], blobs: BlobStore
+) -> dict[str, Any]:
     """Return ``manifest`` as given, once it agrees with the stored file and the files.
 
     ``files`` are checked already (clean paths, blobs present, the manifest among them).
@@ -93,19 +104,27 @@ def agreeing_manifest(manifest: dict[str, Any], files: list[ArtifactEntry],
     """
     unknown = sorted(str(key) for key in set(manifest) - FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown manifest field(s) {', '.join(map(repr, unknown[:10]))}; "
-                           f"a manifest has {', '.join(sorted(FIELDS))}", fields=unknown[:10])
+        raise InvalidInput(
+            f"unknown manifest field(s) {', '.join(map(repr, unknown[:10]))}; "
+            f"a manifest has {', '.join(sorted(FIELDS))}",
+            fields=unknown[:10],
+        )
     entry = next(f for f in files if f.path == MANIFEST_FILE)
     stored = stored_manifest(blobs, entry)
     given = _canonical("the manifest", manifest)
-    problems = [f"{key}: the manifest says {_shown(given.get(key))}, the stored "
-                f"{MANIFEST_FILE} says {_shown(stored.get(key))}"
-                for key in sorted(set(given) | set(stored)) if given.get(key) != stored.get(key)]
+    problems = [
+        f"{key}: the manifest says {_shown(given.get(key))}, the stored "
+        f"{MANIFEST_FILE} says {_shown(stored.get(key))}"
+        for key in sorted(set(given) | set(stored))
+        if given.get(key) != stored.get(key)
+    ]
     problems += _file_problems(stored.get("files") or {}, files)
     if problems:
         shown = problems[:MAX_PROBLEMS]
         more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
-        raise IntegrityFailure(f"the manifest does not agree with the model's stored "
-                               f"{MANIFEST_FILE}, nothing registered: " + "; ".join(shown)
-                               + more, problems=shown)
+        raise IntegrityFailure(
+            f"the manifest does not agree with the model's stored "
+            f"{MANIFEST_FILE}, nothing registered: " + "; ".join(shown) + more,
+            problems=shown,
+        )
     return manifest

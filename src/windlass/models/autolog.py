@@ -33,8 +33,11 @@ def _estimator_classes() -> list[type]:
 
     classes |= {Pipeline, GridSearchCV, RandomizedSearchCV}
     # Patch the class that defines ``fit`` (often a private base such as BaseForest).
-    owners = {next(k for k in c.__mro__ if "fit" in vars(k)) for c in classes
-              if issubclass(c, BaseEstimator) and hasattr(c, "fit")}
+    owners = {
+        next(k for k in c.__mro__ if "fit" in vars(k))
+        for c in classes
+        if issubclass(c, BaseEstimator) and hasattr(c, "fit")
+    }
     return sorted(owners, key=lambda c: f"{c.__module__}.{c.__qualname__}")
 
 
@@ -60,10 +63,12 @@ def _metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
     if is_classifier(estimator):
         found = {
             "training_accuracy": metrics.accuracy_score(y, predicted),
-            "training_precision": metrics.precision_score(y, predicted, average="weighted",
-                                                          zero_division=0),
-            "training_recall": metrics.recall_score(y, predicted, average="weighted",
-                                                    zero_division=0),
+            "training_precision": metrics.precision_score(
+                y, predicted, average="weighted", zero_division=0
+            ),
+            "training_recall": metrics.recall_score(
+                y, predicted, average="weighted", zero_division=0
+            ),
             "training_f1": metrics.f1_score(y, predicted, average="weighted", zero_division=0),
         }
         if hasattr(estimator, "predict_proba"):
@@ -74,9 +79,12 @@ def _metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
         return {k: float(v) for k, v in found.items()}
     if is_regressor(estimator):
         mse = metrics.mean_squared_error(y, predicted)
-        return {"training_mse": float(mse), "training_rmse": float(mse) ** 0.5,
-                "training_mae": float(metrics.mean_absolute_error(y, predicted)),
-                "training_r2": float(metrics.r2_score(y, predicted))}
+        return {
+            "training_mse": float(mse),
+            "training_rmse": float(mse) ** 0.5,
+            "training_mae": float(metrics.mean_absolute_error(y, predicted)),
+            "training_r2": float(metrics.r2_score(y, predicted)),
+        }
     return {}
 
 
@@ -84,14 +92,19 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
     from windlass.models.fluent import log_model
 
     tracking_fluent.log_params(_params(estimator))
-    tracking_fluent.set_tag("estimator_class",
-                            f"{type(estimator).__module__}.{type(estimator).__qualname__}")
+    tracking_fluent.set_tag(
+        "estimator_class", f"{type(estimator).__module__}.{type(estimator).__qualname__}"
+    )
     for key, value in _metrics(estimator, X, y).items():
         tracking_fluent.log_metric(key, value)
     if _settings.get("log_models", True):
         example = X[:5] if hasattr(X, "__getitem__") else None
-        log_model(estimator, "model", input_example=example,
-                  registered_model_name=_settings.get("registered_model_name"))
+        log_model(
+            estimator,
+            "model",
+            input_example=example,
+            registered_model_name=_settings.get("registered_model_name"),
+        )
 
 
 def _wrap(original: Any) -> Any:
@@ -110,8 +123,9 @@ def _wrap(original: Any) -> Any:
             try:
                 _log_fit(self, X, y)
             except Exception:
-                logger.exception("windlass autolog could not log the fit of %s",
-                                 type(self).__name__)
+                logger.exception(
+                    "windlass autolog could not log the fit of %s", type(self).__name__
+                )
             if own_run:
                 tracking_fluent.end_run()
             return result
@@ -126,8 +140,9 @@ def _wrap(original: Any) -> Any:
     return fit
 
 
-def autolog(*, log_models: bool = True, registered_model_name: str | None = None,
-            disable: bool = False) -> None:
+def autolog(
+    *, log_models: bool = True, registered_model_name: str | None = None, disable: bool = False
+) -> None:
     """Log params, training metrics and the fitted model of every scikit-learn ``fit``.
 
     ``disable=True`` restores the original methods. ``registered_model_name`` also

@@ -72,8 +72,15 @@ class Flavor(ABC):
         """Tell whether this flavor can save ``model`` (without importing its framework)."""
 
     @abstractmethod
-    def save(self, model: Any, folder: Path, *, serialization: str | None = None,
-             example: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self,
+        model: Any,
+        folder: Path,
+        *,
+        serialization: str | None = None,
+        example: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Write ``model``'s files into ``folder``; return the flavor config for the manifest.
 
         ``serialization`` picks a format where the flavor offers several (``"pickle"`` only
@@ -96,12 +103,17 @@ class Flavor(ABC):
         try:
             return importlib.import_module(self.module)
         except ImportError as exc:
-            hint = f'pip install "windlass[{self.extra}]"' if self.extra else \
-                f"pip install {self.package}"
+            hint = (
+                f'pip install "windlass[{self.extra}]"'
+                if self.extra
+                else f"pip install {self.package}"
+            )
             raise MissingDependency(
                 f"the {self.name} flavor needs {self.package}, which is not installed "
-                f"({exc}); install it with: {hint}", flavor=self.name,
-                package=self.package) from None
+                f"({exc}); install it with: {hint}",
+                flavor=self.name,
+                package=self.package,
+            ) from None
 
 
 def pinned(package: str, module: str | None = None) -> str:

@@ -48,12 +48,20 @@ def _project(project: str | None) -> str:
     return tracking_fluent._project_id(project or tracking_fluent.current_project())
 
 
-def log_model(model: Any, name: str = "model", *, input_example: Any = None,
-              signature: Signature | dict[str, Any] | None = None,
-              registered_model_name: str | None = None, flavor: str | None = None,
-              serialization: str | None = None, requirements: list[str] | None = None,
-              metadata: dict[str, Any] | None = None, run_id: str | None = None,
-              **options: Any) -> ModelInfo:
+def log_model(
+    model: Any,
+    name: str = "model",
+    *,
+    input_example: Any = None,
+    signature: Signature | dict[str, Any] | None = None,
+    registered_model_name: str | None = None,
+    flavor: str | None = None,
+    serialization: str | None = None,
+    requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    **options: Any,
+) -> ModelInfo:
     """Package ``model`` into the active run's artifacts at ``name``; register it if asked.
 
     Returns a :class:`~windlass.ModelInfo` with the ``runs:/`` URI, the flavor, the
@@ -68,23 +76,41 @@ def log_model(model: Any, name: str = "model", *, input_example: Any = None,
     tracking, registry = _services()
     with tempfile.TemporaryDirectory(prefix="windlass-model-") as tmp:
         folder = Path(tmp) / "model"
-        manifest = _save(model, folder, flavor=flavor, input_example=input_example,
-                         signature=signature, serialization=serialization,
-                         requirements=requirements, metadata=metadata, run_id=rid, **options)
+        manifest = _save(
+            model,
+            folder,
+            flavor=flavor,
+            input_example=input_example,
+            signature=signature,
+            serialization=serialization,
+            requirements=requirements,
+            metadata=metadata,
+            run_id=rid,
+            **options,
+        )
         files = upload_folder(tracking.blobs, folder)
     tracking.record_artifacts(rid, prefixed(files, artifact_path))
     uri = f"runs:/{rid}/{artifact_path}"
     version = None
     if registered_model_name is not None:
         run = tracking.get_run(rid)
-        version = registry.create_version(run.project_id, registered_model_name, source=uri,
-                                          files=files, manifest=manifest.to_dict(),
-                                          run_id=rid).version
-    return ModelInfo(uri=uri, run_id=rid, artifact_path=artifact_path,
-                     flavors=list(manifest.flavors),
-                     signature=None if manifest.signature is None
-                     else manifest.signature.to_dict(),
-                     registered_model_name=registered_model_name, version=version)
+        version = registry.create_version(
+            run.project_id,
+            registered_model_name,
+            source=uri,
+            files=files,
+            manifest=manifest.to_dict(),
+            run_id=rid,
+        ).version
+    return ModelInfo(
+        uri=uri,
+        run_id=rid,
+        artifact_path=artifact_path,
+        flavors=list(manifest.flavors),
+        signature=None if manifest.signature is None else manifest.signature.to_dict(),
+        registered_model_name=registered_model_name,
+        version=version,
+    )
 
 
 def _run_files(tracking: Tracking, run_id: str, path: str) -> list[Any]:
@@ -92,8 +118,11 @@ def _run_files(tracking: Tracking, run_id: str, path: str) -> list[Any]:
 
     files = relative(tracking.walk_artifacts(run_id, path), path)
     if not any(f.path == MANIFEST_FILE for f in files):
-        raise InvalidInput(f"runs:/{run_id}/{path} is not a windlass model (no "
-                           f"{MANIFEST_FILE} there)", run_id=run_id, path=path)
+        raise InvalidInput(
+            f"runs:/{run_id}/{path} is not a windlass model (no {MANIFEST_FILE} there)",
+            run_id=run_id,
+            path=path,
+        )
     return files
 
 
@@ -111,20 +140,33 @@ def _resolve_files(uri: str, project: str | None) -> tuple[str, list[Any], Model
     tracking, registry = _services()
     if parsed.kind == "runs":
         if not parsed.path:
-            raise InvalidUri(f"{uri!r} names a run, not a model folder in it: add its path "
-                             "(runs:/<id>/model)", uri=uri)
-        if parsed.project is not None and tracking.get_run(parsed.name).project_id \
-                != tracking.store.get_project(parsed.project).id:
-            raise RunNotFound(f"run {parsed.name} is not in project {parsed.project!r}",
-                              run_id=parsed.name, project=parsed.project)
+            raise InvalidUri(
+                f"{uri!r} names a run, not a model folder in it: add its path (runs:/<id>/model)",
+                uri=uri,
+            )
+        if (
+            parsed.project is not None
+            and tracking.get_run(parsed.name).project_id
+            != tracking.store.get_project(parsed.project).id
+        ):
+            raise RunNotFound(
+                f"run {parsed.name} is not in project {parsed.project!r}",
+                run_id=parsed.name,
+                project=parsed.project,
+            )
         return uri, _run_files(tracking, parsed.name, parsed.path), None
     if parsed.kind != "models":
-        raise InvalidUri(f"{uri!r} is not a model URI (models:/..., runs:/... or a folder)",
-                         uri=uri)
-    version = registry.resolve(_project(project), parsed.name, version=parsed.version,
-                               alias=parsed.alias)
-    pinned = version.uri if parsed.project is None else \
-        str(parse_object_uri(version.uri).in_project(parsed.project))
+        raise InvalidUri(
+            f"{uri!r} is not a model URI (models:/..., runs:/... or a folder)", uri=uri
+        )
+    version = registry.resolve(
+        _project(project), parsed.name, version=parsed.version, alias=parsed.alias
+    )
+    pinned = (
+        version.uri
+        if parsed.project is None
+        else str(parse_object_uri(version.uri).in_project(parsed.project))
+    )
     return pinned, version.files, version
 
 
@@ -132,8 +174,9 @@ def _is_uri(value: str | Path) -> bool:
     return isinstance(value, str) and value.startswith(("models:/", "runs:/"))
 
 
-def load_model(model_uri: str | Path, *, trust: bool = False,
-               project: str | None = None) -> LoadedModel:
+def load_model(
+    model_uri: str | Path, *, trust: bool = False, project: str | None = None
+) -> LoadedModel:
     """Load a model by URI or local folder, verifying every file's hash first.
 
     Models whose files can run code (pickle, the python flavor) load only with
@@ -145,8 +188,10 @@ def load_model(model_uri: str | Path, *, trust: bool = False,
     if not _is_uri(model_uri):
         folder = Path(model_uri)
         if not folder.is_dir():
-            raise InvalidUri(f"{str(model_uri)!r} is neither a model URI (models:/, runs:/) "
-                             "nor a model folder", uri=str(model_uri))
+            raise InvalidUri(
+                f"{str(model_uri)!r} is neither a model URI (models:/, runs:/) nor a model folder",
+                uri=str(model_uri),
+            )
         return load_model_folder(folder, trust=trust)
     uri, files, _version = _resolve_files(str(model_uri), project)
     tracking, _registry = _services()
@@ -177,8 +222,9 @@ def download_model(model_uri: str, dst: str | Path, *, project: str | None = Non
     return dest
 
 
-def register_model(model_uri: str | Path, name: str, *, description: str = "",
-                   project: str | None = None) -> ModelVersion:
+def register_model(
+    model_uri: str | Path, name: str, *, description: str = "", project: str | None = None
+) -> ModelVersion:
     """Register a logged model (``runs:/``), a registered one (``models:/``) or a folder."""
     from windlass.models.manifest import read_manifest, verify_folder
     from windlass.models.transfer import download_files, upload_folder
@@ -190,20 +236,32 @@ def register_model(model_uri: str | Path, name: str, *, description: str = "",
         manifest = read_manifest(folder)
         verify_folder(folder, manifest)
         files = upload_folder(tracking.blobs, folder)
-        return registry.create_version(project_id, name, source=str(folder.resolve()),
-                                       files=files, manifest=manifest.to_dict(),
-                                       run_id=manifest.run_id if manifest.run_id and
-                                       _run_exists(tracking, manifest.run_id) else None,
-                                       description=description)
+        return registry.create_version(
+            project_id,
+            name,
+            source=str(folder.resolve()),
+            files=files,
+            manifest=manifest.to_dict(),
+            run_id=manifest.run_id
+            if manifest.run_id and _run_exists(tracking, manifest.run_id)
+            else None,
+            description=description,
+        )
     source, files, version = _resolve_files(str(model_uri), project)
     with tempfile.TemporaryDirectory(prefix="windlass-register-") as tmp:
         manifest_entry = [f for f in files if f.path == MANIFEST_FILE]
         download_files(tracking.blobs, manifest_entry, Path(tmp))
         manifest = read_manifest(Path(tmp))
     run_id = version.run_id if version is not None else source.split("/")[1]
-    return registry.create_version(project_id, name, source=source, files=files,
-                                   manifest=manifest.to_dict(), run_id=run_id,
-                                   description=description)
+    return registry.create_version(
+        project_id,
+        name,
+        source=source,
+        files=files,
+        manifest=manifest.to_dict(),
+        run_id=run_id,
+        description=description,
+    )
 
 
 def _run_exists(tracking: Tracking, run_id: str) -> bool:
@@ -229,16 +287,25 @@ def list_registered_models(*, project: str | None = None) -> list[RegisteredMode
     return all_pages(lambda token: registry.list_models(project_id, 1000, token))
 
 
-def update_registered_model(name: str, *, description: str | None = None,
-                            card: str | None = None, tags: dict[str, Any] | None = None,
-                            delete_tags: list[str] | None = None,
-                            project: str | None = None) -> RegisteredModel:
+def update_registered_model(
+    name: str,
+    *,
+    description: str | None = None,
+    card: str | None = None,
+    tags: dict[str, Any] | None = None,
+    delete_tags: list[str] | None = None,
+    project: str | None = None,
+) -> RegisteredModel:
     """Change a registered model's description, Markdown model card or tags."""
     _tracking, registry = _services()
     return registry.update_model(
-        _project(project), name, description=description, card=card,
+        _project(project),
+        name,
+        description=description,
+        card=card,
         set_tags=None if tags is None else {k: str(v) for k, v in tags.items()},
-        delete_tags=delete_tags)
+        delete_tags=delete_tags,
+    )
 
 
 def delete_registered_model(name: str, *, project: str | None = None) -> None:
@@ -247,8 +314,9 @@ def delete_registered_model(name: str, *, project: str | None = None) -> None:
     registry.delete_model(_project(project), name)
 
 
-def get_model_version(name: str, version: int | None = None, *, alias: str | None = None,
-                      project: str | None = None) -> ModelVersion:
+def get_model_version(
+    name: str, version: int | None = None, *, alias: str | None = None, project: str | None = None
+) -> ModelVersion:
     """Return a version by number or alias (neither: the newest)."""
     _tracking, registry = _services()
     return registry.resolve(_project(project), name, version=version, alias=alias)
@@ -279,8 +347,9 @@ def delete_alias(name: str, alias: str, *, project: str | None = None) -> AliasE
     return registry.delete_alias(_project(project), name, alias)
 
 
-def get_alias_history(name: str, alias: str | None = None, *,
-                      project: str | None = None) -> list[AliasEvent]:
+def get_alias_history(
+    name: str, alias: str | None = None, *, project: str | None = None
+) -> list[AliasEvent]:
     """Return every recorded alias move of a model (or one alias), oldest first."""
     _tracking, registry = _services()
     return registry.alias_history(_project(project), name, alias)

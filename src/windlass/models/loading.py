@@ -19,8 +19,14 @@ from windlass.models.trust import check_trust
 class LoadedModel:
     """A verified, loaded model: ``predict`` checks input against the signature first."""
 
-    def __init__(self, uri: str, folder: Path, manifest: ModelManifest, predictor: Predictor,
-                 keep: tempfile.TemporaryDirectory[str] | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        folder: Path,
+        manifest: ModelManifest,
+        predictor: Predictor,
+        keep: tempfile.TemporaryDirectory[str] | None = None,
+    ) -> None:
         self.uri = uri
         self.folder = folder
         self.manifest = manifest
@@ -92,25 +98,40 @@ class LoadedModel:
         return read_example(self.folder / self.manifest.input_example)
 
 
-def check_against_registry(folder: Path, manifest: ModelManifest,
-                           recorded: list[ArtifactEntry]) -> None:
+def check_against_registry(
+    folder: Path, manifest: ModelManifest, recorded: list[ArtifactEntry]
+) -> None:
     """Check that the registry's file list is exactly the manifest's (plus the manifest)."""
     expected = {e.path: e for e in recorded if e.path != MANIFEST_FILE}
-    problems = [f"{p} is recorded in the registry but not in {MANIFEST_FILE}"
-                for p in sorted(set(expected) - set(manifest.files))]
-    problems += [f"{p} is in {MANIFEST_FILE} but not recorded in the registry"
-                 for p in sorted(set(manifest.files) - set(expected))]
-    problems += [f"{p} has a different hash in the registry and in {MANIFEST_FILE}"
-                 for p in sorted(set(expected) & set(manifest.files))
-                 if expected[p].digest != manifest.files[p].digest]
+    problems = [
+        f"{p} is recorded in the registry but not in {MANIFEST_FILE}"
+        for p in sorted(set(expected) - set(manifest.files))
+    ]
+    problems += [
+        f"{p} is in {MANIFEST_FILE} but not recorded in the registry"
+        for p in sorted(set(manifest.files) - set(expected))
+    ]
+    problems += [
+        f"{p} has a different hash in the registry and in {MANIFEST_FILE}"
+        for p in sorted(set(expected) & set(manifest.files))
+        if expected[p].digest != manifest.files[p].digest
+    ]
     if problems:
-        raise IntegrityFailure(f"model at {folder} does not match its registry record, "
-                               "refusing to load: " + "; ".join(problems), problems=problems)
+        raise IntegrityFailure(
+            f"model at {folder} does not match its registry record, "
+            "refusing to load: " + "; ".join(problems),
+            problems=problems,
+        )
 
 
-def load_model_folder(path: str | Path, *, trust: bool = False, uri: str | None = None,
-                      recorded: list[ArtifactEntry] | None = None,
-                      keep: tempfile.TemporaryDirectory[str] | None = None) -> LoadedModel:
+def load_model_folder(
+    path: str | Path,
+    *,
+    trust: bool = False,
+    uri: str | None = None,
+    recorded: list[ArtifactEntry] | None = None,
+    keep: tempfile.TemporaryDirectory[str] | None = None,
+) -> LoadedModel:
     """Verify and load the packaged model in ``path``.
 
     Every file must match the digest in its manifest (and, with ``recorded``, the

@@ -42,8 +42,9 @@ class ModelManifest:
     requirements: list[str] = field(default_factory=list)
     run_id: str | None = None
     created_at: int = field(default_factory=now_ms)
-    created_by: dict[str, str] = field(default_factory=lambda: {
-        "user": _user(), "host": socket.gethostname()})
+    created_by: dict[str, str] = field(
+        default_factory=lambda: {"user": _user(), "host": socket.gethostname()}
+    )
     metadata: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
 
@@ -74,8 +75,9 @@ class ModelManifest:
             "created_at": self.created_at,
             "created_by": dict(self.created_by),
             "metadata": self.metadata,
-            "files": {path: {"digest": e.digest, "size": e.size}
-                      for path, e in sorted(self.files.items())},
+            "files": {
+                path: {"digest": e.digest, "size": e.size} for path, e in sorted(self.files.items())
+            },
         }
 
     @classmethod
@@ -84,11 +86,15 @@ class ModelManifest:
         if not isinstance(data, dict):
             raise InvalidInput(f"{MANIFEST_FILE} must hold a mapping")
         if data.get("format") != FORMAT:
-            raise InvalidInput(f"{MANIFEST_FILE} has format {data.get('format')!r}; this "
-                               f"windlass reads {FORMAT!r}")
+            raise InvalidInput(
+                f"{MANIFEST_FILE} has format {data.get('format')!r}; this windlass reads {FORMAT!r}"
+            )
         flavors = data.get("flavors")
-        if not isinstance(flavors, dict) or not flavors or not all(
-                isinstance(k, str) and isinstance(v, dict) for k, v in flavors.items()):
+        if (
+            not isinstance(flavors, dict)
+            or not flavors
+            or not all(isinstance(k, str) and isinstance(v, dict) for k, v in flavors.items())
+        ):
             raise InvalidInput(f"{MANIFEST_FILE}: 'flavors' must map flavor names to configs")
         files: dict[str, ArtifactEntry] = {}
         raw_files = data.get("files") or {}
@@ -99,19 +105,24 @@ class ModelManifest:
             try:
                 files[clean] = ArtifactEntry(clean, str(record["digest"]), int(record["size"]))
             except (KeyError, TypeError, ValueError):
-                raise InvalidInput(f"{MANIFEST_FILE}: file {path!r} needs a digest and a "
-                                   "size") from None
+                raise InvalidInput(
+                    f"{MANIFEST_FILE}: file {path!r} needs a digest and a size"
+                ) from None
         signature = data.get("signature")
         created_by = data.get("created_by") or {}
         return cls(
-            flavors=flavors, files=files,
+            flavors=flavors,
+            files=files,
             signature=None if signature is None else Signature.from_dict(signature),
             input_example=data.get("input_example"),
             python_version=str(data.get("python_version", "")),
             requirements=[str(r) for r in data.get("requirements") or []],
-            run_id=data.get("run_id"), created_at=int(data.get("created_at") or 0),
+            run_id=data.get("run_id"),
+            created_at=int(data.get("created_at") or 0),
             created_by={str(k): str(v) for k, v in dict(created_by).items()},
-            metadata=dict(data.get("metadata") or {}), format=FORMAT)
+            metadata=dict(data.get("metadata") or {}),
+            format=FORMAT,
+        )
 
 
 def _user() -> str:
@@ -132,8 +143,9 @@ def write_manifest(folder: Path, manifest: ModelManifest) -> Path:
     yaml = _yaml()
     path = folder / MANIFEST_FILE
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    path.write_text(yaml.dump(manifest.to_dict(), Dumper=dumper, sort_keys=False,
-                              allow_unicode=True))
+    path.write_text(
+        yaml.dump(manifest.to_dict(), Dumper=dumper, sort_keys=False, allow_unicode=True)
+    )
     return path
 
 
@@ -141,8 +153,9 @@ def read_manifest(folder: Path) -> ModelManifest:
     """Read and check ``folder/windlass-model.yaml`` (InvalidInput if absent or malformed)."""
     path = folder / MANIFEST_FILE
     if not path.is_file():
-        raise InvalidInput(f"{folder} is not a windlass model: it has no {MANIFEST_FILE}",
-                           path=str(folder))
+        raise InvalidInput(
+            f"{folder} is not a windlass model: it has no {MANIFEST_FILE}", path=str(folder)
+        )
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise InvalidInput(f"{path} is larger than {MAX_MANIFEST_BYTES} bytes")
     yaml = _yaml()
@@ -184,4 +197,6 @@ def verify_folder(folder: Path, manifest: ModelManifest) -> None:
     if problems:
         raise IntegrityFailure(
             f"model at {folder} failed verification, refusing to load: " + "; ".join(problems),
-            path=str(folder), problems=problems)
+            path=str(folder),
+            problems=problems,
+        )

@@ -37,8 +37,11 @@ def _example_json(example: Any) -> bytes:
     frame = as_frame(example)
     if frame is not None:
         frame = frame.head(MAX_EXAMPLE_ROWS)
-        data = {"type": "dataframe", "columns": [str(c) for c in frame.columns],
-                "data": frame.astype(object).where(frame.notna(), None).to_numpy().tolist()}
+        data = {
+            "type": "dataframe",
+            "columns": [str(c) for c in frame.columns],
+            "data": frame.astype(object).where(frame.notna(), None).to_numpy().tolist(),
+        }
     else:
         from windlass.models.signature import as_array
 
@@ -73,11 +76,19 @@ def _as_signature(signature: Signature | dict[str, Any] | None) -> Signature | N
     return Signature.from_dict(signature)
 
 
-def save_model(model: Any, path: str | Path, *, flavor: str | None = None,
-               input_example: Any = None, signature: Signature | dict[str, Any] | None = None,
-               serialization: str | None = None, requirements: list[str] | None = None,
-               metadata: dict[str, Any] | None = None, run_id: str | None = None,
-               **options: Any) -> ModelManifest:
+def save_model(
+    model: Any,
+    path: str | Path,
+    *,
+    flavor: str | None = None,
+    input_example: Any = None,
+    signature: Signature | dict[str, Any] | None = None,
+    serialization: str | None = None,
+    requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    **options: Any,
+) -> ModelManifest:
     """Save ``model`` as a packaged folder at ``path`` (which must not exist yet).
 
     ``flavor`` is picked from the model's class unless given. The signature is inferred
@@ -96,22 +107,27 @@ def save_model(model: Any, path: str | Path, *, flavor: str | None = None,
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        config = chosen.save(model, staging, serialization=serialization,
-                             example=input_example, options=options)
+        config = chosen.save(
+            model, staging, serialization=serialization, example=input_example, options=options
+        )
         manifest = ModelManifest(
-            flavors={chosen.name: config}, signature=_as_signature(signature),
-            requirements=requirements or _default_requirements(
-                [*chosen.requirements(), pinned("windlass")]),
-            run_id=run_id, metadata=dict(metadata or {}),
-            python_version=platform.python_version())
+            flavors={chosen.name: config},
+            signature=_as_signature(signature),
+            requirements=requirements
+            or _default_requirements([*chosen.requirements(), pinned("windlass")]),
+            run_id=run_id,
+            metadata=dict(metadata or {}),
+            python_version=platform.python_version(),
+        )
         if input_example is not None:
             (staging / EXAMPLE_FILE).write_bytes(_example_json(input_example))
             manifest.input_example = EXAMPLE_FILE
             if manifest.signature is None:
                 manifest.signature = Signature(infer_schema(input_example))
             if chosen.name != "python":
-                manifest.signature = _check_round_trip(chosen.name, config, staging,
-                                                       manifest.signature, input_example)
+                manifest.signature = _check_round_trip(
+                    chosen.name, config, staging, manifest.signature, input_example
+                )
         (staging / REQUIREMENTS_FILE).write_text("\n".join(manifest.requirements) + "\n")
         manifest.files = hash_folder(staging)
         write_manifest(staging, manifest)
@@ -124,8 +140,9 @@ def save_model(model: Any, path: str | Path, *, flavor: str | None = None,
     return manifest
 
 
-def _check_round_trip(flavor_name: str, config: dict[str, Any], folder: Path,
-                      signature: Signature, example: Any) -> Signature:
+def _check_round_trip(
+    flavor_name: str, config: dict[str, Any], folder: Path, signature: Signature, example: Any
+) -> Signature:
     """Load the saved files, predict the example; return the signature with its outputs."""
     predictor = get_flavor(flavor_name).load(folder, config, trust=True)
     try:
@@ -133,8 +150,9 @@ def _check_round_trip(flavor_name: str, config: dict[str, Any], folder: Path,
     except WindlassError:
         raise
     except Exception as exc:
-        raise InvalidInput(f"the saved model cannot predict its own input example: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise InvalidInput(
+            f"the saved model cannot predict its own input example: {type(exc).__name__}: {exc}"
+        ) from None
     if signature.outputs is not None:
         return signature
     try:

@@ -22,6 +22,12 @@ def register_model_flavors(register: Callable[[Any], None]) -> None:
     from windlass.models.flavors.torch import TorchFlavor
     from windlass.models.flavors.xgboost import XGBoostFlavor
 
-    for flavor in (XGBoostFlavor(), LightGBMFlavor(), TorchFlavor(), OnnxFlavor(),
-                   SklearnFlavor(), PythonFlavor()):
+    for flavor in (
+        XGBoostFlavor(),
+        LightGBMFlavor(),
+        TorchFlavor(),
+        OnnxFlavor(),
+        SklearnFlavor(),
+        PythonFlavor(),
+    ):
         register(flavor)

@@ -70,15 +70,18 @@ def _text(kind: str, value: Any, limit: int) -> str:
 
 
 def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    return {v.key("tag", k): _text(f"tag {k!r}", v.tag_value(k, val), v.MAX_TAG_VALUE_LENGTH)
-            for k, val in (tags or {}).items()}
+    return {
+        v.key("tag", k): _text(f"tag {k!r}", v.tag_value(k, val), v.MAX_TAG_VALUE_LENGTH)
+        for k, val in (tags or {}).items()
+    }
 
 
 def _claim(claimed_by: str | None) -> str:
     # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
     # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text("claimed_by", current_user() if claimed_by is None else claimed_by,
-                 MAX_NAME_LENGTH)
+    return _text(
+        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_NAME_LENGTH
+    )
 
 
 class ModelRegistry:
@@ -89,44 +92,72 @@ class ModelRegistry:
         self.blobs = blobs
 
     # -- registered models ---------------------------------------------------------------
-    def create_model(self, project_id: str, name: str, *, description: str = "",
-                     tags: Mapping[str, Any] | None = None,
-                     exist_ok: bool = False) -> RegisteredModel:
+    def create_model(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+        exist_ok: bool = False,
+    ) -> RegisteredModel:
         """Create a registered model; with ``exist_ok`` an existing one is returned as is."""
         return self.store.create_registered_model(
-            model_id=new_id(), project_id=project_id, name=check_name("model name", name),
+            model_id=new_id(),
+            project_id=project_id,
+            name=check_name("model name", name),
             description=_text("description", description, MAX_DESCRIPTION_LENGTH),
-            tags=_tags(tags), created_at=now_ms(), exist_ok=exist_ok)
+            tags=_tags(tags),
+            created_at=now_ms(),
+            exist_ok=exist_ok,
+        )
 
     def get_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version."""
         return self.store.get_registered_model(project_id, check_name("model name", name))
 
-    def list_models(self, project_id: str, max_results: int = 100,
-                    page_token: str | None = None) -> Page[RegisteredModel]:
+    def list_models(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
         return self.store.list_registered_models(project_id, max_results, page_token)
 
-    def update_model(self, project_id: str, name: str, *, description: str | None = None,
-                     card: str | None = None, set_tags: Mapping[str, Any] | None = None,
-                     delete_tags: Iterable[str] | None = None) -> RegisteredModel:
+    def update_model(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        description: str | None = None,
+        card: str | None = None,
+        set_tags: Mapping[str, Any] | None = None,
+        delete_tags: Iterable[str] | None = None,
+    ) -> RegisteredModel:
         """Change a model's description, Markdown card (at most 1 MiB) or tags."""
         if description is not None:
             _text("description", description, MAX_DESCRIPTION_LENGTH)
         if card is not None:
             size = len(_text("model card", card, MAX_CARD_BYTES).encode())
             if size > MAX_CARD_BYTES:
-                raise InvalidInput(f"model card is {size} bytes; the limit is 1 MiB "
-                                   f"({MAX_CARD_BYTES} bytes)", size=size)
+                raise InvalidInput(
+                    f"model card is {size} bytes; the limit is 1 MiB ({MAX_CARD_BYTES} bytes)",
+                    size=size,
+                )
         to_set = _tags(set_tags)
         to_delete = sorted({v.key("tag", k) for k in (delete_tags or [])})
         both = sorted(set(to_set) & set(to_delete))
         if both:
-            raise InvalidInput(f"tag(s) {', '.join(map(repr, both))} both set and deleted",
-                               keys=both)
+            raise InvalidInput(
+                f"tag(s) {', '.join(map(repr, both))} both set and deleted", keys=both
+            )
         return self.store.update_registered_model(
-            project_id, check_name("model name", name), description=description, card=card,
-            set_tags=to_set or None, delete_tags=to_delete or None, updated_at=now_ms())
+            project_id,
+            check_name("model name", name),
+            description=description,
+            card=card,
+            set_tags=to_set or None,
+            delete_tags=to_delete or None,
+            updated_at=now_ms(),
+        )
 
     def delete_model(self, project_id: str, name: str) -> None:
         """Delete a model with all its versions (refused while aliased or deployed)."""
@@ -137,31 +168,40 @@ class ModelRegistry:
         clean: dict[str, ArtifactEntry] = {}
         for entry in files:
             if not isinstance(entry, ArtifactEntry):
-                raise InvalidInput(f"model files must be ArtifactEntry objects, got "
-                                   f"{type(entry).__name__}")
+                raise InvalidInput(
+                    f"model files must be ArtifactEntry objects, got {type(entry).__name__}"
+                )
             path = clean_artifact_path(entry.path)
             if path in clean:
                 raise InvalidInput(f"model file {path!r} is listed twice", path=path)
             digest = entry.digest.lower() if isinstance(entry.digest, str) else entry.digest
             if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-                raise InvalidInput(f"model file {path!r} has digest {entry.digest!r}, not a "
-                                   "64-hex BLAKE3 digest", path=path)
+                raise InvalidInput(
+                    f"model file {path!r} has digest {entry.digest!r}, not a 64-hex BLAKE3 digest",
+                    path=path,
+                )
             size = entry.size
             if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < _INT64:
-                raise InvalidInput(f"model file {path!r} has size {size!r}, not a "
-                                   "non-negative integer", path=path)
+                raise InvalidInput(
+                    f"model file {path!r} has size {size!r}, not a non-negative integer", path=path
+                )
             clean[path] = ArtifactEntry(path, digest, size)
             if len(clean) > MAX_FILES:
                 raise InvalidInput(f"a model version holds at most {MAX_FILES} files")
         if not clean:
             raise InvalidInput("a model version needs at least one file")
         if MANIFEST_FILE not in clean:
-            raise InvalidInput(f"a model version needs its manifest {MANIFEST_FILE!r} at the "
-                               "root of its files", path=MANIFEST_FILE)
+            raise InvalidInput(
+                f"a model version needs its manifest {MANIFEST_FILE!r} at the root of its files",
+                path=MANIFEST_FILE,
+            )
         for path, entry in clean.items():
             if not self.blobs.has(entry.digest):
-                raise InvalidInput(f"model file {path!r}: blob {entry.digest} was not "
-                                   "uploaded", path=path, digest=entry.digest)
+                raise InvalidInput(
+                    f"model file {path!r}: blob {entry.digest} was not uploaded",
+                    path=path,
+                    digest=entry.digest,
+                )
         return [clean[p] for p in sorted(clean)]
 
     @staticmethod
@@ -173,15 +213,25 @@ class ModelRegistry:
         except TypeError as exc:
             raise InvalidInput(f"the manifest is not JSON-ready: {exc}") from None
         if size > MAX_MANIFEST_BYTES:
-            raise InvalidInput(f"the manifest is {size} bytes as JSON; the limit is "
-                               f"{MAX_MANIFEST_BYTES}")
+            raise InvalidInput(
+                f"the manifest is {size} bytes as JSON; the limit is {MAX_MANIFEST_BYTES}"
+            )
         return manifest
 
-    def create_version(self, project_id: str, name: str, *, source: str,
-                       files: list[ArtifactEntry], manifest: dict[str, Any],
-                       run_id: str | None = None, description: str = "",
-                       version_id: str | None = None, claimed_by: str | None = None,
-                       create_missing_model: bool = True) -> ModelVersion:
+    def create_version(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        source: str,
+        files: list[ArtifactEntry],
+        manifest: dict[str, Any],
+        run_id: str | None = None,
+        description: str = "",
+        version_id: str | None = None,
+        claimed_by: str | None = None,
+        create_missing_model: bool = True,
+    ) -> ModelVersion:
         """Register the model's next version (creating the model on first use).
 
         ``files`` are the packaged model's files, ``windlass-model.yaml`` among them, each
@@ -205,29 +255,45 @@ class ModelRegistry:
         manifest = agreeing_manifest(manifest, clean, self.blobs)
         if run_id is not None:
             if not is_id(run_id):
-                raise RunNotFound(f"run {run_id!r} does not exist (not a run id)",
-                                  run_id=str(run_id))
+                raise RunNotFound(
+                    f"run {run_id!r} does not exist (not a run id)", run_id=str(run_id)
+                )
             self.store.get_run(run_id)
         for attempt in (1, 2):
             try:
                 return self.store.create_model_version(
-                    version_id=version_id, project_id=project_id, name=name, source=source,
-                    run_id=run_id, files=clean, manifest=manifest, description=description,
-                    claimed_by=creator, created_at=now_ms())
+                    version_id=version_id,
+                    project_id=project_id,
+                    name=name,
+                    source=source,
+                    run_id=run_id,
+                    files=clean,
+                    manifest=manifest,
+                    description=description,
+                    claimed_by=creator,
+                    created_at=now_ms(),
+                )
             except ModelNotFound:
                 if attempt == 2 or not create_missing_model:
                     raise  # deleted again between the two calls
                 # First version of a new model (the common case, a known model, costs one
                 # call, not two).
                 self.store.create_registered_model(
-                    model_id=new_id(), project_id=project_id, name=name, description="",
-                    tags={}, created_at=now_ms(), exist_ok=True)
+                    model_id=new_id(),
+                    project_id=project_id,
+                    name=name,
+                    description="",
+                    tags={},
+                    created_at=now_ms(),
+                    exist_ok=True,
+                )
         raise AssertionError("unreachable")
 
     def get_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
-        return self.store.get_model_version(project_id, check_name("model name", name),
-                                            check_version(version, "model"))
+        return self.store.get_model_version(
+            project_id, check_name("model name", name), check_version(version, "model")
+        )
 
     def get_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version ``alias`` points to (``latest``: the newest version)."""
@@ -236,8 +302,9 @@ class ModelRegistry:
             return self._newest(project_id, name)
         return self.store.get_model_version_by_alias(project_id, name, alias)
 
-    def resolve(self, project_id: str, name: str, *, version: int | None = None,
-                alias: str | None = None) -> ModelVersion:
+    def resolve(
+        self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
+    ) -> ModelVersion:
         """Return the version named by number or alias; neither: the newest version."""
         if version is not None and alias is not None:
             raise InvalidInput("give a version or an alias, not both")
@@ -250,15 +317,18 @@ class ModelRegistry:
     def _newest(self, project_id: str, name: str) -> ModelVersion:
         page = self.store.list_model_versions(project_id, name, max_results=1)
         if not page.items:
-            raise ModelVersionNotFound(f"model {name!r} has no versions yet", model=name,
-                                       alias=LATEST)
+            raise ModelVersionNotFound(
+                f"model {name!r} has no versions yet", model=name, alias=LATEST
+            )
         return page.items[0]
 
-    def list_versions(self, project_id: str, name: str, max_results: int = 100,
-                      page_token: str | None = None) -> Page[ModelVersion]:
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[ModelVersion]:
         """Return one page of a model's versions, newest first."""
-        return self.store.list_model_versions(project_id, check_name("model name", name),
-                                              max_results, page_token)
+        return self.store.list_model_versions(
+            project_id, check_name("model name", name), max_results, page_token
+        )
 
     def delete_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version (refused while an alias points to it or a deployment serves it).
@@ -266,34 +336,49 @@ class ModelRegistry:
         A deployment serves a version it names by number, and the newest version when it
         names ``@latest`` (or no version); deleting it then is InUse naming the deployment.
         """
-        self.store.delete_model_version(project_id, check_name("model name", name),
-                                        check_version(version, "model"))
+        self.store.delete_model_version(
+            project_id, check_name("model name", name), check_version(version, "model")
+        )
 
     # -- aliases -------------------------------------------------------------------------
-    def set_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                  claimed_by: str | None = None) -> AliasEvent:
+    def set_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
+    ) -> AliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
 
         Setting an alias to the version it already names records nothing and returns an
         event with ``from_version == to_version``.
         """
         return self.store.set_model_alias(
-            project_id, check_name("model name", name), settable_alias(alias),
-            check_version(version, "model"), claimed_by=_claim(claimed_by), at=now_ms())
+            project_id,
+            check_name("model name", name),
+            settable_alias(alias),
+            check_version(version, "model"),
+            claimed_by=_claim(claimed_by),
+            at=now_ms(),
+        )
 
-    def delete_alias(self, project_id: str, name: str, alias: str, *,
-                     claimed_by: str | None = None) -> AliasEvent:
+    def delete_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
+    ) -> AliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_model_alias(
-            project_id, check_name("model name", name), removable_alias(alias),
-            claimed_by=_claim(claimed_by), at=now_ms())
+            project_id,
+            check_name("model name", name),
+            removable_alias(alias),
+            claimed_by=_claim(claimed_by),
+            at=now_ms(),
+        )
 
-    def alias_history(self, project_id: str, name: str, alias: str | None = None
-                      ) -> list[AliasEvent]:
+    def alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> list[AliasEvent]:
         """Return every recorded move of the model's aliases (or of one), oldest first."""
         return self.store.alias_history(
-            project_id, check_name("model name", name),
-            None if alias is None else check_name("alias", alias))
+            project_id,
+            check_name("model name", name),
+            None if alias is None else check_name("alias", alias),
+        )
 
     # -- lineage -------------------------------------------------------------------------
     def lineage(self, project_id: str, name: str, version: int) -> Lineage:
@@ -306,8 +391,14 @@ class ModelRegistry:
         except RunNotFound:
             return Lineage(source=found.source, run_id=found.run_id)
         return Lineage(
-            source=found.source, run_id=run.id, run_name=run.name, project_id=run.project_id,
+            source=found.source,
+            run_id=run.id,
+            run_name=run.name,
+            project_id=run.project_id,
             params=dict(run.params),
             metrics={key: float(m.value) for key, m in run.metrics.items()},
-            inputs=self.store.list_inputs(run.id), git_commit=run.source.git_commit,
-            git_dirty=run.source.git_dirty, user=run.source.user)
+            inputs=self.store.list_inputs(run.id),
+            git_commit=run.source.git_commit,
+            git_dirty=run.source.git_dirty,
+            user=run.source.user,
+        )

@@ -21,8 +21,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # dtype names stored in manifests (numpy names, plus "string" for text columns).
-_KINDS = {"b": "bool", "i": "integer", "u": "integer", "f": "float", "c": "complex",
-          "M": "datetime", "m": "timedelta", "O": "string", "U": "string", "S": "bytes"}
+_KINDS = {
+    "b": "bool",
+    "i": "integer",
+    "u": "integer",
+    "f": "float",
+    "c": "complex",
+    "M": "datetime",
+    "m": "timedelta",
+    "O": "string",
+    "U": "string",
+    "S": "bytes",
+}
 
 
 @dataclass(frozen=True)
@@ -57,11 +67,14 @@ class Schema:
         """Rebuild from :meth:`to_dict` output; a malformed dict is InvalidInput."""
         try:
             if data["type"] == "columns":
-                return cls("columns", [ColumnSpec(str(c["name"]), str(c["dtype"]))
-                                       for c in data["columns"]])
+                return cls(
+                    "columns",
+                    [ColumnSpec(str(c["name"]), str(c["dtype"])) for c in data["columns"]],
+                )
             if data["type"] == "tensor":
-                return cls("tensor", dtype=str(data["dtype"]),
-                           shape=[int(d) for d in data["shape"]])
+                return cls(
+                    "tensor", dtype=str(data["dtype"]), shape=[int(d) for d in data["shape"]]
+                )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput(f"malformed signature schema: {exc!r}") from None
         raise InvalidInput(f"unknown signature schema type {data.get('type')!r}")
@@ -82,8 +95,10 @@ class Signature:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"inputs": self.inputs.to_dict(),
-                "outputs": None if self.outputs is None else self.outputs.to_dict()}
+        return {
+            "inputs": self.inputs.to_dict(),
+            "outputs": None if self.outputs is None else self.outputs.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
@@ -91,8 +106,9 @@ class Signature:
         if not isinstance(data, dict) or "inputs" not in data:
             raise InvalidInput("malformed signature: expected a mapping with 'inputs'")
         outputs = data.get("outputs")
-        return cls(Schema.from_dict(data["inputs"]),
-                   None if outputs is None else Schema.from_dict(outputs))
+        return cls(
+            Schema.from_dict(data["inputs"]), None if outputs is None else Schema.from_dict(outputs)
+        )
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -145,12 +161,16 @@ def infer_schema(data: Any) -> Schema:
     """Return the schema of an example: columns for table-shaped data, else a tensor."""
     frame = as_frame(data)
     if frame is not None:
-        return Schema("columns", [ColumnSpec(str(name), _dtype_name(frame[name].dtype))
-                                  for name in frame.columns])
+        return Schema(
+            "columns",
+            [ColumnSpec(str(name), _dtype_name(frame[name].dtype)) for name in frame.columns],
+        )
     array = as_array(data)
     if array.dtype.kind == "O":
-        raise InvalidInput("cannot infer a signature from an object array; pass a DataFrame, "
-                           "a numeric array or an explicit signature")
+        raise InvalidInput(
+            "cannot infer a signature from an object array; pass a DataFrame, "
+            "a numeric array or an explicit signature"
+        )
     shape = [-1, *array.shape[1:]] if array.ndim >= 1 else []
     return Schema("tensor", dtype=_dtype_name(array.dtype), shape=[int(d) for d in shape])
 
@@ -187,30 +207,46 @@ def _convert_column(frame: pd.DataFrame, spec: ColumnSpec) -> Any:
     if want_kind == "string":
         if got_kind == "string":
             return column
-        raise SchemaMismatch(f"column {spec.name!r} must be text (string), got {got}",
-                             column=spec.name, expected=spec.dtype, got=got)
+        raise SchemaMismatch(
+            f"column {spec.name!r} must be text (string), got {got}",
+            column=spec.name,
+            expected=spec.dtype,
+            got=got,
+        )
     if got_kind == "string":
-        raise SchemaMismatch(f"column {spec.name!r} must be {spec.dtype}, got text values",
-                             column=spec.name, expected=spec.dtype, got=got)
+        raise SchemaMismatch(
+            f"column {spec.name!r} must be {spec.dtype}, got text values",
+            column=spec.name,
+            expected=spec.dtype,
+            got=got,
+        )
     want = np.dtype(spec.dtype)
     if np.can_cast(np.dtype(got), want, casting="safe") or (
-            want_kind == "float" and got_kind in ("integer", "bool")):
+        want_kind == "float" and got_kind in ("integer", "bool")
+    ):
         return column.astype(want)
     if want_kind == "integer" and got_kind == "float" and column.isna().any():
-        raise SchemaMismatch(f"column {spec.name!r} must be {spec.dtype} but has missing "
-                             "values", column=spec.name, expected=spec.dtype, got=got)
+        raise SchemaMismatch(
+            f"column {spec.name!r} must be {spec.dtype} but has missing values",
+            column=spec.name,
+            expected=spec.dtype,
+            got=got,
+        )
     if want_kind == "integer" and got_kind in ("integer", "float"):
         info = np.iinfo(want)
         values = column.to_numpy()
         # Lossless only: whole numbers within the target's range (2.0 → 2, never 2.5).
         whole = got_kind == "integer" or bool(np.all(np.floor(values) == values))
-        if len(column) == 0 or (whole and column.min() >= info.min
-                                and column.max() <= info.max):
+        if len(column) == 0 or (whole and column.min() >= info.min and column.max() <= info.max):
             return column.astype(want)
     if want_kind == "float" and got_kind == "float":
         return column.astype(want)
-    raise SchemaMismatch(f"column {spec.name!r} must be {spec.dtype}, got {got}",
-                         column=spec.name, expected=spec.dtype, got=got)
+    raise SchemaMismatch(
+        f"column {spec.name!r} must be {spec.dtype}, got {got}",
+        column=spec.name,
+        expected=spec.dtype,
+        got=got,
+    )
 
 
 def _enforce_columns(schema: Schema, data: Any) -> pd.DataFrame:
@@ -226,21 +262,28 @@ def _enforce_columns(schema: Schema, data: Any) -> pd.DataFrame:
             raise SchemaMismatch(
                 f"the model takes a table with columns {names}; got an array of shape "
                 f"{list(array.shape)} (pass a DataFrame, a list of records or a dict of "
-                "columns)", expected=names)
+                "columns)",
+                expected=names,
+            )
     if list(frame.columns) == names and all(
-            _dtype_name(dtype) == spec.dtype for dtype, spec in zip(frame.dtypes, schema.columns,
-                                                                   strict=True)):
+        _dtype_name(dtype) == spec.dtype
+        for dtype, spec in zip(frame.dtypes, schema.columns, strict=True)
+    ):
         return frame  # the common case, already exact: no copy (this is on the scoring path)
     if not all(isinstance(c, str) for c in frame.columns):
         frame = frame.rename(columns=str)  # a new frame: the caller's is never changed
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise SchemaMismatch(f"missing column(s) {missing}; the model takes {names}",
-                             column=missing[0], missing=missing)
+        raise SchemaMismatch(
+            f"missing column(s) {missing}; the model takes {names}",
+            column=missing[0],
+            missing=missing,
+        )
     extra = [c for c in frame.columns if c not in names]
     if extra:
-        raise SchemaMismatch(f"unexpected column(s) {extra}; the model takes {names}",
-                             column=extra[0], extra=extra)
+        raise SchemaMismatch(
+            f"unexpected column(s) {extra}; the model takes {names}", column=extra[0], extra=extra
+        )
     converted = {spec.name: _convert_column(frame, spec) for spec in schema.columns}
     return pd.DataFrame(converted, index=frame.index)
 
@@ -252,22 +295,33 @@ def _enforce_tensor(schema: Schema, data: Any) -> np.ndarray[Any, Any]:
     array = frame.to_numpy() if frame is not None else as_array(data)
     shape = schema.shape or []
     if array.ndim != len(shape):
-        raise SchemaMismatch(f"input must have {len(shape)} dimension(s) {shape}, got shape "
-                             f"{list(array.shape)}", expected=shape, got=list(array.shape))
+        raise SchemaMismatch(
+            f"input must have {len(shape)} dimension(s) {shape}, got shape {list(array.shape)}",
+            expected=shape,
+            got=list(array.shape),
+        )
     for axis, (want, got) in enumerate(zip(shape, array.shape, strict=True)):
         if want != -1 and want != got:
-            raise SchemaMismatch(f"input dimension {axis} must be {want}, got {got} "
-                                 f"(shape {list(array.shape)}, expected {shape})",
-                                 axis=axis, expected=shape, got=list(array.shape))
+            raise SchemaMismatch(
+                f"input dimension {axis} must be {want}, got {got} "
+                f"(shape {list(array.shape)}, expected {shape})",
+                axis=axis,
+                expected=shape,
+                got=list(array.shape),
+            )
     want_dtype = np.dtype(schema.dtype or "float64")
     if array.dtype == want_dtype:
         return array
     got_kind, want_kind = _KINDS.get(array.dtype.kind), _KINDS.get(want_dtype.kind)
     if np.can_cast(array.dtype, want_dtype, casting="safe") or (
-            want_kind == "float" and got_kind in ("integer", "bool", "float")):
+        want_kind == "float" and got_kind in ("integer", "bool", "float")
+    ):
         return array.astype(want_dtype)
-    raise SchemaMismatch(f"input must be {want_dtype.name}, got {array.dtype.name}",
-                         expected=want_dtype.name, got=array.dtype.name)
+    raise SchemaMismatch(
+        f"input must be {want_dtype.name}, got {array.dtype.name}",
+        expected=want_dtype.name,
+        got=array.dtype.name,
+    )
 
 
 def enforce(schema: Schema, data: Any) -> Any:

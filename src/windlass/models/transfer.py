@@ -28,8 +28,9 @@ def upload_folder(blobs: BlobStore, folder: Path) -> list[ArtifactEntry]:
             digest, size = blobs.put_file(file)
         entries.append(ArtifactEntry(rel, digest, size))
     if not any(e.path == MANIFEST_FILE for e in entries):
-        raise InvalidInput(f"{folder} is not a windlass model: it has no {MANIFEST_FILE}",
-                           path=str(folder))
+        raise InvalidInput(
+            f"{folder} is not a windlass model: it has no {MANIFEST_FILE}", path=str(folder)
+        )
     return entries
 
 
@@ -44,8 +45,11 @@ def relative(entries: list[ArtifactEntry], prefix: str) -> list[ArtifactEntry]:
     if not base:
         return list(entries)
     cut = len(base) + 1
-    return [ArtifactEntry(e.path[cut:], e.digest, e.size) for e in entries
-            if e.path.startswith(base + "/")]
+    return [
+        ArtifactEntry(e.path[cut:], e.digest, e.size)
+        for e in entries
+        if e.path.startswith(base + "/")
+    ]
 
 
 def download_files(blobs: BlobStore, files: list[ArtifactEntry], dest: Path) -> Path:
@@ -62,5 +66,8 @@ def download_files(blobs: BlobStore, files: list[ArtifactEntry], dest: Path) -> 
             raise IntegrityFailure(
                 f"stored file {entry.path!r} of the model does not match its recorded hash "
                 f"{entry.digest[:16]}…; it was changed after it was saved. Refusing to load: "
-                f"{exc.message}", path=entry.path, digest=entry.digest) from None
+                f"{exc.message}",
+                path=entry.path,
+                digest=entry.digest,
+            ) from None
     return dest

@@ -21,8 +21,11 @@ from windlass.models.manifest import ModelManifest
 
 def unsafe_reasons(manifest: ModelManifest) -> list[str]:
     """Return why loading this model would run code from its files (empty if it would not)."""
-    return [f"{name}: {conf['needs_trust']}" for name, conf in manifest.flavors.items()
-            if conf.get("needs_trust")]
+    return [
+        f"{name}: {conf['needs_trust']}"
+        for name, conf in manifest.flavors.items()
+        if conf.get("needs_trust")
+    ]
 
 
 def trusted_by_setting(uri: str) -> bool:
@@ -48,11 +51,18 @@ def check_trust(uri: str, manifest: ModelManifest, trust: bool) -> bool:
         return trusted
     why = "; ".join(reasons)
     if trusted:
-        print(f"windlass: loading {uri}, made by {manifest.creator()}; its files can run "
-              f"code ({why})", file=sys.stderr)
+        print(
+            f"windlass: loading {uri}, made by {manifest.creator()}; its files can run "
+            f"code ({why})",
+            file=sys.stderr,
+        )
         return True
     raise UntrustedModel(
         f"{uri} was made by {manifest.creator()} and loading it would run code from its "
         f"files ({why}). Load it only if you trust its source: pass trust=True, or add a "
         "pattern matching its URI to WINDLASS_TRUSTED_MODEL_SOURCES",
-        uri=uri, creator=manifest.created_by, run_id=manifest.run_id, reasons=reasons)
+        uri=uri,
+        creator=manifest.created_by,
+        run_id=manifest.run_id,
+        reasons=reasons,
+    )

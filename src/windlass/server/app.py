@@ -65,9 +65,14 @@ def create_app(service: Tracking) -> FastAPI:
             sweeper.cancel()
             service.close()
 
-    app = FastAPI(title="windlass", version=__version__, lifespan=lifespan,
-                  description="Tracking, artifacts and registry REST API of windlass.",
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="windlass",
+        version=__version__,
+        lifespan=lifespan,
+        description="Tracking, artifacts and registry REST API of windlass.",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.router.routes.extend(api_docs_routes("/openapi.json", "windlass"))
     app.state.tracking = service
     app.state.registry = ModelRegistry(service.store, service.blobs)
@@ -84,9 +89,17 @@ def create_app(service: Tracking) -> FastAPI:
         """Liveness: the server answers."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", tags=["health"], response_class=Response,
-             responses={200: {"description": "Prometheus text exposition format",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     def metrics() -> Response:
         """Prometheus metrics: REST requests, spans ingested and duplicate, OTLP, ingest lag."""
         body, content_type = app.state.metrics.render()

@@ -17,14 +17,24 @@ from windlass.server.schemas import Id, _Body
 Name = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$")]
 #: A relative traffic weight: finite and non-negative.
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-ModelUri = Annotated[str, Field(min_length=1, max_length=1024, pattern="^(models|runs):/",
-                                description="models:/NAME/VERSION, models:/NAME@ALIAS or "
-                                "runs:/RUN_ID/PATH")]
+ModelUri = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1024,
+        pattern="^(models|runs):/",
+        description="models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH",
+    ),
+]
 Revision = Annotated[int, Field(ge=1, le=2**31 - 1)]
 #: Who the client says it is: recorded in the history as a claim, never authenticated.
-Claim = Annotated[str, Field(
-    max_length=256,
-    description="Who the client says it is: recorded as a claim, never authenticated")]
+Claim = Annotated[
+    str,
+    Field(
+        max_length=256,
+        description="Who the client says it is: recorded as a claim, never authenticated",
+    ),
+]
 MAX_VARIANTS = 100
 
 
@@ -65,14 +75,12 @@ class DeploymentUpdate(_Body):
     only if the deployment is still at that revision (409 otherwise).
     """
 
-    variants: list[VariantBody] | None = Field(default=None, min_length=1,
-                                               max_length=MAX_VARIANTS)
-    weights: dict[Name, Weight] | None = Field(default=None, min_length=1,
-                                               max_length=MAX_VARIANTS)
+    variants: list[VariantBody] | None = Field(default=None, min_length=1, max_length=MAX_VARIANTS)
+    weights: dict[Name, Weight] | None = Field(default=None, min_length=1, max_length=MAX_VARIANTS)
     shadow: VariantBody | None = None
-    action: Literal["update", "set_variants", "set_weights", "set_shadow", "promote",
-                    "rollback"] | None = Field(
-        default=None, description="What the history records (default: from the change)")
+    action: (
+        Literal["update", "set_variants", "set_weights", "set_shadow", "promote", "rollback"] | None
+    ) = Field(default=None, description="What the history records (default: from the change)")
     expected_revision: Revision | None = None
     claimed_by: Claim | None = None
 

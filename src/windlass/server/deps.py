@@ -44,7 +44,9 @@ def server_metrics(request: Request) -> TrackingServerMetrics:
     return metrics
 
 
-def project(project: Annotated[str, Path(max_length=256, description="Project name or id")],
-            service: Annotated[Tracking, Depends(tracking)]) -> Project:
+def project(
+    project: Annotated[str, Path(max_length=256, description="Project name or id")],
+    service: Annotated[Tracking, Depends(tracking)],
+) -> Project:
     """Return the project named (by name or id) in the request path."""
     return service.get_project(project)

@@ -29,8 +29,12 @@ ERROR_SCHEMA: dict[str, Any] = {
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
     for status, text in [
-        (400, "Invalid input"), (404, "Not found"), (409, "Conflict"),
-        (413, "Payload too large"), (422, "Integrity failure"), (500, "Server error"),
+        (400, "Invalid input"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Payload too large"),
+        (422, "Integrity failure"),
+        (500, "Server error"),
         (503, "Backend unavailable"),
     ]
 }
@@ -89,12 +93,20 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        return JSONResponse({"error_code": code, "message": str(exc.detail), "details": {}},
-                            status_code=exc.status_code, headers=headers)
+        return JSONResponse(
+            {"error_code": code, "message": str(exc.detail), "details": {}},
+            status_code=exc.status_code,
+            headers=headers,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unexpected server error")
-        return JSONResponse({"error_code": "INTERNAL_ERROR",
-                             "message": f"unexpected server error: {type(exc).__name__}",
-                             "details": {}}, status_code=500)
+        return JSONResponse(
+            {
+                "error_code": "INTERNAL_ERROR",
+                "message": f"unexpected server error: {type(exc).__name__}",
+                "details": {},
+            },
+            status_code=500,
+        )

@@ -42,8 +42,11 @@ class BodySizeLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or answer 413 if its body is over the limit."""
-        if scope["type"] != "http" or scope["path"].startswith(_EXEMPT_PREFIX) \
-                or scope["path"] in _OWN_LIMIT_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"].startswith(_EXEMPT_PREFIX)
+            or scope["path"] in _OWN_LIMIT_PATHS
+        ):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
@@ -68,15 +71,22 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        await self.app(scope, _replay([{"type": "http.request", "body": body,
-                                        "more_body": False}], receive), send)
+        await self.app(
+            scope,
+            _replay([{"type": "http.request", "body": body, "more_body": False}], receive),
+            send,
+        )
 
     async def _refuse(self, send: Send, size: int) -> None:
         error = PayloadTooLarge(
             f"request body of at least {size} bytes exceeds the limit of {self.limit} bytes "
-            "(WINDLASS_MAX_REQUEST_BYTES)", limit=self.limit)
+            "(WINDLASS_MAX_REQUEST_BYTES)",
+            limit=self.limit,
+        )
         body = json.dumps(error.to_dict()).encode()
-        headers: list[Any] = [(b"content-type", b"application/json"),
-                              (b"content-length", str(len(body)).encode())]
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

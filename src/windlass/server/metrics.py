@@ -46,13 +46,27 @@ MAX_PROJECT_LABELS = 500
 #: The label of projects past :data:`MAX_PROJECT_LABELS`.
 OTHER_PROJECTS = "other"
 #: Buckets of REST request durations, in seconds.
-HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                30.0)
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 #: Buckets of the ingest lag, in seconds: a millisecond to a minute.
-LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-               30.0, 60.0)
+LAG_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
 
 
 class TrackingServerMetrics:
@@ -62,30 +76,48 @@ class TrackingServerMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.spans_ingested = Counter(
-            "windlass_spans_ingested", "Spans stored, per project.", ["project"],
-            registry=self.registry)
+            "windlass_spans_ingested",
+            "Spans stored, per project.",
+            ["project"],
+            registry=self.registry,
+        )
         self.spans_duplicate = Counter(
             "windlass_spans_duplicate",
             "Spans not stored because the project already held their trace and span id.",
-            ["project"], registry=self.registry)
+            ["project"],
+            registry=self.registry,
+        )
         self.spans_adjusted = Counter(
             "windlass_spans_adjusted",
             "Spans stored with values clamped or truncated to the stored bounds.",
-            ["project"], registry=self.registry)
+            ["project"],
+            registry=self.registry,
+        )
         self.otlp_requests = Counter(
-            "windlass_otlp_requests", "OTLP/HTTP trace export requests, by HTTP status.",
-            ["status"], registry=self.registry)
+            "windlass_otlp_requests",
+            "OTLP/HTTP trace export requests, by HTTP status.",
+            ["status"],
+            registry=self.registry,
+        )
         self.ingest_lag = Histogram(
             "windlass_span_ingest_lag_seconds",
             "Time from a request's body being read until its spans are committed.",
-            buckets=LAG_BUCKETS, registry=self.registry)
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
         self.http_requests = Counter(
-            "windlass_http_requests", "REST requests answered, by method, route template "
-            "and HTTP status.", ["method", "route", "status"], registry=self.registry)
+            "windlass_http_requests",
+            "REST requests answered, by method, route template and HTTP status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self.http_duration = Histogram(
             "windlass_http_request_duration_seconds",
             "Time from a REST request's arrival until its response was sent.",
-            ["method", "route"], buckets=HTTP_BUCKETS, registry=self.registry)
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
         self._projects: set[str] = set()
 
     def project_label(self, project: str) -> str:
@@ -103,8 +135,13 @@ class TrackingServerMetrics:
         self.http_requests.labels(method, route, str(status)).inc()
         self.http_duration.labels(method, route).observe(seconds)
 
-    def observe_ingest(self, accepted: Mapping[str, int], duplicates: Mapping[str, int],
-                       since: float, adjusted: Mapping[str, int] | None = None) -> None:
+    def observe_ingest(
+        self,
+        accepted: Mapping[str, int],
+        duplicates: Mapping[str, int],
+        since: float,
+        adjusted: Mapping[str, int] | None = None,
+    ) -> None:
         """Count spans stored, refused and adjusted per project, and the lag since ``since``.
 
         ``since`` is the :func:`time.monotonic` reading taken when the body was read; the
@@ -148,8 +185,9 @@ Send = Callable[[Message], Awaitable[None]]
 class RequestMetrics:
     """ASGI middleware counting every HTTP answer of the REST API, by route template."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]],
-                 metrics: TrackingServerMetrics) -> None:
+    def __init__(
+        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], metrics: TrackingServerMetrics
+    ) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -172,5 +210,4 @@ class RequestMetrics:
         finally:
             # The router stored the matched route in the scope; its path is the template.
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.observe_http(scope["method"], route, status,
-                                      time.perf_counter() - started)
+            self.metrics.observe_http(scope["method"], route, status, time.perf_counter() - started)

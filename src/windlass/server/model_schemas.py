@@ -14,9 +14,13 @@ Name = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$")]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 TagValue = Annotated[str, Field(max_length=8000)]
 #: Who the client says it is: recorded as a claim, never authenticated.
-Claim = Annotated[str, Field(
-    max_length=256,
-    description="Who the client says it is: recorded as a claim, never authenticated")]
+Claim = Annotated[
+    str,
+    Field(
+        max_length=256,
+        description="Who the client says it is: recorded as a claim, never authenticated",
+    ),
+]
 
 
 class ModelCreate(_Body):
@@ -54,7 +58,8 @@ class VersionCreate(_Body):
     version_id: Id | None = None
     claimed_by: Claim | None = None
     create_missing_model: bool = Field(
-        default=True, description="Create the registered model if it does not exist yet")
+        default=True, description="Create the registered model if it does not exist yet"
+    )
 
 
 class AliasSet(_Body):

@@ -25,10 +25,17 @@ def build_router(uri: str, *, trust: bool, max_batch_size: int, max_wait_ms: flo
     from windlass.serving.plans import plan_reader
     from windlass.serving.router import Router
 
-    batching = {"max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms,
-                "max_queue_rows": config.get("WINDLASS_SERVE_MAX_QUEUE_ROWS")}
-    router = Router(plan_reader(uri), trust=trust, batching=batching,
-                    poll_seconds=config.get("WINDLASS_SERVE_POLL_SECONDS"))
+    batching = {
+        "max_batch_size": max_batch_size,
+        "max_wait_ms": max_wait_ms,
+        "max_queue_rows": config.get("WINDLASS_SERVE_MAX_QUEUE_ROWS"),
+    }
+    router = Router(
+        plan_reader(uri),
+        trust=trust,
+        batching=batching,
+        poll_seconds=config.get("WINDLASS_SERVE_POLL_SECONDS"),
+    )
     router.refresh()
     return router
 
@@ -43,22 +50,31 @@ def _log_name(uri: str) -> str:
     return plain.split(":/", 1)[-1].split("@")[0].strip("/").replace("/", "-")
 
 
-def create_model_server_app(uri: str, *, trust: bool = False, max_batch_size: int = 64,
-                            max_wait_ms: float = 2.0, log_predictions: bool = True) -> ServingApp:
+def create_model_server_app(
+    uri: str,
+    *,
+    trust: bool = False,
+    max_batch_size: int = 64,
+    max_wait_ms: float = 2.0,
+    log_predictions: bool = True,
+) -> ServingApp:
     """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/)."""
     from windlass.serving.app import create_serving_app
     from windlass.serving.predlog import PredictionLog, default_root
 
-    router = build_router(uri, trust=trust, max_batch_size=max_batch_size,
-                          max_wait_ms=max_wait_ms)
+    router = build_router(uri, trust=trust, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
     sample: float = config.get("WINDLASS_PREDICTION_LOG_SAMPLE")
     log = None
     if log_predictions and sample > 0:
         name = _log_name(uri) if ":/" in uri else router.primary().name
         metrics = router.metrics
-        log = PredictionLog(default_root(), name, sample_rate=sample,
-                            flush_seconds=config.get("WINDLASS_PREDICTION_LOG_FLUSH_SECONDS"),
-                            on_write=lambda status, n: metrics.logged.labels(status).inc(n))
+        log = PredictionLog(
+            default_root(),
+            name,
+            sample_rate=sample,
+            flush_seconds=config.get("WINDLASS_PREDICTION_LOG_FLUSH_SECONDS"),
+            on_write=lambda status, n: metrics.logged.labels(status).inc(n),
+        )
     return create_serving_app(router, log=log)
 
 
@@ -67,25 +83,49 @@ def create_app_from_env() -> ServingApp:
     import orjson
 
     spec = orjson.loads(os.environ[_ENV])
-    return create_model_server_app(spec["uri"], trust=spec["trust"],
-                                   max_batch_size=spec["max_batch_size"],
-                                   max_wait_ms=spec["max_wait_ms"],
-                                   log_predictions=spec["log_predictions"])
+    return create_model_server_app(
+        spec["uri"],
+        trust=spec["trust"],
+        max_batch_size=spec["max_batch_size"],
+        max_wait_ms=spec["max_wait_ms"],
+        log_predictions=spec["log_predictions"],
+    )
 
 
-def serve_model(uri: str, *, host: str, port: int, workers: int = 1, trust: bool = False,
-                max_batch_size: int = 64, max_wait_ms: float = 2.0,
-                log_predictions: bool = True, log_level: str = "warning") -> None:
+def serve_model(
+    uri: str,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    trust: bool = False,
+    max_batch_size: int = 64,
+    max_wait_ms: float = 2.0,
+    log_predictions: bool = True,
+    log_level: str = "warning",
+) -> None:
     """Serve ``uri`` until interrupted (blocks)."""
     import orjson
     import uvicorn
 
-    os.environ[_ENV] = orjson.dumps({
-        "uri": uri, "trust": trust, "max_batch_size": max_batch_size,
-        "max_wait_ms": max_wait_ms, "log_predictions": log_predictions}).decode()
+    os.environ[_ENV] = orjson.dumps(
+        {
+            "uri": uri,
+            "trust": trust,
+            "max_batch_size": max_batch_size,
+            "max_wait_ms": max_wait_ms,
+            "log_predictions": log_predictions,
+        }
+    ).decode()
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="windlass-metrics-")
-    uvicorn.run("windlass.server.model_server:create_app_from_env", factory=True, host=host,
-                port=port, workers=workers, http=http_protocol(coalesce_writes=True),
-                log_level=log_level,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "windlass.server.model_server:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=http_protocol(coalesce_writes=True),
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )

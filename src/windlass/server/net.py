@@ -88,7 +88,6 @@ if HttpToolsProtocol is not None:
             set_nodelay(transport)
             super().connection_made(transport)
 
-
     class CoalescingHttpToolsProtocol(NoDelayHttpToolsProtocol):  # type: ignore[misc,valid-type]
         """The TCP_NODELAY httptools protocol writing each response with one ``send``."""
 

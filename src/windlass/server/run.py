@@ -9,8 +9,14 @@ from windlass import config
 from windlass.server.net import http_protocol
 
 
-def serve(host: str, port: int, store: str | None, artifacts: str | None, workers: int = 1,
-          log_level: str = "warning") -> None:
+def serve(
+    host: str,
+    port: int,
+    store: str | None,
+    artifacts: str | None,
+    workers: int = 1,
+    log_level: str = "warning",
+) -> None:
     """Serve the REST API until interrupted (blocks)."""
     import uvicorn
 
@@ -20,6 +26,13 @@ def serve(host: str, port: int, store: str | None, artifacts: str | None, worker
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics then adds up every worker's figures, whichever worker answers.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="windlass-metrics-")
-    uvicorn.run("windlass.server.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, http=http_protocol(), log_level=log_level,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "windlass.server.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=http_protocol(),
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )

@@ -18,8 +18,10 @@ from windlass.store.filters import (
 #: The ``page_token`` query parameter of every paged listing. Deliberately unconstrained
 #: here: the store decodes it (windlass.store.paging), so every forged, damaged, oversized
 #: or foreign token is one error, 400 ``INVALID_PAGE_TOKEN``.
-PageToken = Annotated[str | None, Query(
-    description="The next_page_token of the previous page (opaque); absent for the first.")]
+PageToken = Annotated[
+    str | None,
+    Query(description="The next_page_token of the previous page (opaque); absent for the first."),
+]
 
 Float = float | Literal["NaN", "Infinity", "-Infinity"]
 
@@ -130,14 +132,20 @@ class SearchRuns(_Body):
     projects: list[str] | None = Field(default=None, description="Project names or ids.")
     # Bounded by the store (windlass.store.filters), which names the limit it went over:
     # 400 LIMIT_EXCEEDED, as in embedded mode.
-    filter: str | None = Field(default=None, description=(
-        f"Filter language text, at most {MAX_FILTER_LENGTH} characters, {MAX_CONDITIONS} "
-        f"conditions ({MAX_JOINS} on metrics, params or tags), nested {MAX_DEPTH} deep."))
-    order_by: list[str] | None = Field(default=None, description=(
-        f"At most {MAX_ORDER_BY_KEYS} clauses `<field> [ASC|DESC]`."))
+    filter: str | None = Field(
+        default=None,
+        description=(
+            f"Filter language text, at most {MAX_FILTER_LENGTH} characters, {MAX_CONDITIONS} "
+            f"conditions ({MAX_JOINS} on metrics, params or tags), nested {MAX_DEPTH} deep."
+        ),
+    )
+    order_by: list[str] | None = Field(
+        default=None, description=(f"At most {MAX_ORDER_BY_KEYS} clauses `<field> [ASC|DESC]`.")
+    )
     max_results: Annotated[int, Field(ge=1, le=50_000), WHOLE] = 1000
     page_token: str | None = Field(
-        default=None, description="The next_page_token of the previous page (opaque).")
+        default=None, description="The next_page_token of the previous page (opaque)."
+    )
     view: Literal["active", "deleted", "all"] = "active"
 
 
@@ -163,10 +171,13 @@ class DatasetInputBody(_Body):
     context: str = Field(default="training", pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}$")
     source: str = Field(default="", max_length=10_000)
     rows: NonNegative64 | None = None
-    schema_: dict[Annotated[str, Field(min_length=1, max_length=1024)],
-                  Annotated[str, Field(max_length=256)]] = Field(
-        default_factory=dict, alias="schema",
-        description="Column name to dtype (at most 10,000 columns)")
+    schema_: dict[
+        Annotated[str, Field(min_length=1, max_length=1024)], Annotated[str, Field(max_length=256)]
+    ] = Field(
+        default_factory=dict,
+        alias="schema",
+        description="Column name to dtype (at most 10,000 columns)",
+    )
 
 
 class DatasetInputs(_Body):

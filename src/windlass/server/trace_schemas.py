@@ -38,6 +38,7 @@ def _whole_number(value: Any) -> Any:
 
 def _in_range(low: int, high: int) -> AfterValidator:
     """Refuse integers outside ``low..high`` with a message naming the stored range."""
+
     def check(value: int) -> int:
         if not low <= value <= high:
             raise ValueError(f"{value} is outside {low}..{high}, the range that can be stored")
@@ -50,9 +51,11 @@ def _integer(low: int, high: int, description: str) -> Any:
     """Return the Field of an integer body field: its description and exact bounds."""
     # The bounds are checked by _in_range rather than Field(ge, le) so the message says
     # what is wrong in the store's words; the schema states them as exact JSON integers.
-    return Field(description=description + " A JSON integer (a number such as 12.0 is "
-                 "taken as 12; strings are refused).",
-                 json_schema_extra={"minimum": low, "maximum": high})
+    return Field(
+        description=description + " A JSON integer (a number such as 12.0 is "
+        "taken as 12; strings are refused).",
+        json_schema_extra={"minimum": low, "maximum": high},
+    )
 
 
 def _hex_id(what: str, size: int) -> AfterValidator:
@@ -61,8 +64,7 @@ def _hex_id(what: str, size: int) -> AfterValidator:
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise ValueError(f"{value[:40]!r} is not a {what}: a {what} has {size} hex "
-                             "characters")
+            raise ValueError(f"{value[:40]!r} is not a {what}: a {what} has {size} hex characters")
         return value.lower()
 
     return AfterValidator(check)
@@ -70,24 +72,46 @@ def _hex_id(what: str, size: int) -> AfterValidator:
 
 def _id_field(pattern: str, size: int) -> Any:
     """Return the Field of an id body field: its pattern and length, for the schema."""
-    return Field(description=f"{size} hex characters (stored in lower case)",
-                 json_schema_extra={"pattern": pattern, "minLength": size, "maxLength": size})
+    return Field(
+        description=f"{size} hex characters (stored in lower case)",
+        json_schema_extra={"pattern": pattern, "minLength": size, "maxLength": size},
+    )
 
 
 _WHOLE = BeforeValidator(_whole_number)
 TraceId = Annotated[str, _hex_id("trace id", 32), _id_field(TRACE_ID_PATTERN, 32)]
 SpanId = Annotated[str, _hex_id("span id", 16), _id_field(SPAN_ID_PATTERN, 16)]
-Nanos = Annotated[int, _WHOLE, _in_range(0, MAX_TIME_NS),
-                  _integer(0, MAX_TIME_NS, "Nanoseconds since the epoch.")]
-Tokens = Annotated[int, _WHOLE, _in_range(0, INT64_MAX), _integer(
-    0, INT64_MAX, f"A token count; counts above {MAX_TOKEN_COUNT} are stored as "
-    f"{MAX_TOKEN_COUNT} (noted in the span's windlass.adjusted attribute).")]
-Version = Annotated[int, _WHOLE, _in_range(0, INT64_MAX),
-                    _integer(0, INT64_MAX, "A prompt version number.")]
+Nanos = Annotated[
+    int, _WHOLE, _in_range(0, MAX_TIME_NS), _integer(0, MAX_TIME_NS, "Nanoseconds since the epoch.")
+]
+Tokens = Annotated[
+    int,
+    _WHOLE,
+    _in_range(0, INT64_MAX),
+    _integer(
+        0,
+        INT64_MAX,
+        f"A token count; counts above {MAX_TOKEN_COUNT} are stored as "
+        f"{MAX_TOKEN_COUNT} (noted in the span's windlass.adjusted attribute).",
+    ),
+]
+Version = Annotated[
+    int, _WHOLE, _in_range(0, INT64_MAX), _integer(0, INT64_MAX, "A prompt version number.")
+]
 Text = Annotated[str, Field(max_length=10_000_000)]
 ShortText = Annotated[str, Field(max_length=100_000)]
-KindName = Literal["llm", "embedding", "retriever", "reranker", "tool", "agent", "chain",
-                   "guardrail", "evaluator", "unknown"]
+KindName = Literal[
+    "llm",
+    "embedding",
+    "retriever",
+    "reranker",
+    "tool",
+    "agent",
+    "chain",
+    "guardrail",
+    "evaluator",
+    "unknown",
+]
 """The values of :class:`windlass.trace_entities.SpanKind`."""
 StatusName = Literal["unset", "ok", "error"]
 """The values of :class:`windlass.trace_entities.SpanStatus`."""
@@ -131,8 +155,10 @@ class SpanBody(_Body):
     output_tokens: Tokens | None = None
     cached_input_tokens: Tokens | None = None
     reasoning_tokens: Tokens | None = None
-    cost: Cost | None = Field(default=None, description="US dollars; null: unknown (a cost "
-                              "over 1e9 is dropped, so unknown)")
+    cost: Cost | None = Field(
+        default=None,
+        description="US dollars; null: unknown (a cost over 1e9 is dropped, so unknown)",
+    )
     session_id: ShortText | None = None
     user_id: ShortText | None = None
     run_id: ShortText | None = None

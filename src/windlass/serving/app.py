@@ -64,21 +64,33 @@ def _retry_after(error: WindlassError) -> list[tuple[bytes, bytes]]:
 def _v2_error(error: WindlassError) -> Response:
     """Answer a V2 route's error: our error body plus the protocol's ``error`` key."""
     body = {**error.to_dict(), "error": error.message}
-    return Response(orjson.dumps(body, default=str), status_code=error.http_status,
-                    media_type=_JSON,
-                    headers={k.decode(): v.decode() for k, v in _retry_after(error)})
+    return Response(
+        orjson.dumps(body, default=str),
+        status_code=error.http_status,
+        media_type=_JSON,
+        headers={k.decode(): v.decode() for k, v in _retry_after(error)},
+    )
 
 
 def _error(error: WindlassError) -> Response:
-    return Response(_error_body(error), status_code=error.http_status, media_type=_JSON,
-                    headers={k.decode(): v.decode() for k, v in _retry_after(error)})
+    return Response(
+        _error_body(error),
+        status_code=error.http_status,
+        media_type=_JSON,
+        headers={k.decode(): v.decode() for k, v in _retry_after(error)},
+    )
 
 
 class ModelServer:
     """The state behind one serving app: router, metrics, prediction log."""
 
-    def __init__(self, router: Router, *, log: PredictionLog | None = None,
-                 metrics: ServerMetrics | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        log: PredictionLog | None = None,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
         from windlass import config
 
         self.router = router
@@ -87,8 +99,7 @@ class ModelServer:
         self.max_body_bytes: int = config.get("WINDLASS_SERVE_MAX_BODY_BYTES")
 
     async def _body(self, request: Request) -> bytes:
-        return await read_body(request.receive, request_headers(request.scope),
-                               self.max_body_bytes)
+        return await read_body(request.receive, request_headers(request.scope), self.max_body_bytes)
 
     @staticmethod
     def _inputs(body: bytes, content_type: bytes | None, served: ServedModel) -> Any:
@@ -101,8 +112,9 @@ class ModelServer:
             check_frame(schema, frame)
             return frame
         if kind not in (_JSON, "", "application/*", "*/*"):
-            raise InvalidInput(f"unsupported content type {kind!r}: send application/json "
-                               "or text/csv")
+            raise InvalidInput(
+                f"unsupported content type {kind!r}: send application/json or text/csv"
+            )
         return check_inputs(schema, parse_json(body))
 
     async def _run(self, served: ServedModel, inputs: Any) -> tuple[Any, int]:
@@ -110,19 +122,37 @@ class ModelServer:
         rows = row_count(prepared)
         return await served.batcher.submit(prepared, rows), rows
 
-    def _record(self, served: ServedModel, request_id: str, started: float, status: str,
-                inputs: Any = None, output: Any = None, shadow: bool = False,
-                rows: int = 0) -> None:
+    def _record(
+        self,
+        served: ServedModel,
+        request_id: str,
+        started: float,
+        status: str,
+        inputs: Any = None,
+        output: Any = None,
+        shadow: bool = False,
+        rows: int = 0,
+    ) -> None:
         latency = time.perf_counter() - started
         if not shadow:
-            self.metrics.observe_request((served.name, served.version, served.variant),
-                                         status, latency, rows)
+            self.metrics.observe_request(
+                (served.name, served.version, served.variant), status, latency, rows
+            )
         if status == "ok" and self.log is not None:
-            self.log.record(request_id, served.name, served.version, served.variant,
-                            latency * 1000, inputs, output, shadow)
+            self.log.record(
+                request_id,
+                served.name,
+                served.version,
+                served.variant,
+                latency * 1000,
+                inputs,
+                output,
+                shadow,
+            )
 
-    def _failed(self, served: ServedModel, request_id: str, started: float, exc: Exception,
-                route: str) -> WindlassError:
+    def _failed(
+        self, served: ServedModel, request_id: str, started: float, exc: Exception, route: str
+    ) -> WindlassError:
         """Count a failed request and return the error to answer with.
 
         A :class:`WindlassError` is answered as itself; anything else (the model library
@@ -133,8 +163,9 @@ class ModelServer:
             error = exc
         else:
             logger.error("%s failed on request %s", route, request_id, exc_info=exc)
-            error = WindlassError("the model server failed on this request; see its log",
-                                  request_id=request_id)
+            error = WindlassError(
+                "the model server failed on this request; see its log", request_id=request_id
+            )
         self._record(served, request_id, started, error.error_code.lower())
         return error
 
@@ -146,8 +177,9 @@ class ModelServer:
         try:
             output, _rows = await self._run(shadow, inputs)
         except Exception as exc:
-            logger.warning("shadow variant %s failed on request %s: %s", shadow.variant,
-                           request_id, exc)
+            logger.warning(
+                "shadow variant %s failed on request %s: %s", shadow.variant, request_id, exc
+            )
             return
         self._record(shadow, request_id, started, "ok", inputs, output, shadow=True)
 
@@ -164,8 +196,10 @@ class ModelServer:
             request_id = new_id()
         key = headers.get(b"x-windlass-key")
         served = self.router.choose(None if key is None else key.decode("latin-1"))
-        extra = [(b"x-request-id", request_id.encode()),
-                 (b"x-windlass-variant", served.variant.encode())]
+        extra = [
+            (b"x-request-id", request_id.encode()),
+            (b"x-windlass-variant", served.variant.encode()),
+        ]
         try:
             body = await read_body(receive, headers, self.max_body_bytes)
             inputs = self._inputs(body, headers.get(b"content-type"), served)
@@ -174,16 +208,21 @@ class ModelServer:
             return
         except Exception as exc:
             error = self._failed(served, request_id, started, exc, "POST /predict")
-            await send_json(send, error.http_status, _error_body(error),
-                            [*extra, *_retry_after(error)])
+            await send_json(
+                send, error.http_status, _error_body(error), [*extra, *_retry_after(error)]
+            )
             return
         if self.router.shadow is not None:
             task = asyncio.get_running_loop().create_task(self._shadow(request_id, inputs))
             self.router.track(task)
         self._record(served, request_id, started, "ok", inputs, output, rows=rows)
-        answer = {"predictions": to_jsonable(output), "model": served.name,
-                  "version": served.version, "variant": served.variant,
-                  "request_id": request_id}
+        answer = {
+            "predictions": to_jsonable(output),
+            "model": served.name,
+            "version": served.version,
+            "variant": served.variant,
+            "request_id": request_id,
+        }
         await send_json(send, 200, dumps(answer), extra)
 
     async def infer_v2(self, request: Request) -> Response:
@@ -199,30 +238,47 @@ class ModelServer:
         request_id = new_id() if given is None else given
         try:
             if not oip.is_request_id(request_id):
-                raise InvalidInput('"id" must be a string of 1 to 128 printable ASCII '
-                                   "characters", field="id")
+                raise InvalidInput(
+                    '"id" must be a string of 1 to 128 printable ASCII characters', field="id"
+                )
             signature = served.model.signature
             inputs = oip.decode_request(body, None if signature is None else signature.inputs)
             output, rows = await self._run(served, inputs)
         except Exception as exc:
             request_id = request_id if oip.is_request_id(request_id) else new_id()
-            return _v2_error(self._failed(served, request_id, started, exc,
-                                          "POST /v2/models/{name}/infer"))
+            return _v2_error(
+                self._failed(served, request_id, started, exc, "POST /v2/models/{name}/infer")
+            )
         self._record(served, request_id, started, "ok", inputs, output, rows=rows)
-        return Response(dumps(oip.encode_response(output, model_name=served.name,
-                                                  model_version=served.version,
-                                                  request_id=request_id)),
-                        media_type=_JSON, headers={"X-Request-Id": request_id,
-                                                   "X-Windlass-Variant": served.variant})
+        return Response(
+            dumps(
+                oip.encode_response(
+                    output,
+                    model_name=served.name,
+                    model_version=served.version,
+                    request_id=request_id,
+                )
+            ),
+            media_type=_JSON,
+            headers={"X-Request-Id": request_id, "X-Windlass-Variant": served.variant},
+        )
 
     async def model_metadata(self, request: Request) -> Response:
         """``GET /v2/models/{name}``: inputs, outputs, versions, platform."""
         served = self.router.by_model_name(request.path_params["name"], None)
         signature = served.model.signature
-        return Response(orjson.dumps(oip.metadata(
-            served.name, served.version, f"windlass-{served.model.flavor}",
-            None if signature is None else signature.inputs,
-            None if signature is None else signature.outputs)), media_type=_JSON)
+        return Response(
+            orjson.dumps(
+                oip.metadata(
+                    served.name,
+                    served.version,
+                    f"windlass-{served.model.flavor}",
+                    None if signature is None else signature.inputs,
+                    None if signature is None else signature.outputs,
+                )
+            ),
+            media_type=_JSON,
+        )
 
     async def model_ready(self, request: Request) -> Response:
         """``GET /v2/models/{name}/ready``: 503 while a served model is unavailable."""
@@ -236,8 +292,9 @@ class ModelServer:
         """Return the readiness answer: 200, or 503 saying why the server is not ready."""
         if not self.router.ready:
             reason = self.router.unavailable or "the models are loading"
-            return Response(orjson.dumps({"ready": False, "reason": reason}),
-                            status_code=503, media_type=_JSON)
+            return Response(
+                orjson.dumps({"ready": False, "reason": reason}), status_code=503, media_type=_JSON
+            )
         return Response(b'{"ready":true}', media_type=_JSON)
 
     async def live(self, _request: Request) -> Response:
@@ -252,8 +309,10 @@ class ModelServer:
         """``GET /v2``: the V2 server metadata."""
         from importlib.metadata import version
 
-        return Response(orjson.dumps({"name": "windlass", "version": version("windlass"),
-                                      "extensions": []}), media_type=_JSON)
+        return Response(
+            orjson.dumps({"name": "windlass", "version": version("windlass"), "extensions": []}),
+            media_type=_JSON,
+        )
 
     async def feedback(self, request: Request) -> Response:
         """``POST /feedback``: ``{"request_id": ..., "label": ...}`` for delayed ground truth."""
@@ -264,11 +323,18 @@ class ModelServer:
         if not isinstance(body, dict) or set(body) != {"request_id", "label"}:
             return _error(InvalidInput('feedback must be {"request_id": "...", "label": ...}'))
         if not isinstance(body["request_id"], str) or not is_id(body["request_id"]):
-            return _error(InvalidInput("request_id must be the 32-hex X-Request-Id of a "
-                                       "prediction", field="request_id"))
+            return _error(
+                InvalidInput(
+                    "request_id must be the 32-hex X-Request-Id of a prediction", field="request_id"
+                )
+            )
         if self.log is None:
-            return _error(InvalidInput("prediction logging is off on this server, so "
-                                       "feedback cannot be joined to predictions"))
+            return _error(
+                InvalidInput(
+                    "prediction logging is off on this server, so "
+                    "feedback cannot be joined to predictions"
+                )
+            )
         self.log.feedback(body["request_id"], body["label"])
         return Response(b'{"accepted":true}', status_code=202, media_type=_JSON)
 
@@ -276,14 +342,14 @@ class ModelServer:
         """``GET /metrics``: Prometheus text format."""
         for served in self.router.all_served():
             self.metrics.queue_depth.labels(served.name, served.version).set(
-                served.batcher.queue_depth)
+                served.batcher.queue_depth
+            )
         body, content_type = self.metrics.render()
         return Response(body, media_type=content_type)
 
     async def openapi(self, _request: Request) -> Response:
         """``GET /openapi.json``: the API, with the model's signature as request schema."""
-        return Response(orjson.dumps(openapi_document(self.router.primary())),
-                        media_type=_JSON)
+        return Response(orjson.dumps(openapi_document(self.router.primary())), media_type=_JSON)
 
 
 class Scoring:
@@ -356,6 +422,9 @@ def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> S
         Route("/openapi.json", server.openapi, methods=["GET"]),
         *api_docs_routes("/openapi.json", "windlass model server"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={404: not_found, WindlassError: not_found})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, WindlassError: not_found},
+    )
     return ServingApp(scoring, app)

@@ -34,8 +34,9 @@ async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -
     """Return the request body, refusing more than ``limit`` bytes (declared or streamed)."""
     declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body is {int(declared)} bytes; the limit is {limit}",
-                              limit=limit)
+        raise PayloadTooLarge(
+            f"request body is {int(declared)} bytes; the limit is {limit}", limit=limit
+        )
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -46,17 +47,27 @@ async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -
         if chunk:
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes",
-                                      limit=limit)
+                raise PayloadTooLarge(
+                    f"request body exceeds the limit of {limit} bytes", limit=limit
+                )
             chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def send_json(send: Send, status: int, body: bytes,
-                    headers: list[tuple[bytes, bytes]]) -> None:
+async def send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
     """Send a complete JSON response with ``headers`` added."""
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

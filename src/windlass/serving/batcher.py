@@ -40,12 +40,19 @@ _TIMINGS = 16
 class Batcher:
     """Merge concurrent predictions for one model into batches."""
 
-    def __init__(self, predict: Callable[[Any], Any], *, max_batch_size: int = 64,
-                 max_wait_ms: float = 2.0, max_queue_rows: int = 4096,
-                 on_batch: Callable[[int, int, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        predict: Callable[[Any], Any],
+        *,
+        max_batch_size: int = 64,
+        max_wait_ms: float = 2.0,
+        max_queue_rows: int = 4096,
+        on_batch: Callable[[int, int, float], None] | None = None,
+    ) -> None:
         if max_batch_size < 1 or max_queue_rows < 1 or max_wait_ms < 0:
-            raise ValueError("max_batch_size and max_queue_rows must be positive, "
-                             "max_wait_ms not negative")
+            raise ValueError(
+                "max_batch_size and max_queue_rows must be positive, max_wait_ms not negative"
+            )
         self.predict = predict
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000
@@ -70,8 +77,11 @@ class Batcher:
     async def submit(self, prepared: Any, rows: int) -> Any:
         """Queue one request's prepared input and return its own rows of the output."""
         if self._queued_rows + rows > self.max_queue_rows and self._queued_rows > 0:
-            raise Overloaded(f"the model's queue is full ({self._queued_rows} rows waiting, "
-                             f"limit {self.max_queue_rows}); retry shortly", retry_after=1)
+            raise Overloaded(
+                f"the model's queue is full ({self._queued_rows} rows waiting, "
+                f"limit {self.max_queue_rows}); retry shortly",
+                retry_after=1,
+            )
         if self._task is None or self._task.done():
             self._wake = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._collect())
@@ -108,8 +118,12 @@ class Batcher:
                 self._last_requests = len(batch)
                 await self._run(loop, batch, rows)
 
-    async def _gather(self, loop: asyncio.AbstractEventLoop,
-                      batch: list[tuple[Any, int, asyncio.Future[Any]]], rows: int) -> int:
+    async def _gather(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[Any, int, asyncio.Future[Any]]],
+        rows: int,
+    ) -> int:
         """Add requests arriving within ``max_wait``; return the batch's rows."""
         assert self._wake is not None
         deadline = loop.time() + self.max_wait
@@ -133,14 +147,19 @@ class Batcher:
         """Tell whether batches currently run on the event loop (a fast model)."""
         return self._inline
 
-    async def _call(self, loop: asyncio.AbstractEventLoop, parts: list[Any],
-                    counts: list[int]) -> list[Any]:
+    async def _call(
+        self, loop: asyncio.AbstractEventLoop, parts: list[Any], counts: list[int]
+    ) -> list[Any]:
         if self._inline:
             return self._predict_batch(parts, counts)
         return await loop.run_in_executor(self._executor, self._predict_batch, parts, counts)
 
-    async def _run(self, loop: asyncio.AbstractEventLoop,
-                   batch: list[tuple[Any, int, asyncio.Future[Any]]], rows: int) -> None:
+    async def _run(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[Any, int, asyncio.Future[Any]]],
+        rows: int,
+    ) -> None:
         started = time.perf_counter()
         try:
             output = await self._call(loop, [b[0] for b in batch], [b[1] for b in batch])
@@ -168,8 +187,9 @@ class Batcher:
         finally:
             timings = self._timings
             timings.append(time.perf_counter() - started)
-            self._inline = (len(timings) == _TIMINGS
-                            and sorted(timings)[_TIMINGS // 2] < INLINE_BELOW_S)
+            self._inline = (
+                len(timings) == _TIMINGS and sorted(timings)[_TIMINGS // 2] < INLINE_BELOW_S
+            )
 
     async def close(self) -> None:
         """Stop the collector; queued requests get an error, the thread is released."""
@@ -182,8 +202,9 @@ class Batcher:
         self._executor.shutdown(wait=False)
 
 
-def _settle(future: asyncio.Future[Any], *, result: Any = None,
-            error: BaseException | None = None) -> None:
+def _settle(
+    future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None
+) -> None:
     if future.done():
         return
     if error is not None:

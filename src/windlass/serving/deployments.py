@@ -76,8 +76,9 @@ MAX_REVISION = 2**31 - 1
 #: The weight ``promote`` gives the promoted variant (the others get 0).
 PROMOTED_WEIGHT = 100.0
 #: Actions a change may be recorded as (``create`` only by :meth:`DeploymentService.create`).
-ACTIONS: Final = frozenset({"create", "update", "set_variants", "set_weights", "set_shadow",
-                            "promote", "rollback"})
+ACTIONS: Final = frozenset(
+    {"create", "update", "set_variants", "set_weights", "set_shadow", "promote", "rollback"}
+)
 #: How often a change is recomputed when concurrent writers keep getting there first.
 MAX_ATTEMPTS = 50
 
@@ -109,40 +110,50 @@ def _text(kind: str, value: Any, limit: int) -> str:
 def _claim(claimed_by: str | None) -> str:
     # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
     # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text("claimed_by", current_user() if claimed_by is None else claimed_by,
-                 MAX_USER_LENGTH)
+    return _text(
+        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_USER_LENGTH
+    )
 
 
 def _revision(kind: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REVISION:
-        raise InvalidInput(f"{kind} must be a positive integer, got {value!r}",
-                           **{kind: str(value)})
+        raise InvalidInput(
+            f"{kind} must be a positive integer, got {value!r}", **{kind: str(value)}
+        )
     return value
 
 
 def check_weight(variant: str, value: Any) -> float:
     """Return a valid weight (a finite number >= 0) or raise InvalidInput naming the variant."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidInput(f"variant {variant!r}: weight must be a number, got {value!r}",
-                           variant=variant)
+        raise InvalidInput(
+            f"variant {variant!r}: weight must be a number, got {value!r}", variant=variant
+        )
     try:
         weight = float(value)
     except OverflowError:  # an int too large for a float
         weight = math.inf
     if not math.isfinite(weight) or weight < 0:
-        raise InvalidInput(f"variant {variant!r}: weight must be a finite number >= 0, got "
-                           f"{value!r}", variant=variant)
+        raise InvalidInput(
+            f"variant {variant!r}: weight must be a finite number >= 0, got {value!r}",
+            variant=variant,
+        )
     return weight
 
 
 def check_model_uri(variant: str, uri: Any) -> str:
     """Return a deployable model URI (``models:/...`` or ``runs:/<id>/<path>``) as given."""
     if not isinstance(uri, str) or not uri:
-        raise InvalidUri(f"variant {variant!r}: model_uri must be a non-empty string, got "
-                         f"{uri!r}", variant=variant)
+        raise InvalidUri(
+            f"variant {variant!r}: model_uri must be a non-empty string, got {uri!r}",
+            variant=variant,
+        )
     if len(uri) > MAX_URI_LENGTH:
-        raise InvalidUri(f"variant {variant!r}: model_uri has {len(uri)} characters; the "
-                         f"limit is {MAX_URI_LENGTH}", variant=variant)
+        raise InvalidUri(
+            f"variant {variant!r}: model_uri has {len(uri)} characters; the "
+            f"limit is {MAX_URI_LENGTH}",
+            variant=variant,
+        )
     try:
         parsed = parse_object_uri(uri)
         if parsed.kind == "models":
@@ -150,17 +161,24 @@ def check_model_uri(variant: str, uri: Any) -> str:
             if parsed.alias is not None:
                 check_name("alias", parsed.alias)
     except InvalidInput as exc:
-        raise InvalidUri(f"variant {variant!r}: {exc.message}", variant=variant,
-                         uri=uri[:300]) from None
+        raise InvalidUri(
+            f"variant {variant!r}: {exc.message}", variant=variant, uri=uri[:300]
+        ) from None
     if parsed.project is not None:
-        raise InvalidUri(f"variant {variant!r}: {uri!r} names a project; a variant's model "
-                         "is always in the deployment's project (write "
-                         f"{parsed.kind}:/{str(parsed).split('/', 3)[-1]})",
-                         variant=variant, uri=uri)
+        raise InvalidUri(
+            f"variant {variant!r}: {uri!r} names a project; a variant's model "
+            "is always in the deployment's project (write "
+            f"{parsed.kind}:/{str(parsed).split('/', 3)[-1]})",
+            variant=variant,
+            uri=uri,
+        )
     if parsed.kind not in ("models", "runs") or (parsed.kind == "runs" and not parsed.path):
-        raise InvalidUri(f"variant {variant!r}: {uri!r} does not name a model (use "
-                         "models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH)",
-                         variant=variant, uri=uri)
+        raise InvalidUri(
+            f"variant {variant!r}: {uri!r} does not name a model (use "
+            "models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH)",
+            variant=variant,
+            uri=uri,
+        )
     return uri
 
 
@@ -175,8 +193,11 @@ def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
     elif isinstance(value, Mapping):
         unknown = sorted(str(k) for k in set(value) - {"name", "model_uri", "weight"})
         if unknown:
-            raise InvalidInput(f"unknown variant field(s) {', '.join(map(repr, unknown))}: a "
-                               "variant has name, model_uri and weight", fields=unknown)
+            raise InvalidInput(
+                f"unknown variant field(s) {', '.join(map(repr, unknown))}: a "
+                "variant has name, model_uri and weight",
+                fields=unknown,
+            )
         missing = [k for k in ("name", "model_uri") if k not in value]
         if missing:
             raise InvalidInput(f"a variant needs {' and '.join(missing)}", fields=missing)
@@ -184,39 +205,40 @@ def check_variant(value: Any, *, default_weight: float = 0.0) -> Variant:
         weight = value.get("weight")
         weight = default_weight if weight is None else weight
     else:
-        raise InvalidInput(f"a variant must be a Variant or a mapping, got "
-                           f"{type(value).__name__}")
+        raise InvalidInput(f"a variant must be a Variant or a mapping, got {type(value).__name__}")
     name = check_name("variant name", name)
     return Variant(name, check_model_uri(name, uri), check_weight(name, weight))
 
 
-def check_state(variants: Sequence[Variant], shadow: Variant | None
-                ) -> _State:
+def check_state(variants: Sequence[Variant], shadow: Variant | None) -> _State:
     """Check a deployment's whole state; return it with the shadow's weight set to 0."""
     clean = list(variants)
     if not clean:
         raise InvalidInput("a deployment needs at least one variant")
     if len(clean) > MAX_VARIANTS:
-        raise InvalidInput(f"a deployment has at most {MAX_VARIANTS} variants, got "
-                           f"{len(clean)}")
+        raise InvalidInput(f"a deployment has at most {MAX_VARIANTS} variants, got {len(clean)}")
     seen: set[str] = set()
     for variant in clean:
         if variant.name in seen:
-            raise InvalidInput(f"variant name {variant.name!r} is used twice",
-                               variant=variant.name)
+            raise InvalidInput(f"variant name {variant.name!r} is used twice", variant=variant.name)
         seen.add(variant.name)
     total = sum(v.weight for v in clean)
     if not total > 0:
         given = ", ".join(f"{v.name}={v.weight:g}" for v in clean[:10])
-        raise InvalidInput(f"the variants' weights must have a positive sum, got {given}: "
-                           "give at least one variant a weight above 0",
-                           weights={v.name: v.weight for v in clean[:10]})
+        raise InvalidInput(
+            f"the variants' weights must have a positive sum, got {given}: "
+            "give at least one variant a weight above 0",
+            weights={v.name: v.weight for v in clean[:10]},
+        )
     if not math.isfinite(total):
         raise InvalidInput("the variants' weights add up to infinity; use smaller weights")
     if shadow is not None:
         if shadow.name in seen:
-            raise InvalidInput(f"the shadow's name {shadow.name!r} is also a variant's name; "
-                               "give the shadow a name of its own", variant=shadow.name)
+            raise InvalidInput(
+                f"the shadow's name {shadow.name!r} is also a variant's name; "
+                "give the shadow a name of its own",
+                variant=shadow.name,
+            )
         shadow = replace(shadow, weight=0.0)
     return clean, shadow
 
@@ -226,8 +248,7 @@ def _variants(values: Any) -> list[Variant]:
     if isinstance(values, (str, bytes, Mapping, Variant)) or not isinstance(values, Sequence):
         raise InvalidInput(f"variants must be a list of variants, got {type(values).__name__}")
     if len(values) > MAX_VARIANTS:
-        raise InvalidInput(f"a deployment has at most {MAX_VARIANTS} variants, got "
-                           f"{len(values)}")
+        raise InvalidInput(f"a deployment has at most {MAX_VARIANTS} variants, got {len(values)}")
     clean = [check_variant(v) for v in values]
     if clean and not any(_weight_given(v) for v in values):
         return [replace(v, weight=100.0 / len(clean)) for v in clean]
@@ -261,23 +282,35 @@ class DeploymentService:
         """Return a deployment with its variants, shadow and revision."""
         return self.store.get_deployment(project_id, check_name("deployment name", name))
 
-    def list(self, project_id: str, max_results: int = 100, page_token: str | None = None
-             ) -> Page[Deployment]:
+    def list(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Deployment]:
         """Return one page of a project's deployments, by name."""
         return self.store.list_deployments(project_id, max_results, page_token)
 
-    def history(self, project_id: str, name: str, max_results: int = 100,
-                page_token: str | None = None, *, newest_first: bool = False
-                ) -> Page[DeploymentEvent]:
+    def history(
+        self,
+        project_id: str,
+        name: str,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        newest_first: bool = False,
+    ) -> Page[DeploymentEvent]:
         """Return one page of a deployment's recorded changes (oldest first unless asked)."""
-        return self.store.deployment_history(project_id, check_name("deployment name", name),
-                                             max_results, page_token,
-                                             newest_first=newest_first)
+        return self.store.deployment_history(
+            project_id,
+            check_name("deployment name", name),
+            max_results,
+            page_token,
+            newest_first=newest_first,
+        )
 
     def get_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
         """Return the recorded change that made ``revision`` (its state, who and when)."""
         return self.store.get_deployment_revision(
-            project_id, check_name("deployment name", name), _revision("revision", revision))
+            project_id, check_name("deployment name", name), _revision("revision", revision)
+        )
 
     def check_servable(self, project_id: str, name: str) -> Deployment:
         """Return the deployment once every model it names resolves.
@@ -303,22 +336,28 @@ class DeploymentService:
             elif parsed.alias is not None and parsed.alias != LATEST:
                 self.store.get_model_version_by_alias(project_id, parsed.name, parsed.alias)
             elif not self.store.list_model_versions(project_id, parsed.name, 1).items:
-                raise ModelVersionNotFound(f"model {parsed.name!r} has no versions yet",
-                                           model=parsed.name, alias=LATEST)
+                raise ModelVersionNotFound(
+                    f"model {parsed.name!r} has no versions yet", model=parsed.name, alias=LATEST
+                )
         except NotFound as exc:
-            raise type(exc)(f"variant {variant.name!r}: {exc.message}",
-                            **{**exc.details, "variant": variant.name}) from None
+            raise type(exc)(
+                f"variant {variant.name!r}: {exc.message}",
+                **{**exc.details, "variant": variant.name},
+            ) from None
 
     def _run_model(self, run_id: str, path: str) -> None:
         try:
             self.store.get_artifact(run_id, f"{path}/{MANIFEST_FILE}")
         except ArtifactNotFound:
-            raise ArtifactNotFound(f"runs:/{run_id}/{path} is not a windlass model (no "
-                                   f"{MANIFEST_FILE} there)", run_id=run_id,
-                                   path=path) from None
+            raise ArtifactNotFound(
+                f"runs:/{run_id}/{path} is not a windlass model (no {MANIFEST_FILE} there)",
+                run_id=run_id,
+                path=path,
+            ) from None
 
-    def _check_models(self, project_id: str, variants: Sequence[Variant],
-                      shadow: Variant | None, known: set[str]) -> None:
+    def _check_models(
+        self, project_id: str, variants: Sequence[Variant], shadow: Variant | None, known: set[str]
+    ) -> None:
         if not self.check_models:
             return
         for variant in (*variants, *([shadow] if shadow is not None else [])):
@@ -327,9 +366,17 @@ class DeploymentService:
                 known.add(variant.model_uri)
 
     # -- writing -------------------------------------------------------------------------
-    def create(self, project_id: str, name: str, variants: Sequence[VariantLike], *,
-               shadow: VariantLike | None = None, description: str = "",
-               claimed_by: str | None = None, deployment_id: str | None = None) -> Deployment:
+    def create(
+        self,
+        project_id: str,
+        name: str,
+        variants: Sequence[VariantLike],
+        *,
+        shadow: VariantLike | None = None,
+        description: str = "",
+        claimed_by: str | None = None,
+        deployment_id: str | None = None,
+    ) -> Deployment:
         """Create a deployment (revision 1); a taken name is AlreadyExists.
 
         The same ``deployment_id`` again returns the deployment it created, so a retried
@@ -344,16 +391,31 @@ class DeploymentService:
             raise InvalidInput(f"deployment id {deployment_id!r} is not 32 hex characters")
         self._check_models(project_id, clean, clean_shadow, set())
         return self.store.create_deployment(
-            deployment_id=deployment_id, project_id=project_id, name=name,
-            description=description, variants=clean, shadow=clean_shadow, claimed_by=who,
-            at=now_ms())
+            deployment_id=deployment_id,
+            project_id=project_id,
+            name=name,
+            description=description,
+            variants=clean,
+            shadow=clean_shadow,
+            claimed_by=who,
+            at=now_ms(),
+        )
 
-    def _change(self, project_id: str, name: str, action: str, transform: _Transform, *,
-                expected_revision: int | None, claimed_by: str | None) -> Deployment:
+    def _change(
+        self,
+        project_id: str,
+        name: str,
+        action: str,
+        transform: _Transform,
+        *,
+        expected_revision: int | None,
+        claimed_by: str | None,
+    ) -> Deployment:
         """Apply ``transform`` to the current state as a compare-and-set; retry on races."""
         name = check_name("deployment name", name)
-        expected = None if expected_revision is None else \
-            _revision("expected_revision", expected_revision)
+        expected = (
+            None if expected_revision is None else _revision("expected_revision", expected_revision)
+        )
         who = _claim(claimed_by)
         known: set[str] = set()
         for attempt in range(MAX_ATTEMPTS):
@@ -362,32 +424,55 @@ class DeploymentService:
             if variants == current.variants and shadow == current.shadow:
                 return current
             if expected is not None and current.revision != expected:
-                raise Conflict(f"deployment {name!r} changed concurrently: expected revision "
-                               f"{expected}, it is at revision {current.revision}",
-                               deployment=name, expected_revision=expected,
-                               revision=current.revision)
+                raise Conflict(
+                    f"deployment {name!r} changed concurrently: expected revision "
+                    f"{expected}, it is at revision {current.revision}",
+                    deployment=name,
+                    expected_revision=expected,
+                    revision=current.revision,
+                )
             known |= {v.model_uri for v in current.variants}
             if current.shadow is not None:
                 known.add(current.shadow.model_uri)
             self._check_models(project_id, variants, shadow, known)
             try:
                 return self.store.update_deployment(
-                    project_id, name, variants=variants, shadow=shadow, action=action,
-                    claimed_by=who, at=now_ms(), expected_revision=current.revision)
+                    project_id,
+                    name,
+                    variants=variants,
+                    shadow=shadow,
+                    action=action,
+                    claimed_by=who,
+                    at=now_ms(),
+                    expected_revision=current.revision,
+                )
             except Conflict as exc:
-                if type(exc) is not Conflict or "revision" not in exc.details \
-                        or expected is not None:
+                if (
+                    type(exc) is not Conflict
+                    or "revision" not in exc.details
+                    or expected is not None
+                ):
                     raise
             # Another writer won the race: back off a little, then recompute from its state.
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
-        raise Conflict(f"deployment {name!r} kept changing concurrently; gave up after "
-                       f"{MAX_ATTEMPTS} attempts", deployment=name)
+        raise Conflict(
+            f"deployment {name!r} kept changing concurrently; gave up after "
+            f"{MAX_ATTEMPTS} attempts",
+            deployment=name,
+        )
 
-    def update(self, project_id: str, name: str, *,
-               variants: Sequence[VariantLike] | None = None,
-               weights: Mapping[str, float] | None = None, shadow: ShadowArg = KEEP,
-               action: str | None = None, expected_revision: int | None = None,
-               claimed_by: str | None = None) -> Deployment:
+    def update(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        variants: Sequence[VariantLike] | None = None,
+        weights: Mapping[str, float] | None = None,
+        shadow: ShadowArg = KEEP,
+        action: str | None = None,
+        expected_revision: int | None = None,
+        claimed_by: str | None = None,
+    ) -> Deployment:
         """Replace the variants, change weights (of the named variants) and/or the shadow.
 
         Give ``variants`` or ``weights``, not both; ``shadow=None`` removes the shadow,
@@ -402,11 +487,18 @@ class DeploymentService:
         new_weights = None if weights is None else self._weights(weights)
         new_shadow = shadow if shadow is KEEP else _shadow(shadow)
         if action is None:
-            action = ("set_variants" if variants is not None else
-                      "set_weights" if weights is not None else "set_shadow")
+            action = (
+                "set_variants"
+                if variants is not None
+                else "set_weights"
+                if weights is not None
+                else "set_shadow"
+            )
         if action not in ACTIONS or action == "create":
-            raise InvalidInput(f"unknown action {action!r}; one of "
-                               f"{', '.join(sorted(ACTIONS - {'create'}))}", action=action)
+            raise InvalidInput(
+                f"unknown action {action!r}; one of {', '.join(sorted(ACTIONS - {'create'}))}",
+                action=action,
+            )
 
         def transform(current: Deployment) -> _State:
             result = current.variants if new_variants is None else new_variants
@@ -414,8 +506,14 @@ class DeploymentService:
                 result = self._reweigh(current, new_weights)
             return result, current.shadow if new_shadow is KEEP else new_shadow
 
-        return self._change(project_id, name, action, transform,
-                            expected_revision=expected_revision, claimed_by=claimed_by)
+        return self._change(
+            project_id,
+            name,
+            action,
+            transform,
+            expected_revision=expected_revision,
+            claimed_by=claimed_by,
+        )
 
     @staticmethod
     def _weights(weights: Any) -> dict[str, float]:
@@ -436,34 +534,79 @@ class DeploymentService:
             raise InvalidInput(
                 f"deployment {current.name!r} has no variant(s) "
                 f"{', '.join(map(repr, unknown))}{hint}; its variants are "
-                f"{', '.join(map(repr, names))}", variants=unknown)
+                f"{', '.join(map(repr, names))}",
+                variants=unknown,
+            )
         return [replace(v, weight=weights.get(v.name, v.weight)) for v in current.variants]
 
-    def set_weights(self, project_id: str, name: str, weights: Mapping[str, float], *,
-                    expected_revision: int | None = None, claimed_by: str | None = None
-                    ) -> Deployment:
+    def set_weights(
+        self,
+        project_id: str,
+        name: str,
+        weights: Mapping[str, float],
+        *,
+        expected_revision: int | None = None,
+        claimed_by: str | None = None,
+    ) -> Deployment:
         """Change the weights of the named variants; the others keep theirs."""
-        return self.update(project_id, name, weights=weights, action="set_weights",
-                           expected_revision=expected_revision, claimed_by=claimed_by)
+        return self.update(
+            project_id,
+            name,
+            weights=weights,
+            action="set_weights",
+            expected_revision=expected_revision,
+            claimed_by=claimed_by,
+        )
 
-    def set_variants(self, project_id: str, name: str, variants: Sequence[VariantLike], *,
-                     shadow: ShadowArg = KEEP, expected_revision: int | None = None,
-                     claimed_by: str | None = None) -> Deployment:
+    def set_variants(
+        self,
+        project_id: str,
+        name: str,
+        variants: Sequence[VariantLike],
+        *,
+        shadow: ShadowArg = KEEP,
+        expected_revision: int | None = None,
+        claimed_by: str | None = None,
+    ) -> Deployment:
         """Replace the variants (and the shadow, unless it is left as :data:`KEEP`)."""
-        return self.update(project_id, name, variants=variants, shadow=shadow,
-                           action="set_variants", expected_revision=expected_revision,
-                           claimed_by=claimed_by)
+        return self.update(
+            project_id,
+            name,
+            variants=variants,
+            shadow=shadow,
+            action="set_variants",
+            expected_revision=expected_revision,
+            claimed_by=claimed_by,
+        )
 
-    def set_shadow(self, project_id: str, name: str, shadow: VariantLike | None, *,
-                   expected_revision: int | None = None, claimed_by: str | None = None
-                   ) -> Deployment:
+    def set_shadow(
+        self,
+        project_id: str,
+        name: str,
+        shadow: VariantLike | None,
+        *,
+        expected_revision: int | None = None,
+        claimed_by: str | None = None,
+    ) -> Deployment:
         """Set the shadow variant, or remove it with None."""
-        return self.update(project_id, name, shadow=shadow, action="set_shadow",
-                           expected_revision=expected_revision, claimed_by=claimed_by)
+        return self.update(
+            project_id,
+            name,
+            shadow=shadow,
+            action="set_shadow",
+            expected_revision=expected_revision,
+            claimed_by=claimed_by,
+        )
 
-    def promote(self, project_id: str, name: str, variant: str, *,
-                expected_revision: int | None = None, claimed_by: str | None = None
-                ) -> Deployment:
+    def promote(
+        self,
+        project_id: str,
+        name: str,
+        variant: str,
+        *,
+        expected_revision: int | None = None,
+        claimed_by: str | None = None,
+    ) -> Deployment:
         """Send all traffic to one variant (weight 100; the others stay, at 0).
 
         Promoting the shadow makes it a variant with all the traffic and removes the shadow.
@@ -472,22 +615,45 @@ class DeploymentService:
 
         def transform(current: Deployment) -> _State:
             if current.shadow is not None and current.shadow.name == variant:
-                return ([*(replace(v, weight=0.0) for v in current.variants),
-                         replace(current.shadow, weight=PROMOTED_WEIGHT)], None)
+                return (
+                    [
+                        *(replace(v, weight=0.0) for v in current.variants),
+                        replace(current.shadow, weight=PROMOTED_WEIGHT),
+                    ],
+                    None,
+                )
             if variant not in {v.name for v in current.variants}:
                 raise InvalidInput(
                     f"deployment {current.name!r} has no variant {variant!r}; its variants "
                     f"are {', '.join(repr(v.name) for v in current.variants)}",
-                    variant=variant)
-            return ([replace(v, weight=PROMOTED_WEIGHT if v.name == variant else 0.0)
-                     for v in current.variants], current.shadow)
+                    variant=variant,
+                )
+            return (
+                [
+                    replace(v, weight=PROMOTED_WEIGHT if v.name == variant else 0.0)
+                    for v in current.variants
+                ],
+                current.shadow,
+            )
 
-        return self._change(project_id, name, "promote", transform,
-                            expected_revision=expected_revision, claimed_by=claimed_by)
+        return self._change(
+            project_id,
+            name,
+            "promote",
+            transform,
+            expected_revision=expected_revision,
+            claimed_by=claimed_by,
+        )
 
-    def rollback(self, project_id: str, name: str, *, to_revision: int | None = None,
-                 expected_revision: int | None = None, claimed_by: str | None = None
-                 ) -> Deployment:
+    def rollback(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        to_revision: int | None = None,
+        expected_revision: int | None = None,
+        claimed_by: str | None = None,
+    ) -> Deployment:
         """Restore an earlier revision's variants and shadow as a new revision.
 
         Without ``to_revision``: the revision before the one current at the call.
@@ -498,18 +664,29 @@ class DeploymentService:
             nonlocal target
             if target is None:  # pinned at the first read: a retry restores the same state
                 if current.revision == 1:
-                    raise InvalidState(f"deployment {current.name!r} is at revision 1: there "
-                                       "is nothing to roll back to", deployment=current.name)
+                    raise InvalidState(
+                        f"deployment {current.name!r} is at revision 1: there "
+                        "is nothing to roll back to",
+                        deployment=current.name,
+                    )
                 target = current.revision - 1
             if target >= current.revision:
-                raise InvalidInput(f"to_revision must be an earlier revision than the current "
-                                   f"one ({current.revision}), got {target}",
-                                   to_revision=target)
+                raise InvalidInput(
+                    f"to_revision must be an earlier revision than the current "
+                    f"one ({current.revision}), got {target}",
+                    to_revision=target,
+                )
             event = self.store.get_deployment_revision(project_id, current.name, target)
             return event.variants, event.shadow
 
-        return self._change(project_id, name, "rollback", transform,
-                            expected_revision=expected_revision, claimed_by=claimed_by)
+        return self._change(
+            project_id,
+            name,
+            "rollback",
+            transform,
+            expected_revision=expected_revision,
+            claimed_by=claimed_by,
+        )
 
     def delete(self, project_id: str, name: str) -> None:
         """Delete a deployment and its history."""
@@ -532,8 +709,7 @@ class TrafficSplit:
     theirs). Without a key, a weighted random pick. Variants of weight 0 never answer.
     """
 
-    __slots__ = ("_cumulative", "_hashers", "_live", "_single", "_total", "_weights",
-                 "variants")
+    __slots__ = ("_cumulative", "_hashers", "_live", "_single", "_total", "_weights", "variants")
 
     def __init__(self, variants: Sequence[Variant]) -> None:
         self.variants = tuple(variants)
@@ -545,9 +721,11 @@ class TrafficSplit:
         self._cumulative = tuple(itertools.accumulate(self._weights))
         self._total = self._cumulative[-1]
         self._hashers = tuple(
-            hashlib.blake2b(digest_size=8,
-                            key=hashlib.blake2b(v.name.encode(), digest_size=32).digest())
-            for v in live)
+            hashlib.blake2b(
+                digest_size=8, key=hashlib.blake2b(v.name.encode(), digest_size=32).digest()
+            )
+            for v in live
+        )
         self._single = live[0] if len(live) == 1 else None
 
     @classmethod
@@ -566,8 +744,7 @@ class TrafficSplit:
         data = key.encode()
         best = self._live[0]
         best_score = math.inf
-        for variant, weight, keyed in zip(self._live, self._weights, self._hashers,
-                                          strict=True):
+        for variant, weight, keyed in zip(self._live, self._weights, self._hashers, strict=True):
             hasher = keyed.copy()
             hasher.update(data)
             # A uniform number in (0, 1) from the top 53 bits; -ln of it is Exp(1).
@@ -578,8 +755,9 @@ class TrafficSplit:
         return best
 
 
-def choose_variant(variants: Sequence[Variant], key: str | None,
-                   rng: random.Random | None = None) -> Variant:
+def choose_variant(
+    variants: Sequence[Variant], key: str | None, rng: random.Random | None = None
+) -> Variant:
     """Return the variant answering a request with ``key`` (see :class:`TrafficSplit`).
 
     This builds the split each call; a server builds a :class:`TrafficSplit` once per

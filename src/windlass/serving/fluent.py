@@ -41,16 +41,22 @@ def _project(project: str | None) -> str:
     return tracking_fluent._project_id(project or tracking_fluent.current_project())
 
 
-def create_deployment(name: str, variants: Sequence[VariantLike], *,
-                      shadow: VariantLike | None = None, description: str = "",
-                      project: str | None = None) -> Deployment:
+def create_deployment(
+    name: str,
+    variants: Sequence[VariantLike],
+    *,
+    shadow: VariantLike | None = None,
+    description: str = "",
+    project: str | None = None,
+) -> Deployment:
     """Create a deployment; each variant's model URI must name an existing model.
 
     Variants given without any weight share traffic equally. ``shadow`` gets a copy of
     every request; its answers are logged, never returned.
     """
-    return _service().create(_project(project), name, variants, shadow=shadow,
-                             description=description)
+    return _service().create(
+        _project(project), name, variants, shadow=shadow, description=description
+    )
 
 
 def get_deployment(name: str, *, project: str | None = None) -> Deployment:
@@ -70,18 +76,27 @@ def list_deployments(*, project: str | None = None) -> list[Deployment]:
     return all_pages(lambda token: service.list(project_id, 1000, token))
 
 
-def set_deployment_weights(name: str, weights: Mapping[str, float], *,
-                           expected_revision: int | None = None,
-                           project: str | None = None) -> Deployment:
+def set_deployment_weights(
+    name: str,
+    weights: Mapping[str, float],
+    *,
+    expected_revision: int | None = None,
+    project: str | None = None,
+) -> Deployment:
     """Change the traffic weights of the named variants (the others keep theirs)."""
-    return _service().set_weights(_project(project), name, weights,
-                                  expected_revision=expected_revision)
+    return _service().set_weights(
+        _project(project), name, weights, expected_revision=expected_revision
+    )
 
 
-def set_deployment_variants(name: str, variants: Sequence[VariantLike], *,
-                            shadow: VariantLike | Literal["keep"] | None = "keep",
-                            expected_revision: int | None = None,
-                            project: str | None = None) -> Deployment:
+def set_deployment_variants(
+    name: str,
+    variants: Sequence[VariantLike],
+    *,
+    shadow: VariantLike | Literal["keep"] | None = "keep",
+    expected_revision: int | None = None,
+    project: str | None = None,
+) -> Deployment:
     """Replace a deployment's variants; ``shadow`` replaces the shadow too (None removes it).
 
     By default (``"keep"``) the shadow stays as it is.
@@ -89,38 +104,50 @@ def set_deployment_variants(name: str, variants: Sequence[VariantLike], *,
     from windlass.serving.deployments import KEEP
 
     new_shadow: ShadowArg = KEEP if isinstance(shadow, str) and shadow == "keep" else shadow
-    return _service().set_variants(_project(project), name, variants, shadow=new_shadow,
-                                   expected_revision=expected_revision)
+    return _service().set_variants(
+        _project(project), name, variants, shadow=new_shadow, expected_revision=expected_revision
+    )
 
 
-def set_deployment_shadow(name: str, shadow: VariantLike | None, *,
-                          expected_revision: int | None = None,
-                          project: str | None = None) -> Deployment:
+def set_deployment_shadow(
+    name: str,
+    shadow: VariantLike | None,
+    *,
+    expected_revision: int | None = None,
+    project: str | None = None,
+) -> Deployment:
     """Set the shadow variant (a copy of every request; answers logged) or remove it (None)."""
-    return _service().set_shadow(_project(project), name, shadow,
-                                 expected_revision=expected_revision)
+    return _service().set_shadow(
+        _project(project), name, shadow, expected_revision=expected_revision
+    )
 
 
-def promote_deployment(name: str, variant: str, *, expected_revision: int | None = None,
-                       project: str | None = None) -> Deployment:
+def promote_deployment(
+    name: str, variant: str, *, expected_revision: int | None = None, project: str | None = None
+) -> Deployment:
     """Send all traffic to ``variant`` (weight 100; the others stay listed at 0).
 
     Promoting the shadow makes it a variant with all the traffic and removes the shadow.
     """
-    return _service().promote(_project(project), name, variant,
-                              expected_revision=expected_revision)
+    return _service().promote(_project(project), name, variant, expected_revision=expected_revision)
 
 
-def rollback_deployment(name: str, *, to_revision: int | None = None,
-                        expected_revision: int | None = None,
-                        project: str | None = None) -> Deployment:
+def rollback_deployment(
+    name: str,
+    *,
+    to_revision: int | None = None,
+    expected_revision: int | None = None,
+    project: str | None = None,
+) -> Deployment:
     """Restore the previous revision's variants and shadow (or ``to_revision``'s) as new."""
-    return _service().rollback(_project(project), name, to_revision=to_revision,
-                               expected_revision=expected_revision)
+    return _service().rollback(
+        _project(project), name, to_revision=to_revision, expected_revision=expected_revision
+    )
 
 
-def get_deployment_history(name: str, *, max_results: int | None = None,
-                           project: str | None = None) -> list[DeploymentEvent]:
+def get_deployment_history(
+    name: str, *, max_results: int | None = None, project: str | None = None
+) -> list[DeploymentEvent]:
     """Return a deployment's recorded changes, oldest first (``max_results``: the newest N)."""
     service = _service()
     project_id = _project(project)

@@ -20,8 +20,22 @@ from prometheus_client import (
     generate_latest,
 )
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                   5.0, 10.0)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
@@ -32,32 +46,60 @@ class ServerMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         labels = ["model", "version", "variant"]
-        self.requests = Counter("windlass_requests", "Prediction requests answered.",
-                                [*labels, "status"], registry=self.registry)
-        self.latency = Histogram("windlass_request_latency_seconds",
-                                 "Time from request to response, per model version.", labels,
-                                 buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.rows = Counter("windlass_predicted_rows", "Rows predicted.", labels,
-                            registry=self.registry)
-        self.batch_size = Histogram("windlass_batch_size", "Requests merged per predict call.",
-                                    ["model", "version"], buckets=BATCH_BUCKETS,
-                                    registry=self.registry)
-        self.batch_latency = Histogram("windlass_batch_predict_seconds",
-                                       "Time of one batched predict call.",
-                                       ["model", "version"], buckets=LATENCY_BUCKETS,
-                                       registry=self.registry)
-        self.queue_depth = Gauge("windlass_queue_depth", "Rows waiting for a batch.",
-                                 ["model", "version"], registry=self.registry,
-                                 multiprocess_mode="livesum")
-        self.logged = Counter("windlass_prediction_log_records",
-                              "Prediction-log records written (status: written or dropped).",
-                              ["status"], registry=self.registry)
+        self.requests = Counter(
+            "windlass_requests",
+            "Prediction requests answered.",
+            [*labels, "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "windlass_request_latency_seconds",
+            "Time from request to response, per model version.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.rows = Counter(
+            "windlass_predicted_rows", "Rows predicted.", labels, registry=self.registry
+        )
+        self.batch_size = Histogram(
+            "windlass_batch_size",
+            "Requests merged per predict call.",
+            ["model", "version"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_latency = Histogram(
+            "windlass_batch_predict_seconds",
+            "Time of one batched predict call.",
+            ["model", "version"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "windlass_queue_depth",
+            "Rows waiting for a batch.",
+            ["model", "version"],
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.logged = Counter(
+            "windlass_prediction_log_records",
+            "Prediction-log records written (status: written or dropped).",
+            ["status"],
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
-        self.reloads = Counter("windlass_model_reloads", "Models (re)loaded after a change.",
-                               ["model"], registry=self.registry)
+        self.reloads = Counter(
+            "windlass_model_reloads",
+            "Models (re)loaded after a change.",
+            ["model"],
+            registry=self.registry,
+        )
 
-    def observe_request(self, labels: tuple[str, str, str], status: str, seconds: float,
-                        rows: int = 0) -> None:
+    def observe_request(
+        self, labels: tuple[str, str, str], status: str, seconds: float, rows: int = 0
+    ) -> None:
         """Count one answered request of (model, version, variant), its latency and rows.
 
         Every answer counts, errors included: ``status`` is ``ok`` or the lower-case error
@@ -65,8 +107,11 @@ class ServerMetrics:
         """
         children = self._children.get(labels)
         if children is None:  # labels() costs a few µs: look each series up once
-            children = (self.requests.labels(*labels, "ok"), self.latency.labels(*labels),
-                        self.rows.labels(*labels))
+            children = (
+                self.requests.labels(*labels, "ok"),
+                self.latency.labels(*labels),
+                self.rows.labels(*labels),
+            )
             self._children[labels] = children
         counter = children[0] if status == "ok" else self.requests.labels(*labels, status)
         counter.inc()

@@ -27,16 +27,21 @@ def parse_json(body: bytes) -> Any:
     """Return the ``inputs`` of a JSON ``/predict`` body (records, columns or arrays)."""
     data = parse_body(body)
     if not isinstance(data, dict) or "inputs" not in data:
-        raise InvalidInput('request body must be a JSON object with "inputs": a list of '
-                           'records, an object of columns, or a list of rows')
+        raise InvalidInput(
+            'request body must be a JSON object with "inputs": a list of '
+            "records, an object of columns, or a list of rows"
+        )
     extra = set(data) - {"inputs", "params"}
     if extra:
-        raise InvalidInput(f"unknown field(s) {sorted(extra)} in the request body",
-                           fields=sorted(extra))
+        raise InvalidInput(
+            f"unknown field(s) {sorted(extra)} in the request body", fields=sorted(extra)
+        )
     inputs = data["inputs"]
     if not isinstance(inputs, list | dict) or not inputs:
-        raise InvalidInput('"inputs" must be a non-empty list of records or rows, or an '
-                           "object of columns", field="inputs")
+        raise InvalidInput(
+            '"inputs" must be a non-empty list of records or rows, or an object of columns',
+            field="inputs",
+        )
     return inputs
 
 
@@ -74,8 +79,9 @@ def combine(parts: list[Any]) -> Any:
 
         if len(parts) == 1:
             return pd.DataFrame(dict(first), copy=False)
-        return pd.DataFrame({name: np.concatenate([p[name] for p in parts])
-                             for name in first}, copy=False)
+        return pd.DataFrame(
+            {name: np.concatenate([p[name] for p in parts]) for name in first}, copy=False
+        )
     if len(parts) == 1:
         return first
     if hasattr(first, "iloc"):
@@ -95,7 +101,7 @@ def split(output: Any, counts: list[int]) -> list[Any]:
     start = 0
     if isinstance(output, dict):
         for count in counts:
-            parts.append({k: v[start:start + count] for k, v in output.items()})
+            parts.append({k: v[start : start + count] for k, v in output.items()})
             start += count
         return parts
     rows = output.iloc if hasattr(output, "iloc") else output
@@ -103,7 +109,7 @@ def split(output: Any, counts: list[int]) -> list[Any]:
     if total != sum(counts):
         raise SchemaMismatch(f"the model returned {total} rows for {sum(counts)} inputs")
     for count in counts:
-        parts.append(rows[start:start + count])
+        parts.append(rows[start : start + count])
         start += count
     return parts
 

@@ -40,8 +40,11 @@ def plan_reader(uri: str) -> Callable[[], Plan]:
             deployment = get_deployment(parsed.name, project=parsed.project)
             # A variant's model lives in the deployment's project, wherever the server runs.
             variants = tuple(_in_project(v, parsed.project) for v in deployment.variants)
-            shadow = None if deployment.shadow is None \
+            shadow = (
+                None
+                if deployment.shadow is None
                 else _in_project(deployment.shadow, parsed.project)
+            )
             return Plan(variants, shadow, revision=str(deployment.revision))
 
         return read_deployment

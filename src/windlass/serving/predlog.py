@@ -26,8 +26,17 @@ logger = logging.getLogger("windlass.serving.predlog")
 
 #: Rows converted to Arrow at a time by the flush thread (see ``_write``).
 _SLICE = 512
-PREDICTION_COLUMNS = ("request_id", "timestamp_ms", "model", "version", "variant",
-                      "latency_ms", "inputs", "outputs", "shadow")
+PREDICTION_COLUMNS = (
+    "request_id",
+    "timestamp_ms",
+    "model",
+    "version",
+    "variant",
+    "latency_ms",
+    "inputs",
+    "outputs",
+    "shadow",
+)
 FEEDBACK_COLUMNS = ("request_id", "timestamp_ms", "label")
 
 
@@ -44,9 +53,16 @@ def default_root() -> str:
 class PredictionLog:
     """Buffered, sampled, asynchronous Parquet logging of predictions and feedback."""
 
-    def __init__(self, root: str, name: str, *, sample_rate: float = 1.0,
-                 flush_seconds: float = 2.0, max_buffer: int = 100_000,
-                 on_write: Callable[[str, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        name: str,
+        *,
+        sample_rate: float = 1.0,
+        flush_seconds: float = 2.0,
+        max_buffer: int = 100_000,
+        on_write: Callable[[str, int], None] | None = None,
+    ) -> None:
         from windlass.artifacts.paths import clean_artifact_path
 
         self.root = root.rstrip("/")
@@ -61,12 +77,22 @@ class PredictionLog:
         self._storage: Any = None
         self._stop = threading.Event()
         self._random = random.Random()
-        self._thread = threading.Thread(target=self._loop, name="windlass-prediction-log",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="windlass-prediction-log", daemon=True
+        )
         self._thread.start()
 
-    def record(self, request_id: str, model: str, version: str, variant: str,
-               latency_ms: float, inputs: Any, outputs: Any, shadow: bool = False) -> None:
+    def record(
+        self,
+        request_id: str,
+        model: str,
+        version: str,
+        variant: str,
+        latency_ms: float,
+        inputs: Any,
+        outputs: Any,
+        shadow: bool = False,
+    ) -> None:
         """Queue one answered request: its inputs and outputs as JSON text, no I/O.
 
         Encoding here (a few µs with orjson) keeps the buffer free of object graphs: the
@@ -78,13 +104,23 @@ class PredictionLog:
         try:
             encoded_inputs, encoded_outputs = _json(inputs), _json(outputs)
         except (TypeError, ValueError) as exc:
-            logger.warning("request %s: cannot log its inputs or outputs as JSON: %s",
-                           request_id, exc)
+            logger.warning(
+                "request %s: cannot log its inputs or outputs as JSON: %s", request_id, exc
+            )
             if self.on_write is not None:
                 self.on_write("dropped", 1)
             return
-        row = (request_id, int(time.time() * 1000), model, version, variant, latency_ms,
-               encoded_inputs, encoded_outputs, shadow)
+        row = (
+            request_id,
+            int(time.time() * 1000),
+            model,
+            version,
+            variant,
+            latency_ms,
+            encoded_inputs,
+            encoded_outputs,
+            shadow,
+        )
         with self._lock:
             if len(self._predictions) >= self.max_buffer:
                 dropped = True
@@ -97,9 +133,13 @@ class PredictionLog:
     def feedback(self, request_id: str, label: Any) -> None:
         """Queue a delayed ground-truth label for an earlier request."""
         with self._lock:
-            self._feedback.append((request_id, int(time.time() * 1000),
-                                   orjson.dumps(label, option=orjson.OPT_SERIALIZE_NUMPY)
-                                   .decode()))
+            self._feedback.append(
+                (
+                    request_id,
+                    int(time.time() * 1000),
+                    orjson.dumps(label, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+                )
+            )
 
     def _loop(self) -> None:
         while not self._stop.wait(self.flush_seconds):
@@ -118,8 +158,11 @@ class PredictionLog:
             if feedback:
                 self._write("feedback", FEEDBACK_COLUMNS, feedback)
         except Exception:
-            logger.exception("could not write %d prediction-log records to %s",
-                             len(predictions) + len(feedback), self.root)
+            logger.exception(
+                "could not write %d prediction-log records to %s",
+                len(predictions) + len(feedback),
+                self.root,
+            )
             if self.on_write is not None:
                 self.on_write("dropped", len(predictions))
 
@@ -133,10 +176,13 @@ class PredictionLog:
         # between them, the server's event loop is never kept waiting for long.
         batches = []
         for start in range(0, len(rows), _SLICE):
-            part = rows[start:start + _SLICE]
-            batches.append(pa.record_batch(
-                [pa.array(list(values)) for values in zip(*part, strict=True)],
-                names=list(columns)))
+            part = rows[start : start + _SLICE]
+            batches.append(
+                pa.record_batch(
+                    [pa.array(list(values)) for values in zip(*part, strict=True)],
+                    names=list(columns),
+                )
+            )
             time.sleep(0)
         table = pa.Table.from_batches(batches)
         day = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -168,8 +214,7 @@ def _json(value: Any) -> str:
         return orjson.dumps(to_jsonable(value), option=_JSON_OPTIONS).decode()
 
 
-def get_predictions(name: str, *, root: str | None = None,
-                        with_feedback: bool = True) -> Any:
+def get_predictions(name: str, *, root: str | None = None, with_feedback: bool = True) -> Any:
     """Return a model server's logged predictions as a DataFrame, oldest first.
 
     ``name`` is the served name (the model or deployment name). ``inputs`` and ``outputs``
@@ -199,13 +244,15 @@ def get_predictions(name: str, *, root: str | None = None,
         return pa.concat_tables(tables).to_pandas()
 
     predictions = read("predictions", PREDICTION_COLUMNS).sort_values(
-        "timestamp_ms", kind="stable", ignore_index=True)
+        "timestamp_ms", kind="stable", ignore_index=True
+    )
     if not with_feedback:
         return predictions
     feedback = read("feedback", FEEDBACK_COLUMNS)
     if len(feedback):
         latest = feedback.sort_values("timestamp_ms", kind="stable").drop_duplicates(
-            "request_id", keep="last")
+            "request_id", keep="last"
+        )
         labels = latest.set_index("request_id")["label"].map(orjson.loads)
         predictions["label"] = predictions["request_id"].map(labels)
     else:

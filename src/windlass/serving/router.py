@@ -42,9 +42,15 @@ class Plan:
 class Router:
     """Serve a plan: load its variants, route requests, follow changes."""
 
-    def __init__(self, read_plan: Callable[[], Plan], *, trust: bool = False,
-                 batching: dict[str, Any] | None = None, metrics: ServerMetrics | None = None,
-                 poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        read_plan: Callable[[], Plan],
+        *,
+        trust: bool = False,
+        batching: dict[str, Any] | None = None,
+        metrics: ServerMetrics | None = None,
+        poll_seconds: float = 5.0,
+    ) -> None:
         self.read_plan = read_plan
         self.trust = trust
         self.batching = batching or {}
@@ -88,9 +94,11 @@ class Router:
         except Exception as exc:
             message = exc.message if isinstance(exc, WindlassError) else repr(exc)
             if message != self._poll_error:
-                logger.error("could not refresh the served models; still serving the "
-                             "previous ones: %s", message,
-                             exc_info=not isinstance(exc, WindlassError))
+                logger.error(
+                    "could not refresh the served models; still serving the previous ones: %s",
+                    message,
+                    exc_info=not isinstance(exc, WindlassError),
+                )
                 self._poll_error = message
             return False
         if self._poll_error:
@@ -98,8 +106,7 @@ class Router:
             self._poll_error = ""
         if bool(problem) != bool(self.unavailable):  # one line per change of state
             if problem:
-                logger.error("not ready: %s; readiness answers 503 until it is back",
-                             problem)
+                logger.error("not ready: %s; readiness answers 503 until it is back", problem)
             else:
                 logger.info("ready again: every served model is available")
         self.unavailable = problem
@@ -108,12 +115,20 @@ class Router:
     def _load(self, planned: Variant, current: ServedModel | None) -> ServedModel:
         if current is not None and current.resolved == resolve(planned.model_uri):
             return current
-        return load(planned.name, planned.model_uri, trust=self.trust, batching=self.batching,
-                    metrics=self.metrics)
+        return load(
+            planned.name,
+            planned.model_uri,
+            trust=self.trust,
+            batching=self.batching,
+            metrics=self.metrics,
+        )
 
     def _fingerprint(self, plan: Plan) -> tuple[Any, ...]:
-        followed = tuple(resolve(v.model_uri) for v in (*plan.variants, *(
-            [plan.shadow] if plan.shadow else [])) if not is_pinned(v.model_uri))
+        followed = tuple(
+            resolve(v.model_uri)
+            for v in (*plan.variants, *([plan.shadow] if plan.shadow else []))
+            if not is_pinned(v.model_uri)
+        )
         return (plan, followed)
 
     def refresh(self) -> bool:
@@ -132,8 +147,9 @@ class Router:
         kept = {id(s) for s in (*variants.values(), shadow) if s is not None}
         retired = [s for s in old if id(s) not in kept]
         for served in retired:
-            logger.info("retired %s version %s (variant %s)", served.name, served.version,
-                        served.variant)
+            logger.info(
+                "retired %s version %s (variant %s)", served.name, served.version, served.variant
+            )
         self._retired = retired
         return True
 
@@ -150,8 +166,11 @@ class Router:
         for served in self.variants.values():
             if name in (served.name, served.variant):
                 return served
-        raise NotFound(f"this server serves no model named {name!r} (it serves "
-                       f"{sorted({s.name for s in self.variants.values()})})", model=name)
+        raise NotFound(
+            f"this server serves no model named {name!r} (it serves "
+            f"{sorted({s.name for s in self.variants.values()})})",
+            model=name,
+        )
 
     def primary(self) -> ServedModel:
         """Return the variant with the largest weight (it describes the API)."""

@@ -64,8 +64,10 @@ class ServedModel:
         except NotFound as exc:
             return f"{uri} no longer exists ({exc.message})"
         if missing:
-            return (f"the artifact store no longer holds {len(missing)} file(s) of {uri}, "
-                    f"e.g. {missing[0]!r}")
+            return (
+                f"the artifact store no longer holds {len(missing)} file(s) of {uri}, "
+                f"e.g. {missing[0]!r}"
+            )
         return None
 
     def prepare(self, inputs: Any) -> Any:
@@ -105,8 +107,9 @@ def resolve(uri: str) -> Resolved:
 
     if uri.startswith("models:/"):
         parsed = parse_object_uri(uri)
-        version = get_model_version(parsed.name, parsed.version, alias=parsed.alias,
-                                    project=parsed.project)
+        version = get_model_version(
+            parsed.name, parsed.version, alias=parsed.alias, project=parsed.project
+        )
         pinned = parse_object_uri(version.uri).in_project(parsed.project)
         return Resolved(parsed.name, str(version.version), str(pinned))
     if uri.startswith("runs:/"):
@@ -121,20 +124,25 @@ def is_pinned(uri: str) -> bool:
     return not (uri.startswith("models:/") and "@" in uri)
 
 
-def load(variant: str, uri: str, *, trust: bool, batching: dict[str, Any],
-         metrics: Any = None) -> ServedModel:
+def load(
+    variant: str, uri: str, *, trust: bool, batching: dict[str, Any], metrics: Any = None
+) -> ServedModel:
     """Resolve and load ``uri`` (verified) and give it a batcher."""
     from windlass.models.fluent import load_model
 
     resolved = resolve(uri)
     model = load_model(resolved.uri, trust=trust)
-    on_batch = None if metrics is None else metrics.batch_observer(resolved.name,
-                                                                   resolved.version)
+    on_batch = None if metrics is None else metrics.batch_observer(resolved.name, resolved.version)
     matrix = model.matrix_columns()
     predict = model.predict_prepared if matrix is None else model.predict_matrix
     batcher = Batcher(predict, on_batch=on_batch, **batching)
-    logger.info("loaded %s as %s version %s (variant %s)", uri, resolved.name,
-                resolved.version or "-", variant)
+    logger.info(
+        "loaded %s as %s version %s (variant %s)",
+        uri,
+        resolved.name,
+        resolved.version or "-",
+        variant,
+    )
     if metrics is not None:
         metrics.reloads.labels(resolved.name).inc()
     return ServedModel(variant, resolved, model, batcher, matrix, uri)

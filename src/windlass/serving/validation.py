@@ -59,17 +59,23 @@ def cell_problem(kind: str, dtype: str, value: Any) -> str | None:
         if kind_of is float:
             return None
         if kind_of is int:
-            return None if -(2 ** 64) < value < 2 ** 64 else \
-                f"{describe(value)} is out of range for {dtype}"
+            return (
+                None
+                if -(2**64) < value < 2**64
+                else f"{describe(value)} is out of range for {dtype}"
+            )
         return f"expected a number ({dtype}), got {describe(value)}"
     if kind == "integer":
         low, high = _int_range(dtype)
-        if kind_of is float and value.is_integer() and abs(value) <= 2 ** 53:
+        if kind_of is float and value.is_integer() and abs(value) <= 2**53:
             value = int(value)  # exact: a larger float may stand for a neighbouring integer
         elif kind_of is not int:
             return f"expected an integer ({dtype}), got {describe(value)}"
-        return None if low <= value <= high else \
-            f"{describe(value)} is out of range for {dtype} ({low} to {high})"
+        return (
+            None
+            if low <= value <= high
+            else f"{describe(value)} is out of range for {dtype} ({low} to {high})"
+        )
     if kind == "bool":
         return None if kind_of is bool else f"expected true or false, got {describe(value)}"
     if kind in ("string", "bytes"):
@@ -101,14 +107,20 @@ def _check_names(given: list[str], names: list[str], row: int | None) -> None:
     where = "" if row is None else f"row {row}: "
     missing = [n for n in names if n not in given]
     if missing:
-        raise SchemaMismatch(f"{where}missing column(s) {missing}; the model takes {names}",
-                             column=missing[0], missing=missing,
-                             **({} if row is None else {"row": row}))
+        raise SchemaMismatch(
+            f"{where}missing column(s) {missing}; the model takes {names}",
+            column=missing[0],
+            missing=missing,
+            **({} if row is None else {"row": row}),
+        )
     extra = [str(c) for c in given if c not in names]
     if extra:
-        raise SchemaMismatch(f"{where}unexpected column(s) {extra}; the model takes {names}",
-                             column=extra[0], extra=extra,
-                             **({} if row is None else {"row": row}))
+        raise SchemaMismatch(
+            f"{where}unexpected column(s) {extra}; the model takes {names}",
+            column=extra[0],
+            extra=extra,
+            **({} if row is None else {"row": row}),
+        )
 
 
 def _check_columns_object(schema: Schema, columns: dict[str, Any]) -> None:
@@ -119,14 +131,20 @@ def _check_columns_object(schema: Schema, columns: dict[str, Any]) -> None:
     for spec in schema.columns:
         values = columns[spec.name]
         if not isinstance(values, list):
-            raise SchemaMismatch(f"column {spec.name!r} must be an array of values, one per "
-                                 f"row; got {describe(values)}", column=spec.name)
+            raise SchemaMismatch(
+                f"column {spec.name!r} must be an array of values, one per "
+                f"row; got {describe(values)}",
+                column=spec.name,
+            )
         if rows is None:
             rows = len(values)
         elif len(values) != rows:
-            raise _mismatch(spec.name, min(rows, len(values)),
-                            f"columns differ in length: {first!r} has {rows} values, "
-                            f"{spec.name!r} has {len(values)}")
+            raise _mismatch(
+                spec.name,
+                min(rows, len(values)),
+                f"columns differ in length: {first!r} has {rows} values, "
+                f"{spec.name!r} has {len(values)}",
+            )
         _check_column(spec.name, spec.dtype, values)
     if not rows:
         raise SchemaMismatch("the columns hold no rows", column=first)
@@ -137,12 +155,16 @@ def _check_records(schema: Schema, records: list[Any]) -> None:
     keys = set(names)
     for row, record in enumerate(records):
         if type(record) is not dict:
-            raise SchemaMismatch(f"row {row} must be a record (an object of columns) like "
-                                 f"row 0; got {describe(record)}", row=row)
+            raise SchemaMismatch(
+                f"row {row} must be a record (an object of columns) like "
+                f"row 0; got {describe(record)}",
+                row=row,
+            )
         if record.keys() != keys:
             _check_names(list(record), names, row)
     if all(c.dtype == "float64" for c in schema.columns) and all(
-            type(v) is float for record in records for v in record.values()):
+        type(v) is float for record in records for v in record.values()
+    ):
         return  # the common case (all floats), checked in one pass
     for spec in schema.columns:
         _check_column(spec.name, spec.dtype, [record[spec.name] for record in records])
@@ -152,11 +174,16 @@ def _check_rows(schema: Schema, rows: list[Any]) -> None:
     names = [c.name for c in schema.columns]
     for row, values in enumerate(rows):
         if not isinstance(values, list):
-            raise SchemaMismatch(f"row {row} must be a list of {len(names)} values like row "
-                                 f"0; got {describe(values)}", row=row)
+            raise SchemaMismatch(
+                f"row {row} must be a list of {len(names)} values like row "
+                f"0; got {describe(values)}",
+                row=row,
+            )
         if len(values) != len(names):
-            raise SchemaMismatch(f"row {row} has {len(values)} values; the model takes "
-                                 f"{len(names)} columns {names}", row=row)
+            raise SchemaMismatch(
+                f"row {row} has {len(values)} values; the model takes {len(names)} columns {names}",
+                row=row,
+            )
     for index, spec in enumerate(schema.columns):
         _check_column(spec.name, spec.dtype, [values[index] for values in rows])
 
@@ -170,8 +197,11 @@ def _check_table(schema: Schema, inputs: Any) -> None:
         _check_rows(schema, inputs)
     else:
         first = inputs[0] if isinstance(inputs, list) and inputs else inputs
-        raise SchemaMismatch("inputs must be records (a list of objects), an object of "
-                             f"columns or a list of rows; row 0 is {describe(first)}", row=0)
+        raise SchemaMismatch(
+            "inputs must be records (a list of objects), an object of "
+            f"columns or a list of rows; row 0 is {describe(first)}",
+            row=0,
+        )
 
 
 def _check_tensor(schema: Schema, inputs: Any) -> None:
@@ -188,22 +218,33 @@ def _check_tensor(schema: Schema, inputs: Any) -> None:
     def walk(value: list[Any], axis: int, row: int, at: list[int]) -> None:
         want, seen = shape[axis], widths[axis]
         if (want >= 0 and len(value) != want) or (seen is not None and len(value) != seen):
-            raise SchemaMismatch(f"input row {row}: position {at} has {len(value)} values "
-                                 f"where the model takes shape {shape} and other rows "
-                                 f"have {want if want >= 0 else seen}",
-                                 field="input", row=row, axis=axis)
+            raise SchemaMismatch(
+                f"input row {row}: position {at} has {len(value)} values "
+                f"where the model takes shape {shape} and other rows "
+                f"have {want if want >= 0 else seen}",
+                field="input",
+                row=row,
+                axis=axis,
+            )
         widths[axis] = len(value)
         for index, item in enumerate(value):
             here = index if axis == 0 else row
             if axis == last:
                 problem = cell_problem(kind, dtype, item)
                 if problem is not None:
-                    raise SchemaMismatch(f"input row {here}, position {[*at, index]}: "
-                                         f"{problem}", field="input", row=here)
+                    raise SchemaMismatch(
+                        f"input row {here}, position {[*at, index]}: {problem}",
+                        field="input",
+                        row=here,
+                    )
             elif not isinstance(item, list):
-                raise SchemaMismatch(f"input row {here}, position {[*at, index]}: expected "
-                                     f"a list (the model takes shape {shape}), got "
-                                     f"{describe(item)}", field="input", row=here)
+                raise SchemaMismatch(
+                    f"input row {here}, position {[*at, index]}: expected "
+                    f"a list (the model takes shape {shape}), got "
+                    f"{describe(item)}",
+                    field="input",
+                    row=here,
+                )
             else:
                 walk(item, axis + 1, here, [*at, index])
 
@@ -236,15 +277,17 @@ def check_frame(schema: Schema | None, frame: Any) -> None:
     _check_names([str(c) for c in frame.columns], names, None)
     for spec in schema.columns:
         kind = dtype_kind(spec.dtype)
-        values = [None if isinstance(v, float) and math.isnan(v) else v
-                  for v in frame[spec.name].tolist()]
+        values = [
+            None if isinstance(v, float) and math.isnan(v) else v for v in frame[spec.name].tolist()
+        ]
         if kind in ("float", "integer"):
             values = [_csv_number(v) for v in values]
         if kind == "float":
             for row, value in enumerate(values):
                 if isinstance(value, float) and not math.isfinite(value):
-                    raise _mismatch(spec.name, row, f"expected a finite number "
-                                                    f"({spec.dtype}), got {value!r}")
+                    raise _mismatch(
+                        spec.name, row, f"expected a finite number ({spec.dtype}), got {value!r}"
+                    )
         _check_column(spec.name, spec.dtype, values)
 
 

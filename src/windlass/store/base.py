@@ -63,15 +63,22 @@ class MetadataStore(ABC):
         """Return a project by name or id, or raise ProjectNotFound."""
 
     @abstractmethod
-    def list_projects(self, max_results: int = 100, page_token: str | None = None
-                      ) -> Page[Project]:
+    def list_projects(self, max_results: int = 100, page_token: str | None = None) -> Page[Project]:
         """Return projects ordered by name, one page at a time."""
 
     # -- runs ----------------------------------------------------------------------------
     @abstractmethod
-    def create_run(self, *, run_id: str, project_id: str, name: str, start_time: int,
-                   parent_run_id: str | None, source: RunSource,
-                   tags: dict[str, str]) -> Run:
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        project_id: str,
+        name: str,
+        start_time: int,
+        parent_run_id: str | None,
+        source: RunSource,
+        tags: dict[str, str],
+    ) -> Run:
         """Create a running run; creating the same id again returns the existing run."""
 
     @abstractmethod
@@ -79,8 +86,14 @@ class MetadataStore(ABC):
         """Return a run with its params, tags and latest metrics, or raise RunNotFound."""
 
     @abstractmethod
-    def update_run(self, run_id: str, *, status: RunStatus | None = None,
-                   end_time: int | None = None, name: str | None = None) -> Run:
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+    ) -> Run:
         """Change a run's status, end time or name and return it."""
 
     @abstractmethod
@@ -115,15 +128,21 @@ class MetadataStore(ABC):
         """
 
     @abstractmethod
-    def get_metric_history(self, run_id: str, key: str, max_results: int = 100_000,
-                           page_token: str | None = None) -> Page[MetricPoint]:
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int = 100_000, page_token: str | None = None
+    ) -> Page[MetricPoint]:
         """Return a metric's points in (step, timestamp) order, one page at a time."""
 
     @abstractmethod
-    def search_runs(self, projects: list[str] | None, filter: str | None = None,
-                    order_by: list[str] | None = None, max_results: int = 1000,
-                    page_token: str | None = None,
-                    view: ViewType = ViewType.ACTIVE) -> Page[Run]:
+    def search_runs(
+        self,
+        projects: list[str] | None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        view: ViewType = ViewType.ACTIVE,
+    ) -> Page[Run]:
         """Return runs matching a filter (see :mod:`windlass.store.filters`), keyset-paged.
 
         ``projects`` are names or ids (None: every project); an unknown one raises
@@ -158,9 +177,17 @@ class MetadataStore(ABC):
 
     # -- model registry ------------------------------------------------------------------
     @abstractmethod
-    def create_registered_model(self, *, model_id: str, project_id: str, name: str,
-                                description: str, tags: dict[str, str], created_at: int,
-                                exist_ok: bool = False) -> RegisteredModel:
+    def create_registered_model(
+        self,
+        *,
+        model_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        tags: dict[str, str],
+        created_at: int,
+        exist_ok: bool = False,
+    ) -> RegisteredModel:
         """Create a registered model; an existing name raises AlreadyExists unless exist_ok."""
 
     @abstractmethod
@@ -168,16 +195,23 @@ class MetadataStore(ABC):
         """Return a registered model with tags, aliases and newest version, or ModelNotFound."""
 
     @abstractmethod
-    def list_registered_models(self, project_id: str, max_results: int = 100,
-                               page_token: str | None = None) -> Page[RegisteredModel]:
+    def list_registered_models(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]:
         """Return a project's registered models ordered by name, one page at a time."""
 
     @abstractmethod
-    def update_registered_model(self, project_id: str, name: str, *,
-                                description: str | None = None, card: str | None = None,
-                                set_tags: dict[str, str] | None = None,
-                                delete_tags: list[str] | None = None,
-                                updated_at: int) -> RegisteredModel:
+    def update_registered_model(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        description: str | None = None,
+        card: str | None = None,
+        set_tags: dict[str, str] | None = None,
+        delete_tags: list[str] | None = None,
+        updated_at: int,
+    ) -> RegisteredModel:
         """Change description, Markdown card or tags (None leaves a field as it is)."""
 
     @abstractmethod
@@ -185,10 +219,20 @@ class MetadataStore(ABC):
         """Delete a model with its versions; InvalidState while any alias exists."""
 
     @abstractmethod
-    def create_model_version(self, *, version_id: str, project_id: str, name: str,
-                             source: str, run_id: str | None, files: list[ArtifactEntry],
-                             manifest: dict[str, Any], description: str, claimed_by: str,
-                             created_at: int) -> ModelVersion:
+    def create_model_version(
+        self,
+        *,
+        version_id: str,
+        project_id: str,
+        name: str,
+        source: str,
+        run_id: str | None,
+        files: list[ArtifactEntry],
+        manifest: dict[str, Any],
+        description: str,
+        claimed_by: str,
+        created_at: int,
+    ) -> ModelVersion:
         """Add the next version (1, 2, 3... without gaps or duplicates under concurrency).
 
         The same ``version_id`` again returns the version already created (retries are
@@ -200,13 +244,13 @@ class MetadataStore(ABC):
         """Return one version (with its aliases), or ModelVersionNotFound."""
 
     @abstractmethod
-    def get_model_version_by_alias(self, project_id: str, name: str, alias: str
-                                   ) -> ModelVersion:
+    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version an alias points to, or ModelVersionNotFound naming the alias."""
 
     @abstractmethod
-    def list_model_versions(self, project_id: str, name: str, max_results: int = 100,
-                            page_token: str | None = None) -> Page[ModelVersion]:
+    def list_model_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[ModelVersion]:
         """Return a model's versions, newest first, one page at a time."""
 
     @abstractmethod
@@ -214,25 +258,37 @@ class MetadataStore(ABC):
         """Delete a version; InvalidState (naming the aliases) while an alias points to it."""
 
     @abstractmethod
-    def set_model_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                        claimed_by: str, at: int) -> AliasEvent:
+    def set_model_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
+    ) -> AliasEvent:
         """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to)."""
 
     @abstractmethod
-    def delete_model_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
-                           at: int) -> AliasEvent:
+    def delete_model_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
+    ) -> AliasEvent:
         """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
 
     @abstractmethod
-    def alias_history(self, project_id: str, name: str, alias: str | None = None
-                      ) -> list[AliasEvent]:
+    def alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> list[AliasEvent]:
         """Return every recorded alias move of a model (or of one alias), oldest first."""
 
     # -- deployments ---------------------------------------------------------------------
     @abstractmethod
-    def create_deployment(self, *, deployment_id: str, project_id: str, name: str,
-                          description: str, variants: list[Variant], shadow: Variant | None,
-                          claimed_by: str, at: int) -> Deployment:
+    def create_deployment(
+        self,
+        *,
+        deployment_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        variants: list[Variant],
+        shadow: Variant | None,
+        claimed_by: str,
+        at: int,
+    ) -> Deployment:
         """Create a deployment at revision 1 and record it (action ``create``).
 
         A taken name raises AlreadyExists, unless the deployment holding it has this
@@ -244,14 +300,24 @@ class MetadataStore(ABC):
         """Return a deployment, or raise DeploymentNotFound."""
 
     @abstractmethod
-    def list_deployments(self, project_id: str, max_results: int = 100,
-                         page_token: str | None = None) -> Page[Deployment]:
+    def list_deployments(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Deployment]:
         """Return a project's deployments ordered by name, one page at a time."""
 
     @abstractmethod
-    def update_deployment(self, project_id: str, name: str, *, variants: list[Variant],
-                          shadow: Variant | None, action: str, claimed_by: str, at: int,
-                          expected_revision: int | None = None) -> Deployment:
+    def update_deployment(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        variants: list[Variant],
+        shadow: Variant | None,
+        action: str,
+        claimed_by: str,
+        at: int,
+        expected_revision: int | None = None,
+    ) -> Deployment:
         """Replace variants and shadow as the next revision, and record the change.
 
         Atomic: the revision grows by one and the event is written in one transaction,
@@ -262,14 +328,19 @@ class MetadataStore(ABC):
         """
 
     @abstractmethod
-    def deployment_history(self, project_id: str, name: str, max_results: int = 100,
-                           page_token: str | None = None, *, newest_first: bool = False
-                           ) -> Page[DeploymentEvent]:
+    def deployment_history(
+        self,
+        project_id: str,
+        name: str,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        newest_first: bool = False,
+    ) -> Page[DeploymentEvent]:
         """Return a deployment's recorded changes by revision (oldest first unless asked)."""
 
     @abstractmethod
-    def get_deployment_revision(self, project_id: str, name: str, revision: int
-                                ) -> DeploymentEvent:
+    def get_deployment_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
         """Return the recorded change that made ``revision``, or DeploymentNotFound."""
 
     @abstractmethod
@@ -278,8 +349,9 @@ class MetadataStore(ABC):
 
     # -- traces --------------------------------------------------------------------------
     @abstractmethod
-    def ingest_spans(self, project_id: str, spans: Sequence[Span], ingested_at: int
-                     ) -> SpanIngestResult:
+    def ingest_spans(
+        self, project_id: str, spans: Sequence[Span], ingested_at: int
+    ) -> SpanIngestResult:
         """Store new spans and update their traces' rows, all in one transaction.
 
         A span whose ``(trace_id, span_id)`` the project already holds (or that repeats in
@@ -295,10 +367,16 @@ class MetadataStore(ABC):
         """Return every span of a trace, ordered by start time, or raise TraceNotFound."""
 
     @abstractmethod
-    def search_traces(self, project_ids: list[str], filter: str | None = None,
-                      start_ns: int | None = None, end_ns: int | None = None,
-                      order_by: list[str] | None = None, max_results: int = 100,
-                      page_token: str | None = None) -> Page[TraceSummary]:
+    def search_traces(
+        self,
+        project_ids: list[str],
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> Page[TraceSummary]:
         """Return traces matching a filter, newest first unless ordered, keyset-paged.
 
         ``start_ns <= trace start < end_ns`` when given. The filter language is the one of
@@ -307,15 +385,25 @@ class MetadataStore(ABC):
         """
 
     @abstractmethod
-    def trace_stats(self, project_ids: list[str], filter: str | None = None,
-                    start_ns: int | None = None, end_ns: int | None = None) -> TraceStats:
+    def trace_stats(
+        self,
+        project_ids: list[str],
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> TraceStats:
         """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
 
     @abstractmethod
-    def trace_rollup(self, project_ids: list[str], group_by: TraceGrouping,
-                     filter: str | None = None, start_ns: int | None = None,
-                     end_ns: int | None = None, max_results: int = 1000
-                     ) -> list[TraceRollup]:
+    def trace_rollup(
+        self,
+        project_ids: list[str],
+        group_by: TraceGrouping,
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        max_results: int = 1000,
+    ) -> list[TraceRollup]:
         """Return the traces' totals per session, user, UTC day, model or prompt version.
 
         Days come oldest first; other keys by number of traces (then key). Traces without
@@ -323,9 +411,14 @@ class MetadataStore(ABC):
         """
 
     @abstractmethod
-    def search_spans(self, project_ids: list[str], start_ns: int | None = None,
-                     end_ns: int | None = None, max_results: int = 1000,
-                     page_token: str | None = None) -> Page[Span]:
+    def search_spans(
+        self,
+        project_ids: list[str],
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> Page[Span]:
         """Return spans in (start, trace id, span id) order, keyset-paged (for export).
 
         ``start_ns <= span start < end_ns`` when given. ``max_results`` is 1..10000.
@@ -333,8 +426,16 @@ class MetadataStore(ABC):
 
     # -- prompts -------------------------------------------------------------------------
     @abstractmethod
-    def create_prompt(self, *, prompt_id: str, project_id: str, name: str, description: str,
-                      created_at: int, exist_ok: bool = False) -> Prompt:
+    def create_prompt(
+        self,
+        *,
+        prompt_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        created_at: int,
+        exist_ok: bool = False,
+    ) -> Prompt:
         """Create a prompt; an existing name raises AlreadyExists unless ``exist_ok``."""
 
     @abstractmethod
@@ -342,8 +443,9 @@ class MetadataStore(ABC):
         """Return a prompt with its aliases and newest version number, or PromptNotFound."""
 
     @abstractmethod
-    def list_prompts(self, project_id: str, max_results: int = 100,
-                     page_token: str | None = None) -> Page[Prompt]:
+    def list_prompts(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Prompt]:
         """Return a project's prompts ordered by name, one page at a time."""
 
     @abstractmethod
@@ -351,12 +453,21 @@ class MetadataStore(ABC):
         """Delete a prompt with its versions and history; InvalidState while aliased."""
 
     @abstractmethod
-    def create_prompt_version(self, *, version_id: str, project_id: str, name: str,
-                              template: Template, model: dict[str, Any],
-                              response_format: dict[str, Any] | None,
-                              variables: dict[str, PromptVariable], content_hash: str,
-                              commit_message: str, claimed_by: str, created_at: int
-                              ) -> PromptVersion:
+    def create_prompt_version(
+        self,
+        *,
+        version_id: str,
+        project_id: str,
+        name: str,
+        template: Template,
+        model: dict[str, Any],
+        response_format: dict[str, Any] | None,
+        variables: dict[str, PromptVariable],
+        content_hash: str,
+        commit_message: str,
+        claimed_by: str,
+        created_at: int,
+    ) -> PromptVersion:
         """Add the prompt's next version (1, 2, 3... without gaps or duplicates).
 
         The same ``version_id`` again returns the version already created (retries are
@@ -371,18 +482,19 @@ class MetadataStore(ABC):
         """Return one version (with its aliases), or PromptVersionNotFound."""
 
     @abstractmethod
-    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str
-                                    ) -> PromptVersion:
+    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
         """Return the version an alias points to, or PromptVersionNotFound naming the alias."""
 
     @abstractmethod
-    def list_prompt_versions(self, project_id: str, name: str, max_results: int = 100,
-                             page_token: str | None = None) -> Page[PromptVersion]:
+    def list_prompt_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[PromptVersion]:
         """Return a prompt's versions, newest first, one page at a time."""
 
     @abstractmethod
-    def set_prompt_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                         claimed_by: str, at: int) -> PromptAliasEvent:
+    def set_prompt_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
+    ) -> PromptAliasEvent:
         """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to).
 
         Setting an alias to the version it already names records nothing; the event
@@ -390,13 +502,15 @@ class MetadataStore(ABC):
         """
 
     @abstractmethod
-    def delete_prompt_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
-                            at: int) -> PromptAliasEvent:
+    def delete_prompt_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
+    ) -> PromptAliasEvent:
         """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
 
     @abstractmethod
-    def prompt_alias_history(self, project_id: str, name: str, alias: str | None = None
-                             ) -> list[PromptAliasEvent]:
+    def prompt_alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> list[PromptAliasEvent]:
         """Return every recorded alias move of a prompt (or of one alias), oldest first."""
 
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default

@@ -40,17 +40,29 @@ from windlass.exceptions import InvalidFilter, LimitExceeded
 Scope = Literal["metrics", "params", "tags", "attributes"]
 
 _SCOPES: dict[str, Scope] = {
-    "metrics": "metrics", "metric": "metrics",
-    "params": "params", "param": "params",
-    "tags": "tags", "tag": "tags",
-    "attributes": "attributes", "attribute": "attributes", "attr": "attributes",
+    "metrics": "metrics",
+    "metric": "metrics",
+    "params": "params",
+    "param": "params",
+    "tags": "tags",
+    "tag": "tags",
+    "attributes": "attributes",
+    "attribute": "attributes",
+    "attr": "attributes",
     "run": "attributes",
 }
 
 #: Run attributes a filter or order-by may name, with their type, and their aliases.
 ATTRIBUTES: dict[str, Literal["text", "number"]] = {
-    "id": "text", "name": "text", "status": "text", "user": "text", "start_time": "number",
-    "end_time": "number", "parent_run_id": "text", "git_commit": "text", "host": "text",
+    "id": "text",
+    "name": "text",
+    "status": "text",
+    "user": "text",
+    "start_time": "number",
+    "end_time": "number",
+    "parent_run_id": "text",
+    "git_commit": "text",
+    "host": "text",
 }
 _ATTRIBUTE_ALIASES = {"run_id": "id", "run_name": "name"}
 
@@ -205,7 +217,10 @@ def _limit(text: str, position: int, problem: str, limit: int, name: str) -> Lim
     return LimitExceeded(
         f"filter goes over a limit at position {position}: {problem} (limit {name} = "
         f"{limit}; see the Limits section of docs/search.md)",
-        position=position, limit=limit, limit_name=name, filter=text[:200],
+        position=position,
+        limit=limit,
+        limit_name=name,
+        filter=text[:200],
     )
 
 
@@ -234,8 +249,13 @@ class Parser:
 
     def __init__(self, text: str) -> None:
         if len(text) > MAX_FILTER_LENGTH:
-            raise _limit(text, MAX_FILTER_LENGTH, f"{len(text)} characters, more than "
-                         f"{MAX_FILTER_LENGTH}", MAX_FILTER_LENGTH, "MAX_FILTER_LENGTH")
+            raise _limit(
+                text,
+                MAX_FILTER_LENGTH,
+                f"{len(text)} characters, more than {MAX_FILTER_LENGTH}",
+                MAX_FILTER_LENGTH,
+                "MAX_FILTER_LENGTH",
+            )
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
@@ -350,9 +370,13 @@ class Parser:
         if token.word == "not" or (token.kind == "punct" and token.text == "("):
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise _limit(self.text, token.position,
-                             f"nested more than {MAX_DEPTH} levels deep", MAX_DEPTH,
-                             "MAX_DEPTH")
+                raise _limit(
+                    self.text,
+                    token.position,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    MAX_DEPTH,
+                    "MAX_DEPTH",
+                )
             self.advance()
             if token.word == "not":
                 expr: Expr = Not(self._not_expr())
@@ -367,21 +391,31 @@ class Parser:
         """Read a field at the current position (the hook subclasses override)."""
         token = self.current
         if token.kind != "name":
-            raise self.fail("a field such as metrics.loss, params.lr, tags.team or "
-                            "attributes.status")
+            raise self.fail(
+                "a field such as metrics.loss, params.lr, tags.team or attributes.status"
+            )
         return parse_field_tokens(self)
 
     def _count(self, field: Field) -> None:
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
-            raise _limit(self.text, field.position, f"more than {MAX_CONDITIONS} conditions",
-                         MAX_CONDITIONS, "MAX_CONDITIONS")
+            raise _limit(
+                self.text,
+                field.position,
+                f"more than {MAX_CONDITIONS} conditions",
+                MAX_CONDITIONS,
+                "MAX_CONDITIONS",
+            )
         if field.is_joined:
             self.joins += 1
             if self.joins > MAX_JOINS:
-                raise _limit(self.text, field.position,
-                             f"more than {MAX_JOINS} conditions on {field.scope} and other "
-                             "joined fields", MAX_JOINS, "MAX_JOINS")
+                raise _limit(
+                    self.text,
+                    field.position,
+                    f"more than {MAX_JOINS} conditions on {field.scope} and other joined fields",
+                    MAX_JOINS,
+                    "MAX_JOINS",
+                )
 
     def _predicate(self) -> Expr:
         field = self.field()
@@ -400,9 +434,11 @@ class Parser:
         if token.word in ("like", "ilike"):
             self.advance()
             if field.is_numeric:
-                raise _error(self.text, token.position,
-                             f"'{token.word}' needs a text field; {field.scope}.{field.key} "
-                             "holds numbers")
+                raise _error(
+                    self.text,
+                    token.position,
+                    f"'{token.word}' needs a text field; {field.scope}.{field.key} holds numbers",
+                )
             pattern = self.current
             if pattern.kind not in ("string", "dquoted"):
                 raise self.fail(f"a quoted pattern after '{token.word}'")
@@ -414,9 +450,13 @@ class Parser:
             values = [self.value(field, "in")]
             while self.current.kind == "punct" and self.current.text == ",":
                 if len(values) == MAX_IN_VALUES:
-                    raise _limit(self.text, self.current.position,
-                                 f"more than {MAX_IN_VALUES} values in one 'in' list",
-                                 MAX_IN_VALUES, "MAX_IN_VALUES")
+                    raise _limit(
+                        self.text,
+                        self.current.position,
+                        f"more than {MAX_IN_VALUES} values in one 'in' list",
+                        MAX_IN_VALUES,
+                        "MAX_IN_VALUES",
+                    )
                 self.advance()
                 values.append(self.value(field, "in"))
             self._expect_punct(")")
@@ -441,9 +481,12 @@ class Parser:
             if field.is_numeric:
                 return float(token.text)
             if op in ("<", "<=", ">", ">="):
-                raise _error(self.text, token.position,
-                             f"{field.scope}.{field.key} holds text; compare it with a quoted "
-                             f"value ('{token.text}')")
+                raise _error(
+                    self.text,
+                    token.position,
+                    f"{field.scope}.{field.key} holds text; compare it with a quoted "
+                    f"value ('{token.text}')",
+                )
             return token.text
         if token.kind in ("string", "dquoted"):
             self.advance()
@@ -452,9 +495,11 @@ class Parser:
                 try:
                     return float(text)
                 except ValueError:
-                    raise _error(self.text, token.position,
-                                 f"{field.scope}.{field.key} holds numbers, not {token.text}"
-                                 ) from None
+                    raise _error(
+                        self.text,
+                        token.position,
+                        f"{field.scope}.{field.key} holds numbers, not {token.text}",
+                    ) from None
             return text
         raise self.fail("a value (a number or a quoted string)")
 
@@ -468,15 +513,20 @@ def parse_field_tokens(parser: Parser) -> Field:
         name = _ATTRIBUTE_ALIASES.get(token.text.lower(), token.text.lower())
         if name in ATTRIBUTES:
             return Field("attributes", name, token.position)
-        raise _error(parser.text, token.position,
-                     f"unknown field {token.text!r}: start with metrics., params., tags. "
-                     "or attributes.")
+        raise _error(
+            parser.text,
+            token.position,
+            f"unknown field {token.text!r}: start with metrics., params., tags. or attributes.",
+        )
     key, key_position = parser.read_key(token)
     if scope == "attributes":
         name = _ATTRIBUTE_ALIASES.get(key.lower(), key.lower())
         if name not in ATTRIBUTES:
-            raise _error(parser.text, key_position,
-                         f"unknown attribute {key!r}; known: {', '.join(sorted(ATTRIBUTES))}")
+            raise _error(
+                parser.text,
+                key_position,
+                f"unknown attribute {key!r}; known: {', '.join(sorted(ATTRIBUTES))}",
+            )
         key = name
     return Field(scope, key, token.position)
 
@@ -512,4 +562,7 @@ def check_order_by(clauses: list[str] | None) -> None:
         raise LimitExceeded(
             f"order_by has {len(clauses)} clauses, more than {MAX_ORDER_BY_KEYS} (limit "
             f"MAX_ORDER_BY_KEYS = {MAX_ORDER_BY_KEYS}; see the Limits section of "
-            "docs/search.md)", limit=MAX_ORDER_BY_KEYS, limit_name="MAX_ORDER_BY_KEYS")
+            "docs/search.md)",
+            limit=MAX_ORDER_BY_KEYS,
+            limit_name="MAX_ORDER_BY_KEYS",
+        )

@@ -36,7 +36,8 @@ def _fits(value: Any, kind: type) -> bool:
     if kind is list:
         return isinstance(value, list) and all(
             v is None or isinstance(v, str) or (type(v) in (int, float) and _fits_number(v))
-            for v in value)
+            for v in value
+        )
     return False
 
 
@@ -58,7 +59,9 @@ def decode_token(token: str, kind: str, fields: dict[str, type]) -> dict[str, An
     if not isinstance(token, str) or len(token) > MAX_PAGE_TOKEN_LENGTH:
         raise InvalidPageToken(
             f"page_token is longer than {MAX_PAGE_TOKEN_LENGTH} characters; it is not one "
-            "this listing handed out", limit=MAX_PAGE_TOKEN_LENGTH)
+            "this listing handed out",
+            limit=MAX_PAGE_TOKEN_LENGTH,
+        )
     try:
         padded = token + "=" * (-len(token) % 4)
         position = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -102,5 +105,6 @@ def decode_keyset(token: str, kind: str, types: Sequence[type]) -> list[Scalar]:
 def check_max_results(max_results: int, limit: int) -> None:
     """Raise InvalidInput unless ``1 <= max_results <= limit``."""
     if not 1 <= max_results <= limit:
-        raise InvalidInput(f"max_results must be between 1 and {limit}, got {max_results}",
-                           max_results=max_results)
+        raise InvalidInput(
+            f"max_results must be between 1 and {limit}, got {max_results}", max_results=max_results
+        )

@@ -54,29 +54,34 @@ class RestStore(RestRegistry, RestDeployments, RestTraces, RestPrompts):
         self.base_url = base_url.rstrip("/")
         timeout: float = config.get("WINDLASS_HTTP_TIMEOUT_SECONDS")
         self.client = client or httpx.Client(
-            base_url=self.base_url, timeout=timeout,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8))
+            base_url=self.base_url,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        )
         self.retries: int = config.get("WINDLASS_HTTP_RETRIES")
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self.client.close()
 
-    def request(self, method: str, path: str, *, json: Any = None,
-                params: dict[str, Any] | None = None) -> Any:
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         """Send one API request (with retries) and return its decoded JSON body."""
         content = None if json is None else orjson.dumps(json)
         headers = {"content-type": "application/json"} if content is not None else None
         delay = 0.2
         for attempt in range(1, self.retries + 1):
             try:
-                response = self.client.request(method, path, content=content, params=params,
-                                               headers=headers)
+                response = self.client.request(
+                    method, path, content=content, params=params, headers=headers
+                )
             except httpx.TransportError as exc:
                 if attempt == self.retries:
                     raise BackendUnavailable(
                         f"cannot reach windlass server at {self.base_url}: {exc!r}",
-                        url=self.base_url) from None
+                        url=self.base_url,
+                    ) from None
             else:
                 if response.status_code not in _RETRY_STATUS or attempt == self.retries:
                     return self._decode(response)
@@ -101,16 +106,19 @@ class RestStore(RestRegistry, RestDeployments, RestTraces, RestPrompts):
     # -- projects ------------------------------------------------------------------------
     def get_or_create_project(self, name: str, project_id: str, created_at: int) -> Project:
         """Return the named project, creating it on the server if needed."""
-        return _project(self.request("POST", "/api/v1/projects",
-                                     json={"name": name, "id": project_id,
-                                           "created_at": created_at}))
+        return _project(
+            self.request(
+                "POST",
+                "/api/v1/projects",
+                json={"name": name, "id": project_id, "created_at": created_at},
+            )
+        )
 
     def get_project(self, name_or_id: str) -> Project:
         """Return a project by name or id."""
         return _project(self.request("GET", f"/api/v1/projects/{name_or_id}"))
 
-    def list_projects(self, max_results: int = 100, page_token: str | None = None
-                      ) -> Page[Project]:
+    def list_projects(self, max_results: int = 100, page_token: str | None = None) -> Page[Project]:
         """Return one page of projects."""
         params: dict[str, Any] = {"max_results": max_results}
         if page_token:
@@ -119,23 +127,52 @@ class RestStore(RestRegistry, RestDeployments, RestTraces, RestPrompts):
         return Page([_project(p) for p in body["projects"]], body.get("next_page_token"))
 
     # -- runs ----------------------------------------------------------------------------
-    def create_run(self, *, run_id: str, project_id: str, name: str, start_time: int,
-                   parent_run_id: str | None, source: RunSource,
-                   tags: dict[str, str]) -> Run:
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        project_id: str,
+        name: str,
+        start_time: int,
+        parent_run_id: str | None,
+        source: RunSource,
+        tags: dict[str, str],
+    ) -> Run:
         """Create a run on the server."""
-        return Run.from_dict(self.request("POST", "/api/v1/runs", json={
-            "run_id": run_id, "project_id": project_id, "name": name, "start_time": start_time,
-            "parent_run_id": parent_run_id, "source": source.to_dict(), "tags": tags}))
+        return Run.from_dict(
+            self.request(
+                "POST",
+                "/api/v1/runs",
+                json={
+                    "run_id": run_id,
+                    "project_id": project_id,
+                    "name": name,
+                    "start_time": start_time,
+                    "parent_run_id": parent_run_id,
+                    "source": source.to_dict(),
+                    "tags": tags,
+                },
+            )
+        )
 
     def get_run(self, run_id: str) -> Run:
         """Return one run."""
         return Run.from_dict(self.request("GET", f"/api/v1/runs/{run_id}"))
 
-    def update_run(self, run_id: str, *, status: RunStatus | None = None,
-                   end_time: int | None = None, name: str | None = None) -> Run:
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+    ) -> Run:
         """Change a run's status, end time or name."""
-        body = {"status": None if status is None else status.value, "end_time": end_time,
-                "name": name}
+        body = {
+            "status": None if status is None else status.value,
+            "end_time": end_time,
+            "name": name,
+        }
         return Run.from_dict(self.request("PATCH", f"/api/v1/runs/{run_id}", json=body))
 
     def heartbeat(self, run_id: str, at: int) -> None:
@@ -144,8 +181,9 @@ class RestStore(RestRegistry, RestDeployments, RestTraces, RestPrompts):
 
     def fail_stale_runs(self, heartbeat_before: int) -> list[str]:
         """Ask the server to fail stale runs."""
-        body = self.request("POST", "/api/v1/runs/fail-stale",
-                            json={"heartbeat_before": heartbeat_before})
+        body = self.request(
+            "POST", "/api/v1/runs/fail-stale", json={"heartbeat_before": heartbeat_before}
+        )
         return list(body["run_ids"])
 
     def set_run_deleted(self, run_id: str, deleted: bool, at: int) -> Run:
@@ -174,26 +212,45 @@ class RestStore(RestRegistry, RestDeployments, RestTraces, RestPrompts):
             return 0
         return int(self.request("POST", "/api/v1/metrics", json=batch.to_dict())["stored"])
 
-    def get_metric_history(self, run_id: str, key: str, max_results: int = 100_000,
-                           page_token: str | None = None) -> Page[MetricPoint]:
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int = 100_000, page_token: str | None = None
+    ) -> Page[MetricPoint]:
         """Return one page of a metric's history."""
         params: dict[str, Any] = {"key": key, "max_results": max_results}
         if page_token:
             params["page_token"] = page_token
         body = self.request("GET", f"/api/v1/runs/{run_id}/metric-history", params=params)
         with paused_gc():
-            points = [MetricPoint(key, decode_float(val), step, ts) for step, ts, val in
-                      zip(body["steps"], body["timestamps"], body["values"], strict=True)]
+            points = [
+                MetricPoint(key, decode_float(val), step, ts)
+                for step, ts, val in zip(
+                    body["steps"], body["timestamps"], body["values"], strict=True
+                )
+            ]
         return Page(points, body.get("next_page_token"))
 
-    def search_runs(self, projects: list[str] | None, filter: str | None = None,
-                    order_by: list[str] | None = None, max_results: int = 1000,
-                    page_token: str | None = None,
-                    view: ViewType = ViewType.ACTIVE) -> Page[Run]:
+    def search_runs(
+        self,
+        projects: list[str] | None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        view: ViewType = ViewType.ACTIVE,
+    ) -> Page[Run]:
         """Search runs on the server."""
-        body = self.request("POST", "/api/v1/runs/search", json={
-            "projects": projects, "filter": filter, "order_by": order_by,
-            "max_results": max_results, "page_token": page_token, "view": view.value})
+        body = self.request(
+            "POST",
+            "/api/v1/runs/search",
+            json={
+                "projects": projects,
+                "filter": filter,
+                "order_by": order_by,
+                "max_results": max_results,
+                "page_token": page_token,
+                "view": view.value,
+            },
+        )
         with paused_gc():
             runs = [Run.from_dict(r) for r in body["runs"]]
         return Page(runs, body.get("next_page_token"))
@@ -202,23 +259,26 @@ class RestStore(RestRegistry, RestDeployments, RestTraces, RestPrompts):
     def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:
         """Record uploaded files of a run."""
         if entries:
-            self.request("POST", f"/api/v1/runs/{run_id}/artifacts",
-                         json={"entries": [e.to_dict() for e in entries]})
+            self.request(
+                "POST",
+                f"/api/v1/runs/{run_id}/artifacts",
+                json={"entries": [e.to_dict() for e in entries]},
+            )
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactListing]:
         """List one folder level of a run's artifacts."""
         body = self.request("GET", f"/api/v1/runs/{run_id}/artifacts", params={"path": path})
-        return [ArtifactListing(f["path"], f["is_dir"], f.get("size"), f.get("digest"))
-                for f in body["files"]]
+        return [
+            ArtifactListing(f["path"], f["is_dir"], f.get("size"), f.get("digest"))
+            for f in body["files"]
+        ]
 
     def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
         """Return every file under ``path``."""
-        body = self.request("GET", f"/api/v1/runs/{run_id}/artifacts/walk",
-                            params={"path": path})
+        body = self.request("GET", f"/api/v1/runs/{run_id}/artifacts/walk", params={"path": path})
         return [ArtifactEntry(e["path"], e["digest"], int(e["size"])) for e in body["entries"]]
 
     def get_artifact(self, run_id: str, path: str) -> ArtifactEntry:
         """Return one file's entry."""
-        e = self.request("GET", f"/api/v1/runs/{run_id}/artifacts/entry",
-                         params={"path": path})
+        e = self.request("GET", f"/api/v1/runs/{run_id}/artifacts/entry", params={"path": path})
         return ArtifactEntry(e["path"], e["digest"], int(e["size"]))

@@ -30,8 +30,10 @@ class RestDeployments(MetadataStore):
     """Deployments and their revision history over the REST API."""
 
     if TYPE_CHECKING:
-        def request(self, method: str, path: str, *, json: Any = None,
-                    params: dict[str, Any] | None = None) -> Any:
+
+        def request(
+            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        ) -> Any:
             """Send one API request and return its decoded body (RestStore's)."""
 
     @staticmethod
@@ -39,57 +41,103 @@ class RestDeployments(MetadataStore):
         path = f"/api/v1/projects/{_seg(project_id)}/deployments"
         return path if name is None else f"{path}/{_seg(name)}"
 
-    def create_deployment(self, *, deployment_id: str, project_id: str, name: str,
-                          description: str, variants: list[Variant], shadow: Variant | None,
-                          claimed_by: str, at: int) -> Deployment:
+    def create_deployment(
+        self,
+        *,
+        deployment_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        variants: list[Variant],
+        shadow: Variant | None,
+        claimed_by: str,
+        at: int,
+    ) -> Deployment:
         """Create a deployment on the server (``deployment_id`` makes a retry safe)."""
-        return Deployment.from_dict(self.request("POST", self._deployments(project_id), json={
-            "deployment_id": deployment_id, "name": name, "description": description,
-            "variants": [v.to_dict() for v in variants],
-            "shadow": None if shadow is None else shadow.to_dict(), "claimed_by": claimed_by}))
+        return Deployment.from_dict(
+            self.request(
+                "POST",
+                self._deployments(project_id),
+                json={
+                    "deployment_id": deployment_id,
+                    "name": name,
+                    "description": description,
+                    "variants": [v.to_dict() for v in variants],
+                    "shadow": None if shadow is None else shadow.to_dict(),
+                    "claimed_by": claimed_by,
+                },
+            )
+        )
 
     def get_deployment(self, project_id: str, name: str) -> Deployment:
         """Return a deployment."""
         return Deployment.from_dict(self.request("GET", self._deployments(project_id, name)))
 
-    def list_deployments(self, project_id: str, max_results: int = 100,
-                         page_token: str | None = None) -> Page[Deployment]:
+    def list_deployments(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Deployment]:
         """Return one page of a project's deployments, by name."""
         params: dict[str, Any] = {"max_results": max_results}
         if page_token:
             params["page_token"] = page_token
         body = self.request("GET", self._deployments(project_id), params=params)
-        return Page([Deployment.from_dict(d) for d in body["deployments"]],
-                    body.get("next_page_token"))
+        return Page(
+            [Deployment.from_dict(d) for d in body["deployments"]], body.get("next_page_token")
+        )
 
-    def update_deployment(self, project_id: str, name: str, *, variants: list[Variant],
-                          shadow: Variant | None, action: str, claimed_by: str, at: int,
-                          expected_revision: int | None = None) -> Deployment:
+    def update_deployment(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        variants: list[Variant],
+        shadow: Variant | None,
+        action: str,
+        claimed_by: str,
+        at: int,
+        expected_revision: int | None = None,
+    ) -> Deployment:
         """Send the deployment's next state."""
-        return Deployment.from_dict(self.request(
-            "PATCH", self._deployments(project_id, name),
-            json={"variants": [v.to_dict() for v in variants],
-                  "shadow": None if shadow is None else shadow.to_dict(), "action": action,
-                  "claimed_by": claimed_by, "expected_revision": expected_revision}))
+        return Deployment.from_dict(
+            self.request(
+                "PATCH",
+                self._deployments(project_id, name),
+                json={
+                    "variants": [v.to_dict() for v in variants],
+                    "shadow": None if shadow is None else shadow.to_dict(),
+                    "action": action,
+                    "claimed_by": claimed_by,
+                    "expected_revision": expected_revision,
+                },
+            )
+        )
 
-    def deployment_history(self, project_id: str, name: str, max_results: int = 100,
-                           page_token: str | None = None, *, newest_first: bool = False
-                           ) -> Page[DeploymentEvent]:
+    def deployment_history(
+        self,
+        project_id: str,
+        name: str,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        newest_first: bool = False,
+    ) -> Page[DeploymentEvent]:
         """Return one page of a deployment's recorded changes."""
-        params: dict[str, Any] = {"max_results": max_results,
-                                  "newest_first": "true" if newest_first else "false"}
+        params: dict[str, Any] = {
+            "max_results": max_results,
+            "newest_first": "true" if newest_first else "false",
+        }
         if page_token:
             params["page_token"] = page_token
-        body = self.request("GET", f"{self._deployments(project_id, name)}/history",
-                            params=params)
-        return Page([DeploymentEvent.from_dict(e) for e in body["events"]],
-                    body.get("next_page_token"))
+        body = self.request("GET", f"{self._deployments(project_id, name)}/history", params=params)
+        return Page(
+            [DeploymentEvent.from_dict(e) for e in body["events"]], body.get("next_page_token")
+        )
 
-    def get_deployment_revision(self, project_id: str, name: str, revision: int
-                                ) -> DeploymentEvent:
+    def get_deployment_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
         """Return the recorded change that made ``revision``."""
-        return DeploymentEvent.from_dict(self.request(
-            "GET", f"{self._deployments(project_id, name)}/revisions/{int(revision)}"))
+        return DeploymentEvent.from_dict(
+            self.request("GET", f"{self._deployments(project_id, name)}/revisions/{int(revision)}")
+        )
 
     def delete_deployment(self, project_id: str, name: str) -> None:
         """Delete a deployment with its history."""

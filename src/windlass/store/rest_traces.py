@@ -51,7 +51,10 @@ def _not_json(spans: Sequence[Span]) -> InvalidInput:
         except orjson.JSONEncodeError as exc:
             return InvalidInput(
                 f"span {span.trace_id}/{span.span_id} has attributes, resource or events "
-                f"that are not JSON: {exc}", trace_id=span.trace_id, span_id=span.span_id)
+                f"that are not JSON: {exc}",
+                trace_id=span.trace_id,
+                span_id=span.span_id,
+            )
     return InvalidInput("spans are not JSON")
 
 
@@ -59,63 +62,125 @@ class RestTraces(MetadataStore):
     """Spans and traces over the REST API."""
 
     if TYPE_CHECKING:
-        def request(self, method: str, path: str, *, json: Any = None,
-                    params: dict[str, Any] | None = None) -> Any:
+
+        def request(
+            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        ) -> Any:
             """Send one API request and return its decoded body (RestStore's)."""
 
-    def ingest_spans(self, project_id: str, spans: Sequence[Span], ingested_at: int
-                     ) -> SpanIngestResult:
+    def ingest_spans(
+        self, project_id: str, spans: Sequence[Span], ingested_at: int
+    ) -> SpanIngestResult:
         """Send spans to the server; those the project already holds come back as duplicates."""
         try:
-            body = self.request("POST", f"/api/v1/projects/{_seg(project_id)}/spans",
-                                json={"spans": [span.to_dict() for span in spans]})
+            body = self.request(
+                "POST",
+                f"/api/v1/projects/{_seg(project_id)}/spans",
+                json={"spans": [span.to_dict() for span in spans]},
+            )
         except orjson.JSONEncodeError:  # raised before anything was sent
             raise _not_json(spans) from None
         return SpanIngestResult.from_dict(body)
 
     def get_trace(self, trace_id: str, project_id: str | None = None) -> list[Span]:
         """Return every span of a trace, ordered by start time."""
-        path = f"/api/v1/traces/{_seg(trace_id)}" if project_id is None else \
-            f"/api/v1/projects/{_seg(project_id)}/traces/{_seg(trace_id)}"
+        path = (
+            f"/api/v1/traces/{_seg(trace_id)}"
+            if project_id is None
+            else f"/api/v1/projects/{_seg(project_id)}/traces/{_seg(trace_id)}"
+        )
         body = self.request("GET", path)
         with paused_gc():
             return [Span.from_dict(s) for s in body["spans"]]
 
-    def search_traces(self, project_ids: list[str], filter: str | None = None,
-                      start_ns: int | None = None, end_ns: int | None = None,
-                      order_by: list[str] | None = None, max_results: int = 100,
-                      page_token: str | None = None) -> Page[TraceSummary]:
+    def search_traces(
+        self,
+        project_ids: list[str],
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> Page[TraceSummary]:
         """Return one page of the projects' traces matching ``filter``."""
-        body = self.request("GET", "/api/v1/traces", params=_query(
-            project_ids, filter=filter, start_ns=start_ns, end_ns=end_ns,
-            order_by=order_by or None, max_results=max_results, page_token=page_token or None))
+        body = self.request(
+            "GET",
+            "/api/v1/traces",
+            params=_query(
+                project_ids,
+                filter=filter,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                order_by=order_by or None,
+                max_results=max_results,
+                page_token=page_token or None,
+            ),
+        )
         with paused_gc():
             traces = [TraceSummary.from_dict(t) for t in body["traces"]]
         return Page(traces, body.get("next_page_token"))
 
-    def trace_stats(self, project_ids: list[str], filter: str | None = None,
-                    start_ns: int | None = None, end_ns: int | None = None) -> TraceStats:
+    def trace_stats(
+        self,
+        project_ids: list[str],
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> TraceStats:
         """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
-        return TraceStats.from_dict(self.request("GET", "/api/v1/traces/stats", params=_query(
-            project_ids, filter=filter, start_ns=start_ns, end_ns=end_ns)))
+        return TraceStats.from_dict(
+            self.request(
+                "GET",
+                "/api/v1/traces/stats",
+                params=_query(project_ids, filter=filter, start_ns=start_ns, end_ns=end_ns),
+            )
+        )
 
-    def trace_rollup(self, project_ids: list[str], group_by: TraceGrouping,
-                     filter: str | None = None, start_ns: int | None = None,
-                     end_ns: int | None = None, max_results: int = 1000
-                     ) -> list[TraceRollup]:
+    def trace_rollup(
+        self,
+        project_ids: list[str],
+        group_by: TraceGrouping,
+        filter: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        max_results: int = 1000,
+    ) -> list[TraceRollup]:
         """Return the traces' totals per session, user, UTC day, model or prompt version."""
-        body = self.request("GET", "/api/v1/traces/rollup", params=_query(
-            project_ids, group_by=group_by, filter=filter, start_ns=start_ns, end_ns=end_ns,
-            max_results=max_results))
+        body = self.request(
+            "GET",
+            "/api/v1/traces/rollup",
+            params=_query(
+                project_ids,
+                group_by=group_by,
+                filter=filter,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                max_results=max_results,
+            ),
+        )
         return [TraceRollup.from_dict(r) for r in body["rollup"]]
 
-    def search_spans(self, project_ids: list[str], start_ns: int | None = None,
-                     end_ns: int | None = None, max_results: int = 1000,
-                     page_token: str | None = None) -> Page[Span]:
+    def search_spans(
+        self,
+        project_ids: list[str],
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> Page[Span]:
         """Return one page of the projects' spans in (start, trace id, span id) order."""
-        body = self.request("GET", "/api/v1/spans", params=_query(
-            project_ids, start_ns=start_ns, end_ns=end_ns, max_results=max_results,
-            page_token=page_token or None))
+        body = self.request(
+            "GET",
+            "/api/v1/spans",
+            params=_query(
+                project_ids,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                max_results=max_results,
+                page_token=page_token or None,
+            ),
+        )
         with paused_gc():
             spans = [Span.from_dict(s) for s in body["spans"]]
         return Page(spans, body.get("next_page_token"))

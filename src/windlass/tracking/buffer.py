@@ -27,9 +27,15 @@ Point = tuple[str, str, float, int, int]  # run id, key, value, step, timestamp
 class MetricBuffer:
     """A bounded buffer of metric points drained by one background thread."""
 
-    def __init__(self, sink: Callable[[MetricBatch], object], *, capacity: int | None = None,
-                 batch_size: int | None = None, interval: float | None = None,
-                 retry_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        sink: Callable[[MetricBatch], object],
+        *,
+        capacity: int | None = None,
+        batch_size: int | None = None,
+        interval: float | None = None,
+        retry_seconds: float | None = None,
+    ) -> None:
         self._sink = sink
         self.capacity: int = capacity or config.get("WINDLASS_METRIC_BUFFER_SIZE")
         self.batch_size: int = batch_size or config.get("WINDLASS_METRIC_BATCH_SIZE")
@@ -43,8 +49,9 @@ class MetricBuffer:
         self._closed = False
         self.lost = 0
         self.errors: list[str] = []
-        self._thread = threading.Thread(target=self._run, name="windlass-metric-flusher",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="windlass-metric-flusher", daemon=True
+        )
         self._thread.start()
 
     def add(self, run_id: str, key: str, value: float, step: int, timestamp: int) -> None:
@@ -100,8 +107,7 @@ class MetricBuffer:
                     self._flush_wanted = False
             if not self._points:
                 return None
-            if (len(self._points) < self.batch_size and not self._flush_wanted
-                    and not self._closed):
+            if len(self._points) < self.batch_size and not self._flush_wanted and not self._closed:
                 self._cond.wait(self.interval)
             taken = self._points[: self.batch_size]
             del self._points[: self.batch_size]
@@ -118,8 +124,11 @@ class MetricBuffer:
             batch = MetricBatch(new_id())
             cols = list(zip(*taken, strict=True))
             batch.run_ids, batch.keys = list(cols[0]), list(cols[1])
-            batch.values, batch.steps, batch.timestamps = list(cols[2]), list(cols[3]), \
-                list(cols[4])
+            batch.values, batch.steps, batch.timestamps = (
+                list(cols[2]),
+                list(cols[3]),
+                list(cols[4]),
+            )
             self._deliver(batch)
             with self._cond:
                 self._done += len(taken)
@@ -134,11 +143,13 @@ class MetricBuffer:
                 return
             except BackendUnavailable as exc:
                 if time.monotonic() + delay > deadline:
-                    self._report_lost(batch, f"store unreachable for {self.retry_seconds:g}s: "
-                                             f"{exc}")
+                    self._report_lost(
+                        batch, f"store unreachable for {self.retry_seconds:g}s: {exc}"
+                    )
                     return
-                logger.warning("windlass: metric batch not delivered (%s); retrying in %.1fs",
-                               exc, delay)
+                logger.warning(
+                    "windlass: metric batch not delivered (%s); retrying in %.1fs", exc, delay
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
             except WindlassError as exc:
@@ -150,8 +161,7 @@ class MetricBuffer:
 
     def _report_lost(self, batch: MetricBatch, reason: str) -> None:
         runs = sorted(set(batch.run_ids))
-        message = (f"windlass LOST {len(batch)} metric points of run(s) {', '.join(runs)}: "
-                   f"{reason}")
+        message = f"windlass LOST {len(batch)} metric points of run(s) {', '.join(runs)}: {reason}"
         with self._cond:
             self.lost += len(batch)
             self.errors.append(message)

@@ -52,8 +52,12 @@ class ActiveRun:
     def __enter__(self) -> ActiveRun:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             status = RunStatus.FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
@@ -159,9 +163,15 @@ def _sweep_once(service: Tracking) -> None:
     service.fail_stale_runs(config.get("WINDLASS_STALE_RUN_SECONDS"))
 
 
-def start_run(name: str | None = None, *, nested: bool = False, parent_run_id: str | None = None,
-              tags: Mapping[str, Any] | None = None, project: str | None = None,
-              run_id: str | None = None) -> ActiveRun:
+def start_run(
+    name: str | None = None,
+    *,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    project: str | None = None,
+    run_id: str | None = None,
+) -> ActiveRun:
     """Start (or, with ``run_id``, resume) a run and make it the active run.
 
     With a run already active, pass ``nested=True`` to start a child of it.
@@ -175,7 +185,8 @@ def start_run(name: str | None = None, *, nested: bool = False, parent_run_id: s
         if _state.runs and not nested and parent_run_id is None and run_id is None:
             raise InvalidState(
                 f"run {_state.runs[-1].id} is already active; end it first or pass nested=True",
-                run_id=_state.runs[-1].id)
+                run_id=_state.runs[-1].id,
+            )
         if nested and parent_run_id is None and _state.runs:
             parent_run_id = _state.runs[-1].id
         project_name = project or current_project()
@@ -186,16 +197,21 @@ def start_run(name: str | None = None, *, nested: bool = False, parent_run_id: s
             run = service.update_run(run_id, status=RunStatus.RUNNING)
             service.heartbeat(run_id)
         else:
-            run = service.create_run(_project_id(project_name), name=name,
-                                     parent_run_id=parent_run_id, source=collect_source(),
-                                     tags=tags)
+            run = service.create_run(
+                _project_id(project_name),
+                name=name,
+                parent_run_id=parent_run_id,
+                source=collect_source(),
+                tags=tags,
+            )
         active = ActiveRun(run, project_name)
         _state.runs.append(active)
         if _state.heartbeat is None:
             from windlass.tracking.heartbeat import Heartbeat
 
-            _state.heartbeat = Heartbeat(service.heartbeat,
-                                         config.get("WINDLASS_HEARTBEAT_SECONDS"))
+            _state.heartbeat = Heartbeat(
+                service.heartbeat, config.get("WINDLASS_HEARTBEAT_SECONDS")
+            )
         _state.heartbeat.add(run.id)
     return active
 
@@ -224,8 +240,14 @@ def end_run(status: RunStatus | str = RunStatus.FINISHED, *, run_id: str | None 
     return _tracking().end_run(rid, RunStatus(status))
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None,
-               *, run_id: str | None = None) -> None:
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    timestamp: int | None = None,
+    *,
+    run_id: str | None = None,
+) -> None:
     """Buffer one metric point; returns at once (no I/O)."""
     rid = run_id or (_state.runs[-1].id if _state.runs else _run_id(None))
     if key not in _state.valid_keys:
@@ -241,8 +263,13 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
     _buffer().add(rid, key, value, step, ts)
 
 
-def log_metrics(metrics: Mapping[str, float], step: int | None = None,
-                timestamp: int | None = None, *, run_id: str | None = None) -> None:
+def log_metrics(
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    timestamp: int | None = None,
+    *,
+    run_id: str | None = None,
+) -> None:
     """Buffer several metrics at the same step and time."""
     ts = now_ms() if timestamp is None else timestamp
     for key, value in metrics.items():
@@ -255,8 +282,10 @@ def flush(timeout: float | None = None) -> None:
     if buffer is None:
         return
     if not buffer.flush(timeout):
-        raise DeliveryFailed(f"{buffer.pending} metric points still buffered after "
-                             f"{timeout}s", pending=buffer.pending)
+        raise DeliveryFailed(
+            f"{buffer.pending} metric points still buffered after {timeout}s",
+            pending=buffer.pending,
+        )
     errors = buffer.take_errors()
     if errors:
         raise DeliveryFailed("; ".join(errors), lost=len(errors))
@@ -282,14 +311,21 @@ def set_tags(tags: Mapping[str, Any], *, run_id: str | None = None) -> None:
     _tracking().set_tags(_run_id(run_id), tags)
 
 
-def log_artifact(local_path: str | Path, artifact_path: str | None = None, *,
-                 run_id: str | None = None) -> list[ArtifactEntry]:
+def log_artifact(
+    local_path: str | Path, artifact_path: str | None = None, *, run_id: str | None = None
+) -> list[ArtifactEntry]:
     """Upload a file or folder to the run's artifacts (streamed, deduplicated)."""
     return _tracking().log_artifact(_run_id(run_id), local_path, artifact_path)
 
 
-def log_input(data: Any, name: str, *, context: str = "training", source: str | None = None,
-              run_id: str | None = None) -> DatasetInput:
+def log_input(
+    data: Any,
+    name: str,
+    *,
+    context: str = "training",
+    source: str | None = None,
+    run_id: str | None = None,
+) -> DatasetInput:
     """Record that the run read a dataset (a DataFrame, an array, or a file or folder path).
 
     Stores its content digest, row count and column types; a model registered from this run
@@ -340,10 +376,14 @@ def restore_run(run_id: str) -> Run:
     return _tracking().restore_run(run_id)
 
 
-def search_runs(project: str | list[str] | None = None, filter: str | None = None,
-                order_by: list[str] | None = None, max_results: int = 1000,
-                output_format: Literal["pandas", "list"] = "pandas",
-                view: ViewType | str = ViewType.ACTIVE) -> pd.DataFrame | list[Run]:
+def search_runs(
+    project: str | list[str] | None = None,
+    filter: str | None = None,
+    order_by: list[str] | None = None,
+    max_results: int = 1000,
+    output_format: Literal["pandas", "list"] = "pandas",
+    view: ViewType | str = ViewType.ACTIVE,
+) -> pd.DataFrame | list[Run]:
     """Return runs matching ``filter`` (see docs/search.md) as a DataFrame or a list."""
     if max_results < 1:
         raise InvalidInput(f"max_results must be positive, got {max_results}")
@@ -355,8 +395,9 @@ def search_runs(project: str | list[str] | None = None, filter: str | None = Non
     runs: list[Run] = []
     token: str | None = None
     while len(runs) < max_results:
-        page = service.search_runs(projects, filter, order_by, min(max_results - len(runs), 5000),
-                                   token, ViewType(view))
+        page = service.search_runs(
+            projects, filter, order_by, min(max_results - len(runs), 5000), token, ViewType(view)
+        )
         runs.extend(page.items)
         if page.next_page_token is None:
             break
@@ -408,8 +449,9 @@ def _install_process_hooks() -> None:
         return
     previous = sys.excepthook
 
-    def excepthook(exc_type: type[BaseException], exc: BaseException,
-                   tb: TracebackType | None) -> None:
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
         _state.crashed = True
         previous(exc_type, exc, tb)
 

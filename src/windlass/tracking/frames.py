@@ -21,11 +21,15 @@ def runs_to_frame(runs: list[Run]) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for run in runs:
         row: dict[str, Any] = {
-            "run_id": run.id, "name": run.name, "status": run.status.value,
+            "run_id": run.id,
+            "name": run.name,
+            "status": run.status.value,
             "start_time": pd.Timestamp(run.start_time, unit="ms", tz="UTC"),
-            "end_time": None if run.end_time is None
+            "end_time": None
+            if run.end_time is None
             else pd.Timestamp(run.end_time, unit="ms", tz="UTC"),
-            "user": run.user, "parent_run_id": run.parent_run_id,
+            "user": run.user,
+            "parent_run_id": run.parent_run_id,
         }
         row.update({f"metrics.{k}": m.value for k, m in run.metrics.items()})
         row.update({f"params.{k}": val for k, val in run.params.items()})

@@ -18,8 +18,7 @@ class Heartbeat:
         self._runs: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="windlass-heartbeat",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="windlass-heartbeat", daemon=True)
         self._thread.start()
 
     def add(self, run_id: str) -> None:

@@ -28,9 +28,11 @@ def _prefix(kind: str, text: str) -> str | None:
     if len(lowered) == ID_LENGTH and _HEX.match(lowered):
         return None
     if not MIN_PREFIX <= len(lowered) < ID_LENGTH or not _HEX.match(lowered):
-        raise InvalidInput(f"{text[:80]!r} is not a {kind} id: give the id (32 hex "
-                           f"characters) or a unique prefix of it ({MIN_PREFIX} or more)",
-                           id=text[:100])
+        raise InvalidInput(
+            f"{text[:80]!r} is not a {kind} id: give the id (32 hex "
+            f"characters) or a unique prefix of it ({MIN_PREFIX} or more)",
+            id=text[:100],
+        )
     return lowered
 
 
@@ -39,8 +41,12 @@ def _one(kind: str, text: str, found: list[str], not_found: Callable[[], Excepti
         raise not_found()
     if len(found) > 1:
         shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
-        raise InvalidInput(f"the prefix {text!r} is ambiguous: {len(found)} {kind}s start with "
-                           f"it ({shown}); give more characters", id=text, matches=found[:5])
+        raise InvalidInput(
+            f"the prefix {text!r} is ambiguous: {len(found)} {kind}s start with "
+            f"it ({shown}); give more characters",
+            id=text,
+            matches=found[:5],
+        )
     return found[0]
 
 
@@ -53,8 +59,12 @@ def resolve_run_id(store: MetadataStore, text: str) -> str:
     if prefix is None:
         return text.strip().lower()
     page = store.search_runs(None, f"id like '{prefix}%'", max_results=6, view=ViewType.ALL)
-    return _one("run", text, [run.id for run in page.items], lambda: RunNotFound(
-        f"no run id starts with {text!r}", run_id=text))
+    return _one(
+        "run",
+        text,
+        [run.id for run in page.items],
+        lambda: RunNotFound(f"no run id starts with {text!r}", run_id=text),
+    )
 
 
 def resolve_trace_id(store: MetadataStore, text: str, project_ids: Sequence[str] = ()) -> str:
@@ -62,11 +72,16 @@ def resolve_trace_id(store: MetadataStore, text: str, project_ids: Sequence[str]
     prefix = _prefix("trace", text)
     if prefix is None:
         return text.strip().lower()
-    projects = list(project_ids) or [p.id for p in all_pages(
-        lambda token: store.list_projects(1000, token))]
+    projects = list(project_ids) or [
+        p.id for p in all_pages(lambda token: store.list_projects(1000, token))
+    ]
     if not projects:
         raise TraceNotFound(f"no trace id starts with {text!r}", trace_id=text)
     page = store.search_traces(projects, f"trace_id like '{prefix}%'", max_results=6)
     ids = list(dict.fromkeys(t.trace_id for t in page.items))
-    return _one("trace", text, ids, lambda: TraceNotFound(
-        f"no trace id starts with {text!r}", trace_id=text))
+    return _one(
+        "trace",
+        text,
+        ids,
+        lambda: TraceNotFound(f"no trace id starts with {text!r}", trace_id=text),
+    )

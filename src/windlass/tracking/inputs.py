@@ -53,16 +53,18 @@ def _describe_path(path: Path) -> tuple[str, int | None, dict[str, str]]:
     return hasher.hexdigest(), None, {}
 
 
-def describe_input(data: Any, name: str, *, context: str = "training",
-                   source: str | None = None) -> DatasetInput:
+def describe_input(
+    data: Any, name: str, *, context: str = "training", source: str | None = None
+) -> DatasetInput:
     """Return a :class:`DatasetInput` for a DataFrame, an array, or a file or folder path."""
     import pandas as pd
 
     if isinstance(data, str | Path):
         path = Path(data)
         if not path.exists():
-            raise InvalidInput(f"dataset input {name!r}: no file or folder at {path}",
-                               path=str(path))
+            raise InvalidInput(
+                f"dataset input {name!r}: no file or folder at {path}", path=str(path)
+            )
         digest, rows, schema = _describe_path(path)
         return DatasetInput(name, digest, context, source or str(path.resolve()), rows, schema)
     if isinstance(data, pd.Series):

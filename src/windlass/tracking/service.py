@@ -62,16 +62,22 @@ class Tracking:
         """Return an existing project by name or id."""
         return self.store.get_project(name_or_id)
 
-    def list_projects(self, max_results: int = 100, page_token: str | None = None
-                      ) -> Page[Project]:
+    def list_projects(self, max_results: int = 100, page_token: str | None = None) -> Page[Project]:
         """Return one page of projects, by name."""
         return self.store.list_projects(max_results, page_token)
 
     # -- runs ----------------------------------------------------------------------------
-    def create_run(self, project_id: str, *, name: str | None = None,
-                   parent_run_id: str | None = None, source: RunSource | None = None,
-                   tags: Mapping[str, Any] | None = None, run_id: str | None = None,
-                   start_time: int | None = None) -> Run:
+    def create_run(
+        self,
+        project_id: str,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        source: RunSource | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        start_time: int | None = None,
+    ) -> Run:
         """Start a run in the project with id ``project_id``; returns it running.
 
         A client-chosen ``run_id`` makes the call idempotent: the same call again returns
@@ -93,29 +99,43 @@ class Tracking:
         run_id = run_id or new_id()
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
         return self.store.create_run(
-            run_id=run_id, project_id=project_id, name=v.run_name(name or f"run-{run_id[-8:]}"),
+            run_id=run_id,
+            project_id=project_id,
+            name=v.run_name(name or f"run-{run_id[-8:]}"),
             start_time=now_ms() if start_time is None else start_time,
             parent_run_id=parent_run_id,
-            source=source or RunSource(), tags=clean_tags)
+            source=source or RunSource(),
+            tags=clean_tags,
+        )
 
     def get_run(self, run_id: str) -> Run:
         """Return a run with params, tags and latest metrics."""
         return self.store.get_run(run_id)
 
-    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED,
-                end_time: int | None = None) -> Run:
+    def end_run(
+        self, run_id: str, status: RunStatus = RunStatus.FINISHED, end_time: int | None = None
+    ) -> Run:
         """End a run with a terminal status."""
         status = RunStatus(status)
         if not status.is_terminal:
             raise InvalidInput(f"end_run needs a terminal status, got {status.value!r}")
         return self.store.update_run(run_id, status=status, end_time=end_time or now_ms())
 
-    def update_run(self, run_id: str, *, status: RunStatus | None = None,
-                   end_time: int | None = None, name: str | None = None) -> Run:
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+    ) -> Run:
         """Change a run's status, end time or name."""
         return self.store.update_run(
-            run_id, status=None if status is None else RunStatus(status), end_time=end_time,
-            name=None if name is None else v.run_name(name))
+            run_id,
+            status=None if status is None else RunStatus(status),
+            end_time=end_time,
+            name=None if name is None else v.run_name(name),
+        )
 
     def heartbeat(self, run_id: str, at: int | None = None) -> None:
         """Record that the process running ``run_id`` is alive (now, unless ``at`` is given)."""
@@ -146,12 +166,16 @@ class Tracking:
         page_token: str | None = None
         while True:
             page = self.store.search_runs(
-                None, f"status = 'running' and host = '{host.replace(chr(39), chr(39) * 2)}'",
-                max_results=1000, page_token=page_token)
+                None,
+                f"status = 'running' and host = '{host.replace(chr(39), chr(39) * 2)}'",
+                max_results=1000,
+                page_token=page_token,
+            )
             for run in page.items:
                 if run.source.pid is not None and not process_alive(run.source.pid):
-                    self.store.update_run(run.id, status=RunStatus.FAILED,
-                                          end_time=run.heartbeat_at or now_ms())
+                    self.store.update_run(
+                        run.id, status=RunStatus.FAILED, end_time=run.heartbeat_at or now_ms()
+                    )
                     dead.append(run.id)
             if page.next_page_token is None:
                 return dead
@@ -161,12 +185,14 @@ class Tracking:
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         """Log immutable params (values stored as text)."""
         self.store.log_params(
-            run_id, {v.key("param", k): v.param_value(k, val) for k, val in params.items()})
+            run_id, {v.key("param", k): v.param_value(k, val) for k, val in params.items()}
+        )
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """Set tags (values stored as text)."""
         self.store.set_tags(
-            run_id, {v.key("tag", k): v.tag_value(k, val) for k, val in tags.items()})
+            run_id, {v.key("tag", k): v.tag_value(k, val) for k, val in tags.items()}
+        )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag."""
@@ -176,10 +202,22 @@ class Tracking:
         """Validate and store a batch of metric points; returns how many were stored."""
         if not is_id(batch.id):
             raise InvalidInput(f"metric batch id {batch.id!r} is not 32 hex characters")
-        if len({len(batch.run_ids), len(batch.keys), len(batch.values), len(batch.steps),
-                len(batch.timestamps)}) != 1:
-            raise InvalidInput("metric batch columns run_ids, keys, values, steps and "
-                               "timestamps must have the same length")
+        if (
+            len(
+                {
+                    len(batch.run_ids),
+                    len(batch.keys),
+                    len(batch.values),
+                    len(batch.steps),
+                    len(batch.timestamps),
+                }
+            )
+            != 1
+        ):
+            raise InvalidInput(
+                "metric batch columns run_ids, keys, values, steps and "
+                "timestamps must have the same length"
+            )
         seen: set[str] = set()
         for index, key in enumerate(batch.keys):
             if key not in seen:
@@ -195,8 +233,9 @@ class Tracking:
                 batch.timestamps[index] = v.timestamp(key, ts)
         return self.store.log_metrics(batch)
 
-    def metric_history_page(self, run_id: str, key: str, max_results: int = 100_000,
-                            page_token: str | None = None) -> Page[MetricPoint]:
+    def metric_history_page(
+        self, run_id: str, key: str, max_results: int = 100_000, page_token: str | None = None
+    ) -> Page[MetricPoint]:
         """Return one page of a metric's points in step order."""
         return self.store.get_metric_history(run_id, key, max_results, page_token)
 
@@ -214,8 +253,9 @@ class Tracking:
     def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
         """Record datasets a run read; the same (name, digest, context) again is a no-op."""
         if not isinstance(inputs, list) or len(inputs) > MAX_INPUTS_PER_CALL:
-            raise InvalidInput(f"log_inputs takes a list of at most {MAX_INPUTS_PER_CALL} "
-                               "dataset inputs")
+            raise InvalidInput(
+                f"log_inputs takes a list of at most {MAX_INPUTS_PER_CALL} dataset inputs"
+            )
         unique: dict[tuple[str, str, str], DatasetInput] = {}
         for item in inputs:
             checked = v.dataset_input(item)
@@ -227,17 +267,24 @@ class Tracking:
         return self.store.list_inputs(run_id)
 
     # -- search --------------------------------------------------------------------------
-    def search_runs(self, projects: list[str] | None = None, filter: str | None = None,
-                    order_by: list[str] | None = None, max_results: int = 1000,
-                    page_token: str | None = None,
-                    view: ViewType = ViewType.ACTIVE) -> Page[Run]:
+    def search_runs(
+        self,
+        projects: list[str] | None = None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        view: ViewType = ViewType.ACTIVE,
+    ) -> Page[Run]:
         """Return one page of runs matching ``filter`` (projects by name or id)."""
-        return self.store.search_runs(projects, filter, order_by, max_results, page_token,
-                                      ViewType(view))
+        return self.store.search_runs(
+            projects, filter, order_by, max_results, page_token, ViewType(view)
+        )
 
     # -- artifacts -----------------------------------------------------------------------
-    def log_artifact(self, run_id: str, local_path: str | Path,
-                     artifact_path: str | None = None) -> list[ArtifactEntry]:
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> list[ArtifactEntry]:
         """Upload a file, or a folder (as ``<artifact_path>/<folder name>/...``), to a run."""
         local = Path(local_path)
         if not local.exists():
@@ -271,13 +318,19 @@ class Tracking:
             try:
                 stored = self.blobs.size(entry.digest)
             except ArtifactNotFound:
-                raise InvalidInput(f"blob {entry.digest} of {path!r} was not uploaded",
-                                   digest=entry.digest, path=path) from None
+                raise InvalidInput(
+                    f"blob {entry.digest} of {path!r} was not uploaded",
+                    digest=entry.digest,
+                    path=path,
+                ) from None
             if stored != entry.size:
                 raise InvalidInput(
                     f"artifact {path!r} declares {entry.size} bytes but its blob "
-                    f"{entry.digest} has {stored}", path=path, declared_size=entry.size,
-                    blob_size=stored)
+                    f"{entry.digest} has {stored}",
+                    path=path,
+                    declared_size=entry.size,
+                    blob_size=stored,
+                )
             clean.append(ArtifactEntry(path, entry.digest, entry.size))
         self.store.record_artifacts(run_id, clean)
 
@@ -304,8 +357,9 @@ class Tracking:
         clean = clean_artifact_path(path) if path else ""
         entries = self.walk_artifacts(run_id, clean)
         if not entries:
-            raise ArtifactNotFound(f"run {run_id} has no artifacts under {path!r}",
-                                   run_id=run_id, path=path)
+            raise ArtifactNotFound(
+                f"run {run_id} has no artifacts under {path!r}", run_id=run_id, path=path
+            )
         root = Path(dest)
         targets = [(entry, confined_destination(root, entry.path)) for entry in entries]
         target = root
@@ -318,21 +372,25 @@ class Tracking:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.blobs.download_to(entry.digest, target)
         except OSError as error:
-            raise InvalidInput(f"cannot write {str(target)!r}: {error.strerror or error}",
-                               path=str(target)) from None
+            raise InvalidInput(
+                f"cannot write {str(target)!r}: {error.strerror or error}", path=str(target)
+            ) from None
         return confined_destination(root, clean) if clean else root
 
 
 def _check_destination(root: Path, target: Path) -> None:
     """Raise InvalidInput if a folder sits at ``target`` or a file at one of its folders."""
     if target.is_dir():
-        raise InvalidInput(f"cannot download to {str(target)!r}: a folder is there",
-                           path=str(target))
+        raise InvalidInput(
+            f"cannot download to {str(target)!r}: a folder is there", path=str(target)
+        )
     folder = target.parent
     while True:
         if folder.exists() and not folder.is_dir():
-            raise InvalidInput(f"cannot download under {str(folder)!r}: it is a file, not a "
-                               "folder", path=str(folder))
+            raise InvalidInput(
+                f"cannot download under {str(folder)!r}: it is a file, not a folder",
+                path=str(folder),
+            )
         if folder == root or folder == folder.parent:
             return
         folder = folder.parent

@@ -19,7 +19,12 @@ def _git(args: list[str], cwd: Path) -> str | None:
     try:
         done = subprocess.run(  # noqa: S603 - fixed git arguments, no shell
             ["git", *args],  # noqa: S607 - git is found on PATH like any developer tool
-            cwd=cwd, capture_output=True, text=True, timeout=5, check=False)
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

@@ -24,7 +24,9 @@ def project_name(name: Any) -> str:
     if not isinstance(name, str) or not _PROJECT_NAME.match(name):
         raise InvalidInput(
             f"invalid project name {name!r}: use 1-256 letters, digits, '_', '-' or '.', "
-            "starting with a letter or digit", name=str(name))
+            "starting with a letter or digit",
+            name=str(name),
+        )
     return name
 
 
@@ -33,8 +35,10 @@ def run_name(name: Any) -> str:
     if not isinstance(name, str):
         raise InvalidInput(f"run name must be a string, got {type(name).__name__}")
     if len(name) > MAX_NAME_LENGTH or not name.isprintable():
-        raise InvalidInput(f"invalid run name {name[:40]!r}: at most {MAX_NAME_LENGTH} "
-                           "printable characters", name=name[:300])
+        raise InvalidInput(
+            f"invalid run name {name[:40]!r}: at most {MAX_NAME_LENGTH} printable characters",
+            name=name[:300],
+        )
     return name
 
 
@@ -45,15 +49,18 @@ def key(kind: str, value: Any) -> str:
     if len(value) > MAX_KEY_LENGTH or not _KEY.match(value):
         raise InvalidInput(
             f"invalid {kind} key {value[:60]!r}: at most {MAX_KEY_LENGTH} letters, digits, "
-            "spaces or '_-./:'", key=value[:300])
+            "spaces or '_-./:'",
+            key=value[:300],
+        )
     return value
 
 
 def _text(kind: str, name: str, value: Any, limit: int) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:
-        raise InvalidInput(f"{kind} {name!r} value has {len(text)} characters; the limit is "
-                           f"{limit}", key=name)
+        raise InvalidInput(
+            f"{kind} {name!r} value has {len(text)} characters; the limit is {limit}", key=name
+        )
     return text
 
 
@@ -74,8 +81,9 @@ def metric_value(name: str, value: Any) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"metric {name!r} value must be a number, got {value!r}",
-                           key=name) from None
+        raise InvalidInput(
+            f"metric {name!r} value must be a number, got {value!r}", key=name
+        ) from None
 
 
 def step(name: str, value: Any) -> int:
@@ -92,8 +100,9 @@ def timestamp(name: str, value: Any) -> int:
     if isinstance(value, float) and math.isfinite(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _INT64:
-        raise InvalidInput(f"metric {name!r} timestamp must be integer milliseconds, "
-                           f"got {value!r}", key=name)
+        raise InvalidInput(
+            f"metric {name!r} timestamp must be integer milliseconds, got {value!r}", key=name
+        )
     return value
 
 
@@ -112,29 +121,56 @@ def dataset_input(data: Any) -> DatasetInput:
         raise InvalidInput(f"a run input must be a DatasetInput, got {type(data).__name__}")
     name = data.name
     if not isinstance(name, str) or not _DATASET_NAME.match(name):
-        raise InvalidInput(f"invalid dataset name {name!r}: use 1-256 letters, digits, '_', "
-                           "'-' or '.', starting with a letter or digit", name=str(name)[:300])
+        raise InvalidInput(
+            f"invalid dataset name {name!r}: use 1-256 letters, digits, '_', "
+            "'-' or '.', starting with a letter or digit",
+            name=str(name)[:300],
+        )
     if not isinstance(data.digest, str) or not _DIGEST_TEXT.match(data.digest):
-        raise InvalidInput(f"dataset {name!r} has digest {str(data.digest)[:80]!r}: 1-"
-                           f"{MAX_DIGEST_LENGTH} printable characters without spaces",
-                           name=name)
+        raise InvalidInput(
+            f"dataset {name!r} has digest {str(data.digest)[:80]!r}: 1-"
+            f"{MAX_DIGEST_LENGTH} printable characters without spaces",
+            name=name,
+        )
     if not isinstance(data.context, str) or not _CONTEXT.match(data.context):
-        raise InvalidInput(f"dataset {name!r} has context {str(data.context)[:80]!r}: 1-"
-                           f"{MAX_CONTEXT_LENGTH} letters, digits, '_', '-' or '.'", name=name)
-    if not isinstance(data.source, str) or len(data.source) > MAX_SOURCE_LENGTH \
-            or "\x00" in data.source:
-        raise InvalidInput(f"dataset {name!r} source must be text of at most "
-                           f"{MAX_SOURCE_LENGTH} characters", name=name)
+        raise InvalidInput(
+            f"dataset {name!r} has context {str(data.context)[:80]!r}: 1-"
+            f"{MAX_CONTEXT_LENGTH} letters, digits, '_', '-' or '.'",
+            name=name,
+        )
+    if (
+        not isinstance(data.source, str)
+        or len(data.source) > MAX_SOURCE_LENGTH
+        or "\x00" in data.source
+    ):
+        raise InvalidInput(
+            f"dataset {name!r} source must be text of at most {MAX_SOURCE_LENGTH} characters",
+            name=name,
+        )
     rows = data.rows
-    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int)
-                             or not 0 <= rows < _INT64):
-        raise InvalidInput(f"dataset {name!r} rows must be a non-negative integer, got "
-                           f"{rows!r}", name=name)
+    if rows is not None and (
+        isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows < _INT64
+    ):
+        raise InvalidInput(
+            f"dataset {name!r} rows must be a non-negative integer, got {rows!r}", name=name
+        )
     schema = data.schema
-    if not isinstance(schema, dict) or len(schema) > MAX_SCHEMA_COLUMNS or not all(
-            isinstance(k, str) and isinstance(t, str) and 0 < len(k) <= 1024
-            and len(t) <= MAX_NAME_LENGTH and "\x00" not in k + t for k, t in schema.items()):
-        raise InvalidInput(f"dataset {name!r} schema must map at most {MAX_SCHEMA_COLUMNS} "
-                           "column names (1-1024 characters) to dtype names (at most "
-                           f"{MAX_NAME_LENGTH} characters)", name=name)
+    if (
+        not isinstance(schema, dict)
+        or len(schema) > MAX_SCHEMA_COLUMNS
+        or not all(
+            isinstance(k, str)
+            and isinstance(t, str)
+            and 0 < len(k) <= 1024
+            and len(t) <= MAX_NAME_LENGTH
+            and "\x00" not in k + t
+            for k, t in schema.items()
+        )
+    ):
+        raise InvalidInput(
+            f"dataset {name!r} schema must map at most {MAX_SCHEMA_COLUMNS} "
+            "column names (1-1024 characters) to dtype names (at most "
+            f"{MAX_NAME_LENGTH} characters)",
+            name=name,
+        )
     return data

@@ -30,8 +30,10 @@ def get_flavor(name: str) -> Flavor:
     try:
         return flavors[name]
     except KeyError:
-        raise InvalidInput(f"unknown model flavor {name!r}; known flavors: "
-                           f"{', '.join(sorted(flavors))}", flavor=name) from None
+        raise InvalidInput(
+            f"unknown model flavor {name!r}; known flavors: {', '.join(sorted(flavors))}",
+            flavor=name,
+        ) from None
 
 
 def flavor_for(model: Any) -> Flavor:
@@ -43,4 +45,5 @@ def flavor_for(model: Any) -> Flavor:
     raise InvalidInput(
         f"no flavor saves a {cls.__module__}.{cls.__qualname__}; pass flavor= explicitly, or "
         "wrap it in a windlass.PythonModel (the 'python' flavor)",
-        model_class=f"{cls.__module__}.{cls.__qualname__}")
+        model_class=f"{cls.__module__}.{cls.__qualname__}",
+    )

@@ -62,8 +62,10 @@ def _classes_config(model: Any) -> dict[str, Any]:
     labels = classes.tolist()
     if not all(isinstance(label, _LABEL_TYPES) for label in labels):
         kinds = sorted({type(label).__name__ for label in labels})
-        raise InvalidInput(f"the LGBMClassifier's class labels must be text, numbers or "
-                           f"booleans to be saved without pickle; they are {kinds}")
+        raise InvalidInput(
+            f"the LGBMClassifier's class labels must be text, numbers or "
+            f"booleans to be saved without pickle; they are {kinds}"
+        )
     return {"classes": labels, "classes_dtype": classes.dtype.str}
 
 
@@ -82,30 +84,45 @@ class LightGBMFlavor(Flavor):
         paths = {f"{c.__module__}.{c.__qualname__}" for c in type(model).__mro__}
         return bool(paths & {"lightgbm.basic.Booster", "lightgbm.sklearn.LGBMModel"})
 
-    def save(self, model: Any, folder: Path, *, serialization: str | None = None,
-             example: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self,
+        model: Any,
+        folder: Path,
+        *,
+        serialization: str | None = None,
+        example: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Write ``model.txt``; return the model kind and, for classifiers, the classes."""
         if serialization not in (None, "text"):
-            raise InvalidInput(f"the lightgbm flavor saves LightGBM's text model ('text'), not "
-                               f"{serialization!r}", serialization=serialization)
+            raise InvalidInput(
+                f"the lightgbm flavor saves LightGBM's text model ('text'), not {serialization!r}",
+                serialization=serialization,
+            )
         if options:
             raise InvalidInput(f"unknown lightgbm-flavor option(s): {sorted(options)}")
         lgb = self.require()
-        config: dict[str, Any] = {"file": MODEL_FILE, "format": "text",
-                                  "model_class": class_path(model)}
+        config: dict[str, Any] = {
+            "file": MODEL_FILE,
+            "format": "text",
+            "model_class": class_path(model),
+        }
         if isinstance(model, lgb.Booster):
             booster, config["kind"] = model, "booster"
         elif isinstance(model, lgb.LGBMModel):
             if not model.__sklearn_is_fitted__():
-                raise InvalidInput(f"the {type(model).__name__} is not fitted; fit it before "
-                                   "saving")
+                raise InvalidInput(
+                    f"the {type(model).__name__} is not fitted; fit it before saving"
+                )
             booster = model.booster_
             config["kind"] = "classifier" if isinstance(model, lgb.LGBMClassifier) else "sklearn"
             if config["kind"] == "classifier":
                 config.update(_classes_config(model))
         else:
-            raise InvalidInput(f"the lightgbm flavor saves Boosters and scikit-learn wrappers, "
-                               f"not {class_path(model)}")
+            raise InvalidInput(
+                f"the lightgbm flavor saves Boosters and scikit-learn wrappers, "
+                f"not {class_path(model)}"
+            )
         booster.save_model(str(folder / MODEL_FILE))
         config["feature_names"] = [str(name) for name in booster.feature_name()]
         return config
@@ -123,15 +140,19 @@ class LightGBMFlavor(Flavor):
             try:
                 classes = np.asarray(config["classes"], dtype=config.get("classes_dtype"))
             except (KeyError, TypeError, ValueError) as exc:
-                raise InvalidInput(f"the lightgbm config of {folder} has no usable 'classes': "
-                                   f"{exc}") from None
+                raise InvalidInput(
+                    f"the lightgbm config of {folder} has no usable 'classes': {exc}"
+                ) from None
         try:
             booster = lgb.Booster(model_file=str(path))
         except (lgb.basic.LightGBMError, ValueError, OSError) as exc:
-            raise InvalidInput(f"{path} is not a readable LightGBM text model: {exc}",
-                               path=str(path)) from None
+            raise InvalidInput(
+                f"{path} is not a readable LightGBM text model: {exc}", path=str(path)
+            ) from None
         if classes is not None and len(classes) != max(2, booster.num_model_per_iteration()):
-            raise InvalidInput(f"{path} predicts {booster.num_model_per_iteration()} class "
-                               f"score(s) but its config lists {len(classes)} classes",
-                               path=str(path))
+            raise InvalidInput(
+                f"{path} predicts {booster.num_model_per_iteration()} class "
+                f"score(s) but its config lists {len(classes)} classes",
+                path=str(path),
+            )
         return LightGBMPredictor(booster, classes)

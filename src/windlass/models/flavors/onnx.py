@@ -34,10 +34,21 @@ DATA_FILE = "model.onnx.data"
 EXTERNAL_DATA_BYTES = 2**31 - 2**26
 PROBA_OUTPUTS = ("probabilities", "output_probability")
 # onnxruntime's type names of tensor inputs, as numpy dtypes.
-_NUMPY_TYPES = {"float": "float32", "double": "float64", "float16": "float16",
-                "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
-                "uint8": "uint8", "uint16": "uint16", "uint32": "uint32", "uint64": "uint64",
-                "bool": "bool", "string": "object"}
+_NUMPY_TYPES = {
+    "float": "float32",
+    "double": "float64",
+    "float16": "float16",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
+    "bool": "bool",
+    "string": "object",
+}
 
 
 def _import(module: str) -> Any:
@@ -47,9 +58,12 @@ def _import(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingDependency(f"the onnx flavor needs {module}, which is not installed "
-                                f'({exc}); install it with: pip install "windlass[onnx]"',
-                                flavor="onnx", package=module) from None
+        raise MissingDependency(
+            f"the onnx flavor needs {module}, which is not installed "
+            f'({exc}); install it with: pip install "windlass[onnx]"',
+            flavor="onnx",
+            package=module,
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -85,8 +99,11 @@ class OnnxPredictor(Predictor):
         try:
             return array if dtype is None else array.astype(dtype, copy=False)
         except (ValueError, TypeError) as exc:
-            raise SchemaMismatch(f"ONNX input {spec.name!r} takes {spec.type}; the values "
-                                 f"cannot be converted: {exc}", column=spec.name) from None
+            raise SchemaMismatch(
+                f"ONNX input {spec.name!r} takes {spec.type}; the values "
+                f"cannot be converted: {exc}",
+                column=spec.name,
+            ) from None
 
     def _feeds(self, data: Any) -> dict[str, Any]:
         """Return the session's input feed for ``data``, by input name."""
@@ -94,17 +111,26 @@ class OnnxPredictor(Predictor):
 
         if len(self._inputs) == 1 and not isinstance(data, dict):
             frame = as_frame(data)
-            return {self._inputs[0].name: self._cast(
-                frame.to_numpy() if frame is not None else data, self._inputs[0])}
+            return {
+                self._inputs[0].name: self._cast(
+                    frame.to_numpy() if frame is not None else data, self._inputs[0]
+                )
+            }
         columns = data if isinstance(data, dict) else as_frame(data)
         names = [spec.name for spec in self._inputs]
         if columns is None:
-            raise SchemaMismatch(f"this ONNX model takes inputs {names}: pass a DataFrame or a "
-                                 "dict with those names", expected=names)
+            raise SchemaMismatch(
+                f"this ONNX model takes inputs {names}: pass a DataFrame or a "
+                "dict with those names",
+                expected=names,
+            )
         missing = [name for name in names if name not in columns]
         if missing:
-            raise SchemaMismatch(f"missing ONNX input(s) {missing}; the model takes {names}",
-                                 column=missing[0], missing=missing)
+            raise SchemaMismatch(
+                f"missing ONNX input(s) {missing}; the model takes {names}",
+                column=missing[0],
+                missing=missing,
+            )
         return {spec.name: self._cast(columns[spec.name], spec) for spec in self._inputs}
 
     def _run(self, data: Any) -> list[Any]:
@@ -114,8 +140,7 @@ class OnnxPredictor(Predictor):
         except Exception as exc:
             # Wrong shapes or types come back as onnxruntime's InvalidArgument (or a
             # ValueError from its Python layer); anything else is not the input's fault.
-            if isinstance(exc, ValueError | TypeError) or type(exc).__name__ == \
-                    "InvalidArgument":
+            if isinstance(exc, ValueError | TypeError) or type(exc).__name__ == "InvalidArgument":
                 message = " ".join(str(exc).split())  # short, but spread over lines
                 raise SchemaMismatch(f"onnxruntime refused the input: {message}") from None
             raise
@@ -124,8 +149,9 @@ class OnnxPredictor(Predictor):
         """Return the first output as numpy, or every output by name (``all_outputs``)."""
         results = self._run(data)
         if self.all_outputs:
-            return {name: _as_array(value)
-                    for name, value in zip(self._outputs, results, strict=True)}
+            return {
+                name: _as_array(value) for name, value in zip(self._outputs, results, strict=True)
+            }
         return _as_array(results[0])
 
     def predict_proba(self, data: Any) -> Any:
@@ -169,22 +195,35 @@ class OnnxFlavor(Flavor):
             raise
         except Exception as exc:  # protobuf DecodeError, OSError, onnx's own errors
             source = model if isinstance(model, str | os.PathLike) else "the given bytes"
-            raise InvalidInput(f"{source} is not a readable ONNX model: "
-                               f"{_first_line(exc)}") from None
-        raise InvalidInput(f"the onnx flavor saves an onnx.ModelProto, its serialized bytes or "
-                           f"the path of a .onnx file, not {class_path(model)}")
+            raise InvalidInput(
+                f"{source} is not a readable ONNX model: {_first_line(exc)}"
+            ) from None
+        raise InvalidInput(
+            f"the onnx flavor saves an onnx.ModelProto, its serialized bytes or "
+            f"the path of a .onnx file, not {class_path(model)}"
+        )
 
-    def save(self, model: Any, folder: Path, *, serialization: str | None = None,
-             example: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self,
+        model: Any,
+        folder: Path,
+        *,
+        serialization: str | None = None,
+        example: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Write ``model.onnx`` (plus ``model.onnx.data`` past 2 GB) and check it."""
         if serialization not in (None, "onnx"):
-            raise InvalidInput(f"the onnx flavor saves ONNX ('onnx'), not {serialization!r}",
-                               serialization=serialization)
+            raise InvalidInput(
+                f"the onnx flavor saves ONNX ('onnx'), not {serialization!r}",
+                serialization=serialization,
+            )
         options = dict(options or {})
         all_outputs = bool(options.pop("all_outputs", False))
         if options:
-            raise InvalidInput(f"unknown onnx-flavor option(s): {sorted(options)}; "
-                               "it takes all_outputs")
+            raise InvalidInput(
+                f"unknown onnx-flavor option(s): {sorted(options)}; it takes all_outputs"
+            )
         onnx = _import("onnx")
         proto = self._model_proto(onnx, model)
         path = folder / MODEL_FILE
@@ -193,9 +232,14 @@ class OnnxFlavor(Flavor):
             # Saving with external data rewrites the tensors in place: do it on a copy.
             copy = onnx.ModelProto()
             copy.CopyFrom(proto)
-            onnx.save_model(copy, str(path), save_as_external_data=True,
-                            all_tensors_to_one_file=True, location=DATA_FILE,
-                            size_threshold=0)  # every initializer: one rule, one data file
+            onnx.save_model(
+                copy,
+                str(path),
+                save_as_external_data=True,
+                all_tensors_to_one_file=True,
+                location=DATA_FILE,
+                size_threshold=0,
+            )  # every initializer: one rule, one data file
         else:
             onnx.save_model(proto, str(path))
         try:
@@ -203,15 +247,17 @@ class OnnxFlavor(Flavor):
         except onnx.checker.ValidationError as exc:
             raise InvalidInput(f"the ONNX model is not valid: {_first_line(exc)}") from None
         initializers = {t.name for t in proto.graph.initializer}
-        return {"file": MODEL_FILE, "format": "onnx",
-                "data_file": DATA_FILE if external else None,
-                "inputs": [self._describe(i) for i in proto.graph.input
-                           if i.name not in initializers],
-                "outputs": [self._describe(o) for o in proto.graph.output],
-                "all_outputs": all_outputs, "ir_version": int(proto.ir_version),
-                "opsets": {op.domain or "ai.onnx": int(op.version)
-                           for op in proto.opset_import},
-                "producer": f"{proto.producer_name} {proto.producer_version}".strip() or None}
+        return {
+            "file": MODEL_FILE,
+            "format": "onnx",
+            "data_file": DATA_FILE if external else None,
+            "inputs": [self._describe(i) for i in proto.graph.input if i.name not in initializers],
+            "outputs": [self._describe(o) for o in proto.graph.output],
+            "all_outputs": all_outputs,
+            "ir_version": int(proto.ir_version),
+            "opsets": {op.domain or "ai.onnx": int(op.version) for op in proto.opset_import},
+            "producer": f"{proto.producer_name} {proto.producer_version}".strip() or None,
+        }
 
     @staticmethod
     def _describe(value: Any) -> dict[str, Any]:
@@ -222,10 +268,16 @@ class OnnxFlavor(Flavor):
 
         tensor = value.type.tensor_type
 
-        shape = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim] \
-            if tensor.HasField("shape") else None
-        return {"name": value.name, "type": TensorProto.DataType.Name(tensor.elem_type).lower(),
-                "shape": shape}
+        shape = (
+            [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
+            if tensor.HasField("shape")
+            else None
+        )
+        return {
+            "name": value.name,
+            "type": TensorProto.DataType.Name(tensor.elem_type).lower(),
+            "shape": shape,
+        }
 
     def load(self, folder: Path, config: dict[str, Any], *, trust: bool) -> Predictor:
         """Open an onnxruntime CPU session on ``model.onnx``; a bad file is InvalidInput."""
@@ -236,9 +288,9 @@ class OnnxFlavor(Flavor):
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: its warnings are not the user's to fix
         try:
-            session = ort.InferenceSession(str(path), options,
-                                           providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own pybind classes, all Exception
-            raise InvalidInput(f"{path} is not a loadable ONNX model: {_first_line(exc)}",
-                               path=str(path)) from None
+            raise InvalidInput(
+                f"{path} is not a loadable ONNX model: {_first_line(exc)}", path=str(path)
+            ) from None
         return OnnxPredictor(session, bool(config.get("all_outputs", False)))

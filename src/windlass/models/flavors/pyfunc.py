@@ -73,8 +73,9 @@ def _is_user_file(path: Path) -> bool:
 
 def _copy(source: Path, dest: Path) -> None:
     if source.is_dir():
-        shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-                        dirs_exist_ok=True)
+        shutil.copytree(
+            source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True
+        )
     elif source.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, dest)
@@ -95,22 +96,34 @@ class PythonFlavor(Flavor):
         """Return nothing extra: the user lists their code's requirements."""
         return []
 
-    def save(self, model: Any, folder: Path, *, serialization: str | None = None,
-             example: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self,
+        model: Any,
+        folder: Path,
+        *,
+        serialization: str | None = None,
+        example: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Copy the model's code and artifacts into ``folder``; return the class reference."""
         if not isinstance(model, PythonModel):
-            raise InvalidInput("the python flavor saves windlass.PythonModel instances, not "
-                               f"{type(model).__qualname__}")
+            raise InvalidInput(
+                "the python flavor saves windlass.PythonModel instances, not "
+                f"{type(model).__qualname__}"
+            )
         if serialization not in (None, "code"):
-            raise InvalidInput("the python flavor saves the class by reference with its code; "
-                               f"serialization {serialization!r} is not supported")
+            raise InvalidInput(
+                "the python flavor saves the class by reference with its code; "
+                f"serialization {serialization!r} is not supported"
+            )
         options = dict(options or {})
         cls = type(model)
         if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
             raise InvalidInput(
                 f"{cls.__qualname__} is defined in a script or a function; define it in a "
                 "module file so that loading can import it (and pass code_paths=[that file] "
-                "if it is not next to your script)")
+                "if it is not next to your script)"
+            )
         code = folder / CODE_FOLDER
         code_paths = [Path(p) for p in options.pop("code_paths", None) or []]
         module_file = getattr(sys.modules.get(cls.__module__), "__file__", None)
@@ -126,22 +139,29 @@ class PythonFlavor(Flavor):
         for name, source in (options.pop("artifacts", None) or {}).items():
             rel = f"{ARTIFACTS_FOLDER}/{clean_artifact_path(name)}"
             source_path = Path(source)
-            _copy(source_path, folder / rel / source_path.name if source_path.is_dir()
-                  else folder / rel)
+            _copy(
+                source_path,
+                folder / rel / source_path.name if source_path.is_dir() else folder / rel,
+            )
             artifacts[name] = rel + (f"/{source_path.name}" if source_path.is_dir() else "")
         model_config = options.pop("model_config", None) or {}
         if options:
             raise InvalidInput(f"unknown python-flavor option(s): {sorted(options)}")
-        return {"class": f"{cls.__module__}:{cls.__qualname__}",
-                "code": CODE_FOLDER if code_paths else None,
-                "artifacts": artifacts, "model_config": model_config,
-                "needs_trust": "loading imports and runs the model's packaged Python code"}
+        return {
+            "class": f"{cls.__module__}:{cls.__qualname__}",
+            "code": CODE_FOLDER if code_paths else None,
+            "artifacts": artifacts,
+            "model_config": model_config,
+            "needs_trust": "loading imports and runs the model's packaged Python code",
+        }
 
     def load(self, folder: Path, config: dict[str, Any], *, trust: bool) -> Predictor:
         """Import the class from the packaged code, instantiate it and call load_context."""
         if not trust:
-            raise UntrustedModel("a python-flavor model runs its packaged code when loaded; "
-                                 "pass trust=True if you trust its source")
+            raise UntrustedModel(
+                "a python-flavor model runs its packaged code when loaded; "
+                "pass trust=True if you trust its source"
+            )
         try:
             module_name, qualname = str(config["class"]).split(":", 1)
         except (KeyError, ValueError):
@@ -153,16 +173,20 @@ class PythonFlavor(Flavor):
         try:
             target: Any = importlib.import_module(module_name)
         except ImportError as exc:
-            raise InvalidInput(f"cannot import {module_name!r} for the python model: {exc}; "
-                               "was it saved with its code?") from None
+            raise InvalidInput(
+                f"cannot import {module_name!r} for the python model: {exc}; "
+                "was it saved with its code?"
+            ) from None
         for part in qualname.split("."):
             target = getattr(target, part, None)
             if target is None:
                 raise InvalidInput(f"{module_name} has no class {qualname!r}")
         if not (isinstance(target, type) and issubclass(target, PythonModel)):
             raise InvalidInput(f"{module_name}:{qualname} is not a windlass.PythonModel")
-        artifacts = {name: str(folder / clean_artifact_path(rel))
-                     for name, rel in (config.get("artifacts") or {}).items()}
+        artifacts = {
+            name: str(folder / clean_artifact_path(rel))
+            for name, rel in (config.get("artifacts") or {}).items()
+        }
         context = ModelContext(artifacts, dict(config.get("model_config") or {}))
         instance = target()
         instance.load_context(context)

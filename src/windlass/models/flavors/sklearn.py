@@ -22,34 +22,36 @@ SKOPS_FILE = "model.skops"
 PICKLE_FILE = "model.pkl"
 
 # Reviewed: each holds fitted data or is a library function the estimator calls on data.
-REVIEWED_TYPES = frozenset({
-    "sklearn.tree._tree.Tree",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.cluster._bisect_k_means._BisectingTree",
-    "sklearn.cluster._kmeans._kmeans_single_lloyd",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
-    "sklearn.gaussian_process.kernels.ConstantKernel",
-    "sklearn.gaussian_process.kernels.DotProduct",
-    "sklearn.gaussian_process.kernels.Matern",
-    "sklearn.gaussian_process.kernels.Product",
-    "sklearn.gaussian_process.kernels.RBF",
-    "sklearn.gaussian_process.kernels.Sum",
-    "sklearn.gaussian_process.kernels.WhiteKernel",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-    "sklearn.feature_selection._univariate_selection.f_classif",
-    "sklearn.feature_selection._univariate_selection.f_regression",
-    "sklearn.feature_selection._univariate_selection.chi2",
-    "sklearn._loss.loss.HalfTweedieLossIdentity",
-    "scipy.interpolate._bsplines.BSpline",
-    "numpy.dtype",
-    "numpy.mean",
-})
+REVIEWED_TYPES = frozenset(
+    {
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.cluster._bisect_k_means._BisectingTree",
+        "sklearn.cluster._kmeans._kmeans_single_lloyd",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
+        "sklearn.gaussian_process.kernels.ConstantKernel",
+        "sklearn.gaussian_process.kernels.DotProduct",
+        "sklearn.gaussian_process.kernels.Matern",
+        "sklearn.gaussian_process.kernels.Product",
+        "sklearn.gaussian_process.kernels.RBF",
+        "sklearn.gaussian_process.kernels.Sum",
+        "sklearn.gaussian_process.kernels.WhiteKernel",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+        "sklearn.feature_selection._univariate_selection.f_classif",
+        "sklearn.feature_selection._univariate_selection.f_regression",
+        "sklearn.feature_selection._univariate_selection.chi2",
+        "sklearn._loss.loss.HalfTweedieLossIdentity",
+        "scipy.interpolate._bsplines.BSpline",
+        "numpy.dtype",
+        "numpy.mean",
+    }
+)
 
 # Frameworks with flavors of their own, though their wrappers subclass BaseEstimator.
 _OWN_FLAVOR = {"xgboost", "lightgbm"}
@@ -63,8 +65,10 @@ class SklearnPredictor(Predictor):
         names = getattr(native, "feature_names_in_", None)
         # Estimators that select columns by name (pipelines, column transformers, searches
         # over them) need the DataFrame; a plain estimator can take the array.
-        by_name = any(hasattr(native, a) for a in ("steps", "transformers", "estimator",
-                                                   "best_estimator_", "estimators"))
+        by_name = any(
+            hasattr(native, a)
+            for a in ("steps", "transformers", "estimator", "best_estimator_", "estimators")
+        )
         self._columns = None if names is None or by_name else [str(n) for n in names]
 
     def _array(self, data: Any) -> Any:
@@ -125,12 +129,18 @@ class SklearnFlavor(Flavor):
         """Return scikit-learn and skops, pinned to the installed versions."""
         return [pinned("scikit-learn", "sklearn"), pinned("skops")]
 
-    def save(self, model: Any, folder: Path, *, serialization: str | None = None,
-             example: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self,
+        model: Any,
+        folder: Path,
+        *,
+        serialization: str | None = None,
+        example: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Write ``model.skops`` (or ``model.pkl`` when ``serialization='pickle'``)."""
         serialization = serialization or "skops"
-        config: dict[str, Any] = {"estimator": class_path(model),
-                                  "serialization": serialization}
+        config: dict[str, Any] = {"estimator": class_path(model), "serialization": serialization}
         if serialization == "pickle":
             with open(folder / PICKLE_FILE, "wb") as handle:
                 pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -138,8 +148,11 @@ class SklearnFlavor(Flavor):
             config["needs_trust"] = "a pickle can run any code when loaded"
             return config
         if serialization != "skops":
-            raise InvalidInput(f"the sklearn flavor saves with 'skops' (default) or 'pickle', "
-                               f"not {serialization!r}", serialization=serialization)
+            raise InvalidInput(
+                f"the sklearn flavor saves with 'skops' (default) or 'pickle', "
+                f"not {serialization!r}",
+                serialization=serialization,
+            )
         import skops.io as sio
 
         sio.dump(model, folder / SKOPS_FILE)
@@ -152,8 +165,10 @@ class SklearnFlavor(Flavor):
         serialization = config.get("serialization", "skops")
         if serialization == "pickle":
             if not trust:
-                raise UntrustedModel("this scikit-learn model is a pickle; loading it can run "
-                                     "any code: pass trust=True if you trust its source")
+                raise UntrustedModel(
+                    "this scikit-learn model is a pickle; loading it can run "
+                    "any code: pass trust=True if you trust its source"
+                )
             with open(folder / PICKLE_FILE, "rb") as handle:
                 return SklearnPredictor(pickle.load(handle))  # noqa: S301 - trusted above
         if serialization != "skops":
@@ -167,5 +182,7 @@ class SklearnFlavor(Flavor):
             raise UntrustedModel(
                 f"this scikit-learn model holds types windlass has not reviewed: "
                 f"{', '.join(unreviewed)}; constructing them may run code. Pass trust=True "
-                "if you trust its source", types=unreviewed)
+                "if you trust its source",
+                types=unreviewed,
+            )
         return SklearnPredictor(sio.load(path, trusted=untrusted))

@@ -43,8 +43,10 @@ from windlass.exceptions import InvalidInput, SchemaMismatch, UntrustedModel
 from windlass.models.flavor import Flavor, Predictor, class_path, pinned
 
 MODEL_FILE = "model.pt2"
-NEEDS_TRUST = ("torch.export.load can run code from a crafted .pt2 archive (pickled "
-               "payloads, guard code, symbolic expressions)")
+NEEDS_TRUST = (
+    "torch.export.load can run code from a crafted .pt2 archive (pickled "
+    "payloads, guard code, symbolic expressions)"
+)
 _MODULE = "torch.nn.modules.module.Module"
 _PROGRAM = "torch.export.exported_program.ExportedProgram"
 
@@ -89,8 +91,9 @@ def _as_tensor(data: Any) -> Any:
     frame = as_frame(data)
     array = frame.to_numpy() if frame is not None else np.asarray(data)
     if array.dtype.kind not in "biuf":
-        raise SchemaMismatch(f"a torch model takes numbers; got an array of "
-                             f"{array.dtype.name}", got=array.dtype.name)
+        raise SchemaMismatch(
+            f"a torch model takes numbers; got an array of {array.dtype.name}", got=array.dtype.name
+        )
     # from_numpy shares memory and warns on read-only arrays (pandas views are).
     return torch.from_numpy(np.require(array, requirements=["C", "W"]))
 
@@ -110,19 +113,23 @@ class TorchPredictor(Predictor):
         tensor = _as_tensor(data)
         if tensor.dtype != self.input_dtype:
             if tensor.is_floating_point() and not self.input_dtype.is_floating_point:
-                raise SchemaMismatch(f"the model takes {_dtype_name(self.input_dtype)} "
-                                     f"input; got {_dtype_name(tensor.dtype)}",
-                                     expected=_dtype_name(self.input_dtype),
-                                     got=_dtype_name(tensor.dtype))
+                raise SchemaMismatch(
+                    f"the model takes {_dtype_name(self.input_dtype)} "
+                    f"input; got {_dtype_name(tensor.dtype)}",
+                    expected=_dtype_name(self.input_dtype),
+                    got=_dtype_name(tensor.dtype),
+                )
             tensor = tensor.to(self.input_dtype)
         try:
             with torch.inference_mode():
                 return _to_numpy(self.native(tensor))
         except AssertionError as exc:
             # The exported program checks input shapes with guards ("Guard failed: ...").
-            raise SchemaMismatch(f"input of shape {list(tensor.shape)} does not fit the "
-                                 f"exported model: {_first_line(exc)}",
-                                 got=list(tensor.shape)) from None
+            raise SchemaMismatch(
+                f"input of shape {list(tensor.shape)} does not fit the "
+                f"exported model: {_first_line(exc)}",
+                got=list(tensor.shape),
+            ) from None
 
 
 class TorchFlavor(Flavor):
@@ -141,12 +148,21 @@ class TorchFlavor(Flavor):
         """Return torch pinned without its local tag (``2.13.0+cpu`` is ``torch==2.13.0``)."""
         return [pinned(self.package, self.module).split("+", 1)[0]]
 
-    def save(self, model: Any, folder: Path, *, serialization: str | None = None,
-             example: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self,
+        model: Any,
+        folder: Path,
+        *,
+        serialization: str | None = None,
+        example: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Export ``model`` with a dynamic batch dimension and write ``model.pt2``."""
         if serialization not in (None, "export"):
-            raise InvalidInput(f"the torch flavor saves with torch.export ('export'), not "
-                               f"{serialization!r}", serialization=serialization)
+            raise InvalidInput(
+                f"the torch flavor saves with torch.export ('export'), not {serialization!r}",
+                serialization=serialization,
+            )
         if options:
             raise InvalidInput(f"unknown torch-flavor option(s): {sorted(options)}")
         torch = self.require()
@@ -154,26 +170,37 @@ class TorchFlavor(Flavor):
         if _PROGRAM in paths:
             program = model
             inputs = (program.example_inputs or ((), {}))[0]
-            dtype = inputs[0].dtype if inputs and isinstance(inputs[0], torch.Tensor) \
-                else torch.float32
+            dtype = (
+                inputs[0].dtype if inputs and isinstance(inputs[0], torch.Tensor) else torch.float32
+            )
             shape = None
         elif _MODULE in paths:
             program, dtype, shape = self._export(torch, model, example)
         else:
-            raise InvalidInput(f"the torch flavor saves torch.nn.Module and ExportedProgram "
-                               f"objects, not {class_path(model)}")
+            raise InvalidInput(
+                f"the torch flavor saves torch.nn.Module and ExportedProgram "
+                f"objects, not {class_path(model)}"
+            )
         torch.export.save(program, str(folder / MODEL_FILE))
-        return {"file": MODEL_FILE, "format": "pt2", "model_class": class_path(model),
-                "input_dtype": _dtype_name(dtype), "input_shape": shape,
-                "needs_trust": NEEDS_TRUST}
+        return {
+            "file": MODEL_FILE,
+            "format": "pt2",
+            "model_class": class_path(model),
+            "input_dtype": _dtype_name(dtype),
+            "input_shape": shape,
+            "needs_trust": NEEDS_TRUST,
+        }
 
     def _export(self, torch: Any, module: Any, example: Any) -> tuple[Any, Any, list[int]]:
         """Return the exported program, its input dtype and shape (-1: any batch size)."""
         if example is None:
-            raise InvalidInput("torch models need input_example to be exported: torch.export "
-                               "traces the module on it (pass input_example=a batch of input)")
-        float_dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()),
-                           torch.float32)
+            raise InvalidInput(
+                "torch models need input_example to be exported: torch.export "
+                "traces the module on it (pass input_example=a batch of input)"
+            )
+        float_dtype = next(
+            (p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32
+        )
         try:
             tensor = _as_tensor(example)
         except (SchemaMismatch, TypeError, ValueError) as exc:
@@ -182,8 +209,10 @@ class TorchFlavor(Flavor):
             # numpy's default float is rarely what a module computes in: use its own.
             tensor = tensor.to(float_dtype)
         if tensor.ndim == 0 or tensor.shape[0] == 0:
-            raise InvalidInput("the torch input example needs a batch dimension with at least "
-                               f"one row; got shape {list(tensor.shape)}")
+            raise InvalidInput(
+                "the torch input example needs a batch dimension with at least "
+                f"one row; got shape {list(tensor.shape)}"
+            )
         if tensor.shape[0] == 1:
             # export specializes a size-1 dimension to a constant: trace on two rows.
             tensor = torch.cat([tensor, tensor])
@@ -197,7 +226,8 @@ class TorchFlavor(Flavor):
         except Exception as exc:  # torch raises many types here; all mean "cannot export"
             raise InvalidInput(
                 f"torch.export could not export {class_path(module)} with a dynamic batch "
-                f"dimension: {type(exc).__name__}: {_first_line(exc)}") from None
+                f"dimension: {type(exc).__name__}: {_first_line(exc)}"
+            ) from None
         finally:
             for sub, training in modes.items():
                 sub.training = training
@@ -206,25 +236,32 @@ class TorchFlavor(Flavor):
     def load(self, folder: Path, config: dict[str, Any], *, trust: bool) -> Predictor:
         """Load ``model.pt2`` (only when trusted: see the module docstring)."""
         if not trust:
-            raise UntrustedModel(f"{folder} holds a torch .pt2 archive; torch.export.load can "
-                                 "run code from a crafted one. Pass trust=True if you trust "
-                                 "its source", path=str(folder))
+            raise UntrustedModel(
+                f"{folder} holds a torch .pt2 archive; torch.export.load can "
+                "run code from a crafted one. Pass trust=True if you trust "
+                "its source",
+                path=str(folder),
+            )
         torch = self.require()
         path = folder / MODEL_FILE
         if not path.is_file():
             raise InvalidInput(f"the torch model file {path} is missing", path=str(path))
         # Checked first: torch logs a traceback for non-archives before raising.
         if not zipfile.is_zipfile(path):
-            raise InvalidInput(f"{path} is not a torch .pt2 archive (not a zip file)",
-                               path=str(path))
+            raise InvalidInput(
+                f"{path} is not a torch .pt2 archive (not a zip file)", path=str(path)
+            )
         dtype = getattr(torch, str(config.get("input_dtype") or "float32"), None)
         if not isinstance(dtype, torch.dtype):
-            raise InvalidInput(f"unknown torch input dtype {config.get('input_dtype')!r} in "
-                               f"the config of {folder}")
+            raise InvalidInput(
+                f"unknown torch input dtype {config.get('input_dtype')!r} in the config of {folder}"
+            )
         try:
             module = torch.export.load(str(path)).module()
         except Exception as exc:  # a damaged archive fails in many ways, all InvalidInput
-            raise InvalidInput(f"{path} is not a readable torch .pt2 archive: "
-                               f"{type(exc).__name__}: {_first_line(exc)}",
-                               path=str(path)) from None
+            raise InvalidInput(
+                f"{path} is not a readable torch .pt2 archive: "
+                f"{type(exc).__name__}: {_first_line(exc)}",
+                path=str(path),
+            ) from None
         return TorchPredictor(module, dtype)

@@ -38,7 +38,8 @@ def _wrapper_class(model: Any) -> str | None:
     """Return the name of the nearest XGBoost scikit-learn wrapper class of ``model``."""
     for cls in type(model).__mro__:
         if cls.__module__.split(".")[0] == "xgboost" and "XGBModel" in {
-                base.__name__ for base in cls.__mro__}:
+            base.__name__ for base in cls.__mro__
+        }:
             return cls.__name__
     return None
 
@@ -69,8 +70,11 @@ class XGBoostPredictor(Predictor):
         if frame is not None:
             return self._xgb.DMatrix(frame, enable_categorical=categorical)
         # An array has no column names: give it the booster's, which it would demand.
-        return self._xgb.DMatrix(np.asarray(data), feature_names=self.native.feature_names,
-                                 enable_categorical=categorical)
+        return self._xgb.DMatrix(
+            np.asarray(data),
+            feature_names=self.native.feature_names,
+            enable_categorical=categorical,
+        )
 
     def predict(self, data: Any) -> Any:
         """Return predictions: class labels for a classifier, the booster's output otherwise."""
@@ -103,14 +107,24 @@ class XGBoostFlavor(Flavor):
         """Return the installed XGBoost distribution (``xgboost-cpu`` here), pinned."""
         return [pinned(distribution(), self.module)]
 
-    def save(self, model: Any, folder: Path, *, serialization: str | None = None,
-             example: Any = None, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self,
+        model: Any,
+        folder: Path,
+        *,
+        serialization: str | None = None,
+        example: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Write ``model.ubj`` (or ``model.json``); return the format and wrapper class."""
         fmt = serialization or DEFAULT_FORMAT
         if fmt not in FORMATS:
-            raise InvalidInput(f"the xgboost flavor saves as 'ubj' (default) or 'json', not "
-                               f"{fmt!r}; pickle is not offered: XGBoost's own formats keep "
-                               "everything", serialization=fmt)
+            raise InvalidInput(
+                f"the xgboost flavor saves as 'ubj' (default) or 'json', not "
+                f"{fmt!r}; pickle is not offered: XGBoost's own formats keep "
+                "everything",
+                serialization=fmt,
+            )
         if options:
             raise InvalidInput(f"unknown xgboost-flavor option(s): {sorted(options)}")
         xgb = self.require()
@@ -119,28 +133,36 @@ class XGBoostFlavor(Flavor):
         else:
             wrapper = _wrapper_class(model)
             if wrapper is None:
-                raise InvalidInput(f"the xgboost flavor saves Boosters and scikit-learn "
-                                   f"wrappers, not {class_path(model)}")
+                raise InvalidInput(
+                    f"the xgboost flavor saves Boosters and scikit-learn "
+                    f"wrappers, not {class_path(model)}"
+                )
             try:
                 booster = model.get_booster()
             except Exception:  # NotFittedError (sklearn) or XGBoostError, by version
-                raise InvalidInput(f"the {wrapper} is not fitted; fit it before saving") \
-                    from None
+                raise InvalidInput(f"the {wrapper} is not fitted; fit it before saving") from None
             kind = "sklearn"
         file = FORMATS[fmt]
         model.save_model(str(folder / file))
-        return {"file": file, "format": fmt, "kind": kind, "wrapper": wrapper,
-                "model_class": class_path(model),
-                "feature_names": list(booster.feature_names or []) or None,
-                "num_features": int(booster.num_features())}
+        return {
+            "file": file,
+            "format": fmt,
+            "kind": kind,
+            "wrapper": wrapper,
+            "model_class": class_path(model),
+            "feature_names": list(booster.feature_names or []) or None,
+            "num_features": int(booster.num_features()),
+        }
 
     def load(self, folder: Path, config: dict[str, Any], *, trust: bool) -> Predictor:
         """Load the booster or wrapper from its file; a bad file is InvalidInput naming it."""
         xgb = self.require()
         fmt = config.get("format", DEFAULT_FORMAT)
         if fmt not in FORMATS:
-            raise InvalidInput(f"unknown xgboost model format {fmt!r}; expected one of "
-                               f"{sorted(FORMATS)}", format=fmt)
+            raise InvalidInput(
+                f"unknown xgboost model format {fmt!r}; expected one of {sorted(FORMATS)}",
+                format=fmt,
+            )
         path = folder / FORMATS[fmt]
         if not path.is_file():
             raise InvalidInput(f"the XGBoost model file {path} is missing", path=str(path))
@@ -151,15 +173,20 @@ class XGBoostFlavor(Flavor):
             # Only classes XGBoost itself exports: a config must never name code to import.
             wrapper = getattr(xgb, str(config.get("wrapper")), None)
             if not (isinstance(wrapper, type) and issubclass(wrapper, xgb.XGBModel)):
-                raise InvalidInput(f"{config.get('wrapper')!r} is not an XGBoost scikit-learn "
-                                   "wrapper class", wrapper=config.get("wrapper"))
+                raise InvalidInput(
+                    f"{config.get('wrapper')!r} is not an XGBoost scikit-learn wrapper class",
+                    wrapper=config.get("wrapper"),
+                )
             native = wrapper()
         else:
-            raise InvalidInput(f"unknown xgboost model kind {kind!r}; expected 'booster' or "
-                               "'sklearn'", kind=kind)
+            raise InvalidInput(
+                f"unknown xgboost model kind {kind!r}; expected 'booster' or 'sklearn'", kind=kind
+            )
         try:
             native.load_model(str(path))
         except (xgb.core.XGBoostError, ValueError, TypeError, OSError) as exc:
-            raise InvalidInput(f"{path} is not a readable XGBoost {fmt.upper()} model: "
-                               f"{_first_line(exc)}", path=str(path)) from None
+            raise InvalidInput(
+                f"{path} is not a readable XGBoost {fmt.upper()} model: {_first_line(exc)}",
+                path=str(path),
+            ) from None
         return XGBoostPredictor(native, xgb)

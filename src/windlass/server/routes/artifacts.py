@@ -64,8 +64,7 @@ def head_blob(digest: DigestPath, service: TrackingDep) -> Response:
     return Response(status_code=200, headers={"content-length": str(size)})
 
 
-@router.put("/blobs/{digest}", status_code=201,
-            responses={200: {"description": "Already stored"}})
+@router.put("/blobs/{digest}", status_code=201, responses={200: {"description": "Already stored"}})
 async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -> Response:
     """Store the request body as blob ``digest`` (verified; stored once)."""
     digest = check_digest(digest)
@@ -76,8 +75,11 @@ async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -
         async for chunk in request.stream():
             hasher.update(chunk)
         if hasher.hexdigest() != digest:
-            raise IntegrityFailure(f"uploaded bytes do not match digest {digest}",
-                                   digest=digest, actual=hasher.hexdigest())
+            raise IntegrityFailure(
+                f"uploaded bytes do not match digest {digest}",
+                digest=digest,
+                actual=hasher.hexdigest(),
+            )
         return Response(status_code=200)
     reader = _BodyReader(request.stream().__aiter__())
     try:
@@ -88,8 +90,11 @@ async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -
     return Response(status_code=201)
 
 
-@router.get("/blobs/{digest}", response_class=StreamingResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get(
+    "/blobs/{digest}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def get_blob(digest: DigestPath, service: TrackingDep) -> StreamingResponse:
     """Stream blob ``digest``."""
     size = service.blobs.size(check_digest(digest))
@@ -100,16 +105,17 @@ def get_blob(digest: DigestPath, service: TrackingDep) -> StreamingResponse:
             while chunk := stream.read(CHUNK_SIZE):
                 yield chunk
 
-    return StreamingResponse(chunks(), media_type="application/octet-stream",
-                             headers={"content-length": str(size)})
+    return StreamingResponse(
+        chunks(), media_type="application/octet-stream", headers={"content-length": str(size)}
+    )
 
 
 @router.post("/runs/{run_id}/artifacts")
-def record_artifacts(run_id: str, body: ArtifactEntries, service: TrackingDep
-                     ) -> dict[str, Any]:
+def record_artifacts(run_id: str, body: ArtifactEntries, service: TrackingDep) -> dict[str, Any]:
     """Record uploaded blobs as files of a run."""
-    service.record_artifacts(run_id, [ArtifactEntry(e.path, e.digest, e.size)
-                                      for e in body.entries])
+    service.record_artifacts(
+        run_id, [ArtifactEntry(e.path, e.digest, e.size) for e in body.entries]
+    )
     return {}
 
 

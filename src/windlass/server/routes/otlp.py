@@ -58,28 +58,52 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _RESPONSE_SCHEMA = {
     "type": "object",
     "description": "ExportTraceServiceResponse (OTLP/JSON)",
-    "properties": {"partialSuccess": {"type": "object", "properties": {
-        "rejectedSpans": {"type": ["string", "integer"]},
-        "errorMessage": {"type": "string"}}}},
+    "properties": {
+        "partialSuccess": {
+            "type": "object",
+            "properties": {
+                "rejectedSpans": {"type": ["string", "integer"]},
+                "errorMessage": {"type": "string"},
+            },
+        }
+    },
 }
-_OPENAPI_EXTRA: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    PROTOBUF_CONTENT_TYPE: _BINARY,
-    JSON_CONTENT_TYPE: {"schema": {
-        "type": "object", "description": "ExportTraceServiceRequest in OTLP/JSON (hex ids)"}},
-}}}
+_OPENAPI_EXTRA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            PROTOBUF_CONTENT_TYPE: _BINARY,
+            JSON_CONTENT_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "description": "ExportTraceServiceRequest in OTLP/JSON (hex ids)",
+                }
+            },
+        },
+    }
+}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    200: {"description": "Spans stored; duplicates counted in partialSuccess",
-          "content": {PROTOBUF_CONTENT_TYPE: _BINARY,
-                      JSON_CONTENT_TYPE: {"schema": _RESPONSE_SCHEMA}}},
-    415: {"description": "Unsupported content type or content encoding",
-          "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+    200: {
+        "description": "Spans stored; duplicates counted in partialSuccess",
+        "content": {
+            PROTOBUF_CONTENT_TYPE: _BINARY,
+            JSON_CONTENT_TYPE: {"schema": _RESPONSE_SCHEMA},
+        },
+    },
+    415: {
+        "description": "Unsupported content type or content encoding",
+        "content": {"application/json": {"schema": ERROR_SCHEMA}},
+    },
 }
 
 
 def _too_large(size: int, limit: int, what: str) -> PayloadTooLarge:
-    return PayloadTooLarge(f"OTLP request body {what} at least {size} bytes, over the limit "
-                           f"of {limit} bytes ({_LIMIT_SETTING})", limit=limit)
+    return PayloadTooLarge(
+        f"OTLP request body {what} at least {size} bytes, over the limit "
+        f"of {limit} bytes ({_LIMIT_SETTING})",
+        limit=limit,
+    )
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
@@ -133,8 +157,10 @@ def _content_types(request: Request) -> tuple[str, bool]:
         raise UnsupportedMediaType(exc.message, **exc.details) from None
     coding = request.headers.get("content-encoding", "identity").strip().lower()
     if coding not in ("gzip", "identity", ""):
-        raise UnsupportedMediaType(f"OTLP content encoding {coding!r} is not supported; "
-                                   "send gzip or an uncompressed body", encoding=coding)
+        raise UnsupportedMediaType(
+            f"OTLP content encoding {coding!r} is not supported; send gzip or an uncompressed body",
+            encoding=coding,
+        )
     return content_type, coding == "gzip"
 
 
@@ -148,23 +174,25 @@ def _answer(report: IngestReport, content_type: str) -> Response:
         message.partial_success.rejected_spans = len(report.duplicates)
         problems.append(
             f"{len(report.duplicates)} span(s) already stored (trace_id/span_id): {named}"
-            + (f" and {more} more" if more > 0 else ""))
+            + (f" and {more} more" if more > 0 else "")
+        )
     if report.adjusted:
-        problems.append(f"{report.adjusted} span(s) stored with values clamped or truncated "
-                        f"to the stored bounds (listed in each span's {ADJUSTED_ATTRIBUTE} "
-                        "attribute)")
+        problems.append(
+            f"{report.adjusted} span(s) stored with values clamped or truncated "
+            f"to the stored bounds (listed in each span's {ADJUSTED_ATTRIBUTE} "
+            "attribute)"
+        )
     if problems:
         message.partial_success.error_message = "; ".join(problems)
     if otlp_encoding(content_type) == "protobuf":
         return Response(message.SerializeToString(), media_type=PROTOBUF_CONTENT_TYPE)
-    return Response(json_format.MessageToJson(message, indent=None),
-                    media_type=JSON_CONTENT_TYPE)
+    return Response(json_format.MessageToJson(message, indent=None), media_type=JSON_CONTENT_TYPE)
 
 
-@router.post("/v1/traces", responses=_RESPONSES, response_class=Response,
-             openapi_extra=_OPENAPI_EXTRA)
-async def export_traces(request: Request, service: ServiceDep, metrics: MetricsDep
-                        ) -> Response:
+@router.post(
+    "/v1/traces", responses=_RESPONSES, response_class=Response, openapi_extra=_OPENAPI_EXTRA
+)
+async def export_traces(request: Request, service: ServiceDep, metrics: MetricsDep) -> Response:
     """Store the spans of an OTLP/HTTP trace export (protobuf or JSON, gzip or plain)."""
     status = 500
     try:
@@ -179,8 +207,9 @@ async def export_traces(request: Request, service: ServiceDep, metrics: MetricsD
             return service.ingest_otlp(body, content_type, project=project)
 
         report = await anyio.to_thread.run_sync(ingest)
-        metrics.observe_ingest(report.projects, report.duplicates_by_project, since,
-                               report.adjusted_by_project)
+        metrics.observe_ingest(
+            report.projects, report.duplicates_by_project, since, report.adjusted_by_project
+        )
         response = _answer(report, content_type)
         status = response.status_code
         return response

@@ -16,12 +16,14 @@ TrackingDep = Annotated[Tracking, Depends(tracking)]
 
 
 @router.get("")
-def list_projects(service: TrackingDep, max_results: Annotated[int, Query(ge=1, le=10_000)] = 100,
-                  page_token: PageToken = None) -> dict[str, Any]:
+def list_projects(
+    service: TrackingDep,
+    max_results: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
     """List projects by name, one page at a time."""
     page = service.list_projects(max_results, page_token)
-    return {"projects": [p.to_dict() for p in page.items],
-            "next_page_token": page.next_page_token}
+    return {"projects": [p.to_dict() for p in page.items], "next_page_token": page.next_page_token}
 
 
 @router.post("")

@@ -23,9 +23,13 @@ from windlass.store.sql.prompts import MAX_PROMPT_RESULTS
 _NAME = "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$"
 Name = Annotated[str, Field(pattern=_NAME)]
 #: Who the client says it is: recorded as a claim, never authenticated.
-Claim = Annotated[str, Field(
-    max_length=256,
-    description="Who the client says it is: recorded as a claim, never authenticated")]
+Claim = Annotated[
+    str,
+    Field(
+        max_length=256,
+        description="Who the client says it is: recorded as a claim, never authenticated",
+    ),
+]
 VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -61,16 +65,19 @@ class PromptVersionCreate(_Body):
 
     template: str | list[MessageBody] = Field(
         description=f"A text template, or chat messages (at most {MAX_MESSAGES}); at most "
-                    f"{MAX_TEMPLATE_CHARS} characters in all")
-    model: dict[str, Any] = Field(default_factory=dict,
-                                  description="Settings: name, provider, temperature...")
+        f"{MAX_TEMPLATE_CHARS} characters in all"
+    )
+    model: dict[str, Any] = Field(
+        default_factory=dict, description="Settings: name, provider, temperature..."
+    )
     response_format: dict[str, Any] | None = None
     variables: dict[VariableName, VariableBody] = Field(default_factory=dict)
     commit_message: str = Field(default="", max_length=MAX_COMMIT_MESSAGE_LENGTH)
     version_id: Id | None = None
     claimed_by: Claim | None = None
     create_missing_prompt: bool = Field(
-        default=True, description="Create the prompt if it does not exist yet")
+        default=True, description="Create the prompt if it does not exist yet"
+    )
 
     def declared(self) -> dict[str, dict[str, Any]]:
         """Return the declarations as the domain takes them (``default`` only if sent)."""
@@ -106,34 +113,42 @@ def prompts(request: Request) -> PromptRegistry:
     return registry
 
 
-router = APIRouter(prefix="/api/v1/projects/{project}/prompts", tags=["prompts"],
-                   responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1/projects/{project}/prompts", tags=["prompts"], responses=ERROR_RESPONSES
+)
 RegistryDep = Annotated[PromptRegistry, Depends(prompts)]
 ProjectDep = Annotated[Project, Depends(project)]
 NamePath = Annotated[str, Path(pattern=_NAME, description="Prompt name")]
 AliasPath = Annotated[str, Path(pattern=_NAME, description="Alias (`latest`: the newest)")]
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
-ClaimQuery = Annotated[str | None, Query(
-    max_length=256, description="Who the client says it is: recorded as a claim, never "
-    "authenticated")]
+ClaimQuery = Annotated[
+    str | None,
+    Query(
+        max_length=256,
+        description="Who the client says it is: recorded as a claim, never authenticated",
+    ),
+]
 
 
 @router.post("")
-def create_prompt(body: PromptCreate, proj: ProjectDep, registry: RegistryDep
-                  ) -> dict[str, Any]:
+def create_prompt(body: PromptCreate, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
     """Create a prompt (409 if it exists, unless ``exist_ok``)."""
-    return registry.create_prompt(proj.id, body.name, description=body.description,
-                                  exist_ok=body.exist_ok).to_dict()
+    return registry.create_prompt(
+        proj.id, body.name, description=body.description, exist_ok=body.exist_ok
+    ).to_dict()
 
 
 @router.get("")
-def list_prompts(proj: ProjectDep, registry: RegistryDep, max_results: MaxResults = 100,
-                 page_token: PageToken = None) -> dict[str, Any]:
+def list_prompts(
+    proj: ProjectDep,
+    registry: RegistryDep,
+    max_results: MaxResults = 100,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
     """List a project's prompts by name, one page at a time."""
     page = registry.list_prompts(proj.id, max_results, page_token)
-    return {"prompts": [p.to_dict() for p in page.items],
-            "next_page_token": page.next_page_token}
+    return {"prompts": [p.to_dict() for p in page.items], "next_page_token": page.next_page_token}
 
 
 @router.get("/{name}")
@@ -143,67 +158,88 @@ def get_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep) -> dict[
 
 
 @router.delete("/{name}")
-def delete_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep
-                  ) -> dict[str, Any]:
+def delete_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
     """Delete a prompt with all its versions (409 while it has aliases)."""
     registry.delete_prompt(proj.id, name)
     return {}
 
 
 @router.post("/{name}/versions")
-def create_version(name: NamePath, body: PromptVersionCreate, proj: ProjectDep,
-                   registry: RegistryDep) -> dict[str, Any]:
+def create_version(
+    name: NamePath, body: PromptVersionCreate, proj: ProjectDep, registry: RegistryDep
+) -> dict[str, Any]:
     """Register the prompt's next version (by default creating the prompt on first use)."""
     return registry.register(
-        proj.id, name, template=body.template_value(), model=body.model,
-        response_format=body.response_format, variables=body.declared(),
-        commit_message=body.commit_message, version_id=body.version_id,
-        claimed_by=body.claimed_by or "", create_missing_prompt=body.create_missing_prompt
+        proj.id,
+        name,
+        template=body.template_value(),
+        model=body.model,
+        response_format=body.response_format,
+        variables=body.declared(),
+        commit_message=body.commit_message,
+        version_id=body.version_id,
+        claimed_by=body.claimed_by or "",
+        create_missing_prompt=body.create_missing_prompt,
     ).to_dict()
 
 
 @router.get("/{name}/versions")
-def list_versions(name: NamePath, proj: ProjectDep, registry: RegistryDep,
-                  max_results: MaxResults = 100, page_token: PageToken = None
-                  ) -> dict[str, Any]:
+def list_versions(
+    name: NamePath,
+    proj: ProjectDep,
+    registry: RegistryDep,
+    max_results: MaxResults = 100,
+    page_token: PageToken = None,
+) -> dict[str, Any]:
     """List a prompt's versions, newest first, one page at a time."""
     page = registry.list_versions(proj.id, name, max_results, page_token)
-    return {"versions": [v.to_dict() for v in page.items],
-            "next_page_token": page.next_page_token}
+    return {"versions": [v.to_dict() for v in page.items], "next_page_token": page.next_page_token}
 
 
 @router.get("/{name}/versions/{version}")
-def get_version(name: NamePath, version: VersionPath, proj: ProjectDep,
-                registry: RegistryDep) -> dict[str, Any]:
+def get_version(
+    name: NamePath, version: VersionPath, proj: ProjectDep, registry: RegistryDep
+) -> dict[str, Any]:
     """Return one version with its template, settings, variables and aliases."""
     return registry.get(proj.id, name, version=version).to_dict()
 
 
 @router.get("/{name}/aliases/{alias}")
-def get_alias(name: NamePath, alias: AliasPath, proj: ProjectDep, registry: RegistryDep
-              ) -> dict[str, Any]:
+def get_alias(
+    name: NamePath, alias: AliasPath, proj: ProjectDep, registry: RegistryDep
+) -> dict[str, Any]:
     """Return the version an alias points to."""
     return registry.get(proj.id, name, alias=alias).to_dict()
 
 
 @router.put("/{name}/aliases/{alias}")
-def set_alias(name: NamePath, alias: AliasPath, body: PromptAliasSet, proj: ProjectDep,
-              registry: RegistryDep) -> dict[str, Any]:
+def set_alias(
+    name: NamePath, alias: AliasPath, body: PromptAliasSet, proj: ProjectDep, registry: RegistryDep
+) -> dict[str, Any]:
     """Point an alias at a version; return the recorded move."""
-    return registry.set_alias(proj.id, name, alias, body.version,
-                              claimed_by=body.claimed_by or "").to_dict()
+    return registry.set_alias(
+        proj.id, name, alias, body.version, claimed_by=body.claimed_by or ""
+    ).to_dict()
 
 
 @router.delete("/{name}/aliases/{alias}")
-def delete_alias(name: NamePath, alias: AliasPath, proj: ProjectDep, registry: RegistryDep,
-                 claimed_by: ClaimQuery = None) -> dict[str, Any]:
+def delete_alias(
+    name: NamePath,
+    alias: AliasPath,
+    proj: ProjectDep,
+    registry: RegistryDep,
+    claimed_by: ClaimQuery = None,
+) -> dict[str, Any]:
     """Remove an alias; return the recorded removal."""
     return registry.delete_alias(proj.id, name, alias, claimed_by=claimed_by or "").to_dict()
 
 
 @router.get("/{name}/alias-history")
-def alias_history(name: NamePath, proj: ProjectDep, registry: RegistryDep,
-                  alias: Annotated[str | None, Query(pattern=_NAME)] = None
-                  ) -> dict[str, Any]:
+def alias_history(
+    name: NamePath,
+    proj: ProjectDep,
+    registry: RegistryDep,
+    alias: Annotated[str | None, Query(pattern=_NAME)] = None,
+) -> dict[str, Any]:
     """Return every recorded alias move of the prompt (or of one alias), oldest first."""
     return {"events": [e.to_dict() for e in registry.alias_history(proj.id, name, alias)]}

@@ -48,18 +48,31 @@ def create_run(body: RunCreate, service: TrackingDep) -> dict[str, Any]:
     """Create a running run (the same ``run_id`` again returns the existing run)."""
     source = RunSource(**body.source.model_dump())
     return service.create_run(
-        body.project_id, name=body.name, parent_run_id=body.parent_run_id, source=source,
-        tags=body.tags, run_id=body.run_id, start_time=body.start_time).to_dict()
+        body.project_id,
+        name=body.name,
+        parent_run_id=body.parent_run_id,
+        source=source,
+        tags=body.tags,
+        run_id=body.run_id,
+        start_time=body.start_time,
+    ).to_dict()
 
 
 @router.post("/runs/search")
 def search_runs(body: SearchRuns, service: TrackingDep) -> Response:
     """Search runs with the filter language; keyset-paged."""
-    page = service.search_runs(body.projects, body.filter, body.order_by,
-                               body.max_results, body.page_token, ViewType(body.view))
+    page = service.search_runs(
+        body.projects,
+        body.filter,
+        body.order_by,
+        body.max_results,
+        body.page_token,
+        ViewType(body.view),
+    )
     with paused_gc():
-        return _json({"runs": [r.to_dict() for r in page.items],
-                      "next_page_token": page.next_page_token})
+        return _json(
+            {"runs": [r.to_dict() for r in page.items], "next_page_token": page.next_page_token}
+        )
 
 
 @router.post("/runs/fail-stale")
@@ -78,8 +91,9 @@ def get_run(run_id: str, service: TrackingDep) -> dict[str, Any]:
 def update_run(run_id: str, body: RunUpdate, service: TrackingDep) -> dict[str, Any]:
     """Change a run's status, end time or name."""
     status = None if body.status is None else RunStatus(body.status)
-    return service.update_run(run_id, status=status, end_time=body.end_time,
-                              name=body.name).to_dict()
+    return service.update_run(
+        run_id, status=status, end_time=body.end_time, name=body.name
+    ).to_dict()
 
 
 @router.delete("/runs/{run_id}")
@@ -125,29 +139,48 @@ def delete_tag(run_id: str, key: str, service: TrackingDep) -> dict[str, Any]:
 @router.post("/metrics")
 def log_metrics(body: MetricBatchBody, service: TrackingDep) -> dict[str, Any]:
     """Store a batch of metric points (columns of equal length)."""
-    batch = MetricBatch(body.id, body.run_ids, body.keys,
-                        [decode_float(v) for v in body.values], body.steps, body.timestamps)
+    batch = MetricBatch(
+        body.id,
+        body.run_ids,
+        body.keys,
+        [decode_float(v) for v in body.values],
+        body.steps,
+        body.timestamps,
+    )
     return {"stored": service.log_metrics(batch)}
 
 
 @router.get("/runs/{run_id}/metric-history")
-def metric_history(run_id: str, key: str, service: TrackingDep,
-                   max_results: Annotated[int, Query(ge=1, le=MAX_HISTORY_RESULTS)] = 100_000,
-                   page_token: PageToken = None) -> Response:
+def metric_history(
+    run_id: str,
+    key: str,
+    service: TrackingDep,
+    max_results: Annotated[int, Query(ge=1, le=MAX_HISTORY_RESULTS)] = 100_000,
+    page_token: PageToken = None,
+) -> Response:
     """Return one page of a metric's points in step order, in columns."""
     page = service.metric_history_page(run_id, key, max_results, page_token)
-    return _json({"key": key, "steps": [p.step for p in page.items],
-                  "timestamps": [p.timestamp for p in page.items],
-                  "values": [encode_float(p.value) for p in page.items],
-                  "next_page_token": page.next_page_token})
+    return _json(
+        {
+            "key": key,
+            "steps": [p.step for p in page.items],
+            "timestamps": [p.timestamp for p in page.items],
+            "values": [encode_float(p.value) for p in page.items],
+            "next_page_token": page.next_page_token,
+        }
+    )
 
 
 @router.post("/runs/{run_id}/inputs")
 def log_inputs(run_id: str, body: DatasetInputs, service: TrackingDep) -> dict[str, Any]:
     """Record datasets the run read (the same name, digest and context again: no-op)."""
-    service.log_inputs(run_id, [
-        DatasetInput(d.name, d.digest, d.context, d.source, d.rows, d.schema_)
-        for d in body.inputs])
+    service.log_inputs(
+        run_id,
+        [
+            DatasetInput(d.name, d.digest, d.context, d.source, d.rows, d.schema_)
+            for d in body.inputs
+        ],
+    )
     return {}
 
 

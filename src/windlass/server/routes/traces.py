@@ -32,8 +32,9 @@ from windlass.store.bulk import paused_gc
 from windlass.store.sql.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS
 from windlass.trace_entities import MAX_TIME_NS, Span, TraceGrouping, TraceSummary
 
-by_project = APIRouter(prefix="/api/v1/projects/{project}", tags=["traces"],
-                       responses=ERROR_RESPONSES)
+by_project = APIRouter(
+    prefix="/api/v1/projects/{project}", tags=["traces"], responses=ERROR_RESPONSES
+)
 any_project = APIRouter(prefix="/api/v1", tags=["traces"], responses=ERROR_RESPONSES)
 
 ServiceDep = Annotated[TraceService, Depends(deps.trace_service)]
@@ -43,18 +44,31 @@ ProjectDep = Annotated[Project, Depends(deps.project)]
 # request line may have (a percent-encoded character takes up to 12 bytes).
 _PROJECT = "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$"
 ProjectPath = Annotated[str, Path(pattern=_PROJECT, description="Project name or id")]
-ProjectIds = Annotated[list[Annotated[str, Field(pattern=_PROJECT)]] | None, Query(
-    max_length=50, description="Project names or ids (repeat the parameter, at most 50); "
-    "none: no traces")]
-TraceIdPath = Annotated[str, Path(pattern=TRACE_ID_PATTERN,
-                                   description="32 hex characters (either case)")]
-Filter = Annotated[str | None, Query(
-    max_length=2500, description="Filter language of runs over trace fields, e.g. "
-    "`status = 'error' and model = 'gpt-4o'`")]
-Nanos = Annotated[int | None, Query(ge=0, le=MAX_TIME_NS,
-                                    description="Nanoseconds since the epoch")]
-OrderBy = Annotated[list[Annotated[str, Field(pattern="^[ -~]{1,100}$")]] | None, Query(
-    max_length=5, description="`<field> [ASC|DESC]`, repeatable; default newest first")]
+ProjectIds = Annotated[
+    list[Annotated[str, Field(pattern=_PROJECT)]] | None,
+    Query(
+        max_length=50,
+        description="Project names or ids (repeat the parameter, at most 50); none: no traces",
+    ),
+]
+TraceIdPath = Annotated[
+    str, Path(pattern=TRACE_ID_PATTERN, description="32 hex characters (either case)")
+]
+Filter = Annotated[
+    str | None,
+    Query(
+        max_length=2500,
+        description="Filter language of runs over trace fields, e.g. "
+        "`status = 'error' and model = 'gpt-4o'`",
+    ),
+]
+Nanos = Annotated[
+    int | None, Query(ge=0, le=MAX_TIME_NS, description="Nanoseconds since the epoch")
+]
+OrderBy = Annotated[
+    list[Annotated[str, Field(pattern="^[ -~]{1,100}$")]] | None,
+    Query(max_length=5, description="`<field> [ASC|DESC]`, repeatable; default newest first"),
+]
 TraceResults = Annotated[int, Query(ge=1, le=MAX_TRACE_RESULTS)]
 SpanResults = Annotated[int, Query(ge=1, le=MAX_SPAN_RESULTS)]
 GroupBy = Annotated[TraceGrouping, Query(description="What the rows are per")]
@@ -66,19 +80,22 @@ def _json(body: Any) -> Response:
 
 
 def _traces_page(page: Page[TraceSummary]) -> Response:
-    return _json({"traces": [t.to_dict() for t in page.items],
-                  "next_page_token": page.next_page_token})
+    return _json(
+        {"traces": [t.to_dict() for t in page.items], "next_page_token": page.next_page_token}
+    )
 
 
 def _spans_page(page: Page[Span]) -> Response:
-    return _json({"spans": [s.to_dict() for s in page.items],
-                  "next_page_token": page.next_page_token})
+    return _json(
+        {"spans": [s.to_dict() for s in page.items], "next_page_token": page.next_page_token}
+    )
 
 
 # -- one project -----------------------------------------------------------------------------
 @by_project.post("/spans")
-def ingest_spans(body: SpansIngest, proj: ProjectDep, service: ServiceDep,
-                 metrics: MetricsDep) -> dict[str, Any]:
+def ingest_spans(
+    body: SpansIngest, proj: ProjectDep, service: ServiceDep, metrics: MetricsDep
+) -> dict[str, Any]:
     """Store spans in the project (priced when their cost is unknown), in one transaction.
 
     Spans the project already holds (same trace and span id) are not stored again and
@@ -86,87 +103,139 @@ def ingest_spans(body: SpansIngest, proj: ProjectDep, service: ServiceDep,
     """
     since = time.monotonic()
     result = service.ingest_into(proj.id, [Span.from_dict(s.model_dump()) for s in body.spans])
-    metrics.observe_ingest({proj.name: result.accepted},
-                           {proj.name: len(result.duplicates)}, since,
-                           {proj.name: result.adjusted})
+    metrics.observe_ingest(
+        {proj.name: result.accepted},
+        {proj.name: len(result.duplicates)},
+        since,
+        {proj.name: result.adjusted},
+    )
     return result.to_dict()
 
 
 @by_project.get("/spans")
-def project_spans(project: ProjectPath, service: ServiceDep, start_ns: Nanos = None,
-                  end_ns: Nanos = None, max_results: SpanResults = 1000,
-                  page_token: PageToken = None) -> Response:
+def project_spans(
+    project: ProjectPath,
+    service: ServiceDep,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+    max_results: SpanResults = 1000,
+    page_token: PageToken = None,
+) -> Response:
     """Return the project's spans in (start, trace id, span id) order, one page at a time."""
-    return _spans_page(service.search_spans([project], start_ns, end_ns, max_results,
-                                            page_token))
+    return _spans_page(service.search_spans([project], start_ns, end_ns, max_results, page_token))
 
 
 @by_project.get("/traces")
-def project_traces(project: ProjectPath, service: ServiceDep, filter: Filter = None,
-                   start_ns: Nanos = None, end_ns: Nanos = None, order_by: OrderBy = None,
-                   max_results: TraceResults = 100, page_token: PageToken = None
-                   ) -> Response:
+def project_traces(
+    project: ProjectPath,
+    service: ServiceDep,
+    filter: Filter = None,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+    order_by: OrderBy = None,
+    max_results: TraceResults = 100,
+    page_token: PageToken = None,
+) -> Response:
     """Return the project's traces matching ``filter``, newest first unless ordered."""
-    return _traces_page(service.search_traces([project], filter, start_ns, end_ns, order_by,
-                                              max_results, page_token))
+    return _traces_page(
+        service.search_traces(
+            [project], filter, start_ns, end_ns, order_by, max_results, page_token
+        )
+    )
 
 
 @by_project.get("/traces/stats")
-def project_trace_stats(project: ProjectPath, service: ServiceDep, filter: Filter = None,
-                        start_ns: Nanos = None, end_ns: Nanos = None) -> dict[str, Any]:
+def project_trace_stats(
+    project: ProjectPath,
+    service: ServiceDep,
+    filter: Filter = None,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+) -> dict[str, Any]:
     """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
     return service.trace_stats([project], filter, start_ns, end_ns).to_dict()
 
 
 @by_project.get("/traces/rollup")
-def project_trace_rollup(project: ProjectPath, group_by: GroupBy, service: ServiceDep,
-                         filter: Filter = None, start_ns: Nanos = None, end_ns: Nanos = None,
-                         max_results: SpanResults = 1000) -> dict[str, Any]:
+def project_trace_rollup(
+    project: ProjectPath,
+    group_by: GroupBy,
+    service: ServiceDep,
+    filter: Filter = None,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+    max_results: SpanResults = 1000,
+) -> dict[str, Any]:
     """Return the traces' totals per session, user, UTC day, model or prompt version."""
     rows = service.trace_rollup([project], group_by, filter, start_ns, end_ns, max_results)
     return {"rollup": [r.to_dict() for r in rows]}
 
 
 @by_project.get("/traces/{trace_id}")
-def project_trace(project: ProjectPath, trace_id: TraceIdPath, service: ServiceDep
-                  ) -> Response:
+def project_trace(project: ProjectPath, trace_id: TraceIdPath, service: ServiceDep) -> Response:
     """Return every span of one of the project's traces, ordered by start time."""
     return _json({"spans": [s.to_dict() for s in service.get_trace(trace_id, project)]})
 
 
 # -- any projects ----------------------------------------------------------------------------
 @any_project.get("/spans")
-def spans(service: ServiceDep, project_id: ProjectIds = None, start_ns: Nanos = None,
-          end_ns: Nanos = None, max_results: SpanResults = 1000,
-          page_token: PageToken = None) -> Response:
+def spans(
+    service: ServiceDep,
+    project_id: ProjectIds = None,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+    max_results: SpanResults = 1000,
+    page_token: PageToken = None,
+) -> Response:
     """Return the projects' spans in (start, trace id, span id) order, one page at a time."""
-    return _spans_page(service.search_spans(project_id or [], start_ns, end_ns,
-                                            max_results, page_token))
+    return _spans_page(
+        service.search_spans(project_id or [], start_ns, end_ns, max_results, page_token)
+    )
 
 
 @any_project.get("/traces")
-def traces(service: ServiceDep, project_id: ProjectIds = None, filter: Filter = None,
-           start_ns: Nanos = None, end_ns: Nanos = None, order_by: OrderBy = None,
-           max_results: TraceResults = 100, page_token: PageToken = None) -> Response:
+def traces(
+    service: ServiceDep,
+    project_id: ProjectIds = None,
+    filter: Filter = None,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+    order_by: OrderBy = None,
+    max_results: TraceResults = 100,
+    page_token: PageToken = None,
+) -> Response:
     """Return the projects' traces matching ``filter``, newest first unless ordered."""
-    return _traces_page(service.search_traces(project_id or [], filter, start_ns, end_ns,
-                                              order_by, max_results, page_token))
+    return _traces_page(
+        service.search_traces(
+            project_id or [], filter, start_ns, end_ns, order_by, max_results, page_token
+        )
+    )
 
 
 @any_project.get("/traces/stats")
-def trace_stats(service: ServiceDep, project_id: ProjectIds = None, filter: Filter = None,
-                start_ns: Nanos = None, end_ns: Nanos = None) -> dict[str, Any]:
+def trace_stats(
+    service: ServiceDep,
+    project_id: ProjectIds = None,
+    filter: Filter = None,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+) -> dict[str, Any]:
     """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
     return service.trace_stats(project_id or [], filter, start_ns, end_ns).to_dict()
 
 
 @any_project.get("/traces/rollup")
-def trace_rollup(group_by: GroupBy, service: ServiceDep, project_id: ProjectIds = None,
-                 filter: Filter = None, start_ns: Nanos = None, end_ns: Nanos = None,
-                 max_results: SpanResults = 1000) -> dict[str, Any]:
+def trace_rollup(
+    group_by: GroupBy,
+    service: ServiceDep,
+    project_id: ProjectIds = None,
+    filter: Filter = None,
+    start_ns: Nanos = None,
+    end_ns: Nanos = None,
+    max_results: SpanResults = 1000,
+) -> dict[str, Any]:
     """Return the traces' totals per session, user, UTC day, model or prompt version."""
-    rows = service.trace_rollup(project_id or [], group_by, filter, start_ns, end_ns,
-                                max_results)
+    rows = service.trace_rollup(project_id or [], group_by, filter, start_ns, end_ns, max_results)
     return {"rollup": [r.to_dict() for r in rows]}
 
 

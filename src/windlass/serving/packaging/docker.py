@@ -53,8 +53,9 @@ def python_minor(version: str) -> str:
     match = _PYTHON.match(version.strip()) if version else None
     if match is None:
         if version:
-            raise InvalidInput(f"{MANIFEST_FILE}: python_version {version!r} is not a "
-                               "Python version (like 3.11.9)")
+            raise InvalidInput(
+                f"{MANIFEST_FILE}: python_version {version!r} is not a Python version (like 3.11.9)"
+            )
         match = _PYTHON.match(platform.python_version())
         assert match is not None
     return f"{match[1]}.{match[2]}"
@@ -65,8 +66,7 @@ def _project(requirement: str) -> str | None:
     return re.sub(r"[-_.]+", "-", match[1]).lower() if match else None
 
 
-def model_requirements(manifest: ModelManifest, wheel_file: str,
-                       notes: list[str]) -> list[str]:
+def model_requirements(manifest: ModelManifest, wheel_file: str, notes: list[str]) -> list[str]:
     """Return requirements.txt lines: the model's requirements with windlass as the wheel.
 
     pip options (``-e``, ``--index-url``...) are refused: a model's requirements must not
@@ -79,20 +79,26 @@ def model_requirements(manifest: ModelManifest, wheel_file: str,
             if not line or line.startswith("#"):
                 continue
             if line.startswith("-"):
-                raise InvalidInput(f"{MANIFEST_FILE}: requirement {line!r} is a pip option; "
-                                   "a model's requirements may only name packages")
+                raise InvalidInput(
+                    f"{MANIFEST_FILE}: requirement {line!r} is a pip option; "
+                    "a model's requirements may only name packages"
+                )
             if _project(line) == DIST:
                 pinned = _PINNED_VERSION.search(line)
                 shipped = wheel_version(Path(wheel_file))
                 if pinned and pinned[1] != shipped:
-                    notes.append(f"the model was saved with windlass {pinned[1]}; the image "
-                                 f"gets windlass {shipped} (wheels/{wheel_file})")
+                    notes.append(
+                        f"the model was saved with windlass {pinned[1]}; the image "
+                        f"gets windlass {shipped} (wheels/{wheel_file})"
+                    )
                 continue
             lines.append(line)
     if any(_project(line) == "torch" for line in lines):
-        notes.append("the model needs torch: on PyPI the Linux torch wheel is the CUDA build "
-                     "(several GB); for a CPU image add --extra-index-url "
-                     "https://download.pytorch.org/whl/cpu to requirements.txt")
+        notes.append(
+            "the model needs torch: on PyPI the Linux torch wheel is the CUDA build "
+            "(several GB); for a CPU image add --extra-index-url "
+            "https://download.pytorch.org/whl/cpu to requirements.txt"
+        )
     return [*dict.fromkeys(lines), f"./wheels/{wheel_file}"]
 
 
@@ -109,13 +115,13 @@ def resolve_model_uri(model_uri: str, project: str | None) -> str:
     parsed = parse_object_uri(model_uri)
     if parsed.version is not None:
         return model_uri
-    version = get_model_version(parsed.name, alias=parsed.alias,
-                                project=pick_project(parsed.project, project, model_uri))
+    version = get_model_version(
+        parsed.name, alias=parsed.alias, project=pick_project(parsed.project, project, model_uri)
+    )
     return str(parse_object_uri(version.uri).in_project(parsed.project))
 
 
-def check_model_exists(model_uri: str, project: str | None,
-                       wheel_file: Path | None = None) -> None:
+def check_model_exists(model_uri: str, project: str | None, wheel_file: Path | None = None) -> None:
     """Raise the error of a model (or ``--windlass-wheel``) that is not there, writing nothing.
 
     ``models:/`` must name an existing version (ModelNotFound, ModelVersionNotFound),
@@ -137,17 +143,26 @@ def check_model_exists(model_uri: str, project: str | None,
 
         parsed = parse_object_uri(model_uri)
         get_run(parsed.name)
-        names = {entry.path.rsplit("/", 1)[-1] for entry in
-                 list_artifacts(parsed.name, parsed.path) if not entry.is_dir}
+        names = {
+            entry.path.rsplit("/", 1)[-1]
+            for entry in list_artifacts(parsed.name, parsed.path)
+            if not entry.is_dir
+        }
         if MANIFEST_FILE not in names:
-            raise ArtifactNotFound(f"{model_uri} is not a windlass model (no {MANIFEST_FILE} "
-                                   "there)", run_id=parsed.name, path=parsed.path)
+            raise ArtifactNotFound(
+                f"{model_uri} is not a windlass model (no {MANIFEST_FILE} there)",
+                run_id=parsed.name,
+                path=parsed.path,
+            )
     elif not Path(model_uri).is_dir():
-        raise InvalidInput(f"{model_uri!r} is neither a model URI (models:/, runs:/) nor a "
-                           "model folder", uri=model_uri)
+        raise InvalidInput(
+            f"{model_uri!r} is neither a model URI (models:/, runs:/) nor a model folder",
+            uri=model_uri,
+        )
     elif not (Path(model_uri) / MANIFEST_FILE).is_file():
-        raise InvalidInput(f"{model_uri} is not a windlass model: it has no {MANIFEST_FILE}",
-                           path=model_uri)
+        raise InvalidInput(
+            f"{model_uri} is not a windlass model: it has no {MANIFEST_FILE}", path=model_uri
+        )
 
 
 def _fetch_model(model_uri: str, dest: Path, project: str | None) -> None:
@@ -161,8 +176,10 @@ def _fetch_model(model_uri: str, dest: Path, project: str | None) -> None:
 
     source = Path(model_uri)
     if not source.is_dir():
-        raise InvalidInput(f"{model_uri!r} is neither a model URI (models:/, runs:/) nor a "
-                           "model folder", uri=model_uri)
+        raise InvalidInput(
+            f"{model_uri!r} is neither a model URI (models:/, runs:/) nor a model folder",
+            uri=model_uri,
+        )
     for file, rel in walk_local(source):
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -195,8 +212,15 @@ def image_tag(model_uri: str) -> str:
 
 def serve_command(*, trust: bool = False, workers: int | None = None) -> list[str]:
     """Return the image's command: ``windlass serve /app/model`` on all interfaces, port 8080."""
-    command = [DIST, "serve", f"{APP_DIR}/model", "--host", "0.0.0.0",  # noqa: S104
-               "--port", str(PORT)]
+    command = [
+        DIST,
+        "serve",
+        f"{APP_DIR}/model",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        str(PORT),
+    ]
     if workers is not None:
         if workers < 1:
             raise InvalidInput(f"--workers must be at least 1, not {workers}")
@@ -212,27 +236,51 @@ def _check_trust(model_uri: str, manifest: ModelManifest, trust: bool) -> None:
             f"{model_uri} was made by {manifest.creator()} and loading it runs code from its "
             f"files ({'; '.join(reasons)}): the image could not serve it. If you trust its "
             "source, pass --trust to build an image that serves it with `--trust`",
-            uri=model_uri, reasons=reasons)
+            uri=model_uri,
+            reasons=reasons,
+        )
 
 
-def render_dockerfile(model_uri: str, manifest: ModelManifest, base_image: str,
-                      windlass_version: str, command: list[str]) -> str:
+def render_dockerfile(
+    model_uri: str,
+    manifest: ModelManifest,
+    base_image: str,
+    windlass_version: str,
+    command: list[str],
+) -> str:
     """Return the Dockerfile of a model image (values in labels are JSON-quoted)."""
-    source = model_uri if model_uri.startswith(("models:/", "runs:/")) \
+    source = (
+        model_uri
+        if model_uri.startswith(("models:/", "runs:/"))
         else f"folder:{Path(model_uri).resolve().name}"
+    )
     healthcheck = json.dumps(["python", "-c", texts.HEALTHCHECK_CODE.format(port=PORT)])
     serve = json.dumps(command)
     return texts.DOCKERFILE.format(
-        windlass_version=windlass_version, base_image=base_image, uid=UID, app=APP_DIR,
-        port=PORT, healthcheck=healthcheck, serve=serve,
-        source=json.dumps(source), flavor=json.dumps(manifest.flavor),
-        version_label=json.dumps(windlass_version))
+        windlass_version=windlass_version,
+        base_image=base_image,
+        uid=UID,
+        app=APP_DIR,
+        port=PORT,
+        healthcheck=healthcheck,
+        serve=serve,
+        source=json.dumps(source),
+        flavor=json.dumps(manifest.flavor),
+        version_label=json.dumps(windlass_version),
+    )
 
 
-def build_docker_context(model_uri: str, out: str | Path, *, force: bool = False,
-                         project: str | None = None, windlass_wheel_file: Path | None = None,
-                         base_image: str | None = None, trust: bool = False,
-                         workers: int | None = None) -> DockerContext:
+def build_docker_context(
+    model_uri: str,
+    out: str | Path,
+    *,
+    force: bool = False,
+    project: str | None = None,
+    windlass_wheel_file: Path | None = None,
+    base_image: str | None = None,
+    trust: bool = False,
+    workers: int | None = None,
+) -> DockerContext:
     """Write a Docker build context serving ``model_uri`` into the folder ``out``.
 
     ``model_uri`` is ``models:/...``, ``runs:/...`` or a model folder; it must exist
@@ -262,16 +310,31 @@ def build_docker_context(model_uri: str, out: str | Path, *, force: bool = False
         wheel = windlass_wheel(staging / "wheels", windlass_wheel_file)
         requirements = model_requirements(manifest, wheel.name, notes)
         tag = image_tag(model_uri)
-        (staging / "requirements.txt").write_text(texts.REQUIREMENTS_HEADER.format(
-            uri=model_uri) + "\n".join(requirements) + "\n")
-        (staging / "Dockerfile").write_text(render_dockerfile(
-            model_uri, manifest, image, wheel_version(wheel), command))
+        (staging / "requirements.txt").write_text(
+            texts.REQUIREMENTS_HEADER.format(uri=model_uri) + "\n".join(requirements) + "\n"
+        )
+        (staging / "Dockerfile").write_text(
+            render_dockerfile(model_uri, manifest, image, wheel_version(wheel), command)
+        )
         (staging / ".dockerignore").write_text(texts.DOCKERIGNORE)
         _make_readable(staging / "model")
         _make_readable(staging / "wheels")
-        (staging / "README.txt").write_text(texts.DOCKER_README.format(
-            uri=model_uri, tag=tag, port=PORT, notes="".join(f"- {n}\n" for n in notes)
-            or "- none\n"))
-    return DockerContext(path=out, model_uri=model_uri, python_version=python,
-                         base_image=image, requirements=requirements, wheel=wheel.name,
-                         image_tag=tag, command=command, notes=notes)
+        (staging / "README.txt").write_text(
+            texts.DOCKER_README.format(
+                uri=model_uri,
+                tag=tag,
+                port=PORT,
+                notes="".join(f"- {n}\n" for n in notes) or "- none\n",
+            )
+        )
+    return DockerContext(
+        path=out,
+        model_uri=model_uri,
+        python_version=python,
+        base_image=image,
+        requirements=requirements,
+        wheel=wheel.name,
+        image_tag=tag,
+        command=command,
+        notes=notes,
+    )

@@ -18,17 +18,31 @@ DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 #: A DNS-1123 subdomain: what a Secret name must be.
 DNS_1123_SUBDOMAIN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
 MAX_LABEL = 63
 MAX_SUBDOMAIN = 253
 
-_QUANTITY = re.compile(r"^(?P<number>[0-9]+(\.[0-9]*)?|\.[0-9]+)"
-                       r"(?P<suffix>m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$")
-_SUFFIX = {"m": Decimal("0.001"), "": Decimal(1), "k": Decimal(10) ** 3,
-           "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
-           "P": Decimal(10) ** 15, "E": Decimal(10) ** 18, "Ki": Decimal(2) ** 10,
-           "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
-           "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60}
+_QUANTITY = re.compile(
+    r"^(?P<number>[0-9]+(\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<suffix>m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$"
+)
+_SUFFIX = {
+    "m": Decimal("0.001"),
+    "": Decimal(1),
+    "k": Decimal(10) ** 3,
+    "M": Decimal(10) ** 6,
+    "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12,
+    "P": Decimal(10) ** 15,
+    "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10,
+    "Mi": Decimal(2) ** 20,
+    "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50,
+    "Ei": Decimal(2) ** 60,
+}
 
 
 def deployment_name(deployment: str) -> str:
@@ -36,9 +50,11 @@ def deployment_name(deployment: str) -> str:
     if deployment.startswith("deployments:/"):
         return parse_object_uri(deployment).name
     if not re.fullmatch(NAME_PATTERN, deployment):
-        raise InvalidInput(f"{deployment!r} is not a deployment name (letters, digits, '_', "
-                           "'.', '-'; starting with a letter or digit) nor deployments:/NAME",
-                           deployment=deployment)
+        raise InvalidInput(
+            f"{deployment!r} is not a deployment name (letters, digits, '_', "
+            "'.', '-'; starting with a letter or digit) nor deployments:/NAME",
+            deployment=deployment,
+        )
     return deployment
 
 
@@ -58,7 +74,9 @@ def kubernetes_name(deployment: str, name: str | None = None) -> str:
             f"deployment name {deployment!r} gives the Kubernetes name {derived!r}, which is "
             f"not a DNS-1035 label (at most {MAX_LABEL} lowercase letters, digits and '-', "
             "starting with a letter): pass --name with a valid one",
-            deployment=deployment, derived=derived)
+            deployment=deployment,
+            derived=derived,
+        )
     return derived
 
 
@@ -67,7 +85,8 @@ def _check_label(value: str, what: str, pattern: re.Pattern[str], start: str) ->
         raise InvalidInput(
             f"{what} {value!r} is not a valid Kubernetes name: at most {MAX_LABEL} lowercase "
             f"letters, digits and '-', must {start} and end with a letter or digit",
-            value=value)
+            value=value,
+        )
 
 
 def check_namespace(namespace: str) -> str:
@@ -79,17 +98,21 @@ def check_namespace(namespace: str) -> str:
 def check_secret_name(secret: str) -> str:
     """Return ``secret`` if it is a DNS-1123 subdomain (a Secret name), else InvalidInput."""
     if not DNS_1123_SUBDOMAIN.match(secret) or len(secret) > MAX_SUBDOMAIN:
-        raise InvalidInput(f"--secret {secret!r} is not a valid Secret name (lowercase "
-                           "letters, digits, '-' and '.', starting and ending alphanumeric)",
-                           value=secret)
+        raise InvalidInput(
+            f"--secret {secret!r} is not a valid Secret name (lowercase "
+            "letters, digits, '-' and '.', starting and ending alphanumeric)",
+            value=secret,
+        )
     return secret
 
 
 def check_image(image: str) -> str:
     """Return ``image`` if it can be an image reference (non-empty, no spaces)."""
     if not image or any(c.isspace() for c in image) or image.startswith("-"):
-        raise InvalidInput(f"--image {image!r} is not an image reference "
-                           "(like registry.example.com/churn:3)", value=image)
+        raise InvalidInput(
+            f"--image {image!r} is not an image reference (like registry.example.com/churn:3)",
+            value=image,
+        )
     return image
 
 
@@ -97,8 +120,9 @@ def quantity(value: str, what: str) -> Decimal:
     """Return a Kubernetes resource quantity (``500m``, ``1``, ``512Mi``) as a number."""
     match = _QUANTITY.match(value)
     if not match:
-        raise InvalidInput(f"{what} {value!r} is not a Kubernetes quantity (like 500m, 2, "
-                           "512Mi, 1Gi)", value=value)
+        raise InvalidInput(
+            f"{what} {value!r} is not a Kubernetes quantity (like 500m, 2, 512Mi, 1Gi)", value=value
+        )
     suffix = match["suffix"] or ""
     try:
         number = Decimal(match["number"])
@@ -106,12 +130,14 @@ def quantity(value: str, what: str) -> Decimal:
             return number * Decimal(10) ** int(suffix[1:])
         return number * _SUFFIX[suffix]
     except (InvalidOperation, ValueError):
-        raise InvalidInput(f"{what} {value!r} is not a Kubernetes quantity", value=value) \
-            from None
+        raise InvalidInput(f"{what} {value!r} is not a Kubernetes quantity", value=value) from None
 
 
 def check_request_within_limit(request: str, limit: str, resource: str) -> None:
     """Refuse a request above its limit (the API server would refuse the Deployment)."""
     if quantity(request, f"{resource} request") > quantity(limit, f"{resource} limit"):
-        raise InvalidInput(f"the {resource} request {request} is above its limit {limit}",
-                           request=request, limit=limit)
+        raise InvalidInput(
+            f"the {resource} request {request} is above its limit {limit}",
+            request=request,
+            limit=limit,
+        )

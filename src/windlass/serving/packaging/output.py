@@ -23,8 +23,11 @@ def check_output_dir(out: Path, *, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InvalidInput(f"{out} exists and is not a folder", path=str(out))
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise AlreadyExists(f"{out} is not empty; choose a new folder or pass --force to "
-                            "replace the files the build writes", path=str(out))
+        raise AlreadyExists(
+            f"{out} is not empty; choose a new folder or pass --force to "
+            "replace the files the build writes",
+            path=str(out),
+        )
 
 
 @contextmanager

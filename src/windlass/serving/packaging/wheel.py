@@ -41,8 +41,9 @@ def wheel_version(wheel: Path) -> str:
     """Return the version in a wheel's file name (InvalidInput if it is not a wheel name)."""
     match = _WHEEL_NAME.match(wheel.name)
     if not match:
-        raise InvalidInput(f"{wheel.name} is not a wheel file name (NAME-VERSION-...whl)",
-                           path=str(wheel))
+        raise InvalidInput(
+            f"{wheel.name} is not a wheel file name (NAME-VERSION-...whl)", path=str(wheel)
+        )
     return match["version"]
 
 
@@ -106,20 +107,44 @@ def build_from_source(root: Path, dest: Path) -> Path:
         copy = Path(tmp) / "src-copy"
         copy.mkdir()
         for path in root.iterdir():
-            if path.is_file() and (path.name in ("pyproject.toml", "setup.py", "setup.cfg",
-                                                 "MANIFEST.in", "README.md", "README.rst")
-                                   or path.name.startswith(("LICENSE", "COPYING"))):
+            if path.is_file() and (
+                path.name
+                in (
+                    "pyproject.toml",
+                    "setup.py",
+                    "setup.cfg",
+                    "MANIFEST.in",
+                    "README.md",
+                    "README.rst",
+                )
+                or path.name.startswith(("LICENSE", "COPYING"))
+            ):
                 shutil.copy2(path, copy / path.name)
         target = copy / package.relative_to(root.resolve())
-        shutil.copytree(package, target, ignore=shutil.ignore_patterns(
-            "__pycache__", "*.pyc", "*.egg-info"))
+        shutil.copytree(
+            package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+        )
         out = Path(tmp) / "out"
         # The installed build backend first (offline); else pip fetches one from the index.
         for isolation in (["--no-build-isolation"], []):
             done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-                [sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "--quiet",
-                 "--wheel-dir", str(out), str(copy)],
-                capture_output=True, text=True, check=False, timeout=600)
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--no-deps",
+                    *isolation,
+                    "--quiet",
+                    "--wheel-dir",
+                    str(out),
+                    str(copy),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+            )
             wheels = sorted(out.glob(f"{DIST}-*.whl")) if out.is_dir() else []
             if done.returncode == 0 and wheels:
                 break
@@ -127,7 +152,8 @@ def build_from_source(root: Path, dest: Path) -> Path:
             raise InvalidState(
                 f"could not build a wheel of windlass from {root} (pip and setuptools must be "
                 f"installed; or pass --windlass-wheel): {(done.stderr or done.stdout)[-2000:]}",
-                path=str(root))
+                path=str(root),
+            )
         return Path(shutil.move(wheels[0], dest / wheels[0].name))
 
 
@@ -150,8 +176,11 @@ def repack_installed(dist_name: str, dest: Path) -> Path:
     version = dist.version
     site = Path(str(dist.locate_file("")))
     info_dir = f"{name}-{version}.dist-info"
-    files = [f for f in dist.files or [] if not str(f).startswith("..")
-             and "__pycache__" not in f.parts and f.suffix != ".pyc"]
+    files = [
+        f
+        for f in dist.files or []
+        if not str(f).startswith("..") and "__pycache__" not in f.parts and f.suffix != ".pyc"
+    ]
     wheel = dest / f"{name}-{version}-py3-none-any.whl"
     records: list[str] = []
     with zipfile.ZipFile(wheel, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -159,14 +188,19 @@ def repack_installed(dist_name: str, dest: Path) -> Path:
             parts = entry.parts
             if parts[0].endswith(".dist-info") and parts[-1] in _INSTALLER_FILES:
                 continue
-            arcname = "/".join((info_dir, *parts[1:])) if parts[0].endswith(".dist-info") \
+            arcname = (
+                "/".join((info_dir, *parts[1:]))
+                if parts[0].endswith(".dist-info")
                 else "/".join(parts)
+            )
             data = (site / entry).read_bytes()
             archive.writestr(arcname, data)
             records.append(f"{arcname},{_record_hash(data)},{len(data)}")
         if not any(r.startswith(f"{info_dir}/WHEEL,") for r in records):
-            data = (b"Wheel-Version: 1.0\nGenerator: windlass\nRoot-Is-Purelib: true\n"
-                    b"Tag: py3-none-any\n")
+            data = (
+                b"Wheel-Version: 1.0\nGenerator: windlass\nRoot-Is-Purelib: true\n"
+                b"Tag: py3-none-any\n"
+            )
             archive.writestr(f"{info_dir}/WHEEL", data)
             records.append(f"{info_dir}/WHEEL,{_record_hash(data)},{len(data)}")
         records.append(f"{info_dir}/RECORD,,")

@@ -57,8 +57,9 @@ class SqlDeployments(MetadataStore):
         def _project_name(conn: Connection, project_id: str) -> str: ...
 
     # -- lookups -------------------------------------------------------------------------
-    def _deployment_row(self, conn: Connection, project_id: str, name: str, *,
-                        lock: bool = False) -> Row[Any, Any]:
+    def _deployment_row(
+        self, conn: Connection, project_id: str, name: str, *, lock: bool = False
+    ) -> Row[Any, Any]:
         """Return the deployment's row (locked for this transaction with ``lock``)."""
         query = select(_d).where(_d.c.project_id == project_id, _d.c.name == name)
         if lock:
@@ -68,78 +69,147 @@ class SqlDeployments(MetadataStore):
             project = self._project_name(conn, project_id)
             raise DeploymentNotFound(
                 f"deployment {name!r} does not exist in project {project!r}",
-                project=project, deployment=name)
+                project=project,
+                deployment=name,
+            )
         return row
 
     @staticmethod
     def _deployment(row: Row[Any, Any]) -> Deployment:
-        return Deployment(id=row.id, project_id=row.project_id, name=row.name,
-                          variants=_variants(row.variants), revision=row.revision,
-                          created_at=row.created_at, updated_at=row.updated_at,
-                          shadow=_shadow(row.shadow), description=row.description)
+        return Deployment(
+            id=row.id,
+            project_id=row.project_id,
+            name=row.name,
+            variants=_variants(row.variants),
+            revision=row.revision,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            shadow=_shadow(row.shadow),
+            description=row.description,
+        )
 
     @staticmethod
     def _event(name: str, row: Row[Any, Any]) -> DeploymentEvent:
-        return DeploymentEvent(name, row.revision, row.action, _variants(row.variants),
-                               _shadow(row.shadow), row.claimed_by, row.at)
+        return DeploymentEvent(
+            name,
+            row.revision,
+            row.action,
+            _variants(row.variants),
+            _shadow(row.shadow),
+            row.claimed_by,
+            row.at,
+        )
 
     # -- deployments ---------------------------------------------------------------------
-    def create_deployment(self, *, deployment_id: str, project_id: str, name: str,
-                          description: str, variants: list[Variant], shadow: Variant | None,
-                          claimed_by: str, at: int) -> Deployment:
+    def create_deployment(
+        self,
+        *,
+        deployment_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        variants: list[Variant],
+        shadow: Variant | None,
+        claimed_by: str,
+        at: int,
+    ) -> Deployment:
         """Create a deployment at revision 1 (the same id again returns it as it is)."""
         variants_text, shadow_text = _variants_json(variants), _shadow_json(shadow)
         with self._write() as conn:
             project = self._project_name(conn, project_id)
             created = conn.execute(
-                self._insert(_d).values(
-                    id=deployment_id, project_id=project_id, name=name,
-                    description=description, variants=variants_text, shadow=shadow_text,
-                    revision=1, created_at=at, updated_at=at)
-                .on_conflict_do_nothing().returning(_d.c.id)
+                self._insert(_d)
+                .values(
+                    id=deployment_id,
+                    project_id=project_id,
+                    name=name,
+                    description=description,
+                    variants=variants_text,
+                    shadow=shadow_text,
+                    revision=1,
+                    created_at=at,
+                    updated_at=at,
+                )
+                .on_conflict_do_nothing()
+                .returning(_d.c.id)
             ).first()
             if created is None:
-                existing = conn.execute(select(_d).where(
-                    _d.c.project_id == project_id, _d.c.name == name)).first()
+                existing = conn.execute(
+                    select(_d).where(_d.c.project_id == project_id, _d.c.name == name)
+                ).first()
                 if existing is not None and existing.id == deployment_id:
                     return self._deployment(existing)
                 if existing is None:
-                    raise AlreadyExists(f"deployment id {deployment_id} already belongs to "
-                                        "another deployment", deployment_id=deployment_id)
-                raise AlreadyExists(f"deployment {name!r} already exists in project "
-                                    f"{project!r}", project=project, deployment=name)
-            conn.execute(_ev.insert().values(
-                deployment_id=deployment_id, revision=1, action="create",
-                variants=variants_text, shadow=shadow_text, claimed_by=claimed_by, at=at))
-        return Deployment(id=deployment_id, project_id=project_id, name=name,
-                          variants=list(variants), revision=1, created_at=at, updated_at=at,
-                          shadow=shadow, description=description)
+                    raise AlreadyExists(
+                        f"deployment id {deployment_id} already belongs to another deployment",
+                        deployment_id=deployment_id,
+                    )
+                raise AlreadyExists(
+                    f"deployment {name!r} already exists in project {project!r}",
+                    project=project,
+                    deployment=name,
+                )
+            conn.execute(
+                _ev.insert().values(
+                    deployment_id=deployment_id,
+                    revision=1,
+                    action="create",
+                    variants=variants_text,
+                    shadow=shadow_text,
+                    claimed_by=claimed_by,
+                    at=at,
+                )
+            )
+        return Deployment(
+            id=deployment_id,
+            project_id=project_id,
+            name=name,
+            variants=list(variants),
+            revision=1,
+            created_at=at,
+            updated_at=at,
+            shadow=shadow,
+            description=description,
+        )
 
     def get_deployment(self, project_id: str, name: str) -> Deployment:
         """Return a deployment."""
         with self._read() as conn:
             return self._deployment(self._deployment_row(conn, project_id, name))
 
-    def list_deployments(self, project_id: str, max_results: int = 100,
-                         page_token: str | None = None) -> Page[Deployment]:
+    def list_deployments(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Deployment]:
         """Return a project's deployments ordered by name, keyset-paged."""
         check_max_results(max_results, MAX_DEPLOYMENT_RESULTS)
         kind = f"deployments:{project_id}"
-        query = (select(_d).where(_d.c.project_id == project_id).order_by(_d.c.name)
-                 .limit(max_results + 1))
+        query = (
+            select(_d)
+            .where(_d.c.project_id == project_id)
+            .order_by(_d.c.name)
+            .limit(max_results + 1)
+        )
         if page_token:
             query = query.where(_d.c.name > decode_token(page_token, kind, {"n": str})["n"])
         with self._read() as conn:
             self._project_name(conn, project_id)
             rows = conn.execute(query).all()
         items = [self._deployment(r) for r in rows[:max_results]]
-        token = encode_token({"k": kind, "n": items[-1].name}) if len(rows) > max_results \
-            else None
+        token = encode_token({"k": kind, "n": items[-1].name}) if len(rows) > max_results else None
         return Page(items, token)
 
-    def update_deployment(self, project_id: str, name: str, *, variants: list[Variant],
-                          shadow: Variant | None, action: str, claimed_by: str, at: int,
-                          expected_revision: int | None = None) -> Deployment:
+    def update_deployment(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        variants: list[Variant],
+        shadow: Variant | None,
+        action: str,
+        claimed_by: str,
+        at: int,
+        expected_revision: int | None = None,
+    ) -> Deployment:
         """Make variants and shadow the next revision and record it, in one transaction."""
         with self._write() as conn:
             row = self._deployment_row(conn, project_id, name, lock=True)
@@ -150,52 +220,89 @@ class SqlDeployments(MetadataStore):
                 raise Conflict(
                     f"deployment {name!r} changed concurrently: expected revision "
                     f"{expected_revision}, it is at revision {row.revision}",
-                    deployment=name, expected_revision=expected_revision,
-                    revision=row.revision)
+                    deployment=name,
+                    expected_revision=expected_revision,
+                    revision=row.revision,
+                )
             revision = row.revision + 1
             variants_text, shadow_text = _variants_json(variants), _shadow_json(shadow)
-            conn.execute(update(_d).where(_d.c.id == row.id).values(
-                variants=variants_text, shadow=shadow_text, revision=revision,
-                updated_at=at))
-            conn.execute(_ev.insert().values(
-                deployment_id=row.id, revision=revision, action=action,
-                variants=variants_text, shadow=shadow_text, claimed_by=claimed_by, at=at))
-        return Deployment(id=row.id, project_id=project_id, name=name, variants=list(variants),
-                          revision=revision, created_at=row.created_at, updated_at=at,
-                          shadow=shadow, description=row.description)
+            conn.execute(
+                update(_d)
+                .where(_d.c.id == row.id)
+                .values(
+                    variants=variants_text, shadow=shadow_text, revision=revision, updated_at=at
+                )
+            )
+            conn.execute(
+                _ev.insert().values(
+                    deployment_id=row.id,
+                    revision=revision,
+                    action=action,
+                    variants=variants_text,
+                    shadow=shadow_text,
+                    claimed_by=claimed_by,
+                    at=at,
+                )
+            )
+        return Deployment(
+            id=row.id,
+            project_id=project_id,
+            name=name,
+            variants=list(variants),
+            revision=revision,
+            created_at=row.created_at,
+            updated_at=at,
+            shadow=shadow,
+            description=row.description,
+        )
 
-    def deployment_history(self, project_id: str, name: str, max_results: int = 100,
-                           page_token: str | None = None, *, newest_first: bool = False
-                           ) -> Page[DeploymentEvent]:
+    def deployment_history(
+        self,
+        project_id: str,
+        name: str,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        newest_first: bool = False,
+    ) -> Page[DeploymentEvent]:
         """Return a deployment's recorded changes by revision, keyset-paged."""
         check_max_results(max_results, MAX_DEPLOYMENT_RESULTS)
         with self._read() as conn:
             row = self._deployment_row(conn, project_id, name)
             kind = f"deployment-history:{row.id}:{'desc' if newest_first else 'asc'}"
             order = _ev.c.revision.desc() if newest_first else _ev.c.revision
-            query = (select(_ev).where(_ev.c.deployment_id == row.id).order_by(order)
-                     .limit(max_results + 1))
+            query = (
+                select(_ev)
+                .where(_ev.c.deployment_id == row.id)
+                .order_by(order)
+                .limit(max_results + 1)
+            )
             if page_token:
                 after = decode_token(page_token, kind, {"r": int})["r"]
-                query = query.where(_ev.c.revision < after if newest_first
-                                    else _ev.c.revision > after)
+                query = query.where(
+                    _ev.c.revision < after if newest_first else _ev.c.revision > after
+                )
             rows = conn.execute(query).all()
         items = [self._event(name, r) for r in rows[:max_results]]
-        token = encode_token({"k": kind, "r": items[-1].revision}) \
-            if len(rows) > max_results else None
+        token = (
+            encode_token({"k": kind, "r": items[-1].revision}) if len(rows) > max_results else None
+        )
         return Page(items, token)
 
-    def get_deployment_revision(self, project_id: str, name: str, revision: int
-                                ) -> DeploymentEvent:
+    def get_deployment_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
         """Return the recorded change that made ``revision``."""
         with self._read() as conn:
             row = self._deployment_row(conn, project_id, name)
-            event = conn.execute(select(_ev).where(_ev.c.deployment_id == row.id,
-                                                   _ev.c.revision == revision)).first()
+            event = conn.execute(
+                select(_ev).where(_ev.c.deployment_id == row.id, _ev.c.revision == revision)
+            ).first()
         if event is None:
-            raise DeploymentNotFound(f"deployment {name!r} has no revision {revision} (it is "
-                                     f"at revision {row.revision})", deployment=name,
-                                     revision=revision)
+            raise DeploymentNotFound(
+                f"deployment {name!r} has no revision {revision} (it is "
+                f"at revision {row.revision})",
+                deployment=name,
+                revision=revision,
+            )
         return self._event(name, event)
 
     def delete_deployment(self, project_id: str, name: str) -> None:

@@ -57,8 +57,9 @@ class SqlRegistry(MetadataStore):
         def _read(self) -> contextlib.AbstractContextManager[Connection]: ...
         def _insert(self, table: Any) -> Any: ...
         def _in_ids(self, column: Any, ids: list[str]) -> ColumnElement[bool]: ...
-        def _require_run(self, conn: Connection, run_id: str, *, writable: bool = False
-                         ) -> Row[Any, Any]: ...
+        def _require_run(
+            self, conn: Connection, run_id: str, *, writable: bool = False
+        ) -> Row[Any, Any]: ...
 
     # -- run inputs ----------------------------------------------------------------------
     def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
@@ -69,10 +70,20 @@ class SqlRegistry(MetadataStore):
                 return
             conn.execute(
                 self._insert(_i).on_conflict_do_nothing(
-                    index_elements=["run_id", "name", "digest", "context"]),
-                [{"run_id": run_id, "name": d.name, "digest": d.digest, "context": d.context,
-                  "source": d.source, "num_rows": d.rows,
-                  "dataset_schema": _dumps(d.schema)} for d in inputs],
+                    index_elements=["run_id", "name", "digest", "context"]
+                ),
+                [
+                    {
+                        "run_id": run_id,
+                        "name": d.name,
+                        "digest": d.digest,
+                        "context": d.context,
+                        "source": d.source,
+                        "num_rows": d.rows,
+                        "dataset_schema": _dumps(d.schema),
+                    }
+                    for d in inputs
+                ],
             )
 
     def list_inputs(self, run_id: str) -> list[DatasetInput]:
@@ -80,24 +91,33 @@ class SqlRegistry(MetadataStore):
         with self._read() as conn:
             self._require_run(conn, run_id)
             rows = conn.execute(
-                select(_i.c.name, _i.c.digest, _i.c.context, _i.c.source, _i.c.num_rows,
-                       _i.c.dataset_schema).where(_i.c.run_id == run_id).order_by(_i.c.id)
+                select(
+                    _i.c.name,
+                    _i.c.digest,
+                    _i.c.context,
+                    _i.c.source,
+                    _i.c.num_rows,
+                    _i.c.dataset_schema,
+                )
+                .where(_i.c.run_id == run_id)
+                .order_by(_i.c.id)
             ).all()
-        return [DatasetInput(name, digest, context, source, num_rows, orjson.loads(schema))
-                for name, digest, context, source, num_rows, schema in rows]
+        return [
+            DatasetInput(name, digest, context, source, num_rows, orjson.loads(schema))
+            for name, digest, context, source, num_rows, schema in rows
+        ]
 
     # -- lookups -------------------------------------------------------------------------
     @staticmethod
     def _project_name(conn: Connection, project_id: str) -> str:
-        name = conn.execute(select(s.projects.c.name).where(s.projects.c.id == project_id)
-                            ).scalar()
+        name = conn.execute(select(s.projects.c.name).where(s.projects.c.id == project_id)).scalar()
         if name is None:
-            raise ProjectNotFound(f"project id {project_id!r} does not exist",
-                                  project=project_id)
+            raise ProjectNotFound(f"project id {project_id!r} does not exist", project=project_id)
         return str(name)
 
-    def _model(self, conn: Connection, project_id: str, name: str, *, lock: bool = False
-               ) -> Row[Any, Any]:
+    def _model(
+        self, conn: Connection, project_id: str, name: str, *, lock: bool = False
+    ) -> Row[Any, Any]:
         """Return the model's row (locked for this transaction with ``lock``)."""
         query = select(_m).where(_m.c.project_id == project_id, _m.c.name == name)
         if lock:
@@ -105,17 +125,20 @@ class SqlRegistry(MetadataStore):
         row = conn.execute(query).first()
         if row is None:
             project = self._project_name(conn, project_id)
-            raise ModelNotFound(f"model {name!r} does not exist in project {project!r}",
-                                project=project, model=name)
+            raise ModelNotFound(
+                f"model {name!r} does not exist in project {project!r}", project=project, model=name
+            )
         return row
 
     @staticmethod
     def _no_version(name: str, version: int) -> ModelVersionNotFound:
-        return ModelVersionNotFound(f"model {name!r} has no version {version}", model=name,
-                                    version=version)
+        return ModelVersionNotFound(
+            f"model {name!r} has no version {version}", model=name, version=version
+        )
 
-    def _load_models(self, conn: Connection, rows: Sequence[Row[Any, Any]]
-                     ) -> list[RegisteredModel]:
+    def _load_models(
+        self, conn: Connection, rows: Sequence[Row[Any, Any]]
+    ) -> list[RegisteredModel]:
         """Build models with tags, aliases and newest version: three queries for any page."""
         ids = [r.id for r in rows]
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
@@ -123,40 +146,67 @@ class SqlRegistry(MetadataStore):
         latest: dict[str, int] = {}
         if ids:
             for model_id, key, value in conn.execute(
-                    select(_t.c.model_id, _t.c.key, _t.c.value)
-                    .where(self._in_ids(_t.c.model_id, ids)).order_by(_t.c.key)):
+                select(_t.c.model_id, _t.c.key, _t.c.value)
+                .where(self._in_ids(_t.c.model_id, ids))
+                .order_by(_t.c.key)
+            ):
                 tags[model_id][key] = value
             for model_id, alias, version in conn.execute(
-                    select(_a.c.model_id, _a.c.alias, _a.c.version)
-                    .where(self._in_ids(_a.c.model_id, ids)).order_by(_a.c.alias)):
+                select(_a.c.model_id, _a.c.alias, _a.c.version)
+                .where(self._in_ids(_a.c.model_id, ids))
+                .order_by(_a.c.alias)
+            ):
                 aliases[model_id][alias] = version
             for model_id, version in conn.execute(
-                    select(_v.c.model_id, func.max(_v.c.version))
-                    .where(self._in_ids(_v.c.model_id, ids)).group_by(_v.c.model_id)):
+                select(_v.c.model_id, func.max(_v.c.version))
+                .where(self._in_ids(_v.c.model_id, ids))
+                .group_by(_v.c.model_id)
+            ):
                 latest[model_id] = version
-        return [RegisteredModel(
-            id=r.id, project_id=r.project_id, name=r.name, created_at=r.created_at,
-            updated_at=r.updated_at, description=r.description, card=r.card, tags=tags[r.id],
-            aliases=aliases[r.id], latest_version=latest.get(r.id)) for r in rows]
+        return [
+            RegisteredModel(
+                id=r.id,
+                project_id=r.project_id,
+                name=r.name,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                description=r.description,
+                card=r.card,
+                tags=tags[r.id],
+                aliases=aliases[r.id],
+                latest_version=latest.get(r.id),
+            )
+            for r in rows
+        ]
 
     @staticmethod
-    def _version(model: Row[Any, Any], row: Row[Any, Any], aliases: list[str]
-                 ) -> ModelVersion:
+    def _version(model: Row[Any, Any], row: Row[Any, Any], aliases: list[str]) -> ModelVersion:
         return ModelVersion(
-            id=row.id, model_id=model.id, project_id=model.project_id, name=model.name,
-            version=row.version, source=row.source, run_id=row.run_id,
-            files=[ArtifactEntry(path, digest, size)
-                   for path, digest, size in orjson.loads(row.files)],
-            manifest=orjson.loads(row.manifest), created_at=row.created_at,
-            claimed_by=row.claimed_by, description=row.description, aliases=aliases)
+            id=row.id,
+            model_id=model.id,
+            project_id=model.project_id,
+            name=model.name,
+            version=row.version,
+            source=row.source,
+            run_id=row.run_id,
+            files=[
+                ArtifactEntry(path, digest, size) for path, digest, size in orjson.loads(row.files)
+            ],
+            manifest=orjson.loads(row.manifest),
+            created_at=row.created_at,
+            claimed_by=row.claimed_by,
+            description=row.description,
+            aliases=aliases,
+        )
 
     @staticmethod
     def _aliases_of(conn: Connection, model_id: str, version: int) -> list[str]:
         return sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model_id, [version])[version]
 
     @staticmethod
-    def _served_by(conn: Connection, model: Row[Any, Any], version: int | None,
-                   newest: bool) -> list[str]:
+    def _served_by(
+        conn: Connection, model: Row[Any, Any], version: int | None, newest: bool
+    ) -> list[str]:
         """Return ``deployment 'd' (variant 'v')`` for each variant serving the version.
 
         ``version`` None: any version of the model. A variant serves a version when its URI
@@ -166,10 +216,13 @@ class SqlRegistry(MetadataStore):
         needle = f"models:/{model.name}"
         rows = conn.execute(
             select(_d.c.name, _d.c.variants, _d.c.shadow)
-            .where(_d.c.project_id == model.project_id,
-                   _d.c.variants.contains(needle, autoescape=True)
-                   | _d.c.shadow.contains(needle, autoescape=True))
-            .order_by(_d.c.name)).all()
+            .where(
+                _d.c.project_id == model.project_id,
+                _d.c.variants.contains(needle, autoescape=True)
+                | _d.c.shadow.contains(needle, autoescape=True),
+            )
+            .order_by(_d.c.name)
+        ).all()
         users: list[str] = []
         for name, variants_text, shadow_text in rows:
             variants = orjson.loads(variants_text)
@@ -182,39 +235,63 @@ class SqlRegistry(MetadataStore):
                     continue
                 if uri.kind != "models" or uri.name != model.name:
                     continue
-                if version is None or uri.version == version or (
-                        newest and uri.version is None and uri.alias in (None, LATEST)):
+                if (
+                    version is None
+                    or uri.version == version
+                    or (newest and uri.version is None and uri.alias in (None, LATEST))
+                ):
                     users.append(f"deployment {name!r} (variant {variant.get('name')!r})")
         return users
 
-    def _load_version(self, conn: Connection, model: Row[Any, Any], version: int
-                      ) -> ModelVersion:
-        row = conn.execute(select(_v).where(_v.c.model_id == model.id,
-                                            _v.c.version == version)).first()
+    def _load_version(self, conn: Connection, model: Row[Any, Any], version: int) -> ModelVersion:
+        row = conn.execute(
+            select(_v).where(_v.c.model_id == model.id, _v.c.version == version)
+        ).first()
         if row is None:
             raise self._no_version(model.name, version)
         return self._version(model, row, self._aliases_of(conn, model.id, version))
 
     # -- registered models ---------------------------------------------------------------
-    def create_registered_model(self, *, model_id: str, project_id: str, name: str,
-                                description: str, tags: dict[str, str], created_at: int,
-                                exist_ok: bool = False) -> RegisteredModel:
+    def create_registered_model(
+        self,
+        *,
+        model_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        tags: dict[str, str],
+        created_at: int,
+        exist_ok: bool = False,
+    ) -> RegisteredModel:
         """Create a registered model (an existing name: AlreadyExists unless ``exist_ok``)."""
         with self._write() as conn:
             project = self._project_name(conn, project_id)
             created = conn.execute(
-                self._insert(_m).values(
-                    id=model_id, project_id=project_id, name=name, description=description,
-                    card="", created_at=created_at, updated_at=created_at, next_version=1)
+                self._insert(_m)
+                .values(
+                    id=model_id,
+                    project_id=project_id,
+                    name=name,
+                    description=description,
+                    card="",
+                    created_at=created_at,
+                    updated_at=created_at,
+                    next_version=1,
+                )
                 .on_conflict_do_nothing(index_elements=["project_id", "name"])
                 .returning(_m.c.id)
             ).first()
             if created is None and not exist_ok:
-                raise AlreadyExists(f"model {name!r} already exists in project {project!r}",
-                                    project=project, model=name)
+                raise AlreadyExists(
+                    f"model {name!r} already exists in project {project!r}",
+                    project=project,
+                    model=name,
+                )
             if created is not None and tags:
-                conn.execute(_t.insert(), [{"model_id": model_id, "key": k, "value": v}
-                                           for k, v in tags.items()])
+                conn.execute(
+                    _t.insert(),
+                    [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
+                )
             return self._load_models(conn, [self._model(conn, project_id, name)])[0]
 
     def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
@@ -222,28 +299,38 @@ class SqlRegistry(MetadataStore):
         with self._read() as conn:
             return self._load_models(conn, [self._model(conn, project_id, name)])[0]
 
-    def list_registered_models(self, project_id: str, max_results: int = 100,
-                               page_token: str | None = None) -> Page[RegisteredModel]:
+    def list_registered_models(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]:
         """Return a project's registered models ordered by name, keyset-paged."""
         check_max_results(max_results, MAX_REGISTRY_RESULTS)
         kind = f"models:{project_id}"
-        query = (select(_m).where(_m.c.project_id == project_id).order_by(_m.c.name)
-                 .limit(max_results + 1))
+        query = (
+            select(_m)
+            .where(_m.c.project_id == project_id)
+            .order_by(_m.c.name)
+            .limit(max_results + 1)
+        )
         if page_token:
             query = query.where(_m.c.name > decode_token(page_token, kind, {"n": str})["n"])
         with self._read() as conn:
             self._project_name(conn, project_id)
             rows = conn.execute(query).all()
             items = self._load_models(conn, rows[:max_results])
-        token = encode_token({"k": kind, "n": items[-1].name}) if len(rows) > max_results \
-            else None
+        token = encode_token({"k": kind, "n": items[-1].name}) if len(rows) > max_results else None
         return Page(items, token)
 
-    def update_registered_model(self, project_id: str, name: str, *,
-                                description: str | None = None, card: str | None = None,
-                                set_tags: dict[str, str] | None = None,
-                                delete_tags: list[str] | None = None,
-                                updated_at: int) -> RegisteredModel:
+    def update_registered_model(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        description: str | None = None,
+        card: str | None = None,
+        set_tags: dict[str, str] | None = None,
+        delete_tags: list[str] | None = None,
+        updated_at: int,
+    ) -> RegisteredModel:
         """Change description, card or tags (tags are deleted first, then set)."""
         values: dict[str, Any] = {"updated_at": updated_at}
         if description is not None:
@@ -254,14 +341,15 @@ class SqlRegistry(MetadataStore):
             model = self._model(conn, project_id, name, lock=True)
             conn.execute(update(_m).where(_m.c.id == model.id).values(**values))
             if delete_tags:
-                conn.execute(delete(_t).where(_t.c.model_id == model.id,
-                                              _t.c.key.in_(delete_tags)))
+                conn.execute(delete(_t).where(_t.c.model_id == model.id, _t.c.key.in_(delete_tags)))
             if set_tags:
                 stmt = self._insert(_t)
                 conn.execute(
-                    stmt.on_conflict_do_update(index_elements=["model_id", "key"],
-                                               set_={"value": stmt.excluded.value}),
-                    [{"model_id": model.id, "key": k, "value": v} for k, v in set_tags.items()])
+                    stmt.on_conflict_do_update(
+                        index_elements=["model_id", "key"], set_={"value": stmt.excluded.value}
+                    ),
+                    [{"model_id": model.id, "key": k, "value": v} for k, v in set_tags.items()],
+                )
             return self._load_models(conn, [self._model(conn, project_id, name)])[0]
 
     def delete_registered_model(self, project_id: str, name: str) -> None:
@@ -272,25 +360,45 @@ class SqlRegistry(MetadataStore):
         """
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
-            aliases = list(conn.execute(select(_a.c.alias).where(_a.c.model_id == model.id)
-                                        .order_by(_a.c.alias)).scalars())
+            aliases = list(
+                conn.execute(
+                    select(_a.c.alias).where(_a.c.model_id == model.id).order_by(_a.c.alias)
+                ).scalars()
+            )
             if aliases:
                 raise InvalidState(
                     f"model {name!r} still has alias(es) {', '.join(map(repr, aliases))}; "
-                    "delete them first", model=name, aliases=aliases)
+                    "delete them first",
+                    model=name,
+                    aliases=aliases,
+                )
             served = self._served_by(conn, model, None, newest=True)
             if served:
-                raise InUse(f"model {name!r} is served by {'; '.join(served)}; change or "
-                            "delete the deployment(s) first", model=name, used_by=served)
+                raise InUse(
+                    f"model {name!r} is served by {'; '.join(served)}; change or "
+                    "delete the deployment(s) first",
+                    model=name,
+                    used_by=served,
+                )
             for table in (_e, _t, _v):
                 conn.execute(delete(table).where(table.c.model_id == model.id))
             conn.execute(delete(_m).where(_m.c.id == model.id))
 
     # -- versions ------------------------------------------------------------------------
-    def create_model_version(self, *, version_id: str, project_id: str, name: str,
-                             source: str, run_id: str | None, files: list[ArtifactEntry],
-                             manifest: dict[str, Any], description: str, claimed_by: str,
-                             created_at: int) -> ModelVersion:
+    def create_model_version(
+        self,
+        *,
+        version_id: str,
+        project_id: str,
+        name: str,
+        source: str,
+        run_id: str | None,
+        files: list[ArtifactEntry],
+        manifest: dict[str, Any],
+        description: str,
+        claimed_by: str,
+        created_at: int,
+    ) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
         with self._write() as conn:
             # The lock comes before the retry check: a concurrent retry of this version id
@@ -301,66 +409,95 @@ class SqlRegistry(MetadataStore):
                 if existing.model_id != model.id:
                     raise AlreadyExists(
                         f"version id {version_id} already belongs to another model",
-                        version_id=version_id)
-                return self._version(model, existing,
-                                     self._aliases_of(conn, model.id, existing.version))
-            number = conn.execute(
-                update(_m).where(_m.c.id == model.id)
-                .values(next_version=_m.c.next_version + 1, updated_at=created_at)
-                .returning(_m.c.next_version)
-            ).scalar_one() - 1
-            conn.execute(_v.insert().values(
-                id=version_id, model_id=model.id, version=number, source=source,
-                run_id=run_id, files=_dumps([[f.path, f.digest, f.size] for f in files]),
-                manifest=_dumps(manifest), description=description, claimed_by=claimed_by,
-                created_at=created_at))
+                        version_id=version_id,
+                    )
+                return self._version(
+                    model, existing, self._aliases_of(conn, model.id, existing.version)
+                )
+            number = (
+                conn.execute(
+                    update(_m)
+                    .where(_m.c.id == model.id)
+                    .values(next_version=_m.c.next_version + 1, updated_at=created_at)
+                    .returning(_m.c.next_version)
+                ).scalar_one()
+                - 1
+            )
+            conn.execute(
+                _v.insert().values(
+                    id=version_id,
+                    model_id=model.id,
+                    version=number,
+                    source=source,
+                    run_id=run_id,
+                    files=_dumps([[f.path, f.digest, f.size] for f in files]),
+                    manifest=_dumps(manifest),
+                    description=description,
+                    claimed_by=claimed_by,
+                    created_at=created_at,
+                )
+            )
         return ModelVersion(
-            id=version_id, model_id=model.id, project_id=project_id, name=name, version=number,
-            source=source, run_id=run_id, files=list(files), manifest=dict(manifest),
-            created_at=created_at, claimed_by=claimed_by, description=description)
+            id=version_id,
+            model_id=model.id,
+            project_id=project_id,
+            name=name,
+            version=number,
+            source=source,
+            run_id=run_id,
+            files=list(files),
+            manifest=dict(manifest),
+            created_at=created_at,
+            claimed_by=claimed_by,
+            description=description,
+        )
 
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
         with self._read() as conn:
             return self._load_version(conn, self._model(conn, project_id, name), version)
 
-    def get_model_version_by_alias(self, project_id: str, name: str, alias: str
-                                   ) -> ModelVersion:
+    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version ``alias`` points to."""
         with self._read() as conn:
             model = self._model(conn, project_id, name)
             version = sql_aliases.target(conn, sql_aliases.MODEL_ALIASES, model.id, alias)
             if version is None:
-                raise ModelVersionNotFound(f"model {name!r} has no alias {alias!r}",
-                                           model=name, alias=alias)
+                raise ModelVersionNotFound(
+                    f"model {name!r} has no alias {alias!r}", model=name, alias=alias
+                )
             return self._load_version(conn, model, version)
 
-    def list_model_versions(self, project_id: str, name: str, max_results: int = 100,
-                            page_token: str | None = None) -> Page[ModelVersion]:
+    def list_model_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[ModelVersion]:
         """Return a model's versions, newest first, keyset-paged."""
         check_max_results(max_results, MAX_REGISTRY_RESULTS)
         with self._read() as conn:
             model = self._model(conn, project_id, name)
             kind = f"versions:{model.id}"
-            query = (select(_v).where(_v.c.model_id == model.id)
-                     .order_by(_v.c.version.desc()).limit(max_results + 1))
+            query = (
+                select(_v)
+                .where(_v.c.model_id == model.id)
+                .order_by(_v.c.version.desc())
+                .limit(max_results + 1)
+            )
             if page_token:
-                query = query.where(
-                    _v.c.version < decode_token(page_token, kind, {"v": int})["v"])
+                query = query.where(_v.c.version < decode_token(page_token, kind, {"v": int})["v"])
             rows = conn.execute(query).all()
             numbers = [r.version for r in rows[:max_results]]
             aliases = sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model.id, numbers)
         items = [self._version(model, r, aliases[r.version]) for r in rows[:max_results]]
-        token = encode_token({"k": kind, "v": numbers[-1]}) if len(rows) > max_results \
-            else None
+        token = encode_token({"k": kind, "v": numbers[-1]}) if len(rows) > max_results else None
         return Page(items, token)
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version (refused, naming them, while aliases or deployments use it)."""
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
-            found = conn.execute(select(_v.c.id).where(
-                _v.c.model_id == model.id, _v.c.version == version)).first()
+            found = conn.execute(
+                select(_v.c.id).where(_v.c.model_id == model.id, _v.c.version == version)
+            ).first()
             if found is None:
                 raise self._no_version(name, version)
             aliases = self._aliases_of(conn, model.id, version)
@@ -368,19 +505,31 @@ class SqlRegistry(MetadataStore):
                 raise InvalidState(
                     f"model {name!r} version {version} is the target of alias(es) "
                     f"{', '.join(map(repr, aliases))}; move or delete them first",
-                    model=name, version=version, aliases=aliases)
-            newest = conn.execute(select(func.max(_v.c.version)).where(
-                _v.c.model_id == model.id)).scalar() == version
+                    model=name,
+                    version=version,
+                    aliases=aliases,
+                )
+            newest = (
+                conn.execute(
+                    select(func.max(_v.c.version)).where(_v.c.model_id == model.id)
+                ).scalar()
+                == version
+            )
             served = self._served_by(conn, model, version, newest)
             if served:
-                raise InUse(f"model {name!r} version {version} is served by "
-                            f"{'; '.join(served)}; change or delete the deployment(s) first",
-                            model=name, version=version, used_by=served)
+                raise InUse(
+                    f"model {name!r} version {version} is served by "
+                    f"{'; '.join(served)}; change or delete the deployment(s) first",
+                    model=name,
+                    version=version,
+                    used_by=served,
+                )
             conn.execute(delete(_v).where(_v.c.id == found.id))
 
     # -- aliases -------------------------------------------------------------------------
-    def set_model_alias(self, project_id: str, name: str, alias: str, version: int, *,
-                        claimed_by: str, at: int) -> AliasEvent:
+    def set_model_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
+    ) -> AliasEvent:
         """Point ``alias`` at ``version`` and record the move, in one transaction.
 
         Setting an alias to the version it already names changes and records nothing; the
@@ -388,27 +537,38 @@ class SqlRegistry(MetadataStore):
         """
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
-            if not sql_aliases.has_version(conn, sql_aliases.MODEL_ALIASES, model.id,
-                                           version):
+            if not sql_aliases.has_version(conn, sql_aliases.MODEL_ALIASES, model.id, version):
                 raise self._no_version(name, version)
-            previous = sql_aliases.move(conn, sql_aliases.MODEL_ALIASES, self._insert,
-                                        model.id, alias, version, claimed_by=claimed_by, at=at)
+            previous = sql_aliases.move(
+                conn,
+                sql_aliases.MODEL_ALIASES,
+                self._insert,
+                model.id,
+                alias,
+                version,
+                claimed_by=claimed_by,
+                at=at,
+            )
         return AliasEvent(name, alias, previous, version, claimed_by, at)
 
-    def delete_model_alias(self, project_id: str, name: str, alias: str, *, claimed_by: str,
-                           at: int) -> AliasEvent:
+    def delete_model_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
+    ) -> AliasEvent:
         """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
         with self._write() as conn:
             model = self._model(conn, project_id, name, lock=True)
-            previous = sql_aliases.remove(conn, sql_aliases.MODEL_ALIASES, model.id, alias,
-                                          claimed_by=claimed_by, at=at)
+            previous = sql_aliases.remove(
+                conn, sql_aliases.MODEL_ALIASES, model.id, alias, claimed_by=claimed_by, at=at
+            )
             if previous is None:
-                raise ModelVersionNotFound(f"model {name!r} has no alias {alias!r}",
-                                           model=name, alias=alias)
+                raise ModelVersionNotFound(
+                    f"model {name!r} has no alias {alias!r}", model=name, alias=alias
+                )
         return AliasEvent(name, alias, previous, None, claimed_by, at)
 
-    def alias_history(self, project_id: str, name: str, alias: str | None = None
-                      ) -> list[AliasEvent]:
+    def alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> list[AliasEvent]:
         """Return the model's alias moves (or one alias's), oldest first."""
         with self._read() as conn:
             model = self._model(conn, project_id, name)

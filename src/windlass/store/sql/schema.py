@@ -79,8 +79,9 @@ tags = Table(
 metrics = Table(
     "metrics",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("run_id", ID, nullable=False),
     Column("key", String(250), nullable=False),
     Column("step", BigInteger, nullable=False),
@@ -126,8 +127,9 @@ artifacts = Table(
 run_inputs = Table(
     "run_inputs",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("run_id", ID, ForeignKey("runs.id"), nullable=False),
     Column("name", String(256), nullable=False),
     Column("digest", String(128), nullable=False),
@@ -189,16 +191,19 @@ model_aliases = Table(
     Column("model_id", ID, primary_key=True),
     Column("alias", String(256), primary_key=True),
     Column("version", Integer, nullable=False),
-    ForeignKeyConstraint(["model_id", "version"],
-                         ["model_versions.model_id", "model_versions.version"],
-                         name="fk_model_aliases_version"),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        name="fk_model_aliases_version",
+    ),
 )
 
 model_alias_events = Table(
     "model_alias_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
     Column("alias", String(256), nullable=False),
     Column("from_version", Integer),
@@ -231,8 +236,9 @@ deployments = Table(
 deployment_events = Table(
     "deployment_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("deployment_id", ID, ForeignKey("deployments.id"), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("action", String(32), nullable=False),
@@ -363,16 +369,19 @@ prompt_aliases = Table(
     Column("prompt_id", ID, primary_key=True),
     Column("alias", String(256), primary_key=True),
     Column("version", Integer, nullable=False),
-    ForeignKeyConstraint(["prompt_id", "version"],
-                         ["prompt_versions.prompt_id", "prompt_versions.version"],
-                         name="fk_prompt_aliases_version"),
+    ForeignKeyConstraint(
+        ["prompt_id", "version"],
+        ["prompt_versions.prompt_id", "prompt_versions.version"],
+        name="fk_prompt_aliases_version",
+    ),
 )
 
 prompt_alias_events = Table(
     "prompt_alias_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("prompt_id", ID, ForeignKey("prompts.id"), nullable=False),
     Column("alias", String(256), nullable=False),
     Column("from_version", Integer),

@@ -68,9 +68,25 @@ from windlass.store.sql.search import compile_filter, plan_sort
 from windlass.store.sql.traces import SqlTraces
 
 MAX_SEARCH_RESULTS = 50_000
-_RUN_COLUMNS = ("id", "project_id", "name", "status", "start_time", "end_time",
-                "parent_run_id", "deleted", "deleted_at", "user", "git_commit", "git_dirty",
-                "command", "system", "host", "pid", "heartbeat_at")
+_RUN_COLUMNS = (
+    "id",
+    "project_id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "parent_run_id",
+    "deleted",
+    "deleted_at",
+    "user",
+    "git_commit",
+    "git_dirty",
+    "command",
+    "system",
+    "host",
+    "pid",
+    "heartbeat_at",
+)
 # _load_runs unpacks run rows by position: keep it in step with the table.
 assert tuple(s.runs.c.keys()) == _RUN_COLUMNS
 MAX_HISTORY_RESULTS = 1_000_000
@@ -88,20 +104,26 @@ def _file_and_folder(run_id: str, path: str, below: str) -> Conflict:
     return Conflict(
         f"artifact path {path!r} of run {run_id} cannot be both a file and a folder (of "
         f"{below!r}); log the file under another name",
-        run_id=run_id, path=path, conflicting_path=below)
+        run_id=run_id,
+        path=path,
+        conflicting_path=below,
+    )
 
 
 def _same_run(conn: Connection, run_id: str, wanted: dict[str, Any]) -> None:
     """Raise IdConflict unless the stored run ``run_id`` has the ``wanted`` column values."""
     columns = [s.runs.c[name] for name in wanted]
     row = conn.execute(select(*columns).where(s.runs.c.id == run_id)).one()
-    differ = sorted(name for name, stored in zip(wanted, row, strict=True)
-                    if stored != wanted[name])
+    differ = sorted(
+        name for name, stored in zip(wanted, row, strict=True) if stored != wanted[name]
+    )
     if differ:
         raise IdConflict(
             f"run id {run_id} is already taken by a run with another "
             f"{', '.join(differ)}; a retry must send the same run (or use a new id)",
-            run_id=run_id, fields=differ)
+            run_id=run_id,
+            fields=differ,
+        )
 
 
 class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
@@ -120,8 +142,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
-            with self.engine.connect().execution_options(windlass_write=True) as conn, \
-                    conn.begin():
+            with self.engine.connect().execution_options(windlass_write=True) as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
             raise BackendUnavailable(f"metadata store write failed: {exc.orig}") from exc
@@ -169,8 +190,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             raise ProjectNotFound(f"project {name_or_id!r} does not exist", project=name_or_id)
         return self._project(row)
 
-    def list_projects(self, max_results: int = 100, page_token: str | None = None
-                      ) -> Page[Project]:
+    def list_projects(self, max_results: int = 100, page_token: str | None = None) -> Page[Project]:
         """Return projects ordered by name."""
         check_max_results(max_results, 10_000)
         query = select(s.projects).order_by(s.projects.c.name).limit(max_results + 1)
@@ -180,16 +200,22 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         with self._read() as conn:
             rows = conn.execute(query).all()
         items = [self._project(r) for r in rows[:max_results]]
-        token = encode_token({"k": "projects", "n": items[-1].name}) if len(rows) > max_results \
+        token = (
+            encode_token({"k": "projects", "n": items[-1].name})
+            if len(rows) > max_results
             else None
+        )
         return Page(items, token)
 
     def _project_ids(self, names_or_ids: list[str]) -> list[str]:
         """Resolve project names or ids in one query; raise ProjectNotFound for a stranger."""
         pr = s.projects
         with self._read() as conn:
-            rows = conn.execute(select(pr.c.id, pr.c.name).where(
-                or_(pr.c.name.in_(names_or_ids), pr.c.id.in_(names_or_ids)))).all()
+            rows = conn.execute(
+                select(pr.c.id, pr.c.name).where(
+                    or_(pr.c.name.in_(names_or_ids), pr.c.id.in_(names_or_ids))
+                )
+            ).all()
         known = {name for row in rows for name in row}
         for wanted in names_or_ids:
             if wanted not in known:
@@ -198,13 +224,15 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
 
     # -- runs ----------------------------------------------------------------------------
     def _require_project(self, conn: Connection, project_id: str) -> None:
-        if conn.execute(select(s.projects.c.id).where(s.projects.c.id == project_id)).first() \
-                is None:
-            raise ProjectNotFound(f"project id {project_id!r} does not exist",
-                                  project=project_id)
+        if (
+            conn.execute(select(s.projects.c.id).where(s.projects.c.id == project_id)).first()
+            is None
+        ):
+            raise ProjectNotFound(f"project id {project_id!r} does not exist", project=project_id)
 
-    def _require_run(self, conn: Connection, run_id: str, *, writable: bool = False
-                     ) -> Row[Any, Any]:
+    def _require_run(
+        self, conn: Connection, run_id: str, *, writable: bool = False
+    ) -> Row[Any, Any]:
         if not is_id(run_id):
             raise RunNotFound(f"run {run_id!r} does not exist (not a run id)", run_id=run_id)
         row = conn.execute(
@@ -213,43 +241,73 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         if row is None:
             raise RunNotFound(f"run {run_id} does not exist", run_id=run_id)
         if writable and row.deleted:
-            raise InvalidState(f"run {run_id} is deleted; restore it before writing to it",
-                               run_id=run_id)
+            raise InvalidState(
+                f"run {run_id} is deleted; restore it before writing to it", run_id=run_id
+            )
         return row
 
-    def create_run(self, *, run_id: str, project_id: str, name: str, start_time: int,
-                   parent_run_id: str | None, source: RunSource,
-                   tags: dict[str, str]) -> Run:
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        project_id: str,
+        name: str,
+        start_time: int,
+        parent_run_id: str | None,
+        source: RunSource,
+        tags: dict[str, str],
+    ) -> Run:
         """Create a running run (idempotent for the same id)."""
         with self._write() as conn:
             self._require_project(conn, project_id)
             if parent_run_id is not None:
                 self._require_run(conn, parent_run_id)
-            wanted = {"project_id": project_id, "name": name, "start_time": start_time,
-                      "parent_run_id": parent_run_id}
+            wanted = {
+                "project_id": project_id,
+                "name": name,
+                "start_time": start_time,
+                "parent_run_id": parent_run_id,
+            }
             created = conn.execute(
-                self._insert(s.runs).values(
-                    id=run_id, project_id=project_id, name=name,
-                    status=RunStatus.RUNNING.value, start_time=start_time, end_time=None,
-                    parent_run_id=parent_run_id, deleted=False, deleted_at=None,
-                    user=source.user, git_commit=source.git_commit, git_dirty=source.git_dirty,
-                    command=source.command, system=orjson.dumps(source.system).decode(),
-                    host=source.host, pid=source.pid, heartbeat_at=start_time,
-                ).on_conflict_do_nothing(index_elements=["id"]).returning(s.runs.c.id)
+                self._insert(s.runs)
+                .values(
+                    id=run_id,
+                    project_id=project_id,
+                    name=name,
+                    status=RunStatus.RUNNING.value,
+                    start_time=start_time,
+                    end_time=None,
+                    parent_run_id=parent_run_id,
+                    deleted=False,
+                    deleted_at=None,
+                    user=source.user,
+                    git_commit=source.git_commit,
+                    git_dirty=source.git_dirty,
+                    command=source.command,
+                    system=orjson.dumps(source.system).decode(),
+                    host=source.host,
+                    pid=source.pid,
+                    heartbeat_at=start_time,
+                )
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(s.runs.c.id)
             ).first()
             if created is None:
                 _same_run(conn, run_id, wanted)
             elif tags:
-                conn.execute(self._insert(s.tags),
-                             [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()])
+                conn.execute(
+                    self._insert(s.tags),
+                    [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()],
+                )
         return self.get_run(run_id)
 
     def _in_ids(self, column: Any, ids: list[str]) -> ColumnElement[bool]:
         """``column IN ids`` as one bound parameter (no per-id placeholders to compile)."""
         if self._pg:
             return column == any_(bindparam("ids", ids, type_=ARRAY(String)))  # type: ignore[no-any-return]
-        ids_table = func.json_each(bindparam("ids", orjson.dumps(ids).decode())
-                                   ).table_valued("value")
+        ids_table = func.json_each(bindparam("ids", orjson.dumps(ids).decode())).table_valued(
+            "value"
+        )
         return column.in_(select(ids_table.c.value))  # type: ignore[no-any-return]
 
     @staticmethod
@@ -272,34 +330,71 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         run_metrics: dict[str, dict[str, MetricValue]] = {i: {} for i in ids}
         if ids:
             p, t, lm = s.params, s.tags, s.latest_metrics
-            for run_id, key, value in self._fetch(conn, select(
-                    p.c.run_id, p.c.key, p.c.value).where(self._in_ids(p.c.run_id, ids))):
+            for run_id, key, value in self._fetch(
+                conn, select(p.c.run_id, p.c.key, p.c.value).where(self._in_ids(p.c.run_id, ids))
+            ):
                 run_params[run_id][key] = value
-            for run_id, key, value in self._fetch(conn, select(
-                    t.c.run_id, t.c.key, t.c.value).where(self._in_ids(t.c.run_id, ids))):
+            for run_id, key, value in self._fetch(
+                conn, select(t.c.run_id, t.c.key, t.c.value).where(self._in_ids(t.c.run_id, ids))
+            ):
                 run_tags[run_id][key] = value
             nan = math.nan
-            for run_id, key, value, is_nan, step, ts in self._fetch(conn, select(
-                    lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.step,
-                    lm.c.timestamp).where(self._in_ids(lm.c.run_id, ids))):
+            for run_id, key, value, is_nan, step, ts in self._fetch(
+                conn,
+                select(
+                    lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.step, lm.c.timestamp
+                ).where(self._in_ids(lm.c.run_id, ids)),
+            ):
                 run_metrics[run_id][key] = MetricValue(key, nan if is_nan else value, step, ts)
         loads = orjson.loads
         runs: list[Run] = []
         # Positional unpacking (the columns of s.runs, in order) is much faster than
         # attribute access on thousands of rows.
-        for (run_id, project_id, name, status, start_time, end_time, parent_run_id, deleted,
-             _deleted_at, user, git_commit, git_dirty, command, system, host, pid,
-             heartbeat_at, *_sort) in rows:
-            runs.append(Run(
-                id=run_id, project_id=project_id, name=name, status=STATUS_BY_VALUE[status],
-                start_time=start_time, end_time=end_time, parent_run_id=parent_run_id,
-                deleted=bool(deleted), heartbeat_at=heartbeat_at,
-                source=RunSource(user=user, git_commit=git_commit,
-                                 git_dirty=None if git_dirty is None else bool(git_dirty),
-                                 command=command, system=loads(system or "{}"), host=host,
-                                 pid=pid),
-                params=run_params[run_id], tags=run_tags[run_id], metrics=run_metrics[run_id],
-            ))
+        for (
+            run_id,
+            project_id,
+            name,
+            status,
+            start_time,
+            end_time,
+            parent_run_id,
+            deleted,
+            _deleted_at,
+            user,
+            git_commit,
+            git_dirty,
+            command,
+            system,
+            host,
+            pid,
+            heartbeat_at,
+            *_sort,
+        ) in rows:
+            runs.append(
+                Run(
+                    id=run_id,
+                    project_id=project_id,
+                    name=name,
+                    status=STATUS_BY_VALUE[status],
+                    start_time=start_time,
+                    end_time=end_time,
+                    parent_run_id=parent_run_id,
+                    deleted=bool(deleted),
+                    heartbeat_at=heartbeat_at,
+                    source=RunSource(
+                        user=user,
+                        git_commit=git_commit,
+                        git_dirty=None if git_dirty is None else bool(git_dirty),
+                        command=command,
+                        system=loads(system or "{}"),
+                        host=host,
+                        pid=pid,
+                    ),
+                    params=run_params[run_id],
+                    tags=run_tags[run_id],
+                    metrics=run_metrics[run_id],
+                )
+            )
         return runs
 
     def get_run(self, run_id: str) -> Run:
@@ -312,8 +407,14 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
                 raise RunNotFound(f"run {run_id} does not exist", run_id=run_id)
             return self._load_runs(conn, [row])[0]
 
-    def update_run(self, run_id: str, *, status: RunStatus | None = None,
-                   end_time: int | None = None, name: str | None = None) -> Run:
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        name: str | None = None,
+    ) -> Run:
         """Change status, end time or name."""
         values: dict[str, Any] = {}
         if status is not None:
@@ -336,21 +437,28 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
 
     def fail_stale_runs(self, heartbeat_before: int) -> list[str]:
         """Mark running runs without a recent heartbeat failed; return their ids."""
-        stale = and_(s.runs.c.status == RunStatus.RUNNING.value,
-                     s.runs.c.heartbeat_at < heartbeat_before)
+        stale = and_(
+            s.runs.c.status == RunStatus.RUNNING.value, s.runs.c.heartbeat_at < heartbeat_before
+        )
         with self._write() as conn:
             ids = [r.id for r in conn.execute(select(s.runs.c.id).where(stale))]
             if ids:
-                conn.execute(update(s.runs).where(stale).values(
-                    status=RunStatus.FAILED.value, end_time=s.runs.c.heartbeat_at))
+                conn.execute(
+                    update(s.runs)
+                    .where(stale)
+                    .values(status=RunStatus.FAILED.value, end_time=s.runs.c.heartbeat_at)
+                )
         return ids
 
     def set_run_deleted(self, run_id: str, deleted: bool, at: int) -> Run:
         """Soft-delete or restore a run."""
         with self._write() as conn:
             self._require_run(conn, run_id)
-            conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(
-                deleted=deleted, deleted_at=at if deleted else None))
+            conn.execute(
+                update(s.runs)
+                .where(s.runs.c.id == run_id)
+                .values(deleted=deleted, deleted_at=at if deleted else None)
+            )
         return self.get_run(run_id)
 
     # -- params and tags -----------------------------------------------------------------
@@ -364,17 +472,24 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
                 self._insert(s.params).on_conflict_do_nothing(index_elements=["run_id", "key"]),
                 [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()],
             )
-            stored = dict(conn.execute(
-                select(s.params.c.key, s.params.c.value).where(
-                    s.params.c.run_id == run_id, s.params.c.key.in_(list(params)))
-            ).all())
+            stored = dict(
+                conn.execute(
+                    select(s.params.c.key, s.params.c.value).where(
+                        s.params.c.run_id == run_id, s.params.c.key.in_(list(params))
+                    )
+                ).all()
+            )
             for key, value in params.items():
                 if stored.get(key) != value:
                     conn.rollback()
                     raise ParamConflict(
                         f"param {key!r} of run {run_id} is already {stored.get(key)!r}; "
                         f"params cannot change (got {value!r})",
-                        run_id=run_id, key=key, old_value=stored.get(key), new_value=value)
+                        run_id=run_id,
+                        key=key,
+                        old_value=stored.get(key),
+                        new_value=value,
+                    )
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         """Set or overwrite tags."""
@@ -384,8 +499,9 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             self._require_run(conn, run_id, writable=True)
             stmt = self._insert(s.tags)
             conn.execute(
-                stmt.on_conflict_do_update(index_elements=["run_id", "key"],
-                                           set_={"value": stmt.excluded.value}),
+                stmt.on_conflict_do_update(
+                    index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
+                ),
                 [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()],
             )
 
@@ -399,18 +515,30 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
     def log_metrics(self, batch: MetricBatch) -> int:
         """Store a batch of metric points (once per batch id)."""
         count = len(batch.keys)
-        if not (len(batch.run_ids) == len(batch.values) == len(batch.steps)
-                == len(batch.timestamps) == count):
+        if not (
+            len(batch.run_ids)
+            == len(batch.values)
+            == len(batch.steps)
+            == len(batch.timestamps)
+            == count
+        ):
             raise InvalidInput("metric batch columns have different lengths")
         if count == 0:
             return 0
         rows: list[dict[str, Any]] = []
         latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for run_id, key, value, step, ts in zip(batch.run_ids, batch.keys, batch.values,
-                                                batch.steps, batch.timestamps, strict=True):
+        for run_id, key, value, step, ts in zip(
+            batch.run_ids, batch.keys, batch.values, batch.steps, batch.timestamps, strict=True
+        ):
             nan = value != value
-            row = {"run_id": run_id, "key": key, "step": step, "timestamp": ts,
-                   "value": None if nan else value, "is_nan": nan}
+            row = {
+                "run_id": run_id,
+                "key": key,
+                "step": step,
+                "timestamp": ts,
+                "value": None if nan else value,
+                "is_nan": nan,
+            }
             rows.append(row)
             best = latest.get((run_id, key))
             if best is None or (step, ts) >= (best["step"], best["timestamp"]):
@@ -418,18 +546,21 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         digest = _batch_digest(batch)
         with self._write() as conn:
             fresh = conn.execute(
-                self._insert(s.metric_batches).values(id=batch.id, received_at=now_ms(),
-                                                      digest=digest)
-                .on_conflict_do_nothing(index_elements=["id"]).returning(s.metric_batches.c.id)
+                self._insert(s.metric_batches)
+                .values(id=batch.id, received_at=now_ms(), digest=digest)
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(s.metric_batches.c.id)
             ).first()
             if fresh is None:
-                stored = conn.execute(select(s.metric_batches.c.digest).where(
-                    s.metric_batches.c.id == batch.id)).scalar()
+                stored = conn.execute(
+                    select(s.metric_batches.c.digest).where(s.metric_batches.c.id == batch.id)
+                ).scalar()
                 if stored is not None and stored != digest:
                     raise IdConflict(
                         f"metric batch {batch.id} was already stored with other points; a "
                         "retry must send the same points (or use a new batch id)",
-                        batch_id=batch.id)
+                        batch_id=batch.id,
+                    )
                 return 0
             for run_id in {r for r, _k in latest}:
                 self._require_run(conn, run_id, writable=True)
@@ -437,8 +568,10 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             stmt = self._insert(s.latest_metrics)
             newer = or_(
                 stmt.excluded.step > s.latest_metrics.c.step,
-                and_(stmt.excluded.step == s.latest_metrics.c.step,
-                     stmt.excluded.timestamp >= s.latest_metrics.c.timestamp),
+                and_(
+                    stmt.excluded.step == s.latest_metrics.c.step,
+                    stmt.excluded.timestamp >= s.latest_metrics.c.timestamp,
+                ),
             )
             conn.execute(
                 stmt.on_conflict_do_update(
@@ -450,37 +583,49 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             )
         return count
 
-    def get_metric_history(self, run_id: str, key: str, max_results: int = 100_000,
-                           page_token: str | None = None) -> Page[MetricPoint]:
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int = 100_000, page_token: str | None = None
+    ) -> Page[MetricPoint]:
         """Return a metric's points in step order."""
         check_max_results(max_results, MAX_HISTORY_RESULTS)
         m = s.metrics
-        query = (select(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan, m.c.id)
-                 .where(m.c.run_id == run_id, m.c.key == key)
-                 .order_by(m.c.step, m.c.timestamp, m.c.id).limit(max_results + 1))
+        query = (
+            select(m.c.step, m.c.timestamp, m.c.value, m.c.is_nan, m.c.id)
+            .where(m.c.run_id == run_id, m.c.key == key)
+            .order_by(m.c.step, m.c.timestamp, m.c.id)
+            .limit(max_results + 1)
+        )
         if page_token:
-            pos = decode_token(page_token, f"history:{run_id}:{key}",
-                               {"s": int, "t": int, "i": int})
-            query = query.where(tuple_(m.c.step, m.c.timestamp, m.c.id)
-                                > tuple_(pos["s"], pos["t"], pos["i"]))
+            pos = decode_token(
+                page_token, f"history:{run_id}:{key}", {"s": int, "t": int, "i": int}
+            )
+            query = query.where(
+                tuple_(m.c.step, m.c.timestamp, m.c.id) > tuple_(pos["s"], pos["t"], pos["i"])
+            )
         nan = math.nan
         with self._read() as conn, paused_gc():
             self._require_run(conn, run_id)
             rows = self._fetch(conn, query)
-            points = [MetricPoint(key, nan if is_nan else value, step, ts)
-                      for step, ts, value, is_nan, _id in rows[:max_results]]
+            points = [
+                MetricPoint(key, nan if is_nan else value, step, ts)
+                for step, ts, value, is_nan, _id in rows[:max_results]
+            ]
         token = None
         if len(rows) > max_results:
             step, ts, _value, _nan, row_id = rows[max_results - 1]
-            token = encode_token({"k": f"history:{run_id}:{key}", "s": step, "t": ts,
-                                  "i": row_id})
+            token = encode_token({"k": f"history:{run_id}:{key}", "s": step, "t": ts, "i": row_id})
         return Page(points, token)
 
     # -- search --------------------------------------------------------------------------
-    def search_runs(self, projects: list[str] | None, filter: str | None = None,
-                    order_by: list[str] | None = None, max_results: int = 1000,
-                    page_token: str | None = None,
-                    view: ViewType = ViewType.ACTIVE) -> Page[Run]:
+    def search_runs(
+        self,
+        projects: list[str] | None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        view: ViewType = ViewType.ACTIVE,
+    ) -> Page[Run]:
         """Return runs matching ``filter`` in ``order_by`` order, keyset-paged."""
         check_max_results(max_results, MAX_SEARCH_RESULTS)
         where = compile_filter(parse_filter(filter))
@@ -506,7 +651,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             items = self._load_runs(conn, page_rows)
         token = None
         if len(rows) > max_results:
-            values = list(page_rows[-1][len(_RUN_COLUMNS):])
+            values = list(page_rows[-1][len(_RUN_COLUMNS) :])
             token = encode_token({"k": token_kind, "v": values})
         return Page(items, token)
 
@@ -522,10 +667,22 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["run_id", "path"],
-                    set_={"digest": stmt.excluded.digest, "size": stmt.excluded.size,
-                          "created_at": stmt.excluded.created_at}),
-                [{"run_id": run_id, "path": e.path, "digest": e.digest, "size": e.size,
-                  "created_at": now_ms()} for e in entries],
+                    set_={
+                        "digest": stmt.excluded.digest,
+                        "size": stmt.excluded.size,
+                        "created_at": stmt.excluded.created_at,
+                    },
+                ),
+                [
+                    {
+                        "run_id": run_id,
+                        "path": e.path,
+                        "digest": e.digest,
+                        "size": e.size,
+                        "created_at": now_ms(),
+                    }
+                    for e in entries
+                ],
             )
 
     @staticmethod
@@ -546,16 +703,18 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
             if folder in new:
                 raise _file_and_folder(run_id, folder, below)
         if folders:
-            hit = conn.execute(select(a.c.path).where(
-                a.c.run_id == run_id, a.c.path.in_(sorted(folders))).limit(1)).scalar()
+            hit = conn.execute(
+                select(a.c.path).where(a.c.run_id == run_id, a.c.path.in_(sorted(folders))).limit(1)
+            ).scalar()
             if hit is not None:
                 raise _file_and_folder(run_id, hit, folders[hit])
         ordered = sorted(new)
         for start in range(0, len(ordered), 200):
-            chunk = ordered[start:start + 200]
+            chunk = ordered[start : start + 200]
             under = or_(*(func.substr(a.c.path, 1, len(p) + 1) == p + "/" for p in chunk))
-            hit = conn.execute(select(a.c.path).where(a.c.run_id == run_id, under)
-                               .limit(1)).scalar()
+            hit = conn.execute(
+                select(a.c.path).where(a.c.run_id == run_id, under).limit(1)
+            ).scalar()
             if hit is not None:
                 folder = next(p for p in chunk if hit.startswith(p + "/"))
                 raise _file_and_folder(run_id, folder, hit)
@@ -566,8 +725,9 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         query = select(a.c.path, a.c.digest, a.c.size).where(a.c.run_id == run_id)
         if path:
             prefix = path.rstrip("/") + "/"
-            query = query.where(or_(a.c.path == path,
-                                    func.substr(a.c.path, 1, len(prefix)) == prefix))
+            query = query.where(
+                or_(a.c.path == path, func.substr(a.c.path, 1, len(prefix)) == prefix)
+            )
         with self._read() as conn:
             self._require_run(conn, run_id)
             rows = conn.execute(query.order_by(a.c.path)).all()
@@ -580,7 +740,7 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         for entry in self.walk_artifacts(run_id, prefix.rstrip("/")):
             if entry.path == prefix.rstrip("/"):
                 continue
-            rest = entry.path[len(prefix):]
+            rest = entry.path[len(prefix) :]
             head, sep, _tail = rest.partition("/")
             if sep:
                 listing.setdefault(head, ArtifactListing(prefix + head, True))
@@ -593,9 +753,11 @@ class SqlStore(SqlRegistry, SqlDeployments, SqlTraces, SqlPrompts):
         a = s.artifacts
         with self._read() as conn:
             self._require_run(conn, run_id)
-            row = conn.execute(select(a.c.path, a.c.digest, a.c.size)
-                               .where(a.c.run_id == run_id, a.c.path == path)).first()
+            row = conn.execute(
+                select(a.c.path, a.c.digest, a.c.size).where(a.c.run_id == run_id, a.c.path == path)
+            ).first()
         if row is None:
-            raise ArtifactNotFound(f"run {run_id} has no artifact file {path!r}",
-                                   run_id=run_id, path=path)
+            raise ArtifactNotFound(
+                f"run {run_id} has no artifact file {path!r}", run_id=run_id, path=path
+            )
         return ArtifactEntry(row.path, row.digest, row.size)

@@ -83,34 +83,54 @@ TRACE_DURATION = _non_negative(_t.c.end_ns, _t.c.start_ns)
 # name -> (expression, holds numbers, factor from the filter's unit to the stored one)
 _FieldSpec = tuple[ColumnElement[Any], bool, int]
 _TRACE_FIELDS: dict[str, _FieldSpec] = {
-    "trace_id": (_t.c.trace_id, False, 1), "name": (_t.c.name, False, 1),
-    "status": (_t.c.status, False, 1), "session_id": (_t.c.session_id, False, 1),
-    "user_id": (_t.c.user_id, False, 1), "duration_ms": (TRACE_DURATION, True, _NS_PER_MS),
-    "span_count": (_t.c.span_count, True, 1), "llm_calls": (_t.c.llm_calls, True, 1),
+    "trace_id": (_t.c.trace_id, False, 1),
+    "name": (_t.c.name, False, 1),
+    "status": (_t.c.status, False, 1),
+    "session_id": (_t.c.session_id, False, 1),
+    "user_id": (_t.c.user_id, False, 1),
+    "duration_ms": (TRACE_DURATION, True, _NS_PER_MS),
+    "span_count": (_t.c.span_count, True, 1),
+    "llm_calls": (_t.c.llm_calls, True, 1),
     "input_tokens": (_t.c.input_tokens, True, 1),
     "output_tokens": (_t.c.output_tokens, True, 1),
     "total_tokens": (_t.c.input_tokens + _t.c.output_tokens, True, 1),
-    "cost": (_t.c.cost, True, 1), "start_time_ns": (_t.c.start_ns, True, 1),
+    "cost": (_t.c.cost, True, 1),
+    "start_time_ns": (_t.c.start_ns, True, 1),
     "end_time_ns": (_t.c.end_ns, True, 1),
 }
 _SPAN_FIELDS: dict[str, _FieldSpec] = {
-    "model": (_s.c.model, False, 1), "provider": (_s.c.provider, False, 1),
-    "kind": (_s.c.kind, False, 1), "prompt_name": (_s.c.prompt_name, False, 1),
-    "prompt_version": (_s.c.prompt_version, True, 1), "run_id": (_s.c.run_id, False, 1),
-    "name": (_s.c.name, False, 1), "status": (_s.c.status, False, 1),
-    "span_id": (_s.c.span_id, False, 1), "parent_span_id": (_s.c.parent_span_id, False, 1),
-    "session_id": (_s.c.session_id, False, 1), "user_id": (_s.c.user_id, False, 1),
+    "model": (_s.c.model, False, 1),
+    "provider": (_s.c.provider, False, 1),
+    "kind": (_s.c.kind, False, 1),
+    "prompt_name": (_s.c.prompt_name, False, 1),
+    "prompt_version": (_s.c.prompt_version, True, 1),
+    "run_id": (_s.c.run_id, False, 1),
+    "name": (_s.c.name, False, 1),
+    "status": (_s.c.status, False, 1),
+    "span_id": (_s.c.span_id, False, 1),
+    "parent_span_id": (_s.c.parent_span_id, False, 1),
+    "session_id": (_s.c.session_id, False, 1),
+    "user_id": (_s.c.user_id, False, 1),
     "duration_ms": (_s.c.duration_ns, True, _NS_PER_MS),
     "input_tokens": (_s.c.input_tokens, True, 1),
-    "output_tokens": (_s.c.output_tokens, True, 1), "cost": (_s.c.cost, True, 1),
+    "output_tokens": (_s.c.output_tokens, True, 1),
+    "cost": (_s.c.cost, True, 1),
 }
 _NULLABLE_TRACE_FIELDS = {"session_id", "user_id", "cost"}
-_FIELD_HELP = ("a trace field (" + ", ".join(_TRACE_FIELDS) + "), a span field ("
-               + ", ".join(k for k in _SPAN_FIELDS if k not in _TRACE_FIELDS)
-               + ") or attributes.<key>")
+_FIELD_HELP = (
+    "a trace field ("
+    + ", ".join(_TRACE_FIELDS)
+    + "), a span field ("
+    + ", ".join(k for k in _SPAN_FIELDS if k not in _TRACE_FIELDS)
+    + ") or attributes.<key>"
+)
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
@@ -151,15 +171,20 @@ class _TraceFilterParser(f.Parser):
             self.advance()
             key, _key_position = self.read_key(token)
             if '"' in key:
-                raise self.error(token.position,
-                                 f"attribute key {key!r} contains a double quote; it cannot "
-                                 "be filtered on")
+                raise self.error(
+                    token.position,
+                    f"attribute key {key!r} contains a double quote; it cannot be filtered on",
+                )
             return TraceField("attributes", key, token.position, level="attribute")
         self.advance()
         level = ""
         after = self.peek()
-        if word in ("trace", "span") and self.current.text == "." and after.kind == "name" \
-                and after.position == self.current.position + 1:
+        if (
+            word in ("trace", "span")
+            and self.current.text == "."
+            and after.kind == "name"
+            and after.position == self.current.position + 1
+        ):
             level = word
             self.advance()
             name = self.advance().text.lower()
@@ -189,8 +214,9 @@ class _TraceFilterParser(f.Parser):
         if field.key == "status" and field.scope != "attributes" and op not in _PATTERN_OPS:
             status = str(value).lower()
             if status not in _STATUSES:
-                raise self.error(token.position, f"a status is one of {', '.join(_STATUSES)}, "
-                                 f"not {token.text}")
+                raise self.error(
+                    token.position, f"a status is one of {', '.join(_STATUSES)}, not {token.text}"
+                )
             return status
         return value
 
@@ -206,8 +232,10 @@ class _TraceFilterParser(f.Parser):
             factor = _factor(cast(TraceField, field))
             if not _INT64_MIN <= number * factor <= _INT64_MAX:
                 unit = f" ({field.key} is compared in ns)" if factor != 1 else ""
-                raise self.error(token.position, f"integer {token.text} is outside the "
-                                 f"64-bit range of stored values{unit}")
+                raise self.error(
+                    token.position,
+                    f"integer {token.text} is outside the 64-bit range of stored values{unit}",
+                )
             return number
         number_f = float(token.text)
         if not math.isfinite(number_f):
@@ -230,9 +258,11 @@ def parse_trace_order_by(clauses: list[str] | None) -> list[tuple[str, bool]]:
         parser = _TraceFilterParser(clause)
         field = cast(TraceField, parser.field())
         if field.level != "trace":
-            raise parser.error(field.position,
-                               f"cannot order traces by {field.scope}.{field.key}; order by "
-                               f"one of {', '.join(_TRACE_FIELDS)}")
+            raise parser.error(
+                field.position,
+                f"cannot order traces by {field.scope}.{field.key}; order by "
+                f"one of {', '.join(_TRACE_FIELDS)}",
+            )
         ascending = True
         if parser.current.word in ("asc", "desc"):
             ascending = parser.advance().word == "asc"
@@ -268,8 +298,7 @@ def _factor(field: TraceField) -> int:
 
 
 # -- compiling --------------------------------------------------------------------------
-def _predicate(column: Any, expr: f.Compare | f.In | f.IsNull, factor: int
-               ) -> ColumnElement[bool]:
+def _predicate(column: Any, expr: f.Compare | f.In | f.IsNull, factor: int) -> ColumnElement[bool]:
     def scaled(value: f.Value) -> f.Value:
         return value if isinstance(value, str) else value * factor
 
@@ -298,8 +327,11 @@ def _any_span(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     Correlated to ``traces`` only: where the outer query reads ``spans`` too (roll-ups by
     model), the subquery still looks at every span of the trace, not at the outer one.
     """
-    return exists().where(_s.c.project_id == _t.c.project_id,
-                          _s.c.trace_id == _t.c.trace_id, condition).correlate(_t)
+    return (
+        exists()
+        .where(_s.c.project_id == _t.c.project_id, _s.c.trace_id == _t.c.trace_id, condition)
+        .correlate(_t)
+    )
 
 
 def _attribute_text(pg: bool, key: str) -> ColumnElement[Any]:
@@ -308,8 +340,11 @@ def _attribute_text(pg: bool, key: str) -> ColumnElement[Any]:
         return cast(ColumnElement[Any], sql_cast(_s.c.attributes, PG_JSON)[key].astext)
     path = f'$."{key}"'
     kind = func.json_type(_s.c.attributes, path)
-    return case((kind == "text", func.json_extract(_s.c.attributes, path)),
-                (kind == "null", null()), else_=_s.c.attributes.op("->")(path))
+    return case(
+        (kind == "text", func.json_extract(_s.c.attributes, path)),
+        (kind == "null", null()),
+        else_=_s.c.attributes.op("->")(path),
+    )
 
 
 def _attribute_number(pg: bool, key: str) -> ColumnElement[Any]:
@@ -318,8 +353,12 @@ def _attribute_number(pg: bool, key: str) -> ColumnElement[Any]:
         value = sql_cast(_s.c.attributes, PG_JSON)[key]
         return case((func.json_typeof(value) == "number", sql_cast(value.astext, Double)))
     path = f'$."{key}"'
-    return case((func.json_type(_s.c.attributes, path).in_(("integer", "real")),
-                 func.json_extract(_s.c.attributes, path)))
+    return case(
+        (
+            func.json_type(_s.c.attributes, path).in_(("integer", "real")),
+            func.json_extract(_s.c.attributes, path),
+        )
+    )
 
 
 def _attribute_condition(pg: bool, expr: f.Compare | f.In | f.IsNull) -> ColumnElement[bool]:
@@ -338,8 +377,11 @@ def _attribute_condition(pg: bool, expr: f.Compare | f.In | f.IsNull) -> ColumnE
             return text.ilike(value)
         return cast(ColumnElement[bool], _COMPARE[op](text, value))
 
-    clause = or_(*(compare("=", v) for v in expr.values)) if isinstance(expr, f.In) \
+    clause = (
+        or_(*(compare("=", v) for v in expr.values))
+        if isinstance(expr, f.In)
         else compare(expr.op, expr.value)
+    )
     return _any_span(not_(clause) if expr.negated else clause)
 
 
@@ -364,4 +406,3 @@ def compile_trace_filter(expr: f.Expr | None, pg: bool) -> ColumnElement[bool]:
         has = _any_span(column.is_not(None))
         return has if expr.negated else not_(has)
     return _any_span(_predicate(column, expr, factor))
-

@@ -57,8 +57,12 @@ def upgrade() -> None:
     op.create_index("ix_tags_key", "tags", ["key"])
     op.create_table(
         "metrics",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("run_id", ID, nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("step", sa.BigInteger, nullable=False),
@@ -93,6 +97,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("artifacts", "metric_batches", "latest_metrics", "metrics", "tags", "params",
-                 "runs", "projects"):
+    for name in (
+        "artifacts",
+        "metric_batches",
+        "latest_metrics",
+        "metrics",
+        "tags",
+        "params",
+        "runs",
+        "projects",
+    ):
         op.drop_table(name)

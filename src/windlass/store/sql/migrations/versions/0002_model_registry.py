@@ -27,8 +27,7 @@ def upgrade() -> None:
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("num_rows", sa.BigInteger),
         sa.Column("dataset_schema", sa.Text, nullable=False),
-        sa.UniqueConstraint("run_id", "name", "digest", "context",
-                            name="uq_run_inputs_identity"),
+        sa.UniqueConstraint("run_id", "name", "digest", "context", name="uq_run_inputs_identity"),
     )
     op.create_table(
         "registered_models",
@@ -68,9 +67,11 @@ def upgrade() -> None:
         sa.Column("model_id", ID, primary_key=True),
         sa.Column("alias", sa.String(256), primary_key=True),
         sa.Column("version", sa.Integer, nullable=False),
-        sa.ForeignKeyConstraint(["model_id", "version"],
-                                ["model_versions.model_id", "model_versions.version"],
-                                name="fk_model_aliases_version"),
+        sa.ForeignKeyConstraint(
+            ["model_id", "version"],
+            ["model_versions.model_id", "model_versions.version"],
+            name="fk_model_aliases_version",
+        ),
     )
     op.create_table(
         "model_alias_events",
@@ -82,13 +83,20 @@ def upgrade() -> None:
         sa.Column("user", sa.String(256), nullable=False),
         sa.Column("at", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_model_alias_events_model_alias", "model_alias_events",
-                    ["model_id", "alias", "id"])
+    op.create_index(
+        "ix_model_alias_events_model_alias", "model_alias_events", ["model_id", "alias", "id"]
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_model_alias_events_model_alias", "model_alias_events")
     op.drop_index("ix_model_versions_run", "model_versions")
-    for name in ("model_alias_events", "model_aliases", "model_versions",
-                 "registered_model_tags", "registered_models", "run_inputs"):
+    for name in (
+        "model_alias_events",
+        "model_aliases",
+        "model_versions",
+        "registered_model_tags",
+        "registered_models",
+        "run_inputs",
+    ):
         op.drop_table(name)

@@ -51,8 +51,9 @@ def upgrade() -> None:
         sa.Column("scope", sa.Text, nullable=False),
         sa.Column("ingested_at", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_spans_project_start", "spans",
-                    ["project_id", "start_ns", "trace_id", "span_id"])
+    op.create_index(
+        "ix_spans_project_start", "spans", ["project_id", "start_ns", "trace_id", "span_id"]
+    )
     op.create_index("ix_spans_project_model", "spans", ["project_id", "model", "trace_id"])
     op.create_table(
         "traces",

@@ -48,9 +48,11 @@ def upgrade() -> None:
         sa.Column("prompt_id", ID, primary_key=True),
         sa.Column("alias", sa.String(256), primary_key=True),
         sa.Column("version", sa.Integer, nullable=False),
-        sa.ForeignKeyConstraint(["prompt_id", "version"],
-                                ["prompt_versions.prompt_id", "prompt_versions.version"],
-                                name="fk_prompt_aliases_version"),
+        sa.ForeignKeyConstraint(
+            ["prompt_id", "version"],
+            ["prompt_versions.prompt_id", "prompt_versions.version"],
+            name="fk_prompt_aliases_version",
+        ),
     )
     op.create_table(
         "prompt_alias_events",
@@ -62,8 +64,9 @@ def upgrade() -> None:
         sa.Column("user", sa.String(256), nullable=False),
         sa.Column("at", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_prompt_alias_events_prompt_alias", "prompt_alias_events",
-                    ["prompt_id", "alias", "id"])
+    op.create_index(
+        "ix_prompt_alias_events_prompt_alias", "prompt_alias_events", ["prompt_id", "alias", "id"]
+    )
 
 
 def downgrade() -> None:

@@ -18,9 +18,13 @@ branch_labels = None
 depends_on = None
 
 #: (table, old column name); every one becomes ``claimed_by``.
-RENAMED = (("model_versions", "created_by"), ("prompt_versions", "created_by"),
-           ("model_alias_events", "user"), ("prompt_alias_events", "user"),
-           ("deployment_events", "user"))
+RENAMED = (
+    ("model_versions", "created_by"),
+    ("prompt_versions", "created_by"),
+    ("model_alias_events", "user"),
+    ("prompt_alias_events", "user"),
+    ("deployment_events", "user"),
+)
 
 
 def upgrade() -> None:
