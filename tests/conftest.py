@@ -40,7 +40,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.delenv("WINDLASS_ARTIFACT_URI", raising=False)
     yield home
     # The SDK is process-wide: spans, a URI or a project of one test must not reach the next.
-    tracing = sys.modules.get("windlass.genai.tracing")
+    tracing = sys.modules.get("windlass.genai.tracing.sdk")
     if tracing is not None:
         tracing.flush_traces(30)
     while windlass.active_run() is not None:

@@ -11,17 +11,15 @@ LAYERS = {
     0: {
         "exceptions",
         "entities",
-        "model_entities",
-        "trace_entities",
-        "prompt_entities",
+        "principal",
         "config",
         "uris",
         "ids",
         "plugins",
     },
     1: {"store", "artifacts"},
-    2: {"tracking", "models", "data", "serving", "monitoring", "genai", "pipelines"},
-    3: {"server", "cli", "demo", "__init__", "__main__"},
+    2: {"access", "tracking", "models", "data", "serving", "monitoring", "genai", "pipelines"},
+    3: {"client", "server", "cli", "demo", "__init__", "__main__"},
 }
 
 

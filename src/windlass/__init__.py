@@ -12,15 +12,33 @@ The SDK::
 """
 
 from windlass.entities import (
+    AliasEvent,
     ArtifactEntry,
     ArtifactListing,
     DatasetInput,
+    Deployment,
+    DeploymentEvent,
+    Lineage,
     MetricPoint,
     MetricValue,
+    ModelInfo,
+    ModelVersion,
     Project,
+    Prompt,
+    PromptAliasEvent,
+    PromptVersion,
+    RegisteredModel,
     Run,
     RunSource,
     RunStatus,
+    Span,
+    SpanEvent,
+    SpanKind,
+    SpanStatus,
+    TraceRollup,
+    TraceStats,
+    TraceSummary,
+    Variant,
     ViewType,
 )
 from windlass.exceptions import (
@@ -55,8 +73,8 @@ from windlass.exceptions import (
     UntrustedModel,
     WindlassError,
 )
-from windlass.genai import prompt_fluent as prompts
-from windlass.genai.fluent import (
+from windlass.genai.prompts import fluent as prompts
+from windlass.genai.tracing.fluent import (
     export_traces,
     flush_traces,
     get_trace,
@@ -70,16 +88,6 @@ from windlass.genai.fluent import (
     trace_rollup,
     trace_stats,
     with_trace_context,
-)
-from windlass.model_entities import (
-    AliasEvent,
-    Deployment,
-    DeploymentEvent,
-    Lineage,
-    ModelInfo,
-    ModelVersion,
-    RegisteredModel,
-    Variant,
 )
 from windlass.models.autolog import autolog
 from windlass.models.flavors.pyfunc import ModelContext, PythonModel
@@ -102,7 +110,6 @@ from windlass.models.fluent import (
 )
 from windlass.models.package import save_model
 from windlass.models.signature import Signature, infer_signature
-from windlass.prompt_entities import Prompt, PromptAliasEvent, PromptVersion
 from windlass.serving.fluent import (
     create_deployment,
     delete_deployment,
@@ -116,15 +123,6 @@ from windlass.serving.fluent import (
     set_deployment_weights,
 )
 from windlass.serving.predlog import get_predictions
-from windlass.trace_entities import (
-    Span,
-    SpanEvent,
-    SpanKind,
-    SpanStatus,
-    TraceRollup,
-    TraceStats,
-    TraceSummary,
-)
 from windlass.tracking.fluent import (
     ActiveRun,
     active_run,
@@ -297,7 +295,7 @@ def __getattr__(name: str) -> object:
     if name == "llm":
         import importlib
 
-        module = importlib.import_module("windlass.genai.llm")
+        module = importlib.import_module("windlass.genai.llm.client")
         globals()["llm"] = module
         return module
     raise AttributeError(f"module 'windlass' has no attribute {name!r}")

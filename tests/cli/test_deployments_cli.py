@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 import windlass
-from windlass.cli.deployments import parse_variant, parse_variants
+from windlass.cli.commands.deployments import parse_variant, parse_variants
 from windlass.cli.main import build_app
 from windlass.exceptions import InvalidInput
 

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 import windlass
-import windlass.genai.prompt_fluent as prompts
+import windlass.genai.prompts.fluent as prompts
+from windlass.cli.commands.prompts import parse_value, parse_vars, read_vars_file
 from windlass.cli.main import build_app
-from windlass.cli.prompts import parse_value, parse_vars, read_vars_file
 from windlass.exceptions import InvalidInput
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import windlass
 from windlass.cli.main import build_app
-from windlass.genai.pricing import UnknownModelPriceWarning
+from windlass.genai.llm.pricing import UnknownModelPriceWarning
 
 runner = CliRunner()
 

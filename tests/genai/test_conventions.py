@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from windlass.genai.conventions import (
+from windlass.entities import Span, SpanEvent, SpanKind
+from windlass.genai.tracing.conventions import (
     DEFAULT_MAX_CHARS,
     FIELDS,
     cap_text,
@@ -18,7 +19,6 @@ from windlass.genai.conventions import (
     to_count,
     to_text,
 )
-from windlass.trace_entities import Span, SpanEvent, SpanKind
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 SPAN_ID = "b7ad6b7169203331"

@@ -11,12 +11,14 @@ import openai
 import pytest
 
 from openai_server import OpenAIServer, embedding_for
+from windlass.entities import Span, SpanKind, SpanStatus
 from windlass.exceptions import InvalidInput
-from windlass.genai import instrument, llm, tracing
-from windlass.genai.pricing import UnknownModelPriceWarning
-from windlass.genai.traces import TraceService
+from windlass.genai.llm import client as llm
+from windlass.genai.llm.pricing import UnknownModelPriceWarning
+from windlass.genai.tracing import instrument
+from windlass.genai.tracing import sdk as tracing
+from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id
-from windlass.trace_entities import Span, SpanKind, SpanStatus
 from windlass.tracking import fluent
 
 KEY = "sk-instrumented-0123456789"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from openai_server import OpenAIServer, embedding_for
+from windlass.entities import Span, SpanKind, SpanStatus
 from windlass.exceptions import (
     ConfigError,
     InvalidInput,
@@ -21,11 +22,11 @@ from windlass.exceptions import (
     ProjectNotFound,
     ProviderError,
 )
-from windlass.genai import llm, tracing
-from windlass.genai.pricing import TokenUsage, UnknownModelPriceWarning
-from windlass.genai.traces import TraceService
+from windlass.genai.llm import client as llm
+from windlass.genai.llm.pricing import TokenUsage, UnknownModelPriceWarning
+from windlass.genai.tracing import sdk as tracing
+from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id
-from windlass.trace_entities import Span, SpanKind, SpanStatus
 from windlass.tracking import fluent
 from windlass_testing import free_port
 
@@ -727,7 +728,7 @@ def test_captured_messages_are_capped(at: dict[str, str], monkeypatch: pytest.Mo
 # -- import cost ---------------------------------------------------------------------------------
 def test_importing_llm_loads_neither_openai_nor_opentelemetry() -> None:
     code = (
-        "import sys, windlass.genai.llm\n"
+        "import sys, windlass.genai.llm.client\n"
         "print(','.join(m for m in ('openai', 'opentelemetry', 'yaml', 'httpx') "
         "if m in sys.modules))\n"
     )

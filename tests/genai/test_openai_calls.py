@@ -13,8 +13,8 @@ import pytest
 
 from openai_server import OpenAIServer
 from windlass.exceptions import InvalidInput
-from windlass.genai import attributes as attr
-from windlass.genai.openai_calls import (
+from windlass.genai.tracing import attributes as attr
+from windlass.genai.tracing.openai_calls import (
     EMBEDDING_VECTOR_COUNT,
     StreamAccumulator,
     embedding_response_attributes,
@@ -468,6 +468,6 @@ def test_large_inputs_and_outputs_are_truncated(
 
 def test_importing_the_module_does_not_import_openai() -> None:
     run_fresh(
-        "import sys, windlass.genai.openai_calls\n"
+        "import sys, windlass.genai.tracing.openai_calls\n"
         "assert 'openai' not in sys.modules, 'openai was imported'"
     )

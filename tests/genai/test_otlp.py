@@ -33,9 +33,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode, format_span_id, format_trace_id
 
+from windlass.entities import Span, SpanKind, SpanStatus
 from windlass.exceptions import InvalidInput
-from windlass.genai.otlp import decode_traces, otlp_encoding
-from windlass.trace_entities import Span, SpanKind, SpanStatus
+from windlass.genai.tracing.otlp import decode_traces, otlp_encoding
 
 PB = "application/x-protobuf"
 JSON = "application/json"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from windlass.exceptions import ConfigError, InvalidInput
-from windlass.genai.pricing import (
+from windlass.genai.llm.pricing import (
     ModelPrice,
     PriceTable,
     TokenUsage,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from openai_server import OpenAIServer
+from windlass.entities import PromptAliasEvent, PromptVersion
 from windlass.exceptions import (
     InvalidInput,
     InvalidUri,
@@ -23,12 +24,12 @@ from windlass.exceptions import (
     PromptVersionNotFound,
     TemplateError,
 )
-from windlass.genai import attributes as attr
-from windlass.genai import prompt_fluent, tracing
-from windlass.genai.prompts import LoadedPrompt, PromptRegistry, parse_ref
-from windlass.genai.traces import TraceService
+from windlass.genai.prompts import fluent as prompt_fluent
+from windlass.genai.prompts.registry import LoadedPrompt, PromptRegistry, parse_ref
+from windlass.genai.tracing import attributes as attr
+from windlass.genai.tracing import sdk as tracing
+from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id, now_ms
-from windlass.prompt_entities import PromptAliasEvent, PromptVersion
 from windlass.store.sql.store import SqlStore
 from windlass.tracking import fluent
 

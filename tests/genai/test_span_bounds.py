@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from windlass.genai.span_bounds import bound_span
-from windlass.trace_entities import (
+from windlass.entities import (
     ADJUSTED_ATTRIBUTE,
     MAX_ATTRIBUTE_CHARS,
     MAX_TIME_NS,
@@ -13,6 +12,7 @@ from windlass.trace_entities import (
     Span,
     SpanEvent,
 )
+from windlass.genai.tracing.span_bounds import bound_span
 
 BASE = 1_700_000_000 * 10**9
 

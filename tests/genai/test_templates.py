@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from windlass.entities import PromptVariable
 from windlass.exceptions import InvalidInput, TemplateError
-from windlass.genai import templates
-from windlass.prompt_entities import PromptVariable
+from windlass.genai.prompts import templates
 
 
 def _render(source: Any, declared: dict[str, Any] | None = None, **values: Any) -> Any:

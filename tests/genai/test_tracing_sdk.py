@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import windlass
-from windlass.genai.export import DeliveringSpanProcessor
-from windlass.trace_entities import Span, SpanKind, SpanStatus
+from windlass.entities import Span, SpanKind, SpanStatus
+from windlass.genai.tracing.export import DeliveringSpanProcessor
 
 
 def _by_name(spans: list[Span]) -> dict[str, Span]:

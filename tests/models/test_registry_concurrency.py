@@ -21,9 +21,8 @@ import pytest
 
 from windlass.artifacts import open_blob_store
 from windlass.artifacts.hashing import hash_bytes
-from windlass.entities import ArtifactEntry
+from windlass.entities import MANIFEST_FILE, AliasEvent, ArtifactEntry
 from windlass.ids import new_id, now_ms
-from windlass.model_entities import MANIFEST_FILE, AliasEvent
 from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
 from windlass.store.sql.store import SqlStore

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from windlass.artifacts import open_blob_store
-from windlass.entities import ArtifactEntry, DatasetInput, MetricBatch, RunSource
+from windlass.entities import (
+    MANIFEST_FILE,
+    ArtifactEntry,
+    DatasetInput,
+    Lineage,
+    MetricBatch,
+    RunSource,
+)
 from windlass.exceptions import (
     IntegrityFailure,
     InvalidInput,
@@ -22,7 +29,6 @@ from windlass.exceptions import (
     UnsafePath,
 )
 from windlass.ids import new_id, now_ms
-from windlass.model_entities import MANIFEST_FILE, Lineage
 from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
 from windlass.store.sql.store import SqlStore

@@ -28,9 +28,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client.parser import text_string_to_metric_families
 
+from windlass.entities import Span, SpanKind
 from windlass.exceptions import ProjectNotFound, TraceNotFound
 from windlass.store.rest import RestStore
-from windlass.trace_entities import Span, SpanKind
 from windlass_testing import ServerProcess
 
 PROTOBUF = {"content-type": "application/x-protobuf"}

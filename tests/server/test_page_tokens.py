@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from windlass.artifacts.hashing import hash_bytes
+from windlass.entities import Span
 from windlass.ids import new_id
-from windlass.trace_entities import Span
 from windlass_testing import POSTGRES_SKIP, ServerProcess, scratch_postgres_database
 
 API = "/api/v1"

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from windlass.trace_entities import (
+from windlass.entities import (
     ADJUSTED_ATTRIBUTE,
     MAX_ATTRIBUTE_CHARS,
     MAX_TIME_NS,

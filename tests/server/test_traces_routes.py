@@ -17,19 +17,19 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from windlass.entities import all_pages
-from windlass.exceptions import InvalidFilter, InvalidInput, ProjectNotFound, TraceNotFound
-from windlass.ids import new_id, now_ms
-from windlass.store.rest import RestStore
-from windlass.store.sql.store import SqlStore
-from windlass.trace_entities import (
+from windlass.entities import (
     TRACE_GROUPINGS,
     Span,
     SpanEvent,
     SpanIngestResult,
     SpanKind,
     SpanStatus,
+    all_pages,
 )
+from windlass.exceptions import InvalidFilter, InvalidInput, ProjectNotFound, TraceNotFound
+from windlass.ids import new_id, now_ms
+from windlass.store.rest import RestStore
+from windlass.store.sql.store import SqlStore
 from windlass_testing import ServerProcess
 
 API = "/api/v1"

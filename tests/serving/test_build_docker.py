@@ -185,7 +185,7 @@ def test_context_holds_the_verified_model_and_pinned_requirements(built: Built) 
         names = set(archive.namelist())
         assert {
             "windlass/__init__.py",
-            "windlass/cli/build.py",
+            "windlass/cli/commands/build.py",
             "windlass/serving/packaging/docker.py",
         } <= names
         assert any(n.startswith("windlass/store/sql/migrations/versions/") for n in names)

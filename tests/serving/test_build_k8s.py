@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from windlass.cli.main import build_app
+from windlass.entities import Variant
 from windlass.exceptions import InvalidInput
 from windlass.ids import new_id, now_ms
-from windlass.model_entities import Variant
 from windlass.serving.deployments import DeploymentService
 from windlass.serving.packaging import KubernetesSpec, render_manifests
 from windlass.serving.packaging.k8s_values import DNS_1035_LABEL, kubernetes_name, quantity

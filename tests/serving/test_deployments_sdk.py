@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import windlass
+from windlass.entities import Variant
 from windlass.exceptions import (
     Conflict,
     DeploymentNotFound,
@@ -17,7 +18,6 @@ from windlass.exceptions import (
     InvalidState,
     ModelNotFound,
 )
-from windlass.model_entities import Variant
 from windlass.serving import fluent as sdk
 from windlass.tracking import fluent as tracking_fluent
 

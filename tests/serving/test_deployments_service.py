@@ -16,7 +16,7 @@ import pytest
 
 from windlass.artifacts import open_blob_store
 from windlass.artifacts.hashing import hash_bytes
-from windlass.entities import ArtifactEntry, RunSource
+from windlass.entities import MANIFEST_FILE, ArtifactEntry, Deployment, RunSource, Variant
 from windlass.exceptions import (
     AlreadyExists,
     ArtifactNotFound,
@@ -31,7 +31,6 @@ from windlass.exceptions import (
     RunNotFound,
 )
 from windlass.ids import new_id, now_ms
-from windlass.model_entities import MANIFEST_FILE, Deployment, Variant
 from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
 from windlass.serving.deployments import KEEP, MAX_VARIANTS, DeploymentService

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
+from windlass.entities import Deployment, Variant
 from windlass.exceptions import InvalidInput
-from windlass.model_entities import Deployment, Variant
 from windlass.serving.deployments import TrafficSplit, choose_variant
 from windlass_testing import run_fresh
 
@@ -70,7 +70,7 @@ def test_a_key_sticks_to_its_variant() -> None:
 def test_other_processes_route_keys_the_same_way() -> None:
     # Replicas behind a load balancer must agree: the hash is stable across processes.
     code = (
-        "import json; from windlass.model_entities import Variant;"
+        "import json; from windlass.entities import Variant;"
         "from windlass.serving.deployments import TrafficSplit;"
         "t = TrafficSplit([Variant('champion', 'models:/m/1', 70),"
         " Variant('challenger', 'models:/m/2', 30)]);"

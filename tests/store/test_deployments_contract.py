@@ -15,7 +15,7 @@ import pytest
 
 from windlass.artifacts.hashing import hash_bytes
 from windlass.artifacts.http import RestBlobStore
-from windlass.entities import ArtifactEntry
+from windlass.entities import MANIFEST_FILE, ArtifactEntry, Deployment, Variant
 from windlass.exceptions import (
     AlreadyExists,
     Conflict,
@@ -24,7 +24,6 @@ from windlass.exceptions import (
     ProjectNotFound,
 )
 from windlass.ids import new_id, now_ms
-from windlass.model_entities import MANIFEST_FILE, Deployment, Variant
 from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore

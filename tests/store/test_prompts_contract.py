@@ -2,7 +2,7 @@
 
 A REST store reaches the server's prompt domain, which checks templates and variables and
 computes the content hash itself; so every version here is valid content, and its hash
-is the one the domain computes (:func:`windlass.genai.prompts.prompt_content`).
+is the one the domain computes (:func:`windlass.genai.prompts.registry.prompt_content`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from windlass.entities import Prompt, PromptVariable, PromptVersion
 from windlass.exceptions import (
     AlreadyExists,
     InvalidInput,
@@ -20,9 +21,8 @@ from windlass.exceptions import (
     PromptNotFound,
     PromptVersionNotFound,
 )
-from windlass.genai.prompts import prompt_content
+from windlass.genai.prompts.registry import prompt_content
 from windlass.ids import new_id, now_ms
-from windlass.prompt_entities import Prompt, PromptVariable, PromptVersion
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
 from windlass_testing import ServerProcess

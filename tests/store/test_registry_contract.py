@@ -15,7 +15,7 @@ import pytest
 
 from windlass.artifacts.hashing import hash_bytes
 from windlass.artifacts.http import RestBlobStore
-from windlass.entities import ArtifactEntry, DatasetInput, RunSource
+from windlass.entities import MANIFEST_FILE, ArtifactEntry, DatasetInput, ModelVersion, RunSource
 from windlass.exceptions import (
     AlreadyExists,
     InvalidInput,
@@ -27,7 +27,6 @@ from windlass.exceptions import (
     RunNotFound,
 )
 from windlass.ids import new_id, now_ms
-from windlass.model_entities import MANIFEST_FILE, ModelVersion
 from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore

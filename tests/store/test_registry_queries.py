@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from windlass.entities import ArtifactEntry
+from windlass.entities import MANIFEST_FILE, ArtifactEntry
 from windlass.ids import new_id, now_ms
-from windlass.model_entities import MANIFEST_FILE
 from windlass.store.sql.store import SqlStore
 
 

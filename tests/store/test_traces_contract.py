@@ -16,12 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from windlass.entities import all_pages
-from windlass.exceptions import InvalidFilter, InvalidInput, ProjectNotFound, TraceNotFound
-from windlass.ids import new_id, now_ms
-from windlass.store.base import MetadataStore
-from windlass.store.rest import RestStore
-from windlass.trace_entities import (
+from windlass.entities import (
     ADJUSTED_ATTRIBUTE,
     MAX_TOKEN_COUNT,
     Span,
@@ -32,7 +27,12 @@ from windlass.trace_entities import (
     TraceRollup,
     TraceStats,
     TraceSummary,
+    all_pages,
 )
+from windlass.exceptions import InvalidFilter, InvalidInput, ProjectNotFound, TraceNotFound
+from windlass.ids import new_id, now_ms
+from windlass.store.base import MetadataStore
+from windlass.store.rest import RestStore
 
 BASE = 1_700_000_000 * 10**9  # 2023-11-14T22:13:20Z, in ns
 MS = 1_000_000
@@ -1012,7 +1012,7 @@ def _upgrade_from_0003_keeps_data(uri: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy import inspect as sa_inspect
 
-    from windlass.model_entities import Variant
+    from windlass.entities import Variant
     from windlass.store.sql import schema
     from windlass.store.sql.engine import _MIGRATIONS, _normalize
     from windlass.store.sql.store import SqlStore

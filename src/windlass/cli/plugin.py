@@ -10,7 +10,7 @@ from windlass.plugins import hookimpl
 @hookimpl
 def register_commands(register: Callable[..., None]) -> None:
     """Register the built-in command groups and commands."""
-    from windlass.cli import (
+    from windlass.cli.commands import (
         artifacts,
         build,
         demo,

@@ -18,9 +18,8 @@ from typing import Any
 import orjson
 
 from windlass.artifacts.cas import BlobStore
-from windlass.entities import ArtifactEntry
+from windlass.entities import MANIFEST_FILE, ArtifactEntry
 from windlass.exceptions import IntegrityFailure, InvalidInput
-from windlass.model_entities import MANIFEST_FILE
 from windlass.models.manifest import MAX_MANIFEST_BYTES, ModelManifest
 
 #: How many disagreements a message lists (the details hold them all, up to this too).

@@ -11,16 +11,16 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from windlass.entities import all_pages
-from windlass.exceptions import InvalidInput, InvalidUri
-from windlass.model_entities import (
+from windlass.entities import (
     MANIFEST_FILE,
     AliasEvent,
     Lineage,
     ModelInfo,
     ModelVersion,
     RegisteredModel,
+    all_pages,
 )
+from windlass.exceptions import InvalidInput, InvalidUri
 from windlass.models.signature import Signature
 from windlass.tracking import fluent as tracking_fluent
 

@@ -6,9 +6,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from windlass.entities import ArtifactEntry
+from windlass.entities import MANIFEST_FILE, ArtifactEntry
 from windlass.exceptions import IntegrityFailure
-from windlass.model_entities import MANIFEST_FILE
 from windlass.models.flavor import Predictor
 from windlass.models.flavors import get_flavor
 from windlass.models.manifest import ModelManifest, read_manifest, verify_folder

@@ -17,10 +17,9 @@ from typing import Any
 
 from windlass.artifacts.hashing import hash_file
 from windlass.artifacts.paths import clean_artifact_path, walk_local
-from windlass.entities import ArtifactEntry
+from windlass.entities import MANIFEST_FILE, ArtifactEntry
 from windlass.exceptions import IntegrityFailure, InvalidInput
 from windlass.ids import now_ms
-from windlass.model_entities import MANIFEST_FILE
 from windlass.models.signature import Signature
 
 FORMAT = "windlass-model/1"

@@ -22,7 +22,15 @@ import orjson
 
 from windlass.artifacts.cas import BlobStore
 from windlass.artifacts.paths import clean_artifact_path
-from windlass.entities import ArtifactEntry, Page
+from windlass.entities import (
+    MANIFEST_FILE,
+    AliasEvent,
+    ArtifactEntry,
+    Lineage,
+    ModelVersion,
+    Page,
+    RegisteredModel,
+)
 from windlass.exceptions import (
     InvalidInput,
     ModelNotFound,
@@ -30,13 +38,6 @@ from windlass.exceptions import (
     RunNotFound,
 )
 from windlass.ids import is_id, new_id, now_ms
-from windlass.model_entities import (
-    MANIFEST_FILE,
-    AliasEvent,
-    Lineage,
-    ModelVersion,
-    RegisteredModel,
-)
 from windlass.models.agreement import agreeing_manifest
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v

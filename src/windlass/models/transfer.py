@@ -12,9 +12,8 @@ from pathlib import Path
 
 from windlass.artifacts.cas import BlobStore
 from windlass.artifacts.paths import confined_destination, walk_local
-from windlass.entities import ArtifactEntry
+from windlass.entities import MANIFEST_FILE, ArtifactEntry
 from windlass.exceptions import IntegrityFailure, InvalidInput
-from windlass.model_entities import MANIFEST_FILE
 
 
 def upload_folder(blobs: BlobStore, folder: Path) -> list[ArtifactEntry]:

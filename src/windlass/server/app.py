@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from windlass import __version__, config
 from windlass.exceptions import ConfigError
-from windlass.genai.traces import TraceService
+from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit

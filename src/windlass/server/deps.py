@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from windlass.entities import Project
-from windlass.genai.traces import TraceService
+from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
 from windlass.server.metrics import TrackingServerMetrics
 from windlass.serving.deployments import DeploymentService

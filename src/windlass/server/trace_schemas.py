@@ -1,6 +1,6 @@
 """Request bodies of the trace routes (pydantic; they document the OpenAPI spec).
 
-A span travels as :meth:`windlass.trace_entities.Span.to_dict` writes it. The schema
+A span travels as :meth:`windlass.entities.Span.to_dict` writes it. The schema
 states what the server enforces: id patterns, integers within their 64-bit ranges (exact
 JSON integers in the OpenAPI document; a number such as ``12.0`` is taken as ``12``,
 strings are not), costs non-negative and finite. Content the JSON shape cannot express
@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from windlass.entities import MAX_TIME_NS, MAX_TOKEN_COUNT
 from windlass.server.schemas import _Body
-from windlass.trace_entities import MAX_TIME_NS, MAX_TOKEN_COUNT
 
 INT64_MAX = 2**63 - 1
 """The largest integer a body field takes (what the store's 64-bit columns hold)."""
@@ -112,9 +112,9 @@ KindName = Literal[
     "evaluator",
     "unknown",
 ]
-"""The values of :class:`windlass.trace_entities.SpanKind`."""
+"""The values of :class:`windlass.entities.SpanKind`."""
 StatusName = Literal["unset", "ok", "error"]
-"""The values of :class:`windlass.trace_entities.SpanStatus`."""
+"""The values of :class:`windlass.entities.SpanStatus`."""
 Cost = Annotated[float, Field(allow_inf_nan=False, ge=0)]
 
 

@@ -52,7 +52,7 @@ from dataclasses import replace
 from enum import Enum
 from typing import Any, Final, Literal
 
-from windlass.entities import Page
+from windlass.entities import MANIFEST_FILE, Deployment, DeploymentEvent, Page, Variant
 from windlass.exceptions import (
     ArtifactNotFound,
     Conflict,
@@ -63,7 +63,6 @@ from windlass.exceptions import (
     NotFound,
 )
 from windlass.ids import is_id, new_id, now_ms
-from windlass.model_entities import MANIFEST_FILE, Deployment, DeploymentEvent, Variant
 from windlass.store.base import MetadataStore
 from windlass.tracking.source import current_user
 from windlass.uris import LATEST, check_name, parse_object_uri

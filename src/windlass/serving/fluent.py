@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from windlass.entities import all_pages
-from windlass.model_entities import Deployment, DeploymentEvent
+from windlass.entities import Deployment, DeploymentEvent, all_pages
 from windlass.tracking import fluent as tracking_fluent
 
 if TYPE_CHECKING:

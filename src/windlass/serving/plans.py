@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from windlass.model_entities import Variant
+from windlass.entities import Variant
 from windlass.serving.router import Plan
 
 

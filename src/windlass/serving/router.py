@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from windlass.entities import Variant
 from windlass.exceptions import NotFound, WindlassError
-from windlass.model_entities import Variant
 from windlass.serving.deployments import TrafficSplit
 from windlass.serving.metrics import ServerMetrics
 from windlass.serving.source import ServedModel, is_pinned, load, resolve

@@ -13,40 +13,34 @@ from collections.abc import Sequence
 from typing import Any
 
 from windlass.entities import (
+    AliasEvent,
     ArtifactEntry,
     ArtifactListing,
     DatasetInput,
-    MetricBatch,
-    MetricPoint,
-    Page,
-    Project,
-    Run,
-    RunSource,
-    RunStatus,
-    ViewType,
-)
-from windlass.model_entities import (
-    AliasEvent,
     Deployment,
     DeploymentEvent,
+    MetricBatch,
+    MetricPoint,
     ModelVersion,
-    RegisteredModel,
-    Variant,
-)
-from windlass.prompt_entities import (
+    Page,
+    Project,
     Prompt,
     PromptAliasEvent,
     PromptVariable,
     PromptVersion,
-    Template,
-)
-from windlass.trace_entities import (
+    RegisteredModel,
+    Run,
+    RunSource,
+    RunStatus,
     Span,
     SpanIngestResult,
+    Template,
     TraceGrouping,
     TraceRollup,
     TraceStats,
     TraceSummary,
+    Variant,
+    ViewType,
 )
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from windlass.entities import Page
-from windlass.model_entities import Deployment, DeploymentEvent, Variant
+from windlass.entities import Deployment, DeploymentEvent, Page, Variant
 from windlass.store.base import MetadataStore
 
 

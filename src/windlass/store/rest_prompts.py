@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from windlass.entities import Page
-from windlass.prompt_entities import (
+from windlass.entities import (
+    Page,
     Prompt,
     PromptAliasEvent,
     PromptVariable,

@@ -13,8 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from windlass.entities import ArtifactEntry, DatasetInput, Page
-from windlass.model_entities import AliasEvent, ModelVersion, RegisteredModel
+from windlass.entities import (
+    AliasEvent,
+    ArtifactEntry,
+    DatasetInput,
+    ModelVersion,
+    Page,
+    RegisteredModel,
+)
 from windlass.store.base import MetadataStore
 
 

@@ -17,11 +17,8 @@ from urllib.parse import quote
 
 import orjson
 
-from windlass.entities import Page
-from windlass.exceptions import InvalidInput
-from windlass.store.base import MetadataStore
-from windlass.store.bulk import paused_gc
-from windlass.trace_entities import (
+from windlass.entities import (
+    Page,
     Span,
     SpanIngestResult,
     TraceGrouping,
@@ -29,6 +26,9 @@ from windlass.trace_entities import (
     TraceStats,
     TraceSummary,
 )
+from windlass.exceptions import InvalidInput
+from windlass.store.base import MetadataStore
+from windlass.store.bulk import paused_gc
 
 
 def _seg(value: str) -> str:

@@ -31,18 +31,18 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from windlass import config
+from windlass.entities import ADJUSTED_ATTRIBUTE
 from windlass.exceptions import (
     InvalidInput,
     PayloadTooLarge,
     UnsupportedMediaType,
     WindlassError,
 )
-from windlass.genai.otlp import JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, otlp_encoding
-from windlass.genai.traces import IngestReport, TraceService
+from windlass.genai.tracing.otlp import JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, otlp_encoding
+from windlass.genai.tracing.service import IngestReport, TraceService
 from windlass.server import deps
 from windlass.server.errors import ERROR_RESPONSES, ERROR_SCHEMA
 from windlass.server.metrics import TrackingServerMetrics
-from windlass.trace_entities import ADJUSTED_ATTRIBUTE
 
 #: The request header naming the project every span of the request is filed under.
 PROJECT_HEADER = "x-windlass-project"

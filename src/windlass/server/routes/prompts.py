@@ -1,7 +1,7 @@
 """``/api/v1/projects/{project}/prompts``: prompts, their versions, aliases and history.
 
 ``{project}`` is a project's name or id. Every handler parses, makes one call to the
-prompt registry domain (:class:`~windlass.genai.prompts.PromptRegistry`) and renders its
+prompt registry domain (:class:`~windlass.genai.prompts.registry.PromptRegistry`) and renders its
 answer; templates, variables and settings are checked there.
 """
 
@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 
 from windlass.entities import Project
-from windlass.genai.prompts import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
-from windlass.genai.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
+from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
+from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
 from windlass.server.deps import project
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.schemas import Id, PageToken, _Body

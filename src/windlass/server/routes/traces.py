@@ -1,6 +1,6 @@
 """Trace routes: ingest spans, search traces, statistics, roll-ups, one trace, span export.
 
-Two families over the same traces domain (:class:`~windlass.genai.traces.TraceService`):
+Two families over the same traces domain (:class:`~windlass.genai.tracing.service.TraceService`):
 
 - ``/api/v1/projects/{project}/...``: one project, named by name or id;
 - ``/api/v1/traces...`` and ``/api/v1/spans``: any number of projects, each named by a
@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import Field
 
-from windlass.entities import Page, Project
-from windlass.genai.traces import TraceService
+from windlass.entities import MAX_TIME_NS, Page, Project, Span, TraceGrouping, TraceSummary
+from windlass.genai.tracing.service import TraceService
 from windlass.server import deps
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.metrics import TrackingServerMetrics
@@ -30,7 +30,6 @@ from windlass.server.schemas import PageToken
 from windlass.server.trace_schemas import TRACE_ID_PATTERN, SpansIngest
 from windlass.store.bulk import paused_gc
 from windlass.store.sql.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS
-from windlass.trace_entities import MAX_TIME_NS, Span, TraceGrouping, TraceSummary
 
 by_project = APIRouter(
     prefix="/api/v1/projects/{project}", tags=["traces"], responses=ERROR_RESPONSES

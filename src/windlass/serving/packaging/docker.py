@@ -16,8 +16,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from windlass.entities import MANIFEST_FILE
 from windlass.exceptions import ArtifactNotFound, InvalidInput, NotFound, UntrustedModel
-from windlass.model_entities import MANIFEST_FILE
 from windlass.models.manifest import ModelManifest, read_manifest, verify_folder
 from windlass.models.trust import unsafe_reasons
 from windlass.serving.packaging import texts

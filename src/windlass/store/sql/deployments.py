@@ -16,9 +16,8 @@ import orjson
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
-from windlass.entities import Page
+from windlass.entities import Deployment, DeploymentEvent, Page, Variant
 from windlass.exceptions import AlreadyExists, Conflict, DeploymentNotFound
-from windlass.model_entities import Deployment, DeploymentEvent, Variant
 from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import schema as s

@@ -18,7 +18,14 @@ import orjson
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from windlass.entities import Page
+from windlass.entities import (
+    Page,
+    Prompt,
+    PromptAliasEvent,
+    PromptVariable,
+    PromptVersion,
+    Template,
+)
 from windlass.exceptions import (
     AlreadyExists,
     InvalidInput,
@@ -26,13 +33,6 @@ from windlass.exceptions import (
     ProjectNotFound,
     PromptNotFound,
     PromptVersionNotFound,
-)
-from windlass.prompt_entities import (
-    Prompt,
-    PromptAliasEvent,
-    PromptVariable,
-    PromptVersion,
-    Template,
 )
 from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token

@@ -17,7 +17,14 @@ import orjson
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from windlass.entities import ArtifactEntry, DatasetInput, Page
+from windlass.entities import (
+    AliasEvent,
+    ArtifactEntry,
+    DatasetInput,
+    ModelVersion,
+    Page,
+    RegisteredModel,
+)
 from windlass.exceptions import (
     AlreadyExists,
     InUse,
@@ -27,7 +34,6 @@ from windlass.exceptions import (
     ModelVersionNotFound,
     ProjectNotFound,
 )
-from windlass.model_entities import AliasEvent, ModelVersion, RegisteredModel
 from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import aliases as sql_aliases

@@ -47,7 +47,22 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError
 from sqlalchemy.sql import Select
 
-from windlass.entities import Page
+from windlass.entities import (
+    MAX_SPAN_COST,
+    MAX_TIME_NS,
+    MAX_TOKEN_COUNT,
+    TRACE_GROUPINGS,
+    Page,
+    Span,
+    SpanEvent,
+    SpanIngestResult,
+    SpanKind,
+    SpanStatus,
+    TraceGrouping,
+    TraceRollup,
+    TraceStats,
+    TraceSummary,
+)
 from windlass.exceptions import InvalidInput, TraceNotFound
 from windlass.store.base import MetadataStore
 from windlass.store.bulk import paused_gc
@@ -59,21 +74,6 @@ from windlass.store.sql.trace_search import (
     compile_trace_filter,
     parse_trace_filter,
     trace_sort,
-)
-from windlass.trace_entities import (
-    MAX_SPAN_COST,
-    MAX_TIME_NS,
-    MAX_TOKEN_COUNT,
-    TRACE_GROUPINGS,
-    Span,
-    SpanEvent,
-    SpanIngestResult,
-    SpanKind,
-    SpanStatus,
-    TraceGrouping,
-    TraceRollup,
-    TraceStats,
-    TraceSummary,
 )
 
 #: The largest page of traces one search returns.
@@ -230,7 +230,7 @@ def _check_bounds(span: Span) -> None:
     """Refuse a span with a number outside what is stored (InvalidInput naming it).
 
     The traces domain clamps values into these bounds before they get here
-    (:mod:`windlass.genai.span_bounds`); this guards every other caller, so no stored
+    (:mod:`windlass.genai.tracing.span_bounds`); this guards every other caller, so no stored
     value can overflow a later sum.
     """
     for name, high in _BOUNDED_FIELDS:

@@ -1,15 +1,11 @@
-"""Plain data objects shared by every layer: projects, runs, metrics, artifacts, pages."""
+"""Plain data objects of experiment tracking: runs, metrics, params, artifacts, dataset inputs."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, NamedTuple, TypeVar
-
-T = TypeVar("T")
+from typing import Any, NamedTuple
 
 
 class RunStatus(StrEnum):
@@ -35,32 +31,6 @@ class ViewType(StrEnum):
 
 
 STATUS_BY_VALUE = {status.value: status for status in RunStatus}
-
-
-def iso(ms: int | None) -> str | None:
-    """Return integer UTC milliseconds as an ISO 8601 string (None stays None)."""
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class Project:
-    """A named container for runs, models, datasets, prompts and traces."""
-
-    id: str
-    name: str
-    created_at: int
-    description: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_at": self.created_at,
-            "description": self.description,
-        }
 
 
 @dataclass(frozen=True)
@@ -243,26 +213,6 @@ class DatasetInput:
             data.get("rows"),
             dict(data.get("schema") or {}),
         )
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a listing; ``next_page_token`` is None on the last page."""
-
-    items: list[T]
-    next_page_token: str | None = None
-
-
-def all_pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
-    """Return every item of a paged listing: ``fetch(page_token)`` until the last page."""
-    items: list[T] = []
-    token: str | None = None
-    while True:
-        page = fetch(token)
-        items.extend(page.items)
-        if page.next_page_token is None:
-            return items
-        token = page.next_page_token
 
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -3,7 +3,7 @@
 windlass's own SDK writes the OpenTelemetry GenAI semantic conventions (``gen_ai.*``) for
 model calls and OpenInference names (``input.value``, ``session.id``…) for what GenAI
 leaves open; a few facts neither names live under ``windlass.*``. Ingest also reads
-the other common spellings (see :mod:`windlass.genai.conventions`).
+the other common spellings (see :mod:`windlass.genai.tracing.conventions`).
 """
 
 from __future__ import annotations

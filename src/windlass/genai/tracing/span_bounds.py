@@ -3,21 +3,21 @@
 Every span is bounded on its way in, whichever door it came through (OTLP, the REST
 ingest route, the embedded SDK), by :func:`bound_span`, so that nothing accepted can make
 a later listing, statistic or roll-up fail. What it does, with the bounds of
-:mod:`windlass.trace_entities`:
+:mod:`windlass.entities`:
 
-- times beyond :data:`~windlass.trace_entities.MAX_TIME_NS` (OTLP's unsigned 64-bit times)
+- times beyond :data:`~windlass.entities.MAX_TIME_NS` (OTLP's unsigned 64-bit times)
   are clamped to it, negative ones to 0; an end before the start is set to the start;
-- token counts above :data:`~windlass.trace_entities.MAX_TOKEN_COUNT` are clamped to it,
+- token counts above :data:`~windlass.entities.MAX_TOKEN_COUNT` are clamped to it,
   negative ones dropped (unknown); so is a prompt version outside int64;
 - a cost that is negative, not finite or above
-  :data:`~windlass.trace_entities.MAX_SPAN_COST` is dropped (unknown, so re-priced);
-- strings longer than :data:`~windlass.trace_entities.MAX_ATTRIBUTE_CHARS` (attribute
+  :data:`~windlass.entities.MAX_SPAN_COST` is dropped (unknown, so re-priced);
+- strings longer than :data:`~windlass.entities.MAX_ATTRIBUTE_CHARS` (attribute
   values of the span, its resource and events, at any depth; the span's name, status
   message and scope) are cut there with a ``…[truncated N chars]`` marker; integers
   outside int64 in attributes are kept as their decimal text.
 
 Each change is recorded in the span's ``windlass.adjusted`` attribute
-(:data:`~windlass.trace_entities.ADJUSTED_ATTRIBUTE`), a list of
+(:data:`~windlass.entities.ADJUSTED_ATTRIBUTE`), a list of
 ``"<field>: <what happened>"`` strings, and counted by the traces domain (the OTLP answer's
 ``partialSuccess.errorMessage``, ``adjusted`` of the REST ingest answer, and the server's
 ``windlass_spans_adjusted_total`` metric). A token-count attribute that cannot be a count
@@ -30,8 +30,7 @@ import dataclasses
 import math
 from typing import Any
 
-from windlass.genai.conventions import cap_text, unusable_counts
-from windlass.trace_entities import (
+from windlass.entities import (
     ADJUSTED_ATTRIBUTE,
     MAX_ATTRIBUTE_CHARS,
     MAX_SPAN_COST,
@@ -40,6 +39,7 @@ from windlass.trace_entities import (
     Span,
     SpanEvent,
 )
+from windlass.genai.tracing.conventions import cap_text, unusable_counts
 
 __all__ = ["bound_span"]
 

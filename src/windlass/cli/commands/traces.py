@@ -21,7 +21,7 @@ from windlass.cli.context import (
     trace_id_resolver,
 )
 from windlass.cli.render import console, print_items, print_json, short_ids, table
-from windlass.trace_entities import Span, TraceStats
+from windlass.entities import Span, TraceStats
 
 app = typer.Typer(
     help="GenAI traces: list, show as a tree, stats, roll-ups, Parquet export.",

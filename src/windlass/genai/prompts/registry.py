@@ -2,7 +2,7 @@
 
 Both faces (the SDK and the REST server) call :class:`PromptRegistry`; it is the one
 writer of prompts. It checks names, templates (compiled in the sandbox of
-:mod:`windlass.genai.templates`), variables and settings, computes the content hash, fills
+:mod:`windlass.genai.prompts.templates`), variables and settings, computes the content hash, fills
 in ids, times and users, and leaves storing to the metadata store.
 
 A version is loaded as a :class:`LoadedPrompt`, which renders (:meth:`LoadedPrompt.render`)
@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from windlass.artifacts.hashing import hash_bytes
-from windlass.entities import Page
+from windlass.entities import (
+    Page,
+    Prompt,
+    PromptAliasEvent,
+    PromptVariable,
+    PromptVersion,
+    Template,
+)
 from windlass.exceptions import (
     ConfigError,
     InvalidInput,
@@ -33,16 +40,9 @@ from windlass.exceptions import (
     PromptVersionNotFound,
     TemplateError,
 )
-from windlass.genai import attributes as attr
-from windlass.genai import templates
+from windlass.genai.prompts import templates
+from windlass.genai.tracing import attributes as attr
 from windlass.ids import is_id, new_id, now_ms
-from windlass.prompt_entities import (
-    Prompt,
-    PromptAliasEvent,
-    PromptVariable,
-    PromptVersion,
-    Template,
-)
 from windlass.store.base import MetadataStore
 from windlass.tracking.source import current_user
 from windlass.uris import (
@@ -56,7 +56,7 @@ from windlass.uris import (
 )
 
 if TYPE_CHECKING:
-    from windlass.genai.llm import ChatReply
+    from windlass.genai.llm.client import ChatReply
 
 #: The alias that always names a prompt's newest version (it cannot be set).
 MAX_COMMIT_MESSAGE_LENGTH = 10_000
@@ -273,10 +273,10 @@ def ref_project(ref: str) -> str | None:
 def prompt_in_use(name: str, version: int) -> contextlib.AbstractContextManager[None]:
     """Make spans started inside the block carry ``windlass.prompt.name`` and ``.version``.
 
-    The model call's own span is made by :func:`windlass.genai.llm.chat`; the trace context
+    The model call's own span is made by :func:`windlass.genai.llm.client.chat`; the trace context
     stamps it (and any instrumented library's spans) so costs group by prompt version.
     """
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     return tracing.trace_context(attributes={attr.PROMPT_NAME: name, attr.PROMPT_VERSION: version})
 
@@ -285,7 +285,7 @@ def _provider(provider: Any, base_url: Any) -> Any:
     """Return the provider profile to call; ``openai`` without a profile is the default."""
     if provider != "openai" or base_url:
         return provider
-    from windlass.genai.llm import resolve_endpoint
+    from windlass.genai.llm.client import resolve_endpoint
 
     try:
         resolve_endpoint(provider)
@@ -366,7 +366,8 @@ class LoadedPrompt(PromptVersion):
             )
         base_url = call.pop("base_url", None)
         provider = _provider(call.pop("provider", None), base_url)
-        from windlass.genai import llm, tracing
+        from windlass.genai.llm import client as llm
+        from windlass.genai.tracing import sdk as tracing
 
         with (
             prompt_in_use(self.name, self.version),
@@ -666,7 +667,7 @@ class PromptRegistry:
         alias: str | None = None,
     ) -> Path:
         """Write a version (the newest by default) to ``<folder>/<name>.yaml``; return it."""
-        from windlass.genai import prompt_files
+        from windlass.genai.prompts import files as prompt_files
 
         return prompt_files.write_prompt_file(
             self.get(project_id, name, version=version, alias=alias), Path(folder)
@@ -686,7 +687,7 @@ class PromptRegistry:
         with its line) stops the push before anything is registered. A file whose content
         is the newest version's creates nothing.
         """
-        from windlass.genai import prompt_files
+        from windlass.genai.prompts import files as prompt_files
 
         found = prompt_files.read_prompt_folder(Path(folder))
         results = []

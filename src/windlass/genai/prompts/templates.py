@@ -12,7 +12,7 @@ with :class:`~jinja2.StrictUndefined` and without autoescaping (a prompt is not 
   attribute built from a variable) is stopped by the sandbox and reported the same way;
 - a render is bounded in output, in every string and list it builds, and in loop
   iterations (``WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS``, ``WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS``;
-  see :mod:`windlass.genai.template_limits`); what the source shows to be over a limit is
+  see :mod:`windlass.genai.prompts.template_limits`); what the source shows to be over a limit is
   refused before the template is stored;
 - the variables are the template's undeclared names (:func:`jinja2.meta.find_undeclared_variables`);
   a declaration may give each a type (``str``, ``int``, ``float``, ``bool``, ``list``,
@@ -32,10 +32,10 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from windlass.entities import VARIABLE_TYPES, PromptVariable, Template, VariableType
 from windlass.exceptions import InvalidInput, TemplateError
-from windlass.genai import template_limits as limits
-from windlass.genai.template_source_limits import check_static_limits
-from windlass.prompt_entities import VARIABLE_TYPES, PromptVariable, Template, VariableType
+from windlass.genai.prompts import template_limits as limits
+from windlass.genai.prompts.template_source_limits import check_static_limits
 
 #: The chat roles a message template may have.
 ROLES = ("system", "developer", "user", "assistant")

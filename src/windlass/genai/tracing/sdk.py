@@ -1,7 +1,7 @@
 """windlass's tracing SDK: ``@trace``, ``span()``, sessions and users, delivery to the store.
 
 Built on the OpenTelemetry SDK. windlass owns a ``TracerProvider`` whose spans go through
-a :class:`~windlass.genai.export.DeliveringSpanProcessor` to the traces service of the
+a :class:`~windlass.genai.tracing.export.DeliveringSpanProcessor` to the traces service of the
 current tracking store (embedded SQLite, PostgreSQL, or a server). It is deliberately not
 installed as OpenTelemetry's global provider: FastAPI and other instrumented libraries
 trace through the global one, and in a process that also serves windlass (the demo, a
@@ -31,11 +31,11 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.trace import Status, StatusCode
 
 from windlass import config
+from windlass.entities import Span, SpanKind
 from windlass.exceptions import InvalidInput
-from windlass.genai import attributes as attr
-from windlass.genai.conventions import cap_text, to_text
-from windlass.genai.export import DeliveringSpanProcessor, DeliveryStats
-from windlass.trace_entities import Span, SpanKind
+from windlass.genai.tracing import attributes as attr
+from windlass.genai.tracing.conventions import cap_text, to_text
+from windlass.genai.tracing.export import DeliveringSpanProcessor, DeliveryStats
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,7 +78,7 @@ _services: dict[int, Any] = {}
 
 def _deliver(spans: list[Span]) -> None:
     """Hand spans to the traces service of the SDK's current store (one per store)."""
-    from windlass.genai.traces import TraceService
+    from windlass.genai.tracing.service import TraceService
     from windlass.tracking import fluent
 
     store = fluent._tracking().store

@@ -23,7 +23,7 @@ it does may take unbounded memory or time. Three limits hold for one render:
 
 What is visible in the source (``range(10**9)``, ``'x' * 10**9``, ``'%999999999s'``, nested
 ``range`` loops whose product is too large) is refused when the template is registered
-(:mod:`windlass.genai.template_source_limits`). Breaking a limit raises
+(:mod:`windlass.genai.prompts.template_source_limits`). Breaking a limit raises
 :class:`TemplateLimitError`, a ``jinja2`` ``SecurityError`` that the renderer reports as a
 ``TemplateError``.
 """

@@ -25,7 +25,7 @@ Where a call goes: an explicit ``base_url``/``api_key`` wins; else ``provider="n
 picks a profile of the ``WINDLASS_LLM_PROVIDERS`` file; else ``WINDLASS_LLM_BASE_URL``
 and ``WINDLASS_LLM_API_KEY`` (``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` when unset).
 A configured key is only ever sent to the endpoint it was configured with, and is never
-recorded in spans or error messages (:mod:`windlass.genai.providers` resolves endpoints
+recorded in spans or error messages (:mod:`windlass.genai.llm.providers` resolves endpoints
 and caches the clients). A failed call raises
 :class:`~windlass.exceptions.ProviderError` after the SDK's own retries
 (``WINDLASS_LLM_MAX_RETRIES``).
@@ -46,13 +46,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from windlass.exceptions import InvalidInput, InvalidState, ProviderError
-from windlass.genai import attributes as attr
-from windlass.genai import providers
-from windlass.genai.pricing import TokenUsage
-from windlass.genai.providers import DEFAULT_BASE_URL, Endpoint, resolve_endpoint
+from windlass.genai.llm import providers
+from windlass.genai.llm.pricing import TokenUsage
+from windlass.genai.llm.providers import DEFAULT_BASE_URL, Endpoint, resolve_endpoint
+from windlass.genai.tracing import attributes as attr
 
 if TYPE_CHECKING:
-    from windlass.genai.instrument import (
+    from windlass.genai.tracing.instrument import (
         AsyncTracedStream,
         CallOutcome,
         ModelCall,
@@ -217,7 +217,7 @@ def _provider_error(
             " (no API key was configured for this endpoint: pass api_key=, set "
             "WINDLASS_LLM_API_KEY, or use a provider profile)"
         )
-    from windlass.genai.instrument import scrub
+    from windlass.genai.tracing.instrument import scrub
 
     return ProviderError(
         scrub(message, endpoint.api_key), status=status, model=model, base_url=endpoint.safe_url
@@ -234,8 +234,8 @@ def _calling(
     user_id: str | None,
 ) -> Iterator[ModelCall]:
     """Run the request in the block inside the call's span; failures become ProviderError."""
-    from windlass.genai import tracing
-    from windlass.genai.instrument import ModelCall
+    from windlass.genai.tracing import sdk as tracing
+    from windlass.genai.tracing.instrument import ModelCall
 
     model = str(request["model"])
     chat = operation == "chat"
@@ -331,8 +331,8 @@ def _tool_calls(message: Mapping[str, Any]) -> list[ToolCall]:
 
 
 def _finish_chat(call: ModelCall, response: Any) -> ChatReply:
-    from windlass.genai import openai_calls
-    from windlass.genai.instrument import WHOLE
+    from windlass.genai.tracing import openai_calls
+    from windlass.genai.tracing.instrument import WHOLE
 
     outcome = call.finish(openai_calls.response_attributes(response, max_chars=WHOLE))
     return _chat_reply(outcome, call, response)
@@ -366,7 +366,7 @@ def _vector(value: Any) -> list[float]:
 
 
 def _finish_embedding(call: ModelCall, response: Any) -> EmbeddingReply:
-    from windlass.genai import openai_calls
+    from windlass.genai.tracing import openai_calls
 
     outcome = call.finish(openai_calls.embedding_response_attributes(response))
     data = sorted(response.data or [], key=lambda item: item.index or 0)
@@ -442,7 +442,7 @@ def stream_chat(
     stays open while the caller iterates and ends when the stream ends, fails or is
     closed: use ``with`` or ``close()`` when not reading to the end.
     """
-    from windlass.genai.instrument import TracedStream
+    from windlass.genai.tracing.instrument import TracedStream
 
     request = _chat_request(model, messages, tools, timeout, params, stream=True)
     endpoint = resolve_endpoint(provider, base_url, api_key)
@@ -606,7 +606,7 @@ def astream_chat(
     ``async for text in llm.astream_chat(...)`` sends the request on the first step;
     ``stream = await llm.astream_chat(...)`` and ``async with`` send it at once.
     """
-    from windlass.genai.instrument import AsyncTracedStream
+    from windlass.genai.tracing.instrument import AsyncTracedStream
 
     request = _chat_request(model, messages, tools, timeout, params, stream=True)
     endpoint = resolve_endpoint(provider, base_url, api_key)
@@ -727,15 +727,15 @@ class AsyncChatStream(_StreamReply):
 def instrument_openai(client: C, *, provider: str | None = None) -> C:
     """Return ``client`` (``openai.OpenAI`` or ``AsyncOpenAI``) with every call traced.
 
-    See :func:`windlass.genai.instrument.instrument_openai`.
+    See :func:`windlass.genai.tracing.instrument.instrument_openai`.
     """
-    from windlass.genai import instrument
+    from windlass.genai.tracing import instrument
 
     return instrument.instrument_openai(client, provider=provider)
 
 
 def uninstrument_openai(client: C) -> C:
     """Return ``client`` with the tracing of :func:`instrument_openai` removed."""
-    from windlass.genai import instrument
+    from windlass.genai.tracing import instrument
 
     return instrument.uninstrument_openai(client)

@@ -1,6 +1,6 @@
 """Resource limits a prompt template's source already shows, checked before it is stored.
 
-The render itself is bounded by :mod:`windlass.genai.template_limits`; this refuses early,
+The render itself is bounded by :mod:`windlass.genai.prompts.template_limits`; this refuses early,
 with the line, what needs no rendering to see: ``range()`` of integer literals over the
 loop limit (``range(10**9)``), nested ``range`` loops whose iterations multiply past it,
 ``'x' * 10**9`` or ``[1] * 10**9``, printf widths over the output limit (``'%999999999s'``),
@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import nodes
 
-from windlass.genai.template_limits import (
+from windlass.genai.prompts.template_limits import (
     LOOP_SETTING,
     MAX_ITEMS,
     OUTPUT_SETTING,

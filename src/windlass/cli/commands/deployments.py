@@ -15,9 +15,8 @@ import typer
 
 from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
 from windlass.cli.render import console, print_items, print_json, table
-from windlass.entities import iso
+from windlass.entities import Deployment, DeploymentEvent, iso
 from windlass.exceptions import InvalidInput
-from windlass.model_entities import Deployment, DeploymentEvent
 
 app = typer.Typer(
     help="Deployments: weighted model variants, shadow traffic, rollbacks.", no_args_is_help=True

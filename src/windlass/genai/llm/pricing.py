@@ -1,6 +1,6 @@
 """What an LLM call cost: token usage priced from a versioned price table.
 
-The table ships with windlass as ``windlass/genai/prices.json`` (US dollars per million
+The table ships with windlass as ``windlass/genai/llm/prices.json`` (US dollars per million
 tokens) and can be extended or corrected without a release by a JSON or YAML file of the
 same shape named by ``WINDLASS_PRICE_TABLE``::
 
@@ -36,7 +36,7 @@ from windlass import config
 from windlass.exceptions import ConfigError, InvalidInput
 
 UNIT = "per_million_tokens"
-_SHIPPED_NAME = "windlass/genai/prices.json"
+_SHIPPED_NAME = "windlass/genai/llm/prices.json"
 _PRICE_FIELDS = ("input", "cached_input", "output", "reasoning")
 _DOCUMENT_KEYS = frozenset({"version", "currency", "unit", "notes", "models"})
 
@@ -211,7 +211,7 @@ class PriceTable:
         Raises :class:`~windlass.exceptions.ConfigError` naming the file and the entry
         when the file is missing, unparsable or of the wrong shape.
         """
-        shipped = resources.files("windlass.genai").joinpath("prices.json")
+        shipped = resources.files("windlass.genai.llm").joinpath("prices.json")
         base = _parse_document(json.loads(shipped.read_text(encoding="utf-8")), _SHIPPED_NAME)
         version = base.version or "unversioned"
         currency = base.currency or "USD"

@@ -6,8 +6,9 @@ is unknown from the token counts and the price table, files spans under their pr
 (the ``x-windlass-project`` header, else the ``windlass.project`` resource or span
 attribute, else the default project), and stores each project's spans in one transaction.
 A span id the project already holds is reported back, never silently dropped. Every
-span is first brought within the stored bounds (:func:`~windlass.genai.span_bounds.bound_span`);
-the spans that had to be are counted as ``adjusted``.
+span is first brought within the stored bounds
+(:func:`~windlass.genai.tracing.span_bounds.bound_span`); the spans that had to be
+are counted as ``adjusted``.
 """
 
 from __future__ import annotations
@@ -20,14 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from windlass import config
-from windlass.entities import Page
-from windlass.exceptions import InvalidInput, ProjectNotFound
-from windlass.genai import attributes as attr
-from windlass.genai.pricing import PriceTable, TokenUsage, default_price_table
-from windlass.genai.span_bounds import bound_span
-from windlass.ids import new_id, now_ms
-from windlass.store.base import MetadataStore
-from windlass.trace_entities import (
+from windlass.entities import (
+    Page,
     Span,
     SpanIngestResult,
     SpanKind,
@@ -36,6 +31,12 @@ from windlass.trace_entities import (
     TraceStats,
     TraceSummary,
 )
+from windlass.exceptions import InvalidInput, ProjectNotFound
+from windlass.genai.llm.pricing import PriceTable, TokenUsage, default_price_table
+from windlass.genai.tracing import attributes as attr
+from windlass.genai.tracing.span_bounds import bound_span
+from windlass.ids import new_id, now_ms
+from windlass.store.base import MetadataStore
 from windlass.tracking import validation
 
 #: Kinds whose token counts are priced (others carry no model call of their own).
@@ -228,7 +229,7 @@ class TraceService:
         self, body: bytes, content_type: str, *, project: str | None = None
     ) -> IngestReport:
         """Decode an OTLP/HTTP export request (protobuf or JSON) and ingest its spans."""
-        from windlass.genai.otlp import decode_traces
+        from windlass.genai.tracing.otlp import decode_traces
 
         return self.ingest(decode_traces(body, content_type), project=project)
 

@@ -34,9 +34,9 @@ from typing import Any
 
 import yaml
 
+from windlass.entities import PromptVariable, PromptVersion
 from windlass.exceptions import InvalidInput, WindlassError
-from windlass.genai.prompts import PromptContent, prompt_content
-from windlass.prompt_entities import PromptVariable, PromptVersion
+from windlass.genai.prompts.registry import PromptContent, prompt_content
 from windlass.uris import check_name
 
 #: The keys a prompt file may have.

@@ -10,14 +10,14 @@ OTLP specification defines:
 
 What the protocol allows is accepted: ``intValue`` attributes within int64, times up to
 OTLP's unsigned 64-bit maximum (2**64 - 1). The traces domain then brings what is stored
-within its bounds, noting what changed (:mod:`windlass.genai.span_bounds`: such times
+within its bounds, noting what changed (:mod:`windlass.genai.tracing.span_bounds`: such times
 are clamped to the int64 maximum, token counts to ``MAX_TOKEN_COUNT``). What the protocol
 does not allow (an ``intValue`` beyond int64, a time beyond uint64, a malformed id) makes
 the request a 400 naming where it is.
 
-:func:`decode_traces` turns a request body into :class:`~windlass.trace_entities.Span`
+:func:`decode_traces` turns a request body into :class:`~windlass.entities.Span`
 objects (ids as lowercase hex, attributes flattened to JSON values, resource and scope
-kept) and fills their GenAI fields with :func:`windlass.genai.conventions.normalize`.
+kept) and fills their GenAI fields with :func:`windlass.genai.tracing.conventions.normalize`.
 A body that is not a well-formed request raises :class:`~windlass.exceptions.InvalidInput`
 naming what is wrong and where; attribute content never does. Decompression is the
 route's job.
@@ -36,9 +36,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
+from windlass.entities import Span, SpanEvent, SpanStatus
 from windlass.exceptions import InvalidInput
-from windlass.genai.conventions import DEFAULT_MAX_CHARS, genai_fields
-from windlass.trace_entities import Span, SpanEvent, SpanStatus
+from windlass.genai.tracing.conventions import DEFAULT_MAX_CHARS, genai_fields
 
 __all__ = ["JSON_CONTENT_TYPE", "PROTOBUF_CONTENT_TYPE", "decode_traces", "otlp_encoding"]
 

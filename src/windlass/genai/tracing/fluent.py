@@ -13,14 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from windlass.entities import Page
+from windlass.entities import Page, Span, TraceRollup, TraceStats, TraceSummary
 from windlass.exceptions import InvalidInput
-from windlass.trace_entities import Span, TraceRollup, TraceStats, TraceSummary
 
 if TYPE_CHECKING:
-    from windlass.genai.export import DeliveryStats
-    from windlass.genai.traces import TraceService
-    from windlass.genai.tracing import SpanHandle
+    from windlass.genai.tracing.export import DeliveryStats
+    from windlass.genai.tracing.sdk import SpanHandle
+    from windlass.genai.tracing.service import TraceService
 
 F = TypeVar("F", bound=Callable[..., Any])
 TimeBound = datetime | int | float | str | None
@@ -42,7 +41,7 @@ def trace(
     ``capture_input``/``capture_output`` is False. Works on sync and async functions and
     on (async) generators.
     """
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     decorator = tracing.trace(
         name=name,
@@ -62,7 +61,7 @@ def span(
     input: Any = None,
 ) -> AbstractContextManager[SpanHandle]:
     """Return a context manager running its block in a new span; it yields the span."""
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     return tracing.span(name, kind=kind, attributes=attributes, input=input)
 
@@ -71,48 +70,48 @@ def trace_context(
     *, session_id: str | None = None, user_id: str | None = None
 ) -> AbstractContextManager[None]:
     """Return a context manager making spans inside carry a session and a user id."""
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     return tracing.trace_context(session_id=session_id, user_id=user_id)
 
 
 def with_trace_context(fn: F) -> F:
     """Return ``fn`` bound to the current trace context, to run in another thread."""
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     return tracing.with_trace_context(fn)
 
 
 def set_trace_redactor(redact: Callable[[Any], Any] | None) -> None:
     """Pass captured inputs, outputs and LLM messages through ``redact`` before recording."""
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     tracing.set_redactor(redact)
 
 
 def flush_traces(timeout_seconds: float = 30.0) -> bool:
     """Deliver every finished span now; False if it took longer than the timeout."""
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     return tracing.flush_traces(timeout_seconds)
 
 
 def trace_delivery_stats() -> DeliveryStats:
     """Return the span exporter's counters (queued, delivered, dropped, retries)."""
-    from windlass.genai import tracing
+    from windlass.genai.tracing import sdk as tracing
 
     return tracing.delivery_stats()
 
 
 def instrument_openai(client: Any, *, provider: str | None = None) -> Any:
     """Trace every call an ``openai`` client makes (chat, streams, embeddings)."""
-    from windlass.genai import llm
+    from windlass.genai.llm import client as llm
 
     return llm.instrument_openai(client, provider=provider)
 
 
 def _service() -> TraceService:
-    from windlass.genai.traces import TraceService
+    from windlass.genai.tracing.service import TraceService
     from windlass.tracking import fluent
 
     return TraceService(fluent._tracking().store)
@@ -201,7 +200,7 @@ def trace_rollup(
     max_results: int = 1000,
 ) -> list[TraceRollup]:
     """Return tokens and cost per ``session``, ``user``, ``day``, ``model`` or ``prompt``."""
-    from windlass.trace_entities import TRACE_GROUPINGS
+    from windlass.entities import TRACE_GROUPINGS
 
     if group_by not in TRACE_GROUPINGS:
         raise InvalidInput(

@@ -23,12 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from windlass.entities import all_pages
-from windlass.prompt_entities import Prompt, PromptAliasEvent, PromptVersion
+from windlass.entities import Prompt, PromptAliasEvent, PromptVersion, all_pages
 from windlass.tracking import fluent as tracking_fluent
 
 if TYPE_CHECKING:
-    from windlass.genai.prompts import LoadedPrompt, PromptRegistry, PushResult
+    from windlass.genai.prompts.registry import LoadedPrompt, PromptRegistry, PushResult
 
 __all__ = [
     "alias_history",
@@ -52,7 +51,7 @@ def _registry() -> PromptRegistry:
     store = tracking_fluent._tracking().store
     registry = _registries.get(id(store))
     if registry is None or registry.store is not store:
-        from windlass.genai.prompts import PromptRegistry
+        from windlass.genai.prompts.registry import PromptRegistry
 
         registry = PromptRegistry(store)
         _registries.clear()
@@ -102,7 +101,7 @@ def load(ref: str, *, project: str | None = None) -> LoadedPrompt:
     ``prompts://<project>/name@alias`` loads from that project (``project``, if given too,
     must agree).
     """
-    from windlass.genai.prompts import ref_project
+    from windlass.genai.prompts.registry import ref_project
     from windlass.uris import pick_project
 
     named = ref_project(ref)

@@ -2,7 +2,7 @@
 
 Pure functions: they read the keyword arguments of a call and the response (or the chunks
 of a stream) and give the attribute dict of the span that traces it, under the names of
-:mod:`windlass.genai.attributes`. They never import ``openai`` (it is an optional extra):
+:mod:`windlass.genai.tracing.attributes`. They never import ``openai`` (it is an optional extra):
 responses are read by duck typing, so SDK objects and plain dicts (parsed JSON) both work.
 
 Texts larger than ``max_chars`` are cut and end with ``…[truncated N chars]``; a cut JSON
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from windlass.exceptions import InvalidInput
-from windlass.genai import attributes as attr
+from windlass.genai.tracing import attributes as attr
 
 DEFAULT_MAX_CHARS = 32_000
 
-# Not in windlass.genai.attributes yet: how many vectors an embeddings call returned.
+# Not in windlass.genai.tracing.attributes yet: how many vectors an embeddings call returned.
 EMBEDDING_VECTOR_COUNT = "windlass.embedding.vector_count"
 
 _FLOAT_PARAMS = (

@@ -20,8 +20,8 @@ from typing import Any
 
 from opentelemetry.sdk.trace import SpanProcessor
 
-from windlass.genai.conventions import genai_fields
-from windlass.trace_entities import Span, SpanEvent, SpanKind, SpanStatus
+from windlass.entities import Span, SpanEvent, SpanKind, SpanStatus
+from windlass.genai.tracing.conventions import genai_fields
 
 logger = logging.getLogger("windlass.tracing")
 

@@ -16,9 +16,8 @@ import typer
 
 from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
 from windlass.cli.render import console, print_items, print_json, table
-from windlass.entities import iso
+from windlass.entities import PromptAliasEvent, PromptVersion, Template, iso
 from windlass.exceptions import InvalidInput
-from windlass.prompt_entities import PromptAliasEvent, PromptVersion, Template
 
 app = typer.Typer(
     help="Prompt registry: versioned templates bound to model settings, "
@@ -113,7 +112,7 @@ def list_prompts(
     project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION
 ) -> None:
     """List the prompts of a project with their newest version and aliases."""
-    import windlass.genai.prompt_fluent as sdk
+    import windlass.genai.prompts.fluent as sdk
 
     found = sdk.list_prompts(project=_connect(uri, project))
     if as_json:
@@ -181,7 +180,7 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a version: template or messages, model settings, variables, who, when, hash."""
-    import windlass.genai.prompt_fluent as sdk
+    import windlass.genai.prompts.fluent as sdk
 
     version = sdk.load(ref, project=_connect(uri, project))
     if as_json:
@@ -199,7 +198,7 @@ def versions(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List every version of a prompt, newest first."""
-    import windlass.genai.prompt_fluent as sdk
+    import windlass.genai.prompts.fluent as sdk
 
     found = sdk.list_versions(name, project=_connect(uri, project))
     if as_json:
@@ -234,7 +233,7 @@ def diff(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a unified diff of two versions: messages, then model settings and variables."""
-    import windlass.genai.prompt_fluent as sdk
+    import windlass.genai.prompts.fluent as sdk
 
     text = sdk.diff(name, old, new, project=_connect(uri, project))
     if as_json:
@@ -286,7 +285,7 @@ def alias(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Point ALIAS at VERSION, remove it (--delete), or show the moves (--history)."""
-    import windlass.genai.prompt_fluent as sdk
+    import windlass.genai.prompts.fluent as sdk
 
     if delete and history:
         raise InvalidInput("give --delete or --history, not both")
@@ -354,7 +353,7 @@ def render(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Render a version with variables: the text, or the chat messages."""
-    import windlass.genai.prompt_fluent as sdk
+    import windlass.genai.prompts.fluent as sdk
 
     values = {**(read_vars_file(vars_file) if vars_file is not None else {}), **parse_vars(var)}
     version = sdk.load(ref, project=_connect(uri, project))
@@ -386,7 +385,7 @@ def push(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register every changed prompt file as a new version (unchanged files create nothing)."""
-    import windlass.genai.prompt_fluent as sdk
+    import windlass.genai.prompts.fluent as sdk
 
     results = sdk.push(
         folder, commit_message=message, project=_connect(uri, project, must_exist=False)
@@ -414,8 +413,8 @@ def pull(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write prompt versions to YAML files, to review in git and push back."""
-    import windlass.genai.prompt_fluent as sdk
-    from windlass.genai.prompts import parse_ref, ref_project
+    import windlass.genai.prompts.fluent as sdk
+    from windlass.genai.prompts.registry import parse_ref, ref_project
     from windlass.uris import pick_project
 
     project = _connect(uri, project)

@@ -1,8 +1,8 @@
 """Trace calls made through the ``openai`` SDK: one span per chat completion, stream or embedding.
 
 :class:`ModelCall` is the span of one call. It records the request with the attributes
-of :mod:`windlass.genai.openai_calls`, except that message contents, inputs and outputs
-go through :func:`windlass.genai.tracing.capture` (the redaction hook and the size cap);
+of :mod:`windlass.genai.tracing.openai_calls`, except that message contents, inputs and outputs
+go through :func:`windlass.genai.tracing.sdk.capture` (the redaction hook and the size cap);
 it prices the reported usage from the price table (``windlass.cost``) and ends the span
 with the response, or as failed with the exception (the API key scrubbed from its text).
 A streamed reply is wrapped in a :class:`TracedStream` (:class:`AsyncTracedStream`)
@@ -11,7 +11,7 @@ is closed.
 
 :func:`instrument_openai` puts this around ``chat.completions.create`` and
 ``embeddings.create`` of an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client;
-:mod:`windlass.genai.llm` uses the same pieces for its own calls.
+:mod:`windlass.genai.llm.client` uses the same pieces for its own calls.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 from windlass.exceptions import ConfigError, InvalidInput
-from windlass.genai import attributes as attr
-from windlass.genai import openai_calls, tracing
-from windlass.genai.pricing import TokenUsage, default_price_table
+from windlass.genai.llm.pricing import TokenUsage, default_price_table
+from windlass.genai.tracing import attributes as attr
+from windlass.genai.tracing import openai_calls
+from windlass.genai.tracing import sdk as tracing
 
 __all__ = [
     "AsyncTracedStream",
@@ -90,7 +91,7 @@ def provider_for_url(base_url: str) -> str:
 class CallOutcome:
     """What a finished call reported: its whole response attributes, usage, cost and timing.
 
-    ``attributes`` are those of :mod:`~windlass.genai.openai_calls`, uncut and unredacted
+    ``attributes`` are those of :mod:`~windlass.genai.tracing.openai_calls`, uncut and unredacted
     (what the span holds is redacted and capped); ``cost`` is ``None`` when unknown.
     """
 
@@ -164,7 +165,7 @@ class ModelCall:
     """The span of one model call, open from the request until the response or stream ends.
 
     The span starts under the current span (and takes the session and user of
-    :func:`~windlass.genai.tracing.trace_context`), but is current only inside
+    :func:`~windlass.genai.tracing.sdk.trace_context`), but is current only inside
     :meth:`active`, around the request: spans the caller opens while iterating a stream
     do not nest under it. ``operation`` is ``chat`` or ``embeddings``; ``secret`` (the
     API key) is scrubbed from any recorded error; ``base_url`` gives ``server.address``.
@@ -328,7 +329,7 @@ class TracedStream(StreamSpan):
     """An ``openai.Stream`` of chat chunks whose span ends with it.
 
     Iterating yields the SDK's chunks unchanged and feeds each to a
-    :class:`~windlass.genai.openai_calls.StreamAccumulator`. The span ends when the stream
+    :class:`~windlass.genai.tracing.openai_calls.StreamAccumulator`. The span ends when the stream
     is exhausted (with the reassembled reply, usage, cost and time to first token), when
     it fails (with the error), or when it is closed early (with what had arrived and a
     ``stream closed early`` event). ``outcome`` then holds the :class:`CallOutcome`.
@@ -497,7 +498,7 @@ def instrument_openai(client: C, *, provider: str | None = None) -> C:
     Works on ``openai.OpenAI`` and ``openai.AsyncOpenAI`` (and their Azure subclasses).
     ``chat.completions.create`` (``stream=True`` included: the returned stream is wrapped
     so its span ends when the stream does) and ``embeddings.create`` are traced like
-    :mod:`windlass.genai.llm` calls; results and errors reach the caller unchanged.
+    :mod:`windlass.genai.llm.client` calls; results and errors reach the caller unchanged.
     ``provider`` is the ``gen_ai.provider.name`` recorded (default from the client's
     base URL: ``openai`` for api.openai.com, else ``openai_compatible``). Instrumenting
     twice does nothing more; :func:`uninstrument_openai` restores the client. Copies made

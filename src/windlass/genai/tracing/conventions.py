@@ -1,11 +1,11 @@
 """Fill a span's GenAI fields from the attribute conventions it arrived with.
 
 Spans reach windlass from many SDKs. :func:`normalize` reads three families of names
-and fills :class:`~windlass.trace_entities.Span`'s normalized fields (kind, input, output,
+and fills :class:`~windlass.entities.Span`'s normalized fields (kind, input, output,
 model, provider, token counts, cost, session, user, run, prompt) while leaving every
 original attribute untouched:
 
-- windlass's own names (:mod:`windlass.genai.attributes`), which win when present;
+- windlass's own names (:mod:`windlass.genai.tracing.attributes`), which win when present;
 - the OpenTelemetry GenAI semantic conventions (``gen_ai.*``), current and older spellings;
 - OpenInference, Arize Phoenix's conventions (``openinference.span.kind``, ``llm.*``,
   ``input.value``), including its flattened indexed lists
@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
-from windlass.genai import attributes as attr
-from windlass.trace_entities import Span, SpanEvent, SpanKind
+from windlass.entities import Span, SpanEvent, SpanKind
+from windlass.genai.tracing import attributes as attr
 
 __all__ = [
     "DEFAULT_MAX_CHARS",
@@ -174,7 +174,7 @@ def to_count(value: Any) -> int | None:
 
     Whole floats (``12.0``) and numeric strings (``"12"``, ``"12.0"``) within int64 are
     accepted (ingest clamps what is stored to ``MAX_TOKEN_COUNT``, see
-    :mod:`windlass.genai.span_bounds`); booleans, negatives, fractions, NaN and anything
+    :mod:`windlass.genai.tracing.span_bounds`); booleans, negatives, fractions, NaN and anything
     else give ``None``.
     """
     kind = type(value)

@@ -1,0 +1,1 @@
+"""LLM calls: the client (``windlass.llm``), where a call goes, and what it cost."""

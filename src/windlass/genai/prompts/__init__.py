@@ -1,0 +1,1 @@
+"""The prompt registry: versioned templates bound to model settings, files, the SDK."""

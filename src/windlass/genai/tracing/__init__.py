@@ -1,0 +1,1 @@
+"""Tracing: the ``@trace``/``span`` SDK, OTLP ingest, span conventions, the traces domain."""
