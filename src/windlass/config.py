@@ -96,6 +96,13 @@ SETTINGS: dict[str, Setting] = {
             "`postgresql://...` = a store used directly; `http(s)://host:port` = a server.",
         ),
         Setting(
+            "WINDLASS_USER",
+            None,
+            _text,
+            "The name the embedded SDK records as the principal of its writes; unset = the "
+            "OS login of the calling process. Not authenticated (a server records its own).",
+        ),
+        Setting(
             "WINDLASS_ARTIFACT_URI",
             None,
             _text,
