@@ -92,9 +92,9 @@ def test_shipped_chat_models_bill_reasoning_at_output_and_embeddings_only_input(
 
 
 def test_shipped_json_file_is_the_documented_shape() -> None:
-    import windlass.genai
+    import windlass.genai.llm
 
-    raw = json.loads((Path(windlass.genai.__file__).parent / "prices.json").read_text())
+    raw = json.loads((Path(windlass.genai.llm.__file__).parent / "prices.json").read_text())
     assert raw["unit"] == "per_million_tokens"
     assert raw["currency"] == "USD"
     assert all("/" in key for key in raw["models"])
