@@ -7,8 +7,9 @@ in the core layer next to :mod:`windlass.entities`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from windlass.entities.registry import AliasMove, VersionedObject
 from windlass.entities.runs import ArtifactEntry, DatasetInput, encode_float
 
 # The file at the root of every packaged model folder.
@@ -16,50 +17,23 @@ MANIFEST_FILE = "windlass-model.yaml"
 
 
 @dataclass(frozen=True)
-class RegisteredModel:
+class RegisteredModel(VersionedObject):
     """A named model in a project: description, tags, Markdown card, aliases, newest version."""
 
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str = ""
     card: str = ""
     tags: dict[str, str] = field(default_factory=dict)
-    aliases: dict[str, int] = field(default_factory=dict)
-    latest_version: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "description": self.description,
-            "card": self.card,
-            "tags": dict(self.tags),
-            "aliases": dict(self.aliases),
-            "latest_version": self.latest_version,
-        }
+        return {**super().to_dict(), "card": self.card, "tags": dict(self.tags)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RegisteredModel:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            id=data["id"],
-            project_id=data["project_id"],
-            name=data["name"],
-            created_at=int(data["created_at"]),
-            updated_at=int(data["updated_at"]),
-            description=data.get("description", ""),
-            card=data.get("card", ""),
-            tags=dict(data.get("tags") or {}),
-            aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
-            latest_version=data.get("latest_version"),
-        )
+    def _fields_of(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._fields_of(data),
+            "card": data.get("card", ""),
+            "tags": dict(data.get("tags") or {}),
+        }
 
 
 @dataclass(frozen=True)
@@ -131,42 +105,15 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
-class AliasEvent:
-    """One move of an alias: when, from which version to which, and who the client claimed.
-
-    ``from_version`` is None when the alias was created, ``to_version`` None when removed.
-    ``claimed_by`` is the name the client gave, unauthenticated (never a trust decision).
-    """
-
+class _ModelNamed:
     model_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "model_name": self.model_name,
-            "alias": self.alias,
-            "from_version": self.from_version,
-            "to_version": self.to_version,
-            "claimed_by": self.claimed_by,
-            "at": self.at,
-        }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AliasEvent:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            data["model_name"],
-            data["alias"],
-            data.get("from_version"),
-            data.get("to_version"),
-            data.get("claimed_by", ""),
-            int(data["at"]),
-        )
+@dataclass(frozen=True)
+class AliasEvent(AliasMove, _ModelNamed):
+    """One move of a model's alias (see :class:`~windlass.entities.registry.AliasMove`)."""
+
+    NAME_KEY: ClassVar[str] = "model_name"
 
 
 @dataclass(frozen=True)

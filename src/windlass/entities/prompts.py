@@ -10,7 +10,9 @@ messages ``{"role": ..., "content": ...}`` whose contents are templates (a chat 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from windlass.entities.registry import AliasMove, VersionedObject
 
 #: The types a prompt variable can be declared with.
 VariableType = Literal["str", "int", "float", "bool", "list", "dict", "any"]
@@ -54,44 +56,8 @@ class PromptVariable:
 
 
 @dataclass(frozen=True)
-class Prompt:
+class Prompt(VersionedObject):
     """A named prompt in a project: its description, aliases and newest version number."""
-
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str = ""
-    aliases: dict[str, int] = field(default_factory=dict)
-    latest_version: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "description": self.description,
-            "aliases": dict(self.aliases),
-            "latest_version": self.latest_version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Prompt:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            id=data["id"],
-            project_id=data["project_id"],
-            name=data["name"],
-            created_at=int(data["created_at"]),
-            updated_at=int(data["updated_at"]),
-            description=data.get("description", ""),
-            aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
-            latest_version=data.get("latest_version"),
-        )
 
 
 def _copy_template(template: Template) -> Template:
@@ -183,39 +149,12 @@ class PromptVersion:
 
 
 @dataclass(frozen=True)
-class PromptAliasEvent:
-    """One move of a prompt's alias: when, from which version to which, who the client claimed.
-
-    ``from_version`` is None when the alias was created, ``to_version`` None when removed.
-    ``claimed_by`` is the name the client gave, unauthenticated (never a trust decision).
-    """
-
+class _PromptNamed:
     prompt_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "prompt_name": self.prompt_name,
-            "alias": self.alias,
-            "from_version": self.from_version,
-            "to_version": self.to_version,
-            "claimed_by": self.claimed_by,
-            "at": self.at,
-        }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PromptAliasEvent:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            data["prompt_name"],
-            data["alias"],
-            data.get("from_version"),
-            data.get("to_version"),
-            data.get("claimed_by", ""),
-            int(data["at"]),
-        )
+@dataclass(frozen=True)
+class PromptAliasEvent(AliasMove, _PromptNamed):
+    """One move of a prompt's alias (see :class:`~windlass.entities.registry.AliasMove`)."""
+
+    NAME_KEY: ClassVar[str] = "prompt_name"
