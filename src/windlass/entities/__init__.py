@@ -31,7 +31,7 @@ from windlass.entities.prompts import (
     Template,
     VariableType,
 )
-from windlass.entities.registry import AliasMove, VersionedObject
+from windlass.entities.registry import AliasMove, ObjectVersion, VersionedObject
 from windlass.entities.runs import (
     STATUS_BY_VALUE,
     ArtifactEntry,
@@ -88,6 +88,7 @@ __all__ = [
     "MetricValue",
     "ModelInfo",
     "ModelVersion",
+    "ObjectVersion",
     "Page",
     "Project",
     "Prompt",

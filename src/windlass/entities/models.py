@@ -9,11 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from windlass.entities.registry import AliasMove, VersionedObject
+from windlass.entities.registry import AliasMove, ObjectVersion, VersionedObject
 from windlass.entities.runs import ArtifactEntry, DatasetInput, encode_float
 
 # The file at the root of every packaged model folder.
 MANIFEST_FILE = "windlass-model.yaml"
+
+
+@dataclass(frozen=True)
+class _ModelNamed:
+    """The field naming the object in an alias move; a base of the alias-move class below."""
+
+    model_name: str
 
 
 @dataclass(frozen=True)
@@ -36,84 +43,52 @@ class RegisteredModel(VersionedObject):
         }
 
 
-@dataclass(frozen=True)
-class ModelVersion:
+@dataclass(frozen=True, kw_only=True)
+class ModelVersion(ObjectVersion):
     """One immutable version of a registered model: its files (with digests) and manifest.
 
     ``files`` lists every file of the packaged model folder, the manifest included, with
     the BLAKE3 digest recorded at registration: loading verifies each file against it.
-    ``manifest`` is the parsed ``windlass-model.yaml``. ``claimed_by`` is who the
-    registering client said it was: recorded as a claim, never authenticated, so nothing
-    may base a trust decision on it.
+    ``manifest`` is the parsed ``windlass-model.yaml``.
     """
 
-    id: str
     model_id: str
-    project_id: str
-    name: str
-    version: int
     source: str
     run_id: str | None
     files: list[ArtifactEntry]
     manifest: dict[str, Any]
-    created_at: int
-    claimed_by: str = ""
     description: str = ""
-    aliases: list[str] = field(default_factory=list)
 
-    @property
-    def uri(self) -> str:
-        """Return ``models:/<name>/<version>``."""
-        return f"models:/{self.name}/{self.version}"
+    URI_SCHEME: ClassVar[str] = "models"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
-            "id": self.id,
+            **super().to_dict(),
             "model_id": self.model_id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "version": self.version,
             "source": self.source,
             "run_id": self.run_id,
             "files": [f.to_dict() for f in self.files],
             "manifest": self.manifest,
-            "created_at": self.created_at,
-            "claimed_by": self.claimed_by,
             "description": self.description,
-            "aliases": list(self.aliases),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            id=data["id"],
-            model_id=data["model_id"],
-            project_id=data["project_id"],
-            name=data["name"],
-            version=int(data["version"]),
-            source=data["source"],
-            run_id=data.get("run_id"),
-            files=[ArtifactEntry(f["path"], f["digest"], int(f["size"])) for f in data["files"]],
-            manifest=dict(data.get("manifest") or {}),
-            created_at=int(data["created_at"]),
-            claimed_by=data.get("claimed_by", ""),
-            description=data.get("description", ""),
-            aliases=list(data.get("aliases") or []),
-        )
-
-
-@dataclass(frozen=True)
-class _ModelNamed:
-    model_name: str
+    def _fields_of(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._fields_of(data),
+            "model_id": data["model_id"],
+            "source": data["source"],
+            "run_id": data.get("run_id"),
+            "files": [ArtifactEntry(f["path"], f["digest"], int(f["size"])) for f in data["files"]],
+            "manifest": dict(data.get("manifest") or {}),
+            "description": data.get("description", ""),
+        }
 
 
 @dataclass(frozen=True)
 class AliasEvent(AliasMove, _ModelNamed):
     """One move of a model's alias (see :class:`~windlass.entities.registry.AliasMove`)."""
-
-    NAME_KEY: ClassVar[str] = "model_name"
 
 
 @dataclass(frozen=True)
