@@ -15,8 +15,9 @@ def test_every_public_attribute_is_exported() -> None:
     public = {n for n in vars(windlass) if not n.startswith("_")}
     # Submodules imported as a side effect of loading the package are not API.
     modules = {n for n in public if type(getattr(windlass, n)).__name__ == "module"}
-    # `from windlass import llm` (the LLM client), `windlass.prompts.register(...)`.
-    exported_modules = {"llm", "prompts"}
+    # `from windlass import llm` (the LLM client), `windlass.prompts.register(...)`,
+    # `windlass.models.set_alias(...)`.
+    exported_modules = {"llm", "models", "prompts"}
     assert public - modules == set(windlass.__all__) - {"__version__"} - exported_modules
 
 

@@ -18,7 +18,17 @@ LAYERS = {
         "plugins",
     },
     1: {"store", "artifacts"},
-    2: {"access", "tracking", "models", "data", "serving", "monitoring", "genai", "pipelines"},
+    2: {
+        "access",
+        "tracking",
+        "versioning",
+        "models",
+        "data",
+        "serving",
+        "monitoring",
+        "genai",
+        "pipelines",
+    },
     3: {"client", "server", "cli", "demo", "__init__", "__main__"},
 }
 

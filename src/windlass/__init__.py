@@ -11,6 +11,7 @@ The SDK::
 ``import windlass`` stays light: stores, servers, pandas and ML frameworks load on first use.
 """
 
+from windlass import models
 from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
@@ -261,6 +262,7 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "models",
     "promote_deployment",
     "prompts",
     "register_model",

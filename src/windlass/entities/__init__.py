@@ -31,6 +31,7 @@ from windlass.entities.prompts import (
     Template,
     VariableType,
 )
+from windlass.entities.registry import AliasMove, ObjectVersion, VersionedObject
 from windlass.entities.runs import (
     STATUS_BY_VALUE,
     ArtifactEntry,
@@ -75,6 +76,7 @@ __all__ = [
     "TRACE_GROUPINGS",
     "VARIABLE_TYPES",
     "AliasEvent",
+    "AliasMove",
     "ArtifactEntry",
     "ArtifactListing",
     "DatasetInput",
@@ -86,6 +88,7 @@ __all__ = [
     "MetricValue",
     "ModelInfo",
     "ModelVersion",
+    "ObjectVersion",
     "Page",
     "Project",
     "Prompt",
@@ -108,6 +111,7 @@ __all__ = [
     "TraceSummary",
     "VariableType",
     "Variant",
+    "VersionedObject",
     "ViewType",
     "all_pages",
     "decode_float",

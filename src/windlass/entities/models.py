@@ -7,8 +7,9 @@ in the core layer next to :mod:`windlass.entities`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from windlass.entities.registry import AliasMove, ObjectVersion, VersionedObject
 from windlass.entities.runs import ArtifactEntry, DatasetInput, encode_float
 
 # The file at the root of every packaged model folder.
@@ -16,157 +17,78 @@ MANIFEST_FILE = "windlass-model.yaml"
 
 
 @dataclass(frozen=True)
-class RegisteredModel:
-    """A named model in a project: description, tags, Markdown card, aliases, newest version."""
+class _ModelNamed:
+    """The field naming the object in an alias move; a base of the alias-move class below."""
 
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str = ""
-    card: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-    aliases: dict[str, int] = field(default_factory=dict)
-    latest_version: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "description": self.description,
-            "card": self.card,
-            "tags": dict(self.tags),
-            "aliases": dict(self.aliases),
-            "latest_version": self.latest_version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RegisteredModel:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            id=data["id"],
-            project_id=data["project_id"],
-            name=data["name"],
-            created_at=int(data["created_at"]),
-            updated_at=int(data["updated_at"]),
-            description=data.get("description", ""),
-            card=data.get("card", ""),
-            tags=dict(data.get("tags") or {}),
-            aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
-            latest_version=data.get("latest_version"),
-        )
+    model_name: str
 
 
 @dataclass(frozen=True)
-class ModelVersion:
+class RegisteredModel(VersionedObject):
+    """A named model in a project: description, tags, Markdown card, aliases, newest version."""
+
+    card: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {**super().to_dict(), "card": self.card, "tags": dict(self.tags)}
+
+    @classmethod
+    def _fields_of(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._fields_of(data),
+            "card": data.get("card", ""),
+            "tags": dict(data.get("tags") or {}),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelVersion(ObjectVersion):
     """One immutable version of a registered model: its files (with digests) and manifest.
 
     ``files`` lists every file of the packaged model folder, the manifest included, with
     the BLAKE3 digest recorded at registration: loading verifies each file against it.
-    ``manifest`` is the parsed ``windlass-model.yaml``. ``claimed_by`` is who the
-    registering client said it was: recorded as a claim, never authenticated, so nothing
-    may base a trust decision on it.
+    ``manifest`` is the parsed ``windlass-model.yaml``.
     """
 
-    id: str
     model_id: str
-    project_id: str
-    name: str
-    version: int
     source: str
     run_id: str | None
     files: list[ArtifactEntry]
     manifest: dict[str, Any]
-    created_at: int
-    claimed_by: str = ""
     description: str = ""
-    aliases: list[str] = field(default_factory=list)
 
-    @property
-    def uri(self) -> str:
-        """Return ``models:/<name>/<version>``."""
-        return f"models:/{self.name}/{self.version}"
+    URI_SCHEME: ClassVar[str] = "models"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
-            "id": self.id,
+            **super().to_dict(),
             "model_id": self.model_id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "version": self.version,
             "source": self.source,
             "run_id": self.run_id,
             "files": [f.to_dict() for f in self.files],
             "manifest": self.manifest,
-            "created_at": self.created_at,
-            "claimed_by": self.claimed_by,
             "description": self.description,
-            "aliases": list(self.aliases),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            id=data["id"],
-            model_id=data["model_id"],
-            project_id=data["project_id"],
-            name=data["name"],
-            version=int(data["version"]),
-            source=data["source"],
-            run_id=data.get("run_id"),
-            files=[ArtifactEntry(f["path"], f["digest"], int(f["size"])) for f in data["files"]],
-            manifest=dict(data.get("manifest") or {}),
-            created_at=int(data["created_at"]),
-            claimed_by=data.get("claimed_by", ""),
-            description=data.get("description", ""),
-            aliases=list(data.get("aliases") or []),
-        )
+    def _fields_of(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._fields_of(data),
+            "model_id": data["model_id"],
+            "source": data["source"],
+            "run_id": data.get("run_id"),
+            "files": [ArtifactEntry(f["path"], f["digest"], int(f["size"])) for f in data["files"]],
+            "manifest": dict(data.get("manifest") or {}),
+            "description": data.get("description", ""),
+        }
 
 
 @dataclass(frozen=True)
-class AliasEvent:
-    """One move of an alias: when, from which version to which, and who the client claimed.
-
-    ``from_version`` is None when the alias was created, ``to_version`` None when removed.
-    ``claimed_by`` is the name the client gave, unauthenticated (never a trust decision).
-    """
-
-    model_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "model_name": self.model_name,
-            "alias": self.alias,
-            "from_version": self.from_version,
-            "to_version": self.to_version,
-            "claimed_by": self.claimed_by,
-            "at": self.at,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AliasEvent:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            data["model_name"],
-            data["alias"],
-            data.get("from_version"),
-            data.get("to_version"),
-            data.get("claimed_by", ""),
-            int(data["at"]),
-        )
+class AliasEvent(AliasMove, _ModelNamed):
+    """One move of a model's alias (see :class:`~windlass.entities.registry.AliasMove`)."""
 
 
 @dataclass(frozen=True)

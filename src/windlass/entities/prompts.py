@@ -9,14 +9,23 @@ messages ``{"role": ..., "content": ...}`` whose contents are templates (a chat 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from windlass.entities.registry import AliasMove, ObjectVersion, VersionedObject
 
 #: The types a prompt variable can be declared with.
 VariableType = Literal["str", "int", "float", "bool", "list", "dict", "any"]
 VARIABLE_TYPES: tuple[VariableType, ...] = ("str", "int", "float", "bool", "list", "dict", "any")
 #: A prompt's template: one text, or chat messages (``role`` and ``content`` each).
 Template = str | list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _PromptNamed:
+    """The field naming the object in an alias move; a base of the alias-move class below."""
+
+    prompt_name: str
 
 
 @dataclass(frozen=True)
@@ -54,44 +63,8 @@ class PromptVariable:
 
 
 @dataclass(frozen=True)
-class Prompt:
+class Prompt(VersionedObject):
     """A named prompt in a project: its description, aliases and newest version number."""
-
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str = ""
-    aliases: dict[str, int] = field(default_factory=dict)
-    latest_version: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "description": self.description,
-            "aliases": dict(self.aliases),
-            "latest_version": self.latest_version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Prompt:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            id=data["id"],
-            project_id=data["project_id"],
-            name=data["name"],
-            created_at=int(data["created_at"]),
-            updated_at=int(data["updated_at"]),
-            description=data.get("description", ""),
-            aliases={k: int(v) for k, v in (data.get("aliases") or {}).items()},
-            latest_version=data.get("latest_version"),
-        )
 
 
 def _copy_template(template: Template) -> Template:
@@ -100,31 +73,25 @@ def _copy_template(template: Template) -> Template:
     return [dict(message) for message in template]
 
 
-@dataclass(frozen=True, repr=False)
-class PromptVersion:
+@dataclass(frozen=True, repr=False, kw_only=True)
+class PromptVersion(ObjectVersion):
     """One immutable version of a prompt: template, bound model settings, variables.
 
     ``model`` holds the settings a run calls the model with (``name``, ``provider``,
     ``temperature``, ``max_tokens``...); ``response_format`` is passed to the API as it
     is. ``content_hash`` is the digest of the canonical JSON of template, model,
     response format and variables: two versions with the same hash render and run alike.
-    ``claimed_by`` is who the registering client said it was: a claim, never authenticated.
     """
 
-    id: str
     prompt_id: str
-    project_id: str
-    name: str
-    version: int
     template: Template
     model: dict[str, Any]
     response_format: dict[str, Any] | None
     variables: dict[str, PromptVariable]
     content_hash: str
-    created_at: int
-    claimed_by: str = ""
     commit_message: str = ""
-    aliases: list[str] = field(default_factory=list)
+
+    URI_SCHEME: ClassVar[str] = "prompts"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, version={self.version})"
@@ -134,88 +101,35 @@ class PromptVersion:
         """Return ``text`` for a one-text template, ``chat`` for a list of messages."""
         return "text" if isinstance(self.template, str) else "chat"
 
-    @property
-    def uri(self) -> str:
-        """Return ``prompts:/<name>/<version>``."""
-        return f"prompts:/{self.name}/{self.version}"
-
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
-            "id": self.id,
+            **super().to_dict(),
             "prompt_id": self.prompt_id,
-            "project_id": self.project_id,
-            "name": self.name,
-            "version": self.version,
             "kind": self.kind,
             "template": _copy_template(self.template),
             "model": dict(self.model),
             "response_format": self.response_format,
             "variables": {k: v.to_dict() for k, v in self.variables.items()},
             "content_hash": self.content_hash,
-            "created_at": self.created_at,
-            "claimed_by": self.claimed_by,
             "commit_message": self.commit_message,
-            "aliases": list(self.aliases),
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PromptVersion:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            id=data["id"],
-            prompt_id=data["prompt_id"],
-            project_id=data["project_id"],
-            name=data["name"],
-            version=int(data["version"]),
-            template=_copy_template(data["template"]),
-            model=dict(data.get("model") or {}),
-            response_format=data.get("response_format"),
-            variables={
-                k: PromptVariable.from_dict(k, v) for k, v in (data.get("variables") or {}).items()
-            },
-            content_hash=data["content_hash"],
-            created_at=int(data["created_at"]),
-            claimed_by=data.get("claimed_by", ""),
-            commit_message=data.get("commit_message", ""),
-            aliases=list(data.get("aliases") or []),
-        )
+    def _fields_of(cls, data: dict[str, Any]) -> dict[str, Any]:
+        variables = data.get("variables") or {}
+        return {
+            **super()._fields_of(data),
+            "prompt_id": data["prompt_id"],
+            "template": _copy_template(data["template"]),
+            "model": dict(data.get("model") or {}),
+            "response_format": data.get("response_format"),
+            "variables": {k: PromptVariable.from_dict(k, v) for k, v in variables.items()},
+            "content_hash": data["content_hash"],
+            "commit_message": data.get("commit_message", ""),
+        }
 
 
 @dataclass(frozen=True)
-class PromptAliasEvent:
-    """One move of a prompt's alias: when, from which version to which, who the client claimed.
-
-    ``from_version`` is None when the alias was created, ``to_version`` None when removed.
-    ``claimed_by`` is the name the client gave, unauthenticated (never a trust decision).
-    """
-
-    prompt_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {
-            "prompt_name": self.prompt_name,
-            "alias": self.alias,
-            "from_version": self.from_version,
-            "to_version": self.to_version,
-            "claimed_by": self.claimed_by,
-            "at": self.at,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PromptAliasEvent:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            data["prompt_name"],
-            data["alias"],
-            data.get("from_version"),
-            data.get("to_version"),
-            data.get("claimed_by", ""),
-            int(data["at"]),
-        )
+class PromptAliasEvent(AliasMove, _PromptNamed):
+    """One move of a prompt's alias (see :class:`~windlass.entities.registry.AliasMove`)."""

@@ -41,15 +41,12 @@ from windlass.ids import is_id, new_id, now_ms
 from windlass.models.agreement import agreeing_manifest
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
-from windlass.tracking.source import current_user
 from windlass.uris import (
-    LATEST,
-    MAX_NAME_LENGTH,
     check_name,
     check_version,
-    removable_alias,
-    settable_alias,
 )
+from windlass.versioning.checks import checked_text, claim
+from windlass.versioning.objects import VersionedObjects
 
 MAX_DESCRIPTION_LENGTH = 100_000
 MAX_CARD_BYTES = 1024 * 1024
@@ -60,37 +57,26 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 _INT64 = 2**63
 
 
-def _text(kind: str, value: Any, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"{kind} must be a string, got {type(value).__name__}")
-    if len(value) > limit:
-        raise InvalidInput(f"{kind} has {len(value)} characters; the limit is {limit}")
-    if "\x00" in value:
-        raise InvalidInput(f"{kind} contains a NUL character")
-    return value
-
-
 def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     return {
-        v.key("tag", k): _text(f"tag {k!r}", v.tag_value(k, val), v.MAX_TAG_VALUE_LENGTH)
+        v.key("tag", k): checked_text(f"tag {k!r}", v.tag_value(k, val), v.MAX_TAG_VALUE_LENGTH)
         for k, val in (tags or {}).items()
     }
 
 
-def _claim(claimed_by: str | None) -> str:
-    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
-    # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text(
-        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_NAME_LENGTH
-    )
-
-
-class ModelRegistry:
+class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
     """Registered models, versions, aliases and lineage over a metadata and a blob store."""
 
     def __init__(self, store: MetadataStore, blobs: BlobStore) -> None:
         self.store = store
         self.blobs = blobs
+        super().__init__(
+            store,
+            "model",
+            object_not_found=ModelNotFound,
+            version_not_found=ModelVersionNotFound,
+            history_call="alias_history",
+        )
 
     # -- registered models ---------------------------------------------------------------
     def create_model(
@@ -107,7 +93,7 @@ class ModelRegistry:
             model_id=new_id(),
             project_id=project_id,
             name=check_name("model name", name),
-            description=_text("description", description, MAX_DESCRIPTION_LENGTH),
+            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
             tags=_tags(tags),
             created_at=now_ms(),
             exist_ok=exist_ok,
@@ -135,9 +121,9 @@ class ModelRegistry:
     ) -> RegisteredModel:
         """Change a model's description, Markdown card (at most 1 MiB) or tags."""
         if description is not None:
-            _text("description", description, MAX_DESCRIPTION_LENGTH)
+            checked_text("description", description, MAX_DESCRIPTION_LENGTH)
         if card is not None:
-            size = len(_text("model card", card, MAX_CARD_BYTES).encode())
+            size = len(checked_text("model card", card, MAX_CARD_BYTES).encode())
             if size > MAX_CARD_BYTES:
                 raise InvalidInput(
                     f"model card is {size} bytes; the limit is 1 MiB ({MAX_CARD_BYTES} bytes)",
@@ -246,11 +232,11 @@ class ModelRegistry:
         version_id = version_id or new_id()
         if not is_id(version_id):
             raise InvalidInput(f"version id {version_id!r} is not 32 hex characters")
-        source = _text("source", source, MAX_SOURCE_LENGTH)
+        source = checked_text("source", source, MAX_SOURCE_LENGTH)
         if not source:
             raise InvalidInput("a model version needs a source (where its files came from)")
-        description = _text("description", description, MAX_DESCRIPTION_LENGTH)
-        creator = _claim(claimed_by)
+        description = checked_text("description", description, MAX_DESCRIPTION_LENGTH)
+        creator = claim(claimed_by)
         manifest = self._check_manifest(manifest)
         clean = self._check_files(files)
         manifest = agreeing_manifest(manifest, clean, self.blobs)
@@ -260,75 +246,21 @@ class ModelRegistry:
                     f"run {run_id!r} does not exist (not a run id)", run_id=str(run_id)
                 )
             self.store.get_run(run_id)
-        for attempt in (1, 2):
-            try:
-                return self.store.create_model_version(
-                    version_id=version_id,
-                    project_id=project_id,
-                    name=name,
-                    source=source,
-                    run_id=run_id,
-                    files=clean,
-                    manifest=manifest,
-                    description=description,
-                    claimed_by=creator,
-                    created_at=now_ms(),
-                )
-            except ModelNotFound:
-                if attempt == 2 or not create_missing_model:
-                    raise  # deleted again between the two calls
-                # First version of a new model (the common case, a known model, costs one
-                # call, not two).
-                self.store.create_registered_model(
-                    model_id=new_id(),
-                    project_id=project_id,
-                    name=name,
-                    description="",
-                    tags={},
-                    created_at=now_ms(),
-                    exist_ok=True,
-                )
-        raise AssertionError("unreachable")
-
-    def get_version(self, project_id: str, name: str, version: int) -> ModelVersion:
-        """Return one version with its aliases."""
-        return self.store.get_model_version(
-            project_id, check_name("model name", name), check_version(version, "model")
-        )
-
-    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
-        """Return the version ``alias`` points to (``latest``: the newest version)."""
-        name = check_name("model name", name)
-        if check_name("alias", alias) == LATEST:
-            return self._newest(project_id, name)
-        return self.store.get_model_version_by_alias(project_id, name, alias)
-
-    def resolve(
-        self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
-    ) -> ModelVersion:
-        """Return the version named by number or alias; neither: the newest version."""
-        if version is not None and alias is not None:
-            raise InvalidInput("give a version or an alias, not both")
-        if version is not None:
-            return self.get_version(project_id, name, version)
-        if alias is not None:
-            return self.get_version_by_alias(project_id, name, alias)
-        return self._newest(project_id, check_name("model name", name))
-
-    def _newest(self, project_id: str, name: str) -> ModelVersion:
-        page = self.store.list_model_versions(project_id, name, max_results=1)
-        if not page.items:
-            raise ModelVersionNotFound(
-                f"model {name!r} has no versions yet", model=name, alias=LATEST
-            )
-        return page.items[0]
-
-    def list_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[ModelVersion]:
-        """Return one page of a model's versions, newest first."""
-        return self.store.list_model_versions(
-            project_id, check_name("model name", name), max_results, page_token
+        return self._create_with_object(
+            lambda: self.store.create_model_version(
+                version_id=version_id,
+                project_id=project_id,
+                name=name,
+                source=source,
+                run_id=run_id,
+                files=clean,
+                manifest=manifest,
+                description=description,
+                claimed_by=creator,
+                created_at=now_ms(),
+            ),
+            lambda: self.create_model(project_id, name, exist_ok=True),
+            create_missing=create_missing_model,
         )
 
     def delete_version(self, project_id: str, name: str, version: int) -> None:
@@ -339,46 +271,6 @@ class ModelRegistry:
         """
         self.store.delete_model_version(
             project_id, check_name("model name", name), check_version(version, "model")
-        )
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
-    ) -> AliasEvent:
-        """Point ``alias`` at ``version``; return the recorded move.
-
-        Setting an alias to the version it already names records nothing and returns an
-        event with ``from_version == to_version``.
-        """
-        return self.store.set_model_alias(
-            project_id,
-            check_name("model name", name),
-            settable_alias(alias),
-            check_version(version, "model"),
-            claimed_by=_claim(claimed_by),
-            at=now_ms(),
-        )
-
-    def delete_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
-    ) -> AliasEvent:
-        """Remove an alias; return the recorded removal (``to_version`` None)."""
-        return self.store.delete_model_alias(
-            project_id,
-            check_name("model name", name),
-            removable_alias(alias),
-            claimed_by=_claim(claimed_by),
-            at=now_ms(),
-        )
-
-    def alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[AliasEvent]:
-        """Return every recorded move of the model's aliases (or of one), oldest first."""
-        return self.store.alias_history(
-            project_id,
-            check_name("model name", name),
-            None if alias is None else check_name("alias", alias),
         )
 
     # -- lineage -------------------------------------------------------------------------

@@ -64,13 +64,13 @@ from windlass.exceptions import (
 )
 from windlass.ids import is_id, new_id, now_ms
 from windlass.store.base import MetadataStore
-from windlass.tracking.source import current_user
 from windlass.uris import LATEST, check_name, parse_object_uri
+from windlass.versioning.checks import checked_text as _text
+from windlass.versioning.checks import claim as _claim
 
 MAX_VARIANTS = 100
 MAX_URI_LENGTH = 1024
 MAX_DESCRIPTION_LENGTH = 100_000
-MAX_USER_LENGTH = 256
 MAX_REVISION = 2**31 - 1
 #: The weight ``promote`` gives the promoted variant (the others get 0).
 PROMOTED_WEIGHT = 100.0
@@ -96,24 +96,6 @@ _Transform = Callable[[Deployment], _State]
 
 
 # -- checks ---------------------------------------------------------------------------------
-def _text(kind: str, value: Any, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"{kind} must be a string, got {type(value).__name__}")
-    if len(value) > limit:
-        raise InvalidInput(f"{kind} has {len(value)} characters; the limit is {limit}")
-    if "\x00" in value:
-        raise InvalidInput(f"{kind} contains a NUL character")
-    return value
-
-
-def _claim(claimed_by: str | None) -> str:
-    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
-    # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text(
-        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_USER_LENGTH
-    )
-
-
 def _revision(kind: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REVISION:
         raise InvalidInput(

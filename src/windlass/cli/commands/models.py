@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from windlass.cli.commands.versioned import (
+    add_alias_command,
+    add_list_command,
+    add_versions_command,
+)
 from windlass.cli.context import (
     JSON_OPTION,
     PROJECT_OPTION,
@@ -14,11 +21,17 @@ from windlass.cli.context import (
     handle_errors,
     run_id_resolver,
 )
-from windlass.cli.render import console, print_items, print_json, short_ids, table
-from windlass.entities import iso
+from windlass.cli.render import console, print_json, short_ids, table
+from windlass.entities import AliasMove, ModelVersion, RegisteredModel, iso
 from windlass.exceptions import InvalidInput
 
 app = typer.Typer(help="Model registry: models, versions, aliases, cards.", no_args_is_help=True)
+
+
+def _list_models(project: str | None) -> list[RegisteredModel]:
+    import windlass  # when a command runs, not when the CLI starts
+
+    return windlass.list_registered_models(project=project)
 
 
 def _connect(uri: str | None, project: str | None) -> str | None:
@@ -27,32 +40,7 @@ def _connect(uri: str | None, project: str | None) -> str | None:
     return project
 
 
-@app.command("ls")
-@handle_errors
-def list_models(
-    project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION
-) -> None:
-    """List the registered models of a project."""
-    import windlass
-
-    models = windlass.list_registered_models(project=_connect(uri, project))
-    if as_json:
-        print_items(models)
-        return
-    table(
-        "registered models",
-        ["name", "latest", "aliases", "description", "updated"],
-        [
-            [
-                m.name,
-                m.latest_version,
-                ", ".join(f"{a}→{v}" for a, v in sorted(m.aliases.items())),
-                m.description,
-                iso(m.updated_at),
-            ]
-            for m in models
-        ],
-    )
+add_list_command(app, "registered models", _list_models)
 
 
 @app.command("show")
@@ -84,81 +72,31 @@ def show_model(
     table("tags", ["key", "value"], sorted(model.tags.items()))
 
 
-@app.command("versions")
-@handle_errors
-def list_versions(
-    name: str,
-    project: str | None = PROJECT_OPTION,
-    uri: str | None = URI_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """List a model's versions, newest first, with their run, flavor and aliases."""
-    import windlass
+_VERSION_COLUMNS = ["version", "aliases", "flavor", "run", "claimed by", "created"]
 
-    versions = windlass.list_model_versions(name, project=_connect(uri, project))
-    if as_json:
-        print_items(versions)
-        return
+
+def _describe_move(event: AliasMove) -> str:
+    return f"{event.object_name}@{event.alias}: {event.from_version} → {event.to_version}"
+
+
+def _version_rows(
+    versions: Sequence[ModelVersion], uri: str | None
+) -> Callable[[ModelVersion], list[Any]]:
     runs = short_ids([v.run_id for v in versions if v.run_id], run_id_resolver(uri))
-    table(
-        f"versions of {name}",
-        ["version", "aliases", "flavor", "run", "claimed by", "created"],
-        [
-            [
-                v.version,
-                ", ".join(v.aliases),
-                ", ".join(v.manifest.get("flavors") or {}),
-                runs.get(v.run_id or "", ""),
-                v.claimed_by,
-                iso(v.created_at),
-            ]
-            for v in versions
-        ],
-        keep=("run",),
-    )
+    return lambda v: [
+        v.version,
+        ", ".join(v.aliases),
+        ", ".join(v.manifest.get("flavors") or {}),
+        runs.get(v.run_id or "", ""),
+        v.claimed_by,
+        iso(v.created_at),
+    ]
 
 
-@app.command("alias")
-@handle_errors
-def alias(
-    name: str,
-    alias_name: str = typer.Argument(None, metavar="ALIAS", help="Alias to set or drop."),
-    version: int = typer.Argument(None, help="Version the alias should point to."),
-    delete: bool = typer.Option(False, "--delete", help="Remove the alias."),
-    project: str | None = PROJECT_OPTION,
-    uri: str | None = URI_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Set (NAME ALIAS VERSION), remove (--delete) or show the history of aliases (NAME)."""
-    import windlass
-
-    project = _connect(uri, project)
-    if alias_name is not None and (version is not None or delete):
-        if delete and version is not None:
-            raise InvalidInput("give a VERSION to move the alias, or --delete, not both")
-        event = (
-            windlass.delete_alias(name, alias_name, project=project)
-            if delete
-            else windlass.set_alias(name, alias_name, version, project=project)
-        )
-        if as_json:
-            print_json(event.to_dict())
-        else:
-            console.print(
-                f"{name}@{event.alias}: {event.from_version} → {event.to_version}",
-                markup=False,
-                highlight=False,
-            )
-        return
-    history = windlass.get_alias_history(name, alias_name, project=project)
-    if as_json:
-        print_items(history)
-        return
-    table(
-        f"alias history of {name}",
-        ["when", "alias", "from", "to", "claimed by"],
-        [[iso(e.at), e.alias, e.from_version, e.to_version, e.claimed_by] for e in history],
-    )
+add_versions_command(
+    app, "model", "windlass.models", _VERSION_COLUMNS, _version_rows, keep=("run",)
+)
+add_alias_command(app, "windlass.models", _describe_move, bare_name_shows_history=True)
 
 
 @app.command("card")

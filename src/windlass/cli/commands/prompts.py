@@ -14,9 +14,14 @@ from typing import Any
 
 import typer
 
+from windlass.cli.commands.versioned import (
+    add_alias_command,
+    add_list_command,
+    add_versions_command,
+)
 from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
 from windlass.cli.render import console, print_items, print_json, table
-from windlass.entities import PromptAliasEvent, PromptVersion, Template, iso
+from windlass.entities import AliasMove, Prompt, PromptVersion, Template, iso
 from windlass.exceptions import InvalidInput
 
 app = typer.Typer(
@@ -43,10 +48,6 @@ def _connect(uri: str | None, project: str | None, *, must_exist: bool = True) -
 def _say(text: str, style: str | None = None) -> None:
     # soft_wrap: a template or rendered prompt is printed as it is, never re-wrapped.
     console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
-
-
-def _aliases(aliases: dict[str, int]) -> str:
-    return ", ".join(f"{alias}→{version}" for alias, version in sorted(aliases.items()))
 
 
 def _setting(value: Any) -> str:
@@ -106,26 +107,13 @@ def read_vars_file(path: Path) -> dict[str, Any]:
 
 
 # -- ls, show, versions ------------------------------------------------------------------
-@app.command("ls")
-@handle_errors
-def list_prompts(
-    project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION
-) -> None:
-    """List the prompts of a project with their newest version and aliases."""
-    import windlass.genai.prompts.fluent as sdk
+def _list_prompts(project: str | None) -> list[Prompt]:
+    import windlass.genai.prompts.fluent as sdk  # when a command runs, not at CLI start
 
-    found = sdk.list_prompts(project=_connect(uri, project))
-    if as_json:
-        print_items(found)
-        return
-    table(
-        "prompts",
-        ["name", "newest", "aliases", "updated", "description"],
-        [
-            [p.name, p.latest_version, _aliases(p.aliases), iso(p.updated_at), p.description]
-            for p in found
-        ],
-    )
+    return sdk.list_prompts(project=project)
+
+
+add_list_command(app, "prompts", _list_prompts)
 
 
 def _print_template(template: Template) -> None:
@@ -189,36 +177,24 @@ def show(
         _print_version(version)
 
 
-@app.command("versions")
-@handle_errors
-def versions(
-    name: str,
-    project: str | None = PROJECT_OPTION,
-    uri: str | None = URI_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """List every version of a prompt, newest first."""
-    import windlass.genai.prompts.fluent as sdk
+def _version_row(v: PromptVersion) -> list[Any]:
+    return [
+        v.version,
+        iso(v.created_at),
+        v.claimed_by,
+        v.commit_message,
+        ", ".join(v.aliases),
+        v.content_hash[:12],
+    ]
 
-    found = sdk.list_versions(name, project=_connect(uri, project))
-    if as_json:
-        print_items(found)
-        return
-    table(
-        f"versions of {name}",
-        ["version", "created", "claimed by", "message", "aliases", "hash"],
-        [
-            [
-                v.version,
-                iso(v.created_at),
-                v.claimed_by,
-                v.commit_message,
-                ", ".join(v.aliases),
-                v.content_hash[:12],
-            ]
-            for v in found
-        ],
-    )
+
+add_versions_command(
+    app,
+    "prompt",
+    "windlass.genai.prompts.fluent",
+    ["version", "created", "claimed by", "message", "aliases", "hash"],
+    lambda _versions, _uri: _version_row,
+)
 
 
 # -- diff, alias -------------------------------------------------------------------------
@@ -257,80 +233,17 @@ def diff(
         _say(line, style)
 
 
-def _move(event: PromptAliasEvent) -> str:
+def _move(event: AliasMove) -> str:
+    where = f"{event.object_name}@{event.alias}"
     if event.to_version is None:
-        return f"{event.prompt_name}@{event.alias} removed (was version {event.from_version})"
+        return f"{where} removed (was version {event.from_version})"
     if event.from_version == event.to_version:
-        return f"{event.prompt_name}@{event.alias} already names version {event.to_version}"
+        return f"{where} already names version {event.to_version}"
     start = "" if event.from_version is None else f" (was version {event.from_version})"
-    return f"{event.prompt_name}@{event.alias} → version {event.to_version}{start}"
+    return f"{where} → version {event.to_version}{start}"
 
 
-@app.command("alias")
-@handle_errors
-def alias(
-    name: str,
-    alias_name: str = typer.Argument(None, metavar="ALIAS", help="The alias, e.g. production."),
-    version: int = typer.Argument(
-        None, metavar="VERSION", help="The version the alias should name."
-    ),
-    delete: bool = typer.Option(False, "--delete", help="Remove the alias."),
-    history: bool = typer.Option(
-        False,
-        "--history",
-        help="Show every move of the prompt's aliases (or of ALIAS): who, when, from, to.",
-    ),
-    project: str | None = PROJECT_OPTION,
-    uri: str | None = URI_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Point ALIAS at VERSION, remove it (--delete), or show the moves (--history)."""
-    import windlass.genai.prompts.fluent as sdk
-
-    if delete and history:
-        raise InvalidInput("give --delete or --history, not both")
-    if history:
-        if version is not None:
-            raise InvalidInput("--history takes NAME [ALIAS], not a version")
-        events = sdk.alias_history(name, alias_name, project=_connect(uri, project))
-        if as_json:
-            print_items(events)
-            return
-        table(
-            f"alias moves of {name}",
-            ["alias", "from", "to", "claimed by", "when"],
-            [
-                [
-                    e.alias,
-                    e.from_version,
-                    "removed" if e.to_version is None else e.to_version,
-                    e.claimed_by,
-                    iso(e.at),
-                ]
-                for e in events
-            ],
-        )
-        return
-    if alias_name is None:
-        raise InvalidInput(
-            "give an alias: prompts alias NAME ALIAS VERSION, "
-            "NAME ALIAS --delete, or NAME --history"
-        )
-    if delete:
-        if version is not None:
-            raise InvalidInput("--delete takes NAME ALIAS, not a version")
-        event = sdk.delete_alias(name, alias_name, project=_connect(uri, project))
-    else:
-        if version is None:
-            raise InvalidInput(
-                f"give the version {alias_name!r} should name: prompts alias "
-                f"{name} {alias_name} VERSION"
-            )
-        event = sdk.set_alias(name, alias_name, version, project=_connect(uri, project))
-    if as_json:
-        print_json(event.to_dict())
-    else:
-        _say(_move(event))
+add_alias_command(app, "windlass.genai.prompts.fluent", _move)
 
 
 # -- render ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ __all__ = [
     "alias_history",
     "delete_alias",
     "diff",
+    "get_alias_history",
     "get_prompt",
     "list_prompts",
     "list_versions",
@@ -149,6 +150,10 @@ def alias_history(
 ) -> list[PromptAliasEvent]:
     """Return every recorded move of the prompt's aliases (or of one), oldest first."""
     return _registry().alias_history(_project(project), name, alias)
+
+
+#: The name every versioned kind's namespace gives it (``windlass.models.get_alias_history``).
+get_alias_history = alias_history
 
 
 def diff(name: str, old: int | str, new: int | str, *, project: str | None = None) -> str:

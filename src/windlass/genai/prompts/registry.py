@@ -44,16 +44,12 @@ from windlass.genai.prompts import templates
 from windlass.genai.tracing import attributes as attr
 from windlass.ids import is_id, new_id, now_ms
 from windlass.store.base import MetadataStore
-from windlass.tracking.source import current_user
 from windlass.uris import (
-    LATEST,
-    MAX_NAME_LENGTH,
     check_name,
-    check_version,
     parse_object_uri,
-    removable_alias,
-    settable_alias,
 )
+from windlass.versioning.checks import checked_text, claim
+from windlass.versioning.objects import VersionedObjects
 
 if TYPE_CHECKING:
     from windlass.genai.llm.client import ChatReply
@@ -103,16 +99,6 @@ RUN_OPTIONS = frozenset(
 
 
 # -- checks ------------------------------------------------------------------------------
-def _text(kind: str, value: Any, limit: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(f"{kind} must be a string, got {type(value).__name__}")
-    if len(value) > limit:
-        raise InvalidInput(f"{kind} has {len(value)} characters; the limit is {limit}")
-    if "\x00" in value:
-        raise InvalidInput(f"{kind} contains a NUL character")
-    return value
-
-
 def _plain(where: str, value: Any, depth: int = 0) -> Any:
     """Return ``value`` as plain JSON data (lists for tuples), or raise naming where."""
     if depth > _MAX_DEPTH:
@@ -453,19 +439,17 @@ class PushResult:
         }
 
 
-def _claim(claimed_by: str | None) -> str:
-    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
-    # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text(
-        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_NAME_LENGTH
-    )
-
-
-class PromptRegistry:
+class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
     """Prompts, their versions, aliases, diffs and prompt files over a metadata store."""
 
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
+        super().__init__(
+            store,
+            "prompt",
+            object_not_found=PromptNotFound,
+            version_not_found=PromptVersionNotFound,
+        )
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -476,7 +460,7 @@ class PromptRegistry:
             prompt_id=new_id(),
             project_id=project_id,
             name=check_name("prompt name", name),
-            description=_text("description", description, MAX_DESCRIPTION_LENGTH),
+            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
             created_at=now_ms(),
             exist_ok=exist_ok,
         )
@@ -529,57 +513,33 @@ class PromptRegistry:
             response_format=response_format,
             variables=variables,
         )
-        message = _text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
-        creator = _claim(claimed_by)
-        for attempt in (1, 2):
-            try:
-                return LoadedPrompt.of(
-                    self.store.create_prompt_version(
-                        version_id=version_id,
-                        project_id=project_id,
-                        name=name,
-                        template=content.template,
-                        model=content.model,
-                        response_format=content.response_format,
-                        variables=content.variables,
-                        content_hash=content.content_hash,
-                        commit_message=message,
-                        claimed_by=creator,
-                        created_at=now_ms(),
-                    )
-                )
-            except PromptNotFound:
-                if attempt == 2 or not create_missing_prompt:
-                    raise
-                self.store.create_prompt(
-                    prompt_id=new_id(),
+        message = checked_text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
+        creator = claim(claimed_by)
+        return LoadedPrompt.of(
+            self._create_with_object(
+                lambda: self.store.create_prompt_version(
+                    version_id=version_id,
                     project_id=project_id,
                     name=name,
-                    description="",
+                    template=content.template,
+                    model=content.model,
+                    response_format=content.response_format,
+                    variables=content.variables,
+                    content_hash=content.content_hash,
+                    commit_message=message,
+                    claimed_by=creator,
                     created_at=now_ms(),
-                    exist_ok=True,
-                )
-        raise AssertionError("unreachable")
+                ),
+                lambda: self.create_prompt(project_id, name, exist_ok=True),
+                create_missing=create_missing_prompt,
+            )
+        )
 
     def get(
         self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
     ) -> LoadedPrompt:
         """Return the version named by number or alias; neither: the newest version."""
-        name = check_name("prompt name", name)
-        if version is not None and alias is not None:
-            raise InvalidInput("give a version or an alias, not both")
-        if version is not None:
-            return LoadedPrompt.of(
-                self.store.get_prompt_version(project_id, name, check_version(version, "prompt"))
-            )
-        if alias is not None and check_name("alias", alias) != LATEST:
-            return LoadedPrompt.of(self.store.get_prompt_version_by_alias(project_id, name, alias))
-        page = self.store.list_prompt_versions(project_id, name, max_results=1)
-        if not page.items:
-            raise PromptVersionNotFound(
-                f"prompt {name!r} has no versions yet", prompt=name, alias=LATEST
-            )
-        return LoadedPrompt.of(page.items[0])
+        return LoadedPrompt.of(self.resolve(project_id, name, version=version, alias=alias))
 
     def load(self, project_id: str, ref: str) -> LoadedPrompt:
         """Return the version ``ref`` names: ``name``, ``name/3``, ``name@alias``, a URI.
@@ -588,14 +548,6 @@ class PromptRegistry:
         """
         name, version, alias = parse_ref(ref)
         return self.get(project_id, name, version=version, alias=alias)
-
-    def list_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[PromptVersion]:
-        """Return one page of a prompt's versions, newest first."""
-        return self.store.list_prompt_versions(
-            project_id, check_name("prompt name", name), max_results, page_token
-        )
 
     def render(self, project_id: str, ref: str, /, **variables: Any) -> str | list[dict[str, str]]:
         """Return the version ``ref`` names rendered with ``variables``."""
@@ -615,46 +567,6 @@ class PromptRegistry:
         if isinstance(which, int):
             return self.get(project_id, name, version=which)
         return self.get(project_id, name, alias=which)
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
-    ) -> PromptAliasEvent:
-        """Point ``alias`` at ``version``; return the recorded move.
-
-        Setting an alias to the version it already names records nothing and returns an
-        event with ``from_version == to_version``.
-        """
-        return self.store.set_prompt_alias(
-            project_id,
-            check_name("prompt name", name),
-            settable_alias(alias),
-            check_version(version, "prompt"),
-            claimed_by=_claim(claimed_by),
-            at=now_ms(),
-        )
-
-    def delete_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
-    ) -> PromptAliasEvent:
-        """Remove an alias; return the recorded removal (``to_version`` None)."""
-        return self.store.delete_prompt_alias(
-            project_id,
-            check_name("prompt name", name),
-            removable_alias(alias),
-            claimed_by=_claim(claimed_by),
-            at=now_ms(),
-        )
-
-    def alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[PromptAliasEvent]:
-        """Return every recorded move of the prompt's aliases (or of one), oldest first."""
-        return self.store.prompt_alias_history(
-            project_id,
-            check_name("prompt name", name),
-            None if alias is None else check_name("alias", alias),
-        )
 
     # -- prompt files --------------------------------------------------------------------
     def pull(

@@ -1,0 +1,163 @@
+"""Versions and aliases of one kind of versioned object, over the metadata store.
+
+:class:`VersionedObjects` is what every kind's registry shares: the checks of names,
+version numbers and alias names, resolution of a version by number, by alias or as the
+newest (the reserved alias ``latest``), listing versions, and setting, deleting and
+listing the recorded moves of aliases. A kind's registry (``ModelRegistry``,
+``PromptRegistry``) is built on it and adds only what is its own.
+
+The store's calls for a kind follow one naming pattern (``get_<noun>_version``,
+``get_<noun>_version_by_alias``, ``list_<noun>_versions``, ``set_<noun>_alias``,
+``delete_<noun>_alias``, ``<noun>_alias_history``); they are looked up once, when the
+registry is built, so a store lacking one fails at once and not on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from windlass.entities import AliasMove, Page
+from windlass.exceptions import InvalidInput, NotFound
+from windlass.ids import now_ms
+from windlass.uris import LATEST, check_name, check_version, removable_alias, settable_alias
+from windlass.versioning.checks import claim
+
+V = TypeVar("V")
+E = TypeVar("E", bound=AliasMove)
+
+
+class VersionedObjects(Generic[V, E]):
+    """The versions (``V``) and alias moves (``E``) of one kind, e.g. models or prompts."""
+
+    def __init__(
+        self,
+        store: Any,
+        noun: str,
+        *,
+        object_not_found: type[NotFound],
+        version_not_found: type[NotFound],
+        history_call: str | None = None,
+    ) -> None:
+        """Bind the store's calls for the kind ``noun`` (``model``, ``prompt``...).
+
+        ``object_not_found`` is what the store raises for a missing object (a first version
+        then creates it); ``version_not_found`` what a missing version is. ``history_call``
+        names the store's alias-history call when it breaks the naming pattern.
+        """
+        self.noun = noun
+        self.object_not_found = object_not_found
+        self.version_not_found = version_not_found
+        self._get: Callable[[str, str, int], V] = getattr(store, f"get_{noun}_version")
+        self._by_alias: Callable[[str, str, str], V] = getattr(
+            store, f"get_{noun}_version_by_alias"
+        )
+        self._list: Callable[..., Page[V]] = getattr(store, f"list_{noun}_versions")
+        self._set_alias: Callable[..., E] = getattr(store, f"set_{noun}_alias")
+        self._delete_alias: Callable[..., E] = getattr(store, f"delete_{noun}_alias")
+        self._history: Callable[[str, str, str | None], list[E]] = getattr(
+            store, history_call or f"{noun}_alias_history"
+        )
+
+    # -- names -----------------------------------------------------------------------------
+    def check_name(self, name: Any) -> str:
+        """Return ``name`` if it may name an object of this kind, else InvalidInput."""
+        return check_name(f"{self.noun} name", name)
+
+    # -- versions --------------------------------------------------------------------------
+    def _create_with_object(
+        self,
+        create_version: Callable[[], V],
+        create_object: Callable[[], object],
+        *,
+        create_missing: bool = True,
+    ) -> V:
+        """Return ``create_version()``, creating the object first if it does not exist yet.
+
+        The common case (a known object) costs one call, not two. With ``create_missing``
+        False a missing object is the store's not-found error, as it is when the object is
+        deleted again between creating it and its version.
+        """
+        try:
+            return create_version()
+        except self.object_not_found:
+            if not create_missing:
+                raise
+        create_object()
+        return create_version()
+
+    def get_version(self, project_id: str, name: str, version: int) -> V:
+        """Return one version by number, with its aliases."""
+        return self._get(project_id, self.check_name(name), check_version(version, self.noun))
+
+    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> V:
+        """Return the version ``alias`` names (``latest``: the newest version)."""
+        name = self.check_name(name)
+        if check_name("alias", alias) == LATEST:
+            return self.newest(project_id, name)
+        return self._by_alias(project_id, name, alias)
+
+    def resolve(
+        self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
+    ) -> V:
+        """Return the version named by number or alias; neither: the newest version."""
+        if version is not None and alias is not None:
+            raise InvalidInput("give a version or an alias, not both")
+        if version is not None:
+            return self.get_version(project_id, name, version)
+        if alias is not None:
+            return self.get_version_by_alias(project_id, name, alias)
+        return self.newest(project_id, self.check_name(name))
+
+    def newest(self, project_id: str, name: str) -> V:
+        """Return the newest version (what ``@latest`` names), or the version-not-found error."""
+        page = self._list(project_id, name, max_results=1)
+        if not page.items:
+            raise self.version_not_found(
+                f"{self.noun} {name!r} has no versions yet", **{self.noun: name, "alias": LATEST}
+            )
+        return page.items[0]
+
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[V]:
+        """Return one page of the object's versions, newest first."""
+        return self._list(project_id, self.check_name(name), max_results, page_token)
+
+    # -- aliases ---------------------------------------------------------------------------
+    def set_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
+    ) -> E:
+        """Point ``alias`` at ``version``; return the recorded move.
+
+        ``latest`` and all-digit names are refused. Setting an alias to the version it
+        already names records nothing and returns a move with ``from_version == to_version``.
+        """
+        return self._set_alias(
+            project_id,
+            self.check_name(name),
+            settable_alias(alias),
+            check_version(version, self.noun),
+            claimed_by=claim(claimed_by),
+            at=now_ms(),
+        )
+
+    def delete_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
+    ) -> E:
+        """Remove an alias; return the recorded removal (``to_version`` None)."""
+        return self._delete_alias(
+            project_id,
+            self.check_name(name),
+            removable_alias(alias),
+            claimed_by=claim(claimed_by),
+            at=now_ms(),
+        )
+
+    def alias_history(self, project_id: str, name: str, alias: str | None = None) -> list[E]:
+        """Return every recorded move of the object's aliases (or of one), oldest first."""
+        return self._history(
+            project_id,
+            self.check_name(name),
+            None if alias is None else check_name("alias", alias),
+        )
