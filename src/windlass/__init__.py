@@ -11,6 +11,7 @@ The SDK::
 ``import windlass`` stays light: stores, servers, pandas and ML frameworks load on first use.
 """
 
+from windlass.client import Client
 from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
@@ -162,6 +163,7 @@ __all__ = [
     "ArtifactListing",
     "ArtifactNotFound",
     "BackendUnavailable",
+    "Client",
     "ConfigError",
     "Conflict",
     "DatasetInput",

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from openai_server import OpenAIServer
+from windlass.client import default_client
 from windlass.entities import PromptAliasEvent, PromptVersion
 from windlass.exceptions import (
     InvalidInput,
@@ -31,7 +32,6 @@ from windlass.genai.tracing import sdk as tracing
 from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id, now_ms
 from windlass.store.sql.store import SqlStore
-from windlass.tracking import fluent
 
 KEY = "sk-windlass-prompt-test-0123"
 CHAT = [
@@ -543,7 +543,9 @@ def llm_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
 
 def _spans(trace_id: str) -> dict[str, Any]:
     assert tracing.flush_traces()
-    return {s.kind.value: s for s in TraceService(fluent._tracking().store).get_trace(trace_id)}
+    return {
+        s.kind.value: s for s in TraceService(default_client().tracking.store).get_trace(trace_id)
+    }
 
 
 def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAIServer) -> None:
@@ -573,15 +575,15 @@ def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAISer
         assert span.attributes[attr.PROMPT_VERSION] == 1
     assert call.input_tokens and call.output_tokens and call.cost is not None
     # Costs and tokens group by prompt version.
-    rollup = TraceService(fluent._tracking().store).store.trace_rollup(
-        [fluent._project_id(fluent.current_project())], "prompt"
+    rollup = TraceService(default_client().tracking.store).store.trace_rollup(
+        [default_client().project_id()], "prompt"
     )
     assert [(r.key, r.traces, r.llm_calls) for r in rollup] == [("prompts:/support/1", 1, 1)]
     # A span started after the run carries no prompt.
     with tracing.span("after") as after:
         pass
     assert tracing.flush_traces()
-    later = TraceService(fluent._tracking().store).get_trace(after.trace_id)
+    later = TraceService(default_client().tracking.store).get_trace(after.trace_id)
     assert later[0].prompt_name is None
 
 
