@@ -10,6 +10,7 @@ import pytest
 import windlass
 from windlass.client import Client, default_client
 from windlass.entities import Run, RunStatus
+from windlass.principal import Principal, PrincipalKind
 from windlass_testing import ServerProcess
 
 
@@ -144,3 +145,32 @@ def test_set_tracking_uri_replaces_the_default_client(tmp_path: Path) -> None:
 def test_a_bad_tracking_uri_is_refused_when_the_client_is_made() -> None:
     with pytest.raises(windlass.InvalidUri):
         Client("ftp://nowhere")
+
+
+def test_windlass_user_names_the_embedded_sdks_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WINDLASS_USER", "ada")
+    windlass.set_tracking_uri(f"sqlite:///{tmp_path / 'who.db'}")  # a new default client
+    assert default_client().principal == Principal("ada")
+    version = windlass.prompts.register("greet", "hi {{ name }}")
+    moved = windlass.prompts.set_alias("greet", "prod", version.version)
+    assert (version.claimed_by, moved.claimed_by) == ("ada", "ada")
+    assert [e.claimed_by for e in windlass.prompts.alias_history("greet")] == ["ada"]
+
+
+def test_a_clients_principal_names_its_writes(server: ServerProcess, tmp_path: Path) -> None:
+    bot = Principal("release-bot", PrincipalKind.SERVICE)
+    with Client(f"sqlite:///{tmp_path / 'p.db'}", "who", principal=bot) as client:
+        assert client.principal is bot
+        version = client.prompts.register("greet", "hi {{ name }}")
+        assert client.prompts.set_alias("greet", "prod", version.version).claimed_by == (
+            "release-bot"
+        )
+        assert client.prompts.get("greet").aliases == {"prod": 1}
+    # Against a server, what is recorded is the server's principal, whatever the client is.
+    with Client(server.url, f"who-{tmp_path.name}", principal=bot) as remote:
+        version = remote.prompts.register("greet", "hi {{ name }}")
+        assert version.claimed_by == "anonymous"
+        assert remote.prompts.set_alias("greet", "prod", 1).claimed_by == "anonymous"
+        assert remote.prompts.delete_alias("greet", "prod").claimed_by == "anonymous"

@@ -10,11 +10,11 @@ and record its name on every mutation; permission checks and the audit log plug 
 from __future__ import annotations
 
 import getpass
-import os
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from windlass import config
 from windlass.exceptions import ConfigError
 
 #: The longest principal name stored.
@@ -69,7 +69,7 @@ class Principal:
 
 def local_principal() -> Principal:
     """Return the embedded SDK's principal: ``WINDLASS_USER``, the OS login, or ``unknown``."""
-    name = os.environ.get("WINDLASS_USER", "").strip()
+    name = (config.get("WINDLASS_USER") or "").strip()
     if name:
         return Principal(name)
     try:
@@ -77,3 +77,9 @@ def local_principal() -> Principal:
     except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER variables
         login = ""
     return Principal(login or "unknown")
+
+
+def server_principal() -> Principal:
+    """Return the principal a server without authentication acts as: ``WINDLASS_SERVER_USER``."""
+    name = (config.get("WINDLASS_SERVER_USER") or "").strip() or "anonymous"
+    return Principal(name)

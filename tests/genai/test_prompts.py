@@ -31,6 +31,7 @@ from windlass.genai.tracing import attributes as attr
 from windlass.genai.tracing import sdk as tracing
 from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id, now_ms
+from windlass.principal import Principal
 from windlass.store.sql.store import SqlStore
 
 KEY = "sk-windlass-prompt-test-0123"
@@ -81,7 +82,11 @@ def test_register_numbers_versions_and_records_who_when_why(
     registry: PromptRegistry, project: str
 ) -> None:
     first = _register(
-        registry, project, commit_message="first", claimed_by="ada", variables={"product": "str"}
+        registry,
+        project,
+        commit_message="first",
+        principal=Principal("ada"),
+        variables={"product": "str"},
     )
     assert isinstance(first, LoadedPrompt) and isinstance(first, PromptVersion)
     assert repr(first) == "LoadedPrompt(name='support', version=1)"
@@ -102,7 +107,7 @@ def test_registering_identical_content_creates_nothing(
     registry: PromptRegistry, project: str
 ) -> None:
     first = _register(registry, project, commit_message="first")
-    again = _register(registry, project, commit_message="pushed again", claimed_by="bob")
+    again = _register(registry, project, commit_message="pushed again", principal=Principal("bob"))
     assert (again.id, again.version, again.commit_message) == (first.id, 1, "first")
     # Declaring what inference gives anyway, or a tuple for a list, is the same content.
     same = _register(
@@ -243,10 +248,10 @@ def test_alias_moves_are_recorded_and_latest_is_reserved(
 ) -> None:
     for i in range(3):
         _register(registry, project, template=f"v{i} {{{{ x }}}}")
-    registry.set_alias(project, "support", "production", 1, claimed_by="ada")
-    registry.set_alias(project, "support", "production", 3, claimed_by="bob")
+    registry.set_alias(project, "support", "production", 1, principal=Principal("ada"))
+    registry.set_alias(project, "support", "production", 3, principal=Principal("bob"))
     registry.set_alias(project, "support", "staging", 2)
-    removed = registry.delete_alias(project, "support", "staging", claimed_by="cy")
+    removed = registry.delete_alias(project, "support", "staging", principal=Principal("cy"))
     assert (removed.from_version, removed.to_version) == (2, None)
     history = registry.alias_history(project, "support", "production")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
@@ -360,7 +365,7 @@ def test_pull_writes_readable_yaml_and_push_round_trips(
         "template: |\n  Summarize {{ text }}\n  in {{ n }} words.\n"
         "model: {name: gpt-4o-mini}\nvariables:\n  n: {type: int, default: 40}\n"
     )
-    results = registry.push(project, folder, commit_message="tune", claimed_by="ci")
+    results = registry.push(project, folder, commit_message="tune", principal=Principal("ci"))
     assert [(r.name, r.version, r.status) for r in results] == [
         ("summary", 1, "created"),
         ("support", 2, "created"),
@@ -502,7 +507,11 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
         def moves(i: int) -> list[PromptAliasEvent]:
             return [
                 registry.set_alias(
-                    project, "raced", "production", (i + j) % 4 + 1, claimed_by=f"user-{i}"
+                    project,
+                    "raced",
+                    "production",
+                    (i + j) % 4 + 1,
+                    principal=Principal(f"user-{i}"),
                 )
                 for j in range(5)
             ]

@@ -70,7 +70,9 @@ class Models:
         if self._registry is None:
             from windlass.models.registry import ModelRegistry
 
-            self._registry = ModelRegistry(tracking.store, tracking.blobs)
+            self._registry = ModelRegistry(
+                tracking.store, tracking.blobs, principal=self._client.principal
+            )
         return tracking, self._registry
 
     def _project(self, project: str | None) -> str:

@@ -4,9 +4,10 @@ Both faces (the SDK and the REST server) call :class:`ModelRegistry`; it is the 
 of the registry. It checks names and values, makes sure every file of a version is a
 stored blob, fills in ids and times, and leaves storing to the metadata store.
 
-Who registered a version or moved an alias is recorded as ``claimed_by``: the name the
-caller gave (the embedded SDK: the login name), unauthenticated, so nothing may base a
-trust decision on it.
+Who registered a version or moved an alias is recorded as ``claimed_by``: the name of the
+:class:`~windlass.principal.Principal` of the call (``principal=``, else the one the
+registry was made with). The server's principal comes from the request, never its body;
+until authentication lands it is unauthenticated, so nothing may base a trust decision on it.
 
 The alias ``latest`` is reserved: it always resolves to the newest version and cannot be
 set or deleted.
@@ -39,9 +40,9 @@ from windlass.exceptions import (
 )
 from windlass.ids import is_id, new_id, now_ms
 from windlass.models.agreement import agreeing_manifest
+from windlass.principal import Principal, local_principal
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
-from windlass.tracking.source import current_user
 from windlass.uris import (
     LATEST,
     MAX_NAME_LENGTH,
@@ -77,20 +78,21 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
-def _claim(claimed_by: str | None) -> str:
-    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
-    # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text(
-        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_NAME_LENGTH
-    )
+def _recorded_name(principal: Principal) -> str:
+    # The name recorded in the ``claimed_by`` columns: the principal of the call.
+    return _text("principal name", principal.name, MAX_NAME_LENGTH)
 
 
 class ModelRegistry:
     """Registered models, versions, aliases and lineage over a metadata and a blob store."""
 
-    def __init__(self, store: MetadataStore, blobs: BlobStore) -> None:
+    def __init__(
+        self, store: MetadataStore, blobs: BlobStore, *, principal: Principal | None = None
+    ) -> None:
         self.store = store
         self.blobs = blobs
+        #: Who writes are recorded as when a call names no principal.
+        self.principal = principal if principal is not None else local_principal()
 
     # -- registered models ---------------------------------------------------------------
     def create_model(
@@ -230,7 +232,7 @@ class ModelRegistry:
         run_id: str | None = None,
         description: str = "",
         version_id: str | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
         create_missing_model: bool = True,
     ) -> ModelVersion:
         """Register the model's next version (creating the model on first use).
@@ -250,7 +252,7 @@ class ModelRegistry:
         if not source:
             raise InvalidInput("a model version needs a source (where its files came from)")
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
-        creator = _claim(claimed_by)
+        creator = _recorded_name(principal or self.principal)
         manifest = self._check_manifest(manifest)
         clean = self._check_files(files)
         manifest = agreeing_manifest(manifest, clean, self.blobs)
@@ -343,7 +345,13 @@ class ModelRegistry:
 
     # -- aliases -------------------------------------------------------------------------
     def set_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
+        self,
+        project_id: str,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        principal: Principal | None = None,
     ) -> AliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
 
@@ -355,19 +363,19 @@ class ModelRegistry:
             check_name("model name", name),
             settable_alias(alias),
             check_version(version, "model"),
-            claimed_by=_claim(claimed_by),
+            claimed_by=_recorded_name(principal or self.principal),
             at=now_ms(),
         )
 
     def delete_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
+        self, project_id: str, name: str, alias: str, *, principal: Principal | None = None
     ) -> AliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_model_alias(
             project_id,
             check_name("model name", name),
             removable_alias(alias),
-            claimed_by=_claim(claimed_by),
+            claimed_by=_recorded_name(principal or self.principal),
             at=now_ms(),
         )
 

@@ -34,7 +34,9 @@ class Deployments:
         if self._service_made is None:
             from windlass.serving.deployments import DeploymentService
 
-            self._service_made = DeploymentService(self._client.tracking.store)
+            self._service_made = DeploymentService(
+                self._client.tracking.store, principal=self._client.principal
+            )
         return self._service_made
 
     def _project(self, project: str | None) -> str:

@@ -58,7 +58,9 @@ class Prompts:
         if self._registry_made is None:
             from windlass.genai.prompts.registry import PromptRegistry
 
-            self._registry_made = PromptRegistry(self._client.tracking.store)
+            self._registry_made = PromptRegistry(
+                self._client.tracking.store, principal=self._client.principal
+            )
         return self._registry_made
 
     def _project(self, project: str | None) -> str:

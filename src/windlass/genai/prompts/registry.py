@@ -43,8 +43,8 @@ from windlass.exceptions import (
 from windlass.genai.prompts import templates
 from windlass.genai.tracing import attributes as attr
 from windlass.ids import is_id, new_id, now_ms
+from windlass.principal import Principal, local_principal
 from windlass.store.base import MetadataStore
-from windlass.tracking.source import current_user
 from windlass.uris import (
     LATEST,
     MAX_NAME_LENGTH,
@@ -453,19 +453,18 @@ class PushResult:
         }
 
 
-def _claim(claimed_by: str | None) -> str:
-    # Who the caller says it is: recorded as a claim, never trusted (no principal yet).
-    # Not given: the embedded SDK's login name; a server route passes "" instead.
-    return _text(
-        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_NAME_LENGTH
-    )
+def _recorded_name(principal: Principal) -> str:
+    # The name recorded in the ``claimed_by`` columns: the principal of the call.
+    return _text("principal name", principal.name, MAX_NAME_LENGTH)
 
 
 class PromptRegistry:
     """Prompts, their versions, aliases, diffs and prompt files over a metadata store."""
 
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MetadataStore, *, principal: Principal | None = None) -> None:
         self.store = store
+        #: Who writes are recorded as when a call names no principal.
+        self.principal = principal if principal is not None else local_principal()
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -508,7 +507,7 @@ class PromptRegistry:
         variables: Any = None,
         commit_message: str = "",
         version_id: str | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
         create_missing_prompt: bool = True,
     ) -> LoadedPrompt:
         """Register a new version of a prompt (creating the prompt on first use).
@@ -530,7 +529,7 @@ class PromptRegistry:
             variables=variables,
         )
         message = _text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
-        creator = _claim(claimed_by)
+        creator = _recorded_name(principal or self.principal)
         for attempt in (1, 2):
             try:
                 return LoadedPrompt.of(
@@ -618,7 +617,13 @@ class PromptRegistry:
 
     # -- aliases -------------------------------------------------------------------------
     def set_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
+        self,
+        project_id: str,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        principal: Principal | None = None,
     ) -> PromptAliasEvent:
         """Point ``alias`` at ``version``; return the recorded move.
 
@@ -630,19 +635,19 @@ class PromptRegistry:
             check_name("prompt name", name),
             settable_alias(alias),
             check_version(version, "prompt"),
-            claimed_by=_claim(claimed_by),
+            claimed_by=_recorded_name(principal or self.principal),
             at=now_ms(),
         )
 
     def delete_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
+        self, project_id: str, name: str, alias: str, *, principal: Principal | None = None
     ) -> PromptAliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self.store.delete_prompt_alias(
             project_id,
             check_name("prompt name", name),
             removable_alias(alias),
-            claimed_by=_claim(claimed_by),
+            claimed_by=_recorded_name(principal or self.principal),
             at=now_ms(),
         )
 
@@ -679,7 +684,7 @@ class PromptRegistry:
         folder: str | Path,
         *,
         commit_message: str | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> list[PushResult]:
         """Register every prompt file of ``folder`` whose content changed; say what was done.
 
@@ -707,7 +712,7 @@ class PromptRegistry:
                 variables=content.variables,
                 commit_message=message,
                 version_id=version_id,
-                claimed_by=claimed_by,
+                principal=principal,
             )
             results.append(
                 PushResult(path, name, registered.version, created=registered.id == version_id)
