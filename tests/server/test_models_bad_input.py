@@ -451,11 +451,10 @@ def test_windlass_server_user_names_the_servers_writes(server_factory: Any) -> N
     srv = server_factory(env={"WINDLASS_SERVER_USER": "ci-bot", "USER": "root-login"})
     with httpx.Client(base_url=srv.url, timeout=60) as api:
         project = ok(api.post(f"{API}/projects", json={"name": "who"}))
-        models = f"{API}/projects/{project['id']}/models"
-        assert ok(api.post(f"{models}/churn/versions", json=version_body()))["claimed_by"] == (
-            "ci-bot"
-        )
-        moved = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1}))
+        prompts = f"{API}/projects/{project['id']}/prompts"
+        version = ok(api.post(f"{prompts}/greet/versions", json={"template": "hi"}))
+        assert version["claimed_by"] == "ci-bot"
+        moved = ok(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1}))
         assert moved["claimed_by"] == "ci-bot"
 
 
