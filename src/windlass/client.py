@@ -73,7 +73,6 @@ class Client:
         self._deployments: Deployments | None = None
         self._prompts: Prompts | None = None
         self._traces: Traces | None = None
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"Client({self.tracking_uri!r}, project={self.current_project()!r})"
@@ -99,7 +98,6 @@ class Client:
                     from windlass.tracking.backend import open_tracking
 
                     self._tracking = open_tracking(self.tracking_uri, self._artifact_uri)
-                    self._closed = False
                 tracking = self._tracking
         return tracking
 
@@ -199,7 +197,6 @@ class Client:
                 self._tracking.close()
                 self._tracking = None
             self._models = self._deployments = self._prompts = self._traces = None
-            self._closed = True
 
     def __enter__(self) -> Client:
         return self
