@@ -30,7 +30,7 @@ POSTGRES_URL = os.environ.get("WINDLASS_TEST_POSTGRES_URL")
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own WINDLASS_HOME, no inherited tracking URI, a fresh SDK state."""
     import windlass
-    from windlass.tracking import fluent
+    from windlass.tracking import context
 
     home = tmp_path / "windlass-home"
     monkeypatch.setenv("WINDLASS_HOME", str(home))
@@ -45,8 +45,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         tracing.flush_traces(30)
     while windlass.active_run() is not None:
         windlass.end_run()
-    windlass.set_tracking_uri(None)
-    fluent._state.project = None
+    context.reset_default()
 
 
 @pytest.fixture

@@ -175,3 +175,15 @@ class ModelServerProcess(ServerProcess):
             env={**os.environ, **(env or {})},
         )
         self.wait_healthy(timeout=60)
+
+
+def recorded(store: object, name: str) -> str:
+    """Return the name ``store`` records as ``claimed_by`` for a write that passed ``name``.
+
+    A SQL store records the name it is given; the REST client does not send it: the server
+    records the principal it derived from the request (``WINDLASS_SERVER_USER``, default
+    ``anonymous``), never a name from the request body.
+    """
+    from windlass.store.rest import RestStore
+
+    return "anonymous" if isinstance(store, RestStore) else name

@@ -12,6 +12,7 @@ The SDK::
 """
 
 from windlass import models
+from windlass.client import Client
 from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
@@ -163,6 +164,7 @@ __all__ = [
     "ArtifactListing",
     "ArtifactNotFound",
     "BackendUnavailable",
+    "Client",
     "ConfigError",
     "Conflict",
     "DatasetInput",

@@ -122,6 +122,20 @@ SETTINGS: dict[str, Setting] = {
             "Project used when the code does not call `set_project`.",
         ),
         Setting(
+            "WINDLASS_USER",
+            None,
+            _text,
+            "Who the embedded SDK's writes are recorded as (runs, versions, alias moves, "
+            "prompt versions, deployment revisions); unset = the OS login of the caller.",
+        ),
+        Setting(
+            "WINDLASS_SERVER_USER",
+            "anonymous",
+            _text,
+            "Who a server without authentication records every request's writes as; never "
+            "a name from the request body, never the server process's OS login.",
+        ),
+        Setting(
             "WINDLASS_METRIC_BUFFER_SIZE",
             "200000",
             _positive_int,

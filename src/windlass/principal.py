@@ -77,3 +77,9 @@ def local_principal() -> Principal:
     except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER variables
         login = ""
     return Principal(login or "unknown")
+
+
+def server_principal() -> Principal:
+    """Return the principal a server without authentication acts as: ``WINDLASS_SERVER_USER``."""
+    name = (config.get("WINDLASS_SERVER_USER") or "").strip() or "anonymous"
+    return Principal(name)

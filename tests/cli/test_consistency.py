@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 import windlass
 from windlass.cli.context import EXIT_CODES, exit_code
 from windlass.cli.main import build_app
+from windlass.client import default_client
 from windlass.exceptions import (
     AlreadyExists,
     BackendUnavailable,
@@ -153,9 +154,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         pass
     assert windlass.flush_traces()
     windlass.set_tracking_uri(None)
-    from windlass.tracking import fluent
-
-    fluent._state.project = None
+    default_client().project = None
     return {"uri": uri, "runs": run_ids, "trace": root.trace_id, "tmp": tmp_path}
 
 

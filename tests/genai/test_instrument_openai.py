@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from openai_server import OpenAIServer, embedding_for
+from windlass.client import default_client
 from windlass.entities import Span, SpanKind, SpanStatus
 from windlass.exceptions import InvalidInput
 from windlass.genai.llm import client as llm
@@ -19,7 +20,6 @@ from windlass.genai.tracing import instrument
 from windlass.genai.tracing import sdk as tracing
 from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id
-from windlass.tracking import fluent
 
 KEY = "sk-instrumented-0123456789"
 
@@ -54,7 +54,7 @@ def user(text: str) -> list[dict[str, str]]:
 def spans_under(root: tracing.SpanHandle) -> list[Span]:
     """Return the spans of ``root``'s trace other than ``root`` itself."""
     assert tracing.flush_traces()
-    spans = TraceService(fluent._tracking().store).get_trace(root.trace_id)
+    spans = TraceService(default_client().tracking.store).get_trace(root.trace_id)
     return [s for s in spans if s.span_id != root.span_id]
 
 
@@ -208,7 +208,7 @@ def test_async_clients_are_traced(
     assert tracing.flush_traces()
     spans = [
         s
-        for s in TraceService(fluent._tracking().store).get_trace(trace_id)
+        for s in TraceService(default_client().tracking.store).get_trace(trace_id)
         if s.span_id != span_id
     ]
     assert [s.kind for s in spans] == [SpanKind.LLM, SpanKind.LLM, SpanKind.EMBEDDING, SpanKind.LLM]

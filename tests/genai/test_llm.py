@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from openai_server import OpenAIServer, embedding_for
+from windlass.client import default_client
 from windlass.entities import Span, SpanKind, SpanStatus
 from windlass.exceptions import (
     ConfigError,
@@ -27,7 +28,6 @@ from windlass.genai.llm.pricing import TokenUsage, UnknownModelPriceWarning
 from windlass.genai.tracing import sdk as tracing
 from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id
-from windlass.tracking import fluent
 from windlass_testing import free_port
 
 KEY = "sk-windlass-test-0123456789"
@@ -87,7 +87,7 @@ def user(text: str) -> list[dict[str, str]]:
 
 def stored(trace_id: str) -> list[Span]:
     assert tracing.flush_traces()
-    return TraceService(fluent._tracking().store).get_trace(trace_id)
+    return TraceService(default_client().tracking.store).get_trace(trace_id)
 
 
 def stored_span(trace_id: str, span_id: str) -> Span:
@@ -97,7 +97,11 @@ def stored_span(trace_id: str, span_id: str) -> Span:
 def all_stored_spans() -> list[Span]:
     assert tracing.flush_traces()
     try:
-        return list(TraceService(fluent._tracking().store).iter_spans([fluent.current_project()]))
+        return list(
+            TraceService(default_client().tracking.store).iter_spans(
+                [default_client().current_project()]
+            )
+        )
     except ProjectNotFound:
         return []
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from openai_server import OpenAIServer
+from windlass.client import default_client
 from windlass.entities import PromptAliasEvent, PromptVersion
 from windlass.exceptions import (
     InvalidInput,
@@ -30,8 +31,8 @@ from windlass.genai.tracing import attributes as attr
 from windlass.genai.tracing import sdk as tracing
 from windlass.genai.tracing.service import TraceService
 from windlass.ids import new_id, now_ms
+from windlass.principal import Principal
 from windlass.store.sql.store import SqlStore
-from windlass.tracking import fluent
 
 KEY = "sk-windlass-prompt-test-0123"
 CHAT = [
@@ -81,7 +82,11 @@ def test_register_numbers_versions_and_records_who_when_why(
     registry: PromptRegistry, project: str
 ) -> None:
     first = _register(
-        registry, project, commit_message="first", claimed_by="ada", variables={"product": "str"}
+        registry,
+        project,
+        commit_message="first",
+        principal=Principal("ada"),
+        variables={"product": "str"},
     )
     assert isinstance(first, LoadedPrompt) and isinstance(first, PromptVersion)
     assert repr(first) == "LoadedPrompt(name='support', version=1)"
@@ -102,7 +107,7 @@ def test_registering_identical_content_creates_nothing(
     registry: PromptRegistry, project: str
 ) -> None:
     first = _register(registry, project, commit_message="first")
-    again = _register(registry, project, commit_message="pushed again", claimed_by="bob")
+    again = _register(registry, project, commit_message="pushed again", principal=Principal("bob"))
     assert (again.id, again.version, again.commit_message) == (first.id, 1, "first")
     # Declaring what inference gives anyway, or a tuple for a list, is the same content.
     same = _register(
@@ -243,10 +248,10 @@ def test_alias_moves_are_recorded_and_latest_is_reserved(
 ) -> None:
     for i in range(3):
         _register(registry, project, template=f"v{i} {{{{ x }}}}")
-    registry.set_alias(project, "support", "production", 1, claimed_by="ada")
-    registry.set_alias(project, "support", "production", 3, claimed_by="bob")
+    registry.set_alias(project, "support", "production", 1, principal=Principal("ada"))
+    registry.set_alias(project, "support", "production", 3, principal=Principal("bob"))
     registry.set_alias(project, "support", "staging", 2)
-    removed = registry.delete_alias(project, "support", "staging", claimed_by="cy")
+    removed = registry.delete_alias(project, "support", "staging", principal=Principal("cy"))
     assert (removed.from_version, removed.to_version) == (2, None)
     history = registry.alias_history(project, "support", "production")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
@@ -360,7 +365,7 @@ def test_pull_writes_readable_yaml_and_push_round_trips(
         "template: |\n  Summarize {{ text }}\n  in {{ n }} words.\n"
         "model: {name: gpt-4o-mini}\nvariables:\n  n: {type: int, default: 40}\n"
     )
-    results = registry.push(project, folder, commit_message="tune", claimed_by="ci")
+    results = registry.push(project, folder, commit_message="tune", principal=Principal("ci"))
     assert [(r.name, r.version, r.status) for r in results] == [
         ("summary", 1, "created"),
         ("support", 2, "created"),
@@ -502,7 +507,11 @@ def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
         def moves(i: int) -> list[PromptAliasEvent]:
             return [
                 registry.set_alias(
-                    project, "raced", "production", (i + j) % 4 + 1, claimed_by=f"user-{i}"
+                    project,
+                    "raced",
+                    "production",
+                    (i + j) % 4 + 1,
+                    principal=Principal(f"user-{i}"),
                 )
                 for j in range(5)
             ]
@@ -543,7 +552,9 @@ def llm_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
 
 def _spans(trace_id: str) -> dict[str, Any]:
     assert tracing.flush_traces()
-    return {s.kind.value: s for s in TraceService(fluent._tracking().store).get_trace(trace_id)}
+    return {
+        s.kind.value: s for s in TraceService(default_client().tracking.store).get_trace(trace_id)
+    }
 
 
 def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAIServer) -> None:
@@ -573,15 +584,15 @@ def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAISer
         assert span.attributes[attr.PROMPT_VERSION] == 1
     assert call.input_tokens and call.output_tokens and call.cost is not None
     # Costs and tokens group by prompt version.
-    rollup = TraceService(fluent._tracking().store).store.trace_rollup(
-        [fluent._project_id(fluent.current_project())], "prompt"
+    rollup = TraceService(default_client().tracking.store).store.trace_rollup(
+        [default_client().project_id()], "prompt"
     )
     assert [(r.key, r.traces, r.llm_calls) for r in rollup] == [("prompts:/support/1", 1, 1)]
     # A span started after the run carries no prompt.
     with tracing.span("after") as after:
         pass
     assert tracing.flush_traces()
-    later = TraceService(fluent._tracking().store).get_trace(after.trace_id)
+    later = TraceService(default_client().tracking.store).get_trace(after.trace_id)
     assert later[0].prompt_name is None
 
 

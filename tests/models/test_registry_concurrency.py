@@ -25,6 +25,7 @@ from windlass.entities import MANIFEST_FILE, AliasEvent, ArtifactEntry
 from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
+from windlass.principal import Principal
 from windlass.store.sql.store import SqlStore
 
 THREADS = 16
@@ -207,7 +208,7 @@ def test_concurrent_alias_moves_form_one_chain(
         def moves(i: int) -> list[AliasEvent]:
             return [
                 registry.set_alias(
-                    project, "churn", "champion", (i + j) % 4 + 1, claimed_by=f"user-{i}"
+                    project, "churn", "champion", (i + j) % 4 + 1, principal=Principal(f"user-{i}")
                 )
                 for j in range(5)
             ]

@@ -31,6 +31,7 @@ from windlass.exceptions import (
 from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
+from windlass.principal import Principal
 from windlass.store.sql.store import SqlStore
 from windlass.tracking.service import Tracking
 from windlass.tracking.source import current_user
@@ -348,9 +349,12 @@ def test_alias_users(registry: ModelRegistry, project: str, files: list[Artifact
     register(registry, project, files)
     register(registry, project, files)
     assert registry.set_alias(project, "churn", "champion", 1).claimed_by == current_user()
-    moved = registry.set_alias(project, "churn", "champion", 2, claimed_by="release-bot")
+    moved = registry.set_alias(project, "churn", "champion", 2, principal=Principal("release-bot"))
     assert moved.claimed_by == "release-bot"
-    assert registry.delete_alias(project, "churn", "champion", claimed_by="ada").to_version is None
+    assert (
+        registry.delete_alias(project, "churn", "champion", principal=Principal("ada")).to_version
+        is None
+    )
     history = registry.alias_history(project, "churn", "champion")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
         (None, 1, current_user()),

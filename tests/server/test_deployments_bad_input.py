@@ -94,7 +94,7 @@ def seed(server: Any) -> Seed:
         ok(
             client.post(
                 seeded.deployments,
-                json={"name": "prod", "variants": VARIANTS, "shadow": SHADOW, "claimed_by": "ada"},
+                json={"name": "prod", "variants": VARIANTS, "shadow": SHADOW},
             )
         )
     return seeded
@@ -110,7 +110,7 @@ def api(server: Any, seed: Seed) -> Iterator[httpx.Client]:
         assert deployment["variants"] == VARIANTS and deployment["shadow"] == SHADOW
         events = ok(client.get(f"{seed.deployments}/prod/history"))["events"]
         assert [(e["revision"], e["action"], e["claimed_by"]) for e in events] == [
-            (1, "create", "ada")
+            (1, "create", "anonymous")
         ]
 
 
@@ -374,21 +374,20 @@ def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None
                 "name": "life",
                 "variants": [variant(name="a"), variant(name="b", model_uri="models:/churn/2")],
                 "description": "lifecycle",
-                "claimed_by": "ada",
             },
         )
     )
     assert created["revision"] == 1 and created["description"] == "lifecycle"
     by_id = ok(api.get(f"{API}/projects/{seed.project_id}/deployments/life"))
     assert by_id == created
-    weighed = ok(api.patch(base, json={"weights": {"b": 3}, "claimed_by": "bob"}))
+    weighed = ok(api.patch(base, json={"weights": {"b": 3}}))
     assert [v["weight"] for v in weighed["variants"]] == [1.0, 3.0]
     shadowed = ok(api.patch(base, json={"shadow": variant(name="s", weight=50)}))
     assert shadowed["shadow"] == variant(name="s", weight=0.0) and shadowed["revision"] == 3
     # Absent shadow: kept; null: removed.
     assert ok(api.patch(base, json={"weights": {"a": 2}}))["shadow"]["name"] == "s"
     assert ok(api.patch(base, json={"shadow": None}))["shadow"] is None
-    promoted = ok(api.post(f"{base}/promote", json={"variant": "a", "claimed_by": "cy"}))
+    promoted = ok(api.post(f"{base}/promote", json={"variant": "a"}))
     assert [v["weight"] for v in promoted["variants"]] == [100.0, 0.0]
     back = ok(api.post(f"{base}/rollback"))
     assert [v["weight"] for v in back["variants"]] == [2.0, 3.0] and back["revision"] == 7
@@ -405,7 +404,7 @@ def test_a_deployment_lifecycle_over_http(api: httpx.Client, seed: Seed) -> None
         (7, "rollback"),
         (8, "rollback"),
     ]
-    assert events[1]["claimed_by"] == "bob" and events[5]["claimed_by"] == "cy"
+    assert events[1]["claimed_by"] == "anonymous" and events[5]["claimed_by"] == "anonymous"
     newest = ok(api.get(f"{base}/history", params={"max_results": 3, "newest_first": True}))
     assert [e["revision"] for e in newest["events"]] == [8, 7, 6]
     more = ok(
@@ -442,16 +441,18 @@ def test_a_deployed_version_cannot_be_deleted(api: httpx.Client, seed: Seed) -> 
     assert ok(api.get(f"{models}/versions/1"))["version"] == 1
 
 
-def test_who_changed_a_deployment_is_a_claim(api: httpx.Client, seed: Seed) -> None:
+def test_who_changed_a_deployment_is_the_servers_principal(api: httpx.Client, seed: Seed) -> None:
     base = f"{seed.deployments}/claims"
-    created = ok(
-        api.post(
-            seed.deployments, json={"name": "claims", "variants": [variant()], "claimed_by": "ada"}
-        )
-    )
+    claimed = {"name": "claims", "variants": [variant()], "claimed_by": "ada"}
+    refused(api.post(seed.deployments, json=claimed), 400)
+    created = ok(api.post(seed.deployments, json={"name": "claims", "variants": [variant()]}))
     refused(api.patch(base, json={"weights": {"v": 2}, "user": "bob"}), 400)
-    ok(api.patch(base, json={"weights": {"v": 2}}))  # nothing claimed: "" recorded
+    refused(api.patch(base, json={"weights": {"v": 2}, "claimed_by": "bob"}), 400)
+    ok(api.patch(base, json={"weights": {"v": 2}}))
     events = ok(api.get(f"{base}/history"))["events"]
-    assert [(e["revision"], e["claimed_by"]) for e in events] == [(1, "ada"), (2, "")]
+    assert [(e["revision"], e["claimed_by"]) for e in events] == [
+        (1, "anonymous"),
+        (2, "anonymous"),
+    ]
     assert all("user" not in e for e in events) and created["revision"] == 1
     ok(api.delete(base))

@@ -397,41 +397,65 @@ def test_lineage_and_inputs(api: httpx.Client, seed: Seed) -> None:
     assert lineage["metrics"] == {"loss": 0.25, "odd": "NaN"}
     assert lineage["inputs"] == inputs
     assert (lineage["git_commit"], lineage["git_dirty"], lineage["user"]) == ("c0ffee", True, "ada")
-    moved = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1, "claimed_by": "bot"}))
-    assert (moved["from_version"], moved["to_version"], moved["claimed_by"]) == (None, 1, "bot")
+    moved = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1}))
+    assert (moved["from_version"], moved["to_version"], moved["claimed_by"]) == (
+        None,
+        1,
+        "anonymous",
+    )
     gone = ok(api.delete(f"{models}/churn/aliases/prod", params={"claimed_by": "ops"}))
-    assert (gone["from_version"], gone["to_version"], gone["claimed_by"]) == (1, None, "ops")
+    assert (gone["from_version"], gone["to_version"], gone["claimed_by"]) == (
+        1,
+        None,
+        "anonymous",
+    )
     ok(api.delete(f"{models}/churn/versions/1"))
     ok(api.delete(f"{models}/churn"))
     refused(api.get(f"{models}/churn"), 404, "MODEL_NOT_FOUND")
 
 
-def test_who_is_recorded_as_a_claim(api: httpx.Client) -> None:
-    # Until requests carry an authenticated principal, a name in a body is only a claim:
-    # stored and returned as ``claimed_by``, never as ``created_by`` or ``user``.
+def test_who_is_recorded_is_the_servers_principal(api: httpx.Client) -> None:
+    # The recorded name is the principal the server derived from the request (without
+    # auth: WINDLASS_SERVER_USER, default "anonymous"), returned as ``claimed_by``, never
+    # as ``created_by`` or ``user``; a name in a body is refused, one in a query ignored,
+    # and the server's own OS login is never recorded.
     project = ok(api.post(f"{API}/projects", json={"name": f"claim-{uuid.uuid4().hex[:8]}"}))
     models = f"{API}/projects/{project['id']}/models"
-    version = ok(api.post(f"{models}/churn/versions", json=version_body(claimed_by="ada")))
-    assert version["claimed_by"] == "ada" and "created_by" not in version
-    assert ok(api.get(f"{models}/churn/versions/1"))["claimed_by"] == "ada"
+    refused(api.post(f"{models}/churn/versions", json=version_body(claimed_by="ada")), 400)
+    version = ok(api.post(f"{models}/churn/versions", json=version_body()))
+    assert version["claimed_by"] == "anonymous" and "created_by" not in version
+    assert ok(api.get(f"{models}/churn/versions/1"))["claimed_by"] == "anonymous"
     refused(api.post(f"{models}/churn/versions", json=version_body(created_by="ada")), 400)
     refused(api.put(f"{models}/churn/aliases/prod", json={"version": 1, "user": "ada"}), 400)
-    # Nothing claimed: nothing recorded (not the server's own login name).
+    refused(api.put(f"{models}/churn/aliases/prod", json={"version": 1, "claimed_by": "a"}), 400)
     quiet = ok(api.put(f"{models}/churn/aliases/prod", json={"version": 1}))
-    assert quiet["claimed_by"] == "" and "user" not in quiet
-    unclaimed = ok(api.post(f"{models}/other/versions", json=version_body()))
-    assert unclaimed["claimed_by"] == ""
+    assert quiet["claimed_by"] == "anonymous" and "user" not in quiet
+    gone = ok(api.delete(f"{models}/churn/aliases/prod", params={"claimed_by": "ops"}))
+    assert gone["claimed_by"] == "anonymous"
     history = ok(api.get(f"{models}/churn/alias-history"))["events"]
-    assert [set(e) >= {"claimed_by"} and "user" not in e for e in history] == [True]
+    assert [(e["claimed_by"], "user" not in e) for e in history] == [("anonymous", True)] * 2
     prompts = f"{API}/projects/{project['id']}/prompts"
-    prompt = ok(
-        api.post(
-            f"{prompts}/greet/versions", json={"template": "hi {{ name }}", "claimed_by": "bob"}
-        )
-    )
-    assert prompt["claimed_by"] == "bob" and "created_by" not in prompt
-    moved = ok(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1, "claimed_by": "cy"}))
-    assert moved["claimed_by"] == "cy" and "user" not in moved
+    body = {"template": "hi {{ name }}", "claimed_by": "bob"}
+    refused(api.post(f"{prompts}/greet/versions", json=body), 400)
+    prompt = ok(api.post(f"{prompts}/greet/versions", json={"template": "hi {{ name }}"}))
+    assert prompt["claimed_by"] == "anonymous" and "created_by" not in prompt
+    refused(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1, "claimed_by": "c"}), 400)
+    moved = ok(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1}))
+    assert moved["claimed_by"] == "anonymous" and "user" not in moved
+    gone = ok(api.delete(f"{prompts}/greet/aliases/prod", params={"claimed_by": "cy"}))
+    assert gone["claimed_by"] == "anonymous"
+
+
+def test_windlass_server_user_names_the_servers_writes(server_factory: Any) -> None:
+    # The server process's OS login is never what is recorded: its setting is.
+    srv = server_factory(env={"WINDLASS_SERVER_USER": "ci-bot", "USER": "root-login"})
+    with httpx.Client(base_url=srv.url, timeout=60) as api:
+        project = ok(api.post(f"{API}/projects", json={"name": "who"}))
+        prompts = f"{API}/projects/{project['id']}/prompts"
+        version = ok(api.post(f"{prompts}/greet/versions", json={"template": "hi"}))
+        assert version["claimed_by"] == "ci-bot"
+        moved = ok(api.put(f"{prompts}/greet/aliases/prod", json={"version": 1}))
+        assert moved["claimed_by"] == "ci-bot"
 
 
 @pytest.mark.parametrize(

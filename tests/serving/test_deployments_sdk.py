@@ -10,6 +10,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import windlass
+from windlass.client import default_client
 from windlass.entities import Variant
 from windlass.exceptions import (
     Conflict,
@@ -19,7 +20,6 @@ from windlass.exceptions import (
     ModelNotFound,
 )
 from windlass.serving import fluent as sdk
-from windlass.tracking import fluent as tracking_fluent
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -31,7 +31,7 @@ def churn(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
         "]", ""
     )
     # The current project comes from the environment, and is not left behind for others.
-    monkeypatch.setattr(tracking_fluent._state, "project", None)
+    default_client().project = None
     monkeypatch.setenv("WINDLASS_PROJECT", project)
     frame = pd.DataFrame({"x": np.arange(20.0)})
     label = (frame.x > 9).astype(int)

@@ -33,6 +33,7 @@ from windlass.exceptions import (
 from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
+from windlass.principal import Principal
 from windlass.serving.deployments import KEEP, MAX_VARIANTS, DeploymentService
 from windlass.store.sql.store import SqlStore
 from windlass.tracking.source import current_user
@@ -237,7 +238,7 @@ def test_create_defaults_and_shadow(service: DeploymentService, project: str) ->
         ],
         shadow={"name": "s", "model_uri": "models:/churn/3", "weight": 42},
         description="three ways",
-        claimed_by="ada",
+        principal=Principal("ada"),
     )
     assert [v.weight for v in created.variants] == [100 / 3] * 3  # no weights: equal shares
     alone = service.create(
@@ -265,7 +266,7 @@ def test_create_is_retried_safely_by_id(service: DeploymentService, project: str
 # -- changes --------------------------------------------------------------------------------
 def test_set_weights_changes_only_named_variants(service: DeploymentService, project: str) -> None:
     create(service, project, shadow=Variant("shadow", "models:/churn/3"))
-    changed = service.set_weights(project, "prod", {"challenger": 30}, claimed_by="ada")
+    changed = service.set_weights(project, "prod", {"challenger": 30}, principal=Principal("ada"))
     assert [(v.name, v.weight) for v in changed.variants] == [
         ("champion", 90.0),
         ("challenger", 30.0),
@@ -342,7 +343,7 @@ def test_rollback_previous_and_to_revision(service: DeploymentService, project: 
         service.rollback(project, "prod")
     service.set_weights(project, "prod", {"challenger": 50})
     service.promote(project, "prod", "challenger")
-    back = service.rollback(project, "prod", claimed_by="oncall")
+    back = service.rollback(project, "prod", principal=Principal("oncall"))
     assert back.revision == 4
     assert [v.weight for v in back.variants] == [90.0, 50.0]  # revision 2's state
     undone = service.rollback(project, "prod")  # a second rollback undoes the first
@@ -394,9 +395,11 @@ def test_weight_changes_keep_unchanged_uris_unchecked(
 
 def test_history_records_who_when_and_what(service: DeploymentService, project: str) -> None:
     before = now_ms()
-    create(service, project, claimed_by="ada")
-    service.set_weights(project, "prod", {"challenger": 20}, claimed_by="bob")
-    service.set_weights(project, "prod", {"challenger": 20}, claimed_by="eve")  # no change
+    create(service, project, principal=Principal("ada"))
+    service.set_weights(project, "prod", {"challenger": 20}, principal=Principal("bob"))
+    service.set_weights(
+        project, "prod", {"challenger": 20}, principal=Principal("eve")
+    )  # no change
     events = service.history(project, "prod").items
     assert [(e.revision, e.action, e.claimed_by) for e in events] == [
         (1, "create", "ada"),
@@ -470,10 +473,15 @@ def test_concurrent_changes_form_a_gap_free_chain(race_uri: str, tmp_path: Path)
             revisions = []
             for j in range(3):
                 if j == 1 and i % 4 == 0:
-                    done = service.promote(project, "prod", "challenger", claimed_by=f"u{i}")
+                    done = service.promote(
+                        project, "prod", "challenger", principal=Principal(f"u{i}")
+                    )
                 else:
                     done = service.set_weights(
-                        project, "prod", {"challenger": i * 10 + j + 1}, claimed_by=f"u{i}"
+                        project,
+                        "prod",
+                        {"challenger": i * 10 + j + 1},
+                        principal=Principal(f"u{i}"),
                     )
                 revisions.append(done.revision)
             return revisions

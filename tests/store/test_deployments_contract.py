@@ -27,6 +27,7 @@ from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
+from windlass_testing import recorded
 
 A = Variant("champion", "models:/churn/1", 90.0)
 B = Variant("challenger", "models:/churn/2", 10.0)
@@ -134,7 +135,7 @@ def test_create_get_and_first_event(store: MetadataStore) -> None:
         "prod",
         1,
         "create",
-        "ada",
+        recorded(store, "ada"),
     )
     assert event.variants == [A, B] and event.shadow == SHADOW
     assert event.at == created.created_at
@@ -229,9 +230,9 @@ def test_update_makes_the_next_revision_and_records_it(store: MetadataStore) -> 
     assert third.revision == 3 and third.shadow is None
     events = store.deployment_history(project, "prod").items
     assert [(e.revision, e.action, e.claimed_by) for e in events] == [
-        (1, "create", "ada"),
-        (2, "set_weights", "bob"),
-        (3, "set_variants", "cy"),
+        (1, "create", recorded(store, "ada")),
+        (2, "set_weights", recorded(store, "bob")),
+        (3, "set_variants", recorded(store, "cy")),
     ]
     assert events[1].variants == heavier and events[1].shadow == SHADOW
     assert events[2].variants == [A] and events[2].shadow is None

@@ -25,7 +25,7 @@ from windlass.genai.prompts.registry import prompt_content
 from windlass.ids import new_id, now_ms
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
-from windlass_testing import ServerProcess
+from windlass_testing import ServerProcess, recorded
 
 CHAT = [
     {"role": "system", "content": "You answer for {{ product }}.\nBe brief."},
@@ -141,7 +141,7 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
         "product": PromptVariable("product", "str"),
         "question": PromptVariable("question"),
     }
-    assert first.commit_message == "first" and first.claimed_by == "ada"
+    assert first.commit_message == "first" and first.claimed_by == recorded(store, "ada")
     assert len(first.content_hash) == 64 and first.uri == "prompts:/support/1"
     second = _version(
         store,
@@ -220,7 +220,11 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     created = store.set_prompt_alias(
         project, "support", "production", 1, claimed_by="ada", at=now_ms()
     )
-    assert (created.from_version, created.to_version, created.claimed_by) == (None, 1, "ada")
+    assert (created.from_version, created.to_version, created.claimed_by) == (
+        None,
+        1,
+        recorded(store, "ada"),
+    )
     assert store.get_prompt_version_by_alias(project, "support", "production").version == 1
     moved = store.set_prompt_alias(
         project, "support", "production", 2, claimed_by="bob", at=now_ms()
@@ -236,14 +240,18 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     removed = store.delete_prompt_alias(
         project, "support", "production", claimed_by="dee", at=now_ms()
     )
-    assert (removed.from_version, removed.to_version, removed.claimed_by) == (2, None, "dee")
+    assert (removed.from_version, removed.to_version, removed.claimed_by) == (
+        2,
+        None,
+        recorded(store, "dee"),
+    )
     with pytest.raises(PromptVersionNotFound):
         store.get_prompt_version_by_alias(project, "support", "production")
     history = store.prompt_alias_history(project, "support", "production")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
-        (None, 1, "ada"),
-        (1, 2, "bob"),
-        (2, None, "dee"),
+        (None, 1, recorded(store, "ada")),
+        (1, 2, recorded(store, "bob")),
+        (2, None, recorded(store, "dee")),
     ]
     assert [e.at for e in history] == sorted(e.at for e in history)
     assert [e.alias for e in store.prompt_alias_history(project, "support")] == [

@@ -30,6 +30,7 @@ from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
 from windlass.store.base import MetadataStore
 from windlass.store.rest import RestStore
+from windlass_testing import recorded
 
 
 def _project(store: MetadataStore) -> str:
@@ -227,7 +228,7 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
     assert first.uri == "models:/churn/1" and first.aliases == []
     assert {f.path for f in first.files} == {MANIFEST_FILE, "model.skops"}
     assert first.manifest == _manifest("one")
-    assert first.claimed_by == "ada" and first.description == "v one"
+    assert first.claimed_by == recorded(store, "ada") and first.description == "v one"
     assert [_version(store, project, "churn").version for _ in range(2)] == [2, 3]
     got = store.get_model_version(project, "churn", 1)
     assert got.id == first.id and got.files == first.files and got.manifest == first.manifest
@@ -294,10 +295,18 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     for _ in range(3):
         _version(store, project, "churn")
     created = store.set_model_alias(project, "churn", "champion", 1, claimed_by="ada", at=now_ms())
-    assert (created.from_version, created.to_version, created.claimed_by) == (None, 1, "ada")
+    assert (created.from_version, created.to_version, created.claimed_by) == (
+        None,
+        1,
+        recorded(store, "ada"),
+    )
     assert store.get_model_version_by_alias(project, "churn", "champion").version == 1
     moved = store.set_model_alias(project, "churn", "champion", 2, claimed_by="bob", at=now_ms())
-    assert (moved.from_version, moved.to_version, moved.claimed_by) == (1, 2, "bob")
+    assert (moved.from_version, moved.to_version, moved.claimed_by) == (
+        1,
+        2,
+        recorded(store, "bob"),
+    )
     same = store.set_model_alias(project, "churn", "champion", 2, claimed_by="eve", at=now_ms())
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
     store.set_model_alias(project, "churn", "challenger", 3, claimed_by="ada", at=now_ms())
@@ -315,16 +324,20 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         "champion",
     ]
     removed = store.delete_model_alias(project, "churn", "champion", claimed_by="dee", at=now_ms())
-    assert (removed.from_version, removed.to_version, removed.claimed_by) == (3, None, "dee")
+    assert (removed.from_version, removed.to_version, removed.claimed_by) == (
+        3,
+        None,
+        recorded(store, "dee"),
+    )
     with pytest.raises(ModelVersionNotFound):
         store.get_model_version_by_alias(project, "churn", "champion")
 
     history = store.alias_history(project, "churn", "champion")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
-        (None, 1, "ada"),
-        (1, 2, "bob"),
-        (2, 3, "cy"),
-        (3, None, "dee"),
+        (None, 1, recorded(store, "ada")),
+        (1, 2, recorded(store, "bob")),
+        (2, 3, recorded(store, "cy")),
+        (3, None, recorded(store, "dee")),
     ]
     assert all(e.model_name == "churn" and e.alias == "champion" for e in history)
     assert [e.at for e in history] == sorted(e.at for e in history)

@@ -25,6 +25,7 @@ from windlass.genai.prompts.registry import PromptRegistry
 from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
 from windlass.models.registry import ModelRegistry
+from windlass.principal import Principal
 from windlass.store.sql.store import SqlStore
 from windlass.versioning.objects import VersionedObjects
 
@@ -107,16 +108,16 @@ def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
 def test_aliases_move_and_every_move_is_recorded(kind: Kind) -> None:
     reg, project = kind.registry, kind.project
     assert [kind.add_version("churn", n) for n in (1, 2)] == [1, 2]
-    created = reg.set_alias(project, "churn", "champion", 1, claimed_by="ann")
+    created = reg.set_alias(project, "churn", "champion", 1, principal=Principal("ann"))
     assert type(created) is kind.event_type and created.object_name == "churn"
     assert (created.from_version, created.to_version, created.claimed_by) == (None, 1, "ann")
-    moved = reg.set_alias(project, "churn", "champion", 2, claimed_by="bob")
+    moved = reg.set_alias(project, "churn", "champion", 2, principal=Principal("bob"))
     assert (moved.from_version, moved.to_version) == (1, 2)
-    same = reg.set_alias(project, "churn", "champion", 2, claimed_by="bob")
+    same = reg.set_alias(project, "churn", "champion", 2, principal=Principal("bob"))
     assert same.from_version == same.to_version == 2  # recorded nothing
     assert reg.get_version_by_alias(project, "churn", "champion").version == 2
     assert reg.resolve(project, "churn", alias="champion").version == 2
-    removed = reg.delete_alias(project, "churn", "champion", claimed_by="cy")
+    removed = reg.delete_alias(project, "churn", "champion", principal=Principal("cy"))
     assert (removed.from_version, removed.to_version) == (2, None)
     history = reg.alias_history(project, "churn")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [

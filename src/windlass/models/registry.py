@@ -4,9 +4,10 @@ Both faces (the SDK and the REST server) call :class:`ModelRegistry`; it is the 
 of the registry. It checks names and values, makes sure every file of a version is a
 stored blob, fills in ids and times, and leaves storing to the metadata store.
 
-Who registered a version or moved an alias is recorded as ``claimed_by``: the name the
-caller gave (the embedded SDK: the login name), unauthenticated, so nothing may base a
-trust decision on it.
+Who registered a version or moved an alias is recorded as ``claimed_by``: the name of the
+:class:`~windlass.principal.Principal` of the call (``principal=``, else the one the
+registry was made with). The server's principal comes from the request, never its body;
+until authentication lands it is unauthenticated, so nothing may base a trust decision on it.
 
 The alias ``latest`` is reserved: it always resolves to the newest version and cannot be
 set or deleted.
@@ -39,13 +40,14 @@ from windlass.exceptions import (
 )
 from windlass.ids import is_id, new_id, now_ms
 from windlass.models.agreement import agreeing_manifest
+from windlass.principal import Principal
 from windlass.store.base import MetadataStore
 from windlass.tracking import validation as v
 from windlass.uris import (
     check_name,
     check_version,
 )
-from windlass.versioning.checks import checked_text, claim
+from windlass.versioning.checks import checked_text
 from windlass.versioning.objects import VersionedObjects
 
 MAX_DESCRIPTION_LENGTH = 100_000
@@ -67,7 +69,9 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
 class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
     """Registered models, versions, aliases and lineage over a metadata and a blob store."""
 
-    def __init__(self, store: MetadataStore, blobs: BlobStore) -> None:
+    def __init__(
+        self, store: MetadataStore, blobs: BlobStore, *, principal: Principal | None = None
+    ) -> None:
         self.store = store
         self.blobs = blobs
         super().__init__(
@@ -76,6 +80,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             object_not_found=ModelNotFound,
             version_not_found=ModelVersionNotFound,
             history_call="alias_history",
+            principal=principal,
         )
 
     # -- registered models ---------------------------------------------------------------
@@ -216,7 +221,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         run_id: str | None = None,
         description: str = "",
         version_id: str | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
         create_missing_model: bool = True,
     ) -> ModelVersion:
         """Register the model's next version (creating the model on first use).
@@ -236,7 +241,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         if not source:
             raise InvalidInput("a model version needs a source (where its files came from)")
         description = checked_text("description", description, MAX_DESCRIPTION_LENGTH)
-        creator = claim(claimed_by)
+        creator = self.recorded(principal)
         manifest = self._check_manifest(manifest)
         clean = self._check_files(files)
         manifest = agreeing_manifest(manifest, clean, self.blobs)

@@ -17,6 +17,7 @@ from windlass import __version__, config
 from windlass.exceptions import ConfigError
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
+from windlass.principal import server_principal
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
 from windlass.server.metrics import RequestMetrics, TrackingServerMetrics
@@ -75,8 +76,9 @@ def create_app(service: Tracking) -> FastAPI:
     )
     app.router.routes.extend(api_docs_routes("/openapi.json", "windlass"))
     app.state.tracking = service
-    app.state.registry = ModelRegistry(service.store, service.blobs)
-    app.state.deployments = DeploymentService(service.store)
+    # Routes pass each request's principal; the fallback is the server's, never its OS login.
+    app.state.registry = ModelRegistry(service.store, service.blobs, principal=server_principal())
+    app.state.deployments = DeploymentService(service.store, principal=server_principal())
     app.state.traces = TraceService(service.store)
     app.state.metrics = TrackingServerMetrics()
     install_error_handlers(app)

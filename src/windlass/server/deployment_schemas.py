@@ -27,14 +27,6 @@ ModelUri = Annotated[
     ),
 ]
 Revision = Annotated[int, Field(ge=1, le=2**31 - 1)]
-#: Who the client says it is: recorded in the history as a claim, never authenticated.
-Claim = Annotated[
-    str,
-    Field(
-        max_length=256,
-        description="Who the client says it is: recorded as a claim, never authenticated",
-    ),
-]
 MAX_VARIANTS = 100
 
 
@@ -63,7 +55,6 @@ class DeploymentCreate(_Body):
     shadow: VariantBody | None = None
     description: str = Field(default="", max_length=100_000)
     deployment_id: Id | None = None
-    claimed_by: Claim | None = None
 
 
 class DeploymentUpdate(_Body):
@@ -82,7 +73,6 @@ class DeploymentUpdate(_Body):
         Literal["update", "set_variants", "set_weights", "set_shadow", "promote", "rollback"] | None
     ) = Field(default=None, description="What the history records (default: from the change)")
     expected_revision: Revision | None = None
-    claimed_by: Claim | None = None
 
 
 class DeploymentPromote(_Body):
@@ -90,7 +80,6 @@ class DeploymentPromote(_Body):
 
     variant: Name
     expected_revision: Revision | None = None
-    claimed_by: Claim | None = None
 
 
 class DeploymentRollback(_Body):
@@ -98,4 +87,3 @@ class DeploymentRollback(_Body):
 
     to_revision: Revision | None = None
     expected_revision: Revision | None = None
-    claimed_by: Claim | None = None

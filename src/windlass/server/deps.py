@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from windlass.entities import Project
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
+from windlass.principal import Principal, server_principal
 from windlass.server.metrics import TrackingServerMetrics
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
@@ -42,6 +43,19 @@ def server_metrics(request: Request) -> TrackingServerMetrics:
     """Return the app's Prometheus metrics."""
     metrics: TrackingServerMetrics = request.app.state.metrics
     return metrics
+
+
+def current_principal(request: Request) -> Principal:
+    """Return the principal of the request, whose name every write of the request records.
+
+    Without authentication (for now) that is a local, unauthenticated principal named by
+    ``WINDLASS_SERVER_USER``: never a name from the request body, never the server
+    process's OS login. The auth issue derives it from the request's token here.
+    """
+    return server_principal()
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def project(

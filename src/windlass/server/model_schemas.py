@@ -13,14 +13,6 @@ Name = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$")]
 #: A version number (a positive 32-bit integer).
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 TagValue = Annotated[str, Field(max_length=8000)]
-#: Who the client says it is: recorded as a claim, never authenticated.
-Claim = Annotated[
-    str,
-    Field(
-        max_length=256,
-        description="Who the client says it is: recorded as a claim, never authenticated",
-    ),
-]
 
 
 class ModelCreate(_Body):
@@ -56,14 +48,12 @@ class VersionCreate(_Body):
     run_id: Id | None = None
     description: str = Field(default="", max_length=100_000)
     version_id: Id | None = None
-    claimed_by: Claim | None = None
     create_missing_model: bool = Field(
         default=True, description="Create the registered model if it does not exist yet"
     )
 
 
 class AliasSet(_Body):
-    """Point an alias at a version; ``claimed_by`` goes into the alias history, as a claim."""
+    """Point an alias at a version; the server's principal goes into the alias history."""
 
     version: Version
-    claimed_by: Claim | None = None

@@ -3,8 +3,9 @@
 :class:`DeploymentService` is the one writer of deployments (the SDK and the REST server
 both call it). It checks names, model URIs and weights, fills in ids and times, and
 leaves storing to the metadata store, which numbers every change as the next revision and
-records it with ``claimed_by``: who the caller said it was, unauthenticated. The rules it
-keeps:
+records it with ``claimed_by``: the name of the principal of the call (``principal=``,
+else the one the service was made with; unauthenticated until the auth issue). The rules
+it keeps:
 
 - A deployment has 1-100 variants with unique names; each names a model by
   ``models:/<name>/<version>``, ``models:/<name>@<alias>`` (``@latest``: the newest) or
@@ -63,10 +64,11 @@ from windlass.exceptions import (
     NotFound,
 )
 from windlass.ids import is_id, new_id, now_ms
+from windlass.principal import Principal, local_principal
 from windlass.store.base import MetadataStore
 from windlass.uris import LATEST, check_name, parse_object_uri
 from windlass.versioning.checks import checked_text as _text
-from windlass.versioning.checks import claim as _claim
+from windlass.versioning.checks import recorded_name as _recorded_name
 
 MAX_VARIANTS = 100
 MAX_URI_LENGTH = 1024
@@ -254,9 +256,13 @@ class DeploymentService:
     existing model version (or a run's packaged model) are accepted.
     """
 
-    def __init__(self, store: MetadataStore, *, check_models: bool = True) -> None:
+    def __init__(
+        self, store: MetadataStore, *, check_models: bool = True, principal: Principal | None = None
+    ) -> None:
         self.store = store
         self.check_models = check_models
+        #: Who writes are recorded as when a call names no principal.
+        self.principal = principal if principal is not None else local_principal()
 
     # -- reading -------------------------------------------------------------------------
     def get(self, project_id: str, name: str) -> Deployment:
@@ -355,7 +361,7 @@ class DeploymentService:
         *,
         shadow: VariantLike | None = None,
         description: str = "",
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
         deployment_id: str | None = None,
     ) -> Deployment:
         """Create a deployment (revision 1); a taken name is AlreadyExists.
@@ -366,7 +372,7 @@ class DeploymentService:
         name = check_name("deployment name", name)
         clean, clean_shadow = check_state(_variants(variants), _shadow(shadow))
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
-        who = _claim(claimed_by)
+        who = _recorded_name(principal or self.principal)
         deployment_id = deployment_id or new_id()
         if not is_id(deployment_id):
             raise InvalidInput(f"deployment id {deployment_id!r} is not 32 hex characters")
@@ -390,14 +396,14 @@ class DeploymentService:
         transform: _Transform,
         *,
         expected_revision: int | None,
-        claimed_by: str | None,
+        principal: Principal | None,
     ) -> Deployment:
         """Apply ``transform`` to the current state as a compare-and-set; retry on races."""
         name = check_name("deployment name", name)
         expected = (
             None if expected_revision is None else _revision("expected_revision", expected_revision)
         )
-        who = _claim(claimed_by)
+        who = _recorded_name(principal or self.principal)
         known: set[str] = set()
         for attempt in range(MAX_ATTEMPTS):
             current = self.store.get_deployment(project_id, name)
@@ -452,7 +458,7 @@ class DeploymentService:
         shadow: ShadowArg = KEEP,
         action: str | None = None,
         expected_revision: int | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> Deployment:
         """Replace the variants, change weights (of the named variants) and/or the shadow.
 
@@ -493,7 +499,7 @@ class DeploymentService:
             action,
             transform,
             expected_revision=expected_revision,
-            claimed_by=claimed_by,
+            principal=principal,
         )
 
     @staticmethod
@@ -527,7 +533,7 @@ class DeploymentService:
         weights: Mapping[str, float],
         *,
         expected_revision: int | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> Deployment:
         """Change the weights of the named variants; the others keep theirs."""
         return self.update(
@@ -536,7 +542,7 @@ class DeploymentService:
             weights=weights,
             action="set_weights",
             expected_revision=expected_revision,
-            claimed_by=claimed_by,
+            principal=principal,
         )
 
     def set_variants(
@@ -547,7 +553,7 @@ class DeploymentService:
         *,
         shadow: ShadowArg = KEEP,
         expected_revision: int | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> Deployment:
         """Replace the variants (and the shadow, unless it is left as :data:`KEEP`)."""
         return self.update(
@@ -557,7 +563,7 @@ class DeploymentService:
             shadow=shadow,
             action="set_variants",
             expected_revision=expected_revision,
-            claimed_by=claimed_by,
+            principal=principal,
         )
 
     def set_shadow(
@@ -567,7 +573,7 @@ class DeploymentService:
         shadow: VariantLike | None,
         *,
         expected_revision: int | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> Deployment:
         """Set the shadow variant, or remove it with None."""
         return self.update(
@@ -576,7 +582,7 @@ class DeploymentService:
             shadow=shadow,
             action="set_shadow",
             expected_revision=expected_revision,
-            claimed_by=claimed_by,
+            principal=principal,
         )
 
     def promote(
@@ -586,7 +592,7 @@ class DeploymentService:
         variant: str,
         *,
         expected_revision: int | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> Deployment:
         """Send all traffic to one variant (weight 100; the others stay, at 0).
 
@@ -623,7 +629,7 @@ class DeploymentService:
             "promote",
             transform,
             expected_revision=expected_revision,
-            claimed_by=claimed_by,
+            principal=principal,
         )
 
     def rollback(
@@ -633,7 +639,7 @@ class DeploymentService:
         *,
         to_revision: int | None = None,
         expected_revision: int | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> Deployment:
         """Restore an earlier revision's variants and shadow as a new revision.
 
@@ -666,7 +672,7 @@ class DeploymentService:
             "rollback",
             transform,
             expected_revision=expected_revision,
-            claimed_by=claimed_by,
+            principal=principal,
         )
 
     def delete(self, project_id: str, name: str) -> None:

@@ -2,9 +2,10 @@
 
 Each call is one request to ``/api/v1/projects/{project}/deployments/...``; the server
 answers through its own deployments domain, so names, weights and model URIs are checked
-there again. The deployment id and the event's ``claimed_by`` are sent as given (a retried
-create with the same id returns the deployment it made); the times (``created_at``,
-``updated_at``, an event's ``at``) are the server's, not the ones passed here.
+there again. The deployment id is sent as given (a retried create with the same id returns
+the deployment it made); the times (``created_at``, ``updated_at``, an event's ``at``) are
+the server's, and so is the event's ``claimed_by``: the server records the principal it
+derived from the request, never a name the client sends, so ``claimed_by`` is not sent.
 
 An update is sent as the whole new state (``PATCH`` with variants, shadow, action and
 ``expected_revision``): the domain above this interface has already worked out what a
@@ -63,7 +64,6 @@ class RestDeployments(MetadataStore):
                     "description": description,
                     "variants": [v.to_dict() for v in variants],
                     "shadow": None if shadow is None else shadow.to_dict(),
-                    "claimed_by": claimed_by,
                 },
             )
         )
@@ -105,7 +105,6 @@ class RestDeployments(MetadataStore):
                     "variants": [v.to_dict() for v in variants],
                     "shadow": None if shadow is None else shadow.to_dict(),
                     "action": action,
-                    "claimed_by": claimed_by,
                     "expected_revision": expected_revision,
                 },
             )

@@ -4,8 +4,8 @@ Each call is one request to ``/api/v1/projects/{project}/prompts/...``; the serv
 answers through its own prompt registry domain, so names, templates, variables and
 settings are checked there again, and the server computes the content hash itself (the
 ``content_hash`` passed here is not sent). The times (``created_at``, an alias move's
-``at``) and a prompt's id are the server's; a version's ``version_id`` and
-``claimed_by`` and an alias move's ``claimed_by`` are sent as given (recorded as claims).
+``at``) and a prompt's id are the server's; a version's ``version_id`` is sent as given.
+``claimed_by`` is not sent: the server records the principal it derived from the request.
 """
 
 from __future__ import annotations
@@ -116,7 +116,6 @@ class RestPrompts(MetadataStore):
                     "response_format": response_format,
                     "variables": {k: v.to_dict() for k, v in variables.items()},
                     "commit_message": commit_message,
-                    "claimed_by": claimed_by,
                     "create_missing_prompt": False,
                 },
             )
@@ -156,7 +155,7 @@ class RestPrompts(MetadataStore):
             self.request(
                 "PUT",
                 f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
-                json={"version": version, "claimed_by": claimed_by},
+                json={"version": version},
             )
         )
 
@@ -168,7 +167,6 @@ class RestPrompts(MetadataStore):
             self.request(
                 "DELETE",
                 f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
-                params={"claimed_by": claimed_by},
             )
         )
 

@@ -4,8 +4,8 @@ Each call is one request to ``/api/v1/projects/{project}/models/...`` or
 ``/api/v1/runs/{id}/inputs``; the server answers through its own registry domain, so
 names and files are checked there again. A registered model's id and the times
 (``created_at``, ``updated_at``, an alias move's ``at``) are the server's, not the ones
-passed here; a version's ``version_id`` and ``claimed_by`` and an alias move's
-``claimed_by`` are sent as given (the server records the names as claims).
+passed here; a version's ``version_id`` is sent as given. ``claimed_by`` is not sent:
+the server records the principal it derived from the request.
 """
 
 from __future__ import annotations
@@ -151,7 +151,6 @@ class RestRegistry(MetadataStore):
                     "files": [f.to_dict() for f in files],
                     "manifest": manifest,
                     "description": description,
-                    "claimed_by": claimed_by,
                     "create_missing_model": False,
                 },
             )
@@ -194,7 +193,7 @@ class RestRegistry(MetadataStore):
             self.request(
                 "PUT",
                 f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
-                json={"version": version, "claimed_by": claimed_by},
+                json={"version": version},
             )
         )
 
@@ -206,7 +205,6 @@ class RestRegistry(MetadataStore):
             self.request(
                 "DELETE",
                 f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
-                params={"claimed_by": claimed_by},
             )
         )
 

@@ -1,11 +1,11 @@
-"""Checks every registry applies to what a caller writes: bounded text, who claims the write."""
+"""Checks every registry applies to what a caller writes: bounded text, who made the write."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from windlass.exceptions import InvalidInput
-from windlass.tracking.source import current_user
+from windlass.principal import Principal
 from windlass.uris import MAX_NAME_LENGTH
 
 
@@ -23,11 +23,6 @@ def checked_text(kind: str, value: Any, limit: int) -> str:
     return value
 
 
-def claim(claimed_by: str | None) -> str:
-    """Return who the caller says it is, recorded as a claim and never trusted.
-
-    Not given: the embedded SDK's login name; a server route passes "" instead.
-    """
-    return checked_text(
-        "claimed_by", current_user() if claimed_by is None else claimed_by, MAX_NAME_LENGTH
-    )
+def recorded_name(principal: Principal) -> str:
+    """Return the name a write is recorded under (the ``claimed_by`` columns): the principal's."""
+    return checked_text("principal name", principal.name, MAX_NAME_LENGTH)

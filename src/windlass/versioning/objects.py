@@ -20,8 +20,9 @@ from typing import Any, Generic, TypeVar
 from windlass.entities import AliasMove, Page
 from windlass.exceptions import InvalidInput, NotFound
 from windlass.ids import now_ms
+from windlass.principal import Principal, local_principal
 from windlass.uris import LATEST, check_name, check_version, removable_alias, settable_alias
-from windlass.versioning.checks import claim
+from windlass.versioning.checks import recorded_name
 
 V = TypeVar("V")
 E = TypeVar("E", bound=AliasMove)
@@ -38,13 +39,17 @@ class VersionedObjects(Generic[V, E]):
         object_not_found: type[NotFound],
         version_not_found: type[NotFound],
         history_call: str | None = None,
+        principal: Principal | None = None,
     ) -> None:
         """Bind the store's calls for the kind ``noun`` (``model``, ``prompt``...).
 
         ``object_not_found`` is what the store raises for a missing object (a first version
         then creates it); ``version_not_found`` what a missing version is. ``history_call``
-        names the store's alias-history call when it breaks the naming pattern.
+        names the store's alias-history call when it breaks the naming pattern; ``principal``
+        is who writes are recorded as when a call names none (default: the embedded SDK's).
         """
+        #: Who writes are recorded as when a call names no principal.
+        self.principal = principal if principal is not None else local_principal()
         self.noun = noun
         self.object_not_found = object_not_found
         self.version_not_found = version_not_found
@@ -58,6 +63,10 @@ class VersionedObjects(Generic[V, E]):
         self._history: Callable[[str, str, str | None], list[E]] = getattr(
             store, history_call or f"{noun}_alias_history"
         )
+
+    def recorded(self, principal: Principal | None) -> str:
+        """Return the name a write is recorded under: ``principal``'s, else this registry's."""
+        return recorded_name(principal or self.principal)
 
     # -- names -----------------------------------------------------------------------------
     def check_name(self, name: Any) -> str:
@@ -126,7 +135,13 @@ class VersionedObjects(Generic[V, E]):
 
     # -- aliases ---------------------------------------------------------------------------
     def set_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
+        self,
+        project_id: str,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        principal: Principal | None = None,
     ) -> E:
         """Point ``alias`` at ``version``; return the recorded move.
 
@@ -138,19 +153,19 @@ class VersionedObjects(Generic[V, E]):
             self.check_name(name),
             settable_alias(alias),
             check_version(version, self.noun),
-            claimed_by=claim(claimed_by),
+            claimed_by=self.recorded(principal),
             at=now_ms(),
         )
 
     def delete_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
+        self, project_id: str, name: str, alias: str, *, principal: Principal | None = None
     ) -> E:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
         return self._delete_alias(
             project_id,
             self.check_name(name),
             removable_alias(alias),
-            claimed_by=claim(claimed_by),
+            claimed_by=self.recorded(principal),
             at=now_ms(),
         )
 

@@ -43,12 +43,13 @@ from windlass.exceptions import (
 from windlass.genai.prompts import templates
 from windlass.genai.tracing import attributes as attr
 from windlass.ids import is_id, new_id, now_ms
+from windlass.principal import Principal
 from windlass.store.base import MetadataStore
 from windlass.uris import (
     check_name,
     parse_object_uri,
 )
-from windlass.versioning.checks import checked_text, claim
+from windlass.versioning.checks import checked_text
 from windlass.versioning.objects import VersionedObjects
 
 if TYPE_CHECKING:
@@ -442,13 +443,14 @@ class PushResult:
 class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
     """Prompts, their versions, aliases, diffs and prompt files over a metadata store."""
 
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MetadataStore, *, principal: Principal | None = None) -> None:
         self.store = store
         super().__init__(
             store,
             "prompt",
             object_not_found=PromptNotFound,
             version_not_found=PromptVersionNotFound,
+            principal=principal,
         )
 
     # -- prompts -------------------------------------------------------------------------
@@ -492,7 +494,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         variables: Any = None,
         commit_message: str = "",
         version_id: str | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
         create_missing_prompt: bool = True,
     ) -> LoadedPrompt:
         """Register a new version of a prompt (creating the prompt on first use).
@@ -514,7 +516,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
             variables=variables,
         )
         message = checked_text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
-        creator = claim(claimed_by)
+        creator = self.recorded(principal)
         return LoadedPrompt.of(
             self._create_with_object(
                 lambda: self.store.create_prompt_version(
@@ -591,7 +593,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         folder: str | Path,
         *,
         commit_message: str | None = None,
-        claimed_by: str | None = None,
+        principal: Principal | None = None,
     ) -> list[PushResult]:
         """Register every prompt file of ``folder`` whose content changed; say what was done.
 
@@ -619,7 +621,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
                 variables=content.variables,
                 commit_message=message,
                 version_id=version_id,
-                claimed_by=claimed_by,
+                principal=principal,
             )
             results.append(
                 PushResult(path, name, registered.version, created=registered.id == version_id)

@@ -15,13 +15,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from windlass.entities import Page, Span, TraceRollup, TraceStats, TraceSummary
 from windlass.exceptions import InvalidInput
+from windlass.tracking.context import default_client
 
 if TYPE_CHECKING:
     from windlass.genai.tracing.export import DeliveryStats
     from windlass.genai.tracing.sdk import SpanHandle
     from windlass.genai.tracing.service import TraceService
+    from windlass.tracking.context import SdkClient
+
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
 TimeBound = datetime | int | float | str | None
 
 
@@ -110,21 +115,6 @@ def instrument_openai(client: Any, *, provider: str | None = None) -> Any:
     return llm.instrument_openai(client, provider=provider)
 
 
-def _service() -> TraceService:
-    from windlass.genai.tracing.service import TraceService
-    from windlass.tracking import fluent
-
-    return TraceService(fluent._tracking().store)
-
-
-def _projects(project: str | Sequence[str] | None) -> list[str]:
-    from windlass.tracking import fluent
-
-    if project is None:
-        return [fluent.current_project()]
-    return [project] if isinstance(project, str) else list(project)
-
-
 def to_ns(value: TimeBound, name: str) -> int | None:
     """Return a time bound as nanoseconds since the epoch.
 
@@ -149,6 +139,110 @@ def to_ns(value: TimeBound, name: str) -> int | None:
     return int(value) if value > 10**17 else int(value * 1_000_000_000)
 
 
+class Traces:
+    """The ``client.traces`` namespace: search, read, summarize and export traces."""
+
+    def __init__(self, client: SdkClient) -> None:
+        self._client = client
+        self._service_made: TraceService | None = None
+
+    def _service(self) -> TraceService:
+        if self._service_made is None:
+            from windlass.genai.tracing.service import TraceService
+
+            self._service_made = TraceService(self._client.tracking.store)
+        return self._service_made
+
+    def _projects(self, project: str | Sequence[str] | None) -> list[str]:
+        if project is None:
+            return [self._client.current_project()]
+        return [project] if isinstance(project, str) else list(project)
+
+    def ingest(self, spans: list[Span]) -> None:
+        """Store finished spans (the tracing SDK delivers the default client's spans here)."""
+        self._service().ingest(spans)
+
+    def search(
+        self,
+        project: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        start: TimeBound = None,
+        end: TimeBound = None,
+        order_by: list[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> Page[TraceSummary]:
+        """Return one page of traces (newest first) matching ``filter`` in the time range.
+
+        The filter language is the one of runs: ``status = 'error' and cost > 0.01``,
+        ``session_id = 's-42'``, ``model = 'gpt-4o-mini'``, ``attributes.route = 'faq'``.
+        """
+        return self._service().search_traces(
+            self._projects(project),
+            filter,
+            to_ns(start, "start"),
+            to_ns(end, "end"),
+            order_by,
+            max_results,
+            page_token,
+        )
+
+    def get(self, trace_id: str, project: str | None = None) -> list[Span]:
+        """Return every span of a trace, ordered by start time."""
+        return self._service().get_trace(trace_id, project)
+
+    def stats(
+        self,
+        project: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        start: TimeBound = None,
+        end: TimeBound = None,
+    ) -> TraceStats:
+        """Return count, error rate, latency percentiles, tokens and cost (by model and day)."""
+        return self._service().trace_stats(
+            self._projects(project), filter, to_ns(start, "start"), to_ns(end, "end")
+        )
+
+    def rollup(
+        self,
+        group_by: str,
+        project: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        start: TimeBound = None,
+        end: TimeBound = None,
+        max_results: int = 1000,
+    ) -> list[TraceRollup]:
+        """Return tokens and cost per ``session``, ``user``, ``day``, ``model`` or ``prompt``."""
+        from windlass.entities import TRACE_GROUPINGS
+
+        if group_by not in TRACE_GROUPINGS:
+            raise InvalidInput(
+                f"group_by must be one of {sorted(TRACE_GROUPINGS)}, not {group_by!r}",
+                field="group_by",
+            )
+        return self._service().trace_rollup(
+            self._projects(project),
+            group_by,  # type: ignore[arg-type]
+            filter,
+            to_ns(start, "start"),
+            to_ns(end, "end"),
+            max_results,
+        )
+
+    def export(
+        self,
+        path: str | Path,
+        project: str | Sequence[str] | None = None,
+        start: TimeBound = None,
+        end: TimeBound = None,
+    ) -> int:
+        """Write the spans of the projects to a Parquet file; return how many were written."""
+        return self._service().export_parquet(
+            self._projects(project), path, start_ns=to_ns(start, "start"), end_ns=to_ns(end, "end")
+        )
+
+
+# -- the flat functions: the default client's traces --
 def search_traces(
     project: str | Sequence[str] | None = None,
     filter: str | None = None,
@@ -163,20 +257,14 @@ def search_traces(
     The filter language is the one of runs: ``status = 'error' and cost > 0.01``,
     ``session_id = 's-42'``, ``model = 'gpt-4o-mini'``, ``attributes.route = 'faq'``.
     """
-    return _service().search_traces(
-        _projects(project),
-        filter,
-        to_ns(start, "start"),
-        to_ns(end, "end"),
-        order_by,
-        max_results,
-        page_token,
+    return default_client().traces.search(
+        project, filter, start, end, order_by, max_results, page_token
     )
 
 
 def get_trace(trace_id: str, project: str | None = None) -> list[Span]:
     """Return every span of a trace, ordered by start time."""
-    return _service().get_trace(trace_id, project)
+    return default_client().traces.get(trace_id, project)
 
 
 def trace_stats(
@@ -186,9 +274,7 @@ def trace_stats(
     end: TimeBound = None,
 ) -> TraceStats:
     """Return count, error rate, latency percentiles, tokens and cost (by model and day)."""
-    return _service().trace_stats(
-        _projects(project), filter, to_ns(start, "start"), to_ns(end, "end")
-    )
+    return default_client().traces.stats(project, filter, start, end)
 
 
 def trace_rollup(
@@ -200,20 +286,7 @@ def trace_rollup(
     max_results: int = 1000,
 ) -> list[TraceRollup]:
     """Return tokens and cost per ``session``, ``user``, ``day``, ``model`` or ``prompt``."""
-    from windlass.entities import TRACE_GROUPINGS
-
-    if group_by not in TRACE_GROUPINGS:
-        raise InvalidInput(
-            f"group_by must be one of {sorted(TRACE_GROUPINGS)}, not {group_by!r}", field="group_by"
-        )
-    return _service().trace_rollup(
-        _projects(project),
-        group_by,  # type: ignore[arg-type]
-        filter,
-        to_ns(start, "start"),
-        to_ns(end, "end"),
-        max_results,
-    )
+    return default_client().traces.rollup(group_by, project, filter, start, end, max_results)
 
 
 def export_traces(
@@ -223,6 +296,4 @@ def export_traces(
     end: TimeBound = None,
 ) -> int:
     """Write the spans of the projects to a Parquet file; return how many were written."""
-    return _service().export_parquet(
-        _projects(project), path, start_ns=to_ns(start, "start"), end_ns=to_ns(end, "end")
-    )
+    return default_client().traces.export(path, project, start, end)

@@ -57,11 +57,12 @@ class _ContextAttributes(SpanProcessor):
     """Stamp project, run, session and user on every span when it starts."""
 
     def on_start(self, span: Any, parent_context: Any = None) -> None:
-        """Add the current project, active run, session and user to ``span``."""
-        from windlass.tracking import fluent
+        """Add the default client's project and active run, the session and user to ``span``."""
+        from windlass.tracking.context import default_client
 
-        span.set_attribute(attr.PROJECT, fluent.current_project())
-        run = fluent.active_run()
+        client = default_client()
+        span.set_attribute(attr.PROJECT, client.current_project())
+        run = client.runs.active()
         if run is not None:
             span.set_attribute(attr.RUN_ID, run.id)
         session, user = _session.get(), _user.get()
@@ -73,19 +74,11 @@ class _ContextAttributes(SpanProcessor):
             span.set_attribute(key, value)
 
 
-_services: dict[int, Any] = {}
-
-
 def _deliver(spans: list[Span]) -> None:
-    """Hand spans to the traces service of the SDK's current store (one per store)."""
-    from windlass.genai.tracing.service import TraceService
-    from windlass.tracking import fluent
+    """Hand spans to the default client's traces (its store, as its principal)."""
+    from windlass.tracking.context import default_client
 
-    store = fluent._tracking().store
-    service = _services.get(id(store))
-    if service is None or service.store is not store:
-        service = _services[id(store)] = TraceService(store)
-    service.ingest(spans)
+    default_client().traces.ingest(spans)
 
 
 def max_chars() -> int:

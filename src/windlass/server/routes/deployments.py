@@ -17,7 +17,7 @@ from windlass.server.deployment_schemas import (
     DeploymentRollback,
     DeploymentUpdate,
 )
-from windlass.server.deps import deployments, project
+from windlass.server.deps import PrincipalDep, deployments, project
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.schemas import PageToken
 from windlass.serving.deployments import KEEP, DeploymentService, ShadowArg
@@ -37,7 +37,7 @@ MaxResults = Annotated[int, Query(ge=1, le=MAX_DEPLOYMENT_RESULTS)]
 
 @router.post("")
 def create_deployment(
-    body: DeploymentCreate, proj: ProjectDep, service: ServiceDep
+    body: DeploymentCreate, proj: ProjectDep, service: ServiceDep, who: PrincipalDep
 ) -> dict[str, Any]:
     """Create a deployment (409 if the name is taken; 404 if a model URI names nothing)."""
     return service.create(
@@ -46,7 +46,7 @@ def create_deployment(
         [v.model_dump() for v in body.variants],
         shadow=None if body.shadow is None else body.shadow.model_dump(),
         description=body.description,
-        claimed_by=body.claimed_by or "",
+        principal=who,
         deployment_id=body.deployment_id,
     ).to_dict()
 
@@ -74,7 +74,11 @@ def get_deployment(name: NamePath, proj: ProjectDep, service: ServiceDep) -> dic
 
 @router.patch("/{name}")
 def update_deployment(
-    name: NamePath, body: DeploymentUpdate, proj: ProjectDep, service: ServiceDep
+    name: NamePath,
+    body: DeploymentUpdate,
+    proj: ProjectDep,
+    service: ServiceDep,
+    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Replace variants, change weights and/or set or remove the shadow (a new revision)."""
     shadow: ShadowArg = KEEP
@@ -88,7 +92,7 @@ def update_deployment(
         shadow=shadow,
         action=body.action,
         expected_revision=body.expected_revision,
-        claimed_by=body.claimed_by or "",
+        principal=who,
     ).to_dict()
 
 
@@ -101,7 +105,11 @@ def delete_deployment(name: NamePath, proj: ProjectDep, service: ServiceDep) -> 
 
 @router.post("/{name}/promote")
 def promote(
-    name: NamePath, body: DeploymentPromote, proj: ProjectDep, service: ServiceDep
+    name: NamePath,
+    body: DeploymentPromote,
+    proj: ProjectDep,
+    service: ServiceDep,
+    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Send all traffic to one variant (weight 100, the others 0; the shadow: made a variant)."""
     return service.promote(
@@ -109,7 +117,7 @@ def promote(
         name,
         body.variant,
         expected_revision=body.expected_revision,
-        claimed_by=body.claimed_by or "",
+        principal=who,
     ).to_dict()
 
 
@@ -118,6 +126,7 @@ def rollback(
     name: NamePath,
     proj: ProjectDep,
     service: ServiceDep,
+    who: PrincipalDep,
     body: Annotated[DeploymentRollback | None, Body()] = None,
 ) -> dict[str, Any]:
     """Restore the previous revision's variants and shadow (or ``to_revision``'s) as new."""
@@ -127,7 +136,7 @@ def rollback(
         name,
         to_revision=body.to_revision,
         expected_revision=body.expected_revision,
-        claimed_by=body.claimed_by or "",
+        principal=who,
     ).to_dict()
 
 

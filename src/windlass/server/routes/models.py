@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from windlass.entities import ArtifactEntry, Project
 from windlass.models.registry import ModelRegistry
-from windlass.server.deps import project, registry
+from windlass.server.deps import PrincipalDep, project, registry
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.model_schemas import AliasSet, ModelCreate, ModelUpdate, VersionCreate
 from windlass.server.schemas import PageToken
@@ -28,13 +28,6 @@ NamePath = Annotated[str, Path(pattern=_NAME, description="Registered model name
 AliasPath = Annotated[str, Path(pattern=_NAME, description="Alias (`latest`: the newest)")]
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_REGISTRY_RESULTS)]
-ClaimQuery = Annotated[
-    str | None,
-    Query(
-        max_length=256,
-        description="Who the client says it is: recorded as a claim, never authenticated",
-    ),
-]
 
 
 @router.post("")
@@ -87,7 +80,7 @@ def delete_model(name: NamePath, proj: ProjectDep, models: RegistryDep) -> dict[
 
 @router.post("/{name}/versions")
 def create_version(
-    name: NamePath, body: VersionCreate, proj: ProjectDep, models: RegistryDep
+    name: NamePath, body: VersionCreate, proj: ProjectDep, models: RegistryDep, who: PrincipalDep
 ) -> dict[str, Any]:
     """Register the model's next version (by default creating the model on first use)."""
     return models.create_version(
@@ -99,7 +92,7 @@ def create_version(
         run_id=body.run_id,
         description=body.description,
         version_id=body.version_id,
-        claimed_by=body.claimed_by or "",
+        principal=who,
         create_missing_model=body.create_missing_model,
     ).to_dict()
 
@@ -152,12 +145,15 @@ def get_alias(
 
 @router.put("/{name}/aliases/{alias}")
 def set_alias(
-    name: NamePath, alias: AliasPath, body: AliasSet, proj: ProjectDep, models: RegistryDep
+    name: NamePath,
+    alias: AliasPath,
+    body: AliasSet,
+    proj: ProjectDep,
+    models: RegistryDep,
+    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Point an alias at a version; return the recorded move."""
-    return models.set_alias(
-        proj.id, name, alias, body.version, claimed_by=body.claimed_by or ""
-    ).to_dict()
+    return models.set_alias(proj.id, name, alias, body.version, principal=who).to_dict()
 
 
 @router.delete("/{name}/aliases/{alias}")
@@ -166,10 +162,10 @@ def delete_alias(
     alias: AliasPath,
     proj: ProjectDep,
     models: RegistryDep,
-    claimed_by: ClaimQuery = None,
+    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Remove an alias; return the recorded removal."""
-    return models.delete_alias(proj.id, name, alias, claimed_by=claimed_by or "").to_dict()
+    return models.delete_alias(proj.id, name, alias, principal=who).to_dict()
 
 
 @router.get("/{name}/alias-history")

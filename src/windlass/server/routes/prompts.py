@@ -15,21 +15,14 @@ from pydantic import Field
 from windlass.entities import Project
 from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
 from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
-from windlass.server.deps import project
+from windlass.principal import server_principal
+from windlass.server.deps import PrincipalDep, project
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.schemas import Id, PageToken, _Body
 from windlass.store.sql.prompts import MAX_PROMPT_RESULTS
 
 _NAME = "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$"
 Name = Annotated[str, Field(pattern=_NAME)]
-#: Who the client says it is: recorded as a claim, never authenticated.
-Claim = Annotated[
-    str,
-    Field(
-        max_length=256,
-        description="Who the client says it is: recorded as a claim, never authenticated",
-    ),
-]
 VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -74,7 +67,6 @@ class PromptVersionCreate(_Body):
     variables: dict[VariableName, VariableBody] = Field(default_factory=dict)
     commit_message: str = Field(default="", max_length=MAX_COMMIT_MESSAGE_LENGTH)
     version_id: Id | None = None
-    claimed_by: Claim | None = None
     create_missing_prompt: bool = Field(
         default=True, description="Create the prompt if it does not exist yet"
     )
@@ -99,17 +91,18 @@ class PromptVersionCreate(_Body):
 
 
 class PromptAliasSet(_Body):
-    """Point an alias at a version; ``claimed_by`` goes into the alias history, as a claim."""
+    """Point an alias at a version; the server's principal goes into the alias history."""
 
     version: int = Field(ge=1, le=2**31 - 1)
-    claimed_by: Claim | None = None
 
 
 def prompts(request: Request) -> PromptRegistry:
     """Return the app's prompt registry domain object (made on first use)."""
     registry: PromptRegistry | None = getattr(request.app.state, "prompts", None)
     if registry is None:
-        registry = request.app.state.prompts = PromptRegistry(request.app.state.tracking.store)
+        registry = request.app.state.prompts = PromptRegistry(
+            request.app.state.tracking.store, principal=server_principal()
+        )
     return registry
 
 
@@ -122,13 +115,6 @@ NamePath = Annotated[str, Path(pattern=_NAME, description="Prompt name")]
 AliasPath = Annotated[str, Path(pattern=_NAME, description="Alias (`latest`: the newest)")]
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
-ClaimQuery = Annotated[
-    str | None,
-    Query(
-        max_length=256,
-        description="Who the client says it is: recorded as a claim, never authenticated",
-    ),
-]
 
 
 @router.post("")
@@ -166,7 +152,11 @@ def delete_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep) -> di
 
 @router.post("/{name}/versions")
 def create_version(
-    name: NamePath, body: PromptVersionCreate, proj: ProjectDep, registry: RegistryDep
+    name: NamePath,
+    body: PromptVersionCreate,
+    proj: ProjectDep,
+    registry: RegistryDep,
+    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Register the prompt's next version (by default creating the prompt on first use)."""
     return registry.register(
@@ -178,7 +168,7 @@ def create_version(
         variables=body.declared(),
         commit_message=body.commit_message,
         version_id=body.version_id,
-        claimed_by=body.claimed_by or "",
+        principal=who,
         create_missing_prompt=body.create_missing_prompt,
     ).to_dict()
 
@@ -214,12 +204,15 @@ def get_alias(
 
 @router.put("/{name}/aliases/{alias}")
 def set_alias(
-    name: NamePath, alias: AliasPath, body: PromptAliasSet, proj: ProjectDep, registry: RegistryDep
+    name: NamePath,
+    alias: AliasPath,
+    body: PromptAliasSet,
+    proj: ProjectDep,
+    registry: RegistryDep,
+    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Point an alias at a version; return the recorded move."""
-    return registry.set_alias(
-        proj.id, name, alias, body.version, claimed_by=body.claimed_by or ""
-    ).to_dict()
+    return registry.set_alias(proj.id, name, alias, body.version, principal=who).to_dict()
 
 
 @router.delete("/{name}/aliases/{alias}")
@@ -228,10 +221,10 @@ def delete_alias(
     alias: AliasPath,
     proj: ProjectDep,
     registry: RegistryDep,
-    claimed_by: ClaimQuery = None,
+    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Remove an alias; return the recorded removal."""
-    return registry.delete_alias(proj.id, name, alias, claimed_by=claimed_by or "").to_dict()
+    return registry.delete_alias(proj.id, name, alias, principal=who).to_dict()
 
 
 @router.get("/{name}/alias-history")
