@@ -96,13 +96,6 @@ SETTINGS: dict[str, Setting] = {
             "`postgresql://...` = a store used directly; `http(s)://host:port` = a server.",
         ),
         Setting(
-            "WINDLASS_USER",
-            None,
-            _text,
-            "The name the embedded SDK records as the principal of its writes; unset = the "
-            "OS login of the calling process. Not authenticated (a server records its own).",
-        ),
-        Setting(
             "WINDLASS_ARTIFACT_URI",
             None,
             _text,
@@ -125,7 +118,7 @@ SETTINGS: dict[str, Setting] = {
             "WINDLASS_USER",
             None,
             _text,
-            "Who the embedded SDK's writes are recorded as (runs, versions, alias moves, "
+            "Who the embedded SDK's writes are recorded as (model versions, alias moves, "
             "prompt versions, deployment revisions); unset = the OS login of the caller.",
         ),
         Setting(
