@@ -17,16 +17,16 @@ from windlass.artifacts.http import RestBlobStore
 from windlass.entities import ArtifactEntry, RunSource
 from windlass.exceptions import Conflict, InvalidInput
 from windlass.ids import new_id, now_ms
-from windlass.store.base import MetadataStore
-from windlass.store.rest import RestStore
+from windlass.store.metadata import MetadataStore
+from windlass.store.rest.store import RestStore
 from windlass.tracking.service import Tracking
 
 BLOB = b"artifact record bytes"
 
 
 def _run(store: MetadataStore) -> str:
-    project = store.get_or_create_project(f"art-{new_id()[-12:]}", new_id(), now_ms()).id
-    return store.create_run(
+    project = store.runs.get_or_create_project(f"art-{new_id()[-12:]}", new_id(), now_ms()).id
+    return store.runs.create_run(
         run_id=new_id(),
         project_id=project,
         name="r",
@@ -69,22 +69,22 @@ def test_a_path_cannot_be_file_and_folder(
     run_id = _run(store)
     if first:
         tracking.record_artifacts(run_id, [_entry(tracking, p) for p in first])
-    before = store.walk_artifacts(run_id)
+    before = store.artifacts.walk_artifacts(run_id)
     with pytest.raises(Conflict) as caught:
         tracking.record_artifacts(
             run_id, [_entry(tracking, "ok.txt"), *(_entry(tracking, p) for p in then)]
         )
     assert "both a file and a folder" in caught.value.message
-    assert store.walk_artifacts(run_id) == before  # nothing of the batch was recorded
+    assert store.artifacts.walk_artifacts(run_id) == before  # nothing of the batch was recorded
 
 
 def test_store_itself_refuses_file_and_folder(store: MetadataStore, tracking: Tracking) -> None:
     run_id = _run(store)
-    store.record_artifacts(run_id, [_entry(tracking, "a/b")])
+    store.artifacts.record_artifacts(run_id, [_entry(tracking, "a/b")])
     with pytest.raises(Conflict):
-        store.record_artifacts(run_id, [_entry(tracking, "a")])
+        store.artifacts.record_artifacts(run_id, [_entry(tracking, "a")])
     # Logging a file again at its own path replaces it; siblings are fine.
-    store.record_artifacts(
+    store.artifacts.record_artifacts(
         run_id,
         [
             _entry(tracking, "a/b"),
@@ -93,7 +93,7 @@ def test_store_itself_refuses_file_and_folder(store: MetadataStore, tracking: Tr
             _entry(tracking, "a.b"),
         ],
     )
-    assert [e.path for e in store.walk_artifacts(run_id)] == ["a.b", "a/b", "a/c", "ab"]
+    assert [e.path for e in store.artifacts.walk_artifacts(run_id)] == ["a.b", "a/b", "a/c", "ab"]
 
 
 @pytest.mark.parametrize("path", ["a//b", "a/", "a/b/", "./a", "a/./b", "a///"])
@@ -104,7 +104,7 @@ def test_empty_path_segments_are_refused(
     with pytest.raises(InvalidInput) as caught:
         tracking.record_artifacts(run_id, [_entry(tracking, "fine"), _entry(tracking, path)])
     assert repr(path) in caught.value.message
-    assert store.walk_artifacts(run_id) == []
+    assert store.artifacts.walk_artifacts(run_id) == []
 
 
 @pytest.mark.parametrize("size", [0, len(BLOB) - 1, len(BLOB) + 1, 2**40])
@@ -116,6 +116,6 @@ def test_declared_size_must_be_the_blobs(
         tracking.record_artifacts(run_id, [_entry(tracking, "w.bin", size)])
     assert f"declares {size} bytes" in caught.value.message
     assert str(len(BLOB)) in caught.value.message
-    assert store.walk_artifacts(run_id) == []
+    assert store.artifacts.walk_artifacts(run_id) == []
     tracking.record_artifacts(run_id, [_entry(tracking, "w.bin")])
-    assert store.get_artifact(run_id, "w.bin").size == len(BLOB)
+    assert store.artifacts.get_artifact(run_id, "w.bin").size == len(BLOB)

@@ -39,7 +39,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import is_id, new_id, now_ms
 from windlass.models.agreement import agreeing_manifest
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import current_user
 from windlass.uris import (
@@ -103,7 +103,7 @@ class ModelRegistry:
         exist_ok: bool = False,
     ) -> RegisteredModel:
         """Create a registered model; with ``exist_ok`` an existing one is returned as is."""
-        return self.store.create_registered_model(
+        return self.store.registry.create_registered_model(
             model_id=new_id(),
             project_id=project_id,
             name=check_name("model name", name),
@@ -115,13 +115,13 @@ class ModelRegistry:
 
     def get_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version."""
-        return self.store.get_registered_model(project_id, check_name("model name", name))
+        return self.store.registry.get_registered_model(project_id, check_name("model name", name))
 
     def list_models(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
-        return self.store.list_registered_models(project_id, max_results, page_token)
+        return self.store.registry.list_registered_models(project_id, max_results, page_token)
 
     def update_model(
         self,
@@ -150,7 +150,7 @@ class ModelRegistry:
             raise InvalidInput(
                 f"tag(s) {', '.join(map(repr, both))} both set and deleted", keys=both
             )
-        return self.store.update_registered_model(
+        return self.store.registry.update_registered_model(
             project_id,
             check_name("model name", name),
             description=description,
@@ -162,7 +162,7 @@ class ModelRegistry:
 
     def delete_model(self, project_id: str, name: str) -> None:
         """Delete a model with all its versions (refused while aliased or deployed)."""
-        self.store.delete_registered_model(project_id, check_name("model name", name))
+        self.store.registry.delete_registered_model(project_id, check_name("model name", name))
 
     # -- versions ------------------------------------------------------------------------
     def _check_files(self, files: Iterable[ArtifactEntry]) -> list[ArtifactEntry]:
@@ -259,10 +259,10 @@ class ModelRegistry:
                 raise RunNotFound(
                     f"run {run_id!r} does not exist (not a run id)", run_id=str(run_id)
                 )
-            self.store.get_run(run_id)
+            self.store.runs.get_run(run_id)
         for attempt in (1, 2):
             try:
-                return self.store.create_model_version(
+                return self.store.registry.create_model_version(
                     version_id=version_id,
                     project_id=project_id,
                     name=name,
@@ -279,7 +279,7 @@ class ModelRegistry:
                     raise  # deleted again between the two calls
                 # First version of a new model (the common case, a known model, costs one
                 # call, not two).
-                self.store.create_registered_model(
+                self.store.registry.create_registered_model(
                     model_id=new_id(),
                     project_id=project_id,
                     name=name,
@@ -292,7 +292,7 @@ class ModelRegistry:
 
     def get_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
-        return self.store.get_model_version(
+        return self.store.registry.get_model_version(
             project_id, check_name("model name", name), check_version(version, "model")
         )
 
@@ -301,7 +301,7 @@ class ModelRegistry:
         name = check_name("model name", name)
         if check_name("alias", alias) == LATEST:
             return self._newest(project_id, name)
-        return self.store.get_model_version_by_alias(project_id, name, alias)
+        return self.store.registry.get_model_version_by_alias(project_id, name, alias)
 
     def resolve(
         self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
@@ -316,7 +316,7 @@ class ModelRegistry:
         return self._newest(project_id, check_name("model name", name))
 
     def _newest(self, project_id: str, name: str) -> ModelVersion:
-        page = self.store.list_model_versions(project_id, name, max_results=1)
+        page = self.store.registry.list_model_versions(project_id, name, max_results=1)
         if not page.items:
             raise ModelVersionNotFound(
                 f"model {name!r} has no versions yet", model=name, alias=LATEST
@@ -327,7 +327,7 @@ class ModelRegistry:
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[ModelVersion]:
         """Return one page of a model's versions, newest first."""
-        return self.store.list_model_versions(
+        return self.store.registry.list_model_versions(
             project_id, check_name("model name", name), max_results, page_token
         )
 
@@ -337,7 +337,7 @@ class ModelRegistry:
         A deployment serves a version it names by number, and the newest version when it
         names ``@latest`` (or no version); deleting it then is InUse naming the deployment.
         """
-        self.store.delete_model_version(
+        self.store.registry.delete_model_version(
             project_id, check_name("model name", name), check_version(version, "model")
         )
 
@@ -350,7 +350,7 @@ class ModelRegistry:
         Setting an alias to the version it already names records nothing and returns an
         event with ``from_version == to_version``.
         """
-        return self.store.set_model_alias(
+        return self.store.registry.set_model_alias(
             project_id,
             check_name("model name", name),
             settable_alias(alias),
@@ -363,7 +363,7 @@ class ModelRegistry:
         self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
     ) -> AliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
-        return self.store.delete_model_alias(
+        return self.store.registry.delete_model_alias(
             project_id,
             check_name("model name", name),
             removable_alias(alias),
@@ -375,7 +375,7 @@ class ModelRegistry:
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[AliasEvent]:
         """Return every recorded move of the model's aliases (or of one), oldest first."""
-        return self.store.alias_history(
+        return self.store.registry.alias_history(
             project_id,
             check_name("model name", name),
             None if alias is None else check_name("alias", alias),
@@ -388,7 +388,7 @@ class ModelRegistry:
         if found.run_id is None:
             return Lineage(source=found.source)
         try:
-            run = self.store.get_run(found.run_id)
+            run = self.store.runs.get_run(found.run_id)
         except RunNotFound:
             return Lineage(source=found.source, run_id=found.run_id)
         return Lineage(
@@ -398,7 +398,7 @@ class ModelRegistry:
             project_id=run.project_id,
             params=dict(run.params),
             metrics={key: float(m.value) for key, m in run.metrics.items()},
-            inputs=self.store.list_inputs(run.id),
+            inputs=self.store.runs.list_inputs(run.id),
             git_commit=run.source.git_commit,
             git_dirty=run.source.git_dirty,
             user=run.source.user,

@@ -43,7 +43,7 @@ from windlass.exceptions import (
 from windlass.genai.prompts import templates
 from windlass.genai.tracing import attributes as attr
 from windlass.ids import is_id, new_id, now_ms
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.tracking.source import current_user
 from windlass.uris import (
     LATEST,
@@ -472,7 +472,7 @@ class PromptRegistry:
         self, project_id: str, name: str, *, description: str = "", exist_ok: bool = False
     ) -> Prompt:
         """Create a prompt without versions; with ``exist_ok`` an existing one is returned."""
-        return self.store.create_prompt(
+        return self.store.prompts.create_prompt(
             prompt_id=new_id(),
             project_id=project_id,
             name=check_name("prompt name", name),
@@ -483,17 +483,17 @@ class PromptRegistry:
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
         """Return a prompt with its aliases and newest version number."""
-        return self.store.get_prompt(project_id, check_name("prompt name", name))
+        return self.store.prompts.get_prompt(project_id, check_name("prompt name", name))
 
     def list_prompts(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
-        return self.store.list_prompts(project_id, max_results, page_token)
+        return self.store.prompts.list_prompts(project_id, max_results, page_token)
 
     def delete_prompt(self, project_id: str, name: str) -> None:
         """Delete a prompt with all its versions (refused while it has aliases)."""
-        self.store.delete_prompt(project_id, check_name("prompt name", name))
+        self.store.prompts.delete_prompt(project_id, check_name("prompt name", name))
 
     # -- versions ------------------------------------------------------------------------
     def register(
@@ -534,7 +534,7 @@ class PromptRegistry:
         for attempt in (1, 2):
             try:
                 return LoadedPrompt.of(
-                    self.store.create_prompt_version(
+                    self.store.prompts.create_prompt_version(
                         version_id=version_id,
                         project_id=project_id,
                         name=name,
@@ -551,7 +551,7 @@ class PromptRegistry:
             except PromptNotFound:
                 if attempt == 2 or not create_missing_prompt:
                     raise
-                self.store.create_prompt(
+                self.store.prompts.create_prompt(
                     prompt_id=new_id(),
                     project_id=project_id,
                     name=name,
@@ -570,11 +570,15 @@ class PromptRegistry:
             raise InvalidInput("give a version or an alias, not both")
         if version is not None:
             return LoadedPrompt.of(
-                self.store.get_prompt_version(project_id, name, check_version(version, "prompt"))
+                self.store.prompts.get_prompt_version(
+                    project_id, name, check_version(version, "prompt")
+                )
             )
         if alias is not None and check_name("alias", alias) != LATEST:
-            return LoadedPrompt.of(self.store.get_prompt_version_by_alias(project_id, name, alias))
-        page = self.store.list_prompt_versions(project_id, name, max_results=1)
+            return LoadedPrompt.of(
+                self.store.prompts.get_prompt_version_by_alias(project_id, name, alias)
+            )
+        page = self.store.prompts.list_prompt_versions(project_id, name, max_results=1)
         if not page.items:
             raise PromptVersionNotFound(
                 f"prompt {name!r} has no versions yet", prompt=name, alias=LATEST
@@ -593,7 +597,7 @@ class PromptRegistry:
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[PromptVersion]:
         """Return one page of a prompt's versions, newest first."""
-        return self.store.list_prompt_versions(
+        return self.store.prompts.list_prompt_versions(
             project_id, check_name("prompt name", name), max_results, page_token
         )
 
@@ -625,7 +629,7 @@ class PromptRegistry:
         Setting an alias to the version it already names records nothing and returns an
         event with ``from_version == to_version``.
         """
-        return self.store.set_prompt_alias(
+        return self.store.prompts.set_prompt_alias(
             project_id,
             check_name("prompt name", name),
             settable_alias(alias),
@@ -638,7 +642,7 @@ class PromptRegistry:
         self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
     ) -> PromptAliasEvent:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
-        return self.store.delete_prompt_alias(
+        return self.store.prompts.delete_prompt_alias(
             project_id,
             check_name("prompt name", name),
             removable_alias(alias),
@@ -650,7 +654,7 @@ class PromptRegistry:
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[PromptAliasEvent]:
         """Return every recorded move of the prompt's aliases (or of one), oldest first."""
-        return self.store.prompt_alias_history(
+        return self.store.prompts.prompt_alias_history(
             project_id,
             check_name("prompt name", name),
             None if alias is None else check_name("alias", alias),
@@ -716,7 +720,7 @@ class PromptRegistry:
 
     def _newest_hash(self, project_id: str, name: str) -> tuple[int, str] | None:
         try:
-            page = self.store.list_prompt_versions(project_id, name, max_results=1)
+            page = self.store.prompts.list_prompt_versions(project_id, name, max_results=1)
         except PromptNotFound:
             return None
         if not page.items:

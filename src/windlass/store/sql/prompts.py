@@ -1,4 +1,4 @@
-"""The SQL store's prompt registry (a base class of :class:`SqlStore`).
+"""The SQL prompt registry: prompts, versions, aliases and alias history.
 
 As for registered models, every write that reads the state it changes takes the prompt's
 row lock first (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every writer already
@@ -10,12 +10,11 @@ event's ``to_version``.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Row
 
 from windlass.entities import (
@@ -34,13 +33,11 @@ from windlass.exceptions import (
     PromptNotFound,
     PromptVersionNotFound,
 )
-from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.prompts import MAX_PROMPT_RESULTS, PromptStore
 from windlass.store.sql import aliases as sql_aliases
 from windlass.store.sql import schema as s
-
-#: The largest page of prompts or prompt versions one call returns.
-MAX_PROMPT_RESULTS = 1000
+from windlass.store.sql.database import Database
 
 _p, _v = s.prompts, s.prompt_versions
 _a, _e = s.prompt_aliases, s.prompt_alias_events
@@ -53,17 +50,11 @@ def _dumps(value: Any) -> str:
         raise InvalidInput(f"prompt content is not storable as JSON: {exc}") from None
 
 
-class SqlPrompts(MetadataStore):
+class SqlPromptStore(PromptStore):
     """Prompts, their versions, aliases and alias history over SQLAlchemy Core."""
 
-    if TYPE_CHECKING:
-        # Plumbing that SqlStore provides.
-        _pg: bool
-
-        def _write(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _read(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _insert(self, table: Any) -> Any: ...
-        def _in_ids(self, column: Any, ids: list[str]) -> ColumnElement[bool]: ...
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- lookups -------------------------------------------------------------------------
     @staticmethod
@@ -98,13 +89,13 @@ class SqlPrompts(MetadataStore):
         if ids:
             for prompt_id, alias, version in conn.execute(
                 select(_a.c.prompt_id, _a.c.alias, _a.c.version)
-                .where(self._in_ids(_a.c.prompt_id, ids))
+                .where(self._db.in_ids(_a.c.prompt_id, ids))
                 .order_by(_a.c.alias)
             ):
                 aliases[prompt_id][alias] = version
             for prompt_id, version in conn.execute(
                 select(_v.c.prompt_id, func.max(_v.c.version))
-                .where(self._in_ids(_v.c.prompt_id, ids))
+                .where(self._db.in_ids(_v.c.prompt_id, ids))
                 .group_by(_v.c.prompt_id)
             ):
                 latest[prompt_id] = version
@@ -179,10 +170,10 @@ class SqlPrompts(MetadataStore):
         exist_ok: bool = False,
     ) -> Prompt:
         """Create a prompt (an existing name: AlreadyExists unless ``exist_ok``)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             project = self._prompt_project(conn, project_id)
             created = conn.execute(
-                self._insert(_p)
+                self._db.insert(_p)
                 .values(
                     id=prompt_id,
                     project_id=project_id,
@@ -205,7 +196,7 @@ class SqlPrompts(MetadataStore):
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
         """Return a prompt with its aliases and newest version number."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return self._load_prompts(conn, [self._prompt_row(conn, project_id, name)])[0]
 
     def list_prompts(
@@ -222,7 +213,7 @@ class SqlPrompts(MetadataStore):
         )
         if page_token:
             query = query.where(_p.c.name > decode_token(page_token, kind, {"n": str})["n"])
-        with self._read() as conn:
+        with self._db.read() as conn:
             self._prompt_project(conn, project_id)
             rows = conn.execute(query).all()
             items = self._load_prompts(conn, rows[:max_results])
@@ -231,7 +222,7 @@ class SqlPrompts(MetadataStore):
 
     def delete_prompt(self, project_id: str, name: str) -> None:
         """Delete a prompt, its versions and alias history (refused while aliased)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             prompt = self._prompt_row(conn, project_id, name, lock=True)
             aliases = list(
                 conn.execute(
@@ -272,7 +263,7 @@ class SqlPrompts(MetadataStore):
             "response_format": None if response_format is None else _dumps(response_format),
             "variables": _dumps({k: v.to_dict() for k, v in variables.items()}),
         }
-        with self._write() as conn:
+        with self._db.write() as conn:
             # The lock comes before both checks: a concurrent retry (or an identical
             # register) waits here, then finds the version its twin committed.
             prompt = self._prompt_row(conn, project_id, name, lock=True)
@@ -319,14 +310,14 @@ class SqlPrompts(MetadataStore):
 
     def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
         """Return one version with its aliases."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return self._load_prompt_version(
                 conn, self._prompt_row(conn, project_id, name), version
             )
 
     def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
         """Return the version ``alias`` points to."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             prompt = self._prompt_row(conn, project_id, name)
             version = sql_aliases.target(conn, sql_aliases.PROMPT_ALIASES, prompt.id, alias)
             if version is None:
@@ -340,7 +331,7 @@ class SqlPrompts(MetadataStore):
     ) -> Page[PromptVersion]:
         """Return a prompt's versions, newest first, keyset-paged."""
         check_max_results(max_results, MAX_PROMPT_RESULTS)
-        with self._read() as conn:
+        with self._db.read() as conn:
             prompt = self._prompt_row(conn, project_id, name)
             kind = f"prompt-versions:{prompt.id}"
             query = (
@@ -363,14 +354,14 @@ class SqlPrompts(MetadataStore):
         self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
     ) -> PromptAliasEvent:
         """Point ``alias`` at ``version`` and record the move, in one transaction."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             prompt = self._prompt_row(conn, project_id, name, lock=True)
             if not sql_aliases.has_version(conn, sql_aliases.PROMPT_ALIASES, prompt.id, version):
                 raise self._no_prompt_version(name, version)
             previous = sql_aliases.move(
                 conn,
                 sql_aliases.PROMPT_ALIASES,
-                self._insert,
+                self._db.insert,
                 prompt.id,
                 alias,
                 version,
@@ -383,7 +374,7 @@ class SqlPrompts(MetadataStore):
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> PromptAliasEvent:
         """Remove an alias and record it; a missing alias is PromptVersionNotFound."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             prompt = self._prompt_row(conn, project_id, name, lock=True)
             previous = sql_aliases.remove(
                 conn, sql_aliases.PROMPT_ALIASES, prompt.id, alias, claimed_by=claimed_by, at=at
@@ -398,7 +389,7 @@ class SqlPrompts(MetadataStore):
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[PromptAliasEvent]:
         """Return the prompt's alias moves (or one alias's), oldest first."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             prompt = self._prompt_row(conn, project_id, name)
             rows = sql_aliases.history(conn, sql_aliases.PROMPT_ALIASES, prompt.id, alias)
         return [PromptAliasEvent(name, a, f, t, u, at) for a, f, t, u, at in rows]

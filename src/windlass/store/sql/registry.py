@@ -1,4 +1,4 @@
-"""The SQL store's model registry and run inputs (a base class of :class:`SqlStore`).
+"""The SQL model registry: registered models, versions, aliases and alias history.
 
 Every write that reads the state it changes takes the registered model's row lock first
 (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every writer already holds the
@@ -9,18 +9,16 @@ event's ``from_version`` is the previous event's ``to_version``.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Row
 
 from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
-    DatasetInput,
     ModelVersion,
     Page,
     RegisteredModel,
@@ -34,14 +32,13 @@ from windlass.exceptions import (
     ModelVersionNotFound,
     ProjectNotFound,
 )
-from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.registry import MAX_REGISTRY_RESULTS, RegistryStore
 from windlass.store.sql import aliases as sql_aliases
+from windlass.store.sql import lookups
 from windlass.store.sql import schema as s
+from windlass.store.sql.database import Database
 from windlass.uris import LATEST, parse_object_uri
-
-#: The largest page of registered models or versions one call returns.
-MAX_REGISTRY_RESULTS = 1000
 
 _m, _t, _v = s.registered_models, s.registered_model_tags, s.model_versions
 _a, _e, _i = s.model_aliases, s.model_alias_events, s.run_inputs
@@ -52,66 +49,11 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlRegistry(MetadataStore):
+class SqlRegistryStore(RegistryStore):
     """Registered models, versions, aliases and run inputs over SQLAlchemy Core."""
 
-    if TYPE_CHECKING:
-        # Plumbing that SqlStore provides.
-        _pg: bool
-
-        def _write(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _read(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _insert(self, table: Any) -> Any: ...
-        def _in_ids(self, column: Any, ids: list[str]) -> ColumnElement[bool]: ...
-        def _require_run(
-            self, conn: Connection, run_id: str, *, writable: bool = False
-        ) -> Row[Any, Any]: ...
-
-    # -- run inputs ----------------------------------------------------------------------
-    def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
-        """Record datasets a run read (the same name, digest and context again: no-op)."""
-        with self._write() as conn:
-            self._require_run(conn, run_id, writable=True)
-            if not inputs:
-                return
-            conn.execute(
-                self._insert(_i).on_conflict_do_nothing(
-                    index_elements=["run_id", "name", "digest", "context"]
-                ),
-                [
-                    {
-                        "run_id": run_id,
-                        "name": d.name,
-                        "digest": d.digest,
-                        "context": d.context,
-                        "source": d.source,
-                        "num_rows": d.rows,
-                        "dataset_schema": _dumps(d.schema),
-                    }
-                    for d in inputs
-                ],
-            )
-
-    def list_inputs(self, run_id: str) -> list[DatasetInput]:
-        """Return the datasets a run read, in the order they were first logged."""
-        with self._read() as conn:
-            self._require_run(conn, run_id)
-            rows = conn.execute(
-                select(
-                    _i.c.name,
-                    _i.c.digest,
-                    _i.c.context,
-                    _i.c.source,
-                    _i.c.num_rows,
-                    _i.c.dataset_schema,
-                )
-                .where(_i.c.run_id == run_id)
-                .order_by(_i.c.id)
-            ).all()
-        return [
-            DatasetInput(name, digest, context, source, num_rows, orjson.loads(schema))
-            for name, digest, context, source, num_rows, schema in rows
-        ]
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- lookups -------------------------------------------------------------------------
     @staticmethod
@@ -130,7 +72,7 @@ class SqlRegistry(MetadataStore):
             query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
-            project = self._project_name(conn, project_id)
+            project = lookups.project_name(conn, project_id)
             raise ModelNotFound(
                 f"model {name!r} does not exist in project {project!r}", project=project, model=name
             )
@@ -153,19 +95,19 @@ class SqlRegistry(MetadataStore):
         if ids:
             for model_id, key, value in conn.execute(
                 select(_t.c.model_id, _t.c.key, _t.c.value)
-                .where(self._in_ids(_t.c.model_id, ids))
+                .where(self._db.in_ids(_t.c.model_id, ids))
                 .order_by(_t.c.key)
             ):
                 tags[model_id][key] = value
             for model_id, alias, version in conn.execute(
                 select(_a.c.model_id, _a.c.alias, _a.c.version)
-                .where(self._in_ids(_a.c.model_id, ids))
+                .where(self._db.in_ids(_a.c.model_id, ids))
                 .order_by(_a.c.alias)
             ):
                 aliases[model_id][alias] = version
             for model_id, version in conn.execute(
                 select(_v.c.model_id, func.max(_v.c.version))
-                .where(self._in_ids(_v.c.model_id, ids))
+                .where(self._db.in_ids(_v.c.model_id, ids))
                 .group_by(_v.c.model_id)
             ):
                 latest[model_id] = version
@@ -270,10 +212,10 @@ class SqlRegistry(MetadataStore):
         exist_ok: bool = False,
     ) -> RegisteredModel:
         """Create a registered model (an existing name: AlreadyExists unless ``exist_ok``)."""
-        with self._write() as conn:
-            project = self._project_name(conn, project_id)
+        with self._db.write() as conn:
+            project = lookups.project_name(conn, project_id)
             created = conn.execute(
-                self._insert(_m)
+                self._db.insert(_m)
                 .values(
                     id=model_id,
                     project_id=project_id,
@@ -302,7 +244,7 @@ class SqlRegistry(MetadataStore):
 
     def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version number."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return self._load_models(conn, [self._model(conn, project_id, name)])[0]
 
     def list_registered_models(
@@ -319,8 +261,8 @@ class SqlRegistry(MetadataStore):
         )
         if page_token:
             query = query.where(_m.c.name > decode_token(page_token, kind, {"n": str})["n"])
-        with self._read() as conn:
-            self._project_name(conn, project_id)
+        with self._db.read() as conn:
+            lookups.project_name(conn, project_id)
             rows = conn.execute(query).all()
             items = self._load_models(conn, rows[:max_results])
         token = encode_token({"k": kind, "n": items[-1].name}) if len(rows) > max_results else None
@@ -343,13 +285,13 @@ class SqlRegistry(MetadataStore):
             values["description"] = description
         if card is not None:
             values["card"] = card
-        with self._write() as conn:
+        with self._db.write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             conn.execute(update(_m).where(_m.c.id == model.id).values(**values))
             if delete_tags:
                 conn.execute(delete(_t).where(_t.c.model_id == model.id, _t.c.key.in_(delete_tags)))
             if set_tags:
-                stmt = self._insert(_t)
+                stmt = self._db.insert(_t)
                 conn.execute(
                     stmt.on_conflict_do_update(
                         index_elements=["model_id", "key"], set_={"value": stmt.excluded.value}
@@ -364,7 +306,7 @@ class SqlRegistry(MetadataStore):
         In use: an alias exists (InvalidState), or a deployment serves one of its versions
         (InUse, naming the deployment).
         """
-        with self._write() as conn:
+        with self._db.write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             aliases = list(
                 conn.execute(
@@ -406,7 +348,7 @@ class SqlRegistry(MetadataStore):
         created_at: int,
     ) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             # The lock comes before the retry check: a concurrent retry of this version id
             # waits here, then finds the version its twin committed.
             model = self._model(conn, project_id, name, lock=True)
@@ -460,12 +402,12 @@ class SqlRegistry(MetadataStore):
 
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return self._load_version(conn, self._model(conn, project_id, name), version)
 
     def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version ``alias`` points to."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             model = self._model(conn, project_id, name)
             version = sql_aliases.target(conn, sql_aliases.MODEL_ALIASES, model.id, alias)
             if version is None:
@@ -479,7 +421,7 @@ class SqlRegistry(MetadataStore):
     ) -> Page[ModelVersion]:
         """Return a model's versions, newest first, keyset-paged."""
         check_max_results(max_results, MAX_REGISTRY_RESULTS)
-        with self._read() as conn:
+        with self._db.read() as conn:
             model = self._model(conn, project_id, name)
             kind = f"versions:{model.id}"
             query = (
@@ -499,7 +441,7 @@ class SqlRegistry(MetadataStore):
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version (refused, naming them, while aliases or deployments use it)."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             found = conn.execute(
                 select(_v.c.id).where(_v.c.model_id == model.id, _v.c.version == version)
@@ -541,14 +483,14 @@ class SqlRegistry(MetadataStore):
         Setting an alias to the version it already names changes and records nothing; the
         event returned then has ``from_version == to_version``.
         """
-        with self._write() as conn:
+        with self._db.write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             if not sql_aliases.has_version(conn, sql_aliases.MODEL_ALIASES, model.id, version):
                 raise self._no_version(name, version)
             previous = sql_aliases.move(
                 conn,
                 sql_aliases.MODEL_ALIASES,
-                self._insert,
+                self._db.insert,
                 model.id,
                 alias,
                 version,
@@ -561,7 +503,7 @@ class SqlRegistry(MetadataStore):
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> AliasEvent:
         """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             model = self._model(conn, project_id, name, lock=True)
             previous = sql_aliases.remove(
                 conn, sql_aliases.MODEL_ALIASES, model.id, alias, claimed_by=claimed_by, at=at
@@ -576,7 +518,7 @@ class SqlRegistry(MetadataStore):
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[AliasEvent]:
         """Return the model's alias moves (or one alias's), oldest first."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             model = self._model(conn, project_id, name)
             rows = sql_aliases.history(conn, sql_aliases.MODEL_ALIASES, model.id, alias)
         return [AliasEvent(name, a, f, t, u, at) for a, f, t, u, at in rows]

@@ -1,4 +1,4 @@
-"""The SQL store's GenAI traces (a base class of :class:`SqlStore`): spans and trace rows.
+"""The SQL trace store: spans and trace rows.
 
 Ingest stores a batch of spans with one bulk INSERT and updates one row per trace
 (``traces``) with one bulk upsert, in one transaction. The trace rows are pre-aggregated
@@ -14,7 +14,6 @@ Trace filters and orderings (their fields and meaning) are compiled into SQL by
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import logging
@@ -22,7 +21,7 @@ import math
 import operator
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import (
@@ -64,10 +63,11 @@ from windlass.entities import (
     TraceSummary,
 )
 from windlass.exceptions import InvalidInput, TraceNotFound
-from windlass.store.base import MetadataStore
 from windlass.store.bulk import paused_gc
 from windlass.store.paging import check_max_results, decode_keyset, decode_token, encode_token
+from windlass.store.sql import lookups
 from windlass.store.sql import schema as s
+from windlass.store.sql.database import Database
 from windlass.store.sql.search import SortPlan
 from windlass.store.sql.trace_search import (
     TRACE_DURATION,
@@ -75,11 +75,8 @@ from windlass.store.sql.trace_search import (
     parse_trace_filter,
     trace_sort,
 )
+from windlass.store.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS, TraceStore
 
-#: The largest page of traces one search returns.
-MAX_TRACE_RESULTS = 1000
-#: The largest page of spans (search_spans) or rows (trace_rollup) one call returns.
-MAX_SPAN_RESULTS = 10_000
 #: On SQLite, latency percentiles are computed in Python from the fetched durations of up
 #: to this many traces (the same interpolation as PostgreSQL's percentile_cont); above it,
 #: the few neighbouring durations each percentile needs are read with ORDER BY/OFFSET.
@@ -611,22 +608,11 @@ def _rollup(
     )
 
 
-class SqlTraces(MetadataStore):
+class SqlTraceStore(TraceStore):
     """Spans, trace rows, trace search, statistics and roll-ups over SQLAlchemy Core."""
 
-    if TYPE_CHECKING:
-        # Plumbing that SqlStore and SqlRegistry provide.
-        _pg: bool
-
-        def _write(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _read(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _insert(self, table: Any) -> Any: ...
-        def _in_ids(self, column: Any, ids: list[str]) -> ColumnElement[bool]: ...
-        def _project_ids(self, names_or_ids: list[str]) -> list[str]: ...
-        @staticmethod
-        def _project_name(conn: Connection, project_id: str) -> str: ...
-        @staticmethod
-        def _fetch(conn: Connection, statement: Any) -> list[Any]: ...
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- ingest --------------------------------------------------------------------------
     def ingest_spans(
@@ -644,8 +630,8 @@ class SqlTraces(MetadataStore):
         with paused_gc():
             rows = [_span_row(project_id, span, ingested_at) for span in unique.values()]
         try:
-            with self._write() as conn:
-                self._project_name(conn, project_id)
+            with self._db.write() as conn:
+                lookups.project_name(conn, project_id)
                 stored = self._insert_spans(conn, project_id, unique, rows) if rows else set()
                 fresh = (
                     [sp for key, sp in unique.items() if key not in stored]
@@ -682,7 +668,7 @@ class SqlTraces(MetadataStore):
         rows: list[tuple[Any, ...]],
     ) -> set[tuple[str, str]]:
         """Insert the rows of spans not stored yet; return the keys that already were."""
-        if self._pg:
+        if self._db.pg:
             # Rows go in key order, so two concurrent batches never wait for each other
             # crosswise on the unique key.
             rows.sort(key=operator.itemgetter(1, 2))
@@ -694,10 +680,10 @@ class SqlTraces(MetadataStore):
         trace_ids = sorted({t for t, _sp in unique})
         stored = {
             (t, sp)
-            for t, sp in self._fetch(
+            for t, sp in self._db.fetch(
                 conn,
                 select(_s.c.trace_id, _s.c.span_id).where(
-                    _s.c.project_id == project_id, self._in_ids(_s.c.trace_id, trace_ids)
+                    _s.c.project_id == project_id, self._db.in_ids(_s.c.trace_id, trace_ids)
                 ),
             )
             if (t, sp) in unique
@@ -710,7 +696,7 @@ class SqlTraces(MetadataStore):
 
     def _merge_traces(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """Upsert trace rows, merging each into the stored one (rows sorted by trace id)."""
-        if self._pg:
+        if self._db.pg:
             conn.execute(_pg_trace_upsert(), {"rows": orjson.dumps(rows).decode()})
         else:
             conn.exec_driver_sql(_sqlite_trace_upsert(), rows)
@@ -718,7 +704,7 @@ class SqlTraces(MetadataStore):
     # -- reading spans -------------------------------------------------------------------
     def get_trace(self, trace_id: str, project_id: str | None = None) -> list[Span]:
         """Return every span of a trace ordered by start time (then span id)."""
-        with self._read() as conn, paused_gc():
+        with self._db.read() as conn, paused_gc():
             if project_id is None:
                 # Trace ids are 128 random bits; should two projects hold the same one,
                 # the smallest project id is chosen.
@@ -728,7 +714,7 @@ class SqlTraces(MetadataStore):
             rows = (
                 []
                 if project_id is None
-                else self._fetch(
+                else self._db.fetch(
                     conn,
                     select(_s)
                     .where(_s.c.project_id == project_id, _s.c.trace_id == trace_id)
@@ -736,7 +722,7 @@ class SqlTraces(MetadataStore):
                 )
             )
             if not rows and project_id is not None:
-                self._project_name(conn, project_id)
+                lookups.project_name(conn, project_id)
             spans = _spans_from_rows(rows)
         if not spans:
             where = "" if project_id is None else f" in project id {project_id!r}"
@@ -753,7 +739,7 @@ class SqlTraces(MetadataStore):
     ) -> Page[Span]:
         """Return spans in (start, trace id, span id, project id) order, keyset-paged."""
         check_max_results(max_results, MAX_SPAN_RESULTS)
-        ids = self._project_ids(project_ids) if project_ids else []
+        ids = self._known_projects(project_ids)
         order = (_s.c.start_ns, _s.c.trace_id, _s.c.span_id, _s.c.project_id)
         query = select(_s).where(_s.c.project_id.in_(ids)).order_by(*order).limit(max_results + 1)
         if start_ns is not None:
@@ -768,8 +754,8 @@ class SqlTraces(MetadataStore):
                 _s.c.start_ns >= pos["s"],
                 tuple_(*order) > tuple_(pos["s"], pos["t"], pos["i"], pos["p"]),
             )
-        with self._read() as conn, paused_gc():
-            rows = self._fetch(conn, query) if ids else []
+        with self._db.read() as conn, paused_gc():
+            rows = self._db.fetch(conn, query) if ids else []
             items = _spans_from_rows(rows[:max_results])
         token = None
         if len(rows) > max_results:
@@ -779,13 +765,20 @@ class SqlTraces(MetadataStore):
             )
         return Page(items, token)
 
+    def _known_projects(self, names_or_ids: list[str]) -> list[str]:
+        """Return the ids of the projects named (none named: none); a stranger raises."""
+        if not names_or_ids:
+            return []
+        with self._db.read() as conn:
+            return lookups.project_ids(conn, names_or_ids)
+
     # -- searching traces ----------------------------------------------------------------
     def _trace_where(
         self, project_ids: list[str], filter: str | None, start_ns: int | None, end_ns: int | None
     ) -> ColumnElement[bool]:
         """Return the WHERE clause over ``traces``: projects, time range on start, filter."""
-        where = compile_trace_filter(parse_trace_filter(filter), self._pg)
-        ids = self._project_ids(project_ids) if project_ids else []
+        where = compile_trace_filter(parse_trace_filter(filter), self._db.pg)
+        ids = self._known_projects(project_ids)
         parts = [_t.c.project_id.in_(ids), where]
         if start_ns is not None:
             parts.append(_t.c.start_ns >= start_ns)
@@ -820,8 +813,8 @@ class SqlTraces(MetadataStore):
             if not order_by and isinstance(values[0], int):
                 # Implied by the keyset; lets the (project, start) index skip earlier pages.
                 query = query.where(_t.c.start_ns <= values[0])
-        with self._read() as conn:
-            rows = self._fetch(conn, query.limit(max_results + 1))
+        with self._db.read() as conn:
+            rows = self._db.fetch(conn, query.limit(max_results + 1))
         items = [
             TraceSummary(
                 trace_id=trace_id,
@@ -876,26 +869,26 @@ class SqlTraces(MetadataStore):
         figures: list[ColumnElement[Any]] = [
             func.count(),
             func.sum(case((_t.c.status == "error", 1), else_=0)),
-            _count_sum(_t.c.input_tokens, self._pg),
-            _count_sum(_t.c.output_tokens, self._pg),
+            _count_sum(_t.c.input_tokens, self._db.pg),
+            _count_sum(_t.c.output_tokens, self._db.pg),
             func.sum(_t.c.cost),
             func.sum(_t.c.unpriced_llm_spans),
             func.count(func.distinct(_t.c.session_id)),
             func.count(func.distinct(_t.c.user_id)),
             func.sum(_t.c.span_count),
         ]
-        if self._pg:
+        if self._db.pg:
             duration = sql_cast(TRACE_DURATION, Double)
             figures += [func.percentile_cont(q).within_group(duration) for q in _QUANTILES]
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(select(*figures).where(where)).one()
             count = int(row[0])
-            if self._pg:
+            if self._db.pg:
                 quantiles = [None if v is None else float(v) / _NS_PER_MS for v in row[9:]]
             else:
                 quantiles = self._sqlite_quantiles(conn, where, count)
-            by_model = self._span_rollup(conn, where, _s.c.model, MAX_SPAN_RESULTS, self._pg)
-            by_day = self._trace_rollup(conn, where, "day", MAX_SPAN_RESULTS, self._pg)
+            by_model = self._span_rollup(conn, where, _s.c.model, MAX_SPAN_RESULTS, self._db.pg)
+            by_day = self._trace_rollup(conn, where, "day", MAX_SPAN_RESULTS, self._db.pg)
         return TraceStats(
             count=count,
             error_count=int(row[1] or 0),
@@ -951,14 +944,14 @@ class SqlTraces(MetadataStore):
             )
         check_max_results(max_results, MAX_SPAN_RESULTS)
         where = self._trace_where(project_ids, filter, start_ns, end_ns)
-        with self._read() as conn:
+        with self._db.read() as conn:
             if group_by == "model":
-                return self._span_rollup(conn, where, _s.c.model, max_results, self._pg)
+                return self._span_rollup(conn, where, _s.c.model, max_results, self._db.pg)
             if group_by == "prompt":
                 return self._span_rollup(
-                    conn, where, _s.c.prompt_name, max_results, self._pg, _s.c.prompt_version
+                    conn, where, _s.c.prompt_name, max_results, self._db.pg, _s.c.prompt_version
                 )
-            return self._trace_rollup(conn, where, group_by, max_results, self._pg)
+            return self._trace_rollup(conn, where, group_by, max_results, self._db.pg)
 
     @staticmethod
     def _trace_rollup(

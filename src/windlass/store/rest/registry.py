@@ -1,4 +1,4 @@
-"""The REST client's model registry and run inputs (a base class of :class:`RestStore`).
+"""The REST client's model registry and run inputs .
 
 Each call is one request to ``/api/v1/projects/{project}/models/...`` or
 ``/api/v1/runs/{id}/inputs``; the server answers through its own registry domain, so
@@ -10,53 +10,29 @@ passed here; a version's ``version_id`` and ``claimed_by`` and an alias move's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
-    DatasetInput,
     ModelVersion,
     Page,
     RegisteredModel,
 )
-from windlass.store.base import MetadataStore
+from windlass.store.registry import RegistryStore
+from windlass.store.rest.transport import RestTransport, paging, segment
 
 
-def _seg(value: str) -> str:
-    """Return ``value`` as one URL path segment."""
-    return quote(value, safe="")
-
-
-class RestRegistry(MetadataStore):
+class RestRegistryStore(RegistryStore):
     """Registered models, versions, aliases and run inputs over the REST API."""
 
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
-        ) -> Any:
-            """Send one API request and return its decoded body (RestStore's)."""
+    def __init__(self, http: RestTransport) -> None:
+        self._http = http
 
     @staticmethod
     def _models(project_id: str, name: str | None = None) -> str:
-        path = f"/api/v1/projects/{_seg(project_id)}/models"
-        return path if name is None else f"{path}/{_seg(name)}"
-
-    # -- run inputs ----------------------------------------------------------------------
-    def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
-        """Record datasets a run read."""
-        self.request(
-            "POST",
-            f"/api/v1/runs/{_seg(run_id)}/inputs",
-            json={"inputs": [d.to_dict() for d in inputs]},
-        )
-
-    def list_inputs(self, run_id: str) -> list[DatasetInput]:
-        """Return the datasets a run read, in the order they were first logged."""
-        body = self.request("GET", f"/api/v1/runs/{_seg(run_id)}/inputs")
-        return [DatasetInput.from_dict(d) for d in body["inputs"]]
+        path = f"/api/v1/projects/{segment(project_id)}/models"
+        return path if name is None else f"{path}/{segment(name)}"
 
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
@@ -72,7 +48,7 @@ class RestRegistry(MetadataStore):
     ) -> RegisteredModel:
         """Create a registered model on the server (which picks its id)."""
         return RegisteredModel.from_dict(
-            self.request(
+            self._http.request(
                 "POST",
                 self._models(project_id),
                 json={"name": name, "description": description, "tags": tags, "exist_ok": exist_ok},
@@ -81,16 +57,14 @@ class RestRegistry(MetadataStore):
 
     def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model."""
-        return RegisteredModel.from_dict(self.request("GET", self._models(project_id, name)))
+        return RegisteredModel.from_dict(self._http.request("GET", self._models(project_id, name)))
 
     def list_registered_models(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
-        params: dict[str, Any] = {"max_results": max_results}
-        if page_token:
-            params["page_token"] = page_token
-        body = self.request("GET", self._models(project_id), params=params)
+        params = paging(max_results, page_token)
+        body = self._http.request("GET", self._models(project_id), params=params)
         return Page(
             [RegisteredModel.from_dict(m) for m in body["models"]], body.get("next_page_token")
         )
@@ -108,7 +82,7 @@ class RestRegistry(MetadataStore):
     ) -> RegisteredModel:
         """Change description, card or tags."""
         return RegisteredModel.from_dict(
-            self.request(
+            self._http.request(
                 "PATCH",
                 self._models(project_id, name),
                 json={
@@ -122,7 +96,7 @@ class RestRegistry(MetadataStore):
 
     def delete_registered_model(self, project_id: str, name: str) -> None:
         """Delete a model with its versions."""
-        self.request("DELETE", self._models(project_id, name))
+        self._http.request("DELETE", self._models(project_id, name))
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(
@@ -141,7 +115,7 @@ class RestRegistry(MetadataStore):
     ) -> ModelVersion:
         """Register the next version (``version_id`` makes a retry safe)."""
         return ModelVersion.from_dict(
-            self.request(
+            self._http.request(
                 "POST",
                 f"{self._models(project_id, name)}/versions",
                 json={
@@ -160,30 +134,30 @@ class RestRegistry(MetadataStore):
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version."""
         return ModelVersion.from_dict(
-            self.request("GET", f"{self._models(project_id, name)}/versions/{int(version)}")
+            self._http.request("GET", f"{self._models(project_id, name)}/versions/{int(version)}")
         )
 
     def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version an alias points to."""
         return ModelVersion.from_dict(
-            self.request("GET", f"{self._models(project_id, name)}/aliases/{_seg(alias)}")
+            self._http.request("GET", f"{self._models(project_id, name)}/aliases/{segment(alias)}")
         )
 
     def list_model_versions(
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[ModelVersion]:
         """Return one page of a model's versions, newest first."""
-        params: dict[str, Any] = {"max_results": max_results}
-        if page_token:
-            params["page_token"] = page_token
-        body = self.request("GET", f"{self._models(project_id, name)}/versions", params=params)
+        params = paging(max_results, page_token)
+        body = self._http.request(
+            "GET", f"{self._models(project_id, name)}/versions", params=params
+        )
         return Page(
             [ModelVersion.from_dict(v) for v in body["versions"]], body.get("next_page_token")
         )
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version."""
-        self.request("DELETE", f"{self._models(project_id, name)}/versions/{int(version)}")
+        self._http.request("DELETE", f"{self._models(project_id, name)}/versions/{int(version)}")
 
     # -- aliases -------------------------------------------------------------------------
     def set_model_alias(
@@ -191,9 +165,9 @@ class RestRegistry(MetadataStore):
     ) -> AliasEvent:
         """Point an alias at a version."""
         return AliasEvent.from_dict(
-            self.request(
+            self._http.request(
                 "PUT",
-                f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
+                f"{self._models(project_id, name)}/aliases/{segment(alias)}",
                 json={"version": version, "claimed_by": claimed_by},
             )
         )
@@ -203,9 +177,9 @@ class RestRegistry(MetadataStore):
     ) -> AliasEvent:
         """Remove an alias."""
         return AliasEvent.from_dict(
-            self.request(
+            self._http.request(
                 "DELETE",
-                f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
+                f"{self._models(project_id, name)}/aliases/{segment(alias)}",
                 params={"claimed_by": claimed_by},
             )
         )
@@ -215,5 +189,7 @@ class RestRegistry(MetadataStore):
     ) -> list[AliasEvent]:
         """Return the recorded alias moves, oldest first."""
         params = {} if alias is None else {"alias": alias}
-        body = self.request("GET", f"{self._models(project_id, name)}/alias-history", params=params)
+        body = self._http.request(
+            "GET", f"{self._models(project_id, name)}/alias-history", params=params
+        )
         return [AliasEvent.from_dict(e) for e in body["events"]]

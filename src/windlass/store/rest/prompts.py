@@ -1,4 +1,4 @@
-"""The REST client's prompt registry (a base class of :class:`RestStore`).
+"""The REST client's prompt registry .
 
 Each call is one request to ``/api/v1/projects/{project}/prompts/...``; the server
 answers through its own prompt registry domain, so names, templates, variables and
@@ -10,8 +10,7 @@ settings are checked there again, and the server computes the content hash itsel
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 from windlass.entities import (
     Page,
@@ -21,35 +20,20 @@ from windlass.entities import (
     PromptVersion,
     Template,
 )
-from windlass.store.base import MetadataStore
+from windlass.store.prompts import PromptStore
+from windlass.store.rest.transport import RestTransport, paging, segment
 
 
-def _seg(value: str) -> str:
-    """Return ``value`` as one URL path segment."""
-    return quote(value, safe="")
-
-
-class RestPrompts(MetadataStore):
+class RestPromptStore(PromptStore):
     """Prompts, their versions, aliases and alias history over the REST API."""
 
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
-        ) -> Any:
-            """Send one API request and return its decoded body (RestStore's)."""
+    def __init__(self, http: RestTransport) -> None:
+        self._http = http
 
     @staticmethod
     def _prompts(project_id: str, name: str | None = None) -> str:
-        path = f"/api/v1/projects/{_seg(project_id)}/prompts"
-        return path if name is None else f"{path}/{_seg(name)}"
-
-    @staticmethod
-    def _paging(max_results: int, page_token: str | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"max_results": max_results}
-        if page_token:
-            params["page_token"] = page_token
-        return params
+        path = f"/api/v1/projects/{segment(project_id)}/prompts"
+        return path if name is None else f"{path}/{segment(name)}"
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -64,7 +48,7 @@ class RestPrompts(MetadataStore):
     ) -> Prompt:
         """Create a prompt on the server (which picks its id)."""
         return Prompt.from_dict(
-            self.request(
+            self._http.request(
                 "POST",
                 self._prompts(project_id),
                 json={"name": name, "description": description, "exist_ok": exist_ok},
@@ -73,20 +57,20 @@ class RestPrompts(MetadataStore):
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
         """Return a prompt."""
-        return Prompt.from_dict(self.request("GET", self._prompts(project_id, name)))
+        return Prompt.from_dict(self._http.request("GET", self._prompts(project_id, name)))
 
     def list_prompts(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
-        body = self.request(
-            "GET", self._prompts(project_id), params=self._paging(max_results, page_token)
+        body = self._http.request(
+            "GET", self._prompts(project_id), params=paging(max_results, page_token)
         )
         return Page([Prompt.from_dict(p) for p in body["prompts"]], body.get("next_page_token"))
 
     def delete_prompt(self, project_id: str, name: str) -> None:
         """Delete a prompt with its versions."""
-        self.request("DELETE", self._prompts(project_id, name))
+        self._http.request("DELETE", self._prompts(project_id, name))
 
     # -- versions ------------------------------------------------------------------------
     def create_prompt_version(
@@ -106,7 +90,7 @@ class RestPrompts(MetadataStore):
     ) -> PromptVersion:
         """Register the next version (``version_id`` makes a retry safe)."""
         return PromptVersion.from_dict(
-            self.request(
+            self._http.request(
                 "POST",
                 f"{self._prompts(project_id, name)}/versions",
                 json={
@@ -125,23 +109,23 @@ class RestPrompts(MetadataStore):
     def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
         """Return one version."""
         return PromptVersion.from_dict(
-            self.request("GET", f"{self._prompts(project_id, name)}/versions/{int(version)}")
+            self._http.request("GET", f"{self._prompts(project_id, name)}/versions/{int(version)}")
         )
 
     def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
         """Return the version an alias points to."""
         return PromptVersion.from_dict(
-            self.request("GET", f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}")
+            self._http.request("GET", f"{self._prompts(project_id, name)}/aliases/{segment(alias)}")
         )
 
     def list_prompt_versions(
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[PromptVersion]:
         """Return one page of a prompt's versions, newest first."""
-        body = self.request(
+        body = self._http.request(
             "GET",
             f"{self._prompts(project_id, name)}/versions",
-            params=self._paging(max_results, page_token),
+            params=paging(max_results, page_token),
         )
         return Page(
             [PromptVersion.from_dict(v) for v in body["versions"]], body.get("next_page_token")
@@ -153,9 +137,9 @@ class RestPrompts(MetadataStore):
     ) -> PromptAliasEvent:
         """Point an alias at a version."""
         return PromptAliasEvent.from_dict(
-            self.request(
+            self._http.request(
                 "PUT",
-                f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
+                f"{self._prompts(project_id, name)}/aliases/{segment(alias)}",
                 json={"version": version, "claimed_by": claimed_by},
             )
         )
@@ -165,9 +149,9 @@ class RestPrompts(MetadataStore):
     ) -> PromptAliasEvent:
         """Remove an alias."""
         return PromptAliasEvent.from_dict(
-            self.request(
+            self._http.request(
                 "DELETE",
-                f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
+                f"{self._prompts(project_id, name)}/aliases/{segment(alias)}",
                 params={"claimed_by": claimed_by},
             )
         )
@@ -177,7 +161,7 @@ class RestPrompts(MetadataStore):
     ) -> list[PromptAliasEvent]:
         """Return the recorded alias moves, oldest first."""
         params = {} if alias is None else {"alias": alias}
-        body = self.request(
+        body = self._http.request(
             "GET", f"{self._prompts(project_id, name)}/alias-history", params=params
         )
         return [PromptAliasEvent.from_dict(e) for e in body["events"]]
