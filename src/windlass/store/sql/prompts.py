@@ -58,7 +58,7 @@ class SqlPromptStore(PromptStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._prompts = VersionedObjects(db, PROMPTS)
+        self._prompts = VersionedObjects(db, PROMPTS, PromptAliasEvent)
 
     # -- building entities ---------------------------------------------------------------
     def _load_prompts(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
@@ -235,22 +235,19 @@ class SqlPromptStore(PromptStore):
     def set_prompt_alias(
         self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
     ) -> PromptAliasEvent:
-        """Point ``alias`` at ``version`` and record the move, in one transaction."""
-        previous = self._prompts.set_alias(
+        """Point ``alias`` at ``version`` and record the move (see the interface)."""
+        return self._prompts.set_alias(
             project_id, name, alias, version, claimed_by=claimed_by, at=at
         )
-        return PromptAliasEvent(name, alias, previous, version, claimed_by, at)
 
     def delete_prompt_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> PromptAliasEvent:
         """Remove an alias and record it; a missing alias is PromptVersionNotFound."""
-        previous = self._prompts.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
-        return PromptAliasEvent(name, alias, previous, None, claimed_by, at)
+        return self._prompts.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
 
     def prompt_alias_history(
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[PromptAliasEvent]:
         """Return the prompt's alias moves (or one alias's), oldest first."""
-        rows = self._prompts.history(project_id, name, alias)
-        return [PromptAliasEvent(name, a, f, t, u, at) for a, f, t, u, at in rows]
+        return self._prompts.history(project_id, name, alias)

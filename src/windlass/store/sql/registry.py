@@ -62,7 +62,7 @@ class SqlRegistryStore(RegistryStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._models = VersionedObjects(db, MODELS)
+        self._models = VersionedObjects(db, MODELS, AliasEvent)
 
     # -- building entities ---------------------------------------------------------------
     def _load_models(
@@ -368,26 +368,19 @@ class SqlRegistryStore(RegistryStore):
     def set_model_alias(
         self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
     ) -> AliasEvent:
-        """Point ``alias`` at ``version`` and record the move, in one transaction.
-
-        Setting an alias to the version it already names changes and records nothing; the
-        event returned then has ``from_version == to_version``.
-        """
-        previous = self._models.set_alias(
+        """Point ``alias`` at ``version`` and record the move (see the interface)."""
+        return self._models.set_alias(
             project_id, name, alias, version, claimed_by=claimed_by, at=at
         )
-        return AliasEvent(name, alias, previous, version, claimed_by, at)
 
     def delete_model_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> AliasEvent:
         """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
-        previous = self._models.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
-        return AliasEvent(name, alias, previous, None, claimed_by, at)
+        return self._models.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
 
     def alias_history(
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[AliasEvent]:
         """Return the model's alias moves (or one alias's), oldest first."""
-        rows = self._models.history(project_id, name, alias)
-        return [AliasEvent(name, a, f, t, u, at) for a, f, t, u, at in rows]
+        return self._models.history(project_id, name, alias)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Connection, Row
@@ -32,6 +32,10 @@ from windlass.store.sql import lookups
 from windlass.store.sql.database import Database
 
 T = TypeVar("T")
+E = TypeVar("E")
+
+#: Builds a kind's alias event from (name, alias, from_version, to_version, claimed_by, at).
+EventFactory = Callable[[str, str, int | None, int | None, str, int], E]
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,16 @@ class VersionedKind:
     tags: Table | None = None
 
 
-class VersionedObjects:
-    """Objects of one :class:`VersionedKind`, their versions, aliases and alias history."""
+class VersionedObjects(Generic[E]):
+    """Objects of one :class:`VersionedKind`, their versions, aliases and alias history.
 
-    def __init__(self, db: Database, kind: VersionedKind) -> None:
+    Alias moves come back as the kind's own event entity, built by ``event``.
+    """
+
+    def __init__(self, db: Database, kind: VersionedKind, event: EventFactory[E]) -> None:
         self.db = db
         self.kind = kind
+        self.event = event
 
     # -- errors --------------------------------------------------------------------------
     def no_version(self, name: str, version: int) -> NotFound:
@@ -346,49 +354,42 @@ class VersionedObjects:
 
     def set_alias(
         self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> int | None:
-        """Point ``alias`` at ``version`` and record the move; return the version it named.
+    ) -> E:
+        """Point ``alias`` at ``version`` and record the move, in one transaction.
 
-        Setting an alias to the version it already names changes and records nothing (the
-        version returned is then ``version``).
+        Setting an alias to the version it already names changes and records nothing; the
+        event returned then has ``from_version == to_version``.
         """
         with self.db.write() as conn:
             obj = self.row(conn, project_id, name, lock=True)
             self.version_row(conn, obj, version)
             current = self.target(conn, obj.id, alias)
-            if current == version:
-                return current
-            owner = self.kind.owner
-            stmt = self.db.insert(self.kind.aliases)
-            conn.execute(
-                stmt.values(
-                    {owner: obj.id, "alias": alias, "version": version}
-                ).on_conflict_do_update(
-                    index_elements=[owner, "alias"], set_={"version": stmt.excluded.version}
+            if current != version:
+                owner = self.kind.owner
+                stmt = self.db.insert(self.kind.aliases)
+                row = {owner: obj.id, "alias": alias, "version": version}
+                conn.execute(
+                    stmt.values(row).on_conflict_do_update(
+                        index_elements=[owner, "alias"], set_={"version": stmt.excluded.version}
+                    )
                 )
-            )
-            self._record(conn, obj.id, alias, current, version, claimed_by=claimed_by, at=at)
-        return current
+                self._record(conn, obj.id, alias, current, version, claimed_by=claimed_by, at=at)
+        return self.event(name, alias, current, version, claimed_by, at)
 
     def delete_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> int:
-        """Remove ``alias`` and record it; return the version it named (none: raise)."""
+    ) -> E:
+        """Remove ``alias`` and record it (``to_version`` None); a missing alias raises."""
         with self.db.write() as conn:
             obj = self.row(conn, project_id, name, lock=True)
             current = self.version_by_alias(conn, obj, alias)
             a = self.kind.aliases
             conn.execute(delete(a).where(a.c[self.kind.owner] == obj.id, a.c.alias == alias))
             self._record(conn, obj.id, alias, current, None, claimed_by=claimed_by, at=at)
-        return current
+        return self.event(name, alias, current, None, claimed_by, at)
 
-    def history(
-        self, project_id: str, name: str, alias: str | None
-    ) -> Sequence[Row[Any, Any, Any, Any, Any]]:
-        """Return the object's alias moves (or one alias's), oldest first.
-
-        Each row is ``(alias, from_version, to_version, claimed_by, at)``.
-        """
+    def history(self, project_id: str, name: str, alias: str | None) -> list[E]:
+        """Return the object's alias moves (or one alias's), oldest first."""
         e = self.kind.events
         with self.db.read() as conn:
             obj = self.row(conn, project_id, name)
@@ -399,7 +400,8 @@ class VersionedObjects:
             )
             if alias is not None:
                 query = query.where(e.c.alias == alias)
-            return conn.execute(query).all()
+            rows = conn.execute(query).all()
+        return [self.event(name, a, f, t, u, at) for a, f, t, u, at in rows]
 
     def _record(
         self,
