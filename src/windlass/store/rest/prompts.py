@@ -1,4 +1,4 @@
-"""The REST client's prompt registry .
+"""The REST client's prompt registry, on the versioned core (:mod:`.versioned`).
 
 Each call is one request to ``/api/v1/projects/{project}/prompts/...``; the server
 answers through its own prompt registry domain, so names, templates, variables and
@@ -21,19 +21,21 @@ from windlass.entities import (
     Template,
 )
 from windlass.store.prompts import PromptStore
-from windlass.store.rest.transport import RestTransport, paging, segment
+from windlass.store.rest.transport import RestTransport
+from windlass.store.rest.versioned import VersionedResource
 
 
 class RestPromptStore(PromptStore):
     """Prompts, their versions, aliases and alias history over the REST API."""
 
     def __init__(self, http: RestTransport) -> None:
-        self._http = http
-
-    @staticmethod
-    def _prompts(project_id: str, name: str | None = None) -> str:
-        path = f"/api/v1/projects/{segment(project_id)}/prompts"
-        return path if name is None else f"{path}/{segment(name)}"
+        self._prompts = VersionedResource(
+            http,
+            "prompts",
+            object_from=Prompt.from_dict,
+            version_from=PromptVersion.from_dict,
+            event_from=PromptAliasEvent.from_dict,
+        )
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -47,30 +49,22 @@ class RestPromptStore(PromptStore):
         exist_ok: bool = False,
     ) -> Prompt:
         """Create a prompt on the server (which picks its id)."""
-        return Prompt.from_dict(
-            self._http.request(
-                "POST",
-                self._prompts(project_id),
-                json={"name": name, "description": description, "exist_ok": exist_ok},
-            )
-        )
+        body = {"name": name, "description": description, "exist_ok": exist_ok}
+        return self._prompts.create(project_id, body)
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
         """Return a prompt."""
-        return Prompt.from_dict(self._http.request("GET", self._prompts(project_id, name)))
+        return self._prompts.get(project_id, name)
 
     def list_prompts(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
-        body = self._http.request(
-            "GET", self._prompts(project_id), params=paging(max_results, page_token)
-        )
-        return Page([Prompt.from_dict(p) for p in body["prompts"]], body.get("next_page_token"))
+        return self._prompts.page(project_id, max_results, page_token)
 
     def delete_prompt(self, project_id: str, name: str) -> None:
         """Delete a prompt with its versions."""
-        self._http.request("DELETE", self._prompts(project_id, name))
+        self._prompts.delete(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_prompt_version(
@@ -89,79 +83,47 @@ class RestPromptStore(PromptStore):
         created_at: int,
     ) -> PromptVersion:
         """Register the next version (``version_id`` makes a retry safe)."""
-        return PromptVersion.from_dict(
-            self._http.request(
-                "POST",
-                f"{self._prompts(project_id, name)}/versions",
-                json={
-                    "version_id": version_id,
-                    "template": template,
-                    "model": model,
-                    "response_format": response_format,
-                    "variables": {k: v.to_dict() for k, v in variables.items()},
-                    "commit_message": commit_message,
-                    "claimed_by": claimed_by,
-                    "create_missing_prompt": False,
-                },
-            )
-        )
+        body = {
+            "version_id": version_id,
+            "template": template,
+            "model": model,
+            "response_format": response_format,
+            "variables": {k: v.to_dict() for k, v in variables.items()},
+            "commit_message": commit_message,
+            "claimed_by": claimed_by,
+            "create_missing_prompt": False,
+        }
+        return self._prompts.create_version(project_id, name, body)
 
     def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
         """Return one version."""
-        return PromptVersion.from_dict(
-            self._http.request("GET", f"{self._prompts(project_id, name)}/versions/{int(version)}")
-        )
+        return self._prompts.version(project_id, name, version)
 
     def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
         """Return the version an alias points to."""
-        return PromptVersion.from_dict(
-            self._http.request("GET", f"{self._prompts(project_id, name)}/aliases/{segment(alias)}")
-        )
+        return self._prompts.version_by_alias(project_id, name, alias)
 
     def list_prompt_versions(
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[PromptVersion]:
         """Return one page of a prompt's versions, newest first."""
-        body = self._http.request(
-            "GET",
-            f"{self._prompts(project_id, name)}/versions",
-            params=paging(max_results, page_token),
-        )
-        return Page(
-            [PromptVersion.from_dict(v) for v in body["versions"]], body.get("next_page_token")
-        )
+        return self._prompts.versions(project_id, name, max_results, page_token)
 
     # -- aliases -------------------------------------------------------------------------
     def set_prompt_alias(
         self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
     ) -> PromptAliasEvent:
-        """Point an alias at a version."""
-        return PromptAliasEvent.from_dict(
-            self._http.request(
-                "PUT",
-                f"{self._prompts(project_id, name)}/aliases/{segment(alias)}",
-                json={"version": version, "claimed_by": claimed_by},
-            )
-        )
+        """Point an alias at a version (the server records the time)."""
+        return self._prompts.set_alias(project_id, name, alias, version, claimed_by)
 
     def delete_prompt_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> PromptAliasEvent:
-        """Remove an alias."""
-        return PromptAliasEvent.from_dict(
-            self._http.request(
-                "DELETE",
-                f"{self._prompts(project_id, name)}/aliases/{segment(alias)}",
-                params={"claimed_by": claimed_by},
-            )
-        )
+        """Remove an alias (the server records the time)."""
+        return self._prompts.delete_alias(project_id, name, alias, claimed_by)
 
     def prompt_alias_history(
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[PromptAliasEvent]:
         """Return the recorded alias moves, oldest first."""
-        params = {} if alias is None else {"alias": alias}
-        body = self._http.request(
-            "GET", f"{self._prompts(project_id, name)}/alias-history", params=params
-        )
-        return [PromptAliasEvent.from_dict(e) for e in body["events"]]
+        return self._prompts.history(project_id, name, alias)

@@ -1,8 +1,7 @@
-"""The REST client's model registry and run inputs .
+"""The REST client's model registry, on the versioned core (:mod:`.versioned`).
 
-Each call is one request to ``/api/v1/projects/{project}/models/...`` or
-``/api/v1/runs/{id}/inputs``; the server answers through its own registry domain, so
-names and files are checked there again. A registered model's id and the times
+Each call is one request to ``/api/v1/projects/{project}/models/...``; the server
+answers through its own registry domain, so names and files are checked there again. A registered model's id and the times
 (``created_at``, ``updated_at``, an alias move's ``at``) are the server's, not the ones
 passed here; a version's ``version_id`` and ``claimed_by`` and an alias move's
 ``claimed_by`` are sent as given (the server records the names as claims).
@@ -12,27 +11,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from windlass.entities import (
-    AliasEvent,
-    ArtifactEntry,
-    ModelVersion,
-    Page,
-    RegisteredModel,
-)
+from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, Page, RegisteredModel
 from windlass.store.registry import RegistryStore
-from windlass.store.rest.transport import RestTransport, paging, segment
+from windlass.store.rest.transport import RestTransport
+from windlass.store.rest.versioned import VersionedResource
 
 
 class RestRegistryStore(RegistryStore):
-    """Registered models, versions, aliases and run inputs over the REST API."""
+    """Registered models, versions, aliases and alias history over the REST API."""
 
     def __init__(self, http: RestTransport) -> None:
-        self._http = http
-
-    @staticmethod
-    def _models(project_id: str, name: str | None = None) -> str:
-        path = f"/api/v1/projects/{segment(project_id)}/models"
-        return path if name is None else f"{path}/{segment(name)}"
+        self._models = VersionedResource(
+            http,
+            "models",
+            object_from=RegisteredModel.from_dict,
+            version_from=ModelVersion.from_dict,
+            event_from=AliasEvent.from_dict,
+        )
 
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
@@ -47,27 +42,18 @@ class RestRegistryStore(RegistryStore):
         exist_ok: bool = False,
     ) -> RegisteredModel:
         """Create a registered model on the server (which picks its id)."""
-        return RegisteredModel.from_dict(
-            self._http.request(
-                "POST",
-                self._models(project_id),
-                json={"name": name, "description": description, "tags": tags, "exist_ok": exist_ok},
-            )
-        )
+        body = {"name": name, "description": description, "tags": tags, "exist_ok": exist_ok}
+        return self._models.create(project_id, body)
 
     def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model."""
-        return RegisteredModel.from_dict(self._http.request("GET", self._models(project_id, name)))
+        return self._models.get(project_id, name)
 
     def list_registered_models(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
-        params = paging(max_results, page_token)
-        body = self._http.request("GET", self._models(project_id), params=params)
-        return Page(
-            [RegisteredModel.from_dict(m) for m in body["models"]], body.get("next_page_token")
-        )
+        return self._models.page(project_id, max_results, page_token)
 
     def update_registered_model(
         self,
@@ -81,22 +67,17 @@ class RestRegistryStore(RegistryStore):
         updated_at: int,
     ) -> RegisteredModel:
         """Change description, card or tags."""
-        return RegisteredModel.from_dict(
-            self._http.request(
-                "PATCH",
-                self._models(project_id, name),
-                json={
-                    "description": description,
-                    "card": card,
-                    "set_tags": set_tags,
-                    "delete_tags": delete_tags,
-                },
-            )
-        )
+        body = {
+            "description": description,
+            "card": card,
+            "set_tags": set_tags,
+            "delete_tags": delete_tags,
+        }
+        return self._models.update(project_id, name, body)
 
     def delete_registered_model(self, project_id: str, name: str) -> None:
         """Delete a model with its versions."""
-        self._http.request("DELETE", self._models(project_id, name))
+        self._models.delete(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(
@@ -114,82 +95,51 @@ class RestRegistryStore(RegistryStore):
         created_at: int,
     ) -> ModelVersion:
         """Register the next version (``version_id`` makes a retry safe)."""
-        return ModelVersion.from_dict(
-            self._http.request(
-                "POST",
-                f"{self._models(project_id, name)}/versions",
-                json={
-                    "version_id": version_id,
-                    "source": source,
-                    "run_id": run_id,
-                    "files": [f.to_dict() for f in files],
-                    "manifest": manifest,
-                    "description": description,
-                    "claimed_by": claimed_by,
-                    "create_missing_model": False,
-                },
-            )
-        )
+        body = {
+            "version_id": version_id,
+            "source": source,
+            "run_id": run_id,
+            "files": [f.to_dict() for f in files],
+            "manifest": manifest,
+            "description": description,
+            "claimed_by": claimed_by,
+            "create_missing_model": False,
+        }
+        return self._models.create_version(project_id, name, body)
 
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version."""
-        return ModelVersion.from_dict(
-            self._http.request("GET", f"{self._models(project_id, name)}/versions/{int(version)}")
-        )
+        return self._models.version(project_id, name, version)
 
     def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version an alias points to."""
-        return ModelVersion.from_dict(
-            self._http.request("GET", f"{self._models(project_id, name)}/aliases/{segment(alias)}")
-        )
+        return self._models.version_by_alias(project_id, name, alias)
 
     def list_model_versions(
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[ModelVersion]:
         """Return one page of a model's versions, newest first."""
-        params = paging(max_results, page_token)
-        body = self._http.request(
-            "GET", f"{self._models(project_id, name)}/versions", params=params
-        )
-        return Page(
-            [ModelVersion.from_dict(v) for v in body["versions"]], body.get("next_page_token")
-        )
+        return self._models.versions(project_id, name, max_results, page_token)
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version."""
-        self._http.request("DELETE", f"{self._models(project_id, name)}/versions/{int(version)}")
+        self._models.delete_version(project_id, name, version)
 
     # -- aliases -------------------------------------------------------------------------
     def set_model_alias(
         self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
     ) -> AliasEvent:
-        """Point an alias at a version."""
-        return AliasEvent.from_dict(
-            self._http.request(
-                "PUT",
-                f"{self._models(project_id, name)}/aliases/{segment(alias)}",
-                json={"version": version, "claimed_by": claimed_by},
-            )
-        )
+        """Point an alias at a version (the server records the time)."""
+        return self._models.set_alias(project_id, name, alias, version, claimed_by)
 
     def delete_model_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> AliasEvent:
-        """Remove an alias."""
-        return AliasEvent.from_dict(
-            self._http.request(
-                "DELETE",
-                f"{self._models(project_id, name)}/aliases/{segment(alias)}",
-                params={"claimed_by": claimed_by},
-            )
-        )
+        """Remove an alias (the server records the time)."""
+        return self._models.delete_alias(project_id, name, alias, claimed_by)
 
     def alias_history(
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[AliasEvent]:
         """Return the recorded alias moves, oldest first."""
-        params = {} if alias is None else {"alias": alias}
-        body = self._http.request(
-            "GET", f"{self._models(project_id, name)}/alias-history", params=params
-        )
-        return [AliasEvent.from_dict(e) for e in body["events"]]
+        return self._models.history(project_id, name, alias)
