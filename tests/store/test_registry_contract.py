@@ -1,4 +1,4 @@
-"""The registry and run-input contract of every MetadataStore: SQLite, PostgreSQL, REST.
+"""The model registry contract (RegistryStore) of every backend: SQLite, PostgreSQL, REST.
 
 A REST store reaches the server's registry domain, which accepts only versions whose
 files are stored blobs and include the manifest; so every version here is made of real
@@ -15,7 +15,7 @@ import pytest
 
 from windlass.artifacts.hashing import hash_bytes
 from windlass.artifacts.http import RestBlobStore
-from windlass.entities import MANIFEST_FILE, ArtifactEntry, DatasetInput, ModelVersion, RunSource
+from windlass.entities import MANIFEST_FILE, ArtifactEntry, ModelVersion, RunSource
 from windlass.exceptions import (
     AlreadyExists,
     InvalidInput,
@@ -24,7 +24,6 @@ from windlass.exceptions import (
     ModelVersionNotFound,
     NotFound,
     ProjectNotFound,
-    RunNotFound,
 )
 from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
@@ -390,37 +389,3 @@ def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
     assert store.registry.get_registered_model(project, "churn").tags == {}
     assert store.registry.alias_history(project, "churn") == []
     assert _version(store, project, "churn").version == 1
-
-
-# -- run inputs -------------------------------------------------------------------------
-def test_run_inputs_are_recorded_once_in_order(store: MetadataStore) -> None:
-    project = _project(store)
-    run_id = _run(store, project)
-    train = DatasetInput(
-        "churn-train",
-        "d" * 64,
-        "training",
-        "s3://b/train.parquet",
-        1000,
-        {"age": "int64", "plan": "string"},
-    )
-    valid = DatasetInput("churn-valid", "e" * 40, "validation")
-    store.runs.log_inputs(run_id, [train])
-    store.runs.log_inputs(run_id, [valid, train])
-    store.runs.log_inputs(run_id, [])
-    # Same name and digest in another context is another input.
-    store.runs.log_inputs(run_id, [DatasetInput("churn-train", "d" * 64, "evaluation")])
-    assert store.runs.list_inputs(run_id) == [
-        train,
-        valid,
-        DatasetInput("churn-train", "d" * 64, "evaluation"),
-    ]
-    assert store.runs.list_inputs(_run(store, project)) == []
-    with pytest.raises(RunNotFound):
-        store.runs.log_inputs(new_id(), [train])
-    with pytest.raises(RunNotFound):
-        store.runs.list_inputs(new_id())
-    store.runs.set_run_deleted(run_id, True, now_ms())
-    with pytest.raises(InvalidState):
-        store.runs.log_inputs(run_id, [DatasetInput("late", "f" * 64)])
-    assert len(store.runs.list_inputs(run_id)) == 3

@@ -1,17 +1,16 @@
-"""One contract for every MetadataStore: SQLite, PostgreSQL and the REST client."""
+"""The run store contract (RunStore) of every backend: SQLite, PostgreSQL, REST client.
+
+Projects, runs, params, tags, metrics, run search and the datasets runs read.
+"""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
-from windlass.artifacts.hashing import hash_file
-from windlass.artifacts.http import RestBlobStore
-from windlass.entities import ArtifactEntry, MetricBatch, RunSource, RunStatus, ViewType
+from windlass.entities import DatasetInput, MetricBatch, RunSource, RunStatus, ViewType
 from windlass.exceptions import (
-    ArtifactNotFound,
     IdConflict,
     InvalidFilter,
     InvalidInput,
@@ -22,7 +21,6 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.store.metadata import MetadataStore
-from windlass.store.rest.store import RestStore
 
 
 def _project(store: MetadataStore) -> str:
@@ -301,30 +299,35 @@ def test_nested_runs(store: MetadataStore) -> None:
         _run(store, project, "orphan", parent=new_id())
 
 
-def test_artifact_index(store: MetadataStore, tmp_path: Path) -> None:
-    run_id = _run(store, _project(store))
-    blob = tmp_path / "blob.bin"
-    blob.write_bytes(b"0123456789")
-    if isinstance(store, RestStore):  # the server records only blobs it holds
-        digest, _size = RestBlobStore(store.base_url, store.client).put_file(blob)
-    else:
-        digest, _size = hash_file(blob)
-    entries = [
-        ArtifactEntry("model/weights.bin", digest, 10),
-        ArtifactEntry("model/conf/a.yaml", digest, 10),
-        ArtifactEntry("report.html", digest, 10),
+# -- run inputs -------------------------------------------------------------------------
+def test_run_inputs_are_recorded_once_in_order(store: MetadataStore) -> None:
+    project = _project(store)
+    run_id = _run(store, project)
+    train = DatasetInput(
+        "churn-train",
+        "d" * 64,
+        "training",
+        "s3://b/train.parquet",
+        1000,
+        {"age": "int64", "plan": "string"},
+    )
+    valid = DatasetInput("churn-valid", "e" * 40, "validation")
+    store.runs.log_inputs(run_id, [train])
+    store.runs.log_inputs(run_id, [valid, train])
+    store.runs.log_inputs(run_id, [])
+    # Same name and digest in another context is another input.
+    store.runs.log_inputs(run_id, [DatasetInput("churn-train", "d" * 64, "evaluation")])
+    assert store.runs.list_inputs(run_id) == [
+        train,
+        valid,
+        DatasetInput("churn-train", "d" * 64, "evaluation"),
     ]
-    store.artifacts.record_artifacts(run_id, entries)
-    top = store.artifacts.list_artifacts(run_id)
-    assert [(f.path, f.is_dir) for f in top] == [("model", True), ("report.html", False)]
-    assert [(f.path, f.is_dir) for f in store.artifacts.list_artifacts(run_id, "model")] == [
-        ("model/conf", True),
-        ("model/weights.bin", False),
-    ]
-    assert [e.path for e in store.artifacts.walk_artifacts(run_id, "model")] == [
-        "model/conf/a.yaml",
-        "model/weights.bin",
-    ]
-    assert store.artifacts.get_artifact(run_id, "report.html").size == 10
-    with pytest.raises(ArtifactNotFound):
-        store.artifacts.get_artifact(run_id, "nope.txt")
+    assert store.runs.list_inputs(_run(store, project)) == []
+    with pytest.raises(RunNotFound):
+        store.runs.log_inputs(new_id(), [train])
+    with pytest.raises(RunNotFound):
+        store.runs.list_inputs(new_id())
+    store.runs.set_run_deleted(run_id, True, now_ms())
+    with pytest.raises(InvalidState):
+        store.runs.log_inputs(run_id, [DatasetInput("late", "f" * 64)])
+    assert len(store.runs.list_inputs(run_id)) == 3

@@ -1,8 +1,8 @@
-"""Recording artifact files: a path is a file or a folder, never both; names are canonical;
-the declared size is the blob's.
+"""The artifact index contract (ArtifactIndex) of every backend: SQLite, PostgreSQL, REST.
 
-On every MetadataStore (SQLite, PostgreSQL, REST through a real server), and through the
-tracking service (embedded mode, and what the server's route calls).
+Recording artifact files: a path is a file or a folder, never both; names are canonical;
+the declared size is the blob's. On every backend (SQLite, PostgreSQL, REST through a real
+server), and through the tracking service (embedded mode, and what the server's route calls).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from windlass.artifacts import open_blob_store
+from windlass.artifacts.hashing import hash_file
 from windlass.artifacts.http import RestBlobStore
 from windlass.entities import ArtifactEntry, RunSource
-from windlass.exceptions import Conflict, InvalidInput
+from windlass.exceptions import ArtifactNotFound, Conflict, InvalidInput
 from windlass.ids import new_id, now_ms
 from windlass.store.metadata import MetadataStore
 from windlass.store.rest.store import RestStore
@@ -119,3 +120,32 @@ def test_declared_size_must_be_the_blobs(
     assert store.artifacts.walk_artifacts(run_id) == []
     tracking.record_artifacts(run_id, [_entry(tracking, "w.bin")])
     assert store.artifacts.get_artifact(run_id, "w.bin").size == len(BLOB)
+
+
+def test_artifact_index(store: MetadataStore, tmp_path: Path) -> None:
+    run_id = _run(store)
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"0123456789")
+    if isinstance(store, RestStore):  # the server records only blobs it holds
+        digest, _size = RestBlobStore(store.base_url, store.client).put_file(blob)
+    else:
+        digest, _size = hash_file(blob)
+    entries = [
+        ArtifactEntry("model/weights.bin", digest, 10),
+        ArtifactEntry("model/conf/a.yaml", digest, 10),
+        ArtifactEntry("report.html", digest, 10),
+    ]
+    store.artifacts.record_artifacts(run_id, entries)
+    top = store.artifacts.list_artifacts(run_id)
+    assert [(f.path, f.is_dir) for f in top] == [("model", True), ("report.html", False)]
+    assert [(f.path, f.is_dir) for f in store.artifacts.list_artifacts(run_id, "model")] == [
+        ("model/conf", True),
+        ("model/weights.bin", False),
+    ]
+    assert [e.path for e in store.artifacts.walk_artifacts(run_id, "model")] == [
+        "model/conf/a.yaml",
+        "model/weights.bin",
+    ]
+    assert store.artifacts.get_artifact(run_id, "report.html").size == 10
+    with pytest.raises(ArtifactNotFound):
+        store.artifacts.get_artifact(run_id, "nope.txt")
