@@ -1,10 +1,11 @@
 """The REST client's model registry, on the versioned core (:mod:`.versioned`).
 
 Each call is one request to ``/api/v1/projects/{project}/models/...``; the server
-answers through its own registry domain, so names and files are checked there again. A registered model's id and the times
-(``created_at``, ``updated_at``, an alias move's ``at``) are the server's, not the ones
-passed here; a version's ``version_id`` and ``claimed_by`` and an alias move's
-``claimed_by`` are sent as given (the server records the names as claims).
+answers through its own registry domain, so names and files are checked there again. A
+registered model's id and the times (``created_at``, ``updated_at``, an alias move's
+``at``) are the server's, not the ones passed here; a version's ``version_id`` and
+``claimed_by`` and an alias move's ``claimed_by`` are sent as given (the server records
+the names as claims).
 """
 
 from __future__ import annotations
