@@ -184,6 +184,6 @@ def recorded(store: object, name: str) -> str:
     records the principal it derived from the request (``WINDLASS_SERVER_USER``, default
     ``anonymous``), never a name from the request body.
     """
-    from windlass.store.rest import RestStore
+    from windlass.store.rest.store import RestStore
 
     return "anonymous" if isinstance(store, RestStore) else name

@@ -60,7 +60,7 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 
 @pytest.fixture
 def project(store: SqlStore) -> str:
-    return store.get_or_create_project("prompts", new_id(), now_ms()).id
+    return store.runs.get_or_create_project("prompts", new_id(), now_ms()).id
 
 
 @pytest.fixture
@@ -473,7 +473,7 @@ def test_concurrent_registers_get_consecutive_numbers(store_uri: str, sharing: s
         else [SqlStore(store_uri) for _ in range(THREADS)]
     )
     try:
-        project = shared.get_or_create_project("race", new_id(), now_ms()).id
+        project = shared.runs.get_or_create_project("race", new_id(), now_ms()).id
         registries = [PromptRegistry(s) for s in stores]
         # The prompt does not exist yet: the racers also race to create it.
         made = race(
@@ -483,14 +483,14 @@ def test_concurrent_registers_get_consecutive_numbers(store_uri: str, sharing: s
         )
         assert sorted(v.version for v in made) == list(range(1, THREADS + 1))
         assert len({v.id for v in made}) == THREADS
-        listed = shared.list_prompt_versions(project, "raced", max_results=100).items
+        listed = shared.prompts.list_prompt_versions(project, "raced", max_results=100).items
         assert [v.version for v in listed] == list(range(THREADS, 0, -1))
         # Everyone registering one content at once makes one version.
         same = race(
             lambda i: registries[i].register(project, "raced", template="same {{ x }}", model=MODEL)
         )
         assert {v.version for v in same} == {THREADS + 1}
-        assert shared.get_prompt(project, "raced").latest_version == THREADS + 1
+        assert shared.prompts.get_prompt(project, "raced").latest_version == THREADS + 1
     finally:
         for store in set(stores):
             store.close()
@@ -499,7 +499,7 @@ def test_concurrent_registers_get_consecutive_numbers(store_uri: str, sharing: s
 def test_concurrent_alias_moves_form_one_chain(store_uri: str) -> None:
     store = SqlStore(store_uri)
     try:
-        project = store.get_or_create_project("race", new_id(), now_ms()).id
+        project = store.runs.get_or_create_project("race", new_id(), now_ms()).id
         registry = PromptRegistry(store)
         for i in range(4):
             registry.register(project, "raced", template=f"v{i} {{{{ x }}}}")
@@ -584,7 +584,7 @@ def test_run_renders_calls_the_bound_model_and_links_spans(llm_server: OpenAISer
         assert span.attributes[attr.PROMPT_VERSION] == 1
     assert call.input_tokens and call.output_tokens and call.cost is not None
     # Costs and tokens group by prompt version.
-    rollup = TraceService(default_client().tracking.store).store.trace_rollup(
+    rollup = TraceService(default_client().tracking.store).store.traces.trace_rollup(
         [default_client().project_id()], "prompt"
     )
     assert [(r.key, r.traces, r.llm_calls) for r in rollup] == [("prompts:/support/1", 1, 1)]

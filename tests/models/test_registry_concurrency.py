@@ -65,7 +65,7 @@ def files(blobs_uri: str) -> list[ArtifactEntry]:
 @pytest.fixture
 def project(store_uri: str) -> Iterator[str]:
     store = SqlStore(store_uri)
-    yield store.get_or_create_project("race", new_id(), now_ms()).id
+    yield store.runs.get_or_create_project("race", new_id(), now_ms()).id
     store.close()
 
 
@@ -102,10 +102,10 @@ def test_concurrent_registration_numbers_without_gaps(
     try:
         versions = race(lambda i: register(registries[i], project, files))
         assert sorted(versions) == list(range(1, THREADS + 1))
-        listed = shared.list_model_versions(project, "churn", max_results=100).items
+        listed = shared.registry.list_model_versions(project, "churn", max_results=100).items
         assert [v.version for v in listed] == list(range(THREADS, 0, -1))
         assert len({v.id for v in listed}) == THREADS
-        assert shared.get_registered_model(project, "churn").latest_version == THREADS
+        assert shared.registry.get_registered_model(project, "churn").latest_version == THREADS
     finally:
         for store in set(stores):
             store.close()
@@ -161,7 +161,7 @@ def test_concurrent_registration_from_processes_on_sqlite(
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'procs.db'}"
     store = SqlStore(uri)
-    project = store.get_or_create_project("procs", new_id(), now_ms()).id
+    project = store.runs.get_or_create_project("procs", new_id(), now_ms()).id
     store.close()
     payload = json.dumps([[f.path, f.digest, f.size] for f in files])
     procs = [

@@ -30,7 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from windlass.entities import Span, SpanKind
 from windlass.exceptions import ProjectNotFound, TraceNotFound
-from windlass.store.rest import RestStore
+from windlass.store.rest.store import RestStore
 from windlass_testing import ServerProcess
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
@@ -181,7 +181,7 @@ def client(server: ServerProcess) -> Iterator[httpx.Client]:
 
 
 def trace_ids(rest: RestStore, project: str) -> set[str]:
-    return {t.trace_id for t in rest.search_traces([project], max_results=1000).items}
+    return {t.trace_id for t in rest.traces.search_traces([project], max_results=1000).items}
 
 
 # -- the real OpenTelemetry exporter ----------------------------------------------------
@@ -235,13 +235,13 @@ def test_sdk_exporter_spans_are_stored_normalized_and_priced(
         {"service.name": "checkout", "windlass.project": project},
         compression=compression,
     )
-    _assert_normalized(rest.get_trace(trace_id), root_id)
-    _assert_normalized(rest.get_trace(trace_id, project), root_id)
-    [summary] = rest.search_traces([project]).items
+    _assert_normalized(rest.traces.get_trace(trace_id), root_id)
+    _assert_normalized(rest.traces.get_trace(trace_id, project), root_id)
+    [summary] = rest.traces.search_traces([project]).items
     assert (summary.trace_id, summary.name, summary.span_count) == (trace_id, "agent", 3)
     assert summary.models == ("gpt-4o-mini", "mystery-model-x")
     assert summary.cost == pytest.approx(MINI_COST) and summary.cost_complete is False
-    stats = rest.trace_stats([project])
+    stats = rest.traces.trace_stats([project])
     assert (stats.count, stats.input_tokens, stats.unpriced_llm_spans) == (1, 2000, 1)
 
 
@@ -254,9 +254,9 @@ def test_header_project_wins_over_the_resource_attribute(
         {"service.name": "checkout", "windlass.project": named},
         headers={"x-windlass-project": header},
     )
-    _assert_normalized(rest.get_trace(trace_id, header), root_id)
+    _assert_normalized(rest.traces.get_trace(trace_id, header), root_id)
     with pytest.raises(ProjectNotFound):
-        rest.get_trace(trace_id, named)  # the resource's project was never created
+        rest.traces.get_trace(trace_id, named)  # the resource's project was never created
 
 
 # -- OTLP/JSON --------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def test_json_with_hex_ids_plain_and_gzip(client: httpx.Client, rest: RestStore)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {}  # full success: no partialSuccess
-    spans = rest.get_trace(plain.lower(), project)
+    spans = rest.traces.get_trace(plain.lower(), project)
     assert [s.name for s in spans] == ["agent", "chat gpt-4o-mini"]
     assert spans[1].parent_span_id == root and spans[1].cost == pytest.approx(MINI_COST)
 
@@ -292,7 +292,7 @@ def test_json_with_hex_ids_plain_and_gzip(client: httpx.Client, rest: RestStore)
         "/v1/traces", content=zipped_body, headers={**JSON, "content-encoding": "gzip"}
     )
     assert response.status_code == 200 and response.json() == {}
-    [span] = rest.get_trace(zipped, project)
+    [span] = rest.traces.get_trace(zipped, project)
     assert span.model == "unknown-model-9" and span.cost is None
     assert trace_ids(rest, project) == {plain.lower(), zipped}
 
@@ -324,7 +324,7 @@ def test_spans_are_routed_per_resource_project(client: httpx.Client, rest: RestS
     # No header and no resource attribute: the default project.
     body = json_request(({"service.name": "x"}, [json_span(default_trace, "default")]))
     assert client.post("/v1/traces", content=json.dumps(body), headers=JSON).status_code == 200
-    assert rest.get_trace(default_trace, "default")[0].name == "default"
+    assert rest.traces.get_trace(default_trace, "default")[0].name == "default"
 
 
 # -- duplicates -------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_duplicates_are_reported_in_partial_success_and_metrics(
     assert partial["errorMessage"].startswith("1 span(s) already stored")
     assert f"{trace_id}/{spans[3]['spanId']}" in partial["errorMessage"]
 
-    assert len(rest.get_trace(trace_id, project)) == 13
+    assert len(rest.traces.get_trace(trace_id, project)) == 13
     found = metrics(server.url)
     assert sample(found, "windlass_spans_ingested_total", project=project) == 13
     assert sample(found, "windlass_spans_duplicate_total", project=project) == 13
@@ -394,7 +394,7 @@ def test_malformed_payloads_are_400_and_store_nothing(
     kept = _hex_id(16)
     seed = json_request(({"windlass.project": project}, [json_span(kept, "kept")]))
     assert client.post("/v1/traces", content=json.dumps(seed), headers=JSON).status_code == 200
-    before = rest.trace_stats([project])
+    before = rest.traces.trace_stats([project])
 
     good = json_span(_hex_id(16), "good")
     cases: list[tuple[bytes, dict[str, str], str]] = [
@@ -448,10 +448,10 @@ def test_malformed_payloads_are_400_and_store_nothing(
     )
     assert "project name" in error["message"]
 
-    assert rest.trace_stats([project]) == before
+    assert rest.traces.trace_stats([project]) == before
     assert trace_ids(rest, project) == {kept}
     with pytest.raises(TraceNotFound):
-        rest.get_trace(good["traceId"])
+        rest.traces.get_trace(good["traceId"])
 
 
 def test_unsupported_content_types_and_encodings_are_415(
@@ -553,7 +553,7 @@ def test_oversized_bodies_are_413_as_sent_streamed_and_decompressed(
         found = metrics(small_server.url)
     assert sample(found, "windlass_otlp_requests_total", status="413") == 3
     assert sample(found, "windlass_otlp_requests_total", status="200") == 2
-    assert rest.trace_stats([project]).count == 1  # the medium one, stored once
+    assert rest.traces.trace_stats([project]).count == 1  # the medium one, stored once
     rest.close()
 
 
@@ -626,5 +626,5 @@ def test_reasoning_tokens_are_read_from_every_spelling(
     span["attributes"].append({"key": key, "value": {"intValue": "321"}})
     body = json_request(({"windlass.project": project}, [span]))
     assert client.post("/v1/traces", json=body).status_code == 200
-    [stored] = rest.get_trace(trace_id)
+    [stored] = rest.traces.get_trace(trace_id)
     assert stored.reasoning_tokens == 321 and stored.output_tokens == 500

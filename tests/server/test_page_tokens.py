@@ -341,15 +341,15 @@ def test_every_paged_route_refuses_forged_tokens(seeded: Seeded) -> None:
 
 def test_rest_client_raises_invalid_page_token(seeded: Seeded) -> None:
     from windlass.exceptions import InvalidPageToken
-    from windlass.store.rest import RestStore
+    from windlass.store.rest.store import RestStore
 
     store = RestStore(seeded.url)
     try:
         with pytest.raises(InvalidPageToken):
-            store.list_projects(page_token=GENERIC_TOKENS["nested-lists"])
+            store.runs.list_projects(page_token=GENERIC_TOKENS["nested-lists"])
         with pytest.raises(InvalidPageToken):
-            store.search_runs([seeded.project_id], page_token=token({"k": "runs:", "v": "x"}))
+            store.runs.search_runs([seeded.project_id], page_token=token({"k": "runs:", "v": "x"}))
         with pytest.raises(InvalidPageToken):
-            store.get_metric_history(seeded.run_id, "loss", page_token="garbage!!")
+            store.runs.get_metric_history(seeded.run_id, "loss", page_token="garbage!!")
     finally:
         store.close()

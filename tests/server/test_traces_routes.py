@@ -28,7 +28,7 @@ from windlass.entities import (
 )
 from windlass.exceptions import InvalidFilter, InvalidInput, ProjectNotFound, TraceNotFound
 from windlass.ids import new_id, now_ms
-from windlass.store.rest import RestStore
+from windlass.store.rest.store import RestStore
 from windlass.store.sql.store import SqlStore
 from windlass_testing import ServerProcess
 
@@ -56,7 +56,9 @@ class Pair:
     sql: SqlStore
 
     def project(self, prefix: str = "tr") -> str:
-        return self.rest.get_or_create_project(f"{prefix}-{new_id()[-12:]}", new_id(), now_ms()).id
+        return self.rest.runs.get_or_create_project(
+            f"{prefix}-{new_id()[-12:]}", new_id(), now_ms()
+        ).id
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -142,27 +144,33 @@ def test_rest_answers_like_the_sql_store_beneath(pair: Pair) -> None:
     spans = {first: _dataset(first), second: _dataset(second, 9)}
     for project, batch in spans.items():
         half = len(batch) // 2
-        assert rest.ingest_spans(project, batch[:half], now_ms()) == SpanIngestResult(half, [])
-        result = rest.ingest_spans(project, batch, now_ms())  # a retry, plus the rest
+        assert rest.traces.ingest_spans(project, batch[:half], now_ms()) == SpanIngestResult(
+            half, []
+        )
+        result = rest.traces.ingest_spans(project, batch, now_ms())  # a retry, plus the rest
         assert result.accepted == len(batch) - half
         assert result.duplicates == [(s.trace_id, s.span_id) for s in batch[:half]]
     both = [first, second]
 
     # One trace, with and without its project; priced by the server where it could be.
     for span in spans[first][:12]:
-        got = rest.get_trace(span.trace_id)
-        assert got == sql.get_trace(span.trace_id) == rest.get_trace(span.trace_id, first)
+        got = rest.traces.get_trace(span.trace_id)
+        assert (
+            got
+            == sql.traces.get_trace(span.trace_id)
+            == rest.traces.get_trace(span.trace_id, first)
+        )
     priced = [
         s
         for t in {s.trace_id for s in spans[first]}
-        for s in rest.get_trace(t)
+        for s in rest.traces.get_trace(t)
         if s.model == "gpt-4o-mini"
     ]
     assert priced and all(s.cost is not None and s.cost > 0 for s in priced)
     assert all(
         s.cost is None
         for t in {s.trace_id for s in spans[first]}
-        for s in rest.get_trace(t)
+        for s in rest.traces.get_trace(t)
         if s.model == "claude-3"
     )
 
@@ -179,7 +187,7 @@ def test_rest_answers_like_the_sql_store_beneath(pair: Pair) -> None:
                     order: list[str] | None = order,
                 ) -> list[Any]:
                     return all_pages(
-                        lambda token: store.search_traces(
+                        lambda token: store.traces.search_traces(
                             projects, text, order_by=order, max_results=size, page_token=token
                         )
                     )
@@ -188,39 +196,41 @@ def test_rest_answers_like_the_sql_store_beneath(pair: Pair) -> None:
                 assert pages(rest, 7) == expected, (projects, text, order)
             window = (BASE + DAY, BASE + 3 * DAY)
             assert (
-                rest.search_traces(projects, text, *window).items
-                == sql.search_traces(projects, text, *window).items
+                rest.traces.search_traces(projects, text, *window).items
+                == sql.traces.search_traces(projects, text, *window).items
             )
-            assert rest.trace_stats(projects, text) == sql.trace_stats(projects, text)
-            assert rest.trace_stats(projects, text, *window) == sql.trace_stats(
+            assert rest.traces.trace_stats(projects, text) == sql.traces.trace_stats(projects, text)
+            assert rest.traces.trace_stats(projects, text, *window) == sql.traces.trace_stats(
                 projects, text, *window
             )
             for grouping in TRACE_GROUPINGS:
-                assert rest.trace_rollup(projects, grouping, text) == sql.trace_rollup(
+                assert rest.traces.trace_rollup(
                     projects, grouping, text
-                ), grouping
-        assert rest.trace_rollup(projects, "session", max_results=2) == sql.trace_rollup(
+                ) == sql.traces.trace_rollup(projects, grouping, text), grouping
+        assert rest.traces.trace_rollup(
             projects, "session", max_results=2
-        )
+        ) == sql.traces.trace_rollup(projects, "session", max_results=2)
 
         # Span export pages alike.
         exported = all_pages(
-            lambda token, p=projects: rest.search_spans(p, max_results=13, page_token=token)
+            lambda token, p=projects: rest.traces.search_spans(p, max_results=13, page_token=token)
         )
         assert exported == all_pages(
-            lambda token, p=projects: sql.search_spans(p, max_results=10_000, page_token=token)
+            lambda token, p=projects: sql.traces.search_spans(
+                p, max_results=10_000, page_token=token
+            )
         )
         assert len(exported) == sum(len(spans[p]) for p in projects)
         assert (
-            rest.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items
-            == sql.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items
+            rest.traces.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items
+            == sql.traces.search_spans(projects, BASE + DAY, BASE + 2 * DAY).items
         )
 
     # No project: nothing, as the store says.
-    assert rest.search_traces([]).items == sql.search_traces([]).items == []
-    assert rest.trace_stats([]) == sql.trace_stats([])
-    assert rest.trace_rollup([], "day") == sql.trace_rollup([], "day") == []
-    assert rest.search_spans([]).items == []
+    assert rest.traces.search_traces([]).items == sql.traces.search_traces([]).items == []
+    assert rest.traces.trace_stats([]) == sql.traces.trace_stats([])
+    assert rest.traces.trace_rollup([], "day") == sql.traces.trace_rollup([], "day") == []
+    assert rest.traces.search_spans([]).items == []
 
 
 def test_errors_come_back_as_the_stores_exceptions(pair: Pair) -> None:
@@ -244,50 +254,50 @@ def test_errors_come_back_as_the_stores_exceptions(pair: Pair) -> None:
 
     for store in (rest, sql):
         with pytest.raises(InvalidInput, match="trace id"):
-            store.ingest_spans(project, [good, bad(trace_id="abc")], now_ms())
+            store.traces.ingest_spans(project, [good, bad(trace_id="abc")], now_ms())
         with pytest.raises(InvalidInput, match="span id"):
-            store.ingest_spans(project, [good, bad(span_id="x" * 17)], now_ms())
+            store.traces.ingest_spans(project, [good, bad(span_id="x" * 17)], now_ms())
         with pytest.raises(InvalidInput, match="not JSON"):
-            store.ingest_spans(project, [good, bad(attributes={"raw": b"\x00"})], now_ms())
+            store.traces.ingest_spans(project, [good, bad(attributes={"raw": b"\x00"})], now_ms())
         for change in (
             {"input": "a\x00b"},
             {"attributes": {"k": ["\x00"]}},
             {"input_tokens": 2**63},
         ):
             with pytest.raises(InvalidInput, match=r"NUL|stored"):
-                store.ingest_spans(project, [good, bad(**change)], now_ms())
+                store.traces.ingest_spans(project, [good, bad(**change)], now_ms())
         with pytest.raises(TraceNotFound, match=trace_id):
-            store.get_trace(trace_id)  # nothing of a refused batch was stored
+            store.traces.get_trace(trace_id)  # nothing of a refused batch was stored
         with pytest.raises(ProjectNotFound):
-            store.ingest_spans(new_id(), [good], now_ms())
+            store.traces.ingest_spans(new_id(), [good], now_ms())
 
-    rest.ingest_spans(project, [good], now_ms())
+    rest.traces.ingest_spans(project, [good], now_ms())
     for store in (rest, sql):
         with pytest.raises(TraceNotFound):
-            store.get_trace(_tid())
+            store.traces.get_trace(_tid())
         with pytest.raises(TraceNotFound):
-            store.get_trace(trace_id, pair.project())
+            store.traces.get_trace(trace_id, pair.project())
         with pytest.raises(ProjectNotFound):
-            store.get_trace(trace_id, new_id())
+            store.traces.get_trace(trace_id, new_id())
         with pytest.raises(ProjectNotFound):
-            store.search_traces([project, new_id()])
+            store.traces.search_traces([project, new_id()])
         with pytest.raises(InvalidFilter, match="name"):
-            store.search_traces([project], "name > 3")
+            store.traces.search_traces([project], "name > 3")
         with pytest.raises(InvalidFilter, match="nope"):
-            store.trace_stats([project], "nope = 1")
+            store.traces.trace_stats([project], "nope = 1")
         with pytest.raises(InvalidFilter, match="nope"):
-            store.search_traces([project], order_by=["nope DESC"])
+            store.traces.search_traces([project], order_by=["nope DESC"])
         for size in (0, 1001):
             with pytest.raises(InvalidInput, match="max_results"):
-                store.search_traces([project], max_results=size)
+                store.traces.search_traces([project], max_results=size)
         with pytest.raises(InvalidInput, match="page_token"):
-            store.search_traces([project], page_token="garbage")
+            store.traces.search_traces([project], page_token="garbage")
         with pytest.raises(InvalidInput, match="group"):
-            store.trace_rollup([project], "week")  # type: ignore[arg-type]
+            store.traces.trace_rollup([project], "week")  # type: ignore[arg-type]
         with pytest.raises(InvalidInput, match="max_results"):
-            store.search_spans([project], max_results=10_001)
+            store.traces.search_spans([project], max_results=10_001)
         with pytest.raises(InvalidInput):
-            store.search_spans([project], page_token="e30")
+            store.traces.search_spans([project], page_token="e30")
 
 
 def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

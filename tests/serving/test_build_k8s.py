@@ -294,7 +294,7 @@ def test_the_deployment_must_exist_before_anything_is_written(
     # A deployment whose model is gone (made unchecked) is refused naming the variant.
     store = SqlStore(store_uri)
     try:
-        project = store.get_or_create_project("k8s-check", new_id(), now_ms()).id
+        project = store.runs.get_or_create_project("k8s-check", new_id(), now_ms()).id
         DeploymentService(store, check_models=False).create(
             project, "churn-prod", [Variant("main", "models:/churn/1", 1.0)]
         )

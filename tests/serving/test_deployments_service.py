@@ -47,7 +47,7 @@ def _seed(store: SqlStore, blobs_root: Path) -> str:
     """A project with model ``churn`` (versions 1-3, alias champion on 1); its id."""
     blobs = open_blob_store(str(blobs_root))
     registry = ModelRegistry(store, blobs)
-    project = store.get_or_create_project(f"dep-{new_id()[-10:]}", new_id(), now_ms()).id
+    project = store.runs.get_or_create_project(f"dep-{new_id()[-10:]}", new_id(), now_ms()).id
     files = []
     manifest = {
         "format": FORMAT,
@@ -189,7 +189,7 @@ def test_model_uris_must_resolve(
 
 def test_run_models_and_latest(service: DeploymentService, store: SqlStore, project: str) -> None:
     run_id = new_id()
-    store.create_run(
+    store.runs.create_run(
         run_id=run_id,
         project_id=project,
         name="train",
@@ -198,7 +198,7 @@ def test_run_models_and_latest(service: DeploymentService, store: SqlStore, proj
         source=RunSource(),
         tags={},
     )
-    store.record_artifacts(run_id, [ArtifactEntry(f"model/{MANIFEST_FILE}", "0" * 64, 1)])
+    store.artifacts.record_artifacts(run_id, [ArtifactEntry(f"model/{MANIFEST_FILE}", "0" * 64, 1)])
     created = create(
         service,
         project,
@@ -215,7 +215,7 @@ def test_run_models_and_latest(service: DeploymentService, store: SqlStore, proj
     ]
     with pytest.raises(ArtifactNotFound, match="not a windlass model"):
         create(service, project, "other", variants=[Variant("run", f"runs:/{run_id}/x", 1)])
-    store.create_registered_model(
+    store.registry.create_registered_model(
         model_id=new_id(),
         project_id=project,
         name="empty",
@@ -373,7 +373,7 @@ def test_rollback_refuses_a_state_whose_model_is_gone(
 ) -> None:
     create(service, project, variants=[Variant("old", "models:/churn/3", 1)])
     service.set_variants(project, "prod", [CHAMPION])
-    store.delete_model_version(project, "churn", 3)
+    store.registry.delete_model_version(project, "churn", 3)
     with pytest.raises(ModelVersionNotFound, match="variant 'old'"):
         service.rollback(project, "prod")
     assert service.get(project, "prod").revision == 2

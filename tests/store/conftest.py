@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass_testing import POSTGRES_SKIP, scratch_postgres_database
 
 
@@ -36,7 +36,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataSt
         yield pg
         pg.close()
     else:
-        from windlass.store.rest import RestStore
+        from windlass.store.rest.store import RestStore
 
         rest = RestStore(request.getfixturevalue("server").url)
         yield rest

@@ -25,8 +25,8 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.models.manifest import FORMAT
-from windlass.store.base import MetadataStore
-from windlass.store.rest import RestStore
+from windlass.store.metadata import MetadataStore
+from windlass.store.rest.store import RestStore
 from windlass_testing import recorded
 
 A = Variant("champion", "models:/churn/1", 90.0)
@@ -36,7 +36,7 @@ SHADOW = Variant("shadow", "models:/churn@latest", 0.0)
 
 def _project(store: MetadataStore) -> str:
     """A new project with model ``churn`` (versions 1-3)."""
-    project = store.get_or_create_project(f"dep-{new_id()[-12:]}", new_id(), now_ms()).id
+    project = store.runs.get_or_create_project(f"dep-{new_id()[-12:]}", new_id(), now_ms()).id
     manifest = {
         "format": FORMAT,
         "flavors": {"sklearn": {}},
@@ -48,7 +48,7 @@ def _project(store: MetadataStore) -> str:
         for data in contents.values():
             blobs.put_stream(io.BytesIO(data))
     files = [ArtifactEntry(p, hash_bytes(d), len(d)) for p, d in contents.items()]
-    store.create_registered_model(
+    store.registry.create_registered_model(
         model_id=new_id(),
         project_id=project,
         name="churn",
@@ -57,7 +57,7 @@ def _project(store: MetadataStore) -> str:
         created_at=now_ms(),
     )
     for _ in range(3):
-        store.create_model_version(
+        store.registry.create_model_version(
             version_id=new_id(),
             project_id=project,
             name="churn",
@@ -80,7 +80,7 @@ def _create(
     shadow: Variant | None = None,
     deployment_id: str | None = None,
 ) -> Deployment:
-    return store.create_deployment(
+    return store.deployments.create_deployment(
         deployment_id=deployment_id or new_id(),
         project_id=project,
         name=name,
@@ -103,7 +103,7 @@ def _update(
     claimed_by: str = "bob",
     expected_revision: int | None = None,
 ) -> Deployment:
-    return store.update_deployment(
+    return store.deployments.update_deployment(
         project,
         name,
         variants=variants,
@@ -127,8 +127,8 @@ def test_create_get_and_first_event(store: MetadataStore) -> None:
     )
     assert created.variants == [A, B] and created.shadow == SHADOW
     assert created.created_at == created.updated_at > 0
-    assert store.get_deployment(project, "prod") == created
-    events = store.deployment_history(project, "prod").items
+    assert store.deployments.get_deployment(project, "prod") == created
+    events = store.deployments.deployment_history(project, "prod").items
     assert len(events) == 1
     event = events[0]
     assert (event.deployment_name, event.revision, event.action, event.claimed_by) == (
@@ -139,7 +139,7 @@ def test_create_get_and_first_event(store: MetadataStore) -> None:
     )
     assert event.variants == [A, B] and event.shadow == SHADOW
     assert event.at == created.created_at
-    assert store.get_deployment_revision(project, "prod", 1) == event
+    assert store.deployments.get_deployment_revision(project, "prod", 1) == event
 
 
 def test_names_are_unique_per_project_and_creates_retry(store: MetadataStore) -> None:
@@ -150,7 +150,7 @@ def test_names_are_unique_per_project_and_creates_retry(store: MetadataStore) ->
     assert "prod" in info.value.message
     # The same id again is a retry: the deployment it made comes back, nothing is added.
     assert _create(store, project, deployment_id=first.id) == first
-    assert len(store.deployment_history(project, "prod").items) == 1
+    assert len(store.deployments.deployment_history(project, "prod").items) == 1
     with pytest.raises(AlreadyExists):
         _create(store, project, name="other-name", deployment_id=first.id)
     assert _create(store, other).project_id == other
@@ -160,29 +160,29 @@ def test_unknown_project_and_deployment(store: MetadataStore) -> None:
     project = _project(store)
     unknown = new_id()
     for call in (
-        lambda: store.get_deployment(unknown, "prod"),
-        lambda: store.list_deployments(unknown),
+        lambda: store.deployments.get_deployment(unknown, "prod"),
+        lambda: store.deployments.list_deployments(unknown),
         lambda: _create(store, unknown),
         lambda: _update(store, unknown, [A]),
-        lambda: store.deployment_history(unknown, "prod"),
-        lambda: store.get_deployment_revision(unknown, "prod", 1),
-        lambda: store.delete_deployment(unknown, "prod"),
+        lambda: store.deployments.deployment_history(unknown, "prod"),
+        lambda: store.deployments.get_deployment_revision(unknown, "prod", 1),
+        lambda: store.deployments.delete_deployment(unknown, "prod"),
     ):
         with pytest.raises(ProjectNotFound):
             call()
     for call in (
-        lambda: store.get_deployment(project, "nope"),
+        lambda: store.deployments.get_deployment(project, "nope"),
         lambda: _update(store, project, [A], name="nope"),
-        lambda: store.deployment_history(project, "nope"),
-        lambda: store.get_deployment_revision(project, "nope", 1),
-        lambda: store.delete_deployment(project, "nope"),
+        lambda: store.deployments.deployment_history(project, "nope"),
+        lambda: store.deployments.get_deployment_revision(project, "nope", 1),
+        lambda: store.deployments.delete_deployment(project, "nope"),
     ):
         with pytest.raises(DeploymentNotFound) as info:
             call()
         assert "nope" in info.value.message
     _create(store, project)
     with pytest.raises(DeploymentNotFound) as info:
-        store.get_deployment_revision(project, "prod", 2)
+        store.deployments.get_deployment_revision(project, "prod", 2)
     assert "revision 2" in info.value.message
 
 
@@ -195,21 +195,22 @@ def test_list_by_name_in_pages(store: MetadataStore) -> None:
     seen: list[str] = []
     token = None
     while True:
-        page = store.list_deployments(project, max_results=2, page_token=token)
+        page = store.deployments.list_deployments(project, max_results=2, page_token=token)
         assert len(page.items) <= 2
         seen += [d.name for d in page.items]
         token = page.next_page_token
         if token is None:
             break
     assert seen == sorted(names)
-    assert store.list_deployments(project).items[0].variants == [A, B]
+    assert store.deployments.list_deployments(project).items[0].variants == [A, B]
     with pytest.raises(InvalidInput):
-        store.list_deployments(project, max_results=0)
+        store.deployments.list_deployments(project, max_results=0)
     with pytest.raises(InvalidInput):
-        store.list_deployments(project, page_token="garbage!!")
+        store.deployments.list_deployments(project, page_token="garbage!!")
     with pytest.raises(InvalidInput):  # a token of another listing
-        store.list_deployments(
-            other, page_token=store.list_deployments(project, max_results=1).next_page_token
+        store.deployments.list_deployments(
+            other,
+            page_token=store.deployments.list_deployments(project, max_results=1).next_page_token,
         )
 
 
@@ -225,10 +226,10 @@ def test_update_makes_the_next_revision_and_records_it(store: MetadataStore) -> 
         created.description,
     )
     assert second.updated_at >= created.updated_at
-    assert store.get_deployment(project, "prod") == second
+    assert store.deployments.get_deployment(project, "prod") == second
     third = _update(store, project, [A], None, action="set_variants", claimed_by="cy")
     assert third.revision == 3 and third.shadow is None
-    events = store.deployment_history(project, "prod").items
+    events = store.deployments.deployment_history(project, "prod").items
     assert [(e.revision, e.action, e.claimed_by) for e in events] == [
         (1, "create", recorded(store, "ada")),
         (2, "set_weights", recorded(store, "bob")),
@@ -244,7 +245,7 @@ def test_an_unchanged_state_records_nothing(store: MetadataStore) -> None:
     _create(store, project, shadow=SHADOW)
     same = _update(store, project, [A, B], SHADOW, expected_revision=7)
     assert same.revision == 1
-    assert len(store.deployment_history(project, "prod").items) == 1
+    assert len(store.deployments.deployment_history(project, "prod").items) == 1
 
 
 def test_expected_revision_is_a_compare_and_set(store: MetadataStore) -> None:
@@ -255,7 +256,7 @@ def test_expected_revision_is_a_compare_and_set(store: MetadataStore) -> None:
         _update(store, project, [B], expected_revision=1)
     assert info.value.details["revision"] == 2
     assert "concurrently" in info.value.message
-    assert store.get_deployment(project, "prod").variants == [A]
+    assert store.deployments.get_deployment(project, "prod").variants == [A]
     assert _update(store, project, [B], expected_revision=2).revision == 3
 
 
@@ -268,7 +269,7 @@ def test_history_pages_both_ways(store: MetadataStore) -> None:
         seen: list[int] = []
         token = None
         while True:
-            page = store.deployment_history(
+            page = store.deployments.deployment_history(
                 project, "prod", max_results=3, page_token=token, newest_first=newest_first
             )
             seen += [e.revision for e in page.items]
@@ -276,23 +277,23 @@ def test_history_pages_both_ways(store: MetadataStore) -> None:
             if token is None:
                 break
         assert seen == expected
-    newest = store.deployment_history(project, "prod", 2, newest_first=True)
+    newest = store.deployments.deployment_history(project, "prod", 2, newest_first=True)
     assert [e.revision for e in newest.items] == [7, 6]
     with pytest.raises(InvalidInput):  # an ascending token does not page a descending list
-        store.deployment_history(project, "prod", 2, newest.next_page_token)
-    assert store.get_deployment_revision(project, "prod", 4).variants[1].weight == 3.0
+        store.deployments.deployment_history(project, "prod", 2, newest.next_page_token)
+    assert store.deployments.get_deployment_revision(project, "prod", 4).variants[1].weight == 3.0
 
 
 def test_delete_removes_deployment_and_history(store: MetadataStore) -> None:
     project = _project(store)
     first = _create(store, project)
     _update(store, project, [A])
-    store.delete_deployment(project, "prod")
+    store.deployments.delete_deployment(project, "prod")
     with pytest.raises(DeploymentNotFound):
-        store.get_deployment(project, "prod")
+        store.deployments.get_deployment(project, "prod")
     with pytest.raises(DeploymentNotFound):
-        store.deployment_history(project, "prod")
-    assert store.list_deployments(project).items == []
+        store.deployments.deployment_history(project, "prod")
+    assert store.deployments.list_deployments(project).items == []
     again = _create(store, project)
     assert again.id != first.id and again.revision == 1
-    assert [e.revision for e in store.deployment_history(project, "prod").items] == [1]
+    assert [e.revision for e in store.deployments.deployment_history(project, "prod").items] == [1]

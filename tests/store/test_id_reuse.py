@@ -15,12 +15,12 @@ from windlass.artifacts import open_blob_store
 from windlass.entities import MetricBatch, RunSource
 from windlass.exceptions import IdConflict
 from windlass.ids import new_id, now_ms
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.tracking.service import Tracking
 
 
 def _project(store: MetadataStore) -> str:
-    return store.get_or_create_project(f"ids-{new_id()[-12:]}", new_id(), now_ms()).id
+    return store.runs.get_or_create_project(f"ids-{new_id()[-12:]}", new_id(), now_ms()).id
 
 
 def _create(store: MetadataStore, run_id: str, project_id: str, **change: object) -> str:
@@ -34,14 +34,14 @@ def _create(store: MetadataStore, run_id: str, project_id: str, **change: object
         "tags": {"team": "a"},
     }
     body.update(change)
-    return store.create_run(**body).id  # type: ignore[arg-type]
+    return store.runs.create_run(**body).id  # type: ignore[arg-type]
 
 
 def test_same_run_again_is_idempotent(store: MetadataStore) -> None:
     project, run_id = _project(store), new_id()
     assert _create(store, run_id, project) == run_id
     assert _create(store, run_id, project) == run_id
-    run = store.get_run(run_id)
+    run = store.runs.get_run(run_id)
     assert (run.name, run.start_time, run.tags) == ("first", 1_700_000_000_000, {"team": "a"})
 
 
@@ -71,7 +71,7 @@ def test_run_id_reused_with_another_body_is_id_conflict(
     assert caught.value.error_code == "ID_CONFLICT"
     assert run_id in caught.value.message
     # The stored run is unchanged.
-    run = store.get_run(run_id)
+    run = store.runs.get_run(run_id)
     assert (run.project_id, run.name, run.start_time, run.parent_run_id) == (
         project,
         "first",
@@ -93,18 +93,18 @@ def test_metric_batch_id_reuse(store: MetadataStore) -> None:
     project = _project(store)
     run_id = _create(store, new_id(), project)
     batch_id = new_id()
-    assert store.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 3
+    assert store.runs.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 3
     # The same points again (a retry): stored once, no error.
-    assert store.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 0
+    assert store.runs.log_metrics(_batch(batch_id, run_id, [1.0, math.nan, 3.0])) == 0
     for other in (
         _batch(batch_id, run_id, [1.0, 2.0, 3.0]),
         _batch(batch_id, run_id, [1.0, math.nan, 3.0], steps=[0, 1, 5]),
         _batch(batch_id, run_id, [1.0, math.nan]),
     ):
         with pytest.raises(IdConflict) as caught:
-            store.log_metrics(other)
+            store.runs.log_metrics(other)
         assert batch_id in caught.value.message
-    history = store.get_metric_history(run_id, "loss").items
+    history = store.runs.get_metric_history(run_id, "loss").items
     assert [p.step for p in history] == [0, 1, 2]
     assert history[0].value == 1.0 and math.isnan(history[1].value)
 

@@ -23,8 +23,8 @@ from windlass.exceptions import (
 )
 from windlass.genai.prompts.registry import prompt_content
 from windlass.ids import new_id, now_ms
-from windlass.store.base import MetadataStore
-from windlass.store.rest import RestStore
+from windlass.store.metadata import MetadataStore
+from windlass.store.rest.store import RestStore
 from windlass_testing import ServerProcess, recorded
 
 CHAT = [
@@ -35,13 +35,13 @@ MODEL = {"provider": "openai", "name": "gpt-4o-mini", "temperature": 0.2, "max_t
 
 
 def _project(store: MetadataStore) -> str:
-    return store.get_or_create_project(f"prm-{new_id()[-12:]}", new_id(), now_ms()).id
+    return store.runs.get_or_create_project(f"prm-{new_id()[-12:]}", new_id(), now_ms()).id
 
 
 def _prompt(
     store: MetadataStore, project_id: str, name: str = "support", description: str = ""
 ) -> Prompt:
-    return store.create_prompt(
+    return store.prompts.create_prompt(
         prompt_id=new_id(),
         project_id=project_id,
         name=name,
@@ -64,7 +64,7 @@ def _version(
         content["messages"] = CHAT
     content.setdefault("model", MODEL)
     checked = prompt_content(**content)
-    return store.create_prompt_version(
+    return store.prompts.create_prompt_version(
         version_id=version_id or new_id(),
         project_id=project_id,
         name=name,
@@ -86,10 +86,10 @@ def test_create_get_and_list_prompts(store: MetadataStore) -> None:
     assert created.name == "support" and created.project_id == project
     assert created.description == "answers support tickets"
     assert created.aliases == {} and created.latest_version is None
-    assert store.get_prompt(project, "support") == created
+    assert store.prompts.get_prompt(project, "support") == created
     with pytest.raises(AlreadyExists):
         _prompt(store, project, "support")
-    again = store.create_prompt(
+    again = store.prompts.create_prompt(
         prompt_id=new_id(),
         project_id=project,
         name="support",
@@ -100,27 +100,27 @@ def test_create_get_and_list_prompts(store: MetadataStore) -> None:
     assert again.id == created.id
     for name in ("b-prompt", "a-prompt", "c-prompt"):
         _prompt(store, project, name)
-    first = store.list_prompts(project, max_results=2)
+    first = store.prompts.list_prompts(project, max_results=2)
     assert [p.name for p in first.items] == ["a-prompt", "b-prompt"]
     assert first.next_page_token is not None
-    rest = store.list_prompts(project, max_results=2, page_token=first.next_page_token)
+    rest = store.prompts.list_prompts(project, max_results=2, page_token=first.next_page_token)
     assert [p.name for p in rest.items] == ["c-prompt", "support"]
     assert rest.next_page_token is None
     with pytest.raises(InvalidInput):
-        store.list_prompts(project, max_results=0)
+        store.prompts.list_prompts(project, max_results=0)
 
 
 def test_unknown_prompt_and_project(store: MetadataStore) -> None:
     project = _project(store)
     with pytest.raises(PromptNotFound) as info:
-        store.get_prompt(project, "nope")
+        store.prompts.get_prompt(project, "nope")
     assert "nope" in info.value.message
     with pytest.raises(PromptNotFound):
         _version(store, project, "nope")
     with pytest.raises(PromptNotFound):
-        store.list_prompt_versions(project, "nope")
+        store.prompts.list_prompt_versions(project, "nope")
     with pytest.raises(ProjectNotFound):
-        store.list_prompts(new_id())
+        store.prompts.list_prompts(new_id())
 
 
 # -- versions ---------------------------------------------------------------------------
@@ -155,14 +155,14 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
         "n", "int", required=False, default=50, has_default=True
     )
     for stored in (
-        store.get_prompt_version(project, "support", 1),
-        store.get_prompt_version(project, "support", 2),
+        store.prompts.get_prompt_version(project, "support", 1),
+        store.prompts.get_prompt_version(project, "support", 2),
     ):
         expected = first if stored.version == 1 else second
         assert stored.to_dict() == {**expected.to_dict(), "created_at": stored.created_at}
-    assert store.get_prompt(project, "support").latest_version == 2
+    assert store.prompts.get_prompt(project, "support").latest_version == 2
     with pytest.raises(PromptVersionNotFound) as info:
-        store.get_prompt_version(project, "support", 3)
+        store.prompts.get_prompt_version(project, "support", 3)
     assert "3" in info.value.message
 
 
@@ -187,7 +187,11 @@ def test_unchanged_content_returns_the_newest_version(store: MetadataStore) -> N
     # Back to the first content: not the newest, so it is a new version.
     back = _version(store, project)
     assert back.version == 3 and back.content_hash == first.content_hash
-    assert [v.version for v in store.list_prompt_versions(project, "support").items] == [3, 2, 1]
+    assert [v.version for v in store.prompts.list_prompt_versions(project, "support").items] == [
+        3,
+        2,
+        1,
+    ]
 
 
 def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
@@ -195,20 +199,22 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
     _prompt(store, project)
     for i in range(5):
         _version(store, project, template=f"version {i} of {{{{ x }}}}")
-    store.set_prompt_alias(project, "support", "production", 4, claimed_by="ada", at=now_ms())
-    first = store.list_prompt_versions(project, "support", max_results=2)
+    store.prompts.set_prompt_alias(
+        project, "support", "production", 4, claimed_by="ada", at=now_ms()
+    )
+    first = store.prompts.list_prompt_versions(project, "support", max_results=2)
     assert [v.version for v in first.items] == [5, 4]
     assert first.items[1].aliases == ["production"]
-    second = store.list_prompt_versions(
+    second = store.prompts.list_prompt_versions(
         project, "support", max_results=2, page_token=first.next_page_token
     )
-    last = store.list_prompt_versions(
+    last = store.prompts.list_prompt_versions(
         project, "support", max_results=2, page_token=second.next_page_token
     )
     assert [v.version for v in second.items + last.items] == [3, 2, 1]
     assert last.next_page_token is None
     with pytest.raises(InvalidInput):
-        store.list_prompt_versions(project, "support", page_token="garbage")
+        store.prompts.list_prompt_versions(project, "support", page_token="garbage")
 
 
 # -- aliases ----------------------------------------------------------------------------
@@ -217,7 +223,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     _prompt(store, project)
     for i in range(3):
         _version(store, project, template=f"v{i} {{{{ x }}}}")
-    created = store.set_prompt_alias(
+    created = store.prompts.set_prompt_alias(
         project, "support", "production", 1, claimed_by="ada", at=now_ms()
     )
     assert (created.from_version, created.to_version, created.claimed_by) == (
@@ -225,19 +231,19 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         1,
         recorded(store, "ada"),
     )
-    assert store.get_prompt_version_by_alias(project, "support", "production").version == 1
-    moved = store.set_prompt_alias(
+    assert store.prompts.get_prompt_version_by_alias(project, "support", "production").version == 1
+    moved = store.prompts.set_prompt_alias(
         project, "support", "production", 2, claimed_by="bob", at=now_ms()
     )
     assert (moved.prompt_name, moved.from_version, moved.to_version) == ("support", 1, 2)
-    same = store.set_prompt_alias(
+    same = store.prompts.set_prompt_alias(
         project, "support", "production", 2, claimed_by="eve", at=now_ms()
     )
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
-    store.set_prompt_alias(project, "support", "staging", 3, claimed_by="ada", at=now_ms())
-    assert store.get_prompt(project, "support").aliases == {"production": 2, "staging": 3}
-    assert store.get_prompt_version(project, "support", 3).aliases == ["staging"]
-    removed = store.delete_prompt_alias(
+    store.prompts.set_prompt_alias(project, "support", "staging", 3, claimed_by="ada", at=now_ms())
+    assert store.prompts.get_prompt(project, "support").aliases == {"production": 2, "staging": 3}
+    assert store.prompts.get_prompt_version(project, "support", 3).aliases == ["staging"]
+    removed = store.prompts.delete_prompt_alias(
         project, "support", "production", claimed_by="dee", at=now_ms()
     )
     assert (removed.from_version, removed.to_version, removed.claimed_by) == (
@@ -246,21 +252,21 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         recorded(store, "dee"),
     )
     with pytest.raises(PromptVersionNotFound):
-        store.get_prompt_version_by_alias(project, "support", "production")
-    history = store.prompt_alias_history(project, "support", "production")
+        store.prompts.get_prompt_version_by_alias(project, "support", "production")
+    history = store.prompts.prompt_alias_history(project, "support", "production")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
         (None, 1, recorded(store, "ada")),
         (1, 2, recorded(store, "bob")),
         (2, None, recorded(store, "dee")),
     ]
     assert [e.at for e in history] == sorted(e.at for e in history)
-    assert [e.alias for e in store.prompt_alias_history(project, "support")] == [
+    assert [e.alias for e in store.prompts.prompt_alias_history(project, "support")] == [
         "production",
         "production",
         "staging",
         "production",
     ]
-    assert store.prompt_alias_history(project, "support", "never-set") == []
+    assert store.prompts.prompt_alias_history(project, "support", "never-set") == []
 
 
 def test_alias_errors(store: MetadataStore) -> None:
@@ -268,30 +274,40 @@ def test_alias_errors(store: MetadataStore) -> None:
     _prompt(store, project)
     _version(store, project)
     with pytest.raises(PromptVersionNotFound):
-        store.set_prompt_alias(project, "support", "production", 7, claimed_by="ada", at=now_ms())
+        store.prompts.set_prompt_alias(
+            project, "support", "production", 7, claimed_by="ada", at=now_ms()
+        )
     with pytest.raises(NotFound):
-        store.delete_prompt_alias(project, "support", "production", claimed_by="ada", at=now_ms())
+        store.prompts.delete_prompt_alias(
+            project, "support", "production", claimed_by="ada", at=now_ms()
+        )
     with pytest.raises(PromptNotFound):
-        store.set_prompt_alias(project, "nope", "production", 1, claimed_by="ada", at=now_ms())
-    assert store.prompt_alias_history(project, "support") == []
+        store.prompts.set_prompt_alias(
+            project, "nope", "production", 1, claimed_by="ada", at=now_ms()
+        )
+    assert store.prompts.prompt_alias_history(project, "support") == []
 
 
 def test_delete_prompt_refused_while_aliased(store: MetadataStore) -> None:
     project = _project(store)
     _prompt(store, project)
     _version(store, project)
-    store.set_prompt_alias(project, "support", "production", 1, claimed_by="ada", at=now_ms())
+    store.prompts.set_prompt_alias(
+        project, "support", "production", 1, claimed_by="ada", at=now_ms()
+    )
     with pytest.raises(InvalidState) as info:
-        store.delete_prompt(project, "support")
+        store.prompts.delete_prompt(project, "support")
     assert "production" in info.value.message
-    assert store.get_prompt(project, "support").latest_version == 1
-    store.delete_prompt_alias(project, "support", "production", claimed_by="ada", at=now_ms())
-    store.delete_prompt(project, "support")
+    assert store.prompts.get_prompt(project, "support").latest_version == 1
+    store.prompts.delete_prompt_alias(
+        project, "support", "production", claimed_by="ada", at=now_ms()
+    )
+    store.prompts.delete_prompt(project, "support")
     with pytest.raises(PromptNotFound):
-        store.get_prompt(project, "support")
+        store.prompts.get_prompt(project, "support")
     # The name is free again, with a fresh history and numbering.
     _prompt(store, project)
-    assert store.prompt_alias_history(project, "support") == []
+    assert store.prompts.prompt_alias_history(project, "support") == []
     assert _version(store, project).version == 1
 
 
@@ -301,7 +317,7 @@ def test_rest_store_rechecks_content_on_the_server(server: ServerProcess) -> Non
         project = _project(store)
         _prompt(store, project)
         with pytest.raises(InvalidInput) as info:
-            store.create_prompt_version(
+            store.prompts.create_prompt_version(
                 version_id=new_id(),
                 project_id=project,
                 name="support",
@@ -315,7 +331,7 @@ def test_rest_store_rechecks_content_on_the_server(server: ServerProcess) -> Non
                 created_at=now_ms(),
             )
         assert "'y'" in info.value.message
-        made = store.create_prompt_version(
+        made = store.prompts.create_prompt_version(
             version_id=new_id(),
             project_id=project,
             name="support",

@@ -39,11 +39,11 @@ def count_queries(store: SqlStore) -> list[str]:
 
 @pytest.mark.parametrize("count", [3, 40])
 def test_listing_queries_do_not_grow_with_the_page(sql: SqlStore, count: int) -> None:
-    project = sql.get_or_create_project(f"q-{new_id()[-8:]}", new_id(), now_ms()).id
+    project = sql.runs.get_or_create_project(f"q-{new_id()[-8:]}", new_id(), now_ms()).id
     files = [ArtifactEntry(MANIFEST_FILE, "a" * 64, 1)]
     for i in range(count):
         name = f"m{i:03d}"
-        sql.create_registered_model(
+        sql.registry.create_registered_model(
             model_id=new_id(),
             project_id=project,
             name=name,
@@ -52,7 +52,7 @@ def test_listing_queries_do_not_grow_with_the_page(sql: SqlStore, count: int) ->
             created_at=now_ms(),
         )
         for _ in range(2):
-            sql.create_model_version(
+            sql.registry.create_model_version(
                 version_id=new_id(),
                 project_id=project,
                 name=name,
@@ -64,12 +64,12 @@ def test_listing_queries_do_not_grow_with_the_page(sql: SqlStore, count: int) ->
                 claimed_by="",
                 created_at=now_ms(),
             )
-        sql.set_model_alias(project, name, "prod", 2, claimed_by="u", at=now_ms())
+        sql.registry.set_model_alias(project, name, "prod", 2, claimed_by="u", at=now_ms())
     queries = count_queries(sql)
-    models = sql.list_registered_models(project, 100)
+    models = sql.registry.list_registered_models(project, 100)
     assert len(models.items) == count and all(m.aliases == {"prod": 2} for m in models.items)
     assert len(queries) <= 5, queries
     queries.clear()
-    versions = sql.list_model_versions(project, "m000", 100)
+    versions = sql.registry.list_model_versions(project, "m000", 100)
     assert [v.aliases for v in versions.items] == [["prod"], []]
     assert len(queries) <= 4, queries

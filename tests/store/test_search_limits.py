@@ -15,13 +15,13 @@ from windlass.entities import MetricBatch, RunSource
 from windlass.exceptions import InvalidPageToken, LimitExceeded
 from windlass.ids import new_id, now_ms
 from windlass.store import filters
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 
 
 def _seeded(store: MetadataStore) -> tuple[str, str]:
-    project = store.get_or_create_project(f"lim-{new_id()[-12:]}", new_id(), now_ms()).id
+    project = store.runs.get_or_create_project(f"lim-{new_id()[-12:]}", new_id(), now_ms()).id
     run_id = new_id()
-    store.create_run(
+    store.runs.create_run(
         run_id=run_id,
         project_id=project,
         name="r",
@@ -32,7 +32,7 @@ def _seeded(store: MetadataStore) -> tuple[str, str]:
     )
     batch = MetricBatch(new_id())
     batch.append(run_id, "m0", 2.0, 0, now_ms())
-    store.log_metrics(batch)
+    store.runs.log_metrics(batch)
     return project, run_id
 
 
@@ -95,17 +95,17 @@ def test_searches_over_a_limit_are_refused_naming_it(
 ) -> None:
     project, run_id = _seeded(store)
     with pytest.raises(LimitExceeded) as caught:
-        store.search_runs([project], **search)  # type: ignore[arg-type]
+        store.runs.search_runs([project], **search)  # type: ignore[arg-type]
     assert caught.value.error_code == "LIMIT_EXCEEDED"
     assert limit in caught.value.message
     assert str(getattr(filters, limit)) in caught.value.message
     # The store still answers.
-    assert [r.id for r in store.search_runs([project]).items] == [run_id]
+    assert [r.id for r in store.runs.search_runs([project]).items] == [run_id]
 
 
 def test_searches_at_the_limits_work(store: MetadataStore) -> None:
     project, run_id = _seeded(store)
-    found = store.search_runs(
+    found = store.runs.search_runs(
         [project],
         filter=" and ".join(
             [
@@ -118,10 +118,11 @@ def test_searches_at_the_limits_work(store: MetadataStore) -> None:
     )
     assert [r.id for r in found.items] == [run_id]
     nested = "(" * filters.MAX_DEPTH + "metrics.m0 > 1" + ")" * filters.MAX_DEPTH
-    assert [r.id for r in store.search_runs([project], filter=nested).items] == [run_id]
+    assert [r.id for r in store.runs.search_runs([project], filter=nested).items] == [run_id]
     values = ",".join(f"'{i}'" for i in range(filters.MAX_IN_VALUES - 1))
     assert [
-        r.id for r in store.search_runs([project], filter=f"tags.team in ({values}, 'a')").items
+        r.id
+        for r in store.runs.search_runs([project], filter=f"tags.team in ({values}, 'a')").items
     ] == [run_id]
 
 
@@ -144,15 +145,15 @@ def _b64(raw: bytes) -> str:
 def test_forged_page_tokens_are_invalid_page_token(store: MetadataStore, page_token: str) -> None:
     project, run_id = _seeded(store)
     with pytest.raises(InvalidPageToken):
-        store.search_runs([project], page_token=page_token)
+        store.runs.search_runs([project], page_token=page_token)
     with pytest.raises(InvalidPageToken):
-        store.get_metric_history(run_id, "m0", page_token=page_token)
+        store.runs.get_metric_history(run_id, "m0", page_token=page_token)
     with pytest.raises(InvalidPageToken):
-        store.list_projects(page_token=page_token)
+        store.runs.list_projects(page_token=page_token)
 
 
 def test_huge_page_token_is_invalid_page_token(store: MetadataStore) -> None:
     # Searches send the token in a body, which may carry more than a URL.
     project, _run_id = _seeded(store)
     with pytest.raises(InvalidPageToken, match="longer than"):
-        store.search_runs([project], page_token="A" * 2_000_000)
+        store.runs.search_runs([project], page_token="A" * 2_000_000)

@@ -31,8 +31,8 @@ from windlass.entities import (
 )
 from windlass.exceptions import InvalidFilter, InvalidInput, ProjectNotFound, TraceNotFound
 from windlass.ids import new_id, now_ms
-from windlass.store.base import MetadataStore
-from windlass.store.rest import RestStore
+from windlass.store.metadata import MetadataStore
+from windlass.store.rest.store import RestStore
 
 BASE = 1_700_000_000 * 10**9  # 2023-11-14T22:13:20Z, in ns
 MS = 1_000_000
@@ -40,7 +40,7 @@ SECOND = 10**9
 
 
 def _project(store: MetadataStore) -> str:
-    return store.get_or_create_project(f"tr-{new_id()[-12:]}", new_id(), now_ms()).id
+    return store.runs.get_or_create_project(f"tr-{new_id()[-12:]}", new_id(), now_ms()).id
 
 
 def _tid() -> str:
@@ -65,7 +65,7 @@ def _span(
 
 
 def _trace(store: MetadataStore, project: str, trace_id: str) -> TraceSummary:
-    found = store.search_traces([project], f"trace_id = '{trace_id}'").items
+    found = store.traces.search_traces([project], f"trace_id = '{trace_id}'").items
     assert len(found) == 1
     return found[0]
 
@@ -133,17 +133,17 @@ def test_ingest_and_get_back_every_field(store: MetadataStore) -> None:
         prompt_name="support-answer",
         prompt_version=12,
     )
-    result = store.ingest_spans(project, [full, root], ingested_at=now_ms())
+    result = store.traces.ingest_spans(project, [full, root], ingested_at=now_ms())
     assert result == SpanIngestResult(2, [])
-    assert store.get_trace(trace_id) == [root, full]
-    assert store.get_trace(trace_id, project) == [root, full]
+    assert store.traces.get_trace(trace_id) == [root, full]
+    assert store.traces.get_trace(trace_id, project) == [root, full]
 
 
 def test_ingest_nothing_and_unknown_project(store: MetadataStore) -> None:
     project = _project(store)
-    assert store.ingest_spans(project, [], now_ms()) == SpanIngestResult(0, [])
+    assert store.traces.ingest_spans(project, [], now_ms()) == SpanIngestResult(0, [])
     with pytest.raises(ProjectNotFound):
-        store.ingest_spans(new_id(), [_span(_tid())], now_ms())
+        store.traces.ingest_spans(new_id(), [_span(_tid())], now_ms())
 
 
 def test_bad_spans_are_refused_and_nothing_is_stored(store: MetadataStore) -> None:
@@ -151,11 +151,13 @@ def test_bad_spans_are_refused_and_nothing_is_stored(store: MetadataStore) -> No
     trace_id = _tid()
     good = _span(trace_id)
     with pytest.raises(InvalidInput, match="trace id"):
-        store.ingest_spans(project, [good, _span("abc")], now_ms())
+        store.traces.ingest_spans(project, [good, _span("abc")], now_ms())
     with pytest.raises(InvalidInput, match="span id"):
-        store.ingest_spans(project, [good, _span(trace_id, span_id="x" * 17)], now_ms())
+        store.traces.ingest_spans(project, [good, _span(trace_id, span_id="x" * 17)], now_ms())
     with pytest.raises(InvalidInput, match="not JSON"):
-        store.ingest_spans(project, [good, _span(trace_id, attributes={"raw": b"\x00"})], now_ms())
+        store.traces.ingest_spans(
+            project, [good, _span(trace_id, attributes={"raw": b"\x00"})], now_ms()
+        )
     # PostgreSQL text cannot hold NUL characters: neither database takes them.
     for bad in (
         {"input": "a\x00b"},
@@ -164,13 +166,13 @@ def test_bad_spans_are_refused_and_nothing_is_stored(store: MetadataStore) -> No
         {"input_tokens": 2**63},
     ):
         with pytest.raises(InvalidInput, match=r"NUL|stored"):
-            store.ingest_spans(project, [good, _span(trace_id, **bad)], now_ms())
+            store.traces.ingest_spans(project, [good, _span(trace_id, **bad)], now_ms())
     with pytest.raises(TraceNotFound):
-        store.get_trace(trace_id)
+        store.traces.get_trace(trace_id)
     # An escaped-looking text is just text.
     lookalike = _span(trace_id, attributes={"k": "\\u0000 and \\\\u0000"})
-    store.ingest_spans(project, [lookalike], now_ms())
-    assert store.get_trace(trace_id) == [lookalike]
+    store.traces.ingest_spans(project, [lookalike], now_ms())
+    assert store.traces.get_trace(trace_id) == [lookalike]
 
 
 def test_duplicates_are_reported_and_stored_once(store: MetadataStore) -> None:
@@ -180,21 +182,21 @@ def test_duplicates_are_reported_and_stored_once(store: MetadataStore) -> None:
         _span(trace_id, n, BASE + i, input_tokens=10, cost=0.25, kind=SpanKind.LLM)
         for i, n in enumerate("abc")
     )
-    first = store.ingest_spans(project, [a, b, a], now_ms())
+    first = store.traces.ingest_spans(project, [a, b, a], now_ms())
     assert first == SpanIngestResult(2, [(trace_id, a.span_id)])
-    second = store.ingest_spans(project, [b, c, c], now_ms())
+    second = store.traces.ingest_spans(project, [b, c, c], now_ms())
     assert second == SpanIngestResult(1, [(trace_id, b.span_id), (trace_id, c.span_id)])
-    retry = store.ingest_spans(project, [a, b, c], now_ms())
+    retry = store.traces.ingest_spans(project, [a, b, c], now_ms())
     assert retry.accepted == 0
     assert retry.duplicates == [(trace_id, s.span_id) for s in (a, b, c)]
-    assert [s.name for s in store.get_trace(trace_id)] == ["a", "b", "c"]
+    assert [s.name for s in store.traces.get_trace(trace_id)] == ["a", "b", "c"]
     summary = _trace(store, project, trace_id)
     assert (summary.span_count, summary.input_tokens, summary.cost) == (3, 30, 0.75)
     # The same ids in another project are another span of another trace.
     other = _project(store)
-    assert store.ingest_spans(other, [a], now_ms()).accepted == 1
-    assert len(store.get_trace(trace_id, other)) == 1
-    assert len(store.get_trace(trace_id, project)) == 3
+    assert store.traces.ingest_spans(other, [a], now_ms()).accepted == 1
+    assert len(store.traces.get_trace(trace_id, other)) == 1
+    assert len(store.traces.get_trace(trace_id, project)) == 3
 
 
 def test_trace_row_rolls_up_its_spans(store: MetadataStore) -> None:
@@ -232,7 +234,7 @@ def test_trace_row_rolls_up_its_spans(store: MetadataStore) -> None:
     tool = _span(
         trace_id, "tool", BASE + 30 * MS, 1, parent_span_id=root_id, kind=SpanKind.TOOL, cost=0.25
     )
-    store.ingest_spans(project, [later, early, tool], now_ms())
+    store.traces.ingest_spans(project, [later, early, tool], now_ms())
     summary = _trace(store, project, trace_id)
     assert summary.name == "early child"  # no root yet: the earliest span's name
     assert summary.start_time_ns == BASE + 10 * MS
@@ -265,7 +267,7 @@ def test_trace_row_rolls_up_its_spans(store: MetadataStore) -> None:
         cost=0.125,
         input_tokens=1,
     )
-    store.ingest_spans(project, [failed, root], now_ms())
+    store.traces.ingest_spans(project, [failed, root], now_ms())
     summary = _trace(store, project, trace_id)
     assert summary.name == "handle request"
     assert (summary.start_time_ns, summary.end_time_ns) == (BASE, BASE + 500 * MS)
@@ -277,7 +279,7 @@ def test_trace_row_rolls_up_its_spans(store: MetadataStore) -> None:
     assert (summary.session_id, summary.user_id) == ("s-2", "u-1")  # first non-null stays
 
     # Once the root is known, an earlier span arriving later does not rename the trace.
-    store.ingest_spans(
+    store.traces.ingest_spans(
         project,
         [_span(trace_id, "prelude", BASE - SECOND, 1, parent_span_id=root_id, model="o3")],
         now_ms(),
@@ -292,7 +294,7 @@ def test_cost_is_none_until_known_and_complete_when_every_llm_span_is_priced(
 ) -> None:
     project = _project(store)
     unpriced, priced = _tid(), _tid()
-    store.ingest_spans(
+    store.traces.ingest_spans(
         project,
         [
             _span(unpriced, "chain", kind=SpanKind.CHAIN),
@@ -311,15 +313,15 @@ def test_trace_not_found(store: MetadataStore) -> None:
     project = _project(store)
     missing = _tid()
     with pytest.raises(TraceNotFound, match=missing):
-        store.get_trace(missing)
+        store.traces.get_trace(missing)
     with pytest.raises(TraceNotFound, match=missing):
-        store.get_trace(missing, project)
+        store.traces.get_trace(missing, project)
     with pytest.raises(ProjectNotFound):
-        store.get_trace(missing, new_id())
+        store.traces.get_trace(missing, new_id())
     trace_id = _tid()
-    store.ingest_spans(project, [_span(trace_id)], now_ms())
+    store.traces.ingest_spans(project, [_span(trace_id)], now_ms())
     with pytest.raises(TraceNotFound):
-        store.get_trace(trace_id, _project(store))
+        store.traces.get_trace(trace_id, _project(store))
 
 
 # -- search -----------------------------------------------------------------------------
@@ -426,11 +428,11 @@ class Dataset:
                 user_id="u1",
             ),
         ]
-        store.ingest_spans(self.project, spans, now_ms())
+        store.traces.ingest_spans(self.project, spans, now_ms())
         self.names = {trace_id: name for name, trace_id in self.ids.items()}
 
     def matching(self, store: MetadataStore, text: str) -> set[str]:
-        page = store.search_traces([self.project], text, max_results=1000)
+        page = store.traces.search_traces([self.project], text, max_results=1000)
         return {self.names[t.trace_id] for t in page.items}
 
 
@@ -500,7 +502,7 @@ FIELD_FILTERS = [
 def test_status_ok_means_not_an_error_so_it_matches_unset(store: MetadataStore) -> None:
     project = _project(store)
     ids = {status: _tid() for status in SpanStatus}
-    store.ingest_spans(
+    store.traces.ingest_spans(
         project,
         [_span(trace_id, str(status), BASE, status=status) for status, trace_id in ids.items()],
         now_ms(),
@@ -508,7 +510,7 @@ def test_status_ok_means_not_an_error_so_it_matches_unset(store: MetadataStore) 
     names = {trace_id: str(status) for status, trace_id in ids.items()}
 
     def matching(text: str) -> set[str]:
-        return {names[t.trace_id] for t in store.search_traces([project], text).items}
+        return {names[t.trace_id] for t in store.traces.search_traces([project], text).items}
 
     assert matching("status = 'ok'") == {"ok", "unset"}
     assert matching("status = 'OK'") == {"ok", "unset"}
@@ -519,14 +521,14 @@ def test_status_ok_means_not_an_error_so_it_matches_unset(store: MetadataStore) 
     assert matching("status != 'error'") == {"ok", "unset"}
     assert matching("status in ('error', 'unset')") == {"error", "unset"}
     assert matching("not status = 'ok'") == {"error"}
-    assert store.trace_stats([project], "status = 'ok'").count == 2
+    assert store.traces.trace_stats([project], "status = 'ok'").count == 2
     with pytest.raises(InvalidFilter, match="'fine'"):
-        store.search_traces([project], "status = 'fine'")
+        store.traces.search_traces([project], "status = 'fine'")
 
 
 def test_filter_literals_beyond_64_bits_are_refused_by_name(store: MetadataStore) -> None:
     project = _project(store)
-    store.ingest_spans(project, [_span(_tid(), attributes={"n": 5})], now_ms())
+    store.traces.ingest_spans(project, [_span(_tid(), attributes={"n": 5})], now_ms())
     for text, literal in [
         ("start_time_ns > 9223372036854775808", "9223372036854775808"),
         ("duration_ms < 9223372036854775807", "9223372036854775807"),
@@ -535,9 +537,9 @@ def test_filter_literals_beyond_64_bits_are_refused_by_name(store: MetadataStore
         ("cost < 1e400", "1e400"),
     ]:
         with pytest.raises(InvalidFilter, match=re.escape(literal)):
-            store.search_traces([project], text)
+            store.traces.search_traces([project], text)
     # The largest literal that fits is fine.
-    assert store.search_traces([project], "start_time_ns < 9223372036854775807").items
+    assert store.traces.search_traces([project], "start_time_ns < 9223372036854775807").items
 
 
 def test_store_refuses_numbers_it_cannot_sum(store: MetadataStore) -> None:
@@ -550,12 +552,12 @@ def test_store_refuses_numbers_it_cannot_sum(store: MetadataStore) -> None:
         {"events": (SpanEvent("e", -1),)},
     ):
         with pytest.raises(InvalidInput, match="can be stored"):
-            store.ingest_spans(project, [_span(trace_id, **bad)], now_ms())
+            store.traces.ingest_spans(project, [_span(trace_id, **bad)], now_ms())
     if isinstance(store, RestStore):
         # Through the server's traces domain, which clamps counts within int64 first.
-        result = store.ingest_spans(project, [_span(trace_id, input_tokens=2**32)], now_ms())
+        result = store.traces.ingest_spans(project, [_span(trace_id, input_tokens=2**32)], now_ms())
         assert result.adjusted == 1
-        [span] = store.get_trace(trace_id)
+        [span] = store.traces.get_trace(trace_id)
         assert span.input_tokens == MAX_TOKEN_COUNT
         assert span.attributes[ADJUSTED_ATTRIBUTE] == [
             f"input_tokens: {2**32} clamped to {MAX_TOKEN_COUNT}"
@@ -563,9 +565,9 @@ def test_store_refuses_numbers_it_cannot_sum(store: MetadataStore) -> None:
         return
     for bad in ({"input_tokens": 2**32}, {"cost": math.inf}, {"cost": -0.5}):
         with pytest.raises(InvalidInput, match="can be stored"):
-            store.ingest_spans(project, [_span(trace_id, **bad)], now_ms())
+            store.traces.ingest_spans(project, [_span(trace_id, **bad)], now_ms())
     with pytest.raises(TraceNotFound):
-        store.get_trace(trace_id)
+        store.traces.get_trace(trace_id)
 
 
 @pytest.mark.parametrize(("text", "expected"), FIELD_FILTERS)
@@ -629,52 +631,54 @@ def test_invalid_filters_name_the_problem(
     store: MetadataStore, data: Dataset, text: str, named: str
 ) -> None:
     with pytest.raises(InvalidFilter, match=named):
-        store.search_traces([data.project], text)
+        store.traces.search_traces([data.project], text)
     with pytest.raises(InvalidFilter, match=named):
-        store.trace_stats([data.project], text)
+        store.traces.trace_stats([data.project], text)
 
 
 def test_invalid_order_and_paging_arguments(store: MetadataStore, data: Dataset) -> None:
     with pytest.raises(InvalidFilter, match="model"):
-        store.search_traces([data.project], order_by=["model"])
+        store.traces.search_traces([data.project], order_by=["model"])
     with pytest.raises(InvalidFilter, match="nope"):
-        store.search_traces([data.project], order_by=["nope DESC"])
+        store.traces.search_traces([data.project], order_by=["nope DESC"])
     with pytest.raises(InvalidFilter, match="ASC, DESC"):
-        store.search_traces([data.project], order_by=["cost upwards"])
+        store.traces.search_traces([data.project], order_by=["cost upwards"])
     for bad in (0, 1001):
         with pytest.raises(InvalidInput, match="max_results"):
-            store.search_traces([data.project], max_results=bad)
+            store.traces.search_traces([data.project], max_results=bad)
     with pytest.raises(InvalidInput, match="page_token"):
-        store.search_traces([data.project], page_token="garbage")
-    token = store.search_traces([data.project], max_results=1).next_page_token
+        store.traces.search_traces([data.project], page_token="garbage")
+    token = store.traces.search_traces([data.project], max_results=1).next_page_token
     assert token is not None
     with pytest.raises(InvalidInput, match="page_token"):
-        store.search_traces([data.project], order_by=["cost"], page_token=token)
+        store.traces.search_traces([data.project], order_by=["cost"], page_token=token)
     with pytest.raises(InvalidInput, match="group"):
-        store.trace_rollup([data.project], "week")  # type: ignore[arg-type]
+        store.traces.trace_rollup([data.project], "week")  # type: ignore[arg-type]
     with pytest.raises(ProjectNotFound):
-        store.search_traces([new_id()])
+        store.traces.search_traces([new_id()])
 
 
 def test_time_range_is_on_trace_start(store: MetadataStore, data: Dataset) -> None:
-    page = store.search_traces([data.project], start_ns=BASE + SECOND, end_ns=BASE + 3 * SECOND)
+    page = store.traces.search_traces(
+        [data.project], start_ns=BASE + SECOND, end_ns=BASE + 3 * SECOND
+    )
     assert [data.names[t.trace_id] for t in page.items] == ["T3", "T2"]
-    assert len(store.search_traces([data.project], start_ns=BASE + 3 * SECOND).items) == 1
-    assert len(store.search_traces([data.project], end_ns=BASE).items) == 0
-    assert store.trace_stats([data.project], start_ns=BASE + SECOND).count == 3
+    assert len(store.traces.search_traces([data.project], start_ns=BASE + 3 * SECOND).items) == 1
+    assert len(store.traces.search_traces([data.project], end_ns=BASE).items) == 0
+    assert store.traces.trace_stats([data.project], start_ns=BASE + SECOND).count == 3
 
 
 def test_search_traces_across_projects(store: MetadataStore, data: Dataset) -> None:
     other = _project(store)
-    store.ingest_spans(other, [_span(_tid(), "elsewhere", BASE + 2 * SECOND + 1)], now_ms())
-    both = store.search_traces([data.project, other]).items
+    store.traces.ingest_spans(other, [_span(_tid(), "elsewhere", BASE + 2 * SECOND + 1)], now_ms())
+    both = store.traces.search_traces([data.project, other]).items
     assert len(both) == 5 and both[0].project_id == data.project
     assert both[1].name == "elsewhere" and both[1].project_id == other
     # Integer literals compare exactly (a float could not tell these nanoseconds apart).
     start = BASE + 2 * SECOND + 1
-    assert len(store.search_traces([other], f"start_time_ns = {start}").items) == 1
-    assert store.search_traces([other], f"start_time_ns = {start + 1}").items == []
-    assert store.search_traces([]).items == []
+    assert len(store.traces.search_traces([other], f"start_time_ns = {start}").items) == 1
+    assert store.traces.search_traces([other], f"start_time_ns = {start + 1}").items == []
+    assert store.traces.search_traces([]).items == []
 
 
 def test_paging_through_250_traces(store: MetadataStore) -> None:
@@ -694,11 +698,11 @@ def test_paging_through_250_traces(store: MetadataStore) -> None:
                 kind=SpanKind.LLM,
             )
         )
-    store.ingest_spans(project, spans, now_ms())
+    store.traces.ingest_spans(project, spans, now_ms())
 
     def collect(order_by: list[str] | None, size: int) -> list[TraceSummary]:
         return all_pages(
-            lambda token: store.search_traces(
+            lambda token: store.traces.search_traces(
                 [project], order_by=order_by, max_results=size, page_token=token
             )
         )
@@ -706,7 +710,7 @@ def test_paging_through_250_traces(store: MetadataStore) -> None:
     newest = collect(None, 37)
     assert len(newest) == 250 and len({t.trace_id for t in newest}) == 250
     assert newest == sorted(newest, key=lambda t: (t.start_time_ns, t.trace_id), reverse=True)
-    assert newest == store.search_traces([project], max_results=1000).items
+    assert newest == store.traces.search_traces([project], max_results=1000).items
 
     slowest = collect(["duration_ms DESC"], 40)
     assert len({t.trace_id for t in slowest}) == 250
@@ -746,8 +750,8 @@ def test_stats_percentiles_match_numpy(store: MetadataStore) -> None:
                 user_id=None if i % 2 else f"u{i % 5}",
             )
         )
-    store.ingest_spans(project, spans, now_ms())
-    stats = store.trace_stats([project])
+    store.traces.ingest_spans(project, spans, now_ms())
+    stats = store.traces.trace_stats([project])
     expected = np.percentile(durations / MS, [50, 95, 99])
     assert [stats.p50_ms, stats.p95_ms, stats.p99_ms] == pytest.approx(list(expected), rel=1e-12)
     assert (stats.count, stats.error_count) == (101, 11)
@@ -766,11 +770,11 @@ def test_stats_percentiles_match_numpy(store: MetadataStore) -> None:
     assert by_model["gpt-4o"].input_tokens == sum(range(1, 101, 2))
     assert by_model["claude-3"].cost == 0.5 * len([i for i in range(0, 101, 2) if i % 4])
 
-    errors = store.trace_stats([project], "status = 'error'")
+    errors = store.traces.trace_stats([project], "status = 'error'")
     expected = np.percentile(durations[::10] / MS, [50, 95, 99])
     assert [errors.p50_ms, errors.p95_ms, errors.p99_ms] == pytest.approx(list(expected), rel=1e-12)
     assert errors.error_rate == 1.0
-    empty = store.trace_stats([project], "name = 'nothing'")
+    empty = store.traces.trace_stats([project], "name = 'nothing'")
     assert (empty.count, empty.p50_ms, empty.error_rate, empty.by_model) == (0, None, 0.0, [])
 
 
@@ -782,10 +786,10 @@ def test_percentiles_beyond_the_sqlite_fetch_bound(
     monkeypatch.setattr(traces, "MAX_PERCENTILE_FETCH", 3)
     project = _project(store)
     durations = [5, 1, 4, 2, 3, 10, 7]
-    store.ingest_spans(
+    store.traces.ingest_spans(
         project, [_span(_tid(), "t", BASE + i, d) for i, d in enumerate(durations)], now_ms()
     )
-    stats = store.trace_stats([project])
+    stats = store.traces.trace_stats([project])
     assert [stats.p50_ms, stats.p95_ms, stats.p99_ms] == pytest.approx(
         list(np.percentile(durations, [50, 95, 99]))
     )
@@ -805,7 +809,7 @@ def _same(rows: list[TraceRollup], expected: list[TraceRollup]) -> bool:
 def test_rollups(store: MetadataStore, data: Dataset) -> None:
     project = data.project
     assert _same(
-        store.trace_rollup([project], "session"),
+        store.traces.trace_rollup([project], "session"),
         [
             TraceRollup(
                 "s1",
@@ -820,12 +824,12 @@ def test_rollups(store: MetadataStore, data: Dataset) -> None:
             TraceRollup("s2", traces=1, spans=1, llm_calls=0, input_tokens=10, cost=0.0001),
         ],
     )
-    assert [(r.key, r.traces, r.spans) for r in store.trace_rollup([project], "user")] == [
+    assert [(r.key, r.traces, r.spans) for r in store.traces.trace_rollup([project], "user")] == [
         ("u1", 2, 3),
         ("u2", 1, 3),
     ]
     assert _same(
-        store.trace_rollup([project], "day"),
+        store.traces.trace_rollup([project], "day"),
         [
             TraceRollup(
                 "2023-11-14",
@@ -840,7 +844,7 @@ def test_rollups(store: MetadataStore, data: Dataset) -> None:
         ],
     )
     assert _same(
-        store.trace_rollup([project], "model"),
+        store.traces.trace_rollup([project], "model"),
         [
             TraceRollup(
                 "claude-3",
@@ -865,7 +869,7 @@ def test_rollups(store: MetadataStore, data: Dataset) -> None:
         ],
     )
     assert _same(
-        store.trace_rollup([project], "prompt"),
+        store.traces.trace_rollup([project], "prompt"),
         [
             TraceRollup(
                 "prompts:/greet/2",
@@ -878,18 +882,18 @@ def test_rollups(store: MetadataStore, data: Dataset) -> None:
             )
         ],
     )
-    assert [r.key for r in store.trace_rollup([project], "model", "status = 'error'")] == [
+    assert [r.key for r in store.traces.trace_rollup([project], "model", "status = 'error'")] == [
         "claude-3"
     ]
     # A span filter selects traces; the roll-up then counts all their spans.
-    assert [r.key for r in store.trace_rollup([project], "model", "kind = 'retriever'")] == [
+    assert [r.key for r in store.traces.trace_rollup([project], "model", "kind = 'retriever'")] == [
         "claude-3"
     ]
-    assert [r.key for r in store.trace_stats([project], "span.name = 'chat'").by_model] == [
+    assert [r.key for r in store.traces.trace_stats([project], "span.name = 'chat'").by_model] == [
         "gpt-4o"
     ]
-    assert [r.key for r in store.trace_rollup([project], "session", max_results=1)] == ["s1"]
-    assert store.trace_rollup([project], "user", start_ns=BASE + 4 * SECOND) == []
+    assert [r.key for r in store.traces.trace_rollup([project], "session", max_results=1)] == ["s1"]
+    assert store.traces.trace_rollup([project], "user", start_ns=BASE + 4 * SECOND) == []
 
 
 def test_entities_round_trip_through_dicts() -> None:
@@ -922,18 +926,20 @@ def test_search_spans_pages_in_start_order(store: MetadataStore) -> None:
     spans = [_span(_tid(), f"s{i}", BASE + (i % 7) * 1000) for i in range(10)]
     trace_id = _tid()
     spans += [_span(trace_id, f"same{i}", BASE + 3000) for i in range(5)]
-    store.ingest_spans(project, spans, now_ms())
-    got = all_pages(lambda token: store.search_spans([project], max_results=4, page_token=token))
+    store.traces.ingest_spans(project, spans, now_ms())
+    got = all_pages(
+        lambda token: store.traces.search_spans([project], max_results=4, page_token=token)
+    )
     key = [(s.start_time_ns, s.trace_id, s.span_id) for s in got]
     assert key == sorted((s.start_time_ns, s.trace_id, s.span_id) for s in spans)
     assert sorted(got, key=lambda s: s.span_id) == sorted(spans, key=lambda s: s.span_id)
-    window = store.search_spans([project], start_ns=BASE + 1000, end_ns=BASE + 3000)
+    window = store.traces.search_spans([project], start_ns=BASE + 1000, end_ns=BASE + 3000)
     assert {s.start_time_ns for s in window.items} == {BASE + 1000, BASE + 2000}
     assert window.next_page_token is None
     with pytest.raises(InvalidInput):
-        store.search_spans([project], max_results=10_001)
+        store.traces.search_spans([project], max_results=10_001)
     with pytest.raises(InvalidInput):
-        store.search_spans([project], page_token="e30")
+        store.traces.search_spans([project], page_token="e30")
 
 
 # -- concurrency ------------------------------------------------------------------------
@@ -980,7 +986,7 @@ def test_concurrent_ingest_of_one_trace_composes(store: MetadataStore) -> None:
                 chunk = own[batch * 10 : (batch + 1) * 10]
                 if batch == worker % 4:
                     chunk = chunk + shared
-                results.append(store.ingest_spans(project, chunk, now_ms()))
+                results.append(store.traces.ingest_spans(project, chunk, now_ms()))
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -998,8 +1004,8 @@ def test_concurrent_ingest_of_one_trace_composes(store: MetadataStore) -> None:
     assert summary.status is SpanStatus.ERROR
     assert summary.models == ("m0", "m1", "m2", "m3", "shared")
     assert summary.start_time_ns == BASE and summary.name == "shared0"
-    assert len(store.get_trace(trace_id)) == 165
-    stats = store.trace_stats([project])
+    assert len(store.traces.get_trace(trace_id)) == 165
+    stats = store.traces.trace_stats([project])
     assert (stats.input_tokens, stats.cost) == (165, 82.5)
 
 
@@ -1032,7 +1038,7 @@ def _upgrade_from_0003_keeps_data(uri: str) -> None:
     engine.dispose()
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
-        store.create_deployment(
+        store.deployments.create_deployment(
             deployment_id="d" * 32,
             project_id="a" * 32,
             name="prod",
@@ -1043,9 +1049,9 @@ def _upgrade_from_0003_keeps_data(uri: str) -> None:
             at=1,
         )
         trace_id = _tid()
-        assert store.ingest_spans("a" * 32, [_span(trace_id)], 1).accepted == 1
-        assert len(store.get_trace(trace_id)) == 1
-        assert store.get_project("old").id == "a" * 32
+        assert store.traces.ingest_spans("a" * 32, [_span(trace_id)], 1).accepted == 1
+        assert len(store.traces.get_trace(trace_id)) == 1
+        assert store.runs.get_project("old").id == "a" * 32
     finally:
         store.close()
     engine = create_engine(_normalize(uri))

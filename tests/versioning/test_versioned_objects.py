@@ -96,7 +96,7 @@ def _prompt_kind(store: SqlStore, project: str) -> Kind:
 @pytest.fixture(params=["model", "prompt"])
 def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Kind]:
     store = SqlStore(f"sqlite:///{tmp_path / 'versioned.db'}")
-    project = store.get_or_create_project("versioned", new_id(), now_ms()).id
+    project = store.runs.get_or_create_project("versioned", new_id(), now_ms()).id
     yield (
         _model_kind(store, tmp_path, project)
         if request.param == "model"

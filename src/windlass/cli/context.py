@@ -176,7 +176,7 @@ def trace_id_resolver(uri: str | None, project: str | None) -> Callable[[str], s
     from windlass.tracking.id_prefixes import resolve_trace_id
 
     def resolve(service: Tracking, prefix: str) -> str:
-        projects = [] if project is None else [service.store.get_project(project).id]
+        projects = [] if project is None else [service.store.runs.get_project(project).id]
         return resolve_trace_id(service.store, prefix, projects)
 
     return _resolver(uri, resolve)

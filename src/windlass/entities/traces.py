@@ -433,7 +433,7 @@ class TraceStats:
         )
 
 
-#: How :meth:`~windlass.store.base.MetadataStore.trace_rollup` can group traces: by
+#: How :meth:`~windlass.store.traces.TraceStore.trace_rollup` can group traces: by
 #: session, user, UTC day of the trace start, model or prompt version (the last two group
 #: the spans that named one).
 TraceGrouping = Literal["session", "user", "day", "model", "prompt"]

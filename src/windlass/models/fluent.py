@@ -167,7 +167,7 @@ class Models:
             if (
                 parsed.project is not None
                 and tracking.get_run(parsed.name).project_id
-                != tracking.store.get_project(parsed.project).id
+                != tracking.store.runs.get_project(parsed.project).id
             ):
                 raise RunNotFound(
                     f"run {parsed.name} is not in project {parsed.project!r}",

@@ -41,7 +41,7 @@ from windlass.exceptions import (
 from windlass.ids import is_id, new_id, now_ms
 from windlass.models.agreement import agreeing_manifest
 from windlass.principal import Principal
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.tracking import validation as v
 from windlass.uris import (
     check_name,
@@ -75,7 +75,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         self.store = store
         self.blobs = blobs
         super().__init__(
-            store,
+            store.registry,
             "model",
             object_not_found=ModelNotFound,
             version_not_found=ModelVersionNotFound,
@@ -94,7 +94,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         exist_ok: bool = False,
     ) -> RegisteredModel:
         """Create a registered model; with ``exist_ok`` an existing one is returned as is."""
-        return self.store.create_registered_model(
+        return self.store.registry.create_registered_model(
             model_id=new_id(),
             project_id=project_id,
             name=check_name("model name", name),
@@ -106,13 +106,13 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
 
     def get_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version."""
-        return self.store.get_registered_model(project_id, check_name("model name", name))
+        return self.store.registry.get_registered_model(project_id, check_name("model name", name))
 
     def list_models(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
-        return self.store.list_registered_models(project_id, max_results, page_token)
+        return self.store.registry.list_registered_models(project_id, max_results, page_token)
 
     def update_model(
         self,
@@ -141,7 +141,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             raise InvalidInput(
                 f"tag(s) {', '.join(map(repr, both))} both set and deleted", keys=both
             )
-        return self.store.update_registered_model(
+        return self.store.registry.update_registered_model(
             project_id,
             check_name("model name", name),
             description=description,
@@ -153,7 +153,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
 
     def delete_model(self, project_id: str, name: str) -> None:
         """Delete a model with all its versions (refused while aliased or deployed)."""
-        self.store.delete_registered_model(project_id, check_name("model name", name))
+        self.store.registry.delete_registered_model(project_id, check_name("model name", name))
 
     # -- versions ------------------------------------------------------------------------
     def _check_files(self, files: Iterable[ArtifactEntry]) -> list[ArtifactEntry]:
@@ -250,9 +250,9 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
                 raise RunNotFound(
                     f"run {run_id!r} does not exist (not a run id)", run_id=str(run_id)
                 )
-            self.store.get_run(run_id)
+            self.store.runs.get_run(run_id)
         return self._create_with_object(
-            lambda: self.store.create_model_version(
+            lambda: self.store.registry.create_model_version(
                 version_id=version_id,
                 project_id=project_id,
                 name=name,
@@ -274,7 +274,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         A deployment serves a version it names by number, and the newest version when it
         names ``@latest`` (or no version); deleting it then is InUse naming the deployment.
         """
-        self.store.delete_model_version(
+        self.store.registry.delete_model_version(
             project_id, check_name("model name", name), check_version(version, "model")
         )
 
@@ -285,7 +285,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         if found.run_id is None:
             return Lineage(source=found.source)
         try:
-            run = self.store.get_run(found.run_id)
+            run = self.store.runs.get_run(found.run_id)
         except RunNotFound:
             return Lineage(source=found.source, run_id=found.run_id)
         return Lineage(
@@ -295,7 +295,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             project_id=run.project_id,
             params=dict(run.params),
             metrics={key: float(m.value) for key, m in run.metrics.items()},
-            inputs=self.store.list_inputs(run.id),
+            inputs=self.store.runs.list_inputs(run.id),
             git_commit=run.source.git_commit,
             git_dirty=run.source.git_dirty,
             user=run.source.user,

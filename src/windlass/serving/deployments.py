@@ -65,7 +65,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import is_id, new_id, now_ms
 from windlass.principal import Principal, local_principal
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.uris import LATEST, check_name, parse_object_uri
 from windlass.versioning.checks import checked_text as _text
 from windlass.versioning.checks import recorded_name as _recorded_name
@@ -267,13 +267,15 @@ class DeploymentService:
     # -- reading -------------------------------------------------------------------------
     def get(self, project_id: str, name: str) -> Deployment:
         """Return a deployment with its variants, shadow and revision."""
-        return self.store.get_deployment(project_id, check_name("deployment name", name))
+        return self.store.deployments.get_deployment(
+            project_id, check_name("deployment name", name)
+        )
 
     def list(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[Deployment]:
         """Return one page of a project's deployments, by name."""
-        return self.store.list_deployments(project_id, max_results, page_token)
+        return self.store.deployments.list_deployments(project_id, max_results, page_token)
 
     def history(
         self,
@@ -285,7 +287,7 @@ class DeploymentService:
         newest_first: bool = False,
     ) -> Page[DeploymentEvent]:
         """Return one page of a deployment's recorded changes (oldest first unless asked)."""
-        return self.store.deployment_history(
+        return self.store.deployments.deployment_history(
             project_id,
             check_name("deployment name", name),
             max_results,
@@ -295,7 +297,7 @@ class DeploymentService:
 
     def get_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
         """Return the recorded change that made ``revision`` (its state, who and when)."""
-        return self.store.get_deployment_revision(
+        return self.store.deployments.get_deployment_revision(
             project_id, check_name("deployment name", name), _revision("revision", revision)
         )
 
@@ -319,10 +321,12 @@ class DeploymentService:
             if parsed.kind == "runs":
                 self._run_model(parsed.name, parsed.path)
             elif parsed.version is not None:
-                self.store.get_model_version(project_id, parsed.name, parsed.version)
+                self.store.registry.get_model_version(project_id, parsed.name, parsed.version)
             elif parsed.alias is not None and parsed.alias != LATEST:
-                self.store.get_model_version_by_alias(project_id, parsed.name, parsed.alias)
-            elif not self.store.list_model_versions(project_id, parsed.name, 1).items:
+                self.store.registry.get_model_version_by_alias(
+                    project_id, parsed.name, parsed.alias
+                )
+            elif not self.store.registry.list_model_versions(project_id, parsed.name, 1).items:
                 raise ModelVersionNotFound(
                     f"model {parsed.name!r} has no versions yet", model=parsed.name, alias=LATEST
                 )
@@ -334,7 +338,7 @@ class DeploymentService:
 
     def _run_model(self, run_id: str, path: str) -> None:
         try:
-            self.store.get_artifact(run_id, f"{path}/{MANIFEST_FILE}")
+            self.store.artifacts.get_artifact(run_id, f"{path}/{MANIFEST_FILE}")
         except ArtifactNotFound:
             raise ArtifactNotFound(
                 f"runs:/{run_id}/{path} is not a windlass model (no {MANIFEST_FILE} there)",
@@ -377,7 +381,7 @@ class DeploymentService:
         if not is_id(deployment_id):
             raise InvalidInput(f"deployment id {deployment_id!r} is not 32 hex characters")
         self._check_models(project_id, clean, clean_shadow, set())
-        return self.store.create_deployment(
+        return self.store.deployments.create_deployment(
             deployment_id=deployment_id,
             project_id=project_id,
             name=name,
@@ -406,7 +410,7 @@ class DeploymentService:
         who = _recorded_name(principal or self.principal)
         known: set[str] = set()
         for attempt in range(MAX_ATTEMPTS):
-            current = self.store.get_deployment(project_id, name)
+            current = self.store.deployments.get_deployment(project_id, name)
             variants, shadow = check_state(*transform(current))
             if variants == current.variants and shadow == current.shadow:
                 return current
@@ -423,7 +427,7 @@ class DeploymentService:
                 known.add(current.shadow.model_uri)
             self._check_models(project_id, variants, shadow, known)
             try:
-                return self.store.update_deployment(
+                return self.store.deployments.update_deployment(
                     project_id,
                     name,
                     variants=variants,
@@ -663,7 +667,7 @@ class DeploymentService:
                     f"one ({current.revision}), got {target}",
                     to_revision=target,
                 )
-            event = self.store.get_deployment_revision(project_id, current.name, target)
+            event = self.store.deployments.get_deployment_revision(project_id, current.name, target)
             return event.variants, event.shadow
 
         return self._change(
@@ -677,7 +681,7 @@ class DeploymentService:
 
     def delete(self, project_id: str, name: str) -> None:
         """Delete a deployment and its history."""
-        self.store.delete_deployment(project_id, check_name("deployment name", name))
+        self.store.deployments.delete_deployment(project_id, check_name("deployment name", name))
 
 
 # -- routing --------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ def open_tracking(uri: str | None = None, artifact_uri: str | None = None) -> Tr
     uri = uri or config.get("WINDLASS_TRACKING_URI") or config.default_store_uri()
     if store_kind(uri) is StoreKind.REST:
         from windlass.artifacts.http import RestBlobStore
-        from windlass.store.rest import RestStore
+        from windlass.store.rest.store import RestStore
 
         rest = RestStore(uri)
         return Tracking(rest, RestBlobStore(uri, rest.client))

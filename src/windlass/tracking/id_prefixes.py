@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from windlass.entities import ViewType, all_pages
 from windlass.exceptions import InvalidInput, RunNotFound, TraceNotFound
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 
 #: The length of a full id.
 ID_LENGTH = 32
@@ -58,7 +58,7 @@ def resolve_run_id(store: MetadataStore, text: str) -> str:
     prefix = _prefix("run", text)
     if prefix is None:
         return text.strip().lower()
-    page = store.search_runs(None, f"id like '{prefix}%'", max_results=6, view=ViewType.ALL)
+    page = store.runs.search_runs(None, f"id like '{prefix}%'", max_results=6, view=ViewType.ALL)
     return _one(
         "run",
         text,
@@ -73,11 +73,11 @@ def resolve_trace_id(store: MetadataStore, text: str, project_ids: Sequence[str]
     if prefix is None:
         return text.strip().lower()
     projects = list(project_ids) or [
-        p.id for p in all_pages(lambda token: store.list_projects(1000, token))
+        p.id for p in all_pages(lambda token: store.runs.list_projects(1000, token))
     ]
     if not projects:
         raise TraceNotFound(f"no trace id starts with {text!r}", trace_id=text)
-    page = store.search_traces(projects, f"trace_id like '{prefix}%'", max_results=6)
+    page = store.traces.search_traces(projects, f"trace_id like '{prefix}%'", max_results=6)
     ids = list(dict.fromkeys(t.trace_id for t in page.items))
     return _one(
         "trace",

@@ -34,7 +34,7 @@ from windlass.entities import (
 )
 from windlass.exceptions import ArtifactNotFound, InvalidInput, InvalidState, RunNotFound
 from windlass.ids import is_id, new_id, now_ms
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import process_alive
 
@@ -56,15 +56,15 @@ class Tracking:
     # -- projects ------------------------------------------------------------------------
     def project(self, name: str) -> Project:
         """Return the project named ``name``, creating it on first use."""
-        return self.store.get_or_create_project(v.project_name(name), new_id(), now_ms())
+        return self.store.runs.get_or_create_project(v.project_name(name), new_id(), now_ms())
 
     def get_project(self, name_or_id: str) -> Project:
         """Return an existing project by name or id."""
-        return self.store.get_project(name_or_id)
+        return self.store.runs.get_project(name_or_id)
 
     def list_projects(self, max_results: int = 100, page_token: str | None = None) -> Page[Project]:
         """Return one page of projects, by name."""
-        return self.store.list_projects(max_results, page_token)
+        return self.store.runs.list_projects(max_results, page_token)
 
     # -- runs ----------------------------------------------------------------------------
     def create_run(
@@ -90,7 +90,7 @@ class Tracking:
             raise InvalidInput(f"parent run id {parent_run_id!r} is not 32 hex characters")
         if run_id is not None and (name is None or start_time is None):
             try:
-                earlier = self.store.get_run(run_id)
+                earlier = self.store.runs.get_run(run_id)
             except RunNotFound:
                 pass
             else:
@@ -98,7 +98,7 @@ class Tracking:
                 start_time = earlier.start_time if start_time is None else start_time
         run_id = run_id or new_id()
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
-        return self.store.create_run(
+        return self.store.runs.create_run(
             run_id=run_id,
             project_id=project_id,
             name=v.run_name(name or f"run-{run_id[-8:]}"),
@@ -110,7 +110,7 @@ class Tracking:
 
     def get_run(self, run_id: str) -> Run:
         """Return a run with params, tags and latest metrics."""
-        return self.store.get_run(run_id)
+        return self.store.runs.get_run(run_id)
 
     def end_run(
         self, run_id: str, status: RunStatus = RunStatus.FINISHED, end_time: int | None = None
@@ -119,7 +119,7 @@ class Tracking:
         status = RunStatus(status)
         if not status.is_terminal:
             raise InvalidInput(f"end_run needs a terminal status, got {status.value!r}")
-        return self.store.update_run(run_id, status=status, end_time=end_time or now_ms())
+        return self.store.runs.update_run(run_id, status=status, end_time=end_time or now_ms())
 
     def update_run(
         self,
@@ -130,7 +130,7 @@ class Tracking:
         name: str | None = None,
     ) -> Run:
         """Change a run's status, end time or name."""
-        return self.store.update_run(
+        return self.store.runs.update_run(
             run_id,
             status=None if status is None else RunStatus(status),
             end_time=end_time,
@@ -139,18 +139,18 @@ class Tracking:
 
     def heartbeat(self, run_id: str, at: int | None = None) -> None:
         """Record that the process running ``run_id`` is alive (now, unless ``at`` is given)."""
-        self.store.heartbeat(run_id, at or now_ms())
+        self.store.runs.heartbeat(run_id, at or now_ms())
 
     def delete_run(self, run_id: str) -> Run:
         """Soft-delete a run (it can be restored)."""
-        return self.store.set_run_deleted(run_id, True, now_ms())
+        return self.store.runs.set_run_deleted(run_id, True, now_ms())
 
     def restore_run(self, run_id: str) -> Run:
         """Restore a deleted run."""
-        run = self.store.get_run(run_id)
+        run = self.store.runs.get_run(run_id)
         if not run.deleted:
             raise InvalidState(f"run {run_id} is not deleted", run_id=run_id)
-        return self.store.set_run_deleted(run_id, False, now_ms())
+        return self.store.runs.set_run_deleted(run_id, False, now_ms())
 
     def fail_stale_runs(self, stale_seconds: float) -> list[str]:
         """Mark running runs without a heartbeat for ``stale_seconds`` failed."""
@@ -158,14 +158,14 @@ class Tracking:
 
     def fail_runs_silent_since(self, heartbeat_before: int) -> list[str]:
         """Mark failed the running runs whose last heartbeat is before ``heartbeat_before``."""
-        return self.store.fail_stale_runs(heartbeat_before)
+        return self.store.runs.fail_stale_runs(heartbeat_before)
 
     def fail_dead_local_runs(self, host: str) -> list[str]:
         """Mark failed the running runs started on ``host`` whose process no longer exists."""
         dead: list[str] = []
         page_token: str | None = None
         while True:
-            page = self.store.search_runs(
+            page = self.store.runs.search_runs(
                 None,
                 f"status = 'running' and host = '{host.replace(chr(39), chr(39) * 2)}'",
                 max_results=1000,
@@ -173,7 +173,7 @@ class Tracking:
             )
             for run in page.items:
                 if run.source.pid is not None and not process_alive(run.source.pid):
-                    self.store.update_run(
+                    self.store.runs.update_run(
                         run.id, status=RunStatus.FAILED, end_time=run.heartbeat_at or now_ms()
                     )
                     dead.append(run.id)
@@ -184,19 +184,19 @@ class Tracking:
     # -- params, tags, metrics -----------------------------------------------------------
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         """Log immutable params (values stored as text)."""
-        self.store.log_params(
+        self.store.runs.log_params(
             run_id, {v.key("param", k): v.param_value(k, val) for k, val in params.items()}
         )
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """Set tags (values stored as text)."""
-        self.store.set_tags(
+        self.store.runs.set_tags(
             run_id, {v.key("tag", k): v.tag_value(k, val) for k, val in tags.items()}
         )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag."""
-        self.store.delete_tag(run_id, v.key("tag", key))
+        self.store.runs.delete_tag(run_id, v.key("tag", key))
 
     def log_metrics(self, batch: MetricBatch) -> int:
         """Validate and store a batch of metric points; returns how many were stored."""
@@ -231,19 +231,19 @@ class Tracking:
                 batch.steps[index] = v.step(key, step)
             if type(ts) is not int or not 0 <= ts < _INT64:
                 batch.timestamps[index] = v.timestamp(key, ts)
-        return self.store.log_metrics(batch)
+        return self.store.runs.log_metrics(batch)
 
     def metric_history_page(
         self, run_id: str, key: str, max_results: int = 100_000, page_token: str | None = None
     ) -> Page[MetricPoint]:
         """Return one page of a metric's points in step order."""
-        return self.store.get_metric_history(run_id, key, max_results, page_token)
+        return self.store.runs.get_metric_history(run_id, key, max_results, page_token)
 
     def get_metric_history(self, run_id: str, key: str) -> Iterator[MetricPoint]:
         """Yield every point of a metric in step order, page by page."""
         token: str | None = None
         while True:
-            page = self.store.get_metric_history(run_id, key, page_token=token)
+            page = self.store.runs.get_metric_history(run_id, key, page_token=token)
             yield from page.items
             if page.next_page_token is None:
                 return
@@ -260,11 +260,11 @@ class Tracking:
         for item in inputs:
             checked = v.dataset_input(item)
             unique.setdefault((checked.name, checked.digest, checked.context), checked)
-        self.store.log_inputs(run_id, list(unique.values()))
+        self.store.runs.log_inputs(run_id, list(unique.values()))
 
     def list_inputs(self, run_id: str) -> list[DatasetInput]:
         """Return the datasets a run read, in the order they were first logged."""
-        return self.store.list_inputs(run_id)
+        return self.store.runs.list_inputs(run_id)
 
     # -- search --------------------------------------------------------------------------
     def search_runs(
@@ -277,7 +277,7 @@ class Tracking:
         view: ViewType = ViewType.ACTIVE,
     ) -> Page[Run]:
         """Return one page of runs matching ``filter`` (projects by name or id)."""
-        return self.store.search_runs(
+        return self.store.runs.search_runs(
             projects, filter, order_by, max_results, page_token, ViewType(view)
         )
 
@@ -299,7 +299,7 @@ class Tracking:
             if not self.blobs.has(digest):
                 digest, size = self.blobs.put_file(file)
             entries.append(ArtifactEntry(dest, digest, size))
-        self.store.record_artifacts(run_id, entries)
+        self.store.artifacts.record_artifacts(run_id, entries)
         return entries
 
     def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:
@@ -309,7 +309,7 @@ class Tracking:
         blob must exist with exactly the declared size, and no path may be both a file and
         a folder (``a`` and ``a/b``); otherwise nothing of the batch is recorded.
         """
-        self.store.get_run(run_id)  # an unknown run is RunNotFound before any entry is read
+        self.store.runs.get_run(run_id)  # an unknown run is RunNotFound before any entry is read
         clean = []
         for entry in entries:
             path = canonical_artifact_path(entry.path)
@@ -332,19 +332,23 @@ class Tracking:
                     blob_size=stored,
                 )
             clean.append(ArtifactEntry(path, entry.digest, entry.size))
-        self.store.record_artifacts(run_id, clean)
+        self.store.artifacts.record_artifacts(run_id, clean)
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactListing]:
         """List one folder level of a run's artifacts."""
-        return self.store.list_artifacts(run_id, clean_artifact_path(path) if path else "")
+        return self.store.artifacts.list_artifacts(
+            run_id, clean_artifact_path(path) if path else ""
+        )
 
     def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
         """Return every file under ``path`` of a run's artifacts."""
-        return self.store.walk_artifacts(run_id, clean_artifact_path(path) if path else "")
+        return self.store.artifacts.walk_artifacts(
+            run_id, clean_artifact_path(path) if path else ""
+        )
 
     def get_artifact(self, run_id: str, path: str) -> ArtifactEntry:
         """Return one artifact file's entry."""
-        return self.store.get_artifact(run_id, clean_artifact_path(path))
+        return self.store.artifacts.get_artifact(run_id, clean_artifact_path(path))
 
     def download_artifacts(self, run_id: str, path: str, dest: str | Path) -> Path:
         """Download a file or folder of a run's artifacts under ``dest``; return its path.

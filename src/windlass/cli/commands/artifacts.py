@@ -38,7 +38,7 @@ def _split(service: Tracking, target: str, path: str, project: str | None) -> tu
         run_id = resolve_run_id(service.store, target)
     if (
         project is not None
-        and service.get_run(run_id).project_id != service.store.get_project(project).id
+        and service.get_run(run_id).project_id != service.store.runs.get_project(project).id
     ):
         raise RunNotFound(
             f"run {run_id} is not in project {project!r}", run_id=run_id, project=project

@@ -44,7 +44,7 @@ from windlass.genai.prompts import templates
 from windlass.genai.tracing import attributes as attr
 from windlass.ids import is_id, new_id, now_ms
 from windlass.principal import Principal
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.uris import (
     check_name,
     parse_object_uri,
@@ -446,7 +446,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
     def __init__(self, store: MetadataStore, *, principal: Principal | None = None) -> None:
         self.store = store
         super().__init__(
-            store,
+            store.prompts,
             "prompt",
             object_not_found=PromptNotFound,
             version_not_found=PromptVersionNotFound,
@@ -458,7 +458,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         self, project_id: str, name: str, *, description: str = "", exist_ok: bool = False
     ) -> Prompt:
         """Create a prompt without versions; with ``exist_ok`` an existing one is returned."""
-        return self.store.create_prompt(
+        return self.store.prompts.create_prompt(
             prompt_id=new_id(),
             project_id=project_id,
             name=check_name("prompt name", name),
@@ -469,17 +469,17 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
         """Return a prompt with its aliases and newest version number."""
-        return self.store.get_prompt(project_id, check_name("prompt name", name))
+        return self.store.prompts.get_prompt(project_id, check_name("prompt name", name))
 
     def list_prompts(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
-        return self.store.list_prompts(project_id, max_results, page_token)
+        return self.store.prompts.list_prompts(project_id, max_results, page_token)
 
     def delete_prompt(self, project_id: str, name: str) -> None:
         """Delete a prompt with all its versions (refused while it has aliases)."""
-        self.store.delete_prompt(project_id, check_name("prompt name", name))
+        self.store.prompts.delete_prompt(project_id, check_name("prompt name", name))
 
     # -- versions ------------------------------------------------------------------------
     def register(
@@ -519,7 +519,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         creator = self.recorded(principal)
         return LoadedPrompt.of(
             self._create_with_object(
-                lambda: self.store.create_prompt_version(
+                lambda: self.store.prompts.create_prompt_version(
                     version_id=version_id,
                     project_id=project_id,
                     name=name,
@@ -630,7 +630,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
 
     def _newest_hash(self, project_id: str, name: str) -> tuple[int, str] | None:
         try:
-            page = self.store.list_prompt_versions(project_id, name, max_results=1)
+            page = self.store.prompts.list_prompt_versions(project_id, name, max_results=1)
         except PromptNotFound:
             return None
         if not page.items:

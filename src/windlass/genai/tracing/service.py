@@ -36,7 +36,7 @@ from windlass.genai.llm.pricing import PriceTable, TokenUsage, default_price_tab
 from windlass.genai.tracing import attributes as attr
 from windlass.genai.tracing.span_bounds import bound_span
 from windlass.ids import new_id, now_ms
-from windlass.store.base import MetadataStore
+from windlass.store.metadata import MetadataStore
 from windlass.tracking import validation
 
 #: Kinds whose token counts are priced (others carry no model call of their own).
@@ -177,16 +177,16 @@ class TraceService:
         cached = self._project_ids.get(name)
         if cached is None:
             try:  # an existing project may be named by its id too
-                project = self.store.get_project(name)
+                project = self.store.runs.get_project(name)
             except ProjectNotFound:
-                project = self.store.get_or_create_project(
+                project = self.store.runs.get_or_create_project(
                     validation.project_name(name), new_id(), now_ms()
                 )
             cached = self._project_ids[name] = project.id
         return cached
 
     def _project_ids_of(self, projects: Sequence[str]) -> list[str]:
-        return [self.store.get_project(p).id for p in projects]
+        return [self.store.runs.get_project(p).id for p in projects]
 
     def ingest(self, spans: Sequence[Span], *, project: str | None = None) -> IngestReport:
         """Price and store ``spans``, each under its project (see :func:`span_project`)."""
@@ -205,7 +205,7 @@ class TraceService:
                 # table, not raised as an error by a caller's warning filter.
                 warnings.simplefilter("default")
                 group, bounded = _bounded(raw, prices)
-            result: SpanIngestResult = self.store.ingest_spans(
+            result: SpanIngestResult = self.store.traces.ingest_spans(
                 self.project_id(name), group, now_ms()
             )
             accepted += result.accepted
@@ -217,12 +217,12 @@ class TraceService:
 
     def ingest_into(self, project: str, spans: Sequence[Span]) -> SpanIngestResult:
         """Price and store ``spans`` in one existing project (name or id), as they are."""
-        project_id = self.store.get_project(project).id
+        project_id = self.store.runs.get_project(project).id
         prices = self.prices
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             priced, bounded = _bounded(spans, prices)
-        result = self.store.ingest_spans(project_id, priced, now_ms())
+        result = self.store.traces.ingest_spans(project_id, priced, now_ms())
         return dataclasses.replace(result, adjusted=_stored_adjusted(bounded, result))
 
     def ingest_otlp(
@@ -235,8 +235,8 @@ class TraceService:
 
     def get_trace(self, trace_id: str, project: str | None = None) -> list[Span]:
         """Return the spans of one trace, ordered by start (TraceNotFound if unknown)."""
-        project_id = None if project is None else self.store.get_project(project).id
-        return self.store.get_trace(validation_trace_id(trace_id), project_id)
+        project_id = None if project is None else self.store.runs.get_project(project).id
+        return self.store.traces.get_trace(validation_trace_id(trace_id), project_id)
 
     def search_traces(
         self,
@@ -249,7 +249,7 @@ class TraceService:
         page_token: str | None = None,
     ) -> Page[TraceSummary]:
         """Return one page of traces matching ``filter`` in the projects, newest first."""
-        return self.store.search_traces(
+        return self.store.traces.search_traces(
             self._project_ids_of(projects),
             filter,
             start_ns,
@@ -267,7 +267,9 @@ class TraceService:
         end_ns: int | None = None,
     ) -> TraceStats:
         """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
-        return self.store.trace_stats(self._project_ids_of(projects), filter, start_ns, end_ns)
+        return self.store.traces.trace_stats(
+            self._project_ids_of(projects), filter, start_ns, end_ns
+        )
 
     def trace_rollup(
         self,
@@ -279,7 +281,7 @@ class TraceService:
         max_results: int = 1000,
     ) -> list[TraceRollup]:
         """Return tokens and cost per session, user, day, model or prompt version."""
-        return self.store.trace_rollup(
+        return self.store.traces.trace_rollup(
             self._project_ids_of(projects), group_by, filter, start_ns, end_ns, max_results
         )
 
@@ -292,7 +294,7 @@ class TraceService:
         page_token: str | None = None,
     ) -> Page[Span]:
         """Return one page of the projects' spans in (start, trace id, span id) order."""
-        return self.store.search_spans(
+        return self.store.traces.search_spans(
             self._project_ids_of(projects), start_ns, end_ns, max_results, page_token
         )
 
@@ -307,7 +309,7 @@ class TraceService:
         ids = self._project_ids_of(projects)
         token: str | None = None
         while True:
-            page = self.store.search_spans(ids, start_ns, end_ns, page_size, token)
+            page = self.store.traces.search_spans(ids, start_ns, end_ns, page_size, token)
             yield from page.items
             token = page.next_page_token
             if not token:
@@ -341,7 +343,7 @@ class TraceService:
         try:
             with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
                 for project in projects:
-                    project_id = self.store.get_project(project).id
+                    project_id = self.store.runs.get_project(project).id
                     for span in self.iter_spans([project], start_ns, end_ns):
                         rows.append(_export_row(project_id, span, orjson.dumps))
                         if len(rows) >= 5000:

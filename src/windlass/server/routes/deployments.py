@@ -21,7 +21,7 @@ from windlass.server.deps import PrincipalDep, deployments, project
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.schemas import PageToken
 from windlass.serving.deployments import KEEP, DeploymentService, ShadowArg
-from windlass.store.sql.deployments import MAX_DEPLOYMENT_RESULTS
+from windlass.store.deployments import MAX_DEPLOYMENT_RESULTS
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/deployments", tags=["deployments"], responses=ERROR_RESPONSES

@@ -16,7 +16,7 @@ from windlass.server.deps import PrincipalDep, project, registry
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.model_schemas import AliasSet, ModelCreate, ModelUpdate, VersionCreate
 from windlass.server.schemas import PageToken
-from windlass.store.sql.registry import MAX_REGISTRY_RESULTS
+from windlass.store.registry import MAX_REGISTRY_RESULTS
 
 router = APIRouter(
     prefix="/api/v1/projects/{project}/models", tags=["models"], responses=ERROR_RESPONSES

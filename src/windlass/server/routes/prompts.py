@@ -19,7 +19,7 @@ from windlass.principal import server_principal
 from windlass.server.deps import PrincipalDep, project
 from windlass.server.errors import ERROR_RESPONSES
 from windlass.server.schemas import Id, PageToken, _Body
-from windlass.store.sql.prompts import MAX_PROMPT_RESULTS
+from windlass.store.prompts import MAX_PROMPT_RESULTS
 
 _NAME = "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$"
 Name = Annotated[str, Field(pattern=_NAME)]

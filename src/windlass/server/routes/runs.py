@@ -32,7 +32,7 @@ from windlass.server.schemas import (
     Tags,
 )
 from windlass.store.bulk import paused_gc
-from windlass.store.sql.store import MAX_HISTORY_RESULTS
+from windlass.store.runs import MAX_HISTORY_RESULTS
 from windlass.tracking.service import Tracking
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], responses=ERROR_RESPONSES)

@@ -29,7 +29,7 @@ from windlass.server.metrics import TrackingServerMetrics
 from windlass.server.schemas import PageToken
 from windlass.server.trace_schemas import TRACE_ID_PATTERN, SpansIngest
 from windlass.store.bulk import paused_gc
-from windlass.store.sql.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS
+from windlass.store.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS
 
 by_project = APIRouter(
     prefix="/api/v1/projects/{project}", tags=["traces"], responses=ERROR_RESPONSES

@@ -1,4 +1,4 @@
-"""The SQL store's deployments (a base class of :class:`SqlStore`).
+"""The SQL deployment store: deployments and their revision history.
 
 Every change of a deployment takes its row lock first (``SELECT ... FOR UPDATE`` on
 PostgreSQL; on SQLite every writer already holds the database's write lock from
@@ -9,8 +9,7 @@ event holds exactly the state its revision had.
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, select, update
@@ -18,12 +17,11 @@ from sqlalchemy.engine import Connection, Row
 
 from windlass.entities import Deployment, DeploymentEvent, Page, Variant
 from windlass.exceptions import AlreadyExists, Conflict, DeploymentNotFound
-from windlass.store.base import MetadataStore
+from windlass.store.deployments import MAX_DEPLOYMENT_RESULTS, DeploymentStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
+from windlass.store.sql import lookups
 from windlass.store.sql import schema as s
-
-#: The largest page of deployments or history events one call returns.
-MAX_DEPLOYMENT_RESULTS = 1000
+from windlass.store.sql.database import Database
 
 _d, _ev = s.deployments, s.deployment_events
 
@@ -44,16 +42,11 @@ def _shadow(text: str | None) -> Variant | None:
     return None if text is None else Variant.from_dict(orjson.loads(text))
 
 
-class SqlDeployments(MetadataStore):
+class SqlDeploymentStore(DeploymentStore):
     """Deployments and their revision history over SQLAlchemy Core."""
 
-    if TYPE_CHECKING:
-        # Plumbing that SqlStore and SqlRegistry provide.
-        def _write(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _read(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _insert(self, table: Any) -> Any: ...
-        @staticmethod
-        def _project_name(conn: Connection, project_id: str) -> str: ...
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- lookups -------------------------------------------------------------------------
     def _deployment_row(
@@ -65,7 +58,7 @@ class SqlDeployments(MetadataStore):
             query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
-            project = self._project_name(conn, project_id)
+            project = lookups.project_name(conn, project_id)
             raise DeploymentNotFound(
                 f"deployment {name!r} does not exist in project {project!r}",
                 project=project,
@@ -114,10 +107,10 @@ class SqlDeployments(MetadataStore):
     ) -> Deployment:
         """Create a deployment at revision 1 (the same id again returns it as it is)."""
         variants_text, shadow_text = _variants_json(variants), _shadow_json(shadow)
-        with self._write() as conn:
-            project = self._project_name(conn, project_id)
+        with self._db.write() as conn:
+            project = lookups.project_name(conn, project_id)
             created = conn.execute(
-                self._insert(_d)
+                self._db.insert(_d)
                 .values(
                     id=deployment_id,
                     project_id=project_id,
@@ -173,7 +166,7 @@ class SqlDeployments(MetadataStore):
 
     def get_deployment(self, project_id: str, name: str) -> Deployment:
         """Return a deployment."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             return self._deployment(self._deployment_row(conn, project_id, name))
 
     def list_deployments(
@@ -190,8 +183,8 @@ class SqlDeployments(MetadataStore):
         )
         if page_token:
             query = query.where(_d.c.name > decode_token(page_token, kind, {"n": str})["n"])
-        with self._read() as conn:
-            self._project_name(conn, project_id)
+        with self._db.read() as conn:
+            lookups.project_name(conn, project_id)
             rows = conn.execute(query).all()
         items = [self._deployment(r) for r in rows[:max_results]]
         token = encode_token({"k": kind, "n": items[-1].name}) if len(rows) > max_results else None
@@ -210,7 +203,7 @@ class SqlDeployments(MetadataStore):
         expected_revision: int | None = None,
     ) -> Deployment:
         """Make variants and shadow the next revision and record it, in one transaction."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = self._deployment_row(conn, project_id, name, lock=True)
             current = self._deployment(row)
             if current.variants == variants and current.shadow == shadow:
@@ -266,7 +259,7 @@ class SqlDeployments(MetadataStore):
     ) -> Page[DeploymentEvent]:
         """Return a deployment's recorded changes by revision, keyset-paged."""
         check_max_results(max_results, MAX_DEPLOYMENT_RESULTS)
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = self._deployment_row(conn, project_id, name)
             kind = f"deployment-history:{row.id}:{'desc' if newest_first else 'asc'}"
             order = _ev.c.revision.desc() if newest_first else _ev.c.revision
@@ -290,7 +283,7 @@ class SqlDeployments(MetadataStore):
 
     def get_deployment_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
         """Return the recorded change that made ``revision``."""
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = self._deployment_row(conn, project_id, name)
             event = conn.execute(
                 select(_ev).where(_ev.c.deployment_id == row.id, _ev.c.revision == revision)
@@ -306,7 +299,7 @@ class SqlDeployments(MetadataStore):
 
     def delete_deployment(self, project_id: str, name: str) -> None:
         """Delete a deployment and its history."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = self._deployment_row(conn, project_id, name, lock=True)
             conn.execute(delete(_ev).where(_ev.c.deployment_id == row.id))
             conn.execute(delete(_d).where(_d.c.id == row.id))

@@ -1,174 +1,84 @@
-"""The SQL store's model registry and run inputs (a base class of :class:`SqlStore`).
+"""The SQL model registry: registered models, versions, aliases and alias history.
 
-Every write that reads the state it changes takes the registered model's row lock first
-(``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every writer already holds the
-database's write lock from ``BEGIN IMMEDIATE``). So per model, version numbers, alias
-moves and deletions happen one at a time: numbers never repeat or skip, and each alias
-event's ``from_version`` is the previous event's ``to_version``.
+Built on the versioned-object core (:mod:`~windlass.store.sql.versioned`), which holds the
+locking, numbering, alias moves and paging; this module adds what only models have: tags,
+a Markdown card, a version's files and manifest, and the check that no deployment serves
+a model or version about to be deleted.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, Row
 
 from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
-    DatasetInput,
     ModelVersion,
     Page,
     RegisteredModel,
 )
 from windlass.exceptions import (
-    AlreadyExists,
     InUse,
     InvalidInput,
     InvalidState,
     ModelNotFound,
     ModelVersionNotFound,
-    ProjectNotFound,
 )
-from windlass.store.base import MetadataStore
-from windlass.store.paging import check_max_results, decode_token, encode_token
-from windlass.store.sql import aliases as sql_aliases
+from windlass.store.registry import MAX_REGISTRY_RESULTS, RegistryStore
 from windlass.store.sql import schema as s
+from windlass.store.sql.database import Database
+from windlass.store.sql.versioned import VersionedKind, VersionedObjects
 from windlass.uris import LATEST, parse_object_uri
 
-#: The largest page of registered models or versions one call returns.
-MAX_REGISTRY_RESULTS = 1000
-
 _m, _t, _v = s.registered_models, s.registered_model_tags, s.model_versions
-_a, _e, _i = s.model_aliases, s.model_alias_events, s.run_inputs
 _d = s.deployments
+
+MODELS = VersionedKind(
+    noun="model",
+    objects=_m,
+    versions=_v,
+    aliases=s.model_aliases,
+    events=s.model_alias_events,
+    owner="model_id",
+    not_found=ModelNotFound,
+    version_not_found=ModelVersionNotFound,
+    list_page_kind="models",
+    versions_page_kind="versions",
+    tags=_t,
+)
 
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlRegistry(MetadataStore):
-    """Registered models, versions, aliases and run inputs over SQLAlchemy Core."""
+class SqlRegistryStore(RegistryStore):
+    """Registered models, versions, aliases and alias history over SQLAlchemy Core."""
 
-    if TYPE_CHECKING:
-        # Plumbing that SqlStore provides.
-        _pg: bool
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._models = VersionedObjects(db, MODELS, AliasEvent)
 
-        def _write(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _read(self) -> contextlib.AbstractContextManager[Connection]: ...
-        def _insert(self, table: Any) -> Any: ...
-        def _in_ids(self, column: Any, ids: list[str]) -> ColumnElement[bool]: ...
-        def _require_run(
-            self, conn: Connection, run_id: str, *, writable: bool = False
-        ) -> Row[Any, Any]: ...
-
-    # -- run inputs ----------------------------------------------------------------------
-    def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
-        """Record datasets a run read (the same name, digest and context again: no-op)."""
-        with self._write() as conn:
-            self._require_run(conn, run_id, writable=True)
-            if not inputs:
-                return
-            conn.execute(
-                self._insert(_i).on_conflict_do_nothing(
-                    index_elements=["run_id", "name", "digest", "context"]
-                ),
-                [
-                    {
-                        "run_id": run_id,
-                        "name": d.name,
-                        "digest": d.digest,
-                        "context": d.context,
-                        "source": d.source,
-                        "num_rows": d.rows,
-                        "dataset_schema": _dumps(d.schema),
-                    }
-                    for d in inputs
-                ],
-            )
-
-    def list_inputs(self, run_id: str) -> list[DatasetInput]:
-        """Return the datasets a run read, in the order they were first logged."""
-        with self._read() as conn:
-            self._require_run(conn, run_id)
-            rows = conn.execute(
-                select(
-                    _i.c.name,
-                    _i.c.digest,
-                    _i.c.context,
-                    _i.c.source,
-                    _i.c.num_rows,
-                    _i.c.dataset_schema,
-                )
-                .where(_i.c.run_id == run_id)
-                .order_by(_i.c.id)
-            ).all()
-        return [
-            DatasetInput(name, digest, context, source, num_rows, orjson.loads(schema))
-            for name, digest, context, source, num_rows, schema in rows
-        ]
-
-    # -- lookups -------------------------------------------------------------------------
-    @staticmethod
-    def _project_name(conn: Connection, project_id: str) -> str:
-        name = conn.execute(select(s.projects.c.name).where(s.projects.c.id == project_id)).scalar()
-        if name is None:
-            raise ProjectNotFound(f"project id {project_id!r} does not exist", project=project_id)
-        return str(name)
-
-    def _model(
-        self, conn: Connection, project_id: str, name: str, *, lock: bool = False
-    ) -> Row[Any, Any]:
-        """Return the model's row (locked for this transaction with ``lock``)."""
-        query = select(_m).where(_m.c.project_id == project_id, _m.c.name == name)
-        if lock:
-            query = query.with_for_update()
-        row = conn.execute(query).first()
-        if row is None:
-            project = self._project_name(conn, project_id)
-            raise ModelNotFound(
-                f"model {name!r} does not exist in project {project!r}", project=project, model=name
-            )
-        return row
-
-    @staticmethod
-    def _no_version(name: str, version: int) -> ModelVersionNotFound:
-        return ModelVersionNotFound(
-            f"model {name!r} has no version {version}", model=name, version=version
-        )
-
+    # -- building entities ---------------------------------------------------------------
     def _load_models(
         self, conn: Connection, rows: Sequence[Row[Any, Any]]
     ) -> list[RegisteredModel]:
         """Build models with tags, aliases and newest version: three queries for any page."""
         ids = [r.id for r in rows]
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
-        aliases: dict[str, dict[str, int]] = {i: {} for i in ids}
-        latest: dict[str, int] = {}
         if ids:
             for model_id, key, value in conn.execute(
                 select(_t.c.model_id, _t.c.key, _t.c.value)
-                .where(self._in_ids(_t.c.model_id, ids))
+                .where(self._db.in_ids(_t.c.model_id, ids))
                 .order_by(_t.c.key)
             ):
                 tags[model_id][key] = value
-            for model_id, alias, version in conn.execute(
-                select(_a.c.model_id, _a.c.alias, _a.c.version)
-                .where(self._in_ids(_a.c.model_id, ids))
-                .order_by(_a.c.alias)
-            ):
-                aliases[model_id][alias] = version
-            for model_id, version in conn.execute(
-                select(_v.c.model_id, func.max(_v.c.version))
-                .where(self._in_ids(_v.c.model_id, ids))
-                .group_by(_v.c.model_id)
-            ):
-                latest[model_id] = version
+        aliases, latest = self._models.aliases_and_latest(conn, ids)
         return [
             RegisteredModel(
                 id=r.id,
@@ -204,10 +114,6 @@ class SqlRegistry(MetadataStore):
             description=row.description,
             aliases=aliases,
         )
-
-    @staticmethod
-    def _aliases_of(conn: Connection, model_id: str, version: int) -> list[str]:
-        return sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model_id, [version])[version]
 
     @staticmethod
     def _served_by(
@@ -250,12 +156,8 @@ class SqlRegistry(MetadataStore):
         return users
 
     def _load_version(self, conn: Connection, model: Row[Any, Any], version: int) -> ModelVersion:
-        row = conn.execute(
-            select(_v).where(_v.c.model_id == model.id, _v.c.version == version)
-        ).first()
-        if row is None:
-            raise self._no_version(model.name, version)
-        return self._version(model, row, self._aliases_of(conn, model.id, version))
+        row = self._models.version_row(conn, model, version)
+        return self._version(model, row, self._models.aliases_of(conn, model.id, version))
 
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
@@ -270,61 +172,40 @@ class SqlRegistry(MetadataStore):
         exist_ok: bool = False,
     ) -> RegisteredModel:
         """Create a registered model (an existing name: AlreadyExists unless ``exist_ok``)."""
-        with self._write() as conn:
-            project = self._project_name(conn, project_id)
-            created = conn.execute(
-                self._insert(_m)
-                .values(
-                    id=model_id,
-                    project_id=project_id,
-                    name=name,
-                    description=description,
-                    card="",
-                    created_at=created_at,
-                    updated_at=created_at,
-                    next_version=1,
-                )
-                .on_conflict_do_nothing(index_elements=["project_id", "name"])
-                .returning(_m.c.id)
-            ).first()
-            if created is None and not exist_ok:
-                raise AlreadyExists(
-                    f"model {name!r} already exists in project {project!r}",
-                    project=project,
-                    model=name,
-                )
-            if created is not None and tags:
+        with self._db.write() as conn:
+            created = self._models.create(
+                conn,
+                object_id=model_id,
+                project_id=project_id,
+                name=name,
+                created_at=created_at,
+                exist_ok=exist_ok,
+                values={"description": description, "card": ""},
+            )
+            if created and tags:
                 conn.execute(
                     _t.insert(),
                     [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
                 )
-            return self._load_models(conn, [self._model(conn, project_id, name)])[0]
+            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
 
     def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version number."""
-        with self._read() as conn:
-            return self._load_models(conn, [self._model(conn, project_id, name)])[0]
+        with self._db.read() as conn:
+            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
 
     def list_registered_models(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
         """Return a project's registered models ordered by name, keyset-paged."""
-        check_max_results(max_results, MAX_REGISTRY_RESULTS)
-        kind = f"models:{project_id}"
-        query = (
-            select(_m)
-            .where(_m.c.project_id == project_id)
-            .order_by(_m.c.name)
-            .limit(max_results + 1)
+        return self._models.page(
+            project_id,
+            max_results,
+            page_token,
+            MAX_REGISTRY_RESULTS,
+            self._load_models,
+            lambda model: model.name,
         )
-        if page_token:
-            query = query.where(_m.c.name > decode_token(page_token, kind, {"n": str})["n"])
-        with self._read() as conn:
-            self._project_name(conn, project_id)
-            rows = conn.execute(query).all()
-            items = self._load_models(conn, rows[:max_results])
-        token = encode_token({"k": kind, "n": items[-1].name}) if len(rows) > max_results else None
-        return Page(items, token)
 
     def update_registered_model(
         self,
@@ -343,20 +224,20 @@ class SqlRegistry(MetadataStore):
             values["description"] = description
         if card is not None:
             values["card"] = card
-        with self._write() as conn:
-            model = self._model(conn, project_id, name, lock=True)
+        with self._db.write() as conn:
+            model = self._models.row(conn, project_id, name, lock=True)
             conn.execute(update(_m).where(_m.c.id == model.id).values(**values))
             if delete_tags:
                 conn.execute(delete(_t).where(_t.c.model_id == model.id, _t.c.key.in_(delete_tags)))
             if set_tags:
-                stmt = self._insert(_t)
+                stmt = self._db.insert(_t)
                 conn.execute(
                     stmt.on_conflict_do_update(
                         index_elements=["model_id", "key"], set_={"value": stmt.excluded.value}
                     ),
                     [{"model_id": model.id, "key": k, "value": v} for k, v in set_tags.items()],
                 )
-            return self._load_models(conn, [self._model(conn, project_id, name)])[0]
+            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
 
     def delete_registered_model(self, project_id: str, name: str) -> None:
         """Delete a model, its versions, tags and alias history (refused while in use).
@@ -364,20 +245,9 @@ class SqlRegistry(MetadataStore):
         In use: an alias exists (InvalidState), or a deployment serves one of its versions
         (InUse, naming the deployment).
         """
-        with self._write() as conn:
-            model = self._model(conn, project_id, name, lock=True)
-            aliases = list(
-                conn.execute(
-                    select(_a.c.alias).where(_a.c.model_id == model.id).order_by(_a.c.alias)
-                ).scalars()
-            )
-            if aliases:
-                raise InvalidState(
-                    f"model {name!r} still has alias(es) {', '.join(map(repr, aliases))}; "
-                    "delete them first",
-                    model=name,
-                    aliases=aliases,
-                )
+        with self._db.write() as conn:
+            model = self._models.row(conn, project_id, name, lock=True)
+            self._models.check_unaliased(conn, model)
             served = self._served_by(conn, model, None, newest=True)
             if served:
                 raise InUse(
@@ -386,9 +256,7 @@ class SqlRegistry(MetadataStore):
                     model=name,
                     used_by=served,
                 )
-            for table in (_e, _t, _v):
-                conn.execute(delete(table).where(table.c.model_id == model.id))
-            conn.execute(delete(_m).where(_m.c.id == model.id))
+            self._models.delete(conn, model)
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(
@@ -406,42 +274,26 @@ class SqlRegistry(MetadataStore):
         created_at: int,
     ) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
-        with self._write() as conn:
-            # The lock comes before the retry check: a concurrent retry of this version id
-            # waits here, then finds the version its twin committed.
-            model = self._model(conn, project_id, name, lock=True)
-            existing = conn.execute(select(_v).where(_v.c.id == version_id)).first()
+        with self._db.write() as conn:
+            model = self._models.row(conn, project_id, name, lock=True)
+            existing = self._models.retried_version(conn, model, version_id)
             if existing is not None:
-                if existing.model_id != model.id:
-                    raise AlreadyExists(
-                        f"version id {version_id} already belongs to another model",
-                        version_id=version_id,
-                    )
                 return self._version(
-                    model, existing, self._aliases_of(conn, model.id, existing.version)
+                    model, existing, self._models.aliases_of(conn, model.id, existing.version)
                 )
-            number = (
-                conn.execute(
-                    update(_m)
-                    .where(_m.c.id == model.id)
-                    .values(next_version=_m.c.next_version + 1, updated_at=created_at)
-                    .returning(_m.c.next_version)
-                ).scalar_one()
-                - 1
-            )
-            conn.execute(
-                _v.insert().values(
-                    id=version_id,
-                    model_id=model.id,
-                    version=number,
-                    source=source,
-                    run_id=run_id,
-                    files=_dumps([[f.path, f.digest, f.size] for f in files]),
-                    manifest=_dumps(manifest),
-                    description=description,
-                    claimed_by=claimed_by,
-                    created_at=created_at,
-                )
+            number = self._models.add_version(
+                conn,
+                model,
+                version_id=version_id,
+                claimed_by=claimed_by,
+                created_at=created_at,
+                values={
+                    "source": source,
+                    "run_id": run_id,
+                    "files": _dumps([[f.path, f.digest, f.size] for f in files]),
+                    "manifest": _dumps(manifest),
+                    "description": description,
+                },
             )
         return ModelVersion(
             id=version_id,
@@ -460,53 +312,33 @@ class SqlRegistry(MetadataStore):
 
     def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
         """Return one version with its aliases."""
-        with self._read() as conn:
-            return self._load_version(conn, self._model(conn, project_id, name), version)
+        with self._db.read() as conn:
+            return self._load_version(conn, self._models.row(conn, project_id, name), version)
 
     def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
         """Return the version ``alias`` points to."""
-        with self._read() as conn:
-            model = self._model(conn, project_id, name)
-            version = sql_aliases.target(conn, sql_aliases.MODEL_ALIASES, model.id, alias)
-            if version is None:
-                raise ModelVersionNotFound(
-                    f"model {name!r} has no alias {alias!r}", model=name, alias=alias
-                )
+        with self._db.read() as conn:
+            model = self._models.row(conn, project_id, name)
+            version = self._models.version_by_alias(conn, model, alias)
             return self._load_version(conn, model, version)
 
     def list_model_versions(
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[ModelVersion]:
         """Return a model's versions, newest first, keyset-paged."""
-        check_max_results(max_results, MAX_REGISTRY_RESULTS)
-        with self._read() as conn:
-            model = self._model(conn, project_id, name)
-            kind = f"versions:{model.id}"
-            query = (
-                select(_v)
-                .where(_v.c.model_id == model.id)
-                .order_by(_v.c.version.desc())
-                .limit(max_results + 1)
+        with self._db.read() as conn:
+            model = self._models.row(conn, project_id, name)
+            rows, aliases, token = self._models.versions_page(
+                conn, model, max_results, page_token, MAX_REGISTRY_RESULTS
             )
-            if page_token:
-                query = query.where(_v.c.version < decode_token(page_token, kind, {"v": int})["v"])
-            rows = conn.execute(query).all()
-            numbers = [r.version for r in rows[:max_results]]
-            aliases = sql_aliases.by_version(conn, sql_aliases.MODEL_ALIASES, model.id, numbers)
-        items = [self._version(model, r, aliases[r.version]) for r in rows[:max_results]]
-        token = encode_token({"k": kind, "v": numbers[-1]}) if len(rows) > max_results else None
-        return Page(items, token)
+        return Page([self._version(model, r, aliases[r.version]) for r in rows], token)
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version (refused, naming them, while aliases or deployments use it)."""
-        with self._write() as conn:
-            model = self._model(conn, project_id, name, lock=True)
-            found = conn.execute(
-                select(_v.c.id).where(_v.c.model_id == model.id, _v.c.version == version)
-            ).first()
-            if found is None:
-                raise self._no_version(name, version)
-            aliases = self._aliases_of(conn, model.id, version)
+        with self._db.write() as conn:
+            model = self._models.row(conn, project_id, name, lock=True)
+            found = self._models.version_row(conn, model, version)
+            aliases = self._models.aliases_of(conn, model.id, version)
             if aliases:
                 raise InvalidState(
                     f"model {name!r} version {version} is the target of alias(es) "
@@ -536,47 +368,19 @@ class SqlRegistry(MetadataStore):
     def set_model_alias(
         self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
     ) -> AliasEvent:
-        """Point ``alias`` at ``version`` and record the move, in one transaction.
-
-        Setting an alias to the version it already names changes and records nothing; the
-        event returned then has ``from_version == to_version``.
-        """
-        with self._write() as conn:
-            model = self._model(conn, project_id, name, lock=True)
-            if not sql_aliases.has_version(conn, sql_aliases.MODEL_ALIASES, model.id, version):
-                raise self._no_version(name, version)
-            previous = sql_aliases.move(
-                conn,
-                sql_aliases.MODEL_ALIASES,
-                self._insert,
-                model.id,
-                alias,
-                version,
-                claimed_by=claimed_by,
-                at=at,
-            )
-        return AliasEvent(name, alias, previous, version, claimed_by, at)
+        """Point ``alias`` at ``version`` and record the move (see the interface)."""
+        return self._models.set_alias(
+            project_id, name, alias, version, claimed_by=claimed_by, at=at
+        )
 
     def delete_model_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> AliasEvent:
         """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
-        with self._write() as conn:
-            model = self._model(conn, project_id, name, lock=True)
-            previous = sql_aliases.remove(
-                conn, sql_aliases.MODEL_ALIASES, model.id, alias, claimed_by=claimed_by, at=at
-            )
-            if previous is None:
-                raise ModelVersionNotFound(
-                    f"model {name!r} has no alias {alias!r}", model=name, alias=alias
-                )
-        return AliasEvent(name, alias, previous, None, claimed_by, at)
+        return self._models.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
 
     def alias_history(
         self, project_id: str, name: str, alias: str | None = None
     ) -> list[AliasEvent]:
         """Return the model's alias moves (or one alias's), oldest first."""
-        with self._read() as conn:
-            model = self._model(conn, project_id, name)
-            rows = sql_aliases.history(conn, sql_aliases.MODEL_ALIASES, model.id, alias)
-        return [AliasEvent(name, a, f, t, u, at) for a, f, t, u, at in rows]
+        return self._models.history(project_id, name, alias)

@@ -1,4 +1,4 @@
-"""The REST client's traces (a base class of :class:`RestStore`).
+"""The REST client's traces .
 
 Spans go to ``POST /api/v1/projects/{project}/spans``; one trace comes from
 ``/api/v1/traces/{trace_id}`` (or the project's); searches, statistics, roll-ups and span
@@ -12,8 +12,7 @@ answers through its traces domain: spans whose cost is unknown are priced there,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 import orjson
 
@@ -27,13 +26,9 @@ from windlass.entities import (
     TraceSummary,
 )
 from windlass.exceptions import InvalidInput
-from windlass.store.base import MetadataStore
 from windlass.store.bulk import paused_gc
-
-
-def _seg(value: str) -> str:
-    """Return ``value`` as one URL path segment."""
-    return quote(value, safe="")
+from windlass.store.rest.transport import RestTransport, segment
+from windlass.store.traces import TraceStore
 
 
 def _query(project_ids: list[str], **values: Any) -> dict[str, Any]:
@@ -58,24 +53,20 @@ def _not_json(spans: Sequence[Span]) -> InvalidInput:
     return InvalidInput("spans are not JSON")
 
 
-class RestTraces(MetadataStore):
+class RestTraceStore(TraceStore):
     """Spans and traces over the REST API."""
 
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
-        ) -> Any:
-            """Send one API request and return its decoded body (RestStore's)."""
+    def __init__(self, http: RestTransport) -> None:
+        self._http = http
 
     def ingest_spans(
         self, project_id: str, spans: Sequence[Span], ingested_at: int
     ) -> SpanIngestResult:
         """Send spans to the server; those the project already holds come back as duplicates."""
         try:
-            body = self.request(
+            body = self._http.request(
                 "POST",
-                f"/api/v1/projects/{_seg(project_id)}/spans",
+                f"/api/v1/projects/{segment(project_id)}/spans",
                 json={"spans": [span.to_dict() for span in spans]},
             )
         except orjson.JSONEncodeError:  # raised before anything was sent
@@ -85,11 +76,11 @@ class RestTraces(MetadataStore):
     def get_trace(self, trace_id: str, project_id: str | None = None) -> list[Span]:
         """Return every span of a trace, ordered by start time."""
         path = (
-            f"/api/v1/traces/{_seg(trace_id)}"
+            f"/api/v1/traces/{segment(trace_id)}"
             if project_id is None
-            else f"/api/v1/projects/{_seg(project_id)}/traces/{_seg(trace_id)}"
+            else f"/api/v1/projects/{segment(project_id)}/traces/{segment(trace_id)}"
         )
-        body = self.request("GET", path)
+        body = self._http.request("GET", path)
         with paused_gc():
             return [Span.from_dict(s) for s in body["spans"]]
 
@@ -104,7 +95,7 @@ class RestTraces(MetadataStore):
         page_token: str | None = None,
     ) -> Page[TraceSummary]:
         """Return one page of the projects' traces matching ``filter``."""
-        body = self.request(
+        body = self._http.request(
             "GET",
             "/api/v1/traces",
             params=_query(
@@ -130,7 +121,7 @@ class RestTraces(MetadataStore):
     ) -> TraceStats:
         """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
         return TraceStats.from_dict(
-            self.request(
+            self._http.request(
                 "GET",
                 "/api/v1/traces/stats",
                 params=_query(project_ids, filter=filter, start_ns=start_ns, end_ns=end_ns),
@@ -147,7 +138,7 @@ class RestTraces(MetadataStore):
         max_results: int = 1000,
     ) -> list[TraceRollup]:
         """Return the traces' totals per session, user, UTC day, model or prompt version."""
-        body = self.request(
+        body = self._http.request(
             "GET",
             "/api/v1/traces/rollup",
             params=_query(
@@ -170,7 +161,7 @@ class RestTraces(MetadataStore):
         page_token: str | None = None,
     ) -> Page[Span]:
         """Return one page of the projects' spans in (start, trace id, span id) order."""
-        body = self.request(
+        body = self._http.request(
             "GET",
             "/api/v1/spans",
             params=_query(

@@ -1,4 +1,4 @@
-"""The REST client's deployments (a base class of :class:`RestStore`).
+"""The REST client's deployments .
 
 Each call is one request to ``/api/v1/projects/{project}/deployments/...``; the server
 answers through its own deployments domain, so names, weights and model URIs are checked
@@ -14,32 +14,23 @@ weight change, promotion or rollback leads to.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 from windlass.entities import Deployment, DeploymentEvent, Page, Variant
-from windlass.store.base import MetadataStore
+from windlass.store.deployments import DeploymentStore
+from windlass.store.rest.transport import RestTransport, paging, segment
 
 
-def _seg(value: str) -> str:
-    """Return ``value`` as one URL path segment."""
-    return quote(value, safe="")
-
-
-class RestDeployments(MetadataStore):
+class RestDeploymentStore(DeploymentStore):
     """Deployments and their revision history over the REST API."""
 
-    if TYPE_CHECKING:
-
-        def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
-        ) -> Any:
-            """Send one API request and return its decoded body (RestStore's)."""
+    def __init__(self, http: RestTransport) -> None:
+        self._http = http
 
     @staticmethod
     def _deployments(project_id: str, name: str | None = None) -> str:
-        path = f"/api/v1/projects/{_seg(project_id)}/deployments"
-        return path if name is None else f"{path}/{_seg(name)}"
+        path = f"/api/v1/projects/{segment(project_id)}/deployments"
+        return path if name is None else f"{path}/{segment(name)}"
 
     def create_deployment(
         self,
@@ -55,7 +46,7 @@ class RestDeployments(MetadataStore):
     ) -> Deployment:
         """Create a deployment on the server (``deployment_id`` makes a retry safe)."""
         return Deployment.from_dict(
-            self.request(
+            self._http.request(
                 "POST",
                 self._deployments(project_id),
                 json={
@@ -70,16 +61,14 @@ class RestDeployments(MetadataStore):
 
     def get_deployment(self, project_id: str, name: str) -> Deployment:
         """Return a deployment."""
-        return Deployment.from_dict(self.request("GET", self._deployments(project_id, name)))
+        return Deployment.from_dict(self._http.request("GET", self._deployments(project_id, name)))
 
     def list_deployments(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[Deployment]:
         """Return one page of a project's deployments, by name."""
-        params: dict[str, Any] = {"max_results": max_results}
-        if page_token:
-            params["page_token"] = page_token
-        body = self.request("GET", self._deployments(project_id), params=params)
+        params = paging(max_results, page_token)
+        body = self._http.request("GET", self._deployments(project_id), params=params)
         return Page(
             [Deployment.from_dict(d) for d in body["deployments"]], body.get("next_page_token")
         )
@@ -98,7 +87,7 @@ class RestDeployments(MetadataStore):
     ) -> Deployment:
         """Send the deployment's next state."""
         return Deployment.from_dict(
-            self.request(
+            self._http.request(
                 "PATCH",
                 self._deployments(project_id, name),
                 json={
@@ -126,7 +115,9 @@ class RestDeployments(MetadataStore):
         }
         if page_token:
             params["page_token"] = page_token
-        body = self.request("GET", f"{self._deployments(project_id, name)}/history", params=params)
+        body = self._http.request(
+            "GET", f"{self._deployments(project_id, name)}/history", params=params
+        )
         return Page(
             [DeploymentEvent.from_dict(e) for e in body["events"]], body.get("next_page_token")
         )
@@ -134,9 +125,11 @@ class RestDeployments(MetadataStore):
     def get_deployment_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
         """Return the recorded change that made ``revision``."""
         return DeploymentEvent.from_dict(
-            self.request("GET", f"{self._deployments(project_id, name)}/revisions/{int(revision)}")
+            self._http.request(
+                "GET", f"{self._deployments(project_id, name)}/revisions/{int(revision)}"
+            )
         )
 
     def delete_deployment(self, project_id: str, name: str) -> None:
         """Delete a deployment with its history."""
-        self.request("DELETE", self._deployments(project_id, name))
+        self._http.request("DELETE", self._deployments(project_id, name))

@@ -1,0 +1,128 @@
+"""The REST client's prompt registry, on the versioned core (:mod:`.versioned`).
+
+Each call is one request to ``/api/v1/projects/{project}/prompts/...``; the server
+answers through its own prompt registry domain, so names, templates, variables and
+settings are checked there again, and the server computes the content hash itself (the
+``content_hash`` passed here is not sent). The times (``created_at``, an alias move's
+``at``) and a prompt's id are the server's; a version's ``version_id`` is sent as given.
+``claimed_by`` is not sent: the server records the principal it derived from the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from windlass.entities import (
+    Page,
+    Prompt,
+    PromptAliasEvent,
+    PromptVariable,
+    PromptVersion,
+    Template,
+)
+from windlass.store.prompts import PromptStore
+from windlass.store.rest.transport import RestTransport
+from windlass.store.rest.versioned import VersionedResource
+
+
+class RestPromptStore(PromptStore):
+    """Prompts, their versions, aliases and alias history over the REST API."""
+
+    def __init__(self, http: RestTransport) -> None:
+        self._prompts = VersionedResource(
+            http,
+            "prompts",
+            object_from=Prompt.from_dict,
+            version_from=PromptVersion.from_dict,
+            event_from=PromptAliasEvent.from_dict,
+        )
+
+    # -- prompts -------------------------------------------------------------------------
+    def create_prompt(
+        self,
+        *,
+        prompt_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        created_at: int,
+        exist_ok: bool = False,
+    ) -> Prompt:
+        """Create a prompt on the server (which picks its id)."""
+        body = {"name": name, "description": description, "exist_ok": exist_ok}
+        return self._prompts.create(project_id, body)
+
+    def get_prompt(self, project_id: str, name: str) -> Prompt:
+        """Return a prompt."""
+        return self._prompts.get(project_id, name)
+
+    def list_prompts(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Prompt]:
+        """Return one page of a project's prompts, by name."""
+        return self._prompts.page(project_id, max_results, page_token)
+
+    def delete_prompt(self, project_id: str, name: str) -> None:
+        """Delete a prompt with its versions."""
+        self._prompts.delete(project_id, name)
+
+    # -- versions ------------------------------------------------------------------------
+    def create_prompt_version(
+        self,
+        *,
+        version_id: str,
+        project_id: str,
+        name: str,
+        template: Template,
+        model: dict[str, Any],
+        response_format: dict[str, Any] | None,
+        variables: dict[str, PromptVariable],
+        content_hash: str,
+        commit_message: str,
+        claimed_by: str,
+        created_at: int,
+    ) -> PromptVersion:
+        """Register the next version (``version_id`` makes a retry safe)."""
+        body = {
+            "version_id": version_id,
+            "template": template,
+            "model": model,
+            "response_format": response_format,
+            "variables": {k: v.to_dict() for k, v in variables.items()},
+            "commit_message": commit_message,
+            "create_missing_prompt": False,
+        }
+        return self._prompts.create_version(project_id, name, body)
+
+    def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
+        """Return one version."""
+        return self._prompts.version(project_id, name, version)
+
+    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
+        """Return the version an alias points to."""
+        return self._prompts.version_by_alias(project_id, name, alias)
+
+    def list_prompt_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[PromptVersion]:
+        """Return one page of a prompt's versions, newest first."""
+        return self._prompts.versions(project_id, name, max_results, page_token)
+
+    # -- aliases -------------------------------------------------------------------------
+    def set_prompt_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
+    ) -> PromptAliasEvent:
+        """Point an alias at a version (the server records the time)."""
+        return self._prompts.set_alias(project_id, name, alias, version)
+
+    def delete_prompt_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
+    ) -> PromptAliasEvent:
+        """Remove an alias (the server records the time)."""
+        return self._prompts.delete_alias(project_id, name, alias)
+
+    def prompt_alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> list[PromptAliasEvent]:
+        """Return the recorded alias moves, oldest first."""
+        return self._prompts.history(project_id, name, alias)

@@ -1,0 +1,145 @@
+"""The REST client's model registry, on the versioned core (:mod:`.versioned`).
+
+Each call is one request to ``/api/v1/projects/{project}/models/...``; the server
+answers through its own registry domain, so names and files are checked there again. A
+registered model's id and the times (``created_at``, ``updated_at``, an alias move's
+``at``) are the server's, not the ones passed here; a version's ``version_id`` is sent
+as given. ``claimed_by`` is not sent: the server records the principal it derived from
+the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, Page, RegisteredModel
+from windlass.store.registry import RegistryStore
+from windlass.store.rest.transport import RestTransport
+from windlass.store.rest.versioned import VersionedResource
+
+
+class RestRegistryStore(RegistryStore):
+    """Registered models, versions, aliases and alias history over the REST API."""
+
+    def __init__(self, http: RestTransport) -> None:
+        self._models = VersionedResource(
+            http,
+            "models",
+            object_from=RegisteredModel.from_dict,
+            version_from=ModelVersion.from_dict,
+            event_from=AliasEvent.from_dict,
+        )
+
+    # -- registered models ---------------------------------------------------------------
+    def create_registered_model(
+        self,
+        *,
+        model_id: str,
+        project_id: str,
+        name: str,
+        description: str,
+        tags: dict[str, str],
+        created_at: int,
+        exist_ok: bool = False,
+    ) -> RegisteredModel:
+        """Create a registered model on the server (which picks its id)."""
+        body = {"name": name, "description": description, "tags": tags, "exist_ok": exist_ok}
+        return self._models.create(project_id, body)
+
+    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
+        """Return a registered model."""
+        return self._models.get(project_id, name)
+
+    def list_registered_models(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]:
+        """Return one page of a project's registered models, by name."""
+        return self._models.page(project_id, max_results, page_token)
+
+    def update_registered_model(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        description: str | None = None,
+        card: str | None = None,
+        set_tags: dict[str, str] | None = None,
+        delete_tags: list[str] | None = None,
+        updated_at: int,
+    ) -> RegisteredModel:
+        """Change description, card or tags."""
+        body = {
+            "description": description,
+            "card": card,
+            "set_tags": set_tags,
+            "delete_tags": delete_tags,
+        }
+        return self._models.update(project_id, name, body)
+
+    def delete_registered_model(self, project_id: str, name: str) -> None:
+        """Delete a model with its versions."""
+        self._models.delete(project_id, name)
+
+    # -- versions ------------------------------------------------------------------------
+    def create_model_version(
+        self,
+        *,
+        version_id: str,
+        project_id: str,
+        name: str,
+        source: str,
+        run_id: str | None,
+        files: list[ArtifactEntry],
+        manifest: dict[str, Any],
+        description: str,
+        claimed_by: str,
+        created_at: int,
+    ) -> ModelVersion:
+        """Register the next version (``version_id`` makes a retry safe)."""
+        body = {
+            "version_id": version_id,
+            "source": source,
+            "run_id": run_id,
+            "files": [f.to_dict() for f in files],
+            "manifest": manifest,
+            "description": description,
+            "create_missing_model": False,
+        }
+        return self._models.create_version(project_id, name, body)
+
+    def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
+        """Return one version."""
+        return self._models.version(project_id, name, version)
+
+    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
+        """Return the version an alias points to."""
+        return self._models.version_by_alias(project_id, name, alias)
+
+    def list_model_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[ModelVersion]:
+        """Return one page of a model's versions, newest first."""
+        return self._models.versions(project_id, name, max_results, page_token)
+
+    def delete_model_version(self, project_id: str, name: str, version: int) -> None:
+        """Delete a version."""
+        self._models.delete_version(project_id, name, version)
+
+    # -- aliases -------------------------------------------------------------------------
+    def set_model_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
+    ) -> AliasEvent:
+        """Point an alias at a version (the server records the time)."""
+        return self._models.set_alias(project_id, name, alias, version)
+
+    def delete_model_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
+    ) -> AliasEvent:
+        """Remove an alias (the server records the time)."""
+        return self._models.delete_alias(project_id, name, alias)
+
+    def alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> list[AliasEvent]:
+        """Return the recorded alias moves, oldest first."""
+        return self._models.history(project_id, name, alias)

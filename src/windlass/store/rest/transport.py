@@ -1,0 +1,92 @@
+"""The REST client's transport: one httpx client, retries, and errors mapped to windlass's.
+
+Requests that fail to connect, time out, or get 502/503/504 are retried with exponential
+backoff (``WINDLASS_HTTP_RETRIES`` attempts). Every write of the API is idempotent (ids are
+made by the client), so a retry that reached the server twice changes nothing twice. One
+:class:`RestTransport` is shared by every area's REST store.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from windlass import config
+from windlass.exceptions import BackendUnavailable, error_from_dict
+from windlass.store.bulk import paused_gc
+
+_RETRY_STATUS = {502, 503, 504}
+
+
+def segment(value: str) -> str:
+    """Return ``value`` as one URL path segment."""
+    return quote(value, safe="")
+
+
+def paging(max_results: int, page_token: str | None) -> dict[str, Any]:
+    """Return the query parameters of one page: its size and, after the first, its token."""
+    params: dict[str, Any] = {"max_results": max_results}
+    if page_token:
+        params["page_token"] = page_token
+    return params
+
+
+class RestTransport:
+    """Sends API requests to one windlass server and decodes the answers."""
+
+    def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        timeout: float = config.get("WINDLASS_HTTP_TIMEOUT_SECONDS")
+        self.client = client or httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        )
+        self.retries: int = config.get("WINDLASS_HTTP_RETRIES")
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.client.close()
+
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Send one API request (with retries) and return its decoded JSON body."""
+        content = None if json is None else orjson.dumps(json)
+        headers = {"content-type": "application/json"} if content is not None else None
+        delay = 0.2
+        for attempt in range(1, self.retries + 1):
+            try:
+                response = self.client.request(
+                    method, path, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                if attempt == self.retries:
+                    raise BackendUnavailable(
+                        f"cannot reach windlass server at {self.base_url}: {exc!r}",
+                        url=self.base_url,
+                    ) from None
+            else:
+                if response.status_code not in _RETRY_STATUS or attempt == self.retries:
+                    return self._decode(response)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
+
+    def _decode(self, response: httpx.Response) -> Any:
+        body: Any = None
+        if response.content:
+            try:
+                with paused_gc():  # a search page decodes into tens of thousands of objects
+                    body = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                body = {"message": response.text[:500]}
+        if response.is_success:
+            return body
+        if not isinstance(body, dict):
+            body = {}
+        raise error_from_dict(body, response.status_code)
