@@ -2,38 +2,41 @@
 
 ``{project}`` is a project's name or id. Every handler parses, makes one call to the
 prompt registry domain (:class:`~windlass.genai.prompts.registry.PromptRegistry`) and renders its
-answer; templates, variables and settings are checked there.
+answer; templates, variables and settings are checked there. The version, alias and
+alias-history routes are the ones every versioned kind shares
+(:mod:`windlass.server.api.versioned`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
 from windlass.entities import Project
 from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
 from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
-from windlass.server.deps import project
-from windlass.server.errors import ERROR_RESPONSES
-from windlass.server.schemas import Id, PageToken, _Body
+from windlass.server.api.common import (
+    NAME_PATTERN,
+    Claim,
+    Empty,
+    Id,
+    PageToken,
+    RequestBody,
+    ResponseBody,
+    errors,
+)
+from windlass.server.api.versioned import VersionedKind, add_versioned_routes
+from windlass.server.deps import project, prompts
 from windlass.store.sql.prompts import MAX_PROMPT_RESULTS
 
-_NAME = "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,255}$"
-Name = Annotated[str, Field(pattern=_NAME)]
-#: Who the client says it is: recorded as a claim, never authenticated.
-Claim = Annotated[
-    str,
-    Field(
-        max_length=256,
-        description="Who the client says it is: recorded as a claim, never authenticated",
-    ),
-]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 
-class PromptCreate(_Body):
+# -- request bodies ------------------------------------------------------------------------
+class PromptCreate(RequestBody):
     """Create a prompt without versions (``exist_ok``: return an existing one, not 409)."""
 
     name: Name
@@ -41,14 +44,14 @@ class PromptCreate(_Body):
     exist_ok: bool = False
 
 
-class MessageBody(_Body):
+class MessageBody(RequestBody):
     """One chat message of a template; ``content`` is a Jinja2 template."""
 
     role: Literal["system", "developer", "user", "assistant"]
     content: str = Field(max_length=MAX_TEMPLATE_CHARS)
 
 
-class VariableBody(_Body):
+class VariableBody(RequestBody):
     """A variable's declaration; a ``default`` (even null) makes it optional."""
 
     type: Literal["str", "int", "float", "bool", "list", "dict", "any"] = "any"
@@ -56,7 +59,7 @@ class VariableBody(_Body):
     default: Any = None
 
 
-class PromptVersionCreate(_Body):
+class PromptVersionCreate(RequestBody):
     """Register the next version of a prompt.
 
     Content equal to the newest version's registers nothing: the newest version is
@@ -98,40 +101,81 @@ class PromptVersionCreate(_Body):
         return [{"role": m.role, "content": m.content} for m in self.template]
 
 
-class PromptAliasSet(_Body):
-    """Point an alias at a version; ``claimed_by`` goes into the alias history, as a claim."""
+# -- response bodies -----------------------------------------------------------------------
+class Prompt(ResponseBody):
+    """A prompt: its description, aliases and newest version number."""
 
-    version: int = Field(ge=1, le=2**31 - 1)
-    claimed_by: Claim | None = None
+    id: str
+    project_id: str
+    name: str
+    created_at: int
+    updated_at: int
+    description: str
+    aliases: dict[str, int] = Field(description="Alias name to version number")
+    latest_version: int | None
 
 
-def prompts(request: Request) -> PromptRegistry:
-    """Return the app's prompt registry domain object (made on first use)."""
-    registry: PromptRegistry | None = getattr(request.app.state, "prompts", None)
-    if registry is None:
-        registry = request.app.state.prompts = PromptRegistry(request.app.state.tracking.store)
-    return registry
+class PromptPage(ResponseBody):
+    """One page of a project's prompts, by name."""
+
+    prompts: list[Prompt]
+    next_page_token: str | None = None
 
 
-router = APIRouter(
-    prefix="/api/v1/projects/{project}/prompts", tags=["prompts"], responses=ERROR_RESPONSES
-)
+class Message(ResponseBody):
+    """One chat message of a template."""
+
+    role: str
+    content: str
+
+
+class Variable(ResponseBody):
+    """A variable's declaration; a ``default`` field (any JSON value) only when it has one."""
+
+    type: str
+    required: bool
+
+
+class PromptVersion(ResponseBody):
+    """One immutable version of a prompt: template, settings, variables and aliases."""
+
+    id: str
+    prompt_id: str
+    project_id: str
+    name: str
+    version: int
+    kind: Literal["text", "chat"]
+    template: str | list[Message]
+    model: dict[str, Any]
+    response_format: dict[str, Any] | None
+    variables: dict[str, Variable]
+    content_hash: str
+    created_at: int
+    claimed_by: str = Field(description="Who the registering client said it was (a claim)")
+    commit_message: str
+    aliases: list[str]
+
+
+class PromptAliasEvent(ResponseBody):
+    """One recorded alias move: from which version to which (null: none), by whom, when."""
+
+    prompt_name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    claimed_by: str
+    at: int
+
+
+# -- routes --------------------------------------------------------------------------------
+router = APIRouter(prefix="/api/v1/projects/{project}/prompts", tags=["prompts"])
 RegistryDep = Annotated[PromptRegistry, Depends(prompts)]
 ProjectDep = Annotated[Project, Depends(project)]
-NamePath = Annotated[str, Path(pattern=_NAME, description="Prompt name")]
-AliasPath = Annotated[str, Path(pattern=_NAME, description="Alias (`latest`: the newest)")]
-VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
+NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="Prompt name")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
-ClaimQuery = Annotated[
-    str | None,
-    Query(
-        max_length=256,
-        description="Who the client says it is: recorded as a claim, never authenticated",
-    ),
-]
 
 
-@router.post("")
+@router.post("", response_model=Prompt, responses=errors(400, 404, 409, 413, 422))
 def create_prompt(body: PromptCreate, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
     """Create a prompt (409 if it exists, unless ``exist_ok``)."""
     return registry.create_prompt(
@@ -139,7 +183,7 @@ def create_prompt(body: PromptCreate, proj: ProjectDep, registry: RegistryDep) -
     ).to_dict()
 
 
-@router.get("")
+@router.get("", response_model=PromptPage, responses=errors(400, 404))
 def list_prompts(
     proj: ProjectDep,
     registry: RegistryDep,
@@ -151,20 +195,22 @@ def list_prompts(
     return {"prompts": [p.to_dict() for p in page.items], "next_page_token": page.next_page_token}
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=Prompt, responses=errors(400, 404))
 def get_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
     """Return a prompt with its aliases and newest version number."""
     return registry.get_prompt(proj.id, name).to_dict()
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=Empty, responses=errors(400, 404, 409))
 def delete_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
     """Delete a prompt with all its versions (409 while it has aliases)."""
     registry.delete_prompt(proj.id, name)
     return {}
 
 
-@router.post("/{name}/versions")
+@router.post(
+    "/{name}/versions", response_model=PromptVersion, responses=errors(400, 404, 409, 413, 422)
+)
 def create_version(
     name: NamePath, body: PromptVersionCreate, proj: ProjectDep, registry: RegistryDep
 ) -> dict[str, Any]:
@@ -183,63 +229,27 @@ def create_version(
     ).to_dict()
 
 
-@router.get("/{name}/versions")
-def list_versions(
-    name: NamePath,
-    proj: ProjectDep,
-    registry: RegistryDep,
-    max_results: MaxResults = 100,
-    page_token: PageToken = None,
-) -> dict[str, Any]:
-    """List a prompt's versions, newest first, one page at a time."""
-    page = registry.list_versions(proj.id, name, max_results, page_token)
-    return {"versions": [v.to_dict() for v in page.items], "next_page_token": page.next_page_token}
-
-
-@router.get("/{name}/versions/{version}")
-def get_version(
-    name: NamePath, version: VersionPath, proj: ProjectDep, registry: RegistryDep
-) -> dict[str, Any]:
-    """Return one version with its template, settings, variables and aliases."""
-    return registry.get(proj.id, name, version=version).to_dict()
-
-
-@router.get("/{name}/aliases/{alias}")
-def get_alias(
-    name: NamePath, alias: AliasPath, proj: ProjectDep, registry: RegistryDep
-) -> dict[str, Any]:
-    """Return the version an alias points to."""
-    return registry.get(proj.id, name, alias=alias).to_dict()
-
-
-@router.put("/{name}/aliases/{alias}")
-def set_alias(
-    name: NamePath, alias: AliasPath, body: PromptAliasSet, proj: ProjectDep, registry: RegistryDep
-) -> dict[str, Any]:
-    """Point an alias at a version; return the recorded move."""
-    return registry.set_alias(
-        proj.id, name, alias, body.version, claimed_by=body.claimed_by or ""
-    ).to_dict()
-
-
-@router.delete("/{name}/aliases/{alias}")
-def delete_alias(
-    name: NamePath,
-    alias: AliasPath,
-    proj: ProjectDep,
-    registry: RegistryDep,
-    claimed_by: ClaimQuery = None,
-) -> dict[str, Any]:
-    """Remove an alias; return the recorded removal."""
-    return registry.delete_alias(proj.id, name, alias, claimed_by=claimed_by or "").to_dict()
-
-
-@router.get("/{name}/alias-history")
-def alias_history(
-    name: NamePath,
-    proj: ProjectDep,
-    registry: RegistryDep,
-    alias: Annotated[str | None, Query(pattern=_NAME)] = None,
-) -> dict[str, Any]:
-    """Return every recorded alias move of the prompt (or of one alias), oldest first."""
-    return {"events": [e.to_dict() for e in registry.alias_history(proj.id, name, alias)]}
+add_versioned_routes(
+    router,
+    VersionedKind(
+        noun="prompt",
+        service=prompts,
+        version_model=PromptVersion,
+        event_model=PromptAliasEvent,
+        max_results=MAX_PROMPT_RESULTS,
+        list_versions=PromptRegistry.list_versions,
+        get_version=lambda registry, project_id, name, version: registry.get(
+            project_id, name, version=version
+        ),
+        get_by_alias=lambda registry, project_id, name, alias: registry.get(
+            project_id, name, alias=alias
+        ),
+        set_alias=lambda registry, project_id, name, alias, version, claim: registry.set_alias(
+            project_id, name, alias, version, claimed_by=claim
+        ),
+        delete_alias=lambda registry, project_id, name, alias, claim: registry.delete_alias(
+            project_id, name, alias, claimed_by=claim
+        ),
+        alias_history=PromptRegistry.alias_history,
+    ),
+)
