@@ -22,13 +22,12 @@ from windlass.server.api.common import (
     Float,
     Id,
     Key,
-    PageToken,
     RequestBody,
     ResponseBody,
     errors,
 )
 from windlass.server.api.runs import DatasetInputOut
-from windlass.server.api.versioned import VersionedKind, add_versioned_routes
+from windlass.server.api.versioned import Recorded, VersionedKind, add_versioned_routes
 from windlass.server.deps import project, registry
 from windlass.store.sql.registry import MAX_REGISTRY_RESULTS
 
@@ -93,13 +92,6 @@ class RegisteredModel(ResponseBody):
     latest_version: int | None
 
 
-class ModelPage(ResponseBody):
-    """One page of a project's registered models, by name."""
-
-    models: list[RegisteredModel]
-    next_page_token: str | None = None
-
-
 class ModelVersion(ResponseBody):
     """One immutable version of a model: its files with digests, manifest and aliases."""
 
@@ -153,32 +145,6 @@ VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version numbe
 MaxResults = Annotated[int, Query(ge=1, le=MAX_REGISTRY_RESULTS)]
 
 
-@router.post("", response_model=RegisteredModel, responses=errors(400, 404, 409, 413, 422))
-def create_model(body: ModelCreate, proj: ProjectDep, models: RegistryDep) -> dict[str, Any]:
-    """Create a registered model (409 if it exists, unless ``exist_ok``)."""
-    return models.create_model(
-        proj.id, body.name, description=body.description, tags=body.tags, exist_ok=body.exist_ok
-    ).to_dict()
-
-
-@router.get("", response_model=ModelPage, responses=errors(400, 404))
-def list_models(
-    proj: ProjectDep,
-    models: RegistryDep,
-    max_results: MaxResults = 100,
-    page_token: PageToken = None,
-) -> dict[str, Any]:
-    """List a project's registered models by name, one page at a time."""
-    page = models.list_models(proj.id, max_results, page_token)
-    return {"models": [m.to_dict() for m in page.items], "next_page_token": page.next_page_token}
-
-
-@router.get("/{name}", response_model=RegisteredModel, responses=errors(400, 404))
-def get_model(name: NamePath, proj: ProjectDep, models: RegistryDep) -> dict[str, Any]:
-    """Return a registered model with its tags, aliases and newest version."""
-    return models.get_model(proj.id, name).to_dict()
-
-
 @router.patch("/{name}", response_model=RegisteredModel, responses=errors(400, 404, 413, 422))
 def update_model(
     name: NamePath, body: ModelUpdate, proj: ProjectDep, models: RegistryDep
@@ -191,34 +157,6 @@ def update_model(
         card=body.card,
         set_tags=body.set_tags,
         delete_tags=body.delete_tags,
-    ).to_dict()
-
-
-@router.delete("/{name}", response_model=Empty, responses=errors(400, 404, 409))
-def delete_model(name: NamePath, proj: ProjectDep, models: RegistryDep) -> dict[str, Any]:
-    """Delete a model with all its versions (409 while it has aliases or is deployed)."""
-    models.delete_model(proj.id, name)
-    return {}
-
-
-@router.post(
-    "/{name}/versions", response_model=ModelVersion, responses=errors(400, 404, 409, 413, 422)
-)
-def create_version(
-    name: NamePath, body: VersionCreate, proj: ProjectDep, models: RegistryDep
-) -> dict[str, Any]:
-    """Register the model's next version (by default creating the model on first use)."""
-    return models.create_version(
-        proj.id,
-        name,
-        source=body.source,
-        files=[ArtifactEntry(f.path, f.digest, f.size) for f in body.files],
-        manifest=body.manifest,
-        run_id=body.run_id,
-        description=body.description,
-        version_id=body.version_id,
-        claimed_by=body.claimed_by or "",
-        create_missing_model=body.create_missing_model,
     ).to_dict()
 
 
@@ -241,23 +179,49 @@ def lineage(
     return models.lineage(proj.id, name, version).to_dict()
 
 
+def create_model(models: ModelRegistry, project_id: str, body: ModelCreate) -> Recorded:
+    """Create a registered model from its body (409 if it exists, unless ``exist_ok``)."""
+    return models.create_model(
+        project_id, body.name, description=body.description, tags=body.tags, exist_ok=body.exist_ok
+    )
+
+
+def create_version(
+    models: ModelRegistry, project_id: str, name: str, body: VersionCreate
+) -> Recorded:
+    """Register a model's next version from its body (files already uploaded as blobs)."""
+    return models.create_version(
+        project_id,
+        name,
+        source=body.source,
+        files=[ArtifactEntry(f.path, f.digest, f.size) for f in body.files],
+        manifest=body.manifest,
+        run_id=body.run_id,
+        description=body.description,
+        version_id=body.version_id,
+        claimed_by=body.claimed_by or "",
+        create_missing_model=body.create_missing_model,
+    )
+
+
 add_versioned_routes(
     router,
     VersionedKind(
         noun="model",
+        plural="models",
         service=registry,
+        create_body=ModelCreate,
+        create=create_model,
+        register_body=VersionCreate,
+        register=create_version,
+        object_model=RegisteredModel,
         version_model=ModelVersion,
         event_model=ModelAliasEvent,
         max_results=MAX_REGISTRY_RESULTS,
-        list_versions=ModelRegistry.list_versions,
+        list_objects=ModelRegistry.list_models,
+        get_object=ModelRegistry.get_model,
+        delete_object=ModelRegistry.delete_model,
         get_version=ModelRegistry.get_version,
         get_by_alias=ModelRegistry.get_version_by_alias,
-        set_alias=lambda models, project_id, name, alias, version, claim: models.set_alias(
-            project_id, name, alias, version, claimed_by=claim
-        ),
-        delete_alias=lambda models, project_id, name, alias, claim: models.delete_alias(
-            project_id, name, alias, claimed_by=claim
-        ),
-        alias_history=ModelRegistry.alias_history,
     ),
 )

@@ -20,14 +20,11 @@ from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
 from windlass.server.api.common import (
     NAME_PATTERN,
     Claim,
-    Empty,
     Id,
-    PageToken,
     RequestBody,
     ResponseBody,
-    errors,
 )
-from windlass.server.api.versioned import VersionedKind, add_versioned_routes
+from windlass.server.api.versioned import Recorded, VersionedKind, add_versioned_routes
 from windlass.server.deps import project, prompts
 from windlass.store.sql.prompts import MAX_PROMPT_RESULTS
 
@@ -115,13 +112,6 @@ class Prompt(ResponseBody):
     latest_version: int | None
 
 
-class PromptPage(ResponseBody):
-    """One page of a project's prompts, by name."""
-
-    prompts: list[Prompt]
-    next_page_token: str | None = None
-
-
 class Message(ResponseBody):
     """One chat message of a template."""
 
@@ -175,48 +165,19 @@ NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="Prompt name")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
 
 
-@router.post("", response_model=Prompt, responses=errors(400, 404, 409, 413, 422))
-def create_prompt(body: PromptCreate, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
-    """Create a prompt (409 if it exists, unless ``exist_ok``)."""
+def create_prompt(registry: PromptRegistry, project_id: str, body: PromptCreate) -> Recorded:
+    """Create a prompt without versions (409 if it exists, unless ``exist_ok``)."""
     return registry.create_prompt(
-        proj.id, body.name, description=body.description, exist_ok=body.exist_ok
-    ).to_dict()
+        project_id, body.name, description=body.description, exist_ok=body.exist_ok
+    )
 
 
-@router.get("", response_model=PromptPage, responses=errors(400, 404))
-def list_prompts(
-    proj: ProjectDep,
-    registry: RegistryDep,
-    max_results: MaxResults = 100,
-    page_token: PageToken = None,
-) -> dict[str, Any]:
-    """List a project's prompts by name, one page at a time."""
-    page = registry.list_prompts(proj.id, max_results, page_token)
-    return {"prompts": [p.to_dict() for p in page.items], "next_page_token": page.next_page_token}
-
-
-@router.get("/{name}", response_model=Prompt, responses=errors(400, 404))
-def get_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
-    """Return a prompt with its aliases and newest version number."""
-    return registry.get_prompt(proj.id, name).to_dict()
-
-
-@router.delete("/{name}", response_model=Empty, responses=errors(400, 404, 409))
-def delete_prompt(name: NamePath, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
-    """Delete a prompt with all its versions (409 while it has aliases)."""
-    registry.delete_prompt(proj.id, name)
-    return {}
-
-
-@router.post(
-    "/{name}/versions", response_model=PromptVersion, responses=errors(400, 404, 409, 413, 422)
-)
-def create_version(
-    name: NamePath, body: PromptVersionCreate, proj: ProjectDep, registry: RegistryDep
-) -> dict[str, Any]:
-    """Register the prompt's next version (by default creating the prompt on first use)."""
+def register_version(
+    registry: PromptRegistry, project_id: str, name: str, body: PromptVersionCreate
+) -> Recorded:
+    """Register a prompt's next version from its body (templates are checked there)."""
     return registry.register(
-        proj.id,
+        project_id,
         name,
         template=body.template_value(),
         model=body.model,
@@ -226,30 +187,37 @@ def create_version(
         version_id=body.version_id,
         claimed_by=body.claimed_by or "",
         create_missing_prompt=body.create_missing_prompt,
-    ).to_dict()
+    )
+
+
+def get_version(registry: PromptRegistry, project_id: str, name: str, version: int) -> Recorded:
+    """Return one version of a prompt."""
+    return registry.get(project_id, name, version=version)
+
+
+def get_by_alias(registry: PromptRegistry, project_id: str, name: str, alias: str) -> Recorded:
+    """Return the version of a prompt an alias points to."""
+    return registry.get(project_id, name, alias=alias)
 
 
 add_versioned_routes(
     router,
     VersionedKind(
         noun="prompt",
+        plural="prompts",
         service=prompts,
+        create_body=PromptCreate,
+        create=create_prompt,
+        register_body=PromptVersionCreate,
+        register=register_version,
+        object_model=Prompt,
         version_model=PromptVersion,
         event_model=PromptAliasEvent,
         max_results=MAX_PROMPT_RESULTS,
-        list_versions=PromptRegistry.list_versions,
-        get_version=lambda registry, project_id, name, version: registry.get(
-            project_id, name, version=version
-        ),
-        get_by_alias=lambda registry, project_id, name, alias: registry.get(
-            project_id, name, alias=alias
-        ),
-        set_alias=lambda registry, project_id, name, alias, version, claim: registry.set_alias(
-            project_id, name, alias, version, claimed_by=claim
-        ),
-        delete_alias=lambda registry, project_id, name, alias, claim: registry.delete_alias(
-            project_id, name, alias, claimed_by=claim
-        ),
-        alias_history=PromptRegistry.alias_history,
+        list_objects=PromptRegistry.list_prompts,
+        get_object=PromptRegistry.get_prompt,
+        delete_object=PromptRegistry.delete_prompt,
+        get_version=get_version,
+        get_by_alias=get_by_alias,
     ),
 )

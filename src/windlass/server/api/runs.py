@@ -187,7 +187,7 @@ class RunOut(ResponseBody):
     source: RunSourceOut
     params: dict[str, str]
     tags: dict[str, str]
-    metrics: dict[str, tuple[Float, int, int]] = Field(
+    metrics: dict[str, Annotated[list[int | Float], Field(min_length=3, max_length=3)]] = Field(
         description="Latest value per key as [value, step, timestamp]"
     )
 
@@ -264,7 +264,7 @@ def create_run(body: RunCreate, service: TrackingDep) -> dict[str, Any]:
     ).to_dict()
 
 
-@router.post("/runs/search", response_model=RunPage, responses=errors(400, 413, 422))
+@router.post("/runs/search", response_model=RunPage, responses=errors(400, 404, 413, 422))
 def search_runs(body: SearchRuns, service: TrackingDep) -> Response:
     """Search runs with the filter language; keyset-paged."""
     page = service.search_runs(
@@ -302,13 +302,13 @@ def update_run(run_id: str, body: RunUpdate, service: TrackingDep) -> dict[str, 
     ).to_dict()
 
 
-@router.delete("/runs/{run_id}", response_model=RunOut, responses=errors(400, 404))
+@router.delete("/runs/{run_id}", response_model=RunOut, responses=errors(400, 404, 409))
 def delete_run(run_id: str, service: TrackingDep) -> dict[str, Any]:
     """Soft-delete a run."""
     return service.delete_run(run_id).to_dict()
 
 
-@router.post("/runs/{run_id}/restore", response_model=RunOut, responses=errors(400, 404))
+@router.post("/runs/{run_id}/restore", response_model=RunOut, responses=errors(400, 404, 409))
 def restore_run(run_id: str, service: TrackingDep) -> dict[str, Any]:
     """Restore a deleted run."""
     return service.restore_run(run_id).to_dict()

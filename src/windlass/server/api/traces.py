@@ -326,7 +326,9 @@ class SpansIngested(ResponseBody):
     """What an ingest stored: new spans, the duplicates not stored, the spans adjusted."""
 
     accepted: int
-    duplicates: list[tuple[str, str]] = Field(description="[trace_id, span_id] of each")
+    duplicates: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
+        description="[trace_id, span_id] of each"
+    )
     adjusted: int
 
 

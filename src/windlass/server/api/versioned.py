@@ -4,11 +4,14 @@ Models and prompts (and later datasets and evaluation suites) are each "a named 
 immutable numbered versions and aliases whose every move is recorded". Their routes under
 ``/api/v1/projects/{project}/<kind>s/{name}`` are built here once, by
 :func:`add_versioned_routes`, from a :class:`VersionedKind`: the kind's service dependency,
-its calls into that service and its response models. A kind's own module adds what is
-its own (creating, updating, registering a version, lineage...).
+its calls into that service, its request and response models. A kind's own module adds
+what is its own (updating, registering a version, lineage...).
 
 Routes built:
 
+- ``POST ""``, ``GET ""``: create one (409 if it exists, unless ``exist_ok``); list them;
+- ``GET {name}``, ``DELETE {name}``: one, with its aliases and newest version; delete it;
+- ``POST {name}/versions``: register the next version;
 - ``GET {name}/versions``: the versions, newest first, one page at a time;
 - ``GET {name}/versions/{version}``: one version;
 - ``GET|PUT|DELETE {name}/aliases/{alias}``: the version an alias points to; move; remove;
@@ -30,6 +33,7 @@ from windlass.server.api.common import (
     NAME_PATTERN,
     Claim,
     ClaimQuery,
+    Empty,
     PageToken,
     RequestBody,
     ResponseBody,
@@ -39,7 +43,6 @@ from windlass.server.deps import project
 
 __all__ = ["AliasSet", "VersionedKind", "add_versioned_routes"]
 
-S = TypeVar("S")
 
 #: A version number: a positive 32-bit integer.
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -56,6 +59,37 @@ class Recorded(Protocol):
         ...
 
 
+class VersionedService(Protocol):
+    """The calls every versioned kind's domain service answers alike."""
+
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Any]:
+        """Return one page of the object's versions, newest first."""
+        ...
+
+    def set_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str | None = None
+    ) -> Recorded:
+        """Point an alias at a version; return the recorded move."""
+        ...
+
+    def delete_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str | None = None
+    ) -> Recorded:
+        """Remove an alias; return the recorded removal."""
+        ...
+
+    def alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> Sequence[Recorded]:
+        """Return the recorded alias moves, oldest first."""
+        ...
+
+
+S = TypeVar("S", bound=VersionedService)
+
+
 class AliasSet(RequestBody):
     """Point an alias at a version; ``claimed_by`` goes into the alias history, as a claim."""
 
@@ -67,30 +101,49 @@ class AliasSet(RequestBody):
 class VersionedKind(Generic[S]):
     """What the shared routes need of one kind: its service, its calls and its models.
 
-    Each call takes the service first, then the project id and the object's name.
+    The calls every kind's service answers alike are made directly
+    (:class:`VersionedService`); the others are given here. Each takes the service first,
+    then the project id and (but for ``create`` and ``list_objects``) the object's name.
     """
 
-    #: The kind's noun, singular ("model", "prompt"): used in descriptions.
+    #: The kind's noun, singular ("model", "prompt"): used in names and descriptions.
     noun: str
+    #: The key of the objects in a page of them ("models", "prompts").
+    plural: str
     #: The dependency giving the kind's domain service.
     service: Callable[..., S]
-    #: The response models of one version and of one recorded alias move.
+    #: The body that creates an object, and the call that creates it from that body.
+    create_body: type[RequestBody]
+    create: Callable[[S, str, Any], Recorded]
+    #: The response models of one object, one version and one recorded alias move.
+    object_model: type[ResponseBody]
     version_model: type[ResponseBody]
     event_model: type[ResponseBody]
-    #: The most versions one page may hold (the store's bound).
+    #: The most objects or versions one page may hold (the store's bound).
     max_results: int
-    list_versions: Callable[[S, str, str, int, str | None], Page[Any]]
+    list_objects: Callable[[S, str, int, str | None], Page[Any]]
+    get_object: Callable[[S, str, str], Recorded]
+    delete_object: Callable[[S, str, str], None]
+    #: The body that registers a version, and the call that registers it from that body.
+    register_body: type[RequestBody]
+    register: Callable[[S, str, str, Any], Recorded]
     get_version: Callable[[S, str, str, int], Recorded]
     get_by_alias: Callable[[S, str, str, str], Recorded]
-    set_alias: Callable[[S, str, str, str, int, str], Recorded]
-    delete_alias: Callable[[S, str, str, str, str], Recorded]
-    alias_history: Callable[[S, str, str, str | None], Sequence[Recorded]]
 
 
-def _page_models(kind: VersionedKind[Any]) -> tuple[type[ResponseBody], type[ResponseBody]]:
-    """Return the response models of a page of versions and of an alias history."""
+def _page_models(
+    kind: VersionedKind[Any],
+) -> tuple[type[ResponseBody], type[ResponseBody], type[ResponseBody]]:
+    """Return the response models of a page of objects, of versions, of an alias history."""
     title = kind.noun.capitalize()
-    page = create_model(
+    objects = create_model(
+        f"{title}Page",
+        __base__=ResponseBody,
+        __doc__=f"One page of a project's {kind.plural}, by name.",
+        next_page_token=(str | None, None),
+        **{kind.plural: (list[kind.object_model], ...)},  # type: ignore[call-overload,name-defined]
+    )
+    versions = create_model(
         f"{title}VersionPage",
         __base__=ResponseBody,
         __doc__=f"One page of a {kind.noun}'s versions, newest first.",
@@ -103,7 +156,7 @@ def _page_models(kind: VersionedKind[Any]) -> tuple[type[ResponseBody], type[Res
         __doc__=f"Every recorded alias move of a {kind.noun}, oldest first.",
         events=(list[kind.event_model], ...),  # type: ignore[name-defined]
     )
-    return page, history
+    return objects, versions, history
 
 
 def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
@@ -112,10 +165,87 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     ``router``'s prefix is the kind's collection (``/api/v1/projects/{project}/<kind>s``).
     """
     noun = kind.noun
-    Service = Annotated[Any, Depends(kind.service)]
+    service_dependency = Depends(kind.service)
     NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description=f"{noun.capitalize()} name")]
     MaxResults = Annotated[int, Query(ge=1, le=kind.max_results)]
-    VersionPage, AliasHistory = _page_models(kind)
+    ObjectPage, VersionPage, AliasHistory = _page_models(kind)
+    CreateBody = kind.create_body
+    RegisterBody = kind.register_body
+
+    @router.post(
+        "",
+        name=f"create_{noun}",
+        response_model=kind.object_model,
+        responses=errors(400, 404, 409, 413, 422),
+        description=f"Create a {noun} (409 if it exists, unless `exist_ok`).",
+    )
+    def create(
+        body: CreateBody,  # type: ignore[valid-type]
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+    ) -> dict[str, Any]:
+        return kind.create(service, proj.id, body).to_dict()
+
+    @router.get(
+        "",
+        name=f"list_{kind.plural}",
+        response_model=ObjectPage,
+        responses=errors(400, 404),
+        description=f"List a project's {kind.plural} by name, one page at a time.",
+    )
+    def list_objects(
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+        max_results: MaxResults = 100,
+        page_token: PageToken = None,
+    ) -> dict[str, Any]:
+        page = kind.list_objects(service, proj.id, max_results, page_token)
+        return {
+            kind.plural: [o.to_dict() for o in page.items],
+            "next_page_token": page.next_page_token,
+        }
+
+    @router.get(
+        "/{name}",
+        name=f"get_{noun}",
+        response_model=kind.object_model,
+        responses=errors(400, 404),
+        description=f"Return a {noun} with its aliases and newest version number.",
+    )
+    def get_object(
+        name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
+    ) -> dict[str, Any]:
+        return kind.get_object(service, proj.id, name).to_dict()
+
+    @router.delete(
+        "/{name}",
+        name=f"delete_{noun}",
+        response_model=Empty,
+        responses=errors(400, 404, 409),
+        description=f"Delete a {noun} with all its versions (409, naming them, while "
+        "aliases or other objects use it).",
+    )
+    def delete_object(
+        name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
+    ) -> dict[str, Any]:
+        kind.delete_object(service, proj.id, name)
+        return {}
+
+    @router.post(
+        "/{name}/versions",
+        name="create_version",
+        response_model=kind.version_model,
+        responses=errors(400, 404, 409, 413, 422),
+        description=f"Register the {noun}'s next version (by default creating the {noun} on "
+        "first use). The same `version_id` again returns the version it registered.",
+    )
+    def create_version(
+        name: NamePath,
+        body: RegisterBody,  # type: ignore[valid-type]
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+    ) -> dict[str, Any]:
+        return kind.register(service, proj.id, name, body).to_dict()
 
     @router.get(
         "/{name}/versions",
@@ -126,11 +256,11 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     def list_versions(
         name: NamePath,
         proj: ProjectDep,
-        service: Service,
+        service: Annotated[S, service_dependency],
         max_results: MaxResults = 100,
         page_token: PageToken = None,
     ) -> dict[str, Any]:
-        page = kind.list_versions(service, proj.id, name, max_results, page_token)
+        page = service.list_versions(proj.id, name, max_results, page_token)
         return {
             "versions": [v.to_dict() for v in page.items],
             "next_page_token": page.next_page_token,
@@ -143,7 +273,10 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         description=f"Return one version of a {noun}.",
     )
     def get_version(
-        name: NamePath, version: VersionPath, proj: ProjectDep, service: Service
+        name: NamePath,
+        version: VersionPath,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
         return kind.get_version(service, proj.id, name, version).to_dict()
 
@@ -154,7 +287,10 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         description="Return the version an alias points to.",
     )
     def get_alias(
-        name: NamePath, alias: AliasPath, proj: ProjectDep, service: Service
+        name: NamePath,
+        alias: AliasPath,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
         return kind.get_by_alias(service, proj.id, name, alias).to_dict()
 
@@ -165,10 +301,14 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         description="Point an alias at a version; return the recorded move.",
     )
     def set_alias(
-        name: NamePath, alias: AliasPath, body: AliasSet, proj: ProjectDep, service: Service
+        name: NamePath,
+        alias: AliasPath,
+        body: AliasSet,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.set_alias(
-            service, proj.id, name, alias, body.version, body.claimed_by or ""
+        return service.set_alias(
+            proj.id, name, alias, body.version, claimed_by=body.claimed_by or ""
         ).to_dict()
 
     @router.delete(
@@ -181,10 +321,10 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         name: NamePath,
         alias: AliasPath,
         proj: ProjectDep,
-        service: Service,
+        service: Annotated[S, service_dependency],
         claimed_by: ClaimQuery = None,
     ) -> dict[str, Any]:
-        return kind.delete_alias(service, proj.id, name, alias, claimed_by or "").to_dict()
+        return service.delete_alias(proj.id, name, alias, claimed_by=claimed_by or "").to_dict()
 
     @router.get(
         "/{name}/alias-history",
@@ -196,7 +336,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     def alias_history(
         name: NamePath,
         proj: ProjectDep,
-        service: Service,
+        service: Annotated[S, service_dependency],
         alias: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     ) -> dict[str, Any]:
-        return {"events": [e.to_dict() for e in kind.alias_history(service, proj.id, name, alias)]}
+        return {"events": [e.to_dict() for e in service.alias_history(proj.id, name, alias)]}
