@@ -208,7 +208,6 @@ add_versioned_routes(
     router,
     VersionedKind(
         noun="model",
-        plural="models",
         service=registry,
         create_body=ModelCreate,
         create=create_model,

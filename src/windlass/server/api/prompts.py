@@ -204,7 +204,6 @@ add_versioned_routes(
     router,
     VersionedKind(
         noun="prompt",
-        plural="prompts",
         service=prompts,
         create_body=PromptCreate,
         create=create_prompt,

@@ -41,7 +41,7 @@ from windlass.server.api.common import (
 )
 from windlass.server.deps import project
 
-__all__ = ["AliasSet", "VersionedKind", "add_versioned_routes"]
+__all__ = ["AliasSet", "Recorded", "VersionedKind", "VersionedService", "add_versioned_routes"]
 
 
 #: A version number: a positive 32-bit integer.
@@ -106,10 +106,9 @@ class VersionedKind(Generic[S]):
     then the project id and (but for ``create`` and ``list_objects``) the object's name.
     """
 
-    #: The kind's noun, singular ("model", "prompt"): used in names and descriptions.
+    #: The kind's noun, singular ("model", "prompt"): used in names and descriptions; its
+    #: plural (an ``s`` added) is the collection's URL segment and a page's key.
     noun: str
-    #: The key of the objects in a page of them ("models", "prompts").
-    plural: str
     #: The dependency giving the kind's domain service.
     service: Callable[..., S]
     #: The body that creates an object, and the call that creates it from that body.
@@ -129,6 +128,11 @@ class VersionedKind(Generic[S]):
     register: Callable[[S, str, str, Any], Recorded]
     get_version: Callable[[S, str, str, int], Recorded]
     get_by_alias: Callable[[S, str, str, str], Recorded]
+
+    @property
+    def plural(self) -> str:
+        """Return the kind's plural: its collection's URL segment and a page's key."""
+        return f"{self.noun}s"
 
 
 def _page_models(
@@ -160,7 +164,7 @@ def _page_models(
 
 
 def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
-    """Add the version, alias and alias-history routes of ``kind`` to ``router``.
+    """Add the routes every versioned kind shares (see the module) for ``kind`` to ``router``.
 
     ``router``'s prefix is the kind's collection (``/api/v1/projects/{project}/<kind>s``).
     """
