@@ -23,7 +23,12 @@ hookspec = pluggy.HookspecMarker("windlass")
 hookimpl = pluggy.HookimplMarker("windlass")
 
 # Built-in plugin modules, registered exactly like entry-point plugins.
-_BUILTINS = ("windlass.artifacts.plugin", "windlass.models.plugin", "windlass.cli.plugin")
+_BUILTINS = (
+    "windlass.artifacts.plugin",
+    "windlass.models.plugin",
+    "windlass.cli.plugin",
+    "windlass.server.api.plugin",
+)
 
 
 class WindlassHooks:
@@ -42,6 +47,19 @@ class WindlassHooks:
     @hookspec
     def register_commands(self, register: Callable[[str, Any], None]) -> None:
         """Register CLI commands: ``register(name, typer_app_or_function)``."""
+
+    @hookspec
+    def register_routes(self, register: Callable[[Any], None]) -> None:
+        """Register REST routes of ``windlass server``: ``register(router)``.
+
+        ``router`` is a ``fastapi.APIRouter``; each is included in every tracking-server
+        app, in registration order, after the built-in API (which registers through this
+        hook too, so a plugin cannot shadow a built-in route). Handlers reach the server's
+        domain services through the ``windlass.server.deps`` dependencies, and should
+        declare a ``response_model`` and their error statuses like the built-in routes, so
+        the OpenAPI document stays complete. Import FastAPI inside the hook, not at module
+        level, so that loading plugins stays light for SDK users.
+        """
 
 
 _lock = threading.Lock()

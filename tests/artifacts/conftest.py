@@ -21,6 +21,7 @@ from windlass.artifacts.cas import BlobStore, ContentAddressedStore, blob_key
 from windlass.artifacts.http import RestBlobStore
 from windlass.artifacts.storage import ByteStorage, FsspecStorage
 from windlass.server.app import create_app
+from windlass.server.container import app_services
 from windlass.store.sql.store import SqlStore
 from windlass.tracking.service import Tracking
 
@@ -40,7 +41,7 @@ class BlobServer:
         """Serve blobs from ``storage`` from now on."""
         self.storage = storage
         assert self._app is not None
-        self._app.state.tracking.blobs = ContentAddressedStore(storage)
+        app_services(self._app).tracking.blobs = ContentAddressedStore(storage)
 
     @property
     def cas(self) -> ContentAddressedStore:

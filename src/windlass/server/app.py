@@ -7,33 +7,19 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi import APIRouter, FastAPI
 
 from windlass import __version__, config
 from windlass.exceptions import ConfigError
-from windlass.genai.tracing.service import TraceService
-from windlass.models.registry import ModelRegistry
-from windlass.principal import server_principal
+from windlass.plugins import collect
+from windlass.server.container import Services
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
-from windlass.server.metrics import RequestMetrics, TrackingServerMetrics
+from windlass.server.metrics import RequestMetrics
 from windlass.server.openapi import install_exact_openapi
-from windlass.server.routes import (
-    artifacts,
-    deployments,
-    models,
-    otlp,
-    projects,
-    prompts,
-    runs,
-    traces,
-)
 from windlass.serving.api_docs import api_docs_routes
-from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
 logger = logging.getLogger("windlass.server")
@@ -51,8 +37,21 @@ async def _sweep_stale_runs(service: Tracking) -> None:
         await asyncio.sleep(min(stale / 4, 60.0))
 
 
+def routers() -> list[APIRouter]:
+    """Return every router registered through the ``register_routes`` hook, built-ins first."""
+    found: list[APIRouter] = []
+    for (router,) in collect("register_routes"):
+        if not isinstance(router, APIRouter):
+            raise ConfigError(
+                f"a register_routes plugin registered {router!r}, not a fastapi.APIRouter"
+            )
+        found.append(router)
+    return found
+
+
 def create_app(service: Tracking) -> FastAPI:
     """Return the REST API over a tracking service."""
+    services = Services(service)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +63,7 @@ def create_app(service: Tracking) -> FastAPI:
             yield
         finally:
             sweeper.cancel()
-            service.close()
+            services.close()
 
     app = FastAPI(
         title="windlass",
@@ -75,47 +74,13 @@ def create_app(service: Tracking) -> FastAPI:
         redoc_url=None,
     )
     app.router.routes.extend(api_docs_routes("/openapi.json", "windlass"))
-    app.state.tracking = service
-    # Routes pass each request's principal; the fallback is the server's, never its OS login.
-    app.state.registry = ModelRegistry(service.store, service.blobs, principal=server_principal())
-    app.state.deployments = DeploymentService(service.store, principal=server_principal())
-    app.state.traces = TraceService(service.store)
-    app.state.metrics = TrackingServerMetrics()
+    # The app's one piece of state: handlers reach it through windlass.server.deps.
+    app.state.services = services
     install_error_handlers(app)
-    install_exact_openapi(app)
     app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
-    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
-
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Liveness: the server answers."""
-        return {"status": "ok", "version": __version__}
-
-    @app.get(
-        "/metrics",
-        tags=["health"],
-        response_class=Response,
-        responses={
-            200: {
-                "description": "Prometheus text exposition format",
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-            }
-        },
-    )
-    def metrics() -> Response:
-        """Prometheus metrics: REST requests, spans ingested and duplicate, OTLP, ingest lag."""
-        body, content_type = app.state.metrics.render()
-        return Response(body, media_type=content_type)
-
-    app.include_router(projects.router)
-    app.include_router(runs.router)
-    app.include_router(artifacts.router)
-    app.include_router(models.router)
-    app.include_router(deployments.router)
-    app.include_router(traces.by_project)
-    app.include_router(traces.any_project)
-    app.include_router(otlp.router)
-    app.include_router(prompts.router)
+    app.add_middleware(RequestMetrics, metrics=services.metrics)
+    for router in routers():
+        app.include_router(router)
     install_exact_openapi(app)
     return app
 

@@ -1,4 +1,9 @@
-"""Shared route dependencies."""
+"""Shared route dependencies: the services container, each service of it, the project.
+
+Every service a handler needs comes from the one :class:`~windlass.server.container.Services`
+of its app (:func:`services`); the per-service dependencies below only pick a field of it,
+so a handler names the service it calls and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +12,52 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from windlass.entities import Project
+from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
 from windlass.principal import Principal, server_principal
+from windlass.server.container import Services, app_services
 from windlass.server.metrics import TrackingServerMetrics
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
 
-def tracking(request: Request) -> Tracking:
+def services(request: Request) -> Services:
+    """Return the services container of the request's app."""
+    return app_services(request.app)
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def tracking(container: ServicesDep) -> Tracking:
     """Return the app's tracking domain object."""
-    service: Tracking = request.app.state.tracking
-    return service
+    return container.tracking
 
 
-def registry(request: Request) -> ModelRegistry:
+def registry(container: ServicesDep) -> ModelRegistry:
     """Return the app's model registry domain object."""
-    models: ModelRegistry = request.app.state.registry
-    return models
+    return container.registry
 
 
-def deployments(request: Request) -> DeploymentService:
+def deployments(container: ServicesDep) -> DeploymentService:
     """Return the app's deployments domain object."""
-    service: DeploymentService = request.app.state.deployments
-    return service
+    return container.deployments
 
 
-def trace_service(request: Request) -> TraceService:
+def trace_service(container: ServicesDep) -> TraceService:
     """Return the app's traces domain object."""
-    service: TraceService = request.app.state.traces
-    return service
+    return container.traces
 
 
-def server_metrics(request: Request) -> TrackingServerMetrics:
+def prompts(container: ServicesDep) -> PromptRegistry:
+    """Return the app's prompt registry domain object (made on first use)."""
+    return container.prompts
+
+
+def server_metrics(container: ServicesDep) -> TrackingServerMetrics:
     """Return the app's Prometheus metrics."""
-    metrics: TrackingServerMetrics = request.app.state.metrics
-    return metrics
+    return container.metrics
 
 
 def current_principal(request: Request) -> Principal:

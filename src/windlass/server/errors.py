@@ -15,30 +15,6 @@ from windlass.exceptions import InvalidInput, WindlassError
 
 logger = logging.getLogger("windlass.server")
 
-#: The error body every documented error response has (used in the OpenAPI spec).
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error_code", "message"],
-    "properties": {
-        "error_code": {"type": "string"},
-        "message": {"type": "string"},
-        "details": {"type": "object"},
-    },
-}
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-    for status, text in [
-        (400, "Invalid input"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (413, "Payload too large"),
-        (422, "Integrity failure"),
-        (500, "Server error"),
-        (503, "Backend unavailable"),
-    ]
-}
-
 
 def error_response(error: WindlassError) -> JSONResponse:
     """Return the JSON response for a windlass error."""

@@ -8,6 +8,10 @@ into a double. :func:`install_exact_openapi` restores exact JSON integers: bound
 uses (int64's minimum and maximum, uint64's maximum) are written out in full. A route
 declaring an integer bound of another size above 2**53 would be ambiguous: there are
 none, and the test of the document would show one.
+
+It also drops the ``422 Validation Error`` answer FastAPI adds to every operation with
+parameters: this server answers invalid parameters and bodies with 400 and the one error
+body, so a 422 is documented only where a route declares it (an integrity failure).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-__all__ = ["exact_integers", "install_exact_openapi"]
+__all__ = ["drop_fastapi_validation_errors", "exact_integers", "install_exact_openapi"]
 
 _BOUND_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _EXACT_BELOW = 2**53
@@ -42,12 +46,30 @@ def exact_integers(node: Any) -> Any:
     return node
 
 
+_FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def drop_fastapi_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Remove, in place, FastAPI's own 422 answers and their schemas from ``document``."""
+    ref = f"#/components/schemas/{_FASTAPI_ERROR_SCHEMAS[0]}"
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            schema = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if schema.get("schema", {}).get("$ref") == ref:
+                del responses["422"]
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in _FASTAPI_ERROR_SCHEMAS:
+        schemas.pop(name, None)
+    return document
+
+
 def install_exact_openapi(app: FastAPI) -> None:
-    """Make ``app`` serve its OpenAPI document with exact integer bounds."""
+    """Make ``app`` serve its OpenAPI document with exact integer bounds, errors as declared."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         # FastAPI caches the document it generates; rewriting it in place is idempotent.
-        return exact_integers(generate())  # type: ignore[no-any-return]
+        return exact_integers(drop_fastapi_validation_errors(generate()))  # type: ignore[no-any-return]
 
     app.openapi = openapi  # type: ignore[method-assign]

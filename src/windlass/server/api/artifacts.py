@@ -14,18 +14,79 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import Field
 from starlette.requests import ClientDisconnect
 
 from windlass.artifacts.hashing import CHUNK_SIZE, StreamHasher, check_digest
 from windlass.entities import ArtifactEntry
 from windlass.exceptions import IntegrityFailure
+from windlass.server.api.common import (
+    Digest,
+    Empty,
+    NonNegative64,
+    RequestBody,
+    ResponseBody,
+    errors,
+)
 from windlass.server.deps import tracking
-from windlass.server.errors import ERROR_RESPONSES
-from windlass.server.schemas import ArtifactEntries
 from windlass.tracking.service import Tracking
 
-router = APIRouter(prefix="/api/v1", tags=["artifacts"], responses=ERROR_RESPONSES)
+
+# -- request bodies ------------------------------------------------------------------------
+class ArtifactEntryBody(RequestBody):
+    """One uploaded file of a run."""
+
+    path: str = Field(min_length=1, max_length=1024)
+    digest: Digest
+    size: NonNegative64
+
+
+class ArtifactEntries(RequestBody):
+    """Files to record."""
+
+    entries: list[ArtifactEntryBody]
+
+
+# -- response bodies -----------------------------------------------------------------------
+class FileEntry(ResponseBody):
+    """One recorded file: its path, BLAKE3 digest and size in bytes."""
+
+    path: str
+    digest: str
+    size: int
+
+
+class FileEntries(ResponseBody):
+    """Every file under a folder of a run's artifacts."""
+
+    entries: list[FileEntry]
+
+
+class FolderItem(ResponseBody):
+    """One item of an artifact folder: a file (with size and digest) or a sub-folder."""
+
+    path: str
+    is_dir: bool
+    size: int | None
+    digest: str | None
+
+
+class FolderListing(ResponseBody):
+    """One folder level of a run's artifacts."""
+
+    files: list[FolderItem]
+
+
+class BlobStored(ResponseBody):
+    """A blob upload's outcome: 201 stored now, 200 already stored (the body was checked)."""
+
+    digest: str
+
+
+# -- routes --------------------------------------------------------------------------------
+router = APIRouter(prefix="/api/v1", tags=["artifacts"])
+_BINARY = {"type": "string", "format": "binary"}
 TrackingDep = Annotated[Tracking, Depends(tracking)]
 DigestPath = Annotated[str, Path(pattern="^[0-9a-fA-F]{64}$", description="BLAKE3 hex digest")]
 
@@ -57,14 +118,29 @@ class _BodyReader:
         return out
 
 
-@router.head("/blobs/{digest}")
+@router.head(
+    "/blobs/{digest}",
+    response_class=Response,
+    responses={
+        200: {"description": "Stored; Content-Length is the blob's size"},
+        **errors(400, 404),
+    },
+)
 def head_blob(digest: DigestPath, service: TrackingDep) -> Response:
     """200 with the blob's size in Content-Length, or 404."""
     size = service.blobs.size(check_digest(digest))
     return Response(status_code=200, headers={"content-length": str(size)})
 
 
-@router.put("/blobs/{digest}", status_code=201, responses={200: {"description": "Already stored"}})
+@router.put(
+    "/blobs/{digest}",
+    status_code=201,
+    response_model=BlobStored,
+    responses={
+        200: {"model": BlobStored, "description": "Already stored"},
+        **errors(400, 413, 422),
+    },
+)
 async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -> Response:
     """Store the request body as blob ``digest`` (verified; stored once)."""
     digest = check_digest(digest)
@@ -80,20 +156,28 @@ async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -
                 digest=digest,
                 actual=hasher.hexdigest(),
             )
-        return Response(status_code=200)
+        return JSONResponse({"digest": digest}, status_code=200)
     reader = _BodyReader(request.stream().__aiter__())
     try:
         await anyio.to_thread.run_sync(service.blobs.put_stream, reader, digest)
     except ClientDisconnect:
         # The client gave up mid-upload; the blob store kept nothing of it.
         return Response(status_code=400)
-    return Response(status_code=201)
+    return JSONResponse({"digest": digest}, status_code=201)
 
 
 @router.get(
     "/blobs/{digest}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={
+        200: {
+            "description": "The blob's bytes",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        **errors(400, 404),
+    },
 )
 def get_blob(digest: DigestPath, service: TrackingDep) -> StreamingResponse:
     """Stream blob ``digest``."""
@@ -110,7 +194,9 @@ def get_blob(digest: DigestPath, service: TrackingDep) -> StreamingResponse:
     )
 
 
-@router.post("/runs/{run_id}/artifacts")
+@router.post(
+    "/runs/{run_id}/artifacts", response_model=Empty, responses=errors(400, 404, 409, 413, 422)
+)
 def record_artifacts(run_id: str, body: ArtifactEntries, service: TrackingDep) -> dict[str, Any]:
     """Record uploaded blobs as files of a run."""
     service.record_artifacts(
@@ -119,19 +205,19 @@ def record_artifacts(run_id: str, body: ArtifactEntries, service: TrackingDep) -
     return {}
 
 
-@router.get("/runs/{run_id}/artifacts")
+@router.get("/runs/{run_id}/artifacts", response_model=FolderListing, responses=errors(400, 404))
 def list_artifacts(run_id: str, service: TrackingDep, path: str = "") -> dict[str, Any]:
     """List one folder level of a run's artifacts."""
     return {"files": [f.to_dict() for f in service.list_artifacts(run_id, path)]}
 
 
-@router.get("/runs/{run_id}/artifacts/walk")
+@router.get("/runs/{run_id}/artifacts/walk", response_model=FileEntries, responses=errors(400, 404))
 def walk_artifacts(run_id: str, service: TrackingDep, path: str = "") -> dict[str, Any]:
     """Return every file under ``path``."""
     return {"entries": [e.to_dict() for e in service.walk_artifacts(run_id, path)]}
 
 
-@router.get("/runs/{run_id}/artifacts/entry")
+@router.get("/runs/{run_id}/artifacts/entry", response_model=FileEntry, responses=errors(400, 404))
 def artifact_entry(run_id: str, path: str, service: TrackingDep) -> dict[str, Any]:
     """Return one file's entry (path, digest, size)."""
     return service.get_artifact(run_id, path).to_dict()

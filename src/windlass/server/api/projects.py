@@ -6,16 +6,48 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from windlass.server.api.common import (
+    Id,
+    Millis,
+    PageToken,
+    ProjectName,
+    RequestBody,
+    ResponseBody,
+    errors,
+)
 from windlass.server.deps import tracking
-from windlass.server.errors import ERROR_RESPONSES
-from windlass.server.schemas import PageToken, ProjectCreate
 from windlass.tracking.service import Tracking
 
-router = APIRouter(prefix="/api/v1/projects", tags=["projects"], responses=ERROR_RESPONSES)
+
+class ProjectCreate(RequestBody):
+    """Get-or-create a project by name."""
+
+    name: ProjectName
+    id: Id | None = None
+    created_at: Millis | None = None
+
+
+class ProjectOut(ResponseBody):
+    """A project: the named container of runs, models, deployments, prompts and traces."""
+
+    id: str
+    name: str
+    created_at: int
+    description: str
+
+
+class ProjectPage(ResponseBody):
+    """One page of projects, by name."""
+
+    projects: list[ProjectOut]
+    next_page_token: str | None = None
+
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 TrackingDep = Annotated[Tracking, Depends(tracking)]
 
 
-@router.get("")
+@router.get("", response_model=ProjectPage, responses=errors(400))
 def list_projects(
     service: TrackingDep,
     max_results: Annotated[int, Query(ge=1, le=10_000)] = 100,
@@ -26,13 +58,13 @@ def list_projects(
     return {"projects": [p.to_dict() for p in page.items], "next_page_token": page.next_page_token}
 
 
-@router.post("")
+@router.post("", response_model=ProjectOut, responses=errors(400, 409, 413, 422))
 def get_or_create_project(body: ProjectCreate, service: TrackingDep) -> dict[str, Any]:
     """Return the named project, creating it on first use."""
     return service.project(body.name).to_dict()
 
 
-@router.get("/{name_or_id}")
+@router.get("/{name_or_id}", response_model=ProjectOut, responses=errors(400, 404))
 def get_project(name_or_id: str, service: TrackingDep) -> dict[str, Any]:
     """Return one project by name or id."""
     return service.get_project(name_or_id).to_dict()

@@ -41,7 +41,7 @@ from windlass.exceptions import (
 from windlass.genai.tracing.otlp import JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, otlp_encoding
 from windlass.genai.tracing.service import IngestReport, TraceService
 from windlass.server import deps
-from windlass.server.errors import ERROR_RESPONSES, ERROR_SCHEMA
+from windlass.server.api.common import errors
 from windlass.server.metrics import TrackingServerMetrics
 
 #: The request header naming the project every span of the request is filed under.
@@ -83,17 +83,13 @@ _OPENAPI_EXTRA: dict[str, Any] = {
     }
 }
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    **ERROR_RESPONSES,
+    **errors(400, 413, 415),
     200: {
         "description": "Spans stored; duplicates counted in partialSuccess",
         "content": {
             PROTOBUF_CONTENT_TYPE: _BINARY,
             JSON_CONTENT_TYPE: {"schema": _RESPONSE_SCHEMA},
         },
-    },
-    415: {
-        "description": "Unsupported content type or content encoding",
-        "content": {"application/json": {"schema": ERROR_SCHEMA}},
     },
 }
 

@@ -1,0 +1,225 @@
+"""``/api/v1/projects/{project}/models``: registered models, versions, aliases, lineage.
+
+``{project}`` is a project's name or id. Every handler parses, makes one call to the
+registry domain and renders its answer. The version, alias and alias-history routes are the
+ones every versioned kind shares (:mod:`windlass.server.api.versioned`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
+
+from windlass.entities import ArtifactEntry, Project
+from windlass.models.registry import ModelRegistry
+from windlass.principal import Principal
+from windlass.server.api.artifacts import ArtifactEntryBody, FileEntry
+from windlass.server.api.common import (
+    NAME_PATTERN,
+    Empty,
+    Float,
+    Id,
+    Key,
+    RequestBody,
+    ResponseBody,
+    errors,
+)
+from windlass.server.api.runs import DatasetInputOut
+from windlass.server.api.versioned import Recorded, VersionedKind, add_versioned_routes
+from windlass.server.deps import project, registry
+from windlass.store.registry import MAX_REGISTRY_RESULTS
+
+#: A model name or alias: the names of ``models:/<name>@<alias>`` URIs.
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+TagValue = Annotated[str, Field(max_length=8000)]
+
+
+# -- request bodies ------------------------------------------------------------------------
+class ModelCreate(RequestBody):
+    """Create a registered model (``exist_ok``: return an existing one instead of 409)."""
+
+    name: Name
+    description: str = Field(default="", max_length=100_000)
+    tags: dict[Key, TagValue] = Field(default_factory=dict)
+    exist_ok: bool = False
+
+
+class ModelUpdate(RequestBody):
+    """Change a model's description, Markdown card or tags (absent or null: unchanged)."""
+
+    description: str | None = Field(default=None, max_length=100_000)
+    # Sizes of the card and of lists are checked by the registry domain (clear messages).
+    card: str | None = Field(default=None, description="Markdown, at most 1 MiB as UTF-8")
+    set_tags: dict[Key, TagValue] | None = None
+    delete_tags: list[Key] | None = None
+
+
+class VersionCreate(RequestBody):
+    """Register the next version of a model.
+
+    Every file's blob must already be uploaded (``PUT /api/v1/blobs/{digest}``), and the
+    files must include ``windlass-model.yaml``. The same ``version_id`` again returns the
+    version already registered.
+    """
+
+    source: str = Field(min_length=1, max_length=10_000)
+    files: list[ArtifactEntryBody] = Field(min_length=1, description="At most 100,000")
+    manifest: dict[str, Any]
+    run_id: Id | None = None
+    description: str = Field(default="", max_length=100_000)
+    version_id: Id | None = None
+    create_missing_model: bool = Field(
+        default=True, description="Create the registered model if it does not exist yet"
+    )
+
+
+# -- response bodies -----------------------------------------------------------------------
+class RegisteredModel(ResponseBody):
+    """A registered model: description, card, tags, aliases and newest version number."""
+
+    id: str
+    project_id: str
+    name: str
+    created_at: int
+    updated_at: int
+    description: str
+    card: str
+    tags: dict[str, str]
+    aliases: dict[str, int] = Field(description="Alias name to version number")
+    latest_version: int | None
+
+
+class ModelVersion(ResponseBody):
+    """One immutable version of a model: its files with digests, manifest and aliases."""
+
+    id: str
+    model_id: str
+    project_id: str
+    name: str
+    version: int
+    source: str
+    run_id: str | None
+    files: list[FileEntry]
+    manifest: dict[str, Any]
+    created_at: int
+    claimed_by: str = Field(description="The principal the server recorded as registering it")
+    description: str
+    aliases: list[str]
+
+
+class ModelAliasEvent(ResponseBody):
+    """One recorded alias move: from which version to which (null: none), by whom, when."""
+
+    model_name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    claimed_by: str
+    at: int
+
+
+class VersionLineage(ResponseBody):
+    """Where a version came from: run, params, metrics, datasets, code version, user."""
+
+    source: str
+    run_id: str | None
+    run_name: str | None
+    project_id: str | None
+    params: dict[str, str]
+    metrics: dict[str, Float]
+    inputs: list[DatasetInputOut]
+    git_commit: str | None
+    git_dirty: bool | None
+    user: str
+
+
+# -- routes --------------------------------------------------------------------------------
+router = APIRouter(prefix="/api/v1/projects/{project}/models", tags=["models"])
+RegistryDep = Annotated[ModelRegistry, Depends(registry)]
+ProjectDep = Annotated[Project, Depends(project)]
+NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="Registered model name")]
+VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
+MaxResults = Annotated[int, Query(ge=1, le=MAX_REGISTRY_RESULTS)]
+
+
+@router.patch("/{name}", response_model=RegisteredModel, responses=errors(400, 404, 413, 422))
+def update_model(
+    name: NamePath, body: ModelUpdate, proj: ProjectDep, models: RegistryDep
+) -> dict[str, Any]:
+    """Change a model's description, Markdown card or tags."""
+    return models.update_model(
+        proj.id,
+        name,
+        description=body.description,
+        card=body.card,
+        set_tags=body.set_tags,
+        delete_tags=body.delete_tags,
+    ).to_dict()
+
+
+@router.delete("/{name}/versions/{version}", response_model=Empty, responses=errors(400, 404, 409))
+def delete_version(
+    name: NamePath, version: VersionPath, proj: ProjectDep, models: RegistryDep
+) -> dict[str, Any]:
+    """Delete a version (409, naming them, while aliases or deployments use it)."""
+    models.delete_version(proj.id, name, version)
+    return {}
+
+
+@router.get(
+    "/{name}/versions/{version}/lineage", response_model=VersionLineage, responses=errors(400, 404)
+)
+def lineage(
+    name: NamePath, version: VersionPath, proj: ProjectDep, models: RegistryDep
+) -> dict[str, Any]:
+    """Return where a version came from: run, params, metrics, datasets, code version."""
+    return models.lineage(proj.id, name, version).to_dict()
+
+
+def create_model(models: ModelRegistry, project_id: str, body: ModelCreate) -> Recorded:
+    """Create a registered model from its body (409 if it exists, unless ``exist_ok``)."""
+    return models.create_model(
+        project_id, body.name, description=body.description, tags=body.tags, exist_ok=body.exist_ok
+    )
+
+
+def create_version(
+    models: ModelRegistry, project_id: str, name: str, body: VersionCreate, who: Principal
+) -> Recorded:
+    """Register a model's next version from its body (files already uploaded as blobs)."""
+    return models.create_version(
+        project_id,
+        name,
+        source=body.source,
+        files=[ArtifactEntry(f.path, f.digest, f.size) for f in body.files],
+        manifest=body.manifest,
+        run_id=body.run_id,
+        description=body.description,
+        version_id=body.version_id,
+        principal=who,
+        create_missing_model=body.create_missing_model,
+    )
+
+
+add_versioned_routes(
+    router,
+    VersionedKind(
+        noun="model",
+        service=registry,
+        create_body=ModelCreate,
+        create=create_model,
+        register_body=VersionCreate,
+        register=create_version,
+        object_model=RegisteredModel,
+        version_model=ModelVersion,
+        event_model=ModelAliasEvent,
+        max_results=MAX_REGISTRY_RESULTS,
+        list_objects=ModelRegistry.list_models,
+        get_object=ModelRegistry.get_model,
+        delete_object=ModelRegistry.delete_model,
+        get_version=ModelRegistry.get_version,
+        get_by_alias=ModelRegistry.get_version_by_alias,
+    ),
+)

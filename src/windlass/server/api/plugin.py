@@ -1,0 +1,42 @@
+"""The built-in REST API, registered through the ``register_routes`` hook like a plugin.
+
+Importing this module stays light (no FastAPI): the routers are imported when the hook is
+called, that is when a server app is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from windlass.plugins import hookimpl
+
+
+@hookimpl(tryfirst=True)
+def register_routes(register: Callable[[Any], None]) -> None:
+    """Register the routers of the REST API and OTLP ingest (first: plugins come after)."""
+    from windlass.server.api import (
+        artifacts,
+        deployments,
+        health,
+        models,
+        otlp,
+        projects,
+        prompts,
+        runs,
+        traces,
+    )
+
+    for router in (
+        health.router,
+        projects.router,
+        runs.router,
+        artifacts.router,
+        models.router,
+        deployments.router,
+        traces.by_project,
+        traces.any_project,
+        otlp.router,
+        prompts.router,
+    ):
+        register(router)

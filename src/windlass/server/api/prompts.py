@@ -1,0 +1,221 @@
+"""``/api/v1/projects/{project}/prompts``: prompts, their versions, aliases and history.
+
+``{project}`` is a project's name or id. Every handler parses, makes one call to the
+prompt registry domain (:class:`~windlass.genai.prompts.registry.PromptRegistry`) and renders its
+answer; templates, variables and settings are checked there. The version, alias and
+alias-history routes are the ones every versioned kind shares
+(:mod:`windlass.server.api.versioned`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
+
+from windlass.entities import Project
+from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
+from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
+from windlass.principal import Principal
+from windlass.server.api.common import (
+    NAME_PATTERN,
+    Id,
+    RequestBody,
+    ResponseBody,
+)
+from windlass.server.api.versioned import Recorded, VersionedKind, add_versioned_routes
+from windlass.server.deps import project, prompts
+from windlass.store.prompts import MAX_PROMPT_RESULTS
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+VariableName = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+# -- request bodies ------------------------------------------------------------------------
+class PromptCreate(RequestBody):
+    """Create a prompt without versions (``exist_ok``: return an existing one, not 409)."""
+
+    name: Name
+    description: str = Field(default="", max_length=100_000)
+    exist_ok: bool = False
+
+
+class MessageBody(RequestBody):
+    """One chat message of a template; ``content`` is a Jinja2 template."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str = Field(max_length=MAX_TEMPLATE_CHARS)
+
+
+class VariableBody(RequestBody):
+    """A variable's declaration; a ``default`` (even null) makes it optional."""
+
+    type: Literal["str", "int", "float", "bool", "list", "dict", "any"] = "any"
+    required: bool | None = None
+    default: Any = None
+
+
+class PromptVersionCreate(RequestBody):
+    """Register the next version of a prompt.
+
+    Content equal to the newest version's registers nothing: the newest version is
+    returned. The same ``version_id`` again returns the version it registered.
+    """
+
+    template: str | list[MessageBody] = Field(
+        description=f"A text template, or chat messages (at most {MAX_MESSAGES}); at most "
+        f"{MAX_TEMPLATE_CHARS} characters in all"
+    )
+    model: dict[str, Any] = Field(
+        default_factory=dict, description="Settings: name, provider, temperature..."
+    )
+    response_format: dict[str, Any] | None = None
+    variables: dict[VariableName, VariableBody] = Field(default_factory=dict)
+    commit_message: str = Field(default="", max_length=MAX_COMMIT_MESSAGE_LENGTH)
+    version_id: Id | None = None
+    create_missing_prompt: bool = Field(
+        default=True, description="Create the prompt if it does not exist yet"
+    )
+
+    def declared(self) -> dict[str, dict[str, Any]]:
+        """Return the declarations as the domain takes them (``default`` only if sent)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, body in self.variables.items():
+            spec: dict[str, Any] = {"type": body.type}
+            if body.required is not None:
+                spec["required"] = body.required
+            if "default" in body.model_fields_set:
+                spec["default"] = body.default
+            out[name] = spec
+        return out
+
+    def template_value(self) -> str | list[dict[str, str]]:
+        """Return the template as the domain takes it."""
+        if isinstance(self.template, str):
+            return self.template
+        return [{"role": m.role, "content": m.content} for m in self.template]
+
+
+# -- response bodies -----------------------------------------------------------------------
+class Prompt(ResponseBody):
+    """A prompt: its description, aliases and newest version number."""
+
+    id: str
+    project_id: str
+    name: str
+    created_at: int
+    updated_at: int
+    description: str
+    aliases: dict[str, int] = Field(description="Alias name to version number")
+    latest_version: int | None
+
+
+class Message(ResponseBody):
+    """One chat message of a template."""
+
+    role: str
+    content: str
+
+
+class Variable(ResponseBody):
+    """A variable's declaration; a ``default`` field (any JSON value) only when it has one."""
+
+    type: str
+    required: bool
+
+
+class PromptVersion(ResponseBody):
+    """One immutable version of a prompt: template, settings, variables and aliases."""
+
+    id: str
+    prompt_id: str
+    project_id: str
+    name: str
+    version: int
+    kind: Literal["text", "chat"]
+    template: str | list[Message]
+    model: dict[str, Any]
+    response_format: dict[str, Any] | None
+    variables: dict[str, Variable]
+    content_hash: str
+    created_at: int
+    claimed_by: str = Field(description="The principal the server recorded as registering it")
+    commit_message: str
+    aliases: list[str]
+
+
+class PromptAliasEvent(ResponseBody):
+    """One recorded alias move: from which version to which (null: none), by whom, when."""
+
+    prompt_name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    claimed_by: str
+    at: int
+
+
+# -- routes --------------------------------------------------------------------------------
+router = APIRouter(prefix="/api/v1/projects/{project}/prompts", tags=["prompts"])
+RegistryDep = Annotated[PromptRegistry, Depends(prompts)]
+ProjectDep = Annotated[Project, Depends(project)]
+NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="Prompt name")]
+MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
+
+
+def create_prompt(registry: PromptRegistry, project_id: str, body: PromptCreate) -> Recorded:
+    """Create a prompt without versions (409 if it exists, unless ``exist_ok``)."""
+    return registry.create_prompt(
+        project_id, body.name, description=body.description, exist_ok=body.exist_ok
+    )
+
+
+def register_version(
+    registry: PromptRegistry, project_id: str, name: str, body: PromptVersionCreate, who: Principal
+) -> Recorded:
+    """Register a prompt's next version from its body (templates are checked there)."""
+    return registry.register(
+        project_id,
+        name,
+        template=body.template_value(),
+        model=body.model,
+        response_format=body.response_format,
+        variables=body.declared(),
+        commit_message=body.commit_message,
+        version_id=body.version_id,
+        principal=who,
+        create_missing_prompt=body.create_missing_prompt,
+    )
+
+
+def get_version(registry: PromptRegistry, project_id: str, name: str, version: int) -> Recorded:
+    """Return one version of a prompt."""
+    return registry.get(project_id, name, version=version)
+
+
+def get_by_alias(registry: PromptRegistry, project_id: str, name: str, alias: str) -> Recorded:
+    """Return the version of a prompt an alias points to."""
+    return registry.get(project_id, name, alias=alias)
+
+
+add_versioned_routes(
+    router,
+    VersionedKind(
+        noun="prompt",
+        service=prompts,
+        create_body=PromptCreate,
+        create=create_prompt,
+        register_body=PromptVersionCreate,
+        register=register_version,
+        object_model=Prompt,
+        version_model=PromptVersion,
+        event_model=PromptAliasEvent,
+        max_results=MAX_PROMPT_RESULTS,
+        list_objects=PromptRegistry.list_prompts,
+        get_object=PromptRegistry.get_prompt,
+        delete_object=PromptRegistry.delete_prompt,
+        get_version=get_version,
+        get_by_alias=get_by_alias,
+    ),
+)

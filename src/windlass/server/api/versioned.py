@@ -1,0 +1,350 @@
+"""The REST routes every versioned kind shares: versions, aliases and the alias history.
+
+Models and prompts (and later datasets and evaluation suites) are each "a named object with
+immutable numbered versions and aliases whose every move is recorded". Their routes under
+``/api/v1/projects/{project}/<kind>s/{name}`` are built here once, by
+:func:`add_versioned_routes`, from a :class:`VersionedKind`: the kind's service dependency,
+its calls into that service, its request and response models. A kind's own module adds
+what is its own (updating, registering a version, lineage...).
+
+Routes built:
+
+- ``POST ""``, ``GET ""``: create one (409 if it exists, unless ``exist_ok``); list them;
+- ``GET {name}``, ``DELETE {name}``: one, with its aliases and newest version; delete it;
+- ``POST {name}/versions``: register the next version;
+- ``GET {name}/versions``: the versions, newest first, one page at a time;
+- ``GET {name}/versions/{version}``: one version;
+- ``GET|PUT|DELETE {name}/aliases/{alias}``: the version an alias points to; move; remove;
+- ``GET {name}/alias-history``: every recorded alias move, oldest first.
+"""
+
+# No ``from __future__ import annotations``: the handlers' annotations name the kind's
+# dependency and models, which are local to the factory, and FastAPI reads them at runtime.
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Protocol, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field, create_model
+
+from windlass.entities import Page, Project
+from windlass.principal import Principal
+from windlass.server.api.common import (
+    NAME_PATTERN,
+    Empty,
+    PageToken,
+    RequestBody,
+    ResponseBody,
+    errors,
+)
+from windlass.server.deps import PrincipalDep, project
+
+__all__ = ["AliasSet", "Recorded", "VersionedKind", "VersionedService", "add_versioned_routes"]
+
+
+#: A version number: a positive 32-bit integer.
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
+AliasPath = Annotated[str, Path(pattern=NAME_PATTERN, description="Alias (`latest`: the newest)")]
+ProjectDep = Annotated[Project, Depends(project)]
+
+
+class Recorded(Protocol):
+    """A domain object the routes render (a version, an alias event)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the object as JSON-ready data."""
+        ...
+
+
+class VersionedService(Protocol):
+    """The calls every versioned kind's domain service answers alike."""
+
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Any]:
+        """Return one page of the object's versions, newest first."""
+        ...
+
+    def set_alias(
+        self,
+        project_id: str,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        principal: Principal | None = None,
+    ) -> Recorded:
+        """Point an alias at a version; return the recorded move."""
+        ...
+
+    def delete_alias(
+        self, project_id: str, name: str, alias: str, *, principal: Principal | None = None
+    ) -> Recorded:
+        """Remove an alias; return the recorded removal."""
+        ...
+
+    def alias_history(
+        self, project_id: str, name: str, alias: str | None = None
+    ) -> Sequence[Recorded]:
+        """Return the recorded alias moves, oldest first."""
+        ...
+
+
+S = TypeVar("S", bound=VersionedService)
+
+
+class AliasSet(RequestBody):
+    """Point an alias at a version; the server's principal goes into the alias history."""
+
+    version: Version
+
+
+@dataclass(frozen=True)
+class VersionedKind(Generic[S]):
+    """What the shared routes need of one kind: its service, its calls and its models.
+
+    The calls every kind's service answers alike are made directly
+    (:class:`VersionedService`); the others are given here. Each takes the service first,
+    then the project id and (but for ``create`` and ``list_objects``) the object's name.
+    """
+
+    #: The kind's noun, singular ("model", "prompt"): used in names and descriptions; its
+    #: plural (an ``s`` added) is the collection's URL segment and a page's key.
+    noun: str
+    #: The dependency giving the kind's domain service.
+    service: Callable[..., S]
+    #: The body that creates an object, and the call that creates it from that body.
+    create_body: type[RequestBody]
+    create: Callable[[S, str, Any], Recorded]
+    #: The response models of one object, one version and one recorded alias move.
+    object_model: type[ResponseBody]
+    version_model: type[ResponseBody]
+    event_model: type[ResponseBody]
+    #: The most objects or versions one page may hold (the store's bound).
+    max_results: int
+    list_objects: Callable[[S, str, int, str | None], Page[Any]]
+    get_object: Callable[[S, str, str], Recorded]
+    delete_object: Callable[[S, str, str], None]
+    #: The body that registers a version, and the call that registers it from that body.
+    register_body: type[RequestBody]
+    register: Callable[[S, str, str, Any, Principal], Recorded]
+    get_version: Callable[[S, str, str, int], Recorded]
+    get_by_alias: Callable[[S, str, str, str], Recorded]
+
+    @property
+    def plural(self) -> str:
+        """Return the kind's plural: its collection's URL segment and a page's key."""
+        return f"{self.noun}s"
+
+
+def _page_models(
+    kind: VersionedKind[Any],
+) -> tuple[type[ResponseBody], type[ResponseBody], type[ResponseBody]]:
+    """Return the response models of a page of objects, of versions, of an alias history."""
+    title = kind.noun.capitalize()
+    objects = create_model(
+        f"{title}Page",
+        __base__=ResponseBody,
+        __doc__=f"One page of a project's {kind.plural}, by name.",
+        next_page_token=(str | None, None),
+        **{kind.plural: (list[kind.object_model], ...)},  # type: ignore[call-overload,name-defined]
+    )
+    versions = create_model(
+        f"{title}VersionPage",
+        __base__=ResponseBody,
+        __doc__=f"One page of a {kind.noun}'s versions, newest first.",
+        versions=(list[kind.version_model], ...),  # type: ignore[name-defined]
+        next_page_token=(str | None, None),
+    )
+    history = create_model(
+        f"{title}AliasHistory",
+        __base__=ResponseBody,
+        __doc__=f"Every recorded alias move of a {kind.noun}, oldest first.",
+        events=(list[kind.event_model], ...),  # type: ignore[name-defined]
+    )
+    return objects, versions, history
+
+
+def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
+    """Add the routes every versioned kind shares (see the module) for ``kind`` to ``router``.
+
+    ``router``'s prefix is the kind's collection (``/api/v1/projects/{project}/<kind>s``).
+    """
+    noun = kind.noun
+    service_dependency = Depends(kind.service)
+    NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description=f"{noun.capitalize()} name")]
+    MaxResults = Annotated[int, Query(ge=1, le=kind.max_results)]
+    ObjectPage, VersionPage, AliasHistory = _page_models(kind)
+    CreateBody = kind.create_body
+    RegisterBody = kind.register_body
+
+    @router.post(
+        "",
+        name=f"create_{noun}",
+        response_model=kind.object_model,
+        responses=errors(400, 404, 409, 413, 422),
+        description=f"Create a {noun} (409 if it exists, unless `exist_ok`).",
+    )
+    def create(
+        body: CreateBody,  # type: ignore[valid-type]
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+    ) -> dict[str, Any]:
+        return kind.create(service, proj.id, body).to_dict()
+
+    @router.get(
+        "",
+        name=f"list_{kind.plural}",
+        response_model=ObjectPage,
+        responses=errors(400, 404),
+        description=f"List a project's {kind.plural} by name, one page at a time.",
+    )
+    def list_objects(
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+        max_results: MaxResults = 100,
+        page_token: PageToken = None,
+    ) -> dict[str, Any]:
+        page = kind.list_objects(service, proj.id, max_results, page_token)
+        return {
+            kind.plural: [o.to_dict() for o in page.items],
+            "next_page_token": page.next_page_token,
+        }
+
+    @router.get(
+        "/{name}",
+        name=f"get_{noun}",
+        response_model=kind.object_model,
+        responses=errors(400, 404),
+        description=f"Return a {noun} with its aliases and newest version number.",
+    )
+    def get_object(
+        name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
+    ) -> dict[str, Any]:
+        return kind.get_object(service, proj.id, name).to_dict()
+
+    @router.delete(
+        "/{name}",
+        name=f"delete_{noun}",
+        response_model=Empty,
+        responses=errors(400, 404, 409),
+        description=f"Delete a {noun} with all its versions (409, naming them, while "
+        "aliases or other objects use it).",
+    )
+    def delete_object(
+        name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
+    ) -> dict[str, Any]:
+        kind.delete_object(service, proj.id, name)
+        return {}
+
+    @router.post(
+        "/{name}/versions",
+        name="create_version",
+        response_model=kind.version_model,
+        responses=errors(400, 404, 409, 413, 422),
+        description=f"Register the {noun}'s next version (by default creating the {noun} on "
+        "first use). The same `version_id` again returns the version it registered.",
+    )
+    def create_version(
+        name: NamePath,
+        body: RegisterBody,  # type: ignore[valid-type]
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+        who: PrincipalDep,
+    ) -> dict[str, Any]:
+        return kind.register(service, proj.id, name, body, who).to_dict()
+
+    @router.get(
+        "/{name}/versions",
+        response_model=VersionPage,
+        responses=errors(400, 404),
+        description=f"List a {noun}'s versions, newest first, one page at a time.",
+    )
+    def list_versions(
+        name: NamePath,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+        max_results: MaxResults = 100,
+        page_token: PageToken = None,
+    ) -> dict[str, Any]:
+        page = service.list_versions(proj.id, name, max_results, page_token)
+        return {
+            "versions": [v.to_dict() for v in page.items],
+            "next_page_token": page.next_page_token,
+        }
+
+    @router.get(
+        "/{name}/versions/{version}",
+        response_model=kind.version_model,
+        responses=errors(400, 404),
+        description=f"Return one version of a {noun}.",
+    )
+    def get_version(
+        name: NamePath,
+        version: VersionPath,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+    ) -> dict[str, Any]:
+        return kind.get_version(service, proj.id, name, version).to_dict()
+
+    @router.get(
+        "/{name}/aliases/{alias}",
+        response_model=kind.version_model,
+        responses=errors(400, 404),
+        description="Return the version an alias points to.",
+    )
+    def get_alias(
+        name: NamePath,
+        alias: AliasPath,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+    ) -> dict[str, Any]:
+        return kind.get_by_alias(service, proj.id, name, alias).to_dict()
+
+    @router.put(
+        "/{name}/aliases/{alias}",
+        response_model=kind.event_model,
+        responses=errors(400, 404, 409, 413, 422),
+        description="Point an alias at a version; return the recorded move.",
+    )
+    def set_alias(
+        name: NamePath,
+        alias: AliasPath,
+        body: AliasSet,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+        who: PrincipalDep,
+    ) -> dict[str, Any]:
+        return service.set_alias(proj.id, name, alias, body.version, principal=who).to_dict()
+
+    @router.delete(
+        "/{name}/aliases/{alias}",
+        response_model=kind.event_model,
+        responses=errors(400, 404, 409),
+        description="Remove an alias; return the recorded removal.",
+    )
+    def delete_alias(
+        name: NamePath,
+        alias: AliasPath,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+        who: PrincipalDep,
+    ) -> dict[str, Any]:
+        return service.delete_alias(proj.id, name, alias, principal=who).to_dict()
+
+    @router.get(
+        "/{name}/alias-history",
+        response_model=AliasHistory,
+        responses=errors(400, 404),
+        description=f"Return every recorded alias move of the {noun} (or of one alias), "
+        "oldest first.",
+    )
+    def alias_history(
+        name: NamePath,
+        proj: ProjectDep,
+        service: Annotated[S, service_dependency],
+        alias: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    ) -> dict[str, Any]:
+        return {"events": [e.to_dict() for e in service.alias_history(proj.id, name, alias)]}

@@ -1,0 +1,56 @@
+"""The one object through which route handlers reach the domain services of an app.
+
+:func:`create_app <windlass.server.app.create_app>` builds one :class:`Services` per app
+and keeps it as the app's only state; handlers get it (or one service of it) through the
+dependencies of :mod:`windlass.server.deps`, never from ``app.state`` themselves. Services
+that every request path needs are built with the container; the prompt registry is built on
+first use, as before, so a server that never serves a prompt never builds it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI
+
+from windlass.genai.prompts.registry import PromptRegistry
+from windlass.genai.tracing.service import TraceService
+from windlass.models.registry import ModelRegistry
+from windlass.principal import server_principal
+from windlass.server.metrics import TrackingServerMetrics
+from windlass.serving.deployments import DeploymentService
+from windlass.tracking.service import Tracking
+
+__all__ = ["Services", "app_services"]
+
+
+class Services:
+    """The domain services of one app, over one tracking service's store and blobs."""
+
+    def __init__(self, tracking: Tracking) -> None:
+        self.tracking = tracking
+        # Routes pass each request's principal; the fallback is the server's, never its OS login.
+        self.registry = ModelRegistry(tracking.store, tracking.blobs, principal=server_principal())
+        self.deployments = DeploymentService(tracking.store, principal=server_principal())
+        self.traces = TraceService(tracking.store)
+        self.metrics = TrackingServerMetrics()
+        self._prompts: PromptRegistry | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def prompts(self) -> PromptRegistry:
+        """Return the prompt registry, built on first use."""
+        with self._lock:
+            if self._prompts is None:
+                self._prompts = PromptRegistry(self.tracking.store, principal=server_principal())
+            return self._prompts
+
+    def close(self) -> None:
+        """Release what the services hold (the store's connections)."""
+        self.tracking.close()
+
+
+def app_services(app: FastAPI) -> Services:
+    """Return the services container of an app built by ``create_app``."""
+    services: Services = app.state.services
+    return services

@@ -1,1 +1,0 @@
-"""REST API routes, one module per resource."""
