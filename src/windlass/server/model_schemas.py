@@ -24,12 +24,17 @@ Claim = Annotated[
 
 
 class ModelCreate(_Body):
-    """Create a registered model (``exist_ok``: return an existing one instead of 409)."""
+    """Create a registered model (``exist_ok``: return an existing one instead of 409).
+
+    The same ``model_id`` again returns the model it created (a retry is safe); with
+    another name it is 409 ``ID_CONFLICT``.
+    """
 
     name: Name
     description: str = Field(default="", max_length=100_000)
     tags: dict[Key, TagValue] = Field(default_factory=dict)
     exist_ok: bool = False
+    model_id: Id | None = None
 
 
 class ModelUpdate(_Body):

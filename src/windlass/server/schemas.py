@@ -52,7 +52,11 @@ class _Body(BaseModel):
 
 
 class ProjectCreate(_Body):
-    """Get-or-create a project by name."""
+    """Get-or-create a project by name.
+
+    A new project gets ``id`` (the writer's; 409 ``ID_CONFLICT`` if another project holds
+    it) and ``created_at``; an existing name returns its project as it is.
+    """
 
     name: ProjectName
     id: Id | None = None

@@ -50,7 +50,10 @@ class MetadataStore(ABC):
     # -- projects ------------------------------------------------------------------------
     @abstractmethod
     def get_or_create_project(self, name: str, project_id: str, created_at: int) -> Project:
-        """Return the project named ``name``, creating it (with this id) if it does not exist."""
+        """Return the project named ``name``, creating it (with this id) if it does not exist.
+
+        ``project_id`` already held by a project of another name is IdConflict.
+        """
 
     @abstractmethod
     def get_project(self, name_or_id: str) -> Project:
@@ -182,7 +185,11 @@ class MetadataStore(ABC):
         created_at: int,
         exist_ok: bool = False,
     ) -> RegisteredModel:
-        """Create a registered model; an existing name raises AlreadyExists unless exist_ok."""
+        """Create a registered model; an existing name raises AlreadyExists unless exist_ok.
+
+        The same ``model_id`` again returns the model it created (retries are safe); the id
+        of a model with another project or name is IdConflict.
+        """
 
     @abstractmethod
     def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
@@ -430,7 +437,11 @@ class MetadataStore(ABC):
         created_at: int,
         exist_ok: bool = False,
     ) -> Prompt:
-        """Create a prompt; an existing name raises AlreadyExists unless ``exist_ok``."""
+        """Create a prompt; an existing name raises AlreadyExists unless ``exist_ok``.
+
+        The same ``prompt_id`` again returns the prompt it created (retries are safe); the
+        id of a prompt with another project, name or description is IdConflict.
+        """
 
     @abstractmethod
     def get_prompt(self, project_id: str, name: str) -> Prompt:

@@ -3,9 +3,12 @@
 Each call is one request to ``/api/v1/projects/{project}/prompts/...``; the server
 answers through its own prompt registry domain, so names, templates, variables and
 settings are checked there again, and the server computes the content hash itself (the
-``content_hash`` passed here is not sent). The times (``created_at``, an alias move's
-``at``) and a prompt's id are the server's; a version's ``version_id`` and
-``claimed_by`` and an alias move's ``claimed_by`` are sent as given (recorded as claims).
+``content_hash`` passed here is not sent: the server's is the one a retry and an identical
+register are matched on, whoever wrote the version). The times
+(``created_at``, an alias move's ``at``) are the server's; a prompt's ``prompt_id``, a
+version's ``version_id`` and ``claimed_by`` and an alias move's ``claimed_by`` are sent as
+given (names recorded as claims), so a create retried after a lost response creates one
+object.
 """
 
 from __future__ import annotations
@@ -62,12 +65,17 @@ class RestPrompts(MetadataStore):
         created_at: int,
         exist_ok: bool = False,
     ) -> Prompt:
-        """Create a prompt on the server (which picks its id)."""
+        """Create a prompt on the server (``prompt_id`` makes a retry safe)."""
         return Prompt.from_dict(
             self.request(
                 "POST",
                 self._prompts(project_id),
-                json={"name": name, "description": description, "exist_ok": exist_ok},
+                json={
+                    "prompt_id": prompt_id,
+                    "name": name,
+                    "description": description,
+                    "exist_ok": exist_ok,
+                },
             )
         )
 

@@ -2,10 +2,11 @@
 
 Each call is one request to ``/api/v1/projects/{project}/models/...`` or
 ``/api/v1/runs/{id}/inputs``; the server answers through its own registry domain, so
-names and files are checked there again. A registered model's id and the times
-(``created_at``, ``updated_at``, an alias move's ``at``) are the server's, not the ones
-passed here; a version's ``version_id`` and ``claimed_by`` and an alias move's
-``claimed_by`` are sent as given (the server records the names as claims).
+names and files are checked there again. The times (``created_at``, ``updated_at``,
+an alias move's ``at``) are the server's, not the ones
+passed here; a model's ``model_id``, a version's ``version_id`` and ``claimed_by`` and an
+alias move's ``claimed_by`` are sent as given (the server records the names as claims), so
+a create retried after a lost response creates one object.
 """
 
 from __future__ import annotations
@@ -70,12 +71,18 @@ class RestRegistry(MetadataStore):
         created_at: int,
         exist_ok: bool = False,
     ) -> RegisteredModel:
-        """Create a registered model on the server (which picks its id)."""
+        """Create a registered model on the server (``model_id`` makes a retry safe)."""
         return RegisteredModel.from_dict(
             self.request(
                 "POST",
                 self._models(project_id),
-                json={"name": name, "description": description, "tags": tags, "exist_ok": exist_ok},
+                json={
+                    "model_id": model_id,
+                    "name": name,
+                    "description": description,
+                    "tags": tags,
+                    "exist_ok": exist_ok,
+                },
             )
         )
 

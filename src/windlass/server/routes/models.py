@@ -41,7 +41,12 @@ ClaimQuery = Annotated[
 def create_model(body: ModelCreate, proj: ProjectDep, models: RegistryDep) -> dict[str, Any]:
     """Create a registered model (409 if it exists, unless ``exist_ok``)."""
     return models.create_model(
-        proj.id, body.name, description=body.description, tags=body.tags, exist_ok=body.exist_ok
+        proj.id,
+        body.name,
+        description=body.description,
+        tags=body.tags,
+        exist_ok=body.exist_ok,
+        model_id=body.model_id,
     ).to_dict()
 
 

@@ -28,8 +28,8 @@ def list_projects(
 
 @router.post("")
 def get_or_create_project(body: ProjectCreate, service: TrackingDep) -> dict[str, Any]:
-    """Return the named project, creating it on first use."""
-    return service.project(body.name).to_dict()
+    """Return the named project, creating it on first use (with the ``id`` sent, if any)."""
+    return service.project(body.name, project_id=body.id, created_at=body.created_at).to_dict()
 
 
 @router.get("/{name_or_id}")

@@ -34,11 +34,16 @@ VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class PromptCreate(_Body):
-    """Create a prompt without versions (``exist_ok``: return an existing one, not 409)."""
+    """Create a prompt without versions (``exist_ok``: return an existing one, not 409).
+
+    The same ``prompt_id`` again returns the prompt it created (a retry is safe); with
+    another name or description it is 409 ``ID_CONFLICT``.
+    """
 
     name: Name
     description: str = Field(default="", max_length=100_000)
     exist_ok: bool = False
+    prompt_id: Id | None = None
 
 
 class MessageBody(_Body):
@@ -135,7 +140,11 @@ ClaimQuery = Annotated[
 def create_prompt(body: PromptCreate, proj: ProjectDep, registry: RegistryDep) -> dict[str, Any]:
     """Create a prompt (409 if it exists, unless ``exist_ok``)."""
     return registry.create_prompt(
-        proj.id, body.name, description=body.description, exist_ok=body.exist_ok
+        proj.id,
+        body.name,
+        description=body.description,
+        exist_ok=body.exist_ok,
+        prompt_id=body.prompt_id,
     ).to_dict()
 
 

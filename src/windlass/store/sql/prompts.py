@@ -38,6 +38,7 @@ from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import aliases as sql_aliases
 from windlass.store.sql import schema as s
+from windlass.store.sql.idempotency import require_same
 
 #: The largest page of prompts or prompt versions one call returns.
 MAX_PROMPT_RESULTS = 1000
@@ -178,7 +179,11 @@ class SqlPrompts(MetadataStore):
         created_at: int,
         exist_ok: bool = False,
     ) -> Prompt:
-        """Create a prompt (an existing name: AlreadyExists unless ``exist_ok``)."""
+        """Create a prompt (an existing name: AlreadyExists unless ``exist_ok``).
+
+        The same ``prompt_id`` again returns the prompt it created (a retried create); the
+        id of a prompt with another project, name or description is IdConflict.
+        """
         with self._write() as conn:
             project = self._prompt_project(conn, project_id)
             created = conn.execute(
@@ -192,10 +197,22 @@ class SqlPrompts(MetadataStore):
                     updated_at=created_at,
                     next_version=1,
                 )
-                .on_conflict_do_nothing(index_elements=["project_id", "name"])
+                .on_conflict_do_nothing()  # the name or the id is taken
                 .returning(_p.c.id)
             ).first()
-            if created is None and not exist_ok:
+            retried = None
+            if created is None:
+                retried = conn.execute(
+                    select(_p.c.project_id, _p.c.name, _p.c.description).where(_p.c.id == prompt_id)
+                ).first()
+            if retried is not None:
+                require_same(
+                    "prompt",
+                    prompt_id,
+                    retried._asdict(),
+                    {"project_id": project_id, "name": name, "description": description},
+                )
+            elif created is None and not exist_ok:
                 raise AlreadyExists(
                     f"prompt {name!r} already exists in project {project!r}",
                     project=project,

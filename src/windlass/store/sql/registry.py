@@ -38,6 +38,7 @@ from windlass.store.base import MetadataStore
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import aliases as sql_aliases
 from windlass.store.sql import schema as s
+from windlass.store.sql.idempotency import require_same
 from windlass.uris import LATEST, parse_object_uri
 
 #: The largest page of registered models or versions one call returns.
@@ -269,7 +270,11 @@ class SqlRegistry(MetadataStore):
         created_at: int,
         exist_ok: bool = False,
     ) -> RegisteredModel:
-        """Create a registered model (an existing name: AlreadyExists unless ``exist_ok``)."""
+        """Create a registered model (an existing name: AlreadyExists unless ``exist_ok``).
+
+        The same ``model_id`` again returns the model it created (a retried create); the
+        id of a model with another project or name is IdConflict.
+        """
         with self._write() as conn:
             project = self._project_name(conn, project_id)
             created = conn.execute(
@@ -284,10 +289,22 @@ class SqlRegistry(MetadataStore):
                     updated_at=created_at,
                     next_version=1,
                 )
-                .on_conflict_do_nothing(index_elements=["project_id", "name"])
+                .on_conflict_do_nothing()  # the name or the id is taken
                 .returning(_m.c.id)
             ).first()
-            if created is None and not exist_ok:
+            retried = None
+            if created is None:
+                retried = conn.execute(
+                    select(_m.c.project_id, _m.c.name).where(_m.c.id == model_id)
+                ).first()
+            if retried is not None:
+                require_same(
+                    "model",
+                    model_id,
+                    retried._asdict(),
+                    {"project_id": project_id, "name": name},
+                )
+            elif created is None and not exist_ok:
                 raise AlreadyExists(
                     f"model {name!r} already exists in project {project!r}",
                     project=project,
