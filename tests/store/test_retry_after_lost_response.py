@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,20 +138,24 @@ class LossyProxy:
                 self.close_connection = mode is not None
                 if mode == "close":
                     return  # nothing written: the client sees the connection closed
-                self.send_response(reply.status, reply.reason)
-                for key, value in reply.getheaders():
-                    if key.lower() not in _HOP and key.lower() not in {"date", "server"}:
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
+                head = [f"HTTP/1.1 {reply.status} {reply.reason}"]
+                head += [
+                    f"{key}: {value}"
+                    for key, value in reply.getheaders()
+                    if key.lower() not in _HOP
+                ]
+                # A HEAD reply has no body but states the length a GET would have.
+                stated = reply.getheader("content-length") if self.command == "HEAD" else None
+                head.append(f"Content-Length: {stated or len(data)}")
+                raw = "\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + data
                 if mode == "reset":
-                    self.wfile.write(data[: len(data) // 2])
-                    # Linger 0: closing sends a reset, mid-body.
+                    # Half the reply (headers or body), then a reset (linger 0) on close.
+                    self.wfile.write(raw[: len(raw) // 2])
                     self.connection.setsockopt(
                         socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                     )
                     return
-                self.wfile.write(data)
+                self.wfile.write(raw)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = forward
 
@@ -257,6 +262,44 @@ def test_run_inputs(store: RestStore, proxy: LossyProxy, project: str, mode: str
     tracking.log_inputs(run.id, [data])
     _lost_once(proxy, "POST", r"/api/v1/runs/\w+/inputs")
     assert [(d.name, d.digest) for d in store.list_inputs(run.id)] == [("train", data.digest)]
+
+
+# -- artifacts: blobs and the run's index -------------------------------------------------
+BLOB = r"/api/v1/blobs/[0-9a-f]{64}"
+
+
+@MODES
+def test_blob_upload(
+    store: RestStore, proxy: LossyProxy, project: str, mode: str, tmp_path: Path
+) -> None:
+    tracking = Tracking(store, _blobs(store))
+    run = tracking.create_run(project)
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(new_id().encode() * 10_000)  # new content: the upload is needed
+    proxy.lose("PUT", BLOB, mode)
+    [entry] = tracking.log_artifact(run.id, weights)
+    # The lost upload stored the blob: the client asks for it and does not send it again.
+    assert [m for m, _p in proxy.lost] == ["PUT"]
+    assert proxy.count("PUT", BLOB) == 1
+    assert entry.size == weights.stat().st_size
+    assert _blobs(store).has(entry.digest)
+    assert store.walk_artifacts(run.id) == [entry]
+
+
+@MODES
+def test_artifact_record(
+    store: RestStore, proxy: LossyProxy, project: str, mode: str, tmp_path: Path
+) -> None:
+    tracking = Tracking(store, _blobs(store))
+    run = tracking.create_run(project)
+    (tmp_path / "out").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "out" / name).write_text(f"{name} {new_id()}")
+    proxy.lose("POST", r"/api/v1/runs/\w+/artifacts", mode)
+    entries = tracking.log_artifact(run.id, tmp_path / "out")
+    _lost_once(proxy, "POST", r"/api/v1/runs/\w+/artifacts")
+    assert [e.path for e in store.walk_artifacts(run.id)] == ["out/a.txt", "out/b.txt"]
+    assert store.walk_artifacts(run.id) == entries
 
 
 # -- the model registry -----------------------------------------------------------------
