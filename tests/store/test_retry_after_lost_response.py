@@ -240,6 +240,19 @@ def test_params_and_tags(store: RestStore, proxy: LossyProxy, project: str, mode
 
 
 @MODES
+def test_run_end_and_delete(store: RestStore, proxy: LossyProxy, project: str, mode: str) -> None:
+    tracking = Tracking(store, _blobs(store))
+    run = tracking.create_run(project)
+    proxy.lose("PATCH", r"/api/v1/runs/\w+", mode)
+    assert tracking.end_run(run.id).status.value == "finished"
+    _lost_once(proxy, "PATCH", r"/api/v1/runs/\w+")
+    proxy.lose("DELETE", r"/api/v1/runs/\w+", mode)
+    assert tracking.delete_run(run.id).deleted
+    _lost_once(proxy, "DELETE", r"/api/v1/runs/\w+")
+    assert store.get_run(run.id).status.value == "finished"
+
+
+@MODES
 def test_metric_batch(store: RestStore, proxy: LossyProxy, project: str, mode: str) -> None:
     tracking = Tracking(store, _blobs(store))
     run = tracking.create_run(project)
@@ -374,6 +387,35 @@ def test_model_alias_move(store: RestStore, proxy: LossyProxy, project: str, mod
     assert models.get_version_by_alias(project, "churn", "champion").version == 2
 
 
+@MODES
+def test_model_alias_removal(store: RestStore, proxy: LossyProxy, project: str, mode: str) -> None:
+    models = ModelRegistry(store, _blobs(store))
+    _version(models, store, project)
+    models.set_alias(project, "churn", "champion", 1, claimed_by="ada")
+    proxy.lose("DELETE", f"{MODELS}/churn/aliases/champion", mode)
+    removed = models.delete_alias(project, "churn", "champion", claimed_by="bob")
+    _lost_once(proxy, "DELETE", f"{MODELS}/churn/aliases/champion")
+    # The retry found the alias gone and answers with the removal its lost attempt made.
+    assert (removed.from_version, removed.to_version, removed.claimed_by) == (1, None, "bob")
+    history = models.alias_history(project, "churn", "champion")
+    assert [(e.from_version, e.to_version) for e in history] == [(None, 1), (1, None)]
+
+
+@MODES
+def test_registry_deletes(store: RestStore, proxy: LossyProxy, project: str, mode: str) -> None:
+    models = ModelRegistry(store, _blobs(store))
+    _version(models, store, project)
+    _version(models, store, project)
+    proxy.lose("DELETE", f"{MODELS}/churn/versions/2", mode)
+    models.delete_version(project, "churn", 2)
+    _lost_once(proxy, "DELETE", f"{MODELS}/churn/versions/2")
+    assert [v.version for v in models.list_versions(project, "churn").items] == [1]
+    proxy.lose("DELETE", f"{MODELS}/churn", mode)
+    models.delete_model(project, "churn")
+    _lost_once(proxy, "DELETE", f"{MODELS}/churn")
+    assert models.list_models(project).items == []
+
+
 # -- prompts ----------------------------------------------------------------------------
 PROMPTS = r"/api/v1/projects/\w+/prompts"
 
@@ -407,6 +449,25 @@ def test_prompt_alias_move(store: RestStore, proxy: LossyProxy, project: str, mo
     _lost_once(proxy, "PUT", f"{PROMPTS}/support/aliases/production")
     history = prompts.alias_history(project, "support")
     assert [(e.alias, e.from_version, e.to_version) for e in history] == [("production", None, 1)]
+
+
+@MODES
+def test_prompt_alias_removal_and_delete(
+    store: RestStore, proxy: LossyProxy, project: str, mode: str
+) -> None:
+    prompts = PromptRegistry(store)
+    prompts.register(project, "support", template="Hello {{ name }}")
+    prompts.set_alias(project, "support", "production", 1, claimed_by="ada")
+    proxy.lose("DELETE", f"{PROMPTS}/support/aliases/production", mode)
+    removed = prompts.delete_alias(project, "support", "production", claimed_by="bob")
+    _lost_once(proxy, "DELETE", f"{PROMPTS}/support/aliases/production")
+    assert (removed.from_version, removed.to_version, removed.claimed_by) == (1, None, "bob")
+    history = prompts.alias_history(project, "support")
+    assert [(e.from_version, e.to_version) for e in history] == [(None, 1), (1, None)]
+    proxy.lose("DELETE", f"{PROMPTS}/support", mode)
+    prompts.delete_prompt(project, "support")
+    _lost_once(proxy, "DELETE", f"{PROMPTS}/support")
+    assert prompts.list_prompts(project).items == []
 
 
 # -- deployments ------------------------------------------------------------------------
@@ -448,6 +509,16 @@ def test_deployment_update(store: RestStore, proxy: LossyProxy, project: str, mo
     assert changed.revision == 2
     assert [v.weight for v in changed.variants] == [50, 50]
     assert [e.revision for e in deployments.history(project, "prod").items] == [1, 2]
+
+
+@MODES
+def test_deployment_delete(store: RestStore, proxy: LossyProxy, project: str, mode: str) -> None:
+    deployments = _deployable(store, project)
+    deployments.create(project, "prod", VARIANTS)
+    proxy.lose("DELETE", f"{DEPLOYMENTS}/prod", mode)
+    deployments.delete(project, "prod")
+    _lost_once(proxy, "DELETE", f"{DEPLOYMENTS}/prod")
+    assert deployments.list(project).items == []
 
 
 # -- traces -----------------------------------------------------------------------------

@@ -31,7 +31,13 @@ class RestDeployments(MetadataStore):
     if TYPE_CHECKING:
 
         def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+            self,
+            method: str,
+            path: str,
+            *,
+            json: Any = None,
+            params: dict[str, Any] | None = None,
+            gone_ok: bool = False,
         ) -> Any:
             """Send one API request and return its decoded body (RestStore's)."""
 
@@ -140,4 +146,4 @@ class RestDeployments(MetadataStore):
 
     def delete_deployment(self, project_id: str, name: str) -> None:
         """Delete a deployment with its history."""
-        self.request("DELETE", self._deployments(project_id, name))
+        self.request("DELETE", self._deployments(project_id, name), gone_ok=True)

@@ -24,6 +24,7 @@ from windlass.entities import (
     PromptVersion,
     Template,
 )
+from windlass.exceptions import PromptVersionNotFound
 from windlass.store.base import MetadataStore
 
 
@@ -38,7 +39,13 @@ class RestPrompts(MetadataStore):
     if TYPE_CHECKING:
 
         def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+            self,
+            method: str,
+            path: str,
+            *,
+            json: Any = None,
+            params: dict[str, Any] | None = None,
+            gone_ok: bool = False,
         ) -> Any:
             """Send one API request and return its decoded body (RestStore's)."""
 
@@ -94,7 +101,7 @@ class RestPrompts(MetadataStore):
 
     def delete_prompt(self, project_id: str, name: str) -> None:
         """Delete a prompt with its versions."""
-        self.request("DELETE", self._prompts(project_id, name))
+        self.request("DELETE", self._prompts(project_id, name), gone_ok=True)
 
     # -- versions ------------------------------------------------------------------------
     def create_prompt_version(
@@ -171,13 +178,20 @@ class RestPrompts(MetadataStore):
     def delete_prompt_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> PromptAliasEvent:
-        """Remove an alias."""
-        return PromptAliasEvent.from_dict(
-            self.request(
-                "DELETE",
-                f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
-                params={"claimed_by": claimed_by},
-            )
+        """Remove an alias (retried after a lost reply: the removal that attempt recorded)."""
+        body = self.request(
+            "DELETE",
+            f"{self._prompts(project_id, name)}/aliases/{_seg(alias)}",
+            params={"claimed_by": claimed_by},
+            gone_ok=True,
+        )
+        if body is not None:
+            return PromptAliasEvent.from_dict(body)
+        moves = self.prompt_alias_history(project_id, name, alias)
+        if moves and moves[-1].to_version is None:
+            return moves[-1]
+        raise PromptVersionNotFound(
+            f"prompt {name!r} has no alias {alias!r}", prompt=name, alias=alias
         )
 
     def prompt_alias_history(

@@ -22,6 +22,7 @@ from windlass.entities import (
     Page,
     RegisteredModel,
 )
+from windlass.exceptions import ModelVersionNotFound
 from windlass.store.base import MetadataStore
 
 
@@ -36,7 +37,13 @@ class RestRegistry(MetadataStore):
     if TYPE_CHECKING:
 
         def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+            self,
+            method: str,
+            path: str,
+            *,
+            json: Any = None,
+            params: dict[str, Any] | None = None,
+            gone_ok: bool = False,
         ) -> Any:
             """Send one API request and return its decoded body (RestStore's)."""
 
@@ -129,7 +136,7 @@ class RestRegistry(MetadataStore):
 
     def delete_registered_model(self, project_id: str, name: str) -> None:
         """Delete a model with its versions."""
-        self.request("DELETE", self._models(project_id, name))
+        self.request("DELETE", self._models(project_id, name), gone_ok=True)
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(
@@ -190,7 +197,9 @@ class RestRegistry(MetadataStore):
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version."""
-        self.request("DELETE", f"{self._models(project_id, name)}/versions/{int(version)}")
+        self.request(
+            "DELETE", f"{self._models(project_id, name)}/versions/{int(version)}", gone_ok=True
+        )
 
     # -- aliases -------------------------------------------------------------------------
     def set_model_alias(
@@ -208,13 +217,20 @@ class RestRegistry(MetadataStore):
     def delete_model_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
     ) -> AliasEvent:
-        """Remove an alias."""
-        return AliasEvent.from_dict(
-            self.request(
-                "DELETE",
-                f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
-                params={"claimed_by": claimed_by},
-            )
+        """Remove an alias (retried after a lost reply: the removal that attempt recorded)."""
+        body = self.request(
+            "DELETE",
+            f"{self._models(project_id, name)}/aliases/{_seg(alias)}",
+            params={"claimed_by": claimed_by},
+            gone_ok=True,
+        )
+        if body is not None:
+            return AliasEvent.from_dict(body)
+        moves = self.alias_history(project_id, name, alias)
+        if moves and moves[-1].to_version is None:
+            return moves[-1]
+        raise ModelVersionNotFound(
+            f"model {name!r} has no alias {alias!r}", model=name, alias=alias
         )
 
     def alias_history(

@@ -64,7 +64,13 @@ class RestTraces(MetadataStore):
     if TYPE_CHECKING:
 
         def request(
-            self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+            self,
+            method: str,
+            path: str,
+            *,
+            json: Any = None,
+            params: dict[str, Any] | None = None,
+            gone_ok: bool = False,
         ) -> Any:
             """Send one API request and return its decoded body (RestStore's)."""
 
