@@ -13,7 +13,7 @@ import pytest
 
 from windlass.artifacts import open_blob_store
 from windlass.entities import MetricBatch, RunSource
-from windlass.exceptions import IdConflict
+from windlass.exceptions import AlreadyExists, IdConflict
 from windlass.ids import new_id, now_ms
 from windlass.store.metadata import MetadataStore
 from windlass.tracking.service import Tracking
@@ -122,3 +122,72 @@ def test_tracking_service_retries_without_name_or_start_time(
     assert (again.id, again.name, again.start_time) == (first.id, first.name, first.start_time)
     with pytest.raises(IdConflict):
         service.create_run(project, run_id=run_id, name="renamed")
+
+
+def test_project_id_is_the_writers(store: MetadataStore) -> None:
+    name, project_id = f"ids-{new_id()[-12:]}", new_id()
+    made = store.runs.get_or_create_project(name, project_id, 1_700_000_000_000)
+    assert (made.id, made.name) == (project_id, name)
+    # The same create again (a retry), and the name with another id: the same project.
+    assert store.runs.get_or_create_project(name, project_id, now_ms()) == made
+    assert store.runs.get_or_create_project(name, new_id(), now_ms()) == made
+    with pytest.raises(IdConflict) as caught:
+        store.runs.get_or_create_project(f"{name}-other", project_id, now_ms())
+    assert caught.value.error_code == "ID_CONFLICT" and project_id in caught.value.message
+    assert store.runs.get_project(project_id).name == name
+
+
+def _model(store: MetadataStore, project: str, model_id: str, **change: object) -> str:
+    body: dict[str, object] = {
+        "model_id": model_id,
+        "project_id": project,
+        "name": "churn",
+        "description": "first",
+        "tags": {"team": "a"},
+        "created_at": now_ms(),
+    }
+    body.update(change)
+    return store.registry.create_registered_model(**body).id  # type: ignore[arg-type]
+
+
+def test_model_id_is_the_writers(store: MetadataStore) -> None:
+    project, model_id = _project(store), new_id()
+    assert _model(store, project, model_id) == model_id
+    # A retry (without exist_ok) returns the model it made, and adds nothing.
+    assert _model(store, project, model_id) == model_id
+    assert [m.id for m in store.registry.list_registered_models(project).items] == [model_id]
+    assert store.registry.get_registered_model(project, "churn").tags == {"team": "a"}
+    for change in ({"name": "other"}, {"project_id": _project(store)}):
+        with pytest.raises(IdConflict) as caught:
+            _model(store, project, model_id, **change)
+        assert model_id in caught.value.message
+    # The name with another id is still the name taken, not a retry.
+    with pytest.raises(AlreadyExists):
+        _model(store, project, new_id())
+    assert _model(store, project, new_id(), exist_ok=True) == model_id
+
+
+def _prompt(store: MetadataStore, project: str, prompt_id: str, **change: object) -> str:
+    body: dict[str, object] = {
+        "prompt_id": prompt_id,
+        "project_id": project,
+        "name": "support",
+        "description": "first",
+        "created_at": now_ms(),
+    }
+    body.update(change)
+    return store.prompts.create_prompt(**body).id  # type: ignore[arg-type]
+
+
+def test_prompt_id_is_the_writers(store: MetadataStore) -> None:
+    project, prompt_id = _project(store), new_id()
+    assert _prompt(store, project, prompt_id) == prompt_id
+    assert _prompt(store, project, prompt_id) == prompt_id
+    assert [p.id for p in store.prompts.list_prompts(project).items] == [prompt_id]
+    for change in ({"name": "other"}, {"description": "second"}, {"project_id": _project(store)}):
+        with pytest.raises(IdConflict) as caught:
+            _prompt(store, project, prompt_id, **change)
+        assert prompt_id in caught.value.message
+    with pytest.raises(AlreadyExists):
+        _prompt(store, project, new_id())
+    assert _prompt(store, project, new_id(), exist_ok=True) == prompt_id

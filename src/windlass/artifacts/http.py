@@ -5,6 +5,13 @@ stream from the file (the digest is computed first, so a blob the server already
 not sent again); downloads stream to a temporary file and are verified before they are
 renamed into place. Server errors arrive as ``{"error_code", "message", "details"}`` and
 are raised as the same :mod:`windlass.exceptions` class the server raised.
+
+Like the metadata REST client, requests that fail to connect, lose their connection (no
+reply, or a reply cut off) or get 502/503/504 are tried again, with exponential backoff
+(``WINDLASS_HTTP_RETRIES`` attempts). An upload is content-addressed, so it is safe to
+send again: after a lost reply the blob is asked for first (the lost attempt may have
+stored it), and a file or spool is sent again from its start; a stream that cannot be
+rewound is not retried.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ import contextlib
 import io
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import httpx
 
+from windlass import config
 from windlass.artifacts.atomic import write_atomically
 from windlass.artifacts.cas import BlobStore
 from windlass.artifacts.hashing import (
@@ -38,6 +47,7 @@ from windlass.exceptions import (
 )
 
 BLOBS_ROUTE = "/api/v1/blobs"
+_RETRY_STATUS = {502, 503, 504}
 # Error codes for answers without a JSON error body (HEAD, proxies); the rest are
 # handled by error_from_dict's own fallbacks.
 _CODE_BY_STATUS = {
@@ -124,6 +134,7 @@ class RestBlobStore(BlobStore):
     def __init__(self, base_url: str, client: httpx.Client) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client
+        self.retries: int = config.get("WINDLASS_HTTP_RETRIES")
 
     def __repr__(self) -> str:
         return f"RestBlobStore({self.base_url!r})"
@@ -131,13 +142,28 @@ class RestBlobStore(BlobStore):
     def _url(self, digest: str) -> str:
         return f"{self.base_url}{BLOBS_ROUTE}/{check_digest(digest)}"
 
-    def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        try:
-            return self._client.send(request, stream=stream)
-        except httpx.TransportError as exc:
-            raise BackendUnavailable(
-                f"cannot reach the artifact server at {self.base_url}: {exc}", url=self.base_url
-            ) from exc
+    def _send(
+        self, request: httpx.Request, *, stream: bool = False, attempts: int | None = None
+    ) -> httpx.Response:
+        """Send ``request``, trying a body-less one again (``attempts``, default: retries)."""
+        attempts = self.retries if attempts is None else attempts
+        delay = 0.2
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._client.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                if attempt == attempts:
+                    raise BackendUnavailable(
+                        f"cannot reach the artifact server at {self.base_url}: {exc}",
+                        url=self.base_url,
+                    ) from exc
+            else:
+                if response.status_code not in _RETRY_STATUS or attempt == attempts:
+                    return response
+                response.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        raise AssertionError("unreachable")
 
     def _head(self, digest: str) -> httpx.Response | None:
         response = self._send(self._client.build_request("HEAD", self._url(digest)))
@@ -196,6 +222,28 @@ class RestBlobStore(BlobStore):
         return digest, size
 
     def _upload(self, digest: str, size: int | None, source: ReadableStream) -> int:
+        """Send ``source`` as blob ``digest``, again from its start after a lost reply."""
+        # Files and spools can be sent again; other streams get one attempt.
+        rewindable = source if isinstance(source, io.IOBase) and source.seekable() else None
+        start = 0 if rewindable is None else rewindable.tell()
+        delay = 0.2
+        for attempt in range(1, self.retries + 1):
+            try:
+                # A rewindable source is lent to each attempt, which must not close it.
+                lent = source if rewindable is None else _Lent(rewindable)
+                return self._upload_once(digest, size, lent)
+            except BackendUnavailable:
+                if rewindable is None or attempt == self.retries:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            stored = self._head(digest)  # the lost attempt may have stored it
+            if stored is not None:
+                return size if size is not None else int(stored.headers["content-length"])
+            rewindable.seek(start)
+        raise AssertionError("unreachable")
+
+    def _upload_once(self, digest: str, size: int | None, source: ReadableStream) -> int:
         reader = HashingReader(source, digest, what="uploaded stream")
 
         def chunks() -> Iterator[bytes]:
@@ -209,7 +257,7 @@ class RestBlobStore(BlobStore):
         request = self._client.build_request(
             "PUT", self._url(digest), content=chunks(), headers=headers
         )
-        response = self._send(request)
+        response = self._send(request, attempts=1)  # its body is read once: _upload retries
         if response.status_code not in (200, 201):
             raise _error(response, f"PUT blob {digest}")
         return reader.size
@@ -236,6 +284,18 @@ class RestBlobStore(BlobStore):
         """Write blob ``digest`` to ``dest_path`` atomically, verified; return its size."""
         with self.open_stream(digest) as source:
             return write_atomically(Path(dest_path), source)
+
+
+class _Lent:
+    """A stream lent to one upload attempt: read through it, never closed by it."""
+
+    def __init__(self, source: io.IOBase) -> None:
+        self._source = source
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Return up to ``size`` bytes of the source."""
+        data: bytes = self._source.read(size)
+        return data
 
 
 def _missing(digest: str) -> ArtifactNotFound:

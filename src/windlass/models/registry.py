@@ -92,10 +92,18 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         description: str = "",
         tags: Mapping[str, Any] | None = None,
         exist_ok: bool = False,
+        model_id: str | None = None,
     ) -> RegisteredModel:
-        """Create a registered model; with ``exist_ok`` an existing one is returned as is."""
+        """Create a registered model; with ``exist_ok`` an existing one is returned as is.
+
+        ``model_id`` (32 hex characters; default: a new one) makes a retry safe: the same
+        id again returns the model it created.
+        """
+        model_id = model_id or new_id()
+        if not is_id(model_id):
+            raise InvalidInput(f"model id {model_id!r} is not 32 hex characters")
         return self.store.registry.create_registered_model(
-            model_id=new_id(),
+            model_id=model_id,
             project_id=project_id,
             name=check_name("model name", name),
             description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),

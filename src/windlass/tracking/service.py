@@ -54,9 +54,20 @@ class Tracking:
         self.store.close()
 
     # -- projects ------------------------------------------------------------------------
-    def project(self, name: str) -> Project:
-        """Return the project named ``name``, creating it on first use."""
-        return self.store.runs.get_or_create_project(v.project_name(name), new_id(), now_ms())
+    def project(
+        self, name: str, *, project_id: str | None = None, created_at: int | None = None
+    ) -> Project:
+        """Return the project named ``name``, creating it on first use.
+
+        A new project gets ``project_id`` (the writer's; default: a new one) and
+        ``created_at`` (default: now); an existing one is returned as it is.
+        """
+        project_id = project_id or new_id()
+        if not is_id(project_id):
+            raise InvalidInput(f"project id {project_id!r} is not 32 hex characters")
+        return self.store.runs.get_or_create_project(
+            v.project_name(name), project_id, now_ms() if created_at is None else created_at
+        )
 
     def get_project(self, name_or_id: str) -> Project:
         """Return an existing project by name or id."""

@@ -455,11 +455,24 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
-        self, project_id: str, name: str, *, description: str = "", exist_ok: bool = False
+        self,
+        project_id: str,
+        name: str,
+        *,
+        description: str = "",
+        exist_ok: bool = False,
+        prompt_id: str | None = None,
     ) -> Prompt:
-        """Create a prompt without versions; with ``exist_ok`` an existing one is returned."""
+        """Create a prompt without versions; with ``exist_ok`` an existing one is returned.
+
+        ``prompt_id`` (32 hex characters; default: a new one) makes a retry safe: the same
+        id again returns the prompt it created.
+        """
+        prompt_id = prompt_id or new_id()
+        if not is_id(prompt_id):
+            raise InvalidInput(f"prompt id {prompt_id!r} is not 32 hex characters")
         return self.store.prompts.create_prompt(
-            prompt_id=new_id(),
+            prompt_id=prompt_id,
             project_id=project_id,
             name=check_name("prompt name", name),
             description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),

@@ -38,12 +38,17 @@ TagValue = Annotated[str, Field(max_length=8000)]
 
 # -- request bodies ------------------------------------------------------------------------
 class ModelCreate(RequestBody):
-    """Create a registered model (``exist_ok``: return an existing one instead of 409)."""
+    """Create a registered model (``exist_ok``: return an existing one instead of 409).
+
+    The same ``model_id`` again returns the model it created (a retry is safe); with
+    another name it is 409 ``ID_CONFLICT``.
+    """
 
     name: Name
     description: str = Field(default="", max_length=100_000)
     tags: dict[Key, TagValue] = Field(default_factory=dict)
     exist_ok: bool = False
+    model_id: Id | None = None
 
 
 class ModelUpdate(RequestBody):
@@ -181,7 +186,12 @@ def lineage(
 def create_model(models: ModelRegistry, project_id: str, body: ModelCreate) -> Recorded:
     """Create a registered model from its body (409 if it exists, unless ``exist_ok``)."""
     return models.create_model(
-        project_id, body.name, description=body.description, tags=body.tags, exist_ok=body.exist_ok
+        project_id,
+        body.name,
+        description=body.description,
+        tags=body.tags,
+        exist_ok=body.exist_ok,
+        model_id=body.model_id,
     )
 
 

@@ -20,7 +20,11 @@ from windlass.tracking.service import Tracking
 
 
 class ProjectCreate(RequestBody):
-    """Get-or-create a project by name."""
+    """Get-or-create a project by name.
+
+    A new project gets ``id`` (the writer's; 409 ``ID_CONFLICT`` if another project holds
+    it) and ``created_at``; an existing name returns its project as it is.
+    """
 
     name: ProjectName
     id: Id | None = None
@@ -60,8 +64,8 @@ def list_projects(
 
 @router.post("", response_model=ProjectOut, responses=errors(400, 409, 413, 422))
 def get_or_create_project(body: ProjectCreate, service: TrackingDep) -> dict[str, Any]:
-    """Return the named project, creating it on first use."""
-    return service.project(body.name).to_dict()
+    """Return the named project, creating it on first use (with the ``id`` sent, if any)."""
+    return service.project(body.name, project_id=body.id, created_at=body.created_at).to_dict()
 
 
 @router.get("/{name_or_id}", response_model=ProjectOut, responses=errors(400, 404))

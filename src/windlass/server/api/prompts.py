@@ -34,11 +34,16 @@ VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 # -- request bodies ------------------------------------------------------------------------
 class PromptCreate(RequestBody):
-    """Create a prompt without versions (``exist_ok``: return an existing one, not 409)."""
+    """Create a prompt without versions (``exist_ok``: return an existing one, not 409).
+
+    The same ``prompt_id`` again returns the prompt it created (a retry is safe); with
+    another name or description it is 409 ``ID_CONFLICT``.
+    """
 
     name: Name
     description: str = Field(default="", max_length=100_000)
     exist_ok: bool = False
+    prompt_id: Id | None = None
 
 
 class MessageBody(RequestBody):
@@ -167,7 +172,11 @@ MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
 def create_prompt(registry: PromptRegistry, project_id: str, body: PromptCreate) -> Recorded:
     """Create a prompt without versions (409 if it exists, unless ``exist_ok``)."""
     return registry.create_prompt(
-        project_id, body.name, description=body.description, exist_ok=body.exist_ok
+        project_id,
+        body.name,
+        description=body.description,
+        exist_ok=body.exist_ok,
+        prompt_id=body.prompt_id,
     )
 
 

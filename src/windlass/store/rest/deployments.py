@@ -132,4 +132,4 @@ class RestDeploymentStore(DeploymentStore):
 
     def delete_deployment(self, project_id: str, name: str) -> None:
         """Delete a deployment with its history."""
-        self._http.request("DELETE", self._deployments(project_id, name))
+        self._http.request("DELETE", self._deployments(project_id, name), gone_ok=True)

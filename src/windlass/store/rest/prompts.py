@@ -20,6 +20,7 @@ from windlass.entities import (
     PromptVersion,
     Template,
 )
+from windlass.exceptions import PromptVersionNotFound
 from windlass.store.prompts import PromptStore
 from windlass.store.rest.transport import RestTransport
 from windlass.store.rest.versioned import VersionedResource
@@ -34,6 +35,8 @@ class RestPromptStore(PromptStore):
             "prompts",
             object_from=Prompt.from_dict,
             version_from=PromptVersion.from_dict,
+            noun="prompt",
+            version_not_found=PromptVersionNotFound,
             event_from=PromptAliasEvent.from_dict,
         )
 
@@ -49,7 +52,12 @@ class RestPromptStore(PromptStore):
         exist_ok: bool = False,
     ) -> Prompt:
         """Create a prompt on the server (which picks its id)."""
-        body = {"name": name, "description": description, "exist_ok": exist_ok}
+        body = {
+            "prompt_id": prompt_id,
+            "name": name,
+            "description": description,
+            "exist_ok": exist_ok,
+        }
         return self._prompts.create(project_id, body)
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:

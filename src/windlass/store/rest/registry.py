@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, Page, RegisteredModel
+from windlass.exceptions import ModelVersionNotFound
 from windlass.store.registry import RegistryStore
 from windlass.store.rest.transport import RestTransport
 from windlass.store.rest.versioned import VersionedResource
@@ -27,6 +28,8 @@ class RestRegistryStore(RegistryStore):
             "models",
             object_from=RegisteredModel.from_dict,
             version_from=ModelVersion.from_dict,
+            noun="model",
+            version_not_found=ModelVersionNotFound,
             event_from=AliasEvent.from_dict,
         )
 
@@ -43,7 +46,13 @@ class RestRegistryStore(RegistryStore):
         exist_ok: bool = False,
     ) -> RegisteredModel:
         """Create a registered model on the server (which picks its id)."""
-        body = {"name": name, "description": description, "tags": tags, "exist_ok": exist_ok}
+        body = {
+            "model_id": model_id,
+            "name": name,
+            "description": description,
+            "tags": tags,
+            "exist_ok": exist_ok,
+        }
         return self._models.create(project_id, body)
 
     def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:

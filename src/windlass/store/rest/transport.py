@@ -1,8 +1,11 @@
 """The REST client's transport: one httpx client, retries, and errors mapped to windlass's.
 
-Requests that fail to connect, time out, or get 502/503/504 are retried with exponential
-backoff (``WINDLASS_HTTP_RETRIES`` attempts). Every write of the API is idempotent (ids are
-made by the client), so a retry that reached the server twice changes nothing twice. One
+Requests that fail to connect, time out, lose their connection (no reply, or a reply cut
+off) or get 502/503/504 are retried with exponential backoff (``WINDLASS_HTTP_RETRIES``
+attempts). Every write of the API is idempotent (ids are made by the client, versions are
+keyed on them, updates send the whole new state), so a retry that reached the server twice
+changes nothing twice. A delete retried after its reply was lost may find the object gone
+(the lost attempt deleted it): that 404 is the success it stands for. One
 :class:`RestTransport` is shared by every area's REST store.
 """
 
@@ -53,12 +56,23 @@ class RestTransport:
         self.client.close()
 
     def request(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        gone_ok: bool = False,
     ) -> Any:
-        """Send one API request (with retries) and return its decoded JSON body."""
+        """Send one API request (with retries) and return its decoded JSON body.
+
+        ``gone_ok`` (for deletes): a 404 after an attempt whose reply was lost returns
+        None, since the lost attempt may have been the one that deleted.
+        """
         content = None if json is None else orjson.dumps(json)
         headers = {"content-type": "application/json"} if content is not None else None
         delay = 0.2
+        lost = False  # an earlier attempt may have reached the server
         for attempt in range(1, self.retries + 1):
             try:
                 response = self.client.request(
@@ -70,9 +84,13 @@ class RestTransport:
                         f"cannot reach windlass server at {self.base_url}: {exc!r}",
                         url=self.base_url,
                     ) from None
+                lost = True
             else:
+                if gone_ok and lost and response.status_code == 404:
+                    return None
                 if response.status_code not in _RETRY_STATUS or attempt == self.retries:
                     return self._decode(response)
+                lost = True
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
         raise AssertionError("unreachable")

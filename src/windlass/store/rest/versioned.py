@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from windlass.entities import Page
+from windlass.entities import AliasMove, Page
+from windlass.exceptions import NotFound
 from windlass.store.rest.transport import RestTransport, paging, segment
 
 O = TypeVar("O")  # noqa: E741 - the object, as V is the version and E the alias event
 V = TypeVar("V")
-E = TypeVar("E")
+E = TypeVar("E", bound=AliasMove)
 
 
 class VersionedResource(Generic[O, V, E]):
@@ -31,12 +32,16 @@ class VersionedResource(Generic[O, V, E]):
         object_from: Callable[[dict[str, Any]], O],
         version_from: Callable[[dict[str, Any]], V],
         event_from: Callable[[dict[str, Any]], E],
+        noun: str,
+        version_not_found: type[NotFound],
     ) -> None:
         self.http = http
         self.collection = collection
         self.object_from = object_from
         self.version_from = version_from
         self.event_from = event_from
+        self.noun = noun
+        self.version_not_found = version_not_found
 
     def path(self, project_id: str, name: str | None = None) -> str:
         """Return the URL path of the project's collection, or of one object in it."""
@@ -45,7 +50,7 @@ class VersionedResource(Generic[O, V, E]):
 
     # -- objects -------------------------------------------------------------------------
     def create(self, project_id: str, body: dict[str, Any]) -> O:
-        """Create an object (the server picks its id) and return it."""
+        """Create an object (the body's id makes a retry safe) and return it."""
         return self.object_from(self.http.request("POST", self.path(project_id), json=body))
 
     def get(self, project_id: str, name: str) -> O:
@@ -65,8 +70,8 @@ class VersionedResource(Generic[O, V, E]):
         return Page(items, body.get("next_page_token"))
 
     def delete(self, project_id: str, name: str) -> None:
-        """Delete an object with its versions."""
-        self.http.request("DELETE", self.path(project_id, name))
+        """Delete an object with its versions (a retry after a lost reply finds it gone)."""
+        self.http.request("DELETE", self.path(project_id, name), gone_ok=True)
 
     # -- versions ------------------------------------------------------------------------
     def create_version(self, project_id: str, name: str, body: dict[str, Any]) -> V:
@@ -98,7 +103,9 @@ class VersionedResource(Generic[O, V, E]):
 
     def delete_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version."""
-        self.http.request("DELETE", f"{self.path(project_id, name)}/versions/{int(version)}")
+        self.http.request(
+            "DELETE", f"{self.path(project_id, name)}/versions/{int(version)}", gone_ok=True
+        )
 
     # -- aliases -------------------------------------------------------------------------
     def set_alias(self, project_id: str, name: str, alias: str, version: int) -> E:
@@ -112,12 +119,20 @@ class VersionedResource(Generic[O, V, E]):
         )
 
     def delete_alias(self, project_id: str, name: str, alias: str) -> E:
-        """Remove an alias; return the recorded move (by the server's principal)."""
-        return self.event_from(
-            self.http.request(
-                "DELETE",
-                f"{self.path(project_id, name)}/aliases/{segment(alias)}",
-            )
+        """Remove an alias; return the recorded move (by the server's principal).
+
+        Retried after a lost reply, the alias is gone: return the removal that attempt recorded.
+        """
+        body = self.http.request(
+            "DELETE", f"{self.path(project_id, name)}/aliases/{segment(alias)}", gone_ok=True
+        )
+        if body is not None:
+            return self.event_from(body)
+        moves = self.history(project_id, name, alias)
+        if moves and moves[-1].to_version is None:
+            return moves[-1]
+        raise self.version_not_found(
+            f"{self.noun} {name!r} has no alias {alias!r}", **{self.noun: name, "alias": alias}
         )
 
     def history(self, project_id: str, name: str, alias: str | None) -> list[E]:

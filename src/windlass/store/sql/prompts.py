@@ -119,7 +119,11 @@ class SqlPromptStore(PromptStore):
         created_at: int,
         exist_ok: bool = False,
     ) -> Prompt:
-        """Create a prompt (an existing name: AlreadyExists unless ``exist_ok``)."""
+        """Create a prompt (an existing name: AlreadyExists unless ``exist_ok``).
+
+        The same ``prompt_id`` again returns the prompt it created (a retried create); the
+        id of a prompt with another project, name or description is IdConflict.
+        """
         with self._db.write() as conn:
             self._prompts.create(
                 conn,
@@ -129,6 +133,7 @@ class SqlPromptStore(PromptStore):
                 created_at=created_at,
                 exist_ok=exist_ok,
                 values={"description": description},
+                fixed=("description",),
             )
             return self._load_prompts(conn, [self._prompts.row(conn, project_id, name)])[0]
 

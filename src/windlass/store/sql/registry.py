@@ -171,7 +171,11 @@ class SqlRegistryStore(RegistryStore):
         created_at: int,
         exist_ok: bool = False,
     ) -> RegisteredModel:
-        """Create a registered model (an existing name: AlreadyExists unless ``exist_ok``)."""
+        """Create a registered model (an existing name: AlreadyExists unless ``exist_ok``).
+
+        The same ``model_id`` again returns the model it created (a retried create); the
+        id of a model with another project or name is IdConflict.
+        """
         with self._db.write() as conn:
             created = self._models.create(
                 conn,

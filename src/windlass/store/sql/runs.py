@@ -115,14 +115,28 @@ class SqlRunStore(RunStore):
         return Project(row.id, row.name, row.created_at, row.description)
 
     def get_or_create_project(self, name: str, project_id: str, created_at: int) -> Project:
-        """Return the named project, creating it if needed (safe under concurrent creators)."""
+        """Return the named project, creating it if needed (safe under concurrent creators).
+
+        A name that exists returns its project (whatever id it has); ``project_id`` held by
+        a project of another name is IdConflict.
+        """
         with self._db.write() as conn:
             conn.execute(
                 self._db.insert(s.projects)
                 .values(id=project_id, name=name, description="", created_at=created_at)
-                .on_conflict_do_nothing(index_elements=["name"])
+                .on_conflict_do_nothing()  # the name or the id is taken
             )
-            row = conn.execute(select(s.projects).where(s.projects.c.name == name)).one()
+            row = conn.execute(select(s.projects).where(s.projects.c.name == name)).first()
+            if row is None:  # not inserted, and the name is free: the id is another's
+                taken = conn.execute(
+                    select(s.projects.c.name).where(s.projects.c.id == project_id)
+                ).scalar_one()
+                raise IdConflict(
+                    f"project id {project_id} is already taken by project {taken!r}; a retry "
+                    "must send the same name (or use a new id)",
+                    id=project_id,
+                    fields=["name"],
+                )
         return self._project(row)
 
     def get_project(self, name_or_id: str) -> Project:

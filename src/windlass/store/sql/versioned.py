@@ -30,6 +30,7 @@ from windlass.exceptions import AlreadyExists, InvalidState, NotFound
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import lookups
 from windlass.store.sql.database import Database
+from windlass.store.sql.idempotency import require_same
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -115,10 +116,13 @@ class VersionedObjects(Generic[E]):
         created_at: int,
         exist_ok: bool,
         values: dict[str, Any],
+        fixed: tuple[str, ...] = (),
     ) -> bool:
         """Insert the object (with its own ``values``); return whether it is new.
 
-        An existing name raises AlreadyExists unless ``exist_ok``.
+        An existing name raises AlreadyExists unless ``exist_ok``. The same ``object_id``
+        again is a retried create and returns False; the id of an object with another
+        project, name or ``fixed`` value (keys of ``values``) is IdConflict.
         """
         o = self.kind.objects
         project = lookups.project_name(conn, project_id)
@@ -133,17 +137,25 @@ class VersionedObjects(Generic[E]):
                 next_version=1,
                 **values,
             )
-            .on_conflict_do_nothing(index_elements=["project_id", "name"])
+            .on_conflict_do_nothing()  # the name or the id is taken
             .returning(o.c.id)
         ).first()
-        if created is None and not exist_ok:
+        if created is not None:
+            return True
+        columns = [o.c.project_id, o.c.name, *(o.c[key] for key in fixed)]
+        retried = conn.execute(select(*columns).where(o.c.id == object_id)).first()
+        if retried is not None:
+            wanted = {"project_id": project_id, "name": name, **{k: values[k] for k in fixed}}
+            require_same(self.kind.noun, object_id, retried._asdict(), wanted)
+            return False
+        if not exist_ok:
             noun = self.kind.noun
             raise AlreadyExists(
                 f"{noun} {name!r} already exists in project {project!r}",
                 project=project,
                 **{noun: name},
             )
-        return created is not None
+        return False
 
     def page(
         self,
