@@ -384,7 +384,7 @@ def search_runs(
     output_format: Literal["pandas", "list"] = "pandas",
     view: ViewType | str = ViewType.ACTIVE,
 ) -> pd.DataFrame | list[Run]:
-    """Return runs matching ``filter`` (see docs/search.md) as a DataFrame or a list."""
+    """Return runs matching ``filter`` (docs/search.md): a DataFrame (a list without pandas)."""
     if max_results < 1:
         raise InvalidInput(f"max_results must be positive, got {max_results}")
     flush()
