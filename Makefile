@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint format bench bench-serving bench-traces clean system-deps
+.PHONY: install demo test lint format bench bench-serving bench-traces bench-core clean system-deps
 
 # System packages: only python3-venv is needed so far (apt-get when it is missing).
 system-deps:
@@ -14,10 +14,11 @@ system-deps:
 		echo "installing python3-venv with apt-get"; \
 		apt-get update -qq && apt-get install -y -qq python3-venv; }
 
+# .[all,dev]: every extra (ML libraries, frameworks, genai, s3) and the test tools.
 $(STAMP): pyproject.toml constraints.txt | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints.txt -e ".[dev]"
+	$(PIP) install -q -c constraints.txt -e ".[all,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -51,6 +52,11 @@ bench-serving: install
 bench-traces: install
 	bash bench/setup_peers.sh
 	$(PY) bench/bench_traces.py $(BENCH_ARGS)
+
+# The core install (no extras) in a fresh venv against mlflow-tracing: size and import time.
+# Needs no windlass venv: it builds its own two, in a temporary folder.
+bench-core: system-deps
+	$(PYTHON) bench/core_install.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .bench build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ LAYERS = {
         "uris",
         "ids",
         "plugins",
+        "extras",
     },
     1: {"store", "artifacts"},
     2: {

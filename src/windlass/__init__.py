@@ -8,151 +8,161 @@ The SDK::
         windlass.log_params({"lr": 0.1})
         windlass.log_metric("loss", 0.3, step=1)
 
-``import windlass`` stays light: stores, servers, pandas and ML frameworks load on first use.
+``import windlass`` loads nothing but this module: each public name imports the module
+that defines it on first use (module ``__getattr__`` over the table below), so stores,
+servers, pandas and ML frameworks load only when a call needs them.
 """
 
-from windlass import models
-from windlass.client import Client
-from windlass.entities import (
-    AliasEvent,
-    ArtifactEntry,
-    ArtifactListing,
-    DatasetInput,
-    Deployment,
-    DeploymentEvent,
-    Lineage,
-    MetricPoint,
-    MetricValue,
-    ModelInfo,
-    ModelVersion,
-    Project,
-    Prompt,
-    PromptAliasEvent,
-    PromptVersion,
-    RegisteredModel,
-    Run,
-    RunSource,
-    RunStatus,
-    Span,
-    SpanEvent,
-    SpanKind,
-    SpanStatus,
-    TraceRollup,
-    TraceStats,
-    TraceSummary,
-    Variant,
-    ViewType,
-)
-from windlass.exceptions import (
-    AlreadyExists,
-    ArtifactNotFound,
-    BackendUnavailable,
-    ConfigError,
-    Conflict,
-    DeliveryFailed,
-    DeploymentNotFound,
-    IntegrityFailure,
-    InvalidFilter,
-    InvalidInput,
-    InvalidState,
-    InvalidUri,
-    MissingDependency,
-    ModelNotFound,
-    ModelVersionNotFound,
-    NotFound,
-    Overloaded,
-    ParamConflict,
-    PayloadTooLarge,
-    ProjectNotFound,
-    PromptNotFound,
-    PromptVersionNotFound,
-    ProviderError,
-    RunNotFound,
-    SchemaMismatch,
-    TemplateError,
-    TraceNotFound,
-    UnsafePath,
-    UntrustedModel,
-    WindlassError,
-)
-from windlass.genai.prompts import fluent as prompts
-from windlass.genai.tracing.fluent import (
-    export_traces,
-    flush_traces,
-    get_trace,
-    instrument_openai,
-    search_traces,
-    set_trace_redactor,
-    span,
-    trace,
-    trace_context,
-    trace_delivery_stats,
-    trace_rollup,
-    trace_stats,
-    with_trace_context,
-)
-from windlass.models.autolog import autolog
-from windlass.models.flavors.pyfunc import ModelContext, PythonModel
-from windlass.models.fluent import (
-    delete_alias,
-    delete_model_version,
-    delete_registered_model,
-    download_model,
-    get_alias_history,
-    get_model_lineage,
-    get_model_version,
-    get_registered_model,
-    list_model_versions,
-    list_registered_models,
-    load_model,
-    log_model,
-    register_model,
-    set_alias,
-    update_registered_model,
-)
-from windlass.models.package import save_model
-from windlass.models.signature import Signature, infer_signature
-from windlass.serving.fluent import (
-    create_deployment,
-    delete_deployment,
-    get_deployment,
-    get_deployment_history,
-    list_deployments,
-    promote_deployment,
-    rollback_deployment,
-    set_deployment_shadow,
-    set_deployment_variants,
-    set_deployment_weights,
-)
-from windlass.serving.predlog import get_predictions
-from windlass.tracking.fluent import (
-    ActiveRun,
-    active_run,
-    current_project,
-    delete_run,
-    download_artifacts,
-    end_run,
-    flush,
-    get_metric_history,
-    get_run,
-    get_tracking_uri,
-    list_artifacts,
-    list_inputs,
-    list_projects,
-    log_artifact,
-    log_input,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    restore_run,
-    search_runs,
-    set_project,
-    set_tag,
-    set_tags,
-    set_tracking_uri,
-    start_run,
-)
+import importlib
+
+# Not `from typing import TYPE_CHECKING`: importing typing would be most of this module's
+# import time. Type checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the public names with their types, for type checkers and editors
+    from windlass import models as models
+    from windlass.client import Client
+    from windlass.entities import (
+        AliasEvent,
+        ArtifactEntry,
+        ArtifactListing,
+        DatasetInput,
+        Deployment,
+        DeploymentEvent,
+        Lineage,
+        MetricPoint,
+        MetricValue,
+        ModelInfo,
+        ModelVersion,
+        Project,
+        Prompt,
+        PromptAliasEvent,
+        PromptVersion,
+        RegisteredModel,
+        Run,
+        RunSource,
+        RunStatus,
+        Span,
+        SpanEvent,
+        SpanKind,
+        SpanStatus,
+        TraceRollup,
+        TraceStats,
+        TraceSummary,
+        Variant,
+        ViewType,
+    )
+    from windlass.exceptions import (
+        AlreadyExists,
+        ArtifactNotFound,
+        BackendUnavailable,
+        ConfigError,
+        Conflict,
+        DeliveryFailed,
+        DeploymentNotFound,
+        IntegrityFailure,
+        InvalidFilter,
+        InvalidInput,
+        InvalidState,
+        InvalidUri,
+        MissingDependency,
+        ModelNotFound,
+        ModelVersionNotFound,
+        NotFound,
+        Overloaded,
+        ParamConflict,
+        PayloadTooLarge,
+        ProjectNotFound,
+        PromptNotFound,
+        PromptVersionNotFound,
+        ProviderError,
+        RunNotFound,
+        SchemaMismatch,
+        TemplateError,
+        TraceNotFound,
+        UnsafePath,
+        UntrustedModel,
+        WindlassError,
+    )
+    from windlass.genai.llm import client as llm
+    from windlass.genai.prompts import fluent as prompts
+    from windlass.genai.tracing.fluent import (
+        export_traces,
+        flush_traces,
+        get_trace,
+        instrument_openai,
+        search_traces,
+        set_trace_redactor,
+        span,
+        trace,
+        trace_context,
+        trace_delivery_stats,
+        trace_rollup,
+        trace_stats,
+        with_trace_context,
+    )
+    from windlass.models.autolog import autolog
+    from windlass.models.flavors.pyfunc import ModelContext, PythonModel
+    from windlass.models.fluent import (
+        delete_alias,
+        delete_model_version,
+        delete_registered_model,
+        download_model,
+        get_alias_history,
+        get_model_lineage,
+        get_model_version,
+        get_registered_model,
+        list_model_versions,
+        list_registered_models,
+        load_model,
+        log_model,
+        register_model,
+        set_alias,
+        update_registered_model,
+    )
+    from windlass.models.package import save_model
+    from windlass.models.signature import Signature, infer_signature
+    from windlass.serving.fluent import (
+        create_deployment,
+        delete_deployment,
+        get_deployment,
+        get_deployment_history,
+        list_deployments,
+        promote_deployment,
+        rollback_deployment,
+        set_deployment_shadow,
+        set_deployment_variants,
+        set_deployment_weights,
+    )
+    from windlass.serving.predlog import get_predictions
+    from windlass.tracking.fluent import (
+        ActiveRun,
+        active_run,
+        current_project,
+        delete_run,
+        download_artifacts,
+        end_run,
+        flush,
+        get_metric_history,
+        get_run,
+        get_tracking_uri,
+        list_artifacts,
+        list_inputs,
+        list_projects,
+        log_artifact,
+        log_input,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        restore_run,
+        search_runs,
+        set_project,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )
+del TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -293,13 +303,161 @@ __all__ = [
     "with_trace_context",
 ]
 
+# Each public name and the module that defines it, imported on first use of the name.
+_EXPORTS: dict[str, str] = {
+    "ActiveRun": "windlass.tracking.fluent",
+    "AliasEvent": "windlass.entities",
+    "AlreadyExists": "windlass.exceptions",
+    "ArtifactEntry": "windlass.entities",
+    "ArtifactListing": "windlass.entities",
+    "ArtifactNotFound": "windlass.exceptions",
+    "BackendUnavailable": "windlass.exceptions",
+    "ConfigError": "windlass.exceptions",
+    "Conflict": "windlass.exceptions",
+    "DatasetInput": "windlass.entities",
+    "DeliveryFailed": "windlass.exceptions",
+    "Deployment": "windlass.entities",
+    "DeploymentEvent": "windlass.entities",
+    "DeploymentNotFound": "windlass.exceptions",
+    "IntegrityFailure": "windlass.exceptions",
+    "InvalidFilter": "windlass.exceptions",
+    "InvalidInput": "windlass.exceptions",
+    "InvalidState": "windlass.exceptions",
+    "InvalidUri": "windlass.exceptions",
+    "Lineage": "windlass.entities",
+    "MetricPoint": "windlass.entities",
+    "MetricValue": "windlass.entities",
+    "MissingDependency": "windlass.exceptions",
+    "ModelContext": "windlass.models.flavors.pyfunc",
+    "ModelInfo": "windlass.entities",
+    "ModelNotFound": "windlass.exceptions",
+    "ModelVersion": "windlass.entities",
+    "ModelVersionNotFound": "windlass.exceptions",
+    "NotFound": "windlass.exceptions",
+    "Overloaded": "windlass.exceptions",
+    "ParamConflict": "windlass.exceptions",
+    "PayloadTooLarge": "windlass.exceptions",
+    "Project": "windlass.entities",
+    "ProjectNotFound": "windlass.exceptions",
+    "Prompt": "windlass.entities",
+    "PromptAliasEvent": "windlass.entities",
+    "PromptNotFound": "windlass.exceptions",
+    "PromptVersion": "windlass.entities",
+    "PromptVersionNotFound": "windlass.exceptions",
+    "ProviderError": "windlass.exceptions",
+    "PythonModel": "windlass.models.flavors.pyfunc",
+    "RegisteredModel": "windlass.entities",
+    "Run": "windlass.entities",
+    "RunNotFound": "windlass.exceptions",
+    "RunSource": "windlass.entities",
+    "RunStatus": "windlass.entities",
+    "SchemaMismatch": "windlass.exceptions",
+    "Signature": "windlass.models.signature",
+    "Span": "windlass.entities",
+    "SpanEvent": "windlass.entities",
+    "SpanKind": "windlass.entities",
+    "SpanStatus": "windlass.entities",
+    "TemplateError": "windlass.exceptions",
+    "TraceNotFound": "windlass.exceptions",
+    "TraceRollup": "windlass.entities",
+    "TraceStats": "windlass.entities",
+    "TraceSummary": "windlass.entities",
+    "UnsafePath": "windlass.exceptions",
+    "UntrustedModel": "windlass.exceptions",
+    "Variant": "windlass.entities",
+    "ViewType": "windlass.entities",
+    "WindlassError": "windlass.exceptions",
+    "active_run": "windlass.tracking.fluent",
+    "autolog": "windlass.models.autolog",
+    "create_deployment": "windlass.serving.fluent",
+    "current_project": "windlass.tracking.fluent",
+    "delete_alias": "windlass.models.fluent",
+    "delete_deployment": "windlass.serving.fluent",
+    "delete_model_version": "windlass.models.fluent",
+    "delete_registered_model": "windlass.models.fluent",
+    "delete_run": "windlass.tracking.fluent",
+    "download_artifacts": "windlass.tracking.fluent",
+    "download_model": "windlass.models.fluent",
+    "end_run": "windlass.tracking.fluent",
+    "export_traces": "windlass.genai.tracing.fluent",
+    "flush": "windlass.tracking.fluent",
+    "flush_traces": "windlass.genai.tracing.fluent",
+    "get_alias_history": "windlass.models.fluent",
+    "get_deployment": "windlass.serving.fluent",
+    "get_deployment_history": "windlass.serving.fluent",
+    "get_metric_history": "windlass.tracking.fluent",
+    "get_model_lineage": "windlass.models.fluent",
+    "get_model_version": "windlass.models.fluent",
+    "get_predictions": "windlass.serving.predlog",
+    "get_registered_model": "windlass.models.fluent",
+    "get_run": "windlass.tracking.fluent",
+    "get_trace": "windlass.genai.tracing.fluent",
+    "get_tracking_uri": "windlass.tracking.fluent",
+    "infer_signature": "windlass.models.signature",
+    "instrument_openai": "windlass.genai.tracing.fluent",
+    "list_artifacts": "windlass.tracking.fluent",
+    "list_deployments": "windlass.serving.fluent",
+    "list_inputs": "windlass.tracking.fluent",
+    "list_model_versions": "windlass.models.fluent",
+    "list_projects": "windlass.tracking.fluent",
+    "list_registered_models": "windlass.models.fluent",
+    "load_model": "windlass.models.fluent",
+    "log_artifact": "windlass.tracking.fluent",
+    "log_input": "windlass.tracking.fluent",
+    "log_metric": "windlass.tracking.fluent",
+    "log_metrics": "windlass.tracking.fluent",
+    "log_model": "windlass.models.fluent",
+    "log_param": "windlass.tracking.fluent",
+    "log_params": "windlass.tracking.fluent",
+    "promote_deployment": "windlass.serving.fluent",
+    "register_model": "windlass.models.fluent",
+    "restore_run": "windlass.tracking.fluent",
+    "rollback_deployment": "windlass.serving.fluent",
+    "save_model": "windlass.models.package",
+    "search_runs": "windlass.tracking.fluent",
+    "search_traces": "windlass.genai.tracing.fluent",
+    "set_alias": "windlass.models.fluent",
+    "set_deployment_shadow": "windlass.serving.fluent",
+    "set_deployment_variants": "windlass.serving.fluent",
+    "set_deployment_weights": "windlass.serving.fluent",
+    "set_project": "windlass.tracking.fluent",
+    "set_tag": "windlass.tracking.fluent",
+    "set_tags": "windlass.tracking.fluent",
+    "set_trace_redactor": "windlass.genai.tracing.fluent",
+    "set_tracking_uri": "windlass.tracking.fluent",
+    "span": "windlass.genai.tracing.fluent",
+    "start_run": "windlass.tracking.fluent",
+    "trace": "windlass.genai.tracing.fluent",
+    "trace_context": "windlass.genai.tracing.fluent",
+    "trace_delivery_stats": "windlass.genai.tracing.fluent",
+    "trace_rollup": "windlass.genai.tracing.fluent",
+    "trace_stats": "windlass.genai.tracing.fluent",
+    "update_registered_model": "windlass.models.fluent",
+    "with_trace_context": "windlass.genai.tracing.fluent",
+    "Client": "windlass.client",
+}
+
+# Public names that are modules themselves: ``windlass.llm`` needs the openai SDK
+# (``windlass[genai]``) only when called; ``windlass.models`` is the models' namespace.
+_MODULES: dict[str, str] = {
+    "llm": "windlass.genai.llm.client",
+    "models": "windlass.models",
+    "prompts": "windlass.genai.prompts.fluent",
+}
+
 
 def __getattr__(name: str) -> object:
-    """Load ``windlass.llm`` (the LLM client) on first use: it needs the ``openai`` SDK."""
-    if name == "llm":
-        import importlib
+    """Return the public name ``name``, importing the module that defines it on first use."""
+    if name in _MODULES:
+        value: object = importlib.import_module(_MODULES[name])
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
+        raise AttributeError(f"module 'windlass' has no attribute {name!r}")
+    globals()[name] = value  # later lookups find it without calling __getattr__
+    return value
 
-        module = importlib.import_module("windlass.genai.llm.client")
-        globals()["llm"] = module
-        return module
-    raise AttributeError(f"module 'windlass' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    """Return the module's attributes, the public names not yet loaded included."""
+    return sorted(set(globals()) | set(__all__))

@@ -180,7 +180,7 @@ def test_context_holds_the_verified_model_and_pinned_requirements(built: Built) 
     assert model_lines and all("==" in r for r in model_lines)
     assert lines[:-1] == model_lines
     (wheel,) = (built.context / "wheels").glob("windlass-*.whl")
-    assert lines[-1] == f"./wheels/{wheel.name}"
+    assert lines[-1] == f"./wheels/{wheel.name}[ml]"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         assert {
@@ -339,7 +339,7 @@ def test_model_requirements_keep_packages_only() -> None:
         "scikit-learn==1.5.0",
         "numpy==2.0.0",
         "torch==2.13.0",
-        "./wheels/windlass-0.1.0-py3-none-any.whl",
+        "./wheels/windlass-0.1.0-py3-none-any.whl[ml]",
     ]
     assert any("windlass 0.0.9" in n for n in notes) and any("CUDA" in n for n in notes)
     for bad in ("--index-url http://mirror.invalid/simple", "numpy\n-e git+https://x/y"):

@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any
 
+from windlass.extras import require
 from windlass.tracking import fluent as tracking_fluent
 
 logger = logging.getLogger("windlass.autolog")
@@ -24,6 +25,7 @@ _SIMPLE = (str, int, float, bool, type(None))
 
 
 def _estimator_classes() -> list[type]:
+    require("sklearn", extra="ml", feature="autolog")
     from sklearn.base import BaseEstimator
     from sklearn.utils import all_estimators
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from windlass.entities import MANIFEST_FILE, ArtifactEntry
 from windlass.exceptions import IntegrityFailure
+from windlass.extras import require_ml
 from windlass.models.flavor import Predictor
 from windlass.models.flavors import get_flavor
 from windlass.models.manifest import ModelManifest, read_manifest, verify_folder
@@ -136,6 +137,7 @@ def load_model_folder(
     Every file must match the digest in its manifest (and, with ``recorded``, the
     registry's record); models whose files can run code need ``trust`` or a trusted source.
     """
+    require_ml("loading a model")
     folder = Path(path)
     manifest = read_manifest(folder)
     if recorded is not None:

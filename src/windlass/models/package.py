@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from windlass.exceptions import AlreadyExists, InvalidInput, WindlassError
+from windlass.extras import require_ml
 from windlass.models.flavor import pinned
 from windlass.models.flavors import flavor_for, get_flavor
 from windlass.models.manifest import (
@@ -95,6 +96,7 @@ def save_model(
     from ``input_example`` (and the model's prediction on it) unless given. ``options``
     go to the flavor (``code_paths``, ``artifacts``, ``model_config`` for the python one).
     """
+    require_ml("saving a model")
     dest = Path(path)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise AlreadyExists(f"{dest} already exists; choose a new folder", path=str(dest))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from windlass.exceptions import InvalidInput, SchemaMismatch
+from windlass.extras import require_ml
 
 if TYPE_CHECKING:
     import numpy as np
@@ -177,6 +178,7 @@ def infer_schema(data: Any) -> Schema:
 
 def infer_signature(example: Any, output: Any = None) -> Signature:
     """Return the signature of a model from an input example (and its output, if known)."""
+    require_ml("infer_signature")
     outputs = None
     if output is not None:
         try:

@@ -223,12 +223,13 @@ def get_predictions(name: str, *, root: str | None = None, with_feedback: bool =
     """
     import io
 
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from windlass.artifacts import open_storage
     from windlass.artifacts.paths import clean_artifact_path
+    from windlass.extras import require
+
+    pd = require("pandas", extra="ml", feature="get_predictions")
+    pa = require("pyarrow", extra="ml", feature="get_predictions")
+    pq = require("pyarrow.parquet", extra="ml", feature="get_predictions")
 
     storage = open_storage(root or default_root())
     base = clean_artifact_path(name)

@@ -571,7 +571,7 @@ def search_runs(
     output_format: Literal["pandas", "list"] = "pandas",
     view: ViewType | str = ViewType.ACTIVE,
 ) -> pd.DataFrame | list[Run]:
-    """Return runs matching ``filter`` (see docs/search.md) as a DataFrame or a list."""
+    """Return runs matching ``filter`` (docs/search.md): a DataFrame (a list without pandas)."""
     return default_client().runs.search(project, filter, order_by, max_results, output_format, view)
 
 

@@ -6,11 +6,13 @@ digest whether they come from a DataFrame, a file or a folder, run after run.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 from windlass.entities import DatasetInput
 from windlass.exceptions import InvalidInput
+from windlass.extras import require
 
 
 def _blake3() -> Any:
@@ -29,7 +31,7 @@ def _describe_frame(frame: Any) -> tuple[str, int, dict[str, str]]:
 
 
 def _describe_array(array: Any) -> tuple[str, int, dict[str, str]]:
-    import numpy as np
+    np = require("numpy", extra="ml", feature="log_input of an array")
 
     array = np.ascontiguousarray(array)
     if array.dtype.kind == "O":
@@ -56,9 +58,11 @@ def _describe_path(path: Path) -> tuple[str, int | None, dict[str, str]]:
 def describe_input(
     data: Any, name: str, *, context: str = "training", source: str | None = None
 ) -> DatasetInput:
-    """Return a :class:`DatasetInput` for a DataFrame, an array, or a file or folder path."""
-    import pandas as pd
+    """Return a :class:`DatasetInput` for a DataFrame, an array, or a file or folder path.
 
+    Files and folders need nothing beyond the core install; arrays need numpy and
+    DataFrames pandas (``windlass[ml]``).
+    """
     if isinstance(data, str | Path):
         path = Path(data)
         if not path.exists():
@@ -67,9 +71,11 @@ def describe_input(
             )
         digest, rows, schema = _describe_path(path)
         return DatasetInput(name, digest, context, source or str(path.resolve()), rows, schema)
-    if isinstance(data, pd.Series):
+    # A DataFrame exists only if pandas was imported: never import it just to check.
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(data, pd.Series):
         data = data.to_frame()
-    if isinstance(data, pd.DataFrame):
+    if pd is not None and isinstance(data, pd.DataFrame):
         digest, rows, schema = _describe_frame(data)
     else:
         digest, count, schema = _describe_array(data)

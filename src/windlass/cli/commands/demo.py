@@ -145,7 +145,9 @@ def demo(
     from windlass import config
     from windlass.cli.render import console, runs_table
     from windlass.demo.walkthrough import MODEL, PROJECT, register_best, train_models
+    from windlass.extras import require
 
+    require("sklearn", extra="ml", feature="windlass demo")
     if port == 0 or not _port_free(host, port):
         port = _free_port(host)
     url = f"http://{host}:{port}"

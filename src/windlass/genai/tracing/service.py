@@ -32,6 +32,7 @@ from windlass.entities import (
     TraceSummary,
 )
 from windlass.exceptions import InvalidInput, ProjectNotFound
+from windlass.extras import require
 from windlass.genai.llm.pricing import PriceTable, TokenUsage, default_price_table
 from windlass.genai.tracing import attributes as attr
 from windlass.genai.tracing.span_bounds import bound_span
@@ -332,9 +333,9 @@ class TraceService:
         import os
 
         import orjson
-        import pyarrow as pa
-        import pyarrow.parquet as pq
 
+        pa = require("pyarrow", extra="ml", feature="exporting traces to Parquet")
+        pq = require("pyarrow.parquet", extra="ml", feature="exporting traces to Parquet")
         target = Path(path)
         partial = target.with_name(f".{target.name}.{new_id()}.partial")
         schema = _export_schema()

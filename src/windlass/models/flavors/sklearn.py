@@ -117,6 +117,7 @@ class SklearnFlavor(Flavor):
     """scikit-learn estimators and pipelines."""
 
     name = "sklearn"
+    extra = "ml"
     module = "sklearn"
     package = "scikit-learn"
 

@@ -67,7 +67,10 @@ def _project(requirement: str) -> str | None:
 
 
 def model_requirements(manifest: ModelManifest, wheel_file: str, notes: list[str]) -> list[str]:
-    """Return requirements.txt lines: the model's requirements with windlass as the wheel.
+    """Return requirements.txt lines: the model's requirements, then the windlass wheel.
+
+    windlass comes from the shipped wheel with its ``ml`` extra, whatever version the
+    model names.
 
     pip options (``-e``, ``--index-url``...) are refused: a model's requirements must not
     redirect where the image installs packages from.
@@ -99,7 +102,8 @@ def model_requirements(manifest: ModelManifest, wheel_file: str, notes: list[str
             "(several GB); for a CPU image add --extra-index-url "
             "https://download.pytorch.org/whl/cpu to requirements.txt"
         )
-    return [*dict.fromkeys(lines), f"./wheels/{wheel_file}"]
+    # The image serves models, a windlass[ml] feature (the prediction log writes Parquet).
+    return [*dict.fromkeys(lines), f"./wheels/{wheel_file}[ml]"]
 
 
 def resolve_model_uri(model_uri: str, project: str | None) -> str:
