@@ -11,6 +11,7 @@ call :func:`default_client`; domain code may not import the faces layer, so
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -120,7 +121,12 @@ def default_client() -> SdkClient:
     with _default.lock:
         if _default.client is None:
             if _default.factory is None:
-                raise ConfigError("windlass.client is not loaded: import windlass first")
+                # The faces layer registers the factory when windlass.client is imported;
+                # the lazy root package imports nothing, so load it by name, as pluggy loads
+                # the built-in plugins (a late binding, not an import pointing up).
+                importlib.import_module("windlass.client")
+            if _default.factory is None:
+                raise ConfigError("windlass.client registered no default client factory")
             _default.client = _default.factory(_default.uri, _default.project)
         return _default.client
 
