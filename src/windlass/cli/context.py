@@ -136,7 +136,7 @@ def require_store(uri: str | None) -> None:
     from windlass import config
     from windlass.uris import sqlite_path
 
-    named = uri or config.get("WINDLASS_TRACKING_URI")
+    named = uri or config.settings.tracking_uri
     path = sqlite_path(named) if named else None
     if path is not None and not Path(path).expanduser().is_file():
         raise NotFound(

@@ -124,7 +124,7 @@ def set_tracking_uri(uri: str | None) -> None:
 
 def get_tracking_uri() -> str:
     """Return the URI the SDK writes to."""
-    return _state.uri or config.get("WINDLASS_TRACKING_URI") or config.default_store_uri()
+    return _state.uri or config.settings.tracking_uri or config.default_store_uri()
 
 
 def set_project(name: str) -> Project:
@@ -146,7 +146,7 @@ def _project_id(name: str) -> str:
 
 def current_project() -> str:
     """Return the current project name (``WINDLASS_PROJECT`` unless set)."""
-    return _state.project or config.get("WINDLASS_PROJECT")
+    return _state.project or config.settings.project
 
 
 def list_projects() -> list[Project]:
@@ -160,7 +160,7 @@ def _sweep_once(service: Tracking) -> None:
         return
     _state.swept = True
     service.fail_dead_local_runs(socket.gethostname())
-    service.fail_stale_runs(config.get("WINDLASS_STALE_RUN_SECONDS"))
+    service.fail_stale_runs(config.settings.stale_run_seconds)
 
 
 def start_run(
@@ -209,9 +209,7 @@ def start_run(
         if _state.heartbeat is None:
             from windlass.tracking.heartbeat import Heartbeat
 
-            _state.heartbeat = Heartbeat(
-                service.heartbeat, config.get("WINDLASS_HEARTBEAT_SECONDS")
-            )
+            _state.heartbeat = Heartbeat(service.heartbeat, config.settings.heartbeat_seconds)
         _state.heartbeat.add(run.id)
     return active
 

@@ -48,7 +48,7 @@ def list_runs(
     from windlass import config
 
     service = open_service(uri, must_exist=True)
-    project = project or config.get("WINDLASS_PROJECT")
+    project = project or config.settings.project
     page = service.search_runs([project], filter, order_by or None, max_results, page_token, view)
     if as_json:
         print_items(page.items, page.next_page_token)
