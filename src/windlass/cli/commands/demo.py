@@ -9,8 +9,6 @@ from typing import Any
 
 import typer
 
-from windlass.cli.context import handle_errors
-
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
@@ -132,7 +130,6 @@ def _print_hints(server_url: str | None) -> None:
         console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
 
 
-@handle_errors
 def demo(
     serve: bool = typer.Option(
         True, "--serve/--no-serve", help="Keep serving after the walkthrough (until Ctrl-C)."

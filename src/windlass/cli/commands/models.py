@@ -6,14 +6,7 @@ from pathlib import Path
 
 import typer
 
-from windlass.cli.context import (
-    JSON_OPTION,
-    PROJECT_OPTION,
-    URI_OPTION,
-    connect,
-    handle_errors,
-    run_id_resolver,
-)
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, run_id_resolver
 from windlass.cli.render import console, print_items, print_json, short_ids, table
 from windlass.entities import iso
 from windlass.exceptions import InvalidInput
@@ -28,7 +21,6 @@ def _connect(uri: str | None, project: str | None) -> str | None:
 
 
 @app.command("ls")
-@handle_errors
 def list_models(
     project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION
 ) -> None:
@@ -56,7 +48,6 @@ def list_models(
 
 
 @app.command("show")
-@handle_errors
 def show_model(
     name: str,
     project: str | None = PROJECT_OPTION,
@@ -85,7 +76,6 @@ def show_model(
 
 
 @app.command("versions")
-@handle_errors
 def list_versions(
     name: str,
     project: str | None = PROJECT_OPTION,
@@ -119,7 +109,6 @@ def list_versions(
 
 
 @app.command("alias")
-@handle_errors
 def alias(
     name: str,
     alias_name: str = typer.Argument(None, metavar="ALIAS", help="Alias to set or drop."),
@@ -162,7 +151,6 @@ def alias(
 
 
 @app.command("card")
-@handle_errors
 def card(
     name: str,
     set_from: Path = typer.Option(None, "--set", help="Replace the card with this Markdown file."),
@@ -189,7 +177,6 @@ def card(
 
 
 @app.command("delete")
-@handle_errors
 def delete(
     name: str,
     version: int = typer.Option(None, "--version", "-v", help="Delete only this version."),
@@ -216,7 +203,6 @@ def delete(
 
 
 @app.command("download")
-@handle_errors
 def download(
     model_uri: str = typer.Argument(
         ...,

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect
 from windlass.cli.render import console, print_items, print_json, table
 from windlass.entities import PromptAliasEvent, PromptVersion, Template, iso
 from windlass.exceptions import InvalidInput
@@ -107,7 +107,6 @@ def read_vars_file(path: Path) -> dict[str, Any]:
 
 # -- ls, show, versions ------------------------------------------------------------------
 @app.command("ls")
-@handle_errors
 def list_prompts(
     project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION
 ) -> None:
@@ -172,7 +171,6 @@ def _print_version(version: PromptVersion) -> None:
 
 
 @app.command("show")
-@handle_errors
 def show(
     ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
     project: str | None = PROJECT_OPTION,
@@ -190,7 +188,6 @@ def show(
 
 
 @app.command("versions")
-@handle_errors
 def versions(
     name: str,
     project: str | None = PROJECT_OPTION,
@@ -223,7 +220,6 @@ def versions(
 
 # -- diff, alias -------------------------------------------------------------------------
 @app.command("diff")
-@handle_errors
 def diff(
     name: str,
     old: str = typer.Argument(..., metavar="A", help="A version number or alias."),
@@ -267,7 +263,6 @@ def _move(event: PromptAliasEvent) -> str:
 
 
 @app.command("alias")
-@handle_errors
 def alias(
     name: str,
     alias_name: str = typer.Argument(None, metavar="ALIAS", help="The alias, e.g. production."),
@@ -335,7 +330,6 @@ def alias(
 
 # -- render ------------------------------------------------------------------------------
 @app.command("render")
-@handle_errors
 def render(
     ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
     var: list[str] = typer.Option(
@@ -371,7 +365,6 @@ def render(
 
 # -- files -------------------------------------------------------------------------------
 @app.command("push")
-@handle_errors
 def push(
     folder: Path = typer.Argument(..., help="A folder of <name>.yaml prompt files."),
     message: str = typer.Option(
@@ -400,7 +393,6 @@ def push(
 
 
 @app.command("pull")
-@handle_errors
 def pull(
     refs: list[str] = typer.Argument(
         ..., metavar="NAME[/VERSION|@ALIAS]...", help="The versions to write (NAME: the newest)."

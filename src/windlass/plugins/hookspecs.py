@@ -1,0 +1,60 @@
+"""The plugin mechanism: pluggy hook specifications, every hook documented here.
+
+Built-in features register through the same hooks as third-party plugins. A plugin is a
+module (or object) with ``@hookimpl`` functions; third-party plugins are found through the
+``windlass`` entry-point group. Each hook receives a ``register`` callback::
+
+    from windlass.plugins import hookimpl
+
+    @hookimpl
+    def register_artifact_backends(register):
+        register("memory", lambda uri, options: MyStorage(uri, options))
+
+Every hook's docstring says when windlass calls it and what ``register`` takes; the
+"Hooks" section of ``docs/plugins.md`` lists every hook (a test checks both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("windlass")
+hookimpl = pluggy.HookimplMarker("windlass")
+
+
+class WindlassHooks:
+    """Hook specifications. Each hook gets a ``register`` callback and returns nothing."""
+
+    @hookspec
+    def register_artifact_backends(
+        self, register: Callable[[str, Callable[..., Any]], None]
+    ) -> None:
+        """Register byte-storage backends: ``register(scheme, factory(uri, options))``.
+
+        Called once per process, the first time an artifact root is opened
+        (``windlass.artifacts.open_storage``). ``factory`` gets the root URI and the
+        storage options and returns a ``windlass.artifacts.storage.Storage``; a later
+        registration of a scheme replaces an earlier one. Returns nothing.
+        """
+
+    @hookspec
+    def register_model_flavors(self, register: Callable[[Any], None]) -> None:
+        """Register model flavors: ``register(flavor)``, a ``windlass.models.flavor.Flavor``.
+
+        Called once per process, the first time a model is logged or loaded (the flavor
+        registry is built lazily). A flavor whose name is already registered replaces the
+        earlier one. Returns nothing.
+        """
+
+    @hookspec
+    def register_commands(self, register: Callable[[str, Any], None]) -> None:
+        """Register CLI commands: ``register(name, typer_app_or_function)``.
+
+        Called each time the ``windlass`` command is built (``windlass.cli.main.build_app``).
+        A ``typer.Typer`` becomes a command group, a function a command. Every command
+        reports windlass errors through the CLI's one handler (message and exit code), so
+        a command need not catch them. Returns nothing.
+        """
