@@ -34,19 +34,19 @@ class WindlassHooks:
     ) -> None:
         """Register byte-storage backends: ``register(scheme, factory(uri, options))``.
 
-        Called once per process, the first time an artifact root is opened
-        (``windlass.artifacts.open_storage``). ``factory`` gets the root URI and the
-        storage options and returns a ``windlass.artifacts.storage.Storage``; a later
-        registration of a scheme replaces an earlier one. Returns nothing.
+        Called each time an artifact root is opened (``windlass.artifacts.open_storage``).
+        ``factory`` gets the root URI and the storage options and returns a
+        ``windlass.artifacts.ByteStorage``. When two plugins register a scheme, the one
+        registered last wins (a third-party plugin overrides a built-in). Returns nothing.
         """
 
     @hookspec
     def register_model_flavors(self, register: Callable[[Any], None]) -> None:
         """Register model flavors: ``register(flavor)``, a ``windlass.models.flavor.Flavor``.
 
-        Called once per process, the first time a model is logged or loaded (the flavor
-        registry is built lazily). A flavor whose name is already registered replaces the
-        earlier one. Returns nothing.
+        Called each time a flavor is looked up (a model is logged, loaded or served). When
+        two plugins register a flavor name, the one registered last wins (a third-party
+        plugin overrides a built-in). Returns nothing.
         """
 
     @hookspec
