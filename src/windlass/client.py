@@ -81,7 +81,7 @@ class Client:
     @property
     def tracking_uri(self) -> str:
         """The URI of the metadata store this client writes to."""
-        return self._uri or config.get("WINDLASS_TRACKING_URI") or config.default_store_uri()
+        return self._uri or config.settings.tracking_uri or config.default_store_uri()
 
     @property
     def principal(self) -> Principal:
@@ -103,7 +103,7 @@ class Client:
 
     def current_project(self) -> str:
         """Return the name of the current project (``WINDLASS_PROJECT`` unless set)."""
-        name: str = self.project or config.get("WINDLASS_PROJECT")
+        name: str = self.project or config.settings.project
         return name
 
     def set_project(self, name: str) -> Project:

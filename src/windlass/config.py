@@ -2,6 +2,13 @@
 
 Settings are read from the environment each time they are asked for, so a process (or a
 test) can change them at run time. The embedded default needs none of them.
+
+Code reads a setting as a typed attribute of :data:`settings`
+(``config.settings.http_timeout_seconds`` is a ``float``), so a misspelled name fails mypy
+rather than production. ``SETTINGS`` is the one table (name, default, parser, doc; the
+README's table lists it); the ``Settings`` class below is generated from it by
+``config_codemod.py`` (one property per row, typed by the parser's return annotation,
+``| None`` when there is no default), and a test fails when the two disagree.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from windlass.exceptions import ConfigError
 
@@ -327,35 +334,358 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-def get(name: str) -> Any:
-    """Return the parsed value of setting ``name`` (its default when unset)."""
-    try:
-        setting = SETTINGS[name]
-    except KeyError:
-        raise ConfigError(f"unknown setting {name!r}") from None
+def _value(name: str) -> object:
+    """Return the parsed value of setting ``name`` from the environment (its default when unset)."""
+    setting = SETTINGS[name]
     raw = os.environ.get(name)
     if raw is None or raw == "":
         raw = setting.default
     if raw is None:
         return None
     try:
-        return setting.parse(raw)
+        value: object = setting.parse(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is invalid: {exc}", setting=name) from None
+    return value
 
 
-def home() -> Path:
-    """Return ``WINDLASS_HOME``, the folder of the embedded default."""
-    path: Path = get("WINDLASS_HOME")
-    return path
+# BEGIN generated from SETTINGS by config_codemod.py (tests/test_config.py checks it)
+class Settings:
+    """Every ``WINDLASS_*`` setting as a typed attribute, read at each access.
+
+    Generated from ``SETTINGS`` by ``config_codemod.py``: add a row there and rerun it.
+    """
+
+    __slots__ = ()
+
+    @property
+    def home(self) -> Path:
+        """``WINDLASS_HOME``, default ``~/.windlass``.
+
+        Folder of the embedded default: `windlass.db` (SQLite) and `artifacts/`.
+        """
+        return cast("Path", _value("WINDLASS_HOME"))
+
+    @property
+    def tracking_uri(self) -> str | None:
+        """``WINDLASS_TRACKING_URI``, unset.
+
+        Where the SDK writes: unset = embedded default; `sqlite:///path`, `postgresql://...` = a
+        store used directly; `http(s)://host:port` = a server.
+        """
+        return cast("str | None", _value("WINDLASS_TRACKING_URI"))
+
+    @property
+    def artifact_uri(self) -> str | None:
+        """``WINDLASS_ARTIFACT_URI``, unset.
+
+        Artifact root for a store used directly (`/path`, `file:///path`, `s3://bucket/prefix`);
+        default `$WINDLASS_HOME/artifacts`.
+        """
+        return cast("str | None", _value("WINDLASS_ARTIFACT_URI"))
+
+    @property
+    def s3_endpoint_url(self) -> str | None:
+        """``WINDLASS_S3_ENDPOINT_URL``, unset.
+
+        Endpoint URL for S3-compatible object storage (MinIO, moto, Ceph).
+        """
+        return cast("str | None", _value("WINDLASS_S3_ENDPOINT_URL"))
+
+    @property
+    def project(self) -> str:
+        """``WINDLASS_PROJECT``, default ``default``.
+
+        Project used when the code does not call `set_project`.
+        """
+        return cast("str", _value("WINDLASS_PROJECT"))
+
+    @property
+    def user(self) -> str | None:
+        """``WINDLASS_USER``, unset.
+
+        Who the embedded SDK's writes are recorded as (model versions, alias moves, prompt
+        versions, deployment revisions); unset = the OS login of the caller.
+        """
+        return cast("str | None", _value("WINDLASS_USER"))
+
+    @property
+    def server_user(self) -> str:
+        """``WINDLASS_SERVER_USER``, default ``anonymous``.
+
+        Who a server without authentication records every request's writes as; never a name from
+        the request body, never the server process's OS login.
+        """
+        return cast("str", _value("WINDLASS_SERVER_USER"))
+
+    @property
+    def metric_buffer_size(self) -> int:
+        """``WINDLASS_METRIC_BUFFER_SIZE``, default ``200000``.
+
+        Points the in-process metric buffer holds before `log_metric` waits for a flush.
+        """
+        return cast("int", _value("WINDLASS_METRIC_BUFFER_SIZE"))
+
+    @property
+    def metric_batch_size(self) -> int:
+        """``WINDLASS_METRIC_BATCH_SIZE``, default ``10000``.
+
+        Most points sent to the store in one batch.
+        """
+        return cast("int", _value("WINDLASS_METRIC_BATCH_SIZE"))
+
+    @property
+    def flush_interval_seconds(self) -> float:
+        """``WINDLASS_FLUSH_INTERVAL_SECONDS``, default ``0.5``.
+
+        How often the background flusher sends buffered points.
+        """
+        return cast("float", _value("WINDLASS_FLUSH_INTERVAL_SECONDS"))
+
+    @property
+    def flush_retry_seconds(self) -> float:
+        """``WINDLASS_FLUSH_RETRY_SECONDS``, default ``120``.
+
+        How long the flusher retries an unreachable store (with backoff) before it reports the
+        points as lost.
+        """
+        return cast("float", _value("WINDLASS_FLUSH_RETRY_SECONDS"))
+
+    @property
+    def http_timeout_seconds(self) -> float:
+        """``WINDLASS_HTTP_TIMEOUT_SECONDS``, default ``60``.
+
+        Timeout of one HTTP request from the SDK to a server.
+        """
+        return cast("float", _value("WINDLASS_HTTP_TIMEOUT_SECONDS"))
+
+    @property
+    def http_retries(self) -> int:
+        """``WINDLASS_HTTP_RETRIES``, default ``5``.
+
+        Attempts the REST client makes for a request that failed to connect or got a
+        502/503/504.
+        """
+        return cast("int", _value("WINDLASS_HTTP_RETRIES"))
+
+    @property
+    def max_request_bytes(self) -> int:
+        """``WINDLASS_MAX_REQUEST_BYTES``, default ``33554432``.
+
+        Largest JSON request body the server accepts (artifact uploads stream and are not
+        limited); larger bodies get 413 PAYLOAD_TOO_LARGE.
+        """
+        return cast("int", _value("WINDLASS_MAX_REQUEST_BYTES"))
+
+    @property
+    def otlp_max_body_bytes(self) -> int:
+        """``WINDLASS_OTLP_MAX_BODY_BYTES``, default ``67108864``.
+
+        Largest OTLP trace export (`POST /v1/traces`) the server accepts, as sent and once
+        decompressed; larger ones get 413 PAYLOAD_TOO_LARGE.
+        """
+        return cast("int", _value("WINDLASS_OTLP_MAX_BODY_BYTES"))
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """``WINDLASS_HEARTBEAT_SECONDS``, default ``30``.
+
+        How often a running run's process tells the store it is alive.
+        """
+        return cast("float", _value("WINDLASS_HEARTBEAT_SECONDS"))
+
+    @property
+    def stale_run_seconds(self) -> float:
+        """``WINDLASS_STALE_RUN_SECONDS``, default ``900``.
+
+        A running run without a heartbeat for this long is marked failed.
+        """
+        return cast("float", _value("WINDLASS_STALE_RUN_SECONDS"))
+
+    @property
+    def sqlite_busy_timeout_ms(self) -> int:
+        """``WINDLASS_SQLITE_BUSY_TIMEOUT_MS``, default ``30000``.
+
+        How long a SQLite writer waits for the lock before failing.
+        """
+        return cast("int", _value("WINDLASS_SQLITE_BUSY_TIMEOUT_MS"))
+
+    @property
+    def trusted_model_sources(self) -> list[str] | None:
+        """``WINDLASS_TRUSTED_MODEL_SOURCES``, unset.
+
+        Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) whose pickled or
+        code-carrying models load without `trust=True`; creator patterns (`user:...`) are
+        refused, as a model's creator is not authenticated.
+        """
+        return cast("list[str] | None", _value("WINDLASS_TRUSTED_MODEL_SOURCES"))
+
+    @property
+    def prediction_log_uri(self) -> str | None:
+        """``WINDLASS_PREDICTION_LOG_URI``, unset.
+
+        Where model servers write prediction logs (Parquet); default `<artifact
+        root>/prediction-logs`.
+        """
+        return cast("str | None", _value("WINDLASS_PREDICTION_LOG_URI"))
+
+    @property
+    def prediction_log_sample(self) -> float:
+        """``WINDLASS_PREDICTION_LOG_SAMPLE``, default ``1.0``.
+
+        Share of requests a model server logs (0 turns logging off).
+        """
+        return cast("float", _value("WINDLASS_PREDICTION_LOG_SAMPLE"))
+
+    @property
+    def prediction_log_flush_seconds(self) -> float:
+        """``WINDLASS_PREDICTION_LOG_FLUSH_SECONDS``, default ``2``.
+
+        How often a model server writes its buffered prediction log.
+        """
+        return cast("float", _value("WINDLASS_PREDICTION_LOG_FLUSH_SECONDS"))
+
+    @property
+    def serve_poll_seconds(self) -> float:
+        """``WINDLASS_SERVE_POLL_SECONDS``, default ``5``.
+
+        How often a model server checks for alias moves and deployment changes.
+        """
+        return cast("float", _value("WINDLASS_SERVE_POLL_SECONDS"))
+
+    @property
+    def serve_max_queue_rows(self) -> int:
+        """``WINDLASS_SERVE_MAX_QUEUE_ROWS``, default ``4096``.
+
+        Rows a model server queues per model before answering 503 with Retry-After.
+        """
+        return cast("int", _value("WINDLASS_SERVE_MAX_QUEUE_ROWS"))
+
+    @property
+    def serve_max_body_bytes(self) -> int:
+        """``WINDLASS_SERVE_MAX_BODY_BYTES``, default ``67108864``.
+
+        Largest request body a model server reads (declared or streamed); a larger one is
+        answered 413.
+        """
+        return cast("int", _value("WINDLASS_SERVE_MAX_BODY_BYTES"))
+
+    @property
+    def trace_max_chars(self) -> int:
+        """``WINDLASS_TRACE_MAX_CHARS``, default ``32000``.
+
+        Longest captured span input or output (characters); longer text is cut with a marker.
+        """
+        return cast("int", _value("WINDLASS_TRACE_MAX_CHARS"))
+
+    @property
+    def template_max_output_chars(self) -> int:
+        """``WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS``, default ``1000000``.
+
+        Longest text one prompt render may produce, and longest string a template may build
+        while rendering (characters); more is a `TemplateError`.
+        """
+        return cast("int", _value("WINDLASS_TEMPLATE_MAX_OUTPUT_CHARS"))
+
+    @property
+    def template_max_loop_iterations(self) -> int:
+        """``WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS``, default ``100000``.
+
+        Most `{% for %}` iterations (all loops, nested ones multiplying) of one prompt render,
+        and the longest `range()`; more is a `TemplateError`.
+        """
+        return cast("int", _value("WINDLASS_TEMPLATE_MAX_LOOP_ITERATIONS"))
+
+    @property
+    def serve_spec(self) -> str | None:
+        """``WINDLASS_SERVE_SPEC``, unset.
+
+        Set by `windlass serve` for its worker processes (the URI and options, as JSON).
+        """
+        return cast("str | None", _value("WINDLASS_SERVE_SPEC"))
+
+    @property
+    def server_store(self) -> str | None:
+        """``WINDLASS_SERVER_STORE``, unset.
+
+        Metadata store URI of `windlass server` (set by `--store`).
+        """
+        return cast("str | None", _value("WINDLASS_SERVER_STORE"))
+
+    @property
+    def server_artifacts(self) -> str | None:
+        """``WINDLASS_SERVER_ARTIFACTS``, unset.
+
+        Artifact root URI of `windlass server` (set by `--artifacts`).
+        """
+        return cast("str | None", _value("WINDLASS_SERVER_ARTIFACTS"))
+
+    @property
+    def price_table(self) -> Path | None:
+        """``WINDLASS_PRICE_TABLE``, unset.
+
+        JSON or YAML file of LLM token prices (USD per million tokens) that replace or add to
+        the shipped price table; unset = the shipped table only.
+        """
+        return cast("Path | None", _value("WINDLASS_PRICE_TABLE"))
+
+    @property
+    def llm_base_url(self) -> str | None:
+        """``WINDLASS_LLM_BASE_URL``, unset.
+
+        OpenAI-compatible endpoint `windlass.llm` calls when neither `base_url=` nor `provider=`
+        is given; unset = `OPENAI_BASE_URL`, else OpenAI's API.
+        """
+        return cast("str | None", _value("WINDLASS_LLM_BASE_URL"))
+
+    @property
+    def llm_api_key(self) -> str | None:
+        """``WINDLASS_LLM_API_KEY``, unset.
+
+        API key `windlass.llm` sends to that endpoint (only to it); unset = `OPENAI_API_KEY`.
+        Never recorded in spans or errors.
+        """
+        return cast("str | None", _value("WINDLASS_LLM_API_KEY"))
+
+    @property
+    def llm_providers(self) -> Path | None:
+        """``WINDLASS_LLM_PROVIDERS``, unset.
+
+        YAML or JSON file of named LLM provider profiles for `provider=`: `name: {base_url,
+        api_key_env or api_key, provider}`.
+        """
+        return cast("Path | None", _value("WINDLASS_LLM_PROVIDERS"))
+
+    @property
+    def llm_max_retries(self) -> int:
+        """``WINDLASS_LLM_MAX_RETRIES``, default ``2``.
+
+        Retries the `openai` SDK makes (with its backoff) for an LLM call that was rate limited
+        (429), failed (408, 409, 5xx) or could not connect.
+        """
+        return cast("int", _value("WINDLASS_LLM_MAX_RETRIES"))
+
+    @property
+    def llm_timeout_seconds(self) -> float:
+        """``WINDLASS_LLM_TIMEOUT_SECONDS``, default ``600``.
+
+        Timeout of one LLM request when the call gives no `timeout=`.
+        """
+        return cast("float", _value("WINDLASS_LLM_TIMEOUT_SECONDS"))
+
+
+# END generated
+
+
+settings = Settings()
+"""The process's settings: ``config.settings.http_timeout_seconds`` is a ``float``."""
 
 
 def default_store_uri() -> str:
     """Return the embedded default metadata store URI (SQLite under ``WINDLASS_HOME``)."""
-    return f"sqlite:///{home() / 'windlass.db'}"
+    return f"sqlite:///{settings.home / 'windlass.db'}"
 
 
 def default_artifact_uri() -> str:
     """Return the artifact root used with a direct store: ``WINDLASS_ARTIFACT_URI`` or the home."""
-    configured: str | None = get("WINDLASS_ARTIFACT_URI")
-    return configured or str(home() / "artifacts")
+    return settings.artifact_uri or str(settings.home / "artifacts")

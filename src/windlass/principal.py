@@ -69,7 +69,7 @@ class Principal:
 
 def local_principal() -> Principal:
     """Return the embedded SDK's principal: ``WINDLASS_USER``, the OS login, or ``unknown``."""
-    name = (config.get("WINDLASS_USER") or "").strip()
+    name = (config.settings.user or "").strip()
     if name:
         return Principal(name)
     try:
@@ -81,5 +81,5 @@ def local_principal() -> Principal:
 
 def server_principal() -> Principal:
     """Return the principal a server without authentication acts as: ``WINDLASS_SERVER_USER``."""
-    name = (config.get("WINDLASS_SERVER_USER") or "").strip() or "anonymous"
+    name = (config.settings.server_user or "").strip() or "anonymous"
     return Principal(name)

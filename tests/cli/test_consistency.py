@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 import windlass
-from windlass.cli.context import EXIT_CODES, exit_code
+from windlass.cli.errors import EXIT_CODES, exit_code
 from windlass.cli.main import build_app
 from windlass.client import default_client
 from windlass.exceptions import (

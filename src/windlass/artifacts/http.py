@@ -134,7 +134,7 @@ class RestBlobStore(BlobStore):
     def __init__(self, base_url: str, client: httpx.Client) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = client
-        self.retries: int = config.get("WINDLASS_HTTP_RETRIES")
+        self.retries: int = config.settings.http_retries
 
     def __repr__(self) -> str:
         return f"RestBlobStore({self.base_url!r})"

@@ -71,11 +71,6 @@ def canonical_artifact_path(path: str) -> str:
     return clean
 
 
-def is_within(path: Path, root: Path) -> bool:
-    """Return whether ``path`` resolves (following symlinks) to ``root`` or inside it."""
-    return path.resolve().is_relative_to(root.resolve())
-
-
 def walk_local(path: Path) -> Iterator[tuple[Path, str]]:
     """Yield ``(file, relative posix path)`` for a file, or for every file under a folder.
 

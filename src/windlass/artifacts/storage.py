@@ -101,7 +101,7 @@ def _s3_defaults() -> dict[str, Any]:
     # later test session) a client bound to an old endpoint. Listings are not cached, so
     # objects written by other processes are seen at once.
     options: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False}
-    endpoint = config.get("WINDLASS_S3_ENDPOINT_URL")
+    endpoint = config.settings.s3_endpoint_url
     if endpoint:
         options["client_kwargs"] = {"endpoint_url": endpoint}
     return options

@@ -1,128 +1,19 @@
-"""The CLI's connection to a store, its shared options and its one error handler.
+"""The CLI's connection to a store and its shared options.
 
-Exit codes (the README's table is this one):
-
-====  ===========================================================================
-code  meaning
-====  ===========================================================================
-0     success
-1     an unexpected error (a bug, an error without a code of its own), or a declined
-      confirmation
-2     bad usage or invalid input (``InvalidInput`` and its kinds; Click's usage errors)
-3     not found (``NotFound`` and its kinds; a store that does not exist)
-4     a store, server or provider is unreachable or overloaded
-5     conflict with the stored state (``Conflict``: exists, in use, wrong state)
-6     refused for safety (``UntrustedModel``, ``IntegrityFailure``)
-====  ===========================================================================
+Errors become messages and exit codes in one place for every command: ``cli/errors.py``.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import typer
 
-from windlass.exceptions import (
-    BackendUnavailable,
-    Conflict,
-    IntegrityFailure,
-    InvalidInput,
-    NotFound,
-    Overloaded,
-    PayloadTooLarge,
-    ProviderError,
-    UnsupportedMediaType,
-    UntrustedModel,
-    WindlassError,
-)
+from windlass.exceptions import NotFound
 
 if TYPE_CHECKING:
     from windlass.tracking.service import Tracking
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: The exit code of each kind of error; the first matching class wins (see the table above).
-EXIT_CODES: tuple[tuple[type[WindlassError], int], ...] = (
-    (InvalidInput, 2),
-    (PayloadTooLarge, 2),
-    (UnsupportedMediaType, 2),
-    (NotFound, 3),
-    (BackendUnavailable, 4),
-    (Overloaded, 4),
-    (ProviderError, 4),
-    (Conflict, 5),
-    (UntrustedModel, 6),
-    (IntegrityFailure, 6),
-)
-#: The exit code of anything else.
-UNEXPECTED = 1
-
-
-def exit_code(error: WindlassError) -> int:
-    """Return the CLI exit code for an error (the module docstring's table)."""
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return UNEXPECTED
-
-
-def flag_names(func: Callable[..., Any]) -> dict[str, tuple[str | None, str | None]]:
-    """Return ``{python name: (flag for True, flag for False)}`` of a command's bool options."""
-    import inspect
-
-    flags: dict[str, tuple[str | None, str | None]] = {}
-    for name, param in inspect.signature(func).parameters.items():
-        declared = getattr(param.default, "param_decls", None)
-        if param.annotation not in (bool, "bool") or not declared:
-            continue
-        on, off = None, None
-        for decl in declared:
-            first, _sep, second = decl.partition("/")
-            if first.startswith("--") and on is None:
-                on = first
-            if second.startswith("--") and off is None:
-                off = second
-        flags[name] = (on, off)
-    return flags
-
-
-def cli_message(message: str, flags: dict[str, tuple[str | None, str | None]]) -> str:
-    """Return ``message`` with the Python arguments it names spelled as the command's flags.
-
-    Errors are written for the SDK (``pass trust=True``); a CLI user sees the flag of the
-    running command instead (``pass --trust``), for every boolean flag it has.
-    """
-    for name, (on, off) in flags.items():
-        for value, flag in (("True", on), ("False", off)):
-            if flag:
-                message = re.sub(rf"(?<![\w.]){re.escape(name)}={value}\b", flag, message)
-    return message
-
-
-def handle_errors(func: F) -> F:
-    """Turn a windlass error into a one-line message and an exit code (no traceback).
-
-    The message names the command's flags where the error names the SDK's arguments.
-    """
-    flags = flag_names(func)
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except WindlassError as error:
-            from windlass.cli.render import err_console
-
-            err_console.print(f"[red]error[/red] ({error.error_code}): ", end="")
-            err_console.print(
-                cli_message(error.message, flags), markup=False, highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(exit_code(error)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def require_store(uri: str | None) -> None:
@@ -136,7 +27,7 @@ def require_store(uri: str | None) -> None:
     from windlass import config
     from windlass.uris import sqlite_path
 
-    named = uri or config.get("WINDLASS_TRACKING_URI")
+    named = uri or config.settings.tracking_uri
     path = sqlite_path(named) if named else None
     if path is not None and not Path(path).expanduser().is_file():
         raise NotFound(

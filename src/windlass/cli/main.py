@@ -1,9 +1,14 @@
-"""The ``windlass`` command: built-in and plugin commands, registered through pluggy."""
+"""The ``windlass`` command: built-in and plugin commands, registered through pluggy.
+
+Every command, a plugin's included, reports windlass errors through the one handler of
+``cli/errors.py`` (the app's group class guards each command once).
+"""
 
 from __future__ import annotations
 
 import typer
 
+from windlass.cli.errors import GuardedGroup
 from windlass.plugins import collect
 
 
@@ -13,6 +18,7 @@ def build_app() -> typer.Typer:
     # <bool>``), as if the flag took a value.
     app = typer.Typer(
         help="windlass: MLOps and LLMOps in one package.",
+        cls=GuardedGroup,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,

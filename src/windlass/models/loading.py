@@ -52,10 +52,6 @@ class LoadedModel:
         """Return the framework's own model object."""
         return self.predictor.native
 
-    def unwrap(self) -> Any:
-        """Return the framework's own model object (same as :attr:`native`)."""
-        return self.predictor.native
-
     def prepare(self, data: Any) -> Any:
         """Return ``data`` checked and converted to the signature (else SchemaMismatch)."""
         signature = self.manifest.signature

@@ -33,7 +33,7 @@ def trusted_by_setting(uri: str) -> bool:
 
     Raises ConfigError when the setting is invalid (a ``user:`` pattern, for one).
     """
-    patterns: list[str] = config.get("WINDLASS_TRUSTED_MODEL_SOURCES") or []
+    patterns: list[str] = config.settings.trusted_model_sources or []
     return any(fnmatch.fnmatchcase(uri, pattern) for pattern in patterns)
 
 

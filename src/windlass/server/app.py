@@ -26,7 +26,7 @@ logger = logging.getLogger("windlass.server")
 
 
 async def _sweep_stale_runs(service: Tracking) -> None:
-    stale: float = config.get("WINDLASS_STALE_RUN_SECONDS")
+    stale: float = config.settings.stale_run_seconds
     while True:
         try:
             failed = await anyio.to_thread.run_sync(service.fail_stale_runs, stale)
@@ -77,7 +77,7 @@ def create_app(service: Tracking) -> FastAPI:
     # The app's one piece of state: handlers reach it through windlass.server.deps.
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, limit=config.get("WINDLASS_MAX_REQUEST_BYTES"))
+    app.add_middleware(BodySizeLimit, limit=config.settings.max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=services.metrics)
     for router in routers():
         app.include_router(router)
@@ -93,8 +93,8 @@ def create_app_from_env() -> FastAPI:
     from windlass.tracking.backend import open_tracking
     from windlass.uris import StoreKind, store_kind
 
-    store_uri = config.get("WINDLASS_SERVER_STORE") or config.default_store_uri()
+    store_uri = config.settings.server_store or config.default_store_uri()
     if store_kind(store_uri) is not StoreKind.SQL:
         raise ConfigError(f"the server needs a SQL store, not {store_uri!r}")
-    artifacts_uri = config.get("WINDLASS_SERVER_ARTIFACTS") or config.default_artifact_uri()
+    artifacts_uri = config.settings.server_artifacts or config.default_artifact_uri()
     return create_app(open_tracking(store_uri, artifacts_uri))

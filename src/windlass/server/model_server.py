@@ -28,13 +28,13 @@ def build_router(uri: str, *, trust: bool, max_batch_size: int, max_wait_ms: flo
     batching = {
         "max_batch_size": max_batch_size,
         "max_wait_ms": max_wait_ms,
-        "max_queue_rows": config.get("WINDLASS_SERVE_MAX_QUEUE_ROWS"),
+        "max_queue_rows": config.settings.serve_max_queue_rows,
     }
     router = Router(
         plan_reader(uri),
         trust=trust,
         batching=batching,
-        poll_seconds=config.get("WINDLASS_SERVE_POLL_SECONDS"),
+        poll_seconds=config.settings.serve_poll_seconds,
     )
     router.refresh()
     return router
@@ -63,7 +63,7 @@ def create_model_server_app(
     from windlass.serving.predlog import PredictionLog, default_root
 
     router = build_router(uri, trust=trust, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
-    sample: float = config.get("WINDLASS_PREDICTION_LOG_SAMPLE")
+    sample: float = config.settings.prediction_log_sample
     log = None
     if log_predictions and sample > 0:
         name = _log_name(uri) if ":/" in uri else router.primary().name
@@ -72,7 +72,7 @@ def create_model_server_app(
             default_root(),
             name,
             sample_rate=sample,
-            flush_seconds=config.get("WINDLASS_PREDICTION_LOG_FLUSH_SECONDS"),
+            flush_seconds=config.settings.prediction_log_flush_seconds,
             on_write=lambda status, n: metrics.logged.labels(status).inc(n),
         )
     return create_serving_app(router, log=log)

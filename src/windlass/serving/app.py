@@ -96,7 +96,7 @@ class ModelServer:
         self.router = router
         self.log = log
         self.metrics = metrics or router.metrics
-        self.max_body_bytes: int = config.get("WINDLASS_SERVE_MAX_BODY_BYTES")
+        self.max_body_bytes: int = config.settings.serve_max_body_bytes
 
     async def _body(self, request: Request) -> bytes:
         return await read_body(request.receive, request_headers(request.scope), self.max_body_bytes)

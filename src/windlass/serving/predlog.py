@@ -44,7 +44,7 @@ def default_root() -> str:
     """Return where prediction logs go: the setting, or ``<artifact root>/prediction-logs``."""
     from windlass import config
 
-    configured: str | None = config.get("WINDLASS_PREDICTION_LOG_URI")
+    configured: str | None = config.settings.prediction_log_uri
     if configured:
         return configured.rstrip("/")
     return f"{config.default_artifact_uri().rstrip('/')}/prediction-logs"

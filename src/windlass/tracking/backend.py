@@ -15,7 +15,7 @@ def open_tracking(uri: str | None = None, artifact_uri: str | None = None) -> Tr
     ``artifact_uri`` (default ``WINDLASS_ARTIFACT_URI`` or ``$WINDLASS_HOME/artifacts``);
     ``http(s)://…`` talks to a windlass server, which owns both.
     """
-    uri = uri or config.get("WINDLASS_TRACKING_URI") or config.default_store_uri()
+    uri = uri or config.settings.tracking_uri or config.default_store_uri()
     if store_kind(uri) is StoreKind.REST:
         from windlass.artifacts.http import RestBlobStore
         from windlass.store.rest.store import RestStore

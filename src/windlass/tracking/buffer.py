@@ -37,10 +37,10 @@ class MetricBuffer:
         retry_seconds: float | None = None,
     ) -> None:
         self._sink = sink
-        self.capacity: int = capacity or config.get("WINDLASS_METRIC_BUFFER_SIZE")
-        self.batch_size: int = batch_size or config.get("WINDLASS_METRIC_BATCH_SIZE")
-        self.interval: float = interval or config.get("WINDLASS_FLUSH_INTERVAL_SECONDS")
-        self.retry_seconds: float = retry_seconds or config.get("WINDLASS_FLUSH_RETRY_SECONDS")
+        self.capacity: int = capacity or config.settings.metric_buffer_size
+        self.batch_size: int = batch_size or config.settings.metric_batch_size
+        self.interval: float = interval or config.settings.flush_interval_seconds
+        self.retry_seconds: float = retry_seconds or config.settings.flush_retry_seconds
         self._points: list[Point] = []
         self._cond = threading.Condition()
         self._added = 0  # points ever added

@@ -142,9 +142,7 @@ class Runs:
             if self._heartbeat is None:
                 from windlass.tracking.heartbeat import Heartbeat
 
-                self._heartbeat = Heartbeat(
-                    service.heartbeat, config.get("WINDLASS_HEARTBEAT_SECONDS")
-                )
+                self._heartbeat = Heartbeat(service.heartbeat, config.settings.heartbeat_seconds)
             self._heartbeat.add(run.id)
             _clients_with_runs.add(self)
         return active
@@ -155,7 +153,7 @@ class Runs:
         self._swept = True
         service = self._client.tracking
         service.fail_dead_local_runs(socket.gethostname())
-        service.fail_stale_runs(config.get("WINDLASS_STALE_RUN_SECONDS"))
+        service.fail_stale_runs(config.settings.stale_run_seconds)
 
     def active(self) -> ActiveRun | None:
         """Return the innermost active run of this client, or None."""
@@ -407,7 +405,7 @@ def set_tracking_uri(uri: str | None) -> None:
 def get_tracking_uri() -> str:
     """Return the URI the SDK writes to."""
     chosen = context.chosen_uri()
-    return chosen or config.get("WINDLASS_TRACKING_URI") or config.default_store_uri()
+    return chosen or config.settings.tracking_uri or config.default_store_uri()
 
 
 def set_project(name: str) -> Project:

@@ -6,13 +6,7 @@ from pathlib import Path
 
 import typer
 
-from windlass.cli.context import (
-    JSON_OPTION,
-    PROJECT_OPTION,
-    URI_OPTION,
-    handle_errors,
-    open_service,
-)
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, open_service
 from windlass.cli.render import print_items, table
 from windlass.exceptions import RunNotFound
 from windlass.tracking.id_prefixes import resolve_run_id
@@ -47,7 +41,6 @@ def _split(service: Tracking, target: str, path: str, project: str | None) -> tu
 
 
 @app.command("ls")
-@handle_errors
 def list_artifacts(
     target: str = typer.Argument(..., help=TARGET_HELP),
     path: str = typer.Argument("", help="Folder inside the run's artifacts."),
@@ -70,7 +63,6 @@ def list_artifacts(
 
 
 @app.command("get")
-@handle_errors
 def get_artifacts(
     target: str = typer.Argument(..., help=TARGET_HELP),
     path: str = typer.Argument("", help="File or folder (default: all)."),

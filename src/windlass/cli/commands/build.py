@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors
+from windlass.cli.context import JSON_OPTION, URI_OPTION
 from windlass.cli.render import console, print_json
 
 app = typer.Typer(
@@ -24,7 +24,6 @@ FORCE_OPTION = typer.Option(
 
 
 @app.command("docker")
-@handle_errors
 def docker(
     model_uri: str = typer.Argument(
         ...,
@@ -98,7 +97,6 @@ def docker(
 
 
 @app.command("k8s")
-@handle_errors
 def k8s(
     deployment: str = typer.Argument(
         ..., metavar="DEPLOYMENT", help="Deployment name or deployments:/NAME."

@@ -9,8 +9,6 @@ from typing import Any
 
 import typer
 
-from windlass.cli.context import handle_errors
-
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
@@ -120,7 +118,7 @@ def _print_hints(server_url: str | None) -> None:
 
     if server_url is None:
         console.print(
-            f"the demo's servers have stopped; everything stays in {config.home()}. Try:",
+            f"the demo's servers have stopped; everything stays in {config.settings.home}. Try:",
             markup=False,
             highlight=False,
         )
@@ -132,7 +130,6 @@ def _print_hints(server_url: str | None) -> None:
         console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
 
 
-@handle_errors
 def demo(
     serve: bool = typer.Option(
         True, "--serve/--no-serve", help="Keep serving after the walkthrough (until Ctrl-C)."
@@ -151,7 +148,7 @@ def demo(
     if port == 0 or not _port_free(host, port):
         port = _free_port(host)
     url = f"http://{host}:{port}"
-    console.print(f"[bold]windlass demo[/bold] — embedded store in {config.home()}")
+    console.print(f"[bold]windlass demo[/bold] — embedded store in {config.settings.home}")
     server, thread = _start_server(host, port)
     until = "" if serve else ", until the walkthrough ends"
     console.print(f"server running at {url} (API docs at {url}/docs){until}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect
 from windlass.cli.render import console, print_items, print_json, table
 from windlass.entities import Deployment, DeploymentEvent, iso
 from windlass.exceptions import InvalidInput
@@ -119,7 +119,6 @@ def _history_table(title: str, events: list[DeploymentEvent]) -> None:
 
 
 @app.command("create")
-@handle_errors
 def create(
     name: str,
     variant: list[str] = typer.Option(..., "--variant", help=VARIANT_HELP),
@@ -147,7 +146,6 @@ def create(
 
 
 @app.command("set-weights")
-@handle_errors
 def set_weights(
     name: str,
     weights: list[str] = typer.Argument(
@@ -178,7 +176,6 @@ def set_weights(
 
 
 @app.command("set-variants")
-@handle_errors
 def set_variants(
     name: str,
     variant: list[str] = typer.Option(..., "--variant", help=VARIANT_HELP),
@@ -201,7 +198,6 @@ def set_variants(
 
 
 @app.command("set-shadow")
-@handle_errors
 def set_shadow(
     name: str,
     shadow: str = typer.Argument(None, metavar="[SHADOW=MODEL_URI]", help="The new shadow."),
@@ -220,7 +216,6 @@ def set_shadow(
 
 
 @app.command("promote")
-@handle_errors
 def promote(
     name: str,
     variant: str = typer.Argument(..., help="The variant (or shadow) to send all traffic to."),
@@ -235,7 +230,6 @@ def promote(
 
 
 @app.command("rollback")
-@handle_errors
 def rollback(
     name: str,
     to: int = typer.Option(
@@ -256,7 +250,6 @@ def rollback(
 
 
 @app.command("status")
-@handle_errors
 def status(
     name: str,
     recent: int = typer.Option(
@@ -295,7 +288,6 @@ def status(
 
 
 @app.command("history")
-@handle_errors
 def history(
     name: str,
     project: str | None = PROJECT_OPTION,
@@ -313,7 +305,6 @@ def history(
 
 
 @app.command("ls")
-@handle_errors
 def list_deployments(
     project: str | None = PROJECT_OPTION, uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION
 ) -> None:
@@ -340,7 +331,6 @@ def list_deployments(
 
 
 @app.command("delete")
-@handle_errors
 def delete(
     name: str,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."),

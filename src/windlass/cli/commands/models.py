@@ -13,14 +13,7 @@ from windlass.cli.commands.versioned import (
     add_list_command,
     add_versions_command,
 )
-from windlass.cli.context import (
-    JSON_OPTION,
-    PROJECT_OPTION,
-    URI_OPTION,
-    connect,
-    handle_errors,
-    run_id_resolver,
-)
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, run_id_resolver
 from windlass.cli.render import console, print_json, short_ids, table
 from windlass.entities import AliasMove, ModelVersion, RegisteredModel, iso
 from windlass.exceptions import InvalidInput
@@ -44,7 +37,6 @@ add_list_command(app, "registered models", _list_models)
 
 
 @app.command("show")
-@handle_errors
 def show_model(
     name: str,
     project: str | None = PROJECT_OPTION,
@@ -100,7 +92,6 @@ add_alias_command(app, "windlass.models", _describe_move, bare_name_shows_histor
 
 
 @app.command("card")
-@handle_errors
 def card(
     name: str,
     set_from: Path = typer.Option(None, "--set", help="Replace the card with this Markdown file."),
@@ -127,7 +118,6 @@ def card(
 
 
 @app.command("delete")
-@handle_errors
 def delete(
     name: str,
     version: int = typer.Option(None, "--version", "-v", help="Delete only this version."),
@@ -154,7 +144,6 @@ def delete(
 
 
 @app.command("download")
-@handle_errors
 def download(
     model_uri: str = typer.Argument(
         ...,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from windlass.cli.context import JSON_OPTION, URI_OPTION, handle_errors, open_service
+from windlass.cli.context import JSON_OPTION, URI_OPTION, open_service
 from windlass.cli.render import print_items, table
 from windlass.entities import all_pages, iso
 
@@ -14,7 +14,6 @@ app = typer.Typer(
 
 
 @app.command("ls")
-@handle_errors
 def list_projects(uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> None:
     """List projects."""
     service = open_service(uri, must_exist=True)

@@ -19,7 +19,7 @@ from windlass.cli.commands.versioned import (
     add_list_command,
     add_versions_command,
 )
-from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, handle_errors
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect
 from windlass.cli.render import console, print_items, print_json, table
 from windlass.entities import AliasMove, Prompt, PromptVersion, Template, iso
 from windlass.exceptions import InvalidInput
@@ -160,7 +160,6 @@ def _print_version(version: PromptVersion) -> None:
 
 
 @app.command("show")
-@handle_errors
 def show(
     ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
     project: str | None = PROJECT_OPTION,
@@ -199,7 +198,6 @@ add_versions_command(
 
 # -- diff, alias -------------------------------------------------------------------------
 @app.command("diff")
-@handle_errors
 def diff(
     name: str,
     old: str = typer.Argument(..., metavar="A", help="A version number or alias."),
@@ -248,7 +246,6 @@ add_alias_command(app, "windlass.genai.prompts.fluent", _move)
 
 # -- render ------------------------------------------------------------------------------
 @app.command("render")
-@handle_errors
 def render(
     ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]", help=REF_HELP),
     var: list[str] = typer.Option(
@@ -284,7 +281,6 @@ def render(
 
 # -- files -------------------------------------------------------------------------------
 @app.command("push")
-@handle_errors
 def push(
     folder: Path = typer.Argument(..., help="A folder of <name>.yaml prompt files."),
     message: str = typer.Option(
@@ -313,7 +309,6 @@ def push(
 
 
 @app.command("pull")
-@handle_errors
 def pull(
     refs: list[str] = typer.Argument(
         ..., metavar="NAME[/VERSION|@ALIAS]...", help="The versions to write (NAME: the newest)."

@@ -6,13 +6,7 @@ from collections.abc import Callable
 
 import typer
 
-from windlass.cli.context import (
-    JSON_OPTION,
-    PROJECT_OPTION,
-    URI_OPTION,
-    handle_errors,
-    open_service,
-)
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, open_service
 from windlass.cli.render import print_items, print_json, runs_table, short_ids, table
 from windlass.entities import Run, ViewType, iso
 from windlass.tracking.id_prefixes import resolve_run_id
@@ -24,7 +18,6 @@ app = typer.Typer(help="Runs: list, inspect, compare, delete and restore.", no_a
 
 
 @app.command("ls")
-@handle_errors
 def list_runs(
     project: str | None = PROJECT_OPTION,
     filter: str = typer.Option(
@@ -48,7 +41,7 @@ def list_runs(
     from windlass import config
 
     service = open_service(uri, must_exist=True)
-    project = project or config.get("WINDLASS_PROJECT")
+    project = project or config.settings.project
     page = service.search_runs([project], filter, order_by or None, max_results, page_token, view)
     if as_json:
         print_items(page.items, page.next_page_token)
@@ -95,7 +88,6 @@ def _show(run: Run) -> None:
 
 
 @app.command("show")
-@handle_errors
 def show_run(
     run_id: str = typer.Argument(..., help=RUN_ID_HELP),
     uri: str | None = URI_OPTION,
@@ -110,7 +102,6 @@ def show_run(
 
 
 @app.command("compare")
-@handle_errors
 def compare_runs(
     run_ids: list[str] = typer.Argument(..., help="Two or more run ids (or unique prefixes)."),
     uri: str | None = URI_OPTION,
@@ -137,7 +128,6 @@ def compare_runs(
 
 
 @app.command("delete")
-@handle_errors
 def delete_run(
     run_id: str = typer.Argument(..., help=RUN_ID_HELP),
     uri: str | None = URI_OPTION,
@@ -150,7 +140,6 @@ def delete_run(
 
 
 @app.command("restore")
-@handle_errors
 def restore_run(
     run_id: str = typer.Argument(..., help=RUN_ID_HELP),
     uri: str | None = URI_OPTION,

@@ -6,10 +6,9 @@ import os
 
 import typer
 
-from windlass.cli.context import PROJECT_OPTION, URI_OPTION, connect, handle_errors
+from windlass.cli.context import PROJECT_OPTION, URI_OPTION, connect
 
 
-@handle_errors
 def serve(
     model_uri: str = typer.Argument(
         ...,

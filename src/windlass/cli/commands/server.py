@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from windlass.cli.context import handle_errors
 
-
-@handle_errors
 def server(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(5000, help="Port to listen on."),

@@ -12,14 +12,7 @@ from pathlib import Path
 
 import typer
 
-from windlass.cli.context import (
-    JSON_OPTION,
-    PROJECT_OPTION,
-    URI_OPTION,
-    connect,
-    handle_errors,
-    trace_id_resolver,
-)
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect, trace_id_resolver
 from windlass.cli.render import console, print_items, print_json, short_ids, table
 from windlass.entities import Span, TraceStats
 
@@ -60,7 +53,6 @@ def _cost(cost: float | None, complete: bool = True) -> str:
 
 
 @app.command("ls")
-@handle_errors
 def list_traces(
     project: str | None = PROJECT_OPTION,
     filter: str | None = FILTER_OPTION,
@@ -145,7 +137,6 @@ def _tree_lines(spans: list[Span]) -> list[str]:
 
 
 @app.command("show")
-@handle_errors
 def show(
     trace_id: str = typer.Argument(
         ..., help="A trace id, or a unique prefix of it (as tables show it)."
@@ -205,7 +196,6 @@ def _stats_text(stats: TraceStats) -> None:
 
 
 @app.command("stats")
-@handle_errors
 def stats(
     project: str | None = PROJECT_OPTION,
     filter: str | None = FILTER_OPTION,
@@ -226,7 +216,6 @@ def stats(
 
 
 @app.command("rollup")
-@handle_errors
 def rollup(
     group_by: str = typer.Argument(..., help="session, user, day, model or prompt."),
     project: str | None = PROJECT_OPTION,
@@ -263,7 +252,6 @@ def rollup(
 
 
 @app.command("export")
-@handle_errors
 def export(
     output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
     project: str | None = PROJECT_OPTION,

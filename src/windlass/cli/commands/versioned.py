@@ -18,13 +18,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import typer
 
-from windlass.cli.context import (
-    JSON_OPTION,
-    PROJECT_OPTION,
-    URI_OPTION,
-    connect,
-    handle_errors,
-)
+from windlass.cli.context import JSON_OPTION, PROJECT_OPTION, URI_OPTION, connect
 from windlass.cli.render import console, print_items, print_json, table
 from windlass.entities import AliasMove, VersionedObject, iso
 from windlass.exceptions import InvalidInput
@@ -175,7 +169,7 @@ def add_list_command(
             ],
         )
 
-    app.command("ls", help=f"List the {title} of a project.")(handle_errors(list_objects))
+    app.command("ls", help=f"List the {title} of a project.")(list_objects)
 
 
 def add_versions_command(
@@ -207,7 +201,7 @@ def add_versions_command(
         table(f"versions of {name}", columns, [*map(rows(versions, uri), versions)], keep=keep)
 
     help = f"List every version of a {noun}, newest first."
-    app.command("versions", help=help)(handle_errors(list_versions))
+    app.command("versions", help=help)(list_versions)
 
 
 def add_alias_command(
@@ -251,4 +245,4 @@ def add_alias_command(
 
     names = "NAME or --history" if bare_name_shows_history else "--history"
     help = f"Point ALIAS at VERSION, remove it (--delete), or show the moves ({names})."
-    app.command("alias", help=help)(handle_errors(alias))
+    app.command("alias", help=help)(alias)

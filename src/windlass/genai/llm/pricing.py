@@ -477,7 +477,7 @@ def default_price_table() -> PriceTable:
     setting or editing the file takes effect at the next call, and each unknown model
     warns once per process.
     """
-    configured: Path | None = config.get("WINDLASS_PRICE_TABLE")
+    configured: Path | None = config.settings.price_table
     if configured is None:
         return _load_cached("", (0, 0))
     try:

@@ -158,7 +158,7 @@ def _parse_profiles(path_text: str, stamp: tuple[int, int]) -> dict[str, _Profil
 
 
 def _profiles() -> tuple[dict[str, _Profile], Path | None]:
-    path: Path | None = config.get("WINDLASS_LLM_PROVIDERS")
+    path: Path | None = config.settings.llm_providers
     if path is None:
         return {}, None
     try:
@@ -185,7 +185,7 @@ def _profile_key(name: str, profile: _Profile, path: Path | None) -> str | None:
 
 
 def _settings_key() -> str | None:
-    configured: str | None = config.get("WINDLASS_LLM_API_KEY")
+    configured: str | None = config.settings.llm_api_key
     return configured or os.environ.get("OPENAI_API_KEY") or None
 
 
@@ -232,9 +232,7 @@ def resolve_endpoint(
         home_key = functools.partial(_profile_key, provider, profile, path)
     else:
         home_url = (
-            config.get("WINDLASS_LLM_BASE_URL")
-            or os.environ.get("OPENAI_BASE_URL")
-            or DEFAULT_BASE_URL
+            config.settings.llm_base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         )
         name = provider or "openai"
         home_key = _settings_key
@@ -283,8 +281,8 @@ def openai_sdk() -> ModuleType:
 
 
 def _client_key(endpoint: Endpoint) -> tuple[Any, ...]:
-    retries: int = config.get("WINDLASS_LLM_MAX_RETRIES")
-    timeout: float = config.get("WINDLASS_LLM_TIMEOUT_SECONDS")
+    retries: int = config.settings.llm_max_retries
+    timeout: float = config.settings.llm_timeout_seconds
     return (endpoint.base_url, endpoint.api_key, retries, timeout)
 
 

@@ -220,13 +220,6 @@ def prompt_content(
     )
 
 
-def content_of(version: PromptVersion) -> PromptContent:
-    """Return the content of a stored version."""
-    return PromptContent(
-        version.template, version.model, version.response_format, version.variables
-    )
-
-
 # -- references --------------------------------------------------------------------------
 def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     """Return ``(name, version, alias)`` of ``name``, ``name/3``, ``name@alias`` or a URI.

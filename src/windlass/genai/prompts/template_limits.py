@@ -82,7 +82,9 @@ class TemplateLimits:
     @classmethod
     def from_settings(cls) -> TemplateLimits:
         """Return the limits the two template settings give."""
-        return cls(config.get(OUTPUT_SETTING), config.get(LOOP_SETTING))
+        return cls(
+            config.settings.template_max_output_chars, config.settings.template_max_loop_iterations
+        )
 
 
 class RenderBudget:

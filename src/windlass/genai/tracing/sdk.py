@@ -83,7 +83,7 @@ def _deliver(spans: list[Span]) -> None:
 
 def max_chars() -> int:
     """Return the cap on captured input and output text (``WINDLASS_TRACE_MAX_CHARS``)."""
-    value: int = config.get("WINDLASS_TRACE_MAX_CHARS")
+    value: int = config.settings.trace_max_chars
     return value
 
 

@@ -154,7 +154,7 @@ def span_project(span: Span, header: str | None) -> str:
     named = span.resource.get(attr.PROJECT) or span.attributes.get(attr.PROJECT)
     if isinstance(named, str) and named:
         return named
-    project: str = config.get("WINDLASS_PROJECT")
+    project: str = config.settings.project
     return project
 
 

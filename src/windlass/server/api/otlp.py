@@ -193,7 +193,7 @@ async def export_traces(request: Request, service: ServiceDep, metrics: MetricsD
     status = 500
     try:
         content_type, gzipped = _content_types(request)
-        limit: int = config.get(_LIMIT_SETTING)
+        limit: int = config.settings.otlp_max_body_bytes
         raw = await _read_body(request, limit)
         since = time.monotonic()
         project = request.headers.get(PROJECT_HEADER) or None

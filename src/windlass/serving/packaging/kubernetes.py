@@ -100,7 +100,7 @@ class KubernetesSpec:
             cpu_limit=self.cpu_limit,
             memory_limit=self.memory_limit,
             secret=k8s_values.check_secret_name(self.secret),
-            project=project or str(config.get("WINDLASS_PROJECT")),
+            project=project or str(config.settings.project),
             workers=self.workers,
             notes=notes,
         )

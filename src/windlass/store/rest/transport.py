@@ -43,13 +43,13 @@ class RestTransport:
 
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        timeout: float = config.get("WINDLASS_HTTP_TIMEOUT_SECONDS")
+        timeout: float = config.settings.http_timeout_seconds
         self.client = client or httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )
-        self.retries: int = config.get("WINDLASS_HTTP_RETRIES")
+        self.retries: int = config.settings.http_retries
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

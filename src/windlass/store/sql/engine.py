@@ -58,7 +58,7 @@ def _sqlite_engine(database: str) -> Engine:
     if database in ("", ":memory:"):
         raise InvalidUri("an in-memory SQLite store cannot be shared; give a file path")
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    busy_ms: int = config.get("WINDLASS_SQLITE_BUSY_TIMEOUT_MS")
+    busy_ms: int = config.settings.sqlite_busy_timeout_ms
     engine = create_engine(
         f"sqlite:///{Path(database).expanduser()}",
         connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
