@@ -7,6 +7,8 @@ import re
 import threading
 import time
 
+from windlass.exceptions import InvalidInput
+
 _ID = re.compile(r"[0-9a-f]{32}")
 _lock = threading.Lock()
 _last_ms = 0
@@ -42,3 +44,16 @@ def now_ms() -> int:
 def is_id(value: str) -> bool:
     """Tell whether ``value`` has the shape of a windlass id (32 lowercase hex characters)."""
     return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def writer_id(kind: str, given: str | None) -> str:
+    """Return the id a writer chose for a new ``kind`` (checked), or a new one if none.
+
+    Writers pick the ids of what they create, so a create retried after a lost response
+    is the same create; a value that is not 32 hex characters is InvalidInput naming it.
+    """
+    if given is None or given == "":
+        return new_id()
+    if not is_id(given):
+        raise InvalidInput(f"{kind} id {given!r} is not 32 hex characters")
+    return given

@@ -38,7 +38,7 @@ from windlass.exceptions import (
     ModelVersionNotFound,
     RunNotFound,
 )
-from windlass.ids import is_id, new_id, now_ms
+from windlass.ids import is_id, now_ms, writer_id
 from windlass.models.agreement import agreeing_manifest
 from windlass.principal import Principal
 from windlass.store.metadata import MetadataStore
@@ -99,9 +99,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         ``model_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the model it created.
         """
-        model_id = model_id or new_id()
-        if not is_id(model_id):
-            raise InvalidInput(f"model id {model_id!r} is not 32 hex characters")
+        model_id = writer_id("model", model_id)
         return self.store.registry.create_registered_model(
             model_id=model_id,
             project_id=project_id,
@@ -242,9 +240,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         ``create_missing_model=False`` a model that does not exist is ModelNotFound.
         """
         name = check_name("model name", name)
-        version_id = version_id or new_id()
-        if not is_id(version_id):
-            raise InvalidInput(f"version id {version_id!r} is not 32 hex characters")
+        version_id = writer_id("version", version_id)
         source = checked_text("source", source, MAX_SOURCE_LENGTH)
         if not source:
             raise InvalidInput("a model version needs a source (where its files came from)")

@@ -63,7 +63,7 @@ from windlass.exceptions import (
     ModelVersionNotFound,
     NotFound,
 )
-from windlass.ids import is_id, new_id, now_ms
+from windlass.ids import now_ms, writer_id
 from windlass.principal import Principal, local_principal
 from windlass.store.metadata import MetadataStore
 from windlass.uris import LATEST, check_name, parse_object_uri
@@ -377,9 +377,7 @@ class DeploymentService:
         clean, clean_shadow = check_state(_variants(variants), _shadow(shadow))
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
         who = _recorded_name(principal or self.principal)
-        deployment_id = deployment_id or new_id()
-        if not is_id(deployment_id):
-            raise InvalidInput(f"deployment id {deployment_id!r} is not 32 hex characters")
+        deployment_id = writer_id("deployment", deployment_id)
         self._check_models(project_id, clean, clean_shadow, set())
         return self.store.deployments.create_deployment(
             deployment_id=deployment_id,

@@ -33,7 +33,7 @@ from windlass.entities import (
     ViewType,
 )
 from windlass.exceptions import ArtifactNotFound, InvalidInput, InvalidState, RunNotFound
-from windlass.ids import is_id, new_id, now_ms
+from windlass.ids import is_id, new_id, now_ms, writer_id
 from windlass.store.metadata import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import process_alive
@@ -62,9 +62,7 @@ class Tracking:
         A new project gets ``project_id`` (the writer's; default: a new one) and
         ``created_at`` (default: now); an existing one is returned as it is.
         """
-        project_id = project_id or new_id()
-        if not is_id(project_id):
-            raise InvalidInput(f"project id {project_id!r} is not 32 hex characters")
+        project_id = writer_id("project", project_id)
         return self.store.runs.get_or_create_project(
             v.project_name(name), project_id, now_ms() if created_at is None else created_at
         )

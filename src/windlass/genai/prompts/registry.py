@@ -42,7 +42,7 @@ from windlass.exceptions import (
 )
 from windlass.genai.prompts import templates
 from windlass.genai.tracing import attributes as attr
-from windlass.ids import is_id, new_id, now_ms
+from windlass.ids import new_id, now_ms, writer_id
 from windlass.principal import Principal
 from windlass.store.metadata import MetadataStore
 from windlass.uris import (
@@ -461,9 +461,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         ``prompt_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the prompt it created.
         """
-        prompt_id = prompt_id or new_id()
-        if not is_id(prompt_id):
-            raise InvalidInput(f"prompt id {prompt_id!r} is not 32 hex characters")
+        prompt_id = writer_id("prompt", prompt_id)
         return self.store.prompts.create_prompt(
             prompt_id=prompt_id,
             project_id=project_id,
@@ -511,9 +509,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         ``create_missing_prompt=False`` a prompt that does not exist is PromptNotFound.
         """
         name = check_name("prompt name", name)
-        version_id = version_id or new_id()
-        if not is_id(version_id):
-            raise InvalidInput(f"version id {version_id!r} is not 32 hex characters")
+        version_id = writer_id("version", version_id)
         content = prompt_content(
             template=template,
             messages=messages,
