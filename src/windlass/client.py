@@ -97,7 +97,9 @@ class Client:
                 if self._tracking is None:
                     from windlass.tracking.backend import open_tracking
 
-                    self._tracking = open_tracking(self.tracking_uri, self._artifact_uri)
+                    self._tracking = open_tracking(
+                        self.tracking_uri, self._artifact_uri, principal=self._principal
+                    )
                 tracking = self._tracking
         return tracking
 

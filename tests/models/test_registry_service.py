@@ -370,7 +370,10 @@ def test_lineage_of_a_version_from_a_run(
     tracking: Tracking, registry: ModelRegistry, project: str, files: list[ArtifactEntry]
 ) -> None:
     run = tracking.create_run(
-        project, name="train-42", source=RunSource(user="ada", git_commit="c0ffee", git_dirty=False)
+        project,
+        name="train-42",
+        source=RunSource(git_commit="c0ffee", git_dirty=False),
+        principal=Principal("ada"),
     )
     tracking.log_params(run.id, {"lr": 0.1, "depth": 6})
     batch = MetricBatch(new_id())

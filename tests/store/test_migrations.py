@@ -223,3 +223,54 @@ def test_sqlite_upgrade_from_0005_keeps_claims(tmp_path: Path) -> None:
 
 def test_postgres_upgrade_from_0005_keeps_claims(postgres_url: str) -> None:
     _upgrade_from_0005_keeps_claims(postgres_url)
+
+
+_OLD_PARAM_ROWS = [
+    "INSERT INTO projects (id, name, description, created_at) VALUES ('{p}', 'old', '', 1)",
+    "INSERT INTO runs (id, project_id, name, status, start_time, end_time, heartbeat_at, "
+    'deleted, deleted_at, "user", git_commit, git_dirty, command, system, host, pid) '
+    "VALUES ('{r}', '{p}', 'r', 'running', 1, NULL, 1, false, NULL, 'ada', NULL, NULL, "
+    "'', '{{}}', 'h', NULL)",
+    "INSERT INTO params (run_id, key, value) VALUES ('{r}', 'lr', '0.1')",
+]
+
+
+def _upgrade_from_0007_keeps_params(uri: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from windlass.store.sql.engine import _normalize
+    from windlass.store.sql.store import SqlStore
+
+    p, r = "a" * 32, "b" * 32
+    _alembic(uri, "upgrade", "0007", *(row.format(p=p, r=r) for row in _OLD_PARAM_ROWS))
+    store = SqlStore(uri)  # opening migrates to the head revision
+    try:
+        assert store.runs.get_run(r).params == {"lr": "0.1"}
+        # An old param has no known author; the same value again stays a no-op.
+        store.runs.log_params(r, {"lr": "0.1", "depth": "6"}, logged_by="bea")
+    finally:
+        store.close()
+    assert _diff(uri) == []
+    engine = create_engine(_normalize(uri))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT key, logged_by FROM params ORDER BY key")).all()
+        assert [tuple(row) for row in rows] == [("depth", "bea"), ("lr", "")]
+    finally:
+        engine.dispose()
+    # And back: the downgrade drops the column and keeps the params.
+    _alembic(uri, "downgrade", "0007")
+    engine = create_engine(_normalize(uri))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM params")).scalar() == 2
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_upgrade_from_0007_keeps_params(tmp_path: Path) -> None:
+    _upgrade_from_0007_keeps_params(f"sqlite:///{tmp_path / 'old7.db'}")
+
+
+def test_postgres_upgrade_from_0007_keeps_params(postgres_url: str) -> None:
+    _upgrade_from_0007_keeps_params(postgres_url)

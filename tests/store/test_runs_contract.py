@@ -21,6 +21,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import new_id, now_ms
 from windlass.store.metadata import MetadataStore
+from windlass_testing import recorded
 
 
 def _project(store: MetadataStore) -> str:
@@ -91,7 +92,8 @@ def test_run_round_trip(store: MetadataStore) -> None:
     run = store.runs.get_run(run_id)
     assert run.status is RunStatus.RUNNING and run.name == "first"
     assert run.tags == {"team": "growth"}
-    assert run.source.user == "ada" and run.source.git_commit == "abc"
+    # A SQL store records the user it is given; over REST the server records its principal.
+    assert run.source.user == recorded(store, "ada") and run.source.git_commit == "abc"
     assert run.source.git_dirty is True and run.source.system == {"cpu_count": 2}
     assert run.end_time is None and not run.deleted
     # Creating the same run again returns it (client retries are safe); the same id with

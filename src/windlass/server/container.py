@@ -28,8 +28,10 @@ class Services:
     """The domain services of one app, over one tracking service's store and blobs."""
 
     def __init__(self, tracking: Tracking) -> None:
+        # The app owns the tracking service it is given (it closes it). Routes pass each
+        # request's principal; the fallback is the server's, never the OS login of its process.
+        tracking.principal = server_principal()
         self.tracking = tracking
-        # Routes pass each request's principal; the fallback is the server's, never its OS login.
         self.registry = ModelRegistry(tracking.store, tracking.blobs, principal=server_principal())
         self.deployments = DeploymentService(tracking.store, principal=server_principal())
         self.traces = TraceService(tracking.store)

@@ -88,8 +88,13 @@ class RunStore(ABC):
         """Soft-delete (``deleted=True``) or restore a run."""
 
     @abstractmethod
-    def log_params(self, run_id: str, params: dict[str, str]) -> None:
-        """Store params; the same value again is a no-op, a different one is ParamConflict."""
+    def log_params(self, run_id: str, params: dict[str, str], *, logged_by: str = "") -> None:
+        """Store params; the same value again is a no-op, a different one is ParamConflict.
+
+        ``logged_by`` is the name of the principal logging them, recorded with each new
+        param (a repeat keeps the first author). A store behind a server does not send it:
+        the server records its own request's principal.
+        """
 
     @abstractmethod
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from windlass import config
 from windlass.artifacts import open_blob_store
+from windlass.principal import Principal
 from windlass.tracking.service import Tracking
 from windlass.uris import StoreKind, store_kind
 
 
-def open_tracking(uri: str | None = None, artifact_uri: str | None = None) -> Tracking:
+def open_tracking(
+    uri: str | None = None,
+    artifact_uri: str | None = None,
+    *,
+    principal: Principal | None = None,
+) -> Tracking:
     """Return tracking over ``uri`` (default: ``WINDLASS_TRACKING_URI``, else embedded).
 
     ``sqlite:///…`` and ``postgresql://…`` use the store directly with artifacts under
     ``artifact_uri`` (default ``WINDLASS_ARTIFACT_URI`` or ``$WINDLASS_HOME/artifacts``);
-    ``http(s)://…`` talks to a windlass server, which owns both.
+    ``http(s)://…`` talks to a windlass server, which owns both (and records its own
+    principal). ``principal``: who writes are recorded against (default: the local one).
     """
     uri = uri or config.settings.tracking_uri or config.default_store_uri()
     if store_kind(uri) is StoreKind.REST:
@@ -21,7 +28,8 @@ def open_tracking(uri: str | None = None, artifact_uri: str | None = None) -> Tr
         from windlass.store.rest.store import RestStore
 
         rest = RestStore(uri)
-        return Tracking(rest, RestBlobStore(uri, rest.client))
+        return Tracking(rest, RestBlobStore(uri, rest.client), principal=principal)
     from windlass.store.sql.store import SqlStore
 
-    return Tracking(SqlStore(uri), open_blob_store(artifact_uri or config.default_artifact_uri()))
+    blobs = open_blob_store(artifact_uri or config.default_artifact_uri())
+    return Tracking(SqlStore(uri), blobs, principal=principal)

@@ -6,6 +6,7 @@ ids, times and run sources, and is the one place that writes tracking data.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -34,6 +35,7 @@ from windlass.entities import (
 )
 from windlass.exceptions import ArtifactNotFound, InvalidInput, InvalidState, RunNotFound
 from windlass.ids import is_id, new_id, now_ms, writer_id
+from windlass.principal import Principal, local_principal
 from windlass.store.metadata import MetadataStore
 from windlass.tracking import validation as v
 from windlass.tracking.source import process_alive
@@ -43,11 +45,18 @@ MAX_INPUTS_PER_CALL = 1000
 
 
 class Tracking:
-    """Tracking operations over one metadata store and one blob store."""
+    """Tracking operations over one metadata store and one blob store, as one principal.
 
-    def __init__(self, store: MetadataStore, blobs: BlobStore) -> None:
+    ``principal`` is who writes are recorded against unless a call passes its own (default:
+    :func:`~windlass.principal.local_principal`; a server passes each request's).
+    """
+
+    def __init__(
+        self, store: MetadataStore, blobs: BlobStore, *, principal: Principal | None = None
+    ) -> None:
         self.store = store
         self.blobs = blobs
+        self.principal = principal if principal is not None else local_principal()
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -86,8 +95,12 @@ class Tracking:
         tags: Mapping[str, Any] | None = None,
         run_id: str | None = None,
         start_time: int | None = None,
+        principal: Principal | None = None,
     ) -> Run:
         """Start a run in the project with id ``project_id``; returns it running.
+
+        The run's ``source.user`` is the name of ``principal`` (default: this service's),
+        whatever ``source`` says: who ran it is never a caller's claim.
 
         A client-chosen ``run_id`` makes the call idempotent: the same call again returns
         the run; the id again with another project, name, start time or parent is
@@ -106,6 +119,7 @@ class Tracking:
                 name = earlier.name if name is None else name
                 start_time = earlier.start_time if start_time is None else start_time
         run_id = run_id or new_id()
+        who = principal or self.principal
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
         return self.store.runs.create_run(
             run_id=run_id,
@@ -113,7 +127,7 @@ class Tracking:
             name=v.run_name(name or f"run-{run_id[-8:]}"),
             start_time=now_ms() if start_time is None else start_time,
             parent_run_id=parent_run_id,
-            source=source or RunSource(),
+            source=dataclasses.replace(source or RunSource(), user=who.name),
             tags=clean_tags,
         )
 
@@ -191,10 +205,17 @@ class Tracking:
             page_token = page.next_page_token
 
     # -- params, tags, metrics -----------------------------------------------------------
-    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        """Log immutable params (values stored as text)."""
+    def log_params(
+        self, run_id: str, params: Mapping[str, Any], *, principal: Principal | None = None
+    ) -> None:
+        """Log immutable params (values stored as text), recorded as logged by ``principal``.
+
+        ``principal`` defaults to this service's.
+        """
         self.store.runs.log_params(
-            run_id, {v.key("param", k): v.param_value(k, val) for k, val in params.items()}
+            run_id,
+            {v.key("param", k): v.param_value(k, val) for k, val in params.items()},
+            logged_by=(principal or self.principal).name,
         )
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:

@@ -85,10 +85,12 @@ def system_info() -> dict[str, object]:
 
 
 def collect_source() -> RunSource:
-    """Return a :class:`RunSource` describing this process."""
+    """Return a :class:`RunSource` describing this process's code and machine.
+
+    ``user`` is left empty: the tracking service records its principal's name there.
+    """
     commit, dirty = git_state()
     return RunSource(
-        user=current_user(),
         git_commit=commit,
         git_dirty=dirty,
         command=shlex.join([sys.executable, *sys.argv]),

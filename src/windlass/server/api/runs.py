@@ -32,7 +32,7 @@ from windlass.server.api.common import (
     ResponseBody,
     errors,
 )
-from windlass.server.deps import tracking
+from windlass.server.deps import PrincipalDep, tracking
 from windlass.store.bulk import paused_gc
 from windlass.store.filters import (
     MAX_CONDITIONS,
@@ -47,9 +47,8 @@ from windlass.tracking.service import Tracking
 
 # -- request bodies ------------------------------------------------------------------------
 class SourceBody(RequestBody):
-    """Where a run's code ran."""
+    """Where a run's code ran (who ran it is the request's principal, never a body field)."""
 
-    user: str = Field(default="", max_length=256)
     git_commit: str | None = Field(default=None, max_length=64)
     git_dirty: bool | None = None
     command: str = Field(default="", max_length=100_000)
@@ -250,8 +249,8 @@ def _json(body: Any) -> Response:
 
 
 @router.post("/runs", response_model=RunOut, responses=WRITE_ERRORS)
-def create_run(body: RunCreate, service: TrackingDep) -> dict[str, Any]:
-    """Create a running run (the same ``run_id`` again returns the existing run)."""
+def create_run(body: RunCreate, service: TrackingDep, who: PrincipalDep) -> dict[str, Any]:
+    """Create a running run as the request's principal (the same ``run_id`` again returns it)."""
     source = RunSource(**body.source.model_dump())
     return service.create_run(
         body.project_id,
@@ -261,6 +260,7 @@ def create_run(body: RunCreate, service: TrackingDep) -> dict[str, Any]:
         tags=body.tags,
         run_id=body.run_id,
         start_time=body.start_time,
+        principal=who,
     ).to_dict()
 
 
@@ -322,9 +322,11 @@ def heartbeat(run_id: str, body: Heartbeat, service: TrackingDep) -> dict[str, A
 
 
 @router.post("/runs/{run_id}/params", response_model=Empty, responses=WRITE_ERRORS)
-def log_params(run_id: str, body: Params, service: TrackingDep) -> dict[str, Any]:
-    """Log immutable params."""
-    service.log_params(run_id, body.params)
+def log_params(
+    run_id: str, body: Params, service: TrackingDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """Log immutable params, recorded as logged by the request's principal."""
+    service.log_params(run_id, body.params, principal=who)
     return {}
 
 

@@ -79,7 +79,8 @@ class RestRunStore(RunStore):
                     "name": name,
                     "start_time": start_time,
                     "parent_run_id": parent_run_id,
-                    "source": source.to_dict(),
+                    # Who ran it is the server's principal of this request, never a claim.
+                    "source": {k: v for k, v in source.to_dict().items() if k != "user"},
                     "tags": tags,
                 },
             )
@@ -122,8 +123,8 @@ class RestRunStore(RunStore):
             return Run.from_dict(self._http.request("DELETE", f"/api/v1/runs/{run_id}"))
         return Run.from_dict(self._http.request("POST", f"/api/v1/runs/{run_id}/restore"))
 
-    def log_params(self, run_id: str, params: dict[str, str]) -> None:
-        """Log params."""
+    def log_params(self, run_id: str, params: dict[str, str], *, logged_by: str = "") -> None:
+        """Log params; ``logged_by`` is not sent (the server records its request's principal)."""
         if params:
             self._http.request("POST", f"/api/v1/runs/{run_id}/params", json={"params": params})
 

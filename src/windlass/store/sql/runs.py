@@ -363,15 +363,18 @@ class SqlRunStore(RunStore):
         return self.get_run(run_id)
 
     # -- params and tags -----------------------------------------------------------------
-    def log_params(self, run_id: str, params: dict[str, str]) -> None:
-        """Store immutable params."""
+    def log_params(self, run_id: str, params: dict[str, str], *, logged_by: str = "") -> None:
+        """Store immutable params, each new one recorded as logged by ``logged_by``."""
         if not params:
             return
         with self._db.write() as conn:
             lookups.require_run(conn, run_id, writable=True)
             conn.execute(
                 self._db.insert(s.params).on_conflict_do_nothing(index_elements=["run_id", "key"]),
-                [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()],
+                [
+                    {"run_id": run_id, "key": k, "value": v, "logged_by": logged_by}
+                    for k, v in params.items()
+                ],
             )
             stored = dict(
                 conn.execute(

@@ -62,6 +62,8 @@ params = Table(
     Column("run_id", ID, ForeignKey("runs.id"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
+    # Who logged the param: the principal's name, recorded by the domain layer (0008).
+    Column("logged_by", String(256), nullable=False, server_default=""),
     Index("ix_params_key_value", "key", "value"),
 )
 
