@@ -125,8 +125,9 @@ SETTINGS: dict[str, Setting] = {
             "WINDLASS_USER",
             None,
             _text,
-            "Who the embedded SDK's writes are recorded as (model versions, alias moves, "
-            "prompt versions, deployment revisions); unset = the OS login of the caller.",
+            "Who the embedded SDK's writes are recorded as (runs, params, model versions, "
+            "alias moves, prompt versions, deployment revisions); unset = the OS login of the "
+            "caller.",
         ),
         Setting(
             "WINDLASS_SERVER_USER",
@@ -404,8 +405,8 @@ class Settings:
     def user(self) -> str | None:
         """``WINDLASS_USER``, unset.
 
-        Who the embedded SDK's writes are recorded as (model versions, alias moves, prompt
-        versions, deployment revisions); unset = the OS login of the caller.
+        Who the embedded SDK's writes are recorded as (runs, params, model versions, alias
+        moves, prompt versions, deployment revisions); unset = the OS login of the caller.
         """
         return cast("str | None", _value("WINDLASS_USER"))
 
