@@ -35,7 +35,10 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── InUse                      IN_USE                409
     │   └── InvalidState               INVALID_STATE         409
     ├── IntegrityFailure               INTEGRITY_FAILURE     422
+    ├── Unauthenticated                UNAUTHENTICATED       401
+    ├── PermissionDenied               PERMISSION_DENIED     403
     ├── UntrustedModel                 UNTRUSTED_MODEL       403
+    ├── TooManyRequests                TOO_MANY_REQUESTS     429
     ├── PayloadTooLarge                PAYLOAD_TOO_LARGE     413
     ├── UnsupportedMediaType           UNSUPPORTED_MEDIA_TYPE 415
     ├── Overloaded                     OVERLOADED            503
@@ -234,6 +237,33 @@ class IntegrityFailure(WindlassError):
 
     error_code = "INTEGRITY_FAILURE"
     http_status = 422
+
+
+class Unauthenticated(WindlassError):
+    """No credentials, or credentials the server could not verify (a bad or expired token).
+
+    The message never says whether a named user or token exists.
+    """
+
+    error_code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class PermissionDenied(WindlassError):
+    """The caller is known but its role does not allow the operation.
+
+    ``details`` name the permission needed, never whether another project's object exists.
+    """
+
+    error_code = "PERMISSION_DENIED"
+    http_status = 403
+
+
+class TooManyRequests(WindlassError):
+    """Too many failed logins or token checks from one address; retry after ``retry_after`` s."""
+
+    error_code = "TOO_MANY_REQUESTS"
+    http_status = 429
 
 
 class UntrustedModel(WindlassError):
