@@ -15,8 +15,11 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from windlass.access.policy import Permission
+
 __all__ = [
     "NAME_PATTERN",
+    "PERMISSION_KEY",
     "WHOLE",
     "Digest",
     "Empty",
@@ -32,6 +35,7 @@ __all__ = [
     "RequestBody",
     "ResponseBody",
     "errors",
+    "requires",
 ]
 
 #: The names of projects, models, prompts, deployments, aliases and variants.
@@ -95,7 +99,9 @@ class ErrorBody(BaseModel):
 
 _ERROR_TEXT = {
     400: "Invalid input (malformed parameters or body, bad page token, limit exceeded)",
-    403: "Refused by policy",
+    401: "Not authenticated (no, bad or expired credentials)",
+    403: "Refused by policy (role too small, or an untrusted model)",
+    429: "Too many failed authentications from this address (see Retry-After)",
     404: "Not found",
     409: "Conflict (exists, in use, or changed meanwhile)",
     413: "Payload too large",
@@ -115,3 +121,16 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ErrorBody, "description": _ERROR_TEXT[status]}
         for status in sorted({*statuses, *ALWAYS})
     }
+
+
+#: The OpenAPI extension naming the permission an operation needs.
+PERMISSION_KEY = "x-windlass-permission"
+
+
+def requires(permission: Permission, openapi_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return route keyword arguments declaring the permission the operation needs.
+
+    Every route passes ``**requires(...)`` to its decorator: the permission lands in the
+    OpenAPI document (``x-windlass-permission``), where the role-matrix test reads it.
+    """
+    return {"openapi_extra": {**(openapi_extra or {}), PERMISSION_KEY: permission.value}}
