@@ -71,7 +71,10 @@ class Models:
             from windlass.models.registry import ModelRegistry
 
             self._registry = ModelRegistry(
-                tracking.store, tracking.blobs, principal=self._client.principal
+                tracking.store,
+                tracking.blobs,
+                principal=self._client.principal,
+                access=tracking.access,
             )
         return tracking, self._registry
 

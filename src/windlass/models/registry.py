@@ -11,6 +11,11 @@ until authentication lands it is unauthenticated, so nothing may base a trust de
 
 The alias ``latest`` is reserved: it always resolves to the newest version and cannot be
 set or deleted.
+
+Every public call first asks the registry's :class:`~windlass.access.gate.Access`: reads
+need read in the project, creating and updating models and versions write, deleting them
+admin (moving a protected alias too, see :mod:`windlass.versioning.objects`); every
+mutation is then audited once (:mod:`windlass.access.actions`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from typing import Any
 
 import orjson
 
+from windlass.access import actions
+from windlass.access.gate import Access
+from windlass.access.policy import Permission
 from windlass.artifacts.cas import BlobStore
 from windlass.artifacts.paths import clean_artifact_path
 from windlass.entities import (
@@ -70,7 +78,12 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
     """Registered models, versions, aliases and lineage over a metadata and a blob store."""
 
     def __init__(
-        self, store: MetadataStore, blobs: BlobStore, *, principal: Principal | None = None
+        self,
+        store: MetadataStore,
+        blobs: BlobStore,
+        *,
+        principal: Principal | None = None,
+        access: Access | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -81,6 +94,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             version_not_found=ModelVersionNotFound,
             history_call="alias_history",
             principal=principal,
+            access=access,
         )
 
     # -- registered models ---------------------------------------------------------------
@@ -93,14 +107,16 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         tags: Mapping[str, Any] | None = None,
         exist_ok: bool = False,
         model_id: str | None = None,
+        principal: Principal | None = None,
     ) -> RegisteredModel:
         """Create a registered model; with ``exist_ok`` an existing one is returned as is.
 
         ``model_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the model it created.
         """
+        who = self._require(principal, Permission.WRITE, project_id)
         model_id = writer_id("model", model_id)
-        return self.store.registry.create_registered_model(
+        model = self.store.registry.create_registered_model(
             model_id=model_id,
             project_id=project_id,
             name=check_name("model name", name),
@@ -109,15 +125,33 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             created_at=now_ms(),
             exist_ok=exist_ok,
         )
+        if model.id == model_id:  # not an existing one returned (exist_ok)
+            self._access.record(
+                who,
+                actions.MODEL_CREATE,
+                self.uri(model.name),
+                project_id=project_id,
+                after=model.to_dict(),
+            )
+        return model
 
-    def get_model(self, project_id: str, name: str) -> RegisteredModel:
+    def get_model(
+        self, project_id: str, name: str, *, principal: Principal | None = None
+    ) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version."""
+        self._require(principal, Permission.READ, project_id)
         return self.store.registry.get_registered_model(project_id, check_name("model name", name))
 
     def list_models(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
+        self,
+        project_id: str,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
+        self._require(principal, Permission.READ, project_id)
         return self.store.registry.list_registered_models(project_id, max_results, page_token)
 
     def update_model(
@@ -129,8 +163,10 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         card: str | None = None,
         set_tags: Mapping[str, Any] | None = None,
         delete_tags: Iterable[str] | None = None,
+        principal: Principal | None = None,
     ) -> RegisteredModel:
         """Change a model's description, Markdown card (at most 1 MiB) or tags."""
+        who = self._require(principal, Permission.WRITE, project_id)
         if description is not None:
             checked_text("description", description, MAX_DESCRIPTION_LENGTH)
         if card is not None:
@@ -147,19 +183,39 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             raise InvalidInput(
                 f"tag(s) {', '.join(map(repr, both))} both set and deleted", keys=both
             )
-        return self.store.registry.update_registered_model(
+        name = check_name("model name", name)
+        before = (
+            self.store.registry.get_registered_model(project_id, name)
+            if self._access.audit is not None
+            else None
+        )
+        model = self.store.registry.update_registered_model(
             project_id,
-            check_name("model name", name),
+            name,
             description=description,
             card=card,
             set_tags=to_set or None,
             delete_tags=to_delete or None,
             updated_at=now_ms(),
         )
+        self._access.record(
+            who,
+            actions.MODEL_UPDATE,
+            self.uri(name),
+            project_id=project_id,
+            before=None if before is None else before.to_dict(),
+            after=model.to_dict(),
+        )
+        return model
 
-    def delete_model(self, project_id: str, name: str) -> None:
+    def delete_model(
+        self, project_id: str, name: str, *, principal: Principal | None = None
+    ) -> None:
         """Delete a model with all its versions (refused while aliased or deployed)."""
-        self.store.registry.delete_registered_model(project_id, check_name("model name", name))
+        who = self._require(principal, Permission.ADMIN, project_id)
+        name = check_name("model name", name)
+        self.store.registry.delete_registered_model(project_id, name)
+        self._access.record(who, actions.MODEL_DELETE, self.uri(name), project_id=project_id)
 
     # -- versions ------------------------------------------------------------------------
     def _check_files(self, files: Iterable[ArtifactEntry]) -> list[ArtifactEntry]:
@@ -239,13 +295,14 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         already registered, so a retried call registers once. With
         ``create_missing_model=False`` a model that does not exist is ModelNotFound.
         """
+        who = self._require(principal, Permission.WRITE, project_id)
         name = check_name("model name", name)
         version_id = writer_id("version", version_id)
         source = checked_text("source", source, MAX_SOURCE_LENGTH)
         if not source:
             raise InvalidInput("a model version needs a source (where its files came from)")
         description = checked_text("description", description, MAX_DESCRIPTION_LENGTH)
-        creator = self.recorded(principal)
+        creator = self.recorded(who)
         manifest = self._check_manifest(manifest)
         clean = self._check_files(files)
         manifest = agreeing_manifest(manifest, clean, self.blobs)
@@ -255,7 +312,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
                     f"run {run_id!r} does not exist (not a run id)", run_id=str(run_id)
                 )
             self.store.runs.get_run(run_id)
-        return self._create_with_object(
+        created = self._create_with_object(
             lambda: self.store.registry.create_model_version(
                 version_id=version_id,
                 project_id=project_id,
@@ -268,24 +325,42 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
                 claimed_by=creator,
                 created_at=now_ms(),
             ),
-            lambda: self.create_model(project_id, name, exist_ok=True),
+            lambda: self.create_model(project_id, name, exist_ok=True, principal=who),
             create_missing=create_missing_model,
         )
+        if created.id == version_id:  # not a retry answered with the version registered
+            self._access.record(
+                who,
+                actions.MODEL_VERSION_CREATE,
+                self.uri(name, created.version),
+                project_id=project_id,
+                after=_version_summary(created),
+            )
+        return created
 
-    def delete_version(self, project_id: str, name: str, version: int) -> None:
+    def delete_version(
+        self, project_id: str, name: str, version: int, *, principal: Principal | None = None
+    ) -> None:
         """Delete a version (refused while an alias points to it or a deployment serves it).
 
         A deployment serves a version it names by number, and the newest version when it
         names ``@latest`` (or no version); deleting it then is InUse naming the deployment.
         """
-        self.store.registry.delete_model_version(
-            project_id, check_name("model name", name), check_version(version, "model")
+        who = self._require(principal, Permission.ADMIN, project_id)
+        name = check_name("model name", name)
+        version = check_version(version, "model")
+        self.store.registry.delete_model_version(project_id, name, version)
+        self._access.record(
+            who, actions.MODEL_VERSION_DELETE, self.uri(name, version), project_id=project_id
         )
 
     # -- lineage -------------------------------------------------------------------------
-    def lineage(self, project_id: str, name: str, version: int) -> Lineage:
+    def lineage(
+        self, project_id: str, name: str, version: int, *, principal: Principal | None = None
+    ) -> Lineage:
         """Return where a version came from: its run's params, metrics, datasets and code."""
-        found = self.get_version(project_id, name, version)
+        who = self._require(principal, Permission.READ, project_id)
+        found = self.get_version(project_id, name, version, principal=who)
         if found.run_id is None:
             return Lineage(source=found.source)
         try:
@@ -304,3 +379,15 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             git_dirty=run.source.git_dirty,
             user=run.source.user,
         )
+
+
+def _version_summary(version: ModelVersion) -> dict[str, Any]:
+    """Return what an audit record keeps of a registered version (not its whole manifest)."""
+    return {
+        "id": version.id,
+        "version": version.version,
+        "source": version.source,
+        "run_id": version.run_id,
+        "claimed_by": version.claimed_by,
+        "files": len(version.files),
+    }

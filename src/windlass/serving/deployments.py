@@ -35,6 +35,12 @@ it keeps:
   writer got there first it is recomputed from the new state (and retried), unless the
   caller passed ``expected_revision``: then it fails with Conflict instead.
 
+Every public call first asks the service's :class:`~windlass.access.gate.Access`: reads
+need read in the project, creating a deployment write, and every change of an existing one
+(variants, weights, shadow, promote, rollback) or its deletion admin. Each change that
+records a revision, and each creation and deletion, is then audited once
+(:mod:`windlass.access.actions`).
+
 :class:`TrafficSplit` is the routing rule of a model server: sticky by request key
 (weighted rendezvous hashing), else random by weight.
 """
@@ -53,6 +59,10 @@ from dataclasses import replace
 from enum import Enum
 from typing import Any, Final, Literal
 
+from windlass.access import actions as audit_actions
+from windlass.access.bound import Bound
+from windlass.access.gate import Access
+from windlass.access.policy import Permission
 from windlass.entities import MANIFEST_FILE, Deployment, DeploymentEvent, Page, Variant
 from windlass.exceptions import (
     ArtifactNotFound,
@@ -82,6 +92,26 @@ ACTIONS: Final = frozenset(
 )
 #: How often a change is recomputed when concurrent writers keep getting there first.
 MAX_ATTEMPTS = 50
+#: The audit action of each recorded change.
+_AUDITED: Final = {
+    "create": audit_actions.DEPLOYMENT_CREATE,
+    "update": audit_actions.DEPLOYMENT_UPDATE,
+    "set_variants": audit_actions.DEPLOYMENT_UPDATE,
+    "set_weights": audit_actions.DEPLOYMENT_WEIGHTS,
+    "set_shadow": audit_actions.DEPLOYMENT_SHADOW,
+    "promote": audit_actions.DEPLOYMENT_PROMOTE,
+    "rollback": audit_actions.DEPLOYMENT_ROLLBACK,
+}
+_READ, _WRITE, _ADMIN = Permission.READ, Permission.WRITE, Permission.ADMIN
+
+
+def _state(deployment: Deployment) -> dict[str, Any]:
+    """Return what an audit record keeps of a deployment: revision, variants, shadow."""
+    return {
+        "revision": deployment.revision,
+        "variants": [v.to_dict() for v in deployment.variants],
+        "shadow": None if deployment.shadow is None else deployment.shadow.to_dict(),
+    }
 
 
 class _Keep(Enum):
@@ -248,7 +278,7 @@ def _shadow(value: VariantLike | None) -> Variant | None:
 
 
 # -- the service ----------------------------------------------------------------------------
-class DeploymentService:
+class DeploymentService(Bound):
     """Create, change, roll back and delete deployments over a metadata store.
 
     With ``check_models`` (the default) every model URI new to a deployment is resolved
@@ -257,24 +287,42 @@ class DeploymentService:
     """
 
     def __init__(
-        self, store: MetadataStore, *, check_models: bool = True, principal: Principal | None = None
+        self,
+        store: MetadataStore,
+        *,
+        check_models: bool = True,
+        principal: Principal | None = None,
+        access: Access | None = None,
     ) -> None:
         self.store = store
         self.check_models = check_models
-        #: Who writes are recorded as when a call names no principal.
-        self.principal = principal if principal is not None else local_principal()
+        self._bind(access, principal if principal is not None else local_principal())
+
+    def _require(
+        self, principal: Principal | None, permission: Permission, project_id: str
+    ) -> Principal:
+        who = self._who(principal)
+        self._access.require(who, permission, project_id)
+        return who
 
     # -- reading -------------------------------------------------------------------------
-    def get(self, project_id: str, name: str) -> Deployment:
+    def get(self, project_id: str, name: str, *, principal: Principal | None = None) -> Deployment:
         """Return a deployment with its variants, shadow and revision."""
+        self._require(principal, _READ, project_id)
         return self.store.deployments.get_deployment(
             project_id, check_name("deployment name", name)
         )
 
     def list(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
+        self,
+        project_id: str,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Page[Deployment]:
         """Return one page of a project's deployments, by name."""
+        self._require(principal, _READ, project_id)
         return self.store.deployments.list_deployments(project_id, max_results, page_token)
 
     def history(
@@ -285,8 +333,10 @@ class DeploymentService:
         page_token: str | None = None,
         *,
         newest_first: bool = False,
+        principal: Principal | None = None,
     ) -> Page[DeploymentEvent]:
         """Return one page of a deployment's recorded changes (oldest first unless asked)."""
+        self._require(principal, _READ, project_id)
         return self.store.deployments.deployment_history(
             project_id,
             check_name("deployment name", name),
@@ -295,19 +345,24 @@ class DeploymentService:
             newest_first=newest_first,
         )
 
-    def get_revision(self, project_id: str, name: str, revision: int) -> DeploymentEvent:
+    def get_revision(
+        self, project_id: str, name: str, revision: int, *, principal: Principal | None = None
+    ) -> DeploymentEvent:
         """Return the recorded change that made ``revision`` (its state, who and when)."""
+        self._require(principal, _READ, project_id)
         return self.store.deployments.get_deployment_revision(
             project_id, check_name("deployment name", name), _revision("revision", revision)
         )
 
-    def check_servable(self, project_id: str, name: str) -> Deployment:
+    def check_servable(
+        self, project_id: str, name: str, *, principal: Principal | None = None
+    ) -> Deployment:
         """Return the deployment once every model it names resolves.
 
         DeploymentNotFound, or the NotFound of the first variant (or shadow) whose model
         is gone, naming the variant: what a server of this deployment would fail on.
         """
-        deployment = self.get(project_id, name)
+        deployment = self.get(project_id, name, principal=principal)
         shadow = [] if deployment.shadow is None else [deployment.shadow]
         for variant in (*deployment.variants, *shadow):
             self._resolve(project_id, variant)
@@ -373,13 +428,14 @@ class DeploymentService:
         The same ``deployment_id`` again returns the deployment it created, so a retried
         call creates once.
         """
+        caller = self._require(principal, _WRITE, project_id)
         name = check_name("deployment name", name)
         clean, clean_shadow = check_state(_variants(variants), _shadow(shadow))
         description = _text("description", description, MAX_DESCRIPTION_LENGTH)
-        who = _recorded_name(principal or self.principal)
+        who = _recorded_name(caller)
         deployment_id = writer_id("deployment", deployment_id)
         self._check_models(project_id, clean, clean_shadow, set())
-        return self.store.deployments.create_deployment(
+        deployment = self.store.deployments.create_deployment(
             deployment_id=deployment_id,
             project_id=project_id,
             name=name,
@@ -389,6 +445,15 @@ class DeploymentService:
             claimed_by=who,
             at=now_ms(),
         )
+        if deployment.id == deployment_id:  # not a retry answered with the one it made
+            self._access.record(
+                caller,
+                audit_actions.DEPLOYMENT_CREATE,
+                f"deployments:/{name}",
+                project_id=project_id,
+                after={**_state(deployment), "description": deployment.description},
+            )
+        return deployment
 
     def _change(
         self,
@@ -401,11 +466,12 @@ class DeploymentService:
         principal: Principal | None,
     ) -> Deployment:
         """Apply ``transform`` to the current state as a compare-and-set; retry on races."""
+        caller = self._require(principal, _ADMIN, project_id)
         name = check_name("deployment name", name)
         expected = (
             None if expected_revision is None else _revision("expected_revision", expected_revision)
         )
-        who = _recorded_name(principal or self.principal)
+        who = _recorded_name(caller)
         known: set[str] = set()
         for attempt in range(MAX_ATTEMPTS):
             current = self.store.deployments.get_deployment(project_id, name)
@@ -425,7 +491,7 @@ class DeploymentService:
                 known.add(current.shadow.model_uri)
             self._check_models(project_id, variants, shadow, known)
             try:
-                return self.store.deployments.update_deployment(
+                changed = self.store.deployments.update_deployment(
                     project_id,
                     name,
                     variants=variants,
@@ -442,6 +508,16 @@ class DeploymentService:
                     or expected is not None
                 ):
                     raise
+            else:
+                self._access.record(
+                    caller,
+                    _AUDITED[action],
+                    f"deployments:/{name}",
+                    project_id=project_id,
+                    before=_state(current),
+                    after=_state(changed),
+                )
+                return changed
             # Another writer won the race: back off a little, then recompute from its state.
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
         raise Conflict(
@@ -468,6 +544,7 @@ class DeploymentService:
         :data:`KEEP` (the default) leaves it. ``action`` is what the history records
         (default: worked out from what changes).
         """
+        self._require(principal, _ADMIN, project_id)
         if variants is not None and weights is not None:
             raise InvalidInput("give new variants or new weights, not both")
         if variants is None and weights is None and shadow is KEEP:
@@ -600,6 +677,7 @@ class DeploymentService:
 
         Promoting the shadow makes it a variant with all the traffic and removes the shadow.
         """
+        self._require(principal, _ADMIN, project_id)
         variant = check_name("variant name", variant)
 
         def transform(current: Deployment) -> _State:
@@ -647,6 +725,7 @@ class DeploymentService:
 
         Without ``to_revision``: the revision before the one current at the call.
         """
+        self._require(principal, _ADMIN, project_id)
         target = None if to_revision is None else _revision("to_revision", to_revision)
 
         def transform(current: Deployment) -> _State:
@@ -677,9 +756,14 @@ class DeploymentService:
             principal=principal,
         )
 
-    def delete(self, project_id: str, name: str) -> None:
+    def delete(self, project_id: str, name: str, *, principal: Principal | None = None) -> None:
         """Delete a deployment and its history."""
-        self.store.deployments.delete_deployment(project_id, check_name("deployment name", name))
+        who = self._require(principal, _ADMIN, project_id)
+        name = check_name("deployment name", name)
+        self.store.deployments.delete_deployment(project_id, name)
+        self._access.record(
+            who, audit_actions.DEPLOYMENT_DELETE, f"deployments:/{name}", project_id=project_id
+        )
 
 
 # -- routing --------------------------------------------------------------------------------

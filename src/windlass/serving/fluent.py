@@ -35,7 +35,9 @@ class Deployments:
             from windlass.serving.deployments import DeploymentService
 
             self._service_made = DeploymentService(
-                self._client.tracking.store, principal=self._client.principal
+                self._client.tracking.store,
+                principal=self._client.principal,
+                access=self._client.tracking.access,
             )
         return self._service_made
 

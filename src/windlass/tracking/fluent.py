@@ -30,7 +30,13 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
-from windlass.exceptions import DeliveryFailed, InvalidInput, InvalidState
+from windlass.exceptions import (
+    DeliveryFailed,
+    InvalidInput,
+    InvalidState,
+    PermissionDenied,
+    Unauthenticated,
+)
 from windlass.ids import now_ms
 from windlass.tracking import context
 from windlass.tracking import validation as v
@@ -152,8 +158,13 @@ class Runs:
             return
         self._swept = True
         service = self._client.tracking
-        service.fail_dead_local_runs(socket.gethostname())
-        service.fail_stale_runs(config.settings.stale_run_seconds)
+        try:
+            service.fail_dead_local_runs(socket.gethostname())
+            service.fail_stale_runs(config.settings.stale_run_seconds)
+        except (PermissionDenied, Unauthenticated):
+            # A sweep over every project is a server admin's (with auth on); for anyone
+            # else it is best effort: the server sweeps stale runs itself.
+            pass
 
     def active(self) -> ActiveRun | None:
         """Return the innermost active run of this client, or None."""

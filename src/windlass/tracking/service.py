@@ -1,7 +1,13 @@
 """The tracking domain: every tracking operation, over any metadata store and blob store.
 
 Both faces (the SDK and the REST server) call this class; it validates input, fills in
-ids, times and run sources, and is the one place that writes tracking data.
+ids, times and run sources, and is the one place that writes tracking data. Every public
+method first asks its :class:`~windlass.access.gate.Access` whether the principal may act
+(READ for reads, WRITE for writes, ADMIN for deleting and restoring runs); a run addressed
+by id is checked in its project, and a principal without any role there gets the very
+``RunNotFound`` a missing run gets. Every mutation then appends one audit record
+(:mod:`windlass.access.actions`). Heartbeats and the stale-run sweeps are not audited:
+they are liveness and housekeeping, not changes anyone made.
 """
 
 from __future__ import annotations
@@ -12,6 +18,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from windlass.access import actions
+from windlass.access.bound import Bound, require_project_creator
+from windlass.access.gate import Access
+from windlass.access.policy import Permission
 from windlass.artifacts.cas import BlobStore
 from windlass.artifacts.hashing import hash_file
 from windlass.artifacts.paths import (
@@ -33,7 +43,13 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
-from windlass.exceptions import ArtifactNotFound, InvalidInput, InvalidState, RunNotFound
+from windlass.exceptions import (
+    ArtifactNotFound,
+    InvalidInput,
+    InvalidState,
+    ProjectNotFound,
+    RunNotFound,
+)
 from windlass.ids import is_id, new_id, now_ms, writer_id
 from windlass.principal import Principal, local_principal
 from windlass.store.metadata import MetadataStore
@@ -42,21 +58,85 @@ from windlass.tracking.source import process_alive
 
 _INT64 = 2**63
 MAX_INPUTS_PER_CALL = 1000
+#: How many run ids' projects are remembered (a run never changes project).
+RUN_PROJECT_CACHE_SIZE = 10_000
+#: How many artifact paths an audit record lists.
+MAX_AUDITED_PATHS = 100
+_READ, _WRITE, _ADMIN = Permission.READ, Permission.WRITE, Permission.ADMIN
 
 
-class Tracking:
+def missing_run(run_id: str) -> RunNotFound:
+    """Return the error of a run id that names no run (what the store raises, word for word)."""
+    return RunNotFound(f"run {run_id} does not exist", run_id=run_id)
+
+
+def run_uri(run_id: str) -> str:
+    """Return the URI of a run in audit records."""
+    return f"runs:/{run_id}"
+
+
+class Tracking(Bound):
     """Tracking operations over one metadata store and one blob store, as one principal.
 
     ``principal`` is who writes are recorded against unless a call passes its own (default:
-    :func:`~windlass.principal.local_principal`; a server passes each request's).
+    :func:`~windlass.principal.local_principal`; a server binds each request's with
+    :meth:`acting_as`). ``access`` checks permissions and records mutations (default: off).
     """
 
     def __init__(
-        self, store: MetadataStore, blobs: BlobStore, *, principal: Principal | None = None
+        self,
+        store: MetadataStore,
+        blobs: BlobStore,
+        *,
+        principal: Principal | None = None,
+        access: Access | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
-        self.principal = principal if principal is not None else local_principal()
+        self._run_projects: dict[str, str] = {}
+        self._bind(access, principal if principal is not None else local_principal())
+
+    # -- access --------------------------------------------------------------------------
+    def _checks(self) -> bool:
+        """Return whether a call must know its run's project (auth on, or an audit sink)."""
+        return self._access.enabled or self._access.audit is not None
+
+    def _run_project(self, run_id: str) -> str:
+        """Return the project id of a run (RunNotFound if there is none), remembered."""
+        project_id = self._run_projects.get(run_id)
+        if project_id is None:
+            project_id = self.store.runs.get_run(run_id).project_id
+            if len(self._run_projects) >= RUN_PROJECT_CACHE_SIZE:
+                self._run_projects.clear()
+            self._run_projects[run_id] = project_id
+        return project_id
+
+    def _require_run(self, who: Principal, permission: Permission, run_id: str) -> str | None:
+        """Check ``permission`` in the run's project; return that project (None: unchecked).
+
+        A principal without any role in the run's project gets the run's not-found error,
+        so it cannot tell the run exists. Nothing is looked up with auth off and no audit.
+        """
+        if not self._checks():
+            return None
+        self._access.require(who, Permission.AUTHENTICATED)
+        project_id = self._run_project(run_id)
+        self._access.require(who, permission, project_id, hidden=missing_run(run_id))
+        return project_id
+
+    def _record(
+        self,
+        who: Principal,
+        action: str,
+        run_id: str,
+        project_id: str | None,
+        *,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        self._access.record(
+            who, action, run_uri(run_id), project_id=project_id, before=before, after=after
+        )
 
     def close(self) -> None:
         """Release the store's connections."""
@@ -64,25 +144,77 @@ class Tracking:
 
     # -- projects ------------------------------------------------------------------------
     def project(
-        self, name: str, *, project_id: str | None = None, created_at: int | None = None
+        self,
+        name: str,
+        *,
+        project_id: str | None = None,
+        created_at: int | None = None,
+        principal: Principal | None = None,
     ) -> Project:
         """Return the project named ``name``, creating it on first use.
 
         A new project gets ``project_id`` (the writer's; default: a new one) and
-        ``created_at`` (default: now); an existing one is returned as it is.
+        ``created_at`` (default: now); an existing one is returned as it is. With auth on,
+        returning a project needs read in it, and creating one needs a server admin
+        (PermissionDenied naming the project otherwise).
         """
+        who = self._who(principal)
+        name = v.project_name(name)
         project_id = writer_id("project", project_id)
-        return self.store.runs.get_or_create_project(
-            v.project_name(name), project_id, now_ms() if created_at is None else created_at
+        if self._access.enabled:
+            self._access.require(who, Permission.AUTHENTICATED)
+            try:
+                existing = self.store.runs.get_project(name)
+            except ProjectNotFound:
+                pass
+            else:
+                self._access.require(who, _READ, existing.id)
+                return existing
+            require_project_creator(self._access, who, name)
+        project = self.store.runs.get_or_create_project(
+            name, project_id, now_ms() if created_at is None else created_at
         )
+        if project.id == project_id:
+            self._access.record(
+                who,
+                actions.PROJECT_CREATE,
+                f"projects:/{project.name}",
+                project_id=project.id,
+                after=project.to_dict(),
+            )
+        return project
 
-    def get_project(self, name_or_id: str) -> Project:
-        """Return an existing project by name or id."""
-        return self.store.runs.get_project(name_or_id)
+    def get_project(self, name_or_id: str, *, principal: Principal | None = None) -> Project:
+        """Return an existing project by name or id (with auth on: one the caller may read)."""
+        who = self._who(principal)
+        if not self._access.enabled:
+            return self.store.runs.get_project(name_or_id)
+        self._access.require(who, Permission.AUTHENTICATED)
+        project = self.store.runs.get_project(name_or_id)
+        self._access.require(who, _READ, project.id)
+        return project
 
-    def list_projects(self, max_results: int = 100, page_token: str | None = None) -> Page[Project]:
-        """Return one page of projects, by name."""
-        return self.store.runs.list_projects(max_results, page_token)
+    def list_projects(
+        self,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        principal: Principal | None = None,
+    ) -> Page[Project]:
+        """Return one page of projects, by name.
+
+        With auth on, only the projects the caller has a role in are listed (a page may
+        then hold fewer than ``max_results`` and still have a next page).
+        """
+        who = self._who(principal)
+        self._access.require(who, Permission.AUTHENTICATED)
+        page = self.store.runs.list_projects(max_results, page_token)
+        if not self._access.enabled:
+            return page
+        policy = self._access.policy
+        return dataclasses.replace(
+            page, items=[p for p in page.items if policy.allows(who, _READ, p.id)]
+        )
 
     # -- runs ----------------------------------------------------------------------------
     def create_run(
@@ -106,6 +238,8 @@ class Tracking:
         the run; the id again with another project, name, start time or parent is
         IdConflict. A retry that leaves the name or start time out gets the stored ones.
         """
+        who = self._who(principal)
+        self._access.require(who, _WRITE, project_id)
         if run_id is not None and not is_id(run_id):
             raise InvalidInput(f"run id {run_id!r} is not 32 hex characters")
         if parent_run_id is not None and not is_id(parent_run_id):
@@ -119,9 +253,8 @@ class Tracking:
                 name = earlier.name if name is None else name
                 start_time = earlier.start_time if start_time is None else start_time
         run_id = run_id or new_id()
-        who = principal or self.principal
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
-        return self.store.runs.create_run(
+        run = self.store.runs.create_run(
             run_id=run_id,
             project_id=project_id,
             name=v.run_name(name or f"run-{run_id[-8:]}"),
@@ -130,19 +263,31 @@ class Tracking:
             source=dataclasses.replace(source or RunSource(), user=who.name),
             tags=clean_tags,
         )
+        self._record(who, actions.RUN_CREATE, run.id, run.project_id, after=run.to_dict())
+        return run
 
-    def get_run(self, run_id: str) -> Run:
+    def get_run(self, run_id: str, *, principal: Principal | None = None) -> Run:
         """Return a run with params, tags and latest metrics."""
+        self._require_run(self._who(principal), _READ, run_id)
         return self.store.runs.get_run(run_id)
 
     def end_run(
-        self, run_id: str, status: RunStatus = RunStatus.FINISHED, end_time: int | None = None
+        self,
+        run_id: str,
+        status: RunStatus = RunStatus.FINISHED,
+        end_time: int | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Run:
         """End a run with a terminal status."""
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
         status = RunStatus(status)
         if not status.is_terminal:
             raise InvalidInput(f"end_run needs a terminal status, got {status.value!r}")
-        return self.store.runs.update_run(run_id, status=status, end_time=end_time or now_ms())
+        return self._updated(
+            who, run_id, project_id, status=status, end_time=end_time or now_ms(), name=None
+        )
 
     def update_run(
         self,
@@ -151,40 +296,122 @@ class Tracking:
         status: RunStatus | None = None,
         end_time: int | None = None,
         name: str | None = None,
+        principal: Principal | None = None,
     ) -> Run:
         """Change a run's status, end time or name."""
-        return self.store.runs.update_run(
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
+        return self._updated(
+            who,
             run_id,
+            project_id,
             status=None if status is None else RunStatus(status),
             end_time=end_time,
             name=None if name is None else v.run_name(name),
         )
 
-    def heartbeat(self, run_id: str, at: int | None = None) -> None:
-        """Record that the process running ``run_id`` is alive (now, unless ``at`` is given)."""
+    def _updated(
+        self,
+        who: Principal,
+        run_id: str,
+        project_id: str | None,
+        *,
+        status: RunStatus | None,
+        end_time: int | None,
+        name: str | None,
+    ) -> Run:
+        """Store a run's change and record it (the changed fields, before and after)."""
+        before = self.store.runs.get_run(run_id) if self._access.audit is not None else None
+        run = self.store.runs.update_run(run_id, status=status, end_time=end_time, name=name)
+        if before is not None:
+            fields = [
+                f
+                for f, given in (("status", status), ("end_time", end_time), ("name", name))
+                if given is not None
+            ]
+            old, new = before.to_dict(), run.to_dict()
+            self._record(
+                who,
+                actions.RUN_UPDATE,
+                run_id,
+                project_id or run.project_id,
+                before={f: old[f] for f in fields},
+                after={f: new[f] for f in fields},
+            )
+        return run
+
+    def heartbeat(
+        self, run_id: str, at: int | None = None, *, principal: Principal | None = None
+    ) -> None:
+        """Record that the process running ``run_id`` is alive (now, unless ``at`` is given).
+
+        Not audited: a liveness ping is no change anyone made.
+        """
+        if self._access.enabled:
+            self._require_run(self._who(principal), _WRITE, run_id)
         self.store.runs.heartbeat(run_id, at or now_ms())
 
-    def delete_run(self, run_id: str) -> Run:
-        """Soft-delete a run (it can be restored)."""
-        return self.store.runs.set_run_deleted(run_id, True, now_ms())
+    def delete_run(self, run_id: str, *, principal: Principal | None = None) -> Run:
+        """Soft-delete a run (it can be restored); needs admin in its project."""
+        who = self._who(principal)
+        project_id = self._require_run(who, _ADMIN, run_id)
+        run = self.store.runs.set_run_deleted(run_id, True, now_ms())
+        self._record(
+            who,
+            actions.RUN_DELETE,
+            run_id,
+            project_id,
+            before={"deleted": False},
+            after={"deleted": True},
+        )
+        return run
 
-    def restore_run(self, run_id: str) -> Run:
-        """Restore a deleted run."""
+    def restore_run(self, run_id: str, *, principal: Principal | None = None) -> Run:
+        """Restore a deleted run; needs admin in its project."""
+        who = self._who(principal)
+        project_id = self._require_run(who, _ADMIN, run_id)
         run = self.store.runs.get_run(run_id)
         if not run.deleted:
             raise InvalidState(f"run {run_id} is not deleted", run_id=run_id)
-        return self.store.runs.set_run_deleted(run_id, False, now_ms())
+        run = self.store.runs.set_run_deleted(run_id, False, now_ms())
+        self._record(
+            who,
+            actions.RUN_RESTORE,
+            run_id,
+            project_id,
+            before={"deleted": True},
+            after={"deleted": False},
+        )
+        return run
 
-    def fail_stale_runs(self, stale_seconds: float) -> list[str]:
-        """Mark running runs without a heartbeat for ``stale_seconds`` failed."""
-        return self.fail_runs_silent_since(now_ms() - int(stale_seconds * 1000))
+    def fail_stale_runs(
+        self, stale_seconds: float, *, principal: Principal | None = None
+    ) -> list[str]:
+        """Mark running runs without a heartbeat for ``stale_seconds`` failed.
 
-    def fail_runs_silent_since(self, heartbeat_before: int) -> list[str]:
-        """Mark failed the running runs whose last heartbeat is before ``heartbeat_before``."""
+        A sweep over every project: with auth on it needs a server admin (the server's own
+        sweeper runs unchecked). Not audited: housekeeping, not a change anyone made.
+        """
+        return self.fail_runs_silent_since(
+            now_ms() - int(stale_seconds * 1000), principal=principal
+        )
+
+    def fail_runs_silent_since(
+        self, heartbeat_before: int, *, principal: Principal | None = None
+    ) -> list[str]:
+        """Mark failed the running runs whose last heartbeat is before ``heartbeat_before``.
+
+        Needs a server admin with auth on; not audited (see :meth:`fail_stale_runs`).
+        """
+        self._access.require(self._who(principal), Permission.SERVER_ADMIN)
         return self.store.runs.fail_stale_runs(heartbeat_before)
 
-    def fail_dead_local_runs(self, host: str) -> list[str]:
-        """Mark failed the running runs started on ``host`` whose process no longer exists."""
+    def fail_dead_local_runs(self, host: str, *, principal: Principal | None = None) -> list[str]:
+        """Mark failed the running runs started on ``host`` whose process no longer exists.
+
+        Needs a server admin with auth on; not audited (see :meth:`fail_stale_runs`).
+        """
+        self._access.require(self._who(principal), Permission.SERVER_ADMIN)
         dead: list[str] = []
         page_token: str | None = None
         while True:
@@ -212,24 +439,43 @@ class Tracking:
 
         ``principal`` defaults to this service's.
         """
-        self.store.runs.log_params(
-            run_id,
-            {v.key("param", k): v.param_value(k, val) for k, val in params.items()},
-            logged_by=(principal or self.principal).name,
-        )
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
+        clean = {v.key("param", k): v.param_value(k, val) for k, val in params.items()}
+        self.store.runs.log_params(run_id, clean, logged_by=who.name)
+        self._record(who, actions.RUN_PARAMS, run_id, project_id, after=clean)
 
-    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+    def set_tags(
+        self, run_id: str, tags: Mapping[str, Any], *, principal: Principal | None = None
+    ) -> None:
         """Set tags (values stored as text)."""
-        self.store.runs.set_tags(
-            run_id, {v.key("tag", k): v.tag_value(k, val) for k, val in tags.items()}
-        )
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
+        clean = {v.key("tag", k): v.tag_value(k, val) for k, val in tags.items()}
+        self.store.runs.set_tags(run_id, clean)
+        self._record(who, actions.RUN_TAGS, run_id, project_id, after=clean)
 
-    def delete_tag(self, run_id: str, key: str) -> None:
+    def delete_tag(self, run_id: str, key: str, *, principal: Principal | None = None) -> None:
         """Remove a tag."""
-        self.store.runs.delete_tag(run_id, v.key("tag", key))
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
+        key = v.key("tag", key)
+        self.store.runs.delete_tag(run_id, key)
+        self._record(who, actions.RUN_TAG_DELETE, run_id, project_id, before={"key": key})
 
-    def log_metrics(self, batch: MetricBatch) -> int:
-        """Validate and store a batch of metric points; returns how many were stored."""
+    def log_metrics(self, batch: MetricBatch, *, principal: Principal | None = None) -> int:
+        """Validate and store a batch of metric points; returns how many were stored.
+
+        Needs write in the project of every run of the batch; one audit record per batch
+        (count, keys and runs; never the values).
+        """
+        who = self._who(principal)
+        project_id: str | None = None
+        if self._checks():
+            self._access.require(who, Permission.AUTHENTICATED)
+            for run_id in dict.fromkeys(batch.run_ids):
+                checked = self._require_run(who, _WRITE, run_id)
+                project_id = project_id or checked
         if not is_id(batch.id):
             raise InvalidInput(f"metric batch id {batch.id!r} is not 32 hex characters")
         if (
@@ -261,16 +507,43 @@ class Tracking:
                 batch.steps[index] = v.step(key, step)
             if type(ts) is not int or not 0 <= ts < _INT64:
                 batch.timestamps[index] = v.timestamp(key, ts)
-        return self.store.runs.log_metrics(batch)
+        stored = self.store.runs.log_metrics(batch)
+        if self._access.audit is not None and batch.run_ids:
+            self._record(
+                who,
+                actions.RUN_METRICS,
+                batch.run_ids[0],
+                project_id,
+                after={
+                    "count": len(batch.keys),
+                    "stored": stored,
+                    "keys": sorted(seen),
+                    "run_ids": list(dict.fromkeys(batch.run_ids)),
+                },
+            )
+        return stored
 
     def metric_history_page(
-        self, run_id: str, key: str, max_results: int = 100_000, page_token: str | None = None
+        self,
+        run_id: str,
+        key: str,
+        max_results: int = 100_000,
+        page_token: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Page[MetricPoint]:
         """Return one page of a metric's points in step order."""
+        self._require_run(self._who(principal), _READ, run_id)
         return self.store.runs.get_metric_history(run_id, key, max_results, page_token)
 
-    def get_metric_history(self, run_id: str, key: str) -> Iterator[MetricPoint]:
+    def get_metric_history(
+        self, run_id: str, key: str, *, principal: Principal | None = None
+    ) -> Iterator[MetricPoint]:
         """Yield every point of a metric in step order, page by page."""
+        self._require_run(self._who(principal), _READ, run_id)
+        return self._metric_points(run_id, key)
+
+    def _metric_points(self, run_id: str, key: str) -> Iterator[MetricPoint]:
         token: str | None = None
         while True:
             page = self.store.runs.get_metric_history(run_id, key, page_token=token)
@@ -280,8 +553,12 @@ class Tracking:
             token = page.next_page_token
 
     # -- dataset inputs ------------------------------------------------------------------
-    def log_inputs(self, run_id: str, inputs: list[DatasetInput]) -> None:
+    def log_inputs(
+        self, run_id: str, inputs: list[DatasetInput], *, principal: Principal | None = None
+    ) -> None:
         """Record datasets a run read; the same (name, digest, context) again is a no-op."""
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
         if not isinstance(inputs, list) or len(inputs) > MAX_INPUTS_PER_CALL:
             raise InvalidInput(
                 f"log_inputs takes a list of at most {MAX_INPUTS_PER_CALL} dataset inputs"
@@ -291,9 +568,17 @@ class Tracking:
             checked = v.dataset_input(item)
             unique.setdefault((checked.name, checked.digest, checked.context), checked)
         self.store.runs.log_inputs(run_id, list(unique.values()))
+        self._record(
+            who,
+            actions.RUN_INPUTS,
+            run_id,
+            project_id,
+            after=[d.to_dict() for d in unique.values()],
+        )
 
-    def list_inputs(self, run_id: str) -> list[DatasetInput]:
+    def list_inputs(self, run_id: str, *, principal: Principal | None = None) -> list[DatasetInput]:
         """Return the datasets a run read, in the order they were first logged."""
+        self._require_run(self._who(principal), _READ, run_id)
         return self.store.runs.list_inputs(run_id)
 
     # -- search --------------------------------------------------------------------------
@@ -305,17 +590,49 @@ class Tracking:
         max_results: int = 1000,
         page_token: str | None = None,
         view: ViewType = ViewType.ACTIVE,
+        *,
+        principal: Principal | None = None,
     ) -> Page[Run]:
-        """Return one page of runs matching ``filter`` (projects by name or id)."""
+        """Return one page of runs matching ``filter`` (projects by name or id).
+
+        With auth on, each named project needs read (PermissionDenied otherwise); no
+        project named searches the projects the caller has a role in.
+        """
+        who = self._who(principal)
+        if self._access.enabled:
+            projects = self._readable_projects(who, projects)
+            if projects is not None and not projects:
+                return Page([], None)
         return self.store.runs.search_runs(
             projects, filter, order_by, max_results, page_token, ViewType(view)
         )
 
+    def _readable_projects(self, who: Principal, projects: list[str] | None) -> list[str] | None:
+        """Return the ids of the named projects once each is readable (None: every project)."""
+        self._access.require(who, Permission.AUTHENTICATED)
+        if projects is None:
+            if who.server_admin:
+                return None
+            return [p for p, _role in who.roles if who.role_in(p) is not None]
+        ids = []
+        for name in projects:
+            project_id = self.store.runs.get_project(name).id
+            self._access.require(who, _READ, project_id)
+            ids.append(project_id)
+        return ids
+
     # -- artifacts -----------------------------------------------------------------------
     def log_artifact(
-        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+        self,
+        run_id: str,
+        local_path: str | Path,
+        artifact_path: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> list[ArtifactEntry]:
         """Upload a file, or a folder (as ``<artifact_path>/<folder name>/...``), to a run."""
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
         local = Path(local_path)
         if not local.exists():
             raise InvalidInput(f"no such file or folder: {local}", path=str(local))
@@ -330,15 +647,34 @@ class Tracking:
                 digest, size = self.blobs.put_file(file)
             entries.append(ArtifactEntry(dest, digest, size))
         self.store.artifacts.record_artifacts(run_id, entries)
+        self._record_artifacts(who, run_id, project_id, entries)
         return entries
 
-    def record_artifacts(self, run_id: str, entries: list[ArtifactEntry]) -> None:
+    def _record_artifacts(
+        self, who: Principal, run_id: str, project_id: str | None, entries: list[ArtifactEntry]
+    ) -> None:
+        self._record(
+            who,
+            actions.RUN_ARTIFACTS,
+            run_id,
+            project_id,
+            after={
+                "count": len(entries),
+                "paths": [e.path for e in entries[:MAX_AUDITED_PATHS]],
+            },
+        )
+
+    def record_artifacts(
+        self, run_id: str, entries: list[ArtifactEntry], *, principal: Principal | None = None
+    ) -> None:
         """Record already-uploaded blobs as files of a run.
 
         Each path must be canonical (no empty or ``.`` segments, no trailing ``/``), each
         blob must exist with exactly the declared size, and no path may be both a file and
         a folder (``a`` and ``a/b``); otherwise nothing of the batch is recorded.
         """
+        who = self._who(principal)
+        project_id = self._require_run(who, _WRITE, run_id)
         self.store.runs.get_run(run_id)  # an unknown run is RunNotFound before any entry is read
         clean = []
         for entry in entries:
@@ -363,24 +699,36 @@ class Tracking:
                 )
             clean.append(ArtifactEntry(path, entry.digest, entry.size))
         self.store.artifacts.record_artifacts(run_id, clean)
+        self._record_artifacts(who, run_id, project_id, clean)
 
-    def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactListing]:
+    def list_artifacts(
+        self, run_id: str, path: str = "", *, principal: Principal | None = None
+    ) -> list[ArtifactListing]:
         """List one folder level of a run's artifacts."""
+        self._require_run(self._who(principal), _READ, run_id)
         return self.store.artifacts.list_artifacts(
             run_id, clean_artifact_path(path) if path else ""
         )
 
-    def walk_artifacts(self, run_id: str, path: str = "") -> list[ArtifactEntry]:
+    def walk_artifacts(
+        self, run_id: str, path: str = "", *, principal: Principal | None = None
+    ) -> list[ArtifactEntry]:
         """Return every file under ``path`` of a run's artifacts."""
+        self._require_run(self._who(principal), _READ, run_id)
         return self.store.artifacts.walk_artifacts(
             run_id, clean_artifact_path(path) if path else ""
         )
 
-    def get_artifact(self, run_id: str, path: str) -> ArtifactEntry:
+    def get_artifact(
+        self, run_id: str, path: str, *, principal: Principal | None = None
+    ) -> ArtifactEntry:
         """Return one artifact file's entry."""
+        self._require_run(self._who(principal), _READ, run_id)
         return self.store.artifacts.get_artifact(run_id, clean_artifact_path(path))
 
-    def download_artifacts(self, run_id: str, path: str, dest: str | Path) -> Path:
+    def download_artifacts(
+        self, run_id: str, path: str, dest: str | Path, *, principal: Principal | None = None
+    ) -> Path:
         """Download a file or folder of a run's artifacts under ``dest``; return its path.
 
         Existing files are replaced. Raises ArtifactNotFound if the run has nothing at
@@ -389,7 +737,7 @@ class Tracking:
         a folder where a file goes), or if a file cannot be written.
         """
         clean = clean_artifact_path(path) if path else ""
-        entries = self.walk_artifacts(run_id, clean)
+        entries = self.walk_artifacts(run_id, clean, principal=principal)
         if not entries:
             raise ArtifactNotFound(
                 f"run {run_id} has no artifacts under {path!r}", run_id=run_id, path=path

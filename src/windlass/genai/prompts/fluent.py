@@ -60,7 +60,9 @@ class Prompts:
             from windlass.genai.prompts.registry import PromptRegistry
 
             self._registry_made = PromptRegistry(
-                self._client.tracking.store, principal=self._client.principal
+                self._client.tracking.store,
+                principal=self._client.principal,
+                access=self._client.tracking.access,
             )
         return self._registry_made
 

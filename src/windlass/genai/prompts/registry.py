@@ -9,6 +9,11 @@ A version is loaded as a :class:`LoadedPrompt`, which renders (:meth:`LoadedProm
 and calls its model (:meth:`LoadedPrompt.run`). The alias ``latest`` is reserved: it
 always names the newest version. References name versions as ``name`` (the newest),
 ``name/3``, ``name@production`` or ``prompts:/name@production``.
+
+Every public call first asks the registry's :class:`~windlass.access.gate.Access`: reads
+(loading, rendering, diffing, pulling) need read in the project, creating prompts and
+registering versions write, deleting admin (moving a protected alias too); every mutation
+is then audited once (:mod:`windlass.access.actions`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from windlass.access import actions
+from windlass.access.gate import Access
+from windlass.access.policy import Permission
 from windlass.artifacts.hashing import hash_bytes
 from windlass.entities import (
     Page,
@@ -436,7 +444,13 @@ class PushResult:
 class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
     """Prompts, their versions, aliases, diffs and prompt files over a metadata store."""
 
-    def __init__(self, store: MetadataStore, *, principal: Principal | None = None) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        *,
+        principal: Principal | None = None,
+        access: Access | None = None,
+    ) -> None:
         self.store = store
         super().__init__(
             store.prompts,
@@ -444,6 +458,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
             object_not_found=PromptNotFound,
             version_not_found=PromptVersionNotFound,
             principal=principal,
+            access=access,
         )
 
     # -- prompts -------------------------------------------------------------------------
@@ -455,14 +470,16 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         description: str = "",
         exist_ok: bool = False,
         prompt_id: str | None = None,
+        principal: Principal | None = None,
     ) -> Prompt:
         """Create a prompt without versions; with ``exist_ok`` an existing one is returned.
 
         ``prompt_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the prompt it created.
         """
+        who = self._require(principal, Permission.WRITE, project_id)
         prompt_id = writer_id("prompt", prompt_id)
-        return self.store.prompts.create_prompt(
+        prompt = self.store.prompts.create_prompt(
             prompt_id=prompt_id,
             project_id=project_id,
             name=check_name("prompt name", name),
@@ -470,20 +487,43 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
             created_at=now_ms(),
             exist_ok=exist_ok,
         )
+        if prompt.id == prompt_id:  # not an existing one returned (exist_ok)
+            self._access.record(
+                who,
+                actions.PROMPT_CREATE,
+                self.uri(prompt.name),
+                project_id=project_id,
+                after=prompt.to_dict(),
+            )
+        return prompt
 
-    def get_prompt(self, project_id: str, name: str) -> Prompt:
+    def get_prompt(
+        self, project_id: str, name: str, *, principal: Principal | None = None
+    ) -> Prompt:
         """Return a prompt with its aliases and newest version number."""
+        self._require(principal, Permission.READ, project_id)
         return self.store.prompts.get_prompt(project_id, check_name("prompt name", name))
 
     def list_prompts(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
+        self,
+        project_id: str,
+        max_results: int = 100,
+        page_token: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
+        self._require(principal, Permission.READ, project_id)
         return self.store.prompts.list_prompts(project_id, max_results, page_token)
 
-    def delete_prompt(self, project_id: str, name: str) -> None:
+    def delete_prompt(
+        self, project_id: str, name: str, *, principal: Principal | None = None
+    ) -> None:
         """Delete a prompt with all its versions (refused while it has aliases)."""
-        self.store.prompts.delete_prompt(project_id, check_name("prompt name", name))
+        who = self._require(principal, Permission.ADMIN, project_id)
+        name = check_name("prompt name", name)
+        self.store.prompts.delete_prompt(project_id, name)
+        self._access.record(who, actions.PROMPT_DELETE, self.uri(name), project_id=project_id)
 
     # -- versions ------------------------------------------------------------------------
     def register(
@@ -508,6 +548,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         ``version_id`` again returns the version it registered. With
         ``create_missing_prompt=False`` a prompt that does not exist is PromptNotFound.
         """
+        who = self._require(principal, Permission.WRITE, project_id)
         name = check_name("prompt name", name)
         version_id = writer_id("version", version_id)
         content = prompt_content(
@@ -518,8 +559,8 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
             variables=variables,
         )
         message = checked_text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
-        creator = self.recorded(principal)
-        return LoadedPrompt.of(
+        creator = self.recorded(who)
+        created = LoadedPrompt.of(
             self._create_with_object(
                 lambda: self.store.prompts.create_prompt_version(
                     version_id=version_id,
@@ -534,31 +575,70 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
                     claimed_by=creator,
                     created_at=now_ms(),
                 ),
-                lambda: self.create_prompt(project_id, name, exist_ok=True),
+                lambda: self.create_prompt(project_id, name, exist_ok=True, principal=who),
                 create_missing=create_missing_prompt,
             )
         )
+        if created.id == version_id:  # not unchanged content or a retry answered
+            self._access.record(
+                who,
+                actions.PROMPT_VERSION_CREATE,
+                self.uri(name, created.version),
+                project_id=project_id,
+                after={
+                    "id": created.id,
+                    "version": created.version,
+                    "content_hash": created.content_hash,
+                    "commit_message": created.commit_message,
+                },
+            )
+        return created
 
     def get(
-        self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
+        self,
+        project_id: str,
+        name: str,
+        *,
+        version: int | None = None,
+        alias: str | None = None,
+        principal: Principal | None = None,
     ) -> LoadedPrompt:
         """Return the version named by number or alias; neither: the newest version."""
-        return LoadedPrompt.of(self.resolve(project_id, name, version=version, alias=alias))
+        return LoadedPrompt.of(
+            self.resolve(project_id, name, version=version, alias=alias, principal=principal)
+        )
 
-    def load(self, project_id: str, ref: str) -> LoadedPrompt:
+    def load(
+        self, project_id: str, ref: str, *, principal: Principal | None = None
+    ) -> LoadedPrompt:
         """Return the version ``ref`` names: ``name``, ``name/3``, ``name@alias``, a URI.
 
         The caller picks ``project_id`` (from the URI's own project, see :func:`ref_project`).
         """
+        who = self._require(principal, Permission.READ, project_id)
         name, version, alias = parse_ref(ref)
-        return self.get(project_id, name, version=version, alias=alias)
+        return self.get(project_id, name, version=version, alias=alias, principal=who)
 
     def render(self, project_id: str, ref: str, /, **variables: Any) -> str | list[dict[str, str]]:
-        """Return the version ``ref`` names rendered with ``variables``."""
+        """Return the version ``ref`` names rendered with ``variables`` (as the bound principal).
+
+        Every keyword is a template variable, so this call takes no ``principal=``: bind one
+        with :meth:`acting_as`.
+        """
+        self._require(None, Permission.READ, project_id)
         return self.load(project_id, ref).render(**variables)
 
-    def diff(self, project_id: str, name: str, old: int | str, new: int | str) -> str:
+    def diff(
+        self,
+        project_id: str,
+        name: str,
+        old: int | str,
+        new: int | str,
+        *,
+        principal: Principal | None = None,
+    ) -> str:
         """Return a unified diff of two versions (by number, alias or ``latest``)."""
+        self._require(principal, Permission.READ, project_id)
         return diff_versions(
             self._version(project_id, name, old), self._version(project_id, name, new)
         )
@@ -581,12 +661,14 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         *,
         version: int | None = None,
         alias: str | None = None,
+        principal: Principal | None = None,
     ) -> Path:
         """Write a version (the newest by default) to ``<folder>/<name>.yaml``; return it."""
         from windlass.genai.prompts import files as prompt_files
 
+        who = self._require(principal, Permission.READ, project_id)
         return prompt_files.write_prompt_file(
-            self.get(project_id, name, version=version, alias=alias), Path(folder)
+            self.get(project_id, name, version=version, alias=alias, principal=who), Path(folder)
         )
 
     def push(
@@ -605,6 +687,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         """
         from windlass.genai.prompts import files as prompt_files
 
+        principal = self._require(principal, Permission.WRITE, project_id)
         found = prompt_files.read_prompt_folder(Path(folder))
         results = []
         for path, name, content in found:

@@ -150,7 +150,11 @@ class Traces:
         if self._service_made is None:
             from windlass.genai.tracing.service import TraceService
 
-            self._service_made = TraceService(self._client.tracking.store)
+            self._service_made = TraceService(
+                self._client.tracking.store,
+                principal=self._client.principal,
+                access=self._client.tracking.access,
+            )
         return self._service_made
 
     def _projects(self, project: str | Sequence[str] | None) -> list[str]:

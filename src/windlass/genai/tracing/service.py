@@ -9,6 +9,12 @@ A span id the project already holds is reported back, never silently dropped. Ev
 span is first brought within the stored bounds
 (:func:`~windlass.genai.tracing.span_bounds.bound_span`); the spans that had to be
 are counted as ``adjusted``.
+
+Every public call first asks the service's :class:`~windlass.access.gate.Access`: ingest
+needs write in each project it files spans under (and a server admin to create a project
+on first use), queries need read in each project named. A trace addressed by id alone is
+checked in its project, and a principal without any role there gets the very
+``TraceNotFound`` a missing trace gets. Each ingest call is audited once per project.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from windlass import config
+from windlass.access import actions
+from windlass.access.bound import Bound, require_project_creator
+from windlass.access.gate import Access
+from windlass.access.policy import Permission
 from windlass.entities import (
     Page,
     Span,
@@ -31,12 +41,13 @@ from windlass.entities import (
     TraceStats,
     TraceSummary,
 )
-from windlass.exceptions import InvalidInput, ProjectNotFound
+from windlass.exceptions import InvalidInput, ProjectNotFound, TraceNotFound
 from windlass.extras import require
 from windlass.genai.llm.pricing import PriceTable, TokenUsage, default_price_table
 from windlass.genai.tracing import attributes as attr
 from windlass.genai.tracing.span_bounds import bound_span
 from windlass.ids import new_id, now_ms
+from windlass.principal import Principal, local_principal
 from windlass.store.metadata import MetadataStore
 from windlass.tracking import validation
 
@@ -158,13 +169,21 @@ def span_project(span: Span, header: str | None) -> str:
     return project
 
 
-class TraceService:
-    """Ingest, query and export traces over one metadata store."""
+class TraceService(Bound):
+    """Ingest, query and export traces over one metadata store, as one principal."""
 
-    def __init__(self, store: MetadataStore, prices: PriceTable | None = None) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        prices: PriceTable | None = None,
+        *,
+        principal: Principal | None = None,
+        access: Access | None = None,
+    ) -> None:
         self.store = store
         self._prices = prices
         self._project_ids: dict[str, str] = {}
+        self._bind(access, principal if principal is not None else local_principal())
 
     @property
     def prices(self) -> PriceTable:
@@ -173,28 +192,66 @@ class TraceService:
         # WINDLASS_PRICE_TABLE (or an edited file) apply without a restart.
         return self._prices if self._prices is not None else default_price_table()
 
-    def project_id(self, name: str) -> str:
-        """Return the id of project ``name``, creating the project on first use."""
+    def project_id(self, name: str, *, principal: Principal | None = None) -> str:
+        """Return the id of project ``name``, creating the project on first use.
+
+        With auth on, the caller needs write in it, or a server admin to create it.
+        """
+        return self._writable_project(self._who(principal), name)
+
+    def _writable_project(self, who: Principal, name: str) -> str:
+        """Return the id of project ``name`` once ``who`` may write there (created if new)."""
         cached = self._project_ids.get(name)
         if cached is None:
+            self._access.require(who, Permission.AUTHENTICATED)
             try:  # an existing project may be named by its id too
                 project = self.store.runs.get_project(name)
             except ProjectNotFound:
+                require_project_creator(self._access, who, name)
                 project = self.store.runs.get_or_create_project(
                     validation.project_name(name), new_id(), now_ms()
                 )
             cached = self._project_ids[name] = project.id
+        self._access.require(who, Permission.WRITE, cached)
         return cached
 
-    def _project_ids_of(self, projects: Sequence[str]) -> list[str]:
-        return [self.store.runs.get_project(p).id for p in projects]
+    def _project_ids_of(self, projects: Sequence[str], who: Principal) -> list[str]:
+        """Return the ids of the named projects once ``who`` may read each."""
+        self._access.require(who, Permission.AUTHENTICATED)
+        ids = [self.store.runs.get_project(p).id for p in projects]
+        for project_id in ids:
+            self._access.require(who, Permission.READ, project_id)
+        return ids
 
-    def ingest(self, spans: Sequence[Span], *, project: str | None = None) -> IngestReport:
-        """Price and store ``spans``, each under its project (see :func:`span_project`)."""
+    def _audit_ingest(
+        self, who: Principal, name: str, project_id: str, accepted: int, duplicates: int
+    ) -> None:
+        self._access.record(
+            who,
+            actions.TRACE_INGEST,
+            f"traces:/{name}",
+            project_id=project_id,
+            after={"accepted": accepted, "duplicates": duplicates},
+        )
+
+    def ingest(
+        self,
+        spans: Sequence[Span],
+        *,
+        project: str | None = None,
+        principal: Principal | None = None,
+    ) -> IngestReport:
+        """Price and store ``spans``, each under its project (see :func:`span_project`).
+
+        Every project is checked (write; a server admin to create one) before any span is
+        stored; one audit record per project.
+        """
+        who = self._who(principal)
         groups: dict[str, list[Span]] = {}
         prices = self.prices
         for span in spans:
             groups.setdefault(span_project(span, project), []).append(span)
+        project_ids = {name: self._writable_project(who, name) for name in groups}
         accepted = 0
         duplicates: list[tuple[str, str]] = []
         counts: dict[str, int] = {}
@@ -207,7 +264,10 @@ class TraceService:
                 warnings.simplefilter("default")
                 group, bounded = _bounded(raw, prices)
             result: SpanIngestResult = self.store.traces.ingest_spans(
-                self.project_id(name), group, now_ms()
+                project_ids[name], group, now_ms()
+            )
+            self._audit_ingest(
+                who, name, project_ids[name], result.accepted, len(result.duplicates)
             )
             accepted += result.accepted
             duplicates += result.duplicates
@@ -216,28 +276,66 @@ class TraceService:
             adjusted[name] = _stored_adjusted(bounded, result)
         return IngestReport(accepted, duplicates, counts, repeated, adjusted)
 
-    def ingest_into(self, project: str, spans: Sequence[Span]) -> SpanIngestResult:
+    def ingest_into(
+        self, project: str, spans: Sequence[Span], *, principal: Principal | None = None
+    ) -> SpanIngestResult:
         """Price and store ``spans`` in one existing project (name or id), as they are."""
-        project_id = self.store.runs.get_project(project).id
+        who = self._who(principal)
+        self._access.require(who, Permission.AUTHENTICATED)
+        found = self.store.runs.get_project(project)
+        project_id = found.id
+        self._access.require(who, Permission.WRITE, project_id)
         prices = self.prices
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             priced, bounded = _bounded(spans, prices)
         result = self.store.traces.ingest_spans(project_id, priced, now_ms())
+        self._audit_ingest(who, found.name, project_id, result.accepted, len(result.duplicates))
         return dataclasses.replace(result, adjusted=_stored_adjusted(bounded, result))
 
     def ingest_otlp(
-        self, body: bytes, content_type: str, *, project: str | None = None
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        project: str | None = None,
+        principal: Principal | None = None,
     ) -> IngestReport:
         """Decode an OTLP/HTTP export request (protobuf or JSON) and ingest its spans."""
         from windlass.genai.tracing.otlp import decode_traces
 
-        return self.ingest(decode_traces(body, content_type), project=project)
+        who = self._who(principal)
+        self._access.require(who, Permission.AUTHENTICATED)
+        return self.ingest(decode_traces(body, content_type), project=project, principal=who)
 
-    def get_trace(self, trace_id: str, project: str | None = None) -> list[Span]:
-        """Return the spans of one trace, ordered by start (TraceNotFound if unknown)."""
-        project_id = None if project is None else self.store.runs.get_project(project).id
-        return self.store.traces.get_trace(validation_trace_id(trace_id), project_id)
+    def get_trace(
+        self, trace_id: str, project: str | None = None, *, principal: Principal | None = None
+    ) -> list[Span]:
+        """Return the spans of one trace, ordered by start (TraceNotFound if unknown).
+
+        Without ``project``, with auth on, a caller without any role in the trace's project
+        gets the TraceNotFound of a missing trace.
+        """
+        who = self._who(principal)
+        trace_id = validation_trace_id(trace_id)
+        if project is not None:
+            project_id = self._project_ids_of([project], who)[0]
+            return self.store.traces.get_trace(trace_id, project_id)
+        if not self._access.enabled:
+            return self.store.traces.get_trace(trace_id, None)
+        self._access.require(who, Permission.AUTHENTICATED)
+        if who.server_admin:
+            return self.store.traces.get_trace(trace_id, None)
+        # Look only where the caller may read: elsewhere the trace is as missing as a
+        # trace no project holds, with the very same error.
+        for project_id, _role in who.roles:
+            if who.role_in(project_id) is None:
+                continue
+            try:
+                return self.store.traces.get_trace(trace_id, project_id)
+            except (TraceNotFound, ProjectNotFound):
+                continue
+        raise missing_trace(trace_id)
 
     def search_traces(
         self,
@@ -248,10 +346,12 @@ class TraceService:
         order_by: list[str] | None = None,
         max_results: int = 100,
         page_token: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Page[TraceSummary]:
         """Return one page of traces matching ``filter`` in the projects, newest first."""
         return self.store.traces.search_traces(
-            self._project_ids_of(projects),
+            self._project_ids_of(projects, self._who(principal)),
             filter,
             start_ns,
             end_ns,
@@ -266,10 +366,12 @@ class TraceService:
         filter: str | None = None,
         start_ns: int | None = None,
         end_ns: int | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> TraceStats:
         """Return counts, error rate, latency percentiles, tokens and cost of the traces."""
         return self.store.traces.trace_stats(
-            self._project_ids_of(projects), filter, start_ns, end_ns
+            self._project_ids_of(projects, self._who(principal)), filter, start_ns, end_ns
         )
 
     def trace_rollup(
@@ -280,10 +382,17 @@ class TraceService:
         start_ns: int | None = None,
         end_ns: int | None = None,
         max_results: int = 1000,
+        *,
+        principal: Principal | None = None,
     ) -> list[TraceRollup]:
         """Return tokens and cost per session, user, day, model or prompt version."""
         return self.store.traces.trace_rollup(
-            self._project_ids_of(projects), group_by, filter, start_ns, end_ns, max_results
+            self._project_ids_of(projects, self._who(principal)),
+            group_by,
+            filter,
+            start_ns,
+            end_ns,
+            max_results,
         )
 
     def search_spans(
@@ -293,10 +402,16 @@ class TraceService:
         end_ns: int | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
+        *,
+        principal: Principal | None = None,
     ) -> Page[Span]:
         """Return one page of the projects' spans in (start, trace id, span id) order."""
         return self.store.traces.search_spans(
-            self._project_ids_of(projects), start_ns, end_ns, max_results, page_token
+            self._project_ids_of(projects, self._who(principal)),
+            start_ns,
+            end_ns,
+            max_results,
+            page_token,
         )
 
     def iter_spans(
@@ -305,9 +420,17 @@ class TraceService:
         start_ns: int | None = None,
         end_ns: int | None = None,
         page_size: int = 5000,
+        *,
+        principal: Principal | None = None,
     ) -> Iterator[Span]:
         """Yield every span of the projects in start order, one store page at a time."""
-        ids = self._project_ids_of(projects)
+        return self._spans(
+            self._project_ids_of(projects, self._who(principal)), start_ns, end_ns, page_size
+        )
+
+    def _spans(
+        self, ids: list[str], start_ns: int | None, end_ns: int | None, page_size: int
+    ) -> Iterator[Span]:
         token: str | None = None
         while True:
             page = self.store.traces.search_spans(ids, start_ns, end_ns, page_size, token)
@@ -324,6 +447,7 @@ class TraceService:
         start_ns: int | None = None,
         end_ns: int | None = None,
         on_rows: Callable[[int], None] | None = None,
+        principal: Principal | None = None,
     ) -> int:
         """Write the projects' spans to a Parquet file (streamed); return the span count.
 
@@ -334,6 +458,7 @@ class TraceService:
 
         import orjson
 
+        ids = self._project_ids_of(projects, self._who(principal))
         pa = require("pyarrow", extra="ml", feature="exporting traces to Parquet")
         pq = require("pyarrow.parquet", extra="ml", feature="exporting traces to Parquet")
         target = Path(path)
@@ -343,9 +468,8 @@ class TraceService:
         rows: list[dict[str, Any]] = []
         try:
             with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
-                for project in projects:
-                    project_id = self.store.runs.get_project(project).id
-                    for span in self.iter_spans([project], start_ns, end_ns):
+                for project_id in ids:
+                    for span in self._spans([project_id], start_ns, end_ns, 5000):
                         rows.append(_export_row(project_id, span, orjson.dumps))
                         if len(rows) >= 5000:
                             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
@@ -360,6 +484,11 @@ class TraceService:
         finally:
             partial.unlink(missing_ok=True)
         return written
+
+
+def missing_trace(trace_id: str) -> TraceNotFound:
+    """Return the error of a trace id no project holds (what the store raises, word for word)."""
+    return TraceNotFound(f"trace {trace_id!r} does not exist", trace_id=trace_id)
 
 
 def validation_trace_id(trace_id: str) -> str:
