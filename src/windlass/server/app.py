@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from windlass import __version__, config
 from windlass.exceptions import ConfigError
 from windlass.plugins import collect
+from windlass.principal import server_principal
 from windlass.server.container import Services
 from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
@@ -58,7 +59,9 @@ def create_app(service: Tracking) -> FastAPI:
         # Everything loaded so far lives as long as the server: move it out of the cyclic
         # collector's sight, so full collections during big responses stay cheap.
         gc.freeze()
-        sweeper = asyncio.create_task(_sweep_stale_runs(service))
+        # The server's own housekeeping: over the same store, unchecked and unaudited.
+        housekeeping = Tracking(service.store, service.blobs, principal=server_principal())
+        sweeper = asyncio.create_task(_sweep_stale_runs(housekeeping))
         try:
             yield
         finally:

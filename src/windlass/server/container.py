@@ -5,6 +5,10 @@ and keeps it as the app's only state; handlers get it (or one service of it) thr
 dependencies of :mod:`windlass.server.deps`, never from ``app.state`` themselves. Services
 that every request path needs are built with the container; the prompt registry is built on
 first use, as before, so a server that never serves a prompt never builds it.
+
+Every service shares the tracking service's :class:`~windlass.access.gate.Access` (the
+policy and the audit sink); the dependencies bind each to the request's principal
+(``acting_as``), which costs a shallow copy, not a connection.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 
 from fastapi import FastAPI
 
+from windlass.access.gate import Access
 from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
@@ -32,9 +37,15 @@ class Services:
         # request's principal; the fallback is the server's, never the OS login of its process.
         tracking.principal = server_principal()
         self.tracking = tracking
-        self.registry = ModelRegistry(tracking.store, tracking.blobs, principal=server_principal())
-        self.deployments = DeploymentService(tracking.store, principal=server_principal())
-        self.traces = TraceService(tracking.store)
+        #: The policy and audit sink every service of the app checks and records through.
+        self.access: Access = tracking.access
+        self.registry = ModelRegistry(
+            tracking.store, tracking.blobs, principal=server_principal(), access=self.access
+        )
+        self.deployments = DeploymentService(
+            tracking.store, principal=server_principal(), access=self.access
+        )
+        self.traces = TraceService(tracking.store, principal=server_principal(), access=self.access)
         self.metrics = TrackingServerMetrics()
         self._prompts: PromptRegistry | None = None
         self._lock = threading.Lock()
@@ -44,7 +55,9 @@ class Services:
         """Return the prompt registry, built on first use."""
         with self._lock:
             if self._prompts is None:
-                self._prompts = PromptRegistry(self.tracking.store, principal=server_principal())
+                self._prompts = PromptRegistry(
+                    self.tracking.store, principal=server_principal(), access=self.access
+                )
             return self._prompts
 
     def close(self) -> None:

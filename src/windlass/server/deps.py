@@ -2,15 +2,20 @@
 
 Every service a handler needs comes from the one :class:`~windlass.server.container.Services`
 of its app (:func:`services`); the per-service dependencies below only pick a field of it,
-so a handler names the service it calls and nothing else.
+so a handler names the service it calls and nothing else. Each service comes bound to the
+request's principal (``acting_as``), so handlers never pass a principal themselves, and
+:func:`permission_check` is the one dependency ``requires`` adds to every route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Path, Request
 
+from windlass.access.policy import Permission
 from windlass.entities import Project
 from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
@@ -30,36 +35,6 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def tracking(container: ServicesDep) -> Tracking:
-    """Return the app's tracking domain object."""
-    return container.tracking
-
-
-def registry(container: ServicesDep) -> ModelRegistry:
-    """Return the app's model registry domain object."""
-    return container.registry
-
-
-def deployments(container: ServicesDep) -> DeploymentService:
-    """Return the app's deployments domain object."""
-    return container.deployments
-
-
-def trace_service(container: ServicesDep) -> TraceService:
-    """Return the app's traces domain object."""
-    return container.traces
-
-
-def prompts(container: ServicesDep) -> PromptRegistry:
-    """Return the app's prompt registry domain object (made on first use)."""
-    return container.prompts
-
-
-def server_metrics(container: ServicesDep) -> TrackingServerMetrics:
-    """Return the app's Prometheus metrics."""
-    return container.metrics
-
-
 def current_principal(request: Request) -> Principal:
     """Return the principal of the request, whose name every write of the request records.
 
@@ -73,9 +48,77 @@ def current_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+def tracking(container: ServicesDep, who: PrincipalDep) -> Tracking:
+    """Return the app's tracking domain object, acting as the request's principal."""
+    return container.tracking.acting_as(who)
+
+
+def registry(container: ServicesDep, who: PrincipalDep) -> ModelRegistry:
+    """Return the app's model registry domain object, acting as the request's principal."""
+    return container.registry.acting_as(who)
+
+
+def deployments(container: ServicesDep, who: PrincipalDep) -> DeploymentService:
+    """Return the app's deployments domain object, acting as the request's principal."""
+    return container.deployments.acting_as(who)
+
+
+def trace_service(container: ServicesDep, who: PrincipalDep) -> TraceService:
+    """Return the app's traces domain object, acting as the request's principal."""
+    return container.traces.acting_as(who)
+
+
+def prompts(container: ServicesDep, who: PrincipalDep) -> PromptRegistry:
+    """Return the app's prompt registry (made on first use), acting as the request's principal."""
+    return container.prompts.acting_as(who)
+
+
+def server_metrics(container: ServicesDep) -> TrackingServerMetrics:
+    """Return the app's Prometheus metrics."""
+    return container.metrics
+
+
+#: Where :func:`permission_check` leaves the project it resolved, for :func:`project`.
+_PROJECT_STATE = "windlass_project"
+
+
+def permission_check(permission: Permission) -> Callable[..., Awaitable[None]]:
+    """Return a route dependency enforcing ``permission`` early (see ``requires``).
+
+    With auth off it does nothing. Else the principal must be authenticated, a server
+    admin for ``server_admin``, and, where the path names a ``{project}``, hold the
+    permission there. Routes naming their object by id only (a run, a trace) are checked
+    by the domain service in the object's project, which hides other projects' objects.
+    """
+
+    async def check(request: Request, container: ServicesDep, who: PrincipalDep) -> None:
+        access = container.access
+        if not access.enabled or permission is Permission.PUBLIC:
+            return
+        access.require(who, Permission.AUTHENTICATED)
+        if permission is Permission.SERVER_ADMIN:
+            access.require(who, permission)
+            return
+        name = request.path_params.get("project")
+        if permission is Permission.AUTHENTICATED or name is None:
+            return
+        found: Project = await anyio.to_thread.run_sync(
+            container.tracking.store.runs.get_project, name
+        )
+        access.require(who, permission, found.id)
+        setattr(request.state, _PROJECT_STATE, found)
+
+    check.__name__ = f"require_{permission.value}"
+    return check
+
+
 def project(
+    request: Request,
     project: Annotated[str, Path(max_length=256, description="Project name or id")],
     service: Annotated[Tracking, Depends(tracking)],
 ) -> Project:
-    """Return the project named (by name or id) in the request path."""
+    """Return the project named (by name or id) in the request path (readable by the caller)."""
+    found: Project | None = getattr(request.state, _PROJECT_STATE, None)
+    if found is not None and project in (found.name, found.id):
+        return found  # resolved, and checked, by the route's permission check
     return service.get_project(project)

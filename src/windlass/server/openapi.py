@@ -12,6 +12,10 @@ none, and the test of the document would show one.
 It also drops the ``422 Validation Error`` answer FastAPI adds to every operation with
 parameters: this server answers invalid parameters and bodies with 400 and the one error
 body, so a 422 is documented only where a route declares it (an integrity failure).
+
+And it documents what the permission an operation declares (``x-windlass-permission``)
+can answer when auth is on: 401 for every non-public operation, and 403 for those that
+need more than being authenticated, each with the one error body.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-__all__ = ["drop_fastapi_validation_errors", "exact_integers", "install_exact_openapi"]
+__all__ = [
+    "declare_permission_errors",
+    "drop_fastapi_validation_errors",
+    "exact_integers",
+    "install_exact_openapi",
+]
 
 _BOUND_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _EXACT_BELOW = 2**53
@@ -64,12 +73,35 @@ def drop_fastapi_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+_PERMISSION_KEY = "x-windlass-permission"
+_DENIALS = {
+    "401": "Not authenticated (no, bad or expired credentials)",
+    "403": "Refused by policy (role too small, or an untrusted model)",
+}
+
+
+def declare_permission_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Add, in place, the 401 and 403 answers each operation's declared permission implies."""
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            permission = operation.get(_PERMISSION_KEY)
+            if permission in (None, "public"):
+                continue
+            statuses = ["401"] if permission == "authenticated" else ["401", "403"]
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses.setdefault(status, {"description": _DENIALS[status], "content": body})
+    return document
+
+
 def install_exact_openapi(app: FastAPI) -> None:
     """Make ``app`` serve its OpenAPI document with exact integer bounds, errors as declared."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         # FastAPI caches the document it generates; rewriting it in place is idempotent.
-        return exact_integers(drop_fastapi_validation_errors(generate()))  # type: ignore[no-any-return]
+        document = declare_permission_errors(drop_fastapi_validation_errors(generate()))
+        return exact_integers(document)  # type: ignore[no-any-return]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
 from starlette.requests import ClientDisconnect
 
+from windlass.access.policy import Permission
 from windlass.artifacts.hashing import CHUNK_SIZE, StreamHasher, check_digest
 from windlass.entities import ArtifactEntry
 from windlass.exceptions import IntegrityFailure
@@ -28,6 +29,7 @@ from windlass.server.api.common import (
     RequestBody,
     ResponseBody,
     errors,
+    requires,
 )
 from windlass.server.deps import tracking
 from windlass.tracking.service import Tracking
@@ -125,6 +127,7 @@ class _BodyReader:
         200: {"description": "Stored; Content-Length is the blob's size"},
         **errors(400, 404),
     },
+    **requires(Permission.AUTHENTICATED),
 )
 def head_blob(digest: DigestPath, service: TrackingDep) -> Response:
     """200 with the blob's size in Content-Length, or 404."""
@@ -140,6 +143,7 @@ def head_blob(digest: DigestPath, service: TrackingDep) -> Response:
         200: {"model": BlobStored, "description": "Already stored"},
         **errors(400, 413, 422),
     },
+    **requires(Permission.AUTHENTICATED),
 )
 async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -> Response:
     """Store the request body as blob ``digest`` (verified; stored once)."""
@@ -178,6 +182,7 @@ async def put_blob(digest: DigestPath, request: Request, service: TrackingDep) -
         },
         **errors(400, 404),
     },
+    **requires(Permission.AUTHENTICATED),
 )
 def get_blob(digest: DigestPath, service: TrackingDep) -> StreamingResponse:
     """Stream blob ``digest``."""
@@ -195,7 +200,10 @@ def get_blob(digest: DigestPath, service: TrackingDep) -> StreamingResponse:
 
 
 @router.post(
-    "/runs/{run_id}/artifacts", response_model=Empty, responses=errors(400, 404, 409, 413, 422)
+    "/runs/{run_id}/artifacts",
+    response_model=Empty,
+    responses=errors(400, 404, 409, 413, 422),
+    **requires(Permission.WRITE),
 )
 def record_artifacts(run_id: str, body: ArtifactEntries, service: TrackingDep) -> dict[str, Any]:
     """Record uploaded blobs as files of a run."""
@@ -205,19 +213,34 @@ def record_artifacts(run_id: str, body: ArtifactEntries, service: TrackingDep) -
     return {}
 
 
-@router.get("/runs/{run_id}/artifacts", response_model=FolderListing, responses=errors(400, 404))
+@router.get(
+    "/runs/{run_id}/artifacts",
+    response_model=FolderListing,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def list_artifacts(run_id: str, service: TrackingDep, path: str = "") -> dict[str, Any]:
     """List one folder level of a run's artifacts."""
     return {"files": [f.to_dict() for f in service.list_artifacts(run_id, path)]}
 
 
-@router.get("/runs/{run_id}/artifacts/walk", response_model=FileEntries, responses=errors(400, 404))
+@router.get(
+    "/runs/{run_id}/artifacts/walk",
+    response_model=FileEntries,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def walk_artifacts(run_id: str, service: TrackingDep, path: str = "") -> dict[str, Any]:
     """Return every file under ``path``."""
     return {"entries": [e.to_dict() for e in service.walk_artifacts(run_id, path)]}
 
 
-@router.get("/runs/{run_id}/artifacts/entry", response_model=FileEntry, responses=errors(400, 404))
+@router.get(
+    "/runs/{run_id}/artifacts/entry",
+    response_model=FileEntry,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def artifact_entry(run_id: str, path: str, service: TrackingDep) -> dict[str, Any]:
     """Return one file's entry (path, digest, size)."""
     return service.get_artifact(run_id, path).to_dict()

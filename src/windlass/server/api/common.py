@@ -128,9 +128,21 @@ PERMISSION_KEY = "x-windlass-permission"
 
 
 def requires(permission: Permission, openapi_extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Return route keyword arguments declaring the permission the operation needs.
+    """Return route keyword arguments declaring and enforcing the permission the route needs.
 
     Every route passes ``**requires(...)`` to its decorator: the permission lands in the
-    OpenAPI document (``x-windlass-permission``), where the role-matrix test reads it.
+    OpenAPI document (``x-windlass-permission``), where the role-matrix test reads it, and
+    one dependency (:func:`windlass.server.deps.permission_check`) enforces it early when
+    auth is on: before the body is validated, for a path naming a ``{project}``, so a caller
+    without the role learns nothing from validation errors. The domain service checks
+    again, and is the only check of routes naming objects by id (runs, traces), where it
+    hides other projects' objects. A public route gets no dependency at all.
     """
-    return {"openapi_extra": {**(openapi_extra or {}), PERMISSION_KEY: permission.value}}
+    from fastapi import Depends
+
+    from windlass.server.deps import permission_check
+
+    extra = {**(openapi_extra or {}), PERMISSION_KEY: permission.value}
+    if permission is Permission.PUBLIC:
+        return {"openapi_extra": extra}
+    return {"openapi_extra": extra, "dependencies": [Depends(permission_check(permission))]}

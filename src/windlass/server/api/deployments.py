@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import Field
 
+from windlass.access.policy import Permission
 from windlass.entities import Project
 from windlass.server.api.common import (
     NAME_PATTERN,
@@ -20,8 +21,9 @@ from windlass.server.api.common import (
     RequestBody,
     ResponseBody,
     errors,
+    requires,
 )
-from windlass.server.deps import PrincipalDep, deployments, project
+from windlass.server.deps import deployments, project
 from windlass.serving.deployments import KEEP, DeploymentService, ShadowArg
 from windlass.store.deployments import MAX_DEPLOYMENT_RESULTS
 
@@ -166,9 +168,9 @@ RevisionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Revision num
 MaxResults = Annotated[int, Query(ge=1, le=MAX_DEPLOYMENT_RESULTS)]
 
 
-@router.post("", response_model=DeploymentOut, responses=WRITE_ERRORS)
+@router.post("", response_model=DeploymentOut, responses=WRITE_ERRORS, **requires(Permission.WRITE))
 def create_deployment(
-    body: DeploymentCreate, proj: ProjectDep, service: ServiceDep, who: PrincipalDep
+    body: DeploymentCreate, proj: ProjectDep, service: ServiceDep
 ) -> dict[str, Any]:
     """Create a deployment (409 if the name is taken; 404 if a model URI names nothing)."""
     return service.create(
@@ -177,12 +179,13 @@ def create_deployment(
         [v.model_dump() for v in body.variants],
         shadow=None if body.shadow is None else body.shadow.model_dump(),
         description=body.description,
-        principal=who,
         deployment_id=body.deployment_id,
     ).to_dict()
 
 
-@router.get("", response_model=DeploymentPage, responses=errors(400, 404))
+@router.get(
+    "", response_model=DeploymentPage, responses=errors(400, 404), **requires(Permission.READ)
+)
 def list_deployments(
     proj: ProjectDep,
     service: ServiceDep,
@@ -197,15 +200,19 @@ def list_deployments(
     }
 
 
-@router.get("/{name}", response_model=DeploymentOut, responses=errors(400, 404))
+@router.get(
+    "/{name}", response_model=DeploymentOut, responses=errors(400, 404), **requires(Permission.READ)
+)
 def get_deployment(name: NamePath, proj: ProjectDep, service: ServiceDep) -> dict[str, Any]:
     """Return a deployment: variants, weights, shadow and revision."""
     return service.get(proj.id, name).to_dict()
 
 
-@router.patch("/{name}", response_model=DeploymentOut, responses=WRITE_ERRORS)
+@router.patch(
+    "/{name}", response_model=DeploymentOut, responses=WRITE_ERRORS, **requires(Permission.ADMIN)
+)
 def update_deployment(
-    name: NamePath, body: DeploymentUpdate, proj: ProjectDep, service: ServiceDep, who: PrincipalDep
+    name: NamePath, body: DeploymentUpdate, proj: ProjectDep, service: ServiceDep
 ) -> dict[str, Any]:
     """Replace variants, change weights and/or set or remove the shadow (a new revision)."""
     shadow: ShadowArg = KEEP
@@ -219,24 +226,29 @@ def update_deployment(
         shadow=shadow,
         action=body.action,
         expected_revision=body.expected_revision,
-        principal=who,
     ).to_dict()
 
 
-@router.delete("/{name}", response_model=Empty, responses=errors(400, 404, 409))
+@router.delete(
+    "/{name}", response_model=Empty, responses=errors(400, 404, 409), **requires(Permission.ADMIN)
+)
 def delete_deployment(name: NamePath, proj: ProjectDep, service: ServiceDep) -> dict[str, Any]:
     """Delete a deployment and its history."""
     service.delete(proj.id, name)
     return {}
 
 
-@router.post("/{name}/promote", response_model=DeploymentOut, responses=WRITE_ERRORS)
+@router.post(
+    "/{name}/promote",
+    response_model=DeploymentOut,
+    responses=WRITE_ERRORS,
+    **requires(Permission.ADMIN),
+)
 def promote(
     name: NamePath,
     body: DeploymentPromote,
     proj: ProjectDep,
     service: ServiceDep,
-    who: PrincipalDep,
 ) -> dict[str, Any]:
     """Send all traffic to one variant (weight 100, the others 0; the shadow: made a variant)."""
     return service.promote(
@@ -244,16 +256,19 @@ def promote(
         name,
         body.variant,
         expected_revision=body.expected_revision,
-        principal=who,
     ).to_dict()
 
 
-@router.post("/{name}/rollback", response_model=DeploymentOut, responses=WRITE_ERRORS)
+@router.post(
+    "/{name}/rollback",
+    response_model=DeploymentOut,
+    responses=WRITE_ERRORS,
+    **requires(Permission.ADMIN),
+)
 def rollback(
     name: NamePath,
     proj: ProjectDep,
     service: ServiceDep,
-    who: PrincipalDep,
     body: Annotated[DeploymentRollback | None, Body()] = None,
 ) -> dict[str, Any]:
     """Restore the previous revision's variants and shadow (or ``to_revision``'s) as new."""
@@ -263,11 +278,15 @@ def rollback(
         name,
         to_revision=body.to_revision,
         expected_revision=body.expected_revision,
-        principal=who,
     ).to_dict()
 
 
-@router.get("/{name}/history", response_model=DeploymentHistory, responses=errors(400, 404))
+@router.get(
+    "/{name}/history",
+    response_model=DeploymentHistory,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def history(
     name: NamePath,
     proj: ProjectDep,
@@ -282,7 +301,10 @@ def history(
 
 
 @router.get(
-    "/{name}/revisions/{revision}", response_model=DeploymentEvent, responses=errors(400, 404)
+    "/{name}/revisions/{revision}",
+    response_model=DeploymentEvent,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
 )
 def get_revision(
     name: NamePath, revision: RevisionPath, proj: ProjectDep, service: ServiceDep

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
+from windlass.access.policy import Permission
 from windlass.entities import ArtifactEntry, Project
 from windlass.models.registry import ModelRegistry
-from windlass.principal import Principal
 from windlass.server.api.artifacts import ArtifactEntryBody, FileEntry
 from windlass.server.api.common import (
     NAME_PATTERN,
@@ -25,6 +25,7 @@ from windlass.server.api.common import (
     RequestBody,
     ResponseBody,
     errors,
+    requires,
 )
 from windlass.server.api.runs import DatasetInputOut
 from windlass.server.api.versioned import Recorded, VersionedKind, add_versioned_routes
@@ -149,7 +150,12 @@ VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version numbe
 MaxResults = Annotated[int, Query(ge=1, le=MAX_REGISTRY_RESULTS)]
 
 
-@router.patch("/{name}", response_model=RegisteredModel, responses=errors(400, 404, 413, 422))
+@router.patch(
+    "/{name}",
+    response_model=RegisteredModel,
+    responses=errors(400, 404, 413, 422),
+    **requires(Permission.WRITE),
+)
 def update_model(
     name: NamePath, body: ModelUpdate, proj: ProjectDep, models: RegistryDep
 ) -> dict[str, Any]:
@@ -164,7 +170,12 @@ def update_model(
     ).to_dict()
 
 
-@router.delete("/{name}/versions/{version}", response_model=Empty, responses=errors(400, 404, 409))
+@router.delete(
+    "/{name}/versions/{version}",
+    response_model=Empty,
+    responses=errors(400, 404, 409),
+    **requires(Permission.ADMIN),
+)
 def delete_version(
     name: NamePath, version: VersionPath, proj: ProjectDep, models: RegistryDep
 ) -> dict[str, Any]:
@@ -174,7 +185,10 @@ def delete_version(
 
 
 @router.get(
-    "/{name}/versions/{version}/lineage", response_model=VersionLineage, responses=errors(400, 404)
+    "/{name}/versions/{version}/lineage",
+    response_model=VersionLineage,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
 )
 def lineage(
     name: NamePath, version: VersionPath, proj: ProjectDep, models: RegistryDep
@@ -196,7 +210,7 @@ def create_model(models: ModelRegistry, project_id: str, body: ModelCreate) -> R
 
 
 def create_version(
-    models: ModelRegistry, project_id: str, name: str, body: VersionCreate, who: Principal
+    models: ModelRegistry, project_id: str, name: str, body: VersionCreate
 ) -> Recorded:
     """Register a model's next version from its body (files already uploaded as blobs)."""
     return models.create_version(
@@ -208,7 +222,6 @@ def create_version(
         run_id=body.run_id,
         description=body.description,
         version_id=body.version_id,
-        principal=who,
         create_missing_model=body.create_missing_model,
     )
 

@@ -31,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from windlass import config
+from windlass.access.policy import Permission
 from windlass.entities import ADJUSTED_ATTRIBUTE
 from windlass.exceptions import (
     InvalidInput,
@@ -41,7 +42,7 @@ from windlass.exceptions import (
 from windlass.genai.tracing.otlp import JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, otlp_encoding
 from windlass.genai.tracing.service import IngestReport, TraceService
 from windlass.server import deps
-from windlass.server.api.common import errors
+from windlass.server.api.common import errors, requires
 from windlass.server.metrics import TrackingServerMetrics
 
 #: The request header naming the project every span of the request is filed under.
@@ -186,7 +187,10 @@ def _answer(report: IngestReport, content_type: str) -> Response:
 
 
 @router.post(
-    "/v1/traces", responses=_RESPONSES, response_class=Response, openapi_extra=_OPENAPI_EXTRA
+    "/v1/traces",
+    responses=_RESPONSES,
+    response_class=Response,
+    **requires(Permission.WRITE, _OPENAPI_EXTRA),
 )
 async def export_traces(request: Request, service: ServiceDep, metrics: MetricsDep) -> Response:
     """Store the spans of an OTLP/HTTP trace export (protobuf or JSON, gzip or plain)."""

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from windlass.access.policy import Permission
 from windlass.server.api.common import (
     Id,
     Millis,
@@ -14,6 +15,7 @@ from windlass.server.api.common import (
     RequestBody,
     ResponseBody,
     errors,
+    requires,
 )
 from windlass.server.deps import tracking
 from windlass.tracking.service import Tracking
@@ -51,7 +53,9 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 TrackingDep = Annotated[Tracking, Depends(tracking)]
 
 
-@router.get("", response_model=ProjectPage, responses=errors(400))
+@router.get(
+    "", response_model=ProjectPage, responses=errors(400), **requires(Permission.AUTHENTICATED)
+)
 def list_projects(
     service: TrackingDep,
     max_results: Annotated[int, Query(ge=1, le=10_000)] = 100,
@@ -62,13 +66,23 @@ def list_projects(
     return {"projects": [p.to_dict() for p in page.items], "next_page_token": page.next_page_token}
 
 
-@router.post("", response_model=ProjectOut, responses=errors(400, 409, 413, 422))
+@router.post(
+    "",
+    response_model=ProjectOut,
+    responses=errors(400, 409, 413, 422),
+    **requires(Permission.AUTHENTICATED),
+)
 def get_or_create_project(body: ProjectCreate, service: TrackingDep) -> dict[str, Any]:
     """Return the named project, creating it on first use (with the ``id`` sent, if any)."""
     return service.project(body.name, project_id=body.id, created_at=body.created_at).to_dict()
 
 
-@router.get("/{name_or_id}", response_model=ProjectOut, responses=errors(400, 404))
+@router.get(
+    "/{name_or_id}",
+    response_model=ProjectOut,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def get_project(name_or_id: str, service: TrackingDep) -> dict[str, Any]:
     """Return one project by name or id."""
     return service.get_project(name_or_id).to_dict()

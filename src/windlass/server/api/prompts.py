@@ -17,7 +17,6 @@ from pydantic import Field
 from windlass.entities import Project
 from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
 from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
-from windlass.principal import Principal
 from windlass.server.api.common import (
     NAME_PATTERN,
     Id,
@@ -181,7 +180,7 @@ def create_prompt(registry: PromptRegistry, project_id: str, body: PromptCreate)
 
 
 def register_version(
-    registry: PromptRegistry, project_id: str, name: str, body: PromptVersionCreate, who: Principal
+    registry: PromptRegistry, project_id: str, name: str, body: PromptVersionCreate
 ) -> Recorded:
     """Register a prompt's next version from its body (templates are checked there)."""
     return registry.register(
@@ -193,7 +192,6 @@ def register_version(
         variables=body.declared(),
         commit_message=body.commit_message,
         version_id=body.version_id,
-        principal=who,
         create_missing_prompt=body.create_missing_prompt,
     )
 

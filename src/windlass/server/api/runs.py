@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import Field
 
+from windlass.access.policy import Permission
 from windlass.entities import (
     DatasetInput,
     MetricBatch,
@@ -31,8 +32,9 @@ from windlass.server.api.common import (
     RequestBody,
     ResponseBody,
     errors,
+    requires,
 )
-from windlass.server.deps import PrincipalDep, tracking
+from windlass.server.deps import tracking
 from windlass.store.bulk import paused_gc
 from windlass.store.filters import (
     MAX_CONDITIONS,
@@ -248,8 +250,8 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.post("/runs", response_model=RunOut, responses=WRITE_ERRORS)
-def create_run(body: RunCreate, service: TrackingDep, who: PrincipalDep) -> dict[str, Any]:
+@router.post("/runs", response_model=RunOut, responses=WRITE_ERRORS, **requires(Permission.WRITE))
+def create_run(body: RunCreate, service: TrackingDep) -> dict[str, Any]:
     """Create a running run as the request's principal (the same ``run_id`` again returns it)."""
     source = RunSource(**body.source.model_dump())
     return service.create_run(
@@ -260,11 +262,15 @@ def create_run(body: RunCreate, service: TrackingDep, who: PrincipalDep) -> dict
         tags=body.tags,
         run_id=body.run_id,
         start_time=body.start_time,
-        principal=who,
     ).to_dict()
 
 
-@router.post("/runs/search", response_model=RunPage, responses=errors(400, 404, 413, 422))
+@router.post(
+    "/runs/search",
+    response_model=RunPage,
+    responses=errors(400, 404, 413, 422),
+    **requires(Permission.READ),
+)
 def search_runs(body: SearchRuns, service: TrackingDep) -> Response:
     """Search runs with the filter language; keyset-paged."""
     page = service.search_runs(
@@ -281,19 +287,28 @@ def search_runs(body: SearchRuns, service: TrackingDep) -> Response:
         )
 
 
-@router.post("/runs/fail-stale", response_model=FailedRuns, responses=errors(400, 413, 422))
+@router.post(
+    "/runs/fail-stale",
+    response_model=FailedRuns,
+    responses=errors(400, 413, 422),
+    **requires(Permission.SERVER_ADMIN),
+)
 def fail_stale_runs(body: FailStale, service: TrackingDep) -> dict[str, Any]:
     """Mark running runs without a heartbeat since ``heartbeat_before`` failed."""
     return {"run_ids": service.fail_runs_silent_since(body.heartbeat_before)}
 
 
-@router.get("/runs/{run_id}", response_model=RunOut, responses=errors(400, 404))
+@router.get(
+    "/runs/{run_id}", response_model=RunOut, responses=errors(400, 404), **requires(Permission.READ)
+)
 def get_run(run_id: str, service: TrackingDep) -> dict[str, Any]:
     """Return a run with params, tags and latest metrics."""
     return service.get_run(run_id).to_dict()
 
 
-@router.patch("/runs/{run_id}", response_model=RunOut, responses=WRITE_ERRORS)
+@router.patch(
+    "/runs/{run_id}", response_model=RunOut, responses=WRITE_ERRORS, **requires(Permission.WRITE)
+)
 def update_run(run_id: str, body: RunUpdate, service: TrackingDep) -> dict[str, Any]:
     """Change a run's status, end time or name."""
     status = None if body.status is None else RunStatus(body.status)
@@ -302,49 +317,79 @@ def update_run(run_id: str, body: RunUpdate, service: TrackingDep) -> dict[str, 
     ).to_dict()
 
 
-@router.delete("/runs/{run_id}", response_model=RunOut, responses=errors(400, 404, 409))
+@router.delete(
+    "/runs/{run_id}",
+    response_model=RunOut,
+    responses=errors(400, 404, 409),
+    **requires(Permission.ADMIN),
+)
 def delete_run(run_id: str, service: TrackingDep) -> dict[str, Any]:
     """Soft-delete a run."""
     return service.delete_run(run_id).to_dict()
 
 
-@router.post("/runs/{run_id}/restore", response_model=RunOut, responses=errors(400, 404, 409))
+@router.post(
+    "/runs/{run_id}/restore",
+    response_model=RunOut,
+    responses=errors(400, 404, 409),
+    **requires(Permission.ADMIN),
+)
 def restore_run(run_id: str, service: TrackingDep) -> dict[str, Any]:
     """Restore a deleted run."""
     return service.restore_run(run_id).to_dict()
 
 
-@router.post("/runs/{run_id}/heartbeat", response_model=Empty, responses=WRITE_ERRORS)
+@router.post(
+    "/runs/{run_id}/heartbeat",
+    response_model=Empty,
+    responses=WRITE_ERRORS,
+    **requires(Permission.WRITE),
+)
 def heartbeat(run_id: str, body: Heartbeat, service: TrackingDep) -> dict[str, Any]:
     """Record that the run's process is alive."""
     service.heartbeat(run_id, body.at)
     return {}
 
 
-@router.post("/runs/{run_id}/params", response_model=Empty, responses=WRITE_ERRORS)
-def log_params(
-    run_id: str, body: Params, service: TrackingDep, who: PrincipalDep
-) -> dict[str, Any]:
+@router.post(
+    "/runs/{run_id}/params",
+    response_model=Empty,
+    responses=WRITE_ERRORS,
+    **requires(Permission.WRITE),
+)
+def log_params(run_id: str, body: Params, service: TrackingDep) -> dict[str, Any]:
     """Log immutable params, recorded as logged by the request's principal."""
-    service.log_params(run_id, body.params, principal=who)
+    service.log_params(run_id, body.params)
     return {}
 
 
-@router.post("/runs/{run_id}/tags", response_model=Empty, responses=WRITE_ERRORS)
+@router.post(
+    "/runs/{run_id}/tags",
+    response_model=Empty,
+    responses=WRITE_ERRORS,
+    **requires(Permission.WRITE),
+)
 def set_tags(run_id: str, body: Tags, service: TrackingDep) -> dict[str, Any]:
     """Set tags."""
     service.set_tags(run_id, body.tags)
     return {}
 
 
-@router.delete("/runs/{run_id}/tags", response_model=Empty, responses=errors(400, 404, 409))
+@router.delete(
+    "/runs/{run_id}/tags",
+    response_model=Empty,
+    responses=errors(400, 404, 409),
+    **requires(Permission.WRITE),
+)
 def delete_tag(run_id: str, key: str, service: TrackingDep) -> dict[str, Any]:
     """Remove a tag."""
     service.delete_tag(run_id, key)
     return {}
 
 
-@router.post("/metrics", response_model=MetricsStored, responses=WRITE_ERRORS)
+@router.post(
+    "/metrics", response_model=MetricsStored, responses=WRITE_ERRORS, **requires(Permission.WRITE)
+)
 def log_metrics(body: MetricBatchBody, service: TrackingDep) -> dict[str, Any]:
     """Store a batch of metric points (columns of equal length)."""
     batch = MetricBatch(
@@ -359,7 +404,10 @@ def log_metrics(body: MetricBatchBody, service: TrackingDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/runs/{run_id}/metric-history", response_model=MetricHistory, responses=errors(400, 404)
+    "/runs/{run_id}/metric-history",
+    response_model=MetricHistory,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
 )
 def metric_history(
     run_id: str,
@@ -381,7 +429,12 @@ def metric_history(
     )
 
 
-@router.post("/runs/{run_id}/inputs", response_model=Empty, responses=WRITE_ERRORS)
+@router.post(
+    "/runs/{run_id}/inputs",
+    response_model=Empty,
+    responses=WRITE_ERRORS,
+    **requires(Permission.WRITE),
+)
 def log_inputs(run_id: str, body: DatasetInputs, service: TrackingDep) -> dict[str, Any]:
     """Record datasets the run read (the same name, digest and context again: no-op)."""
     service.log_inputs(
@@ -394,7 +447,12 @@ def log_inputs(run_id: str, body: DatasetInputs, service: TrackingDep) -> dict[s
     return {}
 
 
-@router.get("/runs/{run_id}/inputs", response_model=RunInputs, responses=errors(400, 404))
+@router.get(
+    "/runs/{run_id}/inputs",
+    response_model=RunInputs,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def list_inputs(run_id: str, service: TrackingDep) -> dict[str, Any]:
     """Return the datasets the run read, in the order they were first logged."""
     return {"inputs": [d.to_dict() for d in service.list_inputs(run_id)]}

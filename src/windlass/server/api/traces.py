@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from windlass.access.policy import Permission
 from windlass.entities import (
     MAX_TIME_NS,
     MAX_TOKEN_COUNT,
@@ -39,7 +40,7 @@ from windlass.entities import (
 )
 from windlass.genai.tracing.service import TraceService
 from windlass.server import deps
-from windlass.server.api.common import PageToken, RequestBody, ResponseBody, errors
+from windlass.server.api.common import PageToken, RequestBody, ResponseBody, errors, requires
 from windlass.server.metrics import TrackingServerMetrics
 from windlass.store.bulk import paused_gc
 from windlass.store.traces import MAX_SPAN_RESULTS, MAX_TRACE_RESULTS
@@ -391,7 +392,12 @@ def _spans_page(page: Page[Span]) -> Response:
 
 
 # -- one project -----------------------------------------------------------------------------
-@by_project.post("/spans", response_model=SpansIngested, responses=errors(400, 404, 409, 413, 422))
+@by_project.post(
+    "/spans",
+    response_model=SpansIngested,
+    responses=errors(400, 404, 409, 413, 422),
+    **requires(Permission.WRITE),
+)
 def ingest_spans(
     body: SpansIngest, proj: ProjectDep, service: ServiceDep, metrics: MetricsDep
 ) -> dict[str, Any]:
@@ -411,7 +417,9 @@ def ingest_spans(
     return result.to_dict()
 
 
-@by_project.get("/spans", response_model=SpanPage, responses=errors(400, 404))
+@by_project.get(
+    "/spans", response_model=SpanPage, responses=errors(400, 404), **requires(Permission.READ)
+)
 def project_spans(
     project: ProjectPath,
     service: ServiceDep,
@@ -424,7 +432,9 @@ def project_spans(
     return _spans_page(service.search_spans([project], start_ns, end_ns, max_results, page_token))
 
 
-@by_project.get("/traces", response_model=TracePage, responses=errors(400, 404))
+@by_project.get(
+    "/traces", response_model=TracePage, responses=errors(400, 404), **requires(Permission.READ)
+)
 def project_traces(
     project: ProjectPath,
     service: ServiceDep,
@@ -443,7 +453,12 @@ def project_traces(
     )
 
 
-@by_project.get("/traces/stats", response_model=TraceStatsOut, responses=errors(400, 404))
+@by_project.get(
+    "/traces/stats",
+    response_model=TraceStatsOut,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def project_trace_stats(
     project: ProjectPath,
     service: ServiceDep,
@@ -455,7 +470,9 @@ def project_trace_stats(
     return service.trace_stats([project], filter, start_ns, end_ns).to_dict()
 
 
-@by_project.get("/traces/rollup", response_model=Rollup, responses=errors(400, 404))
+@by_project.get(
+    "/traces/rollup", response_model=Rollup, responses=errors(400, 404), **requires(Permission.READ)
+)
 def project_trace_rollup(
     project: ProjectPath,
     group_by: GroupBy,
@@ -470,14 +487,21 @@ def project_trace_rollup(
     return {"rollup": [r.to_dict() for r in rows]}
 
 
-@by_project.get("/traces/{trace_id}", response_model=TraceSpans, responses=errors(400, 404))
+@by_project.get(
+    "/traces/{trace_id}",
+    response_model=TraceSpans,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def project_trace(project: ProjectPath, trace_id: TraceIdPath, service: ServiceDep) -> Response:
     """Return every span of one of the project's traces, ordered by start time."""
     return _json({"spans": [s.to_dict() for s in service.get_trace(trace_id, project)]})
 
 
 # -- any projects ----------------------------------------------------------------------------
-@any_project.get("/spans", response_model=SpanPage, responses=errors(400, 404))
+@any_project.get(
+    "/spans", response_model=SpanPage, responses=errors(400, 404), **requires(Permission.READ)
+)
 def spans(
     service: ServiceDep,
     project_id: ProjectIds = None,
@@ -492,7 +516,9 @@ def spans(
     )
 
 
-@any_project.get("/traces", response_model=TracePage, responses=errors(400, 404))
+@any_project.get(
+    "/traces", response_model=TracePage, responses=errors(400, 404), **requires(Permission.READ)
+)
 def traces(
     service: ServiceDep,
     project_id: ProjectIds = None,
@@ -511,7 +537,12 @@ def traces(
     )
 
 
-@any_project.get("/traces/stats", response_model=TraceStatsOut, responses=errors(400, 404))
+@any_project.get(
+    "/traces/stats",
+    response_model=TraceStatsOut,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def trace_stats(
     service: ServiceDep,
     project_id: ProjectIds = None,
@@ -523,7 +554,9 @@ def trace_stats(
     return service.trace_stats(project_id or [], filter, start_ns, end_ns).to_dict()
 
 
-@any_project.get("/traces/rollup", response_model=Rollup, responses=errors(400, 404))
+@any_project.get(
+    "/traces/rollup", response_model=Rollup, responses=errors(400, 404), **requires(Permission.READ)
+)
 def trace_rollup(
     group_by: GroupBy,
     service: ServiceDep,
@@ -538,7 +571,12 @@ def trace_rollup(
     return {"rollup": [r.to_dict() for r in rows]}
 
 
-@any_project.get("/traces/{trace_id}", response_model=TraceSpans, responses=errors(400, 404))
+@any_project.get(
+    "/traces/{trace_id}",
+    response_model=TraceSpans,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
 def trace(trace_id: TraceIdPath, service: ServiceDep) -> Response:
     """Return every span of a trace (of whichever project holds it), ordered by start."""
     return _json({"spans": [s.to_dict() for s in service.get_trace(trace_id)]})

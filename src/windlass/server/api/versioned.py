@@ -28,6 +28,7 @@ from typing import Annotated, Any, Generic, Protocol, TypeVar
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field, create_model
 
+from windlass.access.policy import Permission
 from windlass.entities import Page, Project
 from windlass.principal import Principal
 from windlass.server.api.common import (
@@ -37,8 +38,9 @@ from windlass.server.api.common import (
     RequestBody,
     ResponseBody,
     errors,
+    requires,
 )
-from windlass.server.deps import PrincipalDep, project
+from windlass.server.deps import project
 
 __all__ = ["AliasSet", "Recorded", "VersionedKind", "VersionedService", "add_versioned_routes"]
 
@@ -129,7 +131,7 @@ class VersionedKind(Generic[S]):
     delete_object: Callable[[S, str, str], None]
     #: The body that registers a version, and the call that registers it from that body.
     register_body: type[RequestBody]
-    register: Callable[[S, str, str, Any, Principal], Recorded]
+    register: Callable[[S, str, str, Any], Recorded]
     get_version: Callable[[S, str, str, int], Recorded]
     get_by_alias: Callable[[S, str, str, str], Recorded]
 
@@ -186,6 +188,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         response_model=kind.object_model,
         responses=errors(400, 404, 409, 413, 422),
         description=f"Create a {noun} (409 if it exists, unless `exist_ok`).",
+        **requires(Permission.WRITE),
     )
     def create(
         body: CreateBody,  # type: ignore[valid-type]
@@ -200,6 +203,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         response_model=ObjectPage,
         responses=errors(400, 404),
         description=f"List a project's {kind.plural} by name, one page at a time.",
+        **requires(Permission.READ),
     )
     def list_objects(
         proj: ProjectDep,
@@ -219,6 +223,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         response_model=kind.object_model,
         responses=errors(400, 404),
         description=f"Return a {noun} with its aliases and newest version number.",
+        **requires(Permission.READ),
     )
     def get_object(
         name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
@@ -232,6 +237,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         responses=errors(400, 404, 409),
         description=f"Delete a {noun} with all its versions (409, naming them, while "
         "aliases or other objects use it).",
+        **requires(Permission.ADMIN),
     )
     def delete_object(
         name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
@@ -246,21 +252,22 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         responses=errors(400, 404, 409, 413, 422),
         description=f"Register the {noun}'s next version (by default creating the {noun} on "
         "first use). The same `version_id` again returns the version it registered.",
+        **requires(Permission.WRITE),
     )
     def create_version(
         name: NamePath,
         body: RegisterBody,  # type: ignore[valid-type]
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
-        who: PrincipalDep,
     ) -> dict[str, Any]:
-        return kind.register(service, proj.id, name, body, who).to_dict()
+        return kind.register(service, proj.id, name, body).to_dict()
 
     @router.get(
         "/{name}/versions",
         response_model=VersionPage,
         responses=errors(400, 404),
         description=f"List a {noun}'s versions, newest first, one page at a time.",
+        **requires(Permission.READ),
     )
     def list_versions(
         name: NamePath,
@@ -280,6 +287,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         response_model=kind.version_model,
         responses=errors(400, 404),
         description=f"Return one version of a {noun}.",
+        **requires(Permission.READ),
     )
     def get_version(
         name: NamePath,
@@ -294,6 +302,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         response_model=kind.version_model,
         responses=errors(400, 404),
         description="Return the version an alias points to.",
+        **requires(Permission.READ),
     )
     def get_alias(
         name: NamePath,
@@ -308,6 +317,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         response_model=kind.event_model,
         responses=errors(400, 404, 409, 413, 422),
         description="Point an alias at a version; return the recorded move.",
+        **requires(Permission.WRITE),
     )
     def set_alias(
         name: NamePath,
@@ -315,24 +325,23 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         body: AliasSet,
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
-        who: PrincipalDep,
     ) -> dict[str, Any]:
-        return service.set_alias(proj.id, name, alias, body.version, principal=who).to_dict()
+        return service.set_alias(proj.id, name, alias, body.version).to_dict()
 
     @router.delete(
         "/{name}/aliases/{alias}",
         response_model=kind.event_model,
         responses=errors(400, 404, 409),
         description="Remove an alias; return the recorded removal.",
+        **requires(Permission.WRITE),
     )
     def delete_alias(
         name: NamePath,
         alias: AliasPath,
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
-        who: PrincipalDep,
     ) -> dict[str, Any]:
-        return service.delete_alias(proj.id, name, alias, principal=who).to_dict()
+        return service.delete_alias(proj.id, name, alias).to_dict()
 
     @router.get(
         "/{name}/alias-history",
@@ -340,6 +349,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         responses=errors(400, 404),
         description=f"Return every recorded alias move of the {noun} (or of one alias), "
         "oldest first.",
+        **requires(Permission.READ),
     )
     def alias_history(
         name: NamePath,
