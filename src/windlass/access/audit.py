@@ -22,7 +22,7 @@ from windlass.access.policy import Permission, Policy
 from windlass.access.redaction import audit_json
 from windlass.entities import AuditRecord, Page
 from windlass.exceptions import InvalidInput, PermissionDenied, ProjectNotFound
-from windlass.ids import new_id, now_ms
+from windlass.ids import is_id, new_id, now_ms
 from windlass.principal import Principal, Role
 from windlass.store.metadata import MetadataStore
 
@@ -117,8 +117,17 @@ class AuditTrail:
             )
         )
 
+    def _project_id(self, name_or_id: str) -> str:
+        """Return the id of a project; an id of no project stands (a deleted one's records)."""
+        try:
+            return self.store.runs.get_project(name_or_id).id
+        except ProjectNotFound:
+            if is_id(name_or_id):
+                return name_or_id
+            raise
+
     def _project_ids(self, projects: Sequence[str]) -> tuple[str, ...]:
-        return tuple(self.store.runs.get_project(p).id for p in projects)
+        return tuple(self._project_id(p) for p in projects)
 
     def _visible(
         self, principal: Principal, projects: Sequence[str]
