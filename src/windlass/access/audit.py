@@ -36,6 +36,7 @@ MAX_OBJECT_URI_LENGTH = 1024
 MAX_ADDRESS_LENGTH = 256
 
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RELATIVE = re.compile(r"(\d{1,12})([smhdw])")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _MAX_MS = 2**63 - 1
@@ -48,7 +49,7 @@ def parse_time(text: str, *, now: int | None = None) -> int:
     ``d``, ``w``. An ISO-8601 time without an offset is UTC. Anything else is InvalidInput.
     """
     value = text.strip()
-    if value.isdigit() and len(value) <= 19 and int(value) <= _MAX_MS:
+    if value.isascii() and value.isdigit() and len(value) <= 19 and int(value) <= _MAX_MS:
         return int(value)
     relative = _RELATIVE.fullmatch(value)
     if relative is not None:
@@ -65,6 +66,16 @@ def parse_time(text: str, *, now: int | None = None) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0, int(moment.timestamp() * 1000))
+
+
+def _check_filter(what: str, value: str | None) -> None:
+    """Raise InvalidInput for a filter no record can hold (a control character, too long)."""
+    if value is not None and (len(value) > MAX_OBJECT_URI_LENGTH or _CONTROL.search(value)):
+        raise InvalidInput(
+            f"{what} filter {value[:80]!r} is over {MAX_OBJECT_URI_LENGTH} characters or holds "
+            "a control character",
+            **{what: value[:80]},
+        )
 
 
 class AuditTrail:
@@ -180,6 +191,10 @@ class AuditTrail:
         administer (asking for another project is PermissionDenied), anyone else is refused.
         """
         projects = [project] if isinstance(project, str) else list(project or ())
+        for what, value in (("object", object_uri), ("user", user), ("action", action)):
+            _check_filter(what, value)
+        for name_or_id in projects:
+            _check_filter("project", name_or_id)
         project_filter = self._visible(principal, projects)
         if isinstance(project_filter, tuple) and len(project_filter) == 1:
             project_filter = project_filter[0]
