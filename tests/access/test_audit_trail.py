@@ -275,3 +275,5 @@ def test_filters_no_record_can_hold_are_refused(store: SqlStore) -> None:
             trail.list(Principal("ada"), **filters)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         trail.list(Principal("ada"), action="x" * 2000)
+    with pytest.raises(InvalidInput):
+        trail.list(Principal("ada"), project=["p1", "p" * 257])

@@ -23,8 +23,9 @@ from windlass.access.redaction import audit_json
 from windlass.entities import AuditRecord, Page
 from windlass.exceptions import InvalidInput, PermissionDenied, ProjectNotFound
 from windlass.ids import is_id, new_id, now_ms
-from windlass.principal import Principal, Role
+from windlass.principal import MAX_PRINCIPAL_NAME, Principal, Role
 from windlass.store.metadata import MetadataStore
+from windlass.uris import MAX_NAME_LENGTH
 
 __all__ = ["MAX_ACTION_LENGTH", "MAX_OBJECT_URI_LENGTH", "AuditTrail", "parse_time"]
 
@@ -68,12 +69,11 @@ def parse_time(text: str, *, now: int | None = None) -> int:
     return max(0, int(moment.timestamp() * 1000))
 
 
-def _check_filter(what: str, value: str | None) -> None:
+def _check_filter(what: str, value: str | None, limit: int) -> None:
     """Raise InvalidInput for a filter no record can hold (a control character, too long)."""
-    if value is not None and (len(value) > MAX_OBJECT_URI_LENGTH or _CONTROL.search(value)):
+    if value is not None and (len(value) > limit or _CONTROL.search(value)):
         raise InvalidInput(
-            f"{what} filter {value[:80]!r} is over {MAX_OBJECT_URI_LENGTH} characters or holds "
-            "a control character",
+            f"{what} filter {value[:80]!r} is over {limit} characters or holds a control character",
             **{what: value[:80]},
         )
 
@@ -100,10 +100,16 @@ class AuditTrail:
 
         Over a REST store nothing is appended here: the server records the request itself.
         """
-        if not isinstance(action, str) or len(action) > MAX_ACTION_LENGTH:
-            raise InvalidInput(f"audit action {action!r:.80} is not a dotted name", action=action)
-        if not _ACTION.fullmatch(action):
-            raise InvalidInput(f"audit action {action!r:.80} is not a dotted name", action=action)
+        if (
+            not isinstance(action, str)
+            or len(action) > MAX_ACTION_LENGTH
+            or not _ACTION.fullmatch(action)
+        ):
+            raise InvalidInput(
+                f"audit action {action!r:.80} is not a lowercase dotted name of at most "
+                f"{MAX_ACTION_LENGTH} characters (e.g. model.alias.set)",
+                action=str(action)[:80],
+            )
         if not isinstance(object_uri, str) or not 0 < len(object_uri) <= MAX_OBJECT_URI_LENGTH:
             raise InvalidInput(
                 f"audit object URI must be 1 to {MAX_OBJECT_URI_LENGTH} characters",
@@ -144,10 +150,9 @@ class AuditTrail:
         self, principal: Principal, projects: Sequence[str]
     ) -> str | tuple[str, ...] | None:
         """Return the project filter ``principal`` may list with (None: every record)."""
-        if not self.policy.enabled or principal.server_admin:
-            self.policy.require(principal, Permission.AUTHENTICATED)
-            return self._project_ids(projects) if projects else None
         self.policy.require(principal, Permission.AUTHENTICATED)
+        if not self.policy.enabled or principal.server_admin:
+            return self._project_ids(projects) if projects else None
         administered = tuple(
             pid for pid, _ in principal.roles if principal.role_in(pid) is Role.ADMIN
         )
@@ -191,10 +196,11 @@ class AuditTrail:
         administer (asking for another project is PermissionDenied), anyone else is refused.
         """
         projects = [project] if isinstance(project, str) else list(project or ())
-        for what, value in (("object", object_uri), ("user", user), ("action", action)):
-            _check_filter(what, value)
+        _check_filter("object", object_uri, MAX_OBJECT_URI_LENGTH)
+        _check_filter("user", user, MAX_PRINCIPAL_NAME)
+        _check_filter("action", action, MAX_ACTION_LENGTH)
         for name_or_id in projects:
-            _check_filter("project", name_or_id)
+            _check_filter("project", name_or_id, MAX_NAME_LENGTH)
         project_filter = self._visible(principal, projects)
         if isinstance(project_filter, tuple) and len(project_filter) == 1:
             project_filter = project_filter[0]

@@ -73,7 +73,7 @@ def list_audit(
     user: Annotated[str | None, Query(max_length=256, description="Principal name")] = None,
     action: Annotated[str | None, Query(max_length=128, description="e.g. run.create")] = None,
     project: Annotated[
-        list[str] | None, Query(max_length=256, description="Project name or id (repeatable)")
+        list[str] | None, Query(description="Project name or id (repeatable); records of any")
     ] = None,
     since: Annotated[str | None, Query(max_length=64, description=f"From: {_TIME_HELP}")] = None,
     until: Annotated[str | None, Query(max_length=64, description=f"Before: {_TIME_HELP}")] = None,
