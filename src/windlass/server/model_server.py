@@ -15,7 +15,7 @@ from windlass import config
 from windlass.server.net import http_protocol
 
 if TYPE_CHECKING:
-    from windlass.serving.app import ServingApp
+    from starlette.types import ASGIApp
 
 _ENV = "WINDLASS_SERVE_SPEC"
 
@@ -57,8 +57,12 @@ def create_model_server_app(
     max_batch_size: int = 64,
     max_wait_ms: float = 2.0,
     log_predictions: bool = True,
-) -> ServingApp:
-    """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/)."""
+) -> ASGIApp:
+    """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/).
+
+    Every response carries the security headers.
+    """
+    from windlass.server.security_headers import SecurityHeaders
     from windlass.serving.app import create_serving_app
     from windlass.serving.predlog import PredictionLog, default_root
 
@@ -75,10 +79,10 @@ def create_model_server_app(
             flush_seconds=config.settings.prediction_log_flush_seconds,
             on_write=lambda status, n: metrics.logged.labels(status).inc(n),
         )
-    return create_serving_app(router, log=log)
+    return SecurityHeaders(create_serving_app(router, log=log))
 
 
-def create_app_from_env() -> ServingApp:
+def create_app_from_env() -> ASGIApp:
     """Build the serving app from ``WINDLASS_SERVE_SPEC`` (uvicorn workers call this)."""
     import orjson
 
