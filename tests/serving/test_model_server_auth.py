@@ -106,6 +106,29 @@ def test_protect_probes_closes_health_and_metrics(model: str) -> None:
         for probe in ("/v2/health/live", "/v2/health/ready", "/metrics"):
             assert client.get(probe).status_code == 401, probe
             assert client.get(probe, headers=bearer(KEYS[1])).status_code == 200, probe
+        document = client.get("/openapi.json", headers=bearer(KEYS[0])).json()
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            assert operation["security"] == [{"bearer": []}], path
+            assert {"401", "429"} <= set(operation["responses"]), path
+
+
+def test_the_openapi_document_says_which_routes_need_a_key(model: str) -> None:
+    app = create_model_server_app(model, authenticate=StaticApiKeys(KEYS))
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        document = client.get("/openapi.json", headers=bearer(KEYS[0])).json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    secured = {p for p, ops in document["paths"].items() if "security" in ops.get("post", {})}
+    assert {"/predict", "/feedback", "/v2/models/{name}/infer"} <= secured
+    predict = document["paths"]["/predict"]["post"]["responses"]
+    assert {"200", "400", "401", "413", "429", "503"} <= set(predict)
+    for probe in ("/v2/health/live", "/v2/health/ready", "/metrics"):
+        operation = document["paths"][probe]["get"]
+        assert "security" not in operation and "401" not in operation["responses"], probe
+    with serving(create_model_server_app(model)) as url:
+        plain = httpx.get(f"{url}/openapi.json").json()
+    assert "securitySchemes" not in plain["components"]
+    assert "401" not in plain["paths"]["/predict"]["post"]["responses"]
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o604, 0o666])

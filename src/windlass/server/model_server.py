@@ -89,12 +89,13 @@ def create_model_server_app(
             flush_seconds=config.settings.prediction_log_flush_seconds,
             on_write=lambda status, n: metrics.logged.labels(status).inc(n),
         )
-    app: ASGIApp = create_serving_app(router, log=log)
-    if authenticate is not None:
-        from windlass.server.bearer import PROBE_PATHS, BearerAuth
+    if authenticate is None:
+        return SecurityHeaders(create_serving_app(router, log=log))
+    from windlass.server.bearer import PROBE_PATHS, BearerAuth
 
-        app = BearerAuth(app, authenticate, open_paths=() if protect_probes else PROBE_PATHS)
-    return SecurityHeaders(app)
+    open_paths = frozenset() if protect_probes else PROBE_PATHS
+    app = create_serving_app(router, log=log, open_paths=open_paths)
+    return SecurityHeaders(BearerAuth(app, authenticate, open_paths=open_paths))
 
 
 def create_app_from_env() -> ASGIApp:

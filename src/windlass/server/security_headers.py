@@ -30,6 +30,7 @@ _HTML_HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
 )
+_WATCHED = frozenset({_NOSNIFF[0], *(name for name, _ in _HTML_HEADERS)})
 
 
 def add_security_headers(headers: list[tuple[bytes, bytes]]) -> None:
@@ -47,9 +48,6 @@ def add_security_headers(headers: list[tuple[bytes, bytes]]) -> None:
         headers.append(_NOSNIFF)
     if html:
         headers.extend(h for h in _HTML_HEADERS if present is None or h[0] not in present)
-
-
-_WATCHED = frozenset({_NOSNIFF[0], *(name for name, _ in _HTML_HEADERS)})
 
 
 class SecurityHeaders:
