@@ -121,7 +121,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def console_of(url: str, home: Path) -> tuple[str, list[str]]:
     """Load ``url`` in headless Chromium; return the rendered DOM and its console lines."""
-    assert CHROMIUM is not None
+    assert CHROMIUM is not None, "chromium is missing: make system-deps installs it"
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--v=0"]
     flags += ["--enable-logging=stderr", "--virtual-time-budget=10000", "--dump-dom"]
     done = subprocess.run(
@@ -142,7 +142,6 @@ def violations(console: list[str]) -> list[str]:
     return [line for line in found if "'https://" not in line and "'http://" not in line]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_the_docs_pages_render_under_their_policy(server: ServerProcess, tmp_path: Path) -> None:
     dom, console = console_of(f"{server.url}/docs", tmp_path)
     assert not violations(console), console
@@ -152,7 +151,6 @@ def test_the_docs_pages_render_under_their_policy(server: ServerProcess, tmp_pat
     assert "menu-content" in dom  # ReDoc drew its menu
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_the_default_policy_refuses_inline_scripts(tmp_path: Path) -> None:
     """A page that brings no policy of its own gets one that blocks inline code."""
 
