@@ -11,6 +11,7 @@ import inspect
 from pathlib import Path
 
 from windlass.store.artifacts import ArtifactIndex
+from windlass.store.audit import AuditStore
 from windlass.store.deployments import DeploymentStore
 from windlass.store.metadata import MetadataStore
 from windlass.store.prompts import PromptStore
@@ -26,6 +27,7 @@ AREAS = {
     "deployments": DeploymentStore,
     "traces": TraceStore,
     "prompts": PromptStore,
+    "audit": AuditStore,
 }
 
 

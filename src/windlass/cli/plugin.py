@@ -12,6 +12,7 @@ def register_commands(register: Callable[..., None]) -> None:
     """Register the built-in command groups and commands."""
     from windlass.cli.commands import (
         artifacts,
+        audit,
         build,
         demo,
         deployments,
@@ -33,5 +34,6 @@ def register_commands(register: Callable[..., None]) -> None:
     register("deployments", deployments.app)
     register("traces", traces.app)
     register("prompts", prompts.app)
+    register("audit", audit.app)
     register("build", build.app)
     register("serve", serve.serve)

@@ -3,6 +3,7 @@
 Everything is re-exported here, so ``from windlass.entities import Run, ModelVersion`` works.
 """
 
+from windlass.entities.audit import AuditRecord
 from windlass.entities.common import (
     Page,
     Project,
@@ -79,6 +80,7 @@ __all__ = [
     "AliasMove",
     "ArtifactEntry",
     "ArtifactListing",
+    "AuditRecord",
     "DatasetInput",
     "Deployment",
     "DeploymentEvent",

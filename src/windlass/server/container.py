@@ -17,7 +17,9 @@ import threading
 
 from fastapi import FastAPI
 
+from windlass.access.audit import AuditTrail
 from windlass.access.gate import Access
+from windlass.access.policy import Policy
 from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
@@ -47,6 +49,8 @@ class Services:
         )
         self.traces = TraceService(tracking.store, principal=server_principal(), access=self.access)
         self.metrics = TrackingServerMetrics()
+        # The append-only audit trail (GET /api/v1/audit); the auth switch sets its policy.
+        self.audit = AuditTrail(tracking.store, Policy(enabled=False))
         self._prompts: PromptRegistry | None = None
         self._lock = threading.Lock()
 

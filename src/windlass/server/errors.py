@@ -17,8 +17,14 @@ logger = logging.getLogger("windlass.server")
 
 
 def error_response(error: WindlassError) -> JSONResponse:
-    """Return the JSON response for a windlass error."""
-    return JSONResponse(error.to_dict(), status_code=error.http_status)
+    """Return the JSON response for a windlass error.
+
+    An error whose details carry ``retry_after`` seconds (:class:`TooManyRequests`,
+    :class:`Overloaded`) also says so in a ``Retry-After`` header.
+    """
+    retry = error.details.get("retry_after")
+    headers = None if retry is None else {"Retry-After": str(retry)}
+    return JSONResponse(error.to_dict(), status_code=error.http_status, headers=headers)
 
 
 def _json_safe(value: Any) -> Any:

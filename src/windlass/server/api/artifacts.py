@@ -3,6 +3,16 @@
 Blob bodies stream in both directions: an upload is hashed while it is written to
 storage (never held in memory) and refused if its bytes do not match the digest in the
 URL; a download streams from storage in 1 MiB chunks.
+
+Permissions. A blob belongs to no project: one digest may be a file of runs and model
+versions of several projects, and it is uploaded before any of them records it. So the
+blob routes need an authenticated caller (``authenticated``), not a role: an upload
+grants nothing until a run or version in a project the caller may write records it (that
+record is checked and audited), and a download needs the digest, a 256-bit content hash
+that only someone who saw the content, or metadata naming it, can know; the metadata
+(artifact listings, version files) is what the project roles guard. Checking on download
+that the digest is referenced in a project the caller may read needs a store query by
+digest over run artifacts and version files, which the store does not offer yet.
 """
 
 from __future__ import annotations
