@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from windlass.access import actions
+from windlass.access.audit import AuditTrail
 from windlass.access.gate import Access
 from windlass.access.policy import Policy
 from windlass.artifacts import open_blob_store
@@ -553,3 +554,26 @@ def test_audit_records_keep_what_changed_not_metric_values(world: World) -> None
     world.kept.records.clear()
     world.models.acting_as(who).set_alias(world.project, "churn", "production", 2)
     assert world.kept.records == []
+
+
+def test_the_real_audit_trail_keeps_what_the_services_record(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'trail.db'}")
+    trail = AuditTrail(store)
+    access = Access(Policy(enabled=True), trail)
+    tracking = Tracking(store, open_blob_store(str(tmp_path / "blobs")), access=access)
+    try:
+        root = _token("root", admin=True)
+        bound = tracking.acting_as(root)
+        project = bound.project("alpha").id
+        run = bound.create_run(project)
+        bound.log_metrics(MetricBatch(new_id(), [run.id], ["loss"], [0.5], [0], [now_ms()]))
+        bound.delete_run(run.id)
+        kept = trail.list(root, project="alpha").items
+        assert [(r.action, r.object_uri) for r in kept] == [
+            (actions.RUN_DELETE, f"runs:/{run.id}"),
+            (actions.RUN_METRICS, f"runs:/{run.id}"),
+            (actions.RUN_CREATE, f"runs:/{run.id}"),
+            (actions.PROJECT_CREATE, "projects:/alpha"),
+        ]
+    finally:
+        tracking.close()
