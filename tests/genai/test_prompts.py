@@ -483,7 +483,7 @@ def test_concurrent_registers_get_consecutive_numbers(store_uri: str, sharing: s
         )
         assert sorted(v.version for v in made) == list(range(1, THREADS + 1))
         assert len({v.id for v in made}) == THREADS
-        listed = shared.prompts.list_prompt_versions(project, "raced", max_results=100).items
+        listed = shared.prompts.versions.list_versions(project, "raced", max_results=100).items
         assert [v.version for v in listed] == list(range(THREADS, 0, -1))
         # Everyone registering one content at once makes one version.
         same = race(

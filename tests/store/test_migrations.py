@@ -196,13 +196,15 @@ def _upgrade_from_0005_keeps_claims(uri: str) -> None:
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
         project = ids["p"]
-        assert store.registry.get_model_version(project, "churn", 1).claimed_by == "ada"
-        assert [e.claimed_by for e in store.registry.alias_history(project, "churn")] == ["bob"]
+        assert store.registry.versions.get_version(project, "churn", 1).claimed_by == "ada"
+        assert [e.claimed_by for e in store.registry.versions.alias_history(project, "churn")] == [
+            "bob"
+        ]
         assert [
             e.claimed_by for e in store.deployments.deployment_history(project, "web").items
         ] == ["cy"]
-        assert store.prompts.get_prompt_version(project, "greet", 1).claimed_by == "dee"
-        assert [e.claimed_by for e in store.prompts.prompt_alias_history(project, "greet")] == [
+        assert store.prompts.versions.get_version(project, "greet", 1).claimed_by == "dee"
+        assert [e.claimed_by for e in store.prompts.versions.alias_history(project, "greet")] == [
             "eve"
         ]
     finally:

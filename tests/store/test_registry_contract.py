@@ -153,10 +153,10 @@ def test_unknown_model_and_project(store: MetadataStore) -> None:
         with pytest.raises(ProjectNotFound):
             call()
     for call in (
-        lambda: store.registry.get_model_version(project, "nope", 1),
-        lambda: store.registry.list_model_versions(project, "nope"),
+        lambda: store.registry.versions.get_version(project, "nope", 1),
+        lambda: store.registry.versions.list_versions(project, "nope"),
         lambda: store.registry.delete_registered_model(project, "nope"),
-        lambda: store.registry.alias_history(project, "nope"),
+        lambda: store.registry.versions.alias_history(project, "nope"),
         lambda: _version(store, project, "nope"),
     ):
         with pytest.raises(ModelNotFound):
@@ -231,11 +231,11 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
     assert first.manifest == _manifest("one")
     assert first.claimed_by == recorded(store, "ada") and first.description == "v one"
     assert [_version(store, project, "churn").version for _ in range(2)] == [2, 3]
-    got = store.registry.get_model_version(project, "churn", 1)
+    got = store.registry.versions.get_version(project, "churn", 1)
     assert got.id == first.id and got.files == first.files and got.manifest == first.manifest
     assert store.registry.get_registered_model(project, "churn").latest_version == 3
     with pytest.raises(ModelVersionNotFound):
-        store.registry.get_model_version(project, "churn", 9)
+        store.registry.versions.get_version(project, "churn", 9)
 
 
 def test_same_version_id_registers_once(store: MetadataStore) -> None:
@@ -254,17 +254,19 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
     _model(store, project)
     for _ in range(5):
         _version(store, project, "churn")
-    store.registry.set_model_alias(project, "churn", "champion", 4, claimed_by="ada", at=now_ms())
+    store.registry.versions.set_alias(
+        project, "churn", "champion", 4, claimed_by="ada", at=now_ms()
+    )
     pages = []
     token = None
     while True:
-        page = store.registry.list_model_versions(project, "churn", 2, token)
+        page = store.registry.versions.list_versions(project, "churn", 2, token)
         pages.append([v.version for v in page.items])
         if page.next_page_token is None:
             break
         token = page.next_page_token
     assert pages == [[5, 4], [3, 2], [1]]
-    assert [v.aliases for v in store.registry.list_model_versions(project, "churn").items] == [
+    assert [v.aliases for v in store.registry.versions.list_versions(project, "churn").items] == [
         [],
         ["champion"],
         [],
@@ -272,7 +274,7 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
         [],
     ]
     with pytest.raises(InvalidInput):
-        store.registry.list_model_versions(project, "churn", 2, "garbage")
+        store.registry.versions.list_versions(project, "churn", 2, "garbage")
 
 
 def test_deleted_version_numbers_are_not_reused(store: MetadataStore) -> None:
@@ -282,7 +284,7 @@ def test_deleted_version_numbers_are_not_reused(store: MetadataStore) -> None:
         _version(store, project, "churn")
     store.registry.delete_model_version(project, "churn", 3)
     with pytest.raises(ModelVersionNotFound):
-        store.registry.get_model_version(project, "churn", 3)
+        store.registry.versions.get_version(project, "churn", 3)
     with pytest.raises(ModelVersionNotFound):
         store.registry.delete_model_version(project, "churn", 3)
     assert store.registry.get_registered_model(project, "churn").latest_version == 2
@@ -295,7 +297,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     _model(store, project)
     for _ in range(3):
         _version(store, project, "churn")
-    created = store.registry.set_model_alias(
+    created = store.registry.versions.set_alias(
         project, "churn", "champion", 1, claimed_by="ada", at=now_ms()
     )
     assert (created.from_version, created.to_version, created.claimed_by) == (
@@ -303,8 +305,8 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         1,
         recorded(store, "ada"),
     )
-    assert store.registry.get_model_version_by_alias(project, "churn", "champion").version == 1
-    moved = store.registry.set_model_alias(
+    assert store.registry.versions.get_version_by_alias(project, "churn", "champion").version == 1
+    moved = store.registry.versions.set_alias(
         project, "churn", "champion", 2, claimed_by="bob", at=now_ms()
     )
     assert (moved.from_version, moved.to_version, moved.claimed_by) == (
@@ -312,12 +314,14 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         2,
         recorded(store, "bob"),
     )
-    same = store.registry.set_model_alias(
+    same = store.registry.versions.set_alias(
         project, "churn", "champion", 2, claimed_by="eve", at=now_ms()
     )
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
-    store.registry.set_model_alias(project, "churn", "challenger", 3, claimed_by="ada", at=now_ms())
-    assert store.registry.get_model_version(project, "churn", 2).aliases == ["champion"]
+    store.registry.versions.set_alias(
+        project, "churn", "challenger", 3, claimed_by="ada", at=now_ms()
+    )
+    assert store.registry.versions.get_version(project, "churn", 2).aliases == ["champion"]
     assert store.registry.get_registered_model(project, "churn").aliases == {
         "challenger": 3,
         "champion": 2,
@@ -326,14 +330,14 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     with pytest.raises(InvalidState) as info:
         store.registry.delete_model_version(project, "churn", 2)
     assert "champion" in info.value.message and "first" in info.value.message
-    assert store.registry.get_model_version(project, "churn", 2).version == 2  # still there
-    store.registry.set_model_alias(project, "churn", "champion", 3, claimed_by="cy", at=now_ms())
+    assert store.registry.versions.get_version(project, "churn", 2).version == 2  # still there
+    store.registry.versions.set_alias(project, "churn", "champion", 3, claimed_by="cy", at=now_ms())
     store.registry.delete_model_version(project, "churn", 2)
-    assert sorted(store.registry.get_model_version(project, "churn", 3).aliases) == [
+    assert sorted(store.registry.versions.get_version(project, "churn", 3).aliases) == [
         "challenger",
         "champion",
     ]
-    removed = store.registry.delete_model_alias(
+    removed = store.registry.versions.delete_alias(
         project, "churn", "champion", claimed_by="dee", at=now_ms()
     )
     assert (removed.from_version, removed.to_version, removed.claimed_by) == (
@@ -342,9 +346,9 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         recorded(store, "dee"),
     )
     with pytest.raises(ModelVersionNotFound):
-        store.registry.get_model_version_by_alias(project, "churn", "champion")
+        store.registry.versions.get_version_by_alias(project, "churn", "champion")
 
-    history = store.registry.alias_history(project, "churn", "champion")
+    history = store.registry.versions.alias_history(project, "churn", "champion")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
         (None, 1, recorded(store, "ada")),
         (1, 2, recorded(store, "bob")),
@@ -353,7 +357,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     ]
     assert all(e.model_name == "churn" and e.alias == "champion" for e in history)
     assert [e.at for e in history] == sorted(e.at for e in history)
-    everything = store.registry.alias_history(project, "churn")
+    everything = store.registry.versions.alias_history(project, "churn")
     assert [e.alias for e in everything] == [
         "champion",
         "champion",
@@ -361,7 +365,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         "champion",
         "champion",
     ]
-    assert store.registry.alias_history(project, "churn", "never-set") == []
+    assert store.registry.versions.alias_history(project, "churn", "never-set") == []
 
 
 def test_alias_errors(store: MetadataStore) -> None:
@@ -369,18 +373,18 @@ def test_alias_errors(store: MetadataStore) -> None:
     _model(store, project)
     _version(store, project, "churn")
     with pytest.raises(ModelVersionNotFound):
-        store.registry.set_model_alias(
+        store.registry.versions.set_alias(
             project, "churn", "champion", 7, claimed_by="ada", at=now_ms()
         )
     with pytest.raises(NotFound):
-        store.registry.delete_model_alias(
+        store.registry.versions.delete_alias(
             project, "churn", "champion", claimed_by="ada", at=now_ms()
         )
     with pytest.raises(ModelNotFound):
-        store.registry.set_model_alias(
+        store.registry.versions.set_alias(
             project, "nope", "champion", 1, claimed_by="ada", at=now_ms()
         )
-    assert store.registry.alias_history(project, "churn") == []
+    assert store.registry.versions.alias_history(project, "churn") == []
 
 
 def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
@@ -388,17 +392,17 @@ def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
     _model(store, project, tags={"a": "1"})
     _version(store, project, "churn")
     _version(store, project, "churn")
-    store.registry.set_model_alias(project, "churn", "prod", 2, claimed_by="ada", at=now_ms())
+    store.registry.versions.set_alias(project, "churn", "prod", 2, claimed_by="ada", at=now_ms())
     with pytest.raises(InvalidState) as info:
         store.registry.delete_registered_model(project, "churn")
     assert "prod" in info.value.message
     assert store.registry.get_registered_model(project, "churn").latest_version == 2
-    store.registry.delete_model_alias(project, "churn", "prod", claimed_by="ada", at=now_ms())
+    store.registry.versions.delete_alias(project, "churn", "prod", claimed_by="ada", at=now_ms())
     store.registry.delete_registered_model(project, "churn")
     with pytest.raises(ModelNotFound):
         store.registry.get_registered_model(project, "churn")
     # The name is free again, with a fresh history and numbering.
     _model(store, project)
     assert store.registry.get_registered_model(project, "churn").tags == {}
-    assert store.registry.alias_history(project, "churn") == []
+    assert store.registry.versions.alias_history(project, "churn") == []
     assert _version(store, project, "churn").version == 1

@@ -75,11 +75,10 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         self.store = store
         self.blobs = blobs
         super().__init__(
-            store.registry,
+            store.registry.versions,
             "model",
             object_not_found=ModelNotFound,
             version_not_found=ModelVersionNotFound,
-            history_call="alias_history",
             principal=principal,
         )
 

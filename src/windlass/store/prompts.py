@@ -1,5 +1,9 @@
 """The prompts store interface: prompts, their numbered versions, aliases and alias history.
 
+What every versioned kind shares (versions by number or alias, listing them, alias moves
+and their history) is :class:`~windlass.store.versioned.VersionedStore`, reached as
+``store.prompts.versions``; this interface adds what only prompts have.
+
 The SQL store (:mod:`windlass.store.sql.prompts`) and the REST client
 (:mod:`windlass.store.rest.prompts`) implement it alike; the contract suite
 ``tests/store/test_prompts_contract.py`` holds both to it.
@@ -18,13 +22,18 @@ from windlass.entities import (
     PromptVersion,
     Template,
 )
+from windlass.store.versioned import VersionedStore
 
 #: The largest page of prompts or prompt versions one call returns.
 MAX_PROMPT_RESULTS = 1000
 
 
 class PromptStore(ABC):
-    """Prompts, their numbered versions, aliases and alias history."""
+    """Prompts and their numbered versions; aliases through :attr:`versions`."""
+
+    #: Reading versions and moving aliases, as every versioned kind does
+    #: (:class:`~windlass.store.versioned.VersionedStore`).
+    versions: VersionedStore[PromptVersion, PromptAliasEvent]
 
     @abstractmethod
     def create_prompt(
@@ -77,39 +86,3 @@ class PromptStore(ABC):
         prompt's lock, so concurrent registers of one content create one version. The
         prompt must exist (PromptNotFound).
         """
-
-    @abstractmethod
-    def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
-        """Return one version (with its aliases), or PromptVersionNotFound."""
-
-    @abstractmethod
-    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
-        """Return the version an alias points to, or PromptVersionNotFound naming the alias."""
-
-    @abstractmethod
-    def list_prompt_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[PromptVersion]:
-        """Return a prompt's versions, newest first, one page at a time."""
-
-    @abstractmethod
-    def set_prompt_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to).
-
-        Setting an alias to the version it already names records nothing; the event
-        returned then has ``from_version == to_version``.
-        """
-
-    @abstractmethod
-    def delete_prompt_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
-
-    @abstractmethod
-    def prompt_alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[PromptAliasEvent]:
-        """Return every recorded alias move of a prompt (or of one alias), oldest first."""

@@ -1,5 +1,9 @@
 """The model registry interface: registered models, numbered versions, aliases, history.
 
+What every versioned kind shares (versions by number or alias, listing them, alias moves
+and their history) is :class:`~windlass.store.versioned.VersionedStore`, reached as
+``store.registry.versions``; this interface adds what only models have.
+
 The SQL store (:mod:`windlass.store.sql.registry`) and the REST client
 (:mod:`windlass.store.rest.registry`) implement it alike; the contract suite
 ``tests/store/test_registry_contract.py`` holds both to it.
@@ -17,13 +21,18 @@ from windlass.entities import (
     Page,
     RegisteredModel,
 )
+from windlass.store.versioned import VersionedStore
 
 #: The largest page of registered models or versions one call returns.
 MAX_REGISTRY_RESULTS = 1000
 
 
 class RegistryStore(ABC):
-    """Registered models, their numbered versions, aliases and alias history."""
+    """Registered models and their numbered versions; aliases through :attr:`versions`."""
+
+    #: Reading versions and moving aliases, as every versioned kind does
+    #: (:class:`~windlass.store.versioned.VersionedStore`).
+    versions: VersionedStore[ModelVersion, AliasEvent]
 
     @abstractmethod
     def create_registered_model(
@@ -89,37 +98,5 @@ class RegistryStore(ABC):
         """
 
     @abstractmethod
-    def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
-        """Return one version (with its aliases), or ModelVersionNotFound."""
-
-    @abstractmethod
-    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
-        """Return the version an alias points to, or ModelVersionNotFound naming the alias."""
-
-    @abstractmethod
-    def list_model_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[ModelVersion]:
-        """Return a model's versions, newest first, one page at a time."""
-
-    @abstractmethod
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version; InvalidState (naming the aliases) while an alias points to it."""
-
-    @abstractmethod
-    def set_model_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to)."""
-
-    @abstractmethod
-    def delete_model_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
-
-    @abstractmethod
-    def alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[AliasEvent]:
-        """Return every recorded alias move of a model (or of one alias), oldest first."""

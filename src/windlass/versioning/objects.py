@@ -6,10 +6,10 @@ newest (the reserved alias ``latest``), listing versions, and setting, deleting 
 listing the recorded moves of aliases. A kind's registry (``ModelRegistry``,
 ``PromptRegistry``) is built on it and adds only what is its own.
 
-The store's calls for a kind follow one naming pattern (``get_<noun>_version``,
-``get_<noun>_version_by_alias``, ``list_<noun>_versions``, ``set_<noun>_alias``,
-``delete_<noun>_alias``, ``<noun>_alias_history``); they are looked up once, when the
-registry is built, so a store lacking one fails at once and not on first use.
+It reads and moves through the kind's
+:class:`~windlass.store.versioned.VersionedStore` (``store.registry.versions``,
+``store.prompts.versions``), the one store interface every kind shares; nothing here
+depends on what a kind calls its objects but the noun in messages.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from windlass.entities import AliasMove, Page
 from windlass.exceptions import InvalidInput, NotFound
 from windlass.ids import now_ms
 from windlass.principal import Principal, local_principal
+from windlass.store.versioned import VersionedStore
 from windlass.uris import LATEST, check_name, check_version, removable_alias, settable_alias
 from windlass.versioning.checks import recorded_name
 
@@ -33,36 +34,31 @@ class VersionedObjects(Generic[V, E]):
 
     def __init__(
         self,
-        store: Any,
+        versions: VersionedStore[V, E],
         noun: str,
         *,
         object_not_found: type[NotFound],
         version_not_found: type[NotFound],
-        history_call: str | None = None,
         principal: Principal | None = None,
     ) -> None:
-        """Bind the store's calls for the kind ``noun`` (``model``, ``prompt``...).
+        """Read and move the versions of the kind ``noun`` (``model``, ``prompt``...).
 
-        ``object_not_found`` is what the store raises for a missing object (a first version
-        then creates it); ``version_not_found`` what a missing version is. ``history_call``
-        names the store's alias-history call when it breaks the naming pattern; ``principal``
-        is who writes are recorded as when a call names none (default: the embedded SDK's).
+        ``versions`` is the kind's shared store interface. ``object_not_found`` is what the
+        store raises for a missing object (a first version then creates it);
+        ``version_not_found`` what a missing version is. ``principal`` is who writes are
+        recorded as when a call names none (default: the embedded SDK's).
         """
+        if not isinstance(versions, VersionedStore):
+            raise TypeError(
+                f"the {noun} registry needs a VersionedStore, got {type(versions).__name__}"
+            )
+        #: The kind's versions and alias moves in the metadata store.
+        self.versions = versions
         #: Who writes are recorded as when a call names no principal.
         self.principal = principal if principal is not None else local_principal()
         self.noun = noun
         self.object_not_found = object_not_found
         self.version_not_found = version_not_found
-        self._get: Callable[[str, str, int], V] = getattr(store, f"get_{noun}_version")
-        self._by_alias: Callable[[str, str, str], V] = getattr(
-            store, f"get_{noun}_version_by_alias"
-        )
-        self._list: Callable[..., Page[V]] = getattr(store, f"list_{noun}_versions")
-        self._set_alias: Callable[..., E] = getattr(store, f"set_{noun}_alias")
-        self._delete_alias: Callable[..., E] = getattr(store, f"delete_{noun}_alias")
-        self._history: Callable[[str, str, str | None], list[E]] = getattr(
-            store, history_call or f"{noun}_alias_history"
-        )
 
     def recorded(self, principal: Principal | None) -> str:
         """Return the name a write is recorded under: ``principal``'s, else this registry's."""
@@ -97,14 +93,16 @@ class VersionedObjects(Generic[V, E]):
 
     def get_version(self, project_id: str, name: str, version: int) -> V:
         """Return one version by number, with its aliases."""
-        return self._get(project_id, self.check_name(name), check_version(version, self.noun))
+        return self.versions.get_version(
+            project_id, self.check_name(name), check_version(version, self.noun)
+        )
 
     def get_version_by_alias(self, project_id: str, name: str, alias: str) -> V:
         """Return the version ``alias`` names (``latest``: the newest version)."""
         name = self.check_name(name)
         if check_name("alias", alias) == LATEST:
             return self.newest(project_id, name)
-        return self._by_alias(project_id, name, alias)
+        return self.versions.get_version_by_alias(project_id, name, alias)
 
     def resolve(
         self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
@@ -120,7 +118,7 @@ class VersionedObjects(Generic[V, E]):
 
     def newest(self, project_id: str, name: str) -> V:
         """Return the newest version (what ``@latest`` names), or the version-not-found error."""
-        page = self._list(project_id, name, max_results=1)
+        page = self.versions.list_versions(project_id, name, max_results=1)
         if not page.items:
             raise self.version_not_found(
                 f"{self.noun} {name!r} has no versions yet", **{self.noun: name, "alias": LATEST}
@@ -131,7 +129,9 @@ class VersionedObjects(Generic[V, E]):
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[V]:
         """Return one page of the object's versions, newest first."""
-        return self._list(project_id, self.check_name(name), max_results, page_token)
+        return self.versions.list_versions(
+            project_id, self.check_name(name), max_results, page_token
+        )
 
     # -- aliases ---------------------------------------------------------------------------
     def set_alias(
@@ -148,7 +148,7 @@ class VersionedObjects(Generic[V, E]):
         ``latest`` and all-digit names are refused. Setting an alias to the version it
         already names records nothing and returns a move with ``from_version == to_version``.
         """
-        return self._set_alias(
+        return self.versions.set_alias(
             project_id,
             self.check_name(name),
             settable_alias(alias),
@@ -161,7 +161,7 @@ class VersionedObjects(Generic[V, E]):
         self, project_id: str, name: str, alias: str, *, principal: Principal | None = None
     ) -> E:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
-        return self._delete_alias(
+        return self.versions.delete_alias(
             project_id,
             self.check_name(name),
             removable_alias(alias),
@@ -171,7 +171,7 @@ class VersionedObjects(Generic[V, E]):
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None) -> list[E]:
         """Return every recorded move of the object's aliases (or of one), oldest first."""
-        return self._history(
+        return self.versions.alias_history(
             project_id,
             self.check_name(name),
             None if alias is None else check_name("alias", alias),

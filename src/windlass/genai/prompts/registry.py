@@ -439,7 +439,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
     def __init__(self, store: MetadataStore, *, principal: Principal | None = None) -> None:
         self.store = store
         super().__init__(
-            store.prompts,
+            store.prompts.versions,
             "prompt",
             object_not_found=PromptNotFound,
             version_not_found=PromptVersionNotFound,
@@ -632,7 +632,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
 
     def _newest_hash(self, project_id: str, name: str) -> tuple[int, str] | None:
         try:
-            page = self.store.prompts.list_prompt_versions(project_id, name, max_results=1)
+            page = self.versions.list_versions(project_id, name, max_results=1)
         except PromptNotFound:
             return None
         if not page.items:

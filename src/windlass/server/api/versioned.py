@@ -4,8 +4,11 @@ Models and prompts (and later datasets and evaluation suites) are each "a named 
 immutable numbered versions and aliases whose every move is recorded". Their routes under
 ``/api/v1/projects/{project}/<kind>s/{name}`` are built here once, by
 :func:`add_versioned_routes`, from a :class:`VersionedKind`: the kind's service dependency,
-its calls into that service, its request and response models. A kind's own module adds
-what is its own (updating, registering a version, lineage...).
+the calls its service does not share with other kinds (creating an object, registering a
+version, listing objects...), its request and response models. A create or register
+body is a :class:`ServiceCall`: its fields are the keyword arguments of the service's call,
+so a kind's own module declares the bodies and names the calls, and adds only the routes
+that are its own (updating, deleting a version, lineage...).
 
 Routes built:
 
@@ -23,7 +26,7 @@ Routes built:
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field, create_model
@@ -40,7 +43,14 @@ from windlass.server.api.common import (
 )
 from windlass.server.deps import PrincipalDep, project
 
-__all__ = ["AliasSet", "Recorded", "VersionedKind", "VersionedService", "add_versioned_routes"]
+__all__ = [
+    "AliasSet",
+    "Recorded",
+    "ServiceCall",
+    "VersionedKind",
+    "VersionedService",
+    "add_versioned_routes",
+]
 
 
 #: A version number: a positive 32-bit integer.
@@ -60,6 +70,14 @@ class Recorded(Protocol):
 
 class VersionedService(Protocol):
     """The calls every versioned kind's domain service answers alike."""
+
+    def get_version(self, project_id: str, name: str, version: int) -> Recorded:
+        """Return one version by number."""
+        ...
+
+    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> Recorded:
+        """Return the version an alias names (``latest``: the newest)."""
+        ...
 
     def list_versions(
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
@@ -95,6 +113,18 @@ class VersionedService(Protocol):
 S = TypeVar("S", bound=VersionedService)
 
 
+class ServiceCall(RequestBody):
+    """A request body whose fields are the keyword arguments of one domain call.
+
+    A body whose fields need converting first (files to entries, nested bodies to plain
+    data) overrides :meth:`arguments`.
+    """
+
+    def arguments(self) -> dict[str, Any]:
+        """Return the body as the keyword arguments of the domain call it is for."""
+        return {field: getattr(self, field) for field in type(self).model_fields}
+
+
 class AliasSet(RequestBody):
     """Point an alias at a version; the server's principal goes into the alias history."""
 
@@ -106,8 +136,11 @@ class VersionedKind(Generic[S]):
     """What the shared routes need of one kind: its service, its calls and its models.
 
     The calls every kind's service answers alike are made directly
-    (:class:`VersionedService`); the others are given here. Each takes the service first,
-    then the project id and (but for ``create`` and ``list_objects``) the object's name.
+    (:class:`VersionedService`); the others are given here, as the service's unbound
+    methods: each takes the service first, then the project id, then (but for ``create``
+    and ``list_objects``) the object's name. ``create`` and ``register`` take their
+    body's :meth:`ServiceCall.arguments` as keyword arguments, ``register`` also the
+    ``principal`` of the request.
     """
 
     #: The kind's noun, singular ("model", "prompt"): used in names and descriptions; its
@@ -115,9 +148,12 @@ class VersionedKind(Generic[S]):
     noun: str
     #: The dependency giving the kind's domain service.
     service: Callable[..., S]
-    #: The body that creates an object, and the call that creates it from that body.
-    create_body: type[RequestBody]
-    create: Callable[[S, str, Any], Recorded]
+    #: The body that creates an object, and the call that creates it.
+    create_body: type[ServiceCall]
+    create: Callable[..., Recorded]
+    #: The body that registers the next version, and the call that registers it.
+    register_body: type[ServiceCall]
+    register: Callable[..., Recorded]
     #: The response models of one object, one version and one recorded alias move.
     object_model: type[ResponseBody]
     version_model: type[ResponseBody]
@@ -127,11 +163,6 @@ class VersionedKind(Generic[S]):
     list_objects: Callable[[S, str, int, str | None], Page[Any]]
     get_object: Callable[[S, str, str], Recorded]
     delete_object: Callable[[S, str, str], None]
-    #: The body that registers a version, and the call that registers it from that body.
-    register_body: type[RequestBody]
-    register: Callable[[S, str, str, Any, Principal], Recorded]
-    get_version: Callable[[S, str, str, int], Recorded]
-    get_by_alias: Callable[[S, str, str, str], Recorded]
 
     @property
     def plural(self) -> str:
@@ -192,7 +223,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.create(service, proj.id, body).to_dict()
+        return kind.create(service, proj.id, **cast(ServiceCall, body).arguments()).to_dict()
 
     @router.get(
         "",
@@ -254,7 +285,9 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         service: Annotated[S, service_dependency],
         who: PrincipalDep,
     ) -> dict[str, Any]:
-        return kind.register(service, proj.id, name, body, who).to_dict()
+        return kind.register(
+            service, proj.id, name, principal=who, **cast(ServiceCall, body).arguments()
+        ).to_dict()
 
     @router.get(
         "/{name}/versions",
@@ -287,7 +320,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.get_version(service, proj.id, name, version).to_dict()
+        return service.get_version(proj.id, name, version).to_dict()
 
     @router.get(
         "/{name}/aliases/{alias}",
@@ -301,7 +334,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.get_by_alias(service, proj.id, name, alias).to_dict()
+        return service.get_version_by_alias(proj.id, name, alias).to_dict()
 
     @router.put(
         "/{name}/aliases/{alias}",

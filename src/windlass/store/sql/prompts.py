@@ -1,7 +1,9 @@
 """The SQL prompt registry: prompts, versions, aliases and alias history.
 
 Built on the versioned-object core (:mod:`~windlass.store.sql.versioned`), which holds the
-locking, numbering, alias moves and paging; this module adds what only prompts have: a
+locking, numbering, alias moves and paging, and is the prompt's
+:class:`~windlass.store.versioned.VersionedStore` (``store.prompts.versions``: reading
+versions, moving aliases, their history); this module adds what only prompts have: a
 version's template, model settings, response format and variables, and the rule that
 registering the newest version's content again creates nothing (decided under the
 prompt's lock, so concurrent registers of one content create one version).
@@ -58,7 +60,10 @@ class SqlPromptStore(PromptStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._prompts = VersionedObjects(db, PROMPTS, PromptAliasEvent)
+        self._prompts = VersionedObjects(
+            db, PROMPTS, PromptAliasEvent, self._prompt_version, MAX_PROMPT_RESULTS
+        )
+        self.versions = self._prompts
 
     # -- building entities ---------------------------------------------------------------
     def _load_prompts(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
@@ -101,12 +106,6 @@ class SqlPromptStore(PromptStore):
             commit_message=row.commit_message,
             aliases=aliases,
         )
-
-    def _with_aliases(
-        self, conn: Connection, prompt: Row[Any, Any], row: Row[Any, Any]
-    ) -> PromptVersion:
-        aliases = self._prompts.aliases_of(conn, prompt.id, row.version)
-        return self._prompt_version(prompt, row, aliases)
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -193,10 +192,10 @@ class SqlPromptStore(PromptStore):
             prompt = self._prompts.row(conn, project_id, name, lock=True)
             existing = self._prompts.retried_version(conn, prompt, version_id)
             if existing is not None:
-                return self._with_aliases(conn, prompt, existing)
+                return self._prompts.with_aliases(conn, prompt, existing)
             newest = self._prompts.newest_version(conn, prompt)
             if newest is not None and newest.content_hash == content_hash:
-                return self._with_aliases(conn, prompt, newest)
+                return self._prompts.with_aliases(conn, prompt, newest)
             self._prompts.add_version(
                 conn,
                 prompt,
@@ -207,52 +206,3 @@ class SqlPromptStore(PromptStore):
             )
             row = conn.execute(select(_v).where(_v.c.id == version_id)).one()
             return self._prompt_version(prompt, row, [])
-
-    def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
-        """Return one version with its aliases."""
-        with self._db.read() as conn:
-            prompt = self._prompts.row(conn, project_id, name)
-            return self._with_aliases(
-                conn, prompt, self._prompts.version_row(conn, prompt, version)
-            )
-
-    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
-        """Return the version ``alias`` points to."""
-        with self._db.read() as conn:
-            prompt = self._prompts.row(conn, project_id, name)
-            version = self._prompts.version_by_alias(conn, prompt, alias)
-            return self._with_aliases(
-                conn, prompt, self._prompts.version_row(conn, prompt, version)
-            )
-
-    def list_prompt_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[PromptVersion]:
-        """Return a prompt's versions, newest first, keyset-paged."""
-        with self._db.read() as conn:
-            prompt = self._prompts.row(conn, project_id, name)
-            rows, aliases, token = self._prompts.versions_page(
-                conn, prompt, max_results, page_token, MAX_PROMPT_RESULTS
-            )
-        return Page([self._prompt_version(prompt, r, aliases[r.version]) for r in rows], token)
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_prompt_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Point ``alias`` at ``version`` and record the move (see the interface)."""
-        return self._prompts.set_alias(
-            project_id, name, alias, version, claimed_by=claimed_by, at=at
-        )
-
-    def delete_prompt_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Remove an alias and record it; a missing alias is PromptVersionNotFound."""
-        return self._prompts.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
-
-    def prompt_alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[PromptAliasEvent]:
-        """Return the prompt's alias moves (or one alias's), oldest first."""
-        return self._prompts.history(project_id, name, alias)

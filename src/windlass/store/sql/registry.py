@@ -1,7 +1,9 @@
 """The SQL model registry: registered models, versions, aliases and alias history.
 
 Built on the versioned-object core (:mod:`~windlass.store.sql.versioned`), which holds the
-locking, numbering, alias moves and paging; this module adds what only models have: tags,
+locking, numbering, alias moves and paging, and is the model's
+:class:`~windlass.store.versioned.VersionedStore` (``store.registry.versions``: reading
+versions, moving aliases, their history); this module adds what only models have: tags,
 a Markdown card, a version's files and manifest, and the check that no deployment serves
 a model or version about to be deleted.
 """
@@ -62,7 +64,8 @@ class SqlRegistryStore(RegistryStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._models = VersionedObjects(db, MODELS, AliasEvent)
+        self._models = VersionedObjects(db, MODELS, AliasEvent, self._version, MAX_REGISTRY_RESULTS)
+        self.versions = self._models
 
     # -- building entities ---------------------------------------------------------------
     def _load_models(
@@ -154,10 +157,6 @@ class SqlRegistryStore(RegistryStore):
                 ):
                     users.append(f"deployment {name!r} (variant {variant.get('name')!r})")
         return users
-
-    def _load_version(self, conn: Connection, model: Row[Any, Any], version: int) -> ModelVersion:
-        row = self._models.version_row(conn, model, version)
-        return self._version(model, row, self._models.aliases_of(conn, model.id, version))
 
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
@@ -282,9 +281,7 @@ class SqlRegistryStore(RegistryStore):
             model = self._models.row(conn, project_id, name, lock=True)
             existing = self._models.retried_version(conn, model, version_id)
             if existing is not None:
-                return self._version(
-                    model, existing, self._models.aliases_of(conn, model.id, existing.version)
-                )
+                return self._models.with_aliases(conn, model, existing)
             number = self._models.add_version(
                 conn,
                 model,
@@ -313,29 +310,6 @@ class SqlRegistryStore(RegistryStore):
             claimed_by=claimed_by,
             description=description,
         )
-
-    def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
-        """Return one version with its aliases."""
-        with self._db.read() as conn:
-            return self._load_version(conn, self._models.row(conn, project_id, name), version)
-
-    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
-        """Return the version ``alias`` points to."""
-        with self._db.read() as conn:
-            model = self._models.row(conn, project_id, name)
-            version = self._models.version_by_alias(conn, model, alias)
-            return self._load_version(conn, model, version)
-
-    def list_model_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[ModelVersion]:
-        """Return a model's versions, newest first, keyset-paged."""
-        with self._db.read() as conn:
-            model = self._models.row(conn, project_id, name)
-            rows, aliases, token = self._models.versions_page(
-                conn, model, max_results, page_token, MAX_REGISTRY_RESULTS
-            )
-        return Page([self._version(model, r, aliases[r.version]) for r in rows], token)
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version (refused, naming them, while aliases or deployments use it)."""
@@ -367,24 +341,3 @@ class SqlRegistryStore(RegistryStore):
                     used_by=served,
                 )
             conn.execute(delete(_v).where(_v.c.id == found.id))
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_model_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Point ``alias`` at ``version`` and record the move (see the interface)."""
-        return self._models.set_alias(
-            project_id, name, alias, version, claimed_by=claimed_by, at=at
-        )
-
-    def delete_model_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
-        return self._models.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
-
-    def alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[AliasEvent]:
-        """Return the model's alias moves (or one alias's), oldest first."""
-        return self._models.history(project_id, name, alias)

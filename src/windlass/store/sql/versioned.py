@@ -20,23 +20,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from windlass.entities import Page
+from windlass.entities import AliasMove, Page
 from windlass.exceptions import AlreadyExists, InvalidState, NotFound
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import lookups
 from windlass.store.sql.database import Database
 from windlass.store.sql.idempotency import require_same
+from windlass.store.versioned import VersionedStore
 
 T = TypeVar("T")
-E = TypeVar("E")
+V = TypeVar("V")
+E = TypeVar("E", bound=AliasMove)
 
 #: Builds a kind's alias event from (name, alias, from_version, to_version, claimed_by, at).
 EventFactory = Callable[[str, str, int | None, int | None, str, int], E]
+#: Builds a kind's version from (the object's row, the version's row, its aliases).
+VersionFactory = Callable[[Row[Any, Any], Row[Any, Any], list[str]], V]
 
 
 @dataclass(frozen=True)
@@ -60,16 +64,28 @@ class VersionedKind:
     tags: Table | None = None
 
 
-class VersionedObjects(Generic[E]):
+class VersionedObjects(VersionedStore[V, E]):
     """Objects of one :class:`VersionedKind`, their versions, aliases and alias history.
 
-    Alias moves come back as the kind's own event entity, built by ``event``.
+    It is the SQL :class:`~windlass.store.versioned.VersionedStore` of every kind, and
+    the helpers (taking a connection) a kind's own store builds on. Versions come back as
+    the kind's own entity, built by ``version``; alias moves as its event, built by
+    ``event``; a page of versions holds at most ``max_results``.
     """
 
-    def __init__(self, db: Database, kind: VersionedKind, event: EventFactory[E]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        kind: VersionedKind,
+        event: EventFactory[E],
+        version: VersionFactory[V],
+        max_results: int,
+    ) -> None:
         self.db = db
         self.kind = kind
         self.event = event
+        self.version = version
+        self.max_results = max_results
 
     # -- errors --------------------------------------------------------------------------
     def no_version(self, name: str, version: int) -> NotFound:
@@ -329,6 +345,34 @@ class VersionedObjects(Generic[E]):
         )
         return list(rows[:max_results]), aliases, token
 
+    def with_aliases(self, conn: Connection, obj: Row[Any, Any], row: Row[Any, Any]) -> V:
+        """Return the kind's version entity of a version row, with the aliases naming it."""
+        return self.version(obj, row, self.aliases_of(conn, obj.id, row.version))
+
+    def get_version(self, project_id: str, name: str, version: int) -> V:
+        """Return one version with its aliases."""
+        with self.db.read() as conn:
+            obj = self.row(conn, project_id, name)
+            return self.with_aliases(conn, obj, self.version_row(conn, obj, version))
+
+    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> V:
+        """Return the version ``alias`` points to."""
+        with self.db.read() as conn:
+            obj = self.row(conn, project_id, name)
+            number = self.version_by_alias(conn, obj, alias)
+            return self.with_aliases(conn, obj, self.version_row(conn, obj, number))
+
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[V]:
+        """Return an object's versions, newest first, keyset-paged."""
+        with self.db.read() as conn:
+            obj = self.row(conn, project_id, name)
+            rows, aliases, token = self.versions_page(
+                conn, obj, max_results, page_token, self.max_results
+            )
+        return Page([self.version(obj, r, aliases[r.version]) for r in rows], token)
+
     # -- aliases -------------------------------------------------------------------------
     def target(self, conn: Connection, object_id: str, alias: str) -> int | None:
         """Return the version ``alias`` names now (None: no such alias)."""
@@ -400,7 +444,7 @@ class VersionedObjects(Generic[E]):
             self._record(conn, obj.id, alias, current, None, claimed_by=claimed_by, at=at)
         return self.event(name, alias, current, None, claimed_by, at)
 
-    def history(self, project_id: str, name: str, alias: str | None) -> list[E]:
+    def alias_history(self, project_id: str, name: str, alias: str | None = None) -> list[E]:
         """Return the object's alias moves (or one alias's), oldest first."""
         e = self.kind.events
         with self.db.read() as conn:
