@@ -175,7 +175,7 @@ def test_a_store_that_is_not_a_versioned_store_is_refused_when_built(tmp_path: P
             version_not_found=NotFound,
         )
     reads = VersionedObjects(
-        store.registry.versions, "dataset", object_not_found=NotFound, version_not_found=NotFound
+        store.registry.objects, "dataset", object_not_found=NotFound, version_not_found=NotFound
     )
-    assert reads.versions is store.registry.versions
+    assert reads.objects is store.registry.objects
     store.close()

@@ -66,7 +66,7 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
-class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
+class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent]):
     """Registered models, versions, aliases and lineage over a metadata and a blob store."""
 
     def __init__(
@@ -75,7 +75,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         self.store = store
         self.blobs = blobs
         super().__init__(
-            store.registry.versions,
+            store.registry.objects,
             "model",
             object_not_found=ModelNotFound,
             version_not_found=ModelVersionNotFound,
@@ -111,13 +111,13 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
 
     def get_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version."""
-        return self.store.registry.get_registered_model(project_id, check_name("model name", name))
+        return self.get_object(project_id, name)
 
     def list_models(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
-        return self.store.registry.list_registered_models(project_id, max_results, page_token)
+        return self.list_objects(project_id, max_results, page_token)
 
     def update_model(
         self,
@@ -158,7 +158,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
 
     def delete_model(self, project_id: str, name: str) -> None:
         """Delete a model with all its versions (refused while aliased or deployed)."""
-        self.store.registry.delete_registered_model(project_id, check_name("model name", name))
+        self.delete_object(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def _check_files(self, files: Iterable[ArtifactEntry]) -> list[ArtifactEntry]:

@@ -317,7 +317,7 @@ class DeploymentService:
     def _resolve(self, project_id: str, variant: Variant) -> None:
         """Raise the NotFound error of a URI that names no model, naming the variant."""
         parsed = parse_object_uri(variant.model_uri)
-        models = self.store.registry.versions
+        models = self.store.registry.objects
         try:
             if parsed.kind == "runs":
                 self._run_model(parsed.name, parsed.path)

@@ -1,8 +1,9 @@
 """The prompts store interface: prompts, their numbered versions, aliases and alias history.
 
-What every versioned kind shares (versions by number or alias, listing them, alias moves
-and their history) is :class:`~windlass.store.versioned.VersionedStore`, reached as
-``store.prompts.versions``; this interface adds what only prompts have.
+What every versioned kind shares (reading, listing and deleting objects, versions by
+number or alias, alias moves and their history) is
+:class:`~windlass.store.versioned.VersionedStore`, reached as ``store.prompts.objects``;
+this interface adds what only prompts have.
 
 The SQL store (:mod:`windlass.store.sql.prompts`) and the REST client
 (:mod:`windlass.store.rest.prompts`) implement it alike; the contract suite
@@ -15,7 +16,6 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from windlass.entities import (
-    Page,
     Prompt,
     PromptAliasEvent,
     PromptVariable,
@@ -29,11 +29,11 @@ MAX_PROMPT_RESULTS = 1000
 
 
 class PromptStore(ABC):
-    """Prompts and their numbered versions; aliases through :attr:`versions`."""
+    """Prompts and their numbered versions; reading and aliases through :attr:`objects`."""
 
-    #: Reading versions and moving aliases, as every versioned kind does
-    #: (:class:`~windlass.store.versioned.VersionedStore`).
-    versions: VersionedStore[PromptVersion, PromptAliasEvent]
+    #: Reading, listing and deleting objects, reading versions and moving aliases, as
+    #: every versioned kind does (:class:`~windlass.store.versioned.VersionedStore`).
+    objects: VersionedStore[Prompt, PromptVersion, PromptAliasEvent]
 
     @abstractmethod
     def create_prompt(
@@ -47,20 +47,6 @@ class PromptStore(ABC):
         exist_ok: bool = False,
     ) -> Prompt:
         """Create a prompt; an existing name raises AlreadyExists unless ``exist_ok``."""
-
-    @abstractmethod
-    def get_prompt(self, project_id: str, name: str) -> Prompt:
-        """Return a prompt with its aliases and newest version number, or PromptNotFound."""
-
-    @abstractmethod
-    def list_prompts(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[Prompt]:
-        """Return a project's prompts ordered by name, one page at a time."""
-
-    @abstractmethod
-    def delete_prompt(self, project_id: str, name: str) -> None:
-        """Delete a prompt with its versions and history; InvalidState while aliased."""
 
     @abstractmethod
     def create_prompt_version(

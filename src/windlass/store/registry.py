@@ -1,8 +1,9 @@
 """The model registry interface: registered models, numbered versions, aliases, history.
 
-What every versioned kind shares (versions by number or alias, listing them, alias moves
-and their history) is :class:`~windlass.store.versioned.VersionedStore`, reached as
-``store.registry.versions``; this interface adds what only models have.
+What every versioned kind shares (reading, listing and deleting objects, versions by
+number or alias, alias moves and their history) is
+:class:`~windlass.store.versioned.VersionedStore`, reached as ``store.registry.objects``;
+this interface adds what only models have.
 
 The SQL store (:mod:`windlass.store.sql.registry`) and the REST client
 (:mod:`windlass.store.rest.registry`) implement it alike; the contract suite
@@ -18,7 +19,6 @@ from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
     ModelVersion,
-    Page,
     RegisteredModel,
 )
 from windlass.store.versioned import VersionedStore
@@ -28,11 +28,11 @@ MAX_REGISTRY_RESULTS = 1000
 
 
 class RegistryStore(ABC):
-    """Registered models and their numbered versions; aliases through :attr:`versions`."""
+    """Registered models and their versions; reading and aliases through :attr:`objects`."""
 
-    #: Reading versions and moving aliases, as every versioned kind does
-    #: (:class:`~windlass.store.versioned.VersionedStore`).
-    versions: VersionedStore[ModelVersion, AliasEvent]
+    #: Reading, listing and deleting objects, reading versions and moving aliases, as
+    #: every versioned kind does (:class:`~windlass.store.versioned.VersionedStore`).
+    objects: VersionedStore[RegisteredModel, ModelVersion, AliasEvent]
 
     @abstractmethod
     def create_registered_model(
@@ -49,16 +49,6 @@ class RegistryStore(ABC):
         """Create a registered model; an existing name raises AlreadyExists unless exist_ok."""
 
     @abstractmethod
-    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
-        """Return a registered model with tags, aliases and newest version, or ModelNotFound."""
-
-    @abstractmethod
-    def list_registered_models(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[RegisteredModel]:
-        """Return a project's registered models ordered by name, one page at a time."""
-
-    @abstractmethod
     def update_registered_model(
         self,
         project_id: str,
@@ -71,10 +61,6 @@ class RegistryStore(ABC):
         updated_at: int,
     ) -> RegisteredModel:
         """Change description, Markdown card or tags (None leaves a field as it is)."""
-
-    @abstractmethod
-    def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model with its versions; InvalidState while any alias exists."""
 
     @abstractmethod
     def create_model_version(

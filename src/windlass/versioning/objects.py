@@ -7,8 +7,8 @@ listing the recorded moves of aliases. A kind's registry (``ModelRegistry``,
 ``PromptRegistry``) is built on it and adds only what is its own.
 
 It reads and moves through the kind's
-:class:`~windlass.store.versioned.VersionedStore` (``store.registry.versions``,
-``store.prompts.versions``), the one store interface every kind shares; nothing here
+:class:`~windlass.store.versioned.VersionedStore` (``store.registry.objects``,
+``store.prompts.objects``), the one store interface every kind shares; nothing here
 depends on what a kind calls its objects but the noun in messages.
 """
 
@@ -25,16 +25,17 @@ from windlass.store.versioned import VersionedStore
 from windlass.uris import LATEST, check_name, check_version, removable_alias, settable_alias
 from windlass.versioning.checks import recorded_name
 
+O = TypeVar("O")  # noqa: E741 - the object, as V is the version and E the alias event
 V = TypeVar("V")
 E = TypeVar("E", bound=AliasMove)
 
 
-class VersionedObjects(Generic[V, E]):
-    """The versions (``V``) and alias moves (``E``) of one kind, e.g. models or prompts."""
+class VersionedObjects(Generic[O, V, E]):
+    """The objects (``O``), versions (``V``) and alias moves (``E``) of one kind."""
 
     def __init__(
         self,
-        versions: VersionedStore[V, E],
+        objects: VersionedStore[O, V, E],
         noun: str,
         *,
         object_not_found: type[NotFound],
@@ -43,17 +44,17 @@ class VersionedObjects(Generic[V, E]):
     ) -> None:
         """Read and move the versions of the kind ``noun`` (``model``, ``prompt``...).
 
-        ``versions`` is the kind's shared store interface. ``object_not_found`` is what the
+        ``objects`` is the kind's shared store interface. ``object_not_found`` is what the
         store raises for a missing object (a first version then creates it);
         ``version_not_found`` what a missing version is. ``principal`` is who writes are
         recorded as when a call names none (default: the embedded SDK's).
         """
-        if not isinstance(versions, VersionedStore):
+        if not isinstance(objects, VersionedStore):
             raise TypeError(
-                f"the {noun} registry needs a VersionedStore, got {type(versions).__name__}"
+                f"the {noun} registry needs a VersionedStore, got {type(objects).__name__}"
             )
-        #: The kind's versions and alias moves in the metadata store.
-        self.versions = versions
+        #: The kind's objects, versions and alias moves in the metadata store.
+        self.objects = objects
         #: Who writes are recorded as when a call names no principal.
         self.principal = principal if principal is not None else local_principal()
         self.noun = noun
@@ -68,6 +69,21 @@ class VersionedObjects(Generic[V, E]):
     def check_name(self, name: Any) -> str:
         """Return ``name`` if it may name an object of this kind, else InvalidInput."""
         return check_name(f"{self.noun} name", name)
+
+    # -- objects ---------------------------------------------------------------------------
+    def get_object(self, project_id: str, name: str) -> O:
+        """Return an object with its aliases and newest version number."""
+        return self.objects.get_object(project_id, self.check_name(name))
+
+    def list_objects(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[O]:
+        """Return one page of a project's objects, by name."""
+        return self.objects.list_objects(project_id, max_results, page_token)
+
+    def delete_object(self, project_id: str, name: str) -> None:
+        """Delete an object with all its versions (refused while aliased or in use)."""
+        self.objects.delete_object(project_id, self.check_name(name))
 
     # -- versions --------------------------------------------------------------------------
     def _create_with_object(
@@ -93,7 +109,7 @@ class VersionedObjects(Generic[V, E]):
 
     def get_version(self, project_id: str, name: str, version: int) -> V:
         """Return one version by number, with its aliases."""
-        return self.versions.get_version(
+        return self.objects.get_version(
             project_id, self.check_name(name), check_version(version, self.noun)
         )
 
@@ -102,7 +118,7 @@ class VersionedObjects(Generic[V, E]):
         name = self.check_name(name)
         if check_name("alias", alias) == LATEST:
             return self.newest(project_id, name)
-        return self.versions.get_version_by_alias(project_id, name, alias)
+        return self.objects.get_version_by_alias(project_id, name, alias)
 
     def resolve(
         self, project_id: str, name: str, *, version: int | None = None, alias: str | None = None
@@ -118,7 +134,7 @@ class VersionedObjects(Generic[V, E]):
 
     def newest(self, project_id: str, name: str) -> V:
         """Return the newest version (what ``@latest`` names), or the version-not-found error."""
-        page = self.versions.list_versions(project_id, name, max_results=1)
+        page = self.objects.list_versions(project_id, name, max_results=1)
         if not page.items:
             raise self.version_not_found(
                 f"{self.noun} {name!r} has no versions yet", **{self.noun: name, "alias": LATEST}
@@ -129,7 +145,7 @@ class VersionedObjects(Generic[V, E]):
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[V]:
         """Return one page of the object's versions, newest first."""
-        return self.versions.list_versions(
+        return self.objects.list_versions(
             project_id, self.check_name(name), max_results, page_token
         )
 
@@ -148,7 +164,7 @@ class VersionedObjects(Generic[V, E]):
         ``latest`` and all-digit names are refused. Setting an alias to the version it
         already names records nothing and returns a move with ``from_version == to_version``.
         """
-        return self.versions.set_alias(
+        return self.objects.set_alias(
             project_id,
             self.check_name(name),
             settable_alias(alias),
@@ -161,7 +177,7 @@ class VersionedObjects(Generic[V, E]):
         self, project_id: str, name: str, alias: str, *, principal: Principal | None = None
     ) -> E:
         """Remove an alias; return the recorded removal (``to_version`` None)."""
-        return self.versions.delete_alias(
+        return self.objects.delete_alias(
             project_id,
             self.check_name(name),
             removable_alias(alias),
@@ -171,7 +187,7 @@ class VersionedObjects(Generic[V, E]):
 
     def alias_history(self, project_id: str, name: str, alias: str | None = None) -> list[E]:
         """Return every recorded move of the object's aliases (or of one), oldest first."""
-        return self.versions.alias_history(
+        return self.objects.alias_history(
             project_id,
             self.check_name(name),
             None if alias is None else check_name("alias", alias),

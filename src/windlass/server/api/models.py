@@ -200,8 +200,5 @@ add_versioned_routes(
         version_model=ModelVersion,
         event_model=ModelAliasEvent,
         max_results=MAX_REGISTRY_RESULTS,
-        list_objects=ModelRegistry.list_models,
-        get_object=ModelRegistry.get_model,
-        delete_object=ModelRegistry.delete_model,
     ),
 )

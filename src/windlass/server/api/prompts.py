@@ -189,8 +189,5 @@ add_versioned_routes(
         version_model=PromptVersion,
         event_model=PromptAliasEvent,
         max_results=MAX_PROMPT_RESULTS,
-        list_objects=PromptRegistry.list_prompts,
-        get_object=PromptRegistry.get_prompt,
-        delete_object=PromptRegistry.delete_prompt,
     ),
 )

@@ -71,6 +71,20 @@ class Recorded(Protocol):
 class VersionedService(Protocol):
     """The calls every versioned kind's domain service answers alike."""
 
+    def get_object(self, project_id: str, name: str) -> Recorded:
+        """Return an object with its aliases and newest version number."""
+        ...
+
+    def list_objects(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Any]:
+        """Return one page of a project's objects, by name."""
+        ...
+
+    def delete_object(self, project_id: str, name: str) -> None:
+        """Delete an object with all its versions."""
+        ...
+
     def get_version(self, project_id: str, name: str, version: int) -> Recorded:
         """Return one version by number."""
         ...
@@ -137,8 +151,8 @@ class VersionedKind(Generic[S]):
 
     The calls every kind's service answers alike are made directly
     (:class:`VersionedService`); the others are given here, as the service's unbound
-    methods: each takes the service first, then the project id, then (but for ``create``
-    and ``list_objects``) the object's name. ``create`` and ``register`` take their
+    methods: each takes the service first, then the project id, then (but for ``create``)
+    the object's name. ``create`` and ``register`` take their
     body's :meth:`ServiceCall.arguments` as keyword arguments, ``register`` also the
     ``principal`` of the request.
     """
@@ -160,9 +174,6 @@ class VersionedKind(Generic[S]):
     event_model: type[ResponseBody]
     #: The most objects or versions one page may hold (the store's bound).
     max_results: int
-    list_objects: Callable[[S, str, int, str | None], Page[Any]]
-    get_object: Callable[[S, str, str], Recorded]
-    delete_object: Callable[[S, str, str], None]
 
     @property
     def plural(self) -> str:
@@ -238,7 +249,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         max_results: MaxResults = 100,
         page_token: PageToken = None,
     ) -> dict[str, Any]:
-        page = kind.list_objects(service, proj.id, max_results, page_token)
+        page = service.list_objects(proj.id, max_results, page_token)
         return {
             kind.plural: [o.to_dict() for o in page.items],
             "next_page_token": page.next_page_token,
@@ -254,7 +265,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     def get_object(
         name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
     ) -> dict[str, Any]:
-        return kind.get_object(service, proj.id, name).to_dict()
+        return service.get_object(proj.id, name).to_dict()
 
     @router.delete(
         "/{name}",
@@ -267,7 +278,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     def delete_object(
         name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
     ) -> dict[str, Any]:
-        kind.delete_object(service, proj.id, name)
+        service.delete_object(proj.id, name)
         return {}
 
     @router.post(

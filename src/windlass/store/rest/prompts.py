@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from windlass.entities import (
-    Page,
     Prompt,
     PromptAliasEvent,
     PromptVariable,
@@ -39,7 +38,7 @@ class RestPromptStore(PromptStore):
             version_not_found=PromptVersionNotFound,
             event_from=PromptAliasEvent.from_dict,
         )
-        self.versions = self._prompts
+        self.objects = self._prompts
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -60,20 +59,6 @@ class RestPromptStore(PromptStore):
             "exist_ok": exist_ok,
         }
         return self._prompts.create(project_id, body)
-
-    def get_prompt(self, project_id: str, name: str) -> Prompt:
-        """Return a prompt."""
-        return self._prompts.get(project_id, name)
-
-    def list_prompts(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[Prompt]:
-        """Return one page of a project's prompts, by name."""
-        return self._prompts.page(project_id, max_results, page_token)
-
-    def delete_prompt(self, project_id: str, name: str) -> None:
-        """Delete a prompt with its versions."""
-        self._prompts.delete(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_prompt_version(

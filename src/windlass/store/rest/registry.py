@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, Page, RegisteredModel
+from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, RegisteredModel
 from windlass.exceptions import ModelVersionNotFound
 from windlass.store.registry import RegistryStore
 from windlass.store.rest.transport import RestTransport
@@ -32,7 +32,7 @@ class RestRegistryStore(RegistryStore):
             version_not_found=ModelVersionNotFound,
             event_from=AliasEvent.from_dict,
         )
-        self.versions = self._models
+        self.objects = self._models
 
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
@@ -56,16 +56,6 @@ class RestRegistryStore(RegistryStore):
         }
         return self._models.create(project_id, body)
 
-    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
-        """Return a registered model."""
-        return self._models.get(project_id, name)
-
-    def list_registered_models(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[RegisteredModel]:
-        """Return one page of a project's registered models, by name."""
-        return self._models.page(project_id, max_results, page_token)
-
     def update_registered_model(
         self,
         project_id: str,
@@ -85,10 +75,6 @@ class RestRegistryStore(RegistryStore):
             "delete_tags": delete_tags,
         }
         return self._models.update(project_id, name, body)
-
-    def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model with its versions."""
-        self._models.delete(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(

@@ -4,15 +4,15 @@ A versioned kind's routes share one shape under ``/api/v1/projects/{project}/{ki
 ``/{name}`` for the object, ``/{name}/versions[/{n}]``, ``/{name}/aliases/{alias}`` and
 ``/{name}/alias-history``. :class:`VersionedResource` makes those requests once and
 builds the kind's own entities from the answers. It is every kind's REST
-:class:`~windlass.store.versioned.VersionedStore` (``store.registry.versions``,
-``store.prompts.versions``); a kind's REST store adds only the bodies of its creates and
+:class:`~windlass.store.versioned.VersionedStore` (``store.registry.objects``,
+``store.prompts.objects``); a kind's REST store adds only the bodies of its creates and
 updates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from windlass.entities import AliasMove, Page
 from windlass.exceptions import NotFound
@@ -24,7 +24,7 @@ V = TypeVar("V")
 E = TypeVar("E", bound=AliasMove)
 
 
-class VersionedResource(VersionedStore[V, E], Generic[O, V, E]):
+class VersionedResource(VersionedStore[O, V, E]):
     """The routes of one versioned kind, answering with its object, version and event."""
 
     def __init__(
@@ -56,7 +56,7 @@ class VersionedResource(VersionedStore[V, E], Generic[O, V, E]):
         """Create an object (the body's id makes a retry safe) and return it."""
         return self.object_from(self.http.request("POST", self.path(project_id), json=body))
 
-    def get(self, project_id: str, name: str) -> O:
+    def get_object(self, project_id: str, name: str) -> O:
         """Return one object."""
         return self.object_from(self.http.request("GET", self.path(project_id, name)))
 
@@ -64,7 +64,9 @@ class VersionedResource(VersionedStore[V, E], Generic[O, V, E]):
         """Change an object and return it."""
         return self.object_from(self.http.request("PATCH", self.path(project_id, name), json=body))
 
-    def page(self, project_id: str, max_results: int, page_token: str | None) -> Page[O]:
+    def list_objects(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[O]:
         """Return one page of a project's objects, by name."""
         body = self.http.request(
             "GET", self.path(project_id), params=paging(max_results, page_token)
@@ -72,7 +74,7 @@ class VersionedResource(VersionedStore[V, E], Generic[O, V, E]):
         items = [self.object_from(o) for o in body[self.collection]]
         return Page(items, body.get("next_page_token"))
 
-    def delete(self, project_id: str, name: str) -> None:
+    def delete_object(self, project_id: str, name: str) -> None:
         """Delete an object with its versions (a retry after a lost reply finds it gone)."""
         self.http.request("DELETE", self.path(project_id, name), gone_ok=True)
 

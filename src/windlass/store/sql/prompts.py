@@ -2,11 +2,11 @@
 
 Built on the versioned-object core (:mod:`~windlass.store.sql.versioned`), which holds the
 locking, numbering, alias moves and paging, and is the prompt's
-:class:`~windlass.store.versioned.VersionedStore` (``store.prompts.versions``: reading
-versions, moving aliases, their history); this module adds what only prompts have: a
-version's template, model settings, response format and variables, and the rule that
-registering the newest version's content again creates nothing (decided under the
-prompt's lock, so concurrent registers of one content create one version).
+:class:`~windlass.store.versioned.VersionedStore` (``store.prompts.objects``: reading
+prompts and versions, deleting a prompt, moving aliases); this module adds what only
+prompts have: a version's template, model settings, response format and variables, and the
+rule that registering the newest version's content again creates nothing (decided under
+the prompt's lock, so concurrent registers of one content create one version).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from windlass.entities import (
-    Page,
     Prompt,
     PromptAliasEvent,
     PromptVariable,
@@ -61,9 +60,14 @@ class SqlPromptStore(PromptStore):
     def __init__(self, db: Database) -> None:
         self._db = db
         self._prompts = VersionedObjects(
-            db, PROMPTS, PromptAliasEvent, self._prompt_version, MAX_PROMPT_RESULTS
+            db,
+            PROMPTS,
+            load=self._load_prompts,
+            version=self._prompt_version,
+            event=PromptAliasEvent,
+            max_results=MAX_PROMPT_RESULTS,
         )
-        self.versions = self._prompts
+        self.objects = self._prompts
 
     # -- building entities ---------------------------------------------------------------
     def _load_prompts(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
@@ -134,32 +138,7 @@ class SqlPromptStore(PromptStore):
                 values={"description": description},
                 fixed=("description",),
             )
-            return self._load_prompts(conn, [self._prompts.row(conn, project_id, name)])[0]
-
-    def get_prompt(self, project_id: str, name: str) -> Prompt:
-        """Return a prompt with its aliases and newest version number."""
-        with self._db.read() as conn:
-            return self._load_prompts(conn, [self._prompts.row(conn, project_id, name)])[0]
-
-    def list_prompts(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[Prompt]:
-        """Return a project's prompts ordered by name, keyset-paged."""
-        return self._prompts.page(
-            project_id,
-            max_results,
-            page_token,
-            MAX_PROMPT_RESULTS,
-            self._load_prompts,
-            lambda prompt: prompt.name,
-        )
-
-    def delete_prompt(self, project_id: str, name: str) -> None:
-        """Delete a prompt, its versions and alias history (refused while aliased)."""
-        with self._db.write() as conn:
-            prompt = self._prompts.row(conn, project_id, name, lock=True)
-            self._prompts.check_unaliased(conn, prompt)
-            self._prompts.delete(conn, prompt)
+            return self._prompts.load_one(conn, project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_prompt_version(

@@ -2,10 +2,10 @@
 
 Built on the versioned-object core (:mod:`~windlass.store.sql.versioned`), which holds the
 locking, numbering, alias moves and paging, and is the model's
-:class:`~windlass.store.versioned.VersionedStore` (``store.registry.versions``: reading
-versions, moving aliases, their history); this module adds what only models have: tags,
-a Markdown card, a version's files and manifest, and the check that no deployment serves
-a model or version about to be deleted.
+:class:`~windlass.store.versioned.VersionedStore` (``store.registry.objects``: reading
+models and versions, deleting a model, moving aliases); this module adds what only models
+have: tags, a Markdown card, a version's files and manifest, and the check that no
+deployment serves a model or version about to be deleted.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
     ModelVersion,
-    Page,
     RegisteredModel,
 )
 from windlass.exceptions import (
@@ -64,8 +63,16 @@ class SqlRegistryStore(RegistryStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._models = VersionedObjects(db, MODELS, AliasEvent, self._version, MAX_REGISTRY_RESULTS)
-        self.versions = self._models
+        self._models = VersionedObjects(
+            db,
+            MODELS,
+            load=self._load_models,
+            version=self._version,
+            event=AliasEvent,
+            max_results=MAX_REGISTRY_RESULTS,
+            guard_delete=self._check_unserved,
+        )
+        self.objects = self._models
 
     # -- building entities ---------------------------------------------------------------
     def _load_models(
@@ -158,6 +165,17 @@ class SqlRegistryStore(RegistryStore):
                     users.append(f"deployment {name!r} (variant {variant.get('name')!r})")
         return users
 
+    def _check_unserved(self, conn: Connection, model: Row[Any, Any]) -> None:
+        """Raise InUse, naming them, while a deployment serves any version of ``model``."""
+        served = self._served_by(conn, model, None, newest=True)
+        if served:
+            raise InUse(
+                f"model {model.name!r} is served by {'; '.join(served)}; change or "
+                "delete the deployment(s) first",
+                model=model.name,
+                used_by=served,
+            )
+
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
         self,
@@ -190,25 +208,7 @@ class SqlRegistryStore(RegistryStore):
                     _t.insert(),
                     [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
                 )
-            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
-
-    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
-        """Return a registered model with its tags, aliases and newest version number."""
-        with self._db.read() as conn:
-            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
-
-    def list_registered_models(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[RegisteredModel]:
-        """Return a project's registered models ordered by name, keyset-paged."""
-        return self._models.page(
-            project_id,
-            max_results,
-            page_token,
-            MAX_REGISTRY_RESULTS,
-            self._load_models,
-            lambda model: model.name,
-        )
+            return self._models.load_one(conn, project_id, name)
 
     def update_registered_model(
         self,
@@ -240,26 +240,7 @@ class SqlRegistryStore(RegistryStore):
                     ),
                     [{"model_id": model.id, "key": k, "value": v} for k, v in set_tags.items()],
                 )
-            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
-
-    def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model, its versions, tags and alias history (refused while in use).
-
-        In use: an alias exists (InvalidState), or a deployment serves one of its versions
-        (InUse, naming the deployment).
-        """
-        with self._db.write() as conn:
-            model = self._models.row(conn, project_id, name, lock=True)
-            self._models.check_unaliased(conn, model)
-            served = self._served_by(conn, model, None, newest=True)
-            if served:
-                raise InUse(
-                    f"model {name!r} is served by {'; '.join(served)}; change or "
-                    "delete the deployment(s) first",
-                    model=name,
-                    used_by=served,
-                )
-            self._models.delete(conn, model)
+            return self._models.load_one(conn, project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(

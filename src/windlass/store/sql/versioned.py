@@ -33,7 +33,7 @@ from windlass.store.sql.database import Database
 from windlass.store.sql.idempotency import require_same
 from windlass.store.versioned import VersionedStore
 
-T = TypeVar("T")
+O = TypeVar("O")  # noqa: E741 - the object, as V is the version and E the alias event
 V = TypeVar("V")
 E = TypeVar("E", bound=AliasMove)
 
@@ -41,6 +41,10 @@ E = TypeVar("E", bound=AliasMove)
 EventFactory = Callable[[str, str, int | None, int | None, str, int], E]
 #: Builds a kind's version from (the object's row, the version's row, its aliases).
 VersionFactory = Callable[[Row[Any, Any], Row[Any, Any], list[str]], V]
+#: Builds a kind's objects from their rows (one batch of queries for any page).
+ObjectLoader = Callable[[Connection, Sequence[Row[Any, Any]]], list[O]]
+#: A kind's own check before an object is deleted (raising InUse, say), under its lock.
+DeleteGuard = Callable[[Connection, Row[Any, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -64,28 +68,34 @@ class VersionedKind:
     tags: Table | None = None
 
 
-class VersionedObjects(VersionedStore[V, E]):
+class VersionedObjects(VersionedStore[O, V, E]):
     """Objects of one :class:`VersionedKind`, their versions, aliases and alias history.
 
     It is the SQL :class:`~windlass.store.versioned.VersionedStore` of every kind, and
-    the helpers (taking a connection) a kind's own store builds on. Versions come back as
-    the kind's own entity, built by ``version``; alias moves as its event, built by
-    ``event``; a page of versions holds at most ``max_results``.
+    the helpers (taking a connection) a kind's own store builds on. Objects come back as
+    the kind's own entity, built by ``load``; versions as its version, built by
+    ``version``; alias moves as its event, built by ``event``. A page holds at most
+    ``max_results``; ``guard_delete`` is the kind's own check before an object goes.
     """
 
     def __init__(
         self,
         db: Database,
         kind: VersionedKind,
-        event: EventFactory[E],
+        *,
+        load: ObjectLoader[O],
         version: VersionFactory[V],
+        event: EventFactory[E],
         max_results: int,
+        guard_delete: DeleteGuard | None = None,
     ) -> None:
         self.db = db
         self.kind = kind
-        self.event = event
+        self.load = load
         self.version = version
+        self.event = event
         self.max_results = max_results
+        self.guard_delete = guard_delete
 
     # -- errors --------------------------------------------------------------------------
     def no_version(self, name: str, version: int) -> NotFound:
@@ -173,17 +183,20 @@ class VersionedObjects(VersionedStore[V, E]):
             )
         return False
 
-    def page(
-        self,
-        project_id: str,
-        max_results: int,
-        page_token: str | None,
-        limit: int,
-        load: Callable[[Connection, Sequence[Row[Any, Any]]], list[T]],
-        name_of: Callable[[T], str],
-    ) -> Page[T]:
-        """Return a project's objects ordered by name, keyset-paged, built by ``load``."""
-        check_max_results(max_results, limit)
+    def load_one(self, conn: Connection, project_id: str, name: str) -> O:
+        """Return the kind's entity of one object, read in the caller's transaction."""
+        return self.load(conn, [self.row(conn, project_id, name)])[0]
+
+    def get_object(self, project_id: str, name: str) -> O:
+        """Return an object with its aliases and newest version number."""
+        with self.db.read() as conn:
+            return self.load_one(conn, project_id, name)
+
+    def list_objects(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[O]:
+        """Return a project's objects ordered by name, keyset-paged."""
+        check_max_results(max_results, self.max_results)
         o = self.kind.objects
         token_kind = f"{self.kind.list_page_kind}:{project_id}"
         query = (
@@ -194,13 +207,22 @@ class VersionedObjects(VersionedStore[V, E]):
         with self.db.read() as conn:
             lookups.project_name(conn, project_id)
             rows = conn.execute(query).all()
-            items = load(conn, rows[:max_results])
+            items = self.load(conn, rows[:max_results])
         token = (
-            encode_token({"k": token_kind, "n": name_of(items[-1])})
+            encode_token({"k": token_kind, "n": rows[max_results - 1].name})
             if len(rows) > max_results
             else None
         )
         return Page(items, token)
+
+    def delete_object(self, project_id: str, name: str) -> None:
+        """Delete an object, its versions, tags and alias history (refused while in use)."""
+        with self.db.write() as conn:
+            obj = self.row(conn, project_id, name, lock=True)
+            self.check_unaliased(conn, obj)
+            if self.guard_delete is not None:
+                self.guard_delete(conn, obj)
+            self.delete(conn, obj)
 
     def aliases_and_latest(
         self, conn: Connection, ids: list[str]
