@@ -26,7 +26,12 @@ from windlass.server.api.common import (
     errors,
 )
 from windlass.server.api.runs import DatasetInputOut
-from windlass.server.api.versioned import ServiceCall, VersionedKind, add_versioned_routes
+from windlass.server.api.versioned import (
+    Operation,
+    ServiceCall,
+    VersionedKind,
+    add_versioned_routes,
+)
 from windlass.server.deps import project, registry
 from windlass.store.registry import MAX_REGISTRY_RESULTS
 
@@ -118,17 +123,6 @@ class ModelVersion(ResponseBody):
     aliases: list[str]
 
 
-class ModelAliasEvent(ResponseBody):
-    """One recorded alias move: from which version to which (null: none), by whom, when."""
-
-    model_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
-
-
 class VersionLineage(ResponseBody):
     """Where a version came from: run, params, metrics, datasets, code version, user."""
 
@@ -190,15 +184,10 @@ def lineage(
 add_versioned_routes(
     router,
     VersionedKind(
-        noun="model",
-        service=registry,
-        create_body=ModelCreate,
-        create=ModelRegistry.create_model,
-        register_body=VersionCreate,
-        register=ModelRegistry.create_version,
-        object_model=RegisteredModel,
-        version_model=ModelVersion,
-        event_model=ModelAliasEvent,
-        max_results=MAX_REGISTRY_RESULTS,
+        "model",
+        registry,
+        MAX_REGISTRY_RESULTS,
+        create=Operation(ModelCreate, ModelRegistry.create_model, RegisteredModel),
+        register=Operation(VersionCreate, ModelRegistry.create_version, ModelVersion),
     ),
 )

@@ -23,7 +23,12 @@ from windlass.server.api.common import (
     RequestBody,
     ResponseBody,
 )
-from windlass.server.api.versioned import ServiceCall, VersionedKind, add_versioned_routes
+from windlass.server.api.versioned import (
+    Operation,
+    ServiceCall,
+    VersionedKind,
+    add_versioned_routes,
+)
 from windlass.server.deps import project, prompts
 from windlass.store.prompts import MAX_PROMPT_RESULTS
 
@@ -157,17 +162,6 @@ class PromptVersion(ResponseBody):
     aliases: list[str]
 
 
-class PromptAliasEvent(ResponseBody):
-    """One recorded alias move: from which version to which (null: none), by whom, when."""
-
-    prompt_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
-
-
 # -- routes --------------------------------------------------------------------------------
 router = APIRouter(prefix="/api/v1/projects/{project}/prompts", tags=["prompts"])
 RegistryDep = Annotated[PromptRegistry, Depends(prompts)]
@@ -179,15 +173,10 @@ MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
 add_versioned_routes(
     router,
     VersionedKind(
-        noun="prompt",
-        service=prompts,
-        create_body=PromptCreate,
-        create=PromptRegistry.create_prompt,
-        register_body=PromptVersionCreate,
-        register=PromptRegistry.register,
-        object_model=Prompt,
-        version_model=PromptVersion,
-        event_model=PromptAliasEvent,
-        max_results=MAX_PROMPT_RESULTS,
+        "prompt",
+        prompts,
+        MAX_PROMPT_RESULTS,
+        create=Operation(PromptCreate, PromptRegistry.create_prompt, Prompt),
+        register=Operation(PromptVersionCreate, PromptRegistry.register, PromptVersion),
     ),
 )

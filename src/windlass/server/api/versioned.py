@@ -26,7 +26,7 @@ Routes built:
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Protocol, TypeVar, cast
+from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field, create_model
@@ -45,6 +45,7 @@ from windlass.server.deps import PrincipalDep, project
 
 __all__ = [
     "AliasSet",
+    "Operation",
     "Recorded",
     "ServiceCall",
     "VersionedKind",
@@ -145,16 +146,28 @@ class AliasSet(RequestBody):
     version: Version
 
 
+class Operation(NamedTuple):
+    """One of a kind's own calls: its request body, its service call, its response model.
+
+    The call is the service's unbound method; it takes the service, the project id, (but
+    for creating an object) the object's name, and the body's
+    :meth:`ServiceCall.arguments` as keyword arguments.
+    """
+
+    body: type[ServiceCall]
+    call: Callable[..., Recorded]
+    response: type[ResponseBody]
+
+
 @dataclass(frozen=True)
 class VersionedKind(Generic[S]):
-    """What the shared routes need of one kind: its service, its calls and its models.
+    """What the shared routes need of one kind: its noun, its service and its own calls.
 
     The calls every kind's service answers alike are made directly
-    (:class:`VersionedService`); the others are given here, as the service's unbound
-    methods: each takes the service first, then the project id, then (but for ``create``)
-    the object's name. ``create`` and ``register`` take their
-    body's :meth:`ServiceCall.arguments` as keyword arguments, ``register`` also the
-    ``principal`` of the request.
+    (:class:`VersionedService`); the two that are each kind's own are :class:`Operation`:
+    ``create`` makes an object (its response model is the object's, used by every route
+    that returns one) and ``register`` its next version, with the ``principal`` of the
+    request (its response model is a version's, used by every route that returns one).
     """
 
     #: The kind's noun, singular ("model", "prompt"): used in names and descriptions; its
@@ -162,18 +175,10 @@ class VersionedKind(Generic[S]):
     noun: str
     #: The dependency giving the kind's domain service.
     service: Callable[..., S]
-    #: The body that creates an object, and the call that creates it.
-    create_body: type[ServiceCall]
-    create: Callable[..., Recorded]
-    #: The body that registers the next version, and the call that registers it.
-    register_body: type[ServiceCall]
-    register: Callable[..., Recorded]
-    #: The response models of one object, one version and one recorded alias move.
-    object_model: type[ResponseBody]
-    version_model: type[ResponseBody]
-    event_model: type[ResponseBody]
     #: The most objects or versions one page may hold (the store's bound).
     max_results: int
+    create: Operation
+    register: Operation
 
     @property
     def plural(self) -> str:
@@ -181,30 +186,47 @@ class VersionedKind(Generic[S]):
         return f"{self.noun}s"
 
 
+def _event_model(kind: VersionedKind[Any]) -> type[ResponseBody]:
+    """Return the response model of one recorded alias move (its name key is the kind's)."""
+    event: type[ResponseBody] = create_model(
+        f"{kind.noun.capitalize()}AliasEvent",
+        __base__=ResponseBody,
+        __doc__="One recorded alias move: from which version to which (null: none), by whom, when.",
+        **{f"{kind.noun}_name": (str, ...)},  # type: ignore[call-overload]
+        alias=(str, ...),
+        from_version=(int | None, ...),
+        to_version=(int | None, ...),
+        claimed_by=(str, ...),
+        at=(int, ...),
+    )
+    return event
+
+
 def _page_models(
-    kind: VersionedKind[Any],
+    kind: VersionedKind[Any], event_model: type[ResponseBody]
 ) -> tuple[type[ResponseBody], type[ResponseBody], type[ResponseBody]]:
     """Return the response models of a page of objects, of versions, of an alias history."""
     title = kind.noun.capitalize()
+    object_model, version_model = kind.create.response, kind.register.response
     objects = create_model(
         f"{title}Page",
         __base__=ResponseBody,
         __doc__=f"One page of a project's {kind.plural}, by name.",
         next_page_token=(str | None, None),
-        **{kind.plural: (list[kind.object_model], ...)},  # type: ignore[call-overload,name-defined]
+        **{kind.plural: (list[object_model], ...)},  # type: ignore[call-overload,valid-type]
     )
     versions = create_model(
         f"{title}VersionPage",
         __base__=ResponseBody,
         __doc__=f"One page of a {kind.noun}'s versions, newest first.",
-        versions=(list[kind.version_model], ...),  # type: ignore[name-defined]
+        versions=(list[version_model], ...),  # type: ignore[valid-type]
         next_page_token=(str | None, None),
     )
     history = create_model(
         f"{title}AliasHistory",
         __base__=ResponseBody,
         __doc__=f"Every recorded alias move of a {kind.noun}, oldest first.",
-        events=(list[kind.event_model], ...),  # type: ignore[name-defined]
+        events=(list[event_model], ...),  # type: ignore[valid-type]
     )
     return objects, versions, history
 
@@ -218,14 +240,16 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     service_dependency = Depends(kind.service)
     NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description=f"{noun.capitalize()} name")]
     MaxResults = Annotated[int, Query(ge=1, le=kind.max_results)]
-    ObjectPage, VersionPage, AliasHistory = _page_models(kind)
-    CreateBody = kind.create_body
-    RegisterBody = kind.register_body
+    event_model = _event_model(kind)
+    ObjectPage, VersionPage, AliasHistory = _page_models(kind, event_model)
+    CreateBody = kind.create.body
+    RegisterBody = kind.register.body
+    object_model, version_model = kind.create.response, kind.register.response
 
     @router.post(
         "",
         name=f"create_{noun}",
-        response_model=kind.object_model,
+        response_model=object_model,
         responses=errors(400, 404, 409, 413, 422),
         description=f"Create a {noun} (409 if it exists, unless `exist_ok`).",
     )
@@ -234,7 +258,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.create(service, proj.id, **cast(ServiceCall, body).arguments()).to_dict()
+        return kind.create.call(service, proj.id, **cast(ServiceCall, body).arguments()).to_dict()
 
     @router.get(
         "",
@@ -258,7 +282,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     @router.get(
         "/{name}",
         name=f"get_{noun}",
-        response_model=kind.object_model,
+        response_model=object_model,
         responses=errors(400, 404),
         description=f"Return a {noun} with its aliases and newest version number.",
     )
@@ -284,7 +308,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     @router.post(
         "/{name}/versions",
         name="create_version",
-        response_model=kind.version_model,
+        response_model=version_model,
         responses=errors(400, 404, 409, 413, 422),
         description=f"Register the {noun}'s next version (by default creating the {noun} on "
         "first use). The same `version_id` again returns the version it registered.",
@@ -296,7 +320,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         service: Annotated[S, service_dependency],
         who: PrincipalDep,
     ) -> dict[str, Any]:
-        return kind.register(
+        return kind.register.call(
             service, proj.id, name, principal=who, **cast(ServiceCall, body).arguments()
         ).to_dict()
 
@@ -321,7 +345,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
 
     @router.get(
         "/{name}/versions/{version}",
-        response_model=kind.version_model,
+        response_model=version_model,
         responses=errors(400, 404),
         description=f"Return one version of a {noun}.",
     )
@@ -335,7 +359,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
 
     @router.get(
         "/{name}/aliases/{alias}",
-        response_model=kind.version_model,
+        response_model=version_model,
         responses=errors(400, 404),
         description="Return the version an alias points to.",
     )
@@ -349,7 +373,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
 
     @router.put(
         "/{name}/aliases/{alias}",
-        response_model=kind.event_model,
+        response_model=event_model,
         responses=errors(400, 404, 409, 413, 422),
         description="Point an alias at a version; return the recorded move.",
     )
@@ -365,7 +389,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
 
     @router.delete(
         "/{name}/aliases/{alias}",
-        response_model=kind.event_model,
+        response_model=event_model,
         responses=errors(400, 404, 409),
         description="Remove an alias; return the recorded removal.",
     )
