@@ -1,13 +1,11 @@
-"""The prompts store interface: prompts, their numbered versions, aliases and alias history.
+"""The prompts store interface: creating prompts and registering their versions.
 
-What every versioned kind shares (reading, listing and deleting objects, versions by
-number or alias, alias moves and their history) is
-:class:`~windlass.store.versioned.VersionedStore`, reached as ``store.prompts.objects``;
-this interface adds what only prompts have.
-
-The SQL store (:mod:`windlass.store.sql.prompts`) and the REST client
-(:mod:`windlass.store.rest.prompts`) implement it alike; the contract suite
-``tests/store/test_prompts_contract.py`` holds both to it.
+A version holds a template, model settings, a response format, declared variables and a
+content hash; registering the newest content again creates nothing. Everything else
+(reading, listing and deleting prompts, versions by number or alias, alias moves) is the
+versioned core every kind shares, reached as ``store.prompts.objects``
+(:class:`~windlass.store.versioned.VersionedStore`). ``tests/store/test_prompts_contract.py``
+holds the SQL store and the REST client to both.
 """
 
 from __future__ import annotations
@@ -15,13 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from windlass.entities import (
-    Prompt,
-    PromptAliasEvent,
-    PromptVariable,
-    PromptVersion,
-    Template,
-)
+from windlass.entities import Prompt, PromptAliasEvent, PromptVariable, PromptVersion, Template
 from windlass.store.versioned import VersionedStore
 
 #: The largest page of prompts or prompt versions one call returns.
@@ -29,10 +21,9 @@ MAX_PROMPT_RESULTS = 1000
 
 
 class PromptStore(ABC):
-    """Prompts and their numbered versions; reading and aliases through :attr:`objects`."""
+    """Prompts and their numbered versions (aliases and reading: :attr:`objects`)."""
 
-    #: Reading, listing and deleting objects, reading versions and moving aliases, as
-    #: every versioned kind does (:class:`~windlass.store.versioned.VersionedStore`).
+    #: What every versioned kind shares, for prompts.
     objects: VersionedStore[Prompt, PromptVersion, PromptAliasEvent]
 
     @abstractmethod

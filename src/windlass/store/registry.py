@@ -1,13 +1,11 @@
-"""The model registry interface: registered models, numbered versions, aliases, history.
+"""The model registry interface: what only registered models have.
 
-What every versioned kind shares (reading, listing and deleting objects, versions by
-number or alias, alias moves and their history) is
-:class:`~windlass.store.versioned.VersionedStore`, reached as ``store.registry.objects``;
-this interface adds what only models have.
-
-The SQL store (:mod:`windlass.store.sql.registry`) and the REST client
-(:mod:`windlass.store.rest.registry`) implement it alike; the contract suite
-``tests/store/test_registry_contract.py`` holds both to it.
+Creating a model (with tags), changing its description, card and tags, registering a
+version (files, manifest, run) and deleting one. Reading models and versions, deleting a
+model and moving aliases is what every versioned kind shares:
+``store.registry.objects``, a :class:`~windlass.store.versioned.VersionedStore`.
+SQL (:mod:`windlass.store.sql.registry`) and REST (:mod:`windlass.store.rest.registry`)
+implement both, held to ``tests/store/test_registry_contract.py``.
 """
 
 from __future__ import annotations
@@ -15,12 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from windlass.entities import (
-    AliasEvent,
-    ArtifactEntry,
-    ModelVersion,
-    RegisteredModel,
-)
+from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, RegisteredModel
 from windlass.store.versioned import VersionedStore
 
 #: The largest page of registered models or versions one call returns.
@@ -28,10 +21,9 @@ MAX_REGISTRY_RESULTS = 1000
 
 
 class RegistryStore(ABC):
-    """Registered models and their versions; reading and aliases through :attr:`objects`."""
+    """Registered models and their versions; the shared part is :attr:`objects`."""
 
-    #: Reading, listing and deleting objects, reading versions and moving aliases, as
-    #: every versioned kind does (:class:`~windlass.store.versioned.VersionedStore`).
+    #: Models and versions read, a model deleted, aliases moved: the versioned core.
     objects: VersionedStore[RegisteredModel, ModelVersion, AliasEvent]
 
     @abstractmethod

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from windlass.entities import (
@@ -71,33 +70,14 @@ class SqlPromptStore(PromptStore):
 
     # -- building entities ---------------------------------------------------------------
     def _load_prompts(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
-        """Build prompts with aliases and newest version: two queries for any page."""
-        aliases, latest = self._prompts.aliases_and_latest(conn, [r.id for r in rows])
-        return [
-            Prompt(
-                id=r.id,
-                project_id=r.project_id,
-                name=r.name,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                description=r.description,
-                aliases=aliases[r.id],
-                latest_version=latest.get(r.id),
-            )
-            for r in rows
-        ]
+        """Build prompts (they have nothing but what every kind has): two queries a page."""
+        return [Prompt(**fields) for fields in self._prompts.object_fields(conn, rows)]
 
     @staticmethod
-    def _prompt_version(
-        prompt: Row[Any, Any], row: Row[Any, Any], aliases: list[str]
-    ) -> PromptVersion:
+    def _prompt_version(fields: dict[str, Any], row: Row[Any, Any]) -> PromptVersion:
         variables = orjson.loads(row.variables)
         return PromptVersion(
-            id=row.id,
-            prompt_id=prompt.id,
-            project_id=prompt.project_id,
-            name=prompt.name,
-            version=row.version,
+            **fields,
             template=orjson.loads(row.template),
             model=orjson.loads(row.model),
             response_format=None
@@ -105,10 +85,7 @@ class SqlPromptStore(PromptStore):
             else orjson.loads(row.response_format),
             variables={k: PromptVariable.from_dict(k, v) for k, v in variables.items()},
             content_hash=row.content_hash,
-            created_at=row.created_at,
-            claimed_by=row.claimed_by,
             commit_message=row.commit_message,
-            aliases=aliases,
         )
 
     # -- prompts -------------------------------------------------------------------------
@@ -165,23 +142,12 @@ class SqlPromptStore(PromptStore):
             "content_hash": content_hash,
             "commit_message": commit_message,
         }
-        with self._db.write() as conn:
-            # The lock comes before both checks: a concurrent retry (or an identical
-            # register) waits here, then finds the version its twin committed.
-            prompt = self._prompts.row(conn, project_id, name, lock=True)
-            existing = self._prompts.retried_version(conn, prompt, version_id)
-            if existing is not None:
-                return self._prompts.with_aliases(conn, prompt, existing)
-            newest = self._prompts.newest_version(conn, prompt)
-            if newest is not None and newest.content_hash == content_hash:
-                return self._prompts.with_aliases(conn, prompt, newest)
-            self._prompts.add_version(
-                conn,
-                prompt,
-                version_id=version_id,
-                claimed_by=claimed_by,
-                created_at=created_at,
-                values=values,
-            )
-            row = conn.execute(select(_v).where(_v.c.id == version_id)).one()
-            return self._prompt_version(prompt, row, [])
+        return self._prompts.register_version(
+            project_id,
+            name,
+            version_id=version_id,
+            claimed_by=claimed_by,
+            created_at=created_at,
+            values=values,
+            same_as=lambda newest: bool(newest.content_hash == content_hash),
+        )

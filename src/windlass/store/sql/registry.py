@@ -78,7 +78,7 @@ class SqlRegistryStore(RegistryStore):
     def _load_models(
         self, conn: Connection, rows: Sequence[Row[Any, Any]]
     ) -> list[RegisteredModel]:
-        """Build models with tags, aliases and newest version: three queries for any page."""
+        """Build models with their card and tags: three queries for any page."""
         ids = [r.id for r in rows]
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         if ids:
@@ -88,41 +88,23 @@ class SqlRegistryStore(RegistryStore):
                 .order_by(_t.c.key)
             ):
                 tags[model_id][key] = value
-        aliases, latest = self._models.aliases_and_latest(conn, ids)
+        shared = self._models.object_fields(conn, rows)
         return [
-            RegisteredModel(
-                id=r.id,
-                project_id=r.project_id,
-                name=r.name,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                description=r.description,
-                card=r.card,
-                tags=tags[r.id],
-                aliases=aliases[r.id],
-                latest_version=latest.get(r.id),
-            )
-            for r in rows
+            RegisteredModel(**fields, card=r.card, tags=tags[r.id])
+            for r, fields in zip(rows, shared, strict=True)
         ]
 
     @staticmethod
-    def _version(model: Row[Any, Any], row: Row[Any, Any], aliases: list[str]) -> ModelVersion:
+    def _version(fields: dict[str, Any], row: Row[Any, Any]) -> ModelVersion:
         return ModelVersion(
-            id=row.id,
-            model_id=model.id,
-            project_id=model.project_id,
-            name=model.name,
-            version=row.version,
+            **fields,
             source=row.source,
             run_id=row.run_id,
             files=[
                 ArtifactEntry(path, digest, size) for path, digest, size in orjson.loads(row.files)
             ],
             manifest=orjson.loads(row.manifest),
-            created_at=row.created_at,
-            claimed_by=row.claimed_by,
             description=row.description,
-            aliases=aliases,
         )
 
     @staticmethod
@@ -258,38 +240,20 @@ class SqlRegistryStore(RegistryStore):
         created_at: int,
     ) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
-        with self._db.write() as conn:
-            model = self._models.row(conn, project_id, name, lock=True)
-            existing = self._models.retried_version(conn, model, version_id)
-            if existing is not None:
-                return self._models.with_aliases(conn, model, existing)
-            number = self._models.add_version(
-                conn,
-                model,
-                version_id=version_id,
-                claimed_by=claimed_by,
-                created_at=created_at,
-                values={
-                    "source": source,
-                    "run_id": run_id,
-                    "files": _dumps([[f.path, f.digest, f.size] for f in files]),
-                    "manifest": _dumps(manifest),
-                    "description": description,
-                },
-            )
-        return ModelVersion(
-            id=version_id,
-            model_id=model.id,
-            project_id=project_id,
-            name=name,
-            version=number,
-            source=source,
-            run_id=run_id,
-            files=list(files),
-            manifest=dict(manifest),
-            created_at=created_at,
+        values = {
+            "source": source,
+            "run_id": run_id,
+            "files": _dumps([[f.path, f.digest, f.size] for f in files]),
+            "manifest": _dumps(manifest),
+            "description": description,
+        }
+        return self._models.register_version(
+            project_id,
+            name,
+            version_id=version_id,
             claimed_by=claimed_by,
-            description=description,
+            created_at=created_at,
+            values=values,
         )
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:

@@ -39,9 +39,11 @@ E = TypeVar("E", bound=AliasMove)
 
 #: Builds a kind's alias event from (name, alias, from_version, to_version, claimed_by, at).
 EventFactory = Callable[[str, str, int | None, int | None, str, int], E]
-#: Builds a kind's version from (the object's row, the version's row, its aliases).
-VersionFactory = Callable[[Row[Any, Any], Row[Any, Any], list[str]], V]
-#: Builds a kind's objects from their rows (one batch of queries for any page).
+#: Builds a kind's version from the fields every kind's versions have
+#: (:meth:`VersionedObjects.version_fields`) and the version's row (for its own columns).
+VersionFactory = Callable[[dict[str, Any], Row[Any, Any]], V]
+#: Builds a kind's objects from their rows (one batch of queries for any page), starting
+#: from the fields every kind's objects have (:meth:`VersionedObjects.object_fields`).
 ObjectLoader = Callable[[Connection, Sequence[Row[Any, Any]]], list[O]]
 #: A kind's own check before an object is deleted (raising InUse, say), under its lock.
 DeleteGuard = Callable[[Connection, Row[Any, Any]], None]
@@ -224,7 +226,45 @@ class VersionedObjects(VersionedStore[O, V, E]):
                 self.guard_delete(conn, obj)
             self.delete(conn, obj)
 
-    def aliases_and_latest(
+    def object_fields(
+        self, conn: Connection, rows: Sequence[Row[Any, Any]]
+    ) -> list[dict[str, Any]]:
+        """Return the fields every kind's objects have, one dict per row (two queries).
+
+        They are :class:`~windlass.entities.VersionedObject`'s: id, project, name, times,
+        description, aliases (alias -> version) and the newest version number.
+        """
+        aliases, latest = self._aliases_and_latest(conn, [r.id for r in rows])
+        return [
+            {
+                "id": r.id,
+                "project_id": r.project_id,
+                "name": r.name,
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
+                "description": r.description,
+                "aliases": aliases[r.id],
+                "latest_version": latest.get(r.id),
+            }
+            for r in rows
+        ]
+
+    def version_fields(
+        self, obj: Row[Any, Any], row: Row[Any, Any], aliases: list[str]
+    ) -> dict[str, Any]:
+        """Return the fields every kind's versions have (the owner's id under its key)."""
+        return {
+            "id": row.id,
+            self.kind.owner: obj.id,
+            "project_id": obj.project_id,
+            "name": obj.name,
+            "version": row.version,
+            "created_at": row.created_at,
+            "claimed_by": row.claimed_by,
+            "aliases": aliases,
+        }
+
+    def _aliases_and_latest(
         self, conn: Connection, ids: list[str]
     ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
         """Return each object's aliases (alias -> version) and newest version number."""
@@ -329,6 +369,43 @@ class VersionedObjects(VersionedStore[O, V, E]):
         )
         return number
 
+    def register_version(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        version_id: str,
+        claimed_by: str,
+        created_at: int,
+        values: dict[str, Any],
+        same_as: Callable[[Row[Any, Any]], bool] | None = None,
+    ) -> V:
+        """Add the object's next version (its own ``values``) and return it, in one transaction.
+
+        The same ``version_id`` again returns the version stored under it (a retry). With
+        ``same_as``, a newest version it holds equal (same content) is returned instead of
+        adding one. Both checks run under the object's lock, so a concurrent retry (or an
+        identical register) waits, then finds the version its twin committed.
+        """
+        with self.db.write() as conn:
+            obj = self.row(conn, project_id, name, lock=True)
+            found = self.retried_version(conn, obj, version_id)
+            if found is None and same_as is not None:
+                newest = self.newest_version(conn, obj)
+                found = newest if newest is not None and same_as(newest) else None
+            if found is None:
+                self.add_version(
+                    conn,
+                    obj,
+                    version_id=version_id,
+                    claimed_by=claimed_by,
+                    created_at=created_at,
+                    values=values,
+                )
+                v = self.kind.versions
+                found = conn.execute(select(v).where(v.c.id == version_id)).one()
+            return self.with_aliases(conn, obj, found)
+
     def version_row(self, conn: Connection, obj: Row[Any, Any], version: int) -> Row[Any, Any]:
         """Return one version's row, or raise the kind's version-not-found error."""
         v = self.kind.versions
@@ -369,7 +446,9 @@ class VersionedObjects(VersionedStore[O, V, E]):
 
     def with_aliases(self, conn: Connection, obj: Row[Any, Any], row: Row[Any, Any]) -> V:
         """Return the kind's version entity of a version row, with the aliases naming it."""
-        return self.version(obj, row, self.aliases_of(conn, obj.id, row.version))
+        return self.version(
+            self.version_fields(obj, row, self.aliases_of(conn, obj.id, row.version)), row
+        )
 
     def get_version(self, project_id: str, name: str, version: int) -> V:
         """Return one version with its aliases."""
@@ -393,7 +472,10 @@ class VersionedObjects(VersionedStore[O, V, E]):
             rows, aliases, token = self.versions_page(
                 conn, obj, max_results, page_token, self.max_results
             )
-        return Page([self.version(obj, r, aliases[r.version]) for r in rows], token)
+        return Page(
+            [self.version(self.version_fields(obj, r, aliases[r.version]), r) for r in rows],
+            token,
+        )
 
     # -- aliases -------------------------------------------------------------------------
     def target(self, conn: Connection, object_id: str, alias: str) -> int | None:
