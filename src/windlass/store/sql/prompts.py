@@ -33,16 +33,7 @@ from windlass.store.sql.versioned import VersionedKind, VersionedObjects
 _v = s.prompt_versions
 
 PROMPTS = VersionedKind(
-    noun="prompt",
-    objects=s.prompts,
-    versions=_v,
-    aliases=s.prompt_aliases,
-    events=s.prompt_alias_events,
-    owner="prompt_id",
-    not_found=PromptNotFound,
-    version_not_found=PromptVersionNotFound,
-    list_page_kind="prompts",
-    versions_page_kind="prompt-versions",
+    "prompt", s.prompt_tables, PromptNotFound, PromptVersionNotFound, "prompt-versions"
 )
 
 
@@ -58,23 +49,16 @@ class SqlPromptStore(PromptStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._prompts = VersionedObjects(
-            db,
-            PROMPTS,
-            load=self._load_prompts,
-            version=self._prompt_version,
-            event=PromptAliasEvent,
-            max_results=MAX_PROMPT_RESULTS,
-        )
+        self._prompts = VersionedObjects(db, PROMPTS, self, PromptAliasEvent, MAX_PROMPT_RESULTS)
         self.objects = self._prompts
 
     # -- building entities ---------------------------------------------------------------
-    def _load_prompts(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
+    def load_objects(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
         """Build prompts (they have nothing but what every kind has): two queries a page."""
         return [Prompt(**fields) for fields in self._prompts.object_fields(conn, rows)]
 
-    @staticmethod
-    def _prompt_version(fields: dict[str, Any], row: Row[Any, Any]) -> PromptVersion:
+    def build_version(self, fields: dict[str, Any], row: Row[Any, Any]) -> PromptVersion:
+        """Return a prompt version: the shared fields, its template, settings, variables."""
         variables = orjson.loads(row.variables)
         return PromptVersion(
             **fields,
@@ -87,6 +71,9 @@ class SqlPromptStore(PromptStore):
             content_hash=row.content_hash,
             commit_message=row.commit_message,
         )
+
+    def check_delete(self, conn: Connection, prompt: Row[Any, Any]) -> None:
+        """Allow any deletion: nothing depends on a prompt but its aliases (checked first)."""
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(

@@ -39,19 +39,7 @@ from windlass.uris import LATEST, parse_object_uri
 _m, _t, _v = s.registered_models, s.registered_model_tags, s.model_versions
 _d = s.deployments
 
-MODELS = VersionedKind(
-    noun="model",
-    objects=_m,
-    versions=_v,
-    aliases=s.model_aliases,
-    events=s.model_alias_events,
-    owner="model_id",
-    not_found=ModelNotFound,
-    version_not_found=ModelVersionNotFound,
-    list_page_kind="models",
-    versions_page_kind="versions",
-    tags=_t,
-)
+MODELS = VersionedKind("model", s.model_tables, ModelNotFound, ModelVersionNotFound, "versions", _t)
 
 
 def _dumps(value: Any) -> str:
@@ -63,19 +51,11 @@ class SqlRegistryStore(RegistryStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._models = VersionedObjects(
-            db,
-            MODELS,
-            load=self._load_models,
-            version=self._version,
-            event=AliasEvent,
-            max_results=MAX_REGISTRY_RESULTS,
-            guard_delete=self._check_unserved,
-        )
+        self._models = VersionedObjects(db, MODELS, self, AliasEvent, MAX_REGISTRY_RESULTS)
         self.objects = self._models
 
     # -- building entities ---------------------------------------------------------------
-    def _load_models(
+    def load_objects(
         self, conn: Connection, rows: Sequence[Row[Any, Any]]
     ) -> list[RegisteredModel]:
         """Build models with their card and tags: three queries for any page."""
@@ -94,8 +74,8 @@ class SqlRegistryStore(RegistryStore):
             for r, fields in zip(rows, shared, strict=True)
         ]
 
-    @staticmethod
-    def _version(fields: dict[str, Any], row: Row[Any, Any]) -> ModelVersion:
+    def build_version(self, fields: dict[str, Any], row: Row[Any, Any]) -> ModelVersion:
+        """Return a model version: the shared fields, its source, run, files and manifest."""
         return ModelVersion(
             **fields,
             source=row.source,
@@ -147,7 +127,7 @@ class SqlRegistryStore(RegistryStore):
                     users.append(f"deployment {name!r} (variant {variant.get('name')!r})")
         return users
 
-    def _check_unserved(self, conn: Connection, model: Row[Any, Any]) -> None:
+    def check_delete(self, conn: Connection, model: Row[Any, Any]) -> None:
         """Raise InUse, naming them, while a deployment serves any version of ``model``."""
         served = self._served_by(conn, model, None, newest=True)
         if served:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Connection, Row
@@ -31,73 +31,110 @@ from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import lookups
 from windlass.store.sql.database import Database
 from windlass.store.sql.idempotency import require_same
+from windlass.store.sql.schema import VersionedTables
 from windlass.store.versioned import VersionedStore
 
 O = TypeVar("O")  # noqa: E741 - the object, as V is the version and E the alias event
 V = TypeVar("V")
 E = TypeVar("E", bound=AliasMove)
+V_co = TypeVar("V_co", covariant=True)
 
 #: Builds a kind's alias event from (name, alias, from_version, to_version, claimed_by, at).
 EventFactory = Callable[[str, str, int | None, int | None, str, int], E]
-#: Builds a kind's version from the fields every kind's versions have
-#: (:meth:`VersionedObjects.version_fields`) and the version's row (for its own columns).
-VersionFactory = Callable[[dict[str, Any], Row[Any, Any]], V]
-#: Builds a kind's objects from their rows (one batch of queries for any page), starting
-#: from the fields every kind's objects have (:meth:`VersionedObjects.object_fields`).
-ObjectLoader = Callable[[Connection, Sequence[Row[Any, Any]]], list[O]]
-#: A kind's own check before an object is deleted (raising InUse, say), under its lock.
-DeleteGuard = Callable[[Connection, Row[Any, Any]], None]
+
+
+class KindRows(Protocol[O, V_co]):
+    """What a kind's own store gives the core: its entities, built from rows.
+
+    The core reads the rows, builds the fields every kind shares
+    (:meth:`VersionedObjects.object_fields`, :meth:`VersionedObjects.version_fields`) and
+    leaves the kind's own columns to these.
+    """
+
+    def load_objects(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[O]:
+        """Return the kind's objects of ``rows`` (one batch of queries for any page)."""
+        ...
+
+    def build_version(self, fields: dict[str, Any], row: Row[Any, Any]) -> V_co:
+        """Return the kind's version from the shared ``fields`` and the row's own columns."""
+        ...
+
+    def check_delete(self, conn: Connection, obj: Row[Any, Any]) -> None:
+        """Raise (InUse, naming it) while something of the kind's own depends on ``obj``."""
+        ...
 
 
 @dataclass(frozen=True)
 class VersionedKind:
-    """The tables and names of one versioned kind."""
+    """The tables and names of one versioned kind.
+
+    The owner column of its versions, aliases, events and tags is ``<noun>_id``; its
+    objects' page tokens are of the kind ``<noun>s``.
+    """
 
     #: The word for one object in messages and error details ("model", "prompt").
     noun: str
-    objects: Table
-    versions: Table
-    aliases: Table
-    events: Table
-    #: The column of ``versions``, ``aliases``, ``events`` (and ``tags``) naming the object.
-    owner: str
+    tables: VersionedTables
     not_found: type[NotFound]
     version_not_found: type[NotFound]
-    #: Page-token kinds of the object listing and of the version listing.
-    list_page_kind: str
+    #: The page-token kind of the version listing.
     versions_page_kind: str
     #: Key-value tags of an object, if the kind has them.
     tags: Table | None = None
+
+    @property
+    def objects(self) -> Table:
+        """Return the table of the kind's objects."""
+        return self.tables.objects
+
+    @property
+    def versions(self) -> Table:
+        """Return the table of the kind's versions."""
+        return self.tables.versions
+
+    @property
+    def aliases(self) -> Table:
+        """Return the table of the kind's aliases."""
+        return self.tables.aliases
+
+    @property
+    def events(self) -> Table:
+        """Return the table of the kind's recorded alias moves."""
+        return self.tables.events
+
+    @property
+    def owner(self) -> str:
+        """Return the column of versions, aliases, events and tags naming the object."""
+        return f"{self.noun}_id"
+
+    @property
+    def list_page_kind(self) -> str:
+        """Return the page-token kind of the object listing."""
+        return f"{self.noun}s"
 
 
 class VersionedObjects(VersionedStore[O, V, E]):
     """Objects of one :class:`VersionedKind`, their versions, aliases and alias history.
 
     It is the SQL :class:`~windlass.store.versioned.VersionedStore` of every kind, and
-    the helpers (taking a connection) a kind's own store builds on. Objects come back as
-    the kind's own entity, built by ``load``; versions as its version, built by
-    ``version``; alias moves as its event, built by ``event``. A page holds at most
-    ``max_results``; ``guard_delete`` is the kind's own check before an object goes.
+    the helpers (taking a connection) a kind's own store builds on. Objects and versions
+    come back as the kind's own entities, built by ``rows`` (the kind's store); alias moves
+    as its event, built by ``event``. A page holds at most ``max_results``.
     """
 
     def __init__(
         self,
         db: Database,
         kind: VersionedKind,
-        *,
-        load: ObjectLoader[O],
-        version: VersionFactory[V],
+        rows: KindRows[O, V],
         event: EventFactory[E],
         max_results: int,
-        guard_delete: DeleteGuard | None = None,
     ) -> None:
         self.db = db
         self.kind = kind
-        self.load = load
-        self.version = version
+        self.rows = rows
         self.event = event
         self.max_results = max_results
-        self.guard_delete = guard_delete
 
     # -- errors --------------------------------------------------------------------------
     def no_version(self, name: str, version: int) -> NotFound:
@@ -187,7 +224,7 @@ class VersionedObjects(VersionedStore[O, V, E]):
 
     def load_one(self, conn: Connection, project_id: str, name: str) -> O:
         """Return the kind's entity of one object, read in the caller's transaction."""
-        return self.load(conn, [self.row(conn, project_id, name)])[0]
+        return self.rows.load_objects(conn, [self.row(conn, project_id, name)])[0]
 
     def get_object(self, project_id: str, name: str) -> O:
         """Return an object with its aliases and newest version number."""
@@ -209,7 +246,7 @@ class VersionedObjects(VersionedStore[O, V, E]):
         with self.db.read() as conn:
             lookups.project_name(conn, project_id)
             rows = conn.execute(query).all()
-            items = self.load(conn, rows[:max_results])
+            items = self.rows.load_objects(conn, rows[:max_results])
         token = (
             encode_token({"k": token_kind, "n": rows[max_results - 1].name})
             if len(rows) > max_results
@@ -222,8 +259,7 @@ class VersionedObjects(VersionedStore[O, V, E]):
         with self.db.write() as conn:
             obj = self.row(conn, project_id, name, lock=True)
             self.check_unaliased(conn, obj)
-            if self.guard_delete is not None:
-                self.guard_delete(conn, obj)
+            self.rows.check_delete(conn, obj)
             self.delete(conn, obj)
 
     def object_fields(
@@ -446,7 +482,7 @@ class VersionedObjects(VersionedStore[O, V, E]):
 
     def with_aliases(self, conn: Connection, obj: Row[Any, Any], row: Row[Any, Any]) -> V:
         """Return the kind's version entity of a version row, with the aliases naming it."""
-        return self.version(
+        return self.rows.build_version(
             self.version_fields(obj, row, self.aliases_of(conn, obj.id, row.version)), row
         )
 
@@ -473,7 +509,10 @@ class VersionedObjects(VersionedStore[O, V, E]):
                 conn, obj, max_results, page_token, self.max_results
             )
         return Page(
-            [self.version(self.version_fields(obj, r, aliases[r.version]), r) for r in rows],
+            [
+                self.rows.build_version(self.version_fields(obj, r, aliases[r.version]), r)
+                for r in rows
+            ],
             token,
         )
 
