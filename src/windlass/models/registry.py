@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -98,15 +99,13 @@ class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent])
         ``model_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the model it created.
         """
-        model_id = writer_id("model", model_id)
-        return self.store.registry.create_registered_model(
-            model_id=model_id,
-            project_id=project_id,
-            name=check_name("model name", name),
-            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
-            tags=_tags(tags),
-            created_at=now_ms(),
+        return self.create_object(
+            partial(self.store.registry.create_registered_model, tags=_tags(tags)),
+            project_id,
+            name,
+            description=description,
             exist_ok=exist_ok,
+            object_id=model_id,
         )
 
     def get_model(self, project_id: str, name: str) -> RegisteredModel:

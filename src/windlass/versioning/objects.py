@@ -19,15 +19,18 @@ from typing import Any, Generic, TypeVar
 
 from windlass.entities import AliasMove, Page
 from windlass.exceptions import InvalidInput, NotFound
-from windlass.ids import now_ms
+from windlass.ids import now_ms, writer_id
 from windlass.principal import Principal, local_principal
 from windlass.store.versioned import VersionedStore
 from windlass.uris import LATEST, check_name, check_version, removable_alias, settable_alias
-from windlass.versioning.checks import recorded_name
+from windlass.versioning.checks import checked_text, recorded_name
 
 O = TypeVar("O")  # noqa: E741 - the object, as V is the version and E the alias event
 V = TypeVar("V")
 E = TypeVar("E", bound=AliasMove)
+
+#: The most characters an object's description may have, whatever its kind.
+MAX_DESCRIPTION_LENGTH = 100_000
 
 
 class VersionedObjects(Generic[O, V, E]):
@@ -71,6 +74,32 @@ class VersionedObjects(Generic[O, V, E]):
         return check_name(f"{self.noun} name", name)
 
     # -- objects ---------------------------------------------------------------------------
+    def create_object(
+        self,
+        create: Callable[..., O],
+        project_id: str,
+        name: str,
+        *,
+        description: str = "",
+        exist_ok: bool = False,
+        object_id: str | None = None,
+    ) -> O:
+        """Create an object without versions through ``create``, the kind's store call.
+
+        The name and description are checked; ``object_id`` (32 hex characters; default: a
+        new one) is the writer's id, which makes a retry safe. ``create`` is called with
+        ``<noun>_id``, ``project_id``, ``name``, ``description``, ``created_at`` and
+        ``exist_ok``; the kind binds its own fields (a model's tags) beforehand.
+        """
+        return create(
+            **{f"{self.noun}_id": writer_id(self.noun, object_id)},
+            project_id=project_id,
+            name=self.check_name(name),
+            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
+            created_at=now_ms(),
+            exist_ok=exist_ok,
+        )
+
     def get_object(self, project_id: str, name: str) -> O:
         """Return an object with its aliases and newest version number."""
         return self.objects.get_object(project_id, self.check_name(name))

@@ -461,14 +461,13 @@ class PromptRegistry(VersionedObjects[Prompt, PromptVersion, PromptAliasEvent]):
         ``prompt_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the prompt it created.
         """
-        prompt_id = writer_id("prompt", prompt_id)
-        return self.store.prompts.create_prompt(
-            prompt_id=prompt_id,
-            project_id=project_id,
-            name=check_name("prompt name", name),
-            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
-            created_at=now_ms(),
+        return self.create_object(
+            self.store.prompts.create_prompt,
+            project_id,
+            name,
+            description=description,
             exist_ok=exist_ok,
+            object_id=prompt_id,
         )
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
