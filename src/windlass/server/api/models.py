@@ -27,6 +27,7 @@ from windlass.server.api.common import (
 )
 from windlass.server.api.runs import DatasetInputOut
 from windlass.server.api.versioned import (
+    ObjectBody,
     Operation,
     ServiceCall,
     VersionedKind,
@@ -90,15 +91,9 @@ class VersionCreate(ServiceCall):
 
 
 # -- response bodies -----------------------------------------------------------------------
-class RegisteredModel(ResponseBody):
+class RegisteredModel(ObjectBody):
     """A registered model: description, card, tags, aliases and newest version number."""
 
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str
     card: str
     tags: dict[str, str]
     aliases: dict[str, int] = Field(description="Alias name to version number")

@@ -24,6 +24,7 @@ from windlass.server.api.common import (
     ResponseBody,
 )
 from windlass.server.api.versioned import (
+    ObjectBody,
     Operation,
     ServiceCall,
     VersionedKind,
@@ -115,15 +116,9 @@ class PromptVersionCreate(ServiceCall):
 
 
 # -- response bodies -----------------------------------------------------------------------
-class Prompt(ResponseBody):
+class Prompt(ObjectBody):
     """A prompt: its description, aliases and newest version number."""
 
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str
     aliases: dict[str, int] = Field(description="Alias name to version number")
     latest_version: int | None
 

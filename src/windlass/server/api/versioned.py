@@ -45,6 +45,7 @@ from windlass.server.deps import PrincipalDep, project
 
 __all__ = [
     "AliasSet",
+    "ObjectBody",
     "Operation",
     "Recorded",
     "ServiceCall",
@@ -138,6 +139,17 @@ class ServiceCall(RequestBody):
     def arguments(self) -> dict[str, Any]:
         """Return the body as the keyword arguments of the domain call it is for."""
         return {field: getattr(self, field) for field in type(self).model_fields}
+
+
+class ObjectBody(ResponseBody):
+    """The fields every kind's object answers with; a kind's response model adds its own."""
+
+    id: str
+    project_id: str
+    name: str
+    created_at: int
+    updated_at: int
+    description: str
 
 
 class AliasSet(RequestBody):
