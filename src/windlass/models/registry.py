@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -74,7 +75,7 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
-class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
+class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent]):
     """Registered models, versions, aliases and lineage over a metadata and a blob store."""
 
     def __init__(
@@ -88,11 +89,10 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         self.store = store
         self.blobs = blobs
         super().__init__(
-            store.registry,
+            store.registry.objects,
             "model",
             object_not_found=ModelNotFound,
             version_not_found=ModelVersionNotFound,
-            history_call="alias_history",
             principal=principal,
             access=access,
         )
@@ -114,33 +114,21 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         ``model_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the model it created.
         """
-        who = self._require(principal, Permission.WRITE, project_id)
-        model_id = writer_id("model", model_id)
-        model = self.store.registry.create_registered_model(
-            model_id=model_id,
-            project_id=project_id,
-            name=check_name("model name", name),
-            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
-            tags=_tags(tags),
-            created_at=now_ms(),
+        return self.create_object(
+            partial(self.store.registry.create_registered_model, tags=_tags(tags)),
+            project_id,
+            name,
+            description=description,
             exist_ok=exist_ok,
+            object_id=model_id,
+            principal=principal,
         )
-        if model.id == model_id:  # not an existing one returned (exist_ok)
-            self._access.record(
-                who,
-                actions.MODEL_CREATE,
-                self.uri(model.name),
-                project_id=project_id,
-                after=model.to_dict(),
-            )
-        return model
 
     def get_model(
         self, project_id: str, name: str, *, principal: Principal | None = None
     ) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version."""
-        self._require(principal, Permission.READ, project_id)
-        return self.store.registry.get_registered_model(project_id, check_name("model name", name))
+        return self.get_object(project_id, name, principal=principal)
 
     def list_models(
         self,
@@ -151,8 +139,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         principal: Principal | None = None,
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
-        self._require(principal, Permission.READ, project_id)
-        return self.store.registry.list_registered_models(project_id, max_results, page_token)
+        return self.list_objects(project_id, max_results, page_token, principal=principal)
 
     def update_model(
         self,
@@ -185,9 +172,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
             )
         name = check_name("model name", name)
         before = (
-            self.store.registry.get_registered_model(project_id, name)
-            if self._access.audit is not None
-            else None
+            self.objects.get_object(project_id, name) if self._access.audit is not None else None
         )
         model = self.store.registry.update_registered_model(
             project_id,
@@ -212,10 +197,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         self, project_id: str, name: str, *, principal: Principal | None = None
     ) -> None:
         """Delete a model with all its versions (refused while aliased or deployed)."""
-        who = self._require(principal, Permission.ADMIN, project_id)
-        name = check_name("model name", name)
-        self.store.registry.delete_registered_model(project_id, name)
-        self._access.record(who, actions.MODEL_DELETE, self.uri(name), project_id=project_id)
+        self.delete_object(project_id, name, principal=principal)
 
     # -- versions ------------------------------------------------------------------------
     def _check_files(self, files: Iterable[ArtifactEntry]) -> list[ArtifactEntry]:

@@ -441,7 +441,7 @@ class PushResult:
         }
 
 
-class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
+class PromptRegistry(VersionedObjects[Prompt, PromptVersion, PromptAliasEvent]):
     """Prompts, their versions, aliases, diffs and prompt files over a metadata store."""
 
     def __init__(
@@ -453,7 +453,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
     ) -> None:
         self.store = store
         super().__init__(
-            store.prompts,
+            store.prompts.objects,
             "prompt",
             object_not_found=PromptNotFound,
             version_not_found=PromptVersionNotFound,
@@ -477,32 +477,21 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         ``prompt_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the prompt it created.
         """
-        who = self._require(principal, Permission.WRITE, project_id)
-        prompt_id = writer_id("prompt", prompt_id)
-        prompt = self.store.prompts.create_prompt(
-            prompt_id=prompt_id,
-            project_id=project_id,
-            name=check_name("prompt name", name),
-            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
-            created_at=now_ms(),
+        return self.create_object(
+            self.store.prompts.create_prompt,
+            project_id,
+            name,
+            description=description,
             exist_ok=exist_ok,
+            object_id=prompt_id,
+            principal=principal,
         )
-        if prompt.id == prompt_id:  # not an existing one returned (exist_ok)
-            self._access.record(
-                who,
-                actions.PROMPT_CREATE,
-                self.uri(prompt.name),
-                project_id=project_id,
-                after=prompt.to_dict(),
-            )
-        return prompt
 
     def get_prompt(
         self, project_id: str, name: str, *, principal: Principal | None = None
     ) -> Prompt:
         """Return a prompt with its aliases and newest version number."""
-        self._require(principal, Permission.READ, project_id)
-        return self.store.prompts.get_prompt(project_id, check_name("prompt name", name))
+        return self.get_object(project_id, name, principal=principal)
 
     def list_prompts(
         self,
@@ -513,17 +502,13 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         principal: Principal | None = None,
     ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
-        self._require(principal, Permission.READ, project_id)
-        return self.store.prompts.list_prompts(project_id, max_results, page_token)
+        return self.list_objects(project_id, max_results, page_token, principal=principal)
 
     def delete_prompt(
         self, project_id: str, name: str, *, principal: Principal | None = None
     ) -> None:
         """Delete a prompt with all its versions (refused while it has aliases)."""
-        who = self._require(principal, Permission.ADMIN, project_id)
-        name = check_name("prompt name", name)
-        self.store.prompts.delete_prompt(project_id, name)
-        self._access.record(who, actions.PROMPT_DELETE, self.uri(name), project_id=project_id)
+        self.delete_object(project_id, name, principal=principal)
 
     # -- versions ------------------------------------------------------------------------
     def register(
@@ -715,7 +700,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
 
     def _newest_hash(self, project_id: str, name: str) -> tuple[int, str] | None:
         try:
-            page = self.store.prompts.list_prompt_versions(project_id, name, max_results=1)
+            page = self.objects.list_versions(project_id, name, max_results=1)
         except PromptNotFound:
             return None
         if not page.items:
