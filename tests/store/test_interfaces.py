@@ -10,6 +10,7 @@ import ast
 import inspect
 from pathlib import Path
 
+from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
 from windlass.store.deployments import DeploymentStore
 from windlass.store.metadata import MetadataStore
@@ -26,6 +27,7 @@ AREAS = {
     "deployments": DeploymentStore,
     "traces": TraceStore,
     "prompts": PromptStore,
+    "access": AccessStore,
 }
 
 

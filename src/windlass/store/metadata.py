@@ -4,7 +4,8 @@ Callers reach an area through its attribute (``store.runs.get_run(...)``,
 ``store.registry.set_model_alias(...)``); each attribute is a small interface of its own
 module (:mod:`windlass.store.runs`, :mod:`~windlass.store.artifacts`,
 :mod:`~windlass.store.registry`, :mod:`~windlass.store.deployments`,
-:mod:`~windlass.store.traces`, :mod:`~windlass.store.prompts`). A backend builds the areas
+:mod:`~windlass.store.traces`, :mod:`~windlass.store.prompts`,
+:mod:`~windlass.store.access`). A backend builds the areas
 over its shared plumbing (an engine, an HTTP transport) and hands them to
 :class:`MetadataStore`: composition, not inheritance, so an area never sees another's
 methods. The SDK cannot tell embedded mode from server mode.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
 from windlass.store.deployments import DeploymentStore
 from windlass.store.prompts import PromptStore
@@ -38,6 +40,7 @@ class MetadataStore:
         deployments: DeploymentStore,
         traces: TraceStore,
         prompts: PromptStore,
+        access: AccessStore,
         close: Callable[[], None] | None = None,
     ) -> None:
         self.runs = runs
@@ -46,6 +49,7 @@ class MetadataStore:
         self.deployments = deployments
         self.traces = traces
         self.prompts = prompts
+        self.access = access
         self._close = close
 
     def close(self) -> None:

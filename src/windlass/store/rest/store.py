@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from windlass.store.metadata import MetadataStore
+from windlass.store.rest.access import RestAccessStore
 from windlass.store.rest.artifacts import RestArtifactIndex
 from windlass.store.rest.deployments import RestDeploymentStore
 from windlass.store.rest.prompts import RestPromptStore
@@ -26,6 +27,7 @@ class RestStore(MetadataStore):
             deployments=RestDeploymentStore(self.transport),
             traces=RestTraceStore(self.transport),
             prompts=RestPromptStore(self.transport),
+            access=RestAccessStore(self.transport),
             close=self.transport.close,
         )
 

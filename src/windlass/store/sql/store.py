@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from windlass.store.metadata import MetadataStore
+from windlass.store.sql.access import SqlAccessStore
 from windlass.store.sql.artifacts import SqlArtifactIndex
 from windlass.store.sql.database import Database
 from windlass.store.sql.deployments import SqlDeploymentStore
@@ -26,6 +27,7 @@ class SqlStore(MetadataStore):
             deployments=SqlDeploymentStore(self.db),
             traces=SqlTraceStore(self.db),
             prompts=SqlPromptStore(self.db),
+            access=SqlAccessStore(self.db),
             close=self.db.close,
         )
 
