@@ -13,6 +13,8 @@ import threading
 
 from fastapi import FastAPI
 
+from windlass.access.identity import Identity
+from windlass.access.policy import Policy
 from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
@@ -27,7 +29,7 @@ __all__ = ["Services", "app_services"]
 class Services:
     """The domain services of one app, over one tracking service's store and blobs."""
 
-    def __init__(self, tracking: Tracking) -> None:
+    def __init__(self, tracking: Tracking, *, auth: bool = False) -> None:
         # The app owns the tracking service it is given (it closes it). Routes pass each
         # request's principal; the fallback is the server's, never the OS login of its process.
         tracking.principal = server_principal()
@@ -36,6 +38,9 @@ class Services:
         self.deployments = DeploymentService(tracking.store, principal=server_principal())
         self.traces = TraceService(tracking.store)
         self.metrics = TrackingServerMetrics()
+        # Auth on: requests need a bearer token, which identity turns into their principal.
+        self.auth = auth
+        self.identity = Identity(tracking.store, Policy(enabled=auth))
         self._prompts: PromptRegistry | None = None
         self._lock = threading.Lock()
 

@@ -11,14 +11,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from windlass.exceptions import InvalidInput, WindlassError
+from windlass.exceptions import InvalidInput, Unauthenticated, WindlassError
 
 logger = logging.getLogger("windlass.server")
 
 
 def error_response(error: WindlassError) -> JSONResponse:
-    """Return the JSON response for a windlass error."""
-    return JSONResponse(error.to_dict(), status_code=error.http_status)
+    """Return the JSON response for a windlass error (a 401 names the scheme to use)."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    return JSONResponse(error.to_dict(), status_code=error.http_status, headers=headers)
 
 
 def _json_safe(value: Any) -> Any:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from windlass import __version__
-from windlass.server.api.common import ResponseBody, errors
+from windlass.access.policy import Permission
+from windlass.server.api.common import ResponseBody, errors, requires
 from windlass.server.deps import server_metrics
 from windlass.server.metrics import TrackingServerMetrics
 
@@ -23,7 +24,7 @@ class Health(ResponseBody):
     version: str
 
 
-@router.get("/health", response_model=Health, responses=errors())
+@router.get("/health", response_model=Health, responses=errors(), **requires(Permission.PUBLIC))
 def health() -> dict[str, Any]:
     """Liveness: the server answers."""
     return {"status": "ok", "version": __version__}
@@ -39,6 +40,7 @@ def health() -> dict[str, Any]:
         },
         **errors(),
     },
+    **requires(Permission.PUBLIC),
 )
 def metrics(server: MetricsDep) -> Response:
     """Prometheus metrics: REST requests, spans ingested and duplicate, OTLP, ingest lag."""

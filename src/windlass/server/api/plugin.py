@@ -19,12 +19,15 @@ def register_routes(register: Callable[[Any], None]) -> None:
         artifacts,
         deployments,
         health,
+        members,
         models,
         otlp,
         projects,
         prompts,
         runs,
+        tokens,
         traces,
+        users,
     )
 
     for router in (
@@ -38,5 +41,8 @@ def register_routes(register: Callable[[Any], None]) -> None:
         traces.any_project,
         otlp.router,
         prompts.router,
+        users.router,
+        tokens.router,
+        members.router,
     ):
         register(router)

@@ -18,8 +18,10 @@ from windlass.store.rest.transport import RestTransport
 class RestStore(MetadataStore):
     """A :class:`MetadataStore` backed by a windlass server's REST API."""
 
-    def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
-        self.transport = RestTransport(base_url, client)
+    def __init__(
+        self, base_url: str, client: httpx.Client | None = None, *, token: str | None = None
+    ) -> None:
+        self.transport = RestTransport(base_url, client, token=token)
         super().__init__(
             runs=RestRunStore(self.transport),
             artifacts=RestArtifactIndex(self.transport),
