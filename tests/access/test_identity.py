@@ -217,3 +217,30 @@ def test_auth_off_allows_everything_but_needs_a_user_for_a_token(store: SqlStore
         identity.create_token(LOCAL)
     token, _secret = identity.create_token(LOCAL, user="ada")
     assert [t.id for t in identity.list_tokens(LOCAL)] == [token.id]
+
+
+def test_the_embedded_sdk_with_auth_on_is_the_user_of_its_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from windlass import Client
+
+    uri = f"sqlite:///{tmp_path / 'sdk.db'}"
+    store = SqlStore(uri)
+    try:
+        identity = Identity(store, Policy(enabled=True))
+        _admin(identity)
+        secret = identity.create_token(_root(identity), name="sdk")[1]
+    finally:
+        store.close()
+    monkeypatch.setenv("WINDLASS_AUTH", "on")
+    monkeypatch.delenv("WINDLASS_TOKEN", raising=False)
+    client = Client(uri, artifact_uri=str(tmp_path / "a"))
+    with pytest.raises(Unauthenticated, match="WINDLASS_TOKEN"):
+        client.principal  # noqa: B018 - the first use checks the token
+    monkeypatch.setenv("WINDLASS_TOKEN", "wl_" + "z" * 43)
+    with pytest.raises(Unauthenticated):
+        Client(uri, artifact_uri=str(tmp_path / "a")).principal  # noqa: B018
+    monkeypatch.setenv("WINDLASS_TOKEN", secret)
+    with Client(uri, artifact_uri=str(tmp_path / "a")) as authed:
+        assert (authed.principal.name, authed.principal.auth) == ("root", AuthMethod.TOKEN)
+        assert authed.tracking.principal.user_id == authed.principal.user_id

@@ -55,6 +55,13 @@ NO_PROJECT = {
     ("runs", "compare"): "run ids are global",
     ("runs", "delete"): "run ids are global",
     ("runs", "restore"): "run ids are global",
+    ("users", "create"): "users are server-wide",
+    ("users", "ls"): "users are server-wide",
+    ("users", "disable"): "users are server-wide",
+    ("users", "enable"): "users are server-wide",
+    ("tokens", "ls"): "a user's tokens span projects",
+    ("tokens", "revoke"): "token ids are global",
+    ("whoami",): "it shows the caller's roles in every project",
 }
 
 

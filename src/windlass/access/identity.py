@@ -156,6 +156,10 @@ class Identity:
         )
 
     # -- users ---------------------------------------------------------------------------
+    def whoami(self, principal: Principal) -> Principal:
+        """Return the caller as this service knows it (the principal itself)."""
+        return principal
+
     def has_users(self) -> bool:
         """Whether any user exists (none: the store may be bootstrapped)."""
         return bool(self.store.access.list_users(1).items)
@@ -186,6 +190,27 @@ class Identity:
             password_hash=password_hash,
             created_at=now_ms(),
         )
+
+    def enroll(
+        self,
+        principal: Principal,
+        name: str,
+        *,
+        admin: bool = False,
+        password: str | None = None,
+        bootstrap: bool = False,
+    ) -> tuple[User, ApiToken, str]:
+        """Create a user and a first API token of it; return both and the token's secret.
+
+        What ``windlass users create`` runs: against a store directly with ``bootstrap``
+        (the first user of an empty store needs no credentials), or as a server admin.
+        """
+        user = self.create_user(
+            principal, name, admin=admin, password=password, bootstrap=bootstrap
+        )
+        as_user = Principal(user.name, auth=AuthMethod.TOKEN, user_id=user.id, admin=user.admin)
+        token, secret = self.create_token(as_user, name=f"{user.name}-first")
+        return user, token, secret
 
     def list_users(
         self, principal: Principal, max_results: int = 100, page_token: str | None = None

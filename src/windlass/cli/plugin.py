@@ -11,6 +11,7 @@ from windlass.plugins import hookimpl
 def register_commands(register: Callable[..., None]) -> None:
     """Register the built-in command groups and commands."""
     from windlass.cli.commands import (
+        access,
         artifacts,
         build,
         demo,
@@ -35,3 +36,7 @@ def register_commands(register: Callable[..., None]) -> None:
     register("prompts", prompts.app)
     register("build", build.app)
     register("serve", serve.serve)
+    register("users", access.users_app)
+    register("tokens", access.tokens_app)
+    register("members", access.members_app)
+    register("whoami", access.whoami)

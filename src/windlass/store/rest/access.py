@@ -25,7 +25,8 @@ _SERVER_ONLY = (
 )
 
 
-def _user(data: dict[str, Any]) -> User:
+def user_from_dict(data: dict[str, Any]) -> User:
+    """Return the user of a REST answer."""
     return User(
         id=data["id"],
         name=data["name"],
@@ -36,7 +37,8 @@ def _user(data: dict[str, Any]) -> User:
     )
 
 
-def _token(data: dict[str, Any]) -> ApiToken:
+def token_from_dict(data: dict[str, Any]) -> ApiToken:
+    """Return the token record of a REST answer."""
     role = data.get("scope_role")
     return ApiToken(
         id=data["id"],
@@ -52,7 +54,8 @@ def _token(data: dict[str, Any]) -> ApiToken:
     )
 
 
-def _member(data: dict[str, Any]) -> Member:
+def member_from_dict(data: dict[str, Any]) -> Member:
+    """Return the member of a REST answer."""
     return Member(data["project_id"], data["user_id"], data["user_name"], Role(data["role"]))
 
 
@@ -75,22 +78,22 @@ class RestAccessStore(AccessStore):
         """Create a user on the server (its id and time are the server's)."""
         if password_hash is not None:
             raise InvalidInput(_SERVER_ONLY.format(what="a password hash"))
-        return _user(
+        return user_from_dict(
             self._http.request("POST", "/api/v1/users", json={"name": name, "admin": admin})
         )
 
     def get_user(self, user_id: str) -> User:
         """Return a user by id."""
-        return _user(self._http.request("GET", f"/api/v1/users/{segment(user_id)}"))
+        return user_from_dict(self._http.request("GET", f"/api/v1/users/{segment(user_id)}"))
 
     def get_user_by_name(self, name: str) -> User:
         """Return a user by name."""
-        return _user(self._http.request("GET", f"/api/v1/users/{segment(name)}"))
+        return user_from_dict(self._http.request("GET", f"/api/v1/users/{segment(name)}"))
 
     def list_users(self, max_results: int = 100, page_token: str | None = None) -> Page[User]:
         """Return users ordered by name, one page at a time."""
         body = self._http.request("GET", "/api/v1/users", params=paging(max_results, page_token))
-        return Page([_user(u) for u in body["users"]], body.get("next_page_token"))
+        return Page([user_from_dict(u) for u in body["users"]], body.get("next_page_token"))
 
     def update_user(
         self,
@@ -104,7 +107,9 @@ class RestAccessStore(AccessStore):
         if password_hash is not None:
             raise InvalidInput(_SERVER_ONLY.format(what="a password hash"))
         changes = {k: v for k, v in (("admin", admin), ("disabled", disabled)) if v is not None}
-        return _user(self._http.request("PATCH", f"/api/v1/users/{segment(user_id)}", json=changes))
+        return user_from_dict(
+            self._http.request("PATCH", f"/api/v1/users/{segment(user_id)}", json=changes)
+        )
 
     def password_hash(self, name: str) -> tuple[User, str | None]:
         """Not available over REST (InvalidInput)."""
@@ -133,12 +138,12 @@ class RestAccessStore(AccessStore):
 
     def list_tokens(self, user_id: str | None = None) -> list[ApiToken]:
         """Return the tokens the server shows the caller (of one user, if given)."""
-        tokens = [_token(t) for t in self._http.request("GET", "/api/v1/tokens")["tokens"]]
+        tokens = [token_from_dict(t) for t in self._http.request("GET", "/api/v1/tokens")["tokens"]]
         return [t for t in tokens if user_id is None or t.user_id == user_id]
 
     def revoke_token(self, token_id: str, at: int) -> ApiToken:
         """Revoke a token on the server (the time is the server's)."""
-        return _token(self._http.request("DELETE", f"/api/v1/tokens/{segment(token_id)}"))
+        return token_from_dict(self._http.request("DELETE", f"/api/v1/tokens/{segment(token_id)}"))
 
     # -- members -------------------------------------------------------------------------
     @staticmethod
@@ -148,7 +153,7 @@ class RestAccessStore(AccessStore):
 
     def set_member(self, project_id: str, user_id: str, role: Role) -> Member:
         """Give a user a role in a project."""
-        return _member(
+        return member_from_dict(
             self._http.request("PUT", self._members(project_id, user_id), json={"role": role.value})
         )
 
@@ -158,7 +163,10 @@ class RestAccessStore(AccessStore):
 
     def list_members(self, project_id: str) -> list[Member]:
         """Return a project's members by user name."""
-        return [_member(m) for m in self._http.request("GET", self._members(project_id))["members"]]
+        return [
+            member_from_dict(m)
+            for m in self._http.request("GET", self._members(project_id))["members"]
+        ]
 
     def user_roles(self, user_id: str) -> list[tuple[str, Role]]:
         """Return the user's ``(project_id, role)`` pairs."""
