@@ -150,7 +150,6 @@ SETTINGS: dict[str, Setting] = {
             "Who a server without authentication records every request's writes as; never "
             "a name from the request body, never the server process's OS login.",
         ),
-        # -- auth (identity) ------------------------------------------------------------------
         Setting(
             "WINDLASS_AUTH",
             "off",

@@ -8,6 +8,7 @@ Neither the password nor the token secret is ever stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -36,8 +37,12 @@ _MAX_TOKEN_LENGTH = 128
 _HINT_LENGTH = 7
 
 _hasher = PasswordHasher()
-# Verified against when a user is unknown, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash("windlass-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to verify against for an unknown user (a login takes as long either way)."""
+    return _hasher.hash("windlass-no-such-user")
 
 
 def hash_password(password: str) -> str:
@@ -54,7 +59,9 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Return whether ``password`` matches ``password_hash`` (None: no password set)."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -3,6 +3,7 @@
 Everything is re-exported here, so ``from windlass.entities import Run, ModelVersion`` works.
 """
 
+from windlass.entities.access import ApiToken, Member, User
 from windlass.entities.common import (
     Page,
     Project,
@@ -77,12 +78,14 @@ __all__ = [
     "VARIABLE_TYPES",
     "AliasEvent",
     "AliasMove",
+    "ApiToken",
     "ArtifactEntry",
     "ArtifactListing",
     "DatasetInput",
     "Deployment",
     "DeploymentEvent",
     "Lineage",
+    "Member",
     "MetricBatch",
     "MetricPoint",
     "MetricValue",
@@ -109,6 +112,7 @@ __all__ = [
     "TraceRollup",
     "TraceStats",
     "TraceSummary",
+    "User",
     "VariableType",
     "Variant",
     "VersionedObject",
