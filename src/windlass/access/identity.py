@@ -209,7 +209,7 @@ class Identity:
             principal, name, admin=admin, password=password, bootstrap=bootstrap
         )
         as_user = Principal(user.name, auth=AuthMethod.TOKEN, user_id=user.id, admin=user.admin)
-        token, secret = self.create_token(as_user, name=f"{user.name}-first")
+        token, secret = self.create_token(as_user, name=f"{user.name[:200]}-first")
         return user, token, secret
 
     def list_users(

@@ -69,7 +69,7 @@ class RestIdentity:
     ) -> tuple[User, ApiToken, str]:
         """Create a user and a first token of it; return both and the token's secret."""
         user = self.create_user(principal, name, admin=admin, password=password)
-        token, secret = self.create_token(principal, name=f"{name}-first", user=name)
+        token, secret = self.create_token(principal, name=f"{name[:200]}-first", user=name)
         return user, token, secret
 
     def list_users(
