@@ -71,6 +71,10 @@ def test_users_are_created_found_listed_and_updated(store: MetadataStore) -> Non
     assert user.admin and not user.disabled and not user.has_password
     assert store.access.get_user(user.id) == user
     assert store.access.get_user_by_name(user.name) == user
+    again = store.access.create_user(  # a retried create (same id) returns the user
+        user_id=user.id, name=user.name, admin=True, password_hash=None, created_at=now_ms()
+    )
+    assert again == user
     with pytest.raises(AlreadyExists):
         store.access.create_user(
             user_id=new_id(), name=user.name, admin=False, password_hash=None, created_at=now_ms()

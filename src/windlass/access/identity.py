@@ -172,11 +172,13 @@ class Identity:
         admin: bool = False,
         password: str | None = None,
         bootstrap: bool = False,
+        user_id: str | None = None,
     ) -> User:
         """Create a user (server admins only).
 
         ``bootstrap`` (direct store access only, never a server route): when no user exists
-        yet, anyone may create the first user, which is always a server admin.
+        yet, anyone may create the first user, which is always a server admin. ``user_id``:
+        the writer's id for it (a retried create with the same id returns the user).
         """
         _check_user_name(name)
         first = bootstrap and not self.has_users()
@@ -184,7 +186,7 @@ class Identity:
             self.policy.require(principal, Permission.SERVER_ADMIN)
         password_hash = None if password is None else credentials.hash_password(password)
         return self.store.access.create_user(
-            user_id=new_id(),
+            user_id=user_id or new_id(),
             name=name,
             admin=admin or first,
             password_hash=password_hash,

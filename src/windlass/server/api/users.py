@@ -11,6 +11,7 @@ from windlass.access.identity import Identity
 from windlass.access.policy import Permission
 from windlass.principal import Principal
 from windlass.server.api.common import (
+    Id,
     PageToken,
     RequestBody,
     ResponseBody,
@@ -25,9 +26,13 @@ UserName = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.@\\-]{0,255}$")
 
 
 class UserCreate(RequestBody):
-    """A new user: its name, whether a server admin, and optionally a password (for the UI)."""
+    """A new user: its name, whether a server admin, and optionally a password (for the UI).
+
+    ``id`` is the writer's (a retried create with the same id and name returns the user).
+    """
 
     name: UserName
+    id: Id | None = None
     admin: bool = False
     password: Annotated[str, Field(min_length=8, max_length=1024)] | None = None
 
@@ -123,7 +128,7 @@ def list_users(
 def create_user(body: UserCreate, principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:
     """Create a user (give it a token with ``POST /api/v1/tokens`` and ``user``)."""
     return service.create_user(
-        principal, body.name, admin=body.admin, password=body.password
+        principal, body.name, admin=body.admin, password=body.password, user_id=body.id
     ).to_dict()
 
 

@@ -75,12 +75,11 @@ class RestAccessStore(AccessStore):
         password_hash: str | None,
         created_at: int,
     ) -> User:
-        """Create a user on the server (its id and time are the server's)."""
+        """Create a user on the server with this id (the time is the server's)."""
         if password_hash is not None:
             raise InvalidInput(_SERVER_ONLY.format(what="a password hash"))
-        return user_from_dict(
-            self._http.request("POST", "/api/v1/users", json={"name": name, "admin": admin})
-        )
+        body = {"id": user_id, "name": name, "admin": admin}
+        return user_from_dict(self._http.request("POST", "/api/v1/users", json=body))
 
     def get_user(self, user_id: str) -> User:
         """Return a user by id."""

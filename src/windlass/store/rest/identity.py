@@ -12,6 +12,7 @@ from typing import Any
 
 from windlass.entities import Page
 from windlass.entities.access import ApiToken, Member, User
+from windlass.ids import new_id
 from windlass.principal import AuthMethod, Principal, PrincipalKind, Role
 from windlass.store.rest.access import (
     RestAccessStore,
@@ -53,7 +54,7 @@ class RestIdentity:
         bootstrap: bool = False,
     ) -> User:
         """Create a user (the server needs a server admin's token; no bootstrap over HTTP)."""
-        body: dict[str, Any] = {"name": name, "admin": admin}
+        body: dict[str, Any] = {"id": new_id(), "name": name, "admin": admin}
         if password is not None:
             body["password"] = password
         return user_from_dict(self._http.request("POST", "/api/v1/users", json=body))
