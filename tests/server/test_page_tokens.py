@@ -169,7 +169,26 @@ def _seed(url: str) -> Seeded:
                 for offset in range(2)
             ]
         ok(client.post(f"{API}/projects/{name}/spans", json={"spans": spans}))
+        for user in ("ada", "bob"):  # the server runs with auth off: anyone may add users
+            ok(client.post(f"{API}/users", json={"name": f"{user}-{name}"}))
         return Seeded(url, project["id"], name, runs[0])
+
+
+def _seed_audit(store_uri: str, seed: Seeded) -> Seeded:
+    """Two audit records (a server appends its own; none is sent over the API)."""
+    from windlass.access.audit import AuditTrail
+    from windlass.principal import Principal
+    from windlass.store.sql.store import SqlStore
+
+    store = SqlStore(store_uri)
+    try:
+        for run_id in (seed.run_id, new_id()):
+            AuditTrail(store).record(
+                Principal("seed"), "run.create", f"runs:/{run_id}", project_id=seed.project_id
+            )
+    finally:
+        store.close()
+    return seed
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -178,9 +197,10 @@ def seeded(
 ) -> Iterator[Seeded]:
     root = tmp_path_factory.mktemp("tokens")
     if request.param == "sqlite":
-        server = ServerProcess(f"sqlite:///{root / 'tokens.db'}", str(root / "artifacts"))
+        store = f"sqlite:///{root / 'tokens.db'}"
+        server = ServerProcess(store, str(root / "artifacts"))
         try:
-            yield _seed(server.url)
+            yield _seed_audit(store, _seed(server.url))
         finally:
             server.stop()
         return
@@ -189,7 +209,7 @@ def seeded(
     with scratch_postgres_database("windlass_tokens") as url:
         server = ServerProcess(url, str(Path(root) / "artifacts"))
         try:
-            yield _seed(server.url)
+            yield _seed_audit(url, _seed(server.url))
         finally:
             server.stop()
 
@@ -311,6 +331,7 @@ def test_every_paged_route_refuses_forged_tokens(seeded: Seeded) -> None:
             f"GET /api/v1/runs/{seeded.run_id}/metric-history",
             f"GET /api/v1/projects/{seeded.project}/traces",
             f"GET /api/v1/projects/{seeded.project}/prompts/support/versions",
+            "GET /api/v1/audit",
         ):
             assert expected in paths, sorted(paths)
         real_tokens: dict[str, str] = {}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
+from windlass.store.audit import AuditStore
 from windlass.store.deployments import DeploymentStore
 from windlass.store.metadata import MetadataStore
 from windlass.store.prompts import PromptStore
@@ -27,6 +28,7 @@ AREAS = {
     "deployments": DeploymentStore,
     "traces": TraceStore,
     "prompts": PromptStore,
+    "audit": AuditStore,
     "access": AccessStore,
 }
 

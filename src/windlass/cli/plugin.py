@@ -13,6 +13,7 @@ def register_commands(register: Callable[..., None]) -> None:
     from windlass.cli.commands import (
         access,
         artifacts,
+        audit,
         build,
         demo,
         deployments,
@@ -34,6 +35,7 @@ def register_commands(register: Callable[..., None]) -> None:
     register("deployments", deployments.app)
     register("traces", traces.app)
     register("prompts", prompts.app)
+    register("audit", audit.app)
     register("build", build.app)
     register("serve", serve.serve)
     register("users", access.users_app)

@@ -4,6 +4,7 @@ Everything is re-exported here, so ``from windlass.entities import Run, ModelVer
 """
 
 from windlass.entities.access import ApiToken, Member, User
+from windlass.entities.audit import AuditRecord
 from windlass.entities.common import (
     Page,
     Project,
@@ -81,6 +82,7 @@ __all__ = [
     "ApiToken",
     "ArtifactEntry",
     "ArtifactListing",
+    "AuditRecord",
     "DatasetInput",
     "Deployment",
     "DeploymentEvent",

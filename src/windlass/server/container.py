@@ -13,6 +13,7 @@ import threading
 
 from fastapi import FastAPI
 
+from windlass.access.audit import AuditTrail
 from windlass.access.identity import Identity
 from windlass.access.policy import Policy
 from windlass.genai.prompts.registry import PromptRegistry
@@ -38,9 +39,13 @@ class Services:
         self.deployments = DeploymentService(tracking.store, principal=server_principal())
         self.traces = TraceService(tracking.store)
         self.metrics = TrackingServerMetrics()
-        # Auth on: requests need a bearer token, which identity turns into their principal.
+        # Auth on: requests need a bearer token, which identity turns into their principal,
+        # and one policy checks them (auth off: everything allowed).
         self.auth = auth
-        self.identity = Identity(tracking.store, Policy(enabled=auth))
+        policy = Policy(enabled=auth)
+        # The append-only audit trail (GET /api/v1/audit), narrowed by the same policy.
+        self.audit = AuditTrail(tracking.store, policy)
+        self.identity = Identity(tracking.store, policy)
         self._prompts: PromptRegistry | None = None
         self._lock = threading.Lock()
 

@@ -5,7 +5,7 @@ Callers reach an area through its attribute (``store.runs.get_run(...)``,
 module (:mod:`windlass.store.runs`, :mod:`~windlass.store.artifacts`,
 :mod:`~windlass.store.registry`, :mod:`~windlass.store.deployments`,
 :mod:`~windlass.store.traces`, :mod:`~windlass.store.prompts`,
-:mod:`~windlass.store.access`). A backend builds the areas
+:mod:`~windlass.store.audit`, :mod:`~windlass.store.access`). A backend builds the areas
 over its shared plumbing (an engine, an HTTP transport) and hands them to
 :class:`MetadataStore`: composition, not inheritance, so an area never sees another's
 methods. The SDK cannot tell embedded mode from server mode.
@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
+from windlass.store.audit import AuditStore
 from windlass.store.deployments import DeploymentStore
 from windlass.store.prompts import PromptStore
 from windlass.store.registry import RegistryStore
@@ -40,6 +41,7 @@ class MetadataStore:
         deployments: DeploymentStore,
         traces: TraceStore,
         prompts: PromptStore,
+        audit: AuditStore,
         access: AccessStore,
         close: Callable[[], None] | None = None,
     ) -> None:
@@ -49,6 +51,7 @@ class MetadataStore:
         self.deployments = deployments
         self.traces = traces
         self.prompts = prompts
+        self.audit = audit
         self.access = access
         self._close = close
 

@@ -17,6 +17,7 @@ def register_routes(register: Callable[[Any], None]) -> None:
     """Register the routers of the REST API and OTLP ingest (first: plugins come after)."""
     from windlass.server.api import (
         artifacts,
+        audit,
         deployments,
         health,
         members,
@@ -41,6 +42,7 @@ def register_routes(register: Callable[[Any], None]) -> None:
         traces.any_project,
         otlp.router,
         prompts.router,
+        audit.router,
         users.router,
         tokens.router,
         members.router,

@@ -7,6 +7,7 @@ import httpx
 from windlass.store.metadata import MetadataStore
 from windlass.store.rest.access import RestAccessStore
 from windlass.store.rest.artifacts import RestArtifactIndex
+from windlass.store.rest.audit import RestAuditStore
 from windlass.store.rest.deployments import RestDeploymentStore
 from windlass.store.rest.prompts import RestPromptStore
 from windlass.store.rest.registry import RestRegistryStore
@@ -29,6 +30,7 @@ class RestStore(MetadataStore):
             deployments=RestDeploymentStore(self.transport),
             traces=RestTraceStore(self.transport),
             prompts=RestPromptStore(self.transport),
+            audit=RestAuditStore(self.transport),
             access=RestAccessStore(self.transport),
             close=self.transport.close,
         )

@@ -393,7 +393,31 @@ prompt_alias_events = Table(
     Index("ix_prompt_alias_events_prompt_alias", "prompt_id", "alias", "id"),
 )
 
-# -- identity (0009_identity) ---------------------------------------------------------------
+# The audit log is append-only: migration 0009 adds triggers that refuse UPDATE and DELETE
+# (SQLite and PostgreSQL alike). ``project_id`` has no foreign key: a record outlives what it
+# records, a deleted project included.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("principal", String(256), nullable=False),
+    Column("principal_kind", String(16), nullable=False),
+    Column("auth_method", String(16), nullable=False),
+    Column("address", String(256)),
+    Column("action", String(128), nullable=False),
+    Column("object_uri", String(1024), nullable=False),
+    Column("project_id", ID),
+    Column("before", Text),
+    Column("after", Text),
+    Index("ix_audit_log_at", "at", "id"),
+    Index("ix_audit_log_project_at", "project_id", "at", "id"),
+    Index("ix_audit_log_object_at", "object_uri", "at"),
+    Index("ix_audit_log_principal_at", "principal", "at"),
+    Index("ix_audit_log_action_at", "action", "at"),
+)
+
+# -- identity (0010_identity) ---------------------------------------------------------------
 users = Table(
     "users",
     metadata,

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from windlass.store.metadata import MetadataStore
 from windlass.store.sql.access import SqlAccessStore
 from windlass.store.sql.artifacts import SqlArtifactIndex
+from windlass.store.sql.audit import SqlAuditStore
 from windlass.store.sql.database import Database
 from windlass.store.sql.deployments import SqlDeploymentStore
 from windlass.store.sql.prompts import SqlPromptStore
@@ -27,6 +28,7 @@ class SqlStore(MetadataStore):
             deployments=SqlDeploymentStore(self.db),
             traces=SqlTraceStore(self.db),
             prompts=SqlPromptStore(self.db),
+            audit=SqlAuditStore(self.db),
             access=SqlAccessStore(self.db),
             close=self.db.close,
         )

@@ -1,14 +1,14 @@
 """Identity: users, API tokens (stored as SHA-256 digests) and project members.
 
-Revision ID: 0009_identity
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_identity"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
