@@ -244,3 +244,38 @@ def test_the_embedded_sdk_with_auth_on_is_the_user_of_its_token(
     with Client(uri, artifact_uri=str(tmp_path / "a")) as authed:
         assert (authed.principal.name, authed.principal.auth) == ("root", AuthMethod.TOKEN)
         assert authed.tracking.principal.user_id == authed.principal.user_id
+
+
+def test_every_identity_change_is_audited_once_and_no_secret_is(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from windlass.access.audit import AuditTrail
+
+    trail = AuditTrail(store, Policy(enabled=True))
+    identity = Identity(store, Policy(enabled=True), audit=trail)
+    admin = _admin(identity)  # bootstrap: user.create, then a token of root's
+    store.runs.get_or_create_project("churn", new_id(), now_ms())
+    identity.create_user(admin, "ada", password="correct horse")
+    token, secret = identity.create_token(admin, user="ada", name="ci")
+    identity.set_member(admin, "churn", "ada", Role.EDITOR)
+    identity.set_member(admin, "churn", "ada", Role.VIEWER)
+    identity.remove_member(admin, "churn", "ada")
+    identity.revoke_token(admin, token.id)
+    identity.disable_user(admin, "ada")
+    records = list(reversed(trail.list(admin, max_results=100).items))
+    assert [r.action for r in records] == [
+        "user.create",
+        "token.create",
+        "user.create",
+        "token.create",
+        "member.set",
+        "member.set",
+        "member.remove",
+        "token.revoke",
+        "user.update",
+    ]
+    assert records[4].object_uri == "projects:/churn/members/ada"
+    assert records[5].before["role"] == "editor" and records[5].after["role"] == "viewer"
+    assert {r.principal for r in records[2:]} == {"root"}
+    dump = repr(records)
+    assert secret not in dump and "correct horse" not in dump and "argon2" not in dump

@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from windlass import config
 from windlass.access import credentials
+from windlass.access.gate import AuditSink
 from windlass.access.policy import Permission, Policy
 from windlass.entities import Page, Project
 from windlass.entities.access import ApiToken, Member, User
@@ -63,13 +64,32 @@ def _unauthenticated() -> Unauthenticated:
 class Identity:
     """Users, tokens and members over a store, every operation checked by a policy."""
 
-    def __init__(self, store: MetadataStore, policy: Policy) -> None:
+    def __init__(
+        self, store: MetadataStore, policy: Policy, audit: AuditSink | None = None
+    ) -> None:
+        """``audit``: where each change of a user, token or member is recorded (None: nowhere)."""
         self.store = store
         self.policy = policy
+        self.audit = audit
         self._cache_seconds: float = config.settings.auth_cache_seconds
         # digest -> (monotonic deadline, principal without address)
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+
+    def _record(
+        self,
+        principal: Principal,
+        action: str,
+        object_uri: str,
+        *,
+        project_id: str | None = None,
+        before: object = None,
+        after: object = None,
+    ) -> None:
+        if self.audit is not None:
+            self.audit.record(
+                principal, action, object_uri, project_id=project_id, before=before, after=after
+            )
 
     # -- the cache -----------------------------------------------------------------------
     def clear_cache(self) -> None:
@@ -185,13 +205,15 @@ class Identity:
         if not first:
             self.policy.require(principal, Permission.SERVER_ADMIN)
         password_hash = None if password is None else credentials.hash_password(password)
-        return self.store.access.create_user(
+        user = self.store.access.create_user(
             user_id=user_id or new_id(),
             name=name,
             admin=admin or first,
             password_hash=password_hash,
             created_at=now_ms(),
         )
+        self._record(principal, "user.create", f"users:/{user.name}", after=user.to_dict())
+        return user
 
     def enroll(
         self,
@@ -245,6 +267,13 @@ class Identity:
             user.id, admin=admin, disabled=disabled, password_hash=password_hash
         )
         self.clear_cache()
+        self._record(
+            principal,
+            "user.update",
+            f"users:/{user.name}",
+            before=user.to_dict(),
+            after={**updated.to_dict(), "password_changed": password is not None},
+        )
         return updated
 
     def disable_user(self, principal: Principal, name: str) -> User:
@@ -306,6 +335,13 @@ class Identity:
             scope_project_id=None if scope_project is None else scope_project.id,
             scope_role=scope_role,
         )
+        self._record(
+            principal,
+            "token.create",
+            f"tokens:/{token.id}",
+            project_id=token.scope_project_id,
+            after=token.to_dict(),
+        )
         return token, secret
 
     def _token_owner(self, principal: Principal, user: str | None) -> User:
@@ -364,6 +400,7 @@ class Identity:
                 raise NotFound(f"token {token_id!r} does not exist", token_id=token_id)
         token = self.store.access.revoke_token(token_id, now_ms())
         self.clear_cache()
+        self._record(principal, "token.revoke", f"tokens:/{token.id}", after=token.to_dict())
         return token
 
     # -- members -------------------------------------------------------------------------
@@ -384,15 +421,32 @@ class Identity:
                 f"invalid role {role!r:.40}: use viewer, editor or admin", role=str(role)[:40]
             ) from None
         found = self._project(principal, project, Permission.ADMIN)
-        member = self.store.access.set_member(found.id, self._user(user_name).id, new_role)
+        user = self._user(user_name)
+        before = {m.user_id: m for m in self.store.access.list_members(found.id)}.get(user.id)
+        member = self.store.access.set_member(found.id, user.id, new_role)
         self.clear_cache()
+        self._record(
+            principal,
+            "member.set",
+            f"projects:/{found.name}/members/{user.name}",
+            project_id=found.id,
+            before=None if before is None else before.to_dict(),
+            after=member.to_dict(),
+        )
         return member
 
     def remove_member(self, principal: Principal, project: str, user_name: str) -> None:
         """Remove a user from a project (project admins)."""
         found = self._project(principal, project, Permission.ADMIN)
-        self.store.access.remove_member(found.id, self._user(user_name).id)
+        user = self._user(user_name)
+        self.store.access.remove_member(found.id, user.id)
         self.clear_cache()
+        self._record(
+            principal,
+            "member.remove",
+            f"projects:/{found.name}/members/{user.name}",
+            project_id=found.id,
+        )
 
     def list_members(self, principal: Principal, project: str) -> list[Member]:
         """Return a project's members by user name (project viewers)."""

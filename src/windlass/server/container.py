@@ -45,7 +45,7 @@ class Services:
         policy = Policy(enabled=auth)
         # The append-only audit trail (GET /api/v1/audit), narrowed by the same policy.
         self.audit = AuditTrail(tracking.store, policy)
-        self.identity = Identity(tracking.store, policy)
+        self.identity = Identity(tracking.store, policy, audit=self.audit)
         self._prompts: PromptRegistry | None = None
         self._lock = threading.Lock()
 

@@ -54,6 +54,7 @@ def identity_at(
 ) -> Iterator[tuple[Identity | RestIdentity, Principal, bool]]:
     """Yield the identity service at ``uri``, the caller, and whether the store is used directly."""
     from windlass import config
+    from windlass.access.audit import AuditTrail
     from windlass.access.identity import Identity
     from windlass.access.policy import Policy
     from windlass.principal import local_principal
@@ -65,7 +66,9 @@ def identity_at(
         if isinstance(service.store, RestStore):
             yield RestIdentity(service.store.transport), local_principal(), False
             return
-        identity = Identity(service.store, Policy(enabled=config.settings.auth))
+        identity = Identity(
+            service.store, Policy(enabled=config.settings.auth), audit=AuditTrail(service.store)
+        )
         token = config.settings.token
         if config.settings.auth and token:
             yield identity, identity.authenticate(token.strip()), True
