@@ -126,6 +126,15 @@ def test_users_tokens_and_members_over_http(served: tuple[ServerProcess, str]) -
     root("DELETE", "/api/v1/projects/churn/members/ada", json=None)
     assert root("GET", "/api/v1/projects/churn/members")["members"] == []
 
+    # Each change was audited once, as the token's user and from the request's address;
+    # with auth on only admins read the trail.
+    created = root("GET", "/api/v1/audit", params={"action": "user.create"})["records"]
+    assert [(r["principal"], r["object_uri"]) for r in created] == [("root", "users:/ada")]
+    assert created[0]["address"] == "127.0.0.1" and created[0]["auth_method"] == "token"
+    revoked = root("GET", "/api/v1/audit", params={"action": "token.revoke"})["records"]
+    assert [r["principal"] for r in revoked] == ["ada"]
+    as_ada("GET", "/api/v1/audit", 403)
+
 
 def test_the_sdk_sends_windlass_token(
     served: tuple[ServerProcess, str], monkeypatch: pytest.MonkeyPatch
