@@ -8,11 +8,15 @@ STAMP := $(VENV)/.installed-dev
 
 .PHONY: install demo test lint format bench bench-serving bench-traces bench-core clean system-deps
 
-# System packages: only python3-venv is needed so far (apt-get when it is missing).
+# System packages (apt-get when missing): python3-venv, and Debian's Chromium for the
+# browser tests (security headers on HTML pages; the web UI later).
 system-deps:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
 		echo "installing python3-venv with apt-get"; \
 		apt-get update -qq && apt-get install -y -qq python3-venv; }
+	@command -v chromium >/dev/null || { \
+		echo "installing chromium with apt-get"; \
+		apt-get update -qq && apt-get install -y -qq chromium; }
 
 # .[all,dev]: every extra (ML libraries, frameworks, genai, s3) and the test tools.
 $(STAMP): pyproject.toml constraints.txt | system-deps

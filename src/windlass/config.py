@@ -82,6 +82,18 @@ def _patterns(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
 
 
+def _origins(value: str) -> list[str]:
+    origins = _patterns(value)
+    for origin in origins:
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "/" in host:
+            raise ValueError(
+                f"{origin!r} is not an exact origin: give scheme://host[:port] without a "
+                "path (no wildcards)"
+            )
+    return origins
+
+
 def _model_sources(value: str) -> list[str]:
     patterns = _patterns(value)
     claimed = [p for p in patterns if p.startswith("user:")]
@@ -225,6 +237,28 @@ SETTINGS: dict[str, Setting] = {
             _positive_int,
             "Largest OTLP trace export (`POST /v1/traces`) the server accepts, as sent "
             "and once decompressed; larger ones get 413 PAYLOAD_TOO_LARGE.",
+        ),
+        Setting(
+            "WINDLASS_AUTH_MAX_FAILURES",
+            "10",
+            _positive_int,
+            "Failed authentications (bad token, password or API key) one source address may "
+            "make within `WINDLASS_AUTH_FAILURE_WINDOW_SECONDS` before its requests get 429 "
+            "with `Retry-After`.",
+        ),
+        Setting(
+            "WINDLASS_AUTH_FAILURE_WINDOW_SECONDS",
+            "60",
+            _positive_float,
+            "Sliding window over which `WINDLASS_AUTH_MAX_FAILURES` counts an address's "
+            "failed authentications.",
+        ),
+        Setting(
+            "WINDLASS_CORS_ORIGINS",
+            "",
+            _origins,
+            "Comma-separated exact origins (`https://app.example.com`) whose browser pages may "
+            "call the tracking server (CORS); empty = no CORS headers at all.",
         ),
         Setting(
             "WINDLASS_HEARTBEAT_SECONDS",
@@ -739,6 +773,34 @@ class Settings:
         Timeout of one LLM request when the call gives no `timeout=`.
         """
         return cast("float", _value("WINDLASS_LLM_TIMEOUT_SECONDS"))
+
+    @property
+    def auth_max_failures(self) -> int:
+        """``WINDLASS_AUTH_MAX_FAILURES``, default ``10``.
+
+        Failed authentications (bad token, password or API key) one source address may make
+        within `WINDLASS_AUTH_FAILURE_WINDOW_SECONDS` before its requests get 429 with
+        `Retry-After`.
+        """
+        return cast("int", _value("WINDLASS_AUTH_MAX_FAILURES"))
+
+    @property
+    def auth_failure_window_seconds(self) -> float:
+        """``WINDLASS_AUTH_FAILURE_WINDOW_SECONDS``, default ``60``.
+
+        Sliding window over which `WINDLASS_AUTH_MAX_FAILURES` counts an address's failed
+        authentications.
+        """
+        return cast("float", _value("WINDLASS_AUTH_FAILURE_WINDOW_SECONDS"))
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """``WINDLASS_CORS_ORIGINS``, default ``""``.
+
+        Comma-separated exact origins (`https://app.example.com`) whose browser pages may call
+        the tracking server (CORS); empty = no CORS headers at all.
+        """
+        return cast("list[str]", _value("WINDLASS_CORS_ORIGINS"))
 
 
 # END generated

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +50,14 @@ def check_offline_page(url: str, page: str, asset_names: set[str]) -> None:
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"].startswith("text/html")
         urls = asset_urls(answer.text)
+        # The page's policy lets exactly its own inline script run (by hash), and the
+        # assets load from the server itself ('self'): see test_security_headers.py.
+        policy = answer.headers["content-security-policy"]
+        scripts = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
+        assert "'self'" in scripts and "'unsafe-inline'" not in scripts, policy
+        for script in re.findall(r"<script>(.*?)</script>", answer.text, re.DOTALL):
+            digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in policy, policy
         assert {u.rsplit("/", 1)[-1] for u in urls} >= asset_names, urls
         for asset in urls:
             assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"

@@ -19,6 +19,7 @@ from windlass.server.errors import install_error_handlers
 from windlass.server.limits import BodySizeLimit
 from windlass.server.metrics import RequestMetrics
 from windlass.server.openapi import install_exact_openapi
+from windlass.server.security_headers import SecurityHeaders
 from windlass.serving.api_docs import api_docs_routes
 from windlass.tracking.service import Tracking
 
@@ -47,6 +48,32 @@ def routers() -> list[APIRouter]:
             )
         found.append(router)
     return found
+
+
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CORS_HEADERS = ["Authorization", "Content-Type", "Content-Encoding", "X-Request-Id"]
+
+
+def install_cors(app: FastAPI, origins: list[str]) -> None:
+    """Let browser pages from ``origins`` (exact origins) call the API; none: no CORS at all.
+
+    Without origins no CORS middleware is installed, so no response, preflights included,
+    carries an ``Access-Control-Allow-*`` header and browsers keep other sites out.
+    Credentials are bearer tokens a page sends itself, not cookies: no
+    ``Allow-Credentials``.
+    """
+    if not origins:
+        return
+    from starlette.middleware.cors import CORSMiddleware
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=CORS_METHODS,
+        allow_headers=CORS_HEADERS,
+        expose_headers=["Retry-After", "X-Request-Id"],
+        max_age=600,
+    )
 
 
 def create_app(service: Tracking, *, auth: bool | None = None) -> FastAPI:
@@ -79,6 +106,8 @@ def create_app(service: Tracking, *, auth: bool | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=config.settings.max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=services.metrics)
+    install_cors(app, config.settings.cors_origins)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer gets its headers
     for router in routers():
         app.include_router(router)
     install_exact_openapi(app)

@@ -17,8 +17,18 @@ logger = logging.getLogger("windlass.server")
 
 
 def error_response(error: WindlassError) -> JSONResponse:
-    """Return the JSON response for a windlass error (a 401 names the scheme to use)."""
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    """Return the JSON response for a windlass error.
+
+    A 401 names the scheme to use (``WWW-Authenticate: Bearer``). An error whose details
+    carry ``retry_after`` seconds (:class:`TooManyRequests`, :class:`Overloaded`) also says
+    so in a ``Retry-After`` header.
+    """
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    retry = error.details.get("retry_after")
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
     return JSONResponse(error.to_dict(), status_code=error.http_status, headers=headers)
 
 

@@ -3,6 +3,10 @@
 Worker processes rebuild the app from ``WINDLASS_SERVE_SPEC`` (uvicorn's factory mode);
 with several workers, Prometheus metrics go through a shared folder so that ``/metrics``
 reports the whole server.
+
+With ``--auth token`` every route but the probes needs a bearer API key
+(:mod:`windlass.server.bearer`); the key file's path, never a key, travels to the workers,
+each of which reads the file itself.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from windlass import config
 from windlass.server.net import http_protocol
 
 if TYPE_CHECKING:
-    from windlass.serving.app import ServingApp
+    from starlette.types import ASGIApp
+
+    from windlass.server.bearer import Authenticate
 
 _ENV = "WINDLASS_SERVE_SPEC"
 
@@ -57,8 +63,16 @@ def create_model_server_app(
     max_batch_size: int = 64,
     max_wait_ms: float = 2.0,
     log_predictions: bool = True,
-) -> ServingApp:
-    """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/)."""
+    authenticate: Authenticate | None = None,
+    protect_probes: bool = False,
+) -> ASGIApp:
+    """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/).
+
+    With ``authenticate`` (see :mod:`windlass.server.bearer`), every request but the health
+    probes and ``/metrics`` (those too with ``protect_probes``) needs a bearer token it
+    accepts. Every response carries the security headers.
+    """
+    from windlass.server.security_headers import SecurityHeaders
     from windlass.serving.app import create_serving_app
     from windlass.serving.predlog import PredictionLog, default_root
 
@@ -75,20 +89,31 @@ def create_model_server_app(
             flush_seconds=config.settings.prediction_log_flush_seconds,
             on_write=lambda status, n: metrics.logged.labels(status).inc(n),
         )
-    return create_serving_app(router, log=log)
+    if authenticate is None:
+        return SecurityHeaders(create_serving_app(router, log=log))
+    from windlass.server.bearer import PROBE_PATHS, BearerAuth
+
+    open_paths = frozenset() if protect_probes else PROBE_PATHS
+    app = create_serving_app(router, log=log, open_paths=open_paths)
+    return SecurityHeaders(BearerAuth(app, authenticate, open_paths=open_paths))
 
 
-def create_app_from_env() -> ServingApp:
+def create_app_from_env() -> ASGIApp:
     """Build the serving app from ``WINDLASS_SERVE_SPEC`` (uvicorn workers call this)."""
     import orjson
 
+    from windlass.server.api_keys import StaticApiKeys
+
     spec = orjson.loads(os.environ[_ENV])
+    key_file = spec.get("api_key_file")
     return create_model_server_app(
         spec["uri"],
         trust=spec["trust"],
         max_batch_size=spec["max_batch_size"],
         max_wait_ms=spec["max_wait_ms"],
         log_predictions=spec["log_predictions"],
+        authenticate=None if key_file is None else StaticApiKeys.from_file(key_file),
+        protect_probes=spec.get("protect_probes", False),
     )
 
 
@@ -103,8 +128,14 @@ def serve_model(
     max_wait_ms: float = 2.0,
     log_predictions: bool = True,
     log_level: str = "warning",
+    api_key_file: str | None = None,
+    protect_probes: bool = False,
 ) -> None:
-    """Serve ``uri`` until interrupted (blocks)."""
+    """Serve ``uri`` until interrupted (blocks).
+
+    ``api_key_file`` turns on bearer authentication with the keys of that file (see
+    :mod:`windlass.server.api_keys`); ``protect_probes`` puts the probes behind it too.
+    """
     import orjson
     import uvicorn
 
@@ -115,6 +146,8 @@ def serve_model(
             "max_batch_size": max_batch_size,
             "max_wait_ms": max_wait_ms,
             "log_predictions": log_predictions,
+            "api_key_file": api_key_file,
+            "protect_probes": protect_probes,
         }
     ).decode()
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

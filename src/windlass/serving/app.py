@@ -34,7 +34,7 @@ from windlass.serving.asgi import (
     send_json,
 )
 from windlass.serving.metrics import ServerMetrics
-from windlass.serving.openapi import openapi_document
+from windlass.serving.openapi import openapi_document, with_bearer_auth
 from windlass.serving.payloads import (
     dumps,
     parse_body,
@@ -90,9 +90,11 @@ class ModelServer:
         *,
         log: PredictionLog | None = None,
         metrics: ServerMetrics | None = None,
+        open_paths: frozenset[str] | None = None,
     ) -> None:
         from windlass import config
 
+        self.open_paths = open_paths
         self.router = router
         self.log = log
         self.metrics = metrics or router.metrics
@@ -349,7 +351,10 @@ class ModelServer:
 
     async def openapi(self, _request: Request) -> Response:
         """``GET /openapi.json``: the API, with the model's signature as request schema."""
-        return Response(orjson.dumps(openapi_document(self.router.primary())), media_type=_JSON)
+        document = openapi_document(self.router.primary())
+        if self.open_paths is not None:
+            document = with_bearer_auth(document, self.open_paths)
+        return Response(orjson.dumps(document), media_type=_JSON)
 
 
 class Scoring:
@@ -384,9 +389,18 @@ class ServingApp:
             await self.routes(scope, receive, send)
 
 
-def create_serving_app(router: Router, *, log: PredictionLog | None = None) -> ServingApp:
-    """Return the ASGI app serving ``router``'s variants."""
-    server = ModelServer(router, log=log)
+def create_serving_app(
+    router: Router,
+    *,
+    log: PredictionLog | None = None,
+    open_paths: frozenset[str] | None = None,
+) -> ServingApp:
+    """Return the ASGI app serving ``router``'s variants.
+
+    ``open_paths``, when given, says the server asks for a bearer token on every path but
+    those: its OpenAPI document then declares the scheme and the 401 and 429 answers.
+    """
+    server = ModelServer(router, log=log, open_paths=open_paths)
     scoring = Scoring(server)
 
     @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ run schemathesis over it). The V2 routes follow the Open Inference Protocol's RE
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from windlass.models.signature import Schema
@@ -359,3 +360,39 @@ def openapi_document(primary: ServedModel) -> dict[str, Any]:
         },
         "components": {"schemas": _COMPONENTS},
     }
+
+
+def with_bearer_auth(document: dict[str, Any], open_paths: Collection[str]) -> dict[str, Any]:
+    """Return ``document`` with a bearer scheme on every operation but those of ``open_paths``.
+
+    Each secured operation also declares its ``401`` (no or a wrong key) and ``429`` (too
+    many wrong keys from the address, see ``Retry-After``) answers.
+    """
+    paths: dict[str, Any] = {}
+    for path, operations in document["paths"].items():
+        if path in open_paths:
+            paths[path] = operations
+            continue
+        paths[path] = {
+            method: {
+                **operation,
+                "security": [{"bearer": []}],
+                "responses": {
+                    **operation["responses"],
+                    "401": _error("No API key, or not a valid one (see WWW-Authenticate)"),
+                    "429": _error("Too many wrong keys from this address: see Retry-After"),
+                },
+            }
+            for method, operation in operations.items()
+        }
+    components = {
+        **document["components"],
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key of the server's --api-key-file",
+            }
+        },
+    }
+    return {**document, "paths": paths, "components": components}

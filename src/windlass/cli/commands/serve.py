@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 
 from windlass.cli.context import PROJECT_OPTION, URI_OPTION, connect
+
+
+class AuthMode(StrEnum):
+    """What ``windlass serve --auth`` asks of a request."""
+
+    none = "none"
+    token = "token"  # noqa: S105 - the mode's name, not a secret
 
 
 def serve(
@@ -35,6 +44,23 @@ def serve(
         True, "--log-predictions/--no-log-predictions", help="Write the prediction log (Parquet)."
     ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
+    auth: AuthMode = typer.Option(
+        AuthMode.none,
+        "--auth",
+        help="token: every route but /v2/health/* and /metrics needs "
+        "`Authorization: Bearer <key>` (a key of --api-key-file).",
+    ),
+    api_key_file: Path | None = typer.Option(
+        None,
+        "--api-key-file",
+        help="File of API keys for --auth token, one a line; not readable by other users "
+        "(chmod 600).",
+    ),
+    protect_probes: bool = typer.Option(
+        False,
+        "--protect-probes",
+        help="With --auth token, require a key on /v2/health/* and /metrics too.",
+    ),
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -46,9 +72,18 @@ def serve(
     uri: str | None = URI_OPTION,
 ) -> None:
     """Serve predictions over HTTP: /predict, Open Inference Protocol V2, /metrics, /docs."""
+    from windlass.exceptions import InvalidInput
+    from windlass.server.api_keys import read_key_file
     from windlass.server.model_server import build_router, serve_model
     from windlass.uris import with_project
 
+    if auth is AuthMode.token and api_key_file is None:
+        raise InvalidInput("--auth token needs --api-key-file (a file of API keys)")
+    if auth is AuthMode.none and (api_key_file is not None or protect_probes):
+        raise InvalidInput("--api-key-file and --protect-probes need --auth token")
+    if api_key_file is not None:
+        api_key_file = api_key_file.resolve()
+        read_key_file(api_key_file)  # refuse a readable or empty key file before starting
     target = with_project(model_uri, project)
     if target.startswith(("models:/", "runs:/", "deployments:/")):
         connect(uri, must_exist=True)
@@ -70,7 +105,10 @@ def serve(
         asyncio.run(router.close())
         typer.echo(f"not serving {target} (--dry-run)")
         return
-    typer.echo(f"serving {target} on http://{host}:{port} (docs at /docs, metrics at /metrics)")
+    guarded = " (bearer API key required)" if api_key_file is not None else ""
+    typer.echo(
+        f"serving {target} on http://{host}:{port}{guarded} (docs at /docs, metrics at /metrics)"
+    )
     serve_model(
         target,
         host=host,
@@ -81,4 +119,6 @@ def serve(
         max_wait_ms=max_wait_ms,
         log_predictions=log_predictions,
         log_level=log_level,
+        api_key_file=None if api_key_file is None else str(api_key_file),
+        protect_probes=protect_probes,
     )
