@@ -136,6 +136,23 @@ def test_users_tokens_and_members_over_http(served: tuple[ServerProcess, str]) -
     as_ada("GET", "/api/v1/audit", 403)
 
 
+def test_bad_tokens_from_one_address_are_limited(
+    tmp_path: Path, server_factory: type[ServerProcess]
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'limit.db'}"
+    root_token = bootstrap(uri)
+    env = {"WINDLASS_AUTH": "on", "WINDLASS_AUTH_MAX_FAILURES": "3"}
+    proc = server_factory(uri, env=env)
+    forged, root = Api(proc.url, "wl_" + "B" * 43), Api(proc.url, root_token)
+    Api(proc.url, None)("GET", "/api/v1/whoami", 401)  # no token is not a failed guess
+    for _ in range(3):
+        forged("GET", "/api/v1/whoami", 401)
+    limited = root.http.get("/api/v1/whoami")  # the address is limited, whatever it sends
+    assert limited.status_code == 429 and limited.json()["error_code"] == "TOO_MANY_REQUESTS"
+    assert int(limited.headers["retry-after"]) >= 1
+    assert Api(proc.url, None)("GET", "/health")["status"] == "ok"  # probes stay open
+
+
 def test_the_sdk_sends_windlass_token(
     served: tuple[ServerProcess, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
 from windlass.principal import server_principal
 from windlass.server.metrics import TrackingServerMetrics
+from windlass.server.ratelimit import FailureLimiter
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
@@ -46,6 +47,8 @@ class Services:
         # The append-only audit trail (GET /api/v1/audit), narrowed by the same policy.
         self.audit = AuditTrail(tracking.store, policy)
         self.identity = Identity(tracking.store, policy, audit=self.audit)
+        # Failed token checks per source address: past the limit, 429 with Retry-After.
+        self.auth_failures = FailureLimiter()
         self._prompts: PromptRegistry | None = None
         self._lock = threading.Lock()
 

@@ -71,7 +71,8 @@ def current_principal(request: Request) -> Principal:
     """Return the principal of the request, whose name every write of the request records.
 
     With auth on, the user of the request's ``Authorization: Bearer`` token (no header or
-    a bad token: 401 ``UNAUTHENTICATED``). With auth off, a local, unauthenticated
+    a bad token: 401 ``UNAUTHENTICATED``; an address past ``WINDLASS_AUTH_MAX_FAILURES``
+    bad tokens in the window: 429 with ``Retry-After``). With auth off, a local, unauthenticated
     principal named by ``WINDLASS_SERVER_USER``. Never a name from the request body, never
     the server process's OS login.
     """
@@ -79,12 +80,18 @@ def current_principal(request: Request) -> Principal:
     if not container.auth:
         return server_principal()
     address = request.client.host if request.client is not None else None
+    limiter = container.auth_failures
+    limiter.check(address or "unknown")  # past the failure limit: 429, whatever is sent
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated(
             "authentication required: send an API token as a bearer token (WINDLASS_TOKEN)"
         )
-    return container.identity.authenticate(secret.strip(), address)
+    try:
+        return container.identity.authenticate(secret.strip(), address)
+    except Unauthenticated:
+        limiter.failed(address or "unknown")
+        raise
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
