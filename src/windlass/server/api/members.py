@@ -41,7 +41,7 @@ class MemberList(ResponseBody):
 @router.get(
     "",
     response_model=MemberList,
-    responses=errors(400, 401, 403, 404),
+    responses=errors(400, 401, 403, 404, 429),
     **requires(Permission.READ),
 )
 def list_members(project: ProjectPath, principal: PrincipalDep, service: IdentityDep) -> Any:
@@ -52,7 +52,7 @@ def list_members(project: ProjectPath, principal: PrincipalDep, service: Identit
 @router.put(
     "/{user}",
     response_model=MemberOut,
-    responses=errors(400, 401, 403, 404, 413, 422),
+    responses=errors(400, 401, 403, 404, 413, 422, 429),
     **requires(Permission.ADMIN),
 )
 def set_member(
@@ -69,7 +69,7 @@ def set_member(
 @router.delete(
     "/{user}",
     response_model=Empty,
-    responses=errors(400, 401, 403, 404),
+    responses=errors(400, 401, 403, 404, 429),
     **requires(Permission.ADMIN),
 )
 def remove_member(

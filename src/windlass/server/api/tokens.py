@@ -55,7 +55,7 @@ class TokenList(ResponseBody):
 
 
 @router.get(
-    "", response_model=TokenList, responses=errors(401), **requires(Permission.AUTHENTICATED)
+    "", response_model=TokenList, responses=errors(401, 429), **requires(Permission.AUTHENTICATED)
 )
 def list_tokens(principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:
     """List the caller's tokens (a server admin's: every token)."""
@@ -65,7 +65,7 @@ def list_tokens(principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]
 @router.post(
     "",
     response_model=TokenCreated,
-    responses=errors(400, 401, 403, 404, 413, 422),
+    responses=errors(400, 401, 403, 404, 413, 422, 429),
     **requires(Permission.AUTHENTICATED),
 )
 def create_token(
@@ -86,7 +86,7 @@ def create_token(
 @router.delete(
     "/{token_id}",
     response_model=TokenOut,
-    responses=errors(400, 401, 404),
+    responses=errors(400, 401, 404, 429),
     **requires(Permission.AUTHENTICATED),
 )
 def revoke_token(token_id: Id, principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:

@@ -94,7 +94,10 @@ def whoami_dict(principal: Principal) -> dict[str, Any]:
 
 
 @router.get(
-    "/whoami", response_model=WhoAmI, responses=errors(401), **requires(Permission.AUTHENTICATED)
+    "/whoami",
+    response_model=WhoAmI,
+    responses=errors(401, 429),
+    **requires(Permission.AUTHENTICATED),
 )
 def whoami(principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:
     """Return the caller's identity: name, server admin or not, roles, token scope."""
@@ -105,7 +108,7 @@ def whoami(principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:
 @router.get(
     "/users",
     response_model=UserPage,
-    responses=errors(400, 401, 403),
+    responses=errors(400, 401, 403, 429),
     **requires(Permission.SERVER_ADMIN),
 )
 def list_users(
@@ -122,7 +125,7 @@ def list_users(
 @router.post(
     "/users",
     response_model=UserOut,
-    responses=errors(400, 401, 403, 409, 413, 422),
+    responses=errors(400, 401, 403, 409, 413, 422, 429),
     **requires(Permission.SERVER_ADMIN),
 )
 def create_user(body: UserCreate, principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:
@@ -135,7 +138,7 @@ def create_user(body: UserCreate, principal: PrincipalDep, service: IdentityDep)
 @router.get(
     "/users/{name}",
     response_model=UserOut,
-    responses=errors(400, 401, 403, 404),
+    responses=errors(400, 401, 403, 404, 429),
     **requires(Permission.SERVER_ADMIN),
 )
 def get_user(name: str, principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:
@@ -148,7 +151,7 @@ def get_user(name: str, principal: PrincipalDep, service: IdentityDep) -> dict[s
 @router.patch(
     "/users/{name}",
     response_model=UserOut,
-    responses=errors(400, 401, 403, 404, 413, 422),
+    responses=errors(400, 401, 403, 404, 413, 422, 429),
     **requires(Permission.SERVER_ADMIN),
 )
 def update_user(
