@@ -483,14 +483,14 @@ def test_concurrent_registers_get_consecutive_numbers(store_uri: str, sharing: s
         )
         assert sorted(v.version for v in made) == list(range(1, THREADS + 1))
         assert len({v.id for v in made}) == THREADS
-        listed = shared.prompts.list_prompt_versions(project, "raced", max_results=100).items
+        listed = shared.prompts.objects.list_versions(project, "raced", max_results=100).items
         assert [v.version for v in listed] == list(range(THREADS, 0, -1))
         # Everyone registering one content at once makes one version.
         same = race(
             lambda i: registries[i].register(project, "raced", template="same {{ x }}", model=MODEL)
         )
         assert {v.version for v in same} == {THREADS + 1}
-        assert shared.prompts.get_prompt(project, "raced").latest_version == THREADS + 1
+        assert shared.prompts.objects.get_object(project, "raced").latest_version == THREADS + 1
     finally:
         for store in set(stores):
             store.close()

@@ -102,10 +102,10 @@ def test_concurrent_registration_numbers_without_gaps(
     try:
         versions = race(lambda i: register(registries[i], project, files))
         assert sorted(versions) == list(range(1, THREADS + 1))
-        listed = shared.registry.list_model_versions(project, "churn", max_results=100).items
+        listed = shared.registry.objects.list_versions(project, "churn", max_results=100).items
         assert [v.version for v in listed] == list(range(THREADS, 0, -1))
         assert len({v.id for v in listed}) == THREADS
-        assert shared.registry.get_registered_model(project, "churn").latest_version == THREADS
+        assert shared.registry.objects.get_object(project, "churn").latest_version == THREADS
     finally:
         for store in set(stores):
             store.close()

@@ -169,7 +169,7 @@ def test_version_like_aliases_are_refused(
     assert registry.get_model(project, "churn").aliases == {}
     registry.set_alias(project, "churn", f"v{alias}", 1)  # the suggested name is fine
     # One set before this rule (straight in the store) can still be removed.
-    registry.store.registry.set_model_alias(
+    registry.store.registry.objects.set_alias(
         project, "churn", alias, 1, claimed_by="old", at=now_ms()
     )
     assert registry.delete_alias(project, "churn", alias).from_version == 1

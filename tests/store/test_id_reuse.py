@@ -155,8 +155,8 @@ def test_model_id_is_the_writers(store: MetadataStore) -> None:
     assert _model(store, project, model_id) == model_id
     # A retry (without exist_ok) returns the model it made, and adds nothing.
     assert _model(store, project, model_id) == model_id
-    assert [m.id for m in store.registry.list_registered_models(project).items] == [model_id]
-    assert store.registry.get_registered_model(project, "churn").tags == {"team": "a"}
+    assert [m.id for m in store.registry.objects.list_objects(project).items] == [model_id]
+    assert store.registry.objects.get_object(project, "churn").tags == {"team": "a"}
     for change in ({"name": "other"}, {"project_id": _project(store)}):
         with pytest.raises(IdConflict) as caught:
             _model(store, project, model_id, **change)
@@ -183,7 +183,7 @@ def test_prompt_id_is_the_writers(store: MetadataStore) -> None:
     project, prompt_id = _project(store), new_id()
     assert _prompt(store, project, prompt_id) == prompt_id
     assert _prompt(store, project, prompt_id) == prompt_id
-    assert [p.id for p in store.prompts.list_prompts(project).items] == [prompt_id]
+    assert [p.id for p in store.prompts.objects.list_objects(project).items] == [prompt_id]
     for change in ({"name": "other"}, {"description": "second"}, {"project_id": _project(store)}):
         with pytest.raises(IdConflict) as caught:
             _prompt(store, project, prompt_id, **change)

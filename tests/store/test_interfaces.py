@@ -19,6 +19,7 @@ from windlass.store.prompts import PromptStore
 from windlass.store.registry import RegistryStore
 from windlass.store.runs import RunStore
 from windlass.store.traces import TraceStore
+from windlass.store.versioned import VersionedStore
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "windlass"
 AREAS = {
@@ -63,6 +64,20 @@ def test_every_backend_composes_one_store_per_area(store: MetadataStore) -> None
             isinstance(implementation, other) for other in AREAS.values() if other is not interface
         )
     assert not isinstance(store, tuple(AREAS.values()))
+
+
+def test_versioned_kinds_share_one_small_interface(store: MetadataStore) -> None:
+    """Models and prompts reach their objects, versions and aliases through one interface."""
+    methods = _methods(VersionedStore)
+    assert 1 <= len(methods) <= 20, len(methods)
+    assert all(inspect.getdoc(getattr(VersionedStore, name)) for name in methods)
+    shared = {area: getattr(store, area).objects for area in ("registry", "prompts")}
+    assert all(isinstance(objects, VersionedStore) for objects in shared.values()), shared
+    # One implementation per backend, whatever the kind.
+    assert type(shared["registry"]) is type(shared["prompts"])
+    # A kind's own interface repeats none of the shared calls.
+    for area in ("registry", "prompts"):
+        assert not methods & _methods(AREAS[area]), area
 
 
 def test_only_the_backend_factory_imports_the_sql_store() -> None:

@@ -87,7 +87,7 @@ def _upgrade_from_0001_keeps_data(uri: str) -> None:
     try:
         project = store.runs.get_project("old")
         assert project.id == "a" * 32
-        assert store.registry.list_registered_models(project.id).items == []
+        assert store.registry.objects.list_objects(project.id).items == []
     finally:
         store.close()
     assert _diff(uri) == []
@@ -138,7 +138,7 @@ def _upgrade_from_0002_keeps_data(uri: str) -> None:
     )
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
-        assert store.registry.get_registered_model("a" * 32, "churn").name == "churn"
+        assert store.registry.objects.get_object("a" * 32, "churn").name == "churn"
         assert store.deployments.list_deployments("a" * 32).items == []
     finally:
         store.close()
@@ -196,13 +196,15 @@ def _upgrade_from_0005_keeps_claims(uri: str) -> None:
     store = SqlStore(uri)  # opening migrates to the head revision
     try:
         project = ids["p"]
-        assert store.registry.get_model_version(project, "churn", 1).claimed_by == "ada"
-        assert [e.claimed_by for e in store.registry.alias_history(project, "churn")] == ["bob"]
+        assert store.registry.objects.get_version(project, "churn", 1).claimed_by == "ada"
+        assert [e.claimed_by for e in store.registry.objects.alias_history(project, "churn")] == [
+            "bob"
+        ]
         assert [
             e.claimed_by for e in store.deployments.deployment_history(project, "web").items
         ] == ["cy"]
-        assert store.prompts.get_prompt_version(project, "greet", 1).claimed_by == "dee"
-        assert [e.claimed_by for e in store.prompts.prompt_alias_history(project, "greet")] == [
+        assert store.prompts.objects.get_version(project, "greet", 1).claimed_by == "dee"
+        assert [e.claimed_by for e in store.prompts.objects.alias_history(project, "greet")] == [
             "eve"
         ]
     finally:

@@ -86,7 +86,7 @@ def test_create_get_and_list_prompts(store: MetadataStore) -> None:
     assert created.name == "support" and created.project_id == project
     assert created.description == "answers support tickets"
     assert created.aliases == {} and created.latest_version is None
-    assert store.prompts.get_prompt(project, "support") == created
+    assert store.prompts.objects.get_object(project, "support") == created
     with pytest.raises(AlreadyExists):
         _prompt(store, project, "support")
     again = store.prompts.create_prompt(
@@ -100,27 +100,29 @@ def test_create_get_and_list_prompts(store: MetadataStore) -> None:
     assert again.id == created.id
     for name in ("b-prompt", "a-prompt", "c-prompt"):
         _prompt(store, project, name)
-    first = store.prompts.list_prompts(project, max_results=2)
+    first = store.prompts.objects.list_objects(project, max_results=2)
     assert [p.name for p in first.items] == ["a-prompt", "b-prompt"]
     assert first.next_page_token is not None
-    rest = store.prompts.list_prompts(project, max_results=2, page_token=first.next_page_token)
+    rest = store.prompts.objects.list_objects(
+        project, max_results=2, page_token=first.next_page_token
+    )
     assert [p.name for p in rest.items] == ["c-prompt", "support"]
     assert rest.next_page_token is None
     with pytest.raises(InvalidInput):
-        store.prompts.list_prompts(project, max_results=0)
+        store.prompts.objects.list_objects(project, max_results=0)
 
 
 def test_unknown_prompt_and_project(store: MetadataStore) -> None:
     project = _project(store)
     with pytest.raises(PromptNotFound) as info:
-        store.prompts.get_prompt(project, "nope")
+        store.prompts.objects.get_object(project, "nope")
     assert "nope" in info.value.message
     with pytest.raises(PromptNotFound):
         _version(store, project, "nope")
     with pytest.raises(PromptNotFound):
-        store.prompts.list_prompt_versions(project, "nope")
+        store.prompts.objects.list_versions(project, "nope")
     with pytest.raises(ProjectNotFound):
-        store.prompts.list_prompts(new_id())
+        store.prompts.objects.list_objects(new_id())
 
 
 # -- versions ---------------------------------------------------------------------------
@@ -155,14 +157,14 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
         "n", "int", required=False, default=50, has_default=True
     )
     for stored in (
-        store.prompts.get_prompt_version(project, "support", 1),
-        store.prompts.get_prompt_version(project, "support", 2),
+        store.prompts.objects.get_version(project, "support", 1),
+        store.prompts.objects.get_version(project, "support", 2),
     ):
         expected = first if stored.version == 1 else second
         assert stored.to_dict() == {**expected.to_dict(), "created_at": stored.created_at}
-    assert store.prompts.get_prompt(project, "support").latest_version == 2
+    assert store.prompts.objects.get_object(project, "support").latest_version == 2
     with pytest.raises(PromptVersionNotFound) as info:
-        store.prompts.get_prompt_version(project, "support", 3)
+        store.prompts.objects.get_version(project, "support", 3)
     assert "3" in info.value.message
 
 
@@ -187,7 +189,7 @@ def test_unchanged_content_returns_the_newest_version(store: MetadataStore) -> N
     # Back to the first content: not the newest, so it is a new version.
     back = _version(store, project)
     assert back.version == 3 and back.content_hash == first.content_hash
-    assert [v.version for v in store.prompts.list_prompt_versions(project, "support").items] == [
+    assert [v.version for v in store.prompts.objects.list_versions(project, "support").items] == [
         3,
         2,
         1,
@@ -199,22 +201,22 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
     _prompt(store, project)
     for i in range(5):
         _version(store, project, template=f"version {i} of {{{{ x }}}}")
-    store.prompts.set_prompt_alias(
+    store.prompts.objects.set_alias(
         project, "support", "production", 4, claimed_by="ada", at=now_ms()
     )
-    first = store.prompts.list_prompt_versions(project, "support", max_results=2)
+    first = store.prompts.objects.list_versions(project, "support", max_results=2)
     assert [v.version for v in first.items] == [5, 4]
     assert first.items[1].aliases == ["production"]
-    second = store.prompts.list_prompt_versions(
+    second = store.prompts.objects.list_versions(
         project, "support", max_results=2, page_token=first.next_page_token
     )
-    last = store.prompts.list_prompt_versions(
+    last = store.prompts.objects.list_versions(
         project, "support", max_results=2, page_token=second.next_page_token
     )
     assert [v.version for v in second.items + last.items] == [3, 2, 1]
     assert last.next_page_token is None
     with pytest.raises(InvalidInput):
-        store.prompts.list_prompt_versions(project, "support", page_token="garbage")
+        store.prompts.objects.list_versions(project, "support", page_token="garbage")
 
 
 # -- aliases ----------------------------------------------------------------------------
@@ -223,7 +225,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     _prompt(store, project)
     for i in range(3):
         _version(store, project, template=f"v{i} {{{{ x }}}}")
-    created = store.prompts.set_prompt_alias(
+    created = store.prompts.objects.set_alias(
         project, "support", "production", 1, claimed_by="ada", at=now_ms()
     )
     assert (created.from_version, created.to_version, created.claimed_by) == (
@@ -231,19 +233,22 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         1,
         recorded(store, "ada"),
     )
-    assert store.prompts.get_prompt_version_by_alias(project, "support", "production").version == 1
-    moved = store.prompts.set_prompt_alias(
+    assert store.prompts.objects.get_version_by_alias(project, "support", "production").version == 1
+    moved = store.prompts.objects.set_alias(
         project, "support", "production", 2, claimed_by="bob", at=now_ms()
     )
     assert (moved.prompt_name, moved.from_version, moved.to_version) == ("support", 1, 2)
-    same = store.prompts.set_prompt_alias(
+    same = store.prompts.objects.set_alias(
         project, "support", "production", 2, claimed_by="eve", at=now_ms()
     )
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
-    store.prompts.set_prompt_alias(project, "support", "staging", 3, claimed_by="ada", at=now_ms())
-    assert store.prompts.get_prompt(project, "support").aliases == {"production": 2, "staging": 3}
-    assert store.prompts.get_prompt_version(project, "support", 3).aliases == ["staging"]
-    removed = store.prompts.delete_prompt_alias(
+    store.prompts.objects.set_alias(project, "support", "staging", 3, claimed_by="ada", at=now_ms())
+    assert store.prompts.objects.get_object(project, "support").aliases == {
+        "production": 2,
+        "staging": 3,
+    }
+    assert store.prompts.objects.get_version(project, "support", 3).aliases == ["staging"]
+    removed = store.prompts.objects.delete_alias(
         project, "support", "production", claimed_by="dee", at=now_ms()
     )
     assert (removed.from_version, removed.to_version, removed.claimed_by) == (
@@ -252,21 +257,21 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         recorded(store, "dee"),
     )
     with pytest.raises(PromptVersionNotFound):
-        store.prompts.get_prompt_version_by_alias(project, "support", "production")
-    history = store.prompts.prompt_alias_history(project, "support", "production")
+        store.prompts.objects.get_version_by_alias(project, "support", "production")
+    history = store.prompts.objects.alias_history(project, "support", "production")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
         (None, 1, recorded(store, "ada")),
         (1, 2, recorded(store, "bob")),
         (2, None, recorded(store, "dee")),
     ]
     assert [e.at for e in history] == sorted(e.at for e in history)
-    assert [e.alias for e in store.prompts.prompt_alias_history(project, "support")] == [
+    assert [e.alias for e in store.prompts.objects.alias_history(project, "support")] == [
         "production",
         "production",
         "staging",
         "production",
     ]
-    assert store.prompts.prompt_alias_history(project, "support", "never-set") == []
+    assert store.prompts.objects.alias_history(project, "support", "never-set") == []
 
 
 def test_alias_errors(store: MetadataStore) -> None:
@@ -274,40 +279,40 @@ def test_alias_errors(store: MetadataStore) -> None:
     _prompt(store, project)
     _version(store, project)
     with pytest.raises(PromptVersionNotFound):
-        store.prompts.set_prompt_alias(
+        store.prompts.objects.set_alias(
             project, "support", "production", 7, claimed_by="ada", at=now_ms()
         )
     with pytest.raises(NotFound):
-        store.prompts.delete_prompt_alias(
+        store.prompts.objects.delete_alias(
             project, "support", "production", claimed_by="ada", at=now_ms()
         )
     with pytest.raises(PromptNotFound):
-        store.prompts.set_prompt_alias(
+        store.prompts.objects.set_alias(
             project, "nope", "production", 1, claimed_by="ada", at=now_ms()
         )
-    assert store.prompts.prompt_alias_history(project, "support") == []
+    assert store.prompts.objects.alias_history(project, "support") == []
 
 
 def test_delete_prompt_refused_while_aliased(store: MetadataStore) -> None:
     project = _project(store)
     _prompt(store, project)
     _version(store, project)
-    store.prompts.set_prompt_alias(
+    store.prompts.objects.set_alias(
         project, "support", "production", 1, claimed_by="ada", at=now_ms()
     )
     with pytest.raises(InvalidState) as info:
-        store.prompts.delete_prompt(project, "support")
+        store.prompts.objects.delete_object(project, "support")
     assert "production" in info.value.message
-    assert store.prompts.get_prompt(project, "support").latest_version == 1
-    store.prompts.delete_prompt_alias(
+    assert store.prompts.objects.get_object(project, "support").latest_version == 1
+    store.prompts.objects.delete_alias(
         project, "support", "production", claimed_by="ada", at=now_ms()
     )
-    store.prompts.delete_prompt(project, "support")
+    store.prompts.objects.delete_object(project, "support")
     with pytest.raises(PromptNotFound):
-        store.prompts.get_prompt(project, "support")
+        store.prompts.objects.get_object(project, "support")
     # The name is free again, with a fresh history and numbering.
     _prompt(store, project)
-    assert store.prompts.prompt_alias_history(project, "support") == []
+    assert store.prompts.objects.alias_history(project, "support") == []
     assert _version(store, project).version == 1
 
 

@@ -123,7 +123,7 @@ def test_create_and_get_model(store: MetadataStore) -> None:
     assert created.description == "predicts churn" and created.card == ""
     assert created.tags == {"team": "growth", "task": "classification"}
     assert created.aliases == {} and created.latest_version is None
-    assert store.registry.get_registered_model(project, "churn") == created
+    assert store.registry.objects.get_object(project, "churn") == created
     with pytest.raises(AlreadyExists):
         _model(store, project, "churn")
     again = store.registry.create_registered_model(
@@ -141,22 +141,22 @@ def test_create_and_get_model(store: MetadataStore) -> None:
 def test_unknown_model_and_project(store: MetadataStore) -> None:
     project = _project(store)
     with pytest.raises(ModelNotFound) as info:
-        store.registry.get_registered_model(project, "nothing-here")
+        store.registry.objects.get_object(project, "nothing-here")
     assert "nothing-here" in info.value.message
     assert store.runs.get_project(project).name in info.value.message
     for call in (
-        lambda: store.registry.get_registered_model(new_id(), "churn"),
-        lambda: store.registry.list_registered_models(new_id()),
+        lambda: store.registry.objects.get_object(new_id(), "churn"),
+        lambda: store.registry.objects.list_objects(new_id()),
         lambda: _model(store, new_id()),
         lambda: _version(store, new_id(), "churn"),
     ):
         with pytest.raises(ProjectNotFound):
             call()
     for call in (
-        lambda: store.registry.get_model_version(project, "nope", 1),
-        lambda: store.registry.list_model_versions(project, "nope"),
-        lambda: store.registry.delete_registered_model(project, "nope"),
-        lambda: store.registry.alias_history(project, "nope"),
+        lambda: store.registry.objects.get_version(project, "nope", 1),
+        lambda: store.registry.objects.list_versions(project, "nope"),
+        lambda: store.registry.objects.delete_object(project, "nope"),
+        lambda: store.registry.objects.alias_history(project, "nope"),
         lambda: _version(store, project, "nope"),
     ):
         with pytest.raises(ModelNotFound):
@@ -173,7 +173,7 @@ def test_list_models_by_name_in_pages(store: MetadataStore) -> None:
     seen = []
     token = None
     while True:
-        page = store.registry.list_registered_models(project, 2, token)
+        page = store.registry.objects.list_objects(project, 2, token)
         assert len(page.items) <= 2
         seen.extend(page.items)
         if page.next_page_token is None:
@@ -183,19 +183,19 @@ def test_list_models_by_name_in_pages(store: MetadataStore) -> None:
     assert all(m.tags == {"n": m.name} for m in seen)
     assert [m.latest_version for m in seen] == [None, 1, None, None, None]
     with pytest.raises(InvalidInput):
-        store.registry.list_registered_models(project, 2, "garbage")
+        store.registry.objects.list_objects(project, 2, "garbage")
     with pytest.raises(InvalidInput):  # a token of another project's listing
-        store.registry.list_registered_models(
-            other, 2, store.registry.list_registered_models(project, 2).next_page_token
+        store.registry.objects.list_objects(
+            other, 2, store.registry.objects.list_objects(project, 2).next_page_token
         )
     with pytest.raises(InvalidInput):
-        store.registry.list_registered_models(project, 0)
+        store.registry.objects.list_objects(project, 0)
 
 
 def test_update_model_description_card_and_tags(store: MetadataStore) -> None:
     project = _project(store)
     _model(store, project, description="first", tags={"a": "1", "b": "2"})
-    before = store.registry.get_registered_model(project, "churn")
+    before = store.registry.objects.get_object(project, "churn")
     card = "# Churn\n\nA *gradient-boosted* model. ünïcode ✓\n"
     updated = store.registry.update_registered_model(
         project,
@@ -212,7 +212,7 @@ def test_update_model_description_card_and_tags(store: MetadataStore) -> None:
         project, "churn", description="second", updated_at=now_ms()
     )
     assert described.description == "second" and described.card == card
-    assert store.registry.get_registered_model(project, "churn") == described
+    assert store.registry.objects.get_object(project, "churn") == described
     with pytest.raises(ModelNotFound):
         store.registry.update_registered_model(
             project, "nope", description="x", updated_at=now_ms()
@@ -231,11 +231,11 @@ def test_versions_are_numbered_and_round_trip(store: MetadataStore) -> None:
     assert first.manifest == _manifest("one")
     assert first.claimed_by == recorded(store, "ada") and first.description == "v one"
     assert [_version(store, project, "churn").version for _ in range(2)] == [2, 3]
-    got = store.registry.get_model_version(project, "churn", 1)
+    got = store.registry.objects.get_version(project, "churn", 1)
     assert got.id == first.id and got.files == first.files and got.manifest == first.manifest
-    assert store.registry.get_registered_model(project, "churn").latest_version == 3
+    assert store.registry.objects.get_object(project, "churn").latest_version == 3
     with pytest.raises(ModelVersionNotFound):
-        store.registry.get_model_version(project, "churn", 9)
+        store.registry.objects.get_version(project, "churn", 9)
 
 
 def test_same_version_id_registers_once(store: MetadataStore) -> None:
@@ -254,17 +254,17 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
     _model(store, project)
     for _ in range(5):
         _version(store, project, "churn")
-    store.registry.set_model_alias(project, "churn", "champion", 4, claimed_by="ada", at=now_ms())
+    store.registry.objects.set_alias(project, "churn", "champion", 4, claimed_by="ada", at=now_ms())
     pages = []
     token = None
     while True:
-        page = store.registry.list_model_versions(project, "churn", 2, token)
+        page = store.registry.objects.list_versions(project, "churn", 2, token)
         pages.append([v.version for v in page.items])
         if page.next_page_token is None:
             break
         token = page.next_page_token
     assert pages == [[5, 4], [3, 2], [1]]
-    assert [v.aliases for v in store.registry.list_model_versions(project, "churn").items] == [
+    assert [v.aliases for v in store.registry.objects.list_versions(project, "churn").items] == [
         [],
         ["champion"],
         [],
@@ -272,7 +272,7 @@ def test_list_versions_newest_first_in_pages(store: MetadataStore) -> None:
         [],
     ]
     with pytest.raises(InvalidInput):
-        store.registry.list_model_versions(project, "churn", 2, "garbage")
+        store.registry.objects.list_versions(project, "churn", 2, "garbage")
 
 
 def test_deleted_version_numbers_are_not_reused(store: MetadataStore) -> None:
@@ -282,10 +282,10 @@ def test_deleted_version_numbers_are_not_reused(store: MetadataStore) -> None:
         _version(store, project, "churn")
     store.registry.delete_model_version(project, "churn", 3)
     with pytest.raises(ModelVersionNotFound):
-        store.registry.get_model_version(project, "churn", 3)
+        store.registry.objects.get_version(project, "churn", 3)
     with pytest.raises(ModelVersionNotFound):
         store.registry.delete_model_version(project, "churn", 3)
-    assert store.registry.get_registered_model(project, "churn").latest_version == 2
+    assert store.registry.objects.get_object(project, "churn").latest_version == 2
     assert _version(store, project, "churn").version == 4
 
 
@@ -295,7 +295,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     _model(store, project)
     for _ in range(3):
         _version(store, project, "churn")
-    created = store.registry.set_model_alias(
+    created = store.registry.objects.set_alias(
         project, "churn", "champion", 1, claimed_by="ada", at=now_ms()
     )
     assert (created.from_version, created.to_version, created.claimed_by) == (
@@ -303,8 +303,8 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         1,
         recorded(store, "ada"),
     )
-    assert store.registry.get_model_version_by_alias(project, "churn", "champion").version == 1
-    moved = store.registry.set_model_alias(
+    assert store.registry.objects.get_version_by_alias(project, "churn", "champion").version == 1
+    moved = store.registry.objects.set_alias(
         project, "churn", "champion", 2, claimed_by="bob", at=now_ms()
     )
     assert (moved.from_version, moved.to_version, moved.claimed_by) == (
@@ -312,13 +312,15 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         2,
         recorded(store, "bob"),
     )
-    same = store.registry.set_model_alias(
+    same = store.registry.objects.set_alias(
         project, "churn", "champion", 2, claimed_by="eve", at=now_ms()
     )
     assert same.from_version == same.to_version == 2  # nothing moved, nothing recorded
-    store.registry.set_model_alias(project, "churn", "challenger", 3, claimed_by="ada", at=now_ms())
-    assert store.registry.get_model_version(project, "churn", 2).aliases == ["champion"]
-    assert store.registry.get_registered_model(project, "churn").aliases == {
+    store.registry.objects.set_alias(
+        project, "churn", "challenger", 3, claimed_by="ada", at=now_ms()
+    )
+    assert store.registry.objects.get_version(project, "churn", 2).aliases == ["champion"]
+    assert store.registry.objects.get_object(project, "churn").aliases == {
         "challenger": 3,
         "champion": 2,
     }
@@ -326,14 +328,14 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     with pytest.raises(InvalidState) as info:
         store.registry.delete_model_version(project, "churn", 2)
     assert "champion" in info.value.message and "first" in info.value.message
-    assert store.registry.get_model_version(project, "churn", 2).version == 2  # still there
-    store.registry.set_model_alias(project, "churn", "champion", 3, claimed_by="cy", at=now_ms())
+    assert store.registry.objects.get_version(project, "churn", 2).version == 2  # still there
+    store.registry.objects.set_alias(project, "churn", "champion", 3, claimed_by="cy", at=now_ms())
     store.registry.delete_model_version(project, "churn", 2)
-    assert sorted(store.registry.get_model_version(project, "churn", 3).aliases) == [
+    assert sorted(store.registry.objects.get_version(project, "churn", 3).aliases) == [
         "challenger",
         "champion",
     ]
-    removed = store.registry.delete_model_alias(
+    removed = store.registry.objects.delete_alias(
         project, "churn", "champion", claimed_by="dee", at=now_ms()
     )
     assert (removed.from_version, removed.to_version, removed.claimed_by) == (
@@ -342,9 +344,9 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         recorded(store, "dee"),
     )
     with pytest.raises(ModelVersionNotFound):
-        store.registry.get_model_version_by_alias(project, "churn", "champion")
+        store.registry.objects.get_version_by_alias(project, "churn", "champion")
 
-    history = store.registry.alias_history(project, "churn", "champion")
+    history = store.registry.objects.alias_history(project, "churn", "champion")
     assert [(e.from_version, e.to_version, e.claimed_by) for e in history] == [
         (None, 1, recorded(store, "ada")),
         (1, 2, recorded(store, "bob")),
@@ -353,7 +355,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
     ]
     assert all(e.model_name == "churn" and e.alias == "champion" for e in history)
     assert [e.at for e in history] == sorted(e.at for e in history)
-    everything = store.registry.alias_history(project, "churn")
+    everything = store.registry.objects.alias_history(project, "churn")
     assert [e.alias for e in everything] == [
         "champion",
         "champion",
@@ -361,7 +363,7 @@ def test_alias_moves_and_history(store: MetadataStore) -> None:
         "champion",
         "champion",
     ]
-    assert store.registry.alias_history(project, "churn", "never-set") == []
+    assert store.registry.objects.alias_history(project, "churn", "never-set") == []
 
 
 def test_alias_errors(store: MetadataStore) -> None:
@@ -369,18 +371,18 @@ def test_alias_errors(store: MetadataStore) -> None:
     _model(store, project)
     _version(store, project, "churn")
     with pytest.raises(ModelVersionNotFound):
-        store.registry.set_model_alias(
+        store.registry.objects.set_alias(
             project, "churn", "champion", 7, claimed_by="ada", at=now_ms()
         )
     with pytest.raises(NotFound):
-        store.registry.delete_model_alias(
+        store.registry.objects.delete_alias(
             project, "churn", "champion", claimed_by="ada", at=now_ms()
         )
     with pytest.raises(ModelNotFound):
-        store.registry.set_model_alias(
+        store.registry.objects.set_alias(
             project, "nope", "champion", 1, claimed_by="ada", at=now_ms()
         )
-    assert store.registry.alias_history(project, "churn") == []
+    assert store.registry.objects.alias_history(project, "churn") == []
 
 
 def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
@@ -388,17 +390,17 @@ def test_delete_model_refused_while_aliased(store: MetadataStore) -> None:
     _model(store, project, tags={"a": "1"})
     _version(store, project, "churn")
     _version(store, project, "churn")
-    store.registry.set_model_alias(project, "churn", "prod", 2, claimed_by="ada", at=now_ms())
+    store.registry.objects.set_alias(project, "churn", "prod", 2, claimed_by="ada", at=now_ms())
     with pytest.raises(InvalidState) as info:
-        store.registry.delete_registered_model(project, "churn")
+        store.registry.objects.delete_object(project, "churn")
     assert "prod" in info.value.message
-    assert store.registry.get_registered_model(project, "churn").latest_version == 2
-    store.registry.delete_model_alias(project, "churn", "prod", claimed_by="ada", at=now_ms())
-    store.registry.delete_registered_model(project, "churn")
+    assert store.registry.objects.get_object(project, "churn").latest_version == 2
+    store.registry.objects.delete_alias(project, "churn", "prod", claimed_by="ada", at=now_ms())
+    store.registry.objects.delete_object(project, "churn")
     with pytest.raises(ModelNotFound):
-        store.registry.get_registered_model(project, "churn")
+        store.registry.objects.get_object(project, "churn")
     # The name is free again, with a fresh history and numbering.
     _model(store, project)
-    assert store.registry.get_registered_model(project, "churn").tags == {}
-    assert store.registry.alias_history(project, "churn") == []
+    assert store.registry.objects.get_object(project, "churn").tags == {}
+    assert store.registry.objects.alias_history(project, "churn") == []
     assert _version(store, project, "churn").version == 1

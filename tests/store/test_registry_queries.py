@@ -64,12 +64,12 @@ def test_listing_queries_do_not_grow_with_the_page(sql: SqlStore, count: int) ->
                 claimed_by="",
                 created_at=now_ms(),
             )
-        sql.registry.set_model_alias(project, name, "prod", 2, claimed_by="u", at=now_ms())
+        sql.registry.objects.set_alias(project, name, "prod", 2, claimed_by="u", at=now_ms())
     queries = count_queries(sql)
-    models = sql.registry.list_registered_models(project, 100)
+    models = sql.registry.objects.list_objects(project, 100)
     assert len(models.items) == count and all(m.aliases == {"prod": 2} for m in models.items)
     assert len(queries) <= 5, queries
     queries.clear()
-    versions = sql.registry.list_model_versions(project, "m000", 100)
+    versions = sql.registry.objects.list_versions(project, "m000", 100)
     assert [v.aliases for v in versions.items] == [["prod"], []]
     assert len(queries) <= 4, queries

@@ -164,11 +164,18 @@ def test_a_first_version_creates_its_object_unless_told_not_to(kind: Kind) -> No
     assert kind.add_version("fresh", 2, create_missing_model=False) == 2
 
 
-def test_a_store_without_a_kinds_calls_is_refused_when_built() -> None:
-    with pytest.raises(AttributeError, match="get_dataset_version"):
+def test_a_store_that_is_not_a_versioned_store_is_refused_when_built(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'refused.db'}")
+    # The kind's own store is not the shared interface; its ``versions`` is.
+    with pytest.raises(TypeError, match="dataset registry needs a VersionedStore"):
         VersionedObjects(
-            object(),
+            store.registry,  # type: ignore[arg-type]
             "dataset",
             object_not_found=NotFound,
             version_not_found=NotFound,
         )
+    reads = VersionedObjects(
+        store.registry.objects, "dataset", object_not_found=NotFound, version_not_found=NotFound
+    )
+    assert reads.objects is store.registry.objects
+    store.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -66,7 +67,7 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
-class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
+class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent]):
     """Registered models, versions, aliases and lineage over a metadata and a blob store."""
 
     def __init__(
@@ -75,11 +76,10 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         self.store = store
         self.blobs = blobs
         super().__init__(
-            store.registry,
+            store.registry.objects,
             "model",
             object_not_found=ModelNotFound,
             version_not_found=ModelVersionNotFound,
-            history_call="alias_history",
             principal=principal,
         )
 
@@ -99,26 +99,24 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
         ``model_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the model it created.
         """
-        model_id = writer_id("model", model_id)
-        return self.store.registry.create_registered_model(
-            model_id=model_id,
-            project_id=project_id,
-            name=check_name("model name", name),
-            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
-            tags=_tags(tags),
-            created_at=now_ms(),
+        return self.create_object(
+            partial(self.store.registry.create_registered_model, tags=_tags(tags)),
+            project_id,
+            name,
+            description=description,
             exist_ok=exist_ok,
+            object_id=model_id,
         )
 
     def get_model(self, project_id: str, name: str) -> RegisteredModel:
         """Return a registered model with its tags, aliases and newest version."""
-        return self.store.registry.get_registered_model(project_id, check_name("model name", name))
+        return self.get_object(project_id, name)
 
     def list_models(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
         """Return one page of a project's registered models, by name."""
-        return self.store.registry.list_registered_models(project_id, max_results, page_token)
+        return self.list_objects(project_id, max_results, page_token)
 
     def update_model(
         self,
@@ -159,7 +157,7 @@ class ModelRegistry(VersionedObjects[ModelVersion, AliasEvent]):
 
     def delete_model(self, project_id: str, name: str) -> None:
         """Delete a model with all its versions (refused while aliased or deployed)."""
-        self.store.registry.delete_registered_model(project_id, check_name("model name", name))
+        self.delete_object(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def _check_files(self, files: Iterable[ArtifactEntry]) -> list[ArtifactEntry]:

@@ -317,16 +317,15 @@ class DeploymentService:
     def _resolve(self, project_id: str, variant: Variant) -> None:
         """Raise the NotFound error of a URI that names no model, naming the variant."""
         parsed = parse_object_uri(variant.model_uri)
+        models = self.store.registry.objects
         try:
             if parsed.kind == "runs":
                 self._run_model(parsed.name, parsed.path)
             elif parsed.version is not None:
-                self.store.registry.get_model_version(project_id, parsed.name, parsed.version)
+                models.get_version(project_id, parsed.name, parsed.version)
             elif parsed.alias is not None and parsed.alias != LATEST:
-                self.store.registry.get_model_version_by_alias(
-                    project_id, parsed.name, parsed.alias
-                )
-            elif not self.store.registry.list_model_versions(project_id, parsed.name, 1).items:
+                models.get_version_by_alias(project_id, parsed.name, parsed.alias)
+            elif not models.list_versions(project_id, parsed.name, 1).items:
                 raise ModelVersionNotFound(
                     f"model {parsed.name!r} has no versions yet", model=parsed.name, alias=LATEST
                 )

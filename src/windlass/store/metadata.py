@@ -1,7 +1,7 @@
 """The metadata store: one object holding the store of each area.
 
 Callers reach an area through its attribute (``store.runs.get_run(...)``,
-``store.registry.set_model_alias(...)``); each attribute is a small interface of its own
+``store.registry.objects.set_alias(...)``); each attribute is a small interface of its own
 module (:mod:`windlass.store.runs`, :mod:`~windlass.store.artifacts`,
 :mod:`~windlass.store.registry`, :mod:`~windlass.store.deployments`,
 :mod:`~windlass.store.traces`, :mod:`~windlass.store.prompts`,

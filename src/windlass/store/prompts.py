@@ -1,8 +1,11 @@
-"""The prompts store interface: prompts, their numbered versions, aliases and alias history.
+"""The prompts store interface: creating prompts and registering their versions.
 
-The SQL store (:mod:`windlass.store.sql.prompts`) and the REST client
-(:mod:`windlass.store.rest.prompts`) implement it alike; the contract suite
-``tests/store/test_prompts_contract.py`` holds both to it.
+A version holds a template, model settings, a response format, declared variables and a
+content hash; registering the newest content again creates nothing. Everything else
+(reading, listing and deleting prompts, versions by number or alias, alias moves) is the
+versioned core every kind shares, reached as ``store.prompts.objects``
+(:class:`~windlass.store.versioned.VersionedStore`). ``tests/store/test_prompts_contract.py``
+holds the SQL store and the REST client to both.
 """
 
 from __future__ import annotations
@@ -10,21 +13,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from windlass.entities import (
-    Page,
-    Prompt,
-    PromptAliasEvent,
-    PromptVariable,
-    PromptVersion,
-    Template,
-)
+from windlass.entities import Prompt, PromptAliasEvent, PromptVariable, PromptVersion, Template
+from windlass.store.versioned import VersionedStore
 
 #: The largest page of prompts or prompt versions one call returns.
 MAX_PROMPT_RESULTS = 1000
 
 
 class PromptStore(ABC):
-    """Prompts, their numbered versions, aliases and alias history."""
+    """Prompts and their numbered versions (aliases and reading: :attr:`objects`)."""
+
+    #: What every versioned kind shares, for prompts.
+    objects: VersionedStore[Prompt, PromptVersion, PromptAliasEvent]
 
     @abstractmethod
     def create_prompt(
@@ -38,20 +38,6 @@ class PromptStore(ABC):
         exist_ok: bool = False,
     ) -> Prompt:
         """Create a prompt; an existing name raises AlreadyExists unless ``exist_ok``."""
-
-    @abstractmethod
-    def get_prompt(self, project_id: str, name: str) -> Prompt:
-        """Return a prompt with its aliases and newest version number, or PromptNotFound."""
-
-    @abstractmethod
-    def list_prompts(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[Prompt]:
-        """Return a project's prompts ordered by name, one page at a time."""
-
-    @abstractmethod
-    def delete_prompt(self, project_id: str, name: str) -> None:
-        """Delete a prompt with its versions and history; InvalidState while aliased."""
 
     @abstractmethod
     def create_prompt_version(
@@ -77,39 +63,3 @@ class PromptStore(ABC):
         prompt's lock, so concurrent registers of one content create one version. The
         prompt must exist (PromptNotFound).
         """
-
-    @abstractmethod
-    def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
-        """Return one version (with its aliases), or PromptVersionNotFound."""
-
-    @abstractmethod
-    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
-        """Return the version an alias points to, or PromptVersionNotFound naming the alias."""
-
-    @abstractmethod
-    def list_prompt_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[PromptVersion]:
-        """Return a prompt's versions, newest first, one page at a time."""
-
-    @abstractmethod
-    def set_prompt_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to).
-
-        Setting an alias to the version it already names records nothing; the event
-        returned then has ``from_version == to_version``.
-        """
-
-    @abstractmethod
-    def delete_prompt_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
-
-    @abstractmethod
-    def prompt_alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[PromptAliasEvent]:
-        """Return every recorded alias move of a prompt (or of one alias), oldest first."""

@@ -1,8 +1,11 @@
-"""The model registry interface: registered models, numbered versions, aliases, history.
+"""The model registry interface: what only registered models have.
 
-The SQL store (:mod:`windlass.store.sql.registry`) and the REST client
-(:mod:`windlass.store.rest.registry`) implement it alike; the contract suite
-``tests/store/test_registry_contract.py`` holds both to it.
+Creating a model (with tags), changing its description, card and tags, registering a
+version (files, manifest, run) and deleting one. Reading models and versions, deleting a
+model and moving aliases is what every versioned kind shares:
+``store.registry.objects``, a :class:`~windlass.store.versioned.VersionedStore`.
+SQL (:mod:`windlass.store.sql.registry`) and REST (:mod:`windlass.store.rest.registry`)
+implement both, held to ``tests/store/test_registry_contract.py``.
 """
 
 from __future__ import annotations
@@ -10,20 +13,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from windlass.entities import (
-    AliasEvent,
-    ArtifactEntry,
-    ModelVersion,
-    Page,
-    RegisteredModel,
-)
+from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, RegisteredModel
+from windlass.store.versioned import VersionedStore
 
 #: The largest page of registered models or versions one call returns.
 MAX_REGISTRY_RESULTS = 1000
 
 
 class RegistryStore(ABC):
-    """Registered models, their numbered versions, aliases and alias history."""
+    """Registered models and their versions; the shared part is :attr:`objects`."""
+
+    #: Models and versions read, a model deleted, aliases moved: the versioned core.
+    objects: VersionedStore[RegisteredModel, ModelVersion, AliasEvent]
 
     @abstractmethod
     def create_registered_model(
@@ -40,16 +41,6 @@ class RegistryStore(ABC):
         """Create a registered model; an existing name raises AlreadyExists unless exist_ok."""
 
     @abstractmethod
-    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
-        """Return a registered model with tags, aliases and newest version, or ModelNotFound."""
-
-    @abstractmethod
-    def list_registered_models(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[RegisteredModel]:
-        """Return a project's registered models ordered by name, one page at a time."""
-
-    @abstractmethod
     def update_registered_model(
         self,
         project_id: str,
@@ -62,10 +53,6 @@ class RegistryStore(ABC):
         updated_at: int,
     ) -> RegisteredModel:
         """Change description, Markdown card or tags (None leaves a field as it is)."""
-
-    @abstractmethod
-    def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model with its versions; InvalidState while any alias exists."""
 
     @abstractmethod
     def create_model_version(
@@ -89,37 +76,5 @@ class RegistryStore(ABC):
         """
 
     @abstractmethod
-    def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
-        """Return one version (with its aliases), or ModelVersionNotFound."""
-
-    @abstractmethod
-    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
-        """Return the version an alias points to, or ModelVersionNotFound naming the alias."""
-
-    @abstractmethod
-    def list_model_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[ModelVersion]:
-        """Return a model's versions, newest first, one page at a time."""
-
-    @abstractmethod
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version; InvalidState (naming the aliases) while an alias points to it."""
-
-    @abstractmethod
-    def set_model_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Point ``alias`` at ``version`` atomically and record the move (who, when, from, to)."""
-
-    @abstractmethod
-    def delete_model_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Remove an alias and record it (``to_version`` None); a missing alias is NotFound."""
-
-    @abstractmethod
-    def alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[AliasEvent]:
-        """Return every recorded alias move of a model (or of one alias), oldest first."""

@@ -433,13 +433,13 @@ class PushResult:
         }
 
 
-class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
+class PromptRegistry(VersionedObjects[Prompt, PromptVersion, PromptAliasEvent]):
     """Prompts, their versions, aliases, diffs and prompt files over a metadata store."""
 
     def __init__(self, store: MetadataStore, *, principal: Principal | None = None) -> None:
         self.store = store
         super().__init__(
-            store.prompts,
+            store.prompts.objects,
             "prompt",
             object_not_found=PromptNotFound,
             version_not_found=PromptVersionNotFound,
@@ -461,29 +461,28 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
         ``prompt_id`` (32 hex characters; default: a new one) makes a retry safe: the same
         id again returns the prompt it created.
         """
-        prompt_id = writer_id("prompt", prompt_id)
-        return self.store.prompts.create_prompt(
-            prompt_id=prompt_id,
-            project_id=project_id,
-            name=check_name("prompt name", name),
-            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
-            created_at=now_ms(),
+        return self.create_object(
+            self.store.prompts.create_prompt,
+            project_id,
+            name,
+            description=description,
             exist_ok=exist_ok,
+            object_id=prompt_id,
         )
 
     def get_prompt(self, project_id: str, name: str) -> Prompt:
         """Return a prompt with its aliases and newest version number."""
-        return self.store.prompts.get_prompt(project_id, check_name("prompt name", name))
+        return self.get_object(project_id, name)
 
     def list_prompts(
         self, project_id: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[Prompt]:
         """Return one page of a project's prompts, by name."""
-        return self.store.prompts.list_prompts(project_id, max_results, page_token)
+        return self.list_objects(project_id, max_results, page_token)
 
     def delete_prompt(self, project_id: str, name: str) -> None:
         """Delete a prompt with all its versions (refused while it has aliases)."""
-        self.store.prompts.delete_prompt(project_id, check_name("prompt name", name))
+        self.delete_object(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def register(
@@ -632,7 +631,7 @@ class PromptRegistry(VersionedObjects[PromptVersion, PromptAliasEvent]):
 
     def _newest_hash(self, project_id: str, name: str) -> tuple[int, str] | None:
         try:
-            page = self.store.prompts.list_prompt_versions(project_id, name, max_results=1)
+            page = self.objects.list_versions(project_id, name, max_results=1)
         except PromptNotFound:
             return None
         if not page.items:

@@ -14,7 +14,6 @@ from pydantic import Field
 
 from windlass.entities import ArtifactEntry, Project
 from windlass.models.registry import ModelRegistry
-from windlass.principal import Principal
 from windlass.server.api.artifacts import ArtifactEntryBody, FileEntry
 from windlass.server.api.common import (
     NAME_PATTERN,
@@ -27,7 +26,13 @@ from windlass.server.api.common import (
     errors,
 )
 from windlass.server.api.runs import DatasetInputOut
-from windlass.server.api.versioned import Recorded, VersionedKind, add_versioned_routes
+from windlass.server.api.versioned import (
+    ObjectBody,
+    Operation,
+    ServiceCall,
+    VersionedKind,
+    add_versioned_routes,
+)
 from windlass.server.deps import project, registry
 from windlass.store.registry import MAX_REGISTRY_RESULTS
 
@@ -37,7 +42,7 @@ TagValue = Annotated[str, Field(max_length=8000)]
 
 
 # -- request bodies ------------------------------------------------------------------------
-class ModelCreate(RequestBody):
+class ModelCreate(ServiceCall):
     """Create a registered model (``exist_ok``: return an existing one instead of 409).
 
     The same ``model_id`` again returns the model it created (a retry is safe); with
@@ -61,7 +66,7 @@ class ModelUpdate(RequestBody):
     delete_tags: list[Key] | None = None
 
 
-class VersionCreate(RequestBody):
+class VersionCreate(ServiceCall):
     """Register the next version of a model.
 
     Every file's blob must already be uploaded (``PUT /api/v1/blobs/{digest}``), and the
@@ -79,17 +84,16 @@ class VersionCreate(RequestBody):
         default=True, description="Create the registered model if it does not exist yet"
     )
 
+    def arguments(self) -> dict[str, Any]:
+        """Return the body as :meth:`ModelRegistry.create_version`'s keyword arguments."""
+        files = [ArtifactEntry(f.path, f.digest, f.size) for f in self.files]
+        return {**super().arguments(), "files": files}
+
 
 # -- response bodies -----------------------------------------------------------------------
-class RegisteredModel(ResponseBody):
+class RegisteredModel(ObjectBody):
     """A registered model: description, card, tags, aliases and newest version number."""
 
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str
     card: str
     tags: dict[str, str]
     aliases: dict[str, int] = Field(description="Alias name to version number")
@@ -112,17 +116,6 @@ class ModelVersion(ResponseBody):
     claimed_by: str = Field(description="The principal the server recorded as registering it")
     description: str
     aliases: list[str]
-
-
-class ModelAliasEvent(ResponseBody):
-    """One recorded alias move: from which version to which (null: none), by whom, when."""
-
-    model_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
 
 
 class VersionLineage(ResponseBody):
@@ -183,53 +176,13 @@ def lineage(
     return models.lineage(proj.id, name, version).to_dict()
 
 
-def create_model(models: ModelRegistry, project_id: str, body: ModelCreate) -> Recorded:
-    """Create a registered model from its body (409 if it exists, unless ``exist_ok``)."""
-    return models.create_model(
-        project_id,
-        body.name,
-        description=body.description,
-        tags=body.tags,
-        exist_ok=body.exist_ok,
-        model_id=body.model_id,
-    )
-
-
-def create_version(
-    models: ModelRegistry, project_id: str, name: str, body: VersionCreate, who: Principal
-) -> Recorded:
-    """Register a model's next version from its body (files already uploaded as blobs)."""
-    return models.create_version(
-        project_id,
-        name,
-        source=body.source,
-        files=[ArtifactEntry(f.path, f.digest, f.size) for f in body.files],
-        manifest=body.manifest,
-        run_id=body.run_id,
-        description=body.description,
-        version_id=body.version_id,
-        principal=who,
-        create_missing_model=body.create_missing_model,
-    )
-
-
 add_versioned_routes(
     router,
     VersionedKind(
-        noun="model",
-        service=registry,
-        create_body=ModelCreate,
-        create=create_model,
-        register_body=VersionCreate,
-        register=create_version,
-        object_model=RegisteredModel,
-        version_model=ModelVersion,
-        event_model=ModelAliasEvent,
-        max_results=MAX_REGISTRY_RESULTS,
-        list_objects=ModelRegistry.list_models,
-        get_object=ModelRegistry.get_model,
-        delete_object=ModelRegistry.delete_model,
-        get_version=ModelRegistry.get_version,
-        get_by_alias=ModelRegistry.get_version_by_alias,
+        "model",
+        registry,
+        MAX_REGISTRY_RESULTS,
+        create=Operation(ModelCreate, ModelRegistry.create_model, RegisteredModel),
+        register=Operation(VersionCreate, ModelRegistry.create_version, ModelVersion),
     ),
 )

@@ -17,14 +17,19 @@ from pydantic import Field
 from windlass.entities import Project
 from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
 from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
-from windlass.principal import Principal
 from windlass.server.api.common import (
     NAME_PATTERN,
     Id,
     RequestBody,
     ResponseBody,
 )
-from windlass.server.api.versioned import Recorded, VersionedKind, add_versioned_routes
+from windlass.server.api.versioned import (
+    ObjectBody,
+    Operation,
+    ServiceCall,
+    VersionedKind,
+    add_versioned_routes,
+)
 from windlass.server.deps import project, prompts
 from windlass.store.prompts import MAX_PROMPT_RESULTS
 
@@ -33,7 +38,7 @@ VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 # -- request bodies ------------------------------------------------------------------------
-class PromptCreate(RequestBody):
+class PromptCreate(ServiceCall):
     """Create a prompt without versions (``exist_ok``: return an existing one, not 409).
 
     The same ``prompt_id`` again returns the prompt it created (a retry is safe); with
@@ -61,7 +66,7 @@ class VariableBody(RequestBody):
     default: Any = None
 
 
-class PromptVersionCreate(RequestBody):
+class PromptVersionCreate(ServiceCall):
     """Register the next version of a prompt.
 
     Content equal to the newest version's registers nothing: the newest version is
@@ -101,17 +106,19 @@ class PromptVersionCreate(RequestBody):
             return self.template
         return [{"role": m.role, "content": m.content} for m in self.template]
 
+    def arguments(self) -> dict[str, Any]:
+        """Return the body as :meth:`PromptRegistry.register`'s keyword arguments."""
+        return {
+            **super().arguments(),
+            "template": self.template_value(),
+            "variables": self.declared(),
+        }
+
 
 # -- response bodies -----------------------------------------------------------------------
-class Prompt(ResponseBody):
+class Prompt(ObjectBody):
     """A prompt: its description, aliases and newest version number."""
 
-    id: str
-    project_id: str
-    name: str
-    created_at: int
-    updated_at: int
-    description: str
     aliases: dict[str, int] = Field(description="Alias name to version number")
     latest_version: int | None
 
@@ -150,17 +157,6 @@ class PromptVersion(ResponseBody):
     aliases: list[str]
 
 
-class PromptAliasEvent(ResponseBody):
-    """One recorded alias move: from which version to which (null: none), by whom, when."""
-
-    prompt_name: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    claimed_by: str
-    at: int
-
-
 # -- routes --------------------------------------------------------------------------------
 router = APIRouter(prefix="/api/v1/projects/{project}/prompts", tags=["prompts"])
 RegistryDep = Annotated[PromptRegistry, Depends(prompts)]
@@ -169,62 +165,13 @@ NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description="Prompt name")]
 MaxResults = Annotated[int, Query(ge=1, le=MAX_PROMPT_RESULTS)]
 
 
-def create_prompt(registry: PromptRegistry, project_id: str, body: PromptCreate) -> Recorded:
-    """Create a prompt without versions (409 if it exists, unless ``exist_ok``)."""
-    return registry.create_prompt(
-        project_id,
-        body.name,
-        description=body.description,
-        exist_ok=body.exist_ok,
-        prompt_id=body.prompt_id,
-    )
-
-
-def register_version(
-    registry: PromptRegistry, project_id: str, name: str, body: PromptVersionCreate, who: Principal
-) -> Recorded:
-    """Register a prompt's next version from its body (templates are checked there)."""
-    return registry.register(
-        project_id,
-        name,
-        template=body.template_value(),
-        model=body.model,
-        response_format=body.response_format,
-        variables=body.declared(),
-        commit_message=body.commit_message,
-        version_id=body.version_id,
-        principal=who,
-        create_missing_prompt=body.create_missing_prompt,
-    )
-
-
-def get_version(registry: PromptRegistry, project_id: str, name: str, version: int) -> Recorded:
-    """Return one version of a prompt."""
-    return registry.get(project_id, name, version=version)
-
-
-def get_by_alias(registry: PromptRegistry, project_id: str, name: str, alias: str) -> Recorded:
-    """Return the version of a prompt an alias points to."""
-    return registry.get(project_id, name, alias=alias)
-
-
 add_versioned_routes(
     router,
     VersionedKind(
-        noun="prompt",
-        service=prompts,
-        create_body=PromptCreate,
-        create=create_prompt,
-        register_body=PromptVersionCreate,
-        register=register_version,
-        object_model=Prompt,
-        version_model=PromptVersion,
-        event_model=PromptAliasEvent,
-        max_results=MAX_PROMPT_RESULTS,
-        list_objects=PromptRegistry.list_prompts,
-        get_object=PromptRegistry.get_prompt,
-        delete_object=PromptRegistry.delete_prompt,
-        get_version=get_version,
-        get_by_alias=get_by_alias,
+        "prompt",
+        prompts,
+        MAX_PROMPT_RESULTS,
+        create=Operation(PromptCreate, PromptRegistry.create_prompt, Prompt),
+        register=Operation(PromptVersionCreate, PromptRegistry.register, PromptVersion),
     ),
 )

@@ -4,8 +4,11 @@ Models and prompts (and later datasets and evaluation suites) are each "a named 
 immutable numbered versions and aliases whose every move is recorded". Their routes under
 ``/api/v1/projects/{project}/<kind>s/{name}`` are built here once, by
 :func:`add_versioned_routes`, from a :class:`VersionedKind`: the kind's service dependency,
-its calls into that service, its request and response models. A kind's own module adds
-what is its own (updating, registering a version, lineage...).
+the calls its service does not share with other kinds (creating an object, registering a
+version, listing objects...), its request and response models. A create or register
+body is a :class:`ServiceCall`: its fields are the keyword arguments of the service's call,
+so a kind's own module declares the bodies and names the calls, and adds only the routes
+that are its own (updating, deleting a version, lineage...).
 
 Routes built:
 
@@ -23,7 +26,7 @@ Routes built:
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field, create_model
@@ -40,7 +43,16 @@ from windlass.server.api.common import (
 )
 from windlass.server.deps import PrincipalDep, project
 
-__all__ = ["AliasSet", "Recorded", "VersionedKind", "VersionedService", "add_versioned_routes"]
+__all__ = [
+    "AliasSet",
+    "ObjectBody",
+    "Operation",
+    "Recorded",
+    "ServiceCall",
+    "VersionedKind",
+    "VersionedService",
+    "add_versioned_routes",
+]
 
 
 #: A version number: a positive 32-bit integer.
@@ -60,6 +72,28 @@ class Recorded(Protocol):
 
 class VersionedService(Protocol):
     """The calls every versioned kind's domain service answers alike."""
+
+    def get_object(self, project_id: str, name: str) -> Recorded:
+        """Return an object with its aliases and newest version number."""
+        ...
+
+    def list_objects(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[Any]:
+        """Return one page of a project's objects, by name."""
+        ...
+
+    def delete_object(self, project_id: str, name: str) -> None:
+        """Delete an object with all its versions."""
+        ...
+
+    def get_version(self, project_id: str, name: str, version: int) -> Recorded:
+        """Return one version by number."""
+        ...
+
+    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> Recorded:
+        """Return the version an alias names (``latest``: the newest)."""
+        ...
 
     def list_versions(
         self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
@@ -95,19 +129,57 @@ class VersionedService(Protocol):
 S = TypeVar("S", bound=VersionedService)
 
 
+class ServiceCall(RequestBody):
+    """A request body whose fields are the keyword arguments of one domain call.
+
+    A body whose fields need converting first (files to entries, nested bodies to plain
+    data) overrides :meth:`arguments`.
+    """
+
+    def arguments(self) -> dict[str, Any]:
+        """Return the body as the keyword arguments of the domain call it is for."""
+        return {field: getattr(self, field) for field in type(self).model_fields}
+
+
+class ObjectBody(ResponseBody):
+    """The fields every kind's object answers with; a kind's response model adds its own."""
+
+    id: str
+    project_id: str
+    name: str
+    created_at: int
+    updated_at: int
+    description: str
+
+
 class AliasSet(RequestBody):
     """Point an alias at a version; the server's principal goes into the alias history."""
 
     version: Version
 
 
+class Operation(NamedTuple):
+    """One of a kind's own calls: its request body, its service call, its response model.
+
+    The call is the service's unbound method; it takes the service, the project id, (but
+    for creating an object) the object's name, and the body's
+    :meth:`ServiceCall.arguments` as keyword arguments.
+    """
+
+    body: type[ServiceCall]
+    call: Callable[..., Recorded]
+    response: type[ResponseBody]
+
+
 @dataclass(frozen=True)
 class VersionedKind(Generic[S]):
-    """What the shared routes need of one kind: its service, its calls and its models.
+    """What the shared routes need of one kind: its noun, its service and its own calls.
 
     The calls every kind's service answers alike are made directly
-    (:class:`VersionedService`); the others are given here. Each takes the service first,
-    then the project id and (but for ``create`` and ``list_objects``) the object's name.
+    (:class:`VersionedService`); the two that are each kind's own are :class:`Operation`:
+    ``create`` makes an object (its response model is the object's, used by every route
+    that returns one) and ``register`` its next version, with the ``principal`` of the
+    request (its response model is a version's, used by every route that returns one).
     """
 
     #: The kind's noun, singular ("model", "prompt"): used in names and descriptions; its
@@ -115,23 +187,10 @@ class VersionedKind(Generic[S]):
     noun: str
     #: The dependency giving the kind's domain service.
     service: Callable[..., S]
-    #: The body that creates an object, and the call that creates it from that body.
-    create_body: type[RequestBody]
-    create: Callable[[S, str, Any], Recorded]
-    #: The response models of one object, one version and one recorded alias move.
-    object_model: type[ResponseBody]
-    version_model: type[ResponseBody]
-    event_model: type[ResponseBody]
     #: The most objects or versions one page may hold (the store's bound).
     max_results: int
-    list_objects: Callable[[S, str, int, str | None], Page[Any]]
-    get_object: Callable[[S, str, str], Recorded]
-    delete_object: Callable[[S, str, str], None]
-    #: The body that registers a version, and the call that registers it from that body.
-    register_body: type[RequestBody]
-    register: Callable[[S, str, str, Any, Principal], Recorded]
-    get_version: Callable[[S, str, str, int], Recorded]
-    get_by_alias: Callable[[S, str, str, str], Recorded]
+    create: Operation
+    register: Operation
 
     @property
     def plural(self) -> str:
@@ -139,30 +198,47 @@ class VersionedKind(Generic[S]):
         return f"{self.noun}s"
 
 
+def _event_model(kind: VersionedKind[Any]) -> type[ResponseBody]:
+    """Return the response model of one recorded alias move (its name key is the kind's)."""
+    event: type[ResponseBody] = create_model(
+        f"{kind.noun.capitalize()}AliasEvent",
+        __base__=ResponseBody,
+        __doc__="One recorded alias move: from which version to which (null: none), by whom, when.",
+        **{f"{kind.noun}_name": (str, ...)},  # type: ignore[call-overload]
+        alias=(str, ...),
+        from_version=(int | None, ...),
+        to_version=(int | None, ...),
+        claimed_by=(str, ...),
+        at=(int, ...),
+    )
+    return event
+
+
 def _page_models(
-    kind: VersionedKind[Any],
+    kind: VersionedKind[Any], event_model: type[ResponseBody]
 ) -> tuple[type[ResponseBody], type[ResponseBody], type[ResponseBody]]:
     """Return the response models of a page of objects, of versions, of an alias history."""
     title = kind.noun.capitalize()
+    object_model, version_model = kind.create.response, kind.register.response
     objects = create_model(
         f"{title}Page",
         __base__=ResponseBody,
         __doc__=f"One page of a project's {kind.plural}, by name.",
         next_page_token=(str | None, None),
-        **{kind.plural: (list[kind.object_model], ...)},  # type: ignore[call-overload,name-defined]
+        **{kind.plural: (list[object_model], ...)},  # type: ignore[call-overload,valid-type]
     )
     versions = create_model(
         f"{title}VersionPage",
         __base__=ResponseBody,
         __doc__=f"One page of a {kind.noun}'s versions, newest first.",
-        versions=(list[kind.version_model], ...),  # type: ignore[name-defined]
+        versions=(list[version_model], ...),  # type: ignore[valid-type]
         next_page_token=(str | None, None),
     )
     history = create_model(
         f"{title}AliasHistory",
         __base__=ResponseBody,
         __doc__=f"Every recorded alias move of a {kind.noun}, oldest first.",
-        events=(list[kind.event_model], ...),  # type: ignore[name-defined]
+        events=(list[event_model], ...),  # type: ignore[valid-type]
     )
     return objects, versions, history
 
@@ -176,14 +252,16 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     service_dependency = Depends(kind.service)
     NamePath = Annotated[str, Path(pattern=NAME_PATTERN, description=f"{noun.capitalize()} name")]
     MaxResults = Annotated[int, Query(ge=1, le=kind.max_results)]
-    ObjectPage, VersionPage, AliasHistory = _page_models(kind)
-    CreateBody = kind.create_body
-    RegisterBody = kind.register_body
+    event_model = _event_model(kind)
+    ObjectPage, VersionPage, AliasHistory = _page_models(kind, event_model)
+    CreateBody = kind.create.body
+    RegisterBody = kind.register.body
+    object_model, version_model = kind.create.response, kind.register.response
 
     @router.post(
         "",
         name=f"create_{noun}",
-        response_model=kind.object_model,
+        response_model=object_model,
         responses=errors(400, 404, 409, 413, 422),
         description=f"Create a {noun} (409 if it exists, unless `exist_ok`).",
     )
@@ -192,7 +270,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.create(service, proj.id, body).to_dict()
+        return kind.create.call(service, proj.id, **cast(ServiceCall, body).arguments()).to_dict()
 
     @router.get(
         "",
@@ -207,7 +285,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         max_results: MaxResults = 100,
         page_token: PageToken = None,
     ) -> dict[str, Any]:
-        page = kind.list_objects(service, proj.id, max_results, page_token)
+        page = service.list_objects(proj.id, max_results, page_token)
         return {
             kind.plural: [o.to_dict() for o in page.items],
             "next_page_token": page.next_page_token,
@@ -216,14 +294,14 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     @router.get(
         "/{name}",
         name=f"get_{noun}",
-        response_model=kind.object_model,
+        response_model=object_model,
         responses=errors(400, 404),
         description=f"Return a {noun} with its aliases and newest version number.",
     )
     def get_object(
         name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
     ) -> dict[str, Any]:
-        return kind.get_object(service, proj.id, name).to_dict()
+        return service.get_object(proj.id, name).to_dict()
 
     @router.delete(
         "/{name}",
@@ -236,13 +314,13 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     def delete_object(
         name: NamePath, proj: ProjectDep, service: Annotated[S, service_dependency]
     ) -> dict[str, Any]:
-        kind.delete_object(service, proj.id, name)
+        service.delete_object(proj.id, name)
         return {}
 
     @router.post(
         "/{name}/versions",
         name="create_version",
-        response_model=kind.version_model,
+        response_model=version_model,
         responses=errors(400, 404, 409, 413, 422),
         description=f"Register the {noun}'s next version (by default creating the {noun} on "
         "first use). The same `version_id` again returns the version it registered.",
@@ -254,7 +332,9 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         service: Annotated[S, service_dependency],
         who: PrincipalDep,
     ) -> dict[str, Any]:
-        return kind.register(service, proj.id, name, body, who).to_dict()
+        return kind.register.call(
+            service, proj.id, name, principal=who, **cast(ServiceCall, body).arguments()
+        ).to_dict()
 
     @router.get(
         "/{name}/versions",
@@ -277,7 +357,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
 
     @router.get(
         "/{name}/versions/{version}",
-        response_model=kind.version_model,
+        response_model=version_model,
         responses=errors(400, 404),
         description=f"Return one version of a {noun}.",
     )
@@ -287,11 +367,11 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.get_version(service, proj.id, name, version).to_dict()
+        return service.get_version(proj.id, name, version).to_dict()
 
     @router.get(
         "/{name}/aliases/{alias}",
-        response_model=kind.version_model,
+        response_model=version_model,
         responses=errors(400, 404),
         description="Return the version an alias points to.",
     )
@@ -301,11 +381,11 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
     ) -> dict[str, Any]:
-        return kind.get_by_alias(service, proj.id, name, alias).to_dict()
+        return service.get_version_by_alias(proj.id, name, alias).to_dict()
 
     @router.put(
         "/{name}/aliases/{alias}",
-        response_model=kind.event_model,
+        response_model=event_model,
         responses=errors(400, 404, 409, 413, 422),
         description="Point an alias at a version; return the recorded move.",
     )
@@ -321,7 +401,7 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
 
     @router.delete(
         "/{name}/aliases/{alias}",
-        response_model=kind.event_model,
+        response_model=event_model,
         responses=errors(400, 404, 409),
         description="Remove an alias; return the recorded removal.",
     )

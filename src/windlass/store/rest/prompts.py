@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from windlass.entities import (
-    Page,
     Prompt,
     PromptAliasEvent,
     PromptVariable,
@@ -39,6 +38,7 @@ class RestPromptStore(PromptStore):
             version_not_found=PromptVersionNotFound,
             event_from=PromptAliasEvent.from_dict,
         )
+        self.objects = self._prompts
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -59,20 +59,6 @@ class RestPromptStore(PromptStore):
             "exist_ok": exist_ok,
         }
         return self._prompts.create(project_id, body)
-
-    def get_prompt(self, project_id: str, name: str) -> Prompt:
-        """Return a prompt."""
-        return self._prompts.get(project_id, name)
-
-    def list_prompts(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[Prompt]:
-        """Return one page of a project's prompts, by name."""
-        return self._prompts.page(project_id, max_results, page_token)
-
-    def delete_prompt(self, project_id: str, name: str) -> None:
-        """Delete a prompt with its versions."""
-        self._prompts.delete(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_prompt_version(
@@ -101,36 +87,3 @@ class RestPromptStore(PromptStore):
             "create_missing_prompt": False,
         }
         return self._prompts.create_version(project_id, name, body)
-
-    def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
-        """Return one version."""
-        return self._prompts.version(project_id, name, version)
-
-    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
-        """Return the version an alias points to."""
-        return self._prompts.version_by_alias(project_id, name, alias)
-
-    def list_prompt_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[PromptVersion]:
-        """Return one page of a prompt's versions, newest first."""
-        return self._prompts.versions(project_id, name, max_results, page_token)
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_prompt_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Point an alias at a version (the server records the time)."""
-        return self._prompts.set_alias(project_id, name, alias, version)
-
-    def delete_prompt_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Remove an alias (the server records the time)."""
-        return self._prompts.delete_alias(project_id, name, alias)
-
-    def prompt_alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[PromptAliasEvent]:
-        """Return the recorded alias moves, oldest first."""
-        return self._prompts.history(project_id, name, alias)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, Page, RegisteredModel
+from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, RegisteredModel
 from windlass.exceptions import ModelVersionNotFound
 from windlass.store.registry import RegistryStore
 from windlass.store.rest.transport import RestTransport
@@ -32,6 +32,7 @@ class RestRegistryStore(RegistryStore):
             version_not_found=ModelVersionNotFound,
             event_from=AliasEvent.from_dict,
         )
+        self.objects = self._models
 
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
@@ -55,16 +56,6 @@ class RestRegistryStore(RegistryStore):
         }
         return self._models.create(project_id, body)
 
-    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
-        """Return a registered model."""
-        return self._models.get(project_id, name)
-
-    def list_registered_models(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[RegisteredModel]:
-        """Return one page of a project's registered models, by name."""
-        return self._models.page(project_id, max_results, page_token)
-
     def update_registered_model(
         self,
         project_id: str,
@@ -84,10 +75,6 @@ class RestRegistryStore(RegistryStore):
             "delete_tags": delete_tags,
         }
         return self._models.update(project_id, name, body)
-
-    def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model with its versions."""
-        self._models.delete(project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(
@@ -116,39 +103,6 @@ class RestRegistryStore(RegistryStore):
         }
         return self._models.create_version(project_id, name, body)
 
-    def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
-        """Return one version."""
-        return self._models.version(project_id, name, version)
-
-    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
-        """Return the version an alias points to."""
-        return self._models.version_by_alias(project_id, name, alias)
-
-    def list_model_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[ModelVersion]:
-        """Return one page of a model's versions, newest first."""
-        return self._models.versions(project_id, name, max_results, page_token)
-
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version."""
         self._models.delete_version(project_id, name, version)
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_model_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Point an alias at a version (the server records the time)."""
-        return self._models.set_alias(project_id, name, alias, version)
-
-    def delete_model_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Remove an alias (the server records the time)."""
-        return self._models.delete_alias(project_id, name, alias)
-
-    def alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[AliasEvent]:
-        """Return the recorded alias moves, oldest first."""
-        return self._models.history(project_id, name, alias)

@@ -3,25 +3,28 @@
 A versioned kind's routes share one shape under ``/api/v1/projects/{project}/{kind}``:
 ``/{name}`` for the object, ``/{name}/versions[/{n}]``, ``/{name}/aliases/{alias}`` and
 ``/{name}/alias-history``. :class:`VersionedResource` makes those requests once and
-builds the kind's own entities from the answers; a kind's REST store adds only the
-bodies of its creates and updates.
+builds the kind's own entities from the answers. It is every kind's REST
+:class:`~windlass.store.versioned.VersionedStore` (``store.registry.objects``,
+``store.prompts.objects``); a kind's REST store adds only the bodies of its creates and
+updates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from windlass.entities import AliasMove, Page
 from windlass.exceptions import NotFound
 from windlass.store.rest.transport import RestTransport, paging, segment
+from windlass.store.versioned import VersionedStore
 
 O = TypeVar("O")  # noqa: E741 - the object, as V is the version and E the alias event
 V = TypeVar("V")
 E = TypeVar("E", bound=AliasMove)
 
 
-class VersionedResource(Generic[O, V, E]):
+class VersionedResource(VersionedStore[O, V, E]):
     """The routes of one versioned kind, answering with its object, version and event."""
 
     def __init__(
@@ -53,7 +56,7 @@ class VersionedResource(Generic[O, V, E]):
         """Create an object (the body's id makes a retry safe) and return it."""
         return self.object_from(self.http.request("POST", self.path(project_id), json=body))
 
-    def get(self, project_id: str, name: str) -> O:
+    def get_object(self, project_id: str, name: str) -> O:
         """Return one object."""
         return self.object_from(self.http.request("GET", self.path(project_id, name)))
 
@@ -61,7 +64,9 @@ class VersionedResource(Generic[O, V, E]):
         """Change an object and return it."""
         return self.object_from(self.http.request("PATCH", self.path(project_id, name), json=body))
 
-    def page(self, project_id: str, max_results: int, page_token: str | None) -> Page[O]:
+    def list_objects(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[O]:
         """Return one page of a project's objects, by name."""
         body = self.http.request(
             "GET", self.path(project_id), params=paging(max_results, page_token)
@@ -69,7 +74,7 @@ class VersionedResource(Generic[O, V, E]):
         items = [self.object_from(o) for o in body[self.collection]]
         return Page(items, body.get("next_page_token"))
 
-    def delete(self, project_id: str, name: str) -> None:
+    def delete_object(self, project_id: str, name: str) -> None:
         """Delete an object with its versions (a retry after a lost reply finds it gone)."""
         self.http.request("DELETE", self.path(project_id, name), gone_ok=True)
 
@@ -80,18 +85,18 @@ class VersionedResource(Generic[O, V, E]):
             self.http.request("POST", f"{self.path(project_id, name)}/versions", json=body)
         )
 
-    def version(self, project_id: str, name: str, version: int) -> V:
+    def get_version(self, project_id: str, name: str, version: int) -> V:
         """Return one version."""
         path = f"{self.path(project_id, name)}/versions/{int(version)}"
         return self.version_from(self.http.request("GET", path))
 
-    def version_by_alias(self, project_id: str, name: str, alias: str) -> V:
+    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> V:
         """Return the version an alias points to."""
         path = f"{self.path(project_id, name)}/aliases/{segment(alias)}"
         return self.version_from(self.http.request("GET", path))
 
-    def versions(
-        self, project_id: str, name: str, max_results: int, page_token: str | None
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
     ) -> Page[V]:
         """Return one page of an object's versions, newest first."""
         body = self.http.request(
@@ -108,8 +113,13 @@ class VersionedResource(Generic[O, V, E]):
         )
 
     # -- aliases -------------------------------------------------------------------------
-    def set_alias(self, project_id: str, name: str, alias: str, version: int) -> E:
-        """Point an alias at a version; return the recorded move (by the server's principal)."""
+    def set_alias(
+        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
+    ) -> E:
+        """Point an alias at a version; return the recorded move.
+
+        ``claimed_by`` and ``at`` are not sent: the server records its own principal and time.
+        """
         return self.event_from(
             self.http.request(
                 "PUT",
@@ -118,8 +128,10 @@ class VersionedResource(Generic[O, V, E]):
             )
         )
 
-    def delete_alias(self, project_id: str, name: str, alias: str) -> E:
-        """Remove an alias; return the recorded move (by the server's principal).
+    def delete_alias(
+        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
+    ) -> E:
+        """Remove an alias; return the recorded move (the server's principal and time).
 
         Retried after a lost reply, the alias is gone: return the removal that attempt recorded.
         """
@@ -128,14 +140,14 @@ class VersionedResource(Generic[O, V, E]):
         )
         if body is not None:
             return self.event_from(body)
-        moves = self.history(project_id, name, alias)
+        moves = self.alias_history(project_id, name, alias)
         if moves and moves[-1].to_version is None:
             return moves[-1]
         raise self.version_not_found(
             f"{self.noun} {name!r} has no alias {alias!r}", **{self.noun: name, "alias": alias}
         )
 
-    def history(self, project_id: str, name: str, alias: str | None) -> list[E]:
+    def alias_history(self, project_id: str, name: str, alias: str | None = None) -> list[E]:
         """Return the recorded alias moves (of one alias, if given), oldest first."""
         params = {} if alias is None else {"alias": alias}
         body = self.http.request(

@@ -1,10 +1,12 @@
 """The SQL prompt registry: prompts, versions, aliases and alias history.
 
 Built on the versioned-object core (:mod:`~windlass.store.sql.versioned`), which holds the
-locking, numbering, alias moves and paging; this module adds what only prompts have: a
-version's template, model settings, response format and variables, and the rule that
-registering the newest version's content again creates nothing (decided under the
-prompt's lock, so concurrent registers of one content create one version).
+locking, numbering, alias moves and paging, and is the prompt's
+:class:`~windlass.store.versioned.VersionedStore` (``store.prompts.objects``: reading
+prompts and versions, deleting a prompt, moving aliases); this module adds what only
+prompts have: a version's template, model settings, response format and variables, and the
+rule that registering the newest version's content again creates nothing (decided under
+the prompt's lock, so concurrent registers of one content create one version).
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from windlass.entities import (
-    Page,
     Prompt,
     PromptAliasEvent,
     PromptVariable,
@@ -33,16 +33,7 @@ from windlass.store.sql.versioned import VersionedKind, VersionedObjects
 _v = s.prompt_versions
 
 PROMPTS = VersionedKind(
-    noun="prompt",
-    objects=s.prompts,
-    versions=_v,
-    aliases=s.prompt_aliases,
-    events=s.prompt_alias_events,
-    owner="prompt_id",
-    not_found=PromptNotFound,
-    version_not_found=PromptVersionNotFound,
-    list_page_kind="prompts",
-    versions_page_kind="prompt-versions",
+    "prompt", s.prompt_tables, PromptNotFound, PromptVersionNotFound, "prompt-versions"
 )
 
 
@@ -58,37 +49,19 @@ class SqlPromptStore(PromptStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._prompts = VersionedObjects(db, PROMPTS, PromptAliasEvent)
+        self._prompts = VersionedObjects(db, PROMPTS, self, PromptAliasEvent, MAX_PROMPT_RESULTS)
+        self.objects = self._prompts
 
     # -- building entities ---------------------------------------------------------------
-    def _load_prompts(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
-        """Build prompts with aliases and newest version: two queries for any page."""
-        aliases, latest = self._prompts.aliases_and_latest(conn, [r.id for r in rows])
-        return [
-            Prompt(
-                id=r.id,
-                project_id=r.project_id,
-                name=r.name,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                description=r.description,
-                aliases=aliases[r.id],
-                latest_version=latest.get(r.id),
-            )
-            for r in rows
-        ]
+    def load_objects(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[Prompt]:
+        """Build prompts (they have nothing but what every kind has): two queries a page."""
+        return [Prompt(**fields) for fields in self._prompts.object_fields(conn, rows)]
 
-    @staticmethod
-    def _prompt_version(
-        prompt: Row[Any, Any], row: Row[Any, Any], aliases: list[str]
-    ) -> PromptVersion:
+    def build_version(self, fields: dict[str, Any], row: Row[Any, Any]) -> PromptVersion:
+        """Return a prompt version: the shared fields, its template, settings, variables."""
         variables = orjson.loads(row.variables)
         return PromptVersion(
-            id=row.id,
-            prompt_id=prompt.id,
-            project_id=prompt.project_id,
-            name=prompt.name,
-            version=row.version,
+            **fields,
             template=orjson.loads(row.template),
             model=orjson.loads(row.model),
             response_format=None
@@ -96,17 +69,11 @@ class SqlPromptStore(PromptStore):
             else orjson.loads(row.response_format),
             variables={k: PromptVariable.from_dict(k, v) for k, v in variables.items()},
             content_hash=row.content_hash,
-            created_at=row.created_at,
-            claimed_by=row.claimed_by,
             commit_message=row.commit_message,
-            aliases=aliases,
         )
 
-    def _with_aliases(
-        self, conn: Connection, prompt: Row[Any, Any], row: Row[Any, Any]
-    ) -> PromptVersion:
-        aliases = self._prompts.aliases_of(conn, prompt.id, row.version)
-        return self._prompt_version(prompt, row, aliases)
+    def check_delete(self, conn: Connection, prompt: Row[Any, Any]) -> None:
+        """Allow any deletion: nothing depends on a prompt but its aliases (checked first)."""
 
     # -- prompts -------------------------------------------------------------------------
     def create_prompt(
@@ -135,32 +102,7 @@ class SqlPromptStore(PromptStore):
                 values={"description": description},
                 fixed=("description",),
             )
-            return self._load_prompts(conn, [self._prompts.row(conn, project_id, name)])[0]
-
-    def get_prompt(self, project_id: str, name: str) -> Prompt:
-        """Return a prompt with its aliases and newest version number."""
-        with self._db.read() as conn:
-            return self._load_prompts(conn, [self._prompts.row(conn, project_id, name)])[0]
-
-    def list_prompts(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[Prompt]:
-        """Return a project's prompts ordered by name, keyset-paged."""
-        return self._prompts.page(
-            project_id,
-            max_results,
-            page_token,
-            MAX_PROMPT_RESULTS,
-            self._load_prompts,
-            lambda prompt: prompt.name,
-        )
-
-    def delete_prompt(self, project_id: str, name: str) -> None:
-        """Delete a prompt, its versions and alias history (refused while aliased)."""
-        with self._db.write() as conn:
-            prompt = self._prompts.row(conn, project_id, name, lock=True)
-            self._prompts.check_unaliased(conn, prompt)
-            self._prompts.delete(conn, prompt)
+            return self._prompts.load_one(conn, project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_prompt_version(
@@ -187,72 +129,12 @@ class SqlPromptStore(PromptStore):
             "content_hash": content_hash,
             "commit_message": commit_message,
         }
-        with self._db.write() as conn:
-            # The lock comes before both checks: a concurrent retry (or an identical
-            # register) waits here, then finds the version its twin committed.
-            prompt = self._prompts.row(conn, project_id, name, lock=True)
-            existing = self._prompts.retried_version(conn, prompt, version_id)
-            if existing is not None:
-                return self._with_aliases(conn, prompt, existing)
-            newest = self._prompts.newest_version(conn, prompt)
-            if newest is not None and newest.content_hash == content_hash:
-                return self._with_aliases(conn, prompt, newest)
-            self._prompts.add_version(
-                conn,
-                prompt,
-                version_id=version_id,
-                claimed_by=claimed_by,
-                created_at=created_at,
-                values=values,
-            )
-            row = conn.execute(select(_v).where(_v.c.id == version_id)).one()
-            return self._prompt_version(prompt, row, [])
-
-    def get_prompt_version(self, project_id: str, name: str, version: int) -> PromptVersion:
-        """Return one version with its aliases."""
-        with self._db.read() as conn:
-            prompt = self._prompts.row(conn, project_id, name)
-            return self._with_aliases(
-                conn, prompt, self._prompts.version_row(conn, prompt, version)
-            )
-
-    def get_prompt_version_by_alias(self, project_id: str, name: str, alias: str) -> PromptVersion:
-        """Return the version ``alias`` points to."""
-        with self._db.read() as conn:
-            prompt = self._prompts.row(conn, project_id, name)
-            version = self._prompts.version_by_alias(conn, prompt, alias)
-            return self._with_aliases(
-                conn, prompt, self._prompts.version_row(conn, prompt, version)
-            )
-
-    def list_prompt_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[PromptVersion]:
-        """Return a prompt's versions, newest first, keyset-paged."""
-        with self._db.read() as conn:
-            prompt = self._prompts.row(conn, project_id, name)
-            rows, aliases, token = self._prompts.versions_page(
-                conn, prompt, max_results, page_token, MAX_PROMPT_RESULTS
-            )
-        return Page([self._prompt_version(prompt, r, aliases[r.version]) for r in rows], token)
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_prompt_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Point ``alias`` at ``version`` and record the move (see the interface)."""
-        return self._prompts.set_alias(
-            project_id, name, alias, version, claimed_by=claimed_by, at=at
+        return self._prompts.register_version(
+            project_id,
+            name,
+            version_id=version_id,
+            claimed_by=claimed_by,
+            created_at=created_at,
+            values=values,
+            same_as=lambda newest: bool(newest.content_hash == content_hash),
         )
-
-    def delete_prompt_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> PromptAliasEvent:
-        """Remove an alias and record it; a missing alias is PromptVersionNotFound."""
-        return self._prompts.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
-
-    def prompt_alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[PromptAliasEvent]:
-        """Return the prompt's alias moves (or one alias's), oldest first."""
-        return self._prompts.history(project_id, name, alias)

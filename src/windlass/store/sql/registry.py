@@ -1,9 +1,11 @@
 """The SQL model registry: registered models, versions, aliases and alias history.
 
 Built on the versioned-object core (:mod:`~windlass.store.sql.versioned`), which holds the
-locking, numbering, alias moves and paging; this module adds what only models have: tags,
-a Markdown card, a version's files and manifest, and the check that no deployment serves
-a model or version about to be deleted.
+locking, numbering, alias moves and paging, and is the model's
+:class:`~windlass.store.versioned.VersionedStore` (``store.registry.objects``: reading
+models and versions, deleting a model, moving aliases); this module adds what only models
+have: tags, a Markdown card, a version's files and manifest, and the check that no
+deployment serves a model or version about to be deleted.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from windlass.entities import (
     AliasEvent,
     ArtifactEntry,
     ModelVersion,
-    Page,
     RegisteredModel,
 )
 from windlass.exceptions import (
@@ -38,19 +39,7 @@ from windlass.uris import LATEST, parse_object_uri
 _m, _t, _v = s.registered_models, s.registered_model_tags, s.model_versions
 _d = s.deployments
 
-MODELS = VersionedKind(
-    noun="model",
-    objects=_m,
-    versions=_v,
-    aliases=s.model_aliases,
-    events=s.model_alias_events,
-    owner="model_id",
-    not_found=ModelNotFound,
-    version_not_found=ModelVersionNotFound,
-    list_page_kind="models",
-    versions_page_kind="versions",
-    tags=_t,
-)
+MODELS = VersionedKind("model", s.model_tables, ModelNotFound, ModelVersionNotFound, "versions", _t)
 
 
 def _dumps(value: Any) -> str:
@@ -62,13 +51,14 @@ class SqlRegistryStore(RegistryStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._models = VersionedObjects(db, MODELS, AliasEvent)
+        self._models = VersionedObjects(db, MODELS, self, AliasEvent, MAX_REGISTRY_RESULTS)
+        self.objects = self._models
 
     # -- building entities ---------------------------------------------------------------
-    def _load_models(
+    def load_objects(
         self, conn: Connection, rows: Sequence[Row[Any, Any]]
     ) -> list[RegisteredModel]:
-        """Build models with tags, aliases and newest version: three queries for any page."""
+        """Build models with their card and tags: three queries for any page."""
         ids = [r.id for r in rows]
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         if ids:
@@ -78,41 +68,23 @@ class SqlRegistryStore(RegistryStore):
                 .order_by(_t.c.key)
             ):
                 tags[model_id][key] = value
-        aliases, latest = self._models.aliases_and_latest(conn, ids)
+        shared = self._models.object_fields(conn, rows)
         return [
-            RegisteredModel(
-                id=r.id,
-                project_id=r.project_id,
-                name=r.name,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                description=r.description,
-                card=r.card,
-                tags=tags[r.id],
-                aliases=aliases[r.id],
-                latest_version=latest.get(r.id),
-            )
-            for r in rows
+            RegisteredModel(**fields, card=r.card, tags=tags[r.id])
+            for r, fields in zip(rows, shared, strict=True)
         ]
 
-    @staticmethod
-    def _version(model: Row[Any, Any], row: Row[Any, Any], aliases: list[str]) -> ModelVersion:
+    def build_version(self, fields: dict[str, Any], row: Row[Any, Any]) -> ModelVersion:
+        """Return a model version: the shared fields, its source, run, files and manifest."""
         return ModelVersion(
-            id=row.id,
-            model_id=model.id,
-            project_id=model.project_id,
-            name=model.name,
-            version=row.version,
+            **fields,
             source=row.source,
             run_id=row.run_id,
             files=[
                 ArtifactEntry(path, digest, size) for path, digest, size in orjson.loads(row.files)
             ],
             manifest=orjson.loads(row.manifest),
-            created_at=row.created_at,
-            claimed_by=row.claimed_by,
             description=row.description,
-            aliases=aliases,
         )
 
     @staticmethod
@@ -155,9 +127,16 @@ class SqlRegistryStore(RegistryStore):
                     users.append(f"deployment {name!r} (variant {variant.get('name')!r})")
         return users
 
-    def _load_version(self, conn: Connection, model: Row[Any, Any], version: int) -> ModelVersion:
-        row = self._models.version_row(conn, model, version)
-        return self._version(model, row, self._models.aliases_of(conn, model.id, version))
+    def check_delete(self, conn: Connection, model: Row[Any, Any]) -> None:
+        """Raise InUse, naming them, while a deployment serves any version of ``model``."""
+        served = self._served_by(conn, model, None, newest=True)
+        if served:
+            raise InUse(
+                f"model {model.name!r} is served by {'; '.join(served)}; change or "
+                "delete the deployment(s) first",
+                model=model.name,
+                used_by=served,
+            )
 
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(
@@ -191,25 +170,7 @@ class SqlRegistryStore(RegistryStore):
                     _t.insert(),
                     [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()],
                 )
-            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
-
-    def get_registered_model(self, project_id: str, name: str) -> RegisteredModel:
-        """Return a registered model with its tags, aliases and newest version number."""
-        with self._db.read() as conn:
-            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
-
-    def list_registered_models(
-        self, project_id: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[RegisteredModel]:
-        """Return a project's registered models ordered by name, keyset-paged."""
-        return self._models.page(
-            project_id,
-            max_results,
-            page_token,
-            MAX_REGISTRY_RESULTS,
-            self._load_models,
-            lambda model: model.name,
-        )
+            return self._models.load_one(conn, project_id, name)
 
     def update_registered_model(
         self,
@@ -241,26 +202,7 @@ class SqlRegistryStore(RegistryStore):
                     ),
                     [{"model_id": model.id, "key": k, "value": v} for k, v in set_tags.items()],
                 )
-            return self._load_models(conn, [self._models.row(conn, project_id, name)])[0]
-
-    def delete_registered_model(self, project_id: str, name: str) -> None:
-        """Delete a model, its versions, tags and alias history (refused while in use).
-
-        In use: an alias exists (InvalidState), or a deployment serves one of its versions
-        (InUse, naming the deployment).
-        """
-        with self._db.write() as conn:
-            model = self._models.row(conn, project_id, name, lock=True)
-            self._models.check_unaliased(conn, model)
-            served = self._served_by(conn, model, None, newest=True)
-            if served:
-                raise InUse(
-                    f"model {name!r} is served by {'; '.join(served)}; change or "
-                    "delete the deployment(s) first",
-                    model=name,
-                    used_by=served,
-                )
-            self._models.delete(conn, model)
+            return self._models.load_one(conn, project_id, name)
 
     # -- versions ------------------------------------------------------------------------
     def create_model_version(
@@ -278,64 +220,21 @@ class SqlRegistryStore(RegistryStore):
         created_at: int,
     ) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
-        with self._db.write() as conn:
-            model = self._models.row(conn, project_id, name, lock=True)
-            existing = self._models.retried_version(conn, model, version_id)
-            if existing is not None:
-                return self._version(
-                    model, existing, self._models.aliases_of(conn, model.id, existing.version)
-                )
-            number = self._models.add_version(
-                conn,
-                model,
-                version_id=version_id,
-                claimed_by=claimed_by,
-                created_at=created_at,
-                values={
-                    "source": source,
-                    "run_id": run_id,
-                    "files": _dumps([[f.path, f.digest, f.size] for f in files]),
-                    "manifest": _dumps(manifest),
-                    "description": description,
-                },
-            )
-        return ModelVersion(
-            id=version_id,
-            model_id=model.id,
-            project_id=project_id,
-            name=name,
-            version=number,
-            source=source,
-            run_id=run_id,
-            files=list(files),
-            manifest=dict(manifest),
-            created_at=created_at,
+        values = {
+            "source": source,
+            "run_id": run_id,
+            "files": _dumps([[f.path, f.digest, f.size] for f in files]),
+            "manifest": _dumps(manifest),
+            "description": description,
+        }
+        return self._models.register_version(
+            project_id,
+            name,
+            version_id=version_id,
             claimed_by=claimed_by,
-            description=description,
+            created_at=created_at,
+            values=values,
         )
-
-    def get_model_version(self, project_id: str, name: str, version: int) -> ModelVersion:
-        """Return one version with its aliases."""
-        with self._db.read() as conn:
-            return self._load_version(conn, self._models.row(conn, project_id, name), version)
-
-    def get_model_version_by_alias(self, project_id: str, name: str, alias: str) -> ModelVersion:
-        """Return the version ``alias`` points to."""
-        with self._db.read() as conn:
-            model = self._models.row(conn, project_id, name)
-            version = self._models.version_by_alias(conn, model, alias)
-            return self._load_version(conn, model, version)
-
-    def list_model_versions(
-        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
-    ) -> Page[ModelVersion]:
-        """Return a model's versions, newest first, keyset-paged."""
-        with self._db.read() as conn:
-            model = self._models.row(conn, project_id, name)
-            rows, aliases, token = self._models.versions_page(
-                conn, model, max_results, page_token, MAX_REGISTRY_RESULTS
-            )
-        return Page([self._version(model, r, aliases[r.version]) for r in rows], token)
 
     def delete_model_version(self, project_id: str, name: str, version: int) -> None:
         """Delete a version (refused, naming them, while aliases or deployments use it)."""
@@ -367,24 +266,3 @@ class SqlRegistryStore(RegistryStore):
                     used_by=served,
                 )
             conn.execute(delete(_v).where(_v.c.id == found.id))
-
-    # -- aliases -------------------------------------------------------------------------
-    def set_model_alias(
-        self, project_id: str, name: str, alias: str, version: int, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Point ``alias`` at ``version`` and record the move (see the interface)."""
-        return self._models.set_alias(
-            project_id, name, alias, version, claimed_by=claimed_by, at=at
-        )
-
-    def delete_model_alias(
-        self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
-    ) -> AliasEvent:
-        """Remove an alias and record it; a missing alias is ModelVersionNotFound."""
-        return self._models.delete_alias(project_id, name, alias, claimed_by=claimed_by, at=at)
-
-    def alias_history(
-        self, project_id: str, name: str, alias: str | None = None
-    ) -> list[AliasEvent]:
-        """Return the model's alias moves (or one alias's), oldest first."""
-        return self._models.history(project_id, name, alias)

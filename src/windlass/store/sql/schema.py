@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -142,24 +145,108 @@ run_inputs = Table(
     UniqueConstraint("run_id", "name", "digest", "context", name="uq_run_inputs_identity"),
 )
 
-# -- model registry ---------------------------------------------------------------------
-# ``next_version`` is the number the next registered version gets: it is read and bumped
-# in the transaction that inserts the version, under the model row's lock, so numbers
-# never repeat or skip (a deleted version's number is not reused).
-registered_models = Table(
-    "registered_models",
-    metadata,
-    Column("id", ID, primary_key=True),
-    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
-    Column("name", String(256), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("card", Text, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-    Column("updated_at", BigInteger, nullable=False),
-    Column("next_version", Integer, nullable=False),
-    UniqueConstraint("project_id", "name", name="uq_registered_models_project_name"),
-)
 
+# -- versioned kinds --------------------------------------------------------------------
+@dataclass(frozen=True)
+class VersionedTables:
+    """The tables of one versioned kind (models, prompts...), made by :func:`_versioned`."""
+
+    #: One row per object: ``next_version`` is the number the next version gets.
+    objects: Table
+    #: One row per immutable version, numbered per object.
+    versions: Table
+    #: The alias -> version map of each object.
+    aliases: Table
+    #: Every recorded alias move (from, to, who, when), oldest first by ``id``.
+    events: Table
+
+
+def _versioned(
+    noun: str,
+    objects: str,
+    object_columns: list[Column[Any]],
+    version_columns: list[Column[Any] | Index],
+) -> VersionedTables:
+    """Return the tables of a versioned kind: every kind's columns, then its own.
+
+    ``next_version`` of an object is read and bumped in the transaction that inserts the
+    version, under the object row's lock, so numbers never repeat or skip (a deleted
+    version's number is not reused). Versions are immutable; an alias can only name a
+    version that exists (the database refuses a dangling one too). The owner column of
+    versions, aliases and events is ``<noun>_id``.
+    """
+    owner, versions = f"{noun}_id", f"{noun}_versions"
+    objects_table = Table(
+        objects,
+        metadata,
+        Column("id", ID, primary_key=True),
+        Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+        Column("name", String(256), nullable=False),
+        Column("description", Text, nullable=False),
+        *object_columns,
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        Column("next_version", Integer, nullable=False),
+        UniqueConstraint("project_id", "name", name=f"uq_{objects}_project_name"),
+    )
+    versions_table = Table(
+        versions,
+        metadata,
+        Column("id", ID, primary_key=True),
+        Column(owner, ID, ForeignKey(f"{objects}.id"), nullable=False),
+        Column("version", Integer, nullable=False),
+        *version_columns,
+        Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
+        Column("created_at", BigInteger, nullable=False),
+        UniqueConstraint(owner, "version", name=f"uq_{versions}_{noun}_version"),
+    )
+    aliases = Table(
+        f"{noun}_aliases",
+        metadata,
+        Column(owner, ID, primary_key=True),
+        Column("alias", String(256), primary_key=True),
+        Column("version", Integer, nullable=False),
+        ForeignKeyConstraint(
+            [owner, "version"],
+            [f"{versions}.{owner}", f"{versions}.version"],
+            name=f"fk_{noun}_aliases_version",
+        ),
+    )
+    events = Table(
+        f"{noun}_alias_events",
+        metadata,
+        Column(
+            "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+        Column(owner, ID, ForeignKey(f"{objects}.id"), nullable=False),
+        Column("alias", String(256), nullable=False),
+        Column("from_version", Integer),
+        Column("to_version", Integer),
+        Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
+        Column("at", BigInteger, nullable=False),
+        Index(f"ix_{noun}_alias_events_{noun}_alias", owner, "alias", "id"),
+    )
+    return VersionedTables(objects_table, versions_table, aliases, events)
+
+
+# -- model registry ---------------------------------------------------------------------
+# A model has a Markdown card and tags; a version, the digests of its files, its manifest
+# and the run that made it.
+model_tables = _versioned(
+    "model",
+    "registered_models",
+    [Column("card", Text, nullable=False)],
+    [
+        Column("source", Text, nullable=False),
+        # No foreign key: lineage keeps naming the run even if runs are ever purged.
+        Column("run_id", ID),
+        Column("files", Text, nullable=False),  # JSON [[path, digest, size], ...]
+        Column("manifest", Text, nullable=False),  # JSON of windlass-model.yaml
+        Column("description", Text, nullable=False),
+        Index("ix_model_versions_run", "run_id"),
+    ],
+)
+registered_models = model_tables.objects
 registered_model_tags = Table(
     "registered_model_tags",
     metadata,
@@ -167,53 +254,9 @@ registered_model_tags = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
 )
-
-model_versions = Table(
-    "model_versions",
-    metadata,
-    Column("id", ID, primary_key=True),
-    Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("source", Text, nullable=False),
-    # No foreign key: lineage keeps naming the run even if runs are ever purged.
-    Column("run_id", ID),
-    Column("files", Text, nullable=False),  # JSON [[path, digest, size], ...]
-    Column("manifest", Text, nullable=False),  # JSON of windlass-model.yaml
-    Column("description", Text, nullable=False),
-    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
-    Column("created_at", BigInteger, nullable=False),
-    UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
-    Index("ix_model_versions_run", "run_id"),
-)
-
-# An alias can only name a version that exists: the database refuses a dangling one too.
-model_aliases = Table(
-    "model_aliases",
-    metadata,
-    Column("model_id", ID, primary_key=True),
-    Column("alias", String(256), primary_key=True),
-    Column("version", Integer, nullable=False),
-    ForeignKeyConstraint(
-        ["model_id", "version"],
-        ["model_versions.model_id", "model_versions.version"],
-        name="fk_model_aliases_version",
-    ),
-)
-
-model_alias_events = Table(
-    "model_alias_events",
-    metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("model_id", ID, ForeignKey("registered_models.id"), nullable=False),
-    Column("alias", String(256), nullable=False),
-    Column("from_version", Integer),
-    Column("to_version", Integer),
-    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
-    Column("at", BigInteger, nullable=False),
-    Index("ix_model_alias_events_model_alias", "model_id", "alias", "id"),
-)
+model_versions = model_tables.versions
+model_aliases = model_tables.aliases
+model_alias_events = model_tables.events
 
 # -- deployments ------------------------------------------------------------------------
 # A deployment's current state; ``revision`` grows by one with every change, in the
@@ -330,68 +373,26 @@ traces = Table(
 )
 
 # -- prompts ----------------------------------------------------------------------------
-# Like registered models: ``next_version`` is read and bumped under the prompt row's lock
-# in the transaction that inserts the version, so numbers never repeat or skip.
-prompts = Table(
+# ``template``, ``model``, ``response_format`` and ``variables`` are JSON text;
+# ``content_hash`` (64 hex) lets a register of unchanged content find the newest version
+# without comparing the texts.
+prompt_tables = _versioned(
+    "prompt",
     "prompts",
-    metadata,
-    Column("id", ID, primary_key=True),
-    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
-    Column("name", String(256), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-    Column("updated_at", BigInteger, nullable=False),
-    Column("next_version", Integer, nullable=False),
-    UniqueConstraint("project_id", "name", name="uq_prompts_project_name"),
+    [],
+    [
+        Column("template", Text, nullable=False),  # JSON: a string, or [{role, content}, ...]
+        Column("model", Text, nullable=False),  # JSON object
+        Column("response_format", Text),  # JSON object, or NULL
+        Column("variables", Text, nullable=False),  # JSON {name: {type, required, default?}}
+        Column("content_hash", String(64), nullable=False),
+        Column("commit_message", Text, nullable=False),
+    ],
 )
-
-# Versions are immutable. ``template``, ``model``, ``response_format`` and ``variables``
-# are JSON text; ``content_hash`` (64 hex) lets a register of unchanged content find the
-# newest version without comparing the texts.
-prompt_versions = Table(
-    "prompt_versions",
-    metadata,
-    Column("id", ID, primary_key=True),
-    Column("prompt_id", ID, ForeignKey("prompts.id"), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("template", Text, nullable=False),  # JSON: a string, or [{role, content}, ...]
-    Column("model", Text, nullable=False),  # JSON object
-    Column("response_format", Text),  # JSON object, or NULL
-    Column("variables", Text, nullable=False),  # JSON {name: {type, required, default?}}
-    Column("content_hash", String(64), nullable=False),
-    Column("commit_message", Text, nullable=False),
-    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
-    Column("created_at", BigInteger, nullable=False),
-    UniqueConstraint("prompt_id", "version", name="uq_prompt_versions_prompt_version"),
-)
-
-prompt_aliases = Table(
-    "prompt_aliases",
-    metadata,
-    Column("prompt_id", ID, primary_key=True),
-    Column("alias", String(256), primary_key=True),
-    Column("version", Integer, nullable=False),
-    ForeignKeyConstraint(
-        ["prompt_id", "version"],
-        ["prompt_versions.prompt_id", "prompt_versions.version"],
-        name="fk_prompt_aliases_version",
-    ),
-)
-
-prompt_alias_events = Table(
-    "prompt_alias_events",
-    metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("prompt_id", ID, ForeignKey("prompts.id"), nullable=False),
-    Column("alias", String(256), nullable=False),
-    Column("from_version", Integer),
-    Column("to_version", Integer),
-    Column("claimed_by", String(256), nullable=False),  # unauthenticated: a claim
-    Column("at", BigInteger, nullable=False),
-    Index("ix_prompt_alias_events_prompt_alias", "prompt_id", "alias", "id"),
-)
+prompts = prompt_tables.objects
+prompt_versions = prompt_tables.versions
+prompt_aliases = prompt_tables.aliases
+prompt_alias_events = prompt_tables.events
 
 # The audit log is append-only: migration 0009 adds triggers that refuse UPDATE and DELETE
 # (SQLite and PostgreSQL alike). ``project_id`` has no foreign key: a record outlives what it

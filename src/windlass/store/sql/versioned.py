@@ -20,56 +20,121 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from windlass.entities import Page
+from windlass.entities import AliasMove, Page
 from windlass.exceptions import AlreadyExists, InvalidState, NotFound
 from windlass.store.paging import check_max_results, decode_token, encode_token
 from windlass.store.sql import lookups
 from windlass.store.sql.database import Database
 from windlass.store.sql.idempotency import require_same
+from windlass.store.sql.schema import VersionedTables
+from windlass.store.versioned import VersionedStore
 
-T = TypeVar("T")
-E = TypeVar("E")
+O = TypeVar("O")  # noqa: E741 - the object, as V is the version and E the alias event
+V = TypeVar("V")
+E = TypeVar("E", bound=AliasMove)
+V_co = TypeVar("V_co", covariant=True)
 
 #: Builds a kind's alias event from (name, alias, from_version, to_version, claimed_by, at).
 EventFactory = Callable[[str, str, int | None, int | None, str, int], E]
 
 
+class KindRows(Protocol[O, V_co]):
+    """What a kind's own store gives the core: its entities, built from rows.
+
+    The core reads the rows, builds the fields every kind shares
+    (:meth:`VersionedObjects.object_fields`, :meth:`VersionedObjects.version_fields`) and
+    leaves the kind's own columns to these.
+    """
+
+    def load_objects(self, conn: Connection, rows: Sequence[Row[Any, Any]]) -> list[O]:
+        """Return the kind's objects of ``rows`` (one batch of queries for any page)."""
+        ...
+
+    def build_version(self, fields: dict[str, Any], row: Row[Any, Any]) -> V_co:
+        """Return the kind's version from the shared ``fields`` and the row's own columns."""
+        ...
+
+    def check_delete(self, conn: Connection, obj: Row[Any, Any]) -> None:
+        """Raise (InUse, naming it) while something of the kind's own depends on ``obj``."""
+        ...
+
+
 @dataclass(frozen=True)
 class VersionedKind:
-    """The tables and names of one versioned kind."""
+    """The tables and names of one versioned kind.
+
+    The owner column of its versions, aliases, events and tags is ``<noun>_id``; its
+    objects' page tokens are of the kind ``<noun>s``.
+    """
 
     #: The word for one object in messages and error details ("model", "prompt").
     noun: str
-    objects: Table
-    versions: Table
-    aliases: Table
-    events: Table
-    #: The column of ``versions``, ``aliases``, ``events`` (and ``tags``) naming the object.
-    owner: str
+    tables: VersionedTables
     not_found: type[NotFound]
     version_not_found: type[NotFound]
-    #: Page-token kinds of the object listing and of the version listing.
-    list_page_kind: str
+    #: The page-token kind of the version listing.
     versions_page_kind: str
     #: Key-value tags of an object, if the kind has them.
     tags: Table | None = None
 
+    @property
+    def objects(self) -> Table:
+        """Return the table of the kind's objects."""
+        return self.tables.objects
 
-class VersionedObjects(Generic[E]):
+    @property
+    def versions(self) -> Table:
+        """Return the table of the kind's versions."""
+        return self.tables.versions
+
+    @property
+    def aliases(self) -> Table:
+        """Return the table of the kind's aliases."""
+        return self.tables.aliases
+
+    @property
+    def events(self) -> Table:
+        """Return the table of the kind's recorded alias moves."""
+        return self.tables.events
+
+    @property
+    def owner(self) -> str:
+        """Return the column of versions, aliases, events and tags naming the object."""
+        return f"{self.noun}_id"
+
+    @property
+    def list_page_kind(self) -> str:
+        """Return the page-token kind of the object listing."""
+        return f"{self.noun}s"
+
+
+class VersionedObjects(VersionedStore[O, V, E]):
     """Objects of one :class:`VersionedKind`, their versions, aliases and alias history.
 
-    Alias moves come back as the kind's own event entity, built by ``event``.
+    It is the SQL :class:`~windlass.store.versioned.VersionedStore` of every kind, and
+    the helpers (taking a connection) a kind's own store builds on. Objects and versions
+    come back as the kind's own entities, built by ``rows`` (the kind's store); alias moves
+    as its event, built by ``event``. A page holds at most ``max_results``.
     """
 
-    def __init__(self, db: Database, kind: VersionedKind, event: EventFactory[E]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        kind: VersionedKind,
+        rows: KindRows[O, V],
+        event: EventFactory[E],
+        max_results: int,
+    ) -> None:
         self.db = db
         self.kind = kind
+        self.rows = rows
         self.event = event
+        self.max_results = max_results
 
     # -- errors --------------------------------------------------------------------------
     def no_version(self, name: str, version: int) -> NotFound:
@@ -157,17 +222,20 @@ class VersionedObjects(Generic[E]):
             )
         return False
 
-    def page(
-        self,
-        project_id: str,
-        max_results: int,
-        page_token: str | None,
-        limit: int,
-        load: Callable[[Connection, Sequence[Row[Any, Any]]], list[T]],
-        name_of: Callable[[T], str],
-    ) -> Page[T]:
-        """Return a project's objects ordered by name, keyset-paged, built by ``load``."""
-        check_max_results(max_results, limit)
+    def load_one(self, conn: Connection, project_id: str, name: str) -> O:
+        """Return the kind's entity of one object, read in the caller's transaction."""
+        return self.rows.load_objects(conn, [self.row(conn, project_id, name)])[0]
+
+    def get_object(self, project_id: str, name: str) -> O:
+        """Return an object with its aliases and newest version number."""
+        with self.db.read() as conn:
+            return self.load_one(conn, project_id, name)
+
+    def list_objects(
+        self, project_id: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[O]:
+        """Return a project's objects ordered by name, keyset-paged."""
+        check_max_results(max_results, self.max_results)
         o = self.kind.objects
         token_kind = f"{self.kind.list_page_kind}:{project_id}"
         query = (
@@ -178,15 +246,61 @@ class VersionedObjects(Generic[E]):
         with self.db.read() as conn:
             lookups.project_name(conn, project_id)
             rows = conn.execute(query).all()
-            items = load(conn, rows[:max_results])
+            items = self.rows.load_objects(conn, rows[:max_results])
         token = (
-            encode_token({"k": token_kind, "n": name_of(items[-1])})
+            encode_token({"k": token_kind, "n": rows[max_results - 1].name})
             if len(rows) > max_results
             else None
         )
         return Page(items, token)
 
-    def aliases_and_latest(
+    def delete_object(self, project_id: str, name: str) -> None:
+        """Delete an object, its versions, tags and alias history (refused while in use)."""
+        with self.db.write() as conn:
+            obj = self.row(conn, project_id, name, lock=True)
+            self.check_unaliased(conn, obj)
+            self.rows.check_delete(conn, obj)
+            self.delete(conn, obj)
+
+    def object_fields(
+        self, conn: Connection, rows: Sequence[Row[Any, Any]]
+    ) -> list[dict[str, Any]]:
+        """Return the fields every kind's objects have, one dict per row (two queries).
+
+        They are :class:`~windlass.entities.VersionedObject`'s: id, project, name, times,
+        description, aliases (alias -> version) and the newest version number.
+        """
+        aliases, latest = self._aliases_and_latest(conn, [r.id for r in rows])
+        return [
+            {
+                "id": r.id,
+                "project_id": r.project_id,
+                "name": r.name,
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
+                "description": r.description,
+                "aliases": aliases[r.id],
+                "latest_version": latest.get(r.id),
+            }
+            for r in rows
+        ]
+
+    def version_fields(
+        self, obj: Row[Any, Any], row: Row[Any, Any], aliases: list[str]
+    ) -> dict[str, Any]:
+        """Return the fields every kind's versions have (the owner's id under its key)."""
+        return {
+            "id": row.id,
+            self.kind.owner: obj.id,
+            "project_id": obj.project_id,
+            "name": obj.name,
+            "version": row.version,
+            "created_at": row.created_at,
+            "claimed_by": row.claimed_by,
+            "aliases": aliases,
+        }
+
+    def _aliases_and_latest(
         self, conn: Connection, ids: list[str]
     ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
         """Return each object's aliases (alias -> version) and newest version number."""
@@ -291,6 +405,43 @@ class VersionedObjects(Generic[E]):
         )
         return number
 
+    def register_version(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        version_id: str,
+        claimed_by: str,
+        created_at: int,
+        values: dict[str, Any],
+        same_as: Callable[[Row[Any, Any]], bool] | None = None,
+    ) -> V:
+        """Add the object's next version (its own ``values``) and return it, in one transaction.
+
+        The same ``version_id`` again returns the version stored under it (a retry). With
+        ``same_as``, a newest version it holds equal (same content) is returned instead of
+        adding one. Both checks run under the object's lock, so a concurrent retry (or an
+        identical register) waits, then finds the version its twin committed.
+        """
+        with self.db.write() as conn:
+            obj = self.row(conn, project_id, name, lock=True)
+            found = self.retried_version(conn, obj, version_id)
+            if found is None and same_as is not None:
+                newest = self.newest_version(conn, obj)
+                found = newest if newest is not None and same_as(newest) else None
+            if found is None:
+                self.add_version(
+                    conn,
+                    obj,
+                    version_id=version_id,
+                    claimed_by=claimed_by,
+                    created_at=created_at,
+                    values=values,
+                )
+                v = self.kind.versions
+                found = conn.execute(select(v).where(v.c.id == version_id)).one()
+            return self.with_aliases(conn, obj, found)
+
     def version_row(self, conn: Connection, obj: Row[Any, Any], version: int) -> Row[Any, Any]:
         """Return one version's row, or raise the kind's version-not-found error."""
         v = self.kind.versions
@@ -328,6 +479,42 @@ class VersionedObjects(Generic[E]):
             encode_token({"k": token_kind, "v": numbers[-1]}) if len(rows) > max_results else None
         )
         return list(rows[:max_results]), aliases, token
+
+    def with_aliases(self, conn: Connection, obj: Row[Any, Any], row: Row[Any, Any]) -> V:
+        """Return the kind's version entity of a version row, with the aliases naming it."""
+        return self.rows.build_version(
+            self.version_fields(obj, row, self.aliases_of(conn, obj.id, row.version)), row
+        )
+
+    def get_version(self, project_id: str, name: str, version: int) -> V:
+        """Return one version with its aliases."""
+        with self.db.read() as conn:
+            obj = self.row(conn, project_id, name)
+            return self.with_aliases(conn, obj, self.version_row(conn, obj, version))
+
+    def get_version_by_alias(self, project_id: str, name: str, alias: str) -> V:
+        """Return the version ``alias`` points to."""
+        with self.db.read() as conn:
+            obj = self.row(conn, project_id, name)
+            number = self.version_by_alias(conn, obj, alias)
+            return self.with_aliases(conn, obj, self.version_row(conn, obj, number))
+
+    def list_versions(
+        self, project_id: str, name: str, max_results: int = 100, page_token: str | None = None
+    ) -> Page[V]:
+        """Return an object's versions, newest first, keyset-paged."""
+        with self.db.read() as conn:
+            obj = self.row(conn, project_id, name)
+            rows, aliases, token = self.versions_page(
+                conn, obj, max_results, page_token, self.max_results
+            )
+        return Page(
+            [
+                self.rows.build_version(self.version_fields(obj, r, aliases[r.version]), r)
+                for r in rows
+            ],
+            token,
+        )
 
     # -- aliases -------------------------------------------------------------------------
     def target(self, conn: Connection, object_id: str, alias: str) -> int | None:
@@ -400,7 +587,7 @@ class VersionedObjects(Generic[E]):
             self._record(conn, obj.id, alias, current, None, claimed_by=claimed_by, at=at)
         return self.event(name, alias, current, None, claimed_by, at)
 
-    def history(self, project_id: str, name: str, alias: str | None) -> list[E]:
+    def alias_history(self, project_id: str, name: str, alias: str | None = None) -> list[E]:
         """Return the object's alias moves (or one alias's), oldest first."""
         e = self.kind.events
         with self.db.read() as conn:
