@@ -46,7 +46,10 @@ class Client:
     artifacts under ``artifact_uri``) or ``http(s)://…`` (a server, which owns both); None
     means ``WINDLASS_TRACKING_URI`` or the embedded default. ``project``: the current
     project (None: ``WINDLASS_PROJECT``). ``principal``: who the writes are recorded
-    against (default: ``WINDLASS_USER`` or the OS login). Nothing is opened until used.
+    against (default: ``WINDLASS_USER`` or the OS login; with ``WINDLASS_AUTH=on`` and a
+    store used directly, the user of ``token``, checked against the store on first use).
+    ``token``: the API token (default ``WINDLASS_TOKEN``), sent to a server as a bearer
+    token. Nothing is opened until used.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class Client:
         *,
         artifact_uri: str | None = None,
         principal: Principal | None = None,
+        token: str | None = None,
     ) -> None:
         if tracking_uri is not None:
             from windlass.uris import store_kind
@@ -65,6 +69,9 @@ class Client:
         self._artifact_uri = artifact_uri
         self.project: str | None = project
         self._principal = principal if principal is not None else local_principal()
+        # Resolved from the token on first use when auth is on and no principal was given.
+        self._verify_token = principal is None
+        self._token = token
         self._lock = threading.RLock()
         self._tracking: Tracking | None = None
         self._project_ids: dict[str, str] = {}
@@ -86,6 +93,8 @@ class Client:
     @property
     def principal(self) -> Principal:
         """The principal every write of this client is recorded against."""
+        if self._verify_token and self._tracking is None and config.settings.auth:
+            self.tracking  # noqa: B018 - opening the store checks the token
         return self._principal
 
     @property
@@ -97,9 +106,21 @@ class Client:
                 if self._tracking is None:
                     from windlass.tracking.backend import open_tracking
 
-                    self._tracking = open_tracking(
-                        self.tracking_uri, self._artifact_uri, principal=self._principal
+                    opened = open_tracking(
+                        self.tracking_uri,
+                        self._artifact_uri,
+                        principal=self._principal,
+                        token=self._token,
                     )
+                    if self._verify_token and config.settings.auth:
+                        try:
+                            self._principal = opened.principal = _token_principal(
+                                opened, self._token
+                            )
+                        except BaseException:
+                            opened.close()
+                            raise
+                    self._tracking = opened
                 tracking = self._tracking
         return tracking
 
@@ -210,6 +231,29 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _token_principal(tracking: Tracking, token: str | None) -> Principal:
+    """Return the principal of ``token`` (or ``WINDLASS_TOKEN``) checked against the store.
+
+    Embedded mode with ``WINDLASS_AUTH=on``: the SDK is whoever its token says, checked
+    by the same rules as the server. A missing or bad token raises Unauthenticated. Over a
+    server, the server checks the token; the client's principal stays local.
+    """
+    from windlass.store.rest.store import RestStore
+
+    if isinstance(tracking.store, RestStore):
+        return tracking.principal
+    from windlass.access.identity import Identity
+    from windlass.access.policy import Policy
+    from windlass.exceptions import Unauthenticated
+
+    secret = token if token is not None else config.settings.token
+    if not secret:
+        raise Unauthenticated(
+            "WINDLASS_AUTH=on: set WINDLASS_TOKEN (or Client(token=...)) to an API token"
+        )
+    return Identity(tracking.store, Policy(enabled=True)).authenticate(secret.strip())
 
 
 def _make_default(tracking_uri: str | None, project: str | None) -> Client:

@@ -57,6 +57,20 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise ValueError("must be 0 or a positive number")
+    return number
+
+
+def _on_off(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("on", "off"):
+        raise ValueError("must be 'on' or 'off'")
+    return lowered == "on"
+
+
 def _fraction(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
@@ -147,6 +161,30 @@ SETTINGS: dict[str, Setting] = {
             _text,
             "Who a server without authentication records every request's writes as; never "
             "a name from the request body, never the server process's OS login.",
+        ),
+        Setting(
+            "WINDLASS_AUTH",
+            "off",
+            _on_off,
+            "`on`: every request needs an API token and every call is checked against the "
+            "caller's roles (server, and the embedded SDK with `WINDLASS_TOKEN`); `off`: "
+            "everything is allowed. A server bound beyond loopback refuses `off` unless "
+            "started with `--insecure-no-auth`.",
+        ),
+        Setting(
+            "WINDLASS_TOKEN",
+            None,
+            _text,
+            "The API token the SDK and CLI send as `Authorization: Bearer` (and check "
+            "against a store used directly when `WINDLASS_AUTH=on`). A secret: never printed "
+            "or logged.",
+        ),
+        Setting(
+            "WINDLASS_AUTH_CACHE_SECONDS",
+            "5",
+            _non_negative_float,
+            "How long a verified token is trusted without looking it up again (0: always "
+            "look up); revoking or disabling clears it at once in the same process.",
         ),
         Setting(
             "WINDLASS_METRIC_BUFFER_SIZE",
@@ -452,6 +490,34 @@ class Settings:
         the request body, never the server process's OS login.
         """
         return cast("str", _value("WINDLASS_SERVER_USER"))
+
+    @property
+    def auth(self) -> bool:
+        """``WINDLASS_AUTH``, default ``off``.
+
+        `on`: every request needs an API token and every call is checked against the caller's
+        roles (server, and the embedded SDK with `WINDLASS_TOKEN`); `off`: everything is allowed.
+        A server bound beyond loopback refuses `off` unless started with `--insecure-no-auth`.
+        """
+        return cast("bool", _value("WINDLASS_AUTH"))
+
+    @property
+    def token(self) -> str | None:
+        """``WINDLASS_TOKEN``, unset.
+
+        The API token the SDK and CLI send as `Authorization: Bearer` (and check against a store
+        used directly when `WINDLASS_AUTH=on`). A secret: never printed or logged.
+        """
+        return cast("str | None", _value("WINDLASS_TOKEN"))
+
+    @property
+    def auth_cache_seconds(self) -> float:
+        """``WINDLASS_AUTH_CACHE_SECONDS``, default ``5``.
+
+        How long a verified token is trusted without looking it up again (0: always look up);
+        revoking or disabling clears it at once in the same process.
+        """
+        return cast("float", _value("WINDLASS_AUTH_CACHE_SECONDS"))
 
     @property
     def metric_buffer_size(self) -> int:

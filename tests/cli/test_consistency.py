@@ -32,6 +32,8 @@ from windlass.exceptions import (
     InUse,
     InvalidFilter,
     ModelNotFound,
+    PermissionDenied,
+    Unauthenticated,
     UntrustedModel,
     WindlassError,
 )
@@ -55,6 +57,13 @@ NO_PROJECT = {
     ("runs", "compare"): "run ids are global",
     ("runs", "delete"): "run ids are global",
     ("runs", "restore"): "run ids are global",
+    ("users", "create"): "users are server-wide",
+    ("users", "ls"): "users are server-wide",
+    ("users", "disable"): "users are server-wide",
+    ("users", "enable"): "users are server-wide",
+    ("tokens", "ls"): "a user's tokens span projects",
+    ("tokens", "revoke"): "token ids are global",
+    ("whoami",): "it shows the caller's roles in every project",
 }
 
 
@@ -101,6 +110,7 @@ def test_exit_codes_follow_one_table() -> None:
     assert exit_code(BackendUnavailable("x")) == 4
     assert exit_code(AlreadyExists("x")) == 5 and exit_code(InUse("x")) == 5
     assert exit_code(UntrustedModel("x")) == 6
+    assert exit_code(Unauthenticated("x")) == 7 and exit_code(PermissionDenied("x")) == 7
     assert exit_code(WindlassError("x")) == 1
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for _cls, code in EXIT_CODES:

@@ -28,6 +28,8 @@ OBJECT_PARAMETERS = {
     "revision",
     "trace_id",
     "digest",
+    "token_id",
+    "user",
 }
 
 

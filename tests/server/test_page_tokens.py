@@ -169,6 +169,8 @@ def _seed(url: str) -> Seeded:
                 for offset in range(2)
             ]
         ok(client.post(f"{API}/projects/{name}/spans", json={"spans": spans}))
+        for user in ("ada", "bob"):  # the server runs with auth off: anyone may add users
+            ok(client.post(f"{API}/users", json={"name": f"{user}-{name}"}))
         return Seeded(url, project["id"], name, runs[0])
 
 

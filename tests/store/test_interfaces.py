@@ -10,6 +10,7 @@ import ast
 import inspect
 from pathlib import Path
 
+from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
 from windlass.store.audit import AuditStore
 from windlass.store.deployments import DeploymentStore
@@ -29,6 +30,7 @@ AREAS = {
     "traces": TraceStore,
     "prompts": PromptStore,
     "audit": AuditStore,
+    "access": AccessStore,
 }
 
 

@@ -32,6 +32,10 @@ class Bound:
         self._access = access if access is not None else Access()
         self.principal = principal
 
+    def set_access(self, access: Access, principal: Principal) -> None:
+        """Replace the gate and the default principal (a server adopting a service it owns)."""
+        self._bind(access, principal)
+
     @property
     def access(self) -> Access:
         """Return the gate this service checks permissions and records mutations through."""

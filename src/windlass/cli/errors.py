@@ -16,6 +16,8 @@ code  meaning
 4     a store, server or provider is unreachable or overloaded
 5     conflict with the stored state (``Conflict``: exists, in use, wrong state)
 6     refused for safety (``UntrustedModel``, ``IntegrityFailure``)
+7     not allowed: no or bad credentials (``Unauthenticated``), a role too small
+      (``PermissionDenied``), too many failed authentications (``TooManyRequests``)
 ====  ===========================================================================
 """
 
@@ -37,7 +39,10 @@ from windlass.exceptions import (
     NotFound,
     Overloaded,
     PayloadTooLarge,
+    PermissionDenied,
     ProviderError,
+    TooManyRequests,
+    Unauthenticated,
     UnsupportedMediaType,
     UntrustedModel,
     WindlassError,
@@ -59,6 +64,9 @@ EXIT_CODES: tuple[tuple[type[WindlassError], int], ...] = (
     (Conflict, 5),
     (UntrustedModel, 6),
     (IntegrityFailure, 6),
+    (Unauthenticated, 7),
+    (PermissionDenied, 7),
+    (TooManyRequests, 7),
 )
 #: The exit code of anything else.
 UNEXPECTED = 1

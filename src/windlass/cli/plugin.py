@@ -11,6 +11,7 @@ from windlass.plugins import hookimpl
 def register_commands(register: Callable[..., None]) -> None:
     """Register the built-in command groups and commands."""
     from windlass.cli.commands import (
+        access,
         artifacts,
         audit,
         build,
@@ -37,3 +38,7 @@ def register_commands(register: Callable[..., None]) -> None:
     register("audit", audit.app)
     register("build", build.app)
     register("serve", serve.serve)
+    register("users", access.users_app)
+    register("tokens", access.tokens_app)
+    register("members", access.members_app)
+    register("whoami", access.whoami)

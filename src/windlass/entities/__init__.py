@@ -3,6 +3,7 @@
 Everything is re-exported here, so ``from windlass.entities import Run, ModelVersion`` works.
 """
 
+from windlass.entities.access import ApiToken, Member, User
 from windlass.entities.audit import AuditRecord
 from windlass.entities.common import (
     Page,
@@ -78,6 +79,7 @@ __all__ = [
     "VARIABLE_TYPES",
     "AliasEvent",
     "AliasMove",
+    "ApiToken",
     "ArtifactEntry",
     "ArtifactListing",
     "AuditRecord",
@@ -85,6 +87,7 @@ __all__ = [
     "Deployment",
     "DeploymentEvent",
     "Lineage",
+    "Member",
     "MetricBatch",
     "MetricPoint",
     "MetricValue",
@@ -111,6 +114,7 @@ __all__ = [
     "TraceRollup",
     "TraceStats",
     "TraceSummary",
+    "User",
     "VariableType",
     "Variant",
     "VersionedObject",

@@ -77,9 +77,9 @@ def install_cors(app: FastAPI, origins: list[str]) -> None:
     )
 
 
-def create_app(service: Tracking) -> FastAPI:
-    """Return the REST API over a tracking service."""
-    services = Services(service)
+def create_app(service: Tracking, *, auth: bool | None = None) -> FastAPI:
+    """Return the REST API over a tracking service (``auth``: default ``WINDLASS_AUTH``)."""
+    services = Services(service, auth=config.settings.auth if auth is None else auth)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

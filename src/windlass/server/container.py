@@ -6,8 +6,8 @@ dependencies of :mod:`windlass.server.deps`, never from ``app.state`` themselves
 that every request path needs are built with the container; the prompt registry is built on
 first use, as before, so a server that never serves a prompt never builds it.
 
-Every service shares the tracking service's :class:`~windlass.access.gate.Access` (the
-policy and the audit sink); the dependencies bind each to the request's principal
+Every service shares one :class:`~windlass.access.gate.Access`: the app's policy (on with
+auth) and its audit trail; the dependencies bind each to the request's principal
 (``acting_as``), which costs a shallow copy, not a connection.
 """
 
@@ -19,12 +19,14 @@ from fastapi import FastAPI
 
 from windlass.access.audit import AuditTrail
 from windlass.access.gate import Access
+from windlass.access.identity import Identity
 from windlass.access.policy import Policy
 from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
 from windlass.principal import server_principal
 from windlass.server.metrics import TrackingServerMetrics
+from windlass.server.ratelimit import FailureLimiter
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
 
@@ -34,13 +36,24 @@ __all__ = ["Services", "app_services"]
 class Services:
     """The domain services of one app, over one tracking service's store and blobs."""
 
-    def __init__(self, tracking: Tracking) -> None:
+    def __init__(self, tracking: Tracking, *, auth: bool = False) -> None:
         # The app owns the tracking service it is given (it closes it). Routes pass each
         # request's principal; the fallback is the server's, never the OS login of its process.
-        tracking.principal = server_principal()
         self.tracking = tracking
-        #: The policy and audit sink every service of the app checks and records through.
-        self.access: Access = tracking.access
+        self.metrics = TrackingServerMetrics()
+        # Auth on: requests need a bearer token, which identity turns into their principal,
+        # and one policy checks them (auth off: everything allowed).
+        self.auth = auth
+        policy = Policy(enabled=auth)
+        # The append-only audit trail (GET /api/v1/audit), narrowed by the same policy.
+        self.audit = AuditTrail(tracking.store, policy)
+        self.identity = Identity(tracking.store, policy, audit=self.audit)
+        #: The policy and audit trail every domain service of the app checks and records
+        #: through. With auth off nothing is checked and the domain's mutations are not
+        #: recorded: every caller is the same unauthenticated name, so a record would say
+        #: nothing a trail is for, and the default server keeps its write path as it was.
+        self.access = Access(policy, self.audit if auth else None)
+        tracking.set_access(self.access, server_principal())
         self.registry = ModelRegistry(
             tracking.store, tracking.blobs, principal=server_principal(), access=self.access
         )
@@ -48,9 +61,8 @@ class Services:
             tracking.store, principal=server_principal(), access=self.access
         )
         self.traces = TraceService(tracking.store, principal=server_principal(), access=self.access)
-        self.metrics = TrackingServerMetrics()
-        # The append-only audit trail (GET /api/v1/audit); the auth switch sets its policy.
-        self.audit = AuditTrail(tracking.store, Policy(enabled=False))
+        # Failed token checks per source address: past the limit, 429 with Retry-After.
+        self.auth_failures = FailureLimiter()
         self._prompts: PromptRegistry | None = None
         self._lock = threading.Lock()
 

@@ -15,8 +15,10 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import Depends, Path, Request
 
+from windlass.access.identity import Identity
 from windlass.access.policy import Permission
 from windlass.entities import Project
+from windlass.exceptions import Unauthenticated
 from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
@@ -38,11 +40,28 @@ ServicesDep = Annotated[Services, Depends(services)]
 def current_principal(request: Request) -> Principal:
     """Return the principal of the request, whose name every write of the request records.
 
-    Without authentication (for now) that is a local, unauthenticated principal named by
-    ``WINDLASS_SERVER_USER``: never a name from the request body, never the server
-    process's OS login. The auth issue derives it from the request's token here.
+    With auth on, the user of the request's ``Authorization: Bearer`` token (no header or
+    a bad token: 401 ``UNAUTHENTICATED``; an address past ``WINDLASS_AUTH_MAX_FAILURES``
+    bad tokens in the window: 429 with ``Retry-After``). With auth off, a local, unauthenticated
+    principal named by ``WINDLASS_SERVER_USER``. Never a name from the request body, never
+    the server process's OS login.
     """
-    return server_principal()
+    container = app_services(request.app)
+    if not container.auth:
+        return server_principal()
+    address = request.client.host if request.client is not None else None
+    limiter = container.auth_failures
+    limiter.check(address or "unknown")  # past the failure limit: 429, whatever is sent
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated(
+            "authentication required: send an API token as a bearer token (WINDLASS_TOKEN)"
+        )
+    try:
+        return container.identity.authenticate(secret.strip(), address)
+    except Unauthenticated:
+        limiter.failed(address or "unknown")
+        raise
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -76,6 +95,11 @@ def prompts(container: ServicesDep, who: PrincipalDep) -> PromptRegistry:
 def server_metrics(container: ServicesDep) -> TrackingServerMetrics:
     """Return the app's Prometheus metrics."""
     return container.metrics
+
+
+def identity(container: ServicesDep) -> Identity:
+    """Return the app's identity domain object (users, tokens, members)."""
+    return container.identity
 
 
 #: Where :func:`permission_check` leaves the project it resolved, for :func:`project`.

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from windlass.exceptions import InvalidInput, WindlassError
+from windlass.exceptions import InvalidInput, Unauthenticated, WindlassError
 
 logger = logging.getLogger("windlass.server")
 
@@ -19,11 +19,16 @@ logger = logging.getLogger("windlass.server")
 def error_response(error: WindlassError) -> JSONResponse:
     """Return the JSON response for a windlass error.
 
-    An error whose details carry ``retry_after`` seconds (:class:`TooManyRequests`,
-    :class:`Overloaded`) also says so in a ``Retry-After`` header.
+    A 401 names the scheme to use (``WWW-Authenticate: Bearer``). An error whose details
+    carry ``retry_after`` seconds (:class:`TooManyRequests`, :class:`Overloaded`) also says
+    so in a ``Retry-After`` header.
     """
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
     retry = error.details.get("retry_after")
-    headers = None if retry is None else {"Retry-After": str(retry)}
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
     return JSONResponse(error.to_dict(), status_code=error.http_status, headers=headers)
 
 

@@ -5,7 +5,7 @@ Callers reach an area through its attribute (``store.runs.get_run(...)``,
 module (:mod:`windlass.store.runs`, :mod:`~windlass.store.artifacts`,
 :mod:`~windlass.store.registry`, :mod:`~windlass.store.deployments`,
 :mod:`~windlass.store.traces`, :mod:`~windlass.store.prompts`,
-:mod:`~windlass.store.audit`). A backend builds the areas
+:mod:`~windlass.store.audit`, :mod:`~windlass.store.access`). A backend builds the areas
 over its shared plumbing (an engine, an HTTP transport) and hands them to
 :class:`MetadataStore`: composition, not inheritance, so an area never sees another's
 methods. The SDK cannot tell embedded mode from server mode.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
 from windlass.store.audit import AuditStore
 from windlass.store.deployments import DeploymentStore
@@ -41,6 +42,7 @@ class MetadataStore:
         traces: TraceStore,
         prompts: PromptStore,
         audit: AuditStore,
+        access: AccessStore,
         close: Callable[[], None] | None = None,
     ) -> None:
         self.runs = runs
@@ -50,6 +52,7 @@ class MetadataStore:
         self.traces = traces
         self.prompts = prompts
         self.audit = audit
+        self.access = access
         self._close = close
 
     def close(self) -> None:

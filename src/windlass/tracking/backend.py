@@ -14,6 +14,7 @@ def open_tracking(
     artifact_uri: str | None = None,
     *,
     principal: Principal | None = None,
+    token: str | None = None,
 ) -> Tracking:
     """Return tracking over ``uri`` (default: ``WINDLASS_TRACKING_URI``, else embedded).
 
@@ -21,13 +22,14 @@ def open_tracking(
     ``artifact_uri`` (default ``WINDLASS_ARTIFACT_URI`` or ``$WINDLASS_HOME/artifacts``);
     ``http(s)://…`` talks to a windlass server, which owns both (and records its own
     principal). ``principal``: who writes are recorded against (default: the local one).
+    ``token``: the API token a server is sent (default ``WINDLASS_TOKEN``).
     """
     uri = uri or config.settings.tracking_uri or config.default_store_uri()
     if store_kind(uri) is StoreKind.REST:
         from windlass.artifacts.http import RestBlobStore
         from windlass.store.rest.store import RestStore
 
-        rest = RestStore(uri)
+        rest = RestStore(uri, token=token)
         return Tracking(rest, RestBlobStore(uri, rest.client), principal=principal)
     from windlass.store.sql.store import SqlStore
 

@@ -20,12 +20,15 @@ def register_routes(register: Callable[[Any], None]) -> None:
         audit,
         deployments,
         health,
+        members,
         models,
         otlp,
         projects,
         prompts,
         runs,
+        tokens,
         traces,
+        users,
     )
 
     for router in (
@@ -40,5 +43,8 @@ def register_routes(register: Callable[[Any], None]) -> None:
         otlp.router,
         prompts.router,
         audit.router,
+        users.router,
+        tokens.router,
+        members.router,
     ):
         register(router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from windlass.store.metadata import MetadataStore
+from windlass.store.rest.access import RestAccessStore
 from windlass.store.rest.artifacts import RestArtifactIndex
 from windlass.store.rest.audit import RestAuditStore
 from windlass.store.rest.deployments import RestDeploymentStore
@@ -18,8 +19,10 @@ from windlass.store.rest.transport import RestTransport
 class RestStore(MetadataStore):
     """A :class:`MetadataStore` backed by a windlass server's REST API."""
 
-    def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
-        self.transport = RestTransport(base_url, client)
+    def __init__(
+        self, base_url: str, client: httpx.Client | None = None, *, token: str | None = None
+    ) -> None:
+        self.transport = RestTransport(base_url, client, token=token)
         super().__init__(
             runs=RestRunStore(self.transport),
             artifacts=RestArtifactIndex(self.transport),
@@ -28,6 +31,7 @@ class RestStore(MetadataStore):
             traces=RestTraceStore(self.transport),
             prompts=RestPromptStore(self.transport),
             audit=RestAuditStore(self.transport),
+            access=RestAccessStore(self.transport),
             close=self.transport.close,
         )
 

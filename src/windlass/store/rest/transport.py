@@ -41,13 +41,24 @@ def paging(max_results: int, page_token: str | None) -> dict[str, Any]:
 class RestTransport:
     """Sends API requests to one windlass server and decodes the answers."""
 
-    def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, base_url: str, client: httpx.Client | None = None, *, token: str | None = None
+    ) -> None:
+        """``token``: the API token sent as ``Authorization: Bearer`` (default ``WINDLASS_TOKEN``).
+
+        It rides in the headers of the HTTP client made here (shared with the blob store of
+        the same server; a ``client`` passed in carries its own), never in a URL, a log
+        line or an error message.
+        """
         self.base_url = base_url.rstrip("/")
         timeout: float = config.settings.http_timeout_seconds
+        secret = token if token is not None else config.settings.token
+        headers = {"authorization": f"Bearer {secret.strip()}"} if secret else None
         self.client = client or httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            headers=headers,
         )
         self.retries: int = config.settings.http_retries
 

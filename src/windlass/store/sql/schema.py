@@ -417,3 +417,42 @@ audit_log = Table(
     Index("ix_audit_log_principal_at", "principal", "at"),
     Index("ix_audit_log_action_at", "action", "at"),
 )
+
+# -- identity (0010_identity) ---------------------------------------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("admin", Boolean, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    # argon2 hash of the password (None: token-only user); never leaves the store.
+    Column("password_hash", String(256)),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# A token is stored as the SHA-256 hex digest of its secret, never the secret itself.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+    Column("scope_project_id", ID, ForeignKey("projects.id")),
+    Column("scope_role", String(16)),
+    Column("revoked_at", BigInteger),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", ID, ForeignKey("projects.id"), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Index("ix_project_members_user", "user_id"),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from windlass.store.metadata import MetadataStore
+from windlass.store.sql.access import SqlAccessStore
 from windlass.store.sql.artifacts import SqlArtifactIndex
 from windlass.store.sql.audit import SqlAuditStore
 from windlass.store.sql.database import Database
@@ -28,6 +29,7 @@ class SqlStore(MetadataStore):
             traces=SqlTraceStore(self.db),
             prompts=SqlPromptStore(self.db),
             audit=SqlAuditStore(self.db),
+            access=SqlAccessStore(self.db),
             close=self.db.close,
         )
 
