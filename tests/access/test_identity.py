@@ -279,3 +279,45 @@ def test_every_identity_change_is_audited_once_and_no_secret_is(
     assert {r.principal for r in records[2:]} == {"root"}
     dump = repr(records)
     assert secret not in dump and "correct horse" not in dump and "argon2" not in dump
+
+
+def test_the_embedded_sdk_with_auth_on_checks_roles_and_audits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store used directly obeys the server's rules: a viewer's token cannot write."""
+    from windlass import Client
+    from windlass.access.audit import AuditTrail
+
+    uri = f"sqlite:///{tmp_path / 'sdk.db'}"
+    store = SqlStore(uri)
+    try:
+        identity = Identity(store, Policy(enabled=True))
+        root = _admin(identity)
+        store.runs.get_or_create_project("churn", new_id(), now_ms())
+        identity.create_user(root, "vic")
+        identity.set_member(root, "churn", "vic", Role.VIEWER)
+        viewer_secret = identity.create_token(root, user="vic", name="v")[1]
+        root_secret = identity.create_token(root, name="r")[1]
+    finally:
+        store.close()
+    monkeypatch.setenv("WINDLASS_AUTH", "on")
+    artifacts = str(tmp_path / "a")
+    monkeypatch.setenv("WINDLASS_TOKEN", root_secret)
+    admin = Client(uri, project="churn", artifact_uri=artifacts)
+    with admin, admin.runs.start(name="by-root") as run:
+        admin.runs.log_params({"depth": 3})
+    monkeypatch.setenv("WINDLASS_TOKEN", viewer_secret)
+    with Client(uri, project="churn", artifact_uri=artifacts) as viewer:
+        assert viewer.runs.get(run.id).name == "by-root"
+        with pytest.raises(PermissionDenied, match="editor"):
+            viewer.runs.start(name="by-vic")
+    store = SqlStore(uri)
+    try:
+        records = AuditTrail(store, Policy(enabled=False)).list(Principal("x")).items
+    finally:
+        store.close()
+    assert {(r.principal, r.action) for r in records} >= {
+        ("root", "run.create"),
+        ("root", "run.params"),
+    }
+    assert not [r for r in records if r.principal == "vic"]

@@ -23,6 +23,10 @@ def open_tracking(
     ``http(s)://…`` talks to a windlass server, which owns both (and records its own
     principal). ``principal``: who writes are recorded against (default: the local one).
     ``token``: the API token a server is sent (default ``WINDLASS_TOKEN``).
+
+    A store used directly with ``WINDLASS_AUTH=on`` gets the same gate as a server: every
+    call is checked against the principal's roles and every mutation is audited (the
+    Client makes the principal from its token). Over a server, the server does both.
     """
     uri = uri or config.settings.tracking_uri or config.default_store_uri()
     if store_kind(uri) is StoreKind.REST:
@@ -34,4 +38,13 @@ def open_tracking(
     from windlass.store.sql.store import SqlStore
 
     blobs = open_blob_store(artifact_uri or config.default_artifact_uri())
-    return Tracking(SqlStore(uri), blobs, principal=principal)
+    store = SqlStore(uri)
+    access = None
+    if config.settings.auth:
+        from windlass.access.audit import AuditTrail
+        from windlass.access.gate import Access
+        from windlass.access.policy import Policy
+
+        policy = Policy(enabled=True)
+        access = Access(policy, AuditTrail(store, policy))
+    return Tracking(store, blobs, principal=principal, access=access)
