@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import FastAPI
 
 __all__ = [
+    "add_error_schema",
     "declare_permission_errors",
     "drop_fastapi_validation_errors",
     "exact_integers",
@@ -95,6 +96,15 @@ def declare_permission_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def add_error_schema(document: dict[str, Any]) -> dict[str, Any]:
+    """Add, in place, the ErrorBody schema every error answer refers to."""
+    from windlass.server.api.common import ErrorBody
+
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("ErrorBody", ErrorBody.model_json_schema())
+    return document
+
+
 def install_exact_openapi(app: FastAPI) -> None:
     """Make ``app`` serve its OpenAPI document with exact integer bounds, errors as declared."""
     generate: Callable[[], dict[str, Any]] = app.openapi
@@ -102,6 +112,7 @@ def install_exact_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         # FastAPI caches the document it generates; rewriting it in place is idempotent.
         document = declare_permission_errors(drop_fastapi_validation_errors(generate()))
+        add_error_schema(document)
         return exact_integers(document)  # type: ignore[no-any-return]
 
     app.openapi = openapi  # type: ignore[method-assign]
