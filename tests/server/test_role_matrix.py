@@ -1,0 +1,384 @@
+"""The role matrix, generated from the OpenAPI document, over a real server with auth on.
+
+Every operation of the document is called as five callers: anonymous, a viewer, an editor
+and an admin of the project that holds the objects, and an admin of another project. What
+each may do follows from the permission the operation declares (``x-windlass-permission``):
+a caller allowed gets anything but 401/403 (a 400 for an empty body still got past the
+gate), a caller denied gets 401 (no credentials) or 403, and for objects addressed by id
+the other project's admin gets the very 404 a missing id gets. An operation the test has
+no request for fails it: a new route must say how to call it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import blake3
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import windlass
+from windlass.access.identity import Identity
+from windlass.access.policy import Policy
+from windlass.ids import new_id, now_ms
+from windlass.principal import AuthMethod, Principal, Role
+from windlass.store.sql.store import SqlStore
+from windlass_testing import ServerProcess
+
+ROLES = ("anonymous", "other", "viewer", "editor", "admin")
+#: The least project role each declared permission needs (None: no project role involved).
+NEEDED = {"read": Role.VIEWER, "write": Role.EDITOR, "admin": Role.ADMIN}
+#: Routes reading across projects without naming one: an outsider gets its own (empty) view.
+CROSS_PROJECT = {
+    ("POST", "/api/v1/runs/search"),
+    ("GET", "/api/v1/spans"),
+    ("GET", "/api/v1/traces"),
+    ("GET", "/api/v1/traces/stats"),
+    ("GET", "/api/v1/traces/rollup"),
+}
+
+
+@dataclass
+class World:
+    """The seeded store: ids and names the requests fill their paths and bodies with."""
+
+    url: str
+    alpha: str
+    run: str
+    trace: str
+    blob: bytes
+    tokens: dict[str, str | None]
+    user_token_id: str
+
+
+def _seed(uri: str) -> tuple[str, str, str]:
+    """Fill project alpha in embedded mode (auth off): a run, a model, a deployment, ..."""
+    from windlass.serving import fluent as deployments
+
+    windlass.set_tracking_uri(uri)
+    alpha = windlass.set_project("alpha").id
+    windlass.set_project("beta")
+    windlass.set_project("alpha")
+    frame = pd.DataFrame({"x": np.arange(20.0)})
+    with windlass.start_run(name="seed") as run:
+        windlass.log_params({"depth": 3})
+        windlass.set_tag("t", "v")
+        windlass.log_metric("loss", 0.5)
+        windlass.log_model(
+            LogisticRegression().fit(frame, (frame.x > 9).astype(int)),
+            name="model",
+            input_example=frame[:3],
+            registered_model_name="m",
+        )
+    windlass.set_alias("m", "staging", 1)
+    deployments.create_deployment(
+        "d", [{"name": "one", "model_uri": "models:/m@staging", "weight": 1.0}]
+    )
+    windlass.prompts.register("greet", "hi {{ x }}")
+    windlass.prompts.set_alias("greet", "staging", 1)
+    with windlass.span("seed-span") as span:
+        pass
+    assert windlass.flush_traces()
+    windlass.set_tracking_uri(None)
+    return alpha, run.id, span.trace_id
+
+
+def _tokens(uri: str) -> tuple[dict[str, str | None], str]:
+    """Make the callers: root (server admin) and a user per role; return their tokens."""
+    store = SqlStore(uri)
+    try:
+        identity = Identity(store, Policy(enabled=True))
+        root_user = identity.create_user(Principal("installer"), "root", bootstrap=True)
+        root = Principal("root", auth=AuthMethod.TOKEN, user_id=root_user.id, admin=True)
+        root = identity.authenticate(identity.create_token(root, name="root")[1])
+        tokens: dict[str, str | None] = {"anonymous": None}
+        for role, name, project in (
+            ("viewer", "vic", "alpha"),
+            ("editor", "eda", "alpha"),
+            ("admin", "ada", "alpha"),
+            ("other", "sam", "beta"),
+        ):
+            identity.create_user(root, name)
+            identity.set_member(root, project, name, Role.ADMIN if role == "other" else Role(role))
+            tokens[role] = identity.create_token(root, user=name, name=f"{name}-t")[1]
+        spare = identity.create_token(root, user="eda", name="spare")[0]
+        tokens["root"] = identity.create_token(root, name="ops")[1]
+    finally:
+        store.close()
+    return tokens, spare.id
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    server_factory: type[ServerProcess],
+    monkeypatch: pytest.MonkeyPatch,
+) -> World:
+    """A server with auth on over a seeded store, and a token per caller."""
+    monkeypatch.delenv("WINDLASS_AUTH", raising=False)
+    if request.param == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'matrix.db'}"
+    else:
+        uri = request.getfixturevalue("postgres_url")
+    artifacts = str(tmp_path / "artifacts")
+    monkeypatch.setenv("WINDLASS_ARTIFACT_URI", artifacts)
+    alpha, run, trace = _seed(uri)
+    tokens, spare = _tokens(uri)
+    server = server_factory(uri, artifacts, env={"WINDLASS_AUTH": "on"})
+    return World(server.url, alpha, run, trace, b"matrix blob", tokens, spare)
+
+
+def _span(trace_id: str) -> dict[str, Any]:
+    return {"trace_id": trace_id, "span_id": new_id()[:16], "name": "s", "start_time_ns": 1}
+
+
+def _otlp(trace_id: str) -> dict[str, Any]:
+    span = {
+        "traceId": trace_id,
+        "spanId": new_id()[:16],
+        "name": "s",
+        "startTimeUnixNano": "1",
+        "endTimeUnixNano": "2",
+    }
+    return {"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [span]}]}]}
+
+
+Request = Callable[[World], dict[str, Any]]
+
+
+def _requests() -> dict[tuple[str, str], Request]:
+    """How to call each operation: path parameters, query and body (JSON or bytes)."""
+    p = "/api/v1/projects/{project}"
+
+    def metrics(w: World) -> dict[str, Any]:
+        body = {"id": new_id(), "run_ids": [w.run], "keys": ["loss"], "values": [0.1]}
+        return {"json": {**body, "steps": [1], "timestamps": [now_ms()]}}
+
+    def blob(w: World) -> dict[str, Any]:
+        return {"digest": blake3.blake3(w.blob).hexdigest(), "content": w.blob}
+
+    entry = {"path": "a.txt", "digest": "0" * 64, "size": 1}
+    return {
+        ("GET", "/health"): lambda w: {},
+        ("GET", "/metrics"): lambda w: {},
+        ("GET", "/api/v1/projects"): lambda w: {},
+        ("POST", "/api/v1/projects"): lambda w: {"json": {"name": "alpha"}},
+        ("GET", "/api/v1/projects/{name_or_id}"): lambda w: {"name_or_id": "alpha"},
+        ("POST", "/api/v1/runs"): lambda w: {"json": {"project_id": w.alpha, "name": "r"}},
+        ("POST", "/api/v1/runs/search"): lambda w: {"json": {}},
+        ("POST", "/api/v1/runs/fail-stale"): lambda w: {"json": {"heartbeat_before": 1}},
+        ("GET", "/api/v1/runs/{run_id}"): lambda w: {},
+        ("PATCH", "/api/v1/runs/{run_id}"): lambda w: {"json": {"name": "renamed"}},
+        ("DELETE", "/api/v1/runs/{run_id}"): lambda w: {},
+        ("POST", "/api/v1/runs/{run_id}/restore"): lambda w: {},
+        ("POST", "/api/v1/runs/{run_id}/heartbeat"): lambda w: {"json": {}},
+        ("POST", "/api/v1/runs/{run_id}/params"): lambda w: {"json": {"params": {"k": "v"}}},
+        ("POST", "/api/v1/runs/{run_id}/tags"): lambda w: {"json": {"tags": {"k": "v"}}},
+        ("DELETE", "/api/v1/runs/{run_id}/tags"): lambda w: {"params": {"key": "t"}},
+        ("POST", "/api/v1/metrics"): metrics,
+        ("GET", "/api/v1/runs/{run_id}/metric-history"): lambda w: {"params": {"key": "loss"}},
+        ("POST", "/api/v1/runs/{run_id}/inputs"): lambda w: {
+            "json": {"inputs": [{"name": "train", "digest": "abc"}]}
+        },
+        ("GET", "/api/v1/runs/{run_id}/inputs"): lambda w: {},
+        ("HEAD", "/api/v1/blobs/{digest}"): blob,
+        ("PUT", "/api/v1/blobs/{digest}"): blob,
+        ("GET", "/api/v1/blobs/{digest}"): blob,
+        ("POST", "/api/v1/runs/{run_id}/artifacts"): lambda w: {"json": {"entries": [entry]}},
+        ("GET", "/api/v1/runs/{run_id}/artifacts"): lambda w: {},
+        ("GET", "/api/v1/runs/{run_id}/artifacts/walk"): lambda w: {},
+        ("GET", "/api/v1/runs/{run_id}/artifacts/entry"): lambda w: {
+            "params": {"path": "model/MLmodel"}
+        },
+        ("PATCH", p + "/models/{name}"): lambda w: {"name": "m", "json": {}},
+        ("GET", p + "/models/{name}"): lambda w: {"name": "m"},
+        ("DELETE", p + "/models/{name}"): lambda w: {"name": "m"},
+        ("DELETE", p + "/models/{name}/versions/{version}"): lambda w: {"name": "m"},
+        ("GET", p + "/models/{name}/versions/{version}"): lambda w: {"name": "m"},
+        ("GET", p + "/models/{name}/versions/{version}/lineage"): lambda w: {"name": "m"},
+        ("POST", p + "/models"): lambda w: {"json": {"name": "m2"}},
+        ("GET", p + "/models"): lambda w: {},
+        ("POST", p + "/models/{name}/versions"): lambda w: {"name": "m", "json": {}},
+        ("GET", p + "/models/{name}/versions"): lambda w: {"name": "m"},
+        ("GET", p + "/models/{name}/aliases/{alias}"): lambda w: {"name": "m"},
+        ("PUT", p + "/models/{name}/aliases/{alias}"): lambda w: {
+            "name": "m",
+            "json": {"version": 1},
+        },
+        ("DELETE", p + "/models/{name}/aliases/{alias}"): lambda w: {"name": "m"},
+        ("GET", p + "/models/{name}/alias-history"): lambda w: {"name": "m"},
+        ("POST", p + "/deployments"): lambda w: {"json": {}},
+        ("GET", p + "/deployments"): lambda w: {},
+        ("GET", p + "/deployments/{name}"): lambda w: {"name": "d"},
+        ("PATCH", p + "/deployments/{name}"): lambda w: {"name": "d", "json": {}},
+        ("DELETE", p + "/deployments/{name}"): lambda w: {"name": "d"},
+        ("POST", p + "/deployments/{name}/promote"): lambda w: {"name": "d", "json": {}},
+        ("POST", p + "/deployments/{name}/rollback"): lambda w: {"name": "d", "json": {}},
+        ("GET", p + "/deployments/{name}/history"): lambda w: {"name": "d"},
+        ("GET", p + "/deployments/{name}/revisions/{revision}"): lambda w: {"name": "d"},
+        ("POST", p + "/spans"): lambda w: {"json": {"spans": [_span(w.trace)]}},
+        ("GET", p + "/spans"): lambda w: {},
+        ("GET", p + "/traces"): lambda w: {},
+        ("GET", p + "/traces/stats"): lambda w: {},
+        ("GET", p + "/traces/rollup"): lambda w: {"params": {"group_by": "day"}},
+        ("GET", p + "/traces/{trace_id}"): lambda w: {},
+        ("GET", "/api/v1/spans"): lambda w: {},
+        ("GET", "/api/v1/traces"): lambda w: {},
+        ("GET", "/api/v1/traces/stats"): lambda w: {},
+        ("GET", "/api/v1/traces/rollup"): lambda w: {"params": {"group_by": "day"}},
+        ("GET", "/api/v1/traces/{trace_id}"): lambda w: {},
+        ("POST", "/v1/traces"): lambda w: {
+            "json": _otlp(w.trace),
+            "headers": {"x-windlass-project": "alpha"},
+        },
+        ("POST", p + "/prompts"): lambda w: {"json": {"name": "greet2"}},
+        ("GET", p + "/prompts"): lambda w: {},
+        ("GET", p + "/prompts/{name}"): lambda w: {"name": "greet"},
+        ("DELETE", p + "/prompts/{name}"): lambda w: {"name": "greet"},
+        ("POST", p + "/prompts/{name}/versions"): lambda w: {"name": "greet", "json": {}},
+        ("GET", p + "/prompts/{name}/versions"): lambda w: {"name": "greet"},
+        ("GET", p + "/prompts/{name}/versions/{version}"): lambda w: {"name": "greet"},
+        ("GET", p + "/prompts/{name}/aliases/{alias}"): lambda w: {"name": "greet"},
+        ("PUT", p + "/prompts/{name}/aliases/{alias}"): lambda w: {
+            "name": "greet",
+            "json": {"version": 1},
+        },
+        ("DELETE", p + "/prompts/{name}/aliases/{alias}"): lambda w: {"name": "greet"},
+        ("GET", p + "/prompts/{name}/alias-history"): lambda w: {"name": "greet"},
+        ("GET", "/api/v1/audit"): lambda w: {},
+        ("GET", "/api/v1/whoami"): lambda w: {},
+        ("GET", "/api/v1/users"): lambda w: {},
+        ("POST", "/api/v1/users"): lambda w: {"json": {"name": f"u{new_id()[:8]}"}},
+        ("GET", "/api/v1/users/{name}"): lambda w: {"name": "vic"},
+        ("PATCH", "/api/v1/users/{name}"): lambda w: {"name": "vic", "json": {}},
+        ("GET", "/api/v1/tokens"): lambda w: {},
+        ("POST", "/api/v1/tokens"): lambda w: {"json": {"name": "mine"}},
+        ("DELETE", "/api/v1/tokens/{token_id}"): lambda w: {"token_id": w.user_token_id},
+        ("GET", p + "/members"): lambda w: {},
+        ("PUT", p + "/members/{user}"): lambda w: {"user": "vic", "json": {"role": "viewer"}},
+        ("DELETE", p + "/members/{user}"): lambda w: {"user": "vic"},
+    }
+
+
+def _operations(url: str) -> list[tuple[str, str, str]]:
+    """Return (method, path, permission) of every operation, deletes and revokes last."""
+    document = httpx.get(f"{url}/openapi.json", timeout=30).json()
+    found = [
+        (method.upper(), path, operation["x-windlass-permission"])
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    ]
+    return sorted(found, key=lambda op: (op[0] == "DELETE", "/restore" in op[1]))
+
+
+def _send(w: World, method: str, path: str, role: str, how: dict[str, Any]) -> httpx.Response:
+    values = {
+        "project": "alpha",
+        "run_id": w.run,
+        "trace_id": w.trace,
+        "version": "1",
+        "alias": "staging",
+        "revision": "1",
+        **{k: v for k, v in how.items() if k not in ("json", "params", "content", "headers")},
+    }
+    url = path.format(**{k: values[k] for k in _placeholders(path)})
+    token = w.tokens[role]
+    headers = {**how.get("headers", {})}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.request(
+        method,
+        w.url + url,
+        json=how.get("json"),
+        params=how.get("params"),
+        content=how.get("content"),
+        headers=headers,
+        timeout=30,
+    )
+
+
+def _placeholders(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _expect_denied(status: int, role: str, path: str, what: str) -> None:
+    if role == "anonymous":
+        assert status == 401, what
+    elif role == "other" and "{project}" not in path:
+        assert status in (403, 404), what  # by id: the other project's object looks missing
+    else:
+        assert status == 403, what
+
+
+def test_every_operation_answers_each_role_as_its_permission_says(world: World) -> None:
+    requests = _requests()
+    operations = _operations(world.url)
+    missing = [(m, p) for m, p, _ in operations if (m, p) not in requests]
+    assert missing == [], f"add a request for these operations to the role matrix: {missing}"
+    checked = 0
+    for method, path, permission in operations:
+        how = requests[(method, path)](world)
+        for role in ROLES:
+            answer = _send(world, method, path, role, how)
+            status = answer.status_code
+            what = f"{method} {path} as {role}: {status} {answer.text[:300]}"
+            assert status < 500, what
+            if permission == "public":
+                assert status not in (401, 403), what
+            elif role == "anonymous":
+                assert status == 401, what
+                if method != "HEAD":  # a HEAD answer has no body
+                    assert answer.json()["error_code"] == "UNAUTHENTICATED", what
+            elif permission == "authenticated":
+                assert status != 401, what
+            elif permission == "server_admin":
+                _expect_denied(status, role, path, what)
+            elif (method, path) in CROSS_PROJECT and role == "other":
+                assert status == 200, what  # its own view: nothing of alpha's in it
+                assert world.run not in answer.text and world.trace not in answer.text, what
+            elif role == "other" or Role(role) < NEEDED[permission]:
+                _expect_denied(status, role, path, what)
+                if status == 403 and method != "HEAD":
+                    assert answer.json()["error_code"] == "PERMISSION_DENIED", what
+            else:
+                assert status not in (401, 403), what
+            checked += 1
+    assert checked == len(operations) * len(ROLES)
+
+
+def test_an_other_projects_run_and_trace_look_missing(world: World) -> None:
+    """By id, another project's object answers byte for byte as a missing one."""
+    for path, real in (
+        ("/api/v1/runs/{}", world.run),
+        ("/api/v1/runs/{}/inputs", world.run),
+        ("/api/v1/traces/{}", world.trace),
+    ):
+        fake = new_id()
+        headers = {"Authorization": f"Bearer {world.tokens['other']}"}
+        hidden = httpx.get(world.url + path.format(real), headers=headers, timeout=30)
+        absent = httpx.get(world.url + path.format(fake), headers=headers, timeout=30)
+        assert hidden.status_code == absent.status_code == 404, (path, hidden.text)
+        assert hidden.content == absent.content.replace(fake.encode(), real.encode())
+
+
+def test_the_matrix_knows_no_more_operations_than_the_server(tmp_path: Path) -> None:
+    """Requests for routes that are gone are dead entries: keep the table exact."""
+    from windlass.server.app import create_app
+    from windlass.tracking.backend import open_tracking
+
+    tracking = open_tracking(f"sqlite:///{tmp_path / 'm.db'}", str(tmp_path / "a"))
+    document = create_app(tracking).openapi()
+    tracking.close()
+    served = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    assert sorted(set(_requests()) - served) == []
