@@ -1,4 +1,4 @@
-"""The role matrix, generated from the OpenAPI document, over a real server with auth on.
+"""The role matrix and audit completeness, from the OpenAPI document, over a real server.
 
 Every operation of the document is called as five callers: anonymous, a viewer, an editor
 and an admin of the project that holds the objects, and an admin of another project. What
@@ -136,7 +136,8 @@ def world(
 
 
 def _span(trace_id: str) -> dict[str, Any]:
-    return {"trace_id": trace_id, "span_id": new_id()[:16], "name": "s", "start_time_ns": 1}
+    span = {"trace_id": trace_id, "span_id": new_id()[:16], "name": "s", "start_time_ns": 1}
+    return {**span, "end_time_ns": 2}
 
 
 def _otlp(trace_id: str) -> dict[str, Any]:
@@ -382,3 +383,217 @@ def test_the_matrix_knows_no_more_operations_than_the_server(tmp_path: Path) -> 
         for method in operations
     }
     assert sorted(set(_requests()) - served) == []
+
+
+# -- audit completeness ----------------------------------------------------------------------
+#: Mutating operations that write no audit record, and why (each is documented).
+NOT_AUDITED = {
+    ("POST", "/api/v1/runs/search"): "a read sent as POST (the filter is the body)",
+    ("POST", "/api/v1/runs/{run_id}/heartbeat"): "liveness, not a change of content",
+    ("POST", "/api/v1/runs/fail-stale"): "the stale-run sweep is housekeeping",
+    ("PUT", "/api/v1/blobs/{digest}"): "content-addressed bytes; the record using them is audited",
+}
+
+
+def _mutations(w: World, api: httpx.Client) -> list[tuple[str, str, Callable[[], httpx.Response]]]:
+    """Each mutating operation once, as the server admin, with a body that succeeds."""
+    p = "/api/v1/projects/alpha"
+    run = api.post("/api/v1/runs", json={"project_id": w.alpha, "name": "audited"}).json()["id"]
+    version = api.get(f"{p}/models/m/versions/1").json()
+    digest = blake3.blake3(w.blob).hexdigest()
+    assert api.put(f"/api/v1/blobs/{digest}", content=w.blob).status_code in (200, 201, 204)
+    variant = {"name": "one", "model_uri": "models:/m@staging", "weight": 1.0}
+    span = _span(w.trace)
+    token = api.post("/api/v1/tokens", json={"name": "to-revoke"}).json()["token"]["id"]
+
+    def call(method: str, path: str, **kw: Any) -> Callable[[], httpx.Response]:
+        return lambda: api.request(method, path, **kw)
+
+    r = f"/api/v1/runs/{run}"
+    return [
+        ("POST", "/api/v1/projects", call("POST", "/api/v1/projects", json={"name": "gamma"})),
+        ("POST", "/api/v1/runs", call("POST", "/api/v1/runs", json={"project_id": w.alpha})),
+        ("PATCH", "/api/v1/runs/{run_id}", call("PATCH", r, json={"name": "renamed"})),
+        (
+            "POST",
+            "/api/v1/runs/{run_id}/params",
+            call("POST", r + "/params", json={"params": {"k": "v"}}),
+        ),
+        (
+            "POST",
+            "/api/v1/runs/{run_id}/tags",
+            call("POST", r + "/tags", json={"tags": {"k": "v"}}),
+        ),
+        ("DELETE", "/api/v1/runs/{run_id}/tags", call("DELETE", r + "/tags", params={"key": "k"})),
+        (
+            "POST",
+            "/api/v1/metrics",
+            call(
+                "POST",
+                "/api/v1/metrics",
+                json={
+                    "id": new_id(),
+                    "run_ids": [run],
+                    "keys": ["x"],
+                    "values": [1.0],
+                    "steps": [0],
+                    "timestamps": [now_ms()],
+                },
+            ),
+        ),
+        (
+            "POST",
+            "/api/v1/runs/{run_id}/inputs",
+            call("POST", r + "/inputs", json={"inputs": [{"name": "train", "digest": "abc"}]}),
+        ),
+        (
+            "POST",
+            "/api/v1/runs/{run_id}/artifacts",
+            call(
+                "POST",
+                r + "/artifacts",
+                json={"entries": [{"path": "b.bin", "digest": digest, "size": len(w.blob)}]},
+            ),
+        ),
+        ("DELETE", "/api/v1/runs/{run_id}", call("DELETE", r)),
+        ("POST", "/api/v1/runs/{run_id}/restore", call("POST", r + "/restore")),
+        (
+            "POST",
+            p.replace("alpha", "{project}") + "/models",
+            call("POST", f"{p}/models", json={"name": "m2"}),
+        ),
+        (
+            "PATCH",
+            "/api/v1/projects/{project}/models/{name}",
+            call("PATCH", f"{p}/models/m2", json={"description": "d"}),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/models/{name}/versions",
+            call(
+                "POST",
+                f"{p}/models/m2/versions",
+                json={
+                    "source": version["source"],
+                    "files": [
+                        {k: f[k] for k in ("path", "digest", "size")} for f in version["files"]
+                    ],
+                    "manifest": version["manifest"],
+                    "create_missing_model": False,
+                },
+            ),
+        ),
+        (
+            "PUT",
+            "/api/v1/projects/{project}/models/{name}/aliases/{alias}",
+            call("PUT", f"{p}/models/m2/aliases/staging", json={"version": 1}),
+        ),
+        (
+            "DELETE",
+            "/api/v1/projects/{project}/models/{name}/aliases/{alias}",
+            call("DELETE", f"{p}/models/m2/aliases/staging"),
+        ),
+        (
+            "DELETE",
+            "/api/v1/projects/{project}/models/{name}/versions/{version}",
+            call("DELETE", f"{p}/models/m2/versions/1"),
+        ),
+        ("DELETE", "/api/v1/projects/{project}/models/{name}", call("DELETE", f"{p}/models/m2")),
+        (
+            "POST",
+            "/api/v1/projects/{project}/deployments",
+            call("POST", f"{p}/deployments", json={"name": "d2", "variants": [variant]}),
+        ),
+        (
+            "PATCH",
+            "/api/v1/projects/{project}/deployments/{name}",
+            call("PATCH", f"{p}/deployments/d2", json={"weights": {"one": 2.0}}),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/deployments/{name}/promote",
+            call("POST", f"{p}/deployments/d2/promote", json={"variant": "one"}),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/deployments/{name}/rollback",
+            call("POST", f"{p}/deployments/d2/rollback", json={}),
+        ),
+        (
+            "DELETE",
+            "/api/v1/projects/{project}/deployments/{name}",
+            call("DELETE", f"{p}/deployments/d2"),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/spans",
+            call("POST", f"{p}/spans", json={"spans": [span]}),
+        ),
+        (
+            "POST",
+            "/v1/traces",
+            call(
+                "POST", "/v1/traces", json=_otlp(new_id()), headers={"x-windlass-project": "alpha"}
+            ),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/prompts",
+            call("POST", f"{p}/prompts", json={"name": "p2"}),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/prompts/{name}/versions",
+            call("POST", f"{p}/prompts/p2/versions", json={"template": "hi"}),
+        ),
+        (
+            "PUT",
+            "/api/v1/projects/{project}/prompts/{name}/aliases/{alias}",
+            call("PUT", f"{p}/prompts/p2/aliases/staging", json={"version": 1}),
+        ),
+        (
+            "DELETE",
+            "/api/v1/projects/{project}/prompts/{name}/aliases/{alias}",
+            call("DELETE", f"{p}/prompts/p2/aliases/staging"),
+        ),
+        ("DELETE", "/api/v1/projects/{project}/prompts/{name}", call("DELETE", f"{p}/prompts/p2")),
+        ("POST", "/api/v1/users", call("POST", "/api/v1/users", json={"name": "newbie"})),
+        (
+            "PATCH",
+            "/api/v1/users/{name}",
+            call("PATCH", "/api/v1/users/newbie", json={"disabled": True}),
+        ),
+        ("POST", "/api/v1/tokens", call("POST", "/api/v1/tokens", json={"name": "another"})),
+        ("DELETE", "/api/v1/tokens/{token_id}", call("DELETE", f"/api/v1/tokens/{token}")),
+        (
+            "PUT",
+            "/api/v1/projects/{project}/members/{user}",
+            call("PUT", f"{p}/members/newbie", json={"role": "viewer"}),
+        ),
+        (
+            "DELETE",
+            "/api/v1/projects/{project}/members/{user}",
+            call("DELETE", f"{p}/members/newbie"),
+        ),
+    ]
+
+
+def _audit_count(api: httpx.Client) -> int:
+    answer = api.get("/api/v1/audit", params={"max_results": 1000})
+    assert answer.status_code == 200, answer.text
+    return len(answer.json()["records"])
+
+
+def test_each_mutation_route_appends_exactly_one_audit_record(world: World) -> None:
+    api = httpx.Client(
+        base_url=world.url, headers={"Authorization": f"Bearer {world.tokens['root']}"}, timeout=30
+    )
+    mutations = _mutations(world, api)
+    routes = {(m, p) for m, p, _ in _operations(world.url) if m not in ("GET", "HEAD")}
+    covered = {(m, p) for m, p, _ in mutations}
+    assert sorted(routes - covered - set(NOT_AUDITED)) == [], "add these to the audit test"
+    for method, path, call in mutations:
+        before = _audit_count(api)
+        answer = call()
+        assert answer.status_code < 300, (method, path, answer.status_code, answer.text)
+        assert _audit_count(api) == before + 1, (method, path)
