@@ -34,6 +34,7 @@ to the same class, so embedded and server mode raise the same errors.
     │   ├── IdConflict                 ID_CONFLICT           409
     │   ├── InUse                      IN_USE                409
     │   └── InvalidState               INVALID_STATE         409
+    │       └── ApprovalPending        APPROVAL_PENDING      409
     ├── IntegrityFailure               INTEGRITY_FAILURE     422
     ├── Unauthenticated                UNAUTHENTICATED       401
     ├── PermissionDenied               PERMISSION_DENIED     403
@@ -45,6 +46,11 @@ to the same class, so embedded and server mode raise the same errors.
     ├── BackendUnavailable             BACKEND_UNAVAILABLE   503
     ├── ProviderError                  PROVIDER_ERROR        502
     └── DeliveryFailed                 DELIVERY_FAILED       500
+
+``ApprovalPending`` is not a failure of the call: a protected alias of a project with
+two-person review on did not move yet; its ``request`` (an alias request) waits for a
+second admin. The alias route answers it 202 with the request, and the REST client raises
+it again, so embedded and server mode behave alike.
 """
 
 from __future__ import annotations
@@ -331,6 +337,24 @@ def _all_error_classes() -> list[type[WindlassError]]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+class ApprovalPending(InvalidState):
+    """A protected alias move waits for a second admin's approval (two-person review).
+
+    ``request`` is the pending :class:`~windlass.entities.governance.AliasRequest` (its
+    ``id`` is what ``windlass aliases approve`` takes); ``details`` hold its id and dict.
+    """
+
+    error_code = "APPROVAL_PENDING"
+
+    def __init__(self, message: str, *, request: Any = None, **details: Any) -> None:
+        if request is not None:
+            details.setdefault("request_id", request.id)
+            details.setdefault("request", request.to_dict())
+        super().__init__(message, **details)
+        #: The pending request (None when rebuilt from a REST error body).
+        self.request = request
 
 
 def error_from_dict(body: dict[str, Any], status: int) -> WindlassError:

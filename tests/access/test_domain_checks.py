@@ -28,6 +28,7 @@ from windlass.access.policy import Policy
 from windlass.artifacts import open_blob_store
 from windlass.entities import MANIFEST_FILE, ArtifactEntry, DatasetInput, MetricBatch, Span
 from windlass.exceptions import (
+    ApprovalPending,
     NotFound,
     PermissionDenied,
     RunNotFound,
@@ -44,6 +45,7 @@ from windlass.principal import AuthMethod, Principal, Role
 from windlass.serving.deployments import DeploymentService
 from windlass.store.sql.store import SqlStore
 from windlass.tracking.service import Tracking
+from windlass.versioning.governance import ProjectGovernance
 
 
 class Kept:
@@ -424,6 +426,13 @@ def test_acting_as_is_a_shallow_copy_sharing_store_and_caches(world: World) -> N
 
 
 # -- the audit trail ------------------------------------------------------------------------
+def _held(call: Callable[[], object]) -> ApprovalPending:
+    """Return the ApprovalPending ``call`` raises (a move held for two-person review)."""
+    with pytest.raises(ApprovalPending) as held:
+        call()
+    return held.value
+
+
 def test_each_mutation_appends_exactly_one_record(world: World, tmp_path: Path) -> None:
     who = world.principal(Role.ADMIN)
     t, m = world.tracking.acting_as(who), world.models.acting_as(who)
@@ -535,6 +544,47 @@ def test_each_mutation_appends_exactly_one_record(world: World, tmp_path: Path) 
         assert record["who"] == who.name and record["project_id"] == alpha
         seen.add(action)
     assert record["after"] == {"accepted": 2, "duplicates": 0}
+    # Project settings, and two-person review: a request, its approval by a second admin,
+    # the rejection of another request.
+    governance = ProjectGovernance(
+        world.tracking.store, {"model": world.models}, access=world.models.access
+    )
+    second = _token("second-admin", (alpha, Role.ADMIN))
+    review: list[tuple[Callable[[], object], str, str, Principal]] = [
+        (
+            lambda: governance.update_project_settings(
+                alpha, two_person_review=True, principal=who
+            ),
+            actions.PROJECT_SETTINGS,
+            "projects:/alpha",
+            who,
+        ),
+        (
+            lambda: _held(lambda: m.set_alias(alpha, "churn", "champion", 1)),
+            actions.ALIAS_REQUEST,
+            "models:/churn@champion",
+            who,
+        ),
+    ]
+    for call, action, uri, by in review:
+        world.kept.records.clear()
+        call()
+        assert [(r["action"], r["uri"], r["who"]) for r in world.kept.records] == [
+            (action, uri, by.name)
+        ]
+        seen.add(action)
+    first, *_ = governance.list_alias_requests(alpha, principal=who)
+    world.kept.records.clear()
+    governance.approve(alpha, first.id, principal=second)
+    _held(lambda: m.set_alias(alpha, "churn", "champion", 1))
+    other = governance.list_alias_requests(alpha, principal=who)[0]
+    governance.reject(alpha, other.id, principal=second)
+    assert [(r["action"], r["who"]) for r in world.kept.records] == [
+        (actions.ALIAS_APPROVE, second.name),
+        (actions.ALIAS_REQUEST, who.name),
+        (actions.ALIAS_REJECT, second.name),
+    ]
+    seen |= {actions.ALIAS_APPROVE, actions.ALIAS_REJECT}
     # Every action named in the table but project.create (tested above) was exercised.
     assert set(actions.ACTIONS) - seen == {actions.PROJECT_CREATE}
 

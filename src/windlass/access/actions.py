@@ -15,6 +15,9 @@ from typing import Final
 
 __all__ = [
     "ACTIONS",
+    "ALIAS_APPROVE",
+    "ALIAS_REJECT",
+    "ALIAS_REQUEST",
     "DEPLOYMENT_CREATE",
     "DEPLOYMENT_DELETE",
     "DEPLOYMENT_PROMOTE",
@@ -30,6 +33,7 @@ __all__ = [
     "MODEL_VERSION_CREATE",
     "MODEL_VERSION_DELETE",
     "PROJECT_CREATE",
+    "PROJECT_SETTINGS",
     "PROMPT_ALIAS_DELETE",
     "PROMPT_ALIAS_SET",
     "PROMPT_CREATE",
@@ -49,6 +53,10 @@ __all__ = [
 ]
 
 PROJECT_CREATE: Final = "project.create"
+PROJECT_SETTINGS: Final = "project.settings"
+ALIAS_REQUEST: Final = "alias.request"
+ALIAS_APPROVE: Final = "alias.approve"
+ALIAS_REJECT: Final = "alias.reject"
 RUN_CREATE: Final = "run.create"
 RUN_UPDATE: Final = "run.update"
 RUN_DELETE: Final = "run.delete"
@@ -83,6 +91,23 @@ TRACE_INGEST: Final = "trace.ingest"
 #: Every action name, with what its record holds (object URI; before; after).
 ACTIONS: Final[dict[str, str]] = {
     PROJECT_CREATE: "A project was created. URI `projects:/<name>`; after: the project.",
+    PROJECT_SETTINGS: (
+        "A project's settings changed (protected aliases, two-person review). URI "
+        "`projects:/<name>`; before and after: the settings."
+    ),
+    ALIAS_REQUEST: (
+        "A move of a protected alias waits for a second admin (two-person review). URI "
+        "`<kind>s:/<name>@<alias>`; after: the request."
+    ),
+    ALIAS_APPROVE: (
+        "A second admin approved an alias request and the alias moved (recorded in the alias "
+        "history as the approver's move). URI `<kind>s:/<name>@<alias>`; before: the version "
+        "it named; after: the version, the request id and who requested it."
+    ),
+    ALIAS_REJECT: (
+        "An admin rejected an alias request; the alias did not move. URI "
+        "`<kind>s:/<name>@<alias>`; after: the request."
+    ),
     RUN_CREATE: "A run was started. URI `runs:/<run id>`; after: the run.",
     RUN_UPDATE: (
         "A run's status, end time or name changed (ending a run too). URI `runs:/<run id>`; "

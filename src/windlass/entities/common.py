@@ -9,6 +9,9 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
+#: The aliases a project protects when it has not set its own list.
+DEFAULT_PROTECTED_ALIASES: tuple[str, ...] = ("production", "champion")
+
 
 def iso(ms: int | None) -> str | None:
     """Return integer UTC milliseconds as an ISO 8601 string (None stays None)."""
@@ -25,6 +28,10 @@ class Project:
     name: str
     created_at: int
     description: str = ""
+    #: Aliases only an admin of the project may move or remove.
+    protected_aliases: tuple[str, ...] = DEFAULT_PROTECTED_ALIASES
+    #: Whether a protected alias moves only once a second admin approves the move.
+    two_person_review: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -33,6 +40,8 @@ class Project:
             "name": self.name,
             "created_at": self.created_at,
             "description": self.description,
+            "protected_aliases": list(self.protected_aliases),
+            "two_person_review": self.two_person_review,
         }
 
 

@@ -95,6 +95,8 @@ class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent])
             version_not_found=ModelVersionNotFound,
             principal=principal,
             access=access,
+            projects=store.runs.get_project,
+            governance=store.governance,
         )
 
     # -- registered models ---------------------------------------------------------------

@@ -23,6 +23,7 @@ from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
 from windlass.store.audit import AuditStore
 from windlass.store.deployments import DeploymentStore
+from windlass.store.governance import GovernanceStore
 from windlass.store.prompts import PromptStore
 from windlass.store.registry import RegistryStore
 from windlass.store.runs import RunStore
@@ -43,6 +44,7 @@ class MetadataStore:
         prompts: PromptStore,
         audit: AuditStore,
         access: AccessStore,
+        governance: GovernanceStore | None = None,
         close: Callable[[], None] | None = None,
     ) -> None:
         self.runs = runs
@@ -53,6 +55,8 @@ class MetadataStore:
         self.prompts = prompts
         self.audit = audit
         self.access = access
+        #: Project settings and alias requests (None over REST: the server keeps them).
+        self.governance = governance
         self._close = close
 
     def close(self) -> None:

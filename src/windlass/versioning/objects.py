@@ -13,24 +13,34 @@ depends on what a kind calls its objects but the noun in messages.
 
 Every public call first asks the kind's :class:`~windlass.access.gate.Access`: reads need
 read in the project, creating objects write, deleting them admin, setting or deleting an
-alias write, or admin for a protected alias (:data:`PROTECTED_ALIASES`). Each creation,
-deletion and alias move is then audited once (alias moves with the version the alias
-named before and after).
+alias write, or admin for a protected alias (the project's ``protected_aliases`` setting,
+default :data:`PROTECTED_ALIASES`). Each creation, deletion and alias move is then
+audited once (alias moves with the version the alias named before and after).
+
+With auth on and the project's ``two_person_review`` setting on, an admin's move of a
+protected alias does not move it: it stores a pending alias request (audited as
+``alias.request``) and raises :class:`~windlass.exceptions.ApprovalPending`; a second
+admin approves it (:class:`~windlass.versioning.governance.ProjectGovernance`), which
+calls :meth:`VersionedObjects.move_approved`. With auth off every caller is the same
+unauthenticated name, so neither setting is checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Generic, TypeVar
 
 from windlass.access import actions
 from windlass.access.bound import Bound
 from windlass.access.gate import Access
 from windlass.access.policy import Permission
-from windlass.entities import AliasMove, Page
-from windlass.exceptions import InvalidInput, NotFound
-from windlass.ids import now_ms, writer_id
+from windlass.entities import AliasMove, Page, Project
+from windlass.entities.common import DEFAULT_PROTECTED_ALIASES
+from windlass.entities.governance import AliasRequest
+from windlass.exceptions import ApprovalPending, InvalidInput, NotFound
+from windlass.ids import new_id, now_ms, writer_id
 from windlass.principal import Principal, local_principal
+from windlass.store.governance import GovernanceStore
 from windlass.store.versioned import VersionedStore
 from windlass.uris import LATEST, check_name, check_version, removable_alias, settable_alias
 from windlass.versioning.checks import checked_text, recorded_name
@@ -41,8 +51,9 @@ E = TypeVar("E", bound=AliasMove)
 
 #: The most characters an object's description may have, whatever its kind.
 MAX_DESCRIPTION_LENGTH = 100_000
-#: Aliases only an admin of the project may move or remove (the others need write).
-PROTECTED_ALIASES = frozenset({"production", "champion"})
+#: Aliases only an admin of a project may move or remove when the project has not set
+#: its own list (its ``protected_aliases`` setting); the others need write.
+PROTECTED_ALIASES = frozenset(DEFAULT_PROTECTED_ALIASES)
 #: The audit actions of each kind: object create and delete, alias set and delete.
 _ACTIONS = {
     "model": (
@@ -60,9 +71,9 @@ _ACTIONS = {
 }
 
 
-def alias_permission(alias: str) -> Permission:
+def alias_permission(alias: str, protected: Collection[str] = PROTECTED_ALIASES) -> Permission:
     """Return what moving or removing ``alias`` needs: admin for a protected alias."""
-    return Permission.ADMIN if alias in PROTECTED_ALIASES else Permission.WRITE
+    return Permission.ADMIN if alias in protected else Permission.WRITE
 
 
 class VersionedObjects(Bound, Generic[O, V, E]):
@@ -77,6 +88,8 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         version_not_found: type[NotFound],
         principal: Principal | None = None,
         access: Access | None = None,
+        projects: Callable[[str], Project] | None = None,
+        governance: GovernanceStore | None = None,
     ) -> None:
         """Read and move the versions of the kind ``noun`` (``model``, ``prompt``...).
 
@@ -84,7 +97,10 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         store raises for a missing object (a first version then creates it);
         ``version_not_found`` what a missing version is. ``principal`` is who writes are
         recorded as when a call names none (default: the embedded SDK's); ``access`` checks
-        and records every call (default: off).
+        and records every call (default: off). ``projects`` returns a project by id with
+        its settings (which aliases are protected, two-person review); ``governance``
+        stores the alias requests of two-person review. Without them the default
+        protected aliases apply and moves are never held for review.
         """
         if not isinstance(objects, VersionedStore):
             raise TypeError(
@@ -103,6 +119,8 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         )
         self.object_not_found = object_not_found
         self.version_not_found = version_not_found
+        self._projects = projects
+        self._governance = governance
 
     def recorded(self, principal: Principal | None) -> str:
         """Return the name a write is recorded under: ``principal``'s, else this registry's."""
@@ -296,11 +314,90 @@ class VersionedObjects(Bound, Generic[O, V, E]):
 
         ``latest`` and all-digit names are refused. Setting an alias to the version it
         already names records nothing and returns a move with ``from_version == to_version``.
-        A protected alias (:data:`PROTECTED_ALIASES`) moves only by an admin of the project.
+        A protected alias (the project's setting) moves only by an admin of the project;
+        with two-person review on (and auth on) it does not move: a pending request is
+        stored and :class:`~windlass.exceptions.ApprovalPending` raised with it.
         """
-        who = self._require(principal, alias_permission(alias), project_id)
+        who, settings, protected = self._alias_check(principal, project_id, alias)
         name = self.check_name(name)
         alias = settable_alias(alias)
+        if protected and settings is not None and settings.two_person_review:
+            self._request_move(project_id, name, alias, version, who)
+        return self._move(project_id, name, alias, version, who)
+
+    def _alias_check(
+        self, principal: Principal | None, project_id: str, alias: str
+    ) -> tuple[Principal, Project | None, bool]:
+        """Check the permission moving ``alias`` needs; return who, the settings, protected.
+
+        Write is checked first (so a caller without a role learns nothing of the project's
+        settings), then admin if the project protects the alias.
+        """
+        who = self._require(principal, Permission.WRITE, project_id)
+        settings = self._settings(project_id)
+        protected = alias in (PROTECTED_ALIASES if settings is None else settings.protected_aliases)
+        if protected:
+            self._access.require(who, Permission.ADMIN, project_id)
+        return who, settings, protected
+
+    def _settings(self, project_id: str) -> Project | None:
+        """Return the project with its settings when they apply (auth on), else None."""
+        if self._projects is None or not self._access.enabled:
+            return None
+        return self._projects(project_id)
+
+    def _request_move(
+        self, project_id: str, name: str, alias: str, version: int, who: Principal
+    ) -> None:
+        """Store a pending request to move ``alias``, audit it, raise ApprovalPending."""
+        if self._governance is None:
+            raise InvalidInput("two-person review needs a store that keeps alias requests")
+        version = check_version(version, self.noun)
+        self.objects.get_version(project_id, name, version)  # a missing version fails now
+        request = self._governance.create_alias_request(
+            AliasRequest(
+                id=new_id(),
+                project_id=project_id,
+                kind=self.noun,
+                name=name,
+                alias=alias,
+                version=version,
+                requested_by=self.recorded(who),
+                requested_at=now_ms(),
+                requested_by_id=who.user_id,
+            )
+        )
+        self._access.record(
+            who,
+            actions.ALIAS_REQUEST,
+            request.object_uri,
+            project_id=project_id,
+            after=request.to_dict(),
+        )
+        raise ApprovalPending(
+            f"{request.object_uri} is protected and two-person review is on: the move to "
+            f"version {version} waits for a second admin (alias request {request.id}; "
+            f"approve with `windlass aliases approve {request.id}`)",
+            request=request,
+        )
+
+    def move_approved(self, request: AliasRequest, approver: Principal) -> E:
+        """Move the alias of an approved ``request``, recorded as the approver's move.
+
+        The caller (:class:`~windlass.versioning.governance.ProjectGovernance`) checked the
+        approver and audits the approval; this records nothing in the audit trail.
+        """
+        return self.objects.set_alias(
+            request.project_id,
+            request.name,
+            request.alias,
+            request.version,
+            claimed_by=self.recorded(approver),
+            at=now_ms(),
+        )
+
+    def _move(self, project_id: str, name: str, alias: str, version: int, who: Principal) -> E:
+        """Point ``alias`` at ``version`` as ``who`` and audit the move (if anything moved)."""
         move: E = self.objects.set_alias(
             project_id,
             name,
@@ -326,9 +423,9 @@ class VersionedObjects(Bound, Generic[O, V, E]):
     ) -> E:
         """Remove an alias; return the recorded removal (``to_version`` None).
 
-        A protected alias (:data:`PROTECTED_ALIASES`) is removed only by an admin.
+        A protected alias (the project's setting) is removed only by an admin.
         """
-        who = self._require(principal, alias_permission(alias), project_id)
+        who = self._alias_check(principal, project_id, alias)[0]
         name = self.check_name(name)
         alias = removable_alias(alias)
         move: E = self.objects.delete_alias(

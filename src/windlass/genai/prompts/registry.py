@@ -459,6 +459,8 @@ class PromptRegistry(VersionedObjects[Prompt, PromptVersion, PromptAliasEvent]):
             version_not_found=PromptVersionNotFound,
             principal=principal,
             access=access,
+            projects=store.runs.get_project,
+            governance=store.governance,
         )
 
     # -- prompts -------------------------------------------------------------------------

@@ -20,13 +20,22 @@ from windlass.entities import (
     ViewType,
     decode_float,
 )
+from windlass.entities.common import DEFAULT_PROTECTED_ALIASES
 from windlass.store.bulk import paused_gc
 from windlass.store.rest.transport import RestTransport, paging, segment
 from windlass.store.runs import RunStore
 
 
 def _project(data: dict[str, Any]) -> Project:
-    return Project(data["id"], data["name"], int(data["created_at"]), data.get("description", ""))
+    protected = data.get("protected_aliases")
+    return Project(
+        data["id"],
+        data["name"],
+        int(data["created_at"]),
+        data.get("description", ""),
+        protected_aliases=DEFAULT_PROTECTED_ALIASES if protected is None else tuple(protected),
+        two_person_review=bool(data.get("two_person_review", False)),
+    )
 
 
 class RestRunStore(RunStore):

@@ -54,6 +54,7 @@ from windlass.store.runs import (
 from windlass.store.sql import lookups
 from windlass.store.sql import schema as s
 from windlass.store.sql.database import Database
+from windlass.store.sql.governance import project_from_row
 from windlass.store.sql.search import compile_filter, plan_sort
 
 _RUN_COLUMNS = (
@@ -112,7 +113,7 @@ class SqlRunStore(RunStore):
     # -- projects ------------------------------------------------------------------------
     @staticmethod
     def _project(row: Row[Any, Any]) -> Project:
-        return Project(row.id, row.name, row.created_at, row.description)
+        return project_from_row(row)
 
     def get_or_create_project(self, name: str, project_id: str, created_at: int) -> Project:
         """Return the named project, creating it if needed (safe under concurrent creators).

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -32,6 +33,9 @@ projects = Table(
     Column("name", String(256), nullable=False, unique=True),
     Column("description", Text, nullable=False, default=""),
     Column("created_at", BigInteger, nullable=False),
+    # JSON list of alias names; NULL: the default (production, champion).
+    Column("protected_aliases", Text),
+    Column("two_person_review", Boolean, nullable=False, server_default=false()),
 )
 
 runs = Table(
@@ -455,4 +459,22 @@ project_members = Table(
     Column("user_id", ID, ForeignKey("users.id"), primary_key=True),
     Column("role", String(16), nullable=False),
     Index("ix_project_members_user", "user_id"),
+)
+
+alias_requests = Table(
+    "alias_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("project_id", ID, ForeignKey("projects.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("requested_by", String(256), nullable=False),
+    Column("requested_by_id", String(256)),
+    Column("requested_at", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_by", String(256)),
+    Column("decided_at", BigInteger),
+    Index("ix_alias_requests_project_state", "project_id", "state"),
 )

@@ -10,6 +10,7 @@ from windlass.store.sql.artifacts import SqlArtifactIndex
 from windlass.store.sql.audit import SqlAuditStore
 from windlass.store.sql.database import Database
 from windlass.store.sql.deployments import SqlDeploymentStore
+from windlass.store.sql.governance import SqlGovernanceStore
 from windlass.store.sql.prompts import SqlPromptStore
 from windlass.store.sql.registry import SqlRegistryStore
 from windlass.store.sql.runs import SqlRunStore
@@ -30,6 +31,7 @@ class SqlStore(MetadataStore):
             prompts=SqlPromptStore(self.db),
             audit=SqlAuditStore(self.db),
             access=SqlAccessStore(self.db),
+            governance=SqlGovernanceStore(self.db),
             close=self.db.close,
         )
 
