@@ -265,6 +265,10 @@ def _requests() -> dict[tuple[str, str], Request]:
         ("GET", p + "/members"): lambda w: {},
         ("PUT", p + "/members/{user}"): lambda w: {"user": "vic", "json": {"role": "viewer"}},
         ("DELETE", p + "/members/{user}"): lambda w: {"user": "vic"},
+        ("PATCH", p + "/settings"): lambda w: {"json": {}},
+        ("GET", p + "/alias-requests"): lambda w: {},
+        ("POST", p + "/alias-requests/{request_id}/approve"): lambda w: {"request_id": new_id()},
+        ("POST", p + "/alias-requests/{request_id}/reject"): lambda w: {"request_id": new_id()},
     }
 
 
@@ -405,6 +409,14 @@ def _mutations(w: World, api: httpx.Client) -> list[tuple[str, str, Callable[[],
     variant = {"name": "one", "model_uri": "models:/m@staging", "weight": 1.0}
     span = _span(w.trace)
     token = api.post("/api/v1/tokens", json={"name": "to-revoke"}).json()["token"]["id"]
+    # Two alias requests by ada (an admin of alpha) for the server admin to decide.
+    review = api.patch(f"{p}/settings", json={"two_person_review": True})
+    assert review.status_code == 200, review.text
+    ada = {"Authorization": f"Bearer {w.tokens['admin']}"}
+    for _ in range(2):
+        held = api.put(f"{p}/models/m/aliases/production", json={"version": 1}, headers=ada)
+        assert held.status_code == 202, held.text
+    first, second = (r["id"] for r in api.get(f"{p}/alias-requests").json()["requests"])
 
     def call(method: str, path: str, **kw: Any) -> Callable[[], httpx.Response]:
         return lambda: api.request(method, path, **kw)
@@ -574,6 +586,21 @@ def _mutations(w: World, api: httpx.Client) -> list[tuple[str, str, Callable[[],
             "DELETE",
             "/api/v1/projects/{project}/members/{user}",
             call("DELETE", f"{p}/members/newbie"),
+        ),
+        (
+            "PATCH",
+            "/api/v1/projects/{project}/settings",
+            call("PATCH", f"{p}/settings", json={"protected_aliases": ["production", "gold"]}),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/alias-requests/{request_id}/approve",
+            call("POST", f"{p}/alias-requests/{first}/approve"),
+        ),
+        (
+            "POST",
+            "/api/v1/projects/{project}/alias-requests/{request_id}/reject",
+            call("POST", f"{p}/alias-requests/{second}/reject"),
         ),
     ]
 

@@ -29,6 +29,7 @@ from windlass.server.metrics import TrackingServerMetrics
 from windlass.server.ratelimit import FailureLimiter
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
+from windlass.versioning.governance import ProjectGovernance
 
 __all__ = ["Services", "app_services"]
 
@@ -64,6 +65,7 @@ class Services:
         # Failed token checks per source address: past the limit, 429 with Retry-After.
         self.auth_failures = FailureLimiter()
         self._prompts: PromptRegistry | None = None
+        self._governance: ProjectGovernance | None = None
         self._lock = threading.Lock()
 
     @property
@@ -75,6 +77,20 @@ class Services:
                     self.tracking.store, principal=server_principal(), access=self.access
                 )
             return self._prompts
+
+    @property
+    def governance(self) -> ProjectGovernance:
+        """Return project settings and alias approvals (both registries), built on first use."""
+        prompts = self.prompts
+        with self._lock:
+            if self._governance is None:
+                self._governance = ProjectGovernance(
+                    self.tracking.store,
+                    {"model": self.registry, "prompt": prompts},
+                    principal=server_principal(),
+                    access=self.access,
+                )
+            return self._governance
 
     def close(self) -> None:
         """Release what the services hold (the store's connections)."""

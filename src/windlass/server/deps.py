@@ -27,6 +27,7 @@ from windlass.server.container import Services, app_services
 from windlass.server.metrics import TrackingServerMetrics
 from windlass.serving.deployments import DeploymentService
 from windlass.tracking.service import Tracking
+from windlass.versioning.governance import ProjectGovernance
 
 
 def services(request: Request) -> Services:
@@ -90,6 +91,11 @@ def trace_service(container: ServicesDep, who: PrincipalDep) -> TraceService:
 def prompts(container: ServicesDep, who: PrincipalDep) -> PromptRegistry:
     """Return the app's prompt registry (made on first use), acting as the request's principal."""
     return container.prompts.acting_as(who)
+
+
+def governance(container: ServicesDep, who: PrincipalDep) -> ProjectGovernance:
+    """Return project settings and alias approvals, acting as the request's principal."""
+    return container.governance.acting_as(who)
 
 
 def server_metrics(container: ServicesDep) -> TrackingServerMetrics:

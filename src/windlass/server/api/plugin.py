@@ -19,6 +19,7 @@ def register_routes(register: Callable[[Any], None]) -> None:
         artifacts,
         audit,
         deployments,
+        governance,
         health,
         members,
         models,
@@ -34,6 +35,7 @@ def register_routes(register: Callable[[Any], None]) -> None:
     for router in (
         health.router,
         projects.router,
+        governance.router,
         runs.router,
         artifacts.router,
         models.router,

@@ -40,6 +40,10 @@ class ProjectOut(ResponseBody):
     name: str
     created_at: int
     description: str
+    #: Aliases only an admin of the project may move or remove.
+    protected_aliases: list[str]
+    #: Whether a protected alias moves only once a second admin approves.
+    two_person_review: bool
 
 
 class ProjectPage(ResponseBody):

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import Field, create_model
 
 from windlass.access.policy import Permission
 from windlass.entities import Page, Project
+from windlass.exceptions import ApprovalPending
 from windlass.principal import Principal
 from windlass.server.api.common import (
     NAME_PATTERN,
@@ -43,6 +45,7 @@ from windlass.server.api.common import (
     errors,
     requires,
 )
+from windlass.server.api.governance import AliasRequestOut
 from windlass.server.deps import project
 
 __all__ = [
@@ -396,8 +399,16 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
     @router.put(
         "/{name}/aliases/{alias}",
         response_model=event_model,
-        responses=errors(400, 404, 409, 413, 422),
-        description="Point an alias at a version; return the recorded move.",
+        responses={
+            202: {
+                "model": AliasRequestOut,
+                "description": "The alias is protected and the project has two-person review "
+                "on: it did not move; the pending alias request waits for a second admin.",
+            },
+            **errors(400, 404, 409, 413, 422),
+        },
+        description="Point an alias at a version; return the recorded move (202: a pending "
+        "alias request, when two-person review holds the move).",
         **requires(Permission.WRITE),
     )
     def set_alias(
@@ -406,8 +417,12 @@ def add_versioned_routes(router: APIRouter, kind: VersionedKind[S]) -> None:
         body: AliasSet,
         proj: ProjectDep,
         service: Annotated[S, service_dependency],
-    ) -> dict[str, Any]:
-        return service.set_alias(proj.id, name, alias, body.version).to_dict()
+    ) -> Any:
+        try:
+            return service.set_alias(proj.id, name, alias, body.version).to_dict()
+        except ApprovalPending as held:
+            # Two-person review: the alias did not move; the request waits for an admin.
+            return JSONResponse(held.details["request"], status_code=202)
 
     @router.delete(
         "/{name}/aliases/{alias}",
