@@ -356,6 +356,16 @@ class ApprovalPending(InvalidState):
         #: The pending request (None when rebuilt from a REST error body).
         self.request = request
 
+    @classmethod
+    def held(cls, request: Any) -> ApprovalPending:
+        """Return the error for ``request``, a held move, naming it and how to approve it."""
+        return cls(
+            f"{request.object_uri} is protected and two-person review is on: the move to "
+            f"version {request.version} waits for a second admin (alias request "
+            f"{request.id}; approve with `windlass aliases approve {request.id}`)",
+            request=request,
+        )
+
 
 def error_from_dict(body: dict[str, Any], status: int) -> WindlassError:
     """Rebuild the error a server reported from its REST error body."""

@@ -211,14 +211,14 @@ def test_with_review_on_a_second_admin_approves_the_move(world: World) -> None:
     with pytest.raises(PermissionDenied):
         world.governance.approve(world.project, request.id, principal=world.eve)
     assert world.kept.take() == []
-    move = world.governance.approve(world.project, request.id, principal=world.bob)
-    assert (move.from_version, move.to_version) == (None, 2)
+    approved = world.governance.approve(world.project, request.id, principal=world.bob)
+    assert (approved.id, approved.state, approved.decided_by) == (request.id, "approved", "bob")
     assert _alias(world, "production") == 2
     records = list(world.kept.records)
     assert [(r["who"], r["action"], r["uri"]) for r in records] == [
         ("bob", actions.ALIAS_APPROVE, "models:/churn@production")
     ]
-    assert records[0]["after"]["requested_by"] == "ada"
+    assert records[0]["after"] == {"version": 2, "request": request.id, "requested_by": "ada"}
     history = world.models.alias_history(world.project, "churn", "production", principal=world.bob)
     assert history[-1].claimed_by == "bob"
     assert world.governance.list_alias_requests(world.project, principal=world.ada) == []

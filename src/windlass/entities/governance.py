@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["REQUEST_STATES", "AliasRequest"]
+__all__ = ["REQUEST_STATES", "AliasRequest", "alias_request_from_dict", "is_alias_request"]
 
 #: The states of a request: it waits, then is approved (the alias moved) or rejected.
 REQUEST_STATES = ("pending", "approved", "rejected")
@@ -53,3 +53,26 @@ class AliasRequest:
             "decided_by": self.decided_by,
             "decided_at": self.decided_at,
         }
+
+
+def alias_request_from_dict(data: dict[str, Any]) -> AliasRequest:
+    """Return the request of a REST answer (:meth:`AliasRequest.to_dict`'s shape)."""
+    decided_at = data.get("decided_at")
+    return AliasRequest(
+        id=data["id"],
+        project_id=data["project_id"],
+        kind=data["kind"],
+        name=data["name"],
+        alias=data["alias"],
+        version=int(data["version"]),
+        requested_by=data["requested_by"],
+        requested_at=int(data["requested_at"]),
+        state=data.get("state", "pending"),
+        decided_by=data.get("decided_by"),
+        decided_at=None if decided_at is None else int(decided_at),
+    )
+
+
+def is_alias_request(data: Any) -> bool:
+    """Return whether a REST answer is a pending alias request (a move held for review)."""
+    return isinstance(data, dict) and data.get("state") == "pending" and "requested_by" in data

@@ -143,8 +143,8 @@ class ProjectGovernance(Bound):
 
     def approve(
         self, project_id: str, request_id: str, *, principal: Principal | None = None
-    ) -> AliasMove:
-        """Approve a pending request: the alias moves, as the approver; return the move."""
+    ) -> AliasRequest:
+        """Approve a pending request: the alias moves, as the approver; return the request."""
         who, request = self._decider(project_id, request_id, principal)
         registry = self.registries.get(request.kind)
         if registry is None:
@@ -171,7 +171,7 @@ class ProjectGovernance(Bound):
                 "requested_by": decided.requested_by,
             },
         )
-        return move
+        return decided
 
     def reject(
         self, project_id: str, request_id: str, *, principal: Principal | None = None

@@ -374,12 +374,7 @@ class VersionedObjects(Bound, Generic[O, V, E]):
             project_id=project_id,
             after=request.to_dict(),
         )
-        raise ApprovalPending(
-            f"{request.object_uri} is protected and two-person review is on: the move to "
-            f"version {version} waits for a second admin (alias request {request.id}; "
-            f"approve with `windlass aliases approve {request.id}`)",
-            request=request,
-        )
+        raise ApprovalPending.held(request)
 
     def move_approved(self, request: AliasRequest, approver: Principal) -> E:
         """Move the alias of an approved ``request``, recorded as the approver's move.

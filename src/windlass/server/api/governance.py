@@ -119,8 +119,7 @@ def list_alias_requests(
 )
 def approve(request_id: RequestPath, proj: ProjectDep, service: GovernanceDep) -> dict[str, Any]:
     """Approve an alias request."""
-    service.approve(proj.id, request_id)
-    return service.get_alias_request(proj.id, request_id).to_dict()
+    return service.approve(proj.id, request_id).to_dict()
 
 
 @router.post(

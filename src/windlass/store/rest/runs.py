@@ -26,7 +26,8 @@ from windlass.store.rest.transport import RestTransport, paging, segment
 from windlass.store.runs import RunStore
 
 
-def _project(data: dict[str, Any]) -> Project:
+def project_from_dict(data: dict[str, Any]) -> Project:
+    """Return the project of a REST answer, with its settings (absent: the defaults)."""
     protected = data.get("protected_aliases")
     return Project(
         data["id"],
@@ -47,7 +48,7 @@ class RestRunStore(RunStore):
     # -- projects ------------------------------------------------------------------------
     def get_or_create_project(self, name: str, project_id: str, created_at: int) -> Project:
         """Return the named project, creating it on the server if needed."""
-        return _project(
+        return project_from_dict(
             self._http.request(
                 "POST",
                 "/api/v1/projects",
@@ -57,13 +58,13 @@ class RestRunStore(RunStore):
 
     def get_project(self, name_or_id: str) -> Project:
         """Return a project by name or id."""
-        return _project(self._http.request("GET", f"/api/v1/projects/{name_or_id}"))
+        return project_from_dict(self._http.request("GET", f"/api/v1/projects/{name_or_id}"))
 
     def list_projects(self, max_results: int = 100, page_token: str | None = None) -> Page[Project]:
         """Return one page of projects."""
         params = paging(max_results, page_token)
         body = self._http.request("GET", "/api/v1/projects", params=params)
-        return Page([_project(p) for p in body["projects"]], body.get("next_page_token"))
+        return Page([project_from_dict(p) for p in body["projects"]], body.get("next_page_token"))
 
     # -- runs ----------------------------------------------------------------------------
     def create_run(

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from windlass.entities import AliasMove, Page
-from windlass.exceptions import NotFound
+from windlass.entities.governance import alias_request_from_dict, is_alias_request
+from windlass.exceptions import ApprovalPending, NotFound
 from windlass.store.rest.transport import RestTransport, paging, segment
 from windlass.store.versioned import VersionedStore
 
@@ -119,14 +120,17 @@ class VersionedResource(VersionedStore[O, V, E]):
         """Point an alias at a version; return the recorded move.
 
         ``claimed_by`` and ``at`` are not sent: the server records its own principal and time.
+        A move the server holds for two-person review (202) raises ApprovalPending.
         """
-        return self.event_from(
-            self.http.request(
-                "PUT",
-                f"{self.path(project_id, name)}/aliases/{segment(alias)}",
-                json={"version": version},
-            )
+        body = self.http.request(
+            "PUT",
+            f"{self.path(project_id, name)}/aliases/{segment(alias)}",
+            json={"version": version},
         )
+        if is_alias_request(body):  # 202: two-person review holds the move
+            request = alias_request_from_dict(body)
+            raise ApprovalPending.held(request)
+        return self.event_from(body)
 
     def delete_alias(
         self, project_id: str, name: str, alias: str, *, claimed_by: str, at: int
