@@ -17,6 +17,7 @@ def register_commands(register: Callable[..., None]) -> None:
         build,
         demo,
         deployments,
+        governance,
         models,
         projects,
         prompts,
@@ -42,3 +43,4 @@ def register_commands(register: Callable[..., None]) -> None:
     register("tokens", access.tokens_app)
     register("members", access.members_app)
     register("whoami", access.whoami)
+    register("aliases", governance.aliases_app)

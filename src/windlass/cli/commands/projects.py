@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from windlass.cli.commands.governance import project_settings
 from windlass.cli.context import JSON_OPTION, URI_OPTION, open_service
 from windlass.cli.render import print_items, table
 from windlass.entities import all_pages, iso
@@ -27,3 +28,6 @@ def list_projects(uri: str | None = URI_OPTION, as_json: bool = JSON_OPTION) -> 
         [[p.name, p.id, iso(p.created_at)] for p in projects],
         keep=("id",),
     )
+
+
+app.command("settings")(project_settings)
