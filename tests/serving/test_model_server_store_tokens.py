@@ -183,6 +183,8 @@ def test_a_key_file_and_store_tokens_together(store_uri: str, tmp_path: Path) ->
                 for _ in range(2):  # the second from the cache
                     answer = client.post("/predict", json=ROWS, headers=bearer(token))
                     assert answer.status_code == 200, answer.text
+            document = client.get("/openapi.json", headers=bearer(tokens.viewer)).json()
+            assert {"401", "403", "429"} <= set(document["paths"]["/predict"]["post"]["responses"])
             for _ in range(2):  # a refusal is cached too, and stays a refusal
                 answer = client.post("/predict", json=ROWS, headers=bearer(tokens.stranger))
                 assert answer.status_code == 403, answer.text
@@ -241,3 +243,39 @@ def test_a_model_of_a_named_project_stays_ready(store_uri: str) -> None:
         import asyncio
 
         asyncio.run(router.close())
+
+
+def test_a_cached_token_skips_the_store_and_the_cache_is_bounded() -> None:
+    import asyncio
+
+    from windlass.exceptions import PermissionDenied, Unauthenticated
+    from windlass.principal import Role
+    from windlass.server.store_tokens import MAX_CACHED, StoreTokens
+
+    asked: list[str] = []
+
+    def verify(secret: str) -> Principal:  # a store of its own: readers of p1 only
+        asked.append(secret)
+        if secret.startswith("bad"):
+            raise Unauthenticated("invalid or expired credentials")
+        project = "p1" if secret.startswith("ok") else "p2"
+        return Principal("u", auth=AuthMethod.TOKEN, user_id="u", roles=((project, Role.VIEWER),))
+
+    tokens = StoreTokens(verify, "p1", "one", cache_seconds=60)
+    ok, other = b"Bearer ok-1", b"bearer   other-1"
+    assert not tokens(ok)  # not verified yet: the fast check says no
+    assert asyncio.run(tokens.verify(ok)) and tokens(ok)
+    assert tokens(ok) and asked == ["ok-1"]  # the second call never reached the store
+    for _ in range(2):
+        with pytest.raises(PermissionDenied):
+            asyncio.run(tokens.verify(other))
+    assert not tokens(other) and asked == ["ok-1", "other-1"]
+    assert not asyncio.run(tokens.verify(b"Bearer bad-1"))
+    assert not asyncio.run(tokens.verify(b"Basic ok-1")) and len(asked) == 3
+
+    async def flood() -> None:
+        for n in range(MAX_CACHED + 5):
+            await tokens.verify(f"Bearer ok-{n}".encode())
+
+    asyncio.run(flood())
+    assert len(tokens._cache) <= MAX_CACHED
