@@ -178,6 +178,29 @@ def windlass_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
         )
 
 
+def windlass_auth_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
+    """Measure windlass with auth on: metric logging and run creation, a token per request."""
+    import windlass_side as ws
+
+    data.mkdir(parents=True, exist_ok=True)
+    token = ws.bootstrap_token(f"sqlite:///{data / 'windlass.db'}")
+    env = {**os.environ, "WINDLASS_AUTH": "on"}
+    os.environ["WINDLASS_TOKEN"] = token
+    port = servers.free_port()
+    try:
+        with servers.running(
+            "windlass-auth", servers.windlass_command(port, data), data, port, env
+        ) as server:
+            log(f"windlass server, auth on, on {server.url}")
+            out["log_metrics"] = r = ws.log_metrics(server.url, sizes.metric_points, 300.0)
+            log(f"  log_metric x{r['points']:,} + flush: {r['points_per_s']:,.0f} points/s")
+            runs = sizes.sequential_runs
+            out["populate_search"] = r = ws.populate_sdk(server.url, PROJECT, 0, runs, runs)
+            log(f"  created {runs:,} runs ({r['sequential_runs_per_s']:.1f} runs/s)")
+    finally:
+        os.environ.pop("WINDLASS_TOKEN", None)
+
+
 def mlflow_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
     """Measure MLflow the same way, through its helper script (one server)."""
     port = servers.free_port()
@@ -479,6 +502,12 @@ def build_targets(raw: dict[str, Any], sizes: Sizes) -> list[Target]:
     page_s, _ = _paging(w.get("page", {}), sizes.page_budget_s)
     rss = _get(fp, "windlass", "rss_mb")
     healthy = _get(fp, "windlass", "seconds_to_healthy")
+    auth = raw.get("windlass_auth", {})
+    auth_rate = _share(_get(auth, "log_metrics", "points_per_s"), rate)
+    auth_runs = _share(
+        _get(auth, "populate_search", "sequential_runs_per_s"),
+        _get(w, "populate_search", "sequential_runs_per_s"),
+    )
 
     def met(value: float | None, ok: Callable[[float], bool]) -> bool:
         return value is not None and ok(value)
@@ -507,7 +536,28 @@ def build_targets(raw: dict[str, Any], sizes: Sizes) -> list[Target]:
         ),
         Target("server idle RSS", "< 150 MB", rss, "MB", met(rss, lambda v: v < 150)),
         Target("server spawn to healthy", "< 2 s", healthy, "s", met(healthy, lambda v: v < 2)),
+        Target(
+            "metric logging, auth on, share of auth off",
+            "> 90%",
+            auth_rate,
+            "%",
+            met(auth_rate, lambda v: v > 90),
+        ),
+        Target(
+            "run creation, auth on, share of auth off",
+            "> 90%",
+            auth_runs,
+            "%",
+            met(auth_runs, lambda v: v > 90),
+        ),
     ]
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    """Return ``part`` as a percentage of ``whole`` (None when either is missing)."""
+    if part is None or not whole:
+        return None
+    return 100.0 * part / whole
 
 
 def check_results(raw: dict[str, Any], sizes: Sizes) -> list[str]:
@@ -625,6 +675,7 @@ def main() -> int:
         )
         _phase(raw, "footprint", lambda o: footprint_phase(sizes, data, o))
         _phase(raw, "windlass", lambda o: windlass_phase(sizes, data / "windlass", o))
+        _phase(raw, "windlass_auth", lambda o: windlass_auth_phase(sizes, data / "auth", o))
         _phase(raw, "mlflow", lambda o: mlflow_phase(sizes, data / "mlflow", o))
     finally:
         if not args.keep_data:

@@ -65,6 +65,23 @@ def populate_sdk(url: str, project: str, start: int, count: int, sequential: int
     }
 
 
+def bootstrap_token(store_uri: str) -> str:
+    """Create the first admin of the store at ``store_uri``; return an API token of it."""
+    from windlass.access.identity import Identity
+    from windlass.access.policy import Policy
+    from windlass.principal import AuthMethod, Principal
+    from windlass.store.sql.store import SqlStore
+
+    store = SqlStore(store_uri)
+    try:
+        identity = Identity(store, Policy(enabled=True))
+        root = identity.create_user(Principal("bench"), "root", bootstrap=True)
+        who = Principal("root", auth=AuthMethod.TOKEN, user_id=root.id, admin=True)
+        return identity.create_token(who, name="bench")[1]
+    finally:
+        store.close()
+
+
 def populate_embedded(store_uri: str, project: str, start: int, count: int) -> dict[str, Any]:
     """Create runs with the SDK in embedded mode, straight into the server's SQLite file."""
     windlass.set_tracking_uri(store_uri)

@@ -103,9 +103,24 @@ def _model_sources(value: str) -> list[str]:
         raise ValueError(
             f"creator patterns ({', '.join(claimed)}) are no longer accepted: a model's "
             "creator is claimed by whoever wrote it, not authenticated, so it cannot grant "
-            "trust; list model URIs instead (models:/churn/*, runs:/*)"
+            "trust; list model URIs instead (models:/churn/*, runs:/*), or registrant:NAME "
+            "for versions an authenticated NAME registered"
         )
+    empty = [p for p in patterns if p.startswith(REGISTRANT_PREFIX) and not registrant_of(p)]
+    if empty:
+        raise ValueError(f"{empty[0]!r} names no registrant: write registrant:NAME")
     return patterns
+
+
+#: The prefix of a ``WINDLASS_TRUSTED_MODEL_SOURCES`` entry naming a registrant.
+REGISTRANT_PREFIX = "registrant:"
+
+
+def registrant_of(pattern: str) -> str | None:
+    """Return NAME of a ``registrant:NAME`` source pattern (None for a URI pattern)."""
+    if not pattern.startswith(REGISTRANT_PREFIX):
+        return None
+    return pattern[len(REGISTRANT_PREFIX) :].strip()
 
 
 def _text(value: str) -> str:
@@ -282,9 +297,12 @@ SETTINGS: dict[str, Setting] = {
             "WINDLASS_TRUSTED_MODEL_SOURCES",
             None,
             _model_sources,
-            "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) whose "
-            "pickled or code-carrying models load without `trust=True`; creator patterns "
-            "(`user:...`) are refused, as a model's creator is not authenticated.",
+            "Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) or "
+            "`registrant:NAME` entries whose pickled or code-carrying models load without "
+            "`trust=True`; `registrant:NAME` matches a registry version the store recorded "
+            "as registered by NAME authenticated (a token, a password or OIDC; never a "
+            "name recorded with auth off, nor one written in the model's files); creator "
+            "patterns (`user:...`) are refused, as a model's creator is not authenticated.",
         ),
         Setting(
             "WINDLASS_PREDICTION_LOG_URI",
@@ -615,9 +633,12 @@ class Settings:
     def trusted_model_sources(self) -> list[str] | None:
         """``WINDLASS_TRUSTED_MODEL_SOURCES``, unset.
 
-        Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) whose pickled or
-        code-carrying models load without `trust=True`; creator patterns (`user:...`) are
-        refused, as a model's creator is not authenticated.
+        Comma-separated patterns of model URIs (`models:/churn/*`, `runs:/*`) or
+        `registrant:NAME` entries whose pickled or code-carrying models load without
+        `trust=True`; `registrant:NAME` matches a registry version the store recorded as
+        registered by NAME authenticated (a token, a password or OIDC; never a name recorded
+        with auth off, nor one written in the model's files); creator patterns (`user:...`)
+        are refused, as a model's creator is not authenticated.
         """
         return cast("list[str] | None", _value("WINDLASS_TRUSTED_MODEL_SOURCES"))
 

@@ -50,8 +50,9 @@ def test_ls_show_versions(registry: str) -> None:
     assert code == 0 and "latest version" in out
     code, out = invoke("models", "versions", "churn", "--uri", registry, "--json")
     assert code == 0 and [v["version"] for v in json.loads(out)["items"]] == [2, 1]
+    assert {v["registered_auth"] for v in json.loads(out)["items"]} == {"local"}  # auth off
     code, out = invoke("models", "versions", "churn", "--uri", registry)
-    assert code == 0 and "sklearn" in out
+    assert code == 0 and "sklearn" in out and "local" in out
 
 
 def test_alias_set_move_delete_and_history(registry: str) -> None:

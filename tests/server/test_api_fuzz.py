@@ -17,18 +17,21 @@ from pathlib import Path
 
 import httpx
 
+from windlass.access.identity import Identity
+from windlass.access.policy import Policy
+from windlass.principal import AuthMethod, Principal
+from windlass.store.sql.store import SqlStore
 from windlass_testing import ServerProcess
 
 
-def test_openapi_fuzz_finds_nothing(server_factory: type[ServerProcess], tmp_path: Path) -> None:
-    # A server of its own: the fuzzer creates runs with ids other tests count on being free.
-    server = server_factory()
+def _fuzz(url: str, cwd: Path, *headers: str) -> None:
+    """Run schemathesis against the server at ``url``; fail with its report on a finding."""
     cli = Path(sys.executable).with_name("schemathesis")
     done = subprocess.run(
         [
             str(cli),
             "run",
-            f"{server.url}/openapi.json",
+            f"{url}/openapi.json",
             "--max-examples",
             "25",
             "--seed",
@@ -40,14 +43,39 @@ def test_openapi_fuzz_finds_nothing(server_factory: type[ServerProcess], tmp_pat
             # mismatch", seen here): an error inside the fuzzer, not a finding about the API.
             "--workers",
             "1",
+            *(arg for header in headers for arg in ("--header", header)),
         ],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
-        cwd=tmp_path,
+        cwd=cwd,
     )
     assert done.returncode == 0, done.stdout[-6000:]
+
+
+def test_openapi_fuzz_finds_nothing(server_factory: type[ServerProcess], tmp_path: Path) -> None:
+    # A server of its own: the fuzzer creates runs with ids other tests count on being free.
+    server = server_factory()
+    _fuzz(server.url, tmp_path)
+
+
+def test_openapi_fuzz_as_an_admin_with_auth_on_finds_nothing(
+    server_factory: type[ServerProcess], tmp_path: Path
+) -> None:
+    """With auth on and a server admin's token, every operation is reached and holds."""
+    uri = f"sqlite:///{tmp_path / 'fuzz.db'}"
+    store = SqlStore(uri)
+    try:
+        identity = Identity(store, Policy(enabled=True))
+        root = identity.create_user(Principal("installer"), "root", bootstrap=True)
+        who = Principal("root", auth=AuthMethod.TOKEN, user_id=root.id, admin=True)
+        token = identity.create_token(who, name="fuzz")[1]
+    finally:
+        store.close()
+    server = server_factory(uri, env={"WINDLASS_AUTH": "on"})
+    _fuzz(server.url, tmp_path, f"Authorization: Bearer {token}")
+    assert token not in server.log.read_text(errors="replace")
 
 
 def test_a_deleted_run_stays_readable_until_restored(

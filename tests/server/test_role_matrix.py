@@ -55,6 +55,15 @@ class World:
     blob: bytes
     tokens: dict[str, str | None]
     user_token_id: str
+    log: Path
+
+    def assert_no_secret_logged(self) -> None:
+        """The server's log (stdout and stderr) holds none of the tokens it was sent."""
+        logged = self.log.read_text(errors="replace")
+        assert logged, "the server wrote no log at all"
+        for role, token in self.tokens.items():
+            assert not token or token not in logged, f"{role}'s token is in the server log"
+            assert not token or token[3:] not in logged, f"{role}'s token body is logged"
 
 
 def _seed(uri: str) -> tuple[str, str, str]:
@@ -132,7 +141,7 @@ def world(
     alpha, run, trace = _seed(uri)
     tokens, spare = _tokens(uri)
     server = server_factory(uri, artifacts, env={"WINDLASS_AUTH": "on"})
-    return World(server.url, alpha, run, trace, b"matrix blob", tokens, spare)
+    return World(server.url, alpha, run, trace, b"matrix blob", tokens, spare, server.log)
 
 
 def _span(trace_id: str) -> dict[str, Any]:
@@ -356,6 +365,7 @@ def test_every_operation_answers_each_role_as_its_permission_says(world: World) 
                 assert status not in (401, 403), what
             checked += 1
     assert checked == len(operations) * len(ROLES)
+    world.assert_no_secret_logged()
 
 
 def test_an_other_projects_run_and_trace_look_missing(world: World) -> None:
@@ -624,3 +634,4 @@ def test_each_mutation_route_appends_exactly_one_audit_record(world: World) -> N
         answer = call()
         assert answer.status_code < 300, (method, path, answer.status_code, answer.text)
         assert _audit_count(api) == before + 1, (method, path)
+    world.assert_no_secret_logged()

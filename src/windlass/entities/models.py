@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from windlass.entities.registry import AliasMove, ObjectVersion, VersionedObject
 from windlass.entities.runs import ArtifactEntry, DatasetInput, encode_float
+from windlass.principal import AuthMethod
 
 # The file at the root of every packaged model folder.
 MANIFEST_FILE = "windlass-model.yaml"
@@ -49,7 +50,10 @@ class ModelVersion(ObjectVersion):
 
     ``files`` lists every file of the packaged model folder, the manifest included, with
     the BLAKE3 digest recorded at registration: loading verifies each file against it.
-    ``manifest`` is the parsed ``windlass-model.yaml``.
+    ``manifest`` is the parsed ``windlass-model.yaml``. ``registered_auth`` is how the
+    server established the identity of the principal it recorded in ``claimed_by``:
+    ``local`` (auth off, so the name is only a claim) or an authenticated method, the only
+    case in which ``registrant:NAME`` of ``WINDLASS_TRUSTED_MODEL_SOURCES`` matches it.
     """
 
     model_id: str
@@ -58,6 +62,12 @@ class ModelVersion(ObjectVersion):
     files: list[ArtifactEntry]
     manifest: dict[str, Any]
     description: str = ""
+    registered_auth: AuthMethod = AuthMethod.LOCAL
+
+    @property
+    def authenticated_registrant(self) -> str | None:
+        """Return the registrant's name if the server authenticated it, else None."""
+        return None if self.registered_auth is AuthMethod.LOCAL else self.claimed_by
 
     URI_SCHEME: ClassVar[str] = "models"
 
@@ -71,6 +81,7 @@ class ModelVersion(ObjectVersion):
             "files": [f.to_dict() for f in self.files],
             "manifest": self.manifest,
             "description": self.description,
+            "registered_auth": self.registered_auth.value,
         }
 
     @classmethod
@@ -83,6 +94,7 @@ class ModelVersion(ObjectVersion):
             "files": [ArtifactEntry(f["path"], f["digest"], int(f["size"])) for f in data["files"]],
             "manifest": dict(data.get("manifest") or {}),
             "description": data.get("description", ""),
+            "registered_auth": AuthMethod(data.get("registered_auth", AuthMethod.LOCAL)),
         }
 
 

@@ -198,7 +198,8 @@ class Models:
         """Load a model by URI or local folder, verifying every file's hash first.
 
         Models whose files can run code (pickle, the python flavor) load only with
-        ``trust=True`` or a matching ``WINDLASS_TRUSTED_MODEL_SOURCES`` pattern.
+        ``trust=True`` or a matching ``WINDLASS_TRUSTED_MODEL_SOURCES`` entry: a URI
+        pattern, or ``registrant:NAME`` for a registry version NAME registered authenticated.
         """
         from windlass.models.loading import load_model_folder
         from windlass.models.transfer import download_files
@@ -212,12 +213,14 @@ class Models:
                     uri=str(model_uri),
                 )
             return load_model_folder(folder, trust=trust)
-        uri, files, _version = self._resolve_files(str(model_uri), project)
+        uri, files, version = self._resolve_files(str(model_uri), project)
         tracking, _registry = self._services()
         keep = tempfile.TemporaryDirectory(prefix="windlass-load-")
         try:
             folder = download_files(tracking.blobs, files, Path(keep.name))
-            return load_model_folder(folder, trust=trust, uri=uri, recorded=files, keep=keep)
+            return load_model_folder(
+                folder, trust=trust, uri=uri, recorded=files, keep=keep, version=version
+            )
         except BaseException:
             keep.cleanup()
             raise
@@ -416,7 +419,8 @@ def load_model(
     """Load a model by URI or local folder, verifying every file's hash first.
 
     Models whose files can run code (pickle, the python flavor) load only with
-    ``trust=True`` or a matching ``WINDLASS_TRUSTED_MODEL_SOURCES`` pattern.
+    ``trust=True`` or a matching ``WINDLASS_TRUSTED_MODEL_SOURCES`` entry (a URI pattern,
+    or ``registrant:NAME`` for a version NAME registered authenticated).
     """
     return default_client().models.load(model_uri, trust=trust, project=project)
 

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from windlass.entities import MANIFEST_FILE, ArtifactEntry
+from windlass.entities import MANIFEST_FILE, ArtifactEntry, ModelVersion
 from windlass.exceptions import IntegrityFailure
 from windlass.extras import require_ml
 from windlass.models.flavor import Predictor
@@ -127,11 +127,14 @@ def load_model_folder(
     uri: str | None = None,
     recorded: list[ArtifactEntry] | None = None,
     keep: tempfile.TemporaryDirectory[str] | None = None,
+    version: ModelVersion | None = None,
 ) -> LoadedModel:
     """Verify and load the packaged model in ``path``.
 
     Every file must match the digest in its manifest (and, with ``recorded``, the
-    registry's record); models whose files can run code need ``trust`` or a trusted source.
+    registry's record); models whose files can run code need ``trust`` or a trusted source
+    (``version``, the registry's record of a registered version, is what a
+    ``registrant:NAME`` source is checked against).
     """
     require_ml("loading a model")
     folder = Path(path)
@@ -140,7 +143,7 @@ def load_model_folder(
         check_against_registry(folder, manifest, recorded)
     verify_folder(folder, manifest)
     name = uri or str(folder)
-    trusted = check_trust(name, manifest, trust)
+    trusted = check_trust(name, manifest, trust, version)
     flavor = get_flavor(manifest.flavor)
     predictor = flavor.load(folder, manifest.flavors[manifest.flavor], trust=trusted)
     return LoadedModel(name, folder, manifest, predictor, keep)

@@ -308,6 +308,7 @@ class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent])
                 description=description,
                 claimed_by=creator,
                 created_at=now_ms(),
+                registered_auth=who.auth,
             ),
             lambda: self.create_model(project_id, name, exist_ok=True, principal=who),
             create_missing=create_missing_model,
@@ -373,5 +374,6 @@ def _version_summary(version: ModelVersion) -> dict[str, Any]:
         "source": version.source,
         "run_id": version.run_id,
         "claimed_by": version.claimed_by,
+        "registered_auth": version.registered_auth.value,
         "files": len(version.files),
     }

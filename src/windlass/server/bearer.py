@@ -1,21 +1,25 @@
 """Bearer-token authentication in front of an ASGI app (the model server's ``--auth token``).
 
 Every HTTP request needs ``Authorization: Bearer <token>``, checked by an
-``authenticate(header) -> bool`` callable (static API keys today,
-:class:`~windlass.server.api_keys.StaticApiKeys`; store tokens can plug in the same way),
-except the paths left open (the health probes and ``/metrics`` by default). A request
+``authenticate(header) -> bool`` callable (static API keys,
+:class:`~windlass.server.api_keys.StaticApiKeys`, and the store's tokens already verified,
+:class:`~windlass.server.store_tokens.StoreTokens`), then, when it says no, by an optional
+async ``verify(header) -> bool`` (the store's tokens not cached yet), except the paths left
+open (the health probes and ``/metrics`` by default). ``verify`` may raise a windlass error:
+PermissionDenied (403, a valid token without a role in the served project) or
+BackendUnavailable (503, the store could not be asked). A request
 without a valid token is answered 401 ``UNAUTHENTICATED`` with ``WWW-Authenticate: Bearer``;
 each invalid token counts as a failure of the source address in a
 :class:`~windlass.server.ratelimit.FailureLimiter`, and an address over its limit is
 answered 429 with ``Retry-After`` whatever it sends.
 
 Pure ASGI: the accepted path costs one scan of the header list, one limiter lookup and
-the ``authenticate`` call (one digest and one set lookup for static keys).
+the ``authenticate`` call (one digest and one set or dict lookup).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 
 import orjson
 from starlette.types import ASGIApp
@@ -26,6 +30,9 @@ from windlass.serving.asgi import Receive, Scope, Send, send_json
 
 Authenticate = Callable[[bytes | None], bool]
 """Return whether an ``Authorization`` header value (``None`` when absent) is accepted."""
+
+Verify = Callable[[bytes], Awaitable[bool]]
+"""The slow check of a header ``Authenticate`` refused: may ask a store (may raise)."""
 
 PROBE_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
 """The model server's paths open to probes and scrapers unless ``--protect-probes``."""
@@ -44,9 +51,11 @@ class BearerAuth:
         *,
         limiter: FailureLimiter | None = None,
         open_paths: Collection[str] = PROBE_PATHS,
+        verify: Verify | None = None,
     ) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.verify = verify
         self.limiter = limiter or FailureLimiter()
         self.open_paths = frozenset(open_paths)
 
@@ -71,6 +80,15 @@ class BearerAuth:
         if self.authenticate(header):
             await self.app(scope, receive, send)
             return
+        if header is not None and self.verify is not None:
+            try:
+                accepted = await self.verify(header)
+            except WindlassError as refused:
+                await _refuse(send, refused, [])
+                return
+            if accepted:
+                await self.app(scope, receive, send)
+                return
         if header is None:
             missing = Unauthenticated(
                 "authentication required: send the API key as `Authorization: Bearer <key>`"

@@ -42,17 +42,17 @@ def current_principal(request: Request) -> Principal:
     """Return the principal of the request, whose name every write of the request records.
 
     With auth on, the user of the request's ``Authorization: Bearer`` token (no header or
-    a bad token: 401 ``UNAUTHENTICATED``; an address past ``WINDLASS_AUTH_MAX_FAILURES``
-    bad tokens in the window: 429 with ``Retry-After``). With auth off, a local, unauthenticated
-    principal named by ``WINDLASS_SERVER_USER``. Never a name from the request body, never
-    the server process's OS login.
+    a bad token: 401 ``UNAUTHENTICATED``; a bad token from an address past
+    ``WINDLASS_AUTH_MAX_FAILURES`` failures in the window: 429 with ``Retry-After``). A valid
+    token always passes: an attacker guessing from behind the same proxy or NAT does not
+    lock its users out, and tokens are too random to guess. With auth off, a local,
+    unauthenticated principal named by ``WINDLASS_SERVER_USER``. Never a name from the
+    request body, never the server process's OS login.
     """
     container = app_services(request.app)
     if not container.auth:
         return server_principal()
     address = request.client.host if request.client is not None else None
-    limiter = container.auth_failures
-    limiter.check(address or "unknown")  # past the failure limit: 429, whatever is sent
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated(
@@ -61,6 +61,8 @@ def current_principal(request: Request) -> Principal:
     try:
         return container.identity.authenticate(secret.strip(), address)
     except Unauthenticated:
+        limiter = container.auth_failures
+        limiter.check(address or "unknown")  # past the failure limit: 429
         limiter.failed(address or "unknown")
         raise
 

@@ -6,7 +6,9 @@ reports the whole server.
 
 With ``--auth token`` every route but the probes needs a bearer API key
 (:mod:`windlass.server.bearer`); the key file's path, never a key, travels to the workers,
-each of which reads the file itself.
+each of which reads the file itself. With ``--auth store`` a bearer token of the store the
+model is loaded from passes too, when its user may read the served project
+(:mod:`windlass.server.store_tokens`); each worker checks tokens against the store itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from windlass.server.net import http_protocol
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from windlass.server.bearer import Authenticate
+    from windlass.server.bearer import Authenticate, Verify
 
 _ENV = "WINDLASS_SERVE_SPEC"
 
@@ -65,12 +67,14 @@ def create_model_server_app(
     log_predictions: bool = True,
     authenticate: Authenticate | None = None,
     protect_probes: bool = False,
+    verify: Verify | None = None,
 ) -> ASGIApp:
     """Return the serving app for ``uri`` (models:/, runs:/, a folder, or deployments:/).
 
     With ``authenticate`` (see :mod:`windlass.server.bearer`), every request but the health
     probes and ``/metrics`` (those too with ``protect_probes``) needs a bearer token it
-    accepts. Every response carries the security headers.
+    accepts (or, when it refuses, ``verify`` does: the store's tokens). Every response
+    carries the security headers.
     """
     from windlass.server.security_headers import SecurityHeaders
     from windlass.serving.app import create_serving_app
@@ -95,26 +99,48 @@ def create_model_server_app(
 
     open_paths = frozenset() if protect_probes else PROBE_PATHS
     app = create_serving_app(router, log=log, open_paths=open_paths)
-    return SecurityHeaders(BearerAuth(app, authenticate, open_paths=open_paths))
+    return SecurityHeaders(BearerAuth(app, authenticate, open_paths=open_paths, verify=verify))
 
 
 def create_app_from_env() -> ASGIApp:
     """Build the serving app from ``WINDLASS_SERVE_SPEC`` (uvicorn workers call this)."""
     import orjson
 
-    from windlass.server.api_keys import StaticApiKeys
-
     spec = orjson.loads(os.environ[_ENV])
-    key_file = spec.get("api_key_file")
+    authenticate, verify = _credentials(
+        spec["uri"], spec.get("api_key_file"), spec.get("store_tokens", False)
+    )
     return create_model_server_app(
         spec["uri"],
         trust=spec["trust"],
         max_batch_size=spec["max_batch_size"],
         max_wait_ms=spec["max_wait_ms"],
         log_predictions=spec["log_predictions"],
-        authenticate=None if key_file is None else StaticApiKeys.from_file(key_file),
+        authenticate=authenticate,
         protect_probes=spec.get("protect_probes", False),
+        verify=verify,
     )
+
+
+def _credentials(
+    uri: str, key_file: str | None, store_tokens: bool
+) -> tuple[Authenticate | None, Verify | None]:
+    """Return the ``authenticate`` and ``verify`` checks of a key file and/or store tokens."""
+    from windlass.server.api_keys import StaticApiKeys
+    from windlass.server.store_tokens import store_tokens_for
+
+    keys = None if key_file is None else StaticApiKeys.from_file(key_file)
+    if not store_tokens:
+        return keys, None
+    tokens = store_tokens_for(uri)
+    if keys is None:
+        return tokens, tokens.verify
+    static = keys
+
+    def either(header: bytes | None) -> bool:
+        return static(header) or tokens(header)
+
+    return either, tokens.verify
 
 
 def serve_model(
@@ -130,11 +156,14 @@ def serve_model(
     log_level: str = "warning",
     api_key_file: str | None = None,
     protect_probes: bool = False,
+    store_tokens: bool = False,
 ) -> None:
     """Serve ``uri`` until interrupted (blocks).
 
     ``api_key_file`` turns on bearer authentication with the keys of that file (see
-    :mod:`windlass.server.api_keys`); ``protect_probes`` puts the probes behind it too.
+    :mod:`windlass.server.api_keys`); ``store_tokens`` with the API tokens of the store the
+    model comes from (see :mod:`windlass.server.store_tokens`); with both, either passes.
+    ``protect_probes`` puts the probes behind it too.
     """
     import orjson
     import uvicorn
@@ -148,6 +177,7 @@ def serve_model(
             "log_predictions": log_predictions,
             "api_key_file": api_key_file,
             "protect_probes": protect_probes,
+            "store_tokens": store_tokens,
         }
     ).decode()
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -14,8 +14,9 @@ parameters: this server answers invalid parameters and bodies with 400 and the o
 body, so a 422 is documented only where a route declares it (an integrity failure).
 
 And it documents what the permission an operation declares (``x-windlass-permission``)
-can answer when auth is on: 401 for every non-public operation, and 403 for those that
-need more than being authenticated, each with the one error body.
+can answer when auth is on: 401 and 429 (a bad token past the failure limit) for every
+non-public operation, and 403 for those that need more than being authenticated, each
+with the one error body.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ _PERMISSION_KEY = "x-windlass-permission"
 _DENIALS = {
     "401": "Not authenticated (no, bad or expired credentials)",
     "403": "Refused by policy (role too small, or an untrusted model)",
+    "429": "Too many failed authentications from this address (see Retry-After)",
 }
 
 
@@ -89,7 +91,7 @@ def declare_permission_errors(document: dict[str, Any]) -> dict[str, Any]:
             permission = operation.get(_PERMISSION_KEY)
             if permission in (None, "public"):
                 continue
-            statuses = ["401"] if permission == "authenticated" else ["401", "403"]
+            statuses = ["401", "429"] if permission == "authenticated" else ["401", "403", "429"]
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 responses.setdefault(status, {"description": _DENIALS[status], "content": body})

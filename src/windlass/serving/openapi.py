@@ -365,7 +365,8 @@ def openapi_document(primary: ServedModel) -> dict[str, Any]:
 def with_bearer_auth(document: dict[str, Any], open_paths: Collection[str]) -> dict[str, Any]:
     """Return ``document`` with a bearer scheme on every operation but those of ``open_paths``.
 
-    Each secured operation also declares its ``401`` (no or a wrong key) and ``429`` (too
+    Each secured operation also declares its ``401`` (no or a wrong key), ``403`` (with
+    ``--auth store``: a valid token without a role in the served project) and ``429`` (too
     many wrong keys from the address, see ``Retry-After``) answers.
     """
     paths: dict[str, Any] = {}
@@ -380,6 +381,10 @@ def with_bearer_auth(document: dict[str, Any], open_paths: Collection[str]) -> d
                 "responses": {
                     **operation["responses"],
                     "401": _error("No API key, or not a valid one (see WWW-Authenticate)"),
+                    "403": _error(
+                        "A valid API token of the store without a role in the served "
+                        "project (--auth store)"
+                    ),
                     "429": _error("Too many wrong keys from this address: see Retry-After"),
                 },
             }
@@ -391,7 +396,8 @@ def with_bearer_auth(document: dict[str, Any], open_paths: Collection[str]) -> d
             "bearer": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "An API key of the server's --api-key-file",
+                "description": "An API key of the server's --api-key-file, or (--auth "
+                "store) an API token of the store the model comes from",
             }
         },
     }

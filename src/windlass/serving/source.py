@@ -56,7 +56,11 @@ class ServedModel:
 
         uri = self.source_uri or self.resolved.uri
         if uri.startswith("models:/"):
-            uri = f"models:/{self.name}/{self.version}"
+            from windlass.uris import parse_object_uri, with_project
+
+            # The version pinned at load, in the project the URI names (if it names one).
+            project = parse_object_uri(uri).project
+            uri = with_project(f"models:/{self.name}/{self.version}", project)
         elif not uri.startswith("runs:/"):
             return None if Path(uri).is_dir() else f"the model folder {uri} is gone"
         try:

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, RegisteredModel
+from windlass.principal import AuthMethod
 from windlass.store.versioned import VersionedStore
 
 #: The largest page of registered models or versions one call returns.
@@ -68,8 +69,12 @@ class RegistryStore(ABC):
         description: str,
         claimed_by: str,
         created_at: int,
+        registered_auth: AuthMethod = AuthMethod.LOCAL,
     ) -> ModelVersion:
         """Add the next version (1, 2, 3... without gaps or duplicates under concurrency).
+
+        ``registered_auth`` is how the identity recorded in ``claimed_by`` was established
+        (a server records its own; a client store never sends it).
 
         The same ``version_id`` again returns the version already created (retries are
         safe). The registered model must exist (ModelNotFound).

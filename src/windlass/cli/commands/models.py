@@ -64,7 +64,7 @@ def show_model(
     table("tags", ["key", "value"], sorted(model.tags.items()))
 
 
-_VERSION_COLUMNS = ["version", "aliases", "flavor", "run", "claimed by", "created"]
+_VERSION_COLUMNS = ["version", "aliases", "flavor", "run", "claimed by", "auth", "created"]
 
 
 def _describe_move(event: AliasMove) -> str:
@@ -81,6 +81,7 @@ def _version_rows(
         ", ".join(v.manifest.get("flavors") or {}),
         runs.get(v.run_id or "", ""),
         v.claimed_by,
+        v.registered_auth.value,
         iso(v.created_at),
     ]
 

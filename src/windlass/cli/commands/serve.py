@@ -16,6 +16,7 @@ class AuthMode(StrEnum):
 
     none = "none"
     token = "token"  # noqa: S105 - the mode's name, not a secret
+    store = "store"
 
 
 def serve(
@@ -48,18 +49,20 @@ def serve(
         AuthMode.none,
         "--auth",
         help="token: every route but /v2/health/* and /metrics needs "
-        "`Authorization: Bearer <key>` (a key of --api-key-file).",
+        "`Authorization: Bearer <key>` (a key of --api-key-file). store: the same, with an "
+        "API token of the store the model comes from (the tracking server's tokens; a "
+        "viewer of the model's project may score); with --api-key-file, either passes.",
     ),
     api_key_file: Path | None = typer.Option(
         None,
         "--api-key-file",
-        help="File of API keys for --auth token, one a line; not readable by other users "
-        "(chmod 600).",
+        help="File of API keys for --auth token (or store), one a line; not readable by "
+        "other users (chmod 600).",
     ),
     protect_probes: bool = typer.Option(
         False,
         "--protect-probes",
-        help="With --auth token, require a key on /v2/health/* and /metrics too.",
+        help="With --auth token or store, require a token on /v2/health/* and /metrics too.",
     ),
     dry_run: bool = typer.Option(
         False,
@@ -78,9 +81,12 @@ def serve(
     from windlass.uris import with_project
 
     if auth is AuthMode.token and api_key_file is None:
-        raise InvalidInput("--auth token needs --api-key-file (a file of API keys)")
+        raise InvalidInput(
+            "--auth token needs --api-key-file (a file of API keys); to accept the store's "
+            "API tokens instead, use --auth store"
+        )
     if auth is AuthMode.none and (api_key_file is not None or protect_probes):
-        raise InvalidInput("--api-key-file and --protect-probes need --auth token")
+        raise InvalidInput("--api-key-file and --protect-probes need --auth token or store")
     if api_key_file is not None:
         api_key_file = api_key_file.resolve()
         read_key_file(api_key_file)  # refuse a readable or empty key file before starting
@@ -89,6 +95,11 @@ def serve(
         connect(uri, must_exist=True)
         if uri is not None:  # the worker processes read the store from the environment
             os.environ["WINDLASS_TRACKING_URI"] = uri
+    if auth is AuthMode.store:
+        from windlass.server.store_tokens import store_tokens_for
+
+        # Fail before starting: a folder has no store, the served project must exist.
+        store_tokens_for(target)
     # Load once here: a bad URI or an untrusted model fails with a clear message before
     # uvicorn starts its workers.
     router = build_router(
@@ -105,7 +116,11 @@ def serve(
         asyncio.run(router.close())
         typer.echo(f"not serving {target} (--dry-run)")
         return
-    guarded = " (bearer API key required)" if api_key_file is not None else ""
+    guarded = {
+        AuthMode.none: "",
+        AuthMode.token: " (bearer API key required)",
+        AuthMode.store: " (bearer API token of the store required)",
+    }[auth]
     typer.echo(
         f"serving {target} on http://{host}:{port}{guarded} (docs at /docs, metrics at /metrics)"
     )
@@ -121,4 +136,5 @@ def serve(
         log_level=log_level,
         api_key_file=None if api_key_file is None else str(api_key_file),
         protect_probes=protect_probes,
+        store_tokens=auth is AuthMode.store,
     )

@@ -15,6 +15,7 @@ from pydantic import Field
 from windlass.access.policy import Permission
 from windlass.entities import ArtifactEntry, Project
 from windlass.models.registry import ModelRegistry
+from windlass.principal import AuthMethod
 from windlass.server.api.artifacts import ArtifactEntryBody, FileEntry
 from windlass.server.api.common import (
     NAME_PATTERN,
@@ -116,6 +117,13 @@ class ModelVersion(ResponseBody):
     manifest: dict[str, Any]
     created_at: int
     claimed_by: str = Field(description="The principal the server recorded as registering it")
+    registered_auth: AuthMethod = Field(
+        description=(
+            "How the server established that principal's identity: local (auth off, the "
+            "name is only a claim) or token, password, oidc; registrant:NAME trust patterns "
+            "match only an authenticated registrant"
+        )
+    )
     description: str
     aliases: list[str]
 

@@ -23,6 +23,20 @@ from windlass.store.rest.access import (
 from windlass.store.rest.transport import RestTransport, segment
 
 
+def principal_from_whoami(body: dict[str, Any]) -> Principal:
+    """Return the principal a server's ``GET /api/v1/whoami`` answer describes."""
+    scope = body.get("scope")
+    return Principal(
+        body["name"],
+        PrincipalKind(body["kind"]),
+        AuthMethod(body["auth"]),
+        user_id=body.get("user_id"),
+        admin=bool(body.get("admin")),
+        roles=tuple((r["project_id"], Role(r["role"])) for r in body.get("roles", [])),
+        scope=None if scope is None else (scope["project_id"], Role(scope["role"])),
+    )
+
+
 class RestIdentity:
     """Users, tokens, members and ``whoami`` through a server's identity routes."""
 
@@ -32,17 +46,7 @@ class RestIdentity:
 
     def whoami(self, principal: Principal) -> Principal:
         """Return who the server takes this client to be."""
-        body = self._http.request("GET", "/api/v1/whoami")
-        scope = body.get("scope")
-        return Principal(
-            body["name"],
-            PrincipalKind(body["kind"]),
-            AuthMethod(body["auth"]),
-            user_id=body.get("user_id"),
-            admin=bool(body.get("admin")),
-            roles=tuple((r["project_id"], Role(r["role"])) for r in body.get("roles", [])),
-            scope=None if scope is None else (scope["project_id"], Role(scope["role"])),
-        )
+        return principal_from_whoami(self._http.request("GET", "/api/v1/whoami"))
 
     def create_user(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 
 from windlass.entities import AliasEvent, ArtifactEntry, ModelVersion, RegisteredModel
 from windlass.exceptions import ModelVersionNotFound
+from windlass.principal import AuthMethod
 from windlass.store.registry import RegistryStore
 from windlass.store.rest.transport import RestTransport
 from windlass.store.rest.versioned import VersionedResource
@@ -90,8 +91,12 @@ class RestRegistryStore(RegistryStore):
         description: str,
         claimed_by: str,
         created_at: int,
+        registered_auth: AuthMethod = AuthMethod.LOCAL,
     ) -> ModelVersion:
-        """Register the next version (``version_id`` makes a retry safe)."""
+        """Register the next version (``version_id`` makes a retry safe).
+
+        ``registered_auth`` is not sent: the server records how it authenticated the request.
+        """
         body = {
             "version_id": version_id,
             "source": source,

@@ -30,6 +30,7 @@ from windlass.exceptions import (
     ModelNotFound,
     ModelVersionNotFound,
 )
+from windlass.principal import AuthMethod
 from windlass.store.registry import MAX_REGISTRY_RESULTS, RegistryStore
 from windlass.store.sql import schema as s
 from windlass.store.sql.database import Database
@@ -85,6 +86,7 @@ class SqlRegistryStore(RegistryStore):
             ],
             manifest=orjson.loads(row.manifest),
             description=row.description,
+            registered_auth=AuthMethod(row.registered_auth),
         )
 
     @staticmethod
@@ -218,6 +220,7 @@ class SqlRegistryStore(RegistryStore):
         description: str,
         claimed_by: str,
         created_at: int,
+        registered_auth: AuthMethod = AuthMethod.LOCAL,
     ) -> ModelVersion:
         """Add the model's next version; the same ``version_id`` again returns it as it is."""
         values = {
@@ -226,6 +229,7 @@ class SqlRegistryStore(RegistryStore):
             "files": _dumps([[f.path, f.digest, f.size] for f in files]),
             "manifest": _dumps(manifest),
             "description": description,
+            "registered_auth": AuthMethod(registered_auth).value,
         }
         return self._models.register_version(
             project_id,

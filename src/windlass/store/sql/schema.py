@@ -247,6 +247,9 @@ model_tables = _versioned(
         Column("files", Text, nullable=False),  # JSON [[path, digest, size], ...]
         Column("manifest", Text, nullable=False),  # JSON of windlass-model.yaml
         Column("description", Text, nullable=False),
+        # How the server established the identity recorded in ``claimed_by``: an
+        # AuthMethod value. Only a non-local one makes that name a registrant to trust.
+        Column("registered_auth", String(16), nullable=False, server_default="local"),
         Index("ix_model_versions_run", "run_id"),
     ],
 )
