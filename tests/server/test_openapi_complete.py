@@ -30,6 +30,7 @@ OBJECT_PARAMETERS = {
     "digest",
     "token_id",
     "user",
+    "request_id",
 }
 
 
