@@ -210,9 +210,9 @@ def store_tokens_for(model_uri: str, tracking_uri: str | None = None) -> StoreTo
     else:
         from windlass.access.identity import Identity
         from windlass.access.policy import Policy
-        from windlass.store.sql.store import SqlStore
+        from windlass.tracking.backend import open_tracking
 
-        store = SqlStore(uri)
+        store = open_tracking(uri).store  # the store used directly: its tokens table
         project = served_project(store, model_uri)
         verify = Identity(store, Policy(enabled=True)).authenticate
     return StoreTokens(verify, project.id, project.name)
