@@ -123,6 +123,7 @@ def test_versions_share_the_version_fields_and_name_their_uri() -> None:
         "files",
         "manifest",
         "description",
+        "registered_auth",  # how the registrant was authenticated (trust by registrant)
     }
     assert set(prompt_version.to_dict()) == shared | {
         "prompt_id",
