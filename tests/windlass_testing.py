@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -187,3 +188,42 @@ def recorded(store: object, name: str) -> str:
     from windlass.store.rest.store import RestStore
 
     return "anonymous" if isinstance(store, RestStore) else name
+
+
+class KeptAudit:
+    """An audit sink keeping every record in a list (a real sink of access.gate.AuditSink).
+
+    Domain tests use it to see which records the services append, next to the real
+    AuditTrail they also test against a store.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def record(
+        self,
+        principal: Any,
+        action: str,
+        object_uri: str,
+        *,
+        project_id: str | None = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """Keep one record as a dict: who, action, uri, project_id, before, after."""
+        self.records.append(
+            {
+                "who": principal.name,
+                "action": action,
+                "uri": object_uri,
+                "project_id": project_id,
+                "before": before,
+                "after": after,
+            }
+        )
+
+    def take(self) -> list[tuple[str, str, str]]:
+        """Return (who, action, uri) of the records kept so far, and forget them."""
+        taken = [(r["who"], r["action"], r["uri"]) for r in self.records]
+        self.records.clear()
+        return taken

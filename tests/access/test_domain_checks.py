@@ -46,34 +46,7 @@ from windlass.serving.deployments import DeploymentService
 from windlass.store.sql.store import SqlStore
 from windlass.tracking.service import Tracking
 from windlass.versioning.governance import ProjectGovernance
-
-
-class Kept:
-    """An audit sink keeping every record in a list (a real sink of the Protocol)."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def record(
-        self,
-        principal: Principal,
-        action: str,
-        object_uri: str,
-        *,
-        project_id: str | None = None,
-        before: Any = None,
-        after: Any = None,
-    ) -> None:
-        self.records.append(
-            {
-                "who": principal.name,
-                "action": action,
-                "uri": object_uri,
-                "project_id": project_id,
-                "before": before,
-                "after": after,
-            }
-        )
+from windlass_testing import KeptAudit
 
 
 def _token(name: str, *roles: tuple[str, Role], admin: bool = False) -> Principal:
@@ -84,7 +57,7 @@ def _token(name: str, *roles: tuple[str, Role], admin: bool = False) -> Principa
 class World:
     """The five services over one store, sharing one gate, and two seeded projects."""
 
-    kept: Kept
+    kept: KeptAudit
     tracking: Tracking
     models: ModelRegistry
     deployments: DeploymentService
@@ -139,7 +112,7 @@ def _span(trace_id: str) -> Span:
 
 
 def _world(uri: str, root_dir: Path, *, enabled: bool = True) -> World:
-    kept = Kept()
+    kept = KeptAudit()
     access = Access(Policy(enabled=enabled), kept)
     store = SqlStore(uri)
     blobs = open_blob_store(str(root_dir / "blobs"))

@@ -37,38 +37,12 @@ from windlass.principal import AuthMethod, Principal, Role
 from windlass.store.sql.store import SqlStore
 from windlass.tracking.service import Tracking
 from windlass.versioning.governance import ProjectGovernance
-
-
-class Kept:
-    """An audit sink keeping every record in a list (a real sink of the Protocol)."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def record(
-        self,
-        principal: Principal,
-        action: str,
-        object_uri: str,
-        *,
-        project_id: str | None = None,
-        before: Any = None,
-        after: Any = None,
-    ) -> None:
-        self.records.append(
-            {"who": principal.name, "action": action, "uri": object_uri, "after": after}
-        )
-
-    def take(self) -> list[tuple[str, str, str]]:
-        """Return (who, action, uri) of the records kept so far, and forget them."""
-        taken = [(r["who"], r["action"], r["uri"]) for r in self.records]
-        self.records.clear()
-        return taken
+from windlass_testing import KeptAudit
 
 
 @dataclass
 class World:
-    kept: Kept
+    kept: KeptAudit
     tracking: Tracking
     models: ModelRegistry
     prompts: PromptRegistry
@@ -108,7 +82,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         uri = f"sqlite:///{tmp_path / 'prot.db'}"
     else:
         uri = request.getfixturevalue("postgres_url")
-    kept = Kept()
+    kept = KeptAudit()
     access = Access(Policy(enabled=True), kept)
     store = SqlStore(uri)
     tracking = Tracking(store, open_blob_store(str(tmp_path / "blobs")), access=access)
