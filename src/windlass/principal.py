@@ -91,6 +91,8 @@ class Principal:
     project ids with the principal's role there, ``admin`` makes it a server admin (admin of
     every project, manager of users and projects), and ``scope`` is the ``(project_id,
     role)`` a token is limited to. ``address`` is where the request came from (audit only).
+    ``expires_at`` is when the credential it was resolved from stops working (UTC
+    milliseconds; None: never, or not known), so whoever caches it caches no longer.
     """
 
     name: str
@@ -101,6 +103,7 @@ class Principal:
     roles: tuple[tuple[str, Role], ...] = ()
     scope: tuple[str, Role] | None = None
     address: str | None = None
+    expires_at: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):

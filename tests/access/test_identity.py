@@ -101,6 +101,111 @@ def test_failures_are_one_generic_401(identity: Identity, store: SqlStore) -> No
     identity.authenticate(of_disabled)  # works again
 
 
+def test_each_failed_authentication_is_audited_once_without_its_secret(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from windlass.access import actions
+    from windlass.access.audit import AuditTrail
+
+    monkeypatch.setenv("WINDLASS_AUTH_CACHE_SECONDS", "0")
+    trail = AuditTrail(store, Policy(enabled=True))
+    identity = Identity(store, Policy(enabled=True), audit=trail)
+    admin = _admin(identity)
+    identity.create_user(admin, "ada", password="correct horse")
+    identity.create_user(admin, "bob", password="battery staple")
+    expired_token, expired = identity.create_token(admin, user="ada", expires_in_seconds=1)
+    revoked_token, revoked = identity.create_token(admin, user="ada")
+    identity.revoke_token(admin, revoked_token.id)
+    bobs_token, of_disabled = identity.create_token(admin, user="bob")
+    time.sleep(1.05)
+    identity.disable_user(admin, "bob")
+    unknown = "wl_" + "q" * 43
+    pasted = identity.create_token(admin, user="ada")[1]  # a token typed as a user name
+    tried = [
+        (lambda: identity.authenticate("nope", "10.0.0.9"), "anonymous", "token", "tokens:/?"),
+        (lambda: identity.authenticate(unknown, "10.0.0.9"), "anonymous", "token", "tokens:/?"),
+        (
+            lambda: identity.authenticate(expired, "10.0.0.9"),
+            "ada",
+            "token",
+            f"tokens:/{expired_token.id}",
+        ),
+        (
+            lambda: identity.authenticate(revoked, "10.0.0.9"),
+            "ada",
+            "token",
+            f"tokens:/{revoked_token.id}",
+        ),
+        (
+            lambda: identity.authenticate(of_disabled, "10.0.0.9"),
+            "bob",
+            "token",
+            f"tokens:/{bobs_token.id}",
+        ),
+        (lambda: identity.login("ada", "wrong horse", "10.0.0.9"), "ada", "password", "users:/ada"),
+        (
+            lambda: identity.login("bob", "battery staple", "10.0.0.9"),
+            "bob",
+            "password",
+            "users:/bob",
+        ),
+        (
+            lambda: identity.login("nobody", "open sesame", "10.0.0.9"),
+            "nobody",
+            "password",
+            "users:/nobody",
+        ),
+        (
+            lambda: identity.login("no one!", "open sesame", "10.0.0.9"),
+            "anonymous",
+            "password",
+            "users:/?",
+        ),
+        (
+            lambda: identity.login(pasted, "open sesame", "10.0.0.9"),
+            "anonymous",
+            "password",
+            "users:/?",
+        ),
+    ]
+    for attempt, principal, method, uri in tried:
+        before = len(trail.list(admin, action=actions.AUTH_FAIL).items)
+        with pytest.raises(Unauthenticated) as caught:
+            attempt()
+        assert caught.value.message == BAD_CREDENTIALS  # the caller learns nothing more
+        records = trail.list(admin, action=actions.AUTH_FAIL).items
+        assert len(records) == before + 1, uri
+        got = records[0]
+        assert (got.principal, got.auth_method, got.object_uri) == (principal, method, uri)
+        assert got.address == "10.0.0.9" and got.project_id is None
+    reasons = [r.after["reason"] for r in reversed(trail.list(admin, action="auth.fail").items)]
+    assert reasons == [
+        "malformed token",
+        "unknown token",
+        "token expired",
+        "token revoked",
+        "user disabled",
+        "wrong password",
+        "user disabled",
+        "unknown user",
+        "malformed user name",
+        "malformed user name",
+    ]
+    # Asked not to (the server, once an address is over its failure limit): no record.
+    count = len(trail.list(admin, max_results=1000).items)
+    with pytest.raises(Unauthenticated):
+        identity.authenticate(unknown, "10.0.0.9", audit_failure=False)
+    with pytest.raises(Unauthenticated):
+        identity.login("ada", "wrong horse", audit_failure=False)
+    identity.login("ada", "correct horse")  # a success is not a mutation: no record
+    identity.authenticate(pasted)
+    everything = trail.list(admin, max_results=1000).items
+    assert len(everything) == count
+    dump = repr(everything)
+    for secret in (expired, revoked, of_disabled, unknown, pasted, "wrong horse", "open sesame"):
+        assert secret not in dump and secret[3:] not in dump
+
+
 def test_a_scoped_token_never_exceeds_its_creator(identity: Identity, store: SqlStore) -> None:
     admin = _admin(identity)
     churn = store.runs.get_or_create_project("churn", new_id(), now_ms())
@@ -249,6 +354,7 @@ def test_the_embedded_sdk_with_auth_on_is_the_user_of_its_token(
 def test_every_identity_change_is_audited_once_and_no_secret_is(
     store: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from windlass.access import actions
     from windlass.access.audit import AuditTrail
 
     trail = AuditTrail(store, Policy(enabled=True))
@@ -277,6 +383,8 @@ def test_every_identity_change_is_audited_once_and_no_secret_is(
     assert records[4].object_uri == "projects:/churn/members/ada"
     assert records[5].before["role"] == "editor" and records[5].after["role"] == "viewer"
     assert {r.principal for r in records[2:]} == {"root"}
+    # Every identity action but auth.fail (its own test) is named in the table.
+    assert {r.action for r in records} == set(actions.IDENTITY_ACTIONS) - {actions.AUTH_FAIL}
     dump = repr(records)
     assert secret not in dump and "correct horse" not in dump and "argon2" not in dump
 

@@ -116,6 +116,12 @@ def test_users_tokens_and_members_over_http(served: tuple[ServerProcess, str]) -
     }
     assert {t["name"] for t in as_ada("GET", "/api/v1/tokens")["tokens"]} == {"ada-ci", "token"}
     assert len(root("GET", "/api/v1/tokens")["tokens"]) == 3  # an admin sees every token
+    # whoami says when the token stops working (a model server caches it no longer).
+    assert me["expires_at"] is None
+    short = root("POST", "/api/v1/tokens", json={"name": "short", "expires_in_seconds": 600})
+    expiry = short["token"]["expires_at"]
+    assert Api(proc.url, short["secret"])("GET", "/api/v1/whoami")["expires_at"] == expiry
+    root("DELETE", f"/api/v1/tokens/{short['token']['id']}")
 
     as_ada("DELETE", f"/api/v1/tokens/{scoped['token']['id']}")
     as_scoped("GET", "/api/v1/whoami", 401)
@@ -134,6 +140,16 @@ def test_users_tokens_and_members_over_http(served: tuple[ServerProcess, str]) -
     revoked = root("GET", "/api/v1/audit", params={"action": "token.revoke"})["records"]
     assert [r["principal"] for r in revoked] == ["ada"]
     as_ada("GET", "/api/v1/audit", 403)
+    # The revoked token and ada's while she was disabled were refused, and audited as such
+    # (against the user the token belongs to), without the secrets.
+    failed = root("GET", "/api/v1/audit", params={"action": "auth.fail"})["records"]
+    assert [(r["principal"], r["object_uri"], r["after"]["reason"]) for r in failed] == [
+        ("ada", f"tokens:/{made['token']['id']}", "user disabled"),
+        ("ada", f"tokens:/{scoped['token']['id']}", "token revoked"),
+    ]
+    trail = str(root("GET", "/api/v1/audit", params={"max_results": 1000})["records"])
+    for secret in (root_token, made["secret"], scoped["secret"]):
+        assert secret not in trail and secret[3:] not in trail
 
 
 def test_bad_tokens_from_one_address_are_limited(
@@ -153,6 +169,17 @@ def test_bad_tokens_from_one_address_are_limited(
     # A valid token still passes: a guesser behind the same address locks nobody out.
     assert root("GET", "/api/v1/whoami")["name"] == "root"
     assert Api(proc.url, None)("GET", "/health")["status"] == "ok"  # probes stay open
+    # Each failure before the limit was audited once; past it, a flood writes nothing.
+    for _ in range(20):
+        assert forged.http.get("/api/v1/tokens").status_code == 429
+    trail = root("GET", "/api/v1/audit", params={"max_results": 1000})["records"]
+    failed = [r for r in trail if r["action"] == "auth.fail"]
+    assert [(r["principal"], r["object_uri"], r["auth_method"]) for r in failed] == [
+        ("anonymous", "tokens:/?", "token")
+    ] * 3
+    assert {r["address"] for r in failed} == {"127.0.0.1"}
+    assert {r["after"]["reason"] for r in failed} == {"unknown token"}
+    assert "B" * 43 not in str(trail) and root_token not in str(trail)
 
 
 def test_the_sdk_sends_windlass_token(

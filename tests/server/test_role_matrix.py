@@ -64,6 +64,24 @@ class World:
         for role, token in self.tokens.items():
             assert not token or token not in logged, f"{role}'s token is in the server log"
             assert not token or token[3:] not in logged, f"{role}'s token body is logged"
+        self.assert_no_secret_audited()
+
+    def assert_no_secret_audited(self) -> None:
+        """No audit record (read through the API, every page) holds a token it was sent."""
+        headers = {"Authorization": f"Bearer {self.tokens['root']}"}
+        params: dict[str, Any] = {"max_results": 1000}
+        pages = []
+        for _ in range(100):
+            answer = httpx.get(f"{self.url}/api/v1/audit", params=params, headers=headers)
+            assert answer.status_code == 200, answer.text
+            pages.append(answer.text)
+            params["page_token"] = answer.json()["next_page_token"]
+            if params["page_token"] is None:
+                break
+        audited = "".join(pages)
+        assert '"action":"run.create"' in audited.replace(" ", "")
+        for role, token in self.tokens.items():
+            assert not token or token[3:] not in audited, f"{role}'s token is in the audit trail"
 
 
 def _seed(uri: str) -> tuple[str, str, str]:

@@ -4,6 +4,8 @@ Every mutation of a domain service appends exactly one audit record, after its s
 write succeeded, through :meth:`windlass.access.gate.Access.record`, naming one of the
 actions below (dotted: ``<object>.<verb>``). :data:`ACTIONS` maps each name to what it
 records; the services use the constants, and ``docs/audit.md`` renders the table.
+:data:`IDENTITY_ACTIONS` does the same for :class:`~windlass.access.identity.Identity`:
+changes of users, tokens and members, and each failed authentication (``auth.fail``).
 
 Not audited: run heartbeats (a liveness ping, not a change anyone made) and the sweeps
 that mark runs without a heartbeat failed (the server's own housekeeping).
@@ -18,6 +20,7 @@ __all__ = [
     "ALIAS_APPROVE",
     "ALIAS_REJECT",
     "ALIAS_REQUEST",
+    "AUTH_FAIL",
     "DEPLOYMENT_CREATE",
     "DEPLOYMENT_DELETE",
     "DEPLOYMENT_PROMOTE",
@@ -25,6 +28,9 @@ __all__ = [
     "DEPLOYMENT_SHADOW",
     "DEPLOYMENT_UPDATE",
     "DEPLOYMENT_WEIGHTS",
+    "IDENTITY_ACTIONS",
+    "MEMBER_REMOVE",
+    "MEMBER_SET",
     "MODEL_ALIAS_DELETE",
     "MODEL_ALIAS_SET",
     "MODEL_CREATE",
@@ -49,7 +55,11 @@ __all__ = [
     "RUN_TAGS",
     "RUN_TAG_DELETE",
     "RUN_UPDATE",
+    "TOKEN_CREATE",
+    "TOKEN_REVOKE",
     "TRACE_INGEST",
+    "USER_CREATE",
+    "USER_UPDATE",
 ]
 
 PROJECT_CREATE: Final = "project.create"
@@ -87,6 +97,13 @@ DEPLOYMENT_ROLLBACK: Final = "deployment.rollback"
 DEPLOYMENT_WEIGHTS: Final = "deployment.weights"
 DEPLOYMENT_SHADOW: Final = "deployment.shadow"
 TRACE_INGEST: Final = "trace.ingest"
+USER_CREATE: Final = "user.create"
+USER_UPDATE: Final = "user.update"
+TOKEN_CREATE: Final = "token.create"  # noqa: S105 - an action name, not a secret
+TOKEN_REVOKE: Final = "token.revoke"  # noqa: S105 - an action name, not a secret
+MEMBER_SET: Final = "member.set"
+MEMBER_REMOVE: Final = "member.remove"
+AUTH_FAIL: Final = "auth.fail"
 
 #: Every action name, with what its record holds (object URI; before; after).
 ACTIONS: Final[dict[str, str]] = {
@@ -178,5 +195,35 @@ ACTIONS: Final[dict[str, str]] = {
     TRACE_INGEST: (
         "Spans were ingested (one record per ingest call and project). URI "
         "`traces:/<project>`; after: spans accepted and duplicates."
+    ),
+}
+
+#: Every action :class:`~windlass.access.identity.Identity` records, with what it holds.
+IDENTITY_ACTIONS: Final[dict[str, str]] = {
+    USER_CREATE: "A user was created. URI `users:/<name>`; after: the user (no password hash).",
+    USER_UPDATE: (
+        "A user was enabled, disabled, made or unmade a server admin, or given a new password. "
+        "URI `users:/<name>`; before and after: the user, and whether the password changed."
+    ),
+    TOKEN_CREATE: (
+        "An API token was made. URI `tokens:/<token id>`; after: the token's record (its "
+        "public hint, never its secret)."
+    ),
+    TOKEN_REVOKE: "An API token was revoked. URI `tokens:/<token id>`; after: its record.",
+    MEMBER_SET: (
+        "A user got a role in a project. URI `projects:/<project>/members/<user>`; before and "
+        "after: the membership."
+    ),
+    MEMBER_REMOVE: ("A user was removed from a project. URI `projects:/<project>/members/<user>`."),
+    AUTH_FAIL: (
+        "An authentication failed (a bad, unknown, expired or revoked token, a token of a "
+        "disabled user, a wrong password). URI `tokens:/<token id>` for a token the store "
+        "knows, `tokens:/?` for one it does not, `users:/<name>` for a password login "
+        "naming a user, `users:/?` for one whose name cannot be a user's; principal: the "
+        "user the credential claims (the token's owner, the name given) or `anonymous`; "
+        "auth method: the one tried; after: the reason (malformed, unknown, expired, "
+        "revoked, user disabled, wrong password). Never the "
+        "secret. Not recorded once the source address is over its failure limit (429), so "
+        "a flood cannot fill the trail."
     ),
 }

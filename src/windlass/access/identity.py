@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 
 from windlass import config
-from windlass.access import credentials
+from windlass.access import actions, credentials
 from windlass.access.gate import AuditSink
 from windlass.access.policy import Permission, Policy
 from windlass.entities import Page, Project
@@ -36,10 +36,14 @@ from windlass.ids import is_id, new_id, now_ms
 from windlass.principal import AuthMethod, Principal, PrincipalKind, Role
 from windlass.store.metadata import MetadataStore
 
-__all__ = ["BAD_CREDENTIALS", "Identity"]
+__all__ = ["ANONYMOUS", "BAD_CREDENTIALS", "UNKNOWN_TOKEN_URI", "Identity"]
 
 #: The one message of every failed authentication: it never says what was wrong.
 BAD_CREDENTIALS = "invalid or expired credentials"
+#: Who a failed authentication naming no user is recorded against.
+ANONYMOUS = "anonymous"
+#: The object URI of a failed authentication with a token the store does not know.
+UNKNOWN_TOKEN_URI = "tokens:/?"  # noqa: S105 - an object URI, not a secret
 
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,255}$")
 _TOKEN_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
@@ -121,24 +125,77 @@ class Identity:
             self._cache[digest] = (time.monotonic() + lifetime, principal)
 
     # -- authentication ------------------------------------------------------------------
-    def authenticate(self, secret: str, address: str | None = None) -> Principal:
+    def _refused(
+        self,
+        method: AuthMethod,
+        object_uri: str,
+        reason: str,
+        *,
+        address: str | None,
+        audit: bool,
+        claimed: str | None = None,
+    ) -> Unauthenticated:
+        """Record one failed authentication (unless ``audit`` is False); return the error.
+
+        The record names the user the credential claims (else ``anonymous``), the method
+        tried and the reason; never the secret. The caller gets :data:`BAD_CREDENTIALS`
+        whatever the reason.
+        """
+        if audit and self.audit is not None:
+            who = Principal(claimed or ANONYMOUS, auth=method, address=address)
+            self.audit.record(who, actions.AUTH_FAIL, object_uri, after={"reason": reason})
+        return _unauthenticated()
+
+    def authenticate(
+        self, secret: str, address: str | None = None, *, audit_failure: bool = True
+    ) -> Principal:
         """Return the principal of an API token, or raise Unauthenticated.
 
         A malformed, unknown, expired or revoked token, or one of a disabled user, raises
-        the same error with the same message: nothing says which.
+        the same error with the same message: nothing says which. Each failure appends one
+        ``auth.fail`` audit record saying which (for admins), unless ``audit_failure`` is
+        False: the server passes False once the source address is over its failure limit,
+        so a flood of bad tokens cannot fill the trail.
         """
         if not credentials.looks_like_token(secret):
-            raise _unauthenticated()
+            raise self._refused(
+                AuthMethod.TOKEN,
+                UNKNOWN_TOKEN_URI,
+                "malformed token",
+                address=address,
+                audit=audit_failure,
+            )
         digest = credentials.token_digest(secret)
         cached = self._cached(digest)
         if cached is not None:
             return replace(cached, address=address)
         found = self.store.access.find_token(digest)
         if found is None:
-            raise _unauthenticated()
+            raise self._refused(
+                AuthMethod.TOKEN,
+                UNKNOWN_TOKEN_URI,
+                "unknown token",
+                address=address,
+                audit=audit_failure,
+            )
         token, user = found
-        if user.disabled or not token.active(now_ms()):
-            raise _unauthenticated()
+        at = now_ms()
+        if user.disabled or not token.active(at):
+            reason = (
+                "user disabled"
+                if user.disabled
+                else "token revoked"
+                if token.revoked_at is not None
+                else "token expired"
+            )
+            raise self._refused(
+                AuthMethod.TOKEN,
+                f"tokens:/{token.id}",
+                reason,
+                address=address,
+                audit=audit_failure,
+                claimed=user.name,
+            )
         scope = (
             (token.scope_project_id, token.scope_role)
             if token.scope_project_id is not None and token.scope_role is not None
@@ -152,19 +209,54 @@ class Identity:
             admin=user.admin,
             roles=tuple(self.store.access.user_roles(user.id)),
             scope=scope,
+            expires_at=token.expires_at,
         )
         self._remember(digest, principal, token)
         return replace(principal, address=address)
 
-    def login(self, name: str, password: str, address: str | None = None) -> Principal:
-        """Return the principal of a user's name and password, or raise Unauthenticated."""
+    def login(
+        self, name: str, password: str, address: str | None = None, *, audit_failure: bool = True
+    ) -> Principal:
+        """Return the principal of a user's name and password, or raise Unauthenticated.
+
+        Every failure raises the same error and, unless ``audit_failure`` is False, appends
+        one ``auth.fail`` record against the name given (``anonymous`` when it cannot be a
+        user's name, or looks like a pasted token).
+        """
+        if (
+            not isinstance(name, str)
+            or not _USER_NAME.fullmatch(name)
+            or name.startswith(credentials.TOKEN_PREFIX)
+        ):
+            credentials.verify_password(None, password)  # as slow as a real check
+            raise self._refused(
+                AuthMethod.PASSWORD,
+                "users:/?",
+                "malformed user name",
+                address=address,
+                audit=audit_failure,
+            )
         try:
             user, password_hash = self.store.access.password_hash(name)
         except NotFound:
             credentials.verify_password(None, password)  # as slow as a real check
-            raise _unauthenticated() from None
+            raise self._refused(
+                AuthMethod.PASSWORD,
+                f"users:/{name}",
+                "unknown user",
+                address=address,
+                audit=audit_failure,
+                claimed=name,
+            ) from None
         if not credentials.verify_password(password_hash, password) or user.disabled:
-            raise _unauthenticated()
+            raise self._refused(
+                AuthMethod.PASSWORD,
+                f"users:/{user.name}",
+                "user disabled" if user.disabled else "wrong password",
+                address=address,
+                audit=audit_failure,
+                claimed=user.name,
+            )
         return Principal(
             user.name,
             PrincipalKind.USER,
@@ -212,7 +304,7 @@ class Identity:
             password_hash=password_hash,
             created_at=now_ms(),
         )
-        self._record(principal, "user.create", f"users:/{user.name}", after=user.to_dict())
+        self._record(principal, actions.USER_CREATE, f"users:/{user.name}", after=user.to_dict())
         return user
 
     def enroll(
@@ -269,7 +361,7 @@ class Identity:
         self.clear_cache()
         self._record(
             principal,
-            "user.update",
+            actions.USER_UPDATE,
             f"users:/{user.name}",
             before=user.to_dict(),
             after={**updated.to_dict(), "password_changed": password is not None},
@@ -337,7 +429,7 @@ class Identity:
         )
         self._record(
             principal,
-            "token.create",
+            actions.TOKEN_CREATE,
             f"tokens:/{token.id}",
             project_id=token.scope_project_id,
             after=token.to_dict(),
@@ -400,7 +492,7 @@ class Identity:
                 raise NotFound(f"token {token_id!r} does not exist", token_id=token_id)
         token = self.store.access.revoke_token(token_id, now_ms())
         self.clear_cache()
-        self._record(principal, "token.revoke", f"tokens:/{token.id}", after=token.to_dict())
+        self._record(principal, actions.TOKEN_REVOKE, f"tokens:/{token.id}", after=token.to_dict())
         return token
 
     # -- members -------------------------------------------------------------------------
@@ -427,7 +519,7 @@ class Identity:
         self.clear_cache()
         self._record(
             principal,
-            "member.set",
+            actions.MEMBER_SET,
             f"projects:/{found.name}/members/{user.name}",
             project_id=found.id,
             before=None if before is None else before.to_dict(),
@@ -443,7 +535,7 @@ class Identity:
         self.clear_cache()
         self._record(
             principal,
-            "member.remove",
+            actions.MEMBER_REMOVE,
             f"projects:/{found.name}/members/{user.name}",
             project_id=found.id,
         )

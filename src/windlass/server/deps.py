@@ -45,7 +45,8 @@ def current_principal(request: Request) -> Principal:
     a bad token: 401 ``UNAUTHENTICATED``; a bad token from an address past
     ``WINDLASS_AUTH_MAX_FAILURES`` failures in the window: 429 with ``Retry-After``). A valid
     token always passes: an attacker guessing from behind the same proxy or NAT does not
-    lock its users out, and tokens are too random to guess. With auth off, a local,
+    lock its users out, and tokens are too random to guess. Each bad token is audited
+    (``auth.fail``) until its address is over the limit. With auth off, a local,
     unauthenticated principal named by ``WINDLASS_SERVER_USER``. Never a name from the
     request body, never the server process's OS login.
     """
@@ -58,12 +59,15 @@ def current_principal(request: Request) -> Principal:
         raise Unauthenticated(
             "authentication required: send an API token as a bearer token (WINDLASS_TOKEN)"
         )
+    limiter, source = container.auth_failures, address or "unknown"
+    # Past the limit an address's failures are refused (429) and no longer audited: a
+    # flood of bad tokens costs a lookup each, never a row in the audit trail.
+    audit_failure = limiter.retry_after(source) <= 0
     try:
-        return container.identity.authenticate(secret.strip(), address)
+        return container.identity.authenticate(secret.strip(), address, audit_failure=audit_failure)
     except Unauthenticated:
-        limiter = container.auth_failures
-        limiter.check(address or "unknown")  # past the failure limit: 429
-        limiter.failed(address or "unknown")
+        limiter.check(source)  # past the failure limit: 429
+        limiter.failed(source)
         raise
 
 
