@@ -78,13 +78,14 @@ class ServerProcess:
         )
         self.wait_healthy()
 
-    def wait_healthy(self, timeout: float = 30) -> None:
+    def wait_healthy(self, timeout: float = 30, headers: dict[str, str] | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}{self.health_path}", timeout=1).status_code == 200:
+                probe = httpx.get(f"{self.url}{self.health_path}", headers=headers, timeout=1)
+                if probe.status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -147,12 +148,20 @@ def run_fresh(
 
 
 class ModelServerProcess(ServerProcess):
-    """A real ``windlass serve`` subprocess on a loopback port (ready once models load)."""
+    """A real ``windlass serve`` subprocess on a loopback port (ready once models load).
+
+    ``health_token``: the bearer token the readiness probe needs (``--protect-probes``).
+    """
 
     health_path = "/v2/health/ready"
 
     def __init__(
-        self, uri: str, *args: str, env: dict[str, str] | None = None, log_dir: Path | None = None
+        self,
+        uri: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        log_dir: Path | None = None,
+        health_token: str | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -175,7 +184,8 @@ class ModelServerProcess(ServerProcess):
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
-        self.wait_healthy(timeout=60)
+        headers = None if health_token is None else {"Authorization": f"Bearer {health_token}"}
+        self.wait_healthy(timeout=60, headers=headers)
 
 
 def recorded(store: object, name: str) -> str:

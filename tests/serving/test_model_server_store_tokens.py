@@ -162,6 +162,51 @@ def test_store_tokens_of_the_models_project_may_score(store_uri: str, tmp_path: 
     assert not [t for t in vars(tokens).values() if t in log and t != tokens.revocable_id]
 
 
+def test_protect_probes_puts_health_and_metrics_behind_the_store_tokens(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """``windlass serve --auth store --protect-probes``: probes need a reader's token too."""
+    tokens = enroll(store_uri)
+    args = ("--auth", "store", "--uri", store_uri, "--project", "scored")
+    guarded = ModelServerProcess(
+        "models:/scored/1",
+        *args,
+        "--protect-probes",
+        log_dir=tmp_path,
+        health_token=tokens.viewer,
+        env=NO_CACHE,
+    )
+    try:
+        with httpx.Client(base_url=guarded.url, timeout=30) as client:
+            for probe in ("/v2/health/live", "/v2/health/ready", "/metrics"):
+                missing = client.get(probe)
+                assert missing.status_code == 401, (probe, missing.text)
+                assert missing.json()["error_code"] == "UNAUTHENTICATED"
+                forged = client.get(probe, headers=bearer("wl_" + "P" * 43))
+                assert forged.status_code == 401, (probe, forged.text)
+                stranger = client.get(probe, headers=bearer(tokens.stranger))
+                assert stranger.status_code == 403, (probe, stranger.text)
+                for token in (tokens.viewer, tokens.scoped_viewer, tokens.root):
+                    assert client.get(probe, headers=bearer(token)).status_code == 200, probe
+            scraped = client.get("/metrics", headers=bearer(tokens.viewer)).text
+            assert "# TYPE" in scraped
+            answer = client.post("/predict", json=ROWS, headers=bearer(tokens.viewer))
+            assert answer.status_code == 200, answer.text
+        log = guarded.log.read_text()
+    finally:
+        guarded.stop()
+    assert not [t for t in vars(tokens).values() if t in log and t != tokens.revocable_id]
+    # Without --protect-probes the same server leaves the probes open, scoring still guarded.
+    open_probes = ModelServerProcess("models:/scored/1", *args, log_dir=tmp_path, env=NO_CACHE)
+    try:
+        with httpx.Client(base_url=open_probes.url, timeout=30) as client:
+            for probe in ("/v2/health/live", "/v2/health/ready", "/metrics"):
+                assert client.get(probe).status_code == 200, probe
+            assert client.post("/predict", json=ROWS).status_code == 401
+    finally:
+        open_probes.stop()
+
+
 def test_a_key_file_and_store_tokens_together(store_uri: str, tmp_path: Path) -> None:
     tokens = enroll(store_uri)
     keys = tmp_path / "keys.txt"
@@ -279,3 +324,32 @@ def test_a_cached_token_skips_the_store_and_the_cache_is_bounded() -> None:
 
     asyncio.run(flood())
     assert len(tokens._cache) <= MAX_CACHED
+
+
+def test_a_cached_token_is_not_trusted_past_its_expiry(tmp_path: Path) -> None:
+    """Cached for a minute, a token expiring in a second is refused once it expired."""
+    import asyncio
+    import time
+
+    from windlass.ids import new_id, now_ms
+    from windlass.server.store_tokens import StoreTokens
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'expiry.db'}")
+    try:
+        project = store.runs.get_or_create_project("scored", new_id(), now_ms())
+        identity = Identity(store, Policy(enabled=True))
+        user = identity.create_user(Principal("installer"), "root", bootstrap=True)
+        root = Principal("root", auth=AuthMethod.TOKEN, user_id=user.id, admin=True)
+        token, secret = identity.create_token(root, name="brief", expires_in_seconds=1)
+        lasting = identity.create_token(root, name="lasting")[1]
+        tokens = StoreTokens(identity.authenticate, project.id, "scored", cache_seconds=60)
+        header, other = f"Bearer {secret}".encode(), f"Bearer {lasting}".encode()
+        assert asyncio.run(tokens.verify(header)) and tokens(header)
+        assert asyncio.run(tokens.verify(other)) and tokens(other)
+        assert token.expires_at is not None
+        time.sleep(max(0.0, (token.expires_at - now_ms()) / 1000) + 0.05)
+        assert not tokens(header)  # the cache no longer vouches for it...
+        assert not asyncio.run(tokens.verify(header))  # ...and the store says it expired
+        assert tokens(other)  # a token without an expiry stays cached
+    finally:
+        store.close()

@@ -9,9 +9,10 @@ valid token without that role, or one scoped to another project, is refused with
 :class:`~windlass.exceptions.PermissionDenied` (403).
 
 The request path stays cheap: a verdict is cached for ``WINDLASS_AUTH_CACHE_SECONDS``
-(0: no cache) under a keyed BLAKE2s digest of the ``Authorization`` header (a secret made
-fresh for each process, as :mod:`windlass.server.api_keys` does), so a cached token costs
-one digest and one dict lookup. The cache is bounded; a revoked token stops working here
+(0: no cache), never past the token's expiry (the principal's ``expires_at``), under a
+keyed BLAKE2s digest of the ``Authorization`` header (a secret made fresh for each
+process, as :mod:`windlass.server.api_keys` does), so a cached token costs one digest and
+one dict lookup. The cache is bounded; a revoked token stops working here
 within the cache's lifetime. Only a miss reaches the store, in a worker thread so the
 event loop never waits on it.
 """
@@ -29,6 +30,7 @@ import anyio.to_thread
 
 from windlass import config
 from windlass.exceptions import ConfigError, PermissionDenied, Unauthenticated
+from windlass.ids import now_ms
 from windlass.principal import Principal
 
 if TYPE_CHECKING:
@@ -101,7 +103,7 @@ class StoreTokens:
             except Unauthenticated:
                 return False
             allowed = principal.role_in(self.project_id) is not None
-            self._remember(digest, allowed)
+            self._remember(digest, allowed, principal.expires_at)
         if not allowed:
             raise PermissionDenied(
                 f"this token gives no role in project {self.project!r}, whose model this "
@@ -110,13 +112,17 @@ class StoreTokens:
             )
         return True
 
-    def _remember(self, digest: bytes, allowed: bool) -> None:
-        if self._cache_seconds <= 0:
+    def _remember(self, digest: bytes, allowed: bool, expires_at: int | None) -> None:
+        """Cache a verdict for the cache's lifetime, never past the token's expiry."""
+        lifetime = self._cache_seconds
+        if expires_at is not None:
+            lifetime = min(lifetime, (expires_at - now_ms()) / 1000)
+        if lifetime <= 0:
             return
         with self._lock:
             if len(self._cache) >= MAX_CACHED:
                 self._cache.clear()
-            self._cache[digest] = (time.monotonic() + self._cache_seconds, allowed)
+            self._cache[digest] = (time.monotonic() + lifetime, allowed)
 
 
 def _bearer_secret(header: bytes) -> str | None:

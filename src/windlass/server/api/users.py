@@ -79,6 +79,8 @@ class WhoAmI(ResponseBody):
     admin: bool
     roles: list[RoleOut]
     scope: RoleOut | None = None
+    #: When the credential stops working (UTC milliseconds; null: never or not a token).
+    expires_at: int | None = None
 
 
 def whoami_dict(principal: Principal) -> dict[str, Any]:
@@ -90,6 +92,7 @@ def whoami_dict(principal: Principal) -> dict[str, Any]:
         "admin": principal.admin,
         "roles": [{"project_id": p, "role": r.value} for p, r in principal.roles],
         "scope": None if scope is None else {"project_id": scope[0], "role": scope[1].value},
+        "expires_at": principal.expires_at,
     }
 
 
@@ -100,7 +103,7 @@ def whoami_dict(principal: Principal) -> dict[str, Any]:
     **requires(Permission.AUTHENTICATED),
 )
 def whoami(principal: PrincipalDep, service: IdentityDep) -> dict[str, Any]:
-    """Return the caller's identity: name, server admin or not, roles, token scope."""
+    """Return the caller's identity: name, server admin or not, roles, token scope, expiry."""
     service.policy.require(principal, Permission.AUTHENTICATED)
     return whoami_dict(principal)
 

@@ -34,6 +34,7 @@ def principal_from_whoami(body: dict[str, Any]) -> Principal:
         admin=bool(body.get("admin")),
         roles=tuple((r["project_id"], Role(r["role"])) for r in body.get("roles", [])),
         scope=None if scope is None else (scope["project_id"], Role(scope["role"])),
+        expires_at=body.get("expires_at"),
     )
 
 
