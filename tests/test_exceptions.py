@@ -29,3 +29,11 @@ def test_error_from_dict_round_trip() -> None:
         assert back.details == {"key": "value"}
     unknown = exceptions.error_from_dict({"error_code": "NEW_CODE", "message": "m"}, 404)
     assert isinstance(unknown, windlass.NotFound)
+    # Without a code of ours (a HEAD answer has no body), the status still says which.
+    for status, cls in (
+        (401, exceptions.Unauthenticated),
+        (403, exceptions.PermissionDenied),
+        (429, exceptions.TooManyRequests),
+        (418, exceptions.InvalidInput),
+    ):
+        assert type(exceptions.error_from_dict({"message": "m"}, status)) is cls

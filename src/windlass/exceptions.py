@@ -367,6 +367,15 @@ class ApprovalPending(InvalidState):
         )
 
 
+#: The class of an answer with no error code of ours, by HTTP status.
+_CLASS_BY_STATUS: dict[int, type[WindlassError]] = {
+    401: Unauthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    429: TooManyRequests,
+}
+
+
 def error_from_dict(body: dict[str, Any], status: int) -> WindlassError:
     """Rebuild the error a server reported from its REST error body."""
     code = str(body.get("error_code", ""))
@@ -375,8 +384,8 @@ def error_from_dict(body: dict[str, Any], status: int) -> WindlassError:
     for cls in _all_error_classes():
         if cls.error_code == code:
             return cls(message, **details)
-    if status == 404:
-        return NotFound(message, **details)
+    if status in _CLASS_BY_STATUS:  # no (known) error code: a HEAD answer, a proxy
+        return _CLASS_BY_STATUS[status](message, **details)
     if status == 413:
         return PayloadTooLarge(message, **details)
     if 400 <= status < 500:
