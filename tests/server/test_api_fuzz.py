@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -24,8 +25,11 @@ from windlass.store.sql.store import SqlStore
 from windlass_testing import ServerProcess
 
 
-def _fuzz(url: str, cwd: Path, *headers: str) -> None:
-    """Run schemathesis against the server at ``url``; fail with its report on a finding."""
+def _fuzz(url: str, cwd: Path, *headers: str, only: Sequence[str] = ()) -> str:
+    """Run schemathesis against the server at ``url``; fail with its report on a finding.
+
+    ``only``: its filter options (``--include-name ...``); returns its report.
+    """
     cli = Path(sys.executable).with_name("schemathesis")
     done = subprocess.run(
         [
@@ -44,6 +48,7 @@ def _fuzz(url: str, cwd: Path, *headers: str) -> None:
             "--workers",
             "1",
             *(arg for header in headers for arg in ("--header", header)),
+            *only,
         ],
         capture_output=True,
         text=True,
@@ -52,6 +57,7 @@ def _fuzz(url: str, cwd: Path, *headers: str) -> None:
         cwd=cwd,
     )
     assert done.returncode == 0, done.stdout[-6000:]
+    return done.stdout
 
 
 def test_openapi_fuzz_finds_nothing(server_factory: type[ServerProcess], tmp_path: Path) -> None:
@@ -74,7 +80,17 @@ def test_openapi_fuzz_as_an_admin_with_auth_on_finds_nothing(
     finally:
         store.close()
     server = server_factory(uri, env={"WINDLASS_AUTH": "on"})
-    _fuzz(server.url, tmp_path, f"Authorization: Bearer {token}")
+    bearer = f"Authorization: Bearer {token}"
+    # Revoking tokens is fuzzed last, on its own: the fuzzer lists the tokens and revokes
+    # them, its own too (seen here), after which every operation only answered 401 (and,
+    # past the failure limit, 429), the logic behind it untested.
+    revoke = "DELETE /api/v1/tokens/{token_id}"
+    report = _fuzz(server.url, tmp_path, bearer, only=("--exclude-name", revoke))
+    whoami = httpx.get(f"{server.url}/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert whoami.status_code == 200, "the fuzzer locked itself out: " + whoami.text
+    for blinded in ("returned only 401/403", "Rate limited"):
+        assert blinded not in report, report[-6000:]
+    _fuzz(server.url, tmp_path, bearer, only=("--include-name", revoke))
     assert token not in server.log.read_text(errors="replace")
 
 
