@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import uvicorn
 from joserfc import jwt
@@ -35,6 +35,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """Return an ``application/x-www-form-urlencoded`` body (no python-multipart needed)."""
+    return dict(parse_qsl((await request.body()).decode()))
 
 
 @dataclass
@@ -65,7 +70,7 @@ class OidcProvider:
     """An OIDC provider in a background thread; a context manager."""
 
     client_id: str = "windlass"
-    client_secret: str = "provider-secret"  # noqa: S105 - a test provider's secret
+    client_secret: str = "provider-secret"
     user: dict[str, Any] = field(
         default_factory=lambda: {"sub": "user-1", "preferred_username": "ada"}
     )
@@ -152,7 +157,7 @@ class OidcProvider:
 
     async def _token(self, request: Request) -> Response:
         self.token_requests += 1
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        form = await _form(request)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             if not self._client_ok(request, form):
@@ -192,7 +197,7 @@ class OidcProvider:
         }
 
     async def _device(self, request: Request) -> Response:
-        form = await request.form()
+        form = await _form(request)
         if form.get("client_id") != self.client_id:
             return JSONResponse({"error": "invalid_client"}, 401)
         device_code = secrets.token_urlsafe(16)

@@ -125,14 +125,12 @@ def registrant_of(pattern: str) -> str | None:
 
 
 def _url(value: str) -> str:
-    """An ``https://`` URL, or ``http://`` to a loopback host (a provider on this machine)."""
+    """Return an ``https://`` URL, or an ``http://`` one to a loopback host (a local provider)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(value.strip())
     loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
-    if not parts.hostname or not (
-        parts.scheme == "https" or (parts.scheme == "http" and loopback)
-    ):
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
         raise ValueError(
             f"{value[:200]!r} is not an https:// URL (http:// only to 127.0.0.1, ::1 or localhost)"
         )

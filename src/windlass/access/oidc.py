@@ -77,8 +77,10 @@ class SignIn:
 def granted_roles(
     grants: list[RoleGrant], values: frozenset[str]
 ) -> tuple[dict[str, Role | None], bool | None]:
-    """Return each project the mapping names with the role ``values`` grant there (or None),
-    and whether they make a server admin (None: the mapping has no ``server-admin`` entry).
+    """Return the roles ``values`` grant: per project named, and whether a server admin.
+
+    Each project the mapping names maps to the highest role ``values`` grant there (None:
+    none); the flag is None when the mapping has no ``server-admin`` entry.
     """
     projects: dict[str, Role | None] = {}
     admin: bool | None = None
@@ -201,8 +203,9 @@ class OidcAccounts:
     def _apply_roles(
         self, user: User, grants: list[RoleGrant], values: frozenset[str]
     ) -> tuple[dict[str, str], bool]:
-        """Set the roles the mapping grants; return project name -> role ("" when removed),
-        and whether the user's server-admin flag changed.
+        """Set the roles the mapping grants; return what changed and whether admin changed.
+
+        The first is project name -> role (``""`` when the membership was removed).
         """
         projects, admin = granted_roles(grants, values)
         applied: dict[str, str] = {}

@@ -259,13 +259,15 @@ class RelyingParty:
             "code_verifier": verifier,
             "client_id": self.client_id,
         }
-        auth = (self.client_id, self._client_secret) if self._client_secret else None
+        extra: dict[str, Any] = {}
+        if self._client_secret:  # client_secret_basic
+            extra["auth"] = httpx.BasicAuth(self.client_id, self._client_secret)
         try:
             answer = self._http.post(
                 self.metadata()["token_endpoint"],
                 data=data,
-                auth=auth,  # client_secret_basic
                 headers={"Accept": "application/json"},
+                **extra,
             )
         except httpx.HTTPError as exc:
             raise ProviderError(f"the OIDC token endpoint is out of reach: {exc}") from None

@@ -49,7 +49,7 @@ router = APIRouter(prefix=PREFIX, tags=["identity"])
 #: The browser flow's state cookie (signed; only sent to this router's paths).
 STATE_COOKIE = "windlass_oidc"
 
-_REDIRECT = {
+_REDIRECT: dict[int | str, dict[str, Any]] = {
     302: {
         "description": "Redirect (Location): to the provider, or back into windlass",
         "headers": {"Location": {"schema": {"type": "string"}}},
@@ -142,7 +142,7 @@ def oidc_settings() -> dict[str, Any]:
 )
 def oidc_login(
     request: Request,
-    next: Annotated[  # noqa: A002 - the parameter's name in the URL
+    next: Annotated[
         str | None,
         Query(max_length=2048, description="Where to go after the login (a path here)"),
     ] = None,
