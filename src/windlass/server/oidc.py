@@ -345,7 +345,7 @@ _PARTIES_LOCK = threading.Lock()
 
 
 def relying_party_from_settings() -> RelyingParty:
-    """Return the relying party the ``WINDLASS_OIDC_*`` settings describe (one per setting set).
+    """Return the relying party the OIDC settings describe (one per set of their values).
 
     NotFound when ``WINDLASS_OIDC_DISCOVERY_URL`` is unset (OIDC off); ConfigError without
     ``WINDLASS_OIDC_CLIENT_ID``.

@@ -211,7 +211,7 @@ def oidc_callback(
 @router.post(
     "/exchange",
     response_model=ExchangedToken,
-    responses=errors(400, 401, 404, 429, 502),
+    responses=errors(400, 401, 404, 413, 422, 429, 502),
     **requires(Permission.PUBLIC),
 )
 def oidc_exchange(
