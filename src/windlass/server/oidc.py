@@ -31,25 +31,24 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import (
-    ExpiredTokenError,
-    InvalidClaimError,
-    InvalidTokenError,
-    JoseError,
-    MissingClaimError,
-)
-from joserfc.jwk import KeySet
 
 from windlass import config
 from windlass.exceptions import ConfigError, InvalidInput, NotFound, ProviderError, Unauthenticated
 
-__all__ = ["LoginState", "RelyingParty", "relying_party_from_settings", "safe_next"]
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
+
+__all__ = [
+    "LoginState",
+    "RelyingParty",
+    "check_settings",
+    "relying_party_from_settings",
+    "safe_next",
+]
 
 #: Algorithms an ID token may be signed with: asymmetric only.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
@@ -208,6 +207,9 @@ class RelyingParty:
         return found
 
     def _key_set(self, *, refresh: bool = False) -> KeySet:
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         with self._lock:
             if not refresh and self._keys is not None and self._keys[0] > time.monotonic():
                 return self._keys[1]
@@ -223,6 +225,9 @@ class RelyingParty:
     # -- the browser flow ---------------------------------------------------------------------
     def authorization_url(self, redirect_uri: str, login: LoginState) -> str:
         """Return the provider URL a browser goes to: code flow, PKCE S256, state and nonce."""
+        # Imported here: Authlib and joserfc cost a third of a second, paid at the first login.
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
         query = {
             "response_type": "code",
             "client_id": self.client_id,
@@ -290,6 +295,15 @@ class RelyingParty:
         ``nonce``: the browser flow's, which the token must carry (None: not checked, the
         token exchange, whose tokens come from flows windlass did not start).
         """
+        from joserfc import jwt
+        from joserfc.errors import (
+            ExpiredTokenError,
+            InvalidClaimError,
+            InvalidTokenError,
+            JoseError,
+            MissingClaimError,
+        )
+
         if not isinstance(id_token, str) or not 0 < len(id_token) <= MAX_ID_TOKEN:
             raise _refused(f"an ID token is 1 to {MAX_ID_TOKEN} characters", "malformed")
         keys = self._key_set()
@@ -338,6 +352,26 @@ class RelyingParty:
     @staticmethod
     def _bad_signature(exc: Exception) -> Unauthenticated:
         return _refused(f"the ID token's signature is not valid ({exc})", "signature")
+
+
+def check_settings() -> None:
+    """Raise ConfigError for a bad OIDC setting (with OIDC on), naming it: done at start."""
+    settings = config.settings
+    if settings.oidc_discovery_url is None:
+        return
+    if not (settings.oidc_client_id or "").strip():
+        raise ConfigError(
+            "WINDLASS_OIDC_DISCOVERY_URL is set but WINDLASS_OIDC_CLIENT_ID is not",
+            setting="WINDLASS_OIDC_CLIENT_ID",
+        )
+    for value in (
+        settings.oidc_redirect_url,
+        settings.oidc_username_claim,
+        settings.oidc_role_claim,
+        settings.oidc_roles,
+        settings.oidc_token_seconds,
+    ):
+        del value  # reading each is the check
 
 
 _PARTIES: dict[tuple[str, str, str | None, str], RelyingParty] = {}
