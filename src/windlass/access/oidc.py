@@ -151,7 +151,7 @@ class OidcAccounts:
                     "user": user.to_dict(),
                     "created": created,
                     "roles": roles,
-                    "token": token.to_dict(),
+                    "issued": token.to_dict(),  # its record: never the secret
                 },
             )
         return SignIn(user, token, secret, created, roles)

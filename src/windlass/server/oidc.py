@@ -54,6 +54,8 @@ __all__ = [
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 #: How long the discovery document and the keys are trusted before they are read again.
 CACHE_SECONDS = 3600.0
+#: The least time between two reads of the keys for a token naming an unknown key id.
+KEY_REFRESH_SECONDS = 60.0
 #: How long a browser login may take between /login and /callback.
 STATE_SECONDS = 600
 #: Clock skew tolerated on ``exp`` and ``iat``.
@@ -299,6 +301,7 @@ class RelyingParty:
         from joserfc.errors import (
             ExpiredTokenError,
             InvalidClaimError,
+            InvalidKeyIdError,
             InvalidTokenError,
             JoseError,
             MissingClaimError,
@@ -309,13 +312,17 @@ class RelyingParty:
         keys = self._key_set()
         try:
             token = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
-        except (ValueError, JoseError) as exc:
-            if "kid" not in str(exc).lower() and "key" not in str(exc).lower():
+        except InvalidKeyIdError as exc:
+            # The provider may have rotated its keys: read them again, at most once a minute
+            # (a flood of tokens naming unknown keys must not become a flood of fetches).
+            if not self._may_refresh_keys():
                 raise self._bad_signature(exc) from None
-            try:  # an unknown key id: the provider may have rotated its keys
+            try:
                 token = jwt.decode(id_token, self._key_set(refresh=True), algorithms=ALGORITHMS)
             except (ValueError, JoseError) as again:
                 raise self._bad_signature(again) from None
+        except (ValueError, JoseError) as exc:
+            raise self._bad_signature(exc) from None
         claims: dict[str, Any] = dict(token.claims)
         issuer = self.metadata()["issuer"]
         registry = jwt.JWTClaimsRegistry(
@@ -348,6 +355,12 @@ class RelyingParty:
         ):
             raise _refused("the ID token's nonce is not this login's", "nonce")
         return claims
+
+    def _may_refresh_keys(self) -> bool:
+        """Return whether the keys were read over a minute ago (then they may be read again)."""
+        with self._lock:
+            read = self._keys[0] - CACHE_SECONDS if self._keys is not None else 0.0
+        return time.monotonic() - read > KEY_REFRESH_SECONDS
 
     @staticmethod
     def _bad_signature(exc: Exception) -> Unauthenticated:
