@@ -87,6 +87,11 @@ def _redirect_uri(request: Request) -> str:
     return config.settings.oidc_redirect_url or str(request.url_for("oidc_callback"))
 
 
+def _secure(request: Request) -> bool:
+    """Return whether cookies get ``Secure``: https, or an https callback URL (behind a proxy)."""
+    return request.url.scheme == "https" or _redirect_uri(request).startswith("https://")
+
+
 def _sign_in(
     container: Services, request: Request, verify: Any, *, via: str
 ) -> tuple[RelyingParty, SignIn]:
@@ -157,7 +162,7 @@ def oidc_login(
         max_age=STATE_SECONDS,
         path=PREFIX,
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
         samesite="lax",
     )
     return response
@@ -201,7 +206,7 @@ def oidc_callback(
         max_age=config.settings.oidc_token_seconds,
         path="/",
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=_secure(request),
         samesite="lax",
     )
     response.delete_cookie(STATE_COOKIE, path=PREFIX)
