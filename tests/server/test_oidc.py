@@ -302,13 +302,18 @@ def test_a_local_users_name_and_a_disabled_user_are_refused(world: World) -> Non
     assert _exchange(world, world.idp.id_token()).json()["user"]["name"] == "bob-sub"
 
 
-def test_failed_logins_are_rate_limited(
+def test_failed_logins_are_rate_limited_and_a_proxy_callback_is_used(
     tmp_path: Path, idp: OidcProvider, server_factory: type[ServerProcess]
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'limited.db'}"
     _bootstrap(uri)
-    env = _oidc_env(idp, WINDLASS_AUTH_MAX_FAILURES="2")
+    callback = "https://windlass.example.com/api/v1/auth/oidc/callback"
+    env = _oidc_env(idp, WINDLASS_AUTH_MAX_FAILURES="2", WINDLASS_OIDC_REDIRECT_URL=callback)
     server = server_factory(uri, str(tmp_path / "a"), env=env)
+    # Behind a proxy ending TLS: the registered callback is named, and cookies are Secure.
+    start = httpx.get(f"{server.url}{LOGIN}", timeout=30)
+    assert parse_qs(urlsplit(start.headers["location"]).query)["redirect_uri"] == [callback]
+    assert "; secure" in start.headers["set-cookie"].lower()
     idp.misbehave = Misbehave(audience="nope")
     statuses = [
         httpx.post(f"{server.url}{EXCHANGE}", json={"id_token": idp.id_token()}, timeout=30)
