@@ -81,7 +81,7 @@ def create_app(service: Tracking, *, auth: bool | None = None) -> FastAPI:
     """Return the REST API over a tracking service (``auth``: default ``WINDLASS_AUTH``)."""
     from windlass.server.oidc import check_settings
 
-    check_settings()  # a bad WINDLASS_OIDC_* setting stops the server, named
+    check_settings()  # a bad OIDC setting stops the server, named
     services = Services(service, auth=config.settings.auth if auth is None else auth)
 
     @contextlib.asynccontextmanager
