@@ -121,39 +121,41 @@ class OidcAccounts:
         ``exchange``). Raises Unauthenticated when the name belongs to someone else, the
         user is disabled, or the name is not a valid user name.
         """
-        user, created = self._user(who)
-        if user.disabled:
-            raise Unauthenticated(f"user {user.name!r} is disabled", reason="disabled")
-        roles, admin_changed = self._apply_roles(user, grants, who.claim_values)
-        if admin_changed:
-            user = self.store.access.get_user(user.id)
-        secret, digest, hint = credentials.new_token()
-        at = now_ms()
-        token = self.store.access.create_token(
-            token_id=new_id(),
-            user_id=user.id,
-            name=f"oidc-{via}",
-            digest=digest,
-            hint=hint,
-            created_at=at,
-            expires_at=at + token_seconds * 1000,
-            scope_project_id=None,
-            scope_role=None,
-        )
-        self.identity.clear_cache()  # roles may have changed for the user's other tokens
-        if self.identity.audit is not None:
-            self.identity.audit.record(
-                Principal(user.name, auth=AuthMethod.OIDC, user_id=user.id, address=address),
-                LOGIN_OIDC,
-                f"users:/{user.name}",
-                after={
-                    "via": via,
-                    "user": user.to_dict(),
-                    "created": created,
-                    "roles": roles,
-                    "issued": token.to_dict(),  # its record: never the secret
-                },
+        # The user, its roles, its token and the record commit together, or none of them.
+        with self.store.transaction():
+            user, created = self._user(who)
+            if user.disabled:
+                raise Unauthenticated(f"user {user.name!r} is disabled", reason="disabled")
+            roles, admin_changed = self._apply_roles(user, grants, who.claim_values)
+            if admin_changed:
+                user = self.store.access.get_user(user.id)
+            secret, digest, hint = credentials.new_token()
+            at = now_ms()
+            token = self.store.access.create_token(
+                token_id=new_id(),
+                user_id=user.id,
+                name=f"oidc-{via}",
+                digest=digest,
+                hint=hint,
+                created_at=at,
+                expires_at=at + token_seconds * 1000,
+                scope_project_id=None,
+                scope_role=None,
             )
+            if self.identity.audit is not None:
+                self.identity.audit.record(
+                    Principal(user.name, auth=AuthMethod.OIDC, user_id=user.id, address=address),
+                    LOGIN_OIDC,
+                    f"users:/{user.name}",
+                    after={
+                        "via": via,
+                        "user": user.to_dict(),
+                        "created": created,
+                        "roles": roles,
+                        "issued": token.to_dict(),  # its record: never the secret
+                    },
+                )
+        self.identity.clear_cache()  # roles may have changed for the user's other tokens
         return SignIn(user, token, secret, created, roles)
 
     def failed(self, reason: str, address: str | None = None) -> None:
