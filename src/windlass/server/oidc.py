@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
-
 from windlass import config
 from windlass.exceptions import ConfigError, InvalidInput, NotFound, ProviderError, Unauthenticated
 
 if TYPE_CHECKING:
+    import httpx
     from joserfc.jwk import KeySet
 
 __all__ = [
@@ -161,7 +160,11 @@ class RelyingParty:
         self.client_id = client_id
         self._client_secret = client_secret
         self.scopes = scopes
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        # Imported here: httpx (with its command line's click and rich) costs a server's start
+        # a fifth of a second, and only a server with OIDC on needs it.
+        import httpx
+
+        self._http: httpx.Client = httpx.Client(timeout=timeout, follow_redirects=False)
         self._lock = threading.Lock()
         self._metadata: tuple[float, dict[str, Any]] | None = None
         self._keys: tuple[float, KeySet] | None = None
@@ -180,6 +183,8 @@ class RelyingParty:
 
     # -- the provider's documents -------------------------------------------------------------
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
+        import httpx
+
         try:
             answer = self._http.get(url, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
@@ -266,6 +271,8 @@ class RelyingParty:
             "code_verifier": verifier,
             "client_id": self.client_id,
         }
+        import httpx
+
         extra: dict[str, Any] = {}
         if self._client_secret:  # client_secret_basic
             extra["auth"] = httpx.BasicAuth(self.client_id, self._client_secret)
