@@ -46,6 +46,9 @@ NOT_AUDITED = {
     ("POST", "/api/v1/runs/{run_id}/heartbeat"): "liveness, not a change of content",
     ("POST", "/api/v1/runs/fail-stale"): "the stale-run sweep is housekeeping",
     ("PUT", "/api/v1/blobs/{digest}"): "content-addressed bytes; the record using them is audited",
+    ("POST", "/api/v1/auth/oidc/exchange"): (
+        "OIDC is off here; tests/server/test_oidc.py checks a sign-in appends one login.oidc"
+    ),
 }
 
 
