@@ -189,6 +189,7 @@ def serve_model(
         port=port,
         workers=workers,
         http=http_protocol(coalesce_writes=True),
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library at start
         log_level=log_level,
         timeout_graceful_shutdown=10,
     )

@@ -65,6 +65,7 @@ def serve(
         port=port,
         workers=workers,
         http=http_protocol(),
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library at start
         log_level=log_level,
         timeout_graceful_shutdown=10,
     )
