@@ -8,9 +8,9 @@ and ``windlass serve`` pause the collector while they import and build, then
 :func:`resume_collector` freezes what was built (``gc.freeze``: out of the collector's
 sight for good, as each app's lifespan also does) and turns the collector back on.
 
-Only process entry points call these (the CLI and uvicorn's app factories), never a library
-function: code that builds an app in a longer-lived process (tests, an embedding
-application) keeps its collector as it was.
+Only process entry points call these (the CLI, which also registers its commands this way,
+and uvicorn's app factories), never a library function: code that builds an app in a
+longer-lived process (tests, an embedding application) keeps its collector as it was.
 """
 
 from __future__ import annotations
