@@ -12,7 +12,9 @@ bound to 127.0.0.1 (every listener of its process tree is checked with ``ss``; a
 listening anywhere else is refused), and measures: seconds from the first span to all
 spans queryable through the server's own API; the lag after ``force_flush`` returns;
 server CPU per span; server RSS after ingest. The table gives medians, Phoenix's figure and
-the ratio; the issue's targets get PASS or MISS; ``.bench/results-traces.json`` gets it all.
+the ratio; windlass runs again with auth on (``WINDLASS_AUTH=on``, an API token in the
+exporter's headers and on every query), and its figures are set beside auth off's as a
+share; the issues' targets get PASS or MISS; ``.bench/results-traces.json`` gets it all.
 Exit 1 on a correctness failure (a span dropped, missing or counted twice), not on a MISS.
 """
 
@@ -45,6 +47,9 @@ PROJECT = "bench-traces"
 def _server(tool: str, data: Path) -> tuple[list[str], dict[str, str] | None, int, str]:
     """Return the command, environment, port and name of one fresh server."""
     port = servers.free_port()
+    if tool == "windlass-auth":
+        env = {**os.environ, "WINDLASS_AUTH": "on"}
+        return servers.windlass_command(port, data), env, port, "windlass-auth"
     if tool == "phoenix":
         return (
             ts.phoenix_command(),
@@ -56,18 +61,34 @@ def _server(tool: str, data: Path) -> tuple[list[str], dict[str, str] | None, in
 
 
 def tool_phase(
-    tool: str, args: argparse.Namespace, repeats: int, data: Path, out: dict[str, Any]
+    tool: str,
+    args: argparse.Namespace,
+    attempts: range,
+    data: Path,
+    out: dict[str, Any],
+    repeats: int,
 ) -> None:
-    """Measure ``tool`` ``repeats`` times, each on a fresh server and store."""
-    out["runs"] = []
-    counters = {"phoenix": ts.PhoenixCounter, "windlass": ts.WindlassCounter}
-    for attempt in range(1, repeats + 1):
+    """Measure ``tool`` once per attempt (of ``repeats``), each on a fresh server and store."""
+    out.setdefault("runs", [])
+    for attempt in attempts:
         run_dir = data / f"{tool}-{attempt}"
         cmd, env, port, name = _server(tool, run_dir)
+        token = None
+        if tool == "windlass-auth":  # the first admin and its token, before the server starts
+            import windlass_side as ws
+
+            run_dir.mkdir(parents=True, exist_ok=True)
+            token = ws.bootstrap_token(f"sqlite:///{run_dir / 'windlass.db'}")
         started = time.monotonic()
         try:
             with servers.running(name, cmd, run_dir, port, env) as server:
-                counter = counters[tool](server.url, PROJECT)
+                counter: ts.SpanCounter
+                if tool == "phoenix":
+                    counter = ts.PhoenixCounter(server.url, PROJECT)
+                elif token is not None:
+                    counter = ts.WindlassAuthCounter(server.url, PROJECT, token)
+                else:
+                    counter = ts.WindlassCounter(server.url, PROJECT)
                 try:
                     r = ingest.measure(
                         server,
@@ -165,7 +186,7 @@ def main() -> int:
         "--repeats",
         type=int,
         default=3,
-        help="windlass runs, each on a fresh server (median; default 3)",
+        help="windlass runs, auth off and auth on, each on a fresh server (median; default 3)",
     )
     parser.add_argument(
         "--phoenix-repeats",
@@ -217,7 +238,11 @@ def main() -> int:
     versions = _versions()
     raw: dict[str, Any] = {}
     skipped: dict[str, str] = {t: "left out with --skip" for t in sorted(skip)}
-    repeats = {"windlass": args.repeats, "phoenix": args.phoenix_repeats}
+    repeats = {
+        "windlass": args.repeats,
+        "windlass-auth": args.repeats,
+        "phoenix": args.phoenix_repeats,
+    }
     spans = args.traces * SPANS_PER_TRACE
     try:
         snapshot_source(data)  # the windlass server imports this copy (PYTHONPATH)
@@ -241,11 +266,22 @@ def main() -> int:
             skipped["phoenix"] = f"{ts.PHOENIX_VENV} has no arize-phoenix: run bench/setup_peers.sh"
             log(f"phoenix: SKIPPED: {skipped['phoenix']}")
             skip.add("phoenix")
-        for tool in report.TOOLS:
-            if tool in skip:
-                continue
+        order = [t for t in report.TOOLS if t not in skip]
+        for tool in order:
             raw[tool] = {}
-            tool_phase(tool, args, repeats[tool], data, raw[tool])
+        # windlass with auth off and on alternate run by run: a load that drifts while
+        # the benchmark runs falls on both alike.
+        for attempt in range(1, args.repeats + 1):
+            for tool in (t for t in order if t.startswith("windlass")):
+                failed = any("error" in r for r in raw[tool]["runs"]) if raw[tool] else False
+                if "skipped" not in raw[tool] and not failed:
+                    tool_phase(
+                        tool, args, range(attempt, attempt + 1), data, raw[tool], args.repeats
+                    )
+        if "phoenix" in order:
+            phoenix_runs = range(1, args.phoenix_repeats + 1)
+            tool_phase("phoenix", args, phoenix_runs, data, raw["phoenix"], args.phoenix_repeats)
+        for tool in order:
             if "skipped" in raw[tool]:
                 skipped[tool] = raw[tool]["skipped"]
     finally:
@@ -253,7 +289,8 @@ def main() -> int:
             shutil.rmtree(data, ignore_errors=True)
 
     rows = report.figures(raw, args.traces)
-    found = report.targets(rows)
+    auth = report.auth_rows(raw)
+    found = [*report.targets(rows), *report.auth_targets(auth)]
     problems = report.problems(raw)
     meta = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -275,8 +312,9 @@ def main() -> int:
         "total_seconds": time.monotonic() - started,
         "problems": problems,
     }
-    report.write_json(out_path, meta, raw, rows, found)
+    report.write_json(out_path, meta, raw, rows, found, auth)
     log("\n" + report.table(rows, versions))
+    log("\n" + report.auth_table(auth))
     complete = {t: sum(1 for r in report.runs(raw, t) if r.get("complete")) for t in report.TOOLS}
     measured = [f"{t} over {n} complete run(s)" for t, n in complete.items() if n]
     if measured:

@@ -2,7 +2,8 @@
 
 Each figure is the median over a tool's complete runs. The ratio says how many times
 better windlass did: Phoenix's time (CPU, memory) divided by windlass's, or windlass's
-rate divided by Phoenix's.
+rate divided by Phoenix's. windlass also runs with auth on (an API token on every export
+and query): its figures beside auth off's, as a share of auth off's, are the auth table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from report import fmt
 from traces_ingest import median_of
 from traces_sender import SPANS_PER_TRACE
 
-TOOLS = ("windlass", "phoenix")
+TOOLS = ("windlass", "windlass-auth", "phoenix")
+#: Auth must not cost what it protects: ingest with auth on keeps more than this share.
+AUTH_SHARE_BOUND = 90.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,24 @@ class Row:
         return (
             self.windlass / self.phoenix if self.higher_is_better else self.phoenix / self.windlass
         )
+
+
+@dataclass(frozen=True)
+class AuthRow:
+    """One windlass figure with auth off and on."""
+
+    name: str
+    unit: str
+    higher_is_better: bool
+    off: float | None
+    on: float | None
+
+    @property
+    def share(self) -> float | None:
+        """Return auth on's performance as a percentage of auth off's (100: no cost)."""
+        if not self.off or not self.on:
+            return None
+        return 100 * (self.on / self.off if self.higher_is_better else self.off / self.on)
 
 
 @dataclass(frozen=True)
@@ -89,6 +110,50 @@ def figures(raw: dict[str, Any], traces: int) -> list[Row]:
         row("server idle RSS before sending", "idle_rss_mb", "MB"),
         Row("server spawn to healthy", "s", False, started("windlass"), started("phoenix")),
     ]
+
+
+def auth_rows(raw: dict[str, Any]) -> list[AuthRow]:
+    """Return windlass's ingest figures with auth off and on, side by side."""
+
+    def row(name: str, key: str, unit: str, higher: bool = False) -> AuthRow:
+        return AuthRow(
+            name, unit, higher, _median(raw, "windlass", key), _median(raw, "windlass-auth", key)
+        )
+
+    return [
+        row("throughput, end to end", "spans_per_s", "spans/s", higher=True),
+        row("end to end, first span sent to all queryable", "end_to_end_s", "s"),
+        row("server CPU per span during ingest", "cpu_per_span_ms", "ms"),
+        row("lag: force_flush returned to all queryable", "lag_s", "s"),
+    ]
+
+
+def auth_targets(rows: list[AuthRow]) -> list[Target]:
+    """Return the auth target: ingest throughput with auth on above 90% of auth off."""
+    throughput = next(r for r in rows if r.name.startswith("throughput"))
+    share = throughput.share
+    status = "n/a" if share is None else ("PASS" if share > AUTH_SHARE_BOUND else "MISS")
+    return [
+        Target(
+            "ingest throughput, auth on, share of auth off",
+            f"> {AUTH_SHARE_BOUND:.0f}%",
+            share,
+            "%",
+            status,
+        )
+    ]
+
+
+def auth_table(rows: list[AuthRow]) -> str:
+    """Return windlass's figures with auth off and on as a Markdown table."""
+    lines = [
+        "| figure (windlass) | auth off | auth on | auth on, share of off |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        share = "n/a" if r.share is None else f"{r.share:.1f}%"
+        lines.append(f"| {r.name} | {fmt(r.off, r.unit)} | {fmt(r.on, r.unit)} | {share} |")
+    return "\n".join(lines)
 
 
 def targets(rows: list[Row]) -> list[Target]:
@@ -198,19 +263,30 @@ def targets_table(found: list[Target]) -> str:
     """Return the targets with PASS / MISS (n/a when a figure is missing)."""
     lines = ["| target (windlass) | bound | measured | |", "|---|---|---:|---|"]
     for t in found:
-        value = _ratio_text(t.value) if t.unit == "x" else fmt(t.value, t.unit)
+        if t.unit == "x":
+            value = _ratio_text(t.value)
+        elif t.unit == "%":
+            value = "n/a" if t.value is None else f"{t.value:.1f}%"
+        else:
+            value = fmt(t.value, t.unit)
         lines.append(f"| {t.name} | {t.bound} | {value} | {t.status} |")
     return "\n".join(lines)
 
 
 def write_json(
-    path: Path, meta: dict[str, Any], raw: dict[str, Any], rows: list[Row], found: list[Target]
+    path: Path,
+    meta: dict[str, Any],
+    raw: dict[str, Any],
+    rows: list[Row],
+    found: list[Target],
+    auth: list[AuthRow],
 ) -> None:
     """Write everything measured to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {
         **meta,
         "figures": [{**asdict(r), "ratio": r.ratio} for r in rows],
+        "auth": [{**asdict(r), "share_percent": r.share} for r in auth],
         "targets": [asdict(t) for t in found],
         "raw": raw,
     }

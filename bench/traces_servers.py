@@ -303,6 +303,21 @@ class WindlassCounter(SpanCounter):
 _PHOENIX_COUNT = "{ projects { edges { node { name recordCount traceCount } } } }"
 
 
+class WindlassAuthCounter(WindlassCounter):
+    """windlass with auth on: the exporter and every query send an API token."""
+
+    name = "windlass-auth"
+
+    def __init__(self, url: str, project: str, token: str) -> None:
+        super().__init__(url, project)
+        self.token = token
+        self.client.headers["authorization"] = f"Bearer {token}"
+
+    def headers(self) -> list[str]:
+        """Return the project header and the bearer token of windlass's OTLP route."""
+        return [*super().headers(), f"authorization=Bearer {self.token}"]
+
+
 class PhoenixCounter(SpanCounter):
     """Phoenix: OTLP with ``openinference.project.name``; GraphQL count, REST walk."""
 

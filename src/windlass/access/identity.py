@@ -205,14 +205,15 @@ class Identity:
         if not first:
             self.policy.require(principal, Permission.SERVER_ADMIN)
         password_hash = None if password is None else credentials.hash_password(password)
-        user = self.store.access.create_user(
-            user_id=user_id or new_id(),
-            name=name,
-            admin=admin or first,
-            password_hash=password_hash,
-            created_at=now_ms(),
-        )
-        self._record(principal, "user.create", f"users:/{user.name}", after=user.to_dict())
+        with self.store.transaction():
+            user = self.store.access.create_user(
+                user_id=user_id or new_id(),
+                name=name,
+                admin=admin or first,
+                password_hash=password_hash,
+                created_at=now_ms(),
+            )
+            self._record(principal, "user.create", f"users:/{user.name}", after=user.to_dict())
         return user
 
     def enroll(
@@ -229,11 +230,12 @@ class Identity:
         What ``windlass users create`` runs: against a store directly with ``bootstrap``
         (the first user of an empty store needs no credentials), or as a server admin.
         """
-        user = self.create_user(
-            principal, name, admin=admin, password=password, bootstrap=bootstrap
-        )
-        as_user = Principal(user.name, auth=AuthMethod.TOKEN, user_id=user.id, admin=user.admin)
-        token, secret = self.create_token(as_user, name=f"{user.name[:200]}-first")
+        with self.store.transaction():  # the user and its first token, or neither
+            user = self.create_user(
+                principal, name, admin=admin, password=password, bootstrap=bootstrap
+            )
+            as_user = Principal(user.name, auth=AuthMethod.TOKEN, user_id=user.id, admin=user.admin)
+            token, secret = self.create_token(as_user, name=f"{user.name[:200]}-first")
         return user, token, secret
 
     def list_users(
@@ -263,17 +265,18 @@ class Identity:
         if principal.user_id == user.id and (disabled or admin is False):
             raise InvalidInput("a server admin cannot disable themself or drop their own admin")
         password_hash = None if password is None else credentials.hash_password(password)
-        updated = self.store.access.update_user(
-            user.id, admin=admin, disabled=disabled, password_hash=password_hash
-        )
-        self.clear_cache()
-        self._record(
-            principal,
-            "user.update",
-            f"users:/{user.name}",
-            before=user.to_dict(),
-            after={**updated.to_dict(), "password_changed": password is not None},
-        )
+        with self.store.transaction():
+            updated = self.store.access.update_user(
+                user.id, admin=admin, disabled=disabled, password_hash=password_hash
+            )
+            self.clear_cache()
+            self._record(
+                principal,
+                "user.update",
+                f"users:/{user.name}",
+                before=user.to_dict(),
+                after={**updated.to_dict(), "password_changed": password is not None},
+            )
         return updated
 
     def disable_user(self, principal: Principal, name: str) -> User:
@@ -324,24 +327,25 @@ class Identity:
         scope_project, scope_role = self._token_scope(principal, project, role)
         secret, digest, hint = credentials.new_token()
         at = now_ms()
-        token = self.store.access.create_token(
-            token_id=new_id(),
-            user_id=target.id,
-            name=name,
-            digest=digest,
-            hint=hint,
-            created_at=at,
-            expires_at=None if expires_in_seconds is None else at + expires_in_seconds * 1000,
-            scope_project_id=None if scope_project is None else scope_project.id,
-            scope_role=scope_role,
-        )
-        self._record(
-            principal,
-            "token.create",
-            f"tokens:/{token.id}",
-            project_id=token.scope_project_id,
-            after=token.to_dict(),
-        )
+        with self.store.transaction():
+            token = self.store.access.create_token(
+                token_id=new_id(),
+                user_id=target.id,
+                name=name,
+                digest=digest,
+                hint=hint,
+                created_at=at,
+                expires_at=None if expires_in_seconds is None else at + expires_in_seconds * 1000,
+                scope_project_id=None if scope_project is None else scope_project.id,
+                scope_role=scope_role,
+            )
+            self._record(
+                principal,
+                "token.create",
+                f"tokens:/{token.id}",
+                project_id=token.scope_project_id,
+                after=token.to_dict(),
+            )
         return token, secret
 
     def _token_owner(self, principal: Principal, user: str | None) -> User:
@@ -398,9 +402,10 @@ class Identity:
             own = {t.id for t in self.store.access.list_tokens(principal.user_id)}
             if token_id not in own:  # another user's token is as absent as a missing one
                 raise NotFound(f"token {token_id!r} does not exist", token_id=token_id)
-        token = self.store.access.revoke_token(token_id, now_ms())
-        self.clear_cache()
-        self._record(principal, "token.revoke", f"tokens:/{token.id}", after=token.to_dict())
+        with self.store.transaction():
+            token = self.store.access.revoke_token(token_id, now_ms())
+            self.clear_cache()
+            self._record(principal, "token.revoke", f"tokens:/{token.id}", after=token.to_dict())
         return token
 
     # -- members -------------------------------------------------------------------------
@@ -423,30 +428,32 @@ class Identity:
         found = self._project(principal, project, Permission.ADMIN)
         user = self._user(user_name)
         before = {m.user_id: m for m in self.store.access.list_members(found.id)}.get(user.id)
-        member = self.store.access.set_member(found.id, user.id, new_role)
-        self.clear_cache()
-        self._record(
-            principal,
-            "member.set",
-            f"projects:/{found.name}/members/{user.name}",
-            project_id=found.id,
-            before=None if before is None else before.to_dict(),
-            after=member.to_dict(),
-        )
+        with self.store.transaction():
+            member = self.store.access.set_member(found.id, user.id, new_role)
+            self.clear_cache()
+            self._record(
+                principal,
+                "member.set",
+                f"projects:/{found.name}/members/{user.name}",
+                project_id=found.id,
+                before=None if before is None else before.to_dict(),
+                after=member.to_dict(),
+            )
         return member
 
     def remove_member(self, principal: Principal, project: str, user_name: str) -> None:
         """Remove a user from a project (project admins)."""
         found = self._project(principal, project, Permission.ADMIN)
         user = self._user(user_name)
-        self.store.access.remove_member(found.id, user.id)
-        self.clear_cache()
-        self._record(
-            principal,
-            "member.remove",
-            f"projects:/{found.name}/members/{user.name}",
-            project_id=found.id,
-        )
+        with self.store.transaction():
+            self.store.access.remove_member(found.id, user.id)
+            self.clear_cache()
+            self._record(
+                principal,
+                "member.remove",
+                f"projects:/{found.name}/members/{user.name}",
+                project_id=found.id,
+            )
 
     def list_members(self, principal: Principal, project: str) -> list[Member]:
         """Return a project's members by user name (project viewers)."""

@@ -97,6 +97,7 @@ class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent])
             access=access,
             projects=store.runs.get_project,
             governance=store.governance,
+            transaction=store.transaction,
         )
 
     # -- registered models ---------------------------------------------------------------
@@ -173,26 +174,29 @@ class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent])
                 f"tag(s) {', '.join(map(repr, both))} both set and deleted", keys=both
             )
         name = check_name("model name", name)
-        before = (
-            self.objects.get_object(project_id, name) if self._access.audit is not None else None
-        )
-        model = self.store.registry.update_registered_model(
-            project_id,
-            name,
-            description=description,
-            card=card,
-            set_tags=to_set or None,
-            delete_tags=to_delete or None,
-            updated_at=now_ms(),
-        )
-        self._access.record(
-            who,
-            actions.MODEL_UPDATE,
-            self.uri(name),
-            project_id=project_id,
-            before=None if before is None else before.to_dict(),
-            after=model.to_dict(),
-        )
+        with self._transaction():
+            before = (
+                self.objects.get_object(project_id, name)
+                if self._access.audit is not None
+                else None
+            )
+            model = self.store.registry.update_registered_model(
+                project_id,
+                name,
+                description=description,
+                card=card,
+                set_tags=to_set or None,
+                delete_tags=to_delete or None,
+                updated_at=now_ms(),
+            )
+            self._access.record(
+                who,
+                actions.MODEL_UPDATE,
+                self.uri(name),
+                project_id=project_id,
+                before=None if before is None else before.to_dict(),
+                after=model.to_dict(),
+            )
         return model
 
     def delete_model(
@@ -296,31 +300,32 @@ class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent])
                     f"run {run_id!r} does not exist (not a run id)", run_id=str(run_id)
                 )
             self.store.runs.get_run(run_id)
-        created = self._create_with_object(
-            lambda: self.store.registry.create_model_version(
-                version_id=version_id,
-                project_id=project_id,
-                name=name,
-                source=source,
-                run_id=run_id,
-                files=clean,
-                manifest=manifest,
-                description=description,
-                claimed_by=creator,
-                created_at=now_ms(),
-                registered_auth=who.auth,
-            ),
-            lambda: self.create_model(project_id, name, exist_ok=True, principal=who),
-            create_missing=create_missing_model,
-        )
-        if created.id == version_id:  # not a retry answered with the version registered
-            self._access.record(
-                who,
-                actions.MODEL_VERSION_CREATE,
-                self.uri(name, created.version),
-                project_id=project_id,
-                after=_version_summary(created),
+        with self._transaction():
+            created = self._create_with_object(
+                lambda: self.store.registry.create_model_version(
+                    version_id=version_id,
+                    project_id=project_id,
+                    name=name,
+                    source=source,
+                    run_id=run_id,
+                    files=clean,
+                    manifest=manifest,
+                    description=description,
+                    claimed_by=creator,
+                    created_at=now_ms(),
+                    registered_auth=who.auth,
+                ),
+                lambda: self.create_model(project_id, name, exist_ok=True, principal=who),
+                create_missing=create_missing_model,
             )
+            if created.id == version_id:  # not a retry answered with the version registered
+                self._access.record(
+                    who,
+                    actions.MODEL_VERSION_CREATE,
+                    self.uri(name, created.version),
+                    project_id=project_id,
+                    after=_version_summary(created),
+                )
         return created
 
     def delete_version(
@@ -334,10 +339,11 @@ class ModelRegistry(VersionedObjects[RegisteredModel, ModelVersion, AliasEvent])
         who = self._require(principal, Permission.ADMIN, project_id)
         name = check_name("model name", name)
         version = check_version(version, "model")
-        self.store.registry.delete_model_version(project_id, name, version)
-        self._access.record(
-            who, actions.MODEL_VERSION_DELETE, self.uri(name, version), project_id=project_id
-        )
+        with self._transaction():
+            self.store.registry.delete_model_version(project_id, name, version)
+            self._access.record(
+                who, actions.MODEL_VERSION_DELETE, self.uri(name, version), project_id=project_id
+            )
 
     # -- lineage -------------------------------------------------------------------------
     def lineage(

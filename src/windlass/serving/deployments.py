@@ -434,24 +434,25 @@ class DeploymentService(Bound):
         who = _recorded_name(caller)
         deployment_id = writer_id("deployment", deployment_id)
         self._check_models(project_id, clean, clean_shadow, set())
-        deployment = self.store.deployments.create_deployment(
-            deployment_id=deployment_id,
-            project_id=project_id,
-            name=name,
-            description=description,
-            variants=clean,
-            shadow=clean_shadow,
-            claimed_by=who,
-            at=now_ms(),
-        )
-        if deployment.id == deployment_id:  # not a retry answered with the one it made
-            self._access.record(
-                caller,
-                audit_actions.DEPLOYMENT_CREATE,
-                f"deployments:/{name}",
+        with self.store.transaction():
+            deployment = self.store.deployments.create_deployment(
+                deployment_id=deployment_id,
                 project_id=project_id,
-                after={**_state(deployment), "description": deployment.description},
+                name=name,
+                description=description,
+                variants=clean,
+                shadow=clean_shadow,
+                claimed_by=who,
+                at=now_ms(),
             )
+            if deployment.id == deployment_id:  # not a retry answered with the one it made
+                self._access.record(
+                    caller,
+                    audit_actions.DEPLOYMENT_CREATE,
+                    f"deployments:/{name}",
+                    project_id=project_id,
+                    after={**_state(deployment), "description": deployment.description},
+                )
         return deployment
 
     def _change(
@@ -490,16 +491,26 @@ class DeploymentService(Bound):
                 known.add(current.shadow.model_uri)
             self._check_models(project_id, variants, shadow, known)
             try:
-                changed = self.store.deployments.update_deployment(
-                    project_id,
-                    name,
-                    variants=variants,
-                    shadow=shadow,
-                    action=action,
-                    claimed_by=who,
-                    at=now_ms(),
-                    expected_revision=current.revision,
-                )
+                # The change and its audit record commit together (a lost race keeps neither).
+                with self.store.transaction():
+                    changed = self.store.deployments.update_deployment(
+                        project_id,
+                        name,
+                        variants=variants,
+                        shadow=shadow,
+                        action=action,
+                        claimed_by=who,
+                        at=now_ms(),
+                        expected_revision=current.revision,
+                    )
+                    self._access.record(
+                        caller,
+                        _AUDITED[action],
+                        f"deployments:/{name}",
+                        project_id=project_id,
+                        before=_state(current),
+                        after=_state(changed),
+                    )
             except Conflict as exc:
                 if (
                     type(exc) is not Conflict
@@ -508,14 +519,6 @@ class DeploymentService(Bound):
                 ):
                     raise
             else:
-                self._access.record(
-                    caller,
-                    _AUDITED[action],
-                    f"deployments:/{name}",
-                    project_id=project_id,
-                    before=_state(current),
-                    after=_state(changed),
-                )
                 return changed
             # Another writer won the race: back off a little, then recompute from its state.
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
@@ -759,10 +762,11 @@ class DeploymentService(Bound):
         """Delete a deployment and its history."""
         who = self._require(principal, _ADMIN, project_id)
         name = check_name("deployment name", name)
-        self.store.deployments.delete_deployment(project_id, name)
-        self._access.record(
-            who, audit_actions.DEPLOYMENT_DELETE, f"deployments:/{name}", project_id=project_id
-        )
+        with self.store.transaction():
+            self.store.deployments.delete_deployment(project_id, name)
+            self._access.record(
+                who, audit_actions.DEPLOYMENT_DELETE, f"deployments:/{name}", project_id=project_id
+            )
 
 
 # -- routing --------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ implementations store what they are given and raise the errors of
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from windlass.store.access import AccessStore
 from windlass.store.artifacts import ArtifactIndex
@@ -46,6 +48,7 @@ class MetadataStore:
         access: AccessStore,
         governance: GovernanceStore | None = None,
         close: Callable[[], None] | None = None,
+        transaction: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         self.runs = runs
         self.artifacts = artifacts
@@ -58,6 +61,18 @@ class MetadataStore:
         #: Project settings and alias requests (None over REST: the server keeps them).
         self.governance = governance
         self._close = close
+        self._transaction = transaction
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """Return a context in which every write of every area commits together, or none.
+
+        A domain service stores a mutation and its audit record in one of these, so a
+        mutation is never kept without its record (and one commit costs less than two).
+        Over REST it is no transaction at all: the server makes its own per request.
+        """
+        if self._transaction is None:
+            return contextlib.nullcontext()
+        return self._transaction()
 
     def close(self) -> None:
         """Release the backend's connections (its pool or HTTP client)."""

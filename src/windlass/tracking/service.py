@@ -106,10 +106,14 @@ class Tracking(Bound):
         project_id = self._run_projects.get(run_id)
         if project_id is None:
             project_id = self.store.runs.get_run(run_id).project_id
-            if len(self._run_projects) >= RUN_PROJECT_CACHE_SIZE:
-                self._run_projects.clear()
-            self._run_projects[run_id] = project_id
+            self._remember_project(run_id, project_id)
         return project_id
+
+    def _remember_project(self, run_id: str, project_id: str) -> None:
+        """Remember the project of a run (a run never moves between projects)."""
+        if len(self._run_projects) >= RUN_PROJECT_CACHE_SIZE:
+            self._run_projects.clear()
+        self._run_projects[run_id] = project_id
 
     def _require_run(self, who: Principal, permission: Permission, run_id: str) -> str | None:
         """Check ``permission`` in the run's project; return that project (None: unchecked).
@@ -171,17 +175,18 @@ class Tracking(Bound):
                 self._access.require(who, _READ, existing.id)
                 return existing
             require_project_creator(self._access, who, name)
-        project = self.store.runs.get_or_create_project(
-            name, project_id, now_ms() if created_at is None else created_at
-        )
-        if project.id == project_id:
-            self._access.record(
-                who,
-                actions.PROJECT_CREATE,
-                f"projects:/{project.name}",
-                project_id=project.id,
-                after=project.to_dict(),
+        with self.store.transaction():
+            project = self.store.runs.get_or_create_project(
+                name, project_id, now_ms() if created_at is None else created_at
             )
+            if project.id == project_id:
+                self._access.record(
+                    who,
+                    actions.PROJECT_CREATE,
+                    f"projects:/{project.name}",
+                    project_id=project.id,
+                    after=project.to_dict(),
+                )
         return project
 
     def get_project(self, name_or_id: str, *, principal: Principal | None = None) -> Project:
@@ -254,16 +259,19 @@ class Tracking(Bound):
                 start_time = earlier.start_time if start_time is None else start_time
         run_id = run_id or new_id()
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
-        run = self.store.runs.create_run(
-            run_id=run_id,
-            project_id=project_id,
-            name=v.run_name(name or f"run-{run_id[-8:]}"),
-            start_time=now_ms() if start_time is None else start_time,
-            parent_run_id=parent_run_id,
-            source=dataclasses.replace(source or RunSource(), user=who.name),
-            tags=clean_tags,
-        )
-        self._record(who, actions.RUN_CREATE, run.id, run.project_id, after=run.to_dict())
+        with self.store.transaction():
+            run = self.store.runs.create_run(
+                run_id=run_id,
+                project_id=project_id,
+                name=v.run_name(name or f"run-{run_id[-8:]}"),
+                start_time=now_ms() if start_time is None else start_time,
+                parent_run_id=parent_run_id,
+                source=dataclasses.replace(source or RunSource(), user=who.name),
+                tags=clean_tags,
+            )
+            self._record(who, actions.RUN_CREATE, run.id, run.project_id, after=run.to_dict())
+        if self._checks():
+            self._remember_project(run.id, run.project_id)
         return run
 
     def get_run(self, run_id: str, *, principal: Principal | None = None) -> Run:
@@ -321,6 +329,18 @@ class Tracking(Bound):
         name: str | None,
     ) -> Run:
         """Store a run's change and record it (the changed fields, before and after)."""
+        with self.store.transaction():
+            return self._update_recorded(who, run_id, project_id, status, end_time, name)
+
+    def _update_recorded(
+        self,
+        who: Principal,
+        run_id: str,
+        project_id: str | None,
+        status: RunStatus | None,
+        end_time: int | None,
+        name: str | None,
+    ) -> Run:
         before = self.store.runs.get_run(run_id) if self._access.audit is not None else None
         run = self.store.runs.update_run(run_id, status=status, end_time=end_time, name=name)
         if before is not None:
@@ -355,15 +375,16 @@ class Tracking(Bound):
         """Soft-delete a run (it can be restored); needs admin in its project."""
         who = self._who(principal)
         project_id = self._require_run(who, _ADMIN, run_id)
-        run = self.store.runs.set_run_deleted(run_id, True, now_ms())
-        self._record(
-            who,
-            actions.RUN_DELETE,
-            run_id,
-            project_id,
-            before={"deleted": False},
-            after={"deleted": True},
-        )
+        with self.store.transaction():
+            run = self.store.runs.set_run_deleted(run_id, True, now_ms())
+            self._record(
+                who,
+                actions.RUN_DELETE,
+                run_id,
+                project_id,
+                before={"deleted": False},
+                after={"deleted": True},
+            )
         return run
 
     def restore_run(self, run_id: str, *, principal: Principal | None = None) -> Run:
@@ -373,15 +394,16 @@ class Tracking(Bound):
         run = self.store.runs.get_run(run_id)
         if not run.deleted:
             raise InvalidState(f"run {run_id} is not deleted", run_id=run_id)
-        run = self.store.runs.set_run_deleted(run_id, False, now_ms())
-        self._record(
-            who,
-            actions.RUN_RESTORE,
-            run_id,
-            project_id,
-            before={"deleted": True},
-            after={"deleted": False},
-        )
+        with self.store.transaction():
+            run = self.store.runs.set_run_deleted(run_id, False, now_ms())
+            self._record(
+                who,
+                actions.RUN_RESTORE,
+                run_id,
+                project_id,
+                before={"deleted": True},
+                after={"deleted": False},
+            )
         return run
 
     def fail_stale_runs(
@@ -442,8 +464,9 @@ class Tracking(Bound):
         who = self._who(principal)
         project_id = self._require_run(who, _WRITE, run_id)
         clean = {v.key("param", k): v.param_value(k, val) for k, val in params.items()}
-        self.store.runs.log_params(run_id, clean, logged_by=who.name)
-        self._record(who, actions.RUN_PARAMS, run_id, project_id, after=clean)
+        with self.store.transaction():
+            self.store.runs.log_params(run_id, clean, logged_by=who.name)
+            self._record(who, actions.RUN_PARAMS, run_id, project_id, after=clean)
 
     def set_tags(
         self, run_id: str, tags: Mapping[str, Any], *, principal: Principal | None = None
@@ -452,16 +475,18 @@ class Tracking(Bound):
         who = self._who(principal)
         project_id = self._require_run(who, _WRITE, run_id)
         clean = {v.key("tag", k): v.tag_value(k, val) for k, val in tags.items()}
-        self.store.runs.set_tags(run_id, clean)
-        self._record(who, actions.RUN_TAGS, run_id, project_id, after=clean)
+        with self.store.transaction():
+            self.store.runs.set_tags(run_id, clean)
+            self._record(who, actions.RUN_TAGS, run_id, project_id, after=clean)
 
     def delete_tag(self, run_id: str, key: str, *, principal: Principal | None = None) -> None:
         """Remove a tag."""
         who = self._who(principal)
         project_id = self._require_run(who, _WRITE, run_id)
         key = v.key("tag", key)
-        self.store.runs.delete_tag(run_id, key)
-        self._record(who, actions.RUN_TAG_DELETE, run_id, project_id, before={"key": key})
+        with self.store.transaction():
+            self.store.runs.delete_tag(run_id, key)
+            self._record(who, actions.RUN_TAG_DELETE, run_id, project_id, before={"key": key})
 
     def log_metrics(self, batch: MetricBatch, *, principal: Principal | None = None) -> int:
         """Validate and store a batch of metric points; returns how many were stored.
@@ -507,8 +532,10 @@ class Tracking(Bound):
                 batch.steps[index] = v.step(key, step)
             if type(ts) is not int or not 0 <= ts < _INT64:
                 batch.timestamps[index] = v.timestamp(key, ts)
-        stored = self.store.runs.log_metrics(batch)
-        if self._access.audit is not None and batch.run_ids:
+        if self._access.audit is None or not batch.run_ids:
+            return self.store.runs.log_metrics(batch)
+        with self.store.transaction():
+            stored = self.store.runs.log_metrics(batch)
             self._record(
                 who,
                 actions.RUN_METRICS,
@@ -567,14 +594,15 @@ class Tracking(Bound):
         for item in inputs:
             checked = v.dataset_input(item)
             unique.setdefault((checked.name, checked.digest, checked.context), checked)
-        self.store.runs.log_inputs(run_id, list(unique.values()))
-        self._record(
-            who,
-            actions.RUN_INPUTS,
-            run_id,
-            project_id,
-            after=[d.to_dict() for d in unique.values()],
-        )
+        with self.store.transaction():
+            self.store.runs.log_inputs(run_id, list(unique.values()))
+            self._record(
+                who,
+                actions.RUN_INPUTS,
+                run_id,
+                project_id,
+                after=[d.to_dict() for d in unique.values()],
+            )
 
     def list_inputs(self, run_id: str, *, principal: Principal | None = None) -> list[DatasetInput]:
         """Return the datasets a run read, in the order they were first logged."""
@@ -646,8 +674,9 @@ class Tracking(Bound):
             if not self.blobs.has(digest):
                 digest, size = self.blobs.put_file(file)
             entries.append(ArtifactEntry(dest, digest, size))
-        self.store.artifacts.record_artifacts(run_id, entries)
-        self._record_artifacts(who, run_id, project_id, entries)
+        with self.store.transaction():
+            self.store.artifacts.record_artifacts(run_id, entries)
+            self._record_artifacts(who, run_id, project_id, entries)
         return entries
 
     def _record_artifacts(
@@ -698,8 +727,9 @@ class Tracking(Bound):
                     blob_size=stored,
                 )
             clean.append(ArtifactEntry(path, entry.digest, entry.size))
-        self.store.artifacts.record_artifacts(run_id, clean)
-        self._record_artifacts(who, run_id, project_id, clean)
+        with self.store.transaction():
+            self.store.artifacts.record_artifacts(run_id, clean)
+            self._record_artifacts(who, run_id, project_id, clean)
 
     def list_artifacts(
         self, run_id: str, path: str = "", *, principal: Principal | None = None

@@ -91,19 +91,20 @@ class ProjectGovernance(Bound):
         if two_person_review is not None and not isinstance(two_person_review, bool):
             raise InvalidInput("two_person_review must be true or false")
         protected = None if protected_aliases is None else checked_aliases(protected_aliases)
-        before = self.store.runs.get_project(project_id)
-        after = self._governance.update_project_settings(
-            before.id, protected_aliases=protected, two_person_review=two_person_review
-        )
-        if _settings(before) != _settings(after):
-            self._access.record(
-                who,
-                actions.PROJECT_SETTINGS,
-                f"projects:/{after.name}",
-                project_id=after.id,
-                before=_settings(before),
-                after=_settings(after),
+        with self.store.transaction():
+            before = self.store.runs.get_project(project_id)
+            after = self._governance.update_project_settings(
+                before.id, protected_aliases=protected, two_person_review=two_person_review
             )
+            if _settings(before) != _settings(after):
+                self._access.record(
+                    who,
+                    actions.PROJECT_SETTINGS,
+                    f"projects:/{after.name}",
+                    project_id=after.id,
+                    before=_settings(before),
+                    after=_settings(after),
+                )
         return after
 
     # -- alias requests --------------------------------------------------------------------
@@ -155,22 +156,23 @@ class ProjectGovernance(Bound):
                 request=request_id,
                 state=request.state,
             )
-        move: AliasMove = registry.move_approved(request, who)
-        decided = self._governance.decide_alias_request(
-            project_id, request_id, state="approved", decided_by=recorded_name(who), at=now_ms()
-        )
-        self._access.record(
-            who,
-            actions.ALIAS_APPROVE,
-            request.object_uri,
-            project_id=project_id,
-            before={"version": move.from_version},
-            after={
-                "version": move.to_version,
-                "request": decided.id,
-                "requested_by": decided.requested_by,
-            },
-        )
+        with self.store.transaction():
+            move: AliasMove = registry.move_approved(request, who)
+            decided = self._governance.decide_alias_request(
+                project_id, request_id, state="approved", decided_by=recorded_name(who), at=now_ms()
+            )
+            self._access.record(
+                who,
+                actions.ALIAS_APPROVE,
+                request.object_uri,
+                project_id=project_id,
+                before={"version": move.from_version},
+                after={
+                    "version": move.to_version,
+                    "request": decided.id,
+                    "requested_by": decided.requested_by,
+                },
+            )
         return decided
 
     def reject(
@@ -178,16 +180,17 @@ class ProjectGovernance(Bound):
     ) -> AliasRequest:
         """Reject a pending request: the alias does not move; return the request."""
         who, _ = self._decider(project_id, request_id, principal)
-        decided = self._governance.decide_alias_request(
-            project_id, request_id, state="rejected", decided_by=recorded_name(who), at=now_ms()
-        )
-        self._access.record(
-            who,
-            actions.ALIAS_REJECT,
-            decided.object_uri,
-            project_id=project_id,
-            after=decided.to_dict(),
-        )
+        with self.store.transaction():
+            decided = self._governance.decide_alias_request(
+                project_id, request_id, state="rejected", decided_by=recorded_name(who), at=now_ms()
+            )
+            self._access.record(
+                who,
+                actions.ALIAS_REJECT,
+                decided.object_uri,
+                project_id=project_id,
+                after=decided.to_dict(),
+            )
         return decided
 
 

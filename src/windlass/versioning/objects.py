@@ -27,7 +27,9 @@ unauthenticated name, so neither setting is checked.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
 from windlass.access import actions
@@ -90,6 +92,7 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         access: Access | None = None,
         projects: Callable[[str], Project] | None = None,
         governance: GovernanceStore | None = None,
+        transaction: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         """Read and move the versions of the kind ``noun`` (``model``, ``prompt``...).
 
@@ -100,7 +103,9 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         and records every call (default: off). ``projects`` returns a project by id with
         its settings (which aliases are protected, two-person review); ``governance``
         stores the alias requests of two-person review. Without them the default
-        protected aliases apply and moves are never held for review.
+        protected aliases apply and moves are never held for review. ``transaction`` is the
+        metadata store's (:meth:`~windlass.store.metadata.MetadataStore.transaction`): a
+        write and its audit record commit together in one.
         """
         if not isinstance(objects, VersionedStore):
             raise TypeError(
@@ -121,6 +126,7 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         self.version_not_found = version_not_found
         self._projects = projects
         self._governance = governance
+        self._transaction = transaction if transaction is not None else contextlib.nullcontext
 
     def recorded(self, principal: Principal | None) -> str:
         """Return the name a write is recorded under: ``principal``'s, else this registry's."""
@@ -168,22 +174,23 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         """
         who = self._require(principal, Permission.WRITE, project_id)
         chosen = writer_id(self.noun, object_id)
-        made = create(
-            **{f"{self.noun}_id": chosen},
-            project_id=project_id,
-            name=self.check_name(name),
-            description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
-            created_at=now_ms(),
-            exist_ok=exist_ok,
-        )
-        if getattr(made, "id", None) == chosen:
-            self._access.record(
-                who,
-                self.create_action,
-                self.uri(self.check_name(name)),
+        with self._transaction():
+            made = create(
+                **{f"{self.noun}_id": chosen},
                 project_id=project_id,
-                after=made.to_dict() if hasattr(made, "to_dict") else None,
+                name=self.check_name(name),
+                description=checked_text("description", description, MAX_DESCRIPTION_LENGTH),
+                created_at=now_ms(),
+                exist_ok=exist_ok,
             )
+            if getattr(made, "id", None) == chosen:
+                self._access.record(
+                    who,
+                    self.create_action,
+                    self.uri(self.check_name(name)),
+                    project_id=project_id,
+                    after=made.to_dict() if hasattr(made, "to_dict") else None,
+                )
         return made
 
     def get_object(self, project_id: str, name: str, *, principal: Principal | None = None) -> O:
@@ -212,8 +219,9 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         """
         who = self._require(principal, Permission.ADMIN, project_id)
         name = self.check_name(name)
-        self.objects.delete_object(project_id, name)
-        self._access.record(who, self.delete_action, self.uri(name), project_id=project_id)
+        with self._transaction():
+            self.objects.delete_object(project_id, name)
+            self._access.record(who, self.delete_action, self.uri(name), project_id=project_id)
 
     # -- versions --------------------------------------------------------------------------
     def _create_with_object(
@@ -354,26 +362,27 @@ class VersionedObjects(Bound, Generic[O, V, E]):
             raise InvalidInput("two-person review needs a store that keeps alias requests")
         version = check_version(version, self.noun)
         self.objects.get_version(project_id, name, version)  # a missing version fails now
-        request = self._governance.create_alias_request(
-            AliasRequest(
-                id=new_id(),
-                project_id=project_id,
-                kind=self.noun,
-                name=name,
-                alias=alias,
-                version=version,
-                requested_by=self.recorded(who),
-                requested_at=now_ms(),
-                requested_by_id=who.user_id,
+        with self._transaction():
+            request = self._governance.create_alias_request(
+                AliasRequest(
+                    id=new_id(),
+                    project_id=project_id,
+                    kind=self.noun,
+                    name=name,
+                    alias=alias,
+                    version=version,
+                    requested_by=self.recorded(who),
+                    requested_at=now_ms(),
+                    requested_by_id=who.user_id,
+                )
             )
-        )
-        self._access.record(
-            who,
-            actions.ALIAS_REQUEST,
-            request.object_uri,
-            project_id=project_id,
-            after=request.to_dict(),
-        )
+            self._access.record(
+                who,
+                actions.ALIAS_REQUEST,
+                request.object_uri,
+                project_id=project_id,
+                after=request.to_dict(),
+            )
         raise ApprovalPending.held(request)
 
     def move_approved(self, request: AliasRequest, approver: Principal) -> E:
@@ -393,24 +402,25 @@ class VersionedObjects(Bound, Generic[O, V, E]):
 
     def _move(self, project_id: str, name: str, alias: str, version: int, who: Principal) -> E:
         """Point ``alias`` at ``version`` as ``who`` and audit the move (if anything moved)."""
-        move: E = self.objects.set_alias(
-            project_id,
-            name,
-            alias,
-            check_version(version, self.noun),
-            claimed_by=self.recorded(who),
-            at=now_ms(),
-        )
-        if move.from_version == move.to_version:
-            return move  # nothing moved, nothing to audit
-        self._access.record(
-            who,
-            self.alias_set_action,
-            self.uri(name, alias=alias),
-            project_id=project_id,
-            before={"version": move.from_version},
-            after={"version": move.to_version},
-        )
+        with self._transaction():
+            move: E = self.objects.set_alias(
+                project_id,
+                name,
+                alias,
+                check_version(version, self.noun),
+                claimed_by=self.recorded(who),
+                at=now_ms(),
+            )
+            if move.from_version == move.to_version:
+                return move  # nothing moved, nothing to audit
+            self._access.record(
+                who,
+                self.alias_set_action,
+                self.uri(name, alias=alias),
+                project_id=project_id,
+                before={"version": move.from_version},
+                after={"version": move.to_version},
+            )
         return move
 
     def delete_alias(
@@ -423,17 +433,18 @@ class VersionedObjects(Bound, Generic[O, V, E]):
         who = self._alias_check(principal, project_id, alias)[0]
         name = self.check_name(name)
         alias = removable_alias(alias)
-        move: E = self.objects.delete_alias(
-            project_id, name, alias, claimed_by=self.recorded(who), at=now_ms()
-        )
-        self._access.record(
-            who,
-            self.alias_delete_action,
-            self.uri(name, alias=alias),
-            project_id=project_id,
-            before={"version": move.from_version},
-            after=None,
-        )
+        with self._transaction():
+            move: E = self.objects.delete_alias(
+                project_id, name, alias, claimed_by=self.recorded(who), at=now_ms()
+            )
+            self._access.record(
+                who,
+                self.alias_delete_action,
+                self.uri(name, alias=alias),
+                project_id=project_id,
+                before={"version": move.from_version},
+                after=None,
+            )
         return move
 
     def alias_history(

@@ -464,6 +464,7 @@ class PromptRegistry(VersionedObjects[Prompt, PromptVersion, PromptAliasEvent]):
             access=access,
             projects=store.runs.get_project,
             governance=store.governance,
+            transaction=store.transaction,
         )
 
     # -- prompts -------------------------------------------------------------------------
@@ -550,38 +551,39 @@ class PromptRegistry(VersionedObjects[Prompt, PromptVersion, PromptAliasEvent]):
         )
         message = checked_text("commit message", commit_message, MAX_COMMIT_MESSAGE_LENGTH)
         creator = self.recorded(who)
-        created = LoadedPrompt.of(
-            self._create_with_object(
-                lambda: self.store.prompts.create_prompt_version(
-                    version_id=version_id,
+        with self._transaction():
+            created = LoadedPrompt.of(
+                self._create_with_object(
+                    lambda: self.store.prompts.create_prompt_version(
+                        version_id=version_id,
+                        project_id=project_id,
+                        name=name,
+                        template=content.template,
+                        model=content.model,
+                        response_format=content.response_format,
+                        variables=content.variables,
+                        content_hash=content.content_hash,
+                        commit_message=message,
+                        claimed_by=creator,
+                        created_at=now_ms(),
+                    ),
+                    lambda: self.create_prompt(project_id, name, exist_ok=True, principal=who),
+                    create_missing=create_missing_prompt,
+                )
+            )
+            if created.id == version_id:  # not unchanged content or a retry answered
+                self._access.record(
+                    who,
+                    actions.PROMPT_VERSION_CREATE,
+                    self.uri(name, created.version),
                     project_id=project_id,
-                    name=name,
-                    template=content.template,
-                    model=content.model,
-                    response_format=content.response_format,
-                    variables=content.variables,
-                    content_hash=content.content_hash,
-                    commit_message=message,
-                    claimed_by=creator,
-                    created_at=now_ms(),
-                ),
-                lambda: self.create_prompt(project_id, name, exist_ok=True, principal=who),
-                create_missing=create_missing_prompt,
-            )
-        )
-        if created.id == version_id:  # not unchanged content or a retry answered
-            self._access.record(
-                who,
-                actions.PROMPT_VERSION_CREATE,
-                self.uri(name, created.version),
-                project_id=project_id,
-                after={
-                    "id": created.id,
-                    "version": created.version,
-                    "content_hash": created.content_hash,
-                    "commit_message": created.commit_message,
-                },
-            )
+                    after={
+                        "id": created.id,
+                        "version": created.version,
+                        "content_hash": created.content_hash,
+                        "commit_message": created.commit_message,
+                    },
+                )
         return created
 
     def get(

@@ -208,9 +208,19 @@ class TraceService(Bound):
                 project = self.store.runs.get_project(name)
             except ProjectNotFound:
                 require_project_creator(self._access, who, name)
-                project = self.store.runs.get_or_create_project(
-                    validation.project_name(name), new_id(), now_ms()
-                )
+                chosen = new_id()
+                with self.store.transaction():
+                    project = self.store.runs.get_or_create_project(
+                        validation.project_name(name), chosen, now_ms()
+                    )
+                    if project.id == chosen:
+                        self._access.record(
+                            who,
+                            actions.PROJECT_CREATE,
+                            f"projects:/{project.name}",
+                            project_id=project.id,
+                            after=project.to_dict(),
+                        )
             cached = self._project_ids[name] = project.id
         self._access.require(who, Permission.WRITE, cached)
         return cached
@@ -263,12 +273,13 @@ class TraceService(Bound):
                 # table, not raised as an error by a caller's warning filter.
                 warnings.simplefilter("default")
                 group, bounded = _bounded(raw, prices)
-            result: SpanIngestResult = self.store.traces.ingest_spans(
-                project_ids[name], group, now_ms()
-            )
-            self._audit_ingest(
-                who, name, project_ids[name], result.accepted, len(result.duplicates)
-            )
+            with self.store.transaction():
+                result: SpanIngestResult = self.store.traces.ingest_spans(
+                    project_ids[name], group, now_ms()
+                )
+                self._audit_ingest(
+                    who, name, project_ids[name], result.accepted, len(result.duplicates)
+                )
             accepted += result.accepted
             duplicates += result.duplicates
             counts[name] = result.accepted
@@ -289,8 +300,9 @@ class TraceService(Bound):
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             priced, bounded = _bounded(spans, prices)
-        result = self.store.traces.ingest_spans(project_id, priced, now_ms())
-        self._audit_ingest(who, found.name, project_id, result.accepted, len(result.duplicates))
+        with self.store.transaction():
+            result = self.store.traces.ingest_spans(project_id, priced, now_ms())
+            self._audit_ingest(who, found.name, project_id, result.accepted, len(result.duplicates))
         return dataclasses.replace(result, adjusted=_stored_adjusted(bounded, result))
 
     def ingest_otlp(

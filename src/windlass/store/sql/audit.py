@@ -62,26 +62,27 @@ class SqlAuditStore(AuditStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Built once: a statement with bound parameters compiles once and is reused.
+        self._insert = db.insert(_a).on_conflict_do_nothing()
 
     def append(self, record: AuditRecord) -> None:
         """Insert one record (the same id again changes nothing)."""
         with self._db.write() as conn:
             conn.execute(
-                self._db.insert(_a)
-                .values(
-                    id=record.id,
-                    at=record.at,
-                    principal=record.principal,
-                    principal_kind=record.principal_kind,
-                    auth_method=record.auth_method,
-                    address=record.address,
-                    action=record.action,
-                    object_uri=record.object_uri,
-                    project_id=record.project_id,
-                    before=_dump(record.before),
-                    after=_dump(record.after),
-                )
-                .on_conflict_do_nothing()
+                self._insert,
+                {
+                    "id": record.id,
+                    "at": record.at,
+                    "principal": record.principal,
+                    "principal_kind": record.principal_kind,
+                    "auth_method": record.auth_method,
+                    "address": record.address,
+                    "action": record.action,
+                    "object_uri": record.object_uri,
+                    "project_id": record.project_id,
+                    "before": _dump(record.before),
+                    "after": _dump(record.after),
+                },
             )
 
     def list(

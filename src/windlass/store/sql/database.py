@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -29,10 +30,40 @@ class Database:
         self.engine: Engine = create_store_engine(uri)
         #: Whether the dialect is PostgreSQL (else SQLite).
         self.pg = self.engine.dialect.name == "postgresql"
+        # The connection of the unit of work open in this context (thread, task), if any.
+        self._unit: ContextVar[Connection | None] = ContextVar(
+            f"windlass_unit_{id(self)}", default=None
+        )
+
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[Connection]:
+        """Yield a write transaction that every read and write in this context joins.
+
+        Inside it, :meth:`write` and :meth:`read` (of this database, in this thread or task)
+        use its connection, so they all commit together when the block ends, or roll back
+        together when it raises. A unit inside a unit joins the outer one.
+        """
+        joined = self._unit.get()
+        if joined is not None:
+            yield joined
+            return
+        with self.write() as conn:
+            reset = self._unit.set(conn)
+            try:
+                yield conn
+            finally:
+                self._unit.reset(reset)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """Yield a connection in a write transaction (SQLite: ``BEGIN IMMEDIATE``)."""
+        """Yield a connection in a write transaction (SQLite: ``BEGIN IMMEDIATE``).
+
+        Inside a :meth:`unit` it is the unit's connection: the write commits with the unit.
+        """
+        joined = self._unit.get()
+        if joined is not None:
+            yield joined
+            return
         try:
             with self.engine.connect().execution_options(windlass_write=True) as conn, conn.begin():
                 yield conn
@@ -41,7 +72,11 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """Yield a connection for reading."""
+        """Yield a connection for reading (inside a :meth:`unit`: the unit's, seeing its writes)."""
+        joined = self._unit.get()
+        if joined is not None:
+            yield joined
+            return
         try:
             with self.engine.connect() as conn:
                 yield conn

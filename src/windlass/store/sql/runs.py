@@ -232,12 +232,17 @@ class SqlRunStore(RunStore):
         run_metrics: dict[str, dict[str, MetricValue]] = {i: {} for i in ids}
         if ids:
             p, t, lm = s.params, s.tags, s.latest_metrics
+
+            def of_runs(column: Any) -> Any:
+                # One run (every get_run) compares plainly: no JSON array to expand.
+                return column == ids[0] if len(ids) == 1 else self._db.in_ids(column, ids)
+
             for run_id, key, value in self._db.fetch(
-                conn, select(p.c.run_id, p.c.key, p.c.value).where(self._db.in_ids(p.c.run_id, ids))
+                conn, select(p.c.run_id, p.c.key, p.c.value).where(of_runs(p.c.run_id))
             ):
                 run_params[run_id][key] = value
             for run_id, key, value in self._db.fetch(
-                conn, select(t.c.run_id, t.c.key, t.c.value).where(self._db.in_ids(t.c.run_id, ids))
+                conn, select(t.c.run_id, t.c.key, t.c.value).where(of_runs(t.c.run_id))
             ):
                 run_tags[run_id][key] = value
             nan = math.nan
@@ -245,7 +250,7 @@ class SqlRunStore(RunStore):
                 conn,
                 select(
                     lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.step, lm.c.timestamp
-                ).where(self._db.in_ids(lm.c.run_id, ids)),
+                ).where(of_runs(lm.c.run_id)),
             ):
                 run_metrics[run_id][key] = MetricValue(key, nan if is_nan else value, step, ts)
         loads = orjson.loads

@@ -33,6 +33,7 @@ class SqlStore(MetadataStore):
             access=SqlAccessStore(self.db),
             governance=SqlGovernanceStore(self.db),
             close=self.db.close,
+            transaction=self.db.unit,
         )
 
     @property
