@@ -14,6 +14,7 @@ README's table lists it); the ``Settings`` class below is generated from it by
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,68 @@ def registrant_of(pattern: str) -> str | None:
     if not pattern.startswith(REGISTRANT_PREFIX):
         return None
     return pattern[len(REGISTRANT_PREFIX) :].strip()
+
+
+def _url(value: str) -> str:
+    """Return an ``https://`` URL, or an ``http://`` one to a loopback host (a local provider)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise ValueError(
+            f"{value[:200]!r} is not an https:// URL (http:// only to 127.0.0.1, ::1 or localhost)"
+        )
+    return value.strip()
+
+
+def _claim(value: str) -> str:
+    name = value.strip()
+    if not name or len(name) > 256 or any(c in name for c in " ,=\x00"):
+        raise ValueError("must be one claim name (no spaces, commas or '=')")
+    return name
+
+
+#: The roles a ``WINDLASS_OIDC_ROLES`` entry may grant in a project, and the server-wide one.
+OIDC_PROJECT_ROLES = ("viewer", "editor", "admin")
+OIDC_SERVER_ADMIN = "server-admin"
+_PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """One ``WINDLASS_OIDC_ROLES`` entry: a claim value and the role it grants.
+
+    ``project`` is None for ``server-admin`` (a server admin: every project, users).
+    """
+
+    value: str
+    role: str
+    project: str | None
+
+
+def _role_grants(value: str) -> list[RoleGrant]:
+    """Parse ``VALUE=ROLE:PROJECT`` and ``VALUE=server-admin`` entries, comma-separated."""
+    grants: list[RoleGrant] = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        claim_value, sep, target = (part.strip() for part in entry.partition("="))
+        role, colon, project = (part.strip() for part in target.partition(":"))
+        problem = None
+        if not sep or not claim_value:
+            problem = "write CLAIM_VALUE=ROLE:PROJECT or CLAIM_VALUE=server-admin"
+        elif role == OIDC_SERVER_ADMIN:
+            if colon:
+                problem = "server-admin takes no project"
+        elif role not in OIDC_PROJECT_ROLES:
+            problem = f"role {role!r} is not viewer, editor, admin or server-admin"
+        elif not colon or not _PROJECT_NAME.fullmatch(project):
+            problem = f"{role} needs a project name after ':' (e.g. {role}:churn)"
+        if problem is not None:
+            raise ValueError(f"entry {entry[:120]!r}: {problem}")
+        grants.append(RoleGrant(claim_value, role, project if colon else None))
+    return grants
 
 
 def _text(value: str) -> str:
@@ -267,6 +330,71 @@ SETTINGS: dict[str, Setting] = {
             _positive_float,
             "Sliding window over which `WINDLASS_AUTH_MAX_FAILURES` counts an address's "
             "failed authentications.",
+        ),
+        Setting(
+            "WINDLASS_OIDC_DISCOVERY_URL",
+            None,
+            _url,
+            "OpenID Connect provider's discovery document "
+            "(`https://issuer/.well-known/openid-configuration`); unset = no OIDC login. Turns "
+            "on `/api/v1/auth/oidc/login`, its callback, and the token exchange for CLIs.",
+        ),
+        Setting(
+            "WINDLASS_OIDC_CLIENT_ID",
+            None,
+            _text,
+            "The client id windlass is registered with at the OIDC provider; ID tokens must "
+            "name it as their audience.",
+        ),
+        Setting(
+            "WINDLASS_OIDC_CLIENT_SECRET",
+            None,
+            _text,
+            "The client secret of that registration (the browser flow's code exchange). A "
+            "secret: never printed or logged.",
+        ),
+        Setting(
+            "WINDLASS_OIDC_REDIRECT_URL",
+            None,
+            _url,
+            "The callback URL registered at the provider; unset = "
+            "`<this server's URL>/api/v1/auth/oidc/callback` as the request reached it (set "
+            "it behind a proxy).",
+        ),
+        Setting(
+            "WINDLASS_OIDC_SCOPES",
+            "openid profile email",
+            _text,
+            "Scopes the login asks for (space-separated; add e.g. `groups` if the provider "
+            "sends the role claim only then).",
+        ),
+        Setting(
+            "WINDLASS_OIDC_USERNAME_CLAIM",
+            "preferred_username",
+            _claim,
+            "ID-token claim naming the windlass user (created on first login); `sub` when "
+            "the token lacks it.",
+        ),
+        Setting(
+            "WINDLASS_OIDC_ROLE_CLAIM",
+            "groups",
+            _claim,
+            "ID-token claim (a string or a list of strings) that `WINDLASS_OIDC_ROLES` maps "
+            "to roles.",
+        ),
+        Setting(
+            "WINDLASS_OIDC_ROLES",
+            "",
+            _role_grants,
+            "Claim value to role, comma-separated: `VALUE=ROLE:PROJECT` (ROLE viewer, editor "
+            "or admin) or `VALUE=server-admin`, e.g. `churn-team=editor:churn,"
+            "platform=server-admin`; each login sets the roles of the projects named here.",
+        ),
+        Setting(
+            "WINDLASS_OIDC_TOKEN_SECONDS",
+            "43200",
+            _positive_int,
+            "Lifetime of the windlass token an OIDC login or token exchange issues (12 h).",
         ),
         Setting(
             "WINDLASS_CORS_ORIGINS",
@@ -822,6 +950,88 @@ class Settings:
         the tracking server (CORS); empty = no CORS headers at all.
         """
         return cast("list[str]", _value("WINDLASS_CORS_ORIGINS"))
+
+    @property
+    def oidc_discovery_url(self) -> str | None:
+        """``WINDLASS_OIDC_DISCOVERY_URL``, unset.
+
+        OpenID Connect provider's discovery document (`https://issuer/.well-known/openid-
+        configuration`); unset = no OIDC login. Turns on `/api/v1/auth/oidc/login`, its
+        callback, and the token exchange for CLIs.
+        """
+        return cast("str | None", _value("WINDLASS_OIDC_DISCOVERY_URL"))
+
+    @property
+    def oidc_client_id(self) -> str | None:
+        """``WINDLASS_OIDC_CLIENT_ID``, unset.
+
+        The client id windlass is registered with at the OIDC provider; ID tokens must name
+        it as their audience.
+        """
+        return cast("str | None", _value("WINDLASS_OIDC_CLIENT_ID"))
+
+    @property
+    def oidc_client_secret(self) -> str | None:
+        """``WINDLASS_OIDC_CLIENT_SECRET``, unset.
+
+        The client secret of that registration (the browser flow's code exchange). A secret:
+        never printed or logged.
+        """
+        return cast("str | None", _value("WINDLASS_OIDC_CLIENT_SECRET"))
+
+    @property
+    def oidc_redirect_url(self) -> str | None:
+        """``WINDLASS_OIDC_REDIRECT_URL``, unset.
+
+        The callback URL registered at the provider; unset = `<this server's
+        URL>/api/v1/auth/oidc/callback` as the request reached it (set it behind a proxy).
+        """
+        return cast("str | None", _value("WINDLASS_OIDC_REDIRECT_URL"))
+
+    @property
+    def oidc_scopes(self) -> str:
+        """``WINDLASS_OIDC_SCOPES``, default ``openid profile email``.
+
+        Scopes the login asks for (space-separated; add e.g. `groups` if the provider sends
+        the role claim only then).
+        """
+        return cast("str", _value("WINDLASS_OIDC_SCOPES"))
+
+    @property
+    def oidc_username_claim(self) -> str:
+        """``WINDLASS_OIDC_USERNAME_CLAIM``, default ``preferred_username``.
+
+        ID-token claim naming the windlass user (created on first login); `sub` when the
+        token lacks it.
+        """
+        return cast("str", _value("WINDLASS_OIDC_USERNAME_CLAIM"))
+
+    @property
+    def oidc_role_claim(self) -> str:
+        """``WINDLASS_OIDC_ROLE_CLAIM``, default ``groups``.
+
+        ID-token claim (a string or a list of strings) that `WINDLASS_OIDC_ROLES` maps to
+        roles.
+        """
+        return cast("str", _value("WINDLASS_OIDC_ROLE_CLAIM"))
+
+    @property
+    def oidc_roles(self) -> list[RoleGrant]:
+        """``WINDLASS_OIDC_ROLES``, default ``""``.
+
+        Claim value to role, comma-separated: `VALUE=ROLE:PROJECT` (ROLE viewer, editor or
+        admin) or `VALUE=server-admin`, e.g. `churn-team=editor:churn,platform=server-
+        admin`; each login sets the roles of the projects named here.
+        """
+        return cast("list[RoleGrant]", _value("WINDLASS_OIDC_ROLES"))
+
+    @property
+    def oidc_token_seconds(self) -> int:
+        """``WINDLASS_OIDC_TOKEN_SECONDS``, default ``43200``.
+
+        Lifetime of the windlass token an OIDC login or token exchange issues (12 h).
+        """
+        return cast("int", _value("WINDLASS_OIDC_TOKEN_SECONDS"))
 
 
 # END generated

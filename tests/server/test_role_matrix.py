@@ -275,6 +275,11 @@ def _requests() -> dict[tuple[str, str], Request]:
         ("PUT", p + "/members/{user}"): lambda w: {"user": "vic", "json": {"role": "viewer"}},
         ("DELETE", p + "/members/{user}"): lambda w: {"user": "vic"},
         ("PATCH", p + "/settings"): lambda w: {"json": {}},
+        # OIDC is off in this world: each answers 404 to anyone (tests/server/test_oidc.py).
+        ("GET", "/api/v1/auth/oidc"): lambda w: {},
+        ("GET", "/api/v1/auth/oidc/login"): lambda w: {},
+        ("GET", "/api/v1/auth/oidc/callback"): lambda w: {"params": {"code": "c", "state": "s"}},
+        ("POST", "/api/v1/auth/oidc/exchange"): lambda w: {"json": {"id_token": "x.y.z"}},
         ("GET", p + "/alias-requests"): lambda w: {},
         ("POST", p + "/alias-requests/{request_id}/approve"): lambda w: {"request_id": new_id()},
         ("POST", p + "/alias-requests/{request_id}/reject"): lambda w: {"request_id": new_id()},
@@ -406,6 +411,9 @@ NOT_AUDITED = {
     ("POST", "/api/v1/runs/{run_id}/heartbeat"): "liveness, not a change of content",
     ("POST", "/api/v1/runs/fail-stale"): "the stale-run sweep is housekeeping",
     ("PUT", "/api/v1/blobs/{digest}"): "content-addressed bytes; the record using them is audited",
+    ("POST", "/api/v1/auth/oidc/exchange"): (
+        "OIDC is off here; tests/server/test_oidc.py checks a sign-in appends one login.oidc"
+    ),
 }
 
 

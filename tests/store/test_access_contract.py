@@ -179,3 +179,40 @@ def test_tokens_are_found_by_digest_only(store: MetadataStore) -> None:
             hint="wl_x",
             created_at=1,
         )
+
+
+def test_a_user_may_be_linked_to_one_oidc_identity(store: MetadataStore) -> None:
+    link = f"https://idp.example.com {new_id()}"
+    plain = _user(store)
+    assert (plain.oidc_subject, plain.kind) == (None, "local")
+    if isinstance(store, RestStore):  # only the server's OIDC sign-in links users
+        with pytest.raises(InvalidInput, match="OIDC subject"):
+            store.access.create_user(
+                user_id=new_id(),
+                name=_name("o"),
+                admin=False,
+                password_hash=None,
+                created_at=now_ms(),
+                oidc_subject=link,
+            )
+        return
+    made = store.access.create_user(
+        user_id=new_id(),
+        name=_name("o"),
+        admin=False,
+        password_hash=None,
+        created_at=now_ms(),
+        oidc_subject=link,
+    )
+    assert (made.oidc_subject, made.kind) == (link, "oidc")
+    found = store.access.get_user_by_name(made.name)
+    assert (found.oidc_subject, found.to_dict()["kind"]) == (link, "oidc")
+    with pytest.raises(AlreadyExists, match="OIDC identity"):
+        store.access.create_user(
+            user_id=new_id(),
+            name=_name("o"),
+            admin=False,
+            password_hash=None,
+            created_at=now_ms(),
+            oidc_subject=link,
+        )

@@ -36,7 +36,7 @@ from windlass.ids import is_id, new_id, now_ms
 from windlass.principal import AuthMethod, Principal, PrincipalKind, Role
 from windlass.store.metadata import MetadataStore
 
-__all__ = ["BAD_CREDENTIALS", "Identity"]
+__all__ = ["BAD_CREDENTIALS", "Identity", "check_user_name"]
 
 #: The one message of every failed authentication: it never says what was wrong.
 BAD_CREDENTIALS = "invalid or expired credentials"
@@ -47,7 +47,8 @@ _TOKEN_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
 MAX_EXPIRES_SECONDS = 10 * 366 * 24 * 3600
 
 
-def _check_user_name(name: str) -> str:
+def check_user_name(name: str) -> str:
+    """Return ``name`` if it is a valid user name, else raise InvalidInput naming the rule."""
     if not isinstance(name, str) or not _USER_NAME.fullmatch(name):
         raise InvalidInput(
             f"invalid user name {name!r:.80}: use 1 to 256 letters, digits, '_', '.', '@' or "
@@ -200,7 +201,7 @@ class Identity:
         yet, anyone may create the first user, which is always a server admin. ``user_id``:
         the writer's id for it (a retried create with the same id returns the user).
         """
-        _check_user_name(name)
+        check_user_name(name)
         first = bootstrap and not self.has_users()
         if not first:
             self.policy.require(principal, Permission.SERVER_ADMIN)

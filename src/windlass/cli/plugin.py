@@ -18,6 +18,7 @@ def register_commands(register: Callable[..., None]) -> None:
         demo,
         deployments,
         governance,
+        login,
         models,
         projects,
         prompts,
@@ -43,4 +44,5 @@ def register_commands(register: Callable[..., None]) -> None:
     register("tokens", access.tokens_app)
     register("members", access.members_app)
     register("whoami", access.whoami)
+    register("login", login.login)
     register("aliases", governance.aliases_app)

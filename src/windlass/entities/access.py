@@ -18,7 +18,9 @@ class User:
     """A person or service account that may hold API tokens and project roles.
 
     ``admin`` makes the user a server admin (manager of users and projects, admin of every
-    project); a ``disabled`` user's tokens and password stop working.
+    project); a ``disabled`` user's tokens and password stop working. ``oidc_subject``
+    (``<issuer> <sub>``) links a user an OpenID Connect login created to that identity:
+    only that identity signs in as it (its ``kind`` is ``oidc``; others are ``local``).
     """
 
     id: str
@@ -27,6 +29,12 @@ class User:
     disabled: bool
     created_at: int
     has_password: bool = False
+    oidc_subject: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """Return ``oidc`` for a user an OIDC login created, ``local`` for any other."""
+        return "local" if self.oidc_subject is None else "oidc"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -37,6 +45,8 @@ class User:
             "disabled": self.disabled,
             "created_at": self.created_at,
             "has_password": self.has_password,
+            "kind": self.kind,
+            "oidc_subject": self.oidc_subject,
         }
 
 

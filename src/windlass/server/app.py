@@ -79,6 +79,9 @@ def install_cors(app: FastAPI, origins: list[str]) -> None:
 
 def create_app(service: Tracking, *, auth: bool | None = None) -> FastAPI:
     """Return the REST API over a tracking service (``auth``: default ``WINDLASS_AUTH``)."""
+    from windlass.server.oidc import check_settings
+
+    check_settings()  # a bad OIDC setting stops the server, named
     services = Services(service, auth=config.settings.auth if auth is None else auth)
 
     @contextlib.asynccontextmanager

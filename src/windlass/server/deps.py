@@ -18,7 +18,7 @@ from fastapi import Depends, Path, Request
 from windlass.access.identity import Identity
 from windlass.access.policy import Permission
 from windlass.entities import Project
-from windlass.exceptions import Unauthenticated
+from windlass.exceptions import PermissionDenied, Unauthenticated
 from windlass.genai.prompts.registry import PromptRegistry
 from windlass.genai.tracing.service import TraceService
 from windlass.models.registry import ModelRegistry
@@ -41,8 +41,10 @@ ServicesDep = Annotated[Services, Depends(services)]
 def current_principal(request: Request) -> Principal:
     """Return the principal of the request, whose name every write of the request records.
 
-    With auth on, the user of the request's ``Authorization: Bearer`` token (no header or
-    a bad token: 401 ``UNAUTHENTICATED``; a bad token from an address past
+    With auth on, the user of the request's ``Authorization: Bearer`` token, or without that
+    header, of the :data:`SESSION_COOKIE` an OIDC login set (a change by cookie needs the
+    :data:`CSRF_HEADER` header: 403 without it) (no credentials or bad ones: 401
+    ``UNAUTHENTICATED``; a bad token from an address past
     ``WINDLASS_AUTH_MAX_FAILURES`` failures in the window: 429 with ``Retry-After``). A valid
     token always passes: an attacker guessing from behind the same proxy or NAT does not
     lock its users out, and tokens are too random to guess. With auth off, a local,
@@ -53,8 +55,11 @@ def current_principal(request: Request) -> Principal:
     if not container.auth:
         return server_principal()
     address = request.client.host if request.client is not None else None
-    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    header = request.headers.get("authorization")
+    scheme, _, secret = (header or "").partition(" ")
+    if header is None and SESSION_COOKIE in request.cookies:
+        secret = _session_secret(request)
+    elif scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated(
             "authentication required: send an API token as a bearer token (WINDLASS_TOKEN)"
         )
@@ -65,6 +70,26 @@ def current_principal(request: Request) -> Principal:
         limiter.check(address or "unknown")  # past the failure limit: 429
         limiter.failed(address or "unknown")
         raise
+
+
+#: The cookie an OIDC browser login leaves: an API token (HttpOnly, SameSite=Lax).
+SESSION_COOKIE = "windlass_session"
+#: The header a request authenticated by :data:`SESSION_COOKIE` must carry to change
+#: anything (any value): a page of another site cannot send a custom header without a CORS
+#: preflight this server never grants with credentials, so it cannot act as the user.
+CSRF_HEADER = "x-windlass-csrf"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _session_secret(request: Request) -> str:
+    """Return the session cookie's token, refusing an unsafe method without the CSRF header."""
+    if request.method not in _SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+        raise PermissionDenied(
+            f"a request authenticated by the {SESSION_COOKIE} cookie must send the "
+            f"{CSRF_HEADER} header to change anything (a defence against cross-site requests)",
+            header=CSRF_HEADER,
+        )
+    return request.cookies[SESSION_COOKIE]
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -36,8 +36,13 @@ class AccessStore(ABC):
         admin: bool,
         password_hash: str | None,
         created_at: int,
+        oidc_subject: str | None = None,
     ) -> User:
-        """Create a user; a taken name raises AlreadyExists (unless it is this ``user_id``)."""
+        """Create a user; a taken name raises AlreadyExists (unless it is this ``user_id``).
+
+        ``oidc_subject`` links the user to an OpenID Connect identity (server side only);
+        one identity has at most one user.
+        """
 
     @abstractmethod
     def get_user(self, user_id: str) -> User:

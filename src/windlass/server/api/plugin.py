@@ -23,6 +23,7 @@ def register_routes(register: Callable[[Any], None]) -> None:
         health,
         members,
         models,
+        oidc,
         otlp,
         projects,
         prompts,
@@ -48,5 +49,6 @@ def register_routes(register: Callable[[Any], None]) -> None:
         users.router,
         tokens.router,
         members.router,
+        oidc.router,
     ):
         register(router)

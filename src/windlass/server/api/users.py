@@ -53,6 +53,8 @@ class UserOut(ResponseBody):
     disabled: bool
     created_at: int
     has_password: bool
+    kind: str = Field("local", description="`oidc` for a user an OIDC login created")
+    oidc_subject: str | None = Field(None, description="`<issuer> <sub>` of an OIDC user")
 
 
 class UserPage(ResponseBody):

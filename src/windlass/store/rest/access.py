@@ -34,6 +34,7 @@ def user_from_dict(data: dict[str, Any]) -> User:
         disabled=bool(data["disabled"]),
         created_at=int(data["created_at"]),
         has_password=bool(data.get("has_password", False)),
+        oidc_subject=data.get("oidc_subject"),
     )
 
 
@@ -74,10 +75,13 @@ class RestAccessStore(AccessStore):
         admin: bool,
         password_hash: str | None,
         created_at: int,
+        oidc_subject: str | None = None,
     ) -> User:
         """Create a user on the server with this id (the time is the server's)."""
         if password_hash is not None:
             raise InvalidInput(_SERVER_ONLY.format(what="a password hash"))
+        if oidc_subject is not None:
+            raise InvalidInput(_SERVER_ONLY.format(what="an OIDC subject"))
         body = {"id": user_id, "name": name, "admin": admin}
         return user_from_dict(self._http.request("POST", "/api/v1/users", json=body))
 

@@ -33,6 +33,7 @@ def _user(row: Row[Any, Any]) -> User:
         disabled=bool(row.disabled),
         created_at=row.created_at,
         has_password=row.password_hash is not None,
+        oidc_subject=row.oidc_subject,
     )
 
 
@@ -82,6 +83,7 @@ class SqlAccessStore(AccessStore):
         admin: bool,
         password_hash: str | None,
         created_at: int,
+        oidc_subject: str | None = None,
     ) -> User:
         """Create a user (the same id and name again returns it as it is)."""
         with self._db.write() as conn:
@@ -94,6 +96,7 @@ class SqlAccessStore(AccessStore):
                     disabled=False,
                     password_hash=password_hash,
                     created_at=created_at,
+                    oidc_subject=oidc_subject,
                 )
                 .on_conflict_do_nothing()
                 .returning(_u.c.id)
@@ -102,12 +105,21 @@ class SqlAccessStore(AccessStore):
                 existing = conn.execute(select(_u).where(_u.c.name == name)).first()
                 if existing is not None and existing.id == user_id:
                     return _user(existing)
+                if existing is None and oidc_subject is not None:
+                    taken = conn.execute(select(_u.c.id).where(_u.c.oidc_subject == oidc_subject))
+                    if taken.first() is not None:
+                        raise AlreadyExists(
+                            "another user already belongs to this OIDC identity",
+                            oidc_subject=oidc_subject,
+                        )
                 if existing is None:
                     raise AlreadyExists(
                         f"user id {user_id} already belongs to another user", user_id=user_id
                     )
                 raise AlreadyExists(f"user {name!r} already exists", user=name)
-        return User(user_id, name, admin, False, created_at, password_hash is not None)
+        return User(
+            user_id, name, admin, False, created_at, password_hash is not None, oidc_subject
+        )
 
     def get_user(self, user_id: str) -> User:
         """Return a user by id."""

@@ -21,7 +21,7 @@ from windlass import config
 from windlass.exceptions import InvalidUri
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_HEAD = "0012"
+_HEAD = "0013"
 _PG_LOCK_KEY = 0x77696E646C617373 & 0x7FFFFFFFFFFFFFFF  # "windlass"
 
 _migrated: set[str] = set()

@@ -436,6 +436,9 @@ users = Table(
     # argon2 hash of the password (None: token-only user); never leaves the store.
     Column("password_hash", String(256)),
     Column("created_at", BigInteger, nullable=False),
+    # "<issuer> <sub>" of the OpenID Connect identity that created the user (None: local).
+    Column("oidc_subject", String(1024)),
+    Index("ux_users_oidc_subject", "oidc_subject", unique=True),
 )
 
 # A token is stored as the SHA-256 hex digest of its secret, never the secret itself.
