@@ -95,6 +95,23 @@ def test_model_server_headers(model: str) -> None:
         assert client.get("/metrics").headers["x-content-type-options"] == "nosniff"
 
 
+def test_model_server_headers_with_auth(model: str) -> None:
+    """POST /predict sends nosniff itself: behind bearer auth it still comes once."""
+    from windlass.server.api_keys import StaticApiKeys
+
+    key = "k-" + "a" * 30
+    app = create_model_server_app(model, authenticate=StaticApiKeys([key]))
+    with serving(app) as url, httpx.Client(base_url=url) as client:
+        auth = {"Authorization": f"Bearer {key}"}
+        scored = client.post("/predict", json={"inputs": [[0.1, 0.2, 0.3]]}, headers=auth)
+        assert scored.status_code == 200, scored.text
+        check_json(scored)
+        refused = client.post("/predict", json={"inputs": [[0.1, 0.2, 0.3]]})
+        assert refused.status_code == 401
+        check_json(refused)
+        check_html(client.get("/docs", headers=auth))
+
+
 def test_headers_the_app_set_are_kept_and_html_is_recognised() -> None:
     json_headers = [(b"content-type", b"application/json")]
     add_security_headers(json_headers)

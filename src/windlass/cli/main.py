@@ -33,4 +33,11 @@ def build_app() -> typer.Typer:
 
 def main() -> None:
     """Run the CLI."""
-    build_app()()
+    from windlass.server.startup import pause_collector, resume_collector
+
+    # Registering the commands imports most of windlass: with the cyclic collector paused
+    # (and what was imported frozen), as a server's start (windlass.server.startup).
+    pause_collector()
+    app = build_app()
+    resume_collector()
+    app()

@@ -19,6 +19,10 @@ VariableType = Literal["str", "int", "float", "bool", "list", "dict", "any"]
 VARIABLE_TYPES: tuple[VariableType, ...] = ("str", "int", "float", "bool", "list", "dict", "any")
 #: A prompt's template: one text, or chat messages (``role`` and ``content`` each).
 Template = str | list[dict[str, str]]
+#: The most characters all texts of one template may have together.
+MAX_TEMPLATE_CHARS = 1_000_000
+#: The most chat messages one template may have.
+MAX_MESSAGES = 1000
 
 
 @dataclass(frozen=True)

@@ -123,13 +123,19 @@ def create_app(service: Tracking, *, auth: bool | None = None) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """Build the app from ``WINDLASS_SERVER_STORE`` / ``WINDLASS_SERVER_ARTIFACTS``.
 
-    This is the factory uvicorn worker processes call.
+    This is the factory uvicorn worker processes call. It builds the app with the cyclic
+    garbage collector paused, then freezes what it built and resumes the collector
+    (:mod:`windlass.server.startup`).
     """
+    from windlass.server.startup import pause_collector, resume_collector
     from windlass.tracking.backend import open_tracking
     from windlass.uris import StoreKind, store_kind
 
+    pause_collector()
     store_uri = config.settings.server_store or config.default_store_uri()
     if store_kind(store_uri) is not StoreKind.SQL:
         raise ConfigError(f"the server needs a SQL store, not {store_uri!r}")
     artifacts_uri = config.settings.server_artifacts or config.default_artifact_uri()
-    return create_app(open_tracking(store_uri, artifacts_uri))
+    app = create_app(open_tracking(store_uri, artifacts_uri))
+    resume_collector()
+    return app

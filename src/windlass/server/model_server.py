@@ -94,7 +94,11 @@ def create_model_server_app(
             on_write=lambda status, n: metrics.logged.labels(status).inc(n),
         )
     if authenticate is None:
-        return SecurityHeaders(create_serving_app(router, log=log))
+        serving = create_serving_app(router, log=log)
+        # POST /predict sends nosniff itself (serving.asgi.send_json) and bypasses the
+        # middleware: one layer less on the scoring hot path. Every other route keeps it.
+        serving.routes = SecurityHeaders(serving.routes)
+        return serving
     from windlass.server.bearer import PROBE_PATHS, BearerAuth
 
     open_paths = frozenset() if protect_probes else PROBE_PATHS
@@ -189,6 +193,7 @@ def serve_model(
         port=port,
         workers=workers,
         http=http_protocol(coalesce_writes=True),
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library at start
         log_level=log_level,
         timeout_graceful_shutdown=10,
     )

@@ -58,6 +58,12 @@ def serve(
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics then adds up every worker's figures, whichever worker answers.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="windlass-metrics-")
+    if workers > 1:
+        # This process only supervises; each worker builds its app with the collector
+        # paused (create_app_from_env), so the one `windlass server` paused is resumed here.
+        from windlass.server.startup import resume_collector
+
+        resume_collector()
     uvicorn.run(
         "windlass.server.app:create_app_from_env",
         factory=True,
@@ -65,6 +71,7 @@ def serve(
         port=port,
         workers=workers,
         http=http_protocol(),
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library at start
         log_level=log_level,
         timeout_graceful_shutdown=10,
     )

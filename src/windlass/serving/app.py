@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from windlass.exceptions import InvalidInput, NotFound, WindlassError
 from windlass.ids import is_id, new_id
@@ -106,7 +107,10 @@ class ModelServer:
     @staticmethod
     def _inputs(body: bytes, content_type: bytes | None, served: ServedModel) -> Any:
         """Return a ``/predict`` body's inputs, checked against ``served``'s signature."""
-        kind = (content_type or b"").split(b";")[0].strip().lower().decode("latin-1")
+        if content_type == b"application/json":  # what nearly every client sends
+            kind = _JSON
+        else:
+            kind = (content_type or b"").split(b";")[0].strip().lower().decode("latin-1")
         signature = served.model.signature
         schema = None if signature is None else signature.inputs
         if kind == "text/csv":
@@ -375,9 +379,14 @@ class Scoring:
 
 
 class ServingApp:
-    """The model server's ASGI app: ``POST /predict`` directly, the rest through Starlette."""
+    """The model server's ASGI app: ``POST /predict`` directly, the rest through ``routes``.
 
-    def __init__(self, scoring: Scoring, routes: Starlette) -> None:
+    ``routes`` is the Starlette app of every other route, or that app wrapped in
+    middleware meant for those routes only (the model server's security headers, which
+    ``POST /predict`` sends itself).
+    """
+
+    def __init__(self, scoring: Scoring, routes: ASGIApp) -> None:
         self.scoring = scoring
         self.routes = routes
 

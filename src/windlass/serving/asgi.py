@@ -55,10 +55,16 @@ async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+#: Sent with every JSON answer of the scoring route, which the model server serves without
+#: its security-headers middleware (one layer less on the hot path): browsers must not
+#: sniff a prediction into HTML.
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
 async def send_json(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    """Send a complete JSON response with ``headers`` added."""
+    """Send a complete JSON response with ``headers`` (and ``nosniff``) added."""
     await send(
         {
             "type": "http.response.start",
@@ -66,6 +72,7 @@ async def send_json(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                NOSNIFF,
                 *headers,
             ],
         }

@@ -150,9 +150,39 @@ def _check_columns_object(schema: Schema, columns: dict[str, Any]) -> None:
         raise SchemaMismatch("the columns hold no rows", column=first)
 
 
+class _Table:
+    """What every check of one table schema needs, worked out once per schema object."""
+
+    __slots__ = ("all_float", "keys", "names", "schema")
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema  # held, so the id() this is cached under stays this schema's
+        self.names = [c.name for c in schema.columns]
+        self.keys = frozenset(self.names)
+        self.all_float = all(c.dtype == "float64" for c in schema.columns)
+
+
+_TABLES: dict[int, _Table] = {}
+_MAX_TABLES = 64
+
+
+def _table(schema: Schema) -> _Table:
+    """Return the column names and kinds of ``schema`` (cached: this is the scoring hot path).
+
+    A served model checks every request against the same schema object; keyed by its id, the
+    entry also holds the schema, so an id reused by another object is never mistaken for it.
+    """
+    table = _TABLES.get(id(schema))
+    if table is None or table.schema is not schema:
+        if len(_TABLES) >= _MAX_TABLES:
+            _TABLES.clear()
+        table = _TABLES[id(schema)] = _Table(schema)
+    return table
+
+
 def _check_records(schema: Schema, records: list[Any]) -> None:
-    names = [c.name for c in schema.columns]
-    keys = set(names)
+    table = _table(schema)
+    names, keys = table.names, table.keys
     for row, record in enumerate(records):
         if type(record) is not dict:
             raise SchemaMismatch(
@@ -162,9 +192,7 @@ def _check_records(schema: Schema, records: list[Any]) -> None:
             )
         if record.keys() != keys:
             _check_names(list(record), names, row)
-    if all(c.dtype == "float64" for c in schema.columns) and all(
-        type(v) is float for record in records for v in record.values()
-    ):
+    if table.all_float and all(type(v) is float for record in records for v in record.values()):
         return  # the common case (all floats), checked in one pass
     for spec in schema.columns:
         _check_column(spec.name, spec.dtype, [record[spec.name] for record in records])
@@ -264,7 +292,7 @@ def check_inputs(schema: Schema | None, inputs: Any) -> Any:
         return inputs
     _check_table(schema, inputs)
     if isinstance(inputs, list) and isinstance(inputs[0], list):
-        names = [c.name for c in schema.columns]
+        names = _table(schema).names
         return [dict(zip(names, values, strict=True)) for values in inputs]
     return inputs
 

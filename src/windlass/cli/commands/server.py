@@ -32,6 +32,9 @@ def server(
     ),
 ) -> None:
     """Serve the REST API (OpenAPI at /docs) over a store and an artifact root."""
+    from windlass.server.startup import pause_collector
+
+    pause_collector()  # until the app is built (windlass.server.startup says why)
     from windlass import config
     from windlass.exceptions import ConfigError
     from windlass.server.run import check_auth_mode, serve

@@ -48,7 +48,6 @@ from windlass.exceptions import (
     PromptVersionNotFound,
     TemplateError,
 )
-from windlass.genai.prompts import templates
 from windlass.genai.tracing import attributes as attr
 from windlass.ids import new_id, now_ms, writer_id
 from windlass.principal import Principal
@@ -211,6 +210,8 @@ def prompt_content(
             "give a prompt either template= (a text) or messages= (a list of "
             "chat messages), not both or neither"
         )
+    from windlass.genai.prompts import templates  # Jinja2: not needed to start a server
+
     checked = templates.check_template(template if messages is None else messages)
     resolved = {
         name: replace(
@@ -306,6 +307,8 @@ class LoadedPrompt(PromptVersion):
         Raises :class:`~windlass.exceptions.TemplateError` naming a missing, unknown or
         wrongly typed variable, or the line where rendering failed.
         """
+        from windlass.genai.prompts import templates  # Jinja2, loaded on first use
+
         return templates.render(self.template, self.variables, variables)
 
     def messages(self, /, **variables: Any) -> list[dict[str, str]]:

@@ -33,16 +33,13 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from windlass.entities import VARIABLE_TYPES, PromptVariable, Template, VariableType
+from windlass.entities.prompts import MAX_MESSAGES, MAX_TEMPLATE_CHARS
 from windlass.exceptions import InvalidInput, TemplateError
 from windlass.genai.prompts import template_limits as limits
 from windlass.genai.prompts.template_source_limits import check_static_limits
 
 #: The chat roles a message template may have.
 ROLES = ("system", "developer", "user", "assistant")
-#: The most characters all texts of one template may have together.
-MAX_TEMPLATE_CHARS = 1_000_000
-#: The most chat messages one template may have.
-MAX_MESSAGES = 1000
 _TEMPLATE_FILE = "<template>"
 _TYPE_CHECKS: dict[str, Any] = {
     "str": lambda v: isinstance(v, str),

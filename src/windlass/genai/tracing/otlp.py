@@ -26,19 +26,17 @@ route's job.
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
 from windlass.entities import Span, SpanEvent, SpanStatus
 from windlass.exceptions import InvalidInput
 from windlass.genai.tracing.conventions import DEFAULT_MAX_CHARS, genai_fields
+
+if TYPE_CHECKING:  # protobuf is imported by the first protobuf payload, not by a server start
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
 __all__ = ["JSON_CONTENT_TYPE", "PROTOBUF_CONTENT_TYPE", "decode_traces", "otlp_encoding"]
 
@@ -190,6 +188,11 @@ def _pb_span(span: PbSpan, resource: dict[str, Any], scope: str, max_chars: int)
 
 
 def _decode_protobuf(body: bytes, max_chars: int) -> list[Span]:
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)

@@ -25,10 +25,6 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceResponse,
-)
 
 from windlass import config
 from windlass.access.policy import Permission
@@ -163,6 +159,12 @@ def _content_types(request: Request) -> tuple[str, bool]:
 
 def _answer(report: IngestReport, content_type: str) -> Response:
     """Return the ExportTraceServiceResponse, in the request's encoding."""
+    # protobuf is imported by the first export, not by the server's start.
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
+
     message = ExportTraceServiceResponse()
     problems: list[str] = []
     if report.duplicates:

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
 from windlass.entities import Project
+from windlass.entities.prompts import MAX_MESSAGES, MAX_TEMPLATE_CHARS
 from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
-from windlass.genai.prompts.templates import MAX_MESSAGES, MAX_TEMPLATE_CHARS
 from windlass.server.api.common import (
     NAME_PATTERN,
     Id,
