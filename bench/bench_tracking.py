@@ -14,6 +14,7 @@ Results are printed as a table and written to ``.bench/results-tracking.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,22 @@ def windlass_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
 
 
 #: Rounds of the auth phase: auth off and auth on alternate, a median over these.
-AUTH_ROUNDS = 3
+AUTH_ROUNDS = 5
+#: Runs created in a row on one server before the auth phase switches to the other.
+AUTH_BLOCK = 10
+
+
+@contextlib.contextmanager
+def _token(token: str | None) -> Iterator[None]:
+    """Send ``token`` with the SDK's requests inside the block (None: no token)."""
+    if token is None:
+        yield
+        return
+    os.environ["WINDLASS_TOKEN"] = token
+    try:
+        yield
+    finally:
+        os.environ.pop("WINDLASS_TOKEN", None)
 
 
 def windlass_auth_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
@@ -211,17 +227,24 @@ def windlass_auth_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
         ) as on,
     ):
         log(f"windlass servers, auth off on {off.url} and auth on on {on.url}")
+        modes = (("off", off), ("on", on))
         for round_ in range(AUTH_ROUNDS):
-            for mode, server in (("off", off), ("on", on)):
-                if mode == "on":
-                    os.environ["WINDLASS_TOKEN"] = token
-                try:
+            for mode, server in modes:
+                with _token(token if mode == "on" else None):
                     r = ws.log_metrics(server.url, sizes.metric_points, 300.0)
-                    figures[mode]["points_per_s"].append(r["points_per_s"])
-                    r = ws.populate_sdk(server.url, PROJECT, round_ * runs, runs, runs)
-                    figures[mode]["runs_per_s"].append(r["sequential_runs_per_s"])
-                finally:
-                    os.environ.pop("WINDLASS_TOKEN", None)
+                figures[mode]["points_per_s"].append(r["points_per_s"])
+            # Run creation alternates in blocks of AUTH_BLOCK runs: a drift of the machine's
+            # speed within the round falls on both modes alike.
+            seconds = {"off": 0.0, "on": 0.0}
+            for first in range(0, runs, AUTH_BLOCK):
+                count = min(AUTH_BLOCK, runs - first)
+                for mode, server in modes:
+                    with _token(token if mode == "on" else None):
+                        start = round_ * runs + first
+                        r = ws.populate_sdk(server.url, PROJECT, start, count, count)
+                    seconds[mode] += r["sequential_seconds"]
+            for mode in seconds:
+                figures[mode]["runs_per_s"].append(runs / seconds[mode])
             log(
                 f"  round {round_ + 1}/{AUTH_ROUNDS}: log_metric "
                 f"{figures['off']['points_per_s'][-1]:,.0f} / "
@@ -235,6 +258,11 @@ def windlass_auth_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
             "points_per_s": statistics.median(found["points_per_s"]),
             "runs_per_s": statistics.median(found["runs_per_s"]),
         }
+    # Auth on's share of auth off, round by round (each pair measured side by side); the
+    # median of those is the figure.
+    for key in ("points_per_s", "runs_per_s"):
+        pairs = zip(figures["on"][key], figures["off"][key], strict=True)
+        out[f"share_{key}"] = statistics.median(100.0 * on_ / off_ for on_, off_ in pairs)
 
 
 def mlflow_phase(sizes: Sizes, data: Path, out: dict[str, Any]) -> None:
@@ -539,8 +567,8 @@ def build_targets(raw: dict[str, Any], sizes: Sizes) -> list[Target]:
     rss = _get(fp, "windlass", "rss_mb")
     healthy = _get(fp, "windlass", "seconds_to_healthy")
     auth = raw.get("windlass_auth", {})
-    auth_rate = _share(_get(auth, "on", "points_per_s"), _get(auth, "off", "points_per_s"))
-    auth_runs = _share(_get(auth, "on", "runs_per_s"), _get(auth, "off", "runs_per_s"))
+    auth_rate = _get(auth, "share_points_per_s")
+    auth_runs = _get(auth, "share_runs_per_s")
 
     def met(value: float | None, ok: Callable[[float], bool]) -> bool:
         return value is not None and ok(value)
@@ -584,13 +612,6 @@ def build_targets(raw: dict[str, Any], sizes: Sizes) -> list[Target]:
             met(auth_runs, lambda v: v > 90),
         ),
     ]
-
-
-def _share(part: float | None, whole: float | None) -> float | None:
-    """Return ``part`` as a percentage of ``whole`` (None when either is missing)."""
-    if part is None or not whole:
-        return None
-    return 100.0 * part / whole
 
 
 def check_results(raw: dict[str, Any], sizes: Sizes) -> list[str]:

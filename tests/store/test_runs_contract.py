@@ -122,6 +122,16 @@ def test_run_round_trip(store: MetadataStore) -> None:
     ended = store.runs.update_run(run_id, status=RunStatus.FINISHED, end_time=now_ms(), name="x")
     assert ended.status is RunStatus.FINISHED and ended.end_time is not None
     assert ended.name == "x"
+    # The run's own fields alone (what an audited update records as "before").
+    head = store.runs.get_run_head(run_id)
+    assert (head.id, head.project_id, head.name, head.status, head.end_time) == (
+        ended.id,
+        ended.project_id,
+        "x",
+        RunStatus.FINISHED,
+        ended.end_time,
+    )
+    assert head.source == ended.source and head.start_time == ended.start_time
 
 
 def test_unknown_run_and_project(store: MetadataStore) -> None:
@@ -129,6 +139,10 @@ def test_unknown_run_and_project(store: MetadataStore) -> None:
         store.runs.get_run(new_id())
     with pytest.raises(RunNotFound):
         store.runs.get_run("not-an-id")
+    with pytest.raises(RunNotFound):
+        store.runs.get_run_head(new_id())
+    with pytest.raises(RunNotFound):
+        store.runs.get_run_head("not-an-id")
     with pytest.raises(ProjectNotFound):
         _run(store, new_id())
     with pytest.raises(RunNotFound):

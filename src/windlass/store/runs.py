@@ -64,6 +64,14 @@ class RunStore(ABC):
     def get_run(self, run_id: str) -> Run:
         """Return a run with its params, tags and latest metrics, or raise RunNotFound."""
 
+    def get_run_head(self, run_id: str) -> Run:
+        """Return a run's own fields (status, times, name, source), or raise RunNotFound.
+
+        Its params, tags and metrics may be left empty: a store that can read the run's own
+        row alone (SQL) skips them; the default reads the whole run.
+        """
+        return self.get_run(run_id)
+
     @abstractmethod
     def update_run(
         self,

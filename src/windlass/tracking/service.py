@@ -341,7 +341,8 @@ class Tracking(Bound):
         end_time: int | None,
         name: str | None,
     ) -> Run:
-        before = self.store.runs.get_run(run_id) if self._access.audit is not None else None
+        # The audit record needs the changed fields' old values only: the run's own row.
+        before = self.store.runs.get_run_head(run_id) if self._access.audit is not None else None
         run = self.store.runs.update_run(run_id, status=status, end_time=end_time, name=name)
         if before is not None:
             fields = [

@@ -225,12 +225,15 @@ class SqlRunStore(RunStore):
                 )
         return self.get_run(run_id)
 
-    def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
+    def _load_runs(
+        self, conn: Connection, rows: Sequence[Any], *, values: bool = True
+    ) -> list[Run]:
+        """Return the runs of ``rows``, with params, tags and metrics unless ``values`` is off."""
         ids = [r[0] for r in rows]
         run_params: dict[str, dict[str, str]] = {i: {} for i in ids}
         run_tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         run_metrics: dict[str, dict[str, MetricValue]] = {i: {} for i in ids}
-        if ids:
+        if ids and values:
             p, t, lm = s.params, s.tags, s.latest_metrics
 
             def of_runs(column: Any) -> Any:
@@ -306,13 +309,20 @@ class SqlRunStore(RunStore):
 
     def get_run(self, run_id: str) -> Run:
         """Return one run with params, tags and latest metrics."""
+        return self._get_run(run_id, values=True)
+
+    def get_run_head(self, run_id: str) -> Run:
+        """Return one run's own row: its params, tags and metrics are left empty."""
+        return self._get_run(run_id, values=False)
+
+    def _get_run(self, run_id: str, *, values: bool) -> Run:
         if not is_id(run_id):
             raise RunNotFound(f"run {run_id!r} does not exist (not a run id)", run_id=run_id)
         with self._db.read() as conn:
             row = conn.execute(select(s.runs).where(s.runs.c.id == run_id)).first()
             if row is None:
                 raise RunNotFound(f"run {run_id} does not exist", run_id=run_id)
-            return self._load_runs(conn, [row])[0]
+            return self._load_runs(conn, [row], values=values)[0]
 
     def update_run(
         self,
