@@ -76,15 +76,13 @@ ProjectName = Annotated[str, Field(pattern=NAME_PATTERN)]
 class RequestBody(BaseModel):
     """The base of request bodies: strict, and unknown fields are refused."""
 
-    # defer_build: a body's validator is built when a request first needs it (or the
-    # OpenAPI document is generated), not at server start; ~80 bodies made start-up slow.
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ResponseBody(BaseModel):
     """The base of response bodies: the named fields are documented; others pass through."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow")
 
 
 class Empty(ResponseBody):
