@@ -18,6 +18,7 @@ back:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import re
@@ -57,11 +58,19 @@ _SUMMARY_KEYS = 100
 
 def _text(value: str) -> str:
     """Return ``value`` as valid UTF-8 text (a lone surrogate cannot be stored as JSON)."""
+    if type(value) is str and value.isascii():
+        return value
     try:
         value.encode()
     except UnicodeEncodeError:
         return value.encode("utf-8", "replace").decode()
     return str(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Return whether ``key`` names a secret (keys repeat: each is matched once)."""
+    return SECRET_KEY.search(key) is not None
 
 
 def _number(value: float) -> float | str:
@@ -74,6 +83,16 @@ def _number(value: float) -> float | str:
 
 def _safe(value: Any, depth: int) -> Any:
     """Return ``value`` as plain JSON, secrets redacted (see the module docstring)."""
+    kind = type(value)
+    if kind is str:  # the common cases first, by exact type
+        return REDACTED if value.startswith(TOKEN_PREFIX) else _text(value)
+    if value is None or kind is bool:
+        return value
+    if kind is dict and depth < MAX_AUDIT_DEPTH:
+        return {
+            _text(str(k)): REDACTED if _secret_key(str(k)) else _safe(v, depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, Enum):
         return _safe(value.value, depth)
     if value is None or isinstance(value, bool):
@@ -88,7 +107,7 @@ def _safe(value: Any, depth: int) -> Any:
         return "[too deep]"
     if isinstance(value, Mapping):
         return {
-            _text(str(k)): REDACTED if SECRET_KEY.search(str(k)) else _safe(v, depth + 1)
+            _text(str(k)): REDACTED if _secret_key(str(k)) else _safe(v, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
