@@ -64,6 +64,7 @@ NO_PROJECT = {
     ("tokens", "ls"): "a user's tokens span projects",
     ("tokens", "revoke"): "token ids are global",
     ("whoami",): "it shows the caller's roles in every project",
+    ("login",): "a sign-in is server-wide: the token's roles come from the provider's claims",
 }
 
 

@@ -136,7 +136,8 @@ class Project:
         urls = []
         for path, operations in doc["paths"].items():
             operation = operations.get("get")
-            if operation is None or not path.startswith(API):
+            # Sign-in steps (/auth/...) read no stored object (and answer 404 with OIDC off).
+            if operation is None or not path.startswith(API) or path.startswith(f"{API}/auth/"):
                 continue
             params = operation.get("parameters", [])
             needed = {p["name"] for p in params if p["in"] == "path" or p.get("required")}
