@@ -376,34 +376,29 @@ class Tracking(Bound):
         """Soft-delete a run (it can be restored); needs admin in its project."""
         who = self._who(principal)
         project_id = self._require_run(who, _ADMIN, run_id)
-        with self.store.transaction():
-            run = self.store.runs.set_run_deleted(run_id, True, now_ms())
-            self._record(
-                who,
-                actions.RUN_DELETE,
-                run_id,
-                project_id,
-                before={"deleted": False},
-                after={"deleted": True},
-            )
-        return run
+        return self._set_deleted(who, run_id, project_id, deleted=True)
 
     def restore_run(self, run_id: str, *, principal: Principal | None = None) -> Run:
         """Restore a deleted run; needs admin in its project."""
         who = self._who(principal)
         project_id = self._require_run(who, _ADMIN, run_id)
-        run = self.store.runs.get_run(run_id)
-        if not run.deleted:
+        if not self.store.runs.get_run_head(run_id).deleted:
             raise InvalidState(f"run {run_id} is not deleted", run_id=run_id)
+        return self._set_deleted(who, run_id, project_id, deleted=False)
+
+    def _set_deleted(
+        self, who: Principal, run_id: str, project_id: str | None, *, deleted: bool
+    ) -> Run:
+        """Store a run's deletion or restoration and its audit record, in one transaction."""
         with self.store.transaction():
-            run = self.store.runs.set_run_deleted(run_id, False, now_ms())
+            run = self.store.runs.set_run_deleted(run_id, deleted, now_ms())
             self._record(
                 who,
-                actions.RUN_RESTORE,
+                actions.RUN_DELETE if deleted else actions.RUN_RESTORE,
                 run_id,
                 project_id,
-                before={"deleted": True},
-                after={"deleted": False},
+                before={"deleted": not deleted},
+                after={"deleted": deleted},
             )
         return run
 
