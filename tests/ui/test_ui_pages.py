@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 import pytest
-
-from conftest import XSS, Site, Watch
+from ui_world import XSS, AuthSite, Site, Watch
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -150,3 +149,73 @@ def test_xss_corpus_never_runs_on_run_pages(
     page.goto(f"{sqlite_site.url}/runs/{run_id}?artifact=table.csv")
     assert "{{7*7}}" in page.locator("[data-artifact-preview] table").inner_text()
     assert page.locator("table.artifacts").get_by_text(text.replace("/", "_")).count() >= 1
+
+
+def test_keyboard_reaches_the_filter_and_the_runs(sqlite_site: Site, page: Any) -> None:
+    page.goto(f"{sqlite_site.url}/projects/demo/runs?sort=name&dir=asc")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "filter"
+    page.keyboard.press("Escape")
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == page.locator("a.row-link").nth(1).inner_text()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # keyboard focus is visible
+    page.keyboard.press("k")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f]{32}$"))
+
+
+def test_pages_read_with_javascript_off(sqlite_site: Site, browser: Any) -> None:
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 800}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{sqlite_site.url}/projects/demo/runs?filter=params.lr+%3D+%270.01%27")
+        assert page.locator("table.runs tbody tr").count() == 1
+        page.get_by_role("link", name="tuned").click()
+        assert "0.01" in page.locator("table.params").inner_text()
+        assert "loss" in page.locator("table.metrics").inner_text()
+        # The project switcher works as a plain form.
+        page.select_option("#project-switch", "other")
+        page.get_by_role("button", name="Go").click()
+        page.wait_for_url(re.compile(r"/projects/other/runs$"))
+        # The page still fits 1280 px: no horizontal scrolling of the whole page.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    finally:
+        context.close()
+
+
+def test_sign_in_delete_restore_and_sign_out(auth_site: AuthSite, page: Any) -> None:
+    page.goto(f"{auth_site.url}/runs/{auth_site.run_id}")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill("#token", auth_site.admin)
+    page.get_by_role("button", name="Sign in with a token").click()
+    page.wait_for_url(re.compile(rf"/runs/{auth_site.run_id}$"))
+    assert page.locator(".user").inner_text() == "root"
+    # Delete asks first, then calls the REST API with the CSRF header; restore undoes it.
+    page.get_by_role("button", name="Delete run").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm: delete this run").click()
+    assert "(deleted)" in page.locator("[data-status]").inner_text()
+    page.get_by_role("button", name="Restore run").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm: restore this run").click()
+    assert "(deleted)" not in page.locator("[data-status]").inner_text()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/login$"))
+    page.goto(f"{auth_site.url}/projects")
+    page.wait_for_url(re.compile(r"/login\?next="))
+
+
+def test_viewer_signs_in_and_sees_no_controls(auth_site: AuthSite, page: Any) -> None:
+    page.goto(f"{auth_site.url}/login?next=/runs/{auth_site.run_id}")
+    page.fill("#token", auth_site.viewer)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/runs/{auth_site.run_id}$"))
+    assert page.locator(".user").inner_text() == "val"
+    assert page.locator("[data-run-actions]").count() == 0
+    page.locator("[data-series][data-key='loss'] canvas").wait_for()

@@ -5,73 +5,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from ui_world import AuthSite
 
-import windlass
-from asgi_thread import serving
-from windlass.access.identity import Identity
-from windlass.access.policy import Policy
-from windlass.principal import AuthMethod, Principal
-from windlass.server.app import create_app
 from windlass.server.deps import SESSION_COOKIE
 from windlass.server.security_headers import DEFAULT_CSP
-from windlass.store.sql.store import SqlStore
-from windlass.tracking.backend import open_tracking
-
-
-class AuthSite:
-    """A served app with auth on: an admin token, a viewer token, and a run in ``demo``."""
-
-    def __init__(self, url: str, admin: str, viewer: str, run_id: str) -> None:
-        self.url = url
-        self.admin = admin
-        self.viewer = viewer
-        self.run_id = run_id
-
-    def client(self, token: str | None = None) -> httpx.Client:
-        """Return a client, signed in through the session cookie when ``token`` is given."""
-        cookies = {SESSION_COOKIE: token} if token else None
-        return httpx.Client(base_url=self.url, cookies=cookies, timeout=30)
-
-
-def tokens(uri: str) -> tuple[str, str]:
-    """Create an admin and a user ``val`` viewing ``demo``; return a token of each."""
-    store = SqlStore(uri)
-    try:
-        identity = Identity(store, Policy(enabled=True))
-        root = identity.create_user(Principal("installer"), "root", bootstrap=True)
-        admin = Principal("root", auth=AuthMethod.TOKEN, user_id=root.id, admin=True)
-        val = identity.create_user(admin, "val")
-        identity.set_member(admin, "demo", "val", "viewer")
-        viewer = Principal("val", auth=AuthMethod.TOKEN, user_id=val.id)
-        return identity.create_token(admin, name="t")[1], identity.create_token(viewer, name="t")[1]
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def auth_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthSite]:
-    root = tmp_path_factory.mktemp("ui-auth")
-    uri = f"sqlite:///{root / 'auth.db'}"
-    with (
-        windlass.Client(uri, project="demo", artifact_uri=str(root / "a")) as client,
-        client.runs.start(name="r") as run,
-    ):
-        for step in range(5000):
-            client.runs.log_metric("loss", float((step * 7919) % 1000), step=step)
-        (root / "page.html").write_text("<script>alert(1)</script>")
-        (root / "notes.txt").write_text("hello")
-        client.runs.log_artifact(root / "page.html")
-        client.runs.log_artifact(root / "notes.txt")
-    admin, viewer = tokens(uri)
-    app = create_app(open_tracking(uri, str(root / "a")), auth=True)
-    with serving(app) as url:
-        yield AuthSite(url, admin, viewer, run.id)
 
 
 def test_a_page_without_a_session_redirects_to_the_login_page(auth_site: AuthSite) -> None:
@@ -243,3 +185,13 @@ def test_building_the_app_loads_no_template_engine(tmp_path: Path) -> None:
         "assert 'markdown_it' not in sys.modules, 'markdown_it imported at app build'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_sign_in_posted_by_another_site_is_refused(auth_site: AuthSite) -> None:
+    with auth_site.client() as client:
+        answer = client.post(
+            "/login", data={"token": auth_site.admin}, headers={"sec-fetch-site": "cross-site"}
+        )
+        assert answer.status_code == 403 and "set-cookie" not in answer.headers
+        out = client.post("/logout", headers={"sec-fetch-site": "same-site"})
+        assert out.status_code == 403

@@ -2,7 +2,7 @@
 
 A chart a few thousand pixels wide shows no more than a few thousand points; a series of
 millions is read in pages and reduced here, keeping its shape: the points are cut into
-``max_points // 2`` buckets of consecutive points and each bucket keeps its lowest and its
+``(max_points - 2) // 2`` buckets of consecutive points and each bucket keeps its lowest and its
 highest value (in step order), so spikes and dips survive, and the first and last point of
 the range are always kept. A chart zooming in asks again for the visible step range and
 gets it at full resolution once it holds no more than ``max_points`` points.
@@ -47,7 +47,9 @@ def downsample(points: list[MetricPoint], max_points: int) -> list[MetricPoint]:
         raise InvalidInput("max_points must be at least 2", max_points=max_points)
     if len(points) <= max_points:
         return points
-    buckets = max(1, (max_points - 2) // 2)
+    buckets = (max_points - 2) // 2
+    if buckets == 0:  # room for the ends only
+        return [points[0], points[-1]]
     inner = points[1:-1]
     size = len(inner) / buckets
     kept: list[MetricPoint] = [points[0]]

@@ -5,7 +5,7 @@ provider's sign-in (``/api/v1/auth/oidc/login``). ``POST /login`` checks the tok
 API request is checked (the same identity, failure limit and audit of failures) and sets
 the very cookie the OIDC flow sets: :data:`~windlass.server.deps.SESSION_COOKIE`,
 HttpOnly, SameSite=Lax, Secure over https. ``POST /logout`` clears it. Both forms are
-refused when the browser says they come from another origin.
+refused when the browser says they come from another site (``Sec-Fetch-Site``, ``Origin``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,19 @@ MAX_FORM_BYTES = 8192
 
 
 def _same_origin(request: Request) -> bool:
-    """Return whether a form post comes from this server's pages (or says nothing)."""
+    """Return whether a form post comes from this server's pages (or says nothing).
+
+    Browsers say where a request comes from in ``Sec-Fetch-Site``; older ones only in
+    ``Origin`` (``null`` under this server's ``Referrer-Policy: no-referrer``, so the
+    origin is compared only when one is named). A client that sends neither is no browser
+    page of another site.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
-        return origin is None
+        return True
     found = urlsplit(origin)
     return found.netloc == request.headers.get("host", "") and found.scheme == request.url.scheme
 
