@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ui_world import AuthSite
+from ui_world import AuthSite, Site
 
 from windlass.server.deps import SESSION_COOKIE
 from windlass.server.security_headers import DEFAULT_CSP
@@ -195,3 +195,20 @@ def test_sign_in_posted_by_another_site_is_refused(auth_site: AuthSite) -> None:
         assert answer.status_code == 403 and "set-cookie" not in answer.headers
         out = client.post("/logout", headers={"sec-fetch-site": "same-site"})
         assert out.status_code == 403
+
+
+def test_json_csv_and_parquet_previews_are_escaped_tables_and_text(sqlite_site: Site) -> None:
+    run = sqlite_site.runs["xss0"]
+    with httpx.Client(base_url=sqlite_site.url, timeout=30) as client:
+        json_page = client.get(f"/runs/{run}", params={"artifact": "data.json"}).text
+        assert "&#34;x&#34;: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;" in json_page
+        parquet = client.get(f"/runs/{run}", params={"artifact": "head.parquet"}).text
+        preview = parquet[parquet.index("data-artifact-preview") :]
+        assert '<th scope="col">n</th>' in preview and '<th scope="col">text</th>' in preview
+        assert preview.count("<tr>") == 1 + 50  # the header and a head of 50 rows
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in preview and "<script>alert" not in preview
+        assert "Showing the head of the file" in preview
+        csv_page = client.get(f"/runs/{run}", params={"artifact": "table.csv"}).text
+        assert "<td>{{7*7}}</td>" in csv_page and "<td>49</td>" not in csv_page
+        missing = client.get(f"/runs/{run}", params={"artifact": "nope.txt"})
+        assert missing.status_code == 200 and "no artifact" in missing.text.lower()

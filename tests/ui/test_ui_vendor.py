@@ -39,3 +39,18 @@ def test_uplot_is_a_1_6_release_with_its_licence() -> None:
     licence = (VENDOR / "uplot" / "LICENSE").read_text()
     assert "MIT License" in licence and "Leon Sorokin" in licence
     assert b"uPlot" in (VENDOR / "uplot" / "uPlot.iife.min.js").read_bytes()[:2000]
+
+
+def test_a_wheel_ships_every_template_and_static_file() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(windlass.server.ui.__file__).parents[2]
+    pyproject = tomllib.loads((root.parents[1] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["windlass"]
+    ui = Path(windlass.server.ui.__file__).parent
+    files = [p for p in ui.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")]
+    assert len(files) > 10
+    for path in files:
+        relative = path.relative_to(root).as_posix()
+        assert any(fnmatch.fnmatch(relative, g) for g in globs), f"{relative} not packaged"

@@ -109,6 +109,13 @@ def fill(store: str, artifacts: Path, scratch: Path) -> dict[str, str]:
         (scratch / "table.csv").write_text("a,b\n1,<script>alert(1)</script>\n2,{{7*7}}\n")
         (scratch / "data.json").write_text('{"x": "<script>alert(1)</script>"}')
         (scratch / "plot.png").write_bytes(png_bytes())
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(
+            pa.table({"n": list(range(80)), "text": [XSS[i % len(XSS)] for i in range(80)]}),
+            scratch / "head.parquet",
+        )
         for i, text in enumerate(XSS):
             with client.runs.start(name=text, tags={"note": text}) as run:
                 client.runs.log_params({"payload": text, f"p{i}": text})
@@ -116,7 +123,8 @@ def fill(store: str, artifacts: Path, scratch: Path) -> dict[str, str]:
                 odd = scratch / text.replace("/", "_")
                 odd.write_text(text)
                 client.runs.log_artifact(odd)
-                for made in ("notes.md", "report.html", "table.csv", "data.json", "plot.png"):
+                made_files = ("notes.md", "report.html", "table.csv", "data.json", "plot.png")
+                for made in (*made_files, "head.parquet"):
                     client.runs.log_artifact(scratch / made)
             ids[f"xss{i}"] = run.id
     with (

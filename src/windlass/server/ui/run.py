@@ -10,7 +10,7 @@ anything else downloads).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from windlass.access.policy import Permission
 from windlass.entities import ModelVersion, Run
 from windlass.exceptions import WindlassError
-from windlass.server.ui.artifacts import kind_of, preview, raw_headers
+from windlass.server.ui.artifacts import Preview, kind_of, preview, raw_headers
 from windlass.server.ui.render import render
 from windlass.server.ui.runs import format_number
 from windlass.server.ui.session import Viewer, serve_page
@@ -56,12 +56,12 @@ async def run_page(
         run = tracking.get_run(run_id)
         project = tracking.get_project(run.project_id)
         files = tracking.walk_artifacts(run_id)
-        shown: Any = None
+        shown: Preview | None = None
         if artifact:
             try:
                 shown = preview(tracking, run_id, artifact)
             except WindlassError as error:
-                shown = {"problem": error.message, "path": artifact}
+                shown = Preview(artifact, "none", 0, problem=error.message)
         return render(
             viewer,
             "run.html",
