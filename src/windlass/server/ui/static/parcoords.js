@@ -41,7 +41,7 @@
     ctx.font = "12px system-ui, sans-serif";
     var axes = spec.axes;
     if (!axes.length) { ctx.fillStyle = muted; ctx.fillText("No params differ and no metrics to plot.", 12, 24); return; }
-    var top = 36, bottom = height - 28, left = 60, right = width - 60;
+    var top = 36, bottom = height - 44, left = 60, right = width - 60;
     var step = axes.length > 1 ? (right - left) / (axes.length - 1) : 0;
     var places = axes.map(positions);
     spec.runs.forEach(function (name, r) {
