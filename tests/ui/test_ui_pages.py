@@ -59,12 +59,14 @@ def test_filter_sort_and_choose_a_column_by_clicks(sqlite_site: Site, page: Any)
     # Sort by a metric column, ascending then descending.
     page.goto(f"{sqlite_site.url}/projects/demo/runs")
     page.locator("th a[data-sort='metrics.acc']").click()
-    page.wait_for_url(re.compile(r"sort=metrics.acc"))
+    page.wait_for_url(re.compile(r"sort=metrics.acc&dir=desc"))
+    page.locator("th[aria-sort='descending'] a[data-sort='metrics.acc']").wait_for()
     first = page.locator("table.runs tbody tr").first.locator("a.row-link").inner_text()
     page.locator("th a[data-sort='metrics.acc']").click()
-    page.wait_for_url(re.compile(r"dir=(asc|desc)"))
+    page.wait_for_url(re.compile(r"sort=metrics.acc&dir=asc"))
+    page.locator("th[aria-sort='ascending'] a[data-sort='metrics.acc']").wait_for()
     again = page.locator("table.runs tbody tr").first.locator("a.row-link").inner_text()
-    assert {first, again} == {"baseline", "tuned"}
+    assert (first, again) == ("tuned", "baseline")
     # Choose a column: the tag 'team' joins the table and the URL.
     page.locator("details.columns summary").click()
     page.get_by_label("team").check()
@@ -82,9 +84,7 @@ def test_open_a_run_and_zoom_its_chart(any_site: Site, page: Any) -> None:
     assert page.locator("table.params").inner_text().count("lr") == 1
     chart = page.locator("[data-series][data-key='loss']")
     chart.locator("canvas").wait_for()
-    page.wait_for_function(
-        "document.querySelector(\"[data-series][data-key='loss']\").dataset.resolution"
-    )
+    page.locator("[data-series][data-key='loss'][data-resolution]").wait_for()
     assert chart.get_attribute("data-resolution") == "downsampled"
     box = chart.locator(".u-over").bounding_box()
     with page.expect_response(re.compile(r"metric-series\?.*min_step=")) as zoomed:
@@ -93,9 +93,7 @@ def test_open_a_run_and_zoom_its_chart(any_site: Site, page: Any) -> None:
         page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] / 2, steps=5)
         page.mouse.up()
     assert zoomed.value.ok
-    page.wait_for_function(
-        "document.querySelector(\"[data-series][data-key='loss']\").dataset.resolution === 'full'"
-    )
+    page.locator("[data-series][data-key='loss'][data-resolution='full']").wait_for()
     # Log scale, smoothing and the time axis redraw without errors.
     page.get_by_label("Log scale").check()
     page.locator("[data-smoothing]").fill("0.6")
@@ -219,3 +217,19 @@ def test_viewer_signs_in_and_sees_no_controls(auth_site: AuthSite, page: Any) ->
     assert page.locator(".user").inner_text() == "val"
     assert page.locator("[data-run-actions]").count() == 0
     page.locator("[data-series][data-key='loss'] canvas").wait_for()
+
+
+def test_filtering_swaps_the_table_in_place_and_back_restores_it(
+    sqlite_site: Site, page: Any
+) -> None:
+    page.goto(f"{sqlite_site.url}/projects/demo/runs")
+    page.evaluate("window.__samePage = true")
+    page.fill("#filter", "params.depth = '6'")
+    page.keyboard.press("Enter")
+    page.locator("main:not([aria-busy]) input#filter[value^='params.depth']").wait_for()
+    assert page.locator("table.runs tbody tr").count() == 1
+    assert page.evaluate("window.__samePage === true")  # no page load: only <main> changed
+    assert page.evaluate("document.activeElement.id") == "filter"  # focus stays in the filter
+    page.go_back()
+    page.locator("main:not([aria-busy]) input#filter[value='']").wait_for()
+    assert page.locator("table.runs tbody tr").count() == 2 + len(XSS)

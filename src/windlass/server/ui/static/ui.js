@@ -53,6 +53,46 @@
         }).catch(function (error) { result.textContent = "Refused: " + error.message; asking(false); });
       });
     });
+    // Forms and links marked data-swap fetch their page and replace <main> only (the page
+    // itself is the same either way: without JavaScript they load it whole).
+    function swap(url, push) {
+      var main = document.querySelector("main");
+      main.setAttribute("aria-busy", "true");
+      return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (response) {
+        if (response.redirected || !(response.headers.get("content-type") || "").startsWith("text/html")) {
+          window.location.assign(url);
+          return null;
+        }
+        return response.text();
+      }).then(function (html) {
+        if (html === null) { return; }
+        var parsed = new DOMParser().parseFromString(html, "text/html");
+        var fresh = parsed.querySelector("main");
+        if (!fresh) { window.location.assign(url); return; }
+        var focusedId = document.activeElement && document.activeElement.id;
+        main.replaceWith(document.adoptNode(fresh));
+        var refocus = focusedId && document.getElementById(focusedId);
+        if (refocus) { refocus.focus(); }
+        document.title = parsed.title;
+        if (push) { history.pushState({ swapped: true }, "", url); }
+        root.setAttribute("data-swaps", String((parseInt(root.getAttribute("data-swaps") || "0", 10) || 0) + 1));
+      }).catch(function () { window.location.assign(url); });
+    }
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.matches || !form.matches("form[data-swap]") || (form.method || "get").toLowerCase() !== "get") { return; }
+      event.preventDefault();
+      var action = new URL(form.getAttribute("action") || window.location.pathname, window.location.href);
+      var query = new URLSearchParams(new FormData(form));
+      swap(action.pathname + "?" + query.toString(), true);
+    });
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[data-swap]") : null;
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+      event.preventDefault();
+      swap(link.getAttribute("href"), true);
+    });
+    window.addEventListener("popstate", function () { swap(window.location.href, false); });
     // Tables: j/k (or arrows with Alt) move between rows' first links; "/" focuses the filter.
     document.addEventListener("keydown", function (event) {
       var target = event.target;
