@@ -66,6 +66,7 @@ def test_viewer_sees_no_mutation_controls_and_admin_does(auth_site: AuthSite) ->
     with auth_site.client(auth_site.viewer) as viewer, auth_site.client(auth_site.admin) as admin:
         seen = viewer.get(page)
         assert seen.status_code == 200 and "data-run-actions" not in seen.text
+        assert "<code>models:/clf/1</code>" in seen.text  # the version the run produced
         assert "Delete run" not in seen.text
         shown = admin.get(page)
         assert shown.status_code == 200 and "data-run-actions" in shown.text

@@ -218,6 +218,10 @@ def auth_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthSite]:
         (root / "notes.txt").write_text("hello")
         client.runs.log_artifact(root / "page.html")
         client.runs.log_artifact(root / "notes.txt")
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        client.models.log(model, "model", registered_model_name="clf")
     admin, viewer = tokens(uri)
     app = create_app(open_tracking(uri, str(root / "a")), auth=True)
     with serving(app) as url:
