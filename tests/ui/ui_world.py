@@ -1,6 +1,6 @@
 """The UI tests' world: served sites, Debian's Chromium through Playwright, the XSS corpus.
 
-One browser for the session (``executable_path=/usr/bin/chromium``, its ``HOME`` in a
+One browser per test module (``executable_path=/usr/bin/chromium``, its ``HOME`` in a
 temporary folder; ``playwright install`` is never run). The ``page`` fixture fails its
 test on any console error, uncaught page error, failed request or 4xx/5xx answer to a
 subresource, and on any ``alert``/``confirm``/``prompt`` call (an init script records
@@ -228,9 +228,15 @@ def auth_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthSite]:
         yield AuthSite(url, admin, viewer, run.id)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright, for the session."""
+    """Debian's Chromium, driven by Playwright, for a test module.
+
+    Not for the session: Playwright's sync API keeps an asyncio loop running on the main
+    thread while it is open, and every later test calling ``asyncio.run`` (the CLI's
+    ``serve --dry-run``, for one) would fail. One module drives the browser, so this is
+    still one browser per run.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
