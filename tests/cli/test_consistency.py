@@ -65,6 +65,7 @@ NO_PROJECT = {
     ("tokens", "revoke"): "token ids are global",
     ("whoami",): "it shows the caller's roles in every project",
     ("login",): "a sign-in is server-wide: the token's roles come from the provider's claims",
+    ("ui",): "it serves every project of the store; the browser picks one",
 }
 
 

@@ -94,6 +94,7 @@ def _requests() -> dict[tuple[str, str], Request]:
         ("DELETE", "/api/v1/runs/{run_id}/tags"): lambda w: {"params": {"key": "t"}},
         ("POST", "/api/v1/metrics"): metrics,
         ("GET", "/api/v1/runs/{run_id}/metric-history"): lambda w: {"params": {"key": "loss"}},
+        ("GET", "/api/v1/runs/{run_id}/metric-series"): lambda w: {"params": {"key": "loss"}},
         ("POST", "/api/v1/runs/{run_id}/inputs"): lambda w: {
             "json": {"inputs": [{"name": "train", "digest": "abc"}]}
         },

@@ -26,6 +26,7 @@ def register_commands(register: Callable[..., None]) -> None:
         serve,
         server,
         traces,
+        ui,
     )
 
     register("server", server.server)
@@ -46,3 +47,4 @@ def register_commands(register: Callable[..., None]) -> None:
     register("whoami", access.whoami)
     register("login", login.login)
     register("aliases", governance.aliases_app)
+    register("ui", ui.ui)

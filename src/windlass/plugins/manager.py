@@ -15,6 +15,7 @@ _BUILTINS = (
     "windlass.models.plugin",
     "windlass.cli.plugin",
     "windlass.server.api.plugin",
+    "windlass.server.ui.plugin",
 )
 
 _lock = threading.Lock()

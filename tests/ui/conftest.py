@@ -1,0 +1,11 @@
+"""UI test fixtures (defined in :mod:`ui_world`, which tests import their helpers from)."""
+
+from ui_world import (  # noqa: F401 - fixtures are found by name in this module
+    any_site,
+    auth_site,
+    browser,
+    page,
+    postgres_site,
+    sqlite_site,
+    watch,
+)
