@@ -277,6 +277,20 @@ def test_exchange_refuses_bad_id_tokens(world: World, misbehave: Misbehave, reas
     assert [r["after"]["reason"] for r in world.audit("login.fail")] == [reason]
 
 
+def test_a_rotated_provider_key_is_fetched_once_and_accepted(world: World) -> None:
+    """A token naming a key id the server has not seen makes it read the JWKS again, once."""
+    assert _exchange(world, world.idp.id_token()).status_code == 200
+    fetched = world.idp.jwks_requests
+    world.idp.rotate_key()
+    rotated = _exchange(world, world.idp.id_token())
+    assert rotated.status_code == 200, rotated.text
+    assert world.idp.jwks_requests == fetched + 1
+    # Within the minute after a refresh, an unknown key id costs no further fetch.
+    world.idp.rotate_key()
+    assert _exchange(world, world.idp.id_token()).status_code == 401
+    assert world.idp.jwks_requests == fetched + 1
+
+
 def test_exchange_refuses_garbage_and_unsigned_tokens(world: World) -> None:
     header = "eyJhbGciOiJub25lIn0"  # {"alg":"none"}
     claims = world.idp.id_token().split(".")[1]
