@@ -102,6 +102,17 @@ class Identity:
         with self._lock:
             self._cache.clear()
 
+    def cached_principal(self, secret: str, address: str | None = None) -> Principal | None:
+        """Return the principal of ``secret`` if a recent :meth:`authenticate` verified it.
+
+        No store access: None means "not known", never "refused"; then call
+        :meth:`authenticate`, which decides (and audits a failure).
+        """
+        if self._cache_seconds <= 0 or not credentials.looks_like_token(secret):
+            return None
+        cached = self._cached(credentials.token_digest(secret))
+        return None if cached is None else replace(cached, address=address)
+
     def _cached(self, digest: str) -> Principal | None:
         if self._cache_seconds <= 0:
             return None

@@ -30,15 +30,18 @@ from windlass.tracking.service import Tracking
 from windlass.versioning.governance import ProjectGovernance
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """Return the services container of the request's app."""
     return app_services(request.app)
 
 
 ServicesDep = Annotated[Services, Depends(services)]
 
+#: Where the request's principal is kept once resolved (one resolution per request).
+_PRINCIPAL_STATE = "windlass_principal"
 
-def current_principal(request: Request) -> Principal:
+
+async def current_principal(request: Request) -> Principal:
     """Return the principal of the request, whose name every write of the request records.
 
     With auth on, the user of the request's ``Authorization: Bearer`` token, or without that
@@ -51,25 +54,66 @@ def current_principal(request: Request) -> Principal:
     (``auth.fail``) until its address is over the limit. With auth off, a local,
     unauthenticated principal named by ``WINDLASS_SERVER_USER``. Never a name from the
     request body, never the server process's OS login.
+
+    A token verified recently is answered from the identity cache on the event loop; any
+    other goes to a worker thread (a store lookup, maybe an audit record).
     """
-    container = app_services(request.app)
-    if not container.auth:
-        return server_principal()
-    address = request.client.host if request.client is not None else None
+    found: Principal | None = getattr(request.state, _PRINCIPAL_STATE, None)
+    if found is None:
+        container = app_services(request.app)
+        if not container.auth:
+            found = server_principal()
+        else:
+            secret = _credential(request)
+            address = _address(request)
+            found = container.identity.cached_principal(secret, address)
+            if found is None:
+                found = await anyio.to_thread.run_sync(_verify, container, secret, address)
+        setattr(request.state, _PRINCIPAL_STATE, found)
+    return found
+
+
+def principal_of(request: Request) -> Principal:
+    """Return the request's principal from a worker thread (a sync dependency).
+
+    The same answer as :func:`current_principal`, which has usually resolved it already.
+    """
+    found: Principal | None = getattr(request.state, _PRINCIPAL_STATE, None)
+    if found is None:
+        container = app_services(request.app)
+        if not container.auth:
+            found = server_principal()
+        else:
+            found = _verify(container, _credential(request), _address(request))
+        setattr(request.state, _PRINCIPAL_STATE, found)
+    return found
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client is not None else None
+
+
+def _credential(request: Request) -> str:
+    """Return the secret the request authenticates with (401 if none)."""
     header = request.headers.get("authorization")
     scheme, _, secret = (header or "").partition(" ")
     if header is None and SESSION_COOKIE in request.cookies:
-        secret = _session_secret(request)
-    elif scheme.lower() != "bearer" or not secret.strip():
+        return _session_secret(request).strip()
+    if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated(
             "authentication required: send an API token as a bearer token (WINDLASS_TOKEN)"
         )
+    return secret.strip()
+
+
+def _verify(container: Services, secret: str, address: str | None) -> Principal:
+    """Authenticate ``secret`` against the store, counting and auditing a failure."""
     limiter, source = container.auth_failures, address or "unknown"
     # Past the limit an address's failures are refused (429) and no longer audited: a
     # flood of bad tokens costs a lookup each, never a row in the audit trail.
     audit_failure = limiter.retry_after(source) <= 0
     try:
-        return container.identity.authenticate(secret.strip(), address, audit_failure=audit_failure)
+        return container.identity.authenticate(secret, address, audit_failure=audit_failure)
     except Unauthenticated:
         limiter.check(source)  # past the failure limit: 429
         limiter.failed(source)
@@ -98,45 +142,48 @@ def _session_secret(request: Request) -> str:
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
+# Each service dependency takes the request only: FastAPI analyses a dependency's signature
+# once per route that uses it, so a flat one keeps building ~90 routes at start-up cheap.
 
-def tracking(container: ServicesDep, who: PrincipalDep) -> Tracking:
+
+async def tracking(request: Request) -> Tracking:
     """Return the app's tracking domain object, acting as the request's principal."""
-    return container.tracking.acting_as(who)
+    return app_services(request.app).tracking.acting_as(await current_principal(request))
 
 
-def registry(container: ServicesDep, who: PrincipalDep) -> ModelRegistry:
+async def registry(request: Request) -> ModelRegistry:
     """Return the app's model registry domain object, acting as the request's principal."""
-    return container.registry.acting_as(who)
+    return app_services(request.app).registry.acting_as(await current_principal(request))
 
 
-def deployments(container: ServicesDep, who: PrincipalDep) -> DeploymentService:
+async def deployments(request: Request) -> DeploymentService:
     """Return the app's deployments domain object, acting as the request's principal."""
-    return container.deployments.acting_as(who)
+    return app_services(request.app).deployments.acting_as(await current_principal(request))
 
 
-def trace_service(container: ServicesDep, who: PrincipalDep) -> TraceService:
+async def trace_service(request: Request) -> TraceService:
     """Return the app's traces domain object, acting as the request's principal."""
-    return container.traces.acting_as(who)
+    return app_services(request.app).traces.acting_as(await current_principal(request))
 
 
-def prompts(container: ServicesDep, who: PrincipalDep) -> PromptRegistry:
+async def prompts(request: Request) -> PromptRegistry:
     """Return the app's prompt registry (made on first use), acting as the request's principal."""
-    return container.prompts.acting_as(who)
+    return app_services(request.app).prompts.acting_as(await current_principal(request))
 
 
-def governance(container: ServicesDep, who: PrincipalDep) -> ProjectGovernance:
+async def governance(request: Request) -> ProjectGovernance:
     """Return project settings and alias approvals, acting as the request's principal."""
-    return container.governance.acting_as(who)
+    return app_services(request.app).governance.acting_as(await current_principal(request))
 
 
-def server_metrics(container: ServicesDep) -> TrackingServerMetrics:
+async def server_metrics(request: Request) -> TrackingServerMetrics:
     """Return the app's Prometheus metrics."""
-    return container.metrics
+    return app_services(request.app).metrics
 
 
-def identity(container: ServicesDep) -> Identity:
+async def identity(request: Request) -> Identity:
     """Return the app's identity domain object (users, tokens, members)."""
-    return container.identity
+    return app_services(request.app).identity
 
 
 #: Where :func:`permission_check` leaves the project it resolved, for :func:`project`.
@@ -152,10 +199,12 @@ def permission_check(permission: Permission) -> Callable[..., Awaitable[None]]:
     by the domain service in the object's project, which hides other projects' objects.
     """
 
-    async def check(request: Request, container: ServicesDep, who: PrincipalDep) -> None:
+    async def check(request: Request) -> None:
+        container = app_services(request.app)
         access = container.access
         if not access.enabled or permission is Permission.PUBLIC:
             return
+        who = await current_principal(request)
         access.require(who, Permission.AUTHENTICATED)
         if permission is Permission.SERVER_ADMIN:
             access.require(who, permission)
@@ -176,10 +225,10 @@ def permission_check(permission: Permission) -> Callable[..., Awaitable[None]]:
 def project(
     request: Request,
     project: Annotated[str, Path(max_length=256, description="Project name or id")],
-    service: Annotated[Tracking, Depends(tracking)],
 ) -> Project:
     """Return the project named (by name or id) in the request path (readable by the caller)."""
     found: Project | None = getattr(request.state, _PROJECT_STATE, None)
     if found is not None and project in (found.name, found.id):
         return found  # resolved, and checked, by the route's permission check
+    service = app_services(request.app).tracking.acting_as(principal_of(request))
     return service.get_project(project)

@@ -17,8 +17,6 @@ import asyncio
 import socket
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 HttpToolsProtocol: Any
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -69,15 +67,6 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with TCP_NODELAY on every connection."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Set TCP_NODELAY, then proceed as uvicorn does."""
-        set_nodelay(transport)
-        super().connection_made(transport)
-
-
 if HttpToolsProtocol is not None:
 
     class NoDelayHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
@@ -105,5 +94,20 @@ def http_protocol(*, coalesce_writes: bool = False) -> Any:
     server's small answers gain most from it.
     """
     if HttpToolsProtocol is None:
-        return NoDelayH11Protocol
+        return _no_delay_h11_protocol()
     return CoalescingHttpToolsProtocol if coalesce_writes else NoDelayHttpToolsProtocol
+
+
+def _no_delay_h11_protocol() -> Any:
+    """Return uvicorn's h11 protocol with TCP_NODELAY (imported only without httptools)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class NoDelayH11Protocol(H11Protocol):
+        """uvicorn's h11 protocol with TCP_NODELAY on every connection."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            """Set TCP_NODELAY, then proceed as uvicorn does."""
+            set_nodelay(transport)
+            super().connection_made(transport)
+
+    return NoDelayH11Protocol

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from windlass.access.audit import MAX_OBJECT_URI_LENGTH, AuditTrail, parse_time
 from windlass.access.policy import Permission
 from windlass.server.api.common import PageToken, ResponseBody, errors, requires
-from windlass.server.deps import PrincipalDep, ServicesDep
+from windlass.server.container import app_services
+from windlass.server.deps import PrincipalDep
 from windlass.store.audit import MAX_AUDIT_RESULTS
 
 _TIME_HELP = "ISO-8601 (2026-01-31T12:00:00Z), relative (30m, 12h, 7d, 2w) or epoch milliseconds"
@@ -44,9 +45,9 @@ class AuditPage(ResponseBody):
     next_page_token: str | None = None
 
 
-def audit_trail(container: ServicesDep) -> AuditTrail:
+async def audit_trail(request: Request) -> AuditTrail:
     """Return the app's audit trail."""
-    return container.audit
+    return app_services(request.app).audit
 
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])

@@ -24,7 +24,7 @@ Routes built:
 # No ``from __future__ import annotations``: the handlers' annotations name the kind's
 # dependency and models, which are local to the factory, and FastAPI reads them at runtime.
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
@@ -192,7 +192,7 @@ class VersionedKind(Generic[S]):
     #: plural (an ``s`` added) is the collection's URL segment and a page's key.
     noun: str
     #: The dependency giving the kind's domain service.
-    service: Callable[..., S]
+    service: Callable[..., Awaitable[S]]
     #: The most objects or versions one page may hold (the store's bound).
     max_results: int
     create: Operation

@@ -29,8 +29,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import Select
 
 from windlass.entities import (
@@ -449,6 +447,8 @@ def _pg_json_rows(table: Table) -> Select[Any]:
     One parameter carries the whole batch: orjson writes it in C and PostgreSQL parses it
     once (jsonb), far faster than psycopg adapting a parameter per value.
     """
+    from sqlalchemy.dialects.postgresql import JSONB
+
     row = func.jsonb_array_elements(sql_cast(bindparam("rows", type_=Text), JSONB)).column_valued(
         "r"
     )
@@ -471,6 +471,8 @@ def pg_span_insert() -> Any:
     ON CONFLICT DO NOTHING skips spans stored already (waiting for a concurrent transaction
     that inserts the same one, then skipping it); RETURNING names the rows that went in.
     """
+    from sqlalchemy.dialects import postgresql
+
     return (
         postgresql.insert(_s)
         .from_select(list(SPAN_COLUMNS), _pg_json_rows(_s))
@@ -482,6 +484,8 @@ def pg_span_insert() -> Any:
 @functools.cache
 def pg_trace_upsert() -> Any:
     """Return the bulk upsert of trace rows for PostgreSQL (one statement per batch)."""
+    from sqlalchemy.dialects import postgresql
+
     stmt = postgresql.insert(_t).from_select(list(_TRACE_COLUMNS), _pg_json_rows(_t))
     return stmt.on_conflict_do_update(
         index_elements=["project_id", "trace_id"], set_=_merged(stmt.excluded, pg=True)
@@ -491,12 +495,16 @@ def pg_trace_upsert() -> Any:
 @functools.cache
 def sqlite_span_insert() -> str:
     """Return the INSERT of one span row for SQLite (``?`` placeholders, column order)."""
+    from sqlalchemy.dialects import sqlite
+
     return str(_s.insert().compile(dialect=sqlite.dialect()))
 
 
 @functools.cache
 def sqlite_trace_upsert() -> str:
     """Return the upsert of one trace row for SQLite (``?`` placeholders, column order)."""
+    from sqlalchemy.dialects import sqlite
+
     stmt = sqlite.insert(_t)
     compiled = stmt.on_conflict_do_update(
         index_elements=["project_id", "trace_id"], set_=_merged(stmt.excluded, pg=False)

@@ -56,7 +56,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import JSON as PG_JSON
 
 from windlass.store import filters as f
 from windlass.store.sql import schema as s
@@ -337,6 +336,8 @@ def _any_span(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 def _attribute_text(pg: bool, key: str) -> ColumnElement[Any]:
     """Return a span attribute as text: strings as they are, other JSON values as JSON."""
     if pg:
+        from sqlalchemy.dialects.postgresql import JSON as PG_JSON
+
         return cast(ColumnElement[Any], sql_cast(_s.c.attributes, PG_JSON)[key].astext)
     path = f'$."{key}"'
     kind = func.json_type(_s.c.attributes, path)
@@ -350,6 +351,8 @@ def _attribute_text(pg: bool, key: str) -> ColumnElement[Any]:
 def _attribute_number(pg: bool, key: str) -> ColumnElement[Any]:
     """Return a span attribute as a number, NULL unless it is a JSON number."""
     if pg:
+        from sqlalchemy.dialects.postgresql import JSON as PG_JSON
+
         value = sql_cast(_s.c.attributes, PG_JSON)[key]
         return case((func.json_typeof(value) == "number", sql_cast(value.astext, Double)))
     path = f'$."{key}"'
