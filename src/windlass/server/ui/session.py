@@ -94,14 +94,14 @@ async def serve_page(
     """
     container = app_services(request.app)
     try:
-        who = await anyio.to_thread.run_sync(current_principal, request)
+        who = await current_principal(request)
     except Unauthenticated:
         return login_redirect(request)
     except WindlassError as refused:  # 429: too many failed sign-ins from here
         return error_page(None, refused)
     viewer = Viewer(who, container, container.auth)
     try:
-        await permission_check(permission)(request, container, who)
+        await permission_check(permission)(request)
         return await anyio.to_thread.run_sync(_built, viewer, build, switcher)
     except Unauthenticated:
         return login_redirect(request)
