@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from oidc_provider import Misbehave, OidcProvider
-from windlass.access.identity import Identity
+from windlass.access.identity import BROWSER_SESSION_TOKEN, Identity
 from windlass.access.policy import Policy
 from windlass.cli.main import build_app
 from windlass.principal import AuthMethod, Principal
@@ -160,6 +160,32 @@ def test_browser_login_sets_a_session_cookie_that_authenticates(world: World) ->
     assert record["after"]["created"] is True and record["after"]["roles"] == {"churn": "editor"}
     logged = world.log.read_text(errors="replace")
     assert world.idp.client_secret not in logged
+
+
+def test_signing_out_ends_an_oidc_session_but_not_a_pasted_token(world: World) -> None:
+    """POST /logout revokes the token an OIDC browser login minted; a pasted one lives on."""
+    with httpx.Client(timeout=30) as browser:
+        assert _browser_login(world, browser, "/api/v1/whoami").status_code == 302
+        session = browser.cookies["windlass_session"]
+        assert browser.get(f"{world.url}/api/v1/whoami").status_code == 200
+        out = browser.post(f"{world.url}/logout", headers={"Sec-Fetch-Site": "same-origin"})
+        assert out.status_code == 303, out.text
+    # The cookie's token no longer authenticates, even sent by hand.
+    again = httpx.get(
+        f"{world.url}/api/v1/whoami", headers={"Authorization": f"Bearer {session}"}, timeout=30
+    )
+    assert again.status_code == 401, again.text
+    (revoked,) = world.audit("token.revoke")
+    assert revoked["principal"] == "ada" and revoked["after"]["name"] == BROWSER_SESSION_TOKEN
+    assert revoked["after"]["revoked_at"] is not None
+
+    # An admin's own API token, pasted into the sign-in page, survives signing out.
+    with httpx.Client(timeout=30, cookies={"windlass_session": world.root}) as browser:
+        out = browser.post(f"{world.url}/logout", headers={"Sec-Fetch-Site": "same-origin"})
+        assert out.status_code == 303
+    with world.admin() as api:
+        assert api.get("/api/v1/whoami").status_code == 200
+    assert len(world.audit("token.revoke")) == 1
 
 
 def test_bad_state_replayed_code_and_wrong_nonce_are_refused(world: World) -> None:
