@@ -7,6 +7,7 @@ so it uses the standard library only.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 PARAMS_PER_RUN = 5
@@ -42,3 +43,20 @@ def expected_matches(count: int) -> int:
 def metric_value(step: int) -> float:
     """Return the value logged at ``step`` of the metric-logging figure."""
     return 1.0 / (1 + step)
+
+
+UI_PARAMS_PER_RUN = 20
+UI_METRICS_PER_RUN = 10
+UI_SEED = 14
+
+
+def ui_runs(count: int) -> Iterator[tuple[str, dict[str, str], dict[str, float]]]:
+    """Yield the UI benchmark's runs in order: name, 20 params and 10 metrics (step 0) each.
+
+    One generator seeded once, so runs must be taken in order; both tools get the same values.
+    """
+    rng = random.Random(UI_SEED)
+    for index in range(count):
+        params = {f"p{k}": f"v{rng.randrange(10)}" for k in range(UI_PARAMS_PER_RUN)}
+        metrics = {f"m{k}": rng.random() for k in range(UI_METRICS_PER_RUN)}
+        yield f"run-{index:05d}", params, metrics
