@@ -310,6 +310,11 @@ def main() -> int:
                 f"{settled.rss_mb:.0f} MB RSS over {settled.processes} processes",
                 flush=True,
             )
+            mlflow_server = {
+                "seconds_to_healthy": mlflow.seconds_to_healthy,
+                "idle_rss_mb": settled.rss_mb,
+                "processes": settled.processes,
+            }
             experiment_id = str(filled["experiment_id"])
             figures = measure(
                 {
@@ -337,7 +342,13 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": _load()},
         "total_seconds": time.monotonic() - started,
     }
-    report.write_json(out, meta, {"fill_seconds": fills, "pages_ms": figures}, rows, [])
+    report.write_json(
+        out,
+        meta,
+        {"fill_seconds": fills, "mlflow_server": mlflow_server, "pages_ms": figures},
+        rows,
+        [],
+    )
     print(f"\nload after {meta['machine']['load_after']}; results in {out}")
     return 0
 
