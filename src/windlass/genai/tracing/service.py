@@ -349,6 +349,23 @@ class TraceService(Bound):
                 continue
         raise missing_trace(trace_id)
 
+    def get_span(
+        self,
+        trace_id: str,
+        span_id: str,
+        project: str,
+        *,
+        principal: Principal | None = None,
+    ) -> Span:
+        """Return one span of a project's trace, or raise TraceNotFound naming it."""
+        wanted = span_id.lower()
+        for span in self.get_trace(trace_id, project, principal=principal):
+            if span.span_id == wanted:
+                return span
+        raise TraceNotFound(
+            f"span {span_id!r} is not in trace {trace_id!r}", trace_id=trace_id, span_id=span_id
+        )
+
     def search_traces(
         self,
         projects: Sequence[str],
