@@ -260,7 +260,7 @@
     var wanted = view.getAttribute("data-selected");
     var at = wanted ? data.id.indexOf(wanted) : -1;
     if (at >= 0) { wf.select(at, true); }
-    document.documentElement.setAttribute("data-waterfall", "ready");
+    document.documentElement.setAttribute("data-trace-ready", "true");
     window.__waterfallReady = performance.now();
   }
 
