@@ -82,7 +82,8 @@ def _arguments(value: Any) -> str:
 def _call(raw: Any) -> ToolCall:
     if not isinstance(raw, dict):
         return ToolCall("tool", _text(raw))
-    function = raw.get("function") if isinstance(raw.get("function"), dict) else raw
+    nested = raw.get("function")
+    function: dict[str, Any] = nested if isinstance(nested, dict) else raw
     return ToolCall(str(function.get("name") or "tool"), _arguments(function.get("arguments")))
 
 
@@ -97,7 +98,9 @@ def _message(raw: dict[str, Any], role: str) -> Message:
                 continue
             kind = part.get("type")
             if kind == "tool_call":
-                calls.append(ToolCall(str(part.get("name") or "tool"), _arguments(part.get("arguments"))))
+                calls.append(
+                    ToolCall(str(part.get("name") or "tool"), _arguments(part.get("arguments")))
+                )
             elif kind == "tool_call_response":
                 texts.append(_text(part.get("response") or part.get("result")))
             else:
@@ -143,7 +146,9 @@ def turn_of(spans: list[Span]) -> Turn:
     asked = messages(root.input) if root.input else messages(llm[0].input if llm else None)
     answer_text = root.output if root.output else (llm[-1].output if llm else None)
     tools = [
-        ToolStep(s.name, (s.input or "")[:MAX_TEXT], (s.output or "")[:MAX_TEXT], s.status == "error")
+        ToolStep(
+            s.name, (s.input or "")[:MAX_TEXT], (s.output or "")[:MAX_TEXT], s.status == "error"
+        )
         for s in spans
         if s.kind is SpanKind.TOOL
     ]
