@@ -358,13 +358,11 @@ class TraceService(Bound):
         principal: Principal | None = None,
     ) -> Span:
         """Return one span of a project's trace, or raise TraceNotFound naming it."""
-        wanted = span_id.lower()
-        for span in self.get_trace(trace_id, project, principal=principal):
-            if span.span_id == wanted:
-                return span
-        raise TraceNotFound(
-            f"span {span_id!r} is not in trace {trace_id!r}", trace_id=trace_id, span_id=span_id
-        )
+        project_id = self._project_ids_of([project], self._who(principal))[0]
+        wanted = span_id.strip().lower()
+        if len(wanted) != 16 or any(c not in "0123456789abcdef" for c in wanted):
+            raise InvalidInput(f"span id {span_id!r} is not 16 hex characters", field="span_id")
+        return self.store.traces.get_span(validation_trace_id(trace_id), wanted, project_id)
 
     def search_traces(
         self,
