@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
-from trace_world import post_big_trace, traced
+from trace_world import hex_id, post_big_trace, span, traced
 from ui_world import XSS, Site
 
 pytestmark = pytest.mark.timeout(120)
@@ -116,3 +117,18 @@ def test_a_trace_of_5000_spans_keeps_few_rows_in_the_page(sqlite_site: Site, pag
     page.locator(".wf-row", has_text="call 4899").wait_for()  # agent 49's last child: the last row
     page.get_by_role("button", name="Collapse all").click()
     assert rows.count() == 1
+
+
+def test_spans_whose_parents_form_a_cycle_still_show(sqlite_site: Site, page: Any) -> None:
+    trace_id, a, b = hex_id(32), hex_id(16), hex_id(16)
+    spans = [
+        span(trace_id, "first", 0, 10, span_id=a, parent_span_id=b),
+        span(trace_id, "second", 1, 5, span_id=b, parent_span_id=a),
+        span(trace_id, "orphan", 2, 3, parent_span_id=hex_id(16)),
+    ]
+    httpx.post(
+        f"{sqlite_site.url}/api/v1/projects/demo/spans", json={"spans": spans}, timeout=30
+    ).raise_for_status()
+    page.goto(f"{sqlite_site.url}/projects/demo/traces/{trace_id}")
+    page.locator("html[data-trace-ready]").wait_for()
+    assert page.locator("[data-waterfall] .wf-row").count() == 3

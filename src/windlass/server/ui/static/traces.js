@@ -15,24 +15,35 @@
 
   // -- the waterfall ---------------------------------------------------------------------
   function Waterfall(box, data, onOpen) {
-    var n = data.id.length, children = new Array(n), depth = new Array(n), i;
-    for (i = 0; i < n; i++) { children[i] = []; }
+    var n = data.id.length, linked = new Array(n), children = new Array(n), depth = new Array(n), i;
+    for (i = 0; i < n; i++) { linked[i] = []; children[i] = []; }
     var roots = [];
     for (i = 0; i < n; i++) {
       var p = data.parent[i];
-      if (p >= 0 && p !== i) { children[p].push(i); } else { roots.push(i); }
+      if (p >= 0 && p !== i) { linked[p].push(i); } else { roots.push(i); }
     }
+    // The tree is what a walk from the roots reaches, each span once: spans whose parents
+    // form a cycle (bad input) become roots instead of hanging the page.
+    var seen = new Uint8Array(n), next = 0, stack = [];
+    function walk(from) {
+      seen[from] = 1; depth[from] = 0; stack.push(from);
+      while (stack.length) {
+        var at = stack.pop();
+        for (var c = 0; c < linked[at].length; c++) {
+          var child = linked[at][c];
+          if (seen[child]) { continue; }
+          seen[child] = 1; depth[child] = depth[at] + 1; children[at].push(child); stack.push(child);
+        }
+      }
+    }
+    roots.forEach(walk);
+    for (; next < n; next++) { if (!seen[next]) { roots.push(next); walk(next); } }
     var end = 0;
     for (i = 0; i < n; i++) { end = Math.max(end, data.start[i] + data.duration[i]); }
     this.total = end || 1;
     this.data = data; this.children = children; this.roots = roots; this.depth = depth;
     this.collapsed = new Uint8Array(n); this.box = box; this.onOpen = onOpen;
     this.selected = -1; this.rows = [];
-    var stack = roots.slice().reverse().map(function (r) { return [r, 0]; });
-    while (stack.length) { // depths without recursion (deep traces)
-      var top = stack.pop(); depth[top[0]] = top[1];
-      for (var c = children[top[0]].length - 1; c >= 0; c--) { stack.push([children[top[0]][c], top[1] + 1]); }
-    }
     box.textContent = "";
     this.spacer = el("div", "wf-spacer"); box.appendChild(this.spacer);
     this.layer = el("div", "wf-rows"); box.appendChild(this.layer);
