@@ -19,6 +19,14 @@ def test_filter_traces_and_a_bad_filter_shows_the_caret(any_site: Site, page: An
     rows = page.locator("table.traces tbody tr")
     assert rows.count() == 4
     assert page.locator("table.traces td", has_text="greeter/2").count() == 2
+    # j moves to a trace: the selection joins the URL, and a reload keeps it.
+    page.locator("body").press("j")
+    page.locator("body").press("j")
+    page.wait_for_url(re.compile(r"selected=[0-9a-f]{32}"))
+    second = rows.nth(1).get_attribute("data-trace-id")
+    assert f"selected={second}" in page.url
+    page.reload()
+    assert page.evaluate("document.activeElement.closest('tr').dataset.traceId") == second
     page.fill("#filter", "status = 'error'")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url(re.compile(r"filter="))

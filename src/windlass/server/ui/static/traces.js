@@ -266,6 +266,7 @@
     }
     var box = view.querySelector("[data-waterfall]");
     var wf = new Waterfall(box, data, open);
+    axis(view.querySelector("[data-axis]"), wf.total);
     view.querySelector("[data-expand-all]").addEventListener("click", function () { wf.setAll(0); });
     view.querySelector("[data-collapse-all]").addEventListener("click", function () { wf.setAll(1); });
     var wanted = view.getAttribute("data-selected");
@@ -311,7 +312,34 @@
     document.documentElement.setAttribute("data-charts", "ready");
   }
 
+  // -- the traces list: the focused row is the selection, kept in the query string --------
+  // Delegated from the document: a filter swaps the table (and <main>) in place.
+  function tracesList(table) {
+    document.addEventListener("focusin", function (event) {
+      var row = event.target.closest ? event.target.closest("table.traces tr[data-trace-id]") : null;
+      if (!row) { return; }
+      document.querySelectorAll("table.traces tr.selected").forEach(function (r) { r.classList.remove("selected"); r.removeAttribute("aria-selected"); });
+      row.classList.add("selected");
+      row.setAttribute("aria-selected", "true");
+      var u = new URL(window.location.href); u.searchParams.set("selected", row.getAttribute("data-trace-id"));
+      history.replaceState(history.state, "", u.toString());
+    });
+    var chosen = table.querySelector("tr.selected a.row-link");
+    if (chosen) { chosen.focus(); }
+  }
+
+  function axis(box, total) {
+    box.textContent = "";
+    for (var i = 0; i <= 4; i++) {
+      var tick = el("span", "wf-tick", ms(total * i / 4));
+      tick.style.left = (25 * i) + "%";
+      box.appendChild(tick);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var list = document.querySelector("table.traces");
+    if (list) { tracesList(list); }
     var view = document.querySelector("[data-trace-view]");
     if (view) { tracePage(view); }
     if (document.getElementById("cost-data")) { costCharts(); }
