@@ -290,21 +290,29 @@
         series.push({ label: "cost ($)", stroke: css("--accent"), fill: css("--accent") + "55" });
         values.push(rows.map(function (r) { return r.cost; }));
       } else {
-        series.push({ label: "input tokens", stroke: css("--good"), fill: css("--good") + "55" });
-        series.push({ label: "output tokens", stroke: css("--warn"), fill: css("--warn") + "55" });
+        // Overlaid, not side by side: the total's bar, the input's drawn over it (the rest
+        // of the total's bar is the output).
+        series.push({ label: "total tokens", stroke: css("--warn"), fill: css("--warn") + "55" });
+        series.push({ label: "input tokens", stroke: css("--good"), fill: css("--good") + "88" });
+        values.push(rows.map(function (r) { return r.input_tokens + r.output_tokens; }));
         values.push(rows.map(function (r) { return r.input_tokens; }));
-        values.push(rows.map(function (r) { return r.output_tokens; }));
       }
-      var bars = key !== "day" && uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 60] }) : null;
-      series.forEach(function (s, i) { if (i && bars) { s.paths = bars; s.points = { show: false }; } });
       var names = rows.map(function (r) { return r.key; });
+      var every = Math.max(1, Math.ceil(names.length / 10));
+      var ticks = xs.filter(function (i) { return i % every === 0; });
+      var bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 60] }) : null;
+      series.forEach(function (s, i) { if (i && bars) { s.paths = bars; s.points = { show: false }; } });
+      series[0] = { label: key, value: function (_u, v) { return v === null ? "--" : (names[Math.round(v)] || ""); } };
       new uPlot({
         width: Math.max(320, Math.min(box.clientWidth || 600, 700)), height: 220,
         title: (measure === "cost" ? "Cost" : "Tokens"),
-        scales: { x: { time: false, range: function (_u, lo, hi) { return [lo - 0.5, hi + 0.5]; } } },
+        scales: {
+          x: { time: false, range: function () { return [-0.5, names.length - 0.5]; } },
+          y: { range: function (_u, _lo, hi) { return [0, hi > 0 ? hi * 1.1 : 1]; } }
+        },
         series: series,
         axes: [
-          { stroke: css("--muted"), grid: { show: false }, incrs: [1], values: function (_u, ticks) { return ticks.map(function (t) { var n = names[Math.round(t)]; return n === undefined ? "" : (n.length > 18 ? n.slice(0, 17) + "…" : n); }); } },
+          { stroke: css("--muted"), grid: { show: false }, size: 40, splits: function () { return ticks; }, values: function (_u, at) { return at.map(function (t) { var n = names[Math.round(t)]; return n === undefined ? "" : (n.length > 18 ? n.slice(0, 17) + "…" : n); }); } },
           { stroke: css("--muted"), grid: { stroke: css("--line") } }
         ]
       }, values, box);
