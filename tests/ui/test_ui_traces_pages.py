@@ -140,3 +140,26 @@ def test_spans_whose_parents_form_a_cycle_still_show(sqlite_site: Site, page: An
     page.goto(f"{sqlite_site.url}/projects/demo/traces/{trace_id}")
     page.locator("html[data-trace-ready]").wait_for()
     assert page.locator("[data-waterfall] .wf-row").count() == 3
+
+
+def test_trace_pages_read_with_javascript_off(sqlite_site: Site, browser: Any) -> None:
+    traced(sqlite_site.url)
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 800}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{sqlite_site.url}/projects/demo/traces?filter=user_id+%3D+%27ana%27")
+        assert page.locator("table.traces tbody tr").count() == 2
+        page.locator("table.traces a.row-link").first.click()
+        page.wait_for_url(re.compile(r"/traces/[0-9a-f]{32}$"))
+        spans = page.locator("table.spans tbody tr")
+        assert spans.count() == 4 and "get_weather" in page.locator("table.spans").inner_text()
+        assert page.locator("[data-waterfall]").is_hidden()
+        page.get_by_role("link", name="s-1").click()
+        assert page.locator("section.turn").count() == 2
+        page.goto(f"{sqlite_site.url}/projects/demo/traces/costs")
+        assert page.locator("table.breakdown-table").count() == 3
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    finally:
+        context.close()
