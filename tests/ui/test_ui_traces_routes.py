@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import httpx
-from trace_world import traced
+from trace_world import hex_id, span, traced
 from ui_world import XSS, AuthSite, Site
 
 
@@ -81,3 +82,16 @@ def test_a_bad_trace_filter_shows_its_caret_and_no_rows(sqlite_site: Site) -> No
     assert "data-filter-error" in html
     assert re.search(r'<span class="caret"> {6}\^</span>', html), html
     assert "No traces match this filter" in html
+
+
+def test_a_session_id_with_quotes_and_backslashes_opens(sqlite_site: Site) -> None:
+    traced(sqlite_site.url)
+    session = "it's a \\'test\\' "
+    trace_id = hex_id(32)
+    body = {"spans": [span(trace_id, "quoted", 0, 5, session_id=session, input="hello there")]}
+    httpx.post(
+        f"{sqlite_site.url}/api/v1/projects/demo/spans", json=body, timeout=30
+    ).raise_for_status()
+    path = "/projects/demo/sessions/" + quote(session, safe="")
+    html = httpx.get(sqlite_site.url + path, timeout=30).text
+    assert "hello there" in html and trace_id in html

@@ -20,11 +20,11 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from windlass.access.policy import Permission
-from windlass.entities import Span, SpanKind, TraceSummary
+from windlass.entities import Span, TraceSummary
 from windlass.server.ui.chat import Turn, turn_of
 from windlass.server.ui.render import render
 from windlass.server.ui.session import Viewer, serve_page
-from windlass.server.ui.traces import format_cost, format_ms, tracing_of
+from windlass.server.ui.traces import format_cost, format_ms, quoted, tracing_of
 
 router = APIRouter(include_in_schema=False)
 #: Spans the page lists as a table for readers without JavaScript.
@@ -111,10 +111,6 @@ async def trace_page(
     return await serve_page(request, Permission.READ, build)
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 @router.get("/projects/{project}/sessions/{session_id:path}")
 async def session_page(
     request: Request,
@@ -127,7 +123,7 @@ async def session_page(
     def build(viewer: Viewer) -> Response:
         found = viewer.tracking.get_project(project)
         tracing = tracing_of(viewer)
-        within = f"session_id = {_quoted(session_id)}"
+        within = f"session_id = {quoted(session_id)}"
         page = tracing.search_traces(
             [found.id],
             within,
@@ -154,7 +150,6 @@ async def session_page(
                 "first_page": page_token is None,
                 "format_ms": format_ms,
                 "format_cost": format_cost,
-                "llm": SpanKind.LLM,
             },
         )
 

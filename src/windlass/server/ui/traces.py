@@ -58,8 +58,9 @@ def filter_problem(error: InvalidFilter | LimitExceeded, text: str) -> dict[str,
     }
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+def quoted(text: str) -> str:
+    """Return ``text`` as a string literal of the filter language (a quote is doubled)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def page_prompts(
@@ -74,13 +75,13 @@ def page_prompts(
     ids = [t.trace_id for t in traces]
     for start in range(0, len(ids), PROMPT_LOOKUP_CHUNK):
         chunk = ids[start : start + PROMPT_LOOKUP_CHUNK]
-        within = "trace_id in (" + ", ".join(_quoted(i) for i in chunk) + ")"
+        within = "trace_id in (" + ", ".join(quoted(i) for i in chunk) + ")"
         rollup = tracing.trace_rollup([project], "prompt", within, max_results=MAX_PAGE_PROMPTS)
         for row in rollup:
             name, _, version = row.key.removeprefix("prompts:/").rpartition("/")
             if not name:
                 name, version = version, ""
-            clause = f"{within} and prompt_name = {_quoted(name)}"
+            clause = f"{within} and prompt_name = {quoted(name)}"
             if version:
                 clause += f" and prompt_version = {int(version)}"
             label = f"{name}/{version}" if version else name
