@@ -25,9 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_ui import CHROMIUM, served
-
 import windlass
+from bench_ui import CHROMIUM, served
 from windlass.entities import Span, SpanKind
 from windlass.genai.tracing.service import TraceService
 from windlass.server.app import create_app
@@ -115,7 +114,9 @@ def main() -> int:
             service = TraceService(client.tracking.store)
             started = time.perf_counter()
             service.ingest(spans_of(trace_id, args.spans), project="bench")
-            print(f"ingested 1 trace of {args.spans} spans in {time.perf_counter() - started:.1f} s")
+            print(
+                f"ingested 1 trace of {args.spans} spans in {time.perf_counter() - started:.1f} s"
+            )
         app = create_app(open_tracking(store, f"{tmp}/a"), auth=False)
         with served(app) as url:
             figures = measure(f"{url}/projects/bench/traces/{trace_id}", repeat, tmp)
