@@ -95,3 +95,15 @@ def test_a_session_id_with_quotes_and_backslashes_opens(sqlite_site: Site) -> No
     path = "/projects/demo/sessions/" + quote(session, safe="")
     html = httpx.get(sqlite_site.url + path, timeout=30).text
     assert "hello there" in html and trace_id in html
+
+
+def test_a_cheap_call_shows_its_cost_not_zero() -> None:
+    """Costs under a hundredth of a cent keep two significant digits; zero stays zero."""
+    from windlass.server.ui.traces import format_cost
+
+    assert format_cost(0.000005) == "$0.000005"
+    assert format_cost(0.0000123) == "$0.000012"
+    assert format_cost(0.0) == "$0.0000"
+    assert format_cost(1e-15) == "< $0.000000000001"
+    assert format_cost(0.0123) == "$0.0123"
+    assert format_cost(None) == "—"

@@ -12,6 +12,7 @@ figures are tables underneath, readable with JavaScript off).
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -95,6 +96,11 @@ def format_cost(cost: float | None) -> str:
     """Return a cost in US dollars as text (``—`` when unknown)."""
     if cost is None:
         return "—"
+    if 0 < cost < 0.0001:  # a cheap call is not free: show two significant digits
+        if cost < 1e-12:
+            return "< $0.000000000001"
+        digits = 1 - math.floor(math.log10(cost))
+        return f"${cost:.{digits}f}".rstrip("0")
     return f"${cost:.4f}" if cost < 100 else f"${cost:,.2f}"
 
 
