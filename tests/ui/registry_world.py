@@ -117,23 +117,23 @@ def registry_world(store: str, root: Path, *, auth: bool = False) -> Iterator[Re
             os.environ["WINDLASS_PREDICTION_LOG_URI"] = before
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def registry_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistrySite]:
-    """The registry world over SQLite, auth off, for a test module."""
+    """The registry world over SQLite, auth off, for the session."""
     root = tmp_path_factory.mktemp("ui-registry")
     with registry_world(f"sqlite:///{root / 'registry.db'}", root) as served:
         yield served
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def registry_auth_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistrySite]:
-    """The registry world over SQLite with auth on (admin and viewer tokens), for a module."""
+    """The registry world over SQLite with auth on (admin and viewer tokens), for the session."""
     root = tmp_path_factory.mktemp("ui-registry-auth")
     with registry_world(f"sqlite:///{root / 'auth.db'}", root, auth=True) as served:
         yield served
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def registry_postgres_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistrySite]:
     """The registry world over PostgreSQL, auth off (skipped without PostgreSQL)."""
     if not os.environ.get("WINDLASS_TEST_POSTGRES_URL"):
