@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ui_world import XSS, tokens
 
 import windlass
 from asgi_thread import serving
-from ui_world import XSS, tokens
 from windlass.server.app import create_app
 from windlass.serving.predlog import PredictionLog
 from windlass.tracking.backend import open_tracking
@@ -29,7 +29,11 @@ from windlass_testing import POSTGRES_SKIP, scratch_postgres_database
 
 #: Logged requests per variant (the shadow answers a copy of every champion request).
 LOGGED = {"champion": 30, "challenger": 10}
-CARD = "# clf\n\n" + "\n\n".join(XSS) + "\n\n[click](javascript:alert(1))\n\n<img src=x onerror=alert(1)>\n"
+CARD = (
+    "# clf\n\n"
+    + "\n\n".join(XSS)
+    + "\n\n[click](javascript:alert(1))\n\n<img src=x onerror=alert(1)>\n"
+)
 
 
 @dataclass

@@ -6,13 +6,8 @@ import re
 from typing import Any
 
 import pytest
+from registry_world import RegistrySite
 from ui_world import Watch
-from registry_world import (  # noqa: F401 - fixtures are found by name in this module
-    RegistrySite,
-    registry_auth_site,
-    registry_postgres_site,
-    registry_site,
-)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -89,7 +84,7 @@ def test_render_a_prompt_preview(registry_site: RegistrySite, page: Any, watch: 
     rendered = page.locator("[data-rendered]")
     rendered.nth(1).wait_for()
     assert rendered.nth(1).inner_text() == "Greet <img src=x onerror=alert(1)> in French."
-    assert rendered.nth(0).inner_text() == "You are kind. \"><img src=x onerror=alert(1)>"
+    assert rendered.nth(0).inner_text() == 'You are kind. "><img src=x onerror=alert(1)>'
     assert page.locator("[data-render-result] img").count() == 0
     # A missing variable: the REST API's message, shown as text.
     page.locator("textarea[data-variable='lang']").fill("")

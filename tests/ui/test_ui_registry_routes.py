@@ -6,13 +6,7 @@ import re
 
 import httpx
 import pytest
-from registry_world import (  # noqa: F401 - fixtures are found by name in this module
-    LOGGED,
-    RegistrySite,
-    registry_auth_site,
-    registry_site,
-)
-from ui_world import XSS
+from registry_world import LOGGED, RegistrySite
 
 from windlass.server.deps import SESSION_COOKIE
 from windlass.server.security_headers import DEFAULT_CSP

@@ -77,9 +77,7 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def read_traffic(
-    name: str, *, root: str, start_ms: int, end_ms: int, bucket_ms: int
-) -> Traffic:
+def read_traffic(name: str, *, root: str, start_ms: int, end_ms: int, bucket_ms: int) -> Traffic:
     """Return the traffic of served name ``name`` between two times, in ``bucket_ms`` buckets."""
     if end_ms <= start_ms or bucket_ms <= 0:
         raise InvalidInput("the traffic window must end after it starts, with buckets > 0")

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
+from windlass.access.policy import Permission
 from windlass.entities import Project
 from windlass.entities.prompts import MAX_MESSAGES, MAX_TEMPLATE_CHARS
 from windlass.exceptions import InvalidInput
 from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
-from windlass.access.policy import Permission
 from windlass.server.api.common import (
     NAME_PATTERN,
     Id,
