@@ -79,6 +79,8 @@ class OidcProvider:
 
     def __post_init__(self) -> None:
         self.key = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})
+        self.kid = "k1"
+        self.jwks_requests = 0
         self.other_key = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})
         self._codes: dict[str, _Grant] = {}
         self._devices: dict[str, _Grant] = {}
@@ -114,7 +116,13 @@ class OidcProvider:
         elif nonce is not None:
             claims["nonce"] = nonce
         key = self.other_key if bad.foreign_key else self.key
-        return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": self.kid}, claims, key)
+
+    def rotate_key(self) -> None:
+        """Sign from now on with a new key under a new key id (the JWKS serves only it)."""
+        number = int(self.kid[1:]) + 1
+        self.kid = f"k{number}"
+        self.key = RSAKey.generate_key(2048, parameters={"kid": self.kid, "use": "sig"})
 
     # -- endpoints ------------------------------------------------------------------------------
     async def _discovery(self, request: Request) -> Response:
@@ -133,6 +141,7 @@ class OidcProvider:
         return JSONResponse(document)
 
     async def _jwks(self, request: Request) -> Response:
+        self.jwks_requests += 1
         return JSONResponse({"keys": [self.key.as_dict(private=False)]})
 
     async def _authorize(self, request: Request) -> Response:

@@ -145,6 +145,7 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         windlass.set_tracking_uri(None)
     # What the demo suggests works from the default project: the URI names demo-churn.
     assert "windlass serve models://demo-churn/churn@champion" in done.stdout
+    assert "windlass ui" in done.stdout  # --no-serve: the UI comes from the embedded store
     serve = subprocess.run(
         [
             sys.executable,
@@ -161,3 +162,12 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
         check=False,
     )
     assert serve.returncode == 0 and "models://demo-churn/churn/" in serve.stdout, serve.stderr
+
+
+def test_demo_ends_on_the_runs_page_of_its_project() -> None:
+    """With --serve the demo's last line names the UI page of its runs (a real UI route)."""
+    from windlass.cli.commands.demo import ui_url
+    from windlass.server.ui import runs
+
+    assert ui_url("http://127.0.0.1:5000") == "http://127.0.0.1:5000/projects/demo-churn/runs"
+    assert "/projects/{project}/runs" in {getattr(r, "path", "") for r in runs.router.routes}

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from oidc_provider import Misbehave, OidcProvider
-from windlass.access.identity import Identity
+from windlass.access.identity import BROWSER_SESSION_TOKEN, Identity
 from windlass.access.policy import Policy
 from windlass.cli.main import build_app
 from windlass.principal import AuthMethod, Principal
@@ -162,6 +162,32 @@ def test_browser_login_sets_a_session_cookie_that_authenticates(world: World) ->
     assert world.idp.client_secret not in logged
 
 
+def test_signing_out_ends_an_oidc_session_but_not_a_pasted_token(world: World) -> None:
+    """POST /logout revokes the token an OIDC browser login minted; a pasted one lives on."""
+    with httpx.Client(timeout=30) as browser:
+        assert _browser_login(world, browser, "/api/v1/whoami").status_code == 302
+        session = browser.cookies["windlass_session"]
+        assert browser.get(f"{world.url}/api/v1/whoami").status_code == 200
+        out = browser.post(f"{world.url}/logout", headers={"Sec-Fetch-Site": "same-origin"})
+        assert out.status_code == 303, out.text
+    # The cookie's token no longer authenticates, even sent by hand.
+    again = httpx.get(
+        f"{world.url}/api/v1/whoami", headers={"Authorization": f"Bearer {session}"}, timeout=30
+    )
+    assert again.status_code == 401, again.text
+    (revoked,) = world.audit("token.revoke")
+    assert revoked["principal"] == "ada" and revoked["after"]["name"] == BROWSER_SESSION_TOKEN
+    assert revoked["after"]["revoked_at"] is not None
+
+    # An admin's own API token, pasted into the sign-in page, survives signing out.
+    with httpx.Client(timeout=30, cookies={"windlass_session": world.root}) as browser:
+        out = browser.post(f"{world.url}/logout", headers={"Sec-Fetch-Site": "same-origin"})
+        assert out.status_code == 303
+    with world.admin() as api:
+        assert api.get("/api/v1/whoami").status_code == 200
+    assert len(world.audit("token.revoke")) == 1
+
+
 def test_bad_state_replayed_code_and_wrong_nonce_are_refused(world: World) -> None:
     with httpx.Client(timeout=30) as browser:
         start = browser.get(f"{world.url}{LOGIN}")
@@ -249,6 +275,20 @@ def test_exchange_refuses_bad_id_tokens(world: World, misbehave: Misbehave, reas
     assert answer.json()["error_code"] == "UNAUTHENTICATED"
     assert answer.json()["details"]["reason"] == reason
     assert [r["after"]["reason"] for r in world.audit("login.fail")] == [reason]
+
+
+def test_a_rotated_provider_key_is_fetched_once_and_accepted(world: World) -> None:
+    """A token naming a key id the server has not seen makes it read the JWKS again, once."""
+    assert _exchange(world, world.idp.id_token()).status_code == 200
+    fetched = world.idp.jwks_requests
+    world.idp.rotate_key()
+    rotated = _exchange(world, world.idp.id_token())
+    assert rotated.status_code == 200, rotated.text
+    assert world.idp.jwks_requests == fetched + 1
+    # Within the minute after a refresh, an unknown key id costs no further fetch.
+    world.idp.rotate_key()
+    assert _exchange(world, world.idp.id_token()).status_code == 401
+    assert world.idp.jwks_requests == fetched + 1
 
 
 def test_exchange_refuses_garbage_and_unsigned_tokens(world: World) -> None:

@@ -213,3 +213,35 @@ def test_json_csv_and_parquet_previews_are_escaped_tables_and_text(sqlite_site: 
         assert "<td>{{7*7}}</td>" in csv_page and "<td>49</td>" not in csv_page
         missing = client.get(f"/runs/{run}", params={"artifact": "nope.txt"})
         assert missing.status_code == 200 and "no artifact" in missing.text.lower()
+
+
+def test_runs_pages_follow_the_keyset_to_every_run_once(sqlite_site: Site) -> None:
+    seen: list[str] = []
+    url: str | None = "/projects/demo/runs?size=2&sort=name&dir=asc"
+    with httpx.Client(base_url=sqlite_site.url, timeout=30) as client:
+        for _ in range(10):
+            if url is None:
+                break
+            html = client.get(url).text
+            seen += re.findall(r'<tr data-run-id="([0-9a-f]{32})">', html)
+            found = re.search(r'<a href="(\?[^"]*page_token=[^"]+)" rel="next"', html)
+            url = (
+                None
+                if found is None
+                else "/projects/demo/runs" + found.group(1).replace("&amp;", "&")
+            )
+    assert len(seen) == len(set(seen)) == len(sqlite_site.runs)
+    assert set(seen) == set(sqlite_site.runs.values())
+
+
+def test_compare_needs_two_to_ten_readable_runs(sqlite_site: Site) -> None:
+    runs = list(sqlite_site.runs.values())
+    with httpx.Client(base_url=sqlite_site.url, timeout=30) as client:
+        one = client.get("/compare", params={"run": runs[:1]})
+        assert one.status_code == 400 and "choose 2 to 10 runs" in one.text
+        eleven = client.get("/compare", params={"run": [*runs, *(f"{i:032x}" for i in range(6))]})
+        assert eleven.status_code == 400
+        missing = client.get("/compare", params={"run": [runs[0], "f" * 32]})
+        assert missing.status_code == 404 and "RUN_NOT_FOUND" in missing.text
+        both = client.get("/compare", params={"run": runs[:2]})
+        assert both.status_code == 200 and both.text.count('data-series data-runs="') == 2

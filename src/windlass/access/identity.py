@@ -36,7 +36,18 @@ from windlass.ids import is_id, new_id, now_ms
 from windlass.principal import AuthMethod, Principal, PrincipalKind, Role
 from windlass.store.metadata import MetadataStore
 
-__all__ = ["ANONYMOUS", "BAD_CREDENTIALS", "UNKNOWN_TOKEN_URI", "Identity", "check_user_name"]
+#: The name of the token an OIDC browser login mints for its session cookie; signing out
+#: revokes it (:meth:`Identity.end_session`).
+BROWSER_SESSION_TOKEN = "oidc-browser"  # noqa: S105 - a token's name, not a secret
+
+__all__ = [
+    "ANONYMOUS",
+    "BAD_CREDENTIALS",
+    "BROWSER_SESSION_TOKEN",
+    "UNKNOWN_TOKEN_URI",
+    "Identity",
+    "check_user_name",
+]
 
 #: The one message of every failed authentication: it never says what was wrong.
 BAD_CREDENTIALS = "invalid or expired credentials"
@@ -515,6 +526,28 @@ class Identity:
                 principal, actions.TOKEN_REVOKE, f"tokens:/{token.id}", after=token.to_dict()
             )
         return token
+
+    def end_session(self, secret: str, address: str | None = None) -> bool:
+        """Sign a browser out: revoke ``secret`` if it is a token a browser sign-in minted.
+
+        Only the token an OIDC browser login created for its session cookie is revoked
+        (audited as ``token.revoke`` by its user); a token the user pasted into the sign-in
+        page is their own credential and stays valid. Returns whether one was revoked.
+        """
+        if not credentials.looks_like_token(secret):
+            return False
+        found = self.store.access.find_token(credentials.token_digest(secret))
+        if found is None:
+            return False
+        token, user = found
+        if token.name != BROWSER_SESSION_TOKEN or not token.active(now_ms()):
+            return False
+        who = Principal(user.name, auth=AuthMethod.OIDC, user_id=user.id, address=address)
+        with self.store.transaction():
+            revoked = self.store.access.revoke_token(token.id, now_ms())
+            self.clear_cache()
+            self._record(who, actions.TOKEN_REVOKE, f"tokens:/{token.id}", after=revoked.to_dict())
+        return True
 
     # -- members -------------------------------------------------------------------------
     def _project(self, principal: Principal, project: str, permission: Permission) -> Project:

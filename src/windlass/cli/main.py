@@ -6,14 +6,19 @@ Every command, a plugin's included, reports windlass errors through the one hand
 
 from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING
 
-from windlass.cli.errors import GuardedGroup
-from windlass.plugins import collect
+if TYPE_CHECKING:
+    import typer
 
 
 def build_app() -> typer.Typer:
     """Return the CLI with every registered command group and command."""
+    import typer
+
+    from windlass.cli.errors import GuardedGroup
+    from windlass.plugins import collect
+
     # Plain (Click) help: Typer's Rich panels print a type after every flag (``--json
     # <bool>``), as if the flag took a value.
     app = typer.Typer(
@@ -35,8 +40,9 @@ def main() -> None:
     """Run the CLI."""
     from windlass.server.startup import pause_collector, resume_collector
 
-    # Registering the commands imports most of windlass: with the cyclic collector paused
-    # (and what was imported frozen), as a server's start (windlass.server.startup).
+    # Registering the commands imports most of windlass (and Typer: imported here, not at the
+    # top of this module, so that its import runs paused too): with the cyclic collector
+    # paused (and what was imported frozen), as a server's start (windlass.server.startup).
     pause_collector()
     app = build_app()
     resume_collector()

@@ -168,6 +168,8 @@ class RelyingParty:
         self._lock = threading.Lock()
         self._metadata: tuple[float, dict[str, Any]] | None = None
         self._keys: tuple[float, KeySet] | None = None
+        #: When a token naming an unknown key last made the keys be read again (monotonic).
+        self._forced_at = -float(KEY_REFRESH_SECONDS)
         # Without a client secret (a public client) a per-process key signs the state:
         # then a login must end at the replica it began at.
         seed = client_secret.encode() if client_secret else secrets.token_bytes(32)
@@ -364,10 +366,18 @@ class RelyingParty:
         return claims
 
     def _may_refresh_keys(self) -> bool:
-        """Return whether the keys were read over a minute ago (then they may be read again)."""
+        """Return whether an unknown key id may make the keys be read again now.
+
+        At most once a minute: the first token signed with a rotated key is accepted at
+        once, however recently the keys were read, and a flood of made-up key ids costs one
+        fetch a minute.
+        """
+        now = time.monotonic()
         with self._lock:
-            read = self._keys[0] - CACHE_SECONDS if self._keys is not None else 0.0
-        return time.monotonic() - read > KEY_REFRESH_SECONDS
+            if now - self._forced_at <= KEY_REFRESH_SECONDS:
+                return False
+            self._forced_at = now
+        return True
 
     @staticmethod
     def _bad_signature(exc: Exception) -> Unauthenticated:

@@ -109,7 +109,15 @@ def next_steps(server_url: str | None) -> list[str]:
     ]
     if server_url is None:
         steps.append(f"windlass serve models://{PROJECT}/{MODEL}@champion")
+        steps.append("windlass ui  # the web UI over the embedded store")
     return steps
+
+
+def ui_url(server_url: str) -> str:
+    """Return the web UI page the demo ends on: the runs of its churn project."""
+    from windlass.demo.walkthrough import PROJECT
+
+    return f"{server_url}/projects/{PROJECT}/runs"
 
 
 def _print_hints(server_url: str | None) -> None:
@@ -186,7 +194,7 @@ def demo(
     windlass.set_tracking_uri(None)
     _print_hints(url if serve else None)
     if serve:
-        console.print(f"serving at {url} — press Ctrl-C to stop")
+        console.print(f"web UI: {ui_url(url)} — serving until Ctrl-C", markup=False)
         try:
             while thread.is_alive():
                 thread.join(0.5)

@@ -112,9 +112,18 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/logout")
 def sign_out(request: Request) -> Response:
-    """Clear the session cookie and show the sign-in page."""
+    """Clear the session cookie and show the sign-in page.
+
+    The session of an OIDC browser login ends for good: the token its cookie holds is
+    revoked (a token pasted into the sign-in page is the user's own and stays valid).
+    """
     if not _same_origin(request):
         return Response("cross-origin sign-out refused", status_code=403, media_type="text/plain")
+    container = app_services(request.app)
+    secret = request.cookies.get(SESSION_COOKIE)
+    if container.auth and secret:
+        address = request.client.host if request.client is not None else None
+        container.identity.end_session(secret, address)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
