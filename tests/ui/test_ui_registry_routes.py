@@ -64,6 +64,12 @@ def test_model_page_shows_versions_aliases_history_card_and_lineage(
     # v1 is served by clf-prod's champion (models:/clf/1); v2 through the alias and shadow.
     assert "features (training)" in lineage and "clf v1" in lineage
     assert 'href="/projects/demo/deployments/clf-prod"' in lineage
+    with client(registry_site) as http:
+        page = http.get("/projects/demo/deployments/clf-prod").text
+    # Each variant's model URI links to the model page (a version's, or the model's for @alias).
+    assert '<a href="/projects/demo/models/clf?version=1"><code>models:/clf/1</code></a>' in page
+    assert '<a href="/projects/demo/models/clf"><code>models:/clf@champion</code></a>' in page
+    assert '<a href="/projects/demo/models/clf?version=2"><code>models:/clf/2</code></a>' in page
 
 
 def test_prompt_diff_is_side_by_side_and_escaped(registry_site: RegistrySite) -> None:

@@ -12,13 +12,16 @@ CSRF header a cookie-authenticated change needs, so the REST API checks again.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from windlass.access.policy import Permission
+from windlass.exceptions import InvalidUri
 from windlass.server.ui.render import render
 from windlass.server.ui.session import Viewer, serve_page
+from windlass.uris import parse_object_uri
 
 router = APIRouter(include_in_schema=False)
 #: Deployments listed per page, revisions shown on a deployment page.
@@ -30,6 +33,21 @@ BUCKETS = 60
 
 ProjectPath = Annotated[str, Path(max_length=256)]
 DeploymentPath = Annotated[str, Path(max_length=256)]
+
+
+def model_link(project: str, uri: str) -> str:
+    """Return the UI page a variant's model URI names (a model version or run), or ``""``."""
+    try:
+        parsed = parse_object_uri(uri)
+    except InvalidUri:
+        return ""
+    if parsed.kind == "runs":
+        return f"/runs/{parsed.name}"
+    if parsed.kind != "models":
+        return ""
+    owner = quote(parsed.project or project, safe="")
+    page = f"/projects/{owner}/models/{quote(parsed.name, safe='')}"
+    return page if parsed.version is None else f"{page}?version={parsed.version}"
 
 
 @router.get("/projects/{project}/deployments")
@@ -86,6 +104,7 @@ async def deployment_page(
                 "windows": WINDOWS,
                 "window": window if window in WINDOWS else "1h",
                 "buckets": BUCKETS,
+                "model_link": model_link,
             },
         )
 
