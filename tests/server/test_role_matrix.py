@@ -141,6 +141,8 @@ def _requests() -> dict[tuple[str, str], Request]:
         ("GET", p + "/traces/stats"): lambda w: {},
         ("GET", p + "/traces/rollup"): lambda w: {"params": {"group_by": "day"}},
         ("GET", p + "/traces/{trace_id}"): lambda w: {},
+        # The permission is checked before the span is looked up: a reader gets 404 here.
+        ("GET", p + "/traces/{trace_id}/spans/{span_id}"): lambda w: {"span_id": "0" * 16},
         ("GET", "/api/v1/spans"): lambda w: {},
         ("GET", "/api/v1/traces"): lambda w: {},
         ("GET", "/api/v1/traces/stats"): lambda w: {},
