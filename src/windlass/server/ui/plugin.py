@@ -28,3 +28,7 @@ def register_routes(register: Callable[[Any], None]) -> None:
         trace.router,
     ):
         register(router)
+    from windlass.server.ui import deployments, models, prompts
+
+    for router in (models.router, deployments.router, prompts.router):
+        register(router)
