@@ -43,6 +43,9 @@ CROSS_PROJECT = {
 #: Mutating operations that write no audit record, and why (each is documented).
 NOT_AUDITED = {
     ("POST", "/api/v1/runs/search"): "a read sent as POST (the filter is the body)",
+    ("POST", "/api/v1/projects/{project}/prompts/{name}/render"): (
+        "a read sent as POST (the variables are the body); nothing is stored"
+    ),
     ("POST", "/api/v1/runs/{run_id}/heartbeat"): "liveness, not a change of content",
     ("POST", "/api/v1/runs/fail-stale"): "the stale-run sweep is housekeeping",
     ("PUT", "/api/v1/blobs/{digest}"): "content-addressed bytes; the record using them is audited",

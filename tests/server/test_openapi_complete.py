@@ -27,6 +27,7 @@ OBJECT_PARAMETERS = {
     "alias",
     "revision",
     "trace_id",
+    "span_id",
     "digest",
     "token_id",
     "user",

@@ -324,6 +324,37 @@ def test_trace_not_found(store: MetadataStore) -> None:
         store.traces.get_trace(trace_id, _project(store))
 
 
+def test_get_span_returns_one_span_with_its_attributes(store: MetadataStore) -> None:
+    project = _project(store)
+    trace_id, root, child = _tid(), _sid(), _sid()
+    store.traces.ingest_spans(
+        project,
+        [
+            _span(trace_id, "root", span_id=root),
+            _span(
+                trace_id,
+                "llm",
+                span_id=child,
+                parent_span_id=root,
+                kind=SpanKind.LLM,
+                attributes={"k": "<b>v</b>", "n": 3},
+                input="hi",
+            ),
+        ],
+        now_ms(),
+    )
+    found = store.traces.get_span(trace_id, child, project)
+    assert (found.name, found.parent_span_id, found.kind) == ("llm", root, SpanKind.LLM)
+    assert found.attributes == {"k": "<b>v</b>", "n": 3} and found.input == "hi"
+    assert store.traces.get_span(trace_id, root, project).name == "root"
+    with pytest.raises(TraceNotFound, match="does not exist"):
+        store.traces.get_span(trace_id, "0" * 16, project)
+    with pytest.raises(TraceNotFound):
+        store.traces.get_span(trace_id, child, _project(store))  # another project's
+    with pytest.raises(ProjectNotFound):
+        store.traces.get_span(trace_id, child, new_id())
+
+
 # -- search -----------------------------------------------------------------------------
 class Dataset:
     """Four traces with different names, statuses, sessions, models and attributes."""

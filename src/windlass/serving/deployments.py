@@ -75,6 +75,7 @@ from windlass.exceptions import (
 )
 from windlass.ids import now_ms, writer_id
 from windlass.principal import Principal, local_principal
+from windlass.serving.traffic import Traffic, read_traffic
 from windlass.store.metadata import MetadataStore
 from windlass.uris import LATEST, check_name, parse_object_uri
 from windlass.versioning.checks import checked_text as _text
@@ -352,6 +353,31 @@ class DeploymentService(Bound):
         self._require(principal, _READ, project_id)
         return self.store.deployments.get_deployment_revision(
             project_id, check_name("deployment name", name), _revision("revision", revision)
+        )
+
+    def traffic(
+        self,
+        project_id: str,
+        name: str,
+        minutes: int = 60,
+        buckets: int = 60,
+        *,
+        root: str | None = None,
+        principal: Principal | None = None,
+    ) -> Traffic:
+        """Return the deployment's requests and latency per variant over the last ``minutes``.
+
+        Read from its prediction log (``root``: the configured one by default), in
+        ``buckets`` equal buckets ending now.
+        """
+        from windlass.serving.predlog import default_root
+
+        found = self.get(project_id, name, principal=principal)
+        end = now_ms()
+        start = end - minutes * 60_000
+        bucket = max(1, -(-(end - start) // buckets))
+        return read_traffic(
+            found.name, root=root or default_root(), start_ms=start, end_ms=end, bucket_ms=bucket
         )
 
     def check_servable(

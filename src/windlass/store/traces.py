@@ -48,6 +48,13 @@ class TraceStore(ABC):
         """Return every span of a trace, ordered by start time, or raise TraceNotFound."""
 
     @abstractmethod
+    def get_span(self, trace_id: str, span_id: str, project_id: str) -> Span:
+        """Return one span of a project's trace, or raise TraceNotFound naming the span.
+
+        An unknown project raises ProjectNotFound.
+        """
+
+    @abstractmethod
     def search_traces(
         self,
         project_ids: list[str],

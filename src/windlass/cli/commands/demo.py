@@ -109,7 +109,6 @@ def next_steps(server_url: str | None) -> list[str]:
     ]
     if server_url is None:
         steps.append(f"windlass serve models://{PROJECT}/{MODEL}@champion")
-        steps.append("windlass ui  # the web UI over the embedded store")
     return steps
 
 
@@ -136,6 +135,12 @@ def _print_hints(server_url: str | None) -> None:
         )
     for step in next_steps(server_url):
         console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
+    if server_url is None:
+        console.print(
+            "and the web UI over the same store: windlass ui (until Ctrl-C)",
+            markup=False,
+            highlight=False,
+        )
 
 
 def demo(

@@ -378,7 +378,8 @@ def _value(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _lines(version: PromptVersion) -> list[str]:
+def content_lines(version: PromptVersion) -> list[str]:
+    """Return a version's content as the lines a diff compares (messages, then settings)."""
     lines: list[str] = []
     if isinstance(version.template, str):
         lines += ["[template]", *version.template.splitlines()]
@@ -409,8 +410,8 @@ def diff_versions(old: PromptVersion, new: PromptVersion, context: int = 3) -> s
     """
     return "\n".join(
         difflib.unified_diff(
-            _lines(old),
-            _lines(new),
+            content_lines(old),
+            content_lines(new),
             fromfile=f"{old.name}/{old.version}",
             tofile=f"{new.name}/{new.version}",
             n=context,

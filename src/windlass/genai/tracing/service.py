@@ -349,6 +349,21 @@ class TraceService(Bound):
                 continue
         raise missing_trace(trace_id)
 
+    def get_span(
+        self,
+        trace_id: str,
+        span_id: str,
+        project: str,
+        *,
+        principal: Principal | None = None,
+    ) -> Span:
+        """Return one span of a project's trace, or raise TraceNotFound naming it."""
+        project_id = self._project_ids_of([project], self._who(principal))[0]
+        wanted = span_id.strip().lower()
+        if len(wanted) != 16 or any(c not in "0123456789abcdef" for c in wanted):
+            raise InvalidInput(f"span id {span_id!r} is not 16 hex characters", field="span_id")
+        return self.store.traces.get_span(validation_trace_id(trace_id), wanted, project_id)
+
     def search_traces(
         self,
         projects: Sequence[str],

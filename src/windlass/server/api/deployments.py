@@ -25,7 +25,11 @@ from windlass.server.api.common import (
 )
 from windlass.server.deps import deployments, project
 from windlass.serving.deployments import KEEP, DeploymentService, ShadowArg
+from windlass.serving.traffic import MAX_BUCKETS
 from windlass.store.deployments import MAX_DEPLOYMENT_RESULTS
+
+#: The longest traffic window a chart may ask for (31 days).
+MAX_TRAFFIC_MINUTES = 31 * 24 * 60
 
 # -- request bodies ------------------------------------------------------------------------
 # Bodies are strict and bounded: unknown fields, wrong types, NaN or infinite weights and
@@ -311,3 +315,42 @@ def get_revision(
 ) -> dict[str, Any]:
     """Return the recorded change that made one revision."""
     return service.get_revision(proj.id, name, revision).to_dict()
+
+
+class VariantTrafficOut(ResponseBody):
+    """One variant's (or the shadow's) series, one value per bucket (null: no request)."""
+
+    variant: str
+    shadow: bool
+    requests: list[int]
+    mean_latency_ms: list[float | None]
+    p95_latency_ms: list[float | None]
+
+
+class TrafficOut(ResponseBody):
+    """Requests and latency per variant and time bucket, read from the prediction log."""
+
+    name: str
+    start_ms: int
+    end_ms: int
+    bucket_ms: int
+    times: list[int] = Field(description="Each bucket's start (UTC milliseconds)")
+    variants: list[VariantTrafficOut]
+    truncated: bool = Field(description="True when the window held more rows than one read")
+
+
+@router.get(
+    "/{name}/traffic",
+    response_model=TrafficOut,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
+def traffic(
+    name: NamePath,
+    proj: ProjectDep,
+    service: ServiceDep,
+    minutes: Annotated[int, Query(ge=1, le=MAX_TRAFFIC_MINUTES)] = 60,
+    buckets: Annotated[int, Query(ge=1, le=MAX_BUCKETS)] = 60,
+) -> dict[str, Any]:
+    """Return requests, mean and p95 latency per variant over the last ``minutes``."""
+    return service.traffic(proj.id, name, minutes, buckets).to_dict()

@@ -14,14 +14,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
+from windlass.access.policy import Permission
 from windlass.entities import Project
 from windlass.entities.prompts import MAX_MESSAGES, MAX_TEMPLATE_CHARS
+from windlass.exceptions import InvalidInput
 from windlass.genai.prompts.registry import MAX_COMMIT_MESSAGE_LENGTH, PromptRegistry
 from windlass.server.api.common import (
     NAME_PATTERN,
     Id,
     RequestBody,
     ResponseBody,
+    errors,
+    requires,
 )
 from windlass.server.api.versioned import (
     ObjectBody,
@@ -175,3 +179,52 @@ add_versioned_routes(
         register=Operation(PromptVersionCreate, PromptRegistry.register, PromptVersion),
     ),
 )
+
+
+#: Variables a render call may pass.
+MAX_RENDER_VARIABLES = 256
+
+
+class PromptRenderRequest(RequestBody):
+    """Render one version (by number or alias; neither: the newest) with variables."""
+
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    alias: str | None = Field(default=None, pattern=NAME_PATTERN)
+    variables: dict[VariableName, Any] = Field(
+        default_factory=dict,
+        max_length=MAX_RENDER_VARIABLES,
+        description="Template variables (JSON values)",
+    )
+
+
+class PromptRendered(ResponseBody):
+    """A rendered version: ``text`` for a text template, ``messages`` for a chat template."""
+
+    name: str
+    version: int
+    kind: Literal["text", "chat"]
+    text: str | None
+    messages: list[Message] | None
+
+
+@router.post(
+    "/{name}/render",
+    response_model=PromptRendered,
+    responses=errors(400, 404, 413, 422),
+    **requires(Permission.READ),
+)
+def render_prompt(
+    name: NamePath, body: PromptRenderRequest, proj: ProjectDep, registry: RegistryDep
+) -> dict[str, Any]:
+    """Render a prompt version with variables (nothing is stored; a missing variable is 400)."""
+    if body.version is not None and body.alias is not None:
+        raise InvalidInput("give a version or an alias, not both")
+    loaded = registry.get(proj.id, name, version=body.version, alias=body.alias)
+    rendered = loaded.render(**body.variables)
+    return {
+        "name": loaded.name,
+        "version": loaded.version,
+        "kind": loaded.kind,
+        "text": rendered if isinstance(rendered, str) else None,
+        "messages": None if isinstance(rendered, str) else rendered,
+    }

@@ -354,6 +354,9 @@ ProjectIds = Annotated[
 TraceIdPath = Annotated[
     str, Path(pattern=TRACE_ID_PATTERN, description="32 hex characters (either case)")
 ]
+SpanIdPath = Annotated[
+    str, Path(pattern=SPAN_ID_PATTERN, description="16 hex characters (either case)")
+]
 Filter = Annotated[
     str | None,
     Query(
@@ -496,6 +499,19 @@ def project_trace_rollup(
 def project_trace(project: ProjectPath, trace_id: TraceIdPath, service: ServiceDep) -> Response:
     """Return every span of one of the project's traces, ordered by start time."""
     return _json({"spans": [s.to_dict() for s in service.get_trace(trace_id, project)]})
+
+
+@by_project.get(
+    "/traces/{trace_id}/spans/{span_id}",
+    response_model=SpanOut,
+    responses=errors(400, 404),
+    **requires(Permission.READ),
+)
+def project_span(
+    project: ProjectPath, trace_id: TraceIdPath, span_id: SpanIdPath, service: ServiceDep
+) -> Response:
+    """Return one span of one of the project's traces, with its attributes and events."""
+    return _json(service.get_span(trace_id, span_id, project).to_dict())
 
 
 # -- any projects ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from windlass.plugins import hookimpl
 @hookimpl
 def register_routes(register: Callable[[Any], None]) -> None:
     """Register the UI's routers: sign-in, static files and the pages."""
-    from windlass.server.ui import assets, compare, login, projects, run, runs
+    from windlass.server.ui import assets, compare, login, projects, run, runs, trace, traces
 
     for router in (
         assets.router,
@@ -24,5 +24,11 @@ def register_routes(register: Callable[[Any], None]) -> None:
         runs.router,
         run.router,
         compare.router,
+        traces.router,
+        trace.router,
     ):
+        register(router)
+    from windlass.server.ui import deployments, models, prompts
+
+    for router in (models.router, deployments.router, prompts.router):
         register(router)

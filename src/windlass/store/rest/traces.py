@@ -84,6 +84,14 @@ class RestTraceStore(TraceStore):
         with paused_gc():
             return [Span.from_dict(s) for s in body["spans"]]
 
+    def get_span(self, trace_id: str, span_id: str, project_id: str) -> Span:
+        """Return one span of a project's trace."""
+        path = (
+            f"/api/v1/projects/{segment(project_id)}/traces/{segment(trace_id)}"
+            f"/spans/{segment(span_id)}"
+        )
+        return Span.from_dict(self._http.request("GET", path))
+
     def search_traces(
         self,
         project_ids: list[str],

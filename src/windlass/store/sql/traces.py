@@ -268,6 +268,29 @@ class SqlTraceStore(TraceStore):
             raise TraceNotFound(f"trace {trace_id!r} does not exist{where}", trace_id=trace_id)
         return spans
 
+    def get_span(self, trace_id: str, span_id: str, project_id: str) -> Span:
+        """Return one span of a project's trace (TraceNotFound names a missing one)."""
+        with self._db.read() as conn:
+            rows = self._db.fetch(
+                conn,
+                select(_s).where(
+                    _s.c.project_id == project_id,
+                    _s.c.trace_id == trace_id,
+                    _s.c.span_id == span_id,
+                ),
+            )
+            if not rows:
+                lookups.project_name(conn, project_id)
+        spans = spans_from_rows(rows)
+        if not spans:
+            raise TraceNotFound(
+                f"span {span_id!r} of trace {trace_id!r} does not exist in project id "
+                f"{project_id!r}",
+                trace_id=trace_id,
+                span_id=span_id,
+            )
+        return spans[0]
+
     def search_spans(
         self,
         project_ids: list[str],
