@@ -393,6 +393,12 @@ def test_wrong_types_are_refused(
         ("POST", "/runs", {"project_id": "{project}", "start_time": 2**64}),
         ("POST", "/runs", {"project_id": "{project}", "start_time": INT64_MAX + 1}),
         ("POST", "/runs", {"project_id": "{project}", "source": {"pid": 2**70}}),
+        # Free-form JSON nested in the run's source (found by the fuzzer: it was a 500).
+        (
+            "POST",
+            "/runs",
+            {"project_id": "{project}", "source": {"system": {"a": [{"b": 2**110}]}}},
+        ),
         ("PATCH", "/runs/{run}", {"end_time": 2**64}),
         ("POST", "/runs/{run}/heartbeat", {"at": 2**63}),
         ("POST", "/runs/fail-stale", {"heartbeat_before": 2**64}),

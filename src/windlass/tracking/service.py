@@ -43,6 +43,7 @@ from windlass.entities import (
     RunStatus,
     ViewType,
 )
+from windlass.entities.jsondata import plain_json
 from windlass.exceptions import (
     ArtifactNotFound,
     InvalidInput,
@@ -259,6 +260,10 @@ class Tracking(Bound):
                 start_time = earlier.start_time if start_time is None else start_time
         run_id = run_id or new_id()
         clean_tags = {v.key("tag", k): v.tag_value(k, val) for k, val in (tags or {}).items()}
+        if source is not None and source.system:  # free-form: what every store can hold
+            source = dataclasses.replace(
+                source, system=plain_json("the run source's system", source.system)
+            )
         with self.store.transaction():
             run = self.store.runs.create_run(
                 run_id=run_id,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from windlass.entities import (
     PromptVersion,
     Template,
 )
+from windlass.entities.jsondata import plain_json
 from windlass.exceptions import (
     ConfigError,
     InvalidInput,
@@ -67,8 +67,6 @@ MAX_COMMIT_MESSAGE_LENGTH = 10_000
 MAX_DESCRIPTION_LENGTH = 100_000
 #: The most bytes the model settings (or the response format) may have as JSON.
 MAX_SETTINGS_BYTES = 1024 * 1024
-_MAX_DEPTH = 32
-_INT64 = 2**63
 #: Keyword arguments of :meth:`LoadedPrompt.run` that are not template variables.
 RUN_OPTIONS = frozenset(
     {
@@ -107,33 +105,8 @@ RUN_OPTIONS = frozenset(
 
 
 # -- checks ------------------------------------------------------------------------------
-def _plain(where: str, value: Any, depth: int = 0) -> Any:
-    """Return ``value`` as plain JSON data (lists for tuples), or raise naming where."""
-    if depth > _MAX_DEPTH:
-        raise InvalidInput(f"{where} nests deeper than {_MAX_DEPTH} levels")
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        if not -_INT64 <= value < _INT64:
-            raise InvalidInput(f"{where} holds {value}, beyond a 64-bit integer")
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInput(f"{where} holds {value}, which JSON cannot hold")
-        return value
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInput(f"{where} has key {key!r}: keys must be strings")
-            out[key] = _plain(f"{where}[{key!r}]", item, depth + 1)
-        return out
-    if isinstance(value, list | tuple):
-        return [_plain(f"{where}[{i}]", item, depth + 1) for i, item in enumerate(value)]
-    raise InvalidInput(
-        f"{where} holds a {type(value).__name__}, not JSON data "
-        "(strings, numbers, booleans, null, lists, mappings)"
-    )
+#: Plain JSON data, or InvalidInput naming where (:func:`windlass.entities.jsondata.plain_json`).
+_plain = plain_json
 
 
 def _settings(kind: str, value: Any) -> dict[str, Any]:

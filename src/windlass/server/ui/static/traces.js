@@ -71,7 +71,10 @@
     this.draw();
   };
   Waterfall.prototype.draw = function () {
-    var top = this.box.scrollTop, height = this.box.clientHeight || 600;
+    var height = this.box.clientHeight || 600;
+    // Clamped here: right after the rows shrink (collapse all) the box may still report the
+    // old scroll offset, past the new end, which would draw no row at all.
+    var top = Math.min(this.box.scrollTop, Math.max(0, this.rows.length * ROW - height));
     var first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
     var last = Math.min(this.rows.length, Math.ceil((top + height) / ROW) + OVERSCAN);
     var d = this.data, frag = document.createDocumentFragment();
