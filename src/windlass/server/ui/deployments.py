@@ -20,7 +20,7 @@ from starlette.responses import Response
 from windlass.access.policy import Permission
 from windlass.exceptions import InvalidUri
 from windlass.server.ui.render import render
-from windlass.server.ui.session import Viewer, serve_page
+from windlass.server.ui.session import Viewer, serve_listing, serve_page
 from windlass.uris import parse_object_uri
 
 router = APIRouter(include_in_schema=False)
@@ -57,23 +57,14 @@ async def deployments_page(
     page_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response:
     """Return the page listing a project's deployments."""
-
-    def build(viewer: Viewer) -> Response:
-        found = viewer.tracking.get_project(project)
-        service = viewer.services.deployments.acting_as(viewer.principal)
-        page = service.list(found.id, DEPLOYMENTS_PER_PAGE, page_token)
-        return render(
-            viewer,
-            "deployments.html",
-            {
-                "project": found,
-                "area": "deployments",
-                "deployments": page.items,
-                "next_page_token": page.next_page_token,
-            },
-        )
-
-    return await serve_page(request, Permission.READ, build)
+    return await serve_listing(
+        request,
+        project,
+        "deployments",
+        lambda viewer, pid: viewer.services.deployments.acting_as(viewer.principal).list(
+            pid, DEPLOYMENTS_PER_PAGE, page_token
+        ),
+    )
 
 
 @router.get("/projects/{project}/deployments/{name}")

@@ -21,7 +21,7 @@ from windlass.entities import Deployment, ModelVersion
 from windlass.exceptions import WindlassError
 from windlass.server.ui.artifacts import markdown_html
 from windlass.server.ui.render import render
-from windlass.server.ui.session import Viewer, serve_page
+from windlass.server.ui.session import Viewer, serve_listing, serve_page
 
 router = APIRouter(include_in_schema=False)
 #: Models listed per page, versions shown on a model page.
@@ -147,23 +147,14 @@ async def models_page(
     page_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response:
     """Return the page listing a project's registered models."""
-
-    def build(viewer: Viewer) -> Response:
-        found = viewer.tracking.get_project(project)
-        registry = viewer.services.registry.acting_as(viewer.principal)
-        page = registry.list_models(found.id, MODELS_PER_PAGE, page_token)
-        return render(
-            viewer,
-            "models.html",
-            {
-                "project": found,
-                "area": "models",
-                "models": page.items,
-                "next_page_token": page.next_page_token,
-            },
-        )
-
-    return await serve_page(request, Permission.READ, build)
+    return await serve_listing(
+        request,
+        project,
+        "models",
+        lambda viewer, pid: viewer.services.registry.acting_as(viewer.principal).list_models(
+            pid, MODELS_PER_PAGE, page_token
+        ),
+    )
 
 
 @router.get("/projects/{project}/models/{name}")

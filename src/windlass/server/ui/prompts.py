@@ -22,7 +22,7 @@ from windlass.access.policy import Permission
 from windlass.entities import PromptVersion
 from windlass.genai.prompts.registry import content_lines
 from windlass.server.ui.render import render
-from windlass.server.ui.session import Viewer, serve_page
+from windlass.server.ui.session import Viewer, serve_listing, serve_page
 
 router = APIRouter(include_in_schema=False)
 #: Prompts listed per page, versions shown on a prompt page.
@@ -73,23 +73,14 @@ async def prompts_page(
     page_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response:
     """Return the page listing a project's prompts."""
-
-    def build(viewer: Viewer) -> Response:
-        found = viewer.tracking.get_project(project)
-        registry = viewer.services.prompts.acting_as(viewer.principal)
-        page = registry.list_prompts(found.id, PROMPTS_PER_PAGE, page_token)
-        return render(
-            viewer,
-            "prompts.html",
-            {
-                "project": found,
-                "area": "prompts",
-                "prompts": page.items,
-                "next_page_token": page.next_page_token,
-            },
-        )
-
-    return await serve_page(request, Permission.READ, build)
+    return await serve_listing(
+        request,
+        project,
+        "prompts",
+        lambda viewer, pid: viewer.services.prompts.acting_as(viewer.principal).list_prompts(
+            pid, PROMPTS_PER_PAGE, page_token
+        ),
+    )
 
 
 @router.get("/projects/{project}/prompts/{name}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -20,7 +21,7 @@ from fastapi import Request
 from starlette.responses import RedirectResponse, Response
 
 from windlass.access.policy import Permission
-from windlass.entities import Project
+from windlass.entities import Page, Project
 from windlass.exceptions import Unauthenticated, WindlassError
 from windlass.principal import Principal
 from windlass.server.container import Services, app_services
@@ -113,3 +114,27 @@ def _built(viewer: Viewer, build: Callable[[Viewer], Response], switcher: bool) 
     if switcher:
         viewer.projects = viewer.tracking.list_projects(SWITCHER_PROJECTS).items
     return build(viewer)
+
+
+async def serve_listing(
+    request: Request,
+    project: str,
+    area: str,
+    list_page: Callable[[Viewer, str], Page[Any]],
+) -> Response:
+    """Return a project's listing page of ``area`` (``models``, ``prompts``, ...).
+
+    ``list_page(viewer, project_id)`` returns the page of objects named by the request's
+    ``page_token``; the template ``<area>.html`` gets them as ``<area>``, with
+    ``next_page_token`` and the project.
+    """
+    from windlass.server.ui.render import render
+
+    def build(viewer: Viewer) -> Response:
+        found = viewer.tracking.get_project(project)
+        page = list_page(viewer, found.id)
+        context = {"project": found, "area": area, area: page.items}
+        context["next_page_token"] = page.next_page_token
+        return render(viewer, f"{area}.html", context)
+
+    return await serve_page(request, Permission.READ, build)
